@@ -1,0 +1,82 @@
+# strobe - one binary, one Makefile.
+#   make                    build build/strobe
+#   make test               provision interpreters, unit + functional tests, sanitizer build too
+#   make unit               unit tests only (this build)
+#   make SAN=address,undefined ...   sanitizer build in build-san/
+#   make bench              benchmarks against Tachyon (see bench/README)
+#   make install PREFIX=/usr/local
+
+CC      ?= cc
+OPT     ?= -O2
+CFLAGS  ?= $(OPT) -g
+PREFIX  ?= /usr/local
+SAN     ?=
+
+ifeq ($(SAN),)
+BUILD   ?= build
+else
+BUILD   ?= build-san
+CFLAGS  += -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=$(SAN)
+endif
+
+WARN     = -std=c11 -Wall -Wextra -Werror -Wshadow -Wvla -Wformat=2 -Wstrict-prototypes
+CPPFLAGS += -D_GNU_SOURCE -Isrc -MMD -MP
+LDLIBS  += -lm
+
+SRCS     := $(shell find src -name '*.c' | sort)
+OBJS     := $(SRCS:src/%.c=$(BUILD)/obj/%.o)
+LIBOBJS  := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all unit test check functional layers layouts bench demo install clean
+all: $(BUILD)/strobe
+
+$(BUILD)/strobe: $(OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIBOBJS) tests/unit/harness.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Itests/unit $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBOBJS) $(LDLIBS)
+
+unit: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do $$t; done
+
+layers:
+	@tools/check_layers.sh
+
+# The whole suite, as CI runs it: provisioning, layer check, unit tests,
+# functional tests on every interpreter, then the same under ASan+UBSan.
+test: all
+	@tools/check_layers.sh
+	@$(MAKE) --no-print-directory unit
+	@tests/provision.sh
+	@tests/functional/run.py --strobe $(BUILD)/strobe
+	@$(MAKE) --no-print-directory SAN=address,undefined all unit
+	@tests/functional/run.py --strobe build-san/strobe --quick
+check: test
+
+functional: all
+	@tests/functional/run.py --strobe $(BUILD)/strobe
+
+layouts:
+	@tools/gen_layouts.sh
+
+bench: all
+	@bench/run.sh
+
+demo: all
+	$(BUILD)/strobe run examples/demo.py
+
+install: all
+	install -D -m 0755 $(BUILD)/strobe $(DESTDIR)$(PREFIX)/bin/strobe
+
+clean:
+	rm -rf build build-san
+
+-include $(OBJS:.o=.d)

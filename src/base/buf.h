@@ -1,0 +1,39 @@
+/* buf.h - growable byte buffer, always NUL-terminated when non-empty.
+ *
+ * Allocation failure is fatal (BUG-free: it calls abort via xrealloc), since
+ * every buffer strobe grows is bounded by input it already clamped. */
+#ifndef STROBE_BASE_BUF_H
+#define STROBE_BASE_BUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+struct buf {
+	char *data;   /* owned; NULL until the first append */
+	size_t len;
+	size_t cap;
+};
+
+#define BUF_INIT { NULL, 0, 0 }
+
+void buf_reserve(struct buf *b, size_t extra);
+void buf_append(struct buf *b, const void *p, size_t n);
+void buf_putc(struct buf *b, char c);
+void buf_puts(struct buf *b, const char *s);
+void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void buf_vprintf(struct buf *b, const char *fmt, va_list ap);
+void buf_reset(struct buf *b);   /* len = 0, keep memory */
+void buf_release(struct buf *b); /* free memory */
+
+/* Allocation helpers that abort with a message on failure. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+/* Grow *p (an array of elsize-byte elements with capacity *cap) to hold at
+ * least need elements; capacity doubles. */
+void vec_grow(void **p, size_t *cap, size_t need, size_t elsize);
+#define VEC_RESERVE(ptr, cap, need) \
+	vec_grow((void **)&(ptr), &(cap), (need), sizeof(*(ptr)))
+
+#endif

@@ -1,0 +1,48 @@
+/* hash.h - hashing and an open-addressing u64 -> u64 map.
+ *
+ * The map uses linear probing with backward-shift deletion, so lookups stay
+ * short without tombstones.  Keys are arbitrary except U64MAP_EMPTY. */
+#ifndef STROBE_BASE_HASH_H
+#define STROBE_BASE_HASH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+uint64_t hash_bytes(const void *p, size_t n);
+
+static inline uint64_t hash_u64(uint64_t x)
+{
+	/* splitmix64 finaliser: cheap and well mixed */
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebULL;
+	x ^= x >> 31;
+	return x;
+}
+
+#define U64MAP_EMPTY UINT64_MAX
+
+struct u64map_slot {
+	uint64_t key;
+	uint64_t val;
+};
+
+struct u64map {
+	struct u64map_slot *slots; /* owned; capacity is a power of two */
+	size_t cap;
+	size_t len;
+};
+
+void u64map_init(struct u64map *m);
+void u64map_release(struct u64map *m);
+/* Returns a pointer to the value of key, or NULL.  Valid until the next put/del. */
+uint64_t *u64map_get(const struct u64map *m, uint64_t key);
+/* Insert or overwrite. */
+void u64map_put(struct u64map *m, uint64_t key, uint64_t val);
+/* Remove key if present; returns whether it was. */
+bool u64map_del(struct u64map *m, uint64_t key);
+void u64map_clear(struct u64map *m);
+
+#endif

@@ -1,0 +1,87 @@
+/* cli.h - argv -> struct options, with Tachyon's flags, defaults, grammar and
+ * messages (python -m profiling.sampling), under the program name "strobe".
+ *
+ * cli_parse never prints and never exits: it returns what to do and the
+ * text to show, and the command layer prints it.
+ */
+#ifndef STROBE_CLI_H
+#define STROBE_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "base/buf.h"
+
+enum cli_command {
+	CMD_NONE = 0,
+	CMD_RUN,
+	CMD_ATTACH,
+};
+
+enum cli_mode {
+	MODE_WALL = 0,
+	MODE_CPU = 1,
+	MODE_GIL = 2,
+	MODE_ALL = 3,
+	MODE_EXCEPTION = 4,
+};
+
+struct options {
+	enum cli_command command;
+
+	/* sampling */
+	uint64_t interval_usec;   /* from -r/--sampling-rate; default 1khz -> 1000;
+				     at most CLI_MAX_INTERVAL_USEC */
+	int duration_sec;         /* -d/--duration; -1 = until the target exits.
+				     0 = take no samples: Tachyon's loop never runs
+				     for d <= 0, so negative values are stored as 0 */
+	bool all_threads;         /* -a/--all-threads */
+	bool realtime_stats;      /* --realtime-stats */
+
+	/* output */
+	const char *format;       /* out_format name: "pstats" (default), "collapsed" */
+	const char *output;       /* -o/--output, or NULL (also for "-o ''",
+				     which Tachyon treats as no -o) */
+	int sort;                 /* enum out_sort; default SORT_NSAMPLES */
+	int limit;                /* -l/--limit; default 15.  As given, clamped to
+				     int: Tachyon slices stats[:limit], so 0 shows
+				     no rows and -N drops the last N */
+	bool sort_given, limit_given; /* for "only valid with --pstats" checks */
+	bool no_summary;          /* --no-summary */
+
+	/* attach: any int argparse accepts, including 0 and negatives, which
+	 * Tachyon reports as "Process with PID 'N' does not exist." */
+	pid_t pid;
+
+	/* run: python [-m] target args...  or  -- command args... */
+	bool module;              /* -m/--module */
+	const char *python;       /* --python PATH; NULL = python3 from PATH */
+	bool command_mode;        /* "--" given: argv is a whole command */
+	char **argv;              /* target (script, module or command) then its args,
+				     verbatim (options included), except that one
+				     "--" right after a script/module is dropped as
+				     Tachyon does; points into the caller's argv */
+	int argc;
+};
+
+enum cli_result {
+	CLI_OK = 0,     /* options filled in */
+	CLI_HELP = 1,   /* text holds help for stdout; exit 0 */
+	CLI_USAGE = 2,  /* text holds usage + error for stderr; exit 2 */
+};
+
+/* Longest interval cli_parse_rate returns (~31 years): a slower rate
+ * means "never sample", and sums in nanoseconds stay within int64. */
+#define CLI_MAX_INTERVAL_USEC UINT64_C(1000000000000000)
+
+/* Parse argv (argv[0] is the program).  text is reset and receives the help
+ * text (also "strobe <version>" for --version) or the usage + error text.
+ * May move pointers within argv (never the strings): see options.argv. */
+enum cli_result cli_parse(int argc, char **argv, struct options *o, struct buf *text);
+
+/* Parse a sampling rate ("10khz", "250", "1.5k") into an interval in
+ * microseconds.  Returns 0, or -1 with a Tachyon-worded message in err. */
+int cli_parse_rate(const char *text, uint64_t *interval_usec, struct buf *err);
+
+#endif

@@ -1,0 +1,17 @@
+/* cmd_attach.c - strobe attach PID: profile a running process without
+ * stopping or changing it. */
+#include "cmd.h"
+
+#include "base/error.h"
+#include "cli.h"
+
+#include <errno.h>
+#include <signal.h>
+
+int cmd_attach(const struct options *o)
+{
+	if (o->pid <= 0 || (kill(o->pid, 0) != 0 && errno == ESRCH))
+		die("strobe cannot find the process: Process with PID '%d' does not exist.", (int)o->pid);
+	cmd_install_signals();
+	return cmd_profile(o, o->pid, NULL);
+}

@@ -1,0 +1,148 @@
+#include "model/profile.h"
+
+#include "base/buf.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+void profile_init(struct profile *p)
+{
+	memset(p, 0, sizeof(*p));
+	strtab_init(&p->strings);
+	rectab_init(&p->frames, sizeof(struct profile_frame));
+	rectab_init(&p->nodes, sizeof(struct profile_node));
+	rectab_init(&p->threads, sizeof(struct profile_thread));
+	u64map_init(&p->entry_index);
+}
+
+void profile_release(struct profile *p)
+{
+	for (size_t i = 0; i < p->last_cap; i++) {
+		free(p->last[i].frames);
+		free(p->last[i].nodes);
+	}
+	free(p->last);
+	free(p->entries);
+	u64map_release(&p->entry_index);
+	rectab_release(&p->threads);
+	rectab_release(&p->nodes);
+	rectab_release(&p->frames);
+	strtab_release(&p->strings);
+	memset(p, 0, sizeof(*p));
+}
+
+static uint32_t thread_id(struct profile *p, uint64_t tid, uint32_t interp_id)
+{
+	struct profile_thread key = { .tid = tid, .interp_id = interp_id, .reserved = 0 };
+	int added;
+	uint32_t id = rectab_intern(&p->threads, &key, &added);
+	if (added) {
+		size_t old = p->last_cap;
+		VEC_RESERVE(p->last, p->last_cap, (size_t)id + 1);
+		memset(p->last + old, 0, (p->last_cap - old) * sizeof(*p->last));
+		for (size_t i = old; i < p->last_cap; i++)
+			p->last[i].entry = UINT32_MAX;
+	}
+	return id;
+}
+
+static uint32_t entry_for(struct profile *p, uint32_t node, uint32_t thread)
+{
+	uint64_t key = (uint64_t)node << 32 | thread;
+	uint64_t *idx = u64map_get(&p->entry_index, key);
+	if (idx)
+		return (uint32_t)*idx;
+	VEC_RESERVE(p->entries, p->entries_cap, p->nentries + 1);
+	uint32_t e = (uint32_t)p->nentries++;
+	p->entries[e] = (struct profile_entry){ .node = node, .thread = thread, .count = 0 };
+	u64map_put(&p->entry_index, key, e);
+	return e;
+}
+
+static uint32_t frame_id(struct profile *p, const struct frame *f)
+{
+	struct profile_frame key = { .file = f->file, .func = f->func, .line = f->line };
+	return rectab_intern(&p->frames, &key, NULL);
+}
+
+void profile_add_stack(struct profile *p, uint64_t tid, uint32_t interp_id,
+		       const struct frame *frames, size_t depth, uint64_t weight)
+{
+	if (depth == 0)
+		return;
+	uint32_t t = thread_id(p, tid, interp_id);
+	struct profile_last *last = &p->last[t];
+
+	/* Frames shared with the previous stack of this thread, counted from
+	 * the outermost end: their trie nodes are already known. */
+	size_t shared = 0;
+	while (shared < depth && shared < last->depth &&
+	       memcmp(&frames[depth - 1 - shared], &last->frames[last->depth - 1 - shared],
+		      sizeof(struct frame)) == 0)
+		shared++;
+
+	if (shared == depth && depth == last->depth && last->entry != UINT32_MAX) {
+		p->entries[last->entry].count += weight;
+		p->thread_samples++;
+		return;
+	}
+
+	/* Rebuild the memo: keep the shared outer part, intern the rest. */
+	if (depth > last->cap) {
+		size_t cap = last->cap;
+		VEC_RESERVE(last->frames, cap, depth);
+		cap = last->cap;
+		VEC_RESERVE(last->nodes, cap, depth);
+		last->cap = cap;
+	}
+	size_t keep_from_old = last->depth - shared; /* index in old arrays of first shared frame */
+	if (shared) {
+		memmove(&last->frames[depth - shared], &last->frames[keep_from_old],
+			shared * sizeof(struct frame));
+		memmove(&last->nodes[depth - shared], &last->nodes[keep_from_old],
+			shared * sizeof(uint32_t));
+	}
+	uint32_t parent = shared ? last->nodes[depth - shared] : PROFILE_NO_NODE;
+	for (size_t i = depth - shared; i-- > 0;) {
+		struct profile_node n = { .parent = parent, .frame = frame_id(p, &frames[i]) };
+		parent = rectab_intern(&p->nodes, &n, NULL);
+		last->frames[i] = frames[i];
+		last->nodes[i] = parent;
+	}
+	last->depth = depth;
+	last->entry = entry_for(p, last->nodes[0], t);
+	p->entries[last->entry].count += weight;
+	p->thread_samples++;
+}
+
+void profile_add_sample(struct profile *p, const struct sample *s)
+{
+	for (size_t i = 0; i < s->nthreads; i++) {
+		const struct thread_sample *t = &s->threads[i];
+		profile_add_stack(p, t->tid, t->interp_id, &s->frames[t->first], t->depth, 1);
+	}
+}
+
+size_t profile_stack_depth(const struct profile *p, uint32_t node)
+{
+	size_t d = 0;
+	while (node != PROFILE_NO_NODE) {
+		d++;
+		node = profile_node_get(p, node)->parent;
+	}
+	return d;
+}
+
+size_t profile_stack_frames(const struct profile *p, uint32_t node, uint32_t *out, size_t max)
+{
+	size_t d = 0;
+	while (node != PROFILE_NO_NODE) {
+		const struct profile_node *n = profile_node_get(p, node);
+		if (d < max)
+			out[d] = n->frame;
+		d++;
+		node = n->parent;
+	}
+	return d;
+}

@@ -1,0 +1,243 @@
+#include "py/code.h"
+
+#include "base/buf.h"
+#include "base/error.h"
+#include "py/layout.h"
+#include "py/pystr.h"
+#include "py/runtime.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* How often entries in use are revalidated, and the most checked at once. */
+#define SWEEP_PERIOD_NS 20000000ULL
+#define SWEEP_MAX 64
+/* Largest code object header read (sizeof(PyCodeObject) is ~200 bytes). */
+#define CODE_HEAD_MAX 1024
+
+void py_code_cache_init(struct py_code_cache *c, const struct py_runtime *rt, struct mem_source *mem,
+			struct strtab *strings)
+{
+	memset(c, 0, sizeof(*c));
+	c->rt = rt;
+	c->mem = mem;
+	c->strings = strings;
+	u64map_init(&c->index);
+	c->epoch = 1;
+	const struct py_layout *l = &rt->layout;
+	uint32_t offs[PY_CODE_SIG_WORDS] = {
+		l->ob_type, l->co_filename, l->co_name,
+		l->co_qualname != PY_ABSENT ? l->co_qualname : l->co_name,
+		l->co_linetable,
+	};
+	uint32_t span = 0;
+	for (int i = 0; i < PY_CODE_SIG_WORDS; i++) {
+		c->sig_offs[i] = offs[i];
+		if (offs[i] + 8 > span)
+			span = offs[i] + 8;
+	}
+	c->sig_span = span;
+}
+
+static void entry_free(struct py_code *e)
+{
+	free(e->linetable);
+	e->linetable = NULL;
+	e->addr = 0;
+}
+
+void py_code_cache_release(struct py_code_cache *c)
+{
+	for (size_t i = 0; i < c->nslots; i++)
+		entry_free(&c->slots[i]);
+	free(c->slots);
+	free(c->free_slots);
+	u64map_release(&c->index);
+	memset(c, 0, sizeof(*c));
+}
+
+static void sig_from(const struct py_code_cache *c, const unsigned char *head, uint64_t *sig)
+{
+	for (int i = 0; i < PY_CODE_SIG_WORDS; i++)
+		sig[i] = rd_u64(head, c->sig_offs[i]);
+}
+
+/* Fill e from the code object at addr. */
+static int parse(struct py_code_cache *c, raddr_t addr, struct py_code *e)
+{
+	const struct py_layout *l = &c->rt->layout;
+	unsigned char head[CODE_HEAD_MAX];
+	memset(e, 0, sizeof(*e));
+	size_t len = l->co_size;
+	if (len < c->sig_span)
+		len = c->sig_span;
+	if (len > sizeof(head))
+		return ERR_CORRUPT;
+	int rc = mem_read(c->mem, addr, head, len);
+	if (rc)
+		return rc;
+	if (c->rt->code_type_addr && rd_u64(head, l->ob_type) != c->rt->code_type_addr)
+		return ERR_CORRUPT;
+
+	struct buf s = BUF_INIT;
+	raddr_t name_addr = rd_u64(head, l->co_qualname != PY_ABSENT ? l->co_qualname : l->co_name);
+	rc = pystr_read_str(c->mem, l, rd_u64(head, l->co_filename), &s);
+	if (rc)
+		goto out;
+	uint32_t file = strtab_intern(c->strings, s.data ? s.data : "", s.len);
+	buf_reset(&s);
+	rc = pystr_read_str(c->mem, l, name_addr, &s);
+	if (rc)
+		goto out;
+	uint32_t func = strtab_intern(c->strings, s.data ? s.data : "", s.len);
+	buf_reset(&s);
+
+	e->addr = addr;
+	e->file = file;
+	e->func = func;
+	e->firstlineno = rd_i32(head, l->co_firstlineno);
+	e->memo_offset = INT64_MIN;
+	sig_from(c, head, e->sig);
+
+	rc = pystr_read_bytes(c->mem, l, rd_u64(head, l->co_linetable), PY_CODE_MAX_LINETABLE, &s);
+	if (rc == 0) {
+		e->linetable_len = (uint32_t)s.len;
+		e->linetable = (uint8_t *)s.data; /* take ownership */
+		s.data = NULL;
+		s.len = s.cap = 0;
+	} else if (rc == ERR_LIMIT) {
+		rc = 0; /* keep the names, lines will be unknown */
+	} else {
+		goto out;
+	}
+
+	if (l->co_code_adaptive != PY_ABSENT) {
+		/* 3.11+: bytecode inline, Py_SIZE(code) code units */
+		int64_t units = (int64_t)rd_u64(head, l->ob_size);
+		if (units < 0 || units > (1 << 26)) {
+			rc = ERR_CORRUPT;
+			goto out;
+		}
+		e->code_start = addr + l->co_code_adaptive;
+		e->code_len = (uint64_t)units * 2;
+	} else {
+		e->code_start = 0;
+		e->code_len = 0;
+	}
+out:
+	buf_release(&s);
+	if (rc) {
+		free(e->linetable);
+		e->linetable = NULL;
+		e->addr = 0;
+	}
+	return rc;
+}
+
+static void evict(struct py_code_cache *c, uint32_t slot)
+{
+	u64map_del(&c->index, c->slots[slot].addr);
+	entry_free(&c->slots[slot]);
+	VEC_RESERVE(c->free_slots, c->free_cap, c->nfree + 1);
+	c->free_slots[c->nfree++] = slot;
+	c->stats.evictions++;
+}
+
+/* Re-read the signature of one entry; false if it changed (or unreadable). */
+static bool still_valid(struct py_code_cache *c, struct py_code *e)
+{
+	unsigned char head[CODE_HEAD_MAX];
+	uint64_t sig[PY_CODE_SIG_WORDS];
+	c->stats.revalidations++;
+	if (mem_read(c->mem, e->addr, head, c->sig_span) != 0)
+		return false;
+	sig_from(c, head, sig);
+	return memcmp(sig, e->sig, sizeof(sig)) == 0;
+}
+
+int py_code_get(struct py_code_cache *c, raddr_t addr, struct py_code **out)
+{
+	uint64_t *v = u64map_get(&c->index, addr);
+	if (v) {
+		uint32_t slot = (uint32_t)(*v - 1);
+		struct py_code *e = &c->slots[slot];
+		/* idle for a whole period: it may have died and been replaced */
+		if (e->used_epoch + 1 < c->epoch && !still_valid(c, e)) {
+			evict(c, slot);
+		} else {
+			e->used_epoch = c->epoch;
+			c->stats.hits++;
+			*out = e;
+			return 0;
+		}
+	}
+	c->stats.misses++;
+	struct py_code tmp;
+	int rc = parse(c, addr, &tmp);
+	if (rc)
+		return rc;
+	uint32_t slot;
+	if (c->nfree) {
+		slot = c->free_slots[--c->nfree];
+	} else {
+		VEC_RESERVE(c->slots, c->cap, c->nslots + 1);
+		slot = (uint32_t)c->nslots++;
+	}
+	tmp.used_epoch = c->epoch;
+	c->slots[slot] = tmp;
+	u64map_put(&c->index, addr, (uint64_t)slot + 1);
+	*out = &c->slots[slot];
+	return 0;
+}
+
+void py_code_sweep(struct py_code_cache *c, uint64_t now_ns)
+{
+	if (now_ns < c->next_sweep_ns)
+		return;
+	c->next_sweep_ns = now_ns + SWEEP_PERIOD_NS;
+	/* entries used during the period that just ended */
+	uint32_t slots[SWEEP_MAX];
+	unsigned char heads[SWEEP_MAX][128];
+	struct mem_iov iov[SWEEP_MAX];
+	int n = 0;
+	if (c->sig_span <= sizeof(heads[0])) {
+		for (size_t i = 0; i < c->nslots && n < SWEEP_MAX; i++) {
+			struct py_code *e = &c->slots[i];
+			if (!e->addr || e->used_epoch != c->epoch)
+				continue;
+			slots[n] = (uint32_t)i;
+			iov[n] = (struct mem_iov){ e->addr, heads[n], c->sig_span };
+			n++;
+		}
+	}
+	int ok = n ? mem_readv(c->mem, iov, n) : 0;
+	if (ok < 0)
+		ok = 0;
+	for (int i = 0; i < n; i++) {
+		struct py_code *e = &c->slots[slots[i]];
+		uint64_t sig[PY_CODE_SIG_WORDS];
+		c->stats.revalidations++;
+		if (i < ok) {
+			sig_from(c, heads[i], sig);
+			if (memcmp(sig, e->sig, sizeof(sig)) == 0)
+				continue;
+		}
+		evict(c, slots[i]);
+	}
+	c->epoch++;
+}
+
+void py_code_location(struct py_code *code, int linetable_kind, int64_t off, struct py_location *loc)
+{
+	if (off == code->memo_offset) {
+		*loc = code->memo_loc;
+		return;
+	}
+	if (!code->linetable ||
+	    linetable_lookup(linetable_kind, code->linetable, code->linetable_len, code->firstlineno,
+			     off, loc) != 0) {
+		loc->line = loc->end_line = loc->col = loc->end_col = -1;
+	}
+	code->memo_offset = off;
+	code->memo_loc = *loc;
+}

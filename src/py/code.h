@@ -1,0 +1,81 @@
+/* code.h - a cache of the code objects the walker meets, keyed by address.
+ *
+ * On a miss the code object is read and checked (its type must be
+ * PyCode_Type when that address is known), its file name and qualified
+ * name are interned and its line table copied.  Addresses get reused
+ * when code objects die, so entries are revalidated: an entry not used
+ * during the last sweep period is re-checked on its next use, and the
+ * entries in use are re-checked together once per period (one batched
+ * read), comparing a signature of pointer fields.
+ */
+#ifndef STROBE_PY_CODE_H
+#define STROBE_PY_CODE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/hash.h"
+#include "base/intern.h"
+#include "py/linetable.h"
+#include "target/mem.h"
+
+struct py_runtime;
+
+/* Longest line table copied (bytes); longer ones give unknown lines. */
+#define PY_CODE_MAX_LINETABLE (1u << 20)
+/* Pointer-sized fields compared to revalidate an entry. */
+#define PY_CODE_SIG_WORDS 5
+
+struct py_code {
+	raddr_t addr;
+	uint32_t file;          /* string id of co_filename */
+	uint32_t func;          /* string id of co_qualname (3.11+) or co_name */
+	int32_t firstlineno;
+	uint32_t linetable_len;
+	uint8_t *linetable;     /* owned, NULL when too long or absent */
+	raddr_t code_start;     /* first byte of the bytecode */
+	uint64_t code_len;      /* bytecode length in bytes */
+	uint64_t sig[PY_CODE_SIG_WORDS];
+	uint64_t used_epoch;    /* sweep epoch of the last use */
+	/* memo: the last instruction looked up and its location */
+	int64_t memo_offset;
+	struct py_location memo_loc;
+};
+
+struct py_code_stats {
+	uint64_t hits, misses, evictions, revalidations;
+};
+
+struct py_code_cache {
+	const struct py_runtime *rt;
+	struct mem_source *mem;
+	struct strtab *strings;     /* borrowed: names are interned here */
+	struct u64map index;        /* code address -> slot + 1 */
+	struct py_code *slots;
+	size_t nslots, cap;
+	uint32_t *free_slots;
+	size_t nfree, free_cap;
+	uint64_t epoch;             /* incremented by each sweep */
+	uint64_t next_sweep_ns;
+	struct py_code_stats stats;
+	uint32_t sig_offs[PY_CODE_SIG_WORDS]; /* fields of the signature */
+	uint32_t sig_span;          /* bytes to read to cover them */
+};
+
+void py_code_cache_init(struct py_code_cache *c, const struct py_runtime *rt, struct mem_source *mem,
+			struct strtab *strings);
+void py_code_cache_release(struct py_code_cache *c);
+
+/* The entry for the code object at addr, reading it on a miss.  Returns 0
+ * and *out (valid until the next call), ERR_CORRUPT when addr is not a
+ * code object, ERR_FAULT/ERR_NOPROC when reading failed. */
+int py_code_get(struct py_code_cache *c, raddr_t addr, struct py_code **out);
+
+/* Revalidate the entries used since the last sweep, if a sweep is due at
+ * now_ns; call once per sample, outside the frame walk. */
+void py_code_sweep(struct py_code_cache *c, uint64_t now_ns);
+
+/* Location of the instruction at byte offset off of the code (memoised). */
+void py_code_location(struct py_code *code, int linetable_kind, int64_t off, struct py_location *loc);
+
+#endif

@@ -1,0 +1,153 @@
+/* layout.h - what strobe needs to know about one CPython version, as data.
+ *
+ * Every number here is an offset or size inside a CPython C struct on x86-64
+ * Linux.  For 3.8-3.12 the values come from generated tables
+ * (src/py/layouts/, made by tools/gen_layouts.sh from each version's own
+ * headers).  For 3.13+ the same tables exist for cross-checking, and the live
+ * values are read from the target's _Py_DebugOffsets (py_layout_from_debug).
+ *
+ * An offset of PY_ABSENT means the field does not exist in that version.
+ * The walker tests the three enums below at a few marked places; it never
+ * compares version numbers.
+ */
+#ifndef STROBE_PY_LAYOUT_H
+#define STROBE_PY_LAYOUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PY_ABSENT UINT32_MAX
+
+enum py_frame_model {
+	PY_FRAMES_OBJECTS = 1, /* 3.8-3.10: heap PyFrameObject chain from tstate->frame */
+	PY_FRAMES_INTERP = 2,  /* 3.11+: _PyInterpreterFrame chain on the data stack */
+};
+
+enum py_linetable_kind {
+	PY_LT_LNOTAB = 1,      /* 3.8-3.9: co_lnotab byte pairs */
+	PY_LT_LINETABLE = 2,   /* 3.10: co_linetable (PEP 626) */
+	PY_LT_LOCATIONS = 3,   /* 3.11+: co_linetable location table (PEP 657) */
+};
+
+enum py_ip_kind {
+	PY_IP_LASTI_BYTES = 1, /* 3.8-3.9: int f_lasti, a byte offset */
+	PY_IP_LASTI_UNITS = 2, /* 3.10: int f_lasti, in 2-byte code units */
+	PY_IP_PREV_INSTR = 3,  /* 3.11-3.12: _Py_CODEUNIT *prev_instr (last started) */
+	PY_IP_INSTR_PTR = 4,   /* 3.13+: _Py_CODEUNIT *instr_ptr (executing now) */
+};
+
+/* Where each needed field lives; all offsets in bytes. */
+struct py_layout {
+	uint8_t major, minor;
+	uint8_t frame_model;     /* enum py_frame_model */
+	uint8_t linetable_kind;  /* enum py_linetable_kind */
+	uint8_t ip_kind;         /* enum py_ip_kind */
+	/* Low bits to clear from _PyInterpreterFrame.f_executable (3.14+ stores
+	 * a tagged _PyStackRef there); 0 when the field is a plain pointer. */
+	uint8_t executable_tag_mask;
+	/* _PyInterpreterFrame.owner values (3.11+); PY_OWNER_NONE if the
+	 * version has no such owner.  CSTACK (3.12-3.13) and INTERPRETER
+	 * (3.14+) mark C-entry frames that carry no Python code. */
+	uint8_t owner_thread, owner_generator, owner_frame_object, owner_cstack;
+
+	/* _PyRuntimeState */
+	uint32_t rt_interpreters_head;
+	uint32_t rt_main_thread;       /* unsigned long: pthread id of the main thread */
+
+	/* PyInterpreterState */
+	uint32_t is_size;
+	uint32_t is_next;
+	uint32_t is_id;
+	uint32_t is_threads_head;
+	uint32_t is_threads_main;      /* 3.13+ (3.13's _Py_DebugOffsets lacks it) */
+
+	/* PyThreadState */
+	uint32_t ts_size;
+	uint32_t ts_next;
+	uint32_t ts_interp;
+	uint32_t ts_thread_id;         /* pthread_t */
+	uint32_t ts_native_thread_id;  /* 3.11+: OS tid */
+	uint32_t ts_frame;             /* 3.8-3.10: PyFrameObject *frame */
+	uint32_t ts_cframe;            /* 3.11-3.12: _PyCFrame *cframe */
+	uint32_t cframe_current_frame; /* 3.11-3.12: _PyCFrame.current_frame */
+	uint32_t ts_current_frame;     /* 3.13+ */
+	uint32_t ts_datastack_chunk;   /* 3.11+ */
+	uint32_t ts_datastack_top;     /* 3.11+ */
+
+	/* PyFrameObject (3.8-3.10) */
+	uint32_t fo_back;
+	uint32_t fo_code;
+	uint32_t fo_lasti;             /* int */
+
+	/* _PyInterpreterFrame (3.11+) */
+	uint32_t if_size;              /* sizeof, without localsplus */
+	uint32_t if_previous;
+	uint32_t if_executable;        /* f_code (3.11-3.12) / f_executable (3.13+) */
+	uint32_t if_ip;                /* prev_instr / instr_ptr, see ip_kind */
+	uint32_t if_owner;             /* char */
+
+	/* _PyStackChunk (3.11+) */
+	uint32_t chunk_previous;
+	uint32_t chunk_size;
+	uint32_t chunk_top;
+	uint32_t chunk_data;
+
+	/* PyCodeObject */
+	uint32_t co_size;              /* sizeof(PyCodeObject), without bytecode */
+	uint32_t co_filename;
+	uint32_t co_name;
+	uint32_t co_qualname;          /* 3.11+ */
+	uint32_t co_firstlineno;       /* int */
+	uint32_t co_linetable;         /* bytes: co_lnotab (3.8-3.9) or co_linetable */
+	uint32_t co_code_adaptive;     /* 3.11+: inline bytecode */
+	uint32_t co_code;              /* 3.8-3.10: bytes object with the bytecode */
+
+	/* PyObject / PyVarObject */
+	uint32_t ob_type;
+	uint32_t ob_size;
+
+	/* PyUnicodeObject (compact forms) */
+	uint32_t u_length;
+	uint32_t u_state;              /* offset of the state bitfield word (u32) */
+	uint32_t u_ascii_data;         /* sizeof(PyASCIIObject) */
+	uint32_t u_compact_data;       /* sizeof(PyCompactUnicodeObject) */
+	uint8_t u_kind_shift;          /* bit position of state.kind (3 bits) */
+	uint8_t u_compact_shift;       /* bit position of state.compact */
+	uint8_t u_ascii_shift;         /* bit position of state.ascii */
+
+	/* PyBytesObject */
+	uint32_t b_sval;
+};
+
+#define PY_OWNER_NONE 0xff
+
+/* Where the 3.13+ _Py_DebugOffsets struct keeps the values we read: byte
+ * positions of u64 fields inside that struct, per version.  Generated.
+ * Each position holds the value of the py_layout field of the same name;
+ * so if_size and co_size point at interpreter_frame.localsplus and
+ * code_object.co_code_adaptive (the .size entries there are full sizeofs,
+ * trailing [1] arrays included). */
+struct py_debug_map {
+	uint32_t struct_size;          /* sizeof(_Py_DebugOffsets) */
+	uint32_t version;              /* offset of .version */
+	uint32_t free_threaded;
+	uint32_t rt_interpreters_head;
+	uint32_t is_size, is_id, is_next, is_threads_head, is_threads_main;
+	uint32_t ts_size, ts_next, ts_interp, ts_current_frame, ts_thread_id;
+	uint32_t ts_native_thread_id, ts_datastack_chunk;
+	uint32_t if_size, if_previous, if_executable, if_ip, if_owner;
+	uint32_t co_size, co_filename, co_name, co_qualname, co_linetable;
+	uint32_t co_firstlineno, co_code_adaptive;
+	uint32_t ob_type;
+	uint32_t b_ob_size, b_sval;
+	uint32_t u_length, u_ascii_data;
+};
+
+/* The generated layout of major.minor, or NULL if strobe does not know it. */
+const struct py_layout *py_layout_find(int major, int minor);
+/* The generated _Py_DebugOffsets map of major.minor (3.13+), or NULL. */
+const struct py_debug_map *py_debug_map_find(int major, int minor);
+/* Oldest and newest supported versions, for messages ("3.8" .. "3.15"). */
+void py_layout_range(int *min_minor, int *max_minor);
+
+#endif

@@ -1,0 +1,110 @@
+#include "py/pystr.h"
+
+#include "base/error.h"
+#include "py/layout.h"
+
+#include <stdint.h>
+
+void pystr_put_utf8(struct buf *out, uint32_t cp)
+{
+	char b[4];
+	size_t n;
+	if (cp < 0x80) {
+		b[0] = (char)cp;
+		n = 1;
+	} else if (cp < 0x800) {
+		b[0] = (char)(0xc0 | (cp >> 6));
+		b[1] = (char)(0x80 | (cp & 0x3f));
+		n = 2;
+	} else if (cp < 0x10000) {
+		b[0] = (char)(0xe0 | (cp >> 12));
+		b[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		b[2] = (char)(0x80 | (cp & 0x3f));
+		n = 3;
+	} else {
+		if (cp > 0x10ffff)
+			cp = 0xfffd;
+		b[0] = (char)(0xf0 | (cp >> 18));
+		b[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+		b[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		b[3] = (char)(0x80 | (cp & 0x3f));
+		n = 4;
+	}
+	buf_append(out, b, n);
+}
+
+/* Room for the header of any version plus a typical short name, so that
+ * most strings need a single read. */
+#define STR_FIRST_READ 256
+
+int pystr_read_str(struct mem_source *mem, const struct py_layout *l, raddr_t addr, struct buf *out)
+{
+	unsigned char head[STR_FIRST_READ];
+	if (!addr)
+		return ERR_CORRUPT;
+	size_t first = sizeof(head);
+	int rc = mem_read(mem, addr, head, first);
+	if (rc == ERR_FAULT) {
+		/* near the end of a mapping: the header alone must be readable */
+		first = l->u_compact_data;
+		rc = mem_read(mem, addr, head, first);
+	}
+	if (rc)
+		return rc;
+	uint32_t state = rd_u32(head, l->u_state);
+	unsigned kind = (state >> l->u_kind_shift) & 7;
+	unsigned compact = (state >> l->u_compact_shift) & 1;
+	unsigned ascii = (state >> l->u_ascii_shift) & 1;
+	int64_t length = (int64_t)rd_u64(head, l->u_length);
+	if (!compact || (kind != 1 && kind != 2 && kind != 4) || (ascii && kind != 1) || length < 0)
+		return ERR_CORRUPT;
+	size_t nchars = length > PYSTR_MAX_CHARS ? PYSTR_MAX_CHARS : (size_t)length;
+	size_t data_off = ascii ? l->u_ascii_data : l->u_compact_data;
+	size_t nbytes = nchars * kind;
+	unsigned char big[PYSTR_MAX_CHARS * 4];
+	const unsigned char *data;
+	if (data_off + nbytes <= first) {
+		data = head + data_off;
+	} else {
+		rc = mem_read(mem, addr + data_off, big, nbytes);
+		if (rc)
+			return rc;
+		data = big;
+	}
+	if (ascii) {
+		for (size_t i = 0; i < nchars; i++)
+			if (data[i] & 0x80)
+				return ERR_CORRUPT;
+		buf_append(out, data, nchars);
+		return 0;
+	}
+	buf_reserve(out, nchars * 3);
+	for (size_t i = 0; i < nchars; i++) {
+		uint32_t cp = kind == 1 ? data[i] : kind == 2 ? rd_u16(data, i * 2) : rd_u32(data, i * 4);
+		pystr_put_utf8(out, cp);
+	}
+	return 0;
+}
+
+int pystr_read_bytes(struct mem_source *mem, const struct py_layout *l, raddr_t addr, size_t max,
+		     struct buf *out)
+{
+	unsigned char head[64];
+	if (!addr || l->b_sval > sizeof(head))
+		return ERR_CORRUPT;
+	int rc = mem_read(mem, addr, head, l->b_sval);
+	if (rc)
+		return rc;
+	int64_t size = (int64_t)rd_u64(head, l->ob_size);
+	if (size < 0)
+		return ERR_CORRUPT;
+	if ((uint64_t)size > max)
+		return ERR_LIMIT;
+	buf_reserve(out, (size_t)size);
+	rc = mem_read(mem, addr + l->b_sval, out->data + out->len, (size_t)size);
+	if (rc)
+		return rc;
+	out->len += (size_t)size;
+	out->data[out->len] = '\0';
+	return 0;
+}

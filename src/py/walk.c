@@ -1,0 +1,509 @@
+#include "py/walk.h"
+
+#include "base/buf.h"
+#include "base/clock.h"
+#include "base/error.h"
+#include "py/layout.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Largest thread state prefix or frame we read in one go. */
+#define TS_READ_MAX 4096
+#define FRAME_READ_MAX 512
+/* A thread whose tstate is not (any more) the one we cached. */
+#define STALE 1
+
+static uint32_t max_end(uint32_t acc, uint32_t off, uint32_t width)
+{
+	if (off == PY_ABSENT)
+		return acc;
+	return off + width > acc ? off + width : acc;
+}
+
+void py_walker_init(struct py_walker *w, const struct py_runtime *rt, struct mem_source *mem,
+		    struct strtab *strings, const struct py_walk_config *cfg)
+{
+	memset(w, 0, sizeof(*w));
+	w->rt = rt;
+	w->mem = mem;
+	w->cfg = *cfg;
+	py_code_cache_init(&w->codes, rt, mem, strings);
+	pthread_tid_init(&w->pthread_tid);
+	const struct py_layout *l = &rt->layout;
+	uint32_t ts = 0;
+	ts = max_end(ts, l->ts_next, 8);
+	ts = max_end(ts, l->ts_interp, 8);
+	ts = max_end(ts, l->ts_thread_id, 8);
+	ts = max_end(ts, l->ts_native_thread_id, 8);
+	ts = max_end(ts, l->ts_frame, 8);
+	ts = max_end(ts, l->ts_cframe, 8);
+	ts = max_end(ts, l->ts_current_frame, 8);
+	ts = max_end(ts, l->ts_datastack_chunk, 8);
+	ts = max_end(ts, l->ts_datastack_top, 8);
+	w->ts_read = ts;
+	uint32_t fo = 0;
+	fo = max_end(fo, l->fo_back, 8);
+	fo = max_end(fo, l->fo_code, 8);
+	fo = max_end(fo, l->fo_lasti, 4);
+	w->fo_read = fo;
+	w->synthetic_file = strtab_intern_cstr(strings, "~");
+}
+
+void py_walker_release(struct py_walker *w)
+{
+	py_code_cache_release(&w->codes);
+	free(w->stack);
+	memset(w, 0, sizeof(*w));
+}
+
+/* ---- resolving one frame ---------------------------------------------- */
+
+static int emit(struct py_walker *w, struct sample *s, struct thread_sample *t, struct py_code *code,
+		int64_t byte_off)
+{
+	/* 3.11+: the instruction must lie in the code object's bytecode;
+	 * prev_instr of a frame that has not started is one unit before it */
+	if (code->code_len && (byte_off < -2 || byte_off >= (int64_t)code->code_len))
+		return ERR_CORRUPT;
+	if (t->depth >= PY_MAX_FRAMES)
+		return ERR_LIMIT;
+	struct py_location loc;
+	py_code_location(code, w->rt->layout.linetable_kind, byte_off, &loc);
+	struct frame *f = sample_reserve_frames(s, 1);
+	f->file = code->file;
+	f->func = code->func;
+	f->line = loc.line;
+	f->end_line = loc.end_line;
+	f->col = loc.col;
+	f->end_col = loc.end_col;
+	f->opcode = FRAME_NO_OPCODE;
+	s->nframes++;
+	t->depth++;
+	return 0;
+}
+
+/* ---- 3.8-3.10: frame objects --------------------------------------------- */
+
+static int walk_frame_objects(struct py_walker *w, struct sample *s, struct thread_sample *t,
+			      raddr_t frame, raddr_t tid_addr)
+{
+	const struct py_layout *l = &w->rt->layout;
+	unsigned char fo[FRAME_READ_MAX];
+	uint32_t tid32 = 0;
+	if (w->fo_read > sizeof(fo))
+		return ERR_CORRUPT;
+	for (int n = 0; frame; n++) {
+		if (n >= PY_MAX_FRAMES)
+			return ERR_LIMIT;
+		struct mem_iov iov[2] = { { frame, fo, w->fo_read }, { tid_addr, &tid32, 4 } };
+		int want = (n == 0 && tid_addr) ? 2 : 1;
+		int got = mem_readv(w->mem, iov, want);
+		if (got < 0)
+			return got;
+		if (got < want)
+			return ERR_FAULT;
+		if (want == 2)
+			t->tid = tid32;
+		raddr_t code = rd_u64(fo, l->fo_code);
+		int64_t lasti = rd_i32(fo, l->fo_lasti);
+		int64_t off = l->ip_kind == PY_IP_LASTI_UNITS ? lasti * 2 : lasti;
+		/* a frame that has not started yet has f_lasti -1 */
+		if (off < 0)
+			off = -1;
+		struct py_code *cd;
+		int rc = py_code_get(&w->codes, code, &cd);
+		if (rc)
+			return rc;
+		rc = emit(w, s, t, cd, off);
+		if (rc)
+			return rc;
+		frame = rd_u64(fo, l->fo_back);
+	}
+	if (tid_addr && t->tid == 0) {
+		/* no frames: the TID still has to be read */
+		if (mem_read(w->mem, tid_addr, &tid32, 4) != 0)
+			return ERR_FAULT;
+		t->tid = tid32;
+	}
+	return 0;
+}
+
+/* ---- 3.11+: interpreter frames on the data stack -------------------------- */
+
+static int add_region(struct py_walker *w, raddr_t start, raddr_t end)
+{
+	if (end <= start)
+		return 0;
+	if (w->nregions >= PY_MAX_CHUNKS || end - start > PY_MAX_STACK_BYTES ||
+	    w->stack_len + (end - start) > PY_MAX_STACK_BYTES)
+		return ERR_LIMIT;
+	size_t len = (size_t)(end - start);
+	if (w->stack_len + len > w->stack_cap) {
+		size_t cap = w->stack_cap;
+		VEC_RESERVE(w->stack, cap, w->stack_len + len);
+		w->stack_cap = cap;
+	}
+	w->regions[w->nregions++] = (struct py_region){ start, end, w->stack_len };
+	w->stack_len += len;
+	return 0;
+}
+
+/* Copy the next older data-stack chunk; 0 when one was added, 1 when there
+ * are no more chunks. */
+static int copy_next_chunk(struct py_walker *w)
+{
+	const struct py_layout *l = &w->rt->layout;
+	unsigned char head[64];
+	if (l->chunk_data > sizeof(head))
+		return ERR_CORRUPT;
+	if (w->pending_head) {
+		/* the newest chunk was copied without its header */
+		int rc = mem_read(w->mem, w->pending_head + l->chunk_previous, &w->next_chunk, 8);
+		w->pending_head = 0;
+		if (rc)
+			return rc;
+	}
+	if (!w->next_chunk)
+		return 1;
+	raddr_t chunk = w->next_chunk;
+	int rc = mem_read(w->mem, chunk, head, l->chunk_data);
+	if (rc)
+		return rc;
+	uint64_t size = rd_u64(head, l->chunk_size);
+	/* PyObject **top: saved when the following chunk was pushed */
+	raddr_t top = rd_u64(head, l->chunk_top);
+	raddr_t data = chunk + l->chunk_data;
+	if (size > PY_MAX_STACK_BYTES || top < data || top > chunk + size)
+		return ERR_CORRUPT;
+	size_t at = w->stack_len;
+	rc = add_region(w, data, top);
+	if (rc)
+		return rc;
+	rc = mem_read(w->mem, data, w->stack + at, (size_t)(top - data));
+	if (rc)
+		return rc;
+	w->next_chunk = rd_u64(head, l->chunk_previous);
+	return 0;
+}
+
+/* Local bytes of the interpreter frame at addr (if_size long): from a copied
+ * chunk when it lies in one, else read into scratch. */
+static int locate_frame(struct py_walker *w, raddr_t addr, unsigned char *scratch,
+			const unsigned char **out)
+{
+	uint32_t size = w->rt->layout.if_size;
+	for (;;) {
+		for (int i = 0; i < w->nregions; i++) {
+			const struct py_region *r = &w->regions[i];
+			if (addr >= r->start && addr + size <= r->end) {
+				*out = w->stack + r->local + (addr - r->start);
+				return 0;
+			}
+		}
+		/* Older chunks are copied only when a frame needs them.  A
+		 * frame in none of them (a generator's, or one owned by a
+		 * frame object) is read on its own. */
+		int rc = copy_next_chunk(w);
+		if (rc < 0)
+			return rc;
+		if (rc == 1)
+			break;
+	}
+	int rc = mem_read(w->mem, addr, scratch, size);
+	if (rc)
+		return rc;
+	*out = scratch;
+	return 0;
+}
+
+static int walk_interp_frames(struct py_walker *w, struct sample *s, struct thread_sample *t,
+			      const unsigned char *ts)
+{
+	const struct py_layout *l = &w->rt->layout;
+	raddr_t chunk = rd_u64(ts, l->ts_datastack_chunk);
+	raddr_t top = rd_u64(ts, l->ts_datastack_top);
+	raddr_t frame = 0;
+	struct mem_iov iov[2];
+	int n = 0;
+
+	w->nregions = 0;
+	w->stack_len = 0;
+	w->next_chunk = 0;
+	w->pending_head = 0;
+	if (l->ts_current_frame != PY_ABSENT) {
+		frame = rd_u64(ts, l->ts_current_frame);
+	} else {
+		/* 3.11-3.12: the current frame hangs off the C-stack _PyCFrame */
+		raddr_t cframe = rd_u64(ts, l->ts_cframe);
+		if (!cframe)
+			return 0;
+		iov[n++] = (struct mem_iov){ cframe + l->cframe_current_frame, &frame, 8 };
+	}
+	/* the live part of the newest chunk, in the same system call */
+	if (chunk && top > chunk + l->chunk_data && top - chunk <= PY_MAX_STACK_BYTES) {
+		int rc = add_region(w, chunk + l->chunk_data, top);
+		if (rc)
+			return rc;
+		iov[n++] = (struct mem_iov){ chunk + l->chunk_data, w->stack, w->stack_len };
+		w->pending_head = chunk;
+	}
+	if (n) {
+		int got = mem_readv(w->mem, iov, n);
+		if (got < 0)
+			return got;
+		if (got < n)
+			return ERR_FAULT;
+	}
+
+	unsigned char scratch[FRAME_READ_MAX];
+	if (l->if_size > sizeof(scratch))
+		return ERR_CORRUPT;
+	for (int steps = 0; frame; steps++) {
+		if (steps >= PY_MAX_FRAMES)
+			return ERR_LIMIT;
+		const unsigned char *f;
+		int rc = locate_frame(w, frame, scratch, &f);
+		if (rc)
+			return rc;
+		raddr_t prev = rd_u64(f, l->if_previous);
+		uint8_t owner = rd_u8(f, l->if_owner);
+		/* C entry frames carry no Python code: CSTACK (3.12-3.13),
+		 * INTERPRETER and CSTACK (3.14), INTERPRETER (3.15) all sit
+		 * at or above owner_cstack */
+		if (l->owner_cstack != PY_OWNER_NONE && owner >= l->owner_cstack) {
+			frame = prev;
+			continue;
+		}
+		if (owner != l->owner_thread && owner != l->owner_generator &&
+		    owner != l->owner_frame_object)
+			return ERR_CORRUPT;
+		raddr_t exe = rd_u64(f, l->if_executable) & ~(raddr_t)l->executable_tag_mask;
+		if (!exe)
+			return ERR_CORRUPT;
+		struct py_code *code;
+		rc = py_code_get(&w->codes, exe, &code);
+		if (rc)
+			return rc;
+		int64_t off = (int64_t)(rd_u64(f, l->if_ip) - code->code_start);
+		rc = emit(w, s, t, code, off);
+		if (rc)
+			return rc;
+		frame = prev;
+	}
+	return 0;
+}
+
+/* ---- threads and interpreters ------------------------------------------- */
+
+/* Walk one thread.  expect_ident != 0 asks to check that the thread state
+ * still belongs to that thread (a cached main thread); STALE if not. */
+static int walk_thread(struct py_walker *w, struct sample *s, raddr_t tstate, raddr_t interp,
+		       uint32_t interp_id, uint64_t expect_ident, raddr_t *next)
+{
+	const struct py_layout *l = &w->rt->layout;
+	unsigned char ts[TS_READ_MAX];
+	if (w->ts_read > sizeof(ts))
+		return ERR_CORRUPT;
+	int rc = mem_read(w->mem, tstate, ts, w->ts_read);
+	if (rc)
+		return expect_ident && rc == ERR_FAULT ? STALE : rc;
+	if (rd_u64(ts, l->ts_interp) != interp)
+		return expect_ident ? STALE : ERR_CORRUPT;
+	uint64_t ident = rd_u64(ts, l->ts_thread_id);
+	if (expect_ident && ident != expect_ident)
+		return STALE;
+	if (next)
+		*next = rd_u64(ts, l->ts_next);
+
+	size_t mark_frames = s->nframes;
+	struct thread_sample *t = sample_add_thread(s);
+	t->interp_id = interp_id;
+	t->status = STATUS_UNKNOWN;
+	if (ident && ident == w->main_thread_ident)
+		t->status |= STATUS_MAIN_THREAD;
+	size_t tindex = s->nthreads - 1;
+
+	if (l->frame_model == PY_FRAMES_INTERP) {
+		/* 3.11+ records the OS thread id itself */
+		t->tid = rd_u64(ts, l->ts_native_thread_id);
+		rc = walk_interp_frames(w, s, t, ts);
+	} else {
+		raddr_t tid_addr = 0;
+		if (w->pthread_tid.ncand < 0 && w->main_thread_ident)
+			pthread_tid_calibrate(&w->pthread_tid, w->mem, w->rt->pid, w->main_thread_ident);
+		if (w->pthread_tid.ncand > 0 && ident)
+			tid_addr = pthread_tid_addr(&w->pthread_tid, ident);
+		rc = walk_frame_objects(w, s, t, rd_u64(ts, l->ts_frame), tid_addr);
+		if (rc == 0 && ident != w->main_thread_ident && w->pthread_tid.ncand > 1)
+			pthread_tid_refine(&w->pthread_tid, w->mem, w->rt->pid, ident);
+		if (rc == 0 && !tid_addr)
+			t = &s->threads[tindex], t->tid = ident; /* uncalibrated: the pthread id */
+	}
+	if (rc) {
+		/* drop the partial thread */
+		s->nthreads = tindex;
+		s->nframes = mark_frames;
+	}
+	return rc;
+}
+
+static int read_runtime(struct py_walker *w, raddr_t *interp_head)
+{
+	const struct py_layout *l = &w->rt->layout;
+	uint64_t ident = 0;
+	struct mem_iov iov[2] = {
+		{ w->rt->runtime_addr + l->rt_interpreters_head, interp_head, 8 },
+		{ w->rt->runtime_addr + l->rt_main_thread, &ident, 8 },
+	};
+	int n = l->rt_main_thread != PY_ABSENT ? 2 : 1;
+	int got = mem_readv(w->mem, iov, n);
+	if (got < 0)
+		return got;
+	if (got < n)
+		return ERR_FAULT;
+	w->main_thread_ident = ident;
+	return 0;
+}
+
+struct interp_info {
+	raddr_t next, threads_head, threads_main;
+	uint32_t id;
+};
+
+static int read_interp(struct py_walker *w, raddr_t interp, struct interp_info *ii)
+{
+	const struct py_layout *l = &w->rt->layout;
+	uint64_t next = 0, head = 0, main = 0, id = 0;
+	struct mem_iov iov[4];
+	int n = 0;
+	iov[n++] = (struct mem_iov){ interp + l->is_next, &next, 8 };
+	iov[n++] = (struct mem_iov){ interp + l->is_threads_head, &head, 8 };
+	iov[n++] = (struct mem_iov){ interp + l->is_id, &id, 8 };
+	if (l->is_threads_main != PY_ABSENT)
+		iov[n++] = (struct mem_iov){ interp + l->is_threads_main, &main, 8 };
+	int got = mem_readv(w->mem, iov, n);
+	if (got < 0)
+		return got;
+	if (got < n)
+		return ERR_FAULT;
+	if ((int64_t)id < 0 || id > UINT32_MAX)
+		return ERR_CORRUPT;
+	ii->next = next;
+	ii->threads_head = head;
+	ii->threads_main = main;
+	ii->id = (uint32_t)id;
+	return 0;
+}
+
+/* Find the main thread state of the main interpreter. */
+static int find_main(struct py_walker *w)
+{
+	const struct py_layout *l = &w->rt->layout;
+	raddr_t interp;
+	int rc = read_runtime(w, &interp);
+	if (rc)
+		return rc;
+	if (!interp)
+		return ERR_NOTREADY;
+	struct interp_info ii;
+	rc = read_interp(w, interp, &ii);
+	if (rc)
+		return rc;
+	w->main_interp = interp;
+	if (ii.threads_main) {
+		w->main_tstate = ii.threads_main;
+		return 0;
+	}
+	raddr_t ts = ii.threads_head, last = 0;
+	for (int n = 0; ts && n < PY_MAX_THREADS; n++) {
+		uint64_t words[2];
+		struct mem_iov iov[2] = {
+			{ ts + l->ts_thread_id, &words[0], 8 },
+			{ ts + l->ts_next, &words[1], 8 },
+		};
+		int got = mem_readv(w->mem, iov, 2);
+		if (got < 0)
+			return got;
+		if (got < 2)
+			return ERR_FAULT;
+		if (w->main_thread_ident && words[0] == w->main_thread_ident) {
+			w->main_tstate = ts;
+			return 0;
+		}
+		last = ts;
+		ts = words[1];
+	}
+	/* no runtime main thread id (or it is not a Python thread): new
+	 * thread states are pushed at the head, so the oldest is last */
+	if (last && !w->main_thread_ident) {
+		w->main_tstate = last;
+		return 0;
+	}
+	return ERR_NOTREADY;
+}
+
+static int sample_main(struct py_walker *w, struct sample *s)
+{
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (!w->main_tstate) {
+			int rc = find_main(w);
+			if (rc)
+				return rc;
+		}
+		uint64_t expect = w->main_thread_ident ? w->main_thread_ident : 0;
+		int rc = walk_thread(w, s, w->main_tstate, w->main_interp, 0, expect ? expect : 0, NULL);
+		if (rc != STALE)
+			return rc;
+		w->main_tstate = 0;
+	}
+	return ERR_NOTREADY;
+}
+
+static int sample_all(struct py_walker *w, struct sample *s)
+{
+	raddr_t interp;
+	int rc = read_runtime(w, &interp);
+	if (rc)
+		return rc;
+	if (!interp)
+		return ERR_NOTREADY;
+	for (int ni = 0; interp; ni++) {
+		if (ni >= PY_MAX_INTERPRETERS)
+			return ERR_LIMIT;
+		struct interp_info ii;
+		rc = read_interp(w, interp, &ii);
+		if (rc)
+			return rc;
+		raddr_t ts = ii.threads_head;
+		for (int nt = 0; ts; nt++) {
+			if (nt >= PY_MAX_THREADS)
+				return ERR_LIMIT;
+			raddr_t next = 0;
+			rc = walk_thread(w, s, ts, interp, ii.id, 0, &next);
+			if (rc)
+				return rc;
+			ts = next;
+		}
+		interp = ii.next;
+	}
+	return 0;
+}
+
+int py_walker_sample(struct py_walker *w, struct sample *s)
+{
+	sample_clear(s);
+	s->time_ns = clock_now_ns();
+	py_code_sweep(&w->codes, s->time_ns);
+	int rc = w->cfg.all_threads ? sample_all(w, s) : sample_main(w, s);
+	w->stats.samples++;
+	if (rc) {
+		sample_clear(s);
+		if (rc != ERR_NOTREADY && rc != ERR_NOPROC)
+			w->stats.failed++;
+		return rc;
+	}
+	w->stats.frames += s->nframes;
+	return 0;
+}

@@ -1,0 +1,126 @@
+#include "sampler.h"
+
+#include "base/clock.h"
+#include "base/error.h"
+#include "model/profile.h"
+#include "model/sample.h"
+#include "py/walk.h"
+#include "target/task.h"
+
+#include <string.h>
+
+volatile sig_atomic_t sampler_stop;
+
+/* How often the target is checked for having exited, besides failed reads. */
+#define ALIVE_CHECK_NS 20000000ULL
+/* Rate statistics window (Tachyon: the last 100 gaps). */
+#define RATE_WINDOW 100
+
+struct rate_window {
+	double hz[RATE_WINDOW];
+	int n, at;
+	uint64_t total;
+};
+
+static void rate_push(struct rate_window *r, uint64_t gap_ns)
+{
+	if (!gap_ns)
+		return;
+	r->hz[r->at] = 1e9 / (double)gap_ns;
+	r->at = (r->at + 1) % RATE_WINDOW;
+	if (r->n < RATE_WINDOW)
+		r->n++;
+	r->total++;
+}
+
+static void rate_print(const struct rate_window *r, FILE *fp)
+{
+	if (r->n < 2)
+		return;
+	double sum = 0, min = r->hz[0], max = r->hz[0];
+	for (int i = 0; i < r->n; i++) {
+		sum += r->hz[i];
+		if (r->hz[i] < min)
+			min = r->hz[i];
+		if (r->hz[i] > max)
+			max = r->hz[i];
+	}
+	double mean = sum / r->n;
+	fprintf(fp, "\r\033[KStats: %.1fHz (%.1fµs) Min: %.1fHz Max: %.1fHz N=%llu", mean,
+		mean > 0 ? 1e6 / mean : 0.0, min, max, (unsigned long long)r->total);
+	fflush(fp);
+}
+
+int sampler_run(struct py_walker *w, struct profile *p, const struct sampler_config *cfg,
+		struct sampler_result *res)
+{
+	struct sample s;
+	struct rate_window rate = { .n = 0 };
+	memset(res, 0, sizeof(*res));
+	sample_init(&s);
+	clock_tighten_slack();
+
+	const uint64_t start = clock_now_ns();
+	uint64_t next = start, last_sample = 0, next_alive = start + ALIVE_CHECK_NS;
+	uint64_t next_print = start + 1000000000ULL;
+	uint64_t now = start;
+	pid_t pid = w->rt->pid;
+	bool ready = false;
+
+	while (!sampler_stop) {
+		now = clock_now_ns();
+		if (cfg->duration_ns >= 0 && now - start >= (uint64_t)cfg->duration_ns)
+			break;
+		if (now >= next_alive) {
+			next_alive = now + ALIVE_CHECK_NS;
+			if (cfg->target_exited && cfg->target_exited(cfg->arg)) {
+				res->target_gone = true;
+				break;
+			}
+		}
+		if (now < next) {
+			uint64_t until = next;
+			if (cfg->duration_ns >= 0 && start + (uint64_t)cfg->duration_ns < until)
+				until = start + (uint64_t)cfg->duration_ns;
+			clock_sleep_until(until);
+			continue;
+		}
+		int rc = py_walker_sample(w, &s);
+		if (rc == ERR_NOTREADY && !ready) {
+			/* a launched interpreter still initialising: not a
+			 * sample yet, try again shortly */
+			next = now + (cfg->interval_ns < 1000000 ? cfg->interval_ns : 1000000);
+			continue;
+		}
+		ready = true;
+		if (rc == ERR_NOPROC) {
+			res->target_gone = true;
+			break;
+		}
+		if (rc == 0) {
+			profile_add_sample(p, &s);
+		} else if (!task_alive(pid)) {
+			/* the failure was the target going away */
+			res->target_gone = true;
+			break;
+		} else {
+			res->failed++;
+		}
+		res->ticks++;
+		if (last_sample)
+			rate_push(&rate, now - last_sample);
+		last_sample = now;
+		next += cfg->interval_ns;
+		if (cfg->realtime_stats && now >= next_print) {
+			rate_print(&rate, cfg->stats_fp);
+			next_print = now + 1000000000ULL;
+		}
+	}
+	now = clock_now_ns();
+	if (cfg->realtime_stats && rate.n >= 2)
+		fputc('\n', cfg->stats_fp);
+	res->duration_s = (double)(now - start) / 1e9;
+	res->interrupted = sampler_stop != 0;
+	sample_release(&s);
+	return 0;
+}

@@ -1,0 +1,49 @@
+/* sampler.h - the sampling loop.
+ *
+ * Takes samples on an absolute schedule (no drift), sleeping until each
+ * deadline with clock_nanosleep; when it falls behind it samples
+ * back-to-back, which is how the highest rates are reached.  It stops at
+ * the duration, when the stop flag is raised (signals), or when the target
+ * is gone, and hands every sample to the profile.
+ */
+#ifndef STROBE_SAMPLER_H
+#define STROBE_SAMPLER_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+struct py_walker;
+struct profile;
+
+/* Raised by signal handlers; the only global in strobe. 1 = SIGINT
+ * (Ctrl-C), 2 = another stop request (SIGTERM, SIGHUP). */
+extern volatile sig_atomic_t sampler_stop;
+
+struct sampler_config {
+	uint64_t interval_ns;
+	int64_t duration_ns;       /* < 0: until the target exits or a stop */
+	bool realtime_stats;       /* print a live rate line once a second */
+	FILE *stats_fp;            /* where the realtime line goes */
+	/* Optional: polled every few milliseconds; returns true once the
+	 * target has exited (used by `run`, which owns the child). */
+	bool (*target_exited)(void *arg);
+	void *arg;
+};
+
+struct sampler_result {
+	uint64_t ticks;            /* sampling attempts */
+	uint64_t failed;           /* attempts that gave no sample */
+	double duration_s;
+	bool interrupted;          /* stopped by Ctrl-C / a signal */
+	bool target_gone;
+};
+
+/* Sample until done.  Returns 0, or ERR_NOPROC if the target vanished
+ * before the first sample. */
+int sampler_run(struct py_walker *w, struct profile *p, const struct sampler_config *cfg,
+		struct sampler_result *res);
+
+#endif

@@ -1,0 +1,30 @@
+/* spawn.h - launching the program to profile as a child process. */
+#ifndef STROBE_TARGET_SPAWN_H
+#define STROBE_TARGET_SPAWN_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct spawn {
+	pid_t pid;
+	bool reaped;
+	int status;   /* waitpid status once reaped */
+};
+
+/* fork and exec argv (argv[0] searched in PATH).  The child keeps strobe's
+ * stdin/stdout/stderr and every inherited descriptor, with default signal
+ * dispositions.  Returns 0, or a negative ERR_* with *exec_errno set when
+ * exec itself failed (ENOENT: no such program). */
+int spawn_start(struct spawn *sp, char *const argv[], int *exec_errno);
+
+/* Whether the child has exited (reaps it).  Never blocks. */
+bool spawn_exited(struct spawn *sp);
+
+/* End the child if it still runs: SIGTERM, then SIGKILL after grace_ms;
+ * always reaps it. */
+void spawn_terminate(struct spawn *sp, int grace_ms);
+
+/* "exited with code 3" / "was killed by signal 9" into buf. */
+const char *spawn_describe(const struct spawn *sp, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,388 @@
+/* layout_probe.c - print src/py/layouts/py3_X.h for the CPython whose headers
+ * this file is compiled against.  Built and run by tools/gen_layouts.sh:
+ *
+ *   cc -std=gnu11 -DPy_BUILD_CORE -DPROBE_MINOR=X [build -D flags] \
+ *      -isystem <inc> -isystem <inc>/internal tools/layout_probe.c -o probe
+ *   ./probe '<inc as shown>' '<build -D flags>' > py3_X.h
+ *
+ * Every number printed comes from offsetof/sizeof or from an enum/macro of
+ * the headers themselves; nothing is typed by hand.  The only thing decided
+ * here is which fields exist in which version (#if PY_VERSION_HEX) and how a
+ * field maps onto struct py_layout / struct py_debug_map (src/py/layout.h).
+ *
+ * Runs on the build host, never inside strobe: it may print and exit.
+ */
+#include <Python.h>
+#include <frameobject.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if PY_VERSION_HEX < 0x03080000
+#error "strobe supports CPython 3.8 and later"
+#elif PY_VERSION_HEX < 0x03090000
+/* 3.8: PyInterpreterState and _PyRuntimeState are both in pycore_pystate.h */
+#include <internal/pycore_pystate.h>
+#elif PY_VERSION_HEX < 0x030B0000
+#include <internal/pycore_interp.h>
+#include <internal/pycore_runtime.h>
+#elif PY_VERSION_HEX < 0x030E0000
+#include <internal/pycore_interp.h>
+#include <internal/pycore_runtime.h>
+#include <internal/pycore_frame.h>
+#else
+/* 3.14 split the struct definitions out of the inline-function headers. */
+#include <internal/pycore_interp_structs.h>
+#include <internal/pycore_runtime_structs.h>
+#include <internal/pycore_interpframe_structs.h>
+#include <internal/pycore_debug_offsets.h>
+#include <internal/pycore_stackref.h>
+#endif
+
+/* The script names the output file; refuse to write 3.13 numbers into
+ * py3_12.h because an include path pointed at the wrong tree. */
+#ifndef PROBE_MINOR
+#error "build with -DPROBE_MINOR=<minor> (see tools/gen_layouts.sh)"
+#endif
+#if PY_MAJOR_VERSION != 3 || PY_MINOR_VERSION != PROBE_MINOR
+#error "headers on the include path are not the requested CPython version"
+#endif
+
+/* The tables describe the default x86-64 Linux release build.  These
+ * options change struct layouts, so a tree built with them cannot be used. */
+#ifdef Py_GIL_DISABLED
+#error "free-threaded (Py_GIL_DISABLED) headers: layouts differ, not supported"
+#endif
+#ifdef Py_TRACE_REFS
+#error "Py_TRACE_REFS headers: PyObject has extra fields, not supported"
+#endif
+#ifdef Py_DEBUG
+#error "Py_DEBUG headers: layouts may differ from release builds, not supported"
+#endif
+
+/* 3.11+ frames */
+#define HAVE_IFRAME (PY_VERSION_HEX >= 0x030B0000)
+
+static void emit_u(const char *field, unsigned long v)
+{
+	printf("\t.%s = %lu, \\\n", field, v);
+}
+
+static void emit_hex(const char *field, size_t v)
+{
+	/* Offsets in hex, as CPython's own docs and debuggers print them. */
+	printf("\t.%s = 0x%zx, \\\n", field, v);
+}
+
+static void emit_sym(const char *field, const char *sym)
+{
+	printf("\t.%s = %s, \\\n", field, sym);
+}
+
+#define OFF(field, type, member) emit_hex(field, offsetof(type, member))
+#define SIZE(field, type) emit_hex(field, sizeof(type))
+#define ABSENT(field) emit_sym(field, "PY_ABSENT")
+#define OWNER_NONE(field) emit_sym(field, "PY_OWNER_NONE")
+
+static void die(const char *what)
+{
+	fprintf(stderr, "layout_probe: %s\n", what);
+	exit(1);
+}
+
+/* Bit position of a PyASCIIObject.state bitfield: C cannot offsetof a
+ * bitfield, so set it to all ones in a zeroed object and see which bits of
+ * the 32-bit word at offsetof(state) changed.  Checks that exactly `width`
+ * contiguous bits changed and nothing outside that word. */
+static unsigned state_shift(const PyASCIIObject *o, unsigned width, const char *name)
+{
+	const unsigned char *p = (const unsigned char *)o;
+	size_t at = offsetof(PyASCIIObject, state);
+	uint32_t word;
+	unsigned shift;
+
+	for (size_t i = 0; i < sizeof(*o); i++)
+		if (p[i] && (i < at || i >= at + sizeof(word)))
+			die(name);
+	memcpy(&word, p + at, sizeof(word));
+	if (!word)
+		die(name);
+	shift = (unsigned)__builtin_ctz(word);
+	if (word >> shift != (1u << width) - 1)
+		die(name);
+	return shift;
+}
+
+static void emit_unicode_bits(void)
+{
+	PyASCIIObject o;
+
+	/* The word we read as a u32 must hold the whole bitfield. */
+	_Static_assert(sizeof(o.state) >= sizeof(uint32_t), "state is a 32-bit word");
+
+	memset(&o, 0, sizeof(o));
+	o.state.kind = 7;
+	emit_u("u_kind_shift", state_shift(&o, 3, "state.kind bits not found"));
+	memset(&o, 0, sizeof(o));
+	o.state.compact = 1;
+	emit_u("u_compact_shift", state_shift(&o, 1, "state.compact bit not found"));
+	memset(&o, 0, sizeof(o));
+	o.state.ascii = 1;
+	emit_u("u_ascii_shift", state_shift(&o, 1, "state.ascii bit not found"));
+}
+
+static void emit_layout(void)
+{
+	printf("#define PY_LAYOUT_3_%d { \\\n", PY_MINOR_VERSION);
+	emit_u("major", PY_MAJOR_VERSION);
+	emit_u("minor", PY_MINOR_VERSION);
+
+	/* Feature enums: the only per-version decisions of the walker. */
+#if HAVE_IFRAME
+	emit_sym("frame_model", "PY_FRAMES_INTERP");
+	emit_sym("linetable_kind", "PY_LT_LOCATIONS");
+#else
+	emit_sym("frame_model", "PY_FRAMES_OBJECTS");
+#if PY_VERSION_HEX >= 0x030A0000
+	emit_sym("linetable_kind", "PY_LT_LINETABLE");
+#else
+	emit_sym("linetable_kind", "PY_LT_LNOTAB");
+#endif
+#endif
+#if PY_VERSION_HEX >= 0x030D0000
+	emit_sym("ip_kind", "PY_IP_INSTR_PTR");
+#elif HAVE_IFRAME
+	emit_sym("ip_kind", "PY_IP_PREV_INSTR");
+#elif PY_VERSION_HEX >= 0x030A0000
+	emit_sym("ip_kind", "PY_IP_LASTI_UNITS");
+#else
+	emit_sym("ip_kind", "PY_IP_LASTI_BYTES");
+#endif
+
+#if PY_VERSION_HEX >= 0x030E0000
+	/* 3.14: f_executable is a _PyStackRef whose low Py_TAG_BITS carry
+	 * reference-kind tags (deferred / refcount) on GIL builds too. */
+	_Static_assert(sizeof(((_PyInterpreterFrame *)0)->f_executable) == sizeof(void *),
+	               "f_executable is one tagged word");
+	emit_u("executable_tag_mask", (unsigned long)(Py_TAG_BITS));
+#else
+	emit_u("executable_tag_mask", 0);
+#endif
+
+#if HAVE_IFRAME
+	emit_u("owner_thread", FRAME_OWNED_BY_THREAD);
+	emit_u("owner_generator", FRAME_OWNED_BY_GENERATOR);
+	emit_u("owner_frame_object", FRAME_OWNED_BY_FRAME_OBJECT);
+#if PY_VERSION_HEX >= 0x030E0000
+	/* 3.14 renamed the C-entry owner to INTERPRETER (3.14 also keeps a
+	 * CSTACK = 4 after it; CPython treats owner >= INTERPRETER as "no
+	 * Python code here"). */
+	emit_u("owner_cstack", FRAME_OWNED_BY_INTERPRETER);
+#elif PY_VERSION_HEX >= 0x030C0000
+	emit_u("owner_cstack", FRAME_OWNED_BY_CSTACK);
+#else
+	/* 3.11 marks entry frames with _PyInterpreterFrame.is_entry instead. */
+	OWNER_NONE("owner_cstack");
+#endif
+#else
+	OWNER_NONE("owner_thread");
+	OWNER_NONE("owner_generator");
+	OWNER_NONE("owner_frame_object");
+	OWNER_NONE("owner_cstack");
+#endif
+
+	OFF("rt_interpreters_head", _PyRuntimeState, interpreters.head);
+	OFF("rt_main_thread", _PyRuntimeState, main_thread);
+
+	SIZE("is_size", PyInterpreterState);
+	OFF("is_next", PyInterpreterState, next);
+	OFF("is_id", PyInterpreterState, id);
+#if HAVE_IFRAME
+	OFF("is_threads_head", PyInterpreterState, threads.head);
+#else
+	OFF("is_threads_head", PyInterpreterState, tstate_head);
+#endif
+#if PY_VERSION_HEX >= 0x030D0000
+	/* Exists since 3.13; 3.13's _Py_DebugOffsets does not publish it. */
+	OFF("is_threads_main", PyInterpreterState, threads.main);
+#else
+	ABSENT("is_threads_main");
+#endif
+
+	SIZE("ts_size", PyThreadState);
+	OFF("ts_next", PyThreadState, next);
+	OFF("ts_interp", PyThreadState, interp);
+	OFF("ts_thread_id", PyThreadState, thread_id);
+#if HAVE_IFRAME
+	OFF("ts_native_thread_id", PyThreadState, native_thread_id);
+	ABSENT("ts_frame");
+#if PY_VERSION_HEX >= 0x030D0000
+	ABSENT("ts_cframe");
+	ABSENT("cframe_current_frame");
+	OFF("ts_current_frame", PyThreadState, current_frame);
+#else
+	OFF("ts_cframe", PyThreadState, cframe);
+	OFF("cframe_current_frame", _PyCFrame, current_frame);
+	ABSENT("ts_current_frame");
+#endif
+	OFF("ts_datastack_chunk", PyThreadState, datastack_chunk);
+	OFF("ts_datastack_top", PyThreadState, datastack_top);
+#else
+	ABSENT("ts_native_thread_id");
+	OFF("ts_frame", PyThreadState, frame);
+	ABSENT("ts_cframe");
+	ABSENT("cframe_current_frame");
+	ABSENT("ts_current_frame");
+	ABSENT("ts_datastack_chunk");
+	ABSENT("ts_datastack_top");
+#endif
+
+#if HAVE_IFRAME
+	ABSENT("fo_back");
+	ABSENT("fo_code");
+	ABSENT("fo_lasti");
+	/* localsplus is declared [1]; the frame header ends where it starts. */
+	OFF("if_size", _PyInterpreterFrame, localsplus);
+	OFF("if_previous", _PyInterpreterFrame, previous);
+#if PY_VERSION_HEX >= 0x030D0000
+	OFF("if_executable", _PyInterpreterFrame, f_executable);
+	OFF("if_ip", _PyInterpreterFrame, instr_ptr);
+#else
+	OFF("if_executable", _PyInterpreterFrame, f_code);
+	OFF("if_ip", _PyInterpreterFrame, prev_instr);
+#endif
+	OFF("if_owner", _PyInterpreterFrame, owner);
+	OFF("chunk_previous", _PyStackChunk, previous);
+	OFF("chunk_size", _PyStackChunk, size);
+	OFF("chunk_top", _PyStackChunk, top);
+	OFF("chunk_data", _PyStackChunk, data);
+#else
+	OFF("fo_back", PyFrameObject, f_back);
+	OFF("fo_code", PyFrameObject, f_code);
+	OFF("fo_lasti", PyFrameObject, f_lasti);
+	ABSENT("if_size");
+	ABSENT("if_previous");
+	ABSENT("if_executable");
+	ABSENT("if_ip");
+	ABSENT("if_owner");
+	ABSENT("chunk_previous");
+	ABSENT("chunk_size");
+	ABSENT("chunk_top");
+	ABSENT("chunk_data");
+#endif
+
+#if HAVE_IFRAME
+	/* The bytecode is inline from co_code_adaptive on (declared [1]). */
+	OFF("co_size", PyCodeObject, co_code_adaptive);
+#else
+	SIZE("co_size", PyCodeObject);
+#endif
+	OFF("co_filename", PyCodeObject, co_filename);
+	OFF("co_name", PyCodeObject, co_name);
+#if HAVE_IFRAME
+	OFF("co_qualname", PyCodeObject, co_qualname);
+#else
+	ABSENT("co_qualname");
+#endif
+	OFF("co_firstlineno", PyCodeObject, co_firstlineno);
+#if PY_VERSION_HEX >= 0x030A0000
+	OFF("co_linetable", PyCodeObject, co_linetable);
+#else
+	OFF("co_linetable", PyCodeObject, co_lnotab);
+#endif
+#if HAVE_IFRAME
+	OFF("co_code_adaptive", PyCodeObject, co_code_adaptive);
+	ABSENT("co_code");
+#else
+	ABSENT("co_code_adaptive");
+	OFF("co_code", PyCodeObject, co_code);
+#endif
+
+	OFF("ob_type", PyObject, ob_type);
+	OFF("ob_size", PyVarObject, ob_size);
+
+	OFF("u_length", PyASCIIObject, length);
+	OFF("u_state", PyASCIIObject, state);
+	SIZE("u_ascii_data", PyASCIIObject);
+	SIZE("u_compact_data", PyCompactUnicodeObject);
+	emit_unicode_bits();
+
+	OFF("b_sval", PyBytesObject, ob_sval);
+	printf("}\n");
+}
+
+#if PY_VERSION_HEX >= 0x030D0000
+/* Positions inside _Py_DebugOffsets of the values py_layout_from_debug reads.
+ * if_size and co_size point at the localsplus / co_code_adaptive entries,
+ * not at the .size entries (which are full sizeofs including the [1]
+ * trailing arrays), so that the values read equal py_layout's. */
+#define DBG(field, member) OFF(field, _Py_DebugOffsets, member)
+static void emit_debug_map(void)
+{
+	printf("#define PY_DEBUG_MAP_3_%d { \\\n", PY_MINOR_VERSION);
+	SIZE("struct_size", _Py_DebugOffsets);
+	DBG("version", version);
+	DBG("free_threaded", free_threaded);
+	DBG("rt_interpreters_head", runtime_state.interpreters_head);
+	DBG("is_size", interpreter_state.size);
+	DBG("is_id", interpreter_state.id);
+	DBG("is_next", interpreter_state.next);
+	DBG("is_threads_head", interpreter_state.threads_head);
+#if PY_VERSION_HEX >= 0x030E0000
+	DBG("is_threads_main", interpreter_state.threads_main);
+#else
+	ABSENT("is_threads_main");
+#endif
+	DBG("ts_size", thread_state.size);
+	DBG("ts_next", thread_state.next);
+	DBG("ts_interp", thread_state.interp);
+	DBG("ts_current_frame", thread_state.current_frame);
+	DBG("ts_thread_id", thread_state.thread_id);
+	DBG("ts_native_thread_id", thread_state.native_thread_id);
+	DBG("ts_datastack_chunk", thread_state.datastack_chunk);
+	DBG("if_size", interpreter_frame.localsplus);
+	DBG("if_previous", interpreter_frame.previous);
+	DBG("if_executable", interpreter_frame.executable);
+	DBG("if_ip", interpreter_frame.instr_ptr);
+	DBG("if_owner", interpreter_frame.owner);
+	DBG("co_size", code_object.co_code_adaptive);
+	DBG("co_filename", code_object.filename);
+	DBG("co_name", code_object.name);
+	DBG("co_qualname", code_object.qualname);
+	DBG("co_linetable", code_object.linetable);
+	DBG("co_firstlineno", code_object.firstlineno);
+	DBG("co_code_adaptive", code_object.co_code_adaptive);
+	DBG("ob_type", pyobject.ob_type);
+	DBG("b_ob_size", bytes_object.ob_size);
+	DBG("b_sval", bytes_object.ob_sval);
+	DBG("u_length", unicode_object.length);
+	DBG("u_ascii_data", unicode_object.asciiobject_size);
+	printf("}\n");
+}
+#endif
+
+/* argv[1]: the include directory, as the comment should name it;
+ * argv[2]: the build's extra -D flags the script added ("" if none). */
+int main(int argc, char **argv)
+{
+	if (argc != 3)
+		die("usage: layout_probe HEADER-PATH BUILD-DEFINES");
+
+	printf("/* generated by tools/gen_layouts.sh from %s (Python %s); do not edit */\n",
+	       argv[1], PY_VERSION);
+	printf("#ifndef STROBE_PY_LAYOUTS_PY3_%d_H\n", PY_MINOR_VERSION);
+	printf("#define STROBE_PY_LAYOUTS_PY3_%d_H\n\n", PY_MINOR_VERSION);
+	printf("/* PY_VERSION_HEX 0x%08lx, GIL build%s%s; initialisers for src/py/layout.h */\n\n",
+	       (unsigned long)PY_VERSION_HEX, argv[2][0] ? ", built with " : "", argv[2]);
+	emit_layout();
+#if PY_VERSION_HEX >= 0x030D0000
+	printf("\n");
+	emit_debug_map();
+#endif
+	printf("\n#endif\n");
+	if (fflush(stdout) != 0 || ferror(stdout))
+		die("write error");
+	return 0;
+}
