@@ -205,6 +205,16 @@ int cmd_profile(const struct options *o, pid_t pid, struct spawn *child)
 	if (child)
 		spawn_terminate(child, TERMINATE_GRACE_MS);
 	print_summary(&res, o->interval_usec);
+	if (getenv("STROBE_DEBUG")) {
+		for (int i = 1; i < 16; i++)
+			if (w.stats.failed_by[i])
+				fprintf(stderr, "strobe: debug: %llu samples failed with %s\n",
+					(unsigned long long)w.stats.failed_by[i], err_str(-i));
+		fprintf(stderr, "strobe: debug: code cache %llu hits %llu misses %llu evictions %llu revalidations; %llu reads\n",
+			(unsigned long long)w.codes.stats.hits, (unsigned long long)w.codes.stats.misses,
+			(unsigned long long)w.codes.stats.evictions, (unsigned long long)w.codes.stats.revalidations,
+			(unsigned long long)mem.stats.calls);
+	}
 	int status = write_output(o, &prof, pid);
 
 	py_walker_release(&w);

@@ -60,7 +60,7 @@ int sampler_run(struct py_walker *w, struct profile *p, const struct sampler_con
 	sample_init(&s);
 	clock_tighten_slack();
 
-	const uint64_t start = clock_now_ns();
+	uint64_t start = clock_now_ns();
 	uint64_t next = start, last_sample = 0, next_alive = start + ALIVE_CHECK_NS;
 	uint64_t next_print = start + 1000000000ULL;
 	uint64_t now = start;
@@ -91,6 +91,12 @@ int sampler_run(struct py_walker *w, struct profile *p, const struct sampler_con
 			 * sample yet, try again shortly */
 			next = now + (cfg->interval_ns < 1000000 ? cfg->interval_ns : 1000000);
 			continue;
+		}
+		if (!ready && rc == 0 && res->ticks == 0) {
+			/* the clock of a launched target starts with its
+			 * first sample, not with its interpreter's start-up */
+			start = now;
+			next = now;
 		}
 		ready = true;
 		if (rc == ERR_NOPROC) {

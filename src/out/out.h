@@ -27,7 +27,9 @@ struct out_request {
 	FILE *stdout_fp;   /* where text output goes when path is NULL */
 	bool color;        /* ANSI colours in text output */
 	int sort;          /* enum out_sort */
-	int limit;         /* rows of the pstats table; <= 0 means the default 15 */
+	int limit;         /* rows of the pstats table, as Python's rows[:limit]
+			    * (0 = none, -2 = all but the last two); the CLI
+			    * default is 15 */
 	bool show_summary; /* pstats "Summary of Interesting Functions" */
 	int mode;          /* sampling mode, for "No samples" messages */
 };
@@ -43,6 +45,10 @@ struct out_format {
 	 * e.g. "Collapsed stack output written to %s"; NULL for none. */
 	const char *written_msg;
 };
+
+/* The writers, one per file in src/out/. */
+int out_pstats_write(const struct profile *p, const struct out_request *req, bool *written);
+int out_collapsed_write(const struct profile *p, const struct out_request *req, bool *written);
 
 /* NULL if there is no format of that name. */
 const struct out_format *out_format_find(const char *name);

@@ -145,7 +145,7 @@ static int add_region(struct py_walker *w, raddr_t start, raddr_t end)
 		VEC_RESERVE(w->stack, cap, w->stack_len + len);
 		w->stack_cap = cap;
 	}
-	w->regions[w->nregions++] = (struct py_region){ start, end, w->stack_len };
+	w->regions[w->nregions++] = (struct py_region){ start, end, w->stack_len, false };
 	w->stack_len += len;
 	return 0;
 }
@@ -189,49 +189,91 @@ static int copy_next_chunk(struct py_walker *w)
 }
 
 /* Local bytes of the interpreter frame at addr (if_size long): from a copied
- * chunk when it lies in one, else read into scratch. */
+ * region when it lies in one, else read on its own into scratch. */
 static int locate_frame(struct py_walker *w, raddr_t addr, unsigned char *scratch,
 			const unsigned char **out)
 {
 	uint32_t size = w->rt->layout.if_size;
-	for (;;) {
-		for (int i = 0; i < w->nregions; i++) {
-			const struct py_region *r = &w->regions[i];
-			if (addr >= r->start && addr + size <= r->end) {
-				*out = w->stack + r->local + (addr - r->start);
-				return 0;
-			}
+	for (int i = 0; i < w->nregions; i++) {
+		const struct py_region *r = &w->regions[i];
+		if (addr >= r->start && addr + size <= r->end) {
+			*out = w->stack + r->local + (addr - r->start);
+			w->regions[i].used = true;
+			return 0;
 		}
-		/* Older chunks are copied only when a frame needs them.  A
-		 * frame in none of them (a generator's, or one owned by a
-		 * frame object) is read on its own. */
-		int rc = copy_next_chunk(w);
-		if (rc < 0)
-			return rc;
-		if (rc == 1)
-			break;
 	}
+	/* C-stack entry frames, generators' and frame objects' frames live
+	 * outside the data stack: one read each, remembered so the next
+	 * sample reads them in its first batch */
 	int rc = mem_read(w->mem, addr, scratch, size);
 	if (rc)
 		return rc;
 	*out = scratch;
+	if (addr >= w->cur_tstate && addr + size - w->cur_tstate <= TS_READ_MAX) {
+		/* a frame inside the thread state (3.14+ base frame): read
+		 * more of the thread state from now on */
+		uint32_t need = (uint32_t)(addr + size - w->cur_tstate);
+		if (need > w->ts_read)
+			w->ts_read = need;
+	} else if (w->next_spec.n < PY_SPEC_FRAMES) {
+		w->next_spec.addr[w->next_spec.n++] = addr;
+	}
+	/* a thread-owned frame outside the copy is in an older chunk (a
+	 * deep stack): copy that chunk so the frames after it are local */
+	if (rd_u8(scratch, w->rt->layout.if_owner) == w->rt->layout.owner_thread &&
+	    (w->pending_head || w->next_chunk)) {
+		rc = copy_next_chunk(w);
+		if (rc < 0)
+			return rc;
+	}
 	return 0;
 }
 
+/* Whether the speculative copy of the frame at addr served this walk. */
+static bool spec_used(const struct py_walker *w, raddr_t addr)
+{
+	for (int i = 0; i < w->nregions; i++)
+		if (w->regions[i].start == addr && w->regions[i].used)
+			return true;
+	return false;
+}
+
+static struct py_spec *spec_slot(struct py_walker *w, raddr_t tstate)
+{
+	struct py_spec *free_slot = NULL;
+	for (int i = 0; i < PY_SPEC_THREADS; i++) {
+		if (w->spec[i].tstate == tstate)
+			return &w->spec[i];
+		if (!w->spec[i].tstate && !free_slot)
+			free_slot = &w->spec[i];
+	}
+	if (!free_slot) /* many threads: recycle by address */
+		free_slot = &w->spec[(tstate >> 6) % PY_SPEC_THREADS];
+	memset(free_slot, 0, sizeof(*free_slot));
+	free_slot->tstate = tstate;
+	return free_slot;
+}
+
 static int walk_interp_frames(struct py_walker *w, struct sample *s, struct thread_sample *t,
-			      const unsigned char *ts)
+			      raddr_t tstate, const unsigned char *ts)
 {
 	const struct py_layout *l = &w->rt->layout;
 	raddr_t chunk = rd_u64(ts, l->ts_datastack_chunk);
 	raddr_t top = rd_u64(ts, l->ts_datastack_top);
 	raddr_t frame = 0;
-	struct mem_iov iov[2];
+	struct mem_iov iov[2 + PY_SPEC_FRAMES];
 	int n = 0;
 
 	w->nregions = 0;
 	w->stack_len = 0;
 	w->next_chunk = 0;
 	w->pending_head = 0;
+	/* 3.14+ roots every frame chain in a frame inside the thread state:
+	 * the copy of the thread state serves it */
+	int rc0 = add_region(w, tstate, tstate + w->ts_read);
+	if (rc0)
+		return rc0;
+	memcpy(w->stack, ts, w->ts_read);
 	if (l->ts_current_frame != PY_ABSENT) {
 		frame = rd_u64(ts, l->ts_current_frame);
 	} else {
@@ -246,15 +288,30 @@ static int walk_interp_frames(struct py_walker *w, struct sample *s, struct thre
 		int rc = add_region(w, chunk + l->chunk_data, top);
 		if (rc)
 			return rc;
-		iov[n++] = (struct mem_iov){ chunk + l->chunk_data, w->stack, w->stack_len };
+		const struct py_region *r = &w->regions[w->nregions - 1];
+		iov[n++] = (struct mem_iov){ r->start, w->stack + r->local, (size_t)(r->end - r->start) };
 		w->pending_head = chunk;
+	}
+	int needed = n;
+	/* frames the last walk of this thread read on their own */
+	w->cur_tstate = tstate;
+	w->cur_spec = spec_slot(w, tstate);
+	w->next_spec.n = 0;
+	for (int i = 0; i < w->cur_spec->n; i++) {
+		int rc = add_region(w, w->cur_spec->addr[i], w->cur_spec->addr[i] + l->if_size);
+		if (rc)
+			return rc;
+		const struct py_region *r = &w->regions[w->nregions - 1];
+		iov[n++] = (struct mem_iov){ r->start, w->stack + r->local, l->if_size };
 	}
 	if (n) {
 		int got = mem_readv(w->mem, iov, n);
 		if (got < 0)
 			return got;
-		if (got < n)
+		if (got < needed)
 			return ERR_FAULT;
+		/* a speculative frame that could not be read is dropped */
+		w->nregions -= n - got;
 	}
 
 	unsigned char scratch[FRAME_READ_MAX];
@@ -292,6 +349,14 @@ static int walk_interp_frames(struct py_walker *w, struct sample *s, struct thre
 			return rc;
 		frame = prev;
 	}
+	/* remember what was read on its own, plus what the guess got right */
+	struct py_spec *sp = w->cur_spec;
+	int keep = w->next_spec.n;
+	for (int i = 0; i < sp->n && keep < PY_SPEC_FRAMES; i++)
+		if (spec_used(w, sp->addr[i]))
+			w->next_spec.addr[keep++] = sp->addr[i];
+	memcpy(sp->addr, w->next_spec.addr, sizeof(sp->addr));
+	sp->n = keep;
 	return 0;
 }
 
@@ -328,7 +393,7 @@ static int walk_thread(struct py_walker *w, struct sample *s, raddr_t tstate, ra
 	if (l->frame_model == PY_FRAMES_INTERP) {
 		/* 3.11+ records the OS thread id itself */
 		t->tid = rd_u64(ts, l->ts_native_thread_id);
-		rc = walk_interp_frames(w, s, t, ts);
+		rc = walk_interp_frames(w, s, t, tstate, ts);
 	} else {
 		raddr_t tid_addr = 0;
 		if (w->pthread_tid.ncand < 0 && w->main_thread_ident)
@@ -500,8 +565,10 @@ int py_walker_sample(struct py_walker *w, struct sample *s)
 	w->stats.samples++;
 	if (rc) {
 		sample_clear(s);
-		if (rc != ERR_NOTREADY && rc != ERR_NOPROC)
+		if (rc != ERR_NOTREADY && rc != ERR_NOPROC) {
 			w->stats.failed++;
+			w->stats.failed_by[(unsigned)-rc & 15]++;
+		}
 		return rc;
 	}
 	w->stats.frames += s->nframes;

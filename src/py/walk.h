@@ -36,10 +36,22 @@ struct py_walk_config {
 struct py_region {
 	raddr_t start, end;
 	size_t local;      /* offset of start in py_walker.stack */
+	bool used;         /* a frame was found in it during this walk */
+};
+
+/* Frames a thread's walk had to read on their own (C-stack entry frames,
+ * generators): read speculatively with the next sample's first batch. */
+#define PY_SPEC_FRAMES 4
+#define PY_SPEC_THREADS 64
+struct py_spec {
+	raddr_t tstate;
+	raddr_t addr[PY_SPEC_FRAMES];
+	int n;
 };
 
 struct py_walk_stats {
 	uint64_t samples, failed, frames;
+	uint64_t failed_by[16];  /* failed samples by -ERR_* code */
 };
 
 struct py_walker {
@@ -59,6 +71,10 @@ struct py_walker {
 	raddr_t next_chunk;              /* next older chunk to copy, 0 when none */
 	raddr_t pending_head;            /* copied chunk whose header is unread */
 	uint32_t ts_read;                /* bytes of a thread state to read */
+	struct py_spec spec[PY_SPEC_THREADS];
+	struct py_spec *cur_spec;        /* slot of the thread being walked */
+	struct py_spec next_spec;        /* what this walk read on its own */
+	raddr_t cur_tstate;
 	uint32_t fo_read;                /* bytes of a frame object to read */
 	uint32_t synthetic_file;         /* "~" */
 	struct py_walk_stats stats;
