@@ -43,9 +43,10 @@ void cmd_install_signals(void)
 
 static _Noreturn void die_permission(pid_t pid)
 {
-	die("strobe cannot read the memory of process %d: permission denied. Run strobe as root "
-	    "or as the process's user with CAP_SYS_PTRACE, allow ptrace with "
-	    "'sysctl kernel.yama.ptrace_scope=0', or start the container with --cap-add SYS_PTRACE.",
+	die("strobe cannot read the memory of process %d: permission denied (reading another "
+	    "process needs CAP_SYS_PTRACE): run strobe as root, or set "
+	    "'sysctl kernel.yama.ptrace_scope=0' to profile your own processes, or give the "
+	    "container --cap-add SYS_PTRACE.",
 	    (int)pid);
 }
 

@@ -325,12 +325,11 @@ int py_runtime_find(struct py_runtime *rt, pid_t pid, struct mem_source *mem, st
 	py_layout_range(&min_minor, &max_minor);
 	if (!best_map) {
 		if (old_map && (old.major != 3 || old.minor < min_minor || old.minor > max_minor)) {
-			errmsg_set(e, "process %d runs Python %d.%d (%s); strobe supports CPython 3.%d to 3.%d",
-				   (int)pid, old.major, old.minor, old_map->path, min_minor, max_minor);
+			errmsg_set(e, "it runs Python %d.%d (%s); strobe supports CPython 3.%d to 3.%d",
+				   old.major, old.minor, old_map->path, min_minor, max_minor);
 			rc = ERR_VERSION;
 		} else {
-			errmsg_set(e, "process %d is not a Python process (no CPython runtime in its memory maps)",
-				   (int)pid);
+			errmsg_set(e, "it is not a Python process (no CPython runtime in its memory maps)");
 			rc = ERR_NOTPY;
 		}
 		goto out;
@@ -352,8 +351,8 @@ int py_runtime_find(struct py_runtime *rt, pid_t pid, struct mem_source *mem, st
 	const struct py_layout *lay = py_layout_find(rt->major, rt->minor);
 	if (!lay) {
 		char v[32];
-		errmsg_set(e, "process %d runs Python %s (%s); strobe supports CPython 3.%d to 3.%d",
-			   (int)pid, py_runtime_version_str(rt, v, sizeof(v)), rt->binary, min_minor,
+		errmsg_set(e, "it runs Python %s (%s); strobe supports CPython 3.%d to 3.%d",
+			   py_runtime_version_str(rt, v, sizeof(v)), rt->binary, min_minor,
 			   max_minor);
 		rc = ERR_VERSION;
 		goto out;

@@ -172,10 +172,14 @@ static int copy_next_chunk(struct py_walker *w)
 	if (rc)
 		return rc;
 	uint64_t size = rd_u64(head, l->chunk_size);
-	/* PyObject **top: saved when the following chunk was pushed */
-	raddr_t top = rd_u64(head, l->chunk_top);
+	/* size_t top: slots in use, saved when the following chunk was
+	 * pushed (the newest chunk's end is tstate->datastack_top instead) */
+	uint64_t used = rd_u64(head, l->chunk_top);
 	raddr_t data = chunk + l->chunk_data;
-	if (size > PY_MAX_STACK_BYTES || top < data || top > chunk + size)
+	if (size > PY_MAX_STACK_BYTES || used > size / 8)
+		return ERR_CORRUPT;
+	raddr_t top = data + used * 8;
+	if (top > chunk + size)
 		return ERR_CORRUPT;
 	size_t at = w->stack_len;
 	rc = add_region(w, data, top);

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# check_layers.sh - enforce the include layering of DESIGN.md:
+#   0 base/   1 target/ model/   2 py/ out/   3 sampler.c cli.c tui/   4 main.c cmd_*.c
+# An #include may only point to a lower layer, or within the same module
+# directory; modules of one layer never include each other.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+layer_of() {
+	case "$1" in
+	base/*) echo 0 ;;
+	target/* | model/*) echo 1 ;;
+	py/* | out/*) echo 2 ;;
+	sampler.* | cli.* | tui/*) echo 3 ;;
+	main.c | cmd*.c | cmd.h) echo 4 ;;
+	*) echo "?" ;;
+	esac
+}
+module_of() {
+	case "$1" in
+	main.c | cmd*.c | cmd.h) echo cmd ;; # the command layer shares cmd.h
+	*/*) echo "${1%%/*}" ;;
+	*) echo "${1%%.*}" ;;
+	esac
+}
+
+bad=0
+while IFS= read -r file; do
+	rel=${file#src/}
+	from=$(layer_of "$rel")
+	if [ "$from" = "?" ]; then
+		echo "layers: $file is in no layer (see DESIGN.md)"
+		bad=1
+		continue
+	fi
+	while IFS= read -r inc; do
+		to=$(layer_of "$inc")
+		if [ "$to" = "?" ]; then
+			echo "layers: $file includes \"$inc\", which is in no layer"
+			bad=1
+		elif [ "$(module_of "$inc")" = "$(module_of "$rel")" ]; then
+			:
+		elif [ "$to" -ge "$from" ]; then
+			echo "layers: $file (layer $from) includes \"$inc\" (layer $to)"
+			bad=1
+		fi
+	done < <(sed -n 's/^#include "\([^"]*\)".*/\1/p' "$file")
+done < <(find src -name '*.[ch]' | sort)
+
+if [ "$bad" -ne 0 ]; then
+	exit 1
+fi
+echo "layers: ok"
