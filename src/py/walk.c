@@ -158,13 +158,6 @@ static int copy_next_chunk(struct py_walker *w)
 	unsigned char head[64];
 	if (l->chunk_data > sizeof(head))
 		return ERR_CORRUPT;
-	if (w->pending_head) {
-		/* the newest chunk was copied without its header */
-		int rc = mem_read(w->mem, w->pending_head + l->chunk_previous, &w->next_chunk, 8);
-		w->pending_head = 0;
-		if (rc)
-			return rc;
-	}
 	if (!w->next_chunk)
 		return 1;
 	raddr_t chunk = w->next_chunk;
@@ -224,14 +217,20 @@ static int locate_frame(struct py_walker *w, raddr_t addr, unsigned char *scratc
 	}
 	/* a thread-owned frame outside the copy is in an older chunk (a
 	 * deep stack): copy that chunk so the frames after it are local */
-	if (rd_u8(scratch, w->rt->layout.if_owner) == w->rt->layout.owner_thread &&
-	    (w->pending_head || w->next_chunk)) {
+	if (rd_u8(scratch, w->rt->layout.if_owner) == w->rt->layout.owner_thread && w->next_chunk) {
 		rc = copy_next_chunk(w);
 		if (rc < 0)
 			return rc;
 	}
 	return 0;
 }
+
+/* What a thread state must match: its interpreter, and for a cached main
+ * thread its pthread id (0: no check). */
+struct thread_check {
+	raddr_t interp;
+	uint64_t expect_ident;
+};
 
 /* Whether the speculative copy of the frame at addr served this walk. */
 static bool spec_used(const struct py_walker *w, raddr_t addr)
@@ -258,64 +257,152 @@ static struct py_spec *spec_slot(struct py_walker *w, raddr_t tstate)
 	return free_slot;
 }
 
-static int walk_interp_frames(struct py_walker *w, struct sample *s, struct thread_sample *t,
-			      raddr_t tstate, const unsigned char *ts)
+/* Room left after the newest chunk's top for a stack that grew since the
+ * last sample, in the speculative first read. */
+#define TOP_SLACK 1024
+
+/* Mark region i empty (a speculative read that turned out useless). */
+static void region_drop(struct py_walker *w, int i)
+{
+	if (i >= 0 && i < w->nregions)
+		w->regions[i].end = w->regions[i].start;
+}
+
+/* Walk a 3.11+ thread.  One read usually does: the thread state, the live
+ * part of the newest data-stack chunk and the frames that lie elsewhere
+ * are fetched together, at the addresses the previous sample of this
+ * thread found; what turned out different is read again. */
+static int walk_interp_thread(struct py_walker *w, struct sample *s, struct thread_sample *t,
+			      raddr_t tstate, const struct thread_check *chk, raddr_t *next)
 {
 	const struct py_layout *l = &w->rt->layout;
-	raddr_t chunk = rd_u64(ts, l->ts_datastack_chunk);
-	raddr_t top = rd_u64(ts, l->ts_datastack_top);
-	raddr_t frame = 0;
-	struct mem_iov iov[2 + PY_SPEC_FRAMES];
-	int n = 0;
+	struct py_spec *sp = spec_slot(w, tstate);
+	struct mem_iov iov[3 + PY_SPEC_FRAMES];
+	uint64_t cf_guess = 0;
+	int n = 0, rc;
 
 	w->nregions = 0;
 	w->stack_len = 0;
 	w->next_chunk = 0;
-	w->pending_head = 0;
-	/* 3.14+ roots every frame chain in a frame inside the thread state:
-	 * the copy of the thread state serves it */
-	int rc0 = add_region(w, tstate, tstate + w->ts_read);
-	if (rc0)
-		return rc0;
-	memcpy(w->stack, ts, w->ts_read);
+	w->cur_tstate = tstate;
+	w->cur_spec = sp;
+	w->next_spec.n = 0;
+
+	/* the thread state copy is a region too: 3.14+ roots every frame
+	 * chain in a frame that lives inside it */
+	if ((rc = add_region(w, tstate, tstate + w->ts_read)))
+		return rc;
+	int r_chunk = -1, r_spec = -1;
+	if (sp->chunk) {
+		raddr_t end = sp->top + TOP_SLACK;
+		if (end > sp->chunk + sp->chunk_size)
+			end = sp->chunk + sp->chunk_size;
+		r_chunk = w->nregions;
+		if ((rc = add_region(w, sp->chunk, end)))
+			return rc;
+	}
+	r_spec = w->nregions;
+	for (int i = 0; i < sp->n; i++)
+		if ((rc = add_region(w, sp->addr[i], sp->addr[i] + l->if_size)))
+			return rc;
+	/* w->stack does not move any more in this batch */
+	int i_cf = -1;
+	iov[n++] = (struct mem_iov){ tstate, w->stack, w->ts_read };
+	if (sp->cframe) {
+		i_cf = n;
+		iov[n++] = (struct mem_iov){ sp->cframe + l->cframe_current_frame, &cf_guess, 8 };
+	}
+	int i_first_region = n;
+	for (int r = r_chunk >= 0 ? r_chunk : r_spec; r < w->nregions; r++)
+		iov[n++] = (struct mem_iov){ w->regions[r].start, w->stack + w->regions[r].local,
+					     (size_t)(w->regions[r].end - w->regions[r].start) };
+	int got = mem_readv(w->mem, iov, n);
+	if (got < 0)
+		return got;
+	if (got == 0)
+		return chk->expect_ident ? STALE : ERR_FAULT;
+	/* regions whose read did not happen are dropped */
+	for (int k = got; k < n; k++) {
+		int r = (r_chunk >= 0 ? r_chunk : r_spec) + (k - i_first_region);
+		if (k >= i_first_region)
+			region_drop(w, r);
+	}
+	bool cf_ok = i_cf >= 0 && got > i_cf;
+
+	const unsigned char *ts = w->stack;
+	if (rd_u64(ts, l->ts_interp) != chk->interp)
+		return chk->expect_ident ? STALE : ERR_CORRUPT;
+	uint64_t ident = rd_u64(ts, l->ts_thread_id);
+	if (chk->expect_ident && ident != chk->expect_ident)
+		return STALE;
+	if (next)
+		*next = rd_u64(ts, l->ts_next);
+	t->tid = rd_u64(ts, l->ts_native_thread_id); /* 3.11+ records the OS thread id */
+	if (ident && ident == w->main_thread_ident)
+		t->status |= STATUS_MAIN_THREAD;
+	raddr_t chunk = rd_u64(ts, l->ts_datastack_chunk);
+	raddr_t top = rd_u64(ts, l->ts_datastack_top);
+	raddr_t frame = 0, cframe = 0;
+	bool need_cframe = false;
 	if (l->ts_current_frame != PY_ABSENT) {
 		frame = rd_u64(ts, l->ts_current_frame);
 	} else {
 		/* 3.11-3.12: the current frame hangs off the C-stack _PyCFrame */
-		raddr_t cframe = rd_u64(ts, l->ts_cframe);
-		if (!cframe)
-			return 0;
-		iov[n++] = (struct mem_iov){ cframe + l->cframe_current_frame, &frame, 8 };
+		cframe = rd_u64(ts, l->ts_cframe);
+		if (cframe && cframe == sp->cframe && cf_ok)
+			frame = cf_guess;
+		else
+			need_cframe = cframe != 0;
 	}
-	/* the live part of the newest chunk, in the same system call */
-	if (chunk && top > chunk + l->chunk_data && top - chunk <= PY_MAX_STACK_BYTES) {
-		int rc = add_region(w, chunk + l->chunk_data, top);
-		if (rc)
-			return rc;
-		const struct py_region *r = &w->regions[w->nregions - 1];
-		iov[n++] = (struct mem_iov){ r->start, w->stack + r->local, (size_t)(r->end - r->start) };
-		w->pending_head = chunk;
+
+	/* was the guess of the newest chunk right? */
+	bool have_chunk = false;
+	if (!chunk || top <= chunk + l->chunk_data || top - chunk > PY_MAX_STACK_BYTES) {
+		region_drop(w, r_chunk);
+		chunk = 0;
+	} else if (r_chunk >= 0 && chunk == sp->chunk && top <= w->regions[r_chunk].end &&
+		   w->regions[r_chunk].end > w->regions[r_chunk].start) {
+		w->regions[r_chunk].end = top;
+		have_chunk = true;
+	} else {
+		region_drop(w, r_chunk);
 	}
-	int needed = n;
-	/* frames the last walk of this thread read on their own */
-	w->cur_tstate = tstate;
-	w->cur_spec = spec_slot(w, tstate);
-	w->next_spec.n = 0;
-	for (int i = 0; i < w->cur_spec->n; i++) {
-		int rc = add_region(w, w->cur_spec->addr[i], w->cur_spec->addr[i] + l->if_size);
-		if (rc)
-			return rc;
-		const struct py_region *r = &w->regions[w->nregions - 1];
-		iov[n++] = (struct mem_iov){ r->start, w->stack + r->local, l->if_size };
-	}
-	if (n) {
-		int got = mem_readv(w->mem, iov, n);
-		if (got < 0)
-			return got;
-		if (got < needed)
+
+	/* second read, only for what the guess missed */
+	if (need_cframe || (chunk && !have_chunk)) {
+		int m = 0;
+		struct mem_iov iov2[2];
+		if (chunk && !have_chunk) {
+			r_chunk = w->nregions;
+			if ((rc = add_region(w, chunk, top)))
+				return rc;
+		}
+		if (need_cframe)
+			iov2[m++] = (struct mem_iov){ cframe + l->cframe_current_frame, &frame, 8 };
+		if (chunk && !have_chunk)
+			iov2[m++] = (struct mem_iov){ chunk, w->stack + w->regions[r_chunk].local,
+						      (size_t)(top - chunk) };
+		int got2 = mem_readv(w->mem, iov2, m);
+		if (got2 < 0)
+			return got2;
+		if (got2 < m)
 			return ERR_FAULT;
-		/* a speculative frame that could not be read is dropped */
-		w->nregions -= n - got;
+	}
+	sp->cframe = cframe;
+	if (chunk) {
+		/* the region starts with the chunk header: size and previous */
+		const unsigned char *head = w->stack + w->regions[r_chunk].local;
+		uint64_t size = rd_u64(head, l->chunk_size);
+		if (size < l->chunk_data || size > PY_MAX_STACK_BYTES || top > chunk + size) {
+			sp->chunk = 0;
+			return ERR_CORRUPT;
+		}
+		w->next_chunk = rd_u64(head, l->chunk_previous);
+		sp->chunk = chunk;
+		sp->chunk_size = size;
+		sp->top = top;
+	} else {
+		sp->chunk = 0;
 	}
 
 	unsigned char scratch[FRAME_READ_MAX];
@@ -325,7 +412,7 @@ static int walk_interp_frames(struct py_walker *w, struct sample *s, struct thre
 		if (steps >= PY_MAX_FRAMES)
 			return ERR_LIMIT;
 		const unsigned char *f;
-		int rc = locate_frame(w, frame, scratch, &f);
+		rc = locate_frame(w, frame, scratch, &f);
 		if (rc)
 			return rc;
 		raddr_t prev = rd_u64(f, l->if_previous);
@@ -354,13 +441,13 @@ static int walk_interp_frames(struct py_walker *w, struct sample *s, struct thre
 		frame = prev;
 	}
 	/* remember what was read on its own, plus what the guess got right */
-	struct py_spec *sp = w->cur_spec;
 	int keep = w->next_spec.n;
 	for (int i = 0; i < sp->n && keep < PY_SPEC_FRAMES; i++)
 		if (spec_used(w, sp->addr[i]))
 			w->next_spec.addr[keep++] = sp->addr[i];
 	memcpy(sp->addr, w->next_spec.addr, sizeof(sp->addr));
 	sp->n = keep;
+	(void)r_spec;
 	return 0;
 }
 
@@ -372,6 +459,20 @@ static int walk_thread(struct py_walker *w, struct sample *s, raddr_t tstate, ra
 		       uint32_t interp_id, uint64_t expect_ident, raddr_t *next)
 {
 	const struct py_layout *l = &w->rt->layout;
+	if (l->frame_model == PY_FRAMES_INTERP) {
+		struct thread_check chk = { interp, expect_ident };
+		size_t mark_frames = s->nframes;
+		struct thread_sample *t = sample_add_thread(s);
+		size_t tindex = s->nthreads - 1;
+		t->interp_id = interp_id;
+		t->status = STATUS_UNKNOWN;
+		int rc = walk_interp_thread(w, s, t, tstate, &chk, next);
+		if (rc) {
+			s->nthreads = tindex;
+			s->nframes = mark_frames;
+		}
+		return rc;
+	}
 	unsigned char ts[TS_READ_MAX];
 	if (w->ts_read > sizeof(ts))
 		return ERR_CORRUPT;
@@ -394,11 +495,7 @@ static int walk_thread(struct py_walker *w, struct sample *s, raddr_t tstate, ra
 		t->status |= STATUS_MAIN_THREAD;
 	size_t tindex = s->nthreads - 1;
 
-	if (l->frame_model == PY_FRAMES_INTERP) {
-		/* 3.11+ records the OS thread id itself */
-		t->tid = rd_u64(ts, l->ts_native_thread_id);
-		rc = walk_interp_frames(w, s, t, tstate, ts);
-	} else {
+	{
 		raddr_t tid_addr = 0;
 		if (w->pthread_tid.ncand < 0 && w->main_thread_ident)
 			pthread_tid_calibrate(&w->pthread_tid, w->mem, w->rt->pid, w->main_thread_ident);

@@ -45,6 +45,10 @@ struct py_region {
 #define PY_SPEC_THREADS 64
 struct py_spec {
 	raddr_t tstate;
+	raddr_t chunk;       /* newest data-stack chunk seen last time, 0 if none */
+	uint64_t chunk_size;
+	raddr_t top;         /* its datastack_top then */
+	raddr_t cframe;      /* 3.11-3.12: tstate->cframe then */
 	raddr_t addr[PY_SPEC_FRAMES];
 	int n;
 };
@@ -69,7 +73,6 @@ struct py_walker {
 	struct py_region regions[PY_MAX_CHUNKS];
 	int nregions;
 	raddr_t next_chunk;              /* next older chunk to copy, 0 when none */
-	raddr_t pending_head;            /* copied chunk whose header is unread */
 	uint32_t ts_read;                /* bytes of a thread state to read */
 	struct py_spec spec[PY_SPEC_THREADS];
 	struct py_spec *cur_spec;        /* slot of the thread being walked */
