@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""strobe vs Tachyon, same target, same run.
+
+Starts a CPython 3.15 target (the Debian sid root, as the tests use) that
+spins at the bottom of a fixed-depth stack, then attaches each profiler in
+turn for a few seconds and reads what it reports, plus the CPU time it used
+(from /proc, user+system).  Target and profiler are pinned to different
+cores.  Every figure is the median of --runs runs.
+
+    bench/bench.py [--strobe build/strobe] [--runs 3] [--seconds 5] [--depth 30]
+
+Prints a Markdown table (paste it into BENCHMARKS.md).
+"""
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SID = os.environ.get("STROBE_SID_ROOT", "/var/cache/strobe/sid")
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, check=True, **kw)
+
+
+def ensure_proc(root):
+    proc = os.path.join(root, "proc")
+    if not os.path.ismount(proc):
+        sh(["mount", "-t", "proc", "proc", proc])
+
+
+class Target:
+    def __init__(self, depth, cpu):
+        os.makedirs(os.path.join(SID, "tmp/strobe-bench"), exist_ok=True)
+        shutil.copy(os.path.join(HERE, "deep.py"), os.path.join(SID, "tmp/strobe-bench/deep.py"))
+        r, w = os.pipe()
+        self.proc = subprocess.Popen(
+            ["taskset", "-c", str(cpu), "chroot", SID, "python3.15",
+             "/tmp/strobe-bench/deep.py", str(depth), str(w)],
+            pass_fds=(w,))
+        os.close(w)
+        with os.fdopen(r) as f:
+            if f.readline().strip() != "ready":
+                raise SystemExit("bench target did not start")
+        self.pid = self.proc.pid
+
+    def cpu_seconds(self):
+        with open("/proc/%d/stat" % self.pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+def run_profiler(cmd, cpu):
+    """Run a profiler; return (achieved rate, error %, cpu seconds, wall)."""
+    t0 = time.monotonic()
+    before = os.times()
+    out = subprocess.run(["taskset", "-c", str(cpu)] + cmd, capture_output=True, text=True)
+    after = os.times()
+    wall = time.monotonic() - t0
+    if out.returncode != 0:
+        raise SystemExit("profiler failed: %s\n%s%s" % (" ".join(cmd), out.stdout, out.stderr))
+    rate = float(re.search(r"Sample rate: ([\d.,]+)", out.stdout).group(1).replace(",", ""))
+    err = float(re.search(r"Error rate: ([\d.,]+)", out.stdout).group(1).replace(",", ""))
+    cpu_s = (after.children_user - before.children_user) + (after.children_system - before.children_system)
+    return rate, err, cpu_s, wall
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--strobe", default=os.path.join(HERE, "..", "build", "strobe"))
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--seconds", type=int, default=5)
+    ap.add_argument("--depth", type=int, default=30)
+    ap.add_argument("--cases", default="rate100k,rate1000k,cpu1k,cpu10k")
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        raise SystemExit("bench needs root (chroot, ptrace of the target)")
+    ensure_proc(SID)
+    ncpu = os.cpu_count() or 1
+    tcpu, pcpu = (1, 0) if ncpu > 1 else (0, 0)
+    strobe = os.path.abspath(args.strobe)
+
+    cases = {
+        "rate100k": ("100khz", "achieved rate at -r 100khz (samples/s)"),
+        "rate1000k": ("1000khz", "achieved rate at -r 1000khz (samples/s)"),
+        "cpu1k": ("1khz", "profiler CPU at 1 kHz (% of a core)"),
+        "cpu10k": ("10khz", "profiler CPU at 10 kHz (% of a core)"),
+    }
+    rows = []
+    target = Target(args.depth, tcpu)
+    try:
+        for name in args.cases.split(","):
+            rate_arg, label = cases[name]
+            res = {"strobe": [], "tachyon": []}
+            for _ in range(args.runs):
+                for who in ("strobe", "tachyon"):
+                    common = ["attach", "-r", rate_arg, "-d", str(args.seconds), "--collapsed",
+                              "-o", "/dev/null", str(target.pid)]
+                    if who == "strobe":
+                        cmd = [strobe] + common
+                    else:
+                        cmd = ["chroot", SID, "python3.15", "-m", "profiling.sampling"] + common
+                    res[who].append(run_profiler(cmd, pcpu))
+            def med(who, i):
+                return statistics.median(r[i] for r in res[who])
+            if name.startswith("rate"):
+                s, t = med("strobe", 0), med("tachyon", 0)
+                rows.append((label, "%.0f" % s, "%.0f" % t, "%.2fx" % (s / t)))
+                se, te = med("strobe", 1), med("tachyon", 1)
+                rows.append(("  error rate at -r %s (%%)" % rate_arg, "%.2f" % se, "%.2f" % te, ""))
+            else:
+                s = 100 * med("strobe", 2) / med("strobe", 3)
+                t = 100 * med("tachyon", 2) / med("tachyon", 3)
+                rows.append((label, "%.2f" % s, "%.2f" % t, "%.1fx less" % (t / s if s else float("inf"))))
+    finally:
+        target.stop()
+
+    print("| figure (%d-deep stack, CPython 3.15, median of %d) | strobe | Tachyon | ratio |"
+          % (args.depth, args.runs))
+    print("|---|---|---|---|")
+    for r in rows:
+        print("| %s | %s | %s | %s |" % r)
+
+
+if __name__ == "__main__":
+    main()
