@@ -88,14 +88,59 @@ static void print_summary(const struct sampler_result *r, uint64_t interval_us)
 		       (double)(expected - r->ticks) / (double)expected * 100.0);
 }
 
+/* The rules of Python's _colorize.can_colorize, which Tachyon follows. */
+static double pct(uint64_t part, uint64_t whole)
+{
+	return whole ? (double)part / (double)whole * 100.0 : 0.0;
+}
+
+/* strobe's counterpart of Tachyon's "Unwinder Statistics" block. */
+static void print_unwinder_stats(const struct py_walker *w, const struct mem_source *mem)
+{
+	static const char rule[] = "==================================================";
+	const struct py_walk_stats *ws = &w->stats;
+	const struct py_code_stats *cs = &w->codes.stats;
+	printf("\n%s\nUnwinder Statistics:\n", rule);
+	printf("  Samples:\n");
+	printf("    Taken:            %llu\n", (unsigned long long)ws->samples);
+	printf("    Failed:           %llu (%.1f%%)\n", (unsigned long long)ws->failed,
+	       pct(ws->failed, ws->samples));
+	for (int i = 1; i < 16; i++)
+		if (ws->failed_by[i])
+			printf("      %-16s%llu\n", err_str(-i), (unsigned long long)ws->failed_by[i]);
+	printf("    Frames:           %llu (%.1f per sample)\n", (unsigned long long)ws->frames,
+	       ws->samples ? (double)ws->frames / (double)ws->samples : 0.0);
+	if (ws->threads)
+		printf("    One-read walks:   %llu of %llu (%.1f%%)\n",
+		       (unsigned long long)(ws->threads - ws->second_reads),
+		       (unsigned long long)ws->threads, pct(ws->threads - ws->second_reads, ws->threads));
+	printf("  Code Object Cache:\n");
+	printf("    Hits:             %llu (%.1f%%)\n", (unsigned long long)cs->hits,
+	       pct(cs->hits, cs->hits + cs->misses));
+	printf("    Misses:           %llu (%.1f%%)\n", (unsigned long long)cs->misses,
+	       pct(cs->misses, cs->hits + cs->misses));
+	printf("    Revalidations:    %llu (%llu stale entries evicted)\n",
+	       (unsigned long long)cs->revalidations, (unsigned long long)cs->evictions);
+	printf("  Memory Reads:\n");
+	printf("    System calls:     %llu (%.2f per sample)\n", (unsigned long long)mem->stats.calls,
+	       ws->samples ? (double)mem->stats.calls / (double)ws->samples : 0.0);
+	printf("    Bytes:            %llu\n", (unsigned long long)mem->stats.bytes);
+	printf("%s\n", rule);
+}
+
 static bool want_color(void)
 {
-	const char *force = getenv("FORCE_COLOR");
-	if (force && *force)
+	const char *py = getenv("PYTHON_COLORS");
+	if (py && strcmp(py, "0") == 0)
+		return false;
+	if (py && strcmp(py, "1") == 0)
 		return true;
 	const char *no = getenv("NO_COLOR");
 	if (no && *no)
 		return false;
+	const char *force = getenv("FORCE_COLOR");
+	if (force && *force)
+		return true;
 	const char *term = getenv("TERM");
 	if (term && strcmp(term, "dumb") == 0)
 		return false;
@@ -206,16 +251,8 @@ int cmd_profile(const struct options *o, pid_t pid, struct spawn *child)
 	if (child)
 		spawn_terminate(child, TERMINATE_GRACE_MS);
 	print_summary(&res, o->interval_usec);
-	if (getenv("STROBE_DEBUG")) {
-		for (int i = 1; i < 16; i++)
-			if (w.stats.failed_by[i])
-				fprintf(stderr, "strobe: debug: %llu samples failed with %s\n",
-					(unsigned long long)w.stats.failed_by[i], err_str(-i));
-		fprintf(stderr, "strobe: debug: code cache %llu hits %llu misses %llu evictions %llu revalidations; %llu reads\n",
-			(unsigned long long)w.codes.stats.hits, (unsigned long long)w.codes.stats.misses,
-			(unsigned long long)w.codes.stats.evictions, (unsigned long long)w.codes.stats.revalidations,
-			(unsigned long long)mem.stats.calls);
-	}
+	if (o->realtime_stats)
+		print_unwinder_stats(&w, &mem);
 	int status = write_output(o, &prof, pid);
 
 	py_walker_release(&w);

@@ -369,7 +369,9 @@ static int walk_interp_thread(struct py_walker *w, struct sample *s, struct thre
 	}
 
 	/* second read, only for what the guess missed */
+	w->stats.threads++;
 	if (need_cframe || (chunk && !have_chunk)) {
+		w->stats.second_reads++;
 		int m = 0;
 		struct mem_iov iov2[2];
 		if (chunk && !have_chunk) {

@@ -55,6 +55,8 @@ struct py_spec {
 
 struct py_walk_stats {
 	uint64_t samples, failed, frames;
+	uint64_t threads;        /* 3.11+ thread walks */
+	uint64_t second_reads;   /* ... that needed more than the first batched read */
 	uint64_t failed_by[16];  /* failed samples by -ERR_* code */
 };
 
