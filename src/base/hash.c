@@ -48,7 +48,7 @@ void u64map_clear(struct u64map *m)
 
 uint64_t *u64map_get(const struct u64map *m, uint64_t key)
 {
-	if (!m->cap)
+	if (!m->cap || key == U64MAP_EMPTY)
 		return NULL;
 	size_t mask = m->cap - 1;
 	for (size_t i = hash_u64(key) & mask;; i = (i + 1) & mask) {

@@ -72,6 +72,13 @@ uint32_t strtab_intern(struct strtab *t, const char *p, size_t n)
 		VEC_RESERVE(t->lens, cap, t->count + 1);
 		t->cap = cap;
 	}
+	/* p may point into our own bytes (a part of an interned string, such as
+	 * a path's base name): growing the buffer would free it under us. */
+	uintptr_t at = (uintptr_t)p, lo = (uintptr_t)t->bytes.data;
+	if (t->bytes.data && at >= lo && at < lo + t->bytes.len) {
+		buf_reserve(&t->bytes, n + 1);
+		p = t->bytes.data + (at - lo);
+	}
 	uint32_t id = (uint32_t)t->count++;
 	t->offs[id] = (uint32_t)t->bytes.len;
 	t->lens[id] = (uint32_t)n;

@@ -46,7 +46,9 @@ static bool shdr_get(const struct elf_file *e, unsigned i, Elf64_Shdr *out)
 int elf_open(struct elf_file *e, const char *path)
 {
 	memset(e, 0, sizeof(*e));
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: the path comes from the target's maps, and a FIFO put
+	 * there would block open() forever; the S_ISREG check rejects it */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return errno == ENOENT || errno == ENOTDIR ? ERR_NOTFOUND
 		       : (errno == EACCES || errno == EPERM) ? ERR_PERM : ERR_IO;

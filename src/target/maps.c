@@ -18,7 +18,9 @@ int maps_parse_line(const char *line, struct map_entry *e)
 	if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu%n", &start, &end, perms, &off, &dmaj,
 		   &dmin, &inode, &pos) < 7)
 		return ERR_INVAL;
-	if (end < start)
+	/* perms is always four characters ("r-xp"); anything else is not a
+	 * maps line, and a short one would leave e->perms partly unset */
+	if (end < start || strlen(perms) != 4)
 		return ERR_INVAL;
 	const char *p = line + pos;
 	while (*p == ' ' || *p == '\t')

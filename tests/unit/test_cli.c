@@ -1,6 +1,7 @@
 /* test_cli.c - strobe's command line against Tachyon's (argparse) behaviour:
  * defaults, option spellings, REMAINDER, "--" command mode, rates, messages. */
 #include <limits.h>
+#include <locale.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -369,6 +370,26 @@ TEST(rates)
 	buf_release(&want);
 }
 
+/* strobe sets LC_ALL from the environment (Tachyon does, for number
+ * grouping); "1.5k" must not become 1k where the decimal point is ','. */
+TEST(rate_ignores_locale)
+{
+	static const char *const comma_locales[] = {
+		"de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8", "fr_FR.utf8", "nl_NL.UTF-8", NULL,
+	};
+	const char *set = NULL;
+	for (const char *const *l = comma_locales; *l && !set; l++)
+		set = setlocale(LC_NUMERIC, *l);
+	if (!set)
+		return; /* no such locale installed here */
+	uint64_t usec = 0;
+	struct buf err = BUF_INIT;
+	CHECK_EQ_INT(cli_parse_rate("1.5k", &usec, &err), 0);
+	CHECK_EQ_INT(usec, 666);
+	setlocale(LC_NUMERIC, "C");
+	buf_release(&err);
+}
+
 TEST(rate_errors_are_argparse_errors)
 {
 	struct options o;
@@ -673,6 +694,7 @@ int main(void)
 	RUN(remainder);
 	RUN(command_mode);
 	RUN(rates);
+	RUN(rate_ignores_locale);
 	RUN(rate_errors_are_argparse_errors);
 	RUN(int_options);
 	RUN(sort_choices);
