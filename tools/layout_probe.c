@@ -243,6 +243,8 @@ static void emit_layout(void)
 	ABSENT("fo_back");
 	ABSENT("fo_code");
 	ABSENT("fo_lasti");
+	ABSENT("fo_globals");
+	OFF("if_globals", _PyInterpreterFrame, f_globals);
 	/* localsplus is declared [1]; the frame header ends where it starts. */
 	OFF("if_size", _PyInterpreterFrame, localsplus);
 	OFF("if_previous", _PyInterpreterFrame, previous);
@@ -262,6 +264,8 @@ static void emit_layout(void)
 	OFF("fo_back", PyFrameObject, f_back);
 	OFF("fo_code", PyFrameObject, f_code);
 	OFF("fo_lasti", PyFrameObject, f_lasti);
+	OFF("fo_globals", PyFrameObject, f_globals);
+	ABSENT("if_globals");
 	ABSENT("if_size");
 	ABSENT("if_previous");
 	ABSENT("if_executable");

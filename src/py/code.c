@@ -29,6 +29,8 @@ void py_code_cache_init(struct py_code_cache *c, const struct py_runtime *rt, st
 		l->ob_type, l->co_filename, l->co_name,
 		l->co_qualname != PY_ABSENT ? l->co_qualname : l->co_name,
 		l->co_linetable,
+		l->ob_size,             /* 3.11+: code units; before: first int fields */
+		l->co_firstlineno & ~7u,
 	};
 	uint32_t span = 0;
 	for (int i = 0; i < PY_CODE_SIG_WORDS; i++) {
@@ -155,17 +157,20 @@ static bool still_valid(struct py_code_cache *c, struct py_code *e)
 	return memcmp(sig, e->sig, sizeof(sig)) == 0;
 }
 
-int py_code_get(struct py_code_cache *c, raddr_t addr, struct py_code **out)
+int py_code_get(struct py_code_cache *c, raddr_t addr, raddr_t globals, struct py_code **out)
 {
 	uint64_t *v = u64map_get(&c->index, addr);
 	if (v) {
 		uint32_t slot = (uint32_t)(*v - 1);
 		struct py_code *e = &c->slots[slot];
-		/* idle for a whole period: it may have died and been replaced */
-		if (e->used_epoch + 1 < c->epoch && !still_valid(c, e)) {
+		/* another module's frame, or idle for a whole period: it may
+		 * have died and been replaced */
+		bool suspect = e->globals != globals || e->used_epoch + 1 < c->epoch;
+		if (suspect && !still_valid(c, e)) {
 			evict(c, slot);
 		} else {
 			e->used_epoch = c->epoch;
+			e->globals = globals;
 			c->stats.hits++;
 			*out = e;
 			return 0;
@@ -184,10 +189,25 @@ int py_code_get(struct py_code_cache *c, raddr_t addr, struct py_code **out)
 		slot = (uint32_t)c->nslots++;
 	}
 	tmp.used_epoch = c->epoch;
+	tmp.globals = globals;
 	c->slots[slot] = tmp;
 	u64map_put(&c->index, addr, (uint64_t)slot + 1);
 	*out = &c->slots[slot];
 	return 0;
+}
+
+int py_code_recheck(struct py_code_cache *c, struct py_code **code)
+{
+	struct py_code *e = *code;
+	if (still_valid(c, e))
+		return 0;
+	raddr_t addr = e->addr, globals = e->globals;
+	uint64_t *v = u64map_get(&c->index, addr);
+	if (!v)
+		return ERR_CORRUPT;
+	evict(c, (uint32_t)(*v - 1));
+	int rc = py_code_get(c, addr, globals, code);
+	return rc ? rc : 1;
 }
 
 void py_code_sweep(struct py_code_cache *c, uint64_t now_ns)

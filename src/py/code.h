@@ -2,11 +2,16 @@
  *
  * On a miss the code object is read and checked (its type must be
  * PyCode_Type when that address is known), its file name and qualified
- * name are interned and its line table copied.  Addresses get reused
- * when code objects die, so entries are revalidated: an entry not used
- * during the last sweep period is re-checked on its next use, and the
- * entries in use are re-checked together once per period (one batched
- * read), comparing a signature of pointer fields.
+ * name are interned and its line table copied.
+ *
+ * Addresses get reused when code objects die (a module's start-up code is
+ * freed and the next module's functions land on it), so an entry is
+ * re-checked against a signature of the object's fields:
+ *  - when a frame uses it with other globals than last time (code from
+ *    another module landed there: the common case of reuse),
+ *  - when it was not used during the last sweep period,
+ *  - when the caller finds the frame's instruction outside its bytecode,
+ *  - and, for the entries in use, every sweep period in one batched read.
  */
 #ifndef STROBE_PY_CODE_H
 #define STROBE_PY_CODE_H
@@ -23,8 +28,10 @@ struct py_runtime;
 
 /* Longest line table copied (bytes); longer ones give unknown lines. */
 #define PY_CODE_MAX_LINETABLE (1u << 20)
-/* Pointer-sized fields compared to revalidate an entry. */
-#define PY_CODE_SIG_WORDS 5
+/* Words of a code object compared to revalidate an entry: its type,
+ * name, qualname, file name and line table pointers, its size word and
+ * the word holding co_firstlineno. */
+#define PY_CODE_SIG_WORDS 7
 
 struct py_code {
 	raddr_t addr;
@@ -37,6 +44,7 @@ struct py_code {
 	uint64_t code_len;      /* bytecode length in bytes */
 	uint64_t sig[PY_CODE_SIG_WORDS];
 	uint64_t used_epoch;    /* sweep epoch of the last use */
+	raddr_t globals;        /* f_globals of the frame that last used it */
 	/* memo: the last instruction looked up and its location */
 	int64_t memo_offset;
 	struct py_location memo_loc;
@@ -66,10 +74,16 @@ void py_code_cache_init(struct py_code_cache *c, const struct py_runtime *rt, st
 			struct strtab *strings);
 void py_code_cache_release(struct py_code_cache *c);
 
-/* The entry for the code object at addr, reading it on a miss.  Returns 0
- * and *out (valid until the next call), ERR_CORRUPT when addr is not a
- * code object, ERR_FAULT/ERR_NOPROC when reading failed. */
-int py_code_get(struct py_code_cache *c, raddr_t addr, struct py_code **out);
+/* The entry for the code object at addr, used by a frame whose f_globals is
+ * globals, reading it on a miss.  Returns 0 and *out (valid until the next
+ * call), ERR_CORRUPT when addr is not a code object, ERR_FAULT/ERR_NOPROC
+ * when reading failed. */
+int py_code_get(struct py_code_cache *c, raddr_t addr, raddr_t globals, struct py_code **out);
+
+/* Re-check *code against the target; if it changed, reparse it in place of
+ * the old entry.  Returns 1 when the entry was replaced (*code updated), 0
+ * when it is unchanged, or a negative ERR_*. */
+int py_code_recheck(struct py_code_cache *c, struct py_code **code);
 
 /* Revalidate the entries used since the last sweep, if a sweep is due at
  * now_ns; call once per sample, outside the frame walk. */

@@ -78,6 +78,7 @@ struct py_layout {
 	uint32_t fo_back;
 	uint32_t fo_code;
 	uint32_t fo_lasti;             /* int */
+	uint32_t fo_globals;           /* PyObject *f_globals */
 
 	/* _PyInterpreterFrame (3.11+) */
 	uint32_t if_size;              /* sizeof, without localsplus */
@@ -85,6 +86,7 @@ struct py_layout {
 	uint32_t if_executable;        /* f_code (3.11-3.12) / f_executable (3.13+) */
 	uint32_t if_ip;                /* prev_instr / instr_ptr, see ip_kind */
 	uint32_t if_owner;             /* char */
+	uint32_t if_globals;           /* PyObject *f_globals (borrowed) */
 
 	/* _PyStackChunk (3.11+) */
 	uint32_t chunk_previous;

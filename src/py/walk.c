@@ -47,6 +47,7 @@ void py_walker_init(struct py_walker *w, const struct py_runtime *rt, struct mem
 	fo = max_end(fo, l->fo_back, 8);
 	fo = max_end(fo, l->fo_code, 8);
 	fo = max_end(fo, l->fo_lasti, 4);
+	fo = max_end(fo, l->fo_globals, 8);
 	w->fo_read = fo;
 	w->synthetic_file = strtab_intern_cstr(strings, "~");
 }
@@ -64,9 +65,18 @@ static int emit(struct py_walker *w, struct sample *s, struct thread_sample *t, 
 		int64_t byte_off)
 {
 	/* 3.11+: the instruction must lie in the code object's bytecode;
-	 * prev_instr of a frame that has not started is one unit before it */
-	if (code->code_len && (byte_off < -2 || byte_off >= (int64_t)code->code_len))
-		return ERR_CORRUPT;
+	 * prev_instr of a frame that has not started is one unit before it.
+	 * If not, the cached entry may be a dead code object's: check it
+	 * once before calling the sample torn. */
+	if (code->code_len && (byte_off < -2 || byte_off >= (int64_t)code->code_len)) {
+		raddr_t ip = code->code_start + (uint64_t)byte_off;
+		int rc = py_code_recheck(&w->codes, &code);
+		if (rc < 0)
+			return rc;
+		byte_off = (int64_t)(ip - code->code_start);
+		if (rc == 0 || byte_off < -2 || byte_off >= (int64_t)code->code_len)
+			return ERR_CORRUPT;
+	}
 	if (t->depth >= PY_MAX_FRAMES)
 		return ERR_LIMIT;
 	struct py_location loc;
@@ -113,7 +123,7 @@ static int walk_frame_objects(struct py_walker *w, struct sample *s, struct thre
 		if (off < 0)
 			off = -1;
 		struct py_code *cd;
-		int rc = py_code_get(&w->codes, code, &cd);
+		int rc = py_code_get(&w->codes, code, rd_u64(fo, l->fo_globals), &cd);
 		if (rc)
 			return rc;
 		rc = emit(w, s, t, cd, off);
@@ -134,8 +144,9 @@ static int walk_frame_objects(struct py_walker *w, struct sample *s, struct thre
 
 static int add_region(struct py_walker *w, raddr_t start, raddr_t end)
 {
-	if (end <= start)
-		return 0;
+	/* an empty region is still added: callers index regions by position */
+	if (end < start)
+		return ERR_CORRUPT;
 	if (w->nregions >= PY_MAX_CHUNKS || end - start > PY_MAX_STACK_BYTES ||
 	    w->stack_len + (end - start) > PY_MAX_STACK_BYTES)
 		return ERR_LIMIT;
@@ -193,7 +204,9 @@ static int locate_frame(struct py_walker *w, raddr_t addr, unsigned char *scratc
 	uint32_t size = w->rt->layout.if_size;
 	for (int i = 0; i < w->nregions; i++) {
 		const struct py_region *r = &w->regions[i];
-		if (addr >= r->start && addr + size <= r->end) {
+		/* written so that a wild addr (a torn pointer) cannot wrap */
+		if (addr >= r->start && r->end - r->start >= size &&
+		    addr - r->start <= r->end - r->start - size) {
 			*out = w->stack + r->local + (addr - r->start);
 			w->regions[i].used = true;
 			return 0;
@@ -206,7 +219,7 @@ static int locate_frame(struct py_walker *w, raddr_t addr, unsigned char *scratc
 	if (rc)
 		return rc;
 	*out = scratch;
-	if (addr >= w->cur_tstate && addr + size - w->cur_tstate <= TS_READ_MAX) {
+	if (addr >= w->cur_tstate && addr - w->cur_tstate <= TS_READ_MAX - size) {
 		/* a frame inside the thread state (3.14+ base frame): read
 		 * more of the thread state from now on */
 		uint32_t need = (uint32_t)(addr + size - w->cur_tstate);
@@ -433,7 +446,7 @@ static int walk_interp_thread(struct py_walker *w, struct sample *s, struct thre
 		if (!exe)
 			return ERR_CORRUPT;
 		struct py_code *code;
-		rc = py_code_get(&w->codes, exe, &code);
+		rc = py_code_get(&w->codes, exe, rd_u64(f, l->if_globals), &code);
 		if (rc)
 			return rc;
 		int64_t off = (int64_t)(rd_u64(f, l->if_ip) - code->code_start);

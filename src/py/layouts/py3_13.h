@@ -36,6 +36,8 @@
 	.fo_back = PY_ABSENT, \
 	.fo_code = PY_ABSENT, \
 	.fo_lasti = PY_ABSENT, \
+	.fo_globals = PY_ABSENT, \
+	.if_globals = 0x18, \
 	.if_size = 0x48, \
 	.if_previous = 0x8, \
 	.if_executable = 0x0, \

@@ -36,6 +36,8 @@
 	.fo_back = 0x18, \
 	.fo_code = 0x20, \
 	.fo_lasti = 0x68, \
+	.fo_globals = 0x30, \
+	.if_globals = PY_ABSENT, \
 	.if_size = PY_ABSENT, \
 	.if_previous = PY_ABSENT, \
 	.if_executable = PY_ABSENT, \

@@ -1,0 +1,472 @@
+"""Plumbing for strobe's functional tests: processes with a readiness pipe,
+bounded waits, and parsers for strobe's outputs.  Standard library only.
+
+Every wait here has a timeout; nothing sleeps to wait for something.  A target
+reports readiness (and later events) as JSON lines on the pipe whose write end
+it inherits as STROBE_READY_FD; see tests/targets/_common.py.
+"""
+import errno
+import json
+import os
+import re
+import select
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TARGETS = os.path.join(os.path.dirname(HERE), "targets")
+
+
+class Failure(Exception):
+    """A test's expectation did not hold."""
+
+
+def check(cond, msg, *args):
+    if not cond:
+        raise Failure(msg % args if args else msg)
+
+
+# ---------------------------------------------------------------------------
+# Processes
+
+class Proc:
+    """A child process in its own session (so the whole group can be signalled
+    and killed), stdout/stderr captured to files, with an optional readiness
+    pipe passed as STROBE_READY_FD."""
+
+    def __init__(self, ctx, name, argv, env, cwd, ready, preexec_user=None):
+        self.name = name
+        self.argv = argv
+        self.rc = None
+        self._buf = b""
+        self._rfd = None
+        self.messages = []
+        self.out_path = os.path.join(ctx.logdir, name + ".out")
+        self.err_path = os.path.join(ctx.logdir, name + ".err")
+        pass_fds = ()
+        wfd = None
+        if ready:
+            self._rfd, wfd = os.pipe()
+            env = dict(env, STROBE_READY_FD=str(wfd))
+            pass_fds = (wfd,)
+        with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
+            try:
+                self.p = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
+                                          stdout=out, stderr=err, pass_fds=pass_fds,
+                                          start_new_session=True)
+            finally:
+                if wfd is not None:
+                    os.close(wfd)
+        self.pid = self.p.pid
+        self.started = time.monotonic()
+        self.ended = None
+
+    # -- readiness messages -------------------------------------------------
+    def message(self, event="ready", timeout=30):
+        """Return the next message with this event (earlier ones are kept in
+        self.messages).  Fails on timeout or when every writer has gone."""
+        for m in self.messages:
+            if m.get("event") == event and not m.get("_seen"):
+                m["_seen"] = True
+                return m
+        check(self._rfd is not None, "%s: no readiness pipe", self.name)
+        deadline = time.monotonic() + timeout
+        while True:
+            while b"\n" in self._buf:
+                line, self._buf = self._buf.split(b"\n", 1)
+                try:
+                    m = json.loads(line.decode("ascii"))
+                except ValueError:
+                    raise Failure("%s: bad readiness message %r" % (self.name, line[:200]))
+                self.messages.append(m)
+                if m.get("event") == event:
+                    m["_seen"] = True
+                    return m
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise Failure("%s: no %r message from the target within %gs"
+                              % (self.name, event, timeout))
+            r, _, _ = select.select([self._rfd], [], [], left)
+            if not r:
+                continue
+            chunk = os.read(self._rfd, 65536)
+            if not chunk:
+                raise Failure("%s: the target never sent %r (pipe closed; exit status %s)"
+                              % (self.name, event, self.poll()))
+            self._buf += chunk
+
+    # -- lifetime -------------------------------------------------------------
+    def poll(self):
+        if self.rc is None:
+            self.rc = self.p.poll()
+            if self.rc is not None:
+                self.ended = time.monotonic()
+        return self.rc
+
+    def wait(self, timeout):
+        """Exit status; fails (after killing the group) if it takes longer."""
+        try:
+            self.rc = self.p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise Failure("%s did not exit within %gs (killed)" % (self.name, timeout))
+        if self.ended is None:
+            self.ended = time.monotonic()
+        return self.rc
+
+    @property
+    def elapsed(self):
+        return (self.ended or time.monotonic()) - self.started
+
+    def send(self, sig):
+        if self.poll() is None:
+            os.kill(self.pid, sig)
+
+    def send_group(self, sig):
+        try:
+            os.killpg(self.pid, sig)
+        except ProcessLookupError:
+            pass
+
+    def kill(self):
+        """Kill everything in the process group we created, then reap."""
+        self.send_group(signal.SIGKILL)
+        try:
+            self.p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+        self.poll()
+
+    def close(self):
+        # Always kill the group: the process may be gone (exited, crashed) while
+        # children it started (the target of strobe run) are still in it.
+        self.kill()
+        # A target that left our process group (setsid/setpgid) is still known by
+        # the pid in its messages.
+        for pid in {m.get("pid") for m in self.messages} - {self.pid, None}:
+            try:
+                with open("/proc/%d/cmdline" % pid, "rb") as f:
+                    ours = b"python" in f.read()
+                if ours:
+                    os.kill(pid, signal.SIGKILL)
+            except (OSError, ValueError):
+                pass
+        if self._rfd is not None:
+            os.close(self._rfd)
+            self._rfd = None
+
+    # -- captured output ------------------------------------------------------
+    @property
+    def stdout(self):
+        return _read_text(self.out_path)
+
+    @property
+    def stderr(self):
+        return _read_text(self.err_path)
+
+    def describe(self, lines=15):
+        out = ["$ " + " ".join(_quote(a) for a in self.argv),
+               "  exit status: %s" % self.poll()]
+        for title, text in (("stdout", self.stdout), ("stderr", self.stderr)):
+            all_lines = text.splitlines()
+            tail = all_lines[-lines:]
+            # A sanitizer report matters from its first line on.
+            for i, l in enumerate(all_lines):
+                if "ERROR: AddressSanitizer" in l or "ERROR: LeakSanitizer" in l or "runtime error:" in l:
+                    tail = all_lines[i:i + 40]
+                    break
+            if tail:
+                out.append("  %s (last %d lines):" % (title, len(tail)))
+                out.extend("    " + t for t in tail)
+        return out
+
+
+def _read_text(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+    except FileNotFoundError:
+        return ""
+
+
+def _quote(a):
+    return a if re.match(r"^[\w@%+=:,./-]+$", a) else repr(a)
+
+
+def wait_gone(pid, timeout):
+    """True once process pid has exited (pidfd: an event, not a poll loop)."""
+    try:
+        fd = os.pidfd_open(pid)
+    except OSError as e:
+        if e.errno == errno.ESRCH:
+            return True
+        raise
+    try:
+        r, _, _ = select.select([fd], [], [], timeout)
+        return bool(r)
+    finally:
+        os.close(fd)
+
+
+# ---------------------------------------------------------------------------
+# Per test context
+
+class Ctx:
+    """What a test gets: the strobe binary, the interpreter (or None), a work
+    directory the target can see, and helpers that keep every process and
+    file under cleanup."""
+
+    def __init__(self, strobe, interp, name, keep=False, unsupported=()):
+        self.strobe_path = strobe
+        self.interp = interp
+        self.unsupported = unsupported
+        self.name = name
+        self.keep = keep
+        base = interp.scratch_base() if interp is not None else None
+        if base:
+            os.makedirs(base, exist_ok=True)
+        self.work = tempfile.mkdtemp(prefix="strobe-%s-" % re.sub(r"\W", "_", name), dir=base)
+        os.chmod(self.work, 0o755)
+        self.logdir = os.path.join(self.work, "log")
+        os.mkdir(self.logdir)
+        self.procs = []
+        self.notes = []
+        self._copied = False
+        self._n = 0
+
+    # -- files --------------------------------------------------------------
+    def path(self, *parts):
+        """Host path inside the work dir."""
+        return os.path.join(self.work, *parts)
+
+    def target(self, name):
+        """(host path, path as the interpreter sees it) of a copied target script."""
+        if not self._copied:
+            for f in os.listdir(TARGETS):
+                if f.endswith(".py"):
+                    shutil.copy(os.path.join(TARGETS, f), self.work)
+            self._copied = True
+        host = self.path(name)
+        return host, (self.interp.to_target(host) if self.interp else host)
+
+    def to_target(self, host):
+        return self.interp.to_target(host) if self.interp else host
+
+    # -- processes ------------------------------------------------------------
+    def env(self, **extra):
+        env = dict(os.environ)
+        for k in ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONINSPECT",
+                  "STROBE_READY_FD", "STROBE_READY_PATH", "STROBE_EXIT_AFTER",
+                  "STROBE_PROGRESS_AFTER"):
+            env.pop(k, None)
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        env["STROBE_TARGET_TIMEOUT"] = "60"
+        for k, v in extra.items():
+            if v is None:
+                env.pop(k, None)
+            else:
+                env[k] = str(v)
+        return env
+
+    def spawn(self, argv, ready=True, env=None, cwd=None, name=None):
+        self._n += 1
+        name = "%02d-%s" % (self._n, name or os.path.basename(argv[0]))
+        p = Proc(self, name, list(argv), env if env is not None else self.env(),
+                 cwd or self.work, ready)
+        self.procs.append(p)
+        return p
+
+    def strobe(self, args, ready=True, env=None, cwd=None, exe=None, prefix=()):
+        """Start strobe (or exe) with args; prefix (e.g. setpriv ...) goes first."""
+        return self.spawn(list(prefix) + [exe or self.strobe_path] + list(args),
+                          ready=ready, env=env, cwd=cwd, name="strobe")
+
+    def start_target(self, script, args=(), **envextra):
+        """Start a target directly (for attach tests); returns (proc, ready message)."""
+        _, tpath = self.target(script)
+        p = self.spawn(self.interp.command(tpath, *args), env=self.env(**envextra),
+                       name=os.path.splitext(script)[0])
+        return p, p.message("ready")
+
+    def run_args(self, script, args=(), module=False):
+        """strobe run arguments that run script (or module) on this interpreter."""
+        it = self.interp
+        if module:
+            if it.root is None:
+                return ["--python", it.exe, "-m", script] + list(args)
+            return ["--", "chroot", it.root, it.exe_in_target, "-m", script] + list(args)
+        _, tpath = self.target(script)
+        if it.root is None:
+            return ["--python", it.exe, tpath] + list(args)
+        return ["--", "chroot", it.root, it.exe_in_target, tpath] + list(args)
+
+    def cleanup(self):
+        for p in self.procs:
+            p.close()
+        if not self.keep:
+            shutil.rmtree(self.work, ignore_errors=True)
+
+    def describe(self):
+        lines = list(self.notes)
+        for p in self.procs:
+            lines.extend(p.describe())
+        return lines
+
+
+# ---------------------------------------------------------------------------
+# Expected frames
+
+def fn(interp, qualname):
+    """The function name strobe reports: co_qualname on 3.11+, co_name before."""
+    if tuple(interp.version[:2]) >= (3, 11):
+        return qualname
+    return qualname.rsplit(".", 1)[-1]
+
+
+def frame(interp, file, qualname, line):
+    return "%s:%s:%d" % (file, fn(interp, qualname), line)
+
+
+RUNPY = ("<frozen runpy>:", "runpy.py:")
+
+
+def strip_runpy(frames):
+    """Drop the runpy frames that sit below <module> when Python runs a module
+    (python -m, or Tachyon's coordinator); nothing else is dropped."""
+    i = 0
+    while i < len(frames) and frames[i].startswith(RUNPY):
+        i += 1
+    return frames[i:]
+
+
+# ---------------------------------------------------------------------------
+# Output parsers
+
+_FRAME = re.compile(r"^(?P<file>[^:]+|<[^>]*>):(?P<func>.+):(?P<line>-?\d+)$")
+
+
+class Collapsed:
+    """A parsed collapsed-stack file: rows of (tid, frames root->leaf, count)."""
+
+    def __init__(self, path):
+        check(os.path.exists(path), "collapsed output %s was not written", path)
+        with open(path, "rb") as f:
+            raw = f.read()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise Failure("%s is not UTF-8: %s" % (path, e))
+        self.path = path
+        self.rows = []
+        seen = set()
+        for n, line in enumerate(text.split("\n"), 1):
+            if line == "" and n == len(text.split("\n")):
+                break  # the final newline
+            m = re.match(r"^tid:(\d+);(.+) (\d+)$", line)
+            check(m is not None, "%s:%d: not 'tid:N;frames COUNT': %r", os.path.basename(path), n, line[:200])
+            tid, stack, count = int(m.group(1)), m.group(2), int(m.group(3))
+            frames = stack.split(";")
+            for fr in frames:
+                check(_FRAME.match(fr) or re.match(r"^<[^>]+>$", fr),
+                      "%s:%d: bad frame %r", os.path.basename(path), n, fr)
+            check(count > 0, "%s:%d: count %d", os.path.basename(path), n, count)
+            key = (tid, stack)
+            check(key not in seen, "%s:%d: duplicate stack for tid %d", os.path.basename(path), n, tid)
+            seen.add(key)
+            self.rows.append((tid, frames, count))
+        check(text == "" or text.endswith("\n"), "%s does not end with a newline", path)
+
+    @property
+    def total(self):
+        return sum(c for _, _, c in self.rows)
+
+    def tids(self):
+        out = {}
+        for tid, _, c in self.rows:
+            out[tid] = out.get(tid, 0) + c
+        return out
+
+    def count(self, pred):
+        return sum(c for tid, fr, c in self.rows if pred(tid, fr))
+
+    def top(self, tid=None):
+        """(frames, count) of the most frequent stack (of one thread)."""
+        rows = [r for r in self.rows if tid is None or r[0] == tid]
+        check(rows, "no samples%s in %s", "" if tid is None else " for tid %d" % tid,
+              os.path.basename(self.path))
+        best = max(rows, key=lambda r: r[2])
+        return best[1], best[2]
+
+    def summary(self, limit=6):
+        rows = sorted(self.rows, key=lambda r: -r[2])[:limit]
+        out = ["%s: %d rows, %d samples, tids %s" % (os.path.basename(self.path), len(self.rows),
+                                                      self.total, sorted(self.tids()))]
+        for tid, fr, c in rows:
+            s = ";".join(fr)
+            if len(s) > 300:
+                s = s[:120] + " ... " + s[-170:]
+            out.append("  %6d tid:%d;%s" % (c, tid, s))
+        return out
+
+
+_SUMMARY = {
+    "samples": re.compile(r"^Captured ([\d,]+) samples? in ([\d.,]+) seconds$", re.M),
+    "rate": re.compile(r"^Sample rate: ([\d.,]+) samples/sec$", re.M),
+    "errors": re.compile(r"^Error rate: ([\d.,]+)%?$", re.M),
+}
+
+
+def run_summary(stdout):
+    """{'samples', 'seconds', 'rate', 'error_rate'} from strobe's end-of-run lines."""
+    text = strip_ansi(stdout).replace("\r", "\n")
+    out = {}
+    m = _SUMMARY["samples"].search(text)
+    check(m, "no 'Captured N samples in T seconds' line on stdout")
+    out["samples"] = int(m.group(1).replace(",", ""))
+    out["seconds"] = float(m.group(2).replace(",", ""))
+    m = _SUMMARY["rate"].search(text)
+    check(m, "no 'Sample rate: X samples/sec' line on stdout")
+    out["rate"] = float(m.group(1).replace(",", ""))
+    m = _SUMMARY["errors"].search(text)
+    check(m, "no 'Error rate: X' line on stdout")
+    out["error_rate"] = float(m.group(1).replace(",", ""))
+    return out
+
+
+def strip_ansi(s):
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", s)
+
+
+_PSTATS_ROW = re.compile(
+    r"^\s*(\d+)/(\d+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+(.+):(\d+)\((.*)\)$")
+
+
+def pstats_text(stdout):
+    """Rows of the 'Profile Stats:' table: dicts direct, cumulative, pct, cum_pct, file, line, func."""
+    lines = strip_ansi(stdout).splitlines()
+    check("Profile Stats:" in lines, "no 'Profile Stats:' header on stdout")
+    i = lines.index("Profile Stats:") + 1
+    check(i < len(lines) and "nsamples" in lines[i] and "filename:lineno(function)" in lines[i],
+          "no column header after 'Profile Stats:'")
+    rows = []
+    for line in lines[i + 1:]:
+        if not line.strip():
+            break
+        m = _PSTATS_ROW.match(line)
+        check(m, "bad pstats row %r", line)
+        rows.append({"direct": int(m.group(1)), "cumulative": int(m.group(2)),
+                     "pct": float(m.group(3)), "cum_pct": float(m.group(5)),
+                     "file": m.group(7), "line": int(m.group(8)), "func": m.group(9)})
+    return rows
+
+
+def one_line_error(p, rc=1):
+    """The process failed the way a config/target error must: exit rc, exactly one
+    non-empty line on stderr.  Returns that line."""
+    check(p.rc == rc, "exit status %s, expected %d", p.rc, rc)
+    lines = [l for l in p.stderr.splitlines() if l.strip()]
+    check(len(lines) == 1, "expected one line on stderr, got %d", len(lines))
+    return lines[0]

@@ -1,0 +1,181 @@
+#!/bin/bash
+# tests/provision.sh - provide the interpreters and tools strobe's tests need.
+#
+# Idempotent; safe to run before every `make test`.
+#   1. host packages the suite uses (apt, when missing and running as root):
+#      python3 (runs tests/functional/run.py), util-linux (setpriv, flock),
+#      debootstrap, and Debian's python3.11 when apt has it.
+#   2. a Debian sid root with python3.13, python3.14 (+ python3.14-nopie, which
+#      diverts the PIE build to python3.14-pie) and python3.15, built once with
+#        debootstrap --variant=minbase --include=python3.13,python3.14,python3.15,python3.14-nopie sid DIR
+#      into a temporary directory beside the cache and renamed into place on
+#      success; reused afterwards.  Cache: $STROBE_SID_ROOT (default
+#      /var/cache/strobe/sid), outside the checkout.  The CPython headers
+#      (libpython3.X-dev, used by tools/gen_layouts.sh) are added inside it.
+#      sid's Release file is past its Valid-Until date, so apt inside the root
+#      runs with -o Acquire::Check-Valid-Until=false (also written to the
+#      root's apt.conf.d for later use).
+#   3. pyenv builds (3.8-3.13, shared libpython) cannot be downloaded here:
+#      they are only reported.
+# Nothing is mounted.  Ends by listing the interpreters the tests will use.
+#
+# Environment: STROBE_SID_ROOT, STROBE_DEBIAN_MIRROR (default
+# http://deb.debian.org/debian), PYENV_ROOT, CI (=true: exit 1 when something
+# required could not be provided).
+set -u -o pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+sid_root=${STROBE_SID_ROOT:-/var/cache/strobe/sid}
+mirror=${STROBE_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+pyenv_root=${PYENV_ROOT:-$HOME/.pyenv}
+sid_pythons=(python3.13 python3.14 python3.15)
+sid_include=python3.13,python3.14,python3.15,python3.14-nopie
+sid_extras=(libpython3.13-dev libpython3.14-dev libpython3.15-dev)
+apt_nvu=(-o Acquire::Check-Valid-Until=false)
+
+problems=()
+say() { printf 'provision: %s\n' "$*"; }
+warn() { printf 'provision: WARNING: %s\n' "$*" >&2; problems+=("$*"); }
+is_root() { [[ $(id -u) == 0 ]]; }
+
+# ---------------------------------------------------------------- host packages
+apt_updated=
+apt_install() {	# apt_install PKG...: install with apt, as root; 0 on success
+	is_root || { warn "not root: cannot apt-get install $*"; return 1; }
+	command -v apt-get >/dev/null || { warn "no apt-get: cannot install $*"; return 1; }
+	if [[ -z $apt_updated ]]; then
+		say "apt-get update"
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null || warn "apt-get update failed"
+		apt_updated=1
+	fi
+	say "apt-get install $*"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+need_pkgs=()
+[[ -x /usr/bin/python3 ]] || need_pkgs+=(python3)
+command -v setpriv >/dev/null || need_pkgs+=(util-linux)
+command -v flock >/dev/null || need_pkgs+=(util-linux)
+command -v debootstrap >/dev/null || need_pkgs+=(debootstrap)
+if ((${#need_pkgs[@]})); then
+	readarray -t need_pkgs < <(printf '%s\n' "${need_pkgs[@]}" | sort -u)
+	apt_install "${need_pkgs[@]}" || warn "could not install ${need_pkgs[*]}"
+fi
+if [[ ! -x /usr/bin/python3.11 ]]; then
+	if command -v apt-cache >/dev/null && apt-cache show python3.11 >/dev/null 2>&1; then
+		apt_install python3.11 || warn "could not install Debian's python3.11"
+	else
+		warn "Debian's python3.11 is not available from apt here"
+	fi
+fi
+for tool in /usr/bin/python3 setpriv debootstrap chroot; do
+	command -v "$tool" >/dev/null && say "have $(command -v "$tool")" || warn "missing $tool"
+done
+
+# ---------------------------------------------------------------- sid root
+sid_ok() {	# sid_ok DIR: the root has every interpreter we need
+	local d=$1 p
+	for p in "${sid_pythons[@]}"; do [[ -x $d/usr/bin/$p ]] || return 1; done
+	[[ -e $d/var/lib/dpkg/info/python3.14-nopie.list ]] || return 1
+}
+
+mounted_under() {	# mounted_under DIR: is anything mounted at or below DIR?
+	awk -v d="$1" '$2 == d || index($2, d "/") == 1 { found = 1 } END { exit !found }' /proc/mounts
+}
+
+remove_tree() {	# remove_tree DIR: rm -rf, but never through a mount point
+	local d=$1
+	[[ -n $d && -e $d ]] || return 0
+	if mounted_under "$d"; then
+		warn "something is mounted under $d; not removing it"
+		return 1
+	fi
+	rm -rf --one-file-system -- "$d"
+}
+
+sid_extras_install() {	# sid_extras_install DIR: headers for tools/gen_layouts.sh
+	local d=$1 missing=() p v
+	mkdir -p "$d/etc/apt/apt.conf.d"
+	echo 'Acquire::Check-Valid-Until "false";' >"$d/etc/apt/apt.conf.d/99strobe-no-valid-until"
+	for p in "${sid_extras[@]}"; do
+		v=${p#libpython}; v=${v%-dev}
+		[[ -d $d/usr/include/python$v/internal ]] || missing+=("$p")
+	done
+	((${#missing[@]})) || return 0
+	local log
+	log=$(dirname "$sid_root")/sid-apt.log
+	say "installing ${missing[*]} in $d (log: $log)"
+	{ chroot "$d" apt-get "${apt_nvu[@]}" -o APT::Sandbox::User=root update &&
+		DEBIAN_FRONTEND=noninteractive chroot "$d" apt-get "${apt_nvu[@]}" \
+			-o APT::Sandbox::User=root install -y --reinstall --no-install-recommends "${missing[@]}"
+	} >"$log" 2>&1 ||
+		say "note: could not install ${missing[*]} in $d (only tools/gen_layouts.sh needs them)"
+}
+
+build_sid() {
+	local parent tmp log
+	parent=$(dirname "$sid_root")
+	mkdir -p "$parent" || { warn "cannot create $parent"; return 1; }
+	tmp=$(mktemp -d "$sid_root.tmp.XXXXXX") || { warn "cannot create a temp dir in $parent"; return 1; }
+	log=$parent/debootstrap.log
+	say "building the sid root in $tmp (log: $log); this takes a minute"
+	if ! debootstrap --variant=minbase --include="$sid_include" sid "$tmp" "$mirror" >"$log" 2>&1; then
+		warn "debootstrap failed (see $log)"
+		remove_tree "$tmp"
+		return 1
+	fi
+	if ! sid_ok "$tmp"; then
+		warn "debootstrap finished but $tmp lacks some of ${sid_pythons[*]} python3.14-nopie"
+		remove_tree "$tmp"
+		return 1
+	fi
+	sid_extras_install "$tmp"
+	if [[ -e $sid_root ]]; then	# an old, incomplete root: swap it out
+		local old=$sid_root.old.$$
+		mv -- "$sid_root" "$old" && remove_tree "$old"
+	fi
+	mv -- "$tmp" "$sid_root" || { warn "cannot rename $tmp to $sid_root"; remove_tree "$tmp"; return 1; }
+	say "sid root ready: $sid_root"
+}
+
+provision_sid() {
+	if sid_ok "$sid_root"; then
+		say "reusing the sid root $sid_root"
+		is_root && sid_extras_install "$sid_root"
+		return 0
+	fi
+	is_root || { warn "not root: cannot build the sid root $sid_root (3.13-3.15 from Debian)"; return 1; }
+	command -v debootstrap >/dev/null || { warn "no debootstrap: cannot build $sid_root"; return 1; }
+	build_sid
+}
+
+if command -v flock >/dev/null && mkdir -p "$(dirname "$sid_root")" 2>/dev/null; then
+	# One provisioner at a time per cache.
+	exec 9>"$sid_root.lock" && flock -w 900 9 || warn "could not lock $sid_root.lock"
+fi
+provision_sid
+
+# ---------------------------------------------------------------- pyenv
+for v in 3.8 3.9 3.10 3.11 3.12 3.13; do
+	found=$(compgen -G "$pyenv_root/versions/$v.*/bin/python" | head -n1)
+	if [[ -n $found ]]; then
+		say "pyenv $v: $found"
+	else
+		say "pyenv $v: not installed (needs 'pyenv install' with PYTHON_CONFIGURE_OPTS=--enable-shared; source downloads are not reachable here)"
+	fi
+done
+
+# ---------------------------------------------------------------- report
+say "interpreters the functional tests will use:"
+if [[ -x /usr/bin/python3 ]]; then
+	/usr/bin/python3 "$here/functional/interpreters.py" || warn "interpreter discovery failed"
+else
+	warn "no /usr/bin/python3: the functional tests cannot run"
+fi
+if ((${#problems[@]})); then
+	say "${#problems[@]} problem(s):"
+	printf '  - %s\n' "${problems[@]}"
+	[[ -x /usr/bin/python3 ]] || exit 1
+	[[ ${CI:-} == true ]] && exit 1
+fi
+exit 0
