@@ -18,6 +18,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -60,18 +61,25 @@ class Target:
 
 
 def run_profiler(cmd, cpu):
-    """Run a profiler; return (achieved rate, error %, cpu seconds, wall)."""
+    """Run a profiler; return (achieved rate, error %, cpu seconds, wall, peak RSS KiB)."""
     t0 = time.monotonic()
-    before = os.times()
-    out = subprocess.run(["taskset", "-c", str(cpu)] + cmd, capture_output=True, text=True)
-    after = os.times()
-    wall = time.monotonic() - t0
-    if out.returncode != 0:
-        raise SystemExit("profiler failed: %s\n%s%s" % (" ".join(cmd), out.stdout, out.stderr))
-    rate = float(re.search(r"Sample rate: ([\d.,]+)", out.stdout).group(1).replace(",", ""))
-    err = float(re.search(r"Error rate: ([\d.,]+)", out.stdout).group(1).replace(",", ""))
-    cpu_s = (after.children_user - before.children_user) + (after.children_system - before.children_system)
-    return rate, err, cpu_s, wall
+    with tempfile.TemporaryFile("w+") as out:
+        # GNU time reports the profiler's peak RSS (a child forked from this
+        # Python process would inherit its high-water mark); wait4 gives the
+        # CPU time of time and everything it waited for
+        p = subprocess.Popen(["/usr/bin/time", "-f", "BENCH_MAXRSS_KB=%M", "taskset", "-c", str(cpu)]
+                             + cmd, stdout=out, stderr=subprocess.STDOUT, text=True)
+        _, status, ru = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.monotonic() - t0
+        out.seek(0)
+        text = out.read()
+    if p.returncode != 0:
+        raise SystemExit("profiler failed: %s\n%s" % (" ".join(cmd), text))
+    rate = float(re.search(r"Sample rate: ([\d.,]+)", text).group(1).replace(",", ""))
+    err = float(re.search(r"Error rate: ([\d.,]+)", text).group(1).replace(",", ""))
+    maxrss = int(re.search(r"BENCH_MAXRSS_KB=(\d+)", text).group(1))
+    return rate, err, ru.ru_utime + ru.ru_stime, wall, maxrss
 
 
 def main():
@@ -117,6 +125,13 @@ def main():
                 rows.append((label, "%.0f" % s, "%.0f" % t, "%.2fx" % (s / t)))
                 se, te = med("strobe", 1), med("tachyon", 1)
                 rows.append(("  error rate at -r %s (%%)" % rate_arg, "%.2f" % se, "%.2f" % te, ""))
+                sc = 1e6 * med("strobe", 2) / (med("strobe", 0) * med("strobe", 3))
+                tc = 1e6 * med("tachyon", 2) / (med("tachyon", 0) * med("tachyon", 3))
+                rows.append(("  profiler CPU per sample at -r %s (us)" % rate_arg, "%.2f" % sc,
+                             "%.2f" % tc, "%.1fx less" % (tc / sc)))
+                sm, tm = med("strobe", 4), med("tachyon", 4)
+                rows.append(("  peak RSS at -r %s (MiB)" % rate_arg, "%.1f" % (sm / 1024),
+                             "%.1f" % (tm / 1024), ""))
             else:
                 s = 100 * med("strobe", 2) / med("strobe", 3)
                 t = 100 * med("tachyon", 2) / med("tachyon", 3)

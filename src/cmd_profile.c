@@ -114,6 +114,8 @@ static void print_unwinder_stats(const struct py_walker *w, const struct mem_sou
 		printf("    One-read walks:   %llu of %llu (%.1f%%)\n",
 		       (unsigned long long)(ws->threads - ws->second_reads),
 		       (unsigned long long)ws->threads, pct(ws->threads - ws->second_reads, ws->threads));
+	printf("    Frames reused:    %llu (%.1f%%, same slot, code and instruction)\n",
+	       (unsigned long long)ws->memo_hits, pct(ws->memo_hits, ws->frames));
 	printf("  Code Object Cache:\n");
 	printf("    Hits:             %llu (%.1f%%)\n", (unsigned long long)cs->hits,
 	       pct(cs->hits, cs->hits + cs->misses));

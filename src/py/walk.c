@@ -2,6 +2,7 @@
 
 #include "base/buf.h"
 #include "base/clock.h"
+#include "base/hash.h"
 #include "base/error.h"
 #include "py/layout.h"
 
@@ -62,7 +63,7 @@ void py_walker_release(struct py_walker *w)
 /* ---- resolving one frame ---------------------------------------------- */
 
 static int emit(struct py_walker *w, struct sample *s, struct thread_sample *t, struct py_code *code,
-		int64_t byte_off)
+		int64_t byte_off, struct frame *out)
 {
 	/* 3.11+: the instruction must lie in the code object's bytecode;
 	 * prev_instr of a frame that has not started is one unit before it.
@@ -77,8 +78,6 @@ static int emit(struct py_walker *w, struct sample *s, struct thread_sample *t, 
 		if (rc == 0 || byte_off < -2 || byte_off >= (int64_t)code->code_len)
 			return ERR_CORRUPT;
 	}
-	if (t->depth >= PY_MAX_FRAMES)
-		return ERR_LIMIT;
 	struct py_location loc;
 	py_code_location(code, w->rt->layout.linetable_kind, byte_off, &loc);
 	struct frame *f = sample_reserve_frames(s, 1);
@@ -89,8 +88,46 @@ static int emit(struct py_walker *w, struct sample *s, struct thread_sample *t, 
 	f->col = loc.col;
 	f->end_col = loc.end_col;
 	f->opcode = FRAME_NO_OPCODE;
+	*out = *f;
 	s->nframes++;
 	t->depth++;
+	return 0;
+}
+
+/* Resolve one frame into s.  A frame slot that still runs the same code at
+ * the same instruction with the same globals resolves as it did in an
+ * earlier sample of this sweep period: the memo skips the code cache and
+ * the line table (a live frame keeps its code object alive, and the memo
+ * is emptied with each sweep, so a replaced code object is not missed). */
+static int resolve(struct py_walker *w, struct sample *s, struct thread_sample *t, raddr_t frame,
+		   raddr_t code_addr, uint64_t pos, int64_t byte_off, raddr_t globals)
+{
+	if (t->depth >= PY_MAX_FRAMES)
+		return ERR_LIMIT;
+	if (w->memo_epoch != w->codes.epoch || w->memo_evictions != w->codes.stats.evictions) {
+		memset(w->memo, 0, sizeof(w->memo));
+		w->memo_epoch = w->codes.epoch;
+		w->memo_evictions = w->codes.stats.evictions;
+	}
+	struct py_frame_memo *m = &w->memo[hash_u64(frame ^ (pos << 17)) & (PY_FRAME_MEMO - 1)];
+	if (m->frame == frame && m->code == code_addr && m->pos == pos && m->globals == globals &&
+	    frame) {
+		struct frame *f = sample_reserve_frames(s, 1);
+		*f = m->f;
+		s->nframes++;
+		t->depth++;
+		w->stats.memo_hits++;
+		return 0;
+	}
+	struct py_code *code;
+	int rc = py_code_get(&w->codes, code_addr, globals, &code);
+	if (rc)
+		return rc;
+	struct frame f;
+	rc = emit(w, s, t, code, byte_off, &f);
+	if (rc)
+		return rc;
+	*m = (struct py_frame_memo){ frame, code_addr, pos, globals, f };
 	return 0;
 }
 
@@ -122,11 +159,7 @@ static int walk_frame_objects(struct py_walker *w, struct sample *s, struct thre
 		/* a frame that has not started yet has f_lasti -1 */
 		if (off < 0)
 			off = -1;
-		struct py_code *cd;
-		int rc = py_code_get(&w->codes, code, rd_u64(fo, l->fo_globals), &cd);
-		if (rc)
-			return rc;
-		rc = emit(w, s, t, cd, off);
+		int rc = resolve(w, s, t, frame, code, (uint64_t)lasti, off, rd_u64(fo, l->fo_globals));
 		if (rc)
 			return rc;
 		frame = rd_u64(fo, l->fo_back);
@@ -445,12 +478,10 @@ static int walk_interp_thread(struct py_walker *w, struct sample *s, struct thre
 		raddr_t exe = rd_u64(f, l->if_executable) & ~(raddr_t)l->executable_tag_mask;
 		if (!exe)
 			return ERR_CORRUPT;
-		struct py_code *code;
-		rc = py_code_get(&w->codes, exe, rd_u64(f, l->if_globals), &code);
-		if (rc)
-			return rc;
-		int64_t off = (int64_t)(rd_u64(f, l->if_ip) - code->code_start);
-		rc = emit(w, s, t, code, off);
+		raddr_t ip = rd_u64(f, l->if_ip);
+		/* the bytecode is inline: offset from the code object's start */
+		int64_t off = (int64_t)(ip - exe - l->co_code_adaptive);
+		rc = resolve(w, s, t, frame, exe, ip, off, rd_u64(f, l->if_globals));
 		if (rc)
 			return rc;
 		frame = prev;

@@ -53,9 +53,19 @@ struct py_spec {
 	int n;
 };
 
+/* Resolved frames of recent samples, direct-mapped by frame address. */
+#define PY_FRAME_MEMO 1024
+struct py_frame_memo {
+	raddr_t frame, code;
+	uint64_t pos;       /* instruction pointer (3.11+) or f_lasti */
+	raddr_t globals;
+	struct frame f;
+};
+
 struct py_walk_stats {
 	uint64_t samples, failed, frames;
 	uint64_t threads;        /* 3.11+ thread walks */
+	uint64_t memo_hits;      /* frames resolved from the memo */
 	uint64_t second_reads;   /* ... that needed more than the first batched read */
 	uint64_t failed_by[16];  /* failed samples by -ERR_* code */
 };
@@ -82,6 +92,8 @@ struct py_walker {
 	raddr_t cur_tstate;
 	uint32_t fo_read;                /* bytes of a frame object to read */
 	uint32_t synthetic_file;         /* "~" */
+	struct py_frame_memo memo[PY_FRAME_MEMO];
+	uint64_t memo_epoch, memo_evictions;
 	struct py_walk_stats stats;
 };
 
