@@ -96,6 +96,8 @@ def main():
     ncpu = os.cpu_count() or 1
     tcpu, pcpu = (1, 0) if ncpu > 1 else (0, 0)
     strobe = os.path.abspath(args.strobe)
+    wakeup = os.path.join(tempfile.mkdtemp(prefix="strobe-bench-"), "wakeup")
+    sh(["cc", "-O2", "-o", wakeup, os.path.join(HERE, "wakeup.c")])
 
     cases = {
         "rate100k": ("100khz", "achieved rate at -r 100khz (samples/s)"),
@@ -136,6 +138,14 @@ def main():
                 s = 100 * med("strobe", 2) / med("strobe", 3)
                 t = 100 * med("tachyon", 2) / med("tachyon", 3)
                 rows.append((label, "%.2f" % s, "%.2f" % t, "%.1fx less" % (t / s if s else float("inf"))))
+                # what merely waking up that often costs on this machine
+                hz = int(float(rate_arg[:-3]) * 1000)
+                floor = statistics.median(
+                    float(subprocess.run(["taskset", "-c", str(pcpu), wakeup, str(hz), str(args.seconds)],
+                                         capture_output=True, text=True, check=True).stdout)
+                    for _ in range(args.runs))
+                rows.append(("  of which bare timer wake-ups at %s (%% of a core)" % rate_arg,
+                             "%.2f" % floor, "-", ""))
     finally:
         target.stop()
 

@@ -253,11 +253,8 @@ static int locate_frame(struct py_walker *w, raddr_t addr, unsigned char *scratc
 		return rc;
 	*out = scratch;
 	if (addr >= w->cur_tstate && addr - w->cur_tstate <= TS_READ_MAX - size) {
-		/* a frame inside the thread state (3.14+ base frame): read
-		 * more of the thread state from now on */
-		uint32_t need = (uint32_t)(addr + size - w->cur_tstate);
-		if (need > w->ts_read)
-			w->ts_read = need;
+		/* a frame inside the thread state: 3.14+'s base frame, the
+		 * root of every chain (see the terminal check in the walk) */
 	} else if (w->next_spec.n < PY_SPEC_FRAMES) {
 		w->next_spec.addr[w->next_spec.n++] = addr;
 	}
@@ -305,7 +302,7 @@ static struct py_spec *spec_slot(struct py_walker *w, raddr_t tstate)
 
 /* Room left after the newest chunk's top for a stack that grew since the
  * last sample, in the speculative first read. */
-#define TOP_SLACK 1024
+#define TOP_SLACK 256
 
 /* Mark region i empty (a speculative read that turned out useless). */
 static void region_drop(struct py_walker *w, int i)
@@ -459,6 +456,10 @@ static int walk_interp_thread(struct py_walker *w, struct sample *s, struct thre
 	for (int steps = 0; frame; steps++) {
 		if (steps >= PY_MAX_FRAMES)
 			return ERR_LIMIT;
+		/* the thread's own base frame (3.14+) ends every chain: no
+		 * need to read it again */
+		if (frame == sp->terminal)
+			break;
 		const unsigned char *f;
 		rc = locate_frame(w, frame, scratch, &f);
 		if (rc)
@@ -469,6 +470,10 @@ static int walk_interp_thread(struct py_walker *w, struct sample *s, struct thre
 		 * INTERPRETER and CSTACK (3.14), INTERPRETER (3.15) all sit
 		 * at or above owner_cstack */
 		if (l->owner_cstack != PY_OWNER_NONE && owner >= l->owner_cstack) {
+			/* a root frame embedded in the thread state is the base
+			 * frame: it never changes */
+			if (!prev && frame >= tstate && frame - tstate < TS_READ_MAX)
+				sp->terminal = frame;
 			frame = prev;
 			continue;
 		}

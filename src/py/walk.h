@@ -49,6 +49,7 @@ struct py_spec {
 	uint64_t chunk_size;
 	raddr_t top;         /* its datastack_top then */
 	raddr_t cframe;      /* 3.11-3.12: tstate->cframe then */
+	raddr_t terminal;    /* 3.14+: the base frame inside the thread state */
 	raddr_t addr[PY_SPEC_FRAMES];
 	int n;
 };
