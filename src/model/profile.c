@@ -146,3 +146,10 @@ size_t profile_stack_frames(const struct profile *p, uint32_t node, uint32_t *ou
 	}
 	return d;
 }
+
+size_t profile_stack_fill(const struct profile *p, uint32_t node, uint32_t **buf, size_t *cap)
+{
+	size_t depth = profile_stack_depth(p, node);
+	VEC_RESERVE(*buf, *cap, depth ? depth : 1);
+	return profile_stack_frames(p, node, *buf, depth);
+}

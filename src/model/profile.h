@@ -108,5 +108,8 @@ size_t profile_stack_depth(const struct profile *p, uint32_t node);
 /* Write the frame ids of the stack ending at node into out, innermost
  * first; returns the depth (at most max frames are written). */
 size_t profile_stack_frames(const struct profile *p, uint32_t node, uint32_t *out, size_t max);
+/* The frame ids of a whole stack into *buf, innermost first, growing *buf
+ * (capacity *cap, owned by the caller) as needed; returns the depth. */
+size_t profile_stack_fill(const struct profile *p, uint32_t node, uint32_t **buf, size_t *cap);
 
 #endif

@@ -88,12 +88,10 @@ static struct line *collapse(const struct profile *p, struct buf *text, size_t *
 
 	for (size_t e = 0; e < p->nentries; e++) {
 		const struct profile_entry *ent = &p->entries[e];
-		size_t depth = profile_stack_depth(p, ent->node);
+		size_t depth = profile_stack_fill(p, ent->node, &stack, &stack_cap);
 		if (depth == 0)
 			continue;
-		VEC_RESERVE(stack, stack_cap, depth);
 		VEC_RESERVE(ids, ids_cap, depth + 2);
-		profile_stack_frames(p, ent->node, stack, depth);
 		uint64_t tid = profile_thread_get(p, ent->thread)->tid;
 		memcpy(ids, &tid, sizeof(tid));
 		for (size_t i = 0; i < depth; i++) {

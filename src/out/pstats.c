@@ -157,12 +157,10 @@ static void fstats_build(struct fstats *fs, const struct profile *p)
 
 	for (size_t e = 0; e < p->nentries; e++) {
 		const struct profile_entry *ent = &p->entries[e];
-		size_t depth = profile_stack_depth(p, ent->node);
+		size_t depth = profile_stack_fill(p, ent->node, &stack, &stack_cap);
 		if (depth == 0)
 			continue;
-		VEC_RESERVE(stack, stack_cap, depth);
 		VEC_RESERVE(keys, keys_cap, depth);
-		profile_stack_frames(p, ent->node, stack, depth);
 		/* innermost first, as Tachyon fills its dict */
 		for (size_t i = 0; i < depth; i++) {
 			uint32_t k = key_of(fs, p, frame_key, stack[i]);

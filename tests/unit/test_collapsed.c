@@ -17,99 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-struct tframe {
-	const char *file;
-	int line;
-	const char *func;
-};
-
-struct tstack {
-	uint64_t tid;
-	uint64_t weight;
-	const struct tframe *frames; /* innermost first, ends with file NULL */
-};
-
-/* case main: interval 1000 us */
-static const struct tframe main_s0[] = {
-	{ "/app/x.py", 10, "f" },
-	{ "/app/x.py", 20, "main" },
-	{ NULL, 0, NULL },
-};
-static const struct tframe main_s1[] = {
-	{ "/app/x.py", 30, "g" },
-	{ "/app/x.py", 20, "main" },
-	{ NULL, 0, NULL },
-};
-static const struct tframe main_s2[] = {
-	{ "~", FRAME_NO_LINE, "<GC>" },
-	{ "/app/x.py", 11, "f" },
-	{ "/app/x.py", 20, "main" },
-	{ NULL, 0, NULL },
-};
-static const struct tframe main_s3[] = {
-	{ "/app/r.py", 5, "rec" },
-	{ "/app/r.py", 5, "rec" },
-	{ "/app/r.py", 5, "rec" },
-	{ "/app/x.py", 21, "main" },
-	{ NULL, 0, NULL },
-};
-static const struct tframe main_s4[] = {
-	{ "/lib/a/util.py", 7, "helper" },
-	{ "/app/x.py", 22, "main" },
-	{ NULL, 0, NULL },
-};
-static const struct tframe main_s5[] = {
-	{ "/lib/b/util.py", 7, "helper" },
-	{ "/app/x.py", 22, "main" },
-	{ NULL, 0, NULL },
-};
-static const struct tframe main_s6[] = {
-	{ "/app/x.py", 10, "f" },
-	{ "/app/x.py", 20, "main" },
-	{ NULL, 0, NULL },
-};
-static const struct tframe main_s7[] = {
-	{ "/app/\303\274n\303\257.py", 3, "caf\303\251.\316\273" },
-	{ "/app/x.py", 23, "main" },
-	{ NULL, 0, NULL },
-};
-static const struct tframe main_s8[] = {
-	{ "/app/it's.py", 100, "q" },
-	{ "/app/x.py", 12, "main" },
-	{ NULL, 0, NULL },
-};
-static const struct tframe main_s9[] = {
-	{ "/app/x.py", 10, "f" },
-	{ NULL, 0, NULL },
-};
-static const struct tframe main_s10[] = {
-	{ "<task>", FRAME_NO_LINE, "Task:1" },
-	{ NULL, 0, NULL },
-};
-static const struct tframe main_s11[] = {
-	{ "/app/back\\slash.py", 4, "k\tx" },
-	{ NULL, 0, NULL },
-};
-static const struct tframe main_s12[] = {
-	{ "/app/x.py", 100, "main" },
-	{ NULL, 0, NULL },
-};
-static const struct tstack main_stacks[] = {
-	{ 100, 3, main_s0 },
-	{ 100, 3, main_s1 },
-	{ 100, 2, main_s2 },
-	{ 100, 4, main_s3 },
-	{ 100, 1, main_s4 },
-	{ 200, 2, main_s5 },
-	{ 200, 3, main_s6 },
-	{ 100, 1, main_s7 },
-	{ 100, 1, main_s8 },
-	{ 100, 2, main_s9 },
-	{ 300, 1, main_s10 },
-	{ 100, 1, main_s11 },
-	{ 100, 1, main_s12 },
-	{ 0, 0, NULL },
-};
+#include "stacks.h"
 
 static const char exp_main[] =
 	"tid:100;x.py:main:21;r.py:rec:5;r.py:rec:5;r.py:rec:5 4\n"
@@ -177,24 +85,6 @@ static const char exp_empty[] =
 	"";
 
 
-static void build(struct profile *p, const struct tstack *stacks)
-{
-	profile_init(p);
-	p->stats.interval_us = 1000;
-	for (const struct tstack *s = stacks; s->frames; s++) {
-		struct frame f[16];
-		size_t n = 0;
-		for (const struct tframe *t = s->frames; t->file; t++, n++) {
-			f[n] = (struct frame){
-				.file = strtab_intern_cstr(&p->strings, t->file),
-				.func = strtab_intern_cstr(&p->strings, t->func),
-				.line = t->line, .end_line = -1, .col = -1, .end_col = -1,
-				.opcode = FRAME_NO_OPCODE,
-			};
-		}
-		profile_add_stack(p, s->tid, 0, f, n, s->weight);
-	}
-}
 
 static char *slurp(const char *path, size_t *len)
 {
@@ -236,7 +126,7 @@ static char *write_file(const struct profile *p)
 static void check_case(const struct tstack *stacks, const char *want)
 {
 	struct profile p;
-	build(&p, stacks);
+	stacks_build(&p, stacks, 1000);
 	char *got = write_file(&p);
 	CHECK_STR(got, want);
 	free(got);
@@ -266,7 +156,7 @@ TEST(empty)
 TEST(stdout_and_errors)
 {
 	struct profile p;
-	build(&p, merge_stacks);
+	stacks_build(&p, merge_stacks, 1000);
 	char *text = NULL;
 	size_t len = 0;
 	FILE *fp = open_memstream(&text, &len);
