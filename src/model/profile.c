@@ -23,6 +23,8 @@ void profile_release(struct profile *p)
 		free(p->last[i].nodes);
 	}
 	free(p->last);
+	free(p->status);
+	free(p->gc_name);
 	free(p->entries);
 	u64map_release(&p->entry_index);
 	rectab_release(&p->threads);
@@ -37,11 +39,14 @@ static uint32_t thread_id(struct profile *p, uint64_t tid, uint32_t interp_id)
 	struct profile_thread key = { .tid = tid, .interp_id = interp_id, .reserved = 0 };
 	int added;
 	uint32_t id = rectab_intern(&p->threads, &key, &added);
-	if (added) {
-		size_t old = p->last_cap;
-		VEC_RESERVE(p->last, p->last_cap, (size_t)id + 1);
-		memset(p->last + old, 0, (p->last_cap - old) * sizeof(*p->last));
-		for (size_t i = old; i < p->last_cap; i++)
+	if (added && id >= p->last_cap) {
+		size_t old = p->last_cap, cap = p->last_cap;
+		VEC_RESERVE(p->last, cap, (size_t)id + 1);
+		p->status = xrealloc(p->status, cap * sizeof(*p->status));
+		p->last_cap = cap;
+		memset(p->last + old, 0, (cap - old) * sizeof(*p->last));
+		memset(p->status + old, 0, (cap - old) * sizeof(*p->status));
+		for (size_t i = old; i < cap; i++)
 			p->last[i].entry = UINT32_MAX;
 	}
 	return id;
@@ -62,8 +67,23 @@ static uint32_t entry_for(struct profile *p, uint32_t node, uint32_t thread)
 
 static uint32_t frame_id(struct profile *p, const struct frame *f)
 {
-	struct profile_frame key = { .file = f->file, .func = f->func, .line = f->line };
+	struct profile_frame key = {
+		.file = f->file, .func = f->func, .line = f->line,
+		.end_line = -1, .col = -1, .end_col = -1, .opcode = FRAME_NO_OPCODE,
+	};
+	if (p->detail) {
+		key.end_line = f->end_line;
+		key.col = f->col;
+		key.end_col = f->end_col;
+		key.opcode = f->opcode;
+	}
 	return rectab_intern(&p->frames, &key, NULL);
+}
+
+void profile_keep_detail(struct profile *p)
+{
+	assert(p->frames.count == 0);
+	p->detail = true;
 }
 
 void profile_add_stack(struct profile *p, uint64_t tid, uint32_t interp_id,
@@ -116,12 +136,55 @@ void profile_add_stack(struct profile *p, uint64_t tid, uint32_t interp_id,
 	p->thread_samples++;
 }
 
+
+/* Whether string id names a GC frame: Tachyon counts frames whose name
+ * contains "<GC>" or "gc_collect".  Memoised per string. */
+static bool is_gc_name(struct profile *p, uint32_t id)
+{
+	if (id >= p->gc_name_cap) {
+		size_t old = p->gc_name_cap;
+		VEC_RESERVE(p->gc_name, p->gc_name_cap, (size_t)id + 1);
+		memset(p->gc_name + old, 0, p->gc_name_cap - old);
+	}
+	if (!p->gc_name[id]) {
+		const char *s = strtab_get(&p->strings, id, NULL);
+		p->gc_name[id] = strstr(s, "<GC>") || strstr(s, "gc_collect") ? 2 : 1;
+	}
+	return p->gc_name[id] == 2;
+}
+
+static void add_status(struct profile *p, const struct thread_sample *t, const struct frame *frames)
+{
+	uint32_t id = thread_id(p, t->tid, t->interp_id); /* may move p->status */
+	struct profile_status *st = &p->status[id];
+	st->total++;
+	st->has_gil += (t->status & STATUS_HAS_GIL) != 0;
+	st->on_cpu += (t->status & STATUS_ON_CPU) != 0;
+	st->gil_requested += (t->status & STATUS_GIL_REQUESTED) != 0;
+	st->unknown += (t->status & STATUS_UNKNOWN) != 0;
+	st->has_exception += (t->status & STATUS_HAS_EXCEPTION) != 0;
+	if (t->status & STATUS_MAIN_THREAD)
+		st->main = true;
+	for (uint32_t i = 0; i < t->depth; i++) {
+		if (is_gc_name(p, frames[i].func)) {
+			st->gc++;
+			break;
+		}
+	}
+}
+
 void profile_add_sample(struct profile *p, const struct sample *s)
 {
 	for (size_t i = 0; i < s->nthreads; i++) {
 		const struct thread_sample *t = &s->threads[i];
+		add_status(p, t, &s->frames[t->first]);
 		profile_add_stack(p, t->tid, t->interp_id, &s->frames[t->first], t->depth, 1);
 	}
+}
+
+const struct profile_status *profile_thread_status(const struct profile *p, uint32_t thread)
+{
+	return &p->status[thread];
 }
 
 size_t profile_stack_depth(const struct profile *p, uint32_t node)

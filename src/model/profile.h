@@ -9,6 +9,7 @@
 #ifndef STROBE_MODEL_PROFILE_H
 #define STROBE_MODEL_PROFILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,12 +19,19 @@
 
 #define PROFILE_NO_NODE UINT32_MAX
 
-/* A frame as the aggregating formats see it: identity is (file, func, line),
- * the "current line" semantics of Tachyon's collectors. */
+/* A frame of the profile.  By default its identity is (file, func, line),
+ * the "current line" semantics of Tachyon's aggregating collectors, and the
+ * other fields hold -1 / FRAME_NO_OPCODE; a profile made with
+ * profile_keep_detail() keeps every field (columns, end line, opcode) for
+ * the formats that show them.  Same layout as struct frame. */
 struct profile_frame {
-	uint32_t file;  /* string id */
-	uint32_t func;  /* string id */
-	int32_t line;   /* FRAME_NO_LINE for synthetic frames */
+	uint32_t file;     /* string id */
+	uint32_t func;     /* string id */
+	int32_t line;      /* FRAME_NO_LINE for synthetic frames */
+	int32_t end_line;
+	int32_t col;
+	int32_t end_col;
+	int32_t opcode;
 };
 
 /* A trie node: the stack made of the parent's stack plus one inner frame. */
@@ -36,6 +44,15 @@ struct profile_thread {
 	uint64_t tid;
 	uint32_t interp_id;
 	uint32_t reserved; /* zero; keeps the record free of padding */
+};
+
+/* How often a thread was seen in each state (Tachyon's thread_stats):
+ * every observation counts, empty stacks included. */
+struct profile_status {
+	uint64_t total;
+	uint64_t has_gil, on_cpu, gil_requested, unknown, has_exception;
+	uint64_t gc;         /* observations with a frame named like <GC> or gc_collect */
+	bool main;           /* seen with STATUS_MAIN_THREAD */
 };
 
 /* Samples seen with one stack on one thread. */
@@ -72,15 +89,22 @@ struct profile {
 	size_t nentries, entries_cap;
 	struct u64map entry_index;  /* node << 32 | thread -> entry index */
 	struct profile_last *last;  /* indexed by thread id */
+	struct profile_status *status; /* indexed by thread id, same capacity */
 	size_t last_cap;
+	uint8_t *gc_name;           /* per string id: 0 unknown, 1 no, 2 a GC frame name */
+	size_t gc_name_cap;
 	uint64_t thread_samples;    /* non-empty thread stacks added */
+	bool detail;                /* frames keep columns, end line and opcode */
 	struct profile_stats stats;
 };
 
 void profile_init(struct profile *p);
 void profile_release(struct profile *p);
+/* Keep full frame detail (before adding anything). */
+void profile_keep_detail(struct profile *p);
 
-/* Add every non-empty thread stack of s with weight 1. */
+/* Add every thread of s with weight 1: its status to the thread's status
+ * counts, its stack (when not empty) to the stacks. */
 void profile_add_sample(struct profile *p, const struct sample *s);
 /* Add one stack (frames innermost first) for a thread with a weight. */
 void profile_add_stack(struct profile *p, uint64_t tid, uint32_t interp_id,
@@ -102,6 +126,9 @@ static inline const char *profile_str(const struct profile *p, uint32_t id)
 {
 	return strtab_get(&p->strings, id, NULL);
 }
+
+/* Status counts of a thread (profile_thread id). */
+const struct profile_status *profile_thread_status(const struct profile *p, uint32_t thread);
 
 /* Depth of the stack ending at node. */
 size_t profile_stack_depth(const struct profile *p, uint32_t node);

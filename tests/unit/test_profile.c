@@ -57,7 +57,14 @@ static uint32_t node_of(const struct profile *p, const struct frame *fr, size_t 
 {
 	uint32_t node = PROFILE_NO_NODE;
 	for (size_t i = depth; i-- > 0;) {
-		struct profile_frame pf = { fr[i].file, fr[i].func, fr[i].line };
+		struct profile_frame pf = { fr[i].file, fr[i].func, fr[i].line, -1, -1, -1,
+					    FRAME_NO_OPCODE };
+		if (p->detail) {
+			pf.end_line = fr[i].end_line;
+			pf.col = fr[i].col;
+			pf.end_col = fr[i].end_col;
+			pf.opcode = fr[i].opcode;
+		}
 		uint32_t fid = rectab_find(&p->frames, &pf);
 		if (fid == UINT32_MAX)
 			return PROFILE_NO_NODE;
@@ -287,14 +294,86 @@ TEST(empty_stacks_ignored)
 	CHECK_EQ_INT(p.nentries, 1);
 	CHECK_EQ_INT(p.thread_samples, 1);
 	CHECK_EQ_INT(count_simple(&p, 6, a, 1), 1);
+	/* threads with empty stacks have status counts but no stacks */
 	struct profile_thread k5 = { 5, 0, 0 }, k7 = { 7, 0, 0 };
-	CHECK_EQ_INT(rectab_find(&p.threads, &k5), UINT32_MAX);
-	CHECK_EQ_INT(rectab_find(&p.threads, &k7), UINT32_MAX);
+	uint32_t t5 = rectab_find(&p.threads, &k5), t7 = rectab_find(&p.threads, &k7);
+	CHECK(t5 != UINT32_MAX && t7 != UINT32_MAX);
+	if (t5 != UINT32_MAX && t7 != UINT32_MAX) {
+		CHECK_EQ_INT(profile_thread_status(&p, t5)->total, 1);
+		CHECK_EQ_INT(profile_thread_status(&p, t7)->total, 1);
+	}
+	for (size_t e = 0; e < p.nentries; e++)
+		CHECK(p.entries[e].thread != t5 && p.entries[e].thread != t7);
 
 	/* an empty stack between two equal ones does not disturb the memo */
 	profile_add_stack(&p, 6, 0, a, 0, 1);
 	profile_add_stack(&p, 6, 0, a, 1, 1);
 	CHECK_EQ_INT(count_simple(&p, 6, a, 1), 2);
+	sample_release(&s);
+	profile_release(&p);
+}
+
+TEST(detail_keeps_columns_and_opcode)
+{
+	struct profile p;
+	profile_init(&p);
+	profile_keep_detail(&p);
+	struct frame a = mk(&p, "/x.py", "f", 10), m = mk(&p, "/x.py", "main", 3);
+	struct frame s1[] = { a, m };
+	profile_add_stack(&p, 1, 0, s1, 2, 1);
+	struct frame s2[] = { a, m };
+	s2[0].col = 4;
+	s2[0].end_col = 17;
+	s2[0].end_line = 11;
+	s2[0].opcode = 83;
+	profile_add_stack(&p, 1, 0, s2, 2, 1);
+	profile_add_stack(&p, 1, 0, s2, 2, 1);
+	/* the outer frame is shared, the leaf differs: two stacks */
+	CHECK_EQ_INT(p.frames.count, 3);
+	CHECK_EQ_INT(p.nodes.count, 3);
+	CHECK_EQ_INT(p.nentries, 2);
+	CHECK_EQ_INT(count_simple(&p, 1, s1, 2), 1);
+	CHECK_EQ_INT(count_simple(&p, 1, s2, 2), 2);
+	uint32_t ids[2];
+	CHECK_EQ_INT(profile_stack_frames(&p, p.entries[1].node, ids, 2), 2);
+	const struct profile_frame *f = profile_frame_get(&p, ids[0]);
+	CHECK_EQ_INT(f->col, 4);
+	CHECK_EQ_INT(f->end_col, 17);
+	CHECK_EQ_INT(f->end_line, 11);
+	CHECK_EQ_INT(f->opcode, 83);
+	profile_release(&p);
+}
+
+TEST(status_counts)
+{
+	struct profile p;
+	profile_init(&p);
+	struct sample s;
+	sample_init(&s);
+	struct frame gc = mk(&p, "~", "<GC>", FRAME_NO_LINE), f = mk(&p, "/x.py", "f", 1);
+	uint32_t statuses[] = { STATUS_HAS_GIL | STATUS_ON_CPU | STATUS_MAIN_THREAD, STATUS_UNKNOWN,
+				STATUS_GIL_REQUESTED | STATUS_HAS_EXCEPTION, STATUS_HAS_GIL };
+	for (int i = 0; i < 4; i++) {
+		sample_clear(&s);
+		struct thread_sample *t = sample_add_thread(&s);
+		t->tid = 9;
+		t->status = statuses[i];
+		struct frame *fr = sample_reserve_frames(&s, 2);
+		fr[0] = i == 3 ? gc : f;
+		fr[1] = f;
+		s.nframes += 2;
+		t->depth = 2;
+		profile_add_sample(&p, &s);
+	}
+	const struct profile_status *st = profile_thread_status(&p, 0);
+	CHECK_EQ_INT(st->total, 4);
+	CHECK_EQ_INT(st->has_gil, 2);
+	CHECK_EQ_INT(st->on_cpu, 1);
+	CHECK_EQ_INT(st->unknown, 1);
+	CHECK_EQ_INT(st->gil_requested, 1);
+	CHECK_EQ_INT(st->has_exception, 1);
+	CHECK_EQ_INT(st->gc, 1);
+	CHECK(st->main);
 	sample_release(&s);
 	profile_release(&p);
 }
@@ -694,7 +773,9 @@ int main(void)
 	RUN(shared_prefix_nodes);
 	RUN(stack_frames_roundtrip);
 	RUN(empty_stacks_ignored);
+	RUN(status_counts);
 	RUN(columns_and_opcode_ignored);
+	RUN(detail_keeps_columns_and_opcode);
 	RUN(memo_edges);
 	RUN(memo_two_threads);
 	RUN(million_samples);
