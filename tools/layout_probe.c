@@ -28,10 +28,15 @@
 #elif PY_VERSION_HEX < 0x030B0000
 #include <internal/pycore_interp.h>
 #include <internal/pycore_runtime.h>
+#elif PY_VERSION_HEX < 0x030D0000
+#include <internal/pycore_interp.h>
+#include <internal/pycore_runtime.h>
+#include <internal/pycore_frame.h>
 #elif PY_VERSION_HEX < 0x030E0000
 #include <internal/pycore_interp.h>
 #include <internal/pycore_runtime.h>
 #include <internal/pycore_frame.h>
+#include <internal/pycore_ceval.h>     /* PyThreadState.eval_breaker bits */
 #else
 /* 3.14 split the struct definitions out of the inline-function headers. */
 #include <internal/pycore_interp_structs.h>
@@ -39,6 +44,7 @@
 #include <internal/pycore_interpframe_structs.h>
 #include <internal/pycore_debug_offsets.h>
 #include <internal/pycore_stackref.h>
+#include <internal/pycore_ceval.h>
 #endif
 
 /* The script names the output file; refuse to write 3.13 numbers into
@@ -133,6 +139,159 @@ static void emit_unicode_bits(void)
 	emit_u("u_ascii_shift", state_shift(&o, 1, "state.ascii bit not found"));
 }
 
+
+#if PY_VERSION_HEX >= 0x030D0000 && PY_VERSION_HEX < 0x030E0000
+/* Where a one-bit bitfield lives: obj (size bytes) was zeroed and then had
+ * only that field set to 1.  Gives the 4-aligned offset of the u32 that
+ * holds it and the bit's position in that (little-endian) word. */
+static void one_bit(const void *obj, size_t size, const char *name, size_t *word_off,
+		    unsigned *bit)
+{
+	const unsigned char *p = (const unsigned char *)obj;
+	size_t at = size;
+	uint32_t word;
+
+	for (size_t i = 0; i < size; i++)
+		if (p[i]) {
+			if (at != size)
+				die(name);
+			at = i;
+		}
+	if (at == size || (p[at] & (p[at] - 1)))
+		die(name);
+	*word_off = at & ~(size_t)3;
+	memcpy(&word, p + *word_off, sizeof(word));
+	*bit = (unsigned)__builtin_ctz(word);
+}
+#endif
+
+/* Thread status and GC state: docs/thread-status.md says how each is used. */
+static void emit_thread_status(void)
+{
+#if PY_VERSION_HEX >= 0x030D0000
+	_Static_assert((_PY_GIL_DROP_REQUEST_BIT & (_PY_GIL_DROP_REQUEST_BIT - 1)) == 0,
+	               "one eval_breaker bit");
+	_Static_assert(sizeof(((PyThreadState *)0)->eval_breaker) == sizeof(uint64_t),
+	               "eval_breaker is one word");
+#endif
+#if PY_VERSION_HEX >= 0x030E0000
+	/* 3.14 made holds_gil a plain int "to avoid data races" */
+	_Static_assert(sizeof(((PyThreadState *)0)->holds_gil) == sizeof(uint32_t),
+	               "holds_gil is an int");
+	emit_u("ts_holds_gil_bit", 0);
+	emit_u("ts_gil_drop_bit", (unsigned long)__builtin_ctz(_PY_GIL_DROP_REQUEST_BIT));
+#elif PY_VERSION_HEX >= 0x030D0000
+	{
+		/* 3.13: a bit of the _status bitfield word */
+		static PyThreadState ts;
+		size_t word;
+		unsigned bit;
+
+		memset(&ts, 0, sizeof(ts));
+		ts._status.holds_gil = 1;
+		one_bit(&ts, sizeof(ts), "_status.holds_gil bit not found", &word, &bit);
+		/* _Py_DebugOffsets publishes where _status starts (see the map) */
+		if (word != offsetof(PyThreadState, _status))
+			die("_status.holds_gil is not in the first word of _status");
+		emit_u("ts_holds_gil_bit", bit);
+	}
+	emit_u("ts_gil_drop_bit", (unsigned long)__builtin_ctz(_PY_GIL_DROP_REQUEST_BIT));
+#else
+	emit_u("ts_holds_gil_bit", 0);
+	emit_u("ts_gil_drop_bit", 0);
+#endif
+
+	/* The GIL: in _PyRuntime up to 3.11, per interpreter from 3.12. */
+#if PY_VERSION_HEX >= 0x030C0000
+	ABSENT("rt_gil");
+	ABSENT("rt_tstate_current"); /* 3.12 keeps it in a thread-local */
+#else
+	OFF("rt_gil", _PyRuntimeState, ceval.gil);
+	OFF("rt_tstate_current", _PyRuntimeState, gilstate.tstate_current);
+#endif
+#if PY_VERSION_HEX < 0x03090000
+	OFF("rt_gil_drop_request", _PyRuntimeState, ceval.gil_drop_request);
+	OFF("rt_gc", _PyRuntimeState, gc);
+#else
+	ABSENT("rt_gil_drop_request");
+	ABSENT("rt_gc");
+#endif
+#if PY_VERSION_HEX >= 0x030C0000
+	_Static_assert(sizeof(((PyInterpreterState *)0)->ceval.gil) == sizeof(void *),
+	               "ceval.gil is a pointer");
+	OFF("is_gil_ptr", PyInterpreterState, ceval.gil);
+	OFF("is_gil", PyInterpreterState, _gil);
+#else
+	ABSENT("is_gil_ptr");
+	ABSENT("is_gil");
+#endif
+#if PY_VERSION_HEX >= 0x03090000 && PY_VERSION_HEX < 0x030D0000
+	OFF("is_gil_drop_request", PyInterpreterState, ceval.gil_drop_request);
+#else
+	ABSENT("is_gil_drop_request");
+#endif
+#if PY_VERSION_HEX >= 0x03090000
+	OFF("is_gc", PyInterpreterState, gc);
+#else
+	ABSENT("is_gc");
+#endif
+
+	OFF("gil_locked", struct _gil_runtime_state, locked);
+	OFF("gil_last_holder", struct _gil_runtime_state, last_holder);
+	OFF("gil_switch_number", struct _gil_runtime_state, switch_number);
+	/* a thread in take_gil() blocks on cond (or briefly on mutex, which
+	 * follows it); a thread in drop_gil() waits on switch_cond */
+	_Static_assert(offsetof(struct _gil_runtime_state, mutex) >
+	               offsetof(struct _gil_runtime_state, cond), "mutex after cond");
+	_Static_assert(offsetof(struct _gil_runtime_state, switch_cond) >=
+	               offsetof(struct _gil_runtime_state, mutex) + sizeof(PyMUTEX_T),
+	               "switch_cond after mutex");
+	OFF("gil_cond", struct _gil_runtime_state, cond);
+	OFF("gil_switch_cond", struct _gil_runtime_state, switch_cond);
+
+#if PY_VERSION_HEX >= 0x030E0000
+	OFF("ts_holds_gil", PyThreadState, holds_gil);
+#elif PY_VERSION_HEX >= 0x030D0000
+	/* the first word of _status, where one_bit() found the bit */
+	OFF("ts_holds_gil", PyThreadState, _status);
+#endif
+#if PY_VERSION_HEX >= 0x030D0000
+	OFF("ts_eval_breaker", PyThreadState, eval_breaker);
+#else
+	ABSENT("ts_holds_gil");
+	ABSENT("ts_eval_breaker");
+#endif
+#if PY_VERSION_HEX >= 0x030F0000
+	OFF("ts_gil_requested", PyThreadState, gil_requested);
+#else
+	ABSENT("ts_gil_requested");
+#endif
+#if PY_VERSION_HEX >= 0x030C0000
+	OFF("ts_current_exception", PyThreadState, current_exception);
+#else
+	/* type, value, traceback; set together, the type is never NULL
+	 * while an exception is set */
+	OFF("ts_current_exception", PyThreadState, curexc_type);
+#endif
+	OFF("ts_exc_info", PyThreadState, exc_info);
+	OFF("ts_exc_state", PyThreadState, exc_state);
+
+#if PY_VERSION_HEX >= 0x030B0000
+	ABSENT("exc_type");
+#else
+	OFF("exc_type", _PyErr_StackItem, exc_type);
+#endif
+	OFF("exc_value", _PyErr_StackItem, exc_value);
+	OFF("exc_previous", _PyErr_StackItem, previous_item);
+
+	OFF("gc_collecting", struct _gc_runtime_state, collecting);
+#if PY_VERSION_HEX >= 0x030F0000
+	OFF("gc_frame", struct _gc_runtime_state, frame);
+#else
+	ABSENT("gc_frame");
+#endif
+}
+
 static void emit_layout(void)
 {
 	printf("#define PY_LAYOUT_3_%d { \\\n", PY_MINOR_VERSION);
@@ -191,6 +350,13 @@ static void emit_layout(void)
 	OWNER_NONE("owner_generator");
 	OWNER_NONE("owner_frame_object");
 	OWNER_NONE("owner_cstack");
+#endif
+#if PY_VERSION_HEX >= 0x030D0000
+	emit_sym("gil_model", "PY_GIL_THREAD");
+#elif PY_VERSION_HEX >= 0x030C0000
+	emit_sym("gil_model", "PY_GIL_INTERP");
+#else
+	emit_sym("gil_model", "PY_GIL_RUNTIME");
 #endif
 
 	OFF("rt_interpreters_head", _PyRuntimeState, interpreters.head);
@@ -314,6 +480,7 @@ static void emit_layout(void)
 	emit_unicode_bits();
 
 	OFF("b_sval", PyBytesObject, ob_sval);
+	emit_thread_status();
 	printf("}\n");
 }
 
@@ -363,6 +530,36 @@ static void emit_debug_map(void)
 	DBG("b_sval", bytes_object.ob_sval);
 	DBG("u_length", unicode_object.length);
 	DBG("u_ascii_data", unicode_object.asciiobject_size);
+	DBG("is_gil_ptr", interpreter_state.ceval_gil);
+	DBG("is_gil", interpreter_state.gil_runtime_state);
+	DBG("is_gc", interpreter_state.gc);
+	/* published as offsets into PyInterpreterState (interp->_gil.locked) */
+	DBG("gil_locked", interpreter_state.gil_runtime_state_locked);
+	DBG("gil_last_holder", interpreter_state.gil_runtime_state_holder);
+#if PY_VERSION_HEX >= 0x030F0000
+	DBG("ts_holds_gil", thread_state.holds_gil);
+	DBG("ts_gil_requested", thread_state.gil_requested);
+	DBG("ts_current_exception", thread_state.current_exception);
+	DBG("ts_exc_state", thread_state.exc_state);
+	DBG("exc_value", err_stackitem.exc_value);
+#else
+#if PY_VERSION_HEX < 0x030E0000
+	/* 3.13: holds_gil is a bit of _status, whose start is published */
+	DBG("ts_holds_gil", thread_state.status);
+#else
+	ABSENT("ts_holds_gil"); /* 3.14: an int of its own, not published */
+#endif
+	ABSENT("ts_gil_requested");
+	ABSENT("ts_current_exception");
+	ABSENT("ts_exc_state");
+	ABSENT("exc_value");
+#endif
+	DBG("gc_collecting", gc.collecting);
+#if PY_VERSION_HEX >= 0x030F0000
+	DBG("gc_frame", gc.frame);
+#else
+	ABSENT("gc_frame");
+#endif
 	printf("}\n");
 }
 #endif

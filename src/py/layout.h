@@ -7,8 +7,9 @@
  * values are read from the target's _Py_DebugOffsets (py_layout_from_debug).
  *
  * An offset of PY_ABSENT means the field does not exist in that version.
- * The walker tests the three enums below at a few marked places; it never
- * compares version numbers.
+ * The walker tests the enums below at a few marked places; it never
+ * compares version numbers.  docs/thread-status.md says how the thread
+ * status and GC fields are used.
  */
 #ifndef STROBE_PY_LAYOUT_H
 #define STROBE_PY_LAYOUT_H
@@ -36,6 +37,21 @@ enum py_ip_kind {
 	PY_IP_INSTR_PTR = 4,   /* 3.13+: _Py_CODEUNIT *instr_ptr (executing now) */
 };
 
+/* Where HAS_GIL comes from (docs/thread-status.md).  Every version also
+ * gives the GIL struct itself (gil_locked, gil_last_holder, ...): in
+ * _PyRuntime at rt_gil (3.8-3.11), or behind interp->ceval.gil at
+ * is_gil_ptr (3.12+). */
+enum py_gil_model {
+	PY_GIL_RUNTIME = 1, /* 3.8-3.11: one GIL per process in _PyRuntime; the
+			     * thread state running with it is
+			     * _PyRuntime.gilstate.tstate_current */
+	PY_GIL_INTERP = 2,  /* 3.12: per-interpreter GIL through the pointer
+			     * interp->ceval.gil; held by gil.last_holder while
+			     * gil.locked */
+	PY_GIL_THREAD = 3,  /* 3.13+: each thread state says whether it holds
+			     * the GIL (ts_holds_gil, ts_holds_gil_bit) */
+};
+
 /* Where each needed field lives; all offsets in bytes. */
 struct py_layout {
 	uint8_t major, minor;
@@ -49,6 +65,7 @@ struct py_layout {
 	 * version has no such owner.  CSTACK (3.12-3.13) and INTERPRETER
 	 * (3.14+) mark C-entry frames that carry no Python code. */
 	uint8_t owner_thread, owner_generator, owner_frame_object, owner_cstack;
+	uint8_t gil_model;       /* enum py_gil_model */
 
 	/* _PyRuntimeState */
 	uint32_t rt_interpreters_head;
@@ -119,6 +136,55 @@ struct py_layout {
 
 	/* PyBytesObject */
 	uint32_t b_sval;
+
+	/* ---- thread status and GC state (docs/thread-status.md) ---- */
+	/* Bit of the u32 at ts_holds_gil that is set while the thread holds
+	 * the GIL: a bitfield in 3.13 (_status.holds_gil), 0 for the plain
+	 * 0/1 int of 3.14+.  0 when ts_holds_gil is absent. */
+	uint8_t ts_holds_gil_bit;
+	/* Bit of ts_eval_breaker asking this thread (the holder) to drop the
+	 * GIL (_PY_GIL_DROP_REQUEST_BIT, 3.13+); 0 when absent. */
+	uint8_t ts_gil_drop_bit;
+
+	/* _PyRuntimeState */
+	uint32_t rt_gil;               /* 3.8-3.11: struct _gil_runtime_state ceval.gil */
+	uint32_t rt_tstate_current;    /* 3.8-3.11: gilstate.tstate_current (PyThreadState *) */
+	uint32_t rt_gil_drop_request;  /* 3.8: int ceval.gil_drop_request */
+	uint32_t rt_gc;                /* 3.8: struct _gc_runtime_state gc */
+
+	/* PyInterpreterState */
+	uint32_t is_gil_ptr;           /* 3.12+: ceval.gil, the GIL this interpreter uses */
+	uint32_t is_gil;               /* 3.12+: _gil, its own GIL (used unless shared) */
+	uint32_t is_gil_drop_request;  /* 3.9-3.12: int ceval.gil_drop_request */
+	uint32_t is_gc;                /* 3.9+: struct _gc_runtime_state gc */
+
+	/* struct _gil_runtime_state (same member order in every version) */
+	uint32_t gil_locked;           /* int: 1 held, 0 free, -1 not created */
+	uint32_t gil_last_holder;      /* PyThreadState *: the holder while locked */
+	uint32_t gil_switch_number;    /* unsigned long: GIL hand-overs so far */
+	uint32_t gil_cond;             /* [gil_cond, gil_switch_cond): the condvar and
+					* mutex a thread waiting for the GIL blocks on */
+	uint32_t gil_switch_cond;      /* condvar a dropping thread waits on */
+
+	/* PyThreadState */
+	uint32_t ts_holds_gil;         /* 3.13+: u32 holding the bit ts_holds_gil_bit */
+	uint32_t ts_gil_requested;     /* 3.15+: int, set while waiting for the GIL */
+	uint32_t ts_eval_breaker;      /* 3.13+: uintptr_t, see ts_gil_drop_bit */
+	uint32_t ts_current_exception; /* PyObject *: the exception being raised;
+					* curexc_type in 3.8-3.11 */
+	uint32_t ts_exc_info;          /* _PyErr_StackItem *: top of the handled-
+					* exception stack (never NULL once set up) */
+	uint32_t ts_exc_state;         /* the thread's own (bottom) _PyErr_StackItem */
+
+	/* _PyErr_StackItem */
+	uint32_t exc_type;             /* 3.8-3.10: the item is in use if non-NULL, not None */
+	uint32_t exc_value;            /* 3.11+: the item is in use if non-NULL, not None */
+	uint32_t exc_previous;         /* previous_item: the next older entry */
+
+	/* struct _gc_runtime_state */
+	uint32_t gc_collecting;        /* int: 1 during a collection */
+	uint32_t gc_frame;             /* 3.15+: _PyInterpreterFrame * current when the
+					* collection started (may be NULL) */
 };
 
 #define PY_OWNER_NONE 0xff
@@ -143,6 +209,17 @@ struct py_debug_map {
 	uint32_t ob_type;
 	uint32_t b_ob_size, b_sval;
 	uint32_t u_length, u_ascii_data;
+	/* thread status and GC state; the GIL offsets are published relative
+	 * to PyInterpreterState (interp->_gil.locked), so gil_locked and
+	 * gil_last_holder hold positions of those and the cross-check
+	 * subtracts the value at is_gil */
+	uint32_t is_gil_ptr, is_gil, is_gc;
+	uint32_t gil_locked, gil_last_holder;
+	uint32_t ts_holds_gil;         /* 3.13: _status (holds_gil is one of its bits) */
+	uint32_t ts_gil_requested, ts_current_exception, ts_exc_state; /* 3.15+ */
+	uint32_t exc_value;            /* 3.15+ */
+	uint32_t gc_collecting;
+	uint32_t gc_frame;             /* 3.15+ */
 };
 
 /* The generated layout of major.minor, or NULL if strobe does not know it. */

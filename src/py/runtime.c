@@ -176,9 +176,15 @@ struct debug_field {
 	const char *name;
 	int is_size;        /* a struct size: only used as a read length, so
 			     * it is taken from the target without comparing */
+	size_t rel_off;     /* if not 0: the target publishes the offset from
+			     * an outer struct; this py_debug_map position
+			     * holds where the inner struct starts in it
+			     * (interp->_gil.locked - interp->_gil) */
 };
-#define DF(x) { offsetof(struct py_debug_map, x), offsetof(struct py_layout, x), #x, 0 }
-#define DS(x) { offsetof(struct py_debug_map, x), offsetof(struct py_layout, x), #x, 1 }
+#define DF(x) { offsetof(struct py_debug_map, x), offsetof(struct py_layout, x), #x, 0, 0 }
+#define DS(x) { offsetof(struct py_debug_map, x), offsetof(struct py_layout, x), #x, 1, 0 }
+#define DR(x, base) { offsetof(struct py_debug_map, x), offsetof(struct py_layout, x), #x, 0, \
+		      offsetof(struct py_debug_map, base) }
 static const struct debug_field debug_fields[] = {
 	DF(rt_interpreters_head), DS(is_size), DF(is_id), DF(is_next), DF(is_threads_head),
 	DF(is_threads_main), DS(ts_size), DF(ts_next), DF(ts_interp), DF(ts_current_frame),
@@ -186,9 +192,14 @@ static const struct debug_field debug_fields[] = {
 	DF(if_previous), DF(if_executable), DF(if_ip), DF(if_owner), DS(co_size),
 	DF(co_filename), DF(co_name), DF(co_qualname), DF(co_linetable), DF(co_firstlineno),
 	DF(co_code_adaptive), DF(ob_type), DF(b_sval), DF(u_length), DF(u_ascii_data),
+	/* thread status and GC state (docs/thread-status.md) */
+	DF(is_gil_ptr), DF(is_gil), DF(is_gc), DR(gil_locked, is_gil), DR(gil_last_holder, is_gil),
+	DF(ts_holds_gil), DF(ts_gil_requested), DF(ts_current_exception), DF(ts_exc_state),
+	DF(exc_value), DF(gc_collecting), DF(gc_frame),
 };
 #undef DF
 #undef DS
+#undef DR
 
 static uint32_t map_get(const struct py_debug_map *dm, size_t off)
 {
@@ -245,6 +256,12 @@ static int layout_from_debug(struct py_runtime *rt, struct mem_source *mem, stru
 		if (pos + 8 > size)
 			return ERR_CORRUPT;
 		uint64_t got = rd_u64(dbg, pos);
+		if (f->rel_off) {
+			uint32_t base = map_get(dm, f->rel_off);
+			if (base == PY_ABSENT || base + 8 > size)
+				return ERR_CORRUPT;
+			got -= rd_u64(dbg, base);
+		}
 		if (f->is_size) {
 			/* bounded: PyInterpreterState is ~200 KiB in 3.13-3.15;
 			 * the walker never reads whole interpreter states */

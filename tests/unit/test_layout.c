@@ -71,6 +71,31 @@ static const struct field_range u32_fields[] = {
 	F(u_ascii_data, ALL_FROM, ALL_TO),
 	F(u_compact_data, ALL_FROM, ALL_TO),
 	F(b_sval, ALL_FROM, ALL_TO),
+	/* thread status and GC state (docs/thread-status.md) */
+	F(rt_gil, 8, 11),
+	F(rt_tstate_current, 8, 11),
+	F(rt_gil_drop_request, 8, 8),
+	F(rt_gc, 8, 8),
+	F(is_gil_ptr, 12, ALL_TO),
+	F(is_gil, 12, ALL_TO),
+	F(is_gil_drop_request, 9, 12),
+	F(is_gc, 9, ALL_TO),
+	F(gil_locked, ALL_FROM, ALL_TO),
+	F(gil_last_holder, ALL_FROM, ALL_TO),
+	F(gil_switch_number, ALL_FROM, ALL_TO),
+	F(gil_cond, ALL_FROM, ALL_TO),
+	F(gil_switch_cond, ALL_FROM, ALL_TO),
+	F(ts_holds_gil, 13, ALL_TO),
+	F(ts_gil_requested, 15, ALL_TO),
+	F(ts_eval_breaker, 13, ALL_TO),
+	F(ts_current_exception, ALL_FROM, ALL_TO),
+	F(ts_exc_info, ALL_FROM, ALL_TO),
+	F(ts_exc_state, ALL_FROM, ALL_TO),
+	F(exc_type, 8, 10),
+	F(exc_value, ALL_FROM, ALL_TO),
+	F(exc_previous, ALL_FROM, ALL_TO),
+	F(gc_collecting, ALL_FROM, ALL_TO),
+	F(gc_frame, 15, ALL_TO),
 };
 #undef F
 
@@ -92,6 +117,8 @@ static int may_be_zero(const char *field)
 		"cframe_current_frame", /* _PyCFrame 3.12 */
 		"if_executable",        /* _PyInterpreterFrame 3.12+ */
 		"chunk_previous",       /* _PyStackChunk */
+		"exc_type",             /* _PyErr_StackItem 3.8-3.10 */
+		"exc_value",            /* _PyErr_StackItem 3.11+ */
 	};
 
 	for (size_t i = 0; i < NELEM(first_members); i++)
@@ -132,8 +159,10 @@ TEST(range_and_lookup)
 TEST(fields_present_exactly_where_they_exist)
 {
 	/* The table above lists every u32 of struct py_layout: besides them
-	 * there are 13 u8 fields and less than 4 bytes of padding. */
-	CHECK(sizeof(struct py_layout) - (NELEM(u32_fields) * 4 + 13) < 4);
+	 * there are three runs of u8 fields (11 enums and owners at the top,
+	 * 3 unicode bit positions, 2 thread-status bit positions), each
+	 * padded to the next u32. */
+	CHECK_EQ_INT(sizeof(struct py_layout), NELEM(u32_fields) * 4 + 12 + 4 + 4);
 	FOR_EACH_LAYOUT(l) {
 		for (size_t i = 0; i < NELEM(u32_fields); i++) {
 			const struct field_range *f = &u32_fields[i];
@@ -213,6 +242,56 @@ TEST(enums_consistent)
 	}
 }
 
+TEST(gil_model_consistent)
+{
+	FOR_EACH_LAYOUT(l) {
+		CHECK(l->gil_model == PY_GIL_RUNTIME || l->gil_model == PY_GIL_INTERP ||
+		      l->gil_model == PY_GIL_THREAD);
+		/* The GIL struct is in _PyRuntime or behind interp->ceval.gil,
+		 * never both; the per-thread flag needs neither. */
+		CHECK((l->rt_gil != PY_ABSENT) != (l->is_gil_ptr != PY_ABSENT));
+		CHECK((l->is_gil_ptr != PY_ABSENT) == (l->is_gil != PY_ABSENT));
+		switch (l->gil_model) {
+		case PY_GIL_RUNTIME:
+			CHECK(l->rt_gil != PY_ABSENT && l->rt_tstate_current != PY_ABSENT);
+			CHECK(l->ts_holds_gil == PY_ABSENT);
+			break;
+		case PY_GIL_INTERP:
+			CHECK(l->is_gil_ptr != PY_ABSENT && l->rt_tstate_current == PY_ABSENT);
+			CHECK(l->ts_holds_gil == PY_ABSENT);
+			break;
+		case PY_GIL_THREAD:
+			CHECK(l->ts_holds_gil != PY_ABSENT);
+			/* the GIL struct stays reachable (cross-checks, waiters) */
+			CHECK(l->is_gil_ptr != PY_ABSENT);
+			break;
+		}
+		/* The model only moves forward with the version. */
+		if (l->minor > range_min) {
+			const struct py_layout *prev = py_layout_find(3, l->minor - 1);
+
+			CHECK(prev && prev->gil_model <= l->gil_model);
+		}
+		CHECK(l->ts_holds_gil_bit < 32);
+		CHECK(l->ts_holds_gil != PY_ABSENT || l->ts_holds_gil_bit == 0);
+		CHECK(l->ts_gil_drop_bit < 64);
+		CHECK(l->ts_eval_breaker != PY_ABSENT || l->ts_gil_drop_bit == 0);
+		/* who asks for the GIL to be dropped: runtime (3.8), interpreter
+		 * (3.9-3.12) or the holder's eval_breaker (3.13+), one of them */
+		CHECK((l->rt_gil_drop_request != PY_ABSENT) + (l->is_gil_drop_request != PY_ABSENT) +
+		      (l->ts_eval_breaker != PY_ABSENT) == 1);
+		/* a waiter flag only makes sense next to a holder flag */
+		CHECK(l->ts_gil_requested == PY_ABSENT || l->ts_holds_gil != PY_ABSENT);
+		/* GC state: in _PyRuntime (3.8) or per interpreter, never both */
+		CHECK((l->rt_gc != PY_ABSENT) != (l->is_gc != PY_ABSENT));
+		/* 3.11 reduced _PyErr_StackItem to exc_value, with the
+		 * interpreter frames */
+		CHECK((l->exc_type != PY_ABSENT) == (l->frame_model == PY_FRAMES_OBJECTS));
+		/* gc.frame points at an interpreter frame */
+		CHECK(l->gc_frame == PY_ABSENT || l->frame_model == PY_FRAMES_INTERP);
+	}
+}
+
 TEST(offsets_inside_their_structs)
 {
 	FOR_EACH_LAYOUT(l) {
@@ -233,6 +312,29 @@ TEST(offsets_inside_their_structs)
 			/* co_size is "up to the inline bytecode". */
 			CHECK_EQ_INT(l->co_size, l->co_code_adaptive);
 		}
+		/* thread status */
+		CHECK(l->is_gil_ptr == PY_ABSENT || l->is_gil_ptr + 8 <= l->is_size);
+		CHECK(l->is_gil == PY_ABSENT || l->is_gil + l->gil_switch_cond < l->is_size);
+		CHECK(l->is_gil_drop_request == PY_ABSENT || l->is_gil_drop_request < l->is_size);
+		CHECK(l->is_gc == PY_ABSENT || l->is_gc + l->gc_collecting < l->is_size);
+		/* struct _gil_runtime_state: interval, last_holder, locked,
+		 * switch_number, cond, mutex, switch_cond, switch_mutex */
+		CHECK(l->gil_last_holder < l->gil_locked && l->gil_locked < l->gil_switch_number);
+		CHECK(l->gil_switch_number < l->gil_cond && l->gil_cond < l->gil_switch_cond);
+		CHECK(l->gil_last_holder % 8 == 0 && l->gil_locked % 4 == 0);
+		CHECK(l->ts_holds_gil == PY_ABSENT || l->ts_holds_gil + 4 <= l->ts_size);
+		CHECK(l->ts_gil_requested == PY_ABSENT || l->ts_gil_requested + 4 <= l->ts_size);
+		CHECK(l->ts_eval_breaker == PY_ABSENT || l->ts_eval_breaker + 8 <= l->ts_size);
+		CHECK(l->ts_current_exception + 8 <= l->ts_size && l->ts_exc_info + 8 <= l->ts_size);
+		/* the bottom exception-stack item lies whole in the thread state,
+		 * so the common case needs no read besides the thread state's */
+		CHECK(l->ts_exc_state + l->exc_previous + 8 <= l->ts_size);
+		CHECK(l->ts_exc_info != l->ts_exc_state);
+		/* _PyErr_StackItem: the value(s), then previous_item */
+		CHECK(l->exc_value < l->exc_previous && l->exc_previous % 8 == 0);
+		CHECK(l->exc_type == PY_ABSENT || l->exc_type < l->exc_value);
+		/* 3.15: _PyInterpreterFrame *frame follows int collecting */
+		CHECK(l->gc_frame == PY_ABSENT || l->gc_frame == l->gc_collecting + 8);
 		CHECK(l->co_filename < l->co_size && l->co_name < l->co_size);
 		CHECK(l->co_firstlineno < l->co_size && l->co_linetable < l->co_size);
 		CHECK_EQ_INT(l->ob_type, 8);
@@ -265,8 +367,36 @@ static const struct {
 	M(co_size), M(co_filename), M(co_name), M(co_qualname), M(co_linetable),
 	M(co_firstlineno), M(co_code_adaptive),
 	M(ob_type), M(b_ob_size), M(b_sval), M(u_length), M(u_ascii_data),
+	M(is_gil_ptr), M(is_gil), M(is_gc), M(gil_locked), M(gil_last_holder),
+	M(ts_holds_gil), M(ts_gil_requested), M(ts_current_exception), M(ts_exc_state),
+	M(exc_value), M(gc_collecting), M(gc_frame),
 #undef M
 };
+
+/* _Py_DebugOffsets entries a version does not publish. */
+static int map_may_be_absent(const char *field, int minor)
+{
+	static const struct {
+		const char *name;
+		int last; /* missing up to this minor */
+	} late[] = {
+		{ "is_threads_main", 13 },
+		{ "ts_gil_requested", 14 },
+		{ "ts_current_exception", 14 },
+		{ "ts_exc_state", 14 },
+		{ "exc_value", 14 },
+		{ "gc_frame", 14 },
+	};
+
+	/* 3.14 moved holds_gil out of _status into an int it does not
+	 * publish; 3.15 publishes that int */
+	if (!strcmp(field, "ts_holds_gil"))
+		return minor == 14;
+	for (size_t i = 0; i < NELEM(late); i++)
+		if (!strcmp(field, late[i].name))
+			return minor <= late[i].last;
+	return 0;
+}
 
 TEST(debug_maps)
 {
@@ -287,8 +417,7 @@ TEST(debug_maps)
 			uint32_t pos = u32_at(m, map_fields[i].off);
 
 			if (pos == PY_ABSENT) {
-				/* Only threads_main may be missing (3.13). */
-				CHECK_STR(map_fields[i].name, "is_threads_main");
+				CHECK(map_may_be_absent(map_fields[i].name, l->minor));
 				continue;
 			}
 			CHECK(pos % 8 == 0);
@@ -307,6 +436,27 @@ TEST(debug_maps)
 		CHECK(m->ts_size < m->if_previous && m->if_owner < m->co_filename);
 		CHECK(m->co_code_adaptive < m->ob_type && m->ob_type < m->b_ob_size);
 		CHECK(m->b_sval < m->u_length);
+		/* ..., unicode, gc; the GIL entries are in the interpreter group,
+		 * the exception entries in the thread group */
+		CHECK(m->is_size < m->is_gc && m->is_gc < m->ts_size);
+		CHECK(m->is_gc < m->is_gil_ptr && m->is_gil_ptr < m->is_gil);
+		CHECK(m->is_gil < m->gil_locked && m->gil_last_holder < m->ts_size);
+		CHECK(m->gil_locked != m->gil_last_holder);
+		CHECK(m->u_ascii_data < m->gc_collecting);
+		CHECK(m->gc_frame == PY_ABSENT || m->gc_frame == m->gc_collecting + 8);
+		if (m->ts_holds_gil != PY_ABSENT)
+			CHECK(m->ts_size < m->ts_holds_gil && m->ts_holds_gil < m->if_previous);
+		if (m->ts_exc_state != PY_ABSENT) {
+			CHECK(m->ts_holds_gil < m->ts_gil_requested &&
+			      m->ts_gil_requested < m->ts_current_exception &&
+			      m->ts_current_exception < m->ts_exc_state);
+			/* err_stackitem follows the thread group */
+			CHECK(m->ts_exc_state < m->exc_value && m->exc_value < m->if_previous);
+		}
+		/* what the map can cross-check is where the layout has it */
+		CHECK((m->ts_holds_gil != PY_ABSENT) <= (l->ts_holds_gil != PY_ABSENT));
+		CHECK((m->ts_gil_requested != PY_ABSENT) == (l->ts_gil_requested != PY_ABSENT));
+		CHECK((m->gc_frame != PY_ABSENT) == (l->gc_frame != PY_ABSENT));
 	}
 }
 
@@ -336,6 +486,48 @@ TEST(reference_values_3_15)
 	CHECK_EQ_INT(l->u_compact_data, 0x38);
 	CHECK_EQ_INT(l->executable_tag_mask, 3);
 	CHECK_EQ_INT(l->owner_cstack, 3);
+	/* thread status and GC (4.3 thread_state/err_stackitem/gc rows; the
+	 * interpreter-relative _gil rows are is_gil + gil_*) */
+	CHECK_EQ_INT(l->gil_model, PY_GIL_THREAD);
+	CHECK_EQ_INT(l->ts_holds_gil, 0x24);
+	CHECK_EQ_INT(l->ts_holds_gil_bit, 0);
+	CHECK_EQ_INT(l->ts_gil_requested, 0x28);
+	CHECK_EQ_INT(l->ts_current_exception, 0x88);
+	CHECK_EQ_INT(l->ts_exc_state, 0x120);
+	CHECK_EQ_INT(l->exc_value, 0);
+	CHECK_EQ_INT(l->is_gc, 0x1ce8);
+	CHECK_EQ_INT(l->gc_collecting, 0x70);
+	CHECK_EQ_INT(l->gc_frame, 0x78);
+	CHECK_EQ_INT(l->is_gil + l->gil_locked, 0x1e48);
+	CHECK_EQ_INT(l->is_gil + l->gil_last_holder, 0x1e40);
+}
+
+/* The same rows for 3.13 and 3.14 (Debian 3.13.x / 3.14.10), and the
+ * _PyRuntime GIL of the oldest layout. */
+TEST(reference_values_thread_status)
+{
+	const struct py_layout *l13 = py_layout_find(3, 13), *l14 = py_layout_find(3, 14);
+	const struct py_layout *l8 = py_layout_find(3, 8);
+
+	CHECK(l13 && l14 && l8);
+	if (!l13 || !l14 || !l8)
+		return;
+	CHECK_EQ_INT(l13->is_gil + l13->gil_locked, 0x1e58);
+	CHECK_EQ_INT(l13->is_gil + l13->gil_last_holder, 0x1e50);
+	CHECK_EQ_INT(l14->is_gil + l14->gil_locked, 0x1e78);
+	CHECK_EQ_INT(l14->is_gil + l14->gil_last_holder, 0x1e70);
+	CHECK_EQ_INT(l13->is_gc, 0x1ce8);
+	CHECK_EQ_INT(l14->is_gc, 0x1cf0);
+	CHECK_EQ_INT(l13->gc_collecting, 0xc8);
+	CHECK_EQ_INT(l14->gc_collecting, 0xc0);
+	/* 3.13: _status.holds_gil is bit 5 (after initialized, bound,
+	 * unbound, bound_gilstate, active); 3.14: an int of its own */
+	CHECK_EQ_INT(l13->ts_holds_gil_bit, 5);
+	CHECK_EQ_INT(l14->ts_holds_gil_bit, 0);
+	CHECK_EQ_INT(l13->ts_gil_drop_bit, 0);
+	CHECK_EQ_INT(l8->gil_model, PY_GIL_RUNTIME);
+	CHECK_EQ_INT(l8->gil_last_holder, 8);
+	CHECK_EQ_INT(l8->gil_locked, 16);
 }
 
 int main(void)
@@ -344,8 +536,10 @@ int main(void)
 	RUN(range_and_lookup);
 	RUN(fields_present_exactly_where_they_exist);
 	RUN(enums_consistent);
+	RUN(gil_model_consistent);
 	RUN(offsets_inside_their_structs);
 	RUN(debug_maps);
 	RUN(reference_values_3_15);
+	RUN(reference_values_thread_status);
 	return harness_done();
 }

@@ -15,6 +15,7 @@
 	.owner_generator = 1, \
 	.owner_frame_object = 2, \
 	.owner_cstack = PY_OWNER_NONE, \
+	.gil_model = PY_GIL_RUNTIME, \
 	.rt_interpreters_head = 0x28, \
 	.rt_main_thread = 0x50, \
 	.is_size = 0x1a4e8, \
@@ -65,6 +66,32 @@
 	.u_compact_shift = 5, \
 	.u_ascii_shift = 6, \
 	.b_sval = 0x20, \
+	.ts_holds_gil_bit = 0, \
+	.ts_gil_drop_bit = 0, \
+	.rt_gil = 0x168, \
+	.rt_tstate_current = 0x240, \
+	.rt_gil_drop_request = PY_ABSENT, \
+	.rt_gc = PY_ABSENT, \
+	.is_gil_ptr = PY_ABSENT, \
+	.is_gil = PY_ABSENT, \
+	.is_gil_drop_request = 0x68, \
+	.is_gc = 0x288, \
+	.gil_locked = 0x10, \
+	.gil_last_holder = 0x8, \
+	.gil_switch_number = 0x18, \
+	.gil_cond = 0x20, \
+	.gil_switch_cond = 0x78, \
+	.ts_holds_gil = PY_ABSENT, \
+	.ts_eval_breaker = PY_ABSENT, \
+	.ts_gil_requested = PY_ABSENT, \
+	.ts_current_exception = 0x60, \
+	.ts_exc_info = 0x78, \
+	.ts_exc_state = 0x140, \
+	.exc_type = PY_ABSENT, \
+	.exc_value = 0x0, \
+	.exc_previous = 0x8, \
+	.gc_collecting = 0xc8, \
+	.gc_frame = PY_ABSENT, \
 }
 
 #endif

@@ -15,6 +15,7 @@
 	.owner_generator = 1, \
 	.owner_frame_object = 2, \
 	.owner_cstack = 3, \
+	.gil_model = PY_GIL_THREAD, \
 	.rt_interpreters_head = 0x3a8, \
 	.rt_main_thread = 0x3c0, \
 	.is_size = 0x373c0, \
@@ -65,6 +66,32 @@
 	.u_compact_shift = 5, \
 	.u_ascii_shift = 6, \
 	.b_sval = 0x20, \
+	.ts_holds_gil_bit = 0, \
+	.ts_gil_drop_bit = 0, \
+	.rt_gil = PY_ABSENT, \
+	.rt_tstate_current = PY_ABSENT, \
+	.rt_gil_drop_request = PY_ABSENT, \
+	.rt_gc = PY_ABSENT, \
+	.is_gil_ptr = 0x10, \
+	.is_gil = 0x1e38, \
+	.is_gil_drop_request = PY_ABSENT, \
+	.is_gc = 0x1ce8, \
+	.gil_locked = 0x10, \
+	.gil_last_holder = 0x8, \
+	.gil_switch_number = 0x18, \
+	.gil_cond = 0x20, \
+	.gil_switch_cond = 0x78, \
+	.ts_holds_gil = 0x24, \
+	.ts_eval_breaker = 0x18, \
+	.ts_gil_requested = 0x28, \
+	.ts_current_exception = 0x88, \
+	.ts_exc_info = 0x90, \
+	.ts_exc_state = 0x120, \
+	.exc_type = PY_ABSENT, \
+	.exc_value = 0x0, \
+	.exc_previous = 0x8, \
+	.gc_collecting = 0x70, \
+	.gc_frame = 0x78, \
 }
 
 #define PY_DEBUG_MAP_3_15 { \
@@ -101,6 +128,18 @@
 	.b_sval = 0x2c0, \
 	.u_length = 0x2d8, \
 	.u_ascii_data = 0x2e0, \
+	.is_gil_ptr = 0x78, \
+	.is_gil = 0x80, \
+	.is_gc = 0x58, \
+	.gil_locked = 0x90, \
+	.gil_last_holder = 0x98, \
+	.ts_holds_gil = 0x110, \
+	.ts_gil_requested = 0x118, \
+	.ts_current_exception = 0x120, \
+	.ts_exc_state = 0x128, \
+	.exc_value = 0x130, \
+	.gc_collecting = 0x2f8, \
+	.gc_frame = 0x300, \
 }
 
 #endif
