@@ -23,6 +23,7 @@ endif
 WARN     = -std=c11 -Wall -Wextra -Werror -Wshadow -Wvla -Wformat=2 -Wstrict-prototypes
 CPPFLAGS += -D_GNU_SOURCE -Isrc -MMD -MP
 LDLIBS  += -lm
+LDLIBS  += -lzstd
 
 SRCS     := $(shell find src -name '*.c' | sort)
 OBJS     := $(SRCS:src/%.c=$(BUILD)/obj/%.o)
@@ -30,25 +31,36 @@ LIBOBJS  := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all unit test check functional layers layouts bench demo install clean
+.PHONY: all unit test check functional layers layouts bench demo install clean fuzz
 all: $(BUILD)/strobe
 
+# V=1 shows the commands
+Q = $(if $(V),,@)
+
 $(BUILD)/strobe: $(OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -c -o $@ $<
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIBOBJS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Itests/unit $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBOBJS) $(LDLIBS)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CPPFLAGS) -Itests/unit $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBOBJS) $(LDLIBS)
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do $$t; done
 
 layers:
 	@tools/check_layers.sh
+
+# libFuzzer run of the binary-format reader (clang); FUZZ_SECONDS bounds it.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 # The whole suite, as CI runs it: provisioning, layer check, unit tests,
 # functional tests on every interpreter, then the same under ASan+UBSan.
@@ -57,6 +69,7 @@ test: all
 	@$(MAKE) --no-print-directory unit
 	@tests/provision.sh
 	@tests/functional/run.py --strobe $(BUILD)/strobe
+	@tests/fuzz/run.sh $(FUZZ_SECONDS)
 	@$(MAKE) --no-print-directory SAN=address,undefined all unit
 	@tests/functional/run.py --strobe build-san/strobe --quick
 check: test

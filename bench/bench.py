@@ -82,13 +82,81 @@ def run_profiler(cmd, cpu):
     return rate, err, ru.ru_utime + ru.ru_stime, wall, maxrss
 
 
+def timed(cmd, cpu):
+    """Run cmd to completion; (wall seconds, peak RSS KiB, stdout)."""
+    t0 = time.monotonic()
+    p = subprocess.run(["/usr/bin/time", "-f", "BENCH_MAXRSS_KB=%M", "taskset", "-c", str(cpu)] + cmd,
+                       capture_output=True, text=True)
+    wall = time.monotonic() - t0
+    if p.returncode != 0:
+        raise SystemExit("failed: %s\n%s%s" % (" ".join(cmd), p.stdout, p.stderr))
+    rss = int(re.search(r"BENCH_MAXRSS_KB=(\d+)", p.stderr).group(1))
+    return wall, rss, p.stdout
+
+
+def bench_binary(args, strobe, target, pcpu, rows):
+    """The binary format (issue 4): recording overhead, size, replay speed."""
+    tachyon = ["chroot", SID, "python3.15", "-m", "profiling.sampling"]
+    work = os.path.join(SID, "tmp/strobe-bench")
+    inside = "/tmp/strobe-bench"
+    med = statistics.median
+    # recording overhead: the same attach at the maximum rate, two formats
+    coll, binr = [], []
+    for _ in range(args.runs):
+        coll.append(run_profiler([strobe, "attach", "-r", "1000khz", "-d", str(args.seconds),
+                                  "--collapsed", "-o", "/dev/null", str(target.pid)], pcpu)[0])
+        binr.append(run_profiler([strobe, "attach", "-r", "1000khz", "-d", str(args.seconds),
+                                  "--binary", "-o", os.path.join(work, "s.bin"), str(target.pid)],
+                                 pcpu)[0])
+    c, b = med(coll), med(binr)
+    rows.append(("strobe max rate --collapsed vs --binary (samples/s)", "%.0f / %.0f" % (c, b), "-",
+                 "%.1f%% lower with --binary" % (100 * (c - b) / c)))
+    # size: both record the same target at the same rate for the same time
+    sizes = {}
+    for who in ("strobe", "tachyon"):
+        per = []
+        for _ in range(args.runs):
+            f = os.path.join(work, who + "-10k.bin")
+            cmd = ([strobe] if who == "strobe" else tachyon) + [
+                "attach", "-r", "10khz", "-d", str(args.seconds), "--binary", "-o",
+                f if who == "strobe" else inside + "/" + who + "-10k.bin", str(target.pid)]
+            out = run_profiler(cmd, pcpu)
+            # samples = achieved rate x duration (one thread: ticks = thread-samples)
+            per.append(os.path.getsize(f) / max(1.0, out[0] * args.seconds))
+        sizes[who] = med(per)
+    rows.append(("binary file size at 10 kHz (bytes per sample)", "%.2f" % sizes["strobe"],
+                 "%.2f" % sizes["tachyon"], "%.2fx" % (sizes["strobe"] / sizes["tachyon"])))
+    # replay: one big file recorded by Tachyon, converted by both
+    big = "tachyon-big.bin"
+    run_profiler(tachyon + ["attach", "-r", "1000khz", "-d", str(2 * args.seconds), "--binary", "-o",
+                            inside + "/" + big, str(target.pid)], pcpu)
+    nsamples = int(re.search(r"Replaying (\d+) samples",
+                             timed([strobe, "replay", "--collapsed", "-o", "/dev/null",
+                                    os.path.join(work, big)], pcpu)[2]).group(1))
+    for fmt in ("collapsed", "pstats"):
+        st, tt, sr, tr = [], [], [], []
+        for _ in range(args.runs):
+            w, r, _ = timed([strobe, "replay", "--" + fmt, "-o", os.path.join(work, "r." + fmt),
+                             os.path.join(work, big)], pcpu)
+            st.append(w)
+            sr.append(r)
+            w, r, _ = timed(tachyon + ["replay", "--" + fmt, "-o", inside + "/t." + fmt,
+                                       inside + "/" + big], pcpu)
+            tt.append(w)
+            tr.append(r)
+        rows.append(("replay of a %d-sample Tachyon file to %s (s)" % (nsamples, fmt),
+                     "%.3f" % med(st), "%.3f" % med(tt), "%.1fx faster" % (med(tt) / med(st))))
+        rows.append(("  peak RSS of that replay (MiB)", "%.1f" % (med(sr) / 1024),
+                     "%.1f" % (med(tr) / 1024), ""))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--strobe", default=os.path.join(HERE, "..", "build", "strobe"))
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--seconds", type=int, default=5)
     ap.add_argument("--depth", type=int, default=30)
-    ap.add_argument("--cases", default="rate100k,rate1000k,cpu1k,cpu10k")
+    ap.add_argument("--cases", default="rate100k,rate1000k,cpu1k,cpu10k,binary")
     args = ap.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("bench needs root (chroot, ptrace of the target)")
@@ -109,6 +177,9 @@ def main():
     target = Target(args.depth, tcpu)
     try:
         for name in args.cases.split(","):
+            if name == "binary":
+                bench_binary(args, strobe, target, pcpu, rows)
+                continue
             rate_arg, label = cases[name]
             res = {"strobe": [], "tachyon": []}
             for _ in range(args.runs):

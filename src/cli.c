@@ -43,8 +43,13 @@ enum opt_id {
 	OPT_DURATION,
 	OPT_ALL_THREADS,
 	OPT_REALTIME_STATS,
+	OPT_NATIVE,
+	OPT_NO_GC,
+	OPT_MODE,
 	OPT_PSTATS,
 	OPT_COLLAPSED,
+	OPT_BINARY,
+	OPT_COMPRESSION,
 	OPT_OUTPUT,
 	OPT_SORT,
 	OPT_LIMIT,
@@ -54,6 +59,7 @@ enum opt_id {
 enum section {
 	SEC_OPTIONS,
 	SEC_SAMPLING,
+	SEC_MODE,
 	SEC_OUTPUT,
 	SEC_PSTATS,
 	SEC_COUNT,
@@ -62,6 +68,7 @@ enum section {
 static const char *const section_titles[SEC_COUNT] = {
 	"options",
 	"Sampling configuration",
+	"Mode options",
 	"Output options",
 	"pstats format options",
 };
@@ -69,7 +76,15 @@ static const char *const section_titles[SEC_COUNT] = {
 #define ON_TOP (1u << CMD_NONE)
 #define ON_RUN (1u << CMD_RUN)
 #define ON_ATTACH (1u << CMD_ATTACH)
+#define ON_REPLAY (1u << CMD_REPLAY)
 #define ON_PROFILE (ON_RUN | ON_ATTACH)
+#define ON_OUTPUT (ON_RUN | ON_ATTACH | ON_REPLAY)
+
+/* In the order of enum cli_mode (exception is 4: "all" is internal). */
+static const char *const mode_choices[] = { "wall", "cpu", "gil", "exception", NULL };
+
+/* In the order of enum cli_compression. */
+static const char *const compression_choices[] = { "auto", "zstd", "none", NULL };
 
 /* In the order of enum out_sort. */
 static const char *const sort_choices[] = {
@@ -92,7 +107,7 @@ struct opt_spec {
 
 /* Parser order: usage and help list options in this order. */
 static const struct opt_spec opt_specs[] = {
-	{ OPT_HELP, 'h', "--help", NULL, NULL, ON_TOP | ON_PROFILE, SEC_OPTIONS, false,
+	{ OPT_HELP, 'h', "--help", NULL, NULL, ON_TOP | ON_OUTPUT, SEC_OPTIONS, false,
 	  "show this help message and exit", NULL },
 	{ OPT_VERSION, 0, "--version", NULL, NULL, ON_TOP, SEC_OPTIONS, false,
 	  "show program's version number and exit", NULL },
@@ -109,18 +124,31 @@ static const struct opt_spec opt_specs[] = {
 	  "Sample all threads in the process instead of just the main thread", "False" },
 	{ OPT_REALTIME_STATS, 0, "--realtime-stats", NULL, NULL, ON_PROFILE, SEC_SAMPLING, false,
 	  "Print real-time sampling statistics (Hz, mean, min, max) during profiling", "False" },
-	{ OPT_PSTATS, 0, "--pstats", NULL, NULL, ON_PROFILE, SEC_OUTPUT, true,
+	{ OPT_NATIVE, 0, "--native", NULL, NULL, ON_PROFILE, SEC_SAMPLING, false,
+	  "Include artificial `<native>` frames to denote calls to non-Python code", "False" },
+	{ OPT_NO_GC, 0, "--no-gc", NULL, NULL, ON_PROFILE, SEC_SAMPLING, false,
+	  "Don't include artificial `<GC>` frames to denote active garbage collection", "True" },
+	{ OPT_MODE, 0, "--mode", NULL, mode_choices, ON_PROFILE, SEC_MODE, false,
+	  "Sampling mode: wall (all samples), cpu (only samples when thread is on CPU), gil "
+	  "(only samples when thread holds the GIL), exception (only samples when thread has an "
+	  "active exception).", "wall" },
+	{ OPT_PSTATS, 0, "--pstats", NULL, NULL, ON_OUTPUT, SEC_OUTPUT, true,
 	  "Generate pstats output (default)", "pstats" },
-	{ OPT_COLLAPSED, 0, "--collapsed", NULL, NULL, ON_PROFILE, SEC_OUTPUT, true,
+	{ OPT_COLLAPSED, 0, "--collapsed", NULL, NULL, ON_OUTPUT, SEC_OUTPUT, true,
 	  "Generate collapsed stack traces for flamegraphs", "pstats" },
-	{ OPT_OUTPUT, 'o', "--output", "OUTFILE", NULL, ON_PROFILE, SEC_OUTPUT, false,
+	{ OPT_BINARY, 0, "--binary", NULL, NULL, ON_PROFILE, SEC_OUTPUT, true,
+	  "Generate high-performance binary format (use `replay` command to convert)", "pstats" },
+	{ OPT_COMPRESSION, 0, "--compression", NULL, compression_choices, ON_PROFILE, SEC_OUTPUT,
+	  false, "Compression for binary format: auto (use zstd if available), zstd, none",
+	  "auto" },
+	{ OPT_OUTPUT, 'o', "--output", "OUTFILE", NULL, ON_OUTPUT, SEC_OUTPUT, false,
 	  "Output path (default: `stdout` for `pstats` text; with `-o`, `pstats` is "
 	  "binary). Auto-generated for other formats.", "None" },
-	{ OPT_SORT, 0, "--sort", NULL, sort_choices, ON_PROFILE, SEC_PSTATS, false,
+	{ OPT_SORT, 0, "--sort", NULL, sort_choices, ON_OUTPUT, SEC_PSTATS, false,
 	  "Sort order for pstats output (default: nsamples)", "None" },
-	{ OPT_LIMIT, 'l', "--limit", "LIMIT", NULL, ON_PROFILE, SEC_PSTATS, false,
+	{ OPT_LIMIT, 'l', "--limit", "LIMIT", NULL, ON_OUTPUT, SEC_PSTATS, false,
 	  "Limit the number of rows in the output (default: 15)", "None" },
-	{ OPT_NO_SUMMARY, 0, "--no-summary", NULL, NULL, ON_PROFILE, SEC_PSTATS, false,
+	{ OPT_NO_SUMMARY, 0, "--no-summary", NULL, NULL, ON_OUTPUT, SEC_PSTATS, false,
 	  "Disable the summary section in the pstats output", "False" },
 };
 #define N_OPTS (sizeof(opt_specs) / sizeof(opt_specs[0]))
@@ -165,7 +193,19 @@ static const struct command_spec commands[] = {
 	  "\n"
 	  "Examples:\n"
 	  "  # Profile all threads, sort by total time\n"
-	  "  `" PROG " attach -a --sort tottime 1234`" },
+	  "  `" PROG " attach -a --sort tottime 1234`\n"
+	  "\n"
+	  "  # Record a compact binary profile to convert later with `replay`\n"
+	  "  `" PROG " attach --binary -o profile.bin 1234`" },
+	{ CMD_REPLAY, "replay", PROG " replay", "Replay a binary profile and convert to another format",
+	  "Replay a binary profile file and convert to another format\n"
+	  "\n"
+	  "Examples:\n"
+	  "  # Convert binary to pstats and print to stdout\n"
+	  "  `" PROG " replay profile.bin`\n"
+	  "\n"
+	  "  # Convert binary to collapsed stacks\n"
+	  "  `" PROG " replay --collapsed -o stacks.txt profile.bin`" },
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -505,7 +545,10 @@ static void option_usage_parts(enum cli_command cmd, struct parts *p)
 			else
 				part_add(p, "%s", first);
 			in_group = true;
-			bool last = i + 1 >= N_OPTS || !opt_specs[i + 1].format;
+			bool last = true;
+			for (size_t k = i + 1; k < N_OPTS && opt_specs[k].format; k++)
+				if (opt_specs[k].commands & bit)
+					last = false;
 			if (!last)
 				strncat(p->s[p->n - 1], " |", PART_LEN - strlen(p->s[p->n - 1]) - 1);
 			else
@@ -540,6 +583,9 @@ static void positional_usage_parts(enum cli_command cmd, struct parts *p)
 		break;
 	case CMD_ATTACH:
 		part_add(p, "pid");
+		break;
+	case CMD_REPLAY:
+		part_add(p, "input_file");
 		break;
 	}
 }
@@ -781,6 +827,9 @@ static void format_help(struct buf *b, enum cli_command cmd)
 	case CMD_ATTACH:
 		row_add(posn, 2, "pid", "Process ID to attach to", NULL);
 		break;
+	case CMD_REPLAY:
+		row_add(posn, 2, "input_file", "Binary profile file to replay", NULL);
+		break;
 	}
 
 	unsigned bit = 1u << cmd;
@@ -972,12 +1021,47 @@ static enum cli_result take(struct parser *p, const struct opt_spec *s, const ch
 	case OPT_REALTIME_STATS:
 		o->realtime_stats = true;
 		break;
+	case OPT_NATIVE:
+		o->native = true;
+		break;
+	case OPT_NO_GC:
+		o->no_gc = true;
+		break;
+	case OPT_MODE: {
+		size_t i;
+		for (i = 0; mode_choices[i]; i++)
+			if (!strcmp(val, mode_choices[i]))
+				break;
+		if (!mode_choices[i]) {
+			invalid_choice(&m, val, mode_choices);
+			r = arg_error(p->text, p->cmd, s, m.data);
+			break;
+		}
+		o->mode = i == 3 ? MODE_EXCEPTION : (int)i;
+		break;
+	}
 	case OPT_PSTATS:
 		o->format = "pstats";
 		break;
 	case OPT_COLLAPSED:
 		o->format = "collapsed";
 		break;
+	case OPT_BINARY:
+		o->format = "binary";
+		break;
+	case OPT_COMPRESSION: {
+		size_t i;
+		for (i = 0; compression_choices[i]; i++)
+			if (!strcmp(val, compression_choices[i]))
+				break;
+		if (!compression_choices[i]) {
+			invalid_choice(&m, val, compression_choices);
+			r = arg_error(p->text, p->cmd, s, m.data);
+			break;
+		}
+		o->compression = (int)i;
+		break;
+	}
 	case OPT_OUTPUT:
 		/* Tachyon tests "if args.outfile", so "" means no -o */
 		o->output = *val ? val : NULL;
@@ -1189,6 +1273,9 @@ static enum cli_result parse_command(struct parser *p, int argc, char **argv, in
 			}
 			if (have_target) {
 				add_extra(p, "", a);
+			} else if (p->cmd == CMD_REPLAY) {
+				o->input = a;
+				have_target = true;
 			} else {
 				long long v;
 				bool clamped;
@@ -1216,6 +1303,8 @@ static enum cli_result parse_command(struct parser *p, int argc, char **argv, in
 	if (!have_target)
 		return usage_error(p->text, p->cmd, p->cmd == CMD_RUN
 				   ? "the following arguments are required: target"
+				   : p->cmd == CMD_REPLAY
+				   ? "the following arguments are required: input_file"
 				   : "the following arguments are required: pid");
 	if (p->extras.len) {
 		struct buf m = BUF_INIT;

@@ -17,6 +17,13 @@ enum cli_command {
 	CMD_NONE = 0,
 	CMD_RUN,
 	CMD_ATTACH,
+	CMD_REPLAY,
+};
+
+enum cli_compression {
+	COMPRESSION_AUTO = 0,     /* zstd (strobe is always built with it) */
+	COMPRESSION_ZSTD,
+	COMPRESSION_NONE,
 };
 
 enum cli_mode {
@@ -38,9 +45,13 @@ struct options {
 				     for d <= 0, so negative values are stored as 0 */
 	bool all_threads;         /* -a/--all-threads */
 	bool realtime_stats;      /* --realtime-stats */
+	int mode;                 /* --mode: enum cli_mode, MODE_WALL by default */
+	bool native;              /* --native: <native> frames */
+	bool no_gc;               /* --no-gc: no <GC> frames */
 
 	/* output */
-	const char *format;       /* out_format name: "pstats" (default), "collapsed" */
+	const char *format;       /* out_format name: "pstats" (default), "collapsed", "binary" */
+	int compression;          /* enum cli_compression, for --binary */
 	const char *output;       /* -o/--output, or NULL (also for "-o ''",
 				     which Tachyon treats as no -o) */
 	int sort;                 /* enum out_sort; default SORT_NSAMPLES */
@@ -53,6 +64,9 @@ struct options {
 	/* attach: any int argparse accepts, including 0 and negatives, which
 	 * Tachyon reports as "Process with PID 'N' does not exist." */
 	pid_t pid;
+
+	/* replay: the binary file to read */
+	const char *input;
 
 	/* run: python [-m] target args...  or  -- command args... */
 	bool module;              /* -m/--module */

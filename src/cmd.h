@@ -2,9 +2,11 @@
 #ifndef STROBE_CMD_H
 #define STROBE_CMD_H
 
+#include <stddef.h>
 #include <sys/types.h>
 
 struct options;
+struct profile;
 struct spawn;
 
 int cmd_run(const struct options *o);
@@ -15,6 +17,20 @@ int cmd_attach(const struct options *o);
  * launched process for `run` (terminated when sampling ends), or NULL.
  * Returns the exit status. */
 int cmd_profile(const struct options *o, pid_t pid, struct spawn *child);
+
+int cmd_replay(const struct options *o);
+
+/* Write the profile in the format the options chose (default file names
+ * use pid), print the format's "written" line.  Returns the exit status. */
+int cmd_write_output(const struct options *o, const struct profile *p, pid_t pid);
+
+/* The output path for a format writing a file: -o, DIR/<fmt>_<pid>.<ext>
+ * when -o is a directory, else <fmt>_<pid>.<ext>. */
+void cmd_output_path(const struct options *o, const char *format, const char *ext, pid_t pid,
+		     char *path, size_t size);
+
+/* Print a format's "written" message (one %s for the path), then suffix. */
+void cmd_print_written(const char *msg, const char *path, const char *suffix);
 
 /* Install the stop-flag handlers for SIGINT, SIGTERM and SIGHUP. */
 void cmd_install_signals(void);

@@ -3,11 +3,14 @@
 #include "cmd.h"
 
 #include "base/buf.h"
+#include "base/clock.h"
 #include "base/error.h"
 #include "cli.h"
 #include "model/profile.h"
+#include "out/binary.h"
 #include "out/out.h"
 #include "py/runtime.h"
+#include "py/layout.h"
 #include "py/walk.h"
 #include "sampler.h"
 #include "target/mem.h"
@@ -73,22 +76,59 @@ static bool child_exited(void *arg)
 	return spawn_exited(arg);
 }
 
-static void print_summary(const struct sampler_result *r, uint64_t interval_us)
+/* The end-of-run figures, Tachyon's arithmetic. */
+struct run_figures {
+	double rate;          /* samples per second */
+	double error_pct;     /* failed / taken, percent */
+	uint64_t expected;    /* int(duration / interval) */
+	double missed_pct;    /* (expected - taken) / expected, percent; may be negative */
+};
+
+static struct run_figures run_figures_of(const struct sampler_result *r, uint64_t interval_us)
 {
-	double rate = r->duration_s > 0 ? (double)r->ticks / r->duration_s : 0;
-	double err = r->ticks ? (double)r->failed / (double)r->ticks * 100.0 : 0;
-	printf("Captured %llu sample%s in %.2f seconds\n", (unsigned long long)r->ticks,
-	       r->ticks == 1 ? "" : "s", r->duration_s);
-	printf("Sample rate: %.2f samples/sec\n", rate);
-	printf("Error rate: %.2f\n", err);
-	uint64_t expected = (uint64_t)(r->duration_s * 1e6 / (double)interval_us);
-	if (r->ticks < expected && !r->interrupted)
-		printf("Warning: missed %llu samples from the expected total of %llu (%.2f%%)\n",
-		       (unsigned long long)(expected - r->ticks), (unsigned long long)expected,
-		       (double)(expected - r->ticks) / (double)expected * 100.0);
+	struct run_figures f;
+	f.rate = r->duration_s > 0 ? (double)r->ticks / r->duration_s : 0;
+	f.error_pct = r->ticks ? (double)r->failed / (double)r->ticks * 100.0 : 0;
+	f.expected = (uint64_t)(r->duration_s * 1e6 / (double)interval_us);
+	f.missed_pct = f.expected ? ((double)f.expected - (double)r->ticks) / (double)f.expected * 100.0
+				  : 0;
+	return f;
 }
 
-/* The rules of Python's _colorize.can_colorize, which Tachyon follows. */
+static void print_summary(const struct sampler_result *r, const struct run_figures *f)
+{
+	printf("Captured %llu sample%s in %.2f seconds\n", (unsigned long long)r->ticks,
+	       r->ticks == 1 ? "" : "s", r->duration_s);
+	printf("Sample rate: %.2f samples/sec\n", f->rate);
+	printf("Error rate: %.2f\n", f->error_pct);
+}
+
+static void print_missed(const struct sampler_result *r, const struct run_figures *f)
+{
+	if (r->ticks < f->expected && !r->interrupted)
+		printf("Warning: missed %llu samples from the expected total of %llu (%.2f%%)\n",
+		       (unsigned long long)(f->expected - r->ticks), (unsigned long long)f->expected,
+		       f->missed_pct);
+}
+
+/* 1234567 -> "1,234,567", as Python's "{:,}" */
+struct grouped {
+	char s[32];
+};
+static struct grouped fmt_group(uint64_t v)
+{
+	struct grouped g;
+	char digits[24];
+	int n = snprintf(digits, sizeof(digits), "%llu", (unsigned long long)v), k = 0;
+	for (int i = 0; i < n; i++) {
+		if (i && (n - i) % 3 == 0)
+			g.s[k++] = ',';
+		g.s[k++] = digits[i];
+	}
+	g.s[k] = '\0';
+	return g;
+}
+
 static double pct(uint64_t part, uint64_t whole)
 {
 	return whole ? (double)part / (double)whole * 100.0 : 0.0;
@@ -130,76 +170,47 @@ static void print_unwinder_stats(const struct py_walker *w, const struct mem_sou
 	printf("%s\n", rule);
 }
 
-static bool want_color(void)
+static int profile_sink_add(void *ctx, const struct sample *s)
 {
-	const char *py = getenv("PYTHON_COLORS");
-	if (py && strcmp(py, "0") == 0)
-		return false;
-	if (py && strcmp(py, "1") == 0)
-		return true;
-	const char *no = getenv("NO_COLOR");
-	if (no && *no)
-		return false;
-	const char *force = getenv("FORCE_COLOR");
-	if (force && *force)
-		return true;
-	const char *term = getenv("TERM");
-	if (term && strcmp(term, "dumb") == 0)
-		return false;
-	return isatty(STDOUT_FILENO);
-}
-
-static bool is_dir(const char *path)
-{
-	struct stat st;
-	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-static int write_output(const struct options *o, const struct profile *p, pid_t pid)
-{
-	const struct out_format *fmt = out_format_find(o->format);
-	if (!fmt)
-		die("strobe: unknown output format '%s'", o->format);
-	struct out_request req = {
-		.path = NULL,
-		.stdout_fp = stdout,
-		.color = want_color(),
-		.sort = o->sort,
-		.limit = o->limit,
-		.show_summary = !o->no_summary,
-		.mode = 0,
-	};
-	char path[4096];
-	bool to_stdout = strcmp(fmt->name, "pstats") == 0 && !o->output;
-	if (!to_stdout) {
-		if (o->output && !is_dir(o->output))
-			snprintf(path, sizeof(path), "%s", o->output);
-		else if (o->output)
-			snprintf(path, sizeof(path), "%s/%s_%d.%s", o->output, fmt->name, (int)pid, fmt->ext);
-		else
-			snprintf(path, sizeof(path), "%s_%d.%s", fmt->name, (int)pid, fmt->ext);
-		req.path = path;
-	}
-	fflush(stdout);
-	bool written = false;
-	int rc = fmt->write(p, &req, &written);
-	if (rc) {
-		fflush(stdout);
-		fprintf(stderr, "strobe: cannot write %s: %s\n", req.path ? req.path : "output",
-			rc == ERR_IO && errno ? strerror(errno) : err_str(rc));
-		return 1;
-	}
-	if (written && fmt->written_msg) {
-		/* the message holds one %s for the path */
-		const char *hole = strstr(fmt->written_msg, "%s");
-		if (hole)
-			printf("%.*s%s%s\n", (int)(hole - fmt->written_msg), fmt->written_msg, req.path,
-			       hole + 2);
-		else
-			printf("%s\n", fmt->written_msg);
-	}
-	fflush(stdout);
+	profile_add_sample(ctx, s);
 	return 0;
+}
+
+struct binary_sink {
+	struct binary_writer *writer;
+	const struct strtab *strings;
+};
+
+static int binary_sink_add(void *ctx, const struct sample *s)
+{
+	struct binary_sink *b = ctx;
+	return binary_writer_add(b->writer, s, b->strings);
+}
+
+static void print_binary_summary(const struct binary_write_summary *b)
+{
+	uint64_t r = b->records;
+	printf("  Binary Encoding:\n");
+	printf("    Records:          %s\n", fmt_group(r).s);
+	printf("      RLE repeat:     %s (%.1f%%) [%s samples]\n", fmt_group(b->repeat_records).s,
+	       pct(b->repeat_records, r), fmt_group(b->repeat_samples).s);
+	printf("      Full stack:     %s (%.1f%%)\n", fmt_group(b->full_records).s,
+	       pct(b->full_records, r));
+	printf("      Suffix match:   %s (%.1f%%)\n", fmt_group(b->suffix_records).s,
+	       pct(b->suffix_records, r));
+	printf("      Pop-push:       %s (%.1f%%)\n", fmt_group(b->pop_push_records).s,
+	       pct(b->pop_push_records, r));
+	printf("  Frame Efficiency:\n");
+	printf("    Frames written:   %s\n", fmt_group(b->frames_written).s);
+	printf("    Frames saved:     %s (%.1f%%)\n", fmt_group(b->frames_saved).s,
+	       pct(b->frames_saved, b->frames_written + b->frames_saved));
+	uint64_t bytes = b->bytes_written;
+	if (bytes >= 1024 * 1024)
+		printf("    Bytes (pre-zstd): %.1f MB\n", (double)bytes / (1024.0 * 1024.0));
+	else if (bytes >= 1024)
+		printf("    Bytes (pre-zstd): %.1f KB\n", (double)bytes / 1024.0);
+	else
+		printf("    Bytes (pre-zstd): %llu B\n", (unsigned long long)bytes);
 }
 
 int cmd_profile(const struct options *o, pid_t pid, struct spawn *child)
@@ -225,11 +236,59 @@ int cmd_profile(const struct options *o, pid_t pid, struct spawn *child)
 		die_runtime(rc, pid, &e);
 	}
 
+	bool binary = strcmp(o->format, "binary") == 0;
+	if (o->native && rt.layout.owner_cstack == PY_OWNER_NONE) {
+		char v[32];
+		if (child)
+			spawn_terminate(child, TERMINATE_GRACE_MS);
+		die_status(2, "strobe: --native needs CPython 3.12 or newer, which mark C-to-Python "
+			   "calls in their frame chain; process %d runs Python %s", (int)pid,
+			   py_runtime_version_str(&rt, v, sizeof(v)));
+	}
+
 	struct profile prof;
 	profile_init(&prof);
+	prof.skip_idle = o->mode != MODE_WALL;
 	struct py_walker w;
-	struct py_walk_config wc = { .all_threads = o->all_threads };
+	struct py_walk_config wc = {
+		.all_threads = o->all_threads,
+		.mode = o->mode,
+		/* the binary format records every thread's status */
+		.want_status = binary,
+		.gc = !o->no_gc,
+		.native = o->native,
+	};
 	py_walker_init(&w, &rt, &mem, &prof.strings, &wc);
+
+	/* --binary streams every sample to the file; other formats aggregate
+	 * into the profile and are written at the end */
+	struct sampler_sink sink = { profile_sink_add, &prof };
+	struct binary_sink bsink = { NULL, &prof.strings };
+	char bin_path[4096] = "";
+	if (binary) {
+		cmd_output_path(o, "binary", "bin", pid, bin_path, sizeof(bin_path));
+		struct binary_config bc = {
+			.interval_us = o->interval_usec,
+			.start_time_us = clock_now_ns() / 1000,
+			.compression = o->compression == COMPRESSION_NONE ? BINARY_COMPRESSION_NONE
+									 : BINARY_COMPRESSION_ZSTD,
+			.mode = o->mode,
+			.features = (o->no_gc ? 0 : BINARY_FEATURE_GC) |
+				    (o->all_threads ? BINARY_FEATURE_ALL_THREADS : 0) |
+				    (o->native ? BINARY_FEATURE_NATIVE : 0),
+			.py_major = (uint8_t)rt.major,
+			.py_minor = (uint8_t)rt.minor,
+			.py_micro = (uint8_t)(rt.micro >= 0 ? rt.micro : 0),
+		};
+		errno = 0;
+		rc = binary_writer_open(&bsink.writer, bin_path, &bc);
+		if (rc) {
+			if (child)
+				spawn_terminate(child, TERMINATE_GRACE_MS);
+			die("strobe: cannot create %s: %s", bin_path, errno ? strerror(errno) : err_str(rc));
+		}
+		sink = (struct sampler_sink){ binary_sink_add, &bsink };
+	}
 
 	struct sampler_config sc = {
 		.interval_ns = o->interval_usec * 1000,
@@ -240,22 +299,55 @@ int cmd_profile(const struct options *o, pid_t pid, struct spawn *child)
 		.arg = child,
 	};
 	struct sampler_result res;
-	sampler_run(&w, &prof, &sc, &res);
+	sampler_run(&w, &sink, &sc, &res);
 	if (res.interrupted && sampler_stop == 1)
 		printf("Interrupted by user.\n");
+	if (res.sink_error == ERR_LIMIT)
+		fprintf(stderr, "Warning: the binary format's limit of 2^32 strings, frames or threads "
+			"was reached; stopping early and keeping the data collected so far.\n");
 
 	prof.stats.interval_us = o->interval_usec;
 	prof.stats.ticks = res.ticks;
 	prof.stats.failed = res.failed;
 	prof.stats.duration_s = res.duration_s;
-	prof.stats.mode = 0;
+	prof.stats.mode = o->mode;
 
 	if (child)
 		spawn_terminate(child, TERMINATE_GRACE_MS);
-	print_summary(&res, o->interval_usec);
+	struct run_figures fig = run_figures_of(&res, o->interval_usec);
+	print_summary(&res, &fig);
 	if (o->realtime_stats)
 		print_unwinder_stats(&w, &mem);
-	int status = write_output(o, &prof, pid);
+
+	int status = 0;
+	if (bsink.writer) {
+		struct binary_stats st = {
+			.duration_s = res.duration_s,
+			.sample_rate = fig.rate,
+			.error_rate = fig.error_pct,
+			.missed_samples = fig.missed_pct,
+			.have_error_rate = true,
+			.have_missed_samples = true,
+		};
+		struct binary_write_summary sum;
+		errno = 0;
+		rc = binary_writer_close(bsink.writer, &st, &sum);
+		if (rc == 0)
+			print_binary_summary(&sum);
+		print_missed(&res, &fig);
+		if (rc) {
+			fprintf(stderr, "strobe: cannot write %s: %s\n", bin_path,
+				errno ? strerror(errno) : err_str(rc));
+			status = 1;
+		} else {
+			char count[64];
+			snprintf(count, sizeof(count), " (%llu samples)", (unsigned long long)sum.samples);
+			cmd_print_written(out_format_find("binary")->written_msg, bin_path, count);
+		}
+	} else {
+		print_missed(&res, &fig);
+		status = cmd_write_output(o, &prof, pid);
+	}
 
 	py_walker_release(&w);
 	profile_release(&prof);

@@ -12,6 +12,7 @@ static const struct {
 } commands[] = {
 	{ CMD_RUN, cmd_run },
 	{ CMD_ATTACH, cmd_attach },
+	{ CMD_REPLAY, cmd_replay },
 };
 
 int main(int argc, char **argv)

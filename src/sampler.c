@@ -2,7 +2,6 @@
 
 #include "base/clock.h"
 #include "base/error.h"
-#include "model/profile.h"
 #include "model/sample.h"
 #include "py/walk.h"
 #include "target/task.h"
@@ -51,8 +50,8 @@ static void rate_print(const struct rate_window *r, FILE *fp)
 	fflush(fp);
 }
 
-int sampler_run(struct py_walker *w, struct profile *p, const struct sampler_config *cfg,
-		struct sampler_result *res)
+int sampler_run(struct py_walker *w, const struct sampler_sink *sink,
+		const struct sampler_config *cfg, struct sampler_result *res)
 {
 	struct sample s;
 	struct rate_window rate = { .n = 0 };
@@ -104,7 +103,12 @@ int sampler_run(struct py_walker *w, struct profile *p, const struct sampler_con
 			break;
 		}
 		if (rc == 0) {
-			profile_add_sample(p, &s);
+			int src = sink->add(sink->ctx, &s);
+			if (src) {
+				res->sink_error = src;
+				res->ticks++;
+				break;
+			}
 		} else if (!task_alive(pid)) {
 			/* the failure was the target going away */
 			res->target_gone = true;

@@ -4,7 +4,7 @@
  * deadline with clock_nanosleep; when it falls behind it samples
  * back-to-back, which is how the highest rates are reached.  It stops at
  * the duration, when the stop flag is raised (signals), or when the target
- * is gone, and hands every sample to the profile.
+ * is gone, and hands every sample to a sink.
  */
 #ifndef STROBE_SAMPLER_H
 #define STROBE_SAMPLER_H
@@ -16,7 +16,7 @@
 #include <sys/types.h>
 
 struct py_walker;
-struct profile;
+struct sample;
 
 /* Raised by signal handlers; the only global in strobe. 1 = SIGINT
  * (Ctrl-C), 2 = another stop request (SIGTERM, SIGHUP). */
@@ -33,17 +33,25 @@ struct sampler_config {
 	void *arg;
 };
 
+/* Where samples go: the in-memory profile, or a streaming writer.  A
+ * non-zero return from add stops sampling (write error, format limit). */
+struct sampler_sink {
+	int (*add)(void *ctx, const struct sample *s);
+	void *ctx;
+};
+
 struct sampler_result {
 	uint64_t ticks;            /* sampling attempts */
 	uint64_t failed;           /* attempts that gave no sample */
 	double duration_s;
 	bool interrupted;          /* stopped by Ctrl-C / a signal */
 	bool target_gone;
+	int sink_error;            /* what the sink returned when it stopped us, or 0 */
 };
 
 /* Sample until done.  Returns 0, or ERR_NOPROC if the target vanished
  * before the first sample. */
-int sampler_run(struct py_walker *w, struct profile *p, const struct sampler_config *cfg,
-		struct sampler_result *res);
+int sampler_run(struct py_walker *w, const struct sampler_sink *sink,
+		const struct sampler_config *cfg, struct sampler_result *res);
 
 #endif

@@ -57,6 +57,12 @@ need_pkgs=()
 command -v setpriv >/dev/null || need_pkgs+=(util-linux)
 command -v flock >/dev/null || need_pkgs+=(util-linux)
 command -v debootstrap >/dev/null || need_pkgs+=(debootstrap)
+# the binary format: libzstd for building, clang's libFuzzer for the reader's fuzz run
+[[ -e /usr/include/zstd.h ]] || need_pkgs+=(libzstd-dev)
+command -v clang >/dev/null || need_pkgs+=(clang)
+compgen -G '/usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a' >/dev/null ||
+	need_pkgs+=(libclang-rt-dev)
+command -v /usr/bin/time >/dev/null || need_pkgs+=(time)
 if ((${#need_pkgs[@]})); then
 	readarray -t need_pkgs < <(printf '%s\n' "${need_pkgs[@]}" | sort -u)
 	apt_install "${need_pkgs[@]}" || warn "could not install ${need_pkgs[*]}"

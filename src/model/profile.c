@@ -24,7 +24,8 @@ void profile_release(struct profile *p)
 	}
 	free(p->last);
 	free(p->status);
-	free(p->gc_name);
+	free(p->name_flags);
+	free(p->filtered);
 	free(p->entries);
 	u64map_release(&p->entry_index);
 	rectab_release(&p->threads);
@@ -137,20 +138,43 @@ void profile_add_stack(struct profile *p, uint64_t tid, uint32_t interp_id,
 }
 
 
-/* Whether string id names a GC frame: Tachyon counts frames whose name
- * contains "<GC>" or "gc_collect".  Memoised per string. */
+enum {
+	NAME_KNOWN = 1,
+	NAME_GC = 2,        /* a function name Tachyon counts as GC: "<GC>", "gc_collect" */
+	NAME_INTERNAL = 4,  /* a file name of Tachyon's own launcher, dropped from stacks */
+};
+
+static bool ends_with(const char *s, size_t n, const char *suffix)
+{
+	size_t k = strlen(suffix);
+	return n >= k && memcmp(s + n - k, suffix, k) == 0;
+}
+
+/* What a string is, memoised per string id. */
+static uint8_t name_flags(struct profile *p, uint32_t id)
+{
+	if (id >= p->name_flags_cap) {
+		size_t old = p->name_flags_cap;
+		VEC_RESERVE(p->name_flags, p->name_flags_cap, (size_t)id + 1);
+		memset(p->name_flags + old, 0, p->name_flags_cap - old);
+	}
+	if (!p->name_flags[id]) {
+		size_t n;
+		const char *s = strtab_get(&p->strings, id, &n);
+		uint8_t f = NAME_KNOWN;
+		if (strstr(s, "<GC>") || strstr(s, "gc_collect"))
+			f |= NAME_GC;
+		/* Tachyon's _INTERNAL_FRAME_SUFFIXES: its run command's coordinator */
+		if (ends_with(s, n, "_sync_coordinator.py"))
+			f |= NAME_INTERNAL;
+		p->name_flags[id] = f;
+	}
+	return p->name_flags[id];
+}
+
 static bool is_gc_name(struct profile *p, uint32_t id)
 {
-	if (id >= p->gc_name_cap) {
-		size_t old = p->gc_name_cap;
-		VEC_RESERVE(p->gc_name, p->gc_name_cap, (size_t)id + 1);
-		memset(p->gc_name + old, 0, p->gc_name_cap - old);
-	}
-	if (!p->gc_name[id]) {
-		const char *s = strtab_get(&p->strings, id, NULL);
-		p->gc_name[id] = strstr(s, "<GC>") || strstr(s, "gc_collect") ? 2 : 1;
-	}
-	return p->gc_name[id] == 2;
+	return (name_flags(p, id) & NAME_GC) != 0;
 }
 
 static void add_status(struct profile *p, const struct thread_sample *t, const struct frame *frames)
@@ -177,8 +201,26 @@ void profile_add_sample(struct profile *p, const struct sample *s)
 {
 	for (size_t i = 0; i < s->nthreads; i++) {
 		const struct thread_sample *t = &s->threads[i];
-		add_status(p, t, &s->frames[t->first]);
-		profile_add_stack(p, t->tid, t->interp_id, &s->frames[t->first], t->depth, 1);
+		const struct frame *f = &s->frames[t->first];
+		size_t depth = t->depth;
+		add_status(p, t, f);
+		if (p->skip_idle && !(t->status & (STATUS_HAS_GIL | STATUS_ON_CPU)))
+			continue;
+		/* frames of Tachyon's coordinator (in files Tachyon recorded)
+		 * are removed from every stack, as its collectors do */
+		size_t keep = 0;
+		for (size_t k = 0; k < depth; k++)
+			keep += !(name_flags(p, f[k].file) & NAME_INTERNAL);
+		if (keep != depth) {
+			VEC_RESERVE(p->filtered, p->filtered_cap, depth);
+			keep = 0;
+			for (size_t k = 0; k < depth; k++)
+				if (!(name_flags(p, f[k].file) & NAME_INTERNAL))
+					p->filtered[keep++] = f[k];
+			f = p->filtered;
+			depth = keep;
+		}
+		profile_add_stack(p, t->tid, t->interp_id, f, depth, 1);
 	}
 }
 

@@ -91,10 +91,15 @@ struct profile {
 	struct profile_last *last;  /* indexed by thread id */
 	struct profile_status *status; /* indexed by thread id, same capacity */
 	size_t last_cap;
-	uint8_t *gc_name;           /* per string id: 0 unknown, 1 no, 2 a GC frame name */
-	size_t gc_name_cap;
+	uint8_t *name_flags;        /* per string id: what the string is (profile.c) */
+	size_t name_flags_cap;
+	struct frame *filtered;     /* scratch: a stack without internal frames */
+	size_t filtered_cap;
 	uint64_t thread_samples;    /* non-empty thread stacks added */
 	bool detail;                /* frames keep columns, end line and opcode */
+	bool skip_idle;             /* stacks of threads with neither the GIL nor a
+				     * CPU are not counted (Tachyon's collectors,
+				     * in cpu, gil and exception modes) */
 	struct profile_stats stats;
 };
 
@@ -104,7 +109,9 @@ void profile_release(struct profile *p);
 void profile_keep_detail(struct profile *p);
 
 /* Add every thread of s with weight 1: its status to the thread's status
- * counts, its stack (when not empty) to the stacks. */
+ * counts, its stack (when not empty) to the stacks.  Frames of Tachyon's
+ * launcher (files ending in _sync_coordinator.py, found in files Tachyon
+ * recorded) are left out, as Tachyon's own collectors do. */
 void profile_add_sample(struct profile *p, const struct sample *s);
 /* Add one stack (frames innermost first) for a thread with a weight. */
 void profile_add_stack(struct profile *p, uint64_t tid, uint32_t interp_id,

@@ -7,6 +7,8 @@ const struct out_format out_formats[] = {
 	 * DIR/pstats_<pid>.pstats when -o is a directory). */
 	{ "pstats", "pstats", out_pstats_write, NULL },
 	{ "collapsed", "txt", out_collapsed_write, "Collapsed stack output written to %s" },
+	/* streamed while sampling, by out/binary_writer.c */
+	{ "binary", "bin", NULL, "Binary profile written to %s" },
 	{ NULL, NULL, NULL, NULL },
 };
 

@@ -39,7 +39,8 @@ struct out_format {
 	const char *ext;    /* default file extension: "<name>_<pid>.<ext>" */
 	/* Write the profile.  Returns 0 or a negative ERR_* code; on success
 	 * *written is set to true when a file was produced (its path in
-	 * req->path), false when the output went to req->stdout_fp. */
+	 * req->path), false when the output went to req->stdout_fp.  NULL for
+	 * a format that streams samples instead (binary: out/binary.h). */
 	int (*write)(const struct profile *p, const struct out_request *req, bool *written);
 	/* printf format with one %s (the path) printed after a file is written,
 	 * e.g. "Collapsed stack output written to %s"; NULL for none. */

@@ -112,7 +112,7 @@ static bool load_bias(const struct maps *maps, const struct map_entry *m, const 
 
 struct found {
 	bool has_runtime;
-	uint64_t runtime_vaddr, code_type_vaddr;
+	uint64_t runtime_vaddr, code_type_vaddr, none_vaddr;
 	uint64_t bias;
 	int major, minor, micro;
 	uint32_t hex;
@@ -134,6 +134,8 @@ static void inspect(pid_t pid, const struct maps *maps, const struct map_entry *
 	}
 	if (elf_find_symbol(&elf, "PyCode_Type", &addr, &size) == 0)
 		f->code_type_vaddr = addr;
+	if (elf_find_symbol(&elf, "_Py_NoneStruct", &addr, &size) == 0)
+		f->none_vaddr = addr;
 	/* Py_Version (3.11+) is the exact PY_VERSION_HEX, stored in .rodata */
 	uint32_t hex;
 	if (elf_find_symbol(&elf, "Py_Version", &addr, &size) == 0 && size >= 4 &&
@@ -355,6 +357,7 @@ int py_runtime_find(struct py_runtime *rt, pid_t pid, struct mem_source *mem, st
 	snprintf(rt->binary, sizeof(rt->binary), "%s", best_map->path);
 	rt->runtime_addr = best.runtime_vaddr + best.bias;
 	rt->code_type_addr = best.code_type_vaddr ? best.code_type_vaddr + best.bias : 0;
+	rt->none_addr = best.none_vaddr ? best.none_vaddr + best.bias : 0;
 	rt->major = best.major;
 	rt->minor = best.minor;
 	rt->micro = best.micro;

@@ -25,6 +25,7 @@ struct py_runtime {
 	struct py_layout layout;   /* for 3.13+ filled from _Py_DebugOffsets */
 	raddr_t runtime_addr;      /* &_PyRuntime in the target */
 	raddr_t code_type_addr;    /* &PyCode_Type in the target, 0 if unknown */
+	raddr_t none_addr;         /* &_Py_NoneStruct (None), 0 if unknown */
 	char binary[PATH_MAX];     /* the file that holds the runtime, as the target sees it */
 };
 

@@ -15,6 +15,8 @@
 #define FRAME_READ_MAX 512
 /* A thread whose tstate is not (any more) the one we cached. */
 #define STALE 1
+/* A thread its mode leaves out (not an error). */
+#define SKIPPED 2
 
 static uint32_t max_end(uint32_t acc, uint32_t off, uint32_t width)
 {
@@ -43,6 +45,23 @@ void py_walker_init(struct py_walker *w, const struct py_runtime *rt, struct mem
 	ts = max_end(ts, l->ts_current_frame, 8);
 	ts = max_end(ts, l->ts_datastack_chunk, 8);
 	ts = max_end(ts, l->ts_datastack_top, 8);
+	/* status words: all inside the thread state, so they come with it */
+	w->want_gil = cfg->mode == PY_MODE_GIL || cfg->mode == PY_MODE_ALL || cfg->want_status;
+	w->want_exc = cfg->mode == PY_MODE_EXCEPTION || cfg->mode == PY_MODE_ALL || cfg->want_status;
+	w->want_cpu = cfg->mode == PY_MODE_CPU || cfg->mode == PY_MODE_ALL;
+	ts = max_end(ts, l->ts_holds_gil, 4);
+	ts = max_end(ts, l->ts_gil_requested, 4);
+	if (w->want_exc) {
+		ts = max_end(ts, l->ts_current_exception, 8);
+		ts = max_end(ts, l->ts_exc_info, 8);
+		if (l->ts_exc_state != PY_ABSENT) {
+			ts = max_end(ts, l->ts_exc_state + l->exc_previous, 8);
+			if (l->exc_type != PY_ABSENT)
+				ts = max_end(ts, l->ts_exc_state + l->exc_type, 8);
+			if (l->exc_value != PY_ABSENT)
+				ts = max_end(ts, l->ts_exc_state + l->exc_value, 8);
+		}
+	}
 	w->ts_read = ts;
 	uint32_t fo = 0;
 	fo = max_end(fo, l->fo_back, 8);
@@ -51,6 +70,8 @@ void py_walker_init(struct py_walker *w, const struct py_runtime *rt, struct mem
 	fo = max_end(fo, l->fo_globals, 8);
 	w->fo_read = fo;
 	w->synthetic_file = strtab_intern_cstr(strings, "~");
+	w->gc_func = strtab_intern_cstr(strings, "<GC>");
+	w->native_func = strtab_intern_cstr(strings, "<native>");
 }
 
 void py_walker_release(struct py_walker *w)
@@ -131,6 +152,174 @@ static int resolve(struct py_walker *w, struct sample *s, struct thread_sample *
 	return 0;
 }
 
+/* A frame with no code: <GC> or <native>, file "~", no location. */
+static int emit_synthetic(struct py_walker *w, struct sample *s, struct thread_sample *t, uint32_t func)
+{
+	if (t->depth >= PY_MAX_FRAMES)
+		return ERR_LIMIT;
+	struct frame *f = sample_reserve_frames(s, 1);
+	*f = (struct frame){ .file = w->synthetic_file, .func = func, .line = FRAME_NO_LINE,
+			     .end_line = -1, .col = -1, .end_col = -1, .opcode = FRAME_NO_OPCODE };
+	s->nframes++;
+	t->depth++;
+	return 0;
+}
+
+/* ---- per-interpreter facts: GIL holder, GC ------------------------------ */
+
+/* The reads that fill sh for interpreter interp (at most 3 iovecs), or 0
+ * when nothing is wanted.  They ride along with another read. */
+static int shared_iovs(struct py_walker *w, raddr_t interp, raddr_t gil_ptr, struct py_shared *sh,
+		       struct mem_iov *iov)
+{
+	const struct py_layout *l = &w->rt->layout;
+	raddr_t rt = w->rt->runtime_addr;
+	int n = 0;
+	memset(sh, 0, sizeof(*sh));
+	/* before 3.15 a <GC> frame goes to the GIL holder, so GC needs it too */
+	bool gil = (w->want_gil || (w->cfg.gc && l->gc_frame == PY_ABSENT)) &&
+		   l->gil_model != PY_GIL_THREAD;
+	if (gil && l->gil_model == PY_GIL_RUNTIME)
+		iov[n++] = (struct mem_iov){ rt + l->rt_tstate_current, &sh->w_holder, 8 };
+	else if (gil && l->gil_model == PY_GIL_INTERP && gil_ptr)
+		iov[n++] = (struct mem_iov){ gil_ptr + l->gil_last_holder, sh->w_gil, 12 };
+	if (w->cfg.gc && l->gc_collecting != PY_ABSENT) {
+		raddr_t gc = l->rt_gc != PY_ABSENT ? rt + l->rt_gc : interp + l->is_gc;
+		size_t len = l->gc_frame == l->gc_collecting + 8 ? 16 : 4;
+		iov[n++] = (struct mem_iov){ gc + l->gc_collecting, sh->w_gc, len };
+	}
+	return n;
+}
+
+static void shared_parse(struct py_walker *w, struct py_shared *sh)
+{
+	const struct py_layout *l = &w->rt->layout;
+	if (l->gil_model == PY_GIL_RUNTIME) {
+		sh->gil_holder = sh->w_holder;
+		sh->gil_known = true;
+	} else if (l->gil_model == PY_GIL_INTERP) {
+		/* last_holder is valid while locked */
+		uint32_t locked_at = l->gil_locked - l->gil_last_holder;
+		sh->gil_holder = rd_u32(sh->w_gil, locked_at) == 1 ? rd_u64(sh->w_gil, 0) : 0;
+		sh->gil_known = true;
+	}
+	sh->collecting = rd_i32(sh->w_gc, 0) == 1;
+	if (l->gc_frame == l->gc_collecting + 8)
+		sh->gc_frame = sh->collecting ? rd_u64(sh->w_gc, 8) : 0;
+}
+
+/* 3.12: the GIL an interpreter uses; a legacy subinterpreter shares the
+ * main interpreter's, so the pointer is followed, never the embedded one. */
+static raddr_t interp_gil(struct py_walker *w, raddr_t interp)
+{
+	const struct py_layout *l = &w->rt->layout;
+	if (l->gil_model != PY_GIL_INTERP)
+		return 0;
+	if (interp == w->main_interp && w->gil_ptr)
+		return w->gil_ptr;
+	raddr_t gil = 0;
+	if (mem_read(w->mem, interp + l->is_gil_ptr, &gil, 8) != 0)
+		return 0;
+	if (interp == w->main_interp)
+		w->gil_ptr = gil;
+	return gil;
+}
+
+/* ---- thread status ---------------------------------------------------- */
+
+/* Whether the thread handles an exception (what sys.exception() would
+ * return there): CPython's rule for the topmost stack item, which skips
+ * empty items (NULL or None) that have a predecessor. */
+static bool handling_exception(struct py_walker *w, raddr_t tstate, const unsigned char *ts)
+{
+	const struct py_layout *l = &w->rt->layout;
+	uint32_t test = l->exc_type != PY_ABSENT ? l->exc_type : l->exc_value;
+	if (l->ts_exc_info == PY_ABSENT || test == PY_ABSENT)
+		return false;
+	raddr_t item = rd_u64(ts, l->ts_exc_info), none = w->rt->none_addr;
+	for (int hops = 0; item && hops < 64; hops++) {
+		unsigned char buf[64];
+		const unsigned char *it;
+		uint32_t need = (test > l->exc_previous ? test : l->exc_previous) + 8;
+		if (need > sizeof(buf))
+			return false;
+		if (item >= tstate && item - tstate <= w->ts_read - need) {
+			it = ts + (item - tstate); /* the thread's own item: in the copy */
+		} else {
+			if (mem_read(w->mem, item, buf, need) != 0)
+				return false;
+			it = buf;
+		}
+		raddr_t v = rd_u64(it, test), prev = rd_u64(it, l->exc_previous);
+		if ((v == 0 || v == none) && prev) {
+			item = prev;
+			continue;
+		}
+		return v != 0 && v != none;
+	}
+	return false;
+}
+
+/* Linux's view of a thread: running (or runnable) = on a CPU. */
+static uint32_t cpu_status(pid_t pid, uint64_t tid)
+{
+	switch (task_run_state(pid, (pid_t)tid)) {
+	case 'R':
+		return STATUS_ON_CPU;
+	case 'S': case 'D': case 'T': case 't': case 'Z': case 'I': case 'X': case 'W': case 'P':
+		return 0;
+	default:
+		return STATUS_UNKNOWN;
+	}
+}
+
+/* Tachyon's status bits of a thread, from its state copy and the
+ * interpreter's shared facts. */
+static uint32_t thread_status(struct py_walker *w, raddr_t tstate, const unsigned char *ts,
+			      uint64_t ident, uint64_t tid, const struct py_shared *sh)
+{
+	const struct py_layout *l = &w->rt->layout;
+	uint32_t st = 0;
+	if (ident && ident == w->main_thread_ident)
+		st |= STATUS_MAIN_THREAD;
+	bool gil = false;
+	if (l->gil_model == PY_GIL_THREAD)
+		gil = (rd_u32(ts, l->ts_holds_gil) >> l->ts_holds_gil_bit) & 1;
+	else if (sh && sh->gil_known)
+		gil = sh->gil_holder == tstate;
+	if (gil)
+		st |= STATUS_HAS_GIL;
+	if (l->ts_gil_requested != PY_ABSENT && !gil && rd_i32(ts, l->ts_gil_requested))
+		st |= STATUS_GIL_REQUESTED;
+	if (w->want_exc && ((l->ts_current_exception != PY_ABSENT && rd_u64(ts, l->ts_current_exception)) ||
+			    handling_exception(w, tstate, ts)))
+		st |= STATUS_HAS_EXCEPTION;
+	st |= w->want_cpu ? cpu_status(w->rt->pid, tid) : STATUS_UNKNOWN;
+	return st;
+}
+
+/* Whether the mode leaves this thread out. */
+static bool skipped(const struct py_walker *w, uint32_t st)
+{
+	switch (w->cfg.mode) {
+	case PY_MODE_CPU: return !(st & STATUS_ON_CPU);
+	case PY_MODE_GIL: return !(st & STATUS_HAS_GIL);
+	case PY_MODE_EXCEPTION: return !(st & STATUS_HAS_EXCEPTION);
+	default: return false;
+	}
+}
+
+/* Before 3.15 the collector leaves no trace of where it started: the
+ * thread holding the GIL while it runs gets <GC> on top of its stack. */
+static int gc_on_top(struct py_walker *w, struct sample *s, struct thread_sample *t,
+		     const struct py_shared *sh)
+{
+	if (w->cfg.gc && sh && sh->collecting && w->rt->layout.gc_frame == PY_ABSENT &&
+	    (t->status & STATUS_HAS_GIL))
+		return emit_synthetic(w, s, t, w->gc_func);
+	return 0;
+}
+
 /* ---- 3.8-3.10: frame objects --------------------------------------------- */
 
 static int walk_frame_objects(struct py_walker *w, struct sample *s, struct thread_sample *t,
@@ -139,6 +328,7 @@ static int walk_frame_objects(struct py_walker *w, struct sample *s, struct thre
 	const struct py_layout *l = &w->rt->layout;
 	unsigned char fo[FRAME_READ_MAX];
 	uint32_t tid32 = 0;
+	bool frame_read_tid = false;
 	if (w->fo_read > sizeof(fo))
 		return ERR_CORRUPT;
 	for (int n = 0; frame; n++) {
@@ -151,8 +341,10 @@ static int walk_frame_objects(struct py_walker *w, struct sample *s, struct thre
 			return got;
 		if (got < want)
 			return ERR_FAULT;
-		if (want == 2)
+		if (want == 2) {
 			t->tid = tid32;
+			frame_read_tid = true;
+		}
 		raddr_t code = rd_u64(fo, l->fo_code);
 		int64_t lasti = rd_i32(fo, l->fo_lasti);
 		int64_t off = l->ip_kind == PY_IP_LASTI_UNITS ? lasti * 2 : lasti;
@@ -164,7 +356,7 @@ static int walk_frame_objects(struct py_walker *w, struct sample *s, struct thre
 			return rc;
 		frame = rd_u64(fo, l->fo_back);
 	}
-	if (tid_addr && t->tid == 0) {
+	if (tid_addr && !frame_read_tid) {
 		/* no frames: the TID still has to be read */
 		if (mem_read(w->mem, tid_addr, &tid32, 4) != 0)
 			return ERR_FAULT;
@@ -316,11 +508,12 @@ static void region_drop(struct py_walker *w, int i)
  * are fetched together, at the addresses the previous sample of this
  * thread found; what turned out different is read again. */
 static int walk_interp_thread(struct py_walker *w, struct sample *s, struct thread_sample *t,
-			      raddr_t tstate, const struct thread_check *chk, raddr_t *next)
+			      raddr_t tstate, const struct thread_check *chk, raddr_t *next,
+			      struct py_shared *sh, const struct mem_iov *extra, int nextra)
 {
 	const struct py_layout *l = &w->rt->layout;
 	struct py_spec *sp = spec_slot(w, tstate);
-	struct mem_iov iov[3 + PY_SPEC_FRAMES];
+	struct mem_iov iov[3 + PY_SPEC_FRAMES + 4];
 	uint64_t cf_guess = 0;
 	int n = 0, rc;
 
@@ -351,6 +544,8 @@ static int walk_interp_thread(struct py_walker *w, struct sample *s, struct thre
 	/* w->stack does not move any more in this batch */
 	int i_cf = -1;
 	iov[n++] = (struct mem_iov){ tstate, w->stack, w->ts_read };
+	for (int k = 0; k < nextra && k < 4; k++)
+		iov[n++] = extra[k];
 	if (sp->cframe) {
 		i_cf = n;
 		iov[n++] = (struct mem_iov){ sp->cframe + l->cframe_current_frame, &cf_guess, 8 };
@@ -364,6 +559,10 @@ static int walk_interp_thread(struct py_walker *w, struct sample *s, struct thre
 		return got;
 	if (got == 0)
 		return chk->expect_ident ? STALE : ERR_FAULT;
+	if (got < 1 + nextra)
+		return ERR_FAULT;
+	if (nextra)
+		shared_parse(w, sh);
 	/* regions whose read did not happen are dropped */
 	for (int k = got; k < n; k++) {
 		int r = (r_chunk >= 0 ? r_chunk : r_spec) + (k - i_first_region);
@@ -381,8 +580,12 @@ static int walk_interp_thread(struct py_walker *w, struct sample *s, struct thre
 	if (next)
 		*next = rd_u64(ts, l->ts_next);
 	t->tid = rd_u64(ts, l->ts_native_thread_id); /* 3.11+ records the OS thread id */
-	if (ident && ident == w->main_thread_ident)
-		t->status |= STATUS_MAIN_THREAD;
+	t->status = thread_status(w, tstate, ts, ident, t->tid, sh);
+	if (skipped(w, t->status))
+		return SKIPPED;
+	if ((rc = gc_on_top(w, s, t, sh)))
+		return rc;
+	raddr_t gc_frame = sh && w->cfg.gc ? sh->gc_frame : 0;
 	raddr_t chunk = rd_u64(ts, l->ts_datastack_chunk);
 	raddr_t top = rd_u64(ts, l->ts_datastack_top);
 	raddr_t frame = 0, cframe = 0;
@@ -456,6 +659,9 @@ static int walk_interp_thread(struct py_walker *w, struct sample *s, struct thre
 	for (int steps = 0; frame; steps++) {
 		if (steps >= PY_MAX_FRAMES)
 			return ERR_LIMIT;
+		/* 3.15: the collection started in this frame */
+		if (frame == gc_frame && (rc = emit_synthetic(w, s, t, w->gc_func)))
+			return rc;
 		/* the thread's own base frame (3.14+) ends every chain: no
 		 * need to read it again */
 		if (frame == sp->terminal)
@@ -474,6 +680,10 @@ static int walk_interp_thread(struct py_walker *w, struct sample *s, struct thre
 			 * frame: it never changes */
 			if (!prev && frame >= tstate && frame - tstate < TS_READ_MAX)
 				sp->terminal = frame;
+			/* --native: a C -> Python boundary below Python frames */
+			if (w->cfg.native && prev && t->depth > 0 && frame != gc_frame &&
+			    (rc = emit_synthetic(w, s, t, w->native_func)))
+				return rc;
 			frame = prev;
 			continue;
 		}
@@ -506,30 +716,29 @@ static int walk_interp_thread(struct py_walker *w, struct sample *s, struct thre
 
 /* Walk one thread.  expect_ident != 0 asks to check that the thread state
  * still belongs to that thread (a cached main thread); STALE if not. */
-static int walk_thread(struct py_walker *w, struct sample *s, raddr_t tstate, raddr_t interp,
-		       uint32_t interp_id, uint64_t expect_ident, raddr_t *next)
+/* A 3.8-3.10 thread: its state, then the chain of frame objects. */
+static int walk_object_thread(struct py_walker *w, struct sample *s, struct thread_sample *t,
+			      raddr_t tstate, raddr_t interp, uint64_t expect_ident, raddr_t *next,
+			      struct py_shared *sh, const struct mem_iov *extra, int nextra)
 {
 	const struct py_layout *l = &w->rt->layout;
-	if (l->frame_model == PY_FRAMES_INTERP) {
-		struct thread_check chk = { interp, expect_ident };
-		size_t mark_frames = s->nframes;
-		struct thread_sample *t = sample_add_thread(s);
-		size_t tindex = s->nthreads - 1;
-		t->interp_id = interp_id;
-		t->status = STATUS_UNKNOWN;
-		int rc = walk_interp_thread(w, s, t, tstate, &chk, next);
-		if (rc) {
-			s->nthreads = tindex;
-			s->nframes = mark_frames;
-		}
-		return rc;
-	}
 	unsigned char ts[TS_READ_MAX];
 	if (w->ts_read > sizeof(ts))
 		return ERR_CORRUPT;
-	int rc = mem_read(w->mem, tstate, ts, w->ts_read);
-	if (rc)
-		return expect_ident && rc == ERR_FAULT ? STALE : rc;
+	struct mem_iov iov[5];
+	int n = 0;
+	iov[n++] = (struct mem_iov){ tstate, ts, w->ts_read };
+	for (int k = 0; k < nextra && k < 4; k++)
+		iov[n++] = extra[k];
+	int got = mem_readv(w->mem, iov, n);
+	if (got < 0)
+		return got;
+	if (got == 0)
+		return expect_ident ? STALE : ERR_FAULT;
+	if (got < n)
+		return ERR_FAULT;
+	if (nextra)
+		shared_parse(w, sh);
 	if (rd_u64(ts, l->ts_interp) != interp)
 		return expect_ident ? STALE : ERR_CORRUPT;
 	uint64_t ident = rd_u64(ts, l->ts_thread_id);
@@ -538,32 +747,55 @@ static int walk_thread(struct py_walker *w, struct sample *s, raddr_t tstate, ra
 	if (next)
 		*next = rd_u64(ts, l->ts_next);
 
+	/* the OS thread id lives in the C library's thread block */
+	raddr_t tid_addr = 0;
+	if (w->pthread_tid.ncand < 0 && w->main_thread_ident)
+		pthread_tid_calibrate(&w->pthread_tid, w->mem, w->rt->pid, w->main_thread_ident);
+	if (w->pthread_tid.ncand > 0 && ident)
+		tid_addr = pthread_tid_addr(&w->pthread_tid, ident);
+	t->tid = ident; /* uncalibrated: the pthread id */
+	if (tid_addr && w->want_cpu) {
+		/* the CPU state is looked up by TID before the walk */
+		uint32_t tid32;
+		if (mem_read(w->mem, tid_addr, &tid32, 4) == 0)
+			t->tid = tid32;
+		tid_addr = 0;
+	}
+	if (ident != w->main_thread_ident && w->pthread_tid.ncand > 1)
+		pthread_tid_refine(&w->pthread_tid, w->mem, w->rt->pid, ident);
+
+	t->status = thread_status(w, tstate, ts, ident, t->tid, sh);
+	if (skipped(w, t->status))
+		return SKIPPED;
+	int rc = gc_on_top(w, s, t, sh);
+	if (rc)
+		return rc;
+	/* otherwise the TID comes with the first frame's read */
+	return walk_frame_objects(w, s, t, rd_u64(ts, l->ts_frame), tid_addr);
+}
+
+static int walk_thread(struct py_walker *w, struct sample *s, raddr_t tstate, raddr_t interp,
+		       uint32_t interp_id, uint64_t expect_ident, raddr_t *next, struct py_shared *sh,
+		       const struct mem_iov *extra, int nextra)
+{
+	const struct py_layout *l = &w->rt->layout;
 	size_t mark_frames = s->nframes;
 	struct thread_sample *t = sample_add_thread(s);
-	t->interp_id = interp_id;
-	t->status = STATUS_UNKNOWN;
-	if (ident && ident == w->main_thread_ident)
-		t->status |= STATUS_MAIN_THREAD;
 	size_t tindex = s->nthreads - 1;
-
-	{
-		raddr_t tid_addr = 0;
-		if (w->pthread_tid.ncand < 0 && w->main_thread_ident)
-			pthread_tid_calibrate(&w->pthread_tid, w->mem, w->rt->pid, w->main_thread_ident);
-		if (w->pthread_tid.ncand > 0 && ident)
-			tid_addr = pthread_tid_addr(&w->pthread_tid, ident);
-		rc = walk_frame_objects(w, s, t, rd_u64(ts, l->ts_frame), tid_addr);
-		if (rc == 0 && ident != w->main_thread_ident && w->pthread_tid.ncand > 1)
-			pthread_tid_refine(&w->pthread_tid, w->mem, w->rt->pid, ident);
-		if (rc == 0 && !tid_addr)
-			t = &s->threads[tindex], t->tid = ident; /* uncalibrated: the pthread id */
+	t->interp_id = interp_id;
+	int rc;
+	if (l->frame_model == PY_FRAMES_INTERP) {
+		struct thread_check chk = { interp, expect_ident };
+		rc = walk_interp_thread(w, s, t, tstate, &chk, next, sh, extra, nextra);
+	} else {
+		rc = walk_object_thread(w, s, t, tstate, interp, expect_ident, next, sh, extra, nextra);
 	}
 	if (rc) {
-		/* drop the partial thread */
+		/* drop the partial (or skipped) thread */
 		s->nthreads = tindex;
 		s->nframes = mark_frames;
 	}
-	return rc;
+	return rc == SKIPPED ? 0 : rc;
 }
 
 static int read_runtime(struct py_walker *w, raddr_t *interp_head)
@@ -589,22 +821,28 @@ struct interp_info {
 	uint32_t id;
 };
 
-static int read_interp(struct py_walker *w, raddr_t interp, struct interp_info *ii)
+static int read_interp(struct py_walker *w, raddr_t interp, struct interp_info *ii,
+		       struct py_shared *sh)
 {
 	const struct py_layout *l = &w->rt->layout;
 	uint64_t next = 0, head = 0, main = 0, id = 0;
-	struct mem_iov iov[4];
+	struct mem_iov iov[8];
 	int n = 0;
 	iov[n++] = (struct mem_iov){ interp + l->is_next, &next, 8 };
 	iov[n++] = (struct mem_iov){ interp + l->is_threads_head, &head, 8 };
 	iov[n++] = (struct mem_iov){ interp + l->is_id, &id, 8 };
 	if (l->is_threads_main != PY_ABSENT)
 		iov[n++] = (struct mem_iov){ interp + l->is_threads_main, &main, 8 };
+	struct py_shared ignored;
+	int nsh = shared_iovs(w, interp, interp_gil(w, interp), sh ? sh : &ignored, iov + n);
+	n += nsh;
 	int got = mem_readv(w->mem, iov, n);
 	if (got < 0)
 		return got;
 	if (got < n)
 		return ERR_FAULT;
+	if (sh && nsh)
+		shared_parse(w, sh);
 	if ((int64_t)id < 0 || id > UINT32_MAX)
 		return ERR_CORRUPT;
 	ii->next = next;
@@ -625,10 +863,10 @@ static int find_main(struct py_walker *w)
 	if (!interp)
 		return ERR_NOTREADY;
 	struct interp_info ii;
-	rc = read_interp(w, interp, &ii);
+	w->main_interp = interp;
+	rc = read_interp(w, interp, &ii, NULL);
 	if (rc)
 		return rc;
-	w->main_interp = interp;
 	if (ii.threads_main) {
 		w->main_tstate = ii.threads_main;
 		return 0;
@@ -669,8 +907,13 @@ static int sample_main(struct py_walker *w, struct sample *s)
 			if (rc)
 				return rc;
 		}
+		/* the GIL and GC words come with the thread's first read */
+		struct py_shared sh;
+		struct mem_iov extra[4];
+		int nextra = shared_iovs(w, w->main_interp, interp_gil(w, w->main_interp), &sh, extra);
 		uint64_t expect = w->main_thread_ident ? w->main_thread_ident : 0;
-		int rc = walk_thread(w, s, w->main_tstate, w->main_interp, 0, expect ? expect : 0, NULL);
+		int rc = walk_thread(w, s, w->main_tstate, w->main_interp, 0, expect, NULL, &sh, extra,
+				     nextra);
 		if (rc != STALE)
 			return rc;
 		w->main_tstate = 0;
@@ -686,11 +929,14 @@ static int sample_all(struct py_walker *w, struct sample *s)
 		return rc;
 	if (!interp)
 		return ERR_NOTREADY;
+	if (!w->main_interp)
+		w->main_interp = interp;
 	for (int ni = 0; interp; ni++) {
 		if (ni >= PY_MAX_INTERPRETERS)
 			return ERR_LIMIT;
 		struct interp_info ii;
-		rc = read_interp(w, interp, &ii);
+		struct py_shared sh;
+		rc = read_interp(w, interp, &ii, &sh);
 		if (rc)
 			return rc;
 		raddr_t ts = ii.threads_head;
@@ -698,7 +944,7 @@ static int sample_all(struct py_walker *w, struct sample *s)
 			if (nt >= PY_MAX_THREADS)
 				return ERR_LIMIT;
 			raddr_t next = 0;
-			rc = walk_thread(w, s, ts, interp, ii.id, 0, &next);
+			rc = walk_thread(w, s, ts, interp, ii.id, 0, &next, &sh, NULL, 0);
 			if (rc)
 				return rc;
 			ts = next;

@@ -28,8 +28,35 @@
 #define PY_MAX_CHUNKS 1024       /* data-stack chunks copied per thread */
 #define PY_MAX_STACK_BYTES (16u << 20)
 
+/* Sampling modes, Tachyon's numbers (persisted in binary files). */
+enum py_mode {
+	PY_MODE_WALL = 0,      /* every selected thread */
+	PY_MODE_CPU = 1,       /* only threads on a CPU */
+	PY_MODE_GIL = 2,       /* only the thread holding the GIL */
+	PY_MODE_ALL = 3,       /* every thread, every status bit computed */
+	PY_MODE_EXCEPTION = 4, /* only threads raising or handling an exception */
+};
+
 struct py_walk_config {
 	bool all_threads;  /* every thread of every interpreter, else the main thread */
+	int mode;          /* enum py_mode: which status bits, which threads */
+	bool want_status;  /* compute GIL and exception bits even in wall mode
+			    * (for formats that record them) */
+	bool gc;           /* <GC> frames */
+	bool native;       /* <native> frames at C -> Python boundaries (3.12+) */
+};
+
+/* Per-interpreter facts of one sample: who holds the GIL, whether the
+ * garbage collector runs (and, 3.15+, from which frame). */
+struct py_shared {
+	raddr_t gil_holder;    /* 3.8-3.12: thread state holding the GIL, 0 if none/unknown */
+	bool gil_known;
+	bool collecting;
+	raddr_t gc_frame;      /* 3.15+: frame current when the collection started */
+	/* raw words as read */
+	uint64_t w_holder;
+	unsigned char w_gil[16];
+	unsigned char w_gc[16];
 };
 
 /* A copied piece of the target's data stack. */
@@ -93,6 +120,10 @@ struct py_walker {
 	raddr_t cur_tstate;
 	uint32_t fo_read;                /* bytes of a frame object to read */
 	uint32_t synthetic_file;         /* "~" */
+	uint32_t gc_func, native_func;   /* "<GC>", "<native>" */
+	raddr_t gil_ptr;                 /* 3.12: the main interpreter's GIL (cached) */
+	bool want_gil, want_exc, want_cpu;
+	int task_fd_pid;                 /* pid of the /proc task stats below */
 	struct py_frame_memo memo[PY_FRAME_MEMO];
 	uint64_t memo_epoch, memo_evictions;
 	struct py_walk_stats stats;

@@ -4,10 +4,12 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 bool task_alive(pid_t pid)
 {
@@ -26,6 +28,25 @@ bool task_alive(pid_t pid)
 	if (p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'))
 		return false;
 	return true;
+}
+
+int task_run_state(pid_t pid, pid_t tid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	/* the state follows the last ')' (the command name may contain one) */
+	const char *p = strrchr(buf, ')');
+	if (!p || p[1] != ' ' || !p[2])
+		return -1;
+	return (unsigned char)p[2];
 }
 
 int task_list(pid_t pid, pid_t *tids, size_t max, size_t *n)

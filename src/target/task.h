@@ -12,6 +12,10 @@
 /* Whether pid exists (a zombie counts as gone).  EPERM counts as alive. */
 bool task_alive(pid_t pid);
 
+/* The run state letter of thread tid of pid ('R' running or runnable, 'S'
+ * sleeping, 'D', 'T', 'Z', ...) from /proc/PID/task/TID/stat, or -1. */
+int task_run_state(pid_t pid, pid_t tid);
+
 /* Thread ids of pid, up to max.  0 with *n, or ERR_NOPROC/ERR_PERM. */
 int task_list(pid_t pid, pid_t *tids, size_t max, size_t *n);
 

@@ -24,8 +24,8 @@ import tempfile
 import threading
 import time
 
-from harness import (Collapsed, Failure, check, fn, frame, one_line_error, pstats_text,
-                     run_summary, strip_runpy, wait_gone)
+from harness import (Collapsed, Failure, Tachyon, check, fn, frame, one_line_error,
+                     pstats_text, run_summary, strip_runpy, wait_gone)
 
 CASES = []
 
@@ -667,6 +667,262 @@ def t_usage_errors(ctx):
     p = ctx.strobe(["--help"], ready=False)
     check(p.wait(30) == 0, "--help: exit status %s", p.rc)
     check("run" in p.stdout and "attach" in p.stdout, "--help does not list run and attach")
+
+
+# ---------------------------------------------------------------------------
+# Sampling modes, thread status, <GC> and <native> frames
+
+def leaf_counts(col):
+    """{(tid, leaf function): samples}"""
+    out = {}
+    for tid, frames, n in col.rows:
+        key = (tid, _func(frames[-1]).split(":", 1)[-1] if frames else "")
+        out[key] = out.get(key, 0) + n
+    return out
+
+
+def samples_of(col, tid):
+    return sum(n for t, _, n in col.rows if t == tid)
+
+
+@case("mode_cpu", quick=True, exclusive=True)
+def t_mode_cpu(ctx):
+    """--mode cpu: busy threads are sampled, a sleeping one (almost) never"""
+    p, ready, out = run_collapsed(ctx, "threads.py", opts=("-d", "2", "-a", "--mode", "cpu"))
+    expect_success(p, duration=2)
+    col = Collapsed(out)
+    th = ready["threads"]
+    busy = samples_of(col, th["spin_a"]) + samples_of(col, th["spin_b"])
+    sleeper = samples_of(col, th["sleeper"])
+    check(busy >= 0.5 * col.total, "busy threads have %d of %d samples\n%s", busy, col.total,
+          "\n".join(col.summary()))
+    check(sleeper <= 0.1 * busy, "the sleeping thread has %d samples, the busy ones %d\n%s",
+          sleeper, busy, "\n".join(col.summary()))
+
+
+@case("mode_gil", quick=True, exclusive=True)
+def t_mode_gil(ctx):
+    """--mode gil: only the thread holding the GIL, at most one per sample"""
+    p, ready, out = run_collapsed(ctx, "threads.py", opts=("-d", "2", "-a", "--mode", "gil"))
+    s = expect_success(p, duration=2)
+    col = Collapsed(out)
+    th = ready["threads"]
+    check(col.total <= s["samples"] * 1.02 + 5, "%d stacks in %d samples: more than one GIL "
+          "holder per sample", col.total, s["samples"])
+    busy = samples_of(col, th["spin_a"]) + samples_of(col, th["spin_b"])
+    check(busy >= 0.8 * col.total, "GIL holders: spinners %d of %d\n%s", busy, col.total,
+          "\n".join(col.summary()))
+    check(samples_of(col, th["sleeper"]) <= 0.05 * col.total, "the sleeper held the GIL in %d "
+          "of %d samples", samples_of(col, th["sleeper"]), col.total)
+
+
+@case("mode_exception", quick=True)
+def t_mode_exception(ctx):
+    """--mode exception: only the thread inside an except block"""
+    p, ready, out = run_collapsed(ctx, "exceptions.py", opts=("-d", "1", "-a", "--mode", "exception"))
+    expect_success(p, duration=1)
+    col = Collapsed(out)
+    th = ready["threads"]
+    handler = samples_of(col, th["handler"])
+    check(handler >= 0.3 * 1000, "only %d samples of the handling thread", handler)
+    # (start-up code of the main thread may handle exceptions of its own)
+    idle_main = col.count(lambda t, fr: t == th["main"] and fr and fr[-1] == frame(
+        ctx.interp, "exceptions.py", "main", ready["lines"]["main_wait"]))
+    check(samples_of(col, th["plain"]) == 0 and idle_main == 0,
+          "threads without an exception were sampled\n%s", "\n".join(col.summary()))
+    frames, _ = col.top(th["handler"])
+    check(frames[-1] == frame(ctx.interp, "exceptions.py", "handler", ready["lines"]["handler"]),
+          "top stack of the handler ends in %s", frames[-1])
+
+
+@case("gc_frames", quick=True)
+def t_gc_frames(ctx):
+    """<GC> frames while the collector runs finalizers; none with --no-gc"""
+    p, ready, out = run_collapsed(ctx, "gc_target.py")
+    expect_success(p, duration=1)
+    col = Collapsed(out)
+    L = ready["lines"]
+    dl = frame(ctx.interp, "gc_target.py", "G.__del__", L["del"])
+    collect = frame(ctx.interp, "gc_target.py", "main", L["collect"])
+    if tuple(ctx.interp.version[:2]) >= (3, 15):
+        # exact: where the collection started, below the finalizer
+        want = lambda fr: fr[-3:] == [collect, "<GC>", dl]
+        where = "main;<GC>;G.__del__"
+    else:
+        # only a flag: on top of the stack of the thread holding the GIL
+        want = lambda fr: fr[-3:] == [collect, dl, "<GC>"]
+        where = "main;G.__del__;<GC>"
+    n = col.count(lambda t, fr: want(strip_runpy(fr)))
+    dels = col.count(lambda t, fr: any(f == dl for f in fr))
+    check(dels > 0.5 * col.total, "only %d of %d samples in __del__", dels, col.total)
+    check(n >= 0.8 * dels, "%d of %d samples in __del__ show %s\n%s", n, dels, where,
+          "\n".join(col.summary()))
+    p, ready, out = run_collapsed(ctx, "gc_target.py", opts=("-d", "1", "--no-gc"), out="nogc.txt")
+    expect_success(p, duration=1)
+    col = Collapsed(out)
+    check(col.count(lambda t, fr: "<GC>" in fr) == 0, "<GC> frames with --no-gc")
+
+
+@case("native_frames", quick=True)
+def t_native_frames(ctx):
+    """--native: <native> between a Python caller and a callback from C, never at the leaf (3.12+)"""
+    if tuple(ctx.interp.version[:2]) < (3, 12):
+        p = ctx.strobe(["run", "-d", "1", "--native", "--collapsed", "-o", ctx.path("n.txt")]
+                       + ctx.run_args("native.py"), ready=False)
+        p.wait(30)
+        line = one_line_error(p, rc=2)
+        check("--native" in line and "3.12" in line, "message %r", line)
+        return
+    p, ready, out = run_collapsed(ctx, "native.py", opts=("-d", "1", "--native"))
+    expect_success(p, duration=1)
+    col = Collapsed(out)
+    L = ready["lines"]
+    work = frame(ctx.interp, "native.py", "work", L["work"])
+    mapcall = frame(ctx.interp, "native.py", "main", L["map"])
+    n = col.count(lambda t, fr: fr[-3:] == [mapcall, "<native>", work])
+    inwork = col.count(lambda t, fr: fr[-1] == work)
+    check(inwork > 0.5 * col.total and n >= 0.9 * inwork, "%d of %d samples in work() show "
+          "main;<native>;work\n%s", n, inwork, "\n".join(col.summary()))
+    check(col.count(lambda t, fr: fr and fr[-1] == "<native>") == 0, "<native> at a leaf")
+    p, ready, out = run_collapsed(ctx, "native.py", out="plain.txt")
+    expect_success(p, duration=1)
+    check(Collapsed(out).count(lambda t, fr: "<native>" in fr) == 0, "<native> without --native")
+
+
+# ---------------------------------------------------------------------------
+# Binary format: strobe's files replay in Tachyon and Tachyon's in strobe
+
+def _read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def strobe_replay(ctx, binfile, out, extra=()):
+    """strobe replay --collapsed -o OUT BINFILE; returns the process."""
+    p = ctx.strobe(["replay", "--collapsed", "-o", out] + list(extra) + [binfile], ready=False)
+    rc = p.wait(60)
+    check(rc == 0, "strobe replay exited with %s: %s", rc, p.stderr.strip()[-400:])
+    check(re.search(r"^Replaying \d+ samples from ", p.stdout, re.M), "no 'Replaying' line:\n%s",
+          p.stdout)
+    check(re.search(r"^Replayed \d+ samples$", p.stdout, re.M), "no 'Replayed' line:\n%s",
+          p.stdout)
+    return p
+
+
+def same_collapsed_as_tachyon(ctx, binfile):
+    """Tachyon's replay of binfile and strobe's give the same collapsed file."""
+    ours = ctx.path("strobe-replay.txt")
+    strobe_replay(ctx, binfile, ours)
+    t = Tachyon(ctx)
+    try:
+        inside = t.put(binfile, "in.bin")
+        t.run(["replay", "--collapsed", "-o", "theirs.txt", inside])
+        theirs = _read(t.host("theirs.txt"))
+    finally:
+        t.cleanup()
+    mine = _read(ours)
+    check(mine == theirs, "strobe's and Tachyon's replays of %s differ:\n--- strobe\n%s\n--- Tachyon\n%s",
+          binfile, mine[:800].decode("utf-8", "replace"), theirs[:800].decode("utf-8", "replace"))
+    return Collapsed(ours)
+
+
+@case("binary_interop", quick=True)
+def t_binary_interop(ctx):
+    """--binary on every version: Tachyon's replay and strobe's give the same collapsed stacks"""
+    out = ctx.path("prof.bin")
+    p = ctx.strobe(["run", "-d", "1", "-a", "--binary", "-o", out] + ctx.run_args("spin.py"))
+    ready = p.message("ready")
+    expect_success(p, duration=1)
+    m = re.search(r"^Binary profile written to (.*) \((\d+) samples\)$", p.stdout, re.M)
+    check(m and m.group(1) == out, "no 'Binary profile written to %s (N samples)' line:\n%s",
+          out, p.stdout)
+    check(re.search(r"^  Binary Encoding:$", p.stdout, re.M), "no Binary Encoding block")
+    col = same_collapsed_as_tachyon(ctx, out)
+    expect_stack(col, spin_stack(ctx.interp, ready["lines"]), ready["tid"], share=0.6)
+
+
+@case("binary_uncompressed")
+def t_binary_uncompressed(ctx):
+    """--compression none: a valid file Tachyon replays the same"""
+    out = ctx.path("prof.bin")
+    p = ctx.strobe(["run", "-d", "1", "--binary", "--compression", "none", "-o", out]
+                   + ctx.run_args("chain.py"))
+    p.message("ready")
+    expect_success(p, duration=1)
+    same_collapsed_as_tachyon(ctx, out)
+
+
+@case("binary_interrupted", quick=True)
+def t_binary_interrupted(ctx):
+    """Ctrl-C during --binary, and a target that exits: both leave complete files"""
+    out = ctx.path("int.bin")
+    p = ctx.strobe(["run", "--binary", "-o", out] + ctx.run_args("spin.py"))
+    p.message("progress")
+    p.send(signal.SIGINT)
+    expect_success(p, timeout=15)
+    same_collapsed_as_tachyon(ctx, out)
+    out2 = ctx.path("exit.bin")
+    p = ctx.strobe(["run", "--binary", "-o", out2] + ctx.run_args("spin.py"),
+                   env=ctx.env(STROBE_EXIT_AFTER="1", STROBE_PROGRESS_AFTER="0.1"))
+    p.message("ready")
+    expect_success(p, timeout=30)
+    same_collapsed_as_tachyon(ctx, out2)
+
+
+@case("binary_from_tachyon", kind="global")
+def t_binary_from_tachyon(ctx):
+    """a file Tachyon records (3.15, threads, zstd and not) replays in strobe as in Tachyon"""
+    t = Tachyon(ctx)
+    try:
+        for target in ("threads.py", "chain.py"):
+            host = os.path.join(os.path.dirname(__file__), "..", "targets")
+            for f in os.listdir(host):
+                if f.endswith(".py"):
+                    t.put(os.path.join(host, f))
+            for comp in ("zstd", "none"):
+                name = "%s-%s.bin" % (target[:-3], comp)
+                t.run(["run", "-d", "1", "-a", "--binary", "--compression", comp, "-o", name, target])
+                t.run(["replay", "--collapsed", "-o", name + ".txt", name])
+                theirs = _read(t.host(name + ".txt"))
+                ours = ctx.path(name + ".txt")
+                strobe_replay(ctx, t.host(name), ours)
+                mine = _read(ours)
+                check(mine == theirs, "replays of Tachyon's %s differ:\n--- strobe\n%s\n--- Tachyon\n%s",
+                      name, mine[:800].decode("utf-8", "replace"),
+                      theirs[:800].decode("utf-8", "replace"))
+                check(Collapsed(ours).total > 0, "Tachyon's %s replayed to nothing", name)
+    finally:
+        t.cleanup()
+
+
+@case("replay_errors", kind="global", quick=True)
+def t_replay_errors(ctx):
+    """replay of a missing file, a non-profile and a damaged profile: one line, exit 1"""
+    missing = ctx.path("nope.bin")
+    p = ctx.strobe(["replay", missing], ready=False)
+    p.wait(30)
+    check(one_line_error(p) == "Error: Input file not found: %s" % missing,
+          "missing file: %r", p.stderr)
+    text = ctx.path("text.bin")
+    with open(text, "w") as f:
+        f.write("not a profile\n" * 10)
+    p = ctx.strobe(["replay", text], ready=False)
+    p.wait(30)
+    check(one_line_error(p) == "Error: Input file is not a binary sampling profile. The replay "
+          "command only accepts files created with --binary", "non-profile: %r", p.stderr)
+    # a real file cut in half
+    good = ctx.path("good.bin")
+    p = ctx.strobe(["run", "-d", "1", "--binary", "-o", good] + ctx.run_args("spin.py"))
+    p.message("ready")
+    expect_success(p, duration=1)
+    data = _read(good)
+    cut = ctx.path("cut.bin")
+    with open(cut, "wb") as f:
+        f.write(data[:len(data) // 2])
+    p = ctx.strobe(["replay", cut], ready=False)
+    p.wait(30)
+    line = one_line_error(p)
+    check(line.startswith("Error: "), "damaged file: %r", line)
 
 
 @case("realtime_stats", kind="global")

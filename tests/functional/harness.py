@@ -470,3 +470,52 @@ def one_line_error(p, rc=1):
     lines = [l for l in p.stderr.splitlines() if l.strip()]
     check(len(lines) == 1, "expected one line on stderr, got %d", len(lines))
     return lines[0]
+
+
+# ---------------------------------------------------------------------------
+# The reference: Tachyon (python3.15 -m profiling.sampling) in the sid root
+
+SID_ROOT = os.path.abspath(os.environ.get("STROBE_SID_ROOT", "/var/cache/strobe/sid"))
+
+
+class Tachyon:
+    """Runs Tachyon inside the sid root, in a private mount namespace with
+    /proc mounted there (nothing outlives the namespace).  Files are passed
+    through a scratch directory inside the root."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        base = os.path.join(SID_ROOT, "tmp")
+        check(os.path.exists(os.path.join(SID_ROOT, "usr/bin/python3.15")),
+              "no python3.15 in %s (tests/provision.sh builds it)", SID_ROOT)
+        self.dir = tempfile.mkdtemp(prefix="strobe-tachyon-", dir=base)
+        os.chmod(self.dir, 0o755)
+        ctx.notes.append("tachyon scratch: %s" % self.dir)
+        self.inside = "/" + os.path.relpath(self.dir, SID_ROOT)
+
+    def put(self, host_path, name=None):
+        """Copy a host file into the scratch dir; returns its path inside the root."""
+        name = name or os.path.basename(host_path)
+        shutil.copy(host_path, os.path.join(self.dir, name))
+        return self.inside + "/" + name
+
+    def host(self, name):
+        """Host path of a file Tachyon wrote into the scratch dir."""
+        return os.path.join(self.dir, name)
+
+    def spawn(self, args, ready=False, env=None):
+        inner = ('mount -t proc proc "$0/proc" && exec chroot "$0" sh -c '
+                 '\'cd "$0" && exec python3.15 -m profiling.sampling "$@"\' "$@"')
+        argv = ["unshare", "-m", "--propagation", "private", "sh", "-c", inner,
+                SID_ROOT, self.inside] + list(args)
+        return self.ctx.spawn(argv, ready=ready, env=env, name="tachyon")
+
+    def run(self, args, timeout=120):
+        p = self.spawn(args)
+        rc = p.wait(timeout)
+        check(rc == 0, "Tachyon %s exited with %s:\n%s", " ".join(args), rc,
+              "\n".join((p.stderr.strip().splitlines() or ["(no stderr)"])[-6:]))
+        return p
+
+    def cleanup(self):
+        shutil.rmtree(self.dir, ignore_errors=True)

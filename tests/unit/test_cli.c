@@ -491,6 +491,57 @@ TEST(exclusive_formats)
 	buf_release(&t);
 }
 
+TEST(modes)
+{
+	struct options o;
+	struct buf t = BUF_INIT;
+	CHECK_EQ_INT(parse(&o, &t, ARGV("attach", "1")), CLI_OK);
+	CHECK_EQ_INT(o.mode, MODE_WALL);
+	CHECK(!o.native && !o.no_gc);
+	CHECK_EQ_INT(parse(&o, &t, ARGV("attach", "--mode", "cpu", "--native", "--no-gc", "1")), CLI_OK);
+	CHECK_EQ_INT(o.mode, MODE_CPU);
+	CHECK(o.native && o.no_gc);
+	CHECK_EQ_INT(parse(&o, &t, ARGV("attach", "--mode=gil", "1")), CLI_OK);
+	CHECK_EQ_INT(o.mode, MODE_GIL);
+	CHECK_EQ_INT(parse(&o, &t, ARGV("attach", "--mode", "exception", "1")), CLI_OK);
+	CHECK_EQ_INT(o.mode, MODE_EXCEPTION);
+	CHECK_EQ_INT(parse(&o, &t, ARGV("attach", "--mode", "all", "1")), CLI_USAGE);
+	CHECK(strstr(t.data, "argument --mode: invalid choice: 'all', maybe you meant 'wall'? (choose from 'wall', 'cpu', "
+			     "'gil', 'exception')\n") != NULL);
+	buf_release(&t);
+}
+
+TEST(binary_and_replay)
+{
+	struct options o;
+	struct buf t = BUF_INIT;
+	CHECK_EQ_INT(parse(&o, &t, ARGV("attach", "--binary", "1234")), CLI_OK);
+	CHECK_STR(o.format, "binary");
+	CHECK_EQ_INT(o.compression, COMPRESSION_AUTO);
+	CHECK_EQ_INT(parse(&o, &t, ARGV("run", "--binary", "--compression", "none", "x.py")), CLI_OK);
+	CHECK_EQ_INT(o.compression, COMPRESSION_NONE);
+	CHECK_EQ_INT(parse(&o, &t, ARGV("run", "--compression=zstd", "x.py")), CLI_OK);
+	CHECK_EQ_INT(o.compression, COMPRESSION_ZSTD);
+	CHECK_EQ_INT(parse(&o, &t, ARGV("run", "--compression", "lz4", "x.py")), CLI_USAGE);
+	CHECK(strstr(t.data, "argument --compression: invalid choice: 'lz4' (choose from 'auto', "
+			     "'zstd', 'none')\n") != NULL);
+	CHECK_EQ_INT(parse(&o, &t, ARGV("attach", "--binary", "--collapsed", "1")), CLI_USAGE);
+	CHECK(strstr(t.data, "argument --collapsed: not allowed with argument --binary\n") != NULL);
+
+	CHECK_EQ_INT(parse(&o, &t, ARGV("replay", "--collapsed", "-o", "x.txt", "p.bin")), CLI_OK);
+	CHECK_EQ_INT(o.command, CMD_REPLAY);
+	CHECK_STR(o.input, "p.bin");
+	CHECK_STR(o.format, "collapsed");
+	CHECK_STR(o.output, "x.txt");
+	CHECK_EQ_INT(parse(&o, &t, ARGV("replay", "--binary", "p.bin")), CLI_USAGE);
+	CHECK_EQ_INT(parse(&o, &t, ARGV("replay", "-r", "5k", "p.bin")), CLI_USAGE);
+	CHECK_EQ_INT(parse(&o, &t, ARGV("replay")), CLI_USAGE);
+	CHECK(strstr(t.data, "strobe replay: error: the following arguments are required: input_file\n"));
+	CHECK_EQ_INT(parse(&o, &t, ARGV("replay", "--sort", "name", "-l", "3", "p.bin")), CLI_OK);
+	CHECK_EQ_INT(o.limit, 3);
+	buf_release(&t);
+}
+
 TEST(pstats_only_options)
 {
 	struct options o;
@@ -498,7 +549,7 @@ TEST(pstats_only_options)
 	CHECK_EQ_INT(parse(&o, &t, ARGV("run", "--collapsed", "--sort", "name", "x.py")),
 		     CLI_USAGE);
 	CHECK_STR(t.data,
-		  "usage: strobe [-h] [--version] {run,attach} ...\n"
+		  "usage: strobe [-h] [--version] {run,attach,replay} ...\n"
 		  "strobe: error: Options --sort are only valid with --pstats, not --collapsed\n");
 	CHECK_EQ_INT(parse(&o, &t, ARGV("attach", "1", "--no-summary", "-l", "3", "--sort",
 					"name", "--collapsed")), CLI_USAGE);
@@ -554,18 +605,19 @@ TEST(help)
 	struct options o;
 	struct buf t = BUF_INIT;
 	CHECK_EQ_INT(parse(&o, &t, ARGV("--help")), CLI_HELP);
-	CHECK(starts_with(t.data, "usage: strobe [-h] [--version] {run,attach} ...\n\n"
+	CHECK(starts_with(t.data, "usage: strobe [-h] [--version] {run,attach,replay} ...\n\n"
 				  "Sample a process's stack frames and generate profiling data.\n"));
-	CHECK(strstr(t.data, "\npositional arguments:\n  {run,attach}  Command to run\n"
-			     "    run         Run and profile a script or module\n"));
+	CHECK(strstr(t.data, "\npositional arguments:\n  {run,attach,replay}  Command to run\n"
+			     "    run                Run and profile a script or module\n"));
 	CHECK_EQ_INT(parse(&o, &t, ARGV("-h", "run")), CLI_HELP);
 	CHECK(starts_with(t.data, "usage: strobe [-h]"));
 
 	CHECK_EQ_INT(parse(&o, &t, ARGV("run", "--help")), CLI_HELP);
 	CHECK(starts_with(t.data, "usage: strobe run [-h] [-m] [--python PATH] [-r RATE] "
 				  "[-d SECONDS] [-a]\n"
-				  "                  [--realtime-stats] [--pstats | --collapsed] "
-				  "[-o OUTFILE]\n"));
+				  "                  [--realtime-stats] [--native] [--no-gc]\n"
+				  "                  [--mode {wall,cpu,gil,exception}] [--pstats | --collapsed |\n"
+				  "                  --binary] [--compression {auto,zstd,none}] [-o OUTFILE]\n"));
 	CHECK(strstr(t.data, "\n                  target ...\n"
 			     "   or: strobe run [options] -- command ...\n\n"
 			     "Run and profile a Python script or module\n"));
@@ -640,15 +692,15 @@ TEST(subcommand_errors)
 	struct options o;
 	struct buf t = BUF_INIT;
 	CHECK_EQ_INT(parse(&o, &t, (char *[]){ "strobe", NULL }), CLI_USAGE);
-	CHECK_STR(t.data, "usage: strobe [-h] [--version] {run,attach} ...\n"
+	CHECK_STR(t.data, "usage: strobe [-h] [--version] {run,attach,replay} ...\n"
 			  "strobe: error: the following arguments are required: command\n");
 	CHECK_EQ_INT(o.command, CMD_NONE);
 	CHECK_EQ_INT(parse(&o, &t, ARGV("foo")), CLI_USAGE);
 	CHECK_STR(last_line(&t), "strobe: error: argument command: invalid choice: 'foo' "
-				 "(choose from 'run', 'attach')\n");
+				 "(choose from 'run', 'attach', 'replay')\n");
 	CHECK_EQ_INT(parse(&o, &t, ARGV("rn", "x.py")), CLI_USAGE);
 	CHECK_STR(last_line(&t), "strobe: error: argument command: invalid choice: 'rn', maybe "
-				 "you meant 'run'? (choose from 'run', 'attach')\n");
+				 "you meant 'run'? (choose from 'run', 'attach', 'replay')\n");
 	CHECK_EQ_INT(parse(&o, &t, ARGV("dump", "1")), CLI_USAGE);
 	CHECK_EQ_INT(parse(&o, &t, ARGV("-x")), CLI_USAGE);
 	CHECK_STR(last_line(&t), "strobe: error: the following arguments are required: command\n");
@@ -664,7 +716,7 @@ TEST(unknown_options)
 	struct options o;
 	struct buf t = BUF_INIT;
 	CHECK_EQ_INT(parse(&o, &t, ARGV("run", "--bogus", "x.py")), CLI_USAGE);
-	CHECK_STR(t.data, "usage: strobe [-h] [--version] {run,attach} ...\n"
+	CHECK_STR(t.data, "usage: strobe [-h] [--version] {run,attach,replay} ...\n"
 			  "strobe: error: unrecognized arguments: --bogus\n");
 	CHECK_EQ_INT(parse(&o, &t, ARGV("-y", "run", "--bogus=1", "-x", "x.py")), CLI_USAGE);
 	CHECK_STR(last_line(&t), "strobe: error: unrecognized arguments: -y --bogus=1 -x\n");
@@ -699,6 +751,8 @@ int main(void)
 	RUN(int_options);
 	RUN(sort_choices);
 	RUN(exclusive_formats);
+	RUN(modes);
+	RUN(binary_and_replay);
 	RUN(pstats_only_options);
 	RUN(attach_pid);
 	RUN(help);

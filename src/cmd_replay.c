@@ -1,0 +1,114 @@
+/* cmd_replay.c - strobe replay FILE: convert a binary profile (strobe's or
+ * Tachyon's) to any other format, with Tachyon's messages. */
+#include "cmd.h"
+
+#include "base/error.h"
+#include "cli.h"
+#include "model/profile.h"
+#include "model/sample.h"
+#include "out/binary.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define PROGRESS_CELLS 40
+
+struct replay_ctx {
+	struct profile *prof;
+	bool progress;        /* draw the bar (stderr is a terminal) */
+	bool drawn;
+	uint64_t count;       /* samples replayed, empty stacks included */
+};
+
+static int replay_add(void *arg, const struct sample *s)
+{
+	struct replay_ctx *c = arg;
+	profile_add_sample(c->prof, s);
+	c->count++;
+	return 0;
+}
+
+/* Tachyon's bar: "\r  [████░░░░] 42.0% (cur/total)", here on stderr so that
+ * stdout keeps only the results. */
+static void replay_progress(void *arg, uint64_t done, uint64_t total)
+{
+	struct replay_ctx *c = arg;
+	if (!c->progress || total == 0)
+		return;
+	double frac = (double)done / (double)total;
+	if (frac > 1)
+		frac = 1;
+	int filled = (int)(PROGRESS_CELLS * frac);
+	fputs("\r  [", stderr);
+	for (int i = 0; i < PROGRESS_CELLS; i++)
+		fputs(i < filled ? "\u2588" : "\u2591", stderr);
+	fprintf(stderr, "] %5.1f%% (%llu/%llu)", frac * 100.0, (unsigned long long)done,
+		(unsigned long long)total);
+	fflush(stderr);
+	c->drawn = true;
+}
+
+/* Tachyon accepts either byte order of the magic ("HCAT" on little-endian
+ * disks) and needs at least a whole header. */
+static bool looks_binary(const char *path)
+{
+	unsigned char head[64];
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return false;
+	size_t n = fread(head, 1, sizeof(head), f);
+	fclose(f);
+	return n == sizeof(head) && (memcmp(head, "HCAT", 4) == 0 || memcmp(head, "TACH", 4) == 0);
+}
+
+int cmd_replay(const struct options *o)
+{
+	struct stat st;
+	if (stat(o->input, &st) != 0)
+		die("Error: Input file not found: %s", o->input);
+	if (!looks_binary(o->input))
+		die("Error: Input file is not a binary sampling profile. The replay command only "
+		    "accepts files created with --binary");
+
+	struct errmsg e = { "" };
+	struct binary_reader *r;
+	int rc = binary_reader_open(&r, o->input, &e);
+	if (rc)
+		die("Error: %s", e.text[0] ? e.text : err_str(rc));
+	const struct binary_info *info = binary_reader_info(r);
+
+	printf("Replaying %llu samples from %s\n", (unsigned long long)info->sample_count, o->input);
+	printf("  Sample interval: %llu us\n", (unsigned long long)info->interval_us);
+	printf("  Compression: %s\n", info->compression == BINARY_COMPRESSION_ZSTD ? "zstd" : "none");
+	fflush(stdout);
+
+	struct profile prof;
+	profile_init(&prof);
+	struct replay_ctx ctx = { &prof, isatty(STDERR_FILENO) != 0, false, 0 };
+	rc = binary_reader_replay(r, &prof.strings, replay_add, replay_progress, &ctx, &e);
+	if (ctx.drawn)
+		fputc('\n', stderr);
+	if (rc) {
+		binary_reader_close(r);
+		profile_release(&prof);
+		die("Error: %s", e.text[0] ? e.text : err_str(rc));
+	}
+
+	/* the run's own figures, restored from the file */
+	prof.stats.interval_us = info->interval_us;
+	prof.stats.ticks = info->sample_count;
+	prof.stats.mode = info->mode >= 0 ? info->mode : 0;
+	if (info->has_stats)
+		prof.stats.duration_s = info->stats.duration_s;
+	uint64_t count = ctx.count;
+	binary_reader_close(r);
+
+	/* default names use the replaying process's pid, as Tachyon does */
+	int status = cmd_write_output(o, &prof, getpid());
+	if (status == 0)
+		printf("Replayed %llu samples\n", (unsigned long long)count);
+	profile_release(&prof);
+	return status;
+}
