@@ -45,7 +45,12 @@ enum opt_id {
 	OPT_REALTIME_STATS,
 	OPT_NATIVE,
 	OPT_NO_GC,
+	OPT_OPCODES,
+	OPT_ASYNC_AWARE,
+	OPT_SUBPROCESSES,
+	OPT_BLOCKING,
 	OPT_MODE,
+	OPT_ASYNC_MODE,
 	OPT_PSTATS,
 	OPT_COLLAPSED,
 	OPT_BINARY,
@@ -59,6 +64,7 @@ enum opt_id {
 enum section {
 	SEC_OPTIONS,
 	SEC_SAMPLING,
+	SEC_DUMP,
 	SEC_MODE,
 	SEC_OUTPUT,
 	SEC_PSTATS,
@@ -68,6 +74,7 @@ enum section {
 static const char *const section_titles[SEC_COUNT] = {
 	"options",
 	"Sampling configuration",
+	"Dump options",
 	"Mode options",
 	"Output options",
 	"pstats format options",
@@ -77,11 +84,15 @@ static const char *const section_titles[SEC_COUNT] = {
 #define ON_RUN (1u << CMD_RUN)
 #define ON_ATTACH (1u << CMD_ATTACH)
 #define ON_REPLAY (1u << CMD_REPLAY)
+#define ON_DUMP (1u << CMD_DUMP)
 #define ON_PROFILE (ON_RUN | ON_ATTACH)
 #define ON_OUTPUT (ON_RUN | ON_ATTACH | ON_REPLAY)
+#define ON_ALL (ON_RUN | ON_ATTACH | ON_REPLAY | ON_DUMP)
 
 /* In the order of enum cli_mode (exception is 4: "all" is internal). */
 static const char *const mode_choices[] = { "wall", "cpu", "gil", "exception", NULL };
+
+static const char *const async_mode_choices[] = { "running", "all", NULL };
 
 /* In the order of enum cli_compression. */
 static const char *const compression_choices[] = { "auto", "zstd", "none", NULL };
@@ -107,7 +118,7 @@ struct opt_spec {
 
 /* Parser order: usage and help list options in this order. */
 static const struct opt_spec opt_specs[] = {
-	{ OPT_HELP, 'h', "--help", NULL, NULL, ON_TOP | ON_OUTPUT, SEC_OPTIONS, false,
+	{ OPT_HELP, 'h', "--help", NULL, NULL, ON_TOP | ON_ALL, SEC_OPTIONS, false,
 	  "show this help message and exit", NULL },
 	{ OPT_VERSION, 0, "--version", NULL, NULL, ON_TOP, SEC_OPTIONS, false,
 	  "show program's version number and exit", NULL },
@@ -124,14 +135,44 @@ static const struct opt_spec opt_specs[] = {
 	  "Sample all threads in the process instead of just the main thread", "False" },
 	{ OPT_REALTIME_STATS, 0, "--realtime-stats", NULL, NULL, ON_PROFILE, SEC_SAMPLING, false,
 	  "Print real-time sampling statistics (Hz, mean, min, max) during profiling", "False" },
+	{ OPT_ALL_THREADS, 'a', "--all-threads", NULL, NULL, ON_DUMP, SEC_DUMP, false,
+	  "Dump all threads in the process instead of just the main thread", "False" },
 	{ OPT_NATIVE, 0, "--native", NULL, NULL, ON_PROFILE, SEC_SAMPLING, false,
+	  "Include artificial `<native>` frames to denote calls to non-Python code", "False" },
+	{ OPT_NATIVE, 0, "--native", NULL, NULL, ON_DUMP, SEC_DUMP, false,
 	  "Include artificial `<native>` frames to denote calls to non-Python code", "False" },
 	{ OPT_NO_GC, 0, "--no-gc", NULL, NULL, ON_PROFILE, SEC_SAMPLING, false,
 	  "Don't include artificial `<GC>` frames to denote active garbage collection", "True" },
+	{ OPT_NO_GC, 0, "--no-gc", NULL, NULL, ON_DUMP, SEC_DUMP, false,
+	  "Don't include artificial `<GC>` frames to denote active garbage collection", "True" },
+	{ OPT_OPCODES, 0, "--opcodes", NULL, NULL, ON_PROFILE, SEC_SAMPLING, false,
+	  "Gather bytecode opcode information for instruction-level profiling (shows which "
+	  "bytecode instructions are executing, including specializations).", "False" },
+	{ OPT_OPCODES, 0, "--opcodes", NULL, NULL, ON_DUMP, SEC_DUMP, false,
+	  "Show bytecode opcode names when available.", "False" },
+	{ OPT_ASYNC_AWARE, 0, "--async-aware", NULL, NULL, ON_PROFILE, SEC_SAMPLING, false,
+	  "Enable async-aware profiling (uses task-based stack reconstruction)", "False" },
+	{ OPT_ASYNC_AWARE, 0, "--async-aware", NULL, NULL, ON_DUMP, SEC_DUMP, false,
+	  "Enable async-aware stack reconstruction", "False" },
+	{ OPT_ASYNC_MODE, 0, "--async-mode", NULL, async_mode_choices, ON_DUMP, SEC_DUMP, false,
+	  "Async stack mode: \"running\" (only running task) or \"all\" (all tasks including "
+	  "waiting, default for dump). Requires `--async-aware`", NULL },
+	{ OPT_SUBPROCESSES, 0, "--subprocesses", NULL, NULL, ON_PROFILE, SEC_SAMPLING, false,
+	  "Also profile subprocesses. Each subprocess gets its own profiler and output file.",
+	  "False" },
+	{ OPT_BLOCKING, 0, "--blocking", NULL, NULL, ON_PROFILE, SEC_SAMPLING, false,
+	  "Stop all threads in target process before sampling to get consistent snapshots. Uses "
+	  "ptrace on Linux. Adds overhead but ensures memory reads are from a frozen state.",
+	  "False" },
+	{ OPT_BLOCKING, 0, "--blocking", NULL, NULL, ON_DUMP, SEC_DUMP, false,
+	  "Stop all threads in target process before dumping the stack.", "False" },
 	{ OPT_MODE, 0, "--mode", NULL, mode_choices, ON_PROFILE, SEC_MODE, false,
 	  "Sampling mode: wall (all samples), cpu (only samples when thread is on CPU), gil "
 	  "(only samples when thread holds the GIL), exception (only samples when thread has an "
-	  "active exception).", "wall" },
+	  "active exception). Incompatible with `--async-aware`", "wall" },
+	{ OPT_ASYNC_MODE, 0, "--async-mode", NULL, async_mode_choices, ON_PROFILE, SEC_MODE, false,
+	  "Async profiling mode: \"running\" (only running task) or \"all\" (all tasks "
+	  "including waiting). Requires `--async-aware`", "running" },
 	{ OPT_PSTATS, 0, "--pstats", NULL, NULL, ON_OUTPUT, SEC_OUTPUT, true,
 	  "Generate pstats output (default)", "pstats" },
 	{ OPT_COLLAPSED, 0, "--collapsed", NULL, NULL, ON_OUTPUT, SEC_OUTPUT, true,
@@ -197,6 +238,15 @@ static const struct command_spec commands[] = {
 	  "\n"
 	  "  # Record a compact binary profile to convert later with `replay`\n"
 	  "  `" PROG " attach --binary -o profile.bin 1234`" },
+	{ CMD_DUMP, "dump", PROG " dump", "Dump a running process's current stack",
+	  "Dump a running process's current Python stack\n"
+	  "\n"
+	  "Examples:\n"
+	  "  # Dump the main thread stack\n"
+	  "  `" PROG " dump 1234`\n"
+	  "\n"
+	  "  # Dump all thread stacks\n"
+	  "  `" PROG " dump -a 1234`" },
 	{ CMD_REPLAY, "replay", PROG " replay", "Replay a binary profile and convert to another format",
 	  "Replay a binary profile file and convert to another format\n"
 	  "\n"
@@ -587,6 +637,9 @@ static void positional_usage_parts(enum cli_command cmd, struct parts *p)
 	case CMD_REPLAY:
 		part_add(p, "input_file");
 		break;
+	case CMD_DUMP:
+		part_add(p, "pid");
+		break;
 	}
 }
 
@@ -830,6 +883,9 @@ static void format_help(struct buf *b, enum cli_command cmd)
 	case CMD_REPLAY:
 		row_add(posn, 2, "input_file", "Binary profile file to replay", NULL);
 		break;
+	case CMD_DUMP:
+		row_add(posn, 2, "pid", "Process ID to dump", NULL);
+		break;
 	}
 
 	unsigned bit = 1u << cmd;
@@ -1027,6 +1083,32 @@ static enum cli_result take(struct parser *p, const struct opt_spec *s, const ch
 	case OPT_NO_GC:
 		o->no_gc = true;
 		break;
+	case OPT_OPCODES:
+		o->opcodes = true;
+		break;
+	case OPT_ASYNC_AWARE:
+		o->async_aware = true;
+		break;
+	case OPT_SUBPROCESSES:
+		o->subprocesses = true;
+		break;
+	case OPT_BLOCKING:
+		o->blocking = true;
+		break;
+	case OPT_ASYNC_MODE: {
+		size_t i;
+		for (i = 0; async_mode_choices[i]; i++)
+			if (!strcmp(val, async_mode_choices[i]))
+				break;
+		if (!async_mode_choices[i]) {
+			invalid_choice(&m, val, async_mode_choices);
+			r = arg_error(p->text, p->cmd, s, m.data);
+			break;
+		}
+		o->async_mode = (int)i;
+		o->async_mode_given = true;
+		break;
+	}
 	case OPT_MODE: {
 		size_t i;
 		for (i = 0; mode_choices[i]; i++)
@@ -1203,8 +1285,46 @@ static void set_defaults(struct options *o)
 static enum cli_result validate(struct parser *p)
 {
 	const struct options *o = p->o;
-	if (strcmp(o->format, "pstats") != 0) {
-		struct buf m = BUF_INIT, list = BUF_INIT;
+	struct buf m = BUF_INIT, list = BUF_INIT;
+	enum cli_result r = CLI_OK;
+	if (o->command == CMD_REPLAY)
+		goto out;
+	/* async-aware profiling rebuilds stacks from tasks, not threads */
+	if (o->async_aware) {
+		const char *mode_names[] = { "wall", "cpu", "gil", "all", "exception" };
+		if (o->native)
+			buf_puts(&list, "--native");
+		if (o->no_gc)
+			buf_printf(&list, "%s--no-gc", list.len ? ", " : "");
+		if (!strcmp(o->format, "binary"))
+			buf_printf(&list, "%s--binary", list.len ? ", " : "");
+		if (o->mode != MODE_WALL)
+			buf_printf(&list, "%s--mode=%s", list.len ? ", " : "", mode_names[o->mode]);
+		if (o->all_threads)
+			buf_printf(&list, "%s--all-threads", list.len ? ", " : "");
+		if (list.len) {
+			buf_printf(&m, "Options %s are incompatible with --async-aware. Async-aware "
+				   "profiling uses task-based stack reconstruction.", list.data);
+			r = usage_error(p->text, CMD_NONE, m.data);
+			goto out;
+		}
+	} else if (o->command == CMD_DUMP ? o->async_mode_given : o->async_mode != 0) {
+		r = usage_error(p->text, CMD_NONE, "--async-mode requires --async-aware to be enabled.");
+		goto out;
+	}
+	if (o->command == CMD_DUMP)
+		goto out;
+	if (o->opcodes && strcmp(o->format, "binary") != 0) {
+		/* Tachyon's list; strobe names the formats it has */
+		r = usage_error(p->text, CMD_NONE, "--opcodes is only compatible with --binary.");
+		goto out;
+	}
+out:
+	buf_release(&m);
+	buf_release(&list);
+	if (r != CLI_OK)
+		return r;
+	if (o->command != CMD_REPLAY && o->command != CMD_DUMP && strcmp(o->format, "pstats") != 0) {
 		if (o->sort_given)
 			buf_puts(&list, "--sort");
 		if (o->limit_given)

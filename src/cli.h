@@ -18,6 +18,7 @@ enum cli_command {
 	CMD_RUN,
 	CMD_ATTACH,
 	CMD_REPLAY,
+	CMD_DUMP,
 };
 
 enum cli_compression {
@@ -48,6 +49,12 @@ struct options {
 	int mode;                 /* --mode: enum cli_mode, MODE_WALL by default */
 	bool native;              /* --native: <native> frames */
 	bool no_gc;               /* --no-gc: no <GC> frames */
+	bool opcodes;             /* --opcodes */
+	bool async_aware;         /* --async-aware */
+	int async_mode;           /* --async-mode: 0 running (run/attach default), 1 all */
+	bool async_mode_given;
+	bool subprocesses;        /* --subprocesses */
+	bool blocking;            /* --blocking */
 
 	/* output */
 	const char *format;       /* out_format name: "pstats" (default), "collapsed", "binary" */

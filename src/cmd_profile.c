@@ -237,6 +237,14 @@ int cmd_profile(const struct options *o, pid_t pid, struct spawn *child)
 	}
 
 	bool binary = strcmp(o->format, "binary") == 0;
+	/* options parsed for Tachyon compatibility whose support is still being built */
+	if (o->blocking || o->async_aware || o->subprocesses || o->opcodes) {
+		if (child)
+			spawn_terminate(child, TERMINATE_GRACE_MS);
+		die_status(2, "strobe: %s is not supported by this build yet",
+			   o->blocking ? "--blocking" : o->async_aware ? "--async-aware"
+			   : o->subprocesses ? "--subprocesses" : "--opcodes");
+	}
 	if (o->native && rt.layout.owner_cstack == PY_OWNER_NONE) {
 		char v[32];
 		if (child)

@@ -23,6 +23,12 @@ sys.dont_write_bytecode = True
 
 import cases          # noqa: E402
 import interpreters   # noqa: E402
+import importlib      # noqa: E402
+
+# more tests live in cases_<topic>.py; they register with cases.case
+for _name in sorted(os.listdir(os.path.dirname(os.path.abspath(__file__)))):
+    if _name.startswith("cases_") and _name.endswith(".py"):
+        importlib.import_module(_name[:-3])
 from harness import Ctx, Failure  # noqa: E402
 
 

@@ -511,6 +511,39 @@ TEST(modes)
 	buf_release(&t);
 }
 
+TEST(issue6_options)
+{
+	struct options o;
+	struct buf t = BUF_INIT;
+	CHECK_EQ_INT(parse(&o, &t, ARGV("attach", "--async-aware", "--async-mode", "all", "1")), CLI_OK);
+	CHECK(o.async_aware && o.async_mode == 1);
+	CHECK_EQ_INT(parse(&o, &t, ARGV("attach", "--async-aware", "--native", "--no-gc", "-a",
+					"--mode", "cpu", "1")), CLI_USAGE);
+	CHECK_STR(last_line(&t), "strobe: error: Options --native, --no-gc, --mode=cpu, "
+				 "--all-threads are incompatible with --async-aware. Async-aware "
+				 "profiling uses task-based stack reconstruction.\n");
+	CHECK_EQ_INT(parse(&o, &t, ARGV("attach", "--async-aware", "--binary", "1")), CLI_USAGE);
+	CHECK(strstr(t.data, "Options --binary are incompatible with --async-aware.") != NULL);
+	CHECK_EQ_INT(parse(&o, &t, ARGV("attach", "--async-mode", "all", "1")), CLI_USAGE);
+	CHECK_STR(last_line(&t), "strobe: error: --async-mode requires --async-aware to be enabled.\n");
+	/* run/attach: an explicit "running" is the default, so allowed */
+	CHECK_EQ_INT(parse(&o, &t, ARGV("attach", "--async-mode", "running", "1")), CLI_OK);
+	/* dump: any explicit --async-mode needs --async-aware */
+	CHECK_EQ_INT(parse(&o, &t, ARGV("dump", "--async-mode", "running", "1")), CLI_USAGE);
+	CHECK_EQ_INT(parse(&o, &t, ARGV("dump", "-a", "--native", "--no-gc", "--opcodes",
+					"--blocking", "1")), CLI_OK);
+	CHECK(o.all_threads && o.native && o.no_gc && o.opcodes && o.blocking && o.pid == 1);
+	CHECK_EQ_INT(parse(&o, &t, ARGV("dump", "--subprocesses", "1")), CLI_USAGE);
+	CHECK_EQ_INT(parse(&o, &t, ARGV("attach", "--opcodes", "1")), CLI_USAGE);
+	CHECK_STR(last_line(&t), "strobe: error: --opcodes is only compatible with --binary.\n");
+	CHECK_EQ_INT(parse(&o, &t, ARGV("attach", "--opcodes", "--binary", "1")), CLI_OK);
+	CHECK_EQ_INT(parse(&o, &t, ARGV("run", "--subprocesses", "--blocking", "x.py")), CLI_OK);
+	CHECK(o.subprocesses && o.blocking);
+	CHECK_EQ_INT(parse(&o, &t, ARGV("dump", "--help")), CLI_HELP);
+	CHECK(strstr(t.data, "\nDump options:\n  -a, --all-threads     Dump all threads") != NULL);
+	buf_release(&t);
+}
+
 TEST(binary_and_replay)
 {
 	struct options o;
@@ -549,7 +582,7 @@ TEST(pstats_only_options)
 	CHECK_EQ_INT(parse(&o, &t, ARGV("run", "--collapsed", "--sort", "name", "x.py")),
 		     CLI_USAGE);
 	CHECK_STR(t.data,
-		  "usage: strobe [-h] [--version] {run,attach,replay} ...\n"
+		  "usage: strobe [-h] [--version] {run,attach,dump,replay} ...\n"
 		  "strobe: error: Options --sort are only valid with --pstats, not --collapsed\n");
 	CHECK_EQ_INT(parse(&o, &t, ARGV("attach", "1", "--no-summary", "-l", "3", "--sort",
 					"name", "--collapsed")), CLI_USAGE);
@@ -605,18 +638,21 @@ TEST(help)
 	struct options o;
 	struct buf t = BUF_INIT;
 	CHECK_EQ_INT(parse(&o, &t, ARGV("--help")), CLI_HELP);
-	CHECK(starts_with(t.data, "usage: strobe [-h] [--version] {run,attach,replay} ...\n\n"
+	CHECK(starts_with(t.data, "usage: strobe [-h] [--version] {run,attach,dump,replay} ...\n\n"
 				  "Sample a process's stack frames and generate profiling data.\n"));
-	CHECK(strstr(t.data, "\npositional arguments:\n  {run,attach,replay}  Command to run\n"
-			     "    run                Run and profile a script or module\n"));
+	CHECK(strstr(t.data, "\npositional arguments:\n  {run,attach,dump,replay}\n"
+			     "                        Command to run\n"
+			     "    run                 Run and profile a script or module\n"));
 	CHECK_EQ_INT(parse(&o, &t, ARGV("-h", "run")), CLI_HELP);
 	CHECK(starts_with(t.data, "usage: strobe [-h]"));
 
 	CHECK_EQ_INT(parse(&o, &t, ARGV("run", "--help")), CLI_HELP);
 	CHECK(starts_with(t.data, "usage: strobe run [-h] [-m] [--python PATH] [-r RATE] "
 				  "[-d SECONDS] [-a]\n"
-				  "                  [--realtime-stats] [--native] [--no-gc]\n"
-				  "                  [--mode {wall,cpu,gil,exception}] [--pstats | --collapsed |\n"
+				  "                  [--realtime-stats] [--native] [--no-gc] [--opcodes]\n"
+				  "                  [--async-aware] [--subprocesses] [--blocking]\n"
+				  "                  [--mode {wall,cpu,gil,exception}]\n"
+				  "                  [--async-mode {running,all}] [--pstats | --collapsed |\n"
 				  "                  --binary] [--compression {auto,zstd,none}] [-o OUTFILE]\n"));
 	CHECK(strstr(t.data, "\n                  target ...\n"
 			     "   or: strobe run [options] -- command ...\n\n"
@@ -692,16 +728,18 @@ TEST(subcommand_errors)
 	struct options o;
 	struct buf t = BUF_INIT;
 	CHECK_EQ_INT(parse(&o, &t, (char *[]){ "strobe", NULL }), CLI_USAGE);
-	CHECK_STR(t.data, "usage: strobe [-h] [--version] {run,attach,replay} ...\n"
+	CHECK_STR(t.data, "usage: strobe [-h] [--version] {run,attach,dump,replay} ...\n"
 			  "strobe: error: the following arguments are required: command\n");
 	CHECK_EQ_INT(o.command, CMD_NONE);
 	CHECK_EQ_INT(parse(&o, &t, ARGV("foo")), CLI_USAGE);
 	CHECK_STR(last_line(&t), "strobe: error: argument command: invalid choice: 'foo' "
-				 "(choose from 'run', 'attach', 'replay')\n");
+				 "(choose from 'run', 'attach', 'dump', 'replay')\n");
 	CHECK_EQ_INT(parse(&o, &t, ARGV("rn", "x.py")), CLI_USAGE);
 	CHECK_STR(last_line(&t), "strobe: error: argument command: invalid choice: 'rn', maybe "
-				 "you meant 'run'? (choose from 'run', 'attach', 'replay')\n");
-	CHECK_EQ_INT(parse(&o, &t, ARGV("dump", "1")), CLI_USAGE);
+				 "you meant 'run'? (choose from 'run', 'attach', 'dump', 'replay')\n");
+	CHECK_EQ_INT(parse(&o, &t, ARGV("dump", "1")), CLI_OK);
+	CHECK_EQ_INT(o.command, CMD_DUMP);
+	CHECK_EQ_INT(parse(&o, &t, ARGV("dmp", "1")), CLI_USAGE);
 	CHECK_EQ_INT(parse(&o, &t, ARGV("-x")), CLI_USAGE);
 	CHECK_STR(last_line(&t), "strobe: error: the following arguments are required: command\n");
 	CHECK_EQ_INT(parse(&o, &t, ARGV("-x", "run", "x.py")), CLI_USAGE);
@@ -716,7 +754,7 @@ TEST(unknown_options)
 	struct options o;
 	struct buf t = BUF_INIT;
 	CHECK_EQ_INT(parse(&o, &t, ARGV("run", "--bogus", "x.py")), CLI_USAGE);
-	CHECK_STR(t.data, "usage: strobe [-h] [--version] {run,attach,replay} ...\n"
+	CHECK_STR(t.data, "usage: strobe [-h] [--version] {run,attach,dump,replay} ...\n"
 			  "strobe: error: unrecognized arguments: --bogus\n");
 	CHECK_EQ_INT(parse(&o, &t, ARGV("-y", "run", "--bogus=1", "-x", "x.py")), CLI_USAGE);
 	CHECK_STR(last_line(&t), "strobe: error: unrecognized arguments: -y --bogus=1 -x\n");
@@ -752,6 +790,7 @@ int main(void)
 	RUN(sort_choices);
 	RUN(exclusive_formats);
 	RUN(modes);
+	RUN(issue6_options);
 	RUN(binary_and_replay);
 	RUN(pstats_only_options);
 	RUN(attach_pid);
