@@ -28,6 +28,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <malloc.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -524,6 +525,7 @@ struct rt {
 	struct log want;
 	char path[512];
 	struct gen *g;
+	bool keep; /* the caller reads the file again, then removes it */
 };
 
 static void rt_begin(struct rt *rt, const char *name, struct gen *g, int compression)
@@ -641,6 +643,8 @@ static struct binary_write_summary rt_finish(struct rt *rt, const struct binary_
 	binary_reader_close(r);
 	log_release(&rt->want);
 	export_file(rt->name, rt->path);
+	if (!rt->keep)
+		unlink(rt->path);
 	return sum;
 }
 
@@ -905,6 +909,7 @@ TEST(roundtrip_big)
 			}
 			rt_add(&rt);
 		}
+		rt.keep = true;
 		rt_finish(&rt, NULL);
 
 		/* progress: at 0, every 65536 samples, at the end */
@@ -923,6 +928,7 @@ TEST(roundtrip_big)
 		buf_release(&out);
 		strtab_release(&st);
 		binary_reader_close(r);
+		unlink(rt.path);
 		gen_release(&g);
 	}
 }
