@@ -238,12 +238,12 @@ int cmd_profile(const struct options *o, pid_t pid, struct spawn *child)
 
 	bool binary = strcmp(o->format, "binary") == 0;
 	/* options parsed for Tachyon compatibility whose support is still being built */
-	if (o->blocking || o->async_aware || o->subprocesses || o->opcodes) {
+	if (o->blocking || o->async_aware || o->subprocesses) {
 		if (child)
 			spawn_terminate(child, TERMINATE_GRACE_MS);
 		die_status(2, "strobe: %s is not supported by this build yet",
 			   o->blocking ? "--blocking" : o->async_aware ? "--async-aware"
-			   : o->subprocesses ? "--subprocesses" : "--opcodes");
+			   : "--subprocesses");
 	}
 	if (o->native && rt.layout.owner_cstack == PY_OWNER_NONE) {
 		char v[32];
@@ -265,6 +265,7 @@ int cmd_profile(const struct options *o, pid_t pid, struct spawn *child)
 		.want_status = binary,
 		.gc = !o->no_gc,
 		.native = o->native,
+		.opcodes = o->opcodes,
 	};
 	py_walker_init(&w, &rt, &mem, &prof.strings, &wc);
 
@@ -283,7 +284,8 @@ int cmd_profile(const struct options *o, pid_t pid, struct spawn *child)
 			.mode = o->mode,
 			.features = (o->no_gc ? 0 : BINARY_FEATURE_GC) |
 				    (o->all_threads ? BINARY_FEATURE_ALL_THREADS : 0) |
-				    (o->native ? BINARY_FEATURE_NATIVE : 0),
+				    (o->native ? BINARY_FEATURE_NATIVE : 0) |
+				    (o->opcodes ? BINARY_FEATURE_OPCODES : 0),
 			.py_major = (uint8_t)rt.major,
 			.py_minor = (uint8_t)rt.minor,
 			.py_micro = (uint8_t)(rt.micro >= 0 ? rt.micro : 0),

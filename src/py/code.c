@@ -3,6 +3,7 @@
 #include "base/buf.h"
 #include "base/error.h"
 #include "py/layout.h"
+#include "py/opcodes.h"
 #include "py/pystr.h"
 #include "py/runtime.h"
 
@@ -44,8 +45,66 @@ void py_code_cache_init(struct py_code_cache *c, const struct py_runtime *rt, st
 static void entry_free(struct py_code *e)
 {
 	free(e->linetable);
+	free(e->bytecode);
+	free(e->istart);
 	e->linetable = NULL;
+	e->bytecode = NULL;
+	e->istart = NULL;
 	e->addr = 0;
+}
+
+/* Where each 3.11-3.12 instruction starts: every instruction is followed
+ * by the inline caches of its (base) opcode.  Specialization keeps the
+ * cache layout of the family, so the layout read once stays valid. */
+static uint32_t *instruction_starts(const struct py_runtime *rt, const uint8_t *code, size_t units)
+{
+	uint32_t *starts = xmalloc((units ? units : 1) * sizeof(*starts));
+	size_t i = 0;
+	while (i < units) {
+		int caches = py_opcode_caches(rt->major, rt->minor, code[2 * i]);
+		size_t n = 1 + (caches > 0 ? (size_t)caches : 0);
+		for (size_t k = 0; k < n && i + k < units; k++)
+			starts[i + k] = (uint32_t)i;
+		i += n;
+	}
+	return starts;
+}
+
+/* --opcodes: what finding an instruction's opcode needs. */
+static int parse_opcode_data(struct py_code_cache *c, const unsigned char *head, struct py_code *e)
+{
+	const struct py_layout *l = &c->rt->layout;
+	if (l->co_code != PY_ABSENT) {
+		/* 3.8-3.10: co_code never changes */
+		struct buf b = BUF_INIT;
+		int rc = pystr_read_bytes(c->mem, l, rd_u64(head, l->co_code), PY_CODE_MAX_LINETABLE, &b);
+		if (rc == ERR_LIMIT)
+			return 0;
+		if (rc) {
+			buf_release(&b);
+			return rc;
+		}
+		e->bytecode = (uint8_t *)b.data;
+		e->bytecode_len = (uint32_t)b.len;
+		return 0;
+	}
+	if (l->ip_kind != PY_IP_PREV_INSTR || e->code_len == 0 || e->code_len > PY_CODE_MAX_LINETABLE)
+		return 0;
+	uint8_t *code = xmalloc((size_t)e->code_len);
+	int rc = mem_read(c->mem, e->code_start, code, (size_t)e->code_len);
+	if (rc == 0) {
+		e->istart = instruction_starts(c->rt, code, (size_t)(e->code_len / 2));
+		e->istart_len = (uint32_t)(e->code_len / 2);
+	}
+	free(code);
+	return rc;
+}
+
+int64_t py_code_instruction_start(const struct py_code *code, int64_t off)
+{
+	if (!code->istart || off < 0 || (uint64_t)(off / 2) >= code->istart_len)
+		return off;
+	return (int64_t)code->istart[off / 2] * 2;
 }
 
 void py_code_cache_release(struct py_code_cache *c)
@@ -126,13 +185,12 @@ static int parse(struct py_code_cache *c, raddr_t addr, struct py_code *e)
 		e->code_start = 0;
 		e->code_len = 0;
 	}
+	if (c->want_opcodes)
+		rc = parse_opcode_data(c, head, e);
 out:
 	buf_release(&s);
-	if (rc) {
-		free(e->linetable);
-		e->linetable = NULL;
-		e->addr = 0;
-	}
+	if (rc)
+		entry_free(e);
 	return rc;
 }
 

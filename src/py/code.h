@@ -45,6 +45,13 @@ struct py_code {
 	uint64_t sig[PY_CODE_SIG_WORDS];
 	uint64_t used_epoch;    /* sweep epoch of the last use */
 	raddr_t globals;        /* f_globals of the frame that last used it */
+	/* --opcodes only: 3.8-3.10 the bytecode (immutable co_code); 3.11-3.12
+	 * for each code unit the index of the unit starting its instruction
+	 * (a caller's prev_instr points into its CALL's inline caches) */
+	uint8_t *bytecode;
+	uint32_t bytecode_len;
+	uint32_t *istart;
+	uint32_t istart_len;
 	/* memo: the last instruction looked up and its location */
 	int64_t memo_offset;
 	struct py_location memo_loc;
@@ -58,6 +65,7 @@ struct py_code_cache {
 	const struct py_runtime *rt;
 	struct mem_source *mem;
 	struct strtab *strings;     /* borrowed: names are interned here */
+	bool want_opcodes;          /* keep what opcode lookups need */
 	struct u64map index;        /* code address -> slot + 1 */
 	struct py_code *slots;
 	size_t nslots, cap;
@@ -88,6 +96,10 @@ int py_code_recheck(struct py_code_cache *c, struct py_code **code);
 /* Revalidate the entries used since the last sweep, if a sweep is due at
  * now_ns; call once per sample, outside the frame walk. */
 void py_code_sweep(struct py_code_cache *c, uint64_t now_ns);
+
+/* Byte offset of the start of the instruction containing byte offset off
+ * (3.11-3.12, --opcodes); off itself when unknown. */
+int64_t py_code_instruction_start(const struct py_code *code, int64_t off);
 
 /* Location of the instruction at byte offset off of the code (memoised). */
 void py_code_location(struct py_code *code, int linetable_kind, int64_t off, struct py_location *loc);

@@ -33,6 +33,7 @@ void py_walker_init(struct py_walker *w, const struct py_runtime *rt, struct mem
 	w->mem = mem;
 	w->cfg = *cfg;
 	py_code_cache_init(&w->codes, rt, mem, strings);
+	w->codes.want_opcodes = cfg->opcodes;
 	pthread_tid_init(&w->pthread_tid);
 	const struct py_layout *l = &rt->layout;
 	uint32_t ts = 0;
@@ -78,13 +79,15 @@ void py_walker_release(struct py_walker *w)
 {
 	py_code_cache_release(&w->codes);
 	free(w->stack);
+	free(w->opq_index);
+	free(w->opq_addr);
 	memset(w, 0, sizeof(*w));
 }
 
 /* ---- resolving one frame ---------------------------------------------- */
 
 static int emit(struct py_walker *w, struct sample *s, struct thread_sample *t, struct py_code *code,
-		int64_t byte_off, struct frame *out)
+		int64_t byte_off, struct frame *out, raddr_t *op_addr)
 {
 	/* 3.11+: the instruction must lie in the code object's bytecode;
 	 * prev_instr of a frame that has not started is one unit before it.
@@ -109,9 +112,61 @@ static int emit(struct py_walker *w, struct sample *s, struct thread_sample *t, 
 	f->col = loc.col;
 	f->end_col = loc.end_col;
 	f->opcode = FRAME_NO_OPCODE;
+	*op_addr = 0;
+	if (w->cfg.opcodes && byte_off >= 0) {
+		if (code->bytecode) {
+			/* 3.8-3.10: the immutable co_code */
+			if ((uint64_t)byte_off < code->bytecode_len)
+				f->opcode = code->bytecode[byte_off];
+		} else if (code->code_len) {
+			/* 3.11+: the live (possibly specialized) byte, read after
+			 * the walk; 3.11-3.12 first step back from a CALL's caches */
+			int64_t start = py_code_instruction_start(code, byte_off);
+			if (start >= 0 && (uint64_t)start < code->code_len)
+				*op_addr = code->code_start + (uint64_t)start;
+		}
+	}
 	*out = *f;
 	s->nframes++;
 	t->depth++;
+	return 0;
+}
+
+/* --opcodes, 3.11+: remember where frame index i's opcode byte is. */
+static void queue_opcode(struct py_walker *w, size_t i, raddr_t addr)
+{
+	if (!addr)
+		return;
+	if (w->opq_n + 1 > w->opq_cap) {
+		size_t cap = w->opq_cap;
+		VEC_RESERVE(w->opq_index, cap, w->opq_n + 1);
+		cap = w->opq_cap;
+		VEC_RESERVE(w->opq_addr, cap, w->opq_n + 1);
+		w->opq_cap = cap;
+	}
+	w->opq_index[w->opq_n] = (uint32_t)i;
+	w->opq_addr[w->opq_n] = addr;
+	w->opq_n++;
+}
+
+/* Read the queued opcode bytes in batched reads and store them. */
+static int fill_opcodes(struct py_walker *w, struct sample *s)
+{
+	enum { BATCH = 64 };
+	unsigned char bytes[BATCH];
+	struct mem_iov iov[BATCH];
+	for (size_t done = 0; done < w->opq_n;) {
+		size_t n = w->opq_n - done < BATCH ? w->opq_n - done : BATCH;
+		for (size_t k = 0; k < n; k++)
+			iov[k] = (struct mem_iov){ w->opq_addr[done + k], &bytes[k], 1 };
+		int got = mem_readv(w->mem, iov, (int)n);
+		if (got < 0)
+			return got;
+		for (size_t k = 0; k < (size_t)got; k++)
+			s->frames[w->opq_index[done + k]].opcode = bytes[k];
+		done += n;
+	}
+	w->opq_n = 0;
 	return 0;
 }
 
@@ -138,6 +193,7 @@ static int resolve(struct py_walker *w, struct sample *s, struct thread_sample *
 		s->nframes++;
 		t->depth++;
 		w->stats.memo_hits++;
+		queue_opcode(w, s->nframes - 1, m->op_addr);
 		return 0;
 	}
 	struct py_code *code;
@@ -145,10 +201,12 @@ static int resolve(struct py_walker *w, struct sample *s, struct thread_sample *
 	if (rc)
 		return rc;
 	struct frame f;
-	rc = emit(w, s, t, code, byte_off, &f);
+	raddr_t op_addr;
+	rc = emit(w, s, t, code, byte_off, &f, &op_addr);
 	if (rc)
 		return rc;
-	*m = (struct py_frame_memo){ frame, code_addr, pos, globals, f };
+	queue_opcode(w, s->nframes - 1, op_addr);
+	*m = (struct py_frame_memo){ frame, code_addr, pos, globals, op_addr, f };
 	return 0;
 }
 
@@ -790,6 +848,9 @@ static int walk_thread(struct py_walker *w, struct sample *s, raddr_t tstate, ra
 	} else {
 		rc = walk_object_thread(w, s, t, tstate, interp, expect_ident, next, sh, extra, nextra);
 	}
+	if (rc == 0 && w->opq_n)
+		rc = fill_opcodes(w, s);
+	w->opq_n = 0;
 	if (rc) {
 		/* drop the partial (or skipped) thread */
 		s->nthreads = tindex;

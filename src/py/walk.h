@@ -44,6 +44,7 @@ struct py_walk_config {
 			    * (for formats that record them) */
 	bool gc;           /* <GC> frames */
 	bool native;       /* <native> frames at C -> Python boundaries (3.12+) */
+	bool opcodes;      /* record the opcode each frame executes */
 };
 
 /* Per-interpreter facts of one sample: who holds the GIL, whether the
@@ -87,6 +88,7 @@ struct py_frame_memo {
 	raddr_t frame, code;
 	uint64_t pos;       /* instruction pointer (3.11+) or f_lasti */
 	raddr_t globals;
+	raddr_t op_addr;    /* --opcodes, 3.11+: where the live opcode byte is */
 	struct frame f;
 };
 
@@ -125,6 +127,9 @@ struct py_walker {
 	bool want_gil, want_exc, want_cpu;
 	int task_fd_pid;                 /* pid of the /proc task stats below */
 	struct py_frame_memo memo[PY_FRAME_MEMO];
+	uint32_t *opq_index;             /* --opcodes: frames whose opcode byte is to read */
+	raddr_t *opq_addr;
+	size_t opq_n, opq_cap;
 	uint64_t memo_epoch, memo_evictions;
 	struct py_walk_stats stats;
 };

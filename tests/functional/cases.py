@@ -869,6 +869,70 @@ def t_binary_interrupted(ctx):
     same_collapsed_as_tachyon(ctx, out2)
 
 
+OPCODE_DUMP = r"""
+import collections, sys
+from profiling.sampling.binary_reader import BinaryReader
+class C:
+    aggregating = False
+    def __init__(self):
+        self.c = collections.Counter()
+    def collect(self, frames, timestamps_us=None):
+        for interp in frames:
+            for t in interp.threads:
+                for depth, f in enumerate(t.frame_info[:2]):
+                    self.c["%d %s %s" % (depth, f.funcname, f.opcode)] += len(timestamps_us or [0])
+    def collect_failed_sample(self):
+        pass
+with BinaryReader(sys.argv[1]) as r:
+    c = C()
+    r.replay_samples(c)
+    print(r.get_info()["capture_config"]["opcodes"])
+for k, v in c.c.items():
+    print(k, v)
+"""
+
+OPCODE_NAMES = r"""
+import dis, sys
+names = dict(enumerate(getattr(dis, "_all_opname", dis.opname)))
+for n in sys.argv[1:]:
+    print(n, names.get(int(n), "<%s>" % n))
+"""
+
+
+@case("binary_opcodes", quick=True)
+def t_binary_opcodes(ctx):
+    """--binary --opcodes: each frame's executing opcode, named by the target's own dis module"""
+    out = ctx.path("ops.bin")
+    p = ctx.strobe(["run", "-d", "1", "--binary", "--opcodes", "-o", out] + ctx.run_args("native.py"))
+    ready = p.message("ready")
+    expect_success(p, duration=1)
+    t = Tachyon(ctx)
+    try:
+        inside = t.put(out, "ops.bin")
+        with open(os.path.join(t.dir, "dump.py"), "w") as f:
+            f.write(OPCODE_DUMP)
+        lines = t.python(["dump.py", inside]).strip().splitlines()
+    finally:
+        t.cleanup()
+    check(lines and lines[0] == "True", "the file does not record opcodes in its capture config")
+    counts = {}
+    for line in lines[1:]:
+        key, n = line.rsplit(" ", 1)
+        counts[key] = int(n)
+    ops = sorted({k.rsplit(" ", 1)[1] for k in counts if k.split(" ")[1] in ("work", "main")})
+    check(ops and "None" not in ops, "frames without opcodes: %s", sorted(counts)[:10])
+    q = ctx.spawn(ctx.interp.command("-c", OPCODE_NAMES, *ops), ready=False, name="opnames")
+    check(q.wait(30) == 0, "naming opcodes failed: %s", q.stderr[-300:])
+    names = dict(l.split(" ", 1) for l in q.stdout.strip().splitlines())
+    # the caller main() is in its CALL of map/list (3.11-3.12: never a CACHE unit)
+    callers = {names[k.rsplit(" ", 1)[1]] for k in counts if k.startswith("1 main ")}
+    check(callers and all(n.startswith(("CALL", "INSTRUMENTED_CALL", "PRECALL"))
+                          for n in callers), "main() executes %s, not a call", sorted(callers))
+    leaf = {names[k.rsplit(" ", 1)[1]] for k in counts if k.startswith("0 work ")}
+    check(leaf and not any(n.startswith("<") or n == "CACHE" for n in leaf),
+          "work() executes unknown opcodes: %s", sorted(leaf))
+
+
 @case("binary_from_tachyon", kind="global")
 def t_binary_from_tachyon(ctx):
     """a file Tachyon records (3.15, threads, zstd and not) replays in strobe as in Tachyon"""

@@ -510,6 +510,14 @@ class Tachyon:
                 SID_ROOT, self.inside] + list(args)
         return self.ctx.spawn(argv, ready=ready, env=env, name="tachyon")
 
+    def python(self, args, timeout=120):
+        """Run python3.15 ARGS in the root (cwd: the scratch dir); returns stdout."""
+        p = self.ctx.spawn(["chroot", SID_ROOT, "sh", "-c", 'cd "$0" && exec python3.15 "$@"',
+                            self.inside] + list(args), ready=False, name="python3.15")
+        rc = p.wait(timeout)
+        check(rc == 0, "python3.15 %s exited with %s: %s", " ".join(args), rc, p.stderr[-400:])
+        return p.stdout
+
     def run(self, args, timeout=120):
         p = self.spawn(args)
         rc = p.wait(timeout)
