@@ -53,7 +53,15 @@ enum opt_id {
 	OPT_ASYNC_MODE,
 	OPT_PSTATS,
 	OPT_COLLAPSED,
+	OPT_FLAMEGRAPH,
+	OPT_GECKO,
+	OPT_HEATMAP,
+	OPT_DIFF_FLAMEGRAPH,
+	OPT_JSONL,
 	OPT_BINARY,
+	OPT_SPEEDSCOPE,
+	OPT_PPROF,
+	OPT_BROWSER,
 	OPT_COMPRESSION,
 	OPT_OUTPUT,
 	OPT_SORT,
@@ -110,89 +118,123 @@ struct opt_spec {
 	const char *const *choices;/* takes one of these; NULL if free */
 	unsigned commands;         /* ON_* bits: which parsers offer it */
 	enum section section;
-	bool format;               /* in the --pstats | --collapsed group */
+	bool format;               /* in the --pstats | --collapsed | ... group */
 	const char *help;
 	/* ArgumentDefaultsHelpFormatter's "(default: ...)"; NULL = SUPPRESS */
 	const char *default_text;
+	/* a format option is offered only when strobe has that writer
+	 * (out_formats[] in src/out/out.c) */
+	const char *format_name;
 };
 
 /* Parser order: usage and help list options in this order. */
 static const struct opt_spec opt_specs[] = {
 	{ OPT_HELP, 'h', "--help", NULL, NULL, ON_TOP | ON_ALL, SEC_OPTIONS, false,
-	  "show this help message and exit", NULL },
+	  "show this help message and exit", NULL, NULL },
 	{ OPT_VERSION, 0, "--version", NULL, NULL, ON_TOP, SEC_OPTIONS, false,
-	  "show program's version number and exit", NULL },
+	  "show program's version number and exit", NULL, NULL },
 	{ OPT_MODULE, 'm', "--module", NULL, NULL, ON_RUN, SEC_OPTIONS, false,
-	  "Run target as a module (like `python -m`)", "False" },
+	  "Run target as a module (like `python -m`)", "False", NULL },
 	{ OPT_PYTHON, 0, "--python", "PATH", NULL, ON_RUN, SEC_OPTIONS, false,
 	  "Python interpreter that runs the script or module, looked up in PATH "
-	  "unless it contains a slash", "python3" },
+	  "unless it contains a slash", "python3", NULL },
 	{ OPT_RATE, 'r', "--sampling-rate", "RATE", NULL, ON_PROFILE, SEC_SAMPLING, false,
-	  "sampling rate (e.g., 10000, 10khz, 10k)", "1khz" },
+	  "sampling rate (e.g., 10000, 10khz, 10k)", "1khz", NULL },
 	{ OPT_DURATION, 'd', "--duration", "SECONDS", NULL, ON_PROFILE, SEC_SAMPLING, false,
-	  "Sampling duration (default: run to completion)", "None" },
+	  "Sampling duration (default: run to completion)", "None", NULL },
 	{ OPT_ALL_THREADS, 'a', "--all-threads", NULL, NULL, ON_PROFILE, SEC_SAMPLING, false,
-	  "Sample all threads in the process instead of just the main thread", "False" },
+	  "Sample all threads in the process instead of just the main thread", "False", NULL },
 	{ OPT_REALTIME_STATS, 0, "--realtime-stats", NULL, NULL, ON_PROFILE, SEC_SAMPLING, false,
-	  "Print real-time sampling statistics (Hz, mean, min, max) during profiling", "False" },
+	  "Print real-time sampling statistics (Hz, mean, min, max) during profiling", "False", NULL },
 	{ OPT_ALL_THREADS, 'a', "--all-threads", NULL, NULL, ON_DUMP, SEC_DUMP, false,
-	  "Dump all threads in the process instead of just the main thread", "False" },
+	  "Dump all threads in the process instead of just the main thread", "False", NULL },
 	{ OPT_NATIVE, 0, "--native", NULL, NULL, ON_PROFILE, SEC_SAMPLING, false,
-	  "Include artificial `<native>` frames to denote calls to non-Python code", "False" },
+	  "Include artificial `<native>` frames to denote calls to non-Python code", "False", NULL },
 	{ OPT_NATIVE, 0, "--native", NULL, NULL, ON_DUMP, SEC_DUMP, false,
-	  "Include artificial `<native>` frames to denote calls to non-Python code", "False" },
+	  "Include artificial `<native>` frames to denote calls to non-Python code", "False", NULL },
 	{ OPT_NO_GC, 0, "--no-gc", NULL, NULL, ON_PROFILE, SEC_SAMPLING, false,
-	  "Don't include artificial `<GC>` frames to denote active garbage collection", "True" },
+	  "Don't include artificial `<GC>` frames to denote active garbage collection", "True", NULL },
 	{ OPT_NO_GC, 0, "--no-gc", NULL, NULL, ON_DUMP, SEC_DUMP, false,
-	  "Don't include artificial `<GC>` frames to denote active garbage collection", "True" },
+	  "Don't include artificial `<GC>` frames to denote active garbage collection", "True", NULL },
 	{ OPT_OPCODES, 0, "--opcodes", NULL, NULL, ON_PROFILE, SEC_SAMPLING, false,
 	  "Gather bytecode opcode information for instruction-level profiling (shows which "
-	  "bytecode instructions are executing, including specializations).", "False" },
+	  "bytecode instructions are executing, including specializations).", "False", NULL },
 	{ OPT_OPCODES, 0, "--opcodes", NULL, NULL, ON_DUMP, SEC_DUMP, false,
-	  "Show bytecode opcode names when available.", "False" },
+	  "Show bytecode opcode names when available.", "False", NULL },
 	{ OPT_ASYNC_AWARE, 0, "--async-aware", NULL, NULL, ON_PROFILE, SEC_SAMPLING, false,
-	  "Enable async-aware profiling (uses task-based stack reconstruction)", "False" },
+	  "Enable async-aware profiling (uses task-based stack reconstruction)", "False", NULL },
 	{ OPT_ASYNC_AWARE, 0, "--async-aware", NULL, NULL, ON_DUMP, SEC_DUMP, false,
-	  "Enable async-aware stack reconstruction", "False" },
+	  "Enable async-aware stack reconstruction", "False", NULL },
 	{ OPT_ASYNC_MODE, 0, "--async-mode", NULL, async_mode_choices, ON_DUMP, SEC_DUMP, false,
 	  "Async stack mode: \"running\" (only running task) or \"all\" (all tasks including "
-	  "waiting, default for dump). Requires `--async-aware`", NULL },
+	  "waiting, default for dump). Requires `--async-aware`", NULL, NULL },
 	{ OPT_SUBPROCESSES, 0, "--subprocesses", NULL, NULL, ON_PROFILE, SEC_SAMPLING, false,
 	  "Also profile subprocesses. Each subprocess gets its own profiler and output file.",
-	  "False" },
+	  "False", NULL },
 	{ OPT_BLOCKING, 0, "--blocking", NULL, NULL, ON_PROFILE, SEC_SAMPLING, false,
 	  "Stop all threads in target process before sampling to get consistent snapshots. Uses "
 	  "ptrace on Linux. Adds overhead but ensures memory reads are from a frozen state.",
-	  "False" },
+	  "False", NULL },
 	{ OPT_BLOCKING, 0, "--blocking", NULL, NULL, ON_DUMP, SEC_DUMP, false,
-	  "Stop all threads in target process before dumping the stack.", "False" },
+	  "Stop all threads in target process before dumping the stack.", "False", NULL },
 	{ OPT_MODE, 0, "--mode", NULL, mode_choices, ON_PROFILE, SEC_MODE, false,
 	  "Sampling mode: wall (all samples), cpu (only samples when thread is on CPU), gil "
 	  "(only samples when thread holds the GIL), exception (only samples when thread has an "
-	  "active exception). Incompatible with `--async-aware`", "wall" },
+	  "active exception). Incompatible with `--async-aware`", "wall", NULL },
 	{ OPT_ASYNC_MODE, 0, "--async-mode", NULL, async_mode_choices, ON_PROFILE, SEC_MODE, false,
 	  "Async profiling mode: \"running\" (only running task) or \"all\" (all tasks "
-	  "including waiting). Requires `--async-aware`", "running" },
+	  "including waiting). Requires `--async-aware`", "running", NULL },
 	{ OPT_PSTATS, 0, "--pstats", NULL, NULL, ON_OUTPUT, SEC_OUTPUT, true,
-	  "Generate pstats output (default)", "pstats" },
+	  "Generate pstats output (default)", "pstats", "pstats" },
 	{ OPT_COLLAPSED, 0, "--collapsed", NULL, NULL, ON_OUTPUT, SEC_OUTPUT, true,
-	  "Generate collapsed stack traces for flamegraphs", "pstats" },
+	  "Generate collapsed stack traces for flamegraphs", "pstats", "collapsed" },
+	{ OPT_FLAMEGRAPH, 0, "--flamegraph", NULL, NULL, ON_OUTPUT, SEC_OUTPUT, true,
+	  "Generate interactive HTML flamegraph visualization", "pstats", "flamegraph" },
+	{ OPT_GECKO, 0, "--gecko", NULL, NULL, ON_OUTPUT, SEC_OUTPUT, true,
+	  "Generate Gecko format for Firefox Profiler", "pstats", "gecko" },
+	{ OPT_HEATMAP, 0, "--heatmap", NULL, NULL, ON_OUTPUT, SEC_OUTPUT, true,
+	  "Generate interactive HTML heatmap visualization with line-level sample counts",
+	  "pstats", "heatmap" },
+	{ OPT_DIFF_FLAMEGRAPH, 0, "--diff-flamegraph", "BASELINE", NULL, ON_OUTPUT, SEC_OUTPUT, true,
+	  "Generate differential flamegraph comparing current profile to `BASELINE` binary file",
+	  "None", "diff_flamegraph" },
+	{ OPT_JSONL, 0, "--jsonl", NULL, NULL, ON_OUTPUT, SEC_OUTPUT, true,
+	  "Generate newline-delimited JSON (JSONL) for programmatic consumers", "pstats", "jsonl" },
 	{ OPT_BINARY, 0, "--binary", NULL, NULL, ON_PROFILE, SEC_OUTPUT, true,
-	  "Generate high-performance binary format (use `replay` command to convert)", "pstats" },
+	  "Generate high-performance binary format (use `replay` command to convert)", "pstats",
+	  "binary" },
+	{ OPT_SPEEDSCOPE, 0, "--speedscope", NULL, NULL, ON_OUTPUT, SEC_OUTPUT, true,
+	  "Generate speedscope JSON (https://www.speedscope.app)", "pstats", "speedscope" },
+	{ OPT_PPROF, 0, "--pprof", NULL, NULL, ON_OUTPUT, SEC_OUTPUT, true,
+	  "Generate gzipped pprof protobuf (go tool pprof)", "pstats", "pprof" },
 	{ OPT_COMPRESSION, 0, "--compression", NULL, compression_choices, ON_PROFILE, SEC_OUTPUT,
 	  false, "Compression for binary format: auto (use zstd if available), zstd, none",
-	  "auto" },
+	  "auto", NULL },
 	{ OPT_OUTPUT, 'o', "--output", "OUTFILE", NULL, ON_OUTPUT, SEC_OUTPUT, false,
 	  "Output path (default: `stdout` for `pstats` text; with `-o`, `pstats` is "
-	  "binary). Auto-generated for other formats.", "None" },
+	  "binary). Auto-generated for other formats.", "None", NULL },
+	{ OPT_BROWSER, 0, "--browser", NULL, NULL, ON_OUTPUT, SEC_OUTPUT, false,
+	  "Automatically open HTML output (--flamegraph, --diff-flamegraph, --heatmap) in browser. "
+	  "When using `--subprocesses`, only the main process opens the browser", "False", NULL },
 	{ OPT_SORT, 0, "--sort", NULL, sort_choices, ON_OUTPUT, SEC_PSTATS, false,
-	  "Sort order for pstats output (default: nsamples)", "None" },
+	  "Sort order for pstats output (default: nsamples)", "None", NULL },
 	{ OPT_LIMIT, 'l', "--limit", "LIMIT", NULL, ON_OUTPUT, SEC_PSTATS, false,
-	  "Limit the number of rows in the output (default: 15)", "None" },
+	  "Limit the number of rows in the output (default: 15)", "None", NULL },
 	{ OPT_NO_SUMMARY, 0, "--no-summary", NULL, NULL, ON_OUTPUT, SEC_PSTATS, false,
-	  "Disable the summary section in the pstats output", "False" },
+	  "Disable the summary section in the pstats output", "False", NULL },
 };
 #define N_OPTS (sizeof(opt_specs) / sizeof(opt_specs[0]))
+
+/* Whether the parser of command bit offers option s. */
+static bool offered(const struct opt_spec *s, unsigned bit)
+{
+	if (!(s->commands & bit))
+		return false;
+	/* --browser only where an HTML format exists */
+	if (s->id == OPT_BROWSER)
+		return out_format_find("flamegraph") || out_format_find("heatmap");
+	return !s->format_name || out_format_find(s->format_name);
+}
 
 static bool takes_value(const struct opt_spec *s)
 {
@@ -581,7 +623,7 @@ static void option_usage_parts(enum cli_command cmd, struct parts *p)
 	bool in_group = false;
 	for (size_t i = 0; i < N_OPTS; i++) {
 		const struct opt_spec *s = &opt_specs[i];
-		if (!(s->commands & bit))
+		if (!offered(s, bit))
 			continue;
 		char first[32];
 		if (s->short_name)
@@ -597,7 +639,7 @@ static void option_usage_parts(enum cli_command cmd, struct parts *p)
 			in_group = true;
 			bool last = true;
 			for (size_t k = i + 1; k < N_OPTS && opt_specs[k].format; k++)
-				if (opt_specs[k].commands & bit)
+				if (offered(&opt_specs[k], bit))
 					last = false;
 			if (!last)
 				strncat(p->s[p->n - 1], " |", PART_LEN - strlen(p->s[p->n - 1]) - 1);
@@ -891,7 +933,7 @@ static void format_help(struct buf *b, enum cli_command cmd)
 	unsigned bit = 1u << cmd;
 	for (size_t i = 0; i < N_OPTS; i++) {
 		const struct opt_spec *s = &opt_specs[i];
-		if (!(s->commands & bit))
+		if (!offered(s, bit))
 			continue;
 		char inv[PART_LEN], mv[PART_LEN];
 		int len = 0;
@@ -958,7 +1000,7 @@ struct parser {
 static const struct opt_spec *find_long(const char *name, size_t len, unsigned bit)
 {
 	for (size_t i = 0; i < N_OPTS; i++)
-		if ((opt_specs[i].commands & bit) && strlen(opt_specs[i].long_name) == len &&
+		if (offered(&opt_specs[i], bit) && strlen(opt_specs[i].long_name) == len &&
 		    !memcmp(opt_specs[i].long_name, name, len))
 			return &opt_specs[i];
 	return NULL;
@@ -967,7 +1009,7 @@ static const struct opt_spec *find_long(const char *name, size_t len, unsigned b
 static const struct opt_spec *find_short(char c, unsigned bit)
 {
 	for (size_t i = 0; i < N_OPTS; i++)
-		if ((opt_specs[i].commands & bit) && c && opt_specs[i].short_name == c)
+		if (offered(&opt_specs[i], bit) && c && opt_specs[i].short_name == c)
 			return &opt_specs[i];
 	return NULL;
 }
@@ -1123,13 +1165,22 @@ static enum cli_result take(struct parser *p, const struct opt_spec *s, const ch
 		break;
 	}
 	case OPT_PSTATS:
-		o->format = "pstats";
-		break;
 	case OPT_COLLAPSED:
-		o->format = "collapsed";
-		break;
+	case OPT_FLAMEGRAPH:
+	case OPT_GECKO:
+	case OPT_HEATMAP:
+	case OPT_JSONL:
 	case OPT_BINARY:
-		o->format = "binary";
+	case OPT_SPEEDSCOPE:
+	case OPT_PPROF:
+		o->format = s->format_name;
+		break;
+	case OPT_DIFF_FLAMEGRAPH:
+		o->format = s->format_name;
+		o->baseline = val;
+		break;
+	case OPT_BROWSER:
+		o->browser = true;
 		break;
 	case OPT_COMPRESSION: {
 		size_t i;
@@ -1314,10 +1365,26 @@ static enum cli_result validate(struct parser *p)
 	}
 	if (o->command == CMD_DUMP)
 		goto out;
-	if (o->opcodes && strcmp(o->format, "binary") != 0) {
-		/* Tachyon's list; strobe names the formats it has */
-		r = usage_error(p->text, CMD_NONE, "--opcodes is only compatible with --binary.");
-		goto out;
+	if (o->opcodes) {
+		/* Tachyon's list (live, gecko, flamegraph, diff_flamegraph,
+		 * heatmap, binary), of the formats this build has */
+		static const char *const with_opcodes[] = {
+			"live", "gecko", "flamegraph", "diff_flamegraph", "heatmap", "binary", NULL,
+		};
+		bool ok = false;
+		for (const char *const *f = with_opcodes; *f; f++) {
+			bool have = !strcmp(*f, "live") ? o->live_available : out_format_find(*f) != NULL;
+			if (!have)
+				continue;
+			buf_printf(&list, "%s--%s", list.len ? ", " : "", *f);
+			ok = ok || !strcmp(o->format, *f) || (!strcmp(*f, "live") && o->live);
+		}
+		if (!ok) {
+			buf_printf(&m, "--opcodes is only compatible with %s.", list.data);
+			r = usage_error(p->text, CMD_NONE, m.data);
+			goto out;
+		}
+		buf_reset(&list);
 	}
 out:
 	buf_release(&m);

@@ -59,6 +59,10 @@ struct options {
 	/* output */
 	const char *format;       /* out_format name: "pstats" (default), "collapsed", "binary" */
 	int compression;          /* enum cli_compression, for --binary */
+	const char *baseline;     /* --diff-flamegraph BASELINE */
+	bool browser;             /* --browser */
+	bool live;                /* --live */
+	bool live_available;      /* strobe was built with the live view */
 	const char *output;       /* -o/--output, or NULL (also for "-o ''",
 				     which Tachyon treats as no -o) */
 	int sort;                 /* enum out_sort; default SORT_NSAMPLES */

@@ -6,12 +6,15 @@
 #include "cli.h"
 #include "model/profile.h"
 #include "out/out.h"
+#include "py/opcodes.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static bool want_color(void)
@@ -42,34 +45,105 @@ static bool is_dir(const char *path)
 void cmd_output_path(const struct options *o, const char *format, const char *ext, pid_t pid,
 		     char *path, size_t size)
 {
-	if (o->output && !is_dir(o->output))
-		snprintf(path, size, "%s", o->output);
-	else if (o->output)
-		snprintf(path, size, "%s/%s_%d.%s", o->output, format, (int)pid, ext);
+	const struct out_format *f = out_format_find(format);
+	bool dir = f && f->is_dir;
+	char name[64];
+	/* <format>_<pid>.<ext>, or heatmap_<pid> for a directory */
+	if (dir)
+		snprintf(name, sizeof(name), "%s_%d", format, (int)pid);
 	else
-		snprintf(path, size, "%s_%d.%s", format, (int)pid, ext);
+		snprintf(name, sizeof(name), "%s_%d.%s", format, (int)pid, ext);
+	if (o->output && is_dir(o->output) && !dir) {
+		snprintf(path, size, "%s/%s", o->output, name);
+	} else if (o->output && is_dir(o->output) && dir) {
+		/* an existing directory: that is where the pages go */
+		snprintf(path, size, "%s", o->output);
+	} else if (o->output) {
+		snprintf(path, size, "%s", o->output);
+		size_t n = strlen(path);
+		/* heatmap: "-o report.html" names the directory "report" */
+		if (dir && n > 5 && strcmp(path + n - 5, ".html") == 0)
+			path[n - 5] = '\0';
+	} else {
+		snprintf(path, size, "%s", name);
+	}
 }
 
-int cmd_write_output(const struct options *o, const struct profile *p, pid_t pid)
+static const char *opcode_name(void *ctx, int op, int *base)
+{
+	const struct cmd_output *co = ctx;
+	if (base)
+		*base = py_opcode_base(co->py_major, co->py_minor, op);
+	return py_opcode_name(co->py_major, co->py_minor, op);
+}
+
+void cmd_output_request(const struct options *o, const struct profile *p, pid_t pid,
+			const struct cmd_output *co, struct out_request *req, char *path,
+			size_t size)
 {
 	const struct out_format *fmt = out_format_find(o->format);
-	if (!fmt || !fmt->write)
-		die("strobe: cannot write format '%s' from a profile", o->format);
-	struct out_request req = {
+	*req = (struct out_request){
 		.path = NULL,
 		.stdout_fp = stdout,
 		.color = want_color(),
 		.sort = o->sort,
 		.limit = o->limit,
 		.show_summary = !o->no_summary,
-		.mode = p->stats.mode,
+		.mode = p ? p->stats.mode : o->mode,
+		.opcodes = o->opcodes,
+		.source_root_fd = co ? co->source_root_fd : -1,
+		.opcode_name = co && co->py_major ? opcode_name : NULL,
+		.opcode_ctx = (void *)co,
+		.baseline = o->baseline,
+		.pid = pid,
 	};
-	char path[4096];
-	bool to_stdout = strcmp(fmt->name, "pstats") == 0 && !o->output;
-	if (!to_stdout) {
-		cmd_output_path(o, fmt->name, fmt->ext, pid, path, sizeof(path));
-		req.path = path;
+	bool to_stdout = fmt && strcmp(fmt->name, "pstats") == 0 && !o->output;
+	if (!to_stdout && fmt) {
+		cmd_output_path(o, fmt->name, fmt->ext, pid, path, size);
+		req->path = path;
 	}
+}
+
+/* --browser: hand the page to the desktop's opener, detached. */
+static void open_in_browser(const struct out_format *fmt, const char *path)
+{
+	char page[4096], abs[4096];
+	snprintf(page, sizeof(page), "%s%s", path, fmt->is_dir ? "/index.html" : "");
+	if (!realpath(page, abs)) {
+		fprintf(stderr, "Warning: Could not find index.html in %s\n", path);
+		return;
+	}
+	char url[4200];
+	snprintf(url, sizeof(url), "file://%s", abs);
+	pid_t pid = fork();
+	if (pid == 0) {
+		/* grandchild: nobody waits for the browser */
+		if (fork() != 0)
+			_exit(0);
+		int fd = open("/dev/null", O_RDWR);
+		if (fd >= 0) {
+			dup2(fd, 0);
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execlp("xdg-open", "xdg-open", url, (char *)NULL);
+		_exit(127);
+	}
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	if (pid < 0)
+		fprintf(stderr, "Warning: Could not open browser: %s\n", strerror(errno));
+}
+
+int cmd_write_output(const struct options *o, const struct profile *p, pid_t pid,
+		     const struct cmd_output *co)
+{
+	const struct out_format *fmt = out_format_find(o->format);
+	if (!fmt || !fmt->write)
+		die("strobe: cannot write format '%s' from a profile", o->format);
+	struct out_request req;
+	char path[4096];
+	cmd_output_request(o, p, pid, co, &req, path, sizeof(path));
 	fflush(stdout);
 	bool written = false;
 	errno = 0;
@@ -83,6 +157,8 @@ int cmd_write_output(const struct options *o, const struct profile *p, pid_t pid
 	if (written && fmt->written_msg)
 		cmd_print_written(fmt->written_msg, req.path, NULL);
 	fflush(stdout);
+	if (written && fmt->html && o->browser)
+		open_in_browser(fmt, req.path);
 	return 0;
 }
 

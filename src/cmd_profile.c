@@ -17,6 +17,7 @@
 #include "target/spawn.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -176,6 +177,18 @@ static int profile_sink_add(void *ctx, const struct sample *s)
 	return 0;
 }
 
+struct stream_sink {
+	const struct out_format *fmt;
+	struct out_stream *stream;
+	const struct strtab *strings;
+};
+
+static int stream_sink_add(void *ctx, const struct sample *s)
+{
+	struct stream_sink *ss = ctx;
+	return ss->fmt->stream->add(ss->stream, s, ss->strings);
+}
+
 struct binary_sink {
 	struct binary_writer *writer;
 	const struct strtab *strings;
@@ -254,24 +267,55 @@ int cmd_profile(const struct options *o, pid_t pid, struct spawn *child)
 			   py_runtime_version_str(&rt, v, sizeof(v)));
 	}
 
+	const struct out_format *fmt = out_format_find(o->format);
+	/* gecko reports every thread's full status: Tachyon samples it in its
+	 * internal ALL mode */
+	int mode = fmt && fmt->all_status ? MODE_ALL : o->mode;
 	struct profile prof;
 	profile_init(&prof);
-	prof.skip_idle = o->mode != MODE_WALL;
+	prof.skip_idle = mode != MODE_WALL && mode != MODE_ALL;
+	if (fmt && fmt->needs_detail)
+		profile_keep_detail(&prof);
 	struct py_walker w;
 	struct py_walk_config wc = {
 		.all_threads = o->all_threads,
-		.mode = o->mode,
-		/* the binary format records every thread's status */
-		.want_status = binary,
+		.mode = mode,
+		/* formats that record or summarise thread status */
+		.want_status = binary || (fmt && fmt->write && strcmp(fmt->name, "pstats") != 0 &&
+					  strcmp(fmt->name, "collapsed") != 0),
 		.gc = !o->no_gc,
 		.native = o->native,
 		.opcodes = o->opcodes,
 	};
 	py_walker_init(&w, &rt, &mem, &prof.strings, &wc);
 
-	/* --binary streams every sample to the file; other formats aggregate
-	 * into the profile and are written at the end */
+	/* source files are read through the process's own root, which must
+	 * be held open now: the process may be gone when the output is written */
+	char rootp[64];
+	snprintf(rootp, sizeof(rootp), "/proc/%d/root", (int)pid);
+	struct cmd_output co = {
+		.source_root_fd = open(rootp, O_PATH | O_DIRECTORY | O_CLOEXEC),
+		.py_major = rt.major,
+		.py_minor = rt.minor,
+	};
+
+	/* --binary and other streaming formats take every sample as it comes;
+	 * the rest aggregate into the profile and are written at the end */
 	struct sampler_sink sink = { profile_sink_add, &prof };
+	struct out_stream *stream = NULL;
+	struct out_request sreq;
+	char spath[4096];
+	if (fmt && fmt->stream) {
+		cmd_output_request(o, &prof, pid, &co, &sreq, spath, sizeof(spath));
+		errno = 0;
+		rc = fmt->stream->open(&stream, &sreq);
+		if (rc) {
+			if (child)
+				spawn_terminate(child, TERMINATE_GRACE_MS);
+			die("strobe: cannot create %s: %s", spath, errno ? strerror(errno) : err_str(rc));
+		}
+		sink = (struct sampler_sink){ stream_sink_add, &(struct stream_sink){ fmt, stream, &prof.strings } };
+	}
 	struct binary_sink bsink = { NULL, &prof.strings };
 	char bin_path[4096] = "";
 	if (binary) {
@@ -320,7 +364,7 @@ int cmd_profile(const struct options *o, pid_t pid, struct spawn *child)
 	prof.stats.ticks = res.ticks;
 	prof.stats.failed = res.failed;
 	prof.stats.duration_s = res.duration_s;
-	prof.stats.mode = o->mode;
+	prof.stats.mode = mode;
 
 	if (child)
 		spawn_terminate(child, TERMINATE_GRACE_MS);
@@ -354,10 +398,23 @@ int cmd_profile(const struct options *o, pid_t pid, struct spawn *child)
 			snprintf(count, sizeof(count), " (%llu samples)", (unsigned long long)sum.samples);
 			cmd_print_written(out_format_find("binary")->written_msg, bin_path, count);
 		}
+	} else if (stream) {
+		print_missed(&res, &fig);
+		errno = 0;
+		rc = fmt->stream->close(stream, &prof, &sreq);
+		if (rc) {
+			fprintf(stderr, "strobe: cannot write %s: %s\n", spath,
+				errno ? strerror(errno) : err_str(rc));
+			status = 1;
+		} else if (fmt->written_msg) {
+			cmd_print_written(fmt->written_msg, spath, NULL);
+		}
 	} else {
 		print_missed(&res, &fig);
-		status = cmd_write_output(o, &prof, pid);
+		status = cmd_write_output(o, &prof, pid, &co);
 	}
+	if (co.source_root_fd >= 0)
+		close(co.source_root_fd);
 
 	py_walker_release(&w);
 	profile_release(&prof);

@@ -7,7 +7,9 @@
 #include "model/profile.h"
 #include "model/sample.h"
 #include "out/binary.h"
+#include "out/out.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -20,13 +22,17 @@ struct replay_ctx {
 	bool progress;        /* draw the bar (stderr is a terminal) */
 	bool drawn;
 	uint64_t count;       /* samples replayed, empty stacks included */
+	const struct out_format *fmt;  /* a streaming format, or NULL */
+	struct out_stream *stream;
 };
 
 static int replay_add(void *arg, const struct sample *s)
 {
 	struct replay_ctx *c = arg;
-	profile_add_sample(c->prof, s);
 	c->count++;
+	if (c->stream)
+		return c->fmt->stream->add(c->stream, s, &c->prof->strings);
+	profile_add_sample(c->prof, s);
 	return 0;
 }
 
@@ -84,9 +90,26 @@ int cmd_replay(const struct options *o)
 	printf("  Compression: %s\n", info->compression == BINARY_COMPRESSION_ZSTD ? "zstd" : "none");
 	fflush(stdout);
 
+	const struct out_format *fmt = out_format_find(o->format);
 	struct profile prof;
 	profile_init(&prof);
-	struct replay_ctx ctx = { &prof, isatty(STDERR_FILENO) != 0, false, 0 };
+	if (fmt && fmt->needs_detail)
+		profile_keep_detail(&prof);
+	/* default names use the replaying process's pid, as Tachyon does;
+	 * opcodes are named with the recording Python's tables */
+	struct cmd_output co = { .source_root_fd = -1, .py_major = info->py_major,
+				 .py_minor = info->py_minor };
+	struct replay_ctx ctx = { &prof, isatty(STDERR_FILENO) != 0, false, 0, NULL, NULL };
+	struct out_request sreq;
+	char spath[4096];
+	if (fmt && fmt->stream) {
+		cmd_output_request(o, &prof, getpid(), &co, &sreq, spath, sizeof(spath));
+		errno = 0;
+		rc = fmt->stream->open(&ctx.stream, &sreq);
+		if (rc)
+			die("Error: cannot create %s: %s", spath, errno ? strerror(errno) : err_str(rc));
+		ctx.fmt = fmt;
+	}
 	rc = binary_reader_replay(r, &prof.strings, replay_add, replay_progress, &ctx, &e);
 	if (ctx.drawn)
 		fputc('\n', stderr);
@@ -100,13 +123,32 @@ int cmd_replay(const struct options *o)
 	prof.stats.interval_us = info->interval_us;
 	prof.stats.ticks = info->sample_count;
 	prof.stats.mode = info->mode >= 0 ? info->mode : 0;
-	if (info->has_stats)
+	if (info->has_stats) {
 		prof.stats.duration_s = info->stats.duration_s;
+		prof.stats.restored = true;
+		prof.stats.sample_rate = info->stats.sample_rate;
+		prof.stats.error_rate = info->has_stats && info->stats.have_error_rate
+						? info->stats.error_rate : 0;
+		prof.stats.missed_samples = info->stats.have_missed_samples
+						    ? info->stats.missed_samples : 0;
+	}
 	uint64_t count = ctx.count;
 	binary_reader_close(r);
 
-	/* default names use the replaying process's pid, as Tachyon does */
-	int status = cmd_write_output(o, &prof, getpid());
+	int status = 0;
+	if (ctx.stream) {
+		errno = 0;
+		rc = fmt->stream->close(ctx.stream, &prof, &sreq);
+		if (rc) {
+			fprintf(stderr, "Error: cannot write %s: %s\n", spath,
+				errno ? strerror(errno) : err_str(rc));
+			status = 1;
+		} else if (fmt->written_msg) {
+			cmd_print_written(fmt->written_msg, spath, NULL);
+		}
+	} else {
+		status = cmd_write_output(o, &prof, getpid(), &co);
+	}
 	if (status == 0)
 		printf("Replayed %llu samples\n", (unsigned long long)count);
 	profile_release(&prof);

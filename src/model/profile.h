@@ -69,6 +69,9 @@ struct profile_stats {
 	uint64_t failed;      /* attempts that produced no sample */
 	double duration_s;    /* time spent sampling */
 	int mode;             /* sampling mode (0 wall) */
+	/* replay: the figures the recording run stored (binary stats block) */
+	bool restored;
+	double sample_rate, error_rate, missed_samples;
 };
 
 /* Per-thread memo of the last stack added, so an unchanged stack costs a

@@ -1,15 +1,24 @@
 #include "out/out.h"
 
+#include "base/buf.h"
+#include "base/error.h"
+#include "model/profile.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <string.h>
 
 const struct out_format out_formats[] = {
 	/* Tachyon prints nothing after writing a pstats file (-o FILE, or
 	 * DIR/pstats_<pid>.pstats when -o is a directory). */
-	{ "pstats", "pstats", out_pstats_write, NULL },
-	{ "collapsed", "txt", out_collapsed_write, "Collapsed stack output written to %s" },
-	/* streamed while sampling, by out/binary_writer.c */
-	{ "binary", "bin", NULL, "Binary profile written to %s" },
-	{ NULL, NULL, NULL, NULL },
+	{ .name = "pstats", .ext = "pstats", .write = out_pstats_write },
+	{ .name = "collapsed", .ext = "txt", .write = out_collapsed_write,
+	  .written_msg = "Collapsed stack output written to %s" },
+	/* streamed while sampling, by out/binary_writer.c (cmd_profile.c) */
+	{ .name = "binary", .ext = "bin", .written_msg = "Binary profile written to %s" },
+	{ .name = NULL },
 };
 
 const struct out_format *out_format_find(const char *name)
@@ -18,4 +27,61 @@ const struct out_format *out_format_find(const char *name)
 		if (strcmp(f->name, name) == 0)
 			return f;
 	return NULL;
+}
+
+void out_run_figures_of(const struct profile *p, struct out_run_figures *f)
+{
+	const struct profile_stats *st = &p->stats;
+	f->duration_s = st->duration_s;
+	f->samples = st->ticks;
+	f->sample_rate = st->duration_s > 0 ? (double)st->ticks / st->duration_s : 0;
+	f->error_rate = st->ticks ? (double)st->failed / (double)st->ticks * 100.0 : 0;
+	double expected = st->interval_us ? (double)(uint64_t)(st->duration_s * 1e6 /
+							  (double)st->interval_us) : 0;
+	f->missed_samples = expected > 0 ? (expected - (double)st->ticks) / expected * 100.0 : 0;
+	if (st->restored) {
+		f->sample_rate = st->sample_rate;
+		f->error_rate = st->error_rate;
+		f->missed_samples = st->missed_samples;
+	}
+}
+
+int out_source_read(const struct out_request *req, const char *path, size_t max, char **data,
+		    size_t *len)
+{
+	*data = NULL;
+	*len = 0;
+	if (!path || !*path || path[0] == '<')
+		return ERR_NOTFOUND;
+	int fd;
+	if (req->source_root_fd >= 0) {
+		/* relative to the process's own root: skip the leading '/' */
+		const char *rel = path;
+		while (*rel == '/')
+			rel++;
+		fd = openat(req->source_root_fd, *rel ? rel : ".", O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	} else {
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	}
+	if (fd < 0)
+		return ERR_NOTFOUND;
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return ERR_NOTFOUND;
+	}
+	size_t want = (uint64_t)st.st_size < max ? (size_t)st.st_size : max;
+	char *buf = xmalloc(want + 1);
+	size_t got = 0;
+	while (got < want) {
+		ssize_t n = read(fd, buf + got, want - got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	buf[got] = '\0';
+	*data = buf;
+	*len = got;
+	return 0;
 }

@@ -7,9 +7,12 @@
 #define STROBE_OUT_OUT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 struct profile;
+struct sample;
+struct strtab;
 
 /* pstats --sort keys, in Tachyon's order of the --sort choices */
 enum out_sort {
@@ -22,8 +25,12 @@ enum out_sort {
 	SORT_NAME,          /* str((file, line, func)) ascending */
 };
 
+/* Names an opcode of the profiled interpreter: its name and its base
+ * (unspecialized) opcode; NULL when unknown. */
+typedef const char *(*out_opcode_name_fn)(void *ctx, int op, int *base);
+
 struct out_request {
-	const char *path;  /* output file; NULL = the format's default (stdout for pstats text) */
+	const char *path;  /* output file (or directory, for heatmap); NULL = stdout (pstats text) */
 	FILE *stdout_fp;   /* where text output goes when path is NULL */
 	bool color;        /* ANSI colours in text output */
 	int sort;          /* enum out_sort */
@@ -31,7 +38,42 @@ struct out_request {
 			    * (0 = none, -2 = all but the last two); the CLI
 			    * default is 15 */
 	bool show_summary; /* pstats "Summary of Interesting Functions" */
-	int mode;          /* sampling mode, for "No samples" messages */
+	int mode;          /* sampling mode (0 wall ... 4 exception) */
+	bool opcodes;      /* frames carry opcodes (--opcodes) */
+	/* Source files as the profiled process sees them: a directory fd of
+	 * its root (/proc/PID/root, opened while it ran), or -1 for the host's
+	 * "/" (replay).  See out_source_read(). */
+	int source_root_fd;
+	out_opcode_name_fn opcode_name;
+	void *opcode_ctx;
+	const char *baseline;  /* --diff-flamegraph: the baseline binary file */
+	int64_t pid;           /* the profiled process (or the replaying one) */
+};
+
+/* Derived run figures, as Tachyon prints and stores them. */
+struct out_run_figures {
+	double duration_s;
+	double sample_rate;      /* samples per second */
+	double error_rate;       /* percent */
+	double missed_samples;   /* percent of expected, may be negative */
+	uint64_t samples;        /* sampling attempts */
+};
+void out_run_figures_of(const struct profile *p, struct out_run_figures *f);
+
+/* Read a source file of the profiled process into *data (malloc'd, caller
+ * frees) of *len bytes, at most max bytes.  0, or a negative ERR_*. */
+int out_source_read(const struct out_request *req, const char *path, size_t max, char **data,
+		    size_t *len);
+
+/* A format that consumes samples as they come (gecko): created before
+ * sampling, fed every sample, closed with the finished profile (for run
+ * figures and strings). */
+struct out_stream;
+struct out_stream_ops {
+	int (*open)(struct out_stream **st, const struct out_request *req);
+	int (*add)(struct out_stream *st, const struct sample *s, const struct strtab *strings);
+	/* Write the output; frees st whatever the result. */
+	int (*close)(struct out_stream *st, const struct profile *p, const struct out_request *req);
 };
 
 struct out_format {
@@ -45,6 +87,11 @@ struct out_format {
 	/* printf format with one %s (the path) printed after a file is written,
 	 * e.g. "Collapsed stack output written to %s"; NULL for none. */
 	const char *written_msg;
+	const struct out_stream_ops *stream; /* non-NULL for streaming formats */
+	bool needs_detail;  /* frames must keep columns, end line and opcode */
+	bool is_dir;        /* the output is a directory (heatmap) */
+	bool html;          /* --browser opens it */
+	bool all_status;    /* sample in Tachyon's ALL mode: every thread, every status bit */
 };
 
 /* The writers, one per file in src/out/. */
