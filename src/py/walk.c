@@ -81,6 +81,10 @@ void py_walker_release(struct py_walker *w)
 	free(w->stack);
 	free(w->opq_index);
 	free(w->opq_addr);
+	free(w->fo_buf);
+	free(w->fo_addr);
+	for (int i = 0; i < PY_SPEC_THREADS; i++)
+		free(w->spec[i].chain);
 	memset(w, 0, sizeof(*w));
 }
 
@@ -380,28 +384,75 @@ static int gc_on_top(struct py_walker *w, struct sample *s, struct thread_sample
 
 /* ---- 3.8-3.10: frame objects --------------------------------------------- */
 
+/* The last frame chain of a 3.8-3.10 thread, read speculatively in one
+ * batch next time: frames deeper in the stack rarely change between
+ * samples, and one batched read costs far less than one read per frame. */
+#define FO_SPEC_MAX PY_MAX_FRAMES
+
+static struct py_spec *spec_slot(struct py_walker *w, raddr_t tstate);
+
 static int walk_frame_objects(struct py_walker *w, struct sample *s, struct thread_sample *t,
-			      raddr_t frame, raddr_t tid_addr)
+			      raddr_t frame, raddr_t tid_addr, struct py_spec *sp)
 {
 	const struct py_layout *l = &w->rt->layout;
-	unsigned char fo[FRAME_READ_MAX];
+	unsigned char one[FRAME_READ_MAX];
 	uint32_t tid32 = 0;
-	bool frame_read_tid = false;
-	if (w->fo_read > sizeof(fo))
+	if (w->fo_read > sizeof(one))
 		return ERR_CORRUPT;
-	for (int n = 0; frame; n++) {
-		if (n >= PY_MAX_FRAMES)
+	size_t fr = w->fo_read;
+
+	/* batch: the TID, the top frame, then last sample's chain below it */
+	size_t nspec = 0;
+	if (frame) {
+		size_t want = 1 + sp->chain_n;
+		if (want > w->fo_cap) {
+			free(w->fo_buf);
+			free(w->fo_addr);
+			w->fo_cap = want + 16;
+			w->fo_buf = xmalloc(w->fo_cap * fr);
+			w->fo_addr = xmalloc(w->fo_cap * sizeof(*w->fo_addr));
+		}
+		w->fo_addr[nspec++] = frame;
+		for (uint32_t k = 0; k < sp->chain_n; k++)
+			if (sp->chain[k] != frame)
+				w->fo_addr[nspec++] = sp->chain[k];
+	}
+	struct mem_iov *iov = xmalloc((nspec + 1) * sizeof(*iov));
+	int n = 0;
+	if (tid_addr)
+		iov[n++] = (struct mem_iov){ tid_addr, &tid32, 4 };
+	for (size_t k = 0; k < nspec; k++)
+		iov[n++] = (struct mem_iov){ w->fo_addr[k], w->fo_buf + k * fr, fr };
+	int got = n ? mem_readv(w->mem, iov, n) : 0;
+	free(iov);
+	if (got < 0)
+		return got;
+	int base = tid_addr ? 1 : 0;
+	if (got < base + (nspec ? 1 : 0))
+		return ERR_FAULT;
+	if (tid_addr)
+		t->tid = tid32;
+	size_t valid = (size_t)(got - base); /* speculative copies that were read */
+
+	uint32_t depth = 0;
+	size_t hint = 0;
+	for (int steps = 0; frame; steps++) {
+		if (steps >= PY_MAX_FRAMES)
 			return ERR_LIMIT;
-		struct mem_iov iov[2] = { { frame, fo, w->fo_read }, { tid_addr, &tid32, 4 } };
-		int want = (n == 0 && tid_addr) ? 2 : 1;
-		int got = mem_readv(w->mem, iov, want);
-		if (got < 0)
-			return got;
-		if (got < want)
-			return ERR_FAULT;
-		if (want == 2) {
-			t->tid = tid32;
-			frame_read_tid = true;
+		/* a copy from the batch (the chain is usually found in order) */
+		const unsigned char *fo = NULL;
+		for (size_t k = hint, tries = 0; tries < valid; tries++, k = (k + 1) % valid)
+			if (w->fo_addr[k] == frame) {
+				fo = w->fo_buf + k * fr;
+				hint = k + 1 < valid ? k + 1 : 0;
+				break;
+			}
+		if (!fo) {
+			int rc = mem_read(w->mem, frame, one, fr);
+			if (rc)
+				return rc;
+			fo = one;
+			w->stats.single_reads++;
 		}
 		raddr_t code = rd_u64(fo, l->fo_code);
 		int64_t lasti = rd_i32(fo, l->fo_lasti);
@@ -412,14 +463,17 @@ static int walk_frame_objects(struct py_walker *w, struct sample *s, struct thre
 		int rc = resolve(w, s, t, frame, code, (uint64_t)lasti, off, rd_u64(fo, l->fo_globals));
 		if (rc)
 			return rc;
+		if (depth < FO_SPEC_MAX) {
+			if (depth >= sp->chain_cap) {
+				size_t cap = sp->chain_cap;
+				VEC_RESERVE(sp->chain, cap, (size_t)depth + 1);
+				sp->chain_cap = (uint32_t)cap;
+			}
+			sp->chain[depth++] = frame;
+		}
 		frame = rd_u64(fo, l->fo_back);
 	}
-	if (tid_addr && !frame_read_tid) {
-		/* no frames: the TID still has to be read */
-		if (mem_read(w->mem, tid_addr, &tid32, 4) != 0)
-			return ERR_FAULT;
-		t->tid = tid32;
-	}
+	sp->chain_n = depth;
 	return 0;
 }
 
@@ -502,6 +556,7 @@ static int locate_frame(struct py_walker *w, raddr_t addr, unsigned char *scratc
 	if (rc)
 		return rc;
 	*out = scratch;
+	w->stats.single_reads++;
 	if (addr >= w->cur_tstate && addr - w->cur_tstate <= TS_READ_MAX - size) {
 		/* a frame inside the thread state: 3.14+'s base frame, the
 		 * root of every chain (see the terminal check in the walk) */
@@ -545,7 +600,11 @@ static struct py_spec *spec_slot(struct py_walker *w, raddr_t tstate)
 	}
 	if (!free_slot) /* many threads: recycle by address */
 		free_slot = &w->spec[(tstate >> 6) % PY_SPEC_THREADS];
+	raddr_t *chain = free_slot->chain;
+	uint32_t cap = free_slot->chain_cap;
 	memset(free_slot, 0, sizeof(*free_slot));
+	free_slot->chain = chain; /* keep the buffer */
+	free_slot->chain_cap = cap;
 	free_slot->tstate = tstate;
 	return free_slot;
 }
@@ -757,6 +816,9 @@ static int walk_interp_thread(struct py_walker *w, struct sample *s, struct thre
 		rc = resolve(w, s, t, frame, exe, ip, off, rd_u64(f, l->if_globals));
 		if (rc)
 			return rc;
+		/* --async-aware: a running task's stack ends at its coroutine */
+		if (w->stop_frame && frame == w->stop_frame)
+			break;
 		frame = prev;
 	}
 	/* remember what was read on its own, plus what the guess got right */
@@ -829,7 +891,7 @@ static int walk_object_thread(struct py_walker *w, struct sample *s, struct thre
 	if (rc)
 		return rc;
 	/* otherwise the TID comes with the first frame's read */
-	return walk_frame_objects(w, s, t, rd_u64(ts, l->ts_frame), tid_addr);
+	return walk_frame_objects(w, s, t, rd_u64(ts, l->ts_frame), tid_addr, spec_slot(w, tstate));
 }
 
 static int walk_thread(struct py_walker *w, struct sample *s, raddr_t tstate, raddr_t interp,
@@ -1032,4 +1094,36 @@ int py_walker_sample(struct py_walker *w, struct sample *s)
 	}
 	w->stats.frames += s->nframes;
 	return 0;
+}
+
+/* ---- entry points for the asyncio walker (py/asyncio.c) ------------------ */
+
+int py_walker_thread(struct py_walker *w, struct sample *s, raddr_t tstate, raddr_t interp,
+		     raddr_t stop)
+{
+	w->stop_frame = stop;
+	int rc = walk_thread(w, s, tstate, interp, 0, 0, NULL, NULL, NULL, 0);
+	w->stop_frame = 0;
+	return rc;
+}
+
+int py_walker_frame(struct py_walker *w, struct sample *s, struct thread_sample *t, raddr_t frame,
+		    const unsigned char *f)
+{
+	const struct py_layout *l = &w->rt->layout;
+	uint8_t owner = rd_u8(f, l->if_owner);
+	if (l->owner_cstack != PY_OWNER_NONE && owner >= l->owner_cstack)
+		return 0; /* no Python code */
+	if (owner != l->owner_thread && owner != l->owner_generator && owner != l->owner_frame_object)
+		return ERR_CORRUPT;
+	raddr_t exe = rd_u64(f, l->if_executable) & ~(raddr_t)l->executable_tag_mask;
+	if (!exe)
+		return ERR_CORRUPT;
+	raddr_t ip = rd_u64(f, l->if_ip);
+	int64_t off = (int64_t)(ip - exe - l->co_code_adaptive);
+	int rc = resolve(w, s, t, frame, exe, ip, off, rd_u64(f, l->if_globals));
+	if (rc == 0 && w->opq_n)
+		rc = fill_opcodes(w, s);
+	w->opq_n = 0;
+	return rc;
 }

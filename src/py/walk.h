@@ -80,6 +80,8 @@ struct py_spec {
 	raddr_t terminal;    /* 3.14+: the base frame inside the thread state */
 	raddr_t addr[PY_SPEC_FRAMES];
 	int n;
+	raddr_t *chain;      /* 3.8-3.10: last frame-object chain, innermost first */
+	uint32_t chain_n, chain_cap;
 };
 
 /* Resolved frames of recent samples, direct-mapped by frame address. */
@@ -96,6 +98,7 @@ struct py_walk_stats {
 	uint64_t samples, failed, frames;
 	uint64_t threads;        /* 3.11+ thread walks */
 	uint64_t memo_hits;      /* frames resolved from the memo */
+	uint64_t single_reads;   /* frames that needed a read of their own */
 	uint64_t second_reads;   /* ... that needed more than the first batched read */
 	uint64_t failed_by[16];  /* failed samples by -ERR_* code */
 };
@@ -127,6 +130,10 @@ struct py_walker {
 	bool want_gil, want_exc, want_cpu;
 	int task_fd_pid;                 /* pid of the /proc task stats below */
 	struct py_frame_memo memo[PY_FRAME_MEMO];
+	raddr_t stop_frame;              /* py_walker_thread: last frame to walk, 0 none */
+	unsigned char *fo_buf;           /* 3.8-3.10: batch of frame-object copies */
+	raddr_t *fo_addr;                /* ... and their addresses */
+	size_t fo_cap;
 	uint32_t *opq_index;             /* --opcodes: frames whose opcode byte is to read */
 	raddr_t *opq_addr;
 	size_t opq_n, opq_cap;
@@ -145,5 +152,20 @@ void py_walker_release(struct py_walker *w);
  *   ERR_FAULT / ERR_CORRUPT / ERR_LIMIT  a failed sample (count it, go on)
  *   ERR_NOPROC   the target is gone */
 int py_walker_sample(struct py_walker *w, struct sample *s);
+
+/* For the asyncio walker (py/asyncio.h), 3.11+ frame model.
+ *
+ * py_walker_thread walks the thread state tstate of interpreter interp into
+ * a new thread of s, innermost frame first, and stops after the frame at
+ * address stop (0: the whole chain).  The thread is dropped from s on
+ * failure.  Returns 0 or an ERR_* as py_walker_sample.
+ *
+ * py_walker_frame resolves one interpreter frame, at address frame in the
+ * target and copied into f (if_size bytes), onto thread t of s (the last
+ * thread); a frame with no Python code (C entry) adds nothing.  0 or ERR_*. */
+int py_walker_thread(struct py_walker *w, struct sample *s, raddr_t tstate, raddr_t interp,
+		     raddr_t stop);
+int py_walker_frame(struct py_walker *w, struct sample *s, struct thread_sample *t, raddr_t frame,
+		    const unsigned char *f);
 
 #endif
