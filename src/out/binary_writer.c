@@ -67,6 +67,7 @@ struct wthread {
 	size_t rle_bytes;
 	unsigned char *rle;          /* RLE_BUF_SIZE bytes, allocated at the first repeat */
 	uint32_t stack[BINARY_MAX_DEPTH];
+	struct frame *raw;           /* the frames behind stack[], to skip interning */
 };
 
 struct binary_writer {
@@ -266,6 +267,7 @@ static int thread_get(struct binary_writer *w, uint64_t tid, uint32_t interp, st
 	VEC_RESERVE(w->threads, w->threads_cap, w->nthreads + 1);
 	struct wthread *t = &w->threads[w->nthreads];
 	memset(t, 0, offsetof(struct wthread, stack));
+	t->raw = NULL;
 	t->tid = tid;
 	t->interp = interp;
 	t->prev_ts = w->cfg.start_time_us;
@@ -319,13 +321,10 @@ static int intern_frame(struct binary_writer *w, const struct strtab *st, const 
 	k.col = f->col;
 	k.end_col = f->end_col;
 	k.opcode = f->opcode >= 0 && f->opcode <= MAX_REAL_OPCODE ? (uint32_t)f->opcode : OPCODE_NONE;
-	uint32_t id = rectab_find(&w->frames, &k);
-	if (id == UINT32_MAX) {
-		if (w->frames.count >= UINT32_MAX - 1)
-			return ERR_LIMIT;
-		id = rectab_intern(&w->frames, &k, NULL);
-	}
-	*idx = id;
+	/* one hash lookup; the limit leaves room for the one frame it may add */
+	if (w->frames.count >= UINT32_MAX - 1)
+		return ERR_LIMIT;
+	*idx = rectab_intern(&w->frames, &k, NULL);
 	return 0;
 }
 
@@ -416,8 +415,18 @@ static int add_thread(struct binary_writer *w, const struct sample *s, const str
 
 	uint32_t cur[BINARY_MAX_DEPTH];
 	uint32_t depth = ts->depth < BINARY_MAX_DEPTH ? ts->depth : BINARY_MAX_DEPTH;
-	for (uint32_t k = 0; k < depth; k++) {
-		rc = intern_frame(w, strings, &s->frames[ts->first + k], &cur[k]);
+	const struct frame *fr = &s->frames[ts->first];
+	/* the outer frames a stack shares with the thread's previous one keep
+	 * their indices: only the changed inner ones are interned */
+	uint32_t same = 0;
+	if (t->raw)
+		while (same < depth && same < t->depth &&
+		       memcmp(&fr[depth - 1 - same], &t->raw[t->depth - 1 - same], sizeof(*fr)) == 0) {
+			cur[depth - 1 - same] = t->stack[t->depth - 1 - same];
+			same++;
+		}
+	for (uint32_t k = 0; k < depth - same; k++) {
+		rc = intern_frame(w, strings, &fr[k], &cur[k]);
 		if (rc)
 			return rc;
 	}
@@ -434,6 +443,10 @@ static int add_thread(struct binary_writer *w, const struct sample *s, const str
 		t->rle_bytes += put_varint(t->rle + t->rle_bytes, delta);
 		t->rle[t->rle_bytes++] = status;
 		t->rle_samples++;
+		/* same indices, maybe other frame bytes (opcodes past 254 share
+		 * one index): keep the copy exact */
+		if (t->raw)
+			memcpy(t->raw, fr, depth * sizeof(*fr));
 	} else {
 		rc = flush_rle(w, t);
 		if (!rc)
@@ -442,6 +455,9 @@ static int add_thread(struct binary_writer *w, const struct sample *s, const str
 			return rc;
 		memcpy(t->stack, cur, depth * sizeof(*cur));
 		t->depth = depth;
+		if (!t->raw)
+			t->raw = xmalloc(BINARY_MAX_DEPTH * sizeof(*t->raw));
+		memcpy(t->raw, fr, depth * sizeof(*fr));
 	}
 	t->prev_ts = now_us;
 	w->total_samples++;
@@ -460,8 +476,10 @@ static void writer_free(struct binary_writer *w)
 	free(w->str_map);
 	buf_release(&w->strings);
 	rectab_release(&w->frames);
-	for (size_t i = 0; i < w->nthreads; i++)
+	for (size_t i = 0; i < w->nthreads; i++) {
 		free(w->threads[i].rle);
+		free(w->threads[i].raw);
+	}
 	free(w->threads);
 	free(w->tslots);
 	free(w->path);
