@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""Writing each output format from one big profile: strobe vs Tachyon.
+
+    bench/formats.py [--strobe build/strobe] [--samples 1000000] [--runs 3]
+
+Makes (once, cached in the sid root's /tmp) a binary profile of --samples
+samples over diverse stacks with Tachyon's own writer (bench/make_big.py),
+then converts it to every format both tools have with `replay`, timing wall
+clock and peak RSS (GNU time).  Medians of --runs.  Prints a Markdown table.
+"""
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SID = os.environ.get("STROBE_SID_ROOT", "/var/cache/strobe/sid")
+FORMATS = ["pstats", "collapsed", "flamegraph", "gecko", "heatmap", "jsonl"]
+
+
+def timed(cmd):
+    p = subprocess.run(["/usr/bin/time", "-f", "BENCH %e %M"] + cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise SystemExit("failed: %s\n%s" % (" ".join(cmd), p.stderr[-2000:]))
+    wall, rss = re.findall(r"BENCH ([\d.]+) (\d+)", p.stderr)[-1]
+    return float(wall), int(rss)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--strobe", default=os.path.join(HERE, "..", "build", "strobe"))
+    ap.add_argument("--samples", type=int, default=1_000_000)
+    ap.add_argument("--runs", type=int, default=3)
+    args = ap.parse_args()
+    strobe = os.path.abspath(args.strobe)
+    name = "strobe-bench-big-%d.bin" % args.samples
+    big = os.path.join(SID, "tmp", name)
+    if not os.path.exists(big):
+        shutil.copy(os.path.join(HERE, "make_big.py"), os.path.join(SID, "tmp/make_big.py"))
+        subprocess.run(["chroot", SID, "python3.15", "/tmp/make_big.py", "/tmp/" + name,
+                        str(args.samples)], check=True)
+    have = subprocess.run([strobe, "replay", "--help"], capture_output=True, text=True).stdout
+    work = tempfile.mkdtemp(prefix="fmt-", dir=os.path.join(SID, "tmp"))
+    inside = "/tmp/" + os.path.basename(work)
+    print("| format (%d samples) | strobe s | Tachyon s | strobe MiB | Tachyon MiB | time | memory |"
+          % args.samples)
+    print("|---|---|---|---|---|---|---|")
+    try:
+        for fmt in FORMATS:
+            if "--" + fmt not in have:
+                continue
+            flag = ["--" + fmt]
+            ours = [strobe, "replay"] + flag + ["-o", os.path.join(work, "s." + fmt), big]
+            theirs = ["chroot", SID, "python3.15", "-m", "profiling.sampling", "replay"] + flag + [
+                "-o", inside + "/t." + fmt, "/tmp/" + name]
+            s = [timed(ours) for _ in range(args.runs)]
+            t = [timed(theirs) for _ in range(args.runs)]
+            sw, sr = statistics.median(x[0] for x in s), statistics.median(x[1] for x in s)
+            tw, tr = statistics.median(x[0] for x in t), statistics.median(x[1] for x in t)
+            print("| %s | %.2f | %.2f | %.1f | %.1f | %.1fx faster | %.1fx less |"
+                  % (fmt, sw, tw, sr / 1024, tr / 1024, tw / max(sw, 0.01), tr / sr))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
