@@ -1,0 +1,755 @@
+/* cmd_dump.c - strobe dump PID: one snapshot of a Python process's stacks,
+ * printed as Tachyon's `dump` prints it (traceback-like sections, root
+ * first, with the source line of every frame). */
+#include "cmd.h"
+
+#include "base/buf.h"
+#include "base/clock.h"
+#include "base/error.h"
+#include "base/intern.h"
+#include "cli.h"
+#include "model/sample.h"
+#include "py/opcodes.h"
+#include "py/runtime.h"
+#include "py/walk.h"
+#include "target/mem.h"
+#include "target/ptrace.h"
+#include "target/task.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* A torn read (the target changed under us) is retried this often, this
+ * far apart, before giving up. */
+#define DUMP_ATTEMPTS 50
+#define DUMP_RETRY_NS 2000000ULL
+/* Source files larger than this are not read. */
+#define SOURCE_MAX_BYTES (16u << 20)
+/* Distinct source files read per dump. */
+#define SOURCE_MAX_FILES 256
+
+/* _colorize's "profiler_dump" theme (all empty without colour). */
+struct theme {
+	const char *header, *frame, *filename, *line_no, *source, *source_highlight, *opcode,
+		*warning, *reset;
+};
+
+static const struct theme theme_color = {
+	.header = "\x1b[1;34m",           /* BOLD_BLUE */
+	.frame = "\x1b[1;32m",            /* BOLD_GREEN */
+	.filename = "\x1b[36m",           /* CYAN */
+	.line_no = "\x1b[33m",            /* YELLOW */
+	.source = "\x1b[37m",             /* WHITE */
+	.source_highlight = "\x1b[1;33m", /* BOLD_YELLOW */
+	.opcode = "\x1b[90m",             /* GREY */
+	.warning = "\x1b[33m",            /* YELLOW */
+	.reset = "\x1b[0m",
+};
+static const struct theme theme_plain = { "", "", "", "", "", "", "", "", "" };
+
+/* Tachyon's _color: text wrapped in a colour and a reset, if any colour. */
+static void put_color(struct buf *out, const struct theme *th, const char *color, const char *text,
+		      size_t len)
+{
+	if (*color)
+		buf_puts(out, color);
+	buf_append(out, text, len);
+	if (*color)
+		buf_puts(out, th->reset);
+}
+
+/* ---- source lines ------------------------------------------------------- */
+
+/* One source file as linecache would hold it: decoded to UTF-8, split on
+ * universal newlines.  ok is false when it could not be read or decoded
+ * (then it has no lines, as linecache.getline returns ""). */
+struct source {
+	uint32_t file;      /* string id of the file name */
+	bool ok;
+	struct buf text;
+	size_t *line_start; /* byte offsets into text, nlines + 1 entries */
+	size_t nlines, cap;
+};
+
+struct sources {
+	int root_fd;        /* /proc/PID/root, O_PATH; -1 if unavailable */
+	int cwd_fd;         /* /proc/PID/cwd, O_PATH; -1 if unavailable */
+	struct source files[SOURCE_MAX_FILES];
+	size_t n;
+};
+
+/* Open path inside the target's root: absolute symlinks and ".." stay
+ * inside it (openat2 RESOLVE_IN_ROOT, Linux 5.6+; plain openat before). */
+static int open_in_root(int root_fd, const char *path)
+{
+	while (*path == '/')
+		path++;
+	struct open_how how = {
+		.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	int fd = (int)syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
+	if (fd < 0 && (errno == ENOSYS || errno == E2BIG))
+		fd = openat(root_fd, path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	return fd;
+}
+
+/* Length of the valid UTF-8 sequence at p (strict, as Python decodes:
+ * no overlong forms, no surrogates, nothing above U+10FFFF), or 0. */
+static size_t utf8_seq(const unsigned char *p, size_t n, uint32_t *cp)
+{
+	unsigned c = p[0];
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	size_t len;
+	uint32_t v, min;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2, v = c & 0x1f, min = 0x80;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3, v = c & 0x0f, min = 0x800;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4, v = c & 0x07, min = 0x10000;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		v = (v << 6) | (p[i] & 0x3f);
+	}
+	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+		return 0;
+	*cp = v;
+	return len;
+}
+
+static bool valid_utf8(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	uint32_t cp;
+	for (size_t i = 0; i < n;) {
+		size_t k = utf8_seq(p + i, n - i, &cp);
+		if (!k)
+			return false;
+		i += k;
+	}
+	return true;
+}
+
+/* What a PEP 263 encoding name means to us: 'u' UTF-8, 'l' Latin-1,
+ * 'a' ASCII, 0 anything else (then the file's lines are not shown).
+ * name is lowercased with '_' turned into '-', as tokenize normalises it. */
+static char encoding_kind(const char *name)
+{
+	if (!strcmp(name, "utf-8") || !strcmp(name, "utf8") || !strncmp(name, "utf-8-", 6))
+		return 'u';
+	if (!strcmp(name, "latin-1") || !strcmp(name, "iso-8859-1") || !strcmp(name, "iso-latin-1") ||
+	    !strcmp(name, "latin1") || !strcmp(name, "iso8859-1") || !strncmp(name, "latin-1-", 8) ||
+	    !strncmp(name, "iso-8859-1-", 11) || !strncmp(name, "iso-latin-1-", 12))
+		return 'l';
+	if (!strcmp(name, "ascii") || !strcmp(name, "us-ascii"))
+		return 'a';
+	return 0;
+}
+
+static bool name_char(char c)
+{
+	return c == '-' || c == '_' || c == '.' || (c >= '0' && c <= '9') ||
+	       ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+}
+
+/* The encoding a "coding[:=]" comment in one of the first two lines
+ * declares, as tokenize.detect_encoding finds it (see encoding_kind);
+ * UTF-8 when there is none. */
+static char declared_encoding(const char *s, size_t n)
+{
+	size_t at = 0;
+	for (int lineno = 0; lineno < 2 && at < n; lineno++) {
+		size_t end = at;
+		while (end < n && s[end] != '\n' && s[end] != '\r')
+			end++;
+		size_t i = at;
+		while (i < end && (s[i] == ' ' || s[i] == '\t' || s[i] == '\f'))
+			i++;
+		bool comment = i < end && s[i] == '#';
+		for (size_t k = i; comment && k + 6 < end; k++) {
+			if (memcmp(s + k, "coding", 6) != 0 || (s[k + 6] != ':' && s[k + 6] != '='))
+				continue;
+			size_t v = k + 7;
+			while (v < end && (s[v] == ' ' || s[v] == '\t'))
+				v++;
+			char name[16];
+			size_t len = 0;
+			for (; v < end && len < sizeof(name) - 1 && name_char(s[v]); v++) {
+				char c = s[v] == '_' ? '-' : s[v];
+				name[len++] = (char)(c >= 'A' && c <= 'Z' ? c | 0x20 : c);
+			}
+			name[len] = '\0';
+			return encoding_kind(name);
+		}
+		/* only a blank or comment first line lets the second declare it */
+		if (!(i == end || comment))
+			break;
+		at = end;
+		if (at < n && s[at] == '\r')
+			at++;
+		if (at < n && s[at] == '\n')
+			at++;
+	}
+	return 'u';
+}
+
+/* Read and decode one source file into src->text (UTF-8). */
+static bool source_load(struct source *src, int fd)
+{
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > SOURCE_MAX_BYTES)
+		return false;
+	struct buf raw = BUF_INIT;
+	char chunk[65536];
+	ssize_t got;
+	while ((got = read(fd, chunk, sizeof(chunk))) > 0) {
+		if (raw.len + (size_t)got > SOURCE_MAX_BYTES) {
+			buf_release(&raw);
+			return false;
+		}
+		buf_append(&raw, chunk, (size_t)got);
+	}
+	if (got < 0) {
+		buf_release(&raw);
+		return false;
+	}
+	const char *s = raw.data ? raw.data : "";
+	size_t n = raw.len;
+	bool bom = n >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0;
+	if (bom)
+		s += 3, n -= 3;
+	char enc = declared_encoding(s, n);
+	bool ok = false;
+	if (enc == 'u' || (enc == 'a' && !bom)) {
+		ok = valid_utf8(s, n);
+		for (size_t i = 0; ok && enc == 'a' && i < n; i++)
+			ok = (unsigned char)s[i] < 0x80;
+		if (ok)
+			buf_append(&src->text, s, n);
+	} else if (enc == 'l' && !bom) {
+		for (size_t i = 0; i < n; i++) {
+			unsigned char c = (unsigned char)s[i];
+			if (c < 0x80) {
+				buf_putc(&src->text, (char)c);
+			} else {
+				buf_putc(&src->text, (char)(0xc0 | (c >> 6)));
+				buf_putc(&src->text, (char)(0x80 | (c & 0x3f)));
+			}
+		}
+		ok = true;
+	}
+	buf_release(&raw);
+	return ok;
+}
+
+/* Line starts on universal newlines (\n, \r\n, \r), as text-mode readlines. */
+static void source_split(struct source *src)
+{
+	const char *s = src->text.data ? src->text.data : "";
+	size_t n = src->text.len;
+	VEC_RESERVE(src->line_start, src->cap, 1);
+	src->line_start[0] = 0;
+	src->nlines = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] != '\n' && s[i] != '\r')
+			continue;
+		if (s[i] == '\r' && i + 1 < n && s[i + 1] == '\n')
+			i++;
+		VEC_RESERVE(src->line_start, src->cap, src->nlines + 2);
+		src->line_start[++src->nlines] = i + 1;
+	}
+	if (src->line_start[src->nlines] < n) {
+		VEC_RESERVE(src->line_start, src->cap, src->nlines + 2);
+		src->line_start[++src->nlines] = n;
+	}
+}
+
+static struct source *source_get(struct sources *ss, const struct strtab *strings, uint32_t file)
+{
+	for (size_t i = 0; i < ss->n; i++)
+		if (ss->files[i].file == file)
+			return &ss->files[i];
+	if (ss->n == SOURCE_MAX_FILES)
+		return NULL;
+	struct source *src = &ss->files[ss->n++];
+	memset(src, 0, sizeof(*src));
+	src->file = file;
+	size_t len;
+	const char *name = strtab_get(strings, file, &len);
+	/* "<frozen runpy>", "<string>": linecache has no file for them */
+	if (!len || strlen(name) != len || (name[0] == '<' && name[len - 1] == '>'))
+		return src;
+	/* the target's own view: its root for absolute names, its working
+	 * directory for relative ones (3.8 keeps script names as given) */
+	int fd = name[0] == '/' ? (ss->root_fd >= 0 ? open_in_root(ss->root_fd, name) : -1)
+				: (ss->cwd_fd >= 0 ? openat(ss->cwd_fd, name, O_RDONLY | O_CLOEXEC |
+							    O_NONBLOCK | O_NOCTTY) : -1);
+	if (fd < 0)
+		return src;
+	src->ok = source_load(src, fd);
+	close(fd);
+	if (src->ok)
+		source_split(src);
+	return src;
+}
+
+/* Line lineno (1-based) without its newline, or NULL. */
+static const char *source_line(const struct source *src, int lineno, size_t *len)
+{
+	if (!src || !src->ok || lineno <= 0 || (size_t)lineno > src->nlines)
+		return NULL;
+	size_t a = src->line_start[lineno - 1], b = src->line_start[lineno];
+	const char *s = src->text.data;
+	if (b > a && s[b - 1] == '\n')
+		b--;
+	if (b > a && s[b - 1] == '\r')
+		b--;
+	*len = b - a;
+	return s + a;
+}
+
+static void sources_release(struct sources *ss)
+{
+	for (size_t i = 0; i < ss->n; i++) {
+		buf_release(&ss->files[i].text);
+		free(ss->files[i].line_start);
+	}
+	if (ss->root_fd >= 0)
+		close(ss->root_fd);
+	if (ss->cwd_fd >= 0)
+		close(ss->cwd_fd);
+}
+
+/* ---- characters of a source line ------------------------------------------- */
+
+/* Python's str.isspace, for what str.lstrip removes. */
+static bool py_space(uint32_t c)
+{
+	return (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x20) || c == 0x85 || c == 0xa0 ||
+	       c == 0x1680 || (c >= 0x2000 && c <= 0x200a) || c == 0x2028 || c == 0x2029 ||
+	       c == 0x202f || c == 0x205f || c == 0x3000;
+}
+
+/* Byte offset of character k of s (s valid UTF-8), or n. */
+static size_t char_to_byte(const char *s, size_t n, size_t k)
+{
+	size_t i = 0;
+	uint32_t cp;
+	while (i < n && k--)
+		i += utf8_seq((const unsigned char *)s + i, n - i, &cp);
+	return i;
+}
+
+static size_t char_count(const char *s, size_t n)
+{
+	size_t c = 0;
+	for (size_t i = 0; i < n; i++)
+		c += ((unsigned char)s[i] & 0xc0) != 0x80;
+	return c;
+}
+
+/* traceback._byte_offset_to_character_offset: characters in the first
+ * off bytes, a cut sequence counting as one. */
+static long byte_to_char(const char *s, size_t n, long off)
+{
+	if (off < 0)
+		return off;
+	return (long)char_count(s, (size_t)off < n ? (size_t)off : n);
+}
+
+/* "    <source line>\n" (left-stripped), the executing range highlighted;
+ * nothing for a blank line. */
+static void put_source(struct buf *out, const struct theme *th, const struct frame *f,
+		       const char *line, size_t len)
+{
+	/* _source_offsets: the character range of the location, if any */
+	long start = -1, end = -1;
+	int end_line = f->end_line >= 0 ? f->end_line : f->line;
+	if (f->col >= 0 && f->end_col >= 0 && end_line >= f->line) {
+		start = byte_to_char(line, len, f->col);
+		end = end_line == f->line ? byte_to_char(line, len, f->end_col)
+					  : (long)char_count(line, len);
+		if (start < 0 || end <= start)
+			start = end = -1;
+	}
+	/* _trim_source_line: lstrip, offsets moved along */
+	size_t lead = 0, skip = 0;
+	uint32_t cp;
+	while (skip < len) {
+		size_t k = utf8_seq((const unsigned char *)line + skip, len - skip, &cp);
+		if (!k || !py_space(cp))
+			break;
+		skip += k;
+		lead++;
+	}
+	line += skip;
+	len -= skip;
+	if (!len)
+		return;
+	buf_puts(out, "    ");
+	if (start >= 0) {
+		long nchars = (long)char_count(line, len);
+		start = start - (long)lead > 0 ? start - (long)lead : 0;
+		end = end - (long)lead > start + 1 ? end - (long)lead : start + 1;
+		if (end > nchars)
+			end = nchars;
+	}
+	if (start < 0 || end <= start) {
+		put_color(out, th, th->source, line, len);
+	} else {
+		size_t a = char_to_byte(line, len, (size_t)start);
+		size_t b = char_to_byte(line, len, (size_t)end);
+		if (a)
+			put_color(out, th, th->source, line, a);
+		put_color(out, th, th->source_highlight, line + a, b - a);
+		if (b < len)
+			put_color(out, th, th->source, line + b, len - b);
+	}
+	buf_putc(out, '\n');
+}
+
+/* ---- file names -------------------------------------------------------------- */
+
+/* Lexical normalisation of an absolute path (os.path.normpath). */
+static void normpath(char *p)
+{
+	char *out = p, *in = p;
+	size_t keep = 0; /* length of out */
+	while (*in) {
+		while (*in == '/')
+			in++;
+		if (!*in)
+			break;
+		char *seg = in;
+		while (*in && *in != '/')
+			in++;
+		size_t n = (size_t)(in - seg);
+		if (n == 1 && seg[0] == '.')
+			continue;
+		if (n == 2 && seg[0] == '.' && seg[1] == '.') {
+			while (keep > 0 && out[keep - 1] != '/')
+				keep--;
+			if (keep > 0)
+				keep--;
+			continue;
+		}
+		out[keep++] = '/';
+		memmove(out + keep, seg, n);
+		keep += n;
+	}
+	if (!keep)
+		out[keep++] = '/';
+	out[keep] = '\0';
+}
+
+/* Tachyon's _display_filename: relative to the working directory when
+ * the file lies inside it, else as recorded. */
+static const char *display_name(const char *file, const char *cwd, char *buf, size_t size)
+{
+	if (!*file || !strcmp(file, "~") || !*cwd)
+		return file;
+	int n = file[0] == '/' ? snprintf(buf, size, "%s", file)
+			       : snprintf(buf, size, "%s/%s", cwd, file);
+	if (n < 0 || (size_t)n >= size)
+		return file;
+	normpath(buf);
+	size_t c = strlen(cwd);
+	if (!strcmp(buf, cwd))
+		return ".";
+	if (c == 1 && cwd[0] == '/')
+		return buf + 1;
+	if (!strncmp(buf, cwd, c) && buf[c] == '/')
+		return buf + c + 1;
+	return file;
+}
+
+/* ---- sections ------------------------------------------------------------------ */
+
+static bool internal_file(const char *s, size_t n)
+{
+	static const char suffix[] = "_sync_coordinator.py";
+	size_t k = sizeof(suffix) - 1;
+	return n >= k && memcmp(s + n - k, suffix, k) == 0;
+}
+
+static void put_status(struct buf *d, uint32_t st)
+{
+	static const struct {
+		uint32_t flag;
+		const char *label;
+	} labels[] = {
+		{ STATUS_MAIN_THREAD, "main thread" },
+		{ STATUS_HAS_GIL, "has GIL" },
+		{ STATUS_ON_CPU, "on CPU" },
+		{ STATUS_GIL_REQUESTED, "waiting for GIL" },
+		{ STATUS_HAS_EXCEPTION, "has exception" },
+	};
+	size_t start = d->len;
+	for (size_t i = 0; i < sizeof(labels) / sizeof(labels[0]); i++)
+		if (st & labels[i].flag) {
+			if (d->len > start)
+				buf_puts(d, ", ");
+			buf_puts(d, labels[i].label);
+		}
+	if (!(st & (STATUS_HAS_GIL | STATUS_GIL_REQUESTED | STATUS_HAS_EXCEPTION | STATUS_UNKNOWN |
+		    STATUS_ON_CPU))) {
+		if (d->len > start)
+			buf_puts(d, ", ");
+		buf_puts(d, "idle");
+	}
+}
+
+struct dump {
+	pid_t pid;
+	const struct py_runtime *rt;
+	const struct strtab *strings;
+	struct sources *src;
+	const struct theme *th;
+	char cwd[PATH_MAX];
+	bool show_interp;
+};
+
+static void put_frame(struct buf *out, struct dump *d, const struct frame *f)
+{
+	const struct theme *th = d->th;
+	size_t flen, qlen;
+	const char *file = strtab_get(d->strings, f->file, &flen);
+	const char *qual = strtab_get(d->strings, f->func, &qlen);
+	int lineno = f->line > 0 ? f->line : 0;
+	if ((!strcmp(file, "~") && lineno <= 0) || !*file) {
+		/* <GC>, <native> */
+		buf_puts(out, "  ");
+		put_color(out, th, th->frame, qual, qlen);
+	} else {
+		char dbuf[PATH_MAX];
+		const char *shown = display_name(file, d->cwd, dbuf, sizeof(dbuf));
+		struct buf q = BUF_INIT;
+		buf_printf(&q, "\"%s\"", shown);
+		buf_puts(out, "  File ");
+		put_color(out, th, th->filename, q.data, q.len);
+		buf_release(&q);
+		if (lineno > 0) {
+			char num[16];
+			int n = snprintf(num, sizeof(num), "%d", lineno);
+			buf_puts(out, ", line ");
+			put_color(out, th, th->line_no, num, (size_t)n);
+		}
+		buf_puts(out, ", in ");
+		put_color(out, th, th->frame, qual, qlen);
+	}
+	if (f->opcode != FRAME_NO_OPCODE) {
+		char name[96], text[112];
+		py_opcode_format(d->rt->major, d->rt->minor, f->opcode, name, sizeof(name));
+		int n = snprintf(text, sizeof(text), "opcode=%s", name);
+		buf_puts(out, "  ");
+		put_color(out, th, th->opcode, text, n > 0 && (size_t)n < sizeof(text) ? (size_t)n
+											: strlen(text));
+	}
+	buf_putc(out, '\n');
+	if (strcmp(file, "~") != 0 && *file && lineno > 0) {
+		size_t len;
+		const char *line = source_line(source_get(d->src, d->strings, f->file), lineno, &len);
+		if (line && len)
+			put_source(out, th, f, line, len);
+	}
+}
+
+static void put_section(struct buf *out, struct dump *d, const struct sample *s,
+			const struct thread_sample *t, bool first)
+{
+	const struct theme *th = d->th;
+	struct buf h = BUF_INIT, det = BUF_INIT;
+	if (first)
+		buf_printf(&h, "Stack dump for PID %d, thread %llu", (int)d->pid,
+			   (unsigned long long)t->tid);
+	else
+		buf_printf(&h, "Stack dump, thread %llu", (unsigned long long)t->tid);
+	if (d->show_interp)
+		buf_printf(&det, "interpreter %u", t->interp_id);
+	struct buf st = BUF_INIT;
+	put_status(&st, t->status);
+	if (st.len) {
+		if (det.len)
+			buf_puts(&det, "; ");
+		buf_append(&det, st.data, st.len);
+	}
+	buf_release(&st);
+	if (det.len)
+		buf_printf(&h, " (%s; most recent call last):", det.data);
+	else
+		buf_puts(&h, " (most recent call last):");
+	put_color(out, th, th->header, h.data, h.len);
+	buf_putc(out, '\n');
+	buf_release(&h);
+	buf_release(&det);
+
+	size_t shown = 0;
+	for (uint32_t k = t->depth; k-- > 0;) {
+		const struct frame *f = &s->frames[t->first + k];
+		size_t n;
+		const char *file = strtab_get(d->strings, f->file, &n);
+		if (internal_file(file, n))
+			continue;
+		put_frame(out, d, f);
+		shown++;
+	}
+	if (!shown) {
+		static const char none[] = "No Python frames";
+		put_color(out, th, th->warning, none, sizeof(none) - 1);
+		buf_putc(out, '\n');
+	}
+}
+
+static void format_dump(struct buf *out, struct dump *d, const struct sample *s)
+{
+	if (!s->nthreads) {
+		struct buf m = BUF_INIT;
+		buf_printf(&m, "No Python stacks found for PID %d", (int)d->pid);
+		put_color(out, d->th, d->th->warning, m.data, m.len);
+		buf_putc(out, '\n');
+		buf_release(&m);
+		return;
+	}
+	d->show_interp = false;
+	for (size_t i = 1; i < s->nthreads; i++)
+		if (s->threads[i].interp_id != s->threads[0].interp_id)
+			d->show_interp = true;
+	for (size_t i = 0; i < s->nthreads; i++) {
+		if (i)
+			buf_putc(out, '\n');
+		put_section(out, d, s, &s->threads[i], i == 0);
+	}
+}
+
+/* ---- the command --------------------------------------------------------------- */
+
+static _Noreturn void die_exited(pid_t pid)
+{
+	die("No stack dump collected - process %d exited before its stack could be read.", (int)pid);
+}
+
+/* Take one consistent sample: retried while reads are torn. */
+static int take(struct py_walker *w, struct sample *s, struct ptrace_pause *pp, bool blocking,
+		pid_t pid)
+{
+	int rc = ERR_CORRUPT;
+	for (int attempt = 0; attempt < DUMP_ATTEMPTS; attempt++) {
+		if (attempt)
+			clock_sleep_until(clock_now_ns() + DUMP_RETRY_NS);
+		if (blocking) {
+			rc = ptrace_pause_all(pp, pid);
+			if (rc) {
+				struct ptrace_pause why = *pp; /* release clears it */
+				ptrace_pause_release(pp);
+				if (rc == ERR_NOPROC)
+					die_exited(pid);
+				cmd_die_pause(rc, pid, &why);
+			}
+		}
+		rc = py_walker_sample(w, s);
+		if (blocking)
+			ptrace_resume_all(pp);
+		if (rc == 0 || rc == ERR_NOTREADY || rc == ERR_NOPROC)
+			return rc;
+		if (!task_alive(pid))
+			return ERR_NOPROC;
+	}
+	return rc;
+}
+
+int cmd_dump(const struct options *o)
+{
+	pid_t pid = o->pid;
+	if (o->async_aware)
+		die_status(2, "strobe: --async-aware is not supported by this build yet");
+	if (pid <= 0 || (kill(pid, 0) != 0 && errno == ESRCH))
+		die("strobe cannot find the process: Process with PID '%d' does not exist.", (int)pid);
+
+	struct mem_source mem;
+	struct py_runtime rt;
+	struct errmsg e = { "" };
+	int rc = cmd_open_python(pid, &mem, &rt, &e);
+	if (rc == ERR_NOPROC)
+		die_exited(pid);
+	if (rc)
+		cmd_die_runtime(rc, pid, &e);
+	cmd_check_native(o, &rt, pid, NULL);
+
+	/* the target's files, held now: it may be gone once the stacks are read */
+	struct sources *src = xcalloc(1, sizeof(*src));
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/root", (int)pid);
+	src->root_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "/proc/%d/cwd", (int)pid);
+	src->cwd_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	struct strtab strings;
+	strtab_init(&strings);
+	struct py_walker w;
+	struct py_walk_config wc = {
+		.all_threads = o->all_threads,
+		.mode = PY_MODE_ALL, /* every status bit, no thread left out */
+		.want_status = true,
+		.gc = !o->no_gc,
+		.native = o->native,
+		.opcodes = o->opcodes,
+	};
+	py_walker_init(&w, &rt, &mem, &strings, &wc);
+	struct sample s;
+	sample_init(&s);
+	struct ptrace_pause pp;
+	ptrace_pause_init(&pp);
+
+	/* no signal handlers: a Ctrl-C or SIGTERM during a --blocking pause
+	 * is held by ptrace_pause_all until the threads run again, then ends
+	 * strobe by its default action */
+	rc = take(&w, &s, &pp, o->blocking, pid);
+	ptrace_pause_release(&pp);
+	if (rc == ERR_NOPROC)
+		die_exited(pid);
+	if (rc == ERR_NOTREADY)
+		sample_clear(&s);
+	else if (rc)
+		die("strobe cannot read a consistent stack of process %d: %s", (int)pid, err_str(rc));
+
+	struct dump d = {
+		.pid = pid,
+		.rt = &rt,
+		.strings = &strings,
+		.src = src,
+		.th = cmd_want_color() ? &theme_color : &theme_plain,
+	};
+	if (!getcwd(d.cwd, sizeof(d.cwd)))
+		d.cwd[0] = '\0';
+	struct buf out = BUF_INIT;
+	format_dump(&out, &d, &s);
+	fwrite(out.data ? out.data : "", 1, out.len, stdout);
+	int status = fflush(stdout) == 0 ? 0 : 1;
+
+	buf_release(&out);
+	sample_release(&s);
+	py_walker_release(&w);
+	strtab_release(&strings);
+	sources_release(src);
+	free(src);
+	mem_close(&mem);
+	return status;
+}
