@@ -6,12 +6,18 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 int spawn_start(struct spawn *sp, char *const argv[], int *exec_errno)
+{
+	return spawn_start_stdio(sp, argv, NULL, exec_errno);
+}
+
+int spawn_start_stdio(struct spawn *sp, char *const argv[], const int stdio[3], int *exec_errno)
 {
 	int pfd[2];
 	memset(sp, 0, sizeof(*sp));
@@ -38,6 +44,9 @@ int spawn_start(struct spawn *sp, char *const argv[], int *exec_errno)
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		close(pfd[0]);
+		for (int i = 0; stdio && i < 3; i++)
+			if (stdio[i] >= 0 && stdio[i] != i && dup2(stdio[i], i) < 0)
+				_exit(127);
 		execvp(argv[0], argv);
 		int e = errno;
 		ssize_t ignored = write(pfd[1], &e, sizeof(e));
@@ -62,13 +71,69 @@ int spawn_start(struct spawn *sp, char *const argv[], int *exec_errno)
 	return 0;
 }
 
+int spawn_start_quiet(struct spawn *sp, const char *path, char *const argv[], int *spawn_errno)
+{
+	memset(sp, 0, sizeof(*sp));
+	*spawn_errno = 0;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none, dfl;
+	sigemptyset(&none);
+	sigemptyset(&dfl);
+	sigaddset(&dfl, SIGINT);
+	sigaddset(&dfl, SIGTERM);
+	sigaddset(&dfl, SIGHUP);
+	sigaddset(&dfl, SIGPIPE);
+	sigaddset(&dfl, SIGCHLD);
+	int rc = posix_spawn_file_actions_init(&fa);
+	if (rc) {
+		*spawn_errno = rc;
+		return ERR_NOMEM;
+	}
+	rc = posix_spawnattr_init(&attr);
+	if (rc) {
+		posix_spawn_file_actions_destroy(&fa);
+		*spawn_errno = rc;
+		return ERR_NOMEM;
+	}
+	rc = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	if (!rc)
+		rc = posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	if (!rc)
+		rc = posix_spawn_file_actions_adddup2(&fa, 1, 2);
+	if (!rc)
+		rc = posix_spawnattr_setsigmask(&attr, &none);
+	if (!rc)
+		rc = posix_spawnattr_setsigdefault(&attr, &dfl);
+	if (!rc)
+		rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	pid_t pid = -1;
+	if (!rc)
+		rc = posix_spawn(&pid, path, &fa, &attr, argv, environ);
+	posix_spawnattr_destroy(&attr);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc) {
+		*spawn_errno = rc;
+		return rc == ENOENT ? ERR_NOTFOUND : rc == EACCES ? ERR_PERM : ERR_IO;
+	}
+	sp->pid = pid;
+	return 0;
+}
+
 bool spawn_exited(struct spawn *sp)
 {
 	if (sp->reaped)
 		return true;
-	pid_t r = waitpid(sp->pid, &sp->status, WNOHANG);
-	if (r == sp->pid || (r < 0 && errno == ECHILD))
+	int status;
+	pid_t r = waitpid(sp->pid, &status, WNOHANG);
+	/* a stop can show here too: --blocking makes strobe the child's
+	 * tracer as well as its parent */
+	if (r == sp->pid && (WIFEXITED(status) || WIFSIGNALED(status))) {
+		sp->status = status;
 		sp->reaped = true;
+	} else if (r < 0 && errno == ECHILD) {
+		sp->reaped = true;
+	}
 	return sp->reaped;
 }
 

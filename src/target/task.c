@@ -1,14 +1,17 @@
 #include "target/task.h"
 
+#include "base/buf.h"
 #include "base/error.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 bool task_alive(pid_t pid)
@@ -66,6 +69,295 @@ int task_list(pid_t pid, pid_t *tids, size_t max, size_t *n)
 		tids[(*n)++] = (pid_t)t;
 	}
 	closedir(d);
+	return 0;
+}
+
+/* The parent pid in /proc/<name>/stat (procfd: /proc), or -1. */
+static pid_t stat_ppid(int procfd, const char *name)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "%s/stat", name);
+	int fd = openat(procfd, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len <= 0)
+		return -1;
+	buf[len] = '\0';
+	/* "pid (comm) S ppid ...": comm may hold ')' and spaces, numbers
+	 * follow it, so the last ')' ends it even in a truncated read */
+	const char *p = strrchr(buf, ')');
+	if (!p || p[1] != ' ' || !p[2] || p[3] != ' ')
+		return -1;
+	char *end;
+	long ppid = strtol(p + 4, &end, 10);
+	if (end == p + 4 || *end != ' ' || ppid < 0 || ppid > INT_MAX)
+		return -1;
+	return (pid_t)ppid;
+}
+
+struct proc_link {
+	pid_t pid, ppid;
+};
+
+static int by_ppid(const void *a, const void *b)
+{
+	const struct proc_link *x = a, *y = b;
+	return (x->ppid > y->ppid) - (x->ppid < y->ppid);
+}
+
+/* First link whose parent is ppid (links sorted by parent), or n. */
+static size_t first_child(const struct proc_link *links, size_t n, pid_t ppid)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (links[mid].ppid < ppid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* known's value: the parent, and whether the pid was a descendant of root */
+#define TASK_TREE_DESC (UINT64_C(1) << 32)
+
+void task_tree_init(struct task_tree *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->last_pid = -1;
+	u64map_init(&t->known);
+	u64map_init(&t->fresh);
+}
+
+void task_tree_release(struct task_tree *t)
+{
+	u64map_release(&t->known);
+	u64map_release(&t->fresh);
+	free(t->links);
+	free(t->queue);
+	memset(t, 0, sizeof(*t));
+	t->last_pid = -1;
+}
+
+/* A number from a one-line /proc file, or -1. */
+static long read_number(const char *path)
+{
+	char buf[32];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len <= 0)
+		return -1;
+	buf[len] = '\0';
+	char *end;
+	long v = strtol(buf, &end, 10);
+	return end == buf || v < 0 ? -1 : v;
+}
+
+/* List /proc into t->links (pid, parent) and t->fresh.  Returns the number
+ * of links, or a negative ERR_*. */
+static long list_procs(struct task_tree *t, pid_t root)
+{
+	DIR *d = opendir("/proc");
+	if (!d)
+		return ERR_IO;
+	struct proc_link *links = t->links;
+	size_t n = 0;
+	bool found = false;
+	struct dirent *de;
+	u64map_clear(&t->fresh);
+	while ((de = readdir(d)) != NULL && n < TASK_MAX_PROCS) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		char *end;
+		long p = strtol(de->d_name, &end, 10);
+		if (*end || p <= 0 || p > INT_MAX)
+			continue;
+		if (p == root) {
+			found = true;
+			continue;
+		}
+		const uint64_t *old = u64map_get(&t->known, (uint64_t)p);
+		pid_t ppid;
+		if (old && !(*old & TASK_TREE_DESC))
+			ppid = (pid_t)(*old & 0xffffffffu); /* not a descendant: stays so */
+		else if ((ppid = stat_ppid(dirfd(d), de->d_name)) < 0)
+			continue;
+		VEC_RESERVE(links, t->links_cap, n + 1);
+		links[n++] = (struct proc_link){ (pid_t)p, ppid };
+		u64map_put(&t->fresh, (uint64_t)p, (uint64_t)(uint32_t)ppid);
+	}
+	closedir(d);
+	t->links = links;
+	return found ? (long)n : ERR_NOPROC;
+}
+
+int task_tree_children(struct task_tree *t, pid_t pid, bool recursive, pid_t *out, size_t max,
+		       size_t *n)
+{
+	*n = 0;
+	if (t->root != pid) {
+		/* the descendant marks were for another root */
+		u64map_clear(&t->known);
+		t->root = pid;
+	}
+	/* before listing: what is handed out afterwards, the next look sees */
+	t->last_pid = read_number("/proc/sys/kernel/ns_last_pid");
+	long nl = list_procs(t, pid);
+	if (nl < 0) {
+		u64map_clear(&t->known);
+		return (int)nl;
+	}
+	size_t nlinks = (size_t)nl;
+	struct proc_link *links = t->links;
+	if (nlinks)
+		qsort(links, nlinks, sizeof(*links), by_ppid);
+	/* breadth first over every descendant (all are marked for the next
+	 * scan); the first max go to out.  Each link is taken once (its pid
+	 * cleared), so a torn snapshot showing a cycle cannot loop. */
+	VEC_RESERVE(t->queue, t->queue_cap, nlinks + 1);
+	size_t head = 0, tail = 0;
+	pid_t parent = pid;
+	for (;;) {
+		for (size_t i = first_child(links, nlinks, parent);
+		     i < nlinks && links[i].ppid == parent; i++) {
+			if (links[i].pid == 0)
+				continue;
+			pid_t c = links[i].pid;
+			links[i].pid = 0;
+			t->queue[tail++] = c;
+			uint64_t *v = u64map_get(&t->fresh, (uint64_t)c);
+			if (v)
+				*v |= TASK_TREE_DESC;
+			if ((recursive || parent == pid) && *n < max)
+				out[(*n)++] = c;
+		}
+		if (head >= tail)
+			break;
+		parent = t->queue[head++];
+	}
+	struct u64map tmp = t->known;
+	t->known = t->fresh;
+	t->fresh = tmp;
+	return 0;
+}
+
+/* Tgid and PPid of /proc/<pid>/status; 0, or -1 when gone. */
+static int status_ids(long pid, long *tgid, long *ppid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%ld/status", pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	/* Tgid and PPid are among the first lines */
+	ssize_t len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len <= 0)
+		return -1;
+	buf[len] = '\0';
+	const char *g = strstr(buf, "\nTgid:");
+	const char *p = strstr(buf, "\nPPid:");
+	if (!g || !p)
+		return -1;
+	*tgid = strtol(g + 6, NULL, 10);
+	*ppid = strtol(p + 6, NULL, 10);
+	return 0;
+}
+
+int task_tree_born(struct task_tree *t, pid_t pid, pid_t *out, size_t max, size_t *n)
+{
+	*n = 0;
+	if (t->root != pid || t->last_pid < 0)
+		return ERR_INVAL;
+	long now = read_number("/proc/sys/kernel/ns_last_pid");
+	if (now < 0)
+		return ERR_NOTFOUND;
+	if (now == t->last_pid)
+		return 0;
+	if (!t->pid_max)
+		t->pid_max = read_number("/proc/sys/kernel/pid_max");
+	long count = now - t->last_pid;
+	if (count < 0) /* wrapped: pids go on from the bottom */
+		count += t->pid_max > 0 ? t->pid_max : TASK_MAX_PROCS;
+	if (count > TASK_BORN_MAX) {
+		t->last_pid = now; /* those are left to the next scan */
+		return ERR_LIMIT;
+	}
+	/* in the order handed out, so a child is seen before its children */
+	long c = t->last_pid;
+	for (long i = 0; i < count; i++) {
+		if (++c >= (t->pid_max > 0 ? t->pid_max : (long)TASK_MAX_PROCS))
+			c = 1;
+		long tgid, ppid;
+		if (c == pid || status_ids(c, &tgid, &ppid) != 0 || tgid != c || ppid < 0 ||
+		    ppid > INT_MAX)
+			continue; /* gone already, or a thread */
+		const uint64_t *pv = u64map_get(&t->known, (uint64_t)ppid);
+		bool desc = ppid == pid || (pv && (*pv & TASK_TREE_DESC));
+		u64map_put(&t->known, (uint64_t)c, (uint64_t)ppid | (desc ? TASK_TREE_DESC : 0));
+		if (desc && *n < max)
+			out[(*n)++] = (pid_t)c;
+	}
+	t->last_pid = now;
+	return 0;
+}
+
+int task_children(pid_t pid, bool recursive, pid_t *out, size_t max, size_t *n)
+{
+	struct task_tree t;
+	task_tree_init(&t);
+	int rc = task_tree_children(&t, pid, recursive, out, max, n);
+	task_tree_release(&t);
+	return rc;
+}
+
+int task_image(pid_t pid, struct task_image *img)
+{
+	char path[64], buf[1024];
+	struct stat st;
+	memset(img, 0, sizeof(*img));
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	if (stat(path, &st) != 0)
+		return errno == EACCES || errno == EPERM ? ERR_PERM : ERR_NOPROC;
+	img->dev = (uint64_t)st.st_dev;
+	img->ino = (uint64_t)st.st_ino;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ERR_NOPROC;
+	ssize_t len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len <= 0)
+		return ERR_NOPROC;
+	buf[len] = '\0';
+	/* after "pid (comm)": state ppid ... startstack is the 26th field */
+	const char *p = strrchr(buf, ')');
+	if (!p)
+		return ERR_NOPROC;
+	p++;
+	for (int field = 0; field <= 25; field++) {
+		char *end;
+		while (*p == ' ')
+			p++;
+		if (field == 0) {
+			p++; /* the state letter */
+			continue;
+		}
+		unsigned long long v = strtoull(p, &end, 10);
+		if (end == p)
+			return ERR_NOPROC;
+		if (field == 1)
+			img->ppid = (pid_t)v;
+		else if (field == 25)
+			img->stack = v;
+		p = end;
+	}
 	return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "base/hash.h"
 #include "target/mem.h"
 
 /* Whether pid exists (a zombie counts as gone).  EPERM counts as alive. */
@@ -18,6 +19,73 @@ int task_run_state(pid_t pid, pid_t tid);
 
 /* Thread ids of pid, up to max.  0 with *n, or ERR_NOPROC/ERR_PERM. */
 int task_list(pid_t pid, pid_t *tids, size_t max, size_t *n);
+
+/* Bound on the processes one scan of /proc looks at (Linux's pid_max is
+ * at most 2^22). */
+#define TASK_MAX_PROCS (1u << 22)
+
+/* The children of pid (recursive: children, grandchildren, ... breadth
+ * first), found by reading the parent link of every /proc/N/stat - as
+ * Tachyon's get_child_pids does.  pid itself is never listed; at most max
+ * pids are stored (*n == max: there may be more).  The scan is not atomic:
+ * a process born or reparented meanwhile may be missed until the next one.
+ * 0 with *n, ERR_NOPROC when pid is not in /proc, ERR_IO when /proc cannot
+ * be listed. */
+int task_children(pid_t pid, bool recursive, pid_t *out, size_t max, size_t *n);
+
+/* The same, for one pid watched over and over (--subprocesses polls every
+ * 100 ms): a task_tree remembers each pid's parent between scans, so a
+ * scan lists /proc and reads the stat of new pids and of the descendants
+ * found last time (their parent may have died) only.  Sound because a
+ * process that is not a descendant can never become one (a reparented
+ * process moves to init or to a subreaper above it), and a pid listed by
+ * two scans 100 ms apart is one process (pids are handed out cyclically). */
+struct task_tree {
+	pid_t root;             /* the pid the cached descendant marks are for */
+	struct u64map known;    /* pid -> parent | TASK_TREE_DESC, as last read */
+	struct u64map fresh;    /* the one being built */
+	long last_pid;          /* ns_last_pid at the last look, -1 unknown */
+	long pid_max;           /* /proc/sys/kernel/pid_max, 0 unknown */
+	void *links;            /* scratch, reused */
+	size_t links_cap;
+	pid_t *queue;
+	size_t queue_cap;
+};
+void task_tree_init(struct task_tree *t);
+void task_tree_release(struct task_tree *t);
+int task_tree_children(struct task_tree *t, pid_t pid, bool recursive, pid_t *out, size_t max,
+		       size_t *n);
+
+/* Most pids task_tree_born looks at one by one. */
+#define TASK_BORN_MAX 1024
+
+/* The descendants of pid born since the last look (task_tree_children for
+ * the same pid, or this), without listing /proc: the kernel's last handed
+ * out pid (/proc/sys/kernel/ns_last_pid) tells which pids are new, and only
+ * their /proc/N/status is read (threads are skipped).  A look that finds
+ * no new pid costs one small read, so it can run far more often than a
+ * scan.  A process born and gone between two looks is not seen.
+ * 0 with *n (maybe 0); ERR_LIMIT when more than TASK_BORN_MAX pids were
+ * handed out (they are skipped: the next scan finds what they hold);
+ * ERR_NOTFOUND when ns_last_pid cannot be read;
+ * ERR_INVAL when pid was not scanned first. */
+int task_tree_born(struct task_tree *t, pid_t pid, pid_t *out, size_t max, size_t *n);
+
+/* What program image pid runs: the file of /proc/PID/exe, and where its
+ * main stack starts, which moves with every exec (address space layout
+ * randomisation), even of the same file.  A child that forked and has not
+ * exec'd has its parent's image. */
+struct task_image {
+	uint64_t dev, ino;   /* of the executable */
+	uint64_t stack;      /* startstack in /proc/PID/stat (0 if we may not see it) */
+	pid_t ppid;
+};
+/* 0, or ERR_NOPROC (gone, or a zombie), ERR_PERM. */
+int task_image(pid_t pid, struct task_image *img);
+static inline bool task_image_same(const struct task_image *a, const struct task_image *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->stack == b->stack;
+}
 
 /* Where the kernel thread id lives inside the C library's thread control
  * block (glibc's or musl's struct pthread), so that a pthread_t (what

@@ -1,0 +1,645 @@
+/* cmd_children.c - --subprocesses: also profile the Python processes the
+ * target starts (multiprocessing workers, subprocess children, anything that
+ * execs a Python), each by its own `strobe attach CHILD` writing its own
+ * output file, as Tachyon's ChildProcessMonitor does.
+ *
+ * The monitor is a thread, not a step of the sampling loop: a look at the
+ * whole process tree reads /proc (milliseconds on a busy host) and starting
+ * a profiler is a posix_spawn; inside the loop either would delay samples,
+ * and slicing them to fit between deadlines would be more code than a
+ * thread.  The thread shares nothing with the sampler but a mutex-guarded
+ * stop flag and a counter; it blocks every signal, so Ctrl-C and SIGCHLD
+ * keep going to the sampling thread.
+ *
+ * Two cadences:
+ *   - every POLL_NS (100 ms, Tachyon's) a scan: the target's descendants
+ *     through the parent links of /proc (task_tree_children, which rereads
+ *     only what may have changed since the last scan);
+ *   - every FAST_NS (10 ms) in between, the pids the kernel handed out
+ *     since the last look (task_tree_born: one small read when there are
+ *     none), so that a child living a few tens of milliseconds is still
+ *     caught (on a busy host, more than TASK_BORN_MAX new pids in 10 ms
+ *     are left to the next scan).
+ * What is decided about a pid holds for its program image (task_image: the
+ * executable and where the stack starts, which every exec moves):
+ *   - a CPython whose runtime strobe finds: a profiler is started (once per
+ *     image, at most MAX_PROFILERS running);
+ *   - not Python: looked at again only once it execs - a shell child that
+ *     execs python later is caught (Tachyon looks at each pid once only);
+ *   - a fork that has not exec'd: left FORK_GRACE ticks, since subprocess
+ *     and multiprocessing's spawn and forkserver exec right after forking
+ *     and a profiler attached to the copy of the parent would read an
+ *     address space about to go;
+ *   - looks like Python but shows no runtime yet (a shared libpython still
+ *     being mapped right after exec): tried again every FAST_NS, FIND_TRIES
+ *     times.
+ * Scans look at the profiled pids again: one that exec'd after all loses
+ * its profiler (killed: its output would be noise) and gets a new one if
+ * the new image is Python.  A pid that leaves the tree is forgotten, so a
+ * reused pid is a new child.
+ */
+#include "cmd.h"
+
+#include "base/buf.h"
+#include "base/clock.h"
+#include "base/error.h"
+#include "base/hash.h"
+#include "cli.h"
+#include "out/out.h"
+#include "py/runtime.h"
+#include "sampler.h"
+#include "target/mem.h"
+#include "target/spawn.h"
+#include "target/task.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Tachyon's numbers (_child_monitor.py) */
+#define POLL_NS 100000000ULL          /* _CHILD_POLL_INTERVAL_SEC: one scan per 100 ms */
+#define MAX_PROFILERS 100             /* _MAX_CHILD_PROFILERS, running at once */
+#define WAIT_NS 30000000000ULL        /* _DEFAULT_WAIT_TIMEOUT_SEC */
+#define TERM_GRACE_NS 2000000000ULL   /* SIGTERM, then SIGKILL */
+/* strobe's own */
+#define MAX_DESCENDANTS 4096          /* pids one scan follows */
+#define FAST_NS 10000000ULL           /* new pids, and the retries below */
+#define FORK_GRACE 2                  /* ticks a fork that has not exec'd is left alone */
+#define FIND_TRIES 10                 /* a python-looking process without a runtime
+					 yet is given 10 x 10 ms before it is given up */
+#define MAX_RETRY 64                  /* such processes retried between scans */
+#define REAP_SLICE_NS 20000000ULL     /* how often the final wait looks at the profilers */
+
+/* The known map's value for a pid: the identity of the program image it
+ * ran when last looked at (image_key, low byte clear), and in the low byte
+ * what was decided for that image:
+ *   0                   not Python
+ *   1 .. FIND_TRIES-1   to look at again next tick: a fork that may be about
+ *                       to exec, or python-looking without a runtime yet
+ *   FIND_TRIES          given up (unsupported, not readable)
+ *   KNOWN_DONE          a profiler was started for it
+ * A new image (an exec) starts over. */
+#define KNOWN_DONE 0xffu
+#define KNOWN_FORGET 0 /* not stored: gone, or not ours to look at */
+
+struct child_profiler {
+	struct spawn sp;
+	pid_t target;
+};
+
+/* The child profiler's command line, filled in per child. */
+struct child_cmd {
+	char **argv;               /* strobe attach PID <options> -o OUT */
+	int pid_slot, out_slot;    /* the entries that change per child */
+	char *pattern;             /* output path, "{pid}" standing for the child */
+};
+
+struct child_monitor {
+	pid_t root;
+	pthread_t thread;
+	bool thread_started;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	bool stop;                 /* under lock */
+	unsigned started;          /* under lock: profilers started so far */
+
+	/* owned by the thread until it is joined */
+	struct child_cmd cmd;
+	struct child_profiler *running; /* live profilers */
+	size_t nrunning, cap;
+	struct task_tree tree;     /* the scanner's memory of /proc */
+	bool fast;                 /* task_tree_born works here */
+	struct u64map known, next; /* pid -> what we know (see KNOWN_DONE) */
+	pid_t pids[MAX_DESCENDANTS];
+	pid_t retry[MAX_RETRY];
+	size_t nretry;
+};
+
+/* ---- the child profiler's command line ---------------------------------- */
+
+/* -r for the children: Tachyon passes 1000000 // interval, which turns an
+ * interval over a second into "-r 0" (rejected) and some intervals into
+ * others (-r 3000 -> 333 us -> "3003"); strobe passes the shortest decimal
+ * rate that gives back exactly the same interval. */
+static void rate_arg(uint64_t interval_us, char *buf, size_t len)
+{
+	struct buf err = BUF_INIT;
+	uint64_t back = 0;
+	if (interval_us <= 1000000) {
+		snprintf(buf, len, "%llu", (unsigned long long)(1000000 / interval_us));
+		if (cli_parse_rate(buf, &back, &err) == 0 && back == interval_us)
+			goto out;
+	}
+	for (int prec = 1; prec <= 30; prec++) {
+		snprintf(buf, len, "%.*f", prec, 1e6 / (double)interval_us);
+		buf_reset(&err);
+		if (cli_parse_rate(buf, &back, &err) == 0 && back == interval_us)
+			goto out;
+	}
+	/* no decimal found (cannot happen within CLI_MAX_INTERVAL_USEC):
+	 * Tachyon's integer, at least 1 Hz */
+	snprintf(buf, len, "%llu", (unsigned long long)(interval_us <= 1000000 ? 1000000 / interval_us : 1));
+out:
+	buf_release(&err);
+}
+
+/* Python's os.path.splitext: where the extension of path starts (its last
+ * '.' after the last '/', unless only dots precede it in the file name), or
+ * NULL. */
+static const char *path_ext(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	const char *dot = strrchr(path, '.');
+	const char *name = slash ? slash + 1 : path;
+	if (!dot || dot < name)
+		return NULL;
+	for (const char *p = name; p < dot; p++)
+		if (*p != '.')
+			return dot;
+	return NULL;
+}
+
+/* Tachyon's _build_output_pattern: -o out.txt -> out_{pid}.txt, -o out ->
+ * out_{pid}; by default <format>_{pid}.<ext>, heatmap_{pid} (a directory),
+ * and profile_{pid}.pstats for pstats, whose default is stdout. */
+static char *output_pattern(const struct options *o)
+{
+	struct buf b = BUF_INIT;
+	if (o->output) {
+		const char *ext = path_ext(o->output);
+		if (ext)
+			buf_printf(&b, "%.*s_{pid}%s", (int)(ext - o->output), o->output, ext);
+		else
+			buf_printf(&b, "%s_{pid}", o->output);
+	} else if (strcmp(o->format, "heatmap") == 0) {
+		buf_puts(&b, "heatmap_{pid}");
+	} else if (strcmp(o->format, "pstats") == 0) {
+		buf_puts(&b, "profile_{pid}.pstats");
+	} else {
+		const struct out_format *f = out_format_find(o->format);
+		buf_printf(&b, "%s_{pid}.%s", o->format, f && f->ext ? f->ext : "txt");
+	}
+	return b.data;
+}
+
+static void arg_add(char ***argv, size_t *n, size_t *cap, const char *s)
+{
+	VEC_RESERVE(*argv, *cap, *n + 1);
+	(*argv)[(*n)++] = s ? xstrdup(s) : NULL;
+}
+
+/* Tachyon's _build_child_profiler_args, plus --compression:
+ * strobe attach PID [-r R] [-d D] [-a] [--realtime-stats] [--native]
+ * [--no-gc] [--opcodes] [--async-aware [--async-mode all]] [--mode M]
+ * [--FORMAT | --diff-flamegraph B] [--compression C] -o OUT */
+static void child_cmd_init(struct child_cmd *cmd, const struct options *o)
+{
+	static const char *const modes[] = { [MODE_WALL] = "wall", [MODE_CPU] = "cpu",
+					     [MODE_GIL] = "gil", [MODE_ALL] = "all",
+					     [MODE_EXCEPTION] = "exception" };
+	static const char *const compressions[] = { [COMPRESSION_AUTO] = "auto",
+						    [COMPRESSION_ZSTD] = "zstd",
+						    [COMPRESSION_NONE] = "none" };
+	char **argv = NULL;
+	size_t n = 0, cap = 0;
+	char num[64];
+	arg_add(&argv, &n, &cap, "strobe");
+	arg_add(&argv, &n, &cap, "attach");
+	cmd->pid_slot = (int)n;
+	arg_add(&argv, &n, &cap, "PID");
+	rate_arg(o->interval_usec, num, sizeof(num));
+	arg_add(&argv, &n, &cap, "-r");
+	arg_add(&argv, &n, &cap, num);
+	if (o->duration_sec >= 0) {
+		snprintf(num, sizeof(num), "%d", o->duration_sec);
+		arg_add(&argv, &n, &cap, "-d");
+		arg_add(&argv, &n, &cap, num);
+	}
+	if (o->all_threads)
+		arg_add(&argv, &n, &cap, "-a");
+	if (o->realtime_stats)
+		arg_add(&argv, &n, &cap, "--realtime-stats");
+	if (o->native)
+		arg_add(&argv, &n, &cap, "--native");
+	if (o->no_gc)
+		arg_add(&argv, &n, &cap, "--no-gc");
+	if (o->opcodes)
+		arg_add(&argv, &n, &cap, "--opcodes");
+	if (o->async_aware) {
+		arg_add(&argv, &n, &cap, "--async-aware");
+		if (o->async_mode != 0) {
+			arg_add(&argv, &n, &cap, "--async-mode");
+			arg_add(&argv, &n, &cap, "all");
+		}
+	}
+	/* MODE_ALL is gecko's internal mode, never an option */
+	if (o->mode != MODE_WALL && o->mode != MODE_ALL && o->mode >= 0 && o->mode <= MODE_EXCEPTION) {
+		arg_add(&argv, &n, &cap, "--mode");
+		arg_add(&argv, &n, &cap, modes[o->mode]);
+	}
+	if (strcmp(o->format, "diff_flamegraph") == 0 && o->baseline) {
+		arg_add(&argv, &n, &cap, "--diff-flamegraph");
+		arg_add(&argv, &n, &cap, o->baseline);
+	} else if (strcmp(o->format, "pstats") != 0) {
+		snprintf(num, sizeof(num), "--%s", o->format);
+		arg_add(&argv, &n, &cap, num);
+	}
+	if (o->compression != COMPRESSION_AUTO && o->compression >= 0 &&
+	    o->compression <= COMPRESSION_NONE) {
+		arg_add(&argv, &n, &cap, "--compression");
+		arg_add(&argv, &n, &cap, compressions[o->compression]);
+	}
+	arg_add(&argv, &n, &cap, "-o");
+	cmd->out_slot = (int)n;
+	arg_add(&argv, &n, &cap, "OUT");
+	arg_add(&argv, &n, &cap, NULL);
+	cmd->argv = argv;
+	cmd->pattern = output_pattern(o);
+}
+
+/* pattern with every "{pid}" replaced, as str.replace does */
+static char *output_for(const char *pattern, pid_t pid)
+{
+	struct buf b = BUF_INIT;
+	const char *p = pattern, *hole;
+	while ((hole = strstr(p, "{pid}")) != NULL) {
+		buf_append(&b, p, (size_t)(hole - p));
+		buf_printf(&b, "%d", (int)pid);
+		p = hole + 5;
+	}
+	buf_puts(&b, p);
+	return b.data;
+}
+
+static void child_cmd_fill(struct child_cmd *cmd, pid_t pid)
+{
+	char num[24];
+	snprintf(num, sizeof(num), "%d", (int)pid);
+	free(cmd->argv[cmd->pid_slot]);
+	free(cmd->argv[cmd->out_slot]);
+	cmd->argv[cmd->pid_slot] = xstrdup(num);
+	cmd->argv[cmd->out_slot] = output_for(cmd->pattern, pid);
+}
+
+void cmd_children_argv_free(char **argv)
+{
+	if (!argv)
+		return;
+	for (size_t i = 0; argv[i]; i++)
+		free(argv[i]);
+	free(argv);
+}
+
+char **cmd_children_argv(const struct options *o, pid_t child)
+{
+	struct child_cmd cmd;
+	child_cmd_init(&cmd, o);
+	child_cmd_fill(&cmd, child);
+	free(cmd.pattern);
+	return cmd.argv;
+}
+
+/* ---- the profilers ------------------------------------------------------- */
+
+static void start_profiler(struct child_monitor *m, pid_t pid)
+{
+	if (m->nrunning >= MAX_PROFILERS) {
+		fprintf(stderr, "Warning: Max child profilers (%d) reached, skipping PID %d\n",
+			MAX_PROFILERS, (int)pid);
+		return;
+	}
+	child_cmd_fill(&m->cmd, pid);
+	struct spawn sp;
+	int eno;
+	/* strobe itself, even if its file was replaced or deleted meanwhile */
+	if (spawn_start_quiet(&sp, "/proc/self/exe", m->cmd.argv, &eno) != 0) {
+		fprintf(stderr, "Warning: Failed to start profiler for child %d: %s\n", (int)pid,
+			strerror(eno ? eno : EIO));
+		return;
+	}
+	VEC_RESERVE(m->running, m->cap, m->nrunning + 1);
+	m->running[m->nrunning++] = (struct child_profiler){ sp, pid };
+	pthread_mutex_lock(&m->lock);
+	m->started++;
+	pthread_mutex_unlock(&m->lock);
+	fprintf(stderr, "Started profiler for child process %d\n", (int)pid);
+}
+
+/* Collect the profilers that have finished. */
+static void reap(struct child_monitor *m)
+{
+	for (size_t i = 0; i < m->nrunning;) {
+		if (spawn_exited(&m->running[i].sp))
+			m->running[i] = m->running[--m->nrunning];
+		else
+			i++;
+	}
+}
+
+/* ---- looking at descendants ---------------------------------------------- */
+
+enum py_state { PY_YES, PY_NO, PY_NOT_YET, PY_NEVER, PY_GONE };
+
+/* Is pid a CPython strobe can profile?  The cheap look at its mappings
+ * first; for a yes, the runtime itself, as the profiler will look for it. */
+static enum py_state python_state(pid_t pid)
+{
+	int rc = py_runtime_maybe(pid);
+	if (rc == 0)
+		return PY_NO;
+	if (rc < 0)
+		return rc == ERR_NOPROC ? PY_GONE : PY_NEVER;
+	struct mem_source mem;
+	struct py_runtime rt;
+	struct errmsg e = { "" };
+	rc = cmd_open_python(pid, &mem, &rt, &e);
+	if (rc == 0) {
+		mem_close(&mem);
+		return PY_YES;
+	}
+	if (rc == ERR_NOPROC)
+		return PY_GONE;
+	/* ERR_NOTPY after a python-looking mapping: its runtime is not mapped
+	 * yet, or it is not CPython after all; a version or permission
+	 * problem would be the profiler's one-line error, printed nowhere */
+	return rc == ERR_NOTPY ? PY_NOT_YET : PY_NEVER;
+}
+
+static uint64_t image_key(const struct task_image *x)
+{
+	uint64_t k = hash_u64(x->dev ^ hash_u64(x->ino ^ hash_u64(x->stack))) << 8;
+	return k ? k : 1u << 8;
+}
+
+/* pid exec'd after its profiler started: that profiler reads an address
+ * space that is gone, so it goes (its output would be noise) and the new
+ * image is looked at afresh. */
+static void drop_profiler(struct child_monitor *m, pid_t pid)
+{
+	for (size_t i = 0; i < m->nrunning; i++)
+		if (m->running[i].target == pid && !m->running[i].sp.reaped)
+			kill(m->running[i].sp.pid, SIGKILL);
+}
+
+/* Whether pid is a fork of its parent that has not exec'd (yet). */
+static bool fork_copy(const struct task_image *img)
+{
+	struct task_image parent;
+	return img->ppid > 0 && task_image(img->ppid, &parent) == 0 &&
+	       task_image_same(img, &parent);
+}
+
+/* Decide about pid, given what was known (old, or NULL); returns the new
+ * known value, KNOWN_FORGET for nothing to keep. */
+static uint64_t consider(struct child_monitor *m, pid_t pid, const uint64_t *old)
+{
+	struct task_image img;
+	if (task_image(pid, &img) != 0)
+		return KNOWN_FORGET; /* gone, a zombie, or not ours to look at */
+	uint64_t key = image_key(&img);
+	unsigned tries = 0;
+	if (old && (*old & ~(uint64_t)0xff) == key) {
+		tries = (unsigned)(*old & 0xff);
+		if (tries == 0 || tries >= FIND_TRIES)
+			return *old; /* settled, and the same image since */
+	} else if (old && (*old & 0xff) == KNOWN_DONE) {
+		drop_profiler(m, pid);
+	}
+	/* Right after a fork a child is a copy of its parent - Python if the
+	 * parent is - and subprocess and multiprocessing's spawn and
+	 * forkserver exec a moment later: a profiler attached now would read
+	 * the image about to go.  A fork that stays one (a multiprocessing
+	 * fork worker) is profiled FORK_GRACE ticks later. */
+	if (tries < FORK_GRACE && fork_copy(&img))
+		return key | (tries + 1);
+	switch (python_state(pid)) {
+	case PY_YES:
+		start_profiler(m, pid);
+		return key | KNOWN_DONE;
+	case PY_NO:
+		return key;
+	case PY_NOT_YET:
+		return key | (tries + 1);
+	case PY_NEVER:
+		return key | FIND_TRIES;
+	case PY_GONE:
+		break;
+	}
+	return KNOWN_FORGET;
+}
+
+static bool retrying(uint64_t v)
+{
+	unsigned tries = (unsigned)(v & 0xff);
+	return tries > 0 && tries < FIND_TRIES;
+}
+
+static void note(struct child_monitor *m, struct u64map *into, pid_t pid, uint64_t v)
+{
+	if (v == KNOWN_FORGET) {
+		u64map_del(into, (uint64_t)pid);
+		return;
+	}
+	u64map_put(into, (uint64_t)pid, v);
+	if (retrying(v) && m->nretry < MAX_RETRY)
+		m->retry[m->nretry++] = pid;
+}
+
+/* One look at the whole tree.  ERR_NOPROC once the root is gone. */
+static int scan(struct child_monitor *m)
+{
+	size_t n;
+	int rc = task_tree_children(&m->tree, m->root, true, m->pids, MAX_DESCENDANTS, &n);
+	if (rc)
+		return rc;
+	/* the new known map holds the pids still in the tree only */
+	u64map_clear(&m->next);
+	m->nretry = 0;
+	for (size_t i = 0; i < n; i++) {
+		const uint64_t *old = u64map_get(&m->known, (uint64_t)m->pids[i]);
+		note(m, &m->next, m->pids[i], consider(m, m->pids[i], old));
+	}
+	struct u64map t = m->known;
+	m->known = m->next;
+	m->next = t;
+	return 0;
+}
+
+/* Between scans: only the python-looking processes without a runtime. */
+static void retry(struct child_monitor *m)
+{
+	pid_t pids[MAX_RETRY];
+	size_t n = m->nretry;
+	memcpy(pids, m->retry, n * sizeof(pids[0]));
+	m->nretry = 0;
+	for (size_t i = 0; i < n; i++) {
+		const uint64_t *p = u64map_get(&m->known, (uint64_t)pids[i]);
+		uint64_t old = p ? *p : KNOWN_FORGET;
+		note(m, &m->known, pids[i], consider(m, pids[i], p ? &old : NULL));
+	}
+}
+
+/* Sleep until deadline (monotonic ns) or a stop request: true to stop. */
+static bool wait_stop(struct child_monitor *m, uint64_t deadline)
+{
+	struct timespec ts = { (time_t)(deadline / 1000000000ULL), (long)(deadline % 1000000000ULL) };
+	pthread_mutex_lock(&m->lock);
+	while (!m->stop && pthread_cond_timedwait(&m->wake, &m->lock, &ts) == 0)
+		;
+	bool stop = m->stop;
+	pthread_mutex_unlock(&m->lock);
+	return stop;
+}
+
+/* The pids born since the last look that are descendants.  Too many new
+ * pids (a busy build host) are left to the next scan: never more than one
+ * scan per POLL_NS. */
+static void born(struct child_monitor *m)
+{
+	if (!m->fast)
+		return;
+	size_t n;
+	int rc = task_tree_born(&m->tree, m->root, m->pids, MAX_DESCENDANTS, &n);
+	if (rc && rc != ERR_LIMIT)
+		m->fast = false; /* no ns_last_pid here: scans only */
+	if (rc)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (!u64map_get(&m->known, (uint64_t)m->pids[i]))
+			note(m, &m->known, m->pids[i], consider(m, m->pids[i], NULL));
+}
+
+static void *monitor_main(void *arg)
+{
+	struct child_monitor *m = arg;
+	uint64_t next_scan = clock_now_ns();
+	for (;;) {
+		uint64_t now = clock_now_ns();
+		if (now >= next_scan) {
+			next_scan = now + POLL_NS;
+			reap(m);
+			/* the root gone, its children belong to init now:
+			 * nothing more can be found (Tachyon stops too) */
+			if (scan(m) == ERR_NOPROC)
+				break;
+		} else {
+			retry(m);
+			born(m);
+		}
+		uint64_t wake = clock_now_ns() + FAST_NS;
+		if (wake > next_scan)
+			wake = next_scan;
+		if (wait_stop(m, wake))
+			break;
+	}
+	return NULL;
+}
+
+/* ---- the interface ------------------------------------------------------- */
+
+struct child_monitor *cmd_children_start(const struct options *o, pid_t pid)
+{
+	struct child_monitor *m = xcalloc(1, sizeof(*m));
+	m->root = pid;
+	child_cmd_init(&m->cmd, o);
+	task_tree_init(&m->tree);
+	m->fast = true;
+	u64map_init(&m->known);
+	u64map_init(&m->next);
+	pthread_mutex_init(&m->lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&m->wake, &ca);
+	pthread_condattr_destroy(&ca);
+
+	/* the thread starts with every signal blocked */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	int rc = pthread_create(&m->thread, NULL, monitor_main, m);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	m->thread_started = rc == 0;
+	if (rc) {
+		fprintf(stderr, "Warning: cannot watch for child processes (--subprocesses): %s\n",
+			strerror(rc));
+		cmd_children_finish(m);
+		return NULL;
+	}
+	return m;
+}
+
+unsigned cmd_children_started(struct child_monitor *m)
+{
+	if (!m)
+		return 0;
+	pthread_mutex_lock(&m->lock);
+	unsigned n = m->started;
+	pthread_mutex_unlock(&m->lock);
+	return n;
+}
+
+/* SIGTERM every profiler still running (they write what they have), then
+ * SIGKILL what is left after the grace period. */
+static void end_profilers(struct child_monitor *m)
+{
+	reap(m);
+	if (!m->nrunning)
+		return;
+	for (size_t i = 0; i < m->nrunning; i++)
+		kill(m->running[i].sp.pid, SIGTERM);
+	uint64_t deadline = clock_now_ns() + TERM_GRACE_NS;
+	for (;;) {
+		reap(m);
+		uint64_t now = clock_now_ns();
+		if (!m->nrunning || now >= deadline)
+			break;
+		clock_sleep_until(now + 10000000ULL < deadline ? now + 10000000ULL : deadline);
+	}
+	for (size_t i = 0; i < m->nrunning; i++)
+		spawn_terminate(&m->running[i].sp, 0);
+	m->nrunning = 0;
+}
+
+void cmd_children_finish(struct child_monitor *m)
+{
+	if (!m)
+		return;
+	pthread_mutex_lock(&m->lock);
+	m->stop = true;
+	pthread_cond_signal(&m->wake);
+	pthread_mutex_unlock(&m->lock);
+	if (m->thread_started)
+		pthread_join(m->thread, NULL);
+
+	reap(m);
+	if (m->nrunning) {
+		fprintf(stderr, "Waiting for %zu child profiler(s) to complete...\n", m->nrunning);
+		/* a signal now (a second Ctrl-C) ends the wait: the flag was
+		 * already used to stop the parent's sampling */
+		sampler_stop = 0;
+		uint64_t deadline = clock_now_ns() + WAIT_NS;
+		for (;;) {
+			reap(m);
+			uint64_t now = clock_now_ns();
+			if (!m->nrunning || sampler_stop || now >= deadline)
+				break;
+			clock_sleep_until(now + REAP_SLICE_NS < deadline ? now + REAP_SLICE_NS : deadline);
+		}
+	}
+	end_profilers(m);
+
+	cmd_children_argv_free(m->cmd.argv);
+	free(m->cmd.pattern);
+	free(m->running);
+	task_tree_release(&m->tree);
+	u64map_release(&m->known);
+	u64map_release(&m->next);
+	pthread_cond_destroy(&m->wake);
+	pthread_mutex_destroy(&m->lock);
+	free(m);
+}

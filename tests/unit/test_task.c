@@ -1,0 +1,323 @@
+/* test_task.c - the process tree from /proc (src/target/task.h):
+ * task_children and the cached task_tree that --subprocesses polls with.
+ *
+ * The test builds a real tree: this process -> A -> B, and -> C; every
+ * process waits on a pipe of its own, so nothing depends on timing.
+ */
+#include "harness.h"
+
+#include "base/error.h"
+#include "target/task.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static bool has(const pid_t *v, size_t n, pid_t p)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == p)
+			return true;
+	return false;
+}
+
+/* fork a process that waits until every write end of the pipe it reads
+ * (rd) is closed; it keeps descriptors keep, keep2 (or -1) and closes the rest,
+ * so that no one else's pipe stays open through it.  run() (if given) runs
+ * in it first. */
+static pid_t hold_child(int rd, int keep, int keep2, void (*run)(void *), void *arg)
+{
+	pid_t p = fork();
+	if (p == 0) {
+		for (int fd = 3; fd < 1024; fd++)
+			if (fd != rd && fd != keep && fd != keep2)
+				close(fd);
+		if (run)
+			run(arg);
+		char c;
+		while (read(rd, &c, 1) < 0)
+			;
+		_exit(0);
+	}
+	return p;
+}
+
+struct grand {
+	int hold[2];  /* B waits on this */
+	int report;   /* A writes B's pid here */
+};
+
+/* in A, which kept g->report and g->hold[0] open */
+static void fork_grandchild(void *arg)
+{
+	struct grand *g = arg;
+	pid_t b = hold_child(g->hold[0], -1, -1, NULL, NULL);
+	close(g->hold[0]);
+	ssize_t w = write(g->report, &b, sizeof(b));
+	(void)w;
+	close(g->report);
+}
+
+TEST(tree)
+{
+	int hold_a[2], hold_c[2], rep[2];
+	struct grand g;
+	if (pipe(hold_a) || pipe(hold_c) || pipe(rep) || pipe(g.hold)) {
+		CHECK(!"pipe");
+		return;
+	}
+	g.report = rep[1];
+	/* A passes B's pipe on; only the test holds its write end */
+	pid_t a = hold_child(hold_a[0], g.report, g.hold[0], fork_grandchild, &g);
+	pid_t c = hold_child(hold_c[0], -1, -1, NULL, NULL);
+	close(hold_a[0]);
+	close(hold_c[0]);
+	close(g.hold[0]);
+	pid_t b = 0;
+	CHECK_EQ_INT(read(rep[0], &b, sizeof(b)), sizeof(b));
+	CHECK(b > 0);
+
+	pid_t out[64];
+	size_t n = 0;
+	CHECK_EQ_INT(task_children(getpid(), true, out, 64, &n), 0);
+	CHECK_EQ_INT(n, 3);
+	CHECK(has(out, n, a) && has(out, n, b) && has(out, n, c));
+	CHECK(!has(out, n, getpid()));
+	/* breadth first: the grandchild comes after both children */
+	CHECK(n == 3 && out[2] == b);
+	CHECK_EQ_INT(task_children(getpid(), false, out, 64, &n), 0);
+	CHECK_EQ_INT(n, 2);
+	CHECK(has(out, n, a) && has(out, n, c) && !has(out, n, b));
+	CHECK_EQ_INT(task_children(getpid(), true, out, 1, &n), 0);
+	CHECK_EQ_INT(n, 1);
+	CHECK_EQ_INT(task_children(a, true, out, 64, &n), 0);
+	CHECK_EQ_INT(n, 1);
+	CHECK(n == 1 && out[0] == b);
+
+	/* the cached scanner: same answers, twice */
+	struct task_tree t;
+	task_tree_init(&t);
+	for (int i = 0; i < 2; i++) {
+		CHECK_EQ_INT(task_tree_children(&t, getpid(), true, out, 64, &n), 0);
+		CHECK_EQ_INT(n, 3);
+		CHECK(has(out, n, a) && has(out, n, b) && has(out, n, c));
+	}
+
+	/* A ends: B is reparented away (to init or a subreaper above us), so
+	 * it is no descendant any more, though the tree knew it as one */
+	close(hold_a[1]);
+	CHECK_EQ_INT(waitpid(a, NULL, 0), a);
+	CHECK_EQ_INT(task_tree_children(&t, getpid(), true, out, 64, &n), 0);
+	CHECK_EQ_INT(n, 1);
+	CHECK(n == 1 && out[0] == c);
+	CHECK_EQ_INT(task_children(getpid(), true, out, 64, &n), 0);
+	CHECK_EQ_INT(n, 1);
+
+	/* a new child shows up in the next cached scan */
+	int hold_d[2];
+	CHECK_EQ_INT(pipe(hold_d), 0);
+	pid_t d = hold_child(hold_d[0], -1, -1, NULL, NULL);
+	close(hold_d[0]);
+	CHECK_EQ_INT(task_tree_children(&t, getpid(), true, out, 64, &n), 0);
+	CHECK_EQ_INT(n, 2);
+	CHECK(has(out, n, c) && has(out, n, d));
+
+	/* fork without exec: the parent's image */
+	struct task_image self, child;
+	CHECK_EQ_INT(task_image(getpid(), &self), 0);
+	CHECK_EQ_INT(task_image(c, &child), 0);
+	CHECK(task_image_same(&self, &child));
+	CHECK_EQ_INT(child.ppid, getpid());
+	CHECK(self.stack != 0);
+
+	close(hold_c[1]);
+	close(hold_d[1]);
+	close(g.hold[1]);
+	waitpid(c, NULL, 0);
+	waitpid(d, NULL, 0);
+	task_tree_release(&t);
+	close(rep[0]);
+	close(rep[1]);
+}
+
+/* Start path argv with stdin on a pipe (it waits for EOF); wait (bounded)
+ * until its image is no longer ours, i.e. the exec happened.  Returns the
+ * pid and the pipe's write end in *hold. */
+static pid_t exec_child(const char *path, char *const argv[], int *hold, struct task_image *img)
+{
+	int p[2];
+	if (pipe(p))
+		return -1;
+	pid_t c = fork();
+	if (c == 0) {
+		dup2(p[0], 0);
+		close(p[0]);
+		close(p[1]);
+		execv(path, argv);
+		_exit(127);
+	}
+	close(p[0]);
+	*hold = p[1];
+	struct task_image self;
+	task_image(getpid(), &self);
+	for (int i = 0; i < 5000; i++) {
+		if (task_image(c, img) == 0 && !task_image_same(img, &self))
+			break;
+		usleep(1000);
+	}
+	return c;
+}
+
+static bool aslr(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/randomize_va_space", "r");
+	int v = 0;
+	if (f) {
+		if (fscanf(f, "%d", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v > 0;
+}
+
+TEST(exec_changes_image)
+{
+	struct task_image self, child;
+	CHECK_EQ_INT(task_image(getpid(), &self), 0);
+	int hold;
+	/* sh waits for stdin to close: exec'd, and still there */
+	pid_t c = exec_child("/bin/sh", (char *[]){ "sh", "-c", "read x", NULL }, &hold, &child);
+	CHECK(c > 0);
+	CHECK(child.dev != self.dev || child.ino != self.ino);
+	CHECK_EQ_INT(child.ppid, getpid());
+	close(hold);
+	waitpid(c, NULL, 0);
+
+	/* the same file again (python re-exec'ing itself): the stack moved */
+	if (!aslr()) {
+		fprintf(stderr, "test_task: no ASLR here, re-exec of the same file not tested\n");
+		return;
+	}
+	c = exec_child("/proc/self/exe", (char *[]){ "test_task", "--hold", NULL }, &hold, &child);
+	CHECK(c > 0);
+	CHECK(child.dev == self.dev && child.ino == self.ino);
+	CHECK(child.stack != self.stack);
+	close(hold);
+	waitpid(c, NULL, 0);
+}
+
+/* tells its thread id on the pipe arg, then waits */
+static void *sleeper(void *arg)
+{
+	pid_t tid = (pid_t)syscall(SYS_gettid);
+	ssize_t w = write(*(int *)arg, &tid, sizeof(tid));
+	(void)w;
+	pause();
+	return NULL;
+}
+
+/* in E: a thread (whose /proc/TID/status says PPid = E's parent, us) and
+ * a child F; reports F's pid and the thread's tid */
+static void thread_and_child(void *arg)
+{
+	struct grand *g = arg;
+	pthread_t th;
+	pid_t ids[2] = { 0, 0 };
+	int tp[2];
+	if (pipe(tp) == 0 && pthread_create(&th, NULL, sleeper, &tp[1]) == 0 &&
+	    read(tp[0], &ids[1], sizeof(ids[1])) != sizeof(ids[1]))
+		ids[1] = 0;
+	ids[0] = hold_child(g->hold[0], -1, -1, NULL, NULL);
+	close(g->hold[0]);
+	ssize_t w = write(g->report, ids, sizeof(ids));
+	(void)w;
+	close(g->report);
+}
+
+TEST(born)
+{
+	struct task_tree t;
+	task_tree_init(&t);
+	pid_t out[64];
+	size_t n = 99;
+	CHECK_EQ_INT(task_tree_born(&t, getpid(), out, 64, &n), ERR_INVAL);
+	CHECK_EQ_INT(task_tree_children(&t, getpid(), true, out, 64, &n), 0);
+	CHECK_EQ_INT(n, 0);
+	if (t.last_pid < 0) {
+		fprintf(stderr, "test_task: no ns_last_pid here, task_tree_born not tested\n");
+		task_tree_release(&t);
+		return;
+	}
+	CHECK_EQ_INT(task_tree_born(&t, getpid(), out, 64, &n), 0);
+	CHECK_EQ_INT(n, 0);
+
+	int hold_e[2], rep[2];
+	struct grand g;
+	if (pipe(hold_e) || pipe(rep) || pipe(g.hold)) {
+		CHECK(!"pipe");
+		return;
+	}
+	g.report = rep[1];
+	pid_t e = hold_child(hold_e[0], g.report, g.hold[0], thread_and_child, &g);
+	close(hold_e[0]);
+	close(g.hold[0]);
+	pid_t ids[2] = { 0, 0 };
+	CHECK_EQ_INT(read(rep[0], ids, sizeof(ids)), sizeof(ids));
+	pid_t f = ids[0];
+	CHECK_EQ_INT(task_tree_born(&t, getpid(), out, 64, &n), 0);
+	/* E and F, in the order born; not E's thread */
+	CHECK_EQ_INT(n, 2);
+	CHECK(n == 2 && out[0] == e && out[1] == f);
+	CHECK(ids[1] > 0 && !has(out, n, ids[1]));
+	/* nothing new since */
+	CHECK_EQ_INT(task_tree_born(&t, getpid(), out, 64, &n), 0);
+	CHECK_EQ_INT(n, 0);
+	/* and the next scan agrees */
+	CHECK_EQ_INT(task_tree_children(&t, getpid(), true, out, 64, &n), 0);
+	CHECK_EQ_INT(n, 2);
+	CHECK(has(out, n, e) && has(out, n, f));
+
+	close(hold_e[1]);
+	close(g.hold[1]);
+	waitpid(e, NULL, 0);
+	close(rep[0]);
+	close(rep[1]);
+	task_tree_release(&t);
+}
+
+TEST(gone)
+{
+	pid_t c = fork();
+	if (c == 0)
+		_exit(0);
+	waitpid(c, NULL, 0);
+	pid_t out[4];
+	size_t n = 99;
+	CHECK_EQ_INT(task_children(c, true, out, 4, &n), ERR_NOPROC);
+	CHECK_EQ_INT(n, 0);
+	struct task_image x;
+	CHECK_EQ_INT(task_image(c, &x), ERR_NOPROC);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "--hold") == 0) {
+		/* exec_changes_image's child: wait for stdin to close */
+		char c;
+		while (read(0, &c, 1) > 0)
+			;
+		return 0;
+	}
+	RUN(tree);
+	RUN(exec_changes_image);
+	RUN(born);
+	RUN(gone);
+	return harness_done();
+}
