@@ -45,6 +45,9 @@
 #include <internal/pycore_debug_offsets.h>
 #include <internal/pycore_stackref.h>
 #include <internal/pycore_ceval.h>
+#include <internal/pycore_tstate.h>     /* _PyThreadStateImpl: the asyncio fields */
+#include <internal/pycore_llist.h>      /* struct llist_node */
+#include <internal/pycore_frame.h>      /* FRAME_CLEARED, FRAME_SUSPENDED_YIELD_FROM */
 #endif
 
 /* The script names the output file; refuse to write 3.13 numbers into
@@ -74,6 +77,11 @@
 static void emit_u(const char *field, unsigned long v)
 {
 	printf("\t.%s = %lu, \\\n", field, v);
+}
+
+static __attribute__((unused)) void emit_i(const char *field, long v)
+{
+	printf("\t.%s = %ld, \\\n", field, v);
 }
 
 static void emit_hex(const char *field, size_t v)
@@ -292,6 +300,89 @@ static void emit_thread_status(void)
 #endif
 }
 
+/* What --async-aware reads besides the frames (src/py/asyncio.c): a task's
+ * awaited_by set, its name (an int or a str, told apart by type flags),
+ * the coroutine chain, the per-thread and per-interpreter task lists.  The
+ * generic objects are emitted where their layout is the one read; the
+ * asyncio-specific fields from 3.14, the first version whose _asyncio
+ * publishes its tasks (.AsyncioDebug): PY_ABSENT before is what tells
+ * strobe that --async-aware cannot work on a version. */
+static void emit_asyncio(void)
+{
+	emit_u("tpflags_long_bit", (unsigned long)__builtin_ctzl(Py_TPFLAGS_LONG_SUBCLASS));
+	emit_u("tpflags_unicode_bit", (unsigned long)__builtin_ctzl(Py_TPFLAGS_UNICODE_SUBCLASS));
+	emit_u("long_shift", PyLong_SHIFT);
+#if PY_VERSION_HEX >= 0x030C0000
+	/* 3.12's int: lv_tag = ndigits << _PyLong_NON_SIZE_BITS | sign bits */
+	_Static_assert(sizeof(digit) == sizeof(uint32_t), "30-bit digits in 32-bit words");
+	emit_u("long_non_size_bits", _PyLong_NON_SIZE_BITS);
+	emit_u("long_sign_mask", _PyLong_SIGN_MASK);
+#else
+	emit_u("long_non_size_bits", 0);
+	emit_u("long_sign_mask", 0);
+#endif
+#if PY_VERSION_HEX >= 0x030E0000
+	_Static_assert(sizeof(((PyGenObject *)0)->gi_frame_state) == 1, "int8_t gi_frame_state");
+	emit_i("gen_state_cleared", FRAME_CLEARED);
+	emit_i("gen_state_yield_from", FRAME_SUSPENDED_YIELD_FROM);
+	/* The object a coroutine suspended in await/yield from waits on is a
+	 * fixed number of slots below its frame's stackpointer: what
+	 * _PyGen_yf (Objects/genobject.c) peeks at.  3.14's SEND leaves the
+	 * receiver on top (_PyFrame_StackPeek(frame), stackpointer[-1]); 3.15
+	 * keeps the value sent above it (_PyFrame_StackPeek(frame, 2), which
+	 * is why 3.15's header grew the depth argument).  A semantic of the
+	 * interpreter, not of a struct: the one number here not from offsetof
+	 * or a header constant. */
+#if PY_VERSION_HEX >= 0x030F0000
+	emit_u("gen_yf_slot", 2);
+#else
+	emit_u("gen_yf_slot", 1);
+#endif
+#else
+	emit_u("gen_state_cleared", 0);
+	emit_u("gen_state_yield_from", 0);
+	emit_u("gen_yf_slot", 0);
+#endif
+
+	OFF("set_used", PySetObject, used);
+	OFF("set_mask", PySetObject, mask);
+	OFF("set_table", PySetObject, table);
+	SIZE("setentry_size", setentry);
+	OFF("setentry_key", setentry, key);
+	OFF("setentry_hash", setentry, hash); /* -1 with the dummy key of a removed entry */
+	OFF("tp_flags", PyTypeObject, tp_flags);
+#if PY_VERSION_HEX >= 0x030C0000
+	OFF("long_lv_tag", PyLongObject, long_value.lv_tag);
+	OFF("long_ob_digit", PyLongObject, long_value.ob_digit);
+#else
+	ABSENT("long_lv_tag");
+	ABSENT("long_ob_digit");
+#endif
+#if PY_VERSION_HEX >= 0x030E0000
+	OFF("gen_iframe", PyGenObject, gi_iframe);
+	OFF("gen_frame_state", PyGenObject, gi_frame_state);
+	OFF("if_stackpointer", _PyInterpreterFrame, stackpointer);
+	OFF("llist_next", struct llist_node, next);
+	OFF("llist_prev", struct llist_node, prev);
+	SIZE("ts_impl_size", _PyThreadStateImpl);
+	OFF("ts_asyncio_running_loop", _PyThreadStateImpl, asyncio_running_loop);
+	OFF("ts_asyncio_running_task", _PyThreadStateImpl, asyncio_running_task);
+	OFF("ts_asyncio_tasks_head", _PyThreadStateImpl, asyncio_tasks_head);
+	OFF("is_asyncio_tasks_head", PyInterpreterState, asyncio_tasks_head);
+#else
+	ABSENT("gen_iframe");
+	ABSENT("gen_frame_state");
+	ABSENT("if_stackpointer");
+	ABSENT("llist_next");
+	ABSENT("llist_prev");
+	ABSENT("ts_impl_size");
+	ABSENT("ts_asyncio_running_loop");
+	ABSENT("ts_asyncio_running_task");
+	ABSENT("ts_asyncio_tasks_head");
+	ABSENT("is_asyncio_tasks_head");
+#endif
+}
+
 static void emit_layout(void)
 {
 	printf("#define PY_LAYOUT_3_%d { \\\n", PY_MINOR_VERSION);
@@ -481,6 +572,7 @@ static void emit_layout(void)
 
 	OFF("b_sval", PyBytesObject, ob_sval);
 	emit_thread_status();
+	emit_asyncio();
 	printf("}\n");
 }
 
@@ -560,6 +652,72 @@ static void emit_debug_map(void)
 #else
 	ABSENT("gc_frame");
 #endif
+	/* what --async-aware reads (emit_asyncio) */
+	DBG("tp_flags", type_object.tp_flags);
+	DBG("long_lv_tag", long_object.lv_tag);
+	DBG("long_ob_digit", long_object.ob_digit);
+#if PY_VERSION_HEX >= 0x030E0000
+	DBG("set_used", set_object.used);
+	DBG("set_mask", set_object.mask);
+	DBG("set_table", set_object.table);
+	DBG("gen_iframe", gen_object.gi_iframe);
+	DBG("gen_frame_state", gen_object.gi_frame_state);
+	DBG("if_stackpointer", interpreter_frame.stackpointer);
+	DBG("llist_next", llist_node.next);
+	DBG("llist_prev", llist_node.prev);
+#else
+	ABSENT("set_used");
+	ABSENT("set_mask");
+	ABSENT("set_table");
+	ABSENT("gen_iframe");
+	ABSENT("gen_frame_state");
+	ABSENT("if_stackpointer");
+	ABSENT("llist_next");
+	ABSENT("llist_prev");
+#endif
+	printf("}\n");
+}
+#endif
+
+#if PY_VERSION_HEX >= 0x030E0000
+/* The _asyncio module's own debug offsets, in its ELF section
+ * .AsyncioDebug.  CPython declares this struct in Modules/_asynciomodule.c,
+ * not in an installed header, so its declaration is repeated here, member
+ * for member (the same in 3.14 and 3.15); every number printed still
+ * comes from offsetof/sizeof.  Its values are offsets into TaskObj (private
+ * to that module: they can only be bounds-checked), _PyThreadStateImpl and
+ * PyInterpreterState (cross-checked against emit_asyncio's). */
+struct probe_asyncio_debug {
+	struct {
+		uint64_t size, task_name, task_awaited_by, task_is_task, task_awaited_by_is_set;
+		uint64_t task_coro, task_node;
+	} asyncio_task_object;
+	struct {
+		uint64_t size, asyncio_tasks_head;
+	} asyncio_interpreter_state;
+	struct {
+		uint64_t size, asyncio_running_loop, asyncio_running_task, asyncio_tasks_head;
+	} asyncio_thread_state;
+};
+
+#define ADBG(field, member) OFF(field, struct probe_asyncio_debug, member)
+static void emit_asyncio_map(void)
+{
+	printf("#define PY_ASYNCIO_MAP_3_%d { \\\n", PY_MINOR_VERSION);
+	SIZE("struct_size", struct probe_asyncio_debug);
+	ADBG("task_size", asyncio_task_object.size);
+	ADBG("task_name", asyncio_task_object.task_name);
+	ADBG("task_awaited_by", asyncio_task_object.task_awaited_by);
+	ADBG("task_is_task", asyncio_task_object.task_is_task);
+	ADBG("task_awaited_by_is_set", asyncio_task_object.task_awaited_by_is_set);
+	ADBG("task_coro", asyncio_task_object.task_coro);
+	ADBG("task_node", asyncio_task_object.task_node);
+	ADBG("is_size", asyncio_interpreter_state.size);
+	ADBG("is_asyncio_tasks_head", asyncio_interpreter_state.asyncio_tasks_head);
+	ADBG("ts_impl_size", asyncio_thread_state.size);
+	ADBG("ts_asyncio_running_loop", asyncio_thread_state.asyncio_running_loop);
+	ADBG("ts_asyncio_running_task", asyncio_thread_state.asyncio_running_task);
+	ADBG("ts_asyncio_tasks_head", asyncio_thread_state.asyncio_tasks_head);
 	printf("}\n");
 }
 #endif
@@ -581,6 +739,10 @@ int main(int argc, char **argv)
 #if PY_VERSION_HEX >= 0x030D0000
 	printf("\n");
 	emit_debug_map();
+#endif
+#if PY_VERSION_HEX >= 0x030E0000
+	printf("\n");
+	emit_asyncio_map();
 #endif
 	printf("\n#endif\n");
 	if (fflush(stdout) != 0 || ferror(stdout))

@@ -17,6 +17,8 @@ struct version_entry {
 	struct py_layout layout;
 	/* All zero (struct_size 0) before 3.13, which has no _Py_DebugOffsets. */
 	struct py_debug_map debug;
+	/* All zero before 3.14, whose _asyncio first publishes .AsyncioDebug. */
+	struct py_asyncio_map asyncio;
 };
 
 /* Oldest first, one line per minor version, no gaps. */
@@ -27,8 +29,8 @@ static const struct version_entry versions[] = {
 	{ .layout = PY_LAYOUT_3_11 },
 	{ .layout = PY_LAYOUT_3_12 },
 	{ .layout = PY_LAYOUT_3_13, .debug = PY_DEBUG_MAP_3_13 },
-	{ .layout = PY_LAYOUT_3_14, .debug = PY_DEBUG_MAP_3_14 },
-	{ .layout = PY_LAYOUT_3_15, .debug = PY_DEBUG_MAP_3_15 },
+	{ .layout = PY_LAYOUT_3_14, .debug = PY_DEBUG_MAP_3_14, .asyncio = PY_ASYNCIO_MAP_3_14 },
+	{ .layout = PY_LAYOUT_3_15, .debug = PY_DEBUG_MAP_3_15, .asyncio = PY_ASYNCIO_MAP_3_15 },
 };
 
 #define NVERSIONS (sizeof(versions) / sizeof(versions[0]))
@@ -53,6 +55,13 @@ const struct py_debug_map *py_debug_map_find(int major, int minor)
 	const struct version_entry *v = find(major, minor);
 
 	return v && v->debug.struct_size ? &v->debug : NULL;
+}
+
+const struct py_asyncio_map *py_asyncio_map_find(int major, int minor)
+{
+	const struct version_entry *v = find(major, minor);
+
+	return v && v->asyncio.struct_size ? &v->asyncio : NULL;
 }
 
 void py_layout_range(int *min_minor, int *max_minor)

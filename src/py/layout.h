@@ -185,6 +185,40 @@ struct py_layout {
 	uint32_t gc_collecting;        /* int: 1 during a collection */
 	uint32_t gc_frame;             /* 3.15+: _PyInterpreterFrame * current when the
 					* collection started (may be NULL) */
+
+	/* ---- asyncio introspection (--async-aware, src/py/asyncio.c) ----
+	 * The asyncio-specific fields exist from 3.14, whose _asyncio module
+	 * publishes its tasks (.AsyncioDebug, struct py_asyncio_map); they are
+	 * PY_ABSENT (the values 0) before, which is how strobe knows
+	 * --async-aware cannot work on a version. */
+	uint8_t tpflags_long_bit;      /* Py_TPFLAGS_LONG_SUBCLASS == 1 << this */
+	uint8_t tpflags_unicode_bit;   /* Py_TPFLAGS_UNICODE_SUBCLASS */
+	uint8_t long_shift;            /* PyLong_SHIFT: bits per int digit */
+	uint8_t long_non_size_bits;    /* 3.12+: lv_tag >> this = number of digits */
+	uint8_t long_sign_mask;        /* 3.12+: lv_tag & this: 0 positive, 1 zero, 2 negative */
+	int8_t gen_state_cleared;      /* 3.14+: gi_frame_state FRAME_CLEARED */
+	int8_t gen_state_yield_from;   /* 3.14+: FRAME_SUSPENDED_YIELD_FROM */
+	uint8_t gen_yf_slot;           /* 3.14+: a coroutine in FRAME_SUSPENDED_YIELD_FROM
+					* awaits the object at stackpointer[-this] */
+
+	uint32_t set_used;             /* PySetObject: Py_ssize_t used */
+	uint32_t set_mask;             /* Py_ssize_t mask: slots - 1 */
+	uint32_t set_table;            /* setentry *table */
+	uint32_t setentry_size;        /* sizeof(setentry) */
+	uint32_t setentry_key;         /* PyObject *key (NULL: empty slot) */
+	uint32_t setentry_hash;        /* Py_hash_t hash (-1: a removed entry's dummy key) */
+	uint32_t tp_flags;             /* PyTypeObject: unsigned long tp_flags */
+	uint32_t long_lv_tag;          /* 3.12+: PyLongObject long_value.lv_tag */
+	uint32_t long_ob_digit;        /* 3.12+: long_value.ob_digit[] (u32 digits) */
+	uint32_t gen_iframe;           /* 3.14+: PyGenObject: the embedded frame */
+	uint32_t gen_frame_state;      /* 3.14+: int8_t gi_frame_state */
+	uint32_t if_stackpointer;      /* 3.14+: _PyInterpreterFrame stackpointer */
+	uint32_t llist_next, llist_prev; /* 3.14+: struct llist_node */
+	uint32_t ts_impl_size;         /* 3.14+: sizeof(_PyThreadStateImpl) */
+	uint32_t ts_asyncio_running_loop; /* 3.14+: _PyThreadStateImpl fields */
+	uint32_t ts_asyncio_running_task;
+	uint32_t ts_asyncio_tasks_head;   /* struct llist_node: this thread's tasks */
+	uint32_t is_asyncio_tasks_head;   /* 3.14+: tasks of threads that have exited */
 };
 
 #define PY_OWNER_NONE 0xff
@@ -220,12 +254,33 @@ struct py_debug_map {
 	uint32_t exc_value;            /* 3.15+ */
 	uint32_t gc_collecting;
 	uint32_t gc_frame;             /* 3.15+ */
+	/* what --async-aware reads */
+	uint32_t tp_flags, long_lv_tag, long_ob_digit;
+	uint32_t set_used, set_mask, set_table;          /* 3.14+ */
+	uint32_t gen_iframe, gen_frame_state;           /* 3.14+ */
+	uint32_t if_stackpointer, llist_next, llist_prev; /* 3.14+ */
+};
+
+/* Where the _asyncio module's _Py_AsyncioModuleDebugOffsets (ELF section
+ * .AsyncioDebug, 3.14+) keeps its u64 values: byte positions, per version.
+ * Generated.  The task_* values are offsets into TaskObj, private to
+ * _asyncio (they only come from the target); the others are the py_layout
+ * fields of the same name and are cross-checked against them. */
+struct py_asyncio_map {
+	uint32_t struct_size;          /* sizeof(_Py_AsyncioModuleDebugOffsets) */
+	uint32_t task_size, task_name, task_awaited_by, task_is_task;
+	uint32_t task_awaited_by_is_set, task_coro, task_node;
+	uint32_t is_size, is_asyncio_tasks_head;
+	uint32_t ts_impl_size, ts_asyncio_running_loop, ts_asyncio_running_task;
+	uint32_t ts_asyncio_tasks_head;
 };
 
 /* The generated layout of major.minor, or NULL if strobe does not know it. */
 const struct py_layout *py_layout_find(int major, int minor);
 /* The generated _Py_DebugOffsets map of major.minor (3.13+), or NULL. */
 const struct py_debug_map *py_debug_map_find(int major, int minor);
+/* The generated .AsyncioDebug map of major.minor (3.14+), or NULL. */
+const struct py_asyncio_map *py_asyncio_map_find(int major, int minor);
 /* Oldest and newest supported versions, for messages ("3.8" .. "3.15"). */
 void py_layout_range(int *min_minor, int *max_minor);
 

@@ -198,6 +198,10 @@ static const struct debug_field debug_fields[] = {
 	DF(is_gil_ptr), DF(is_gil), DF(is_gc), DR(gil_locked, is_gil), DR(gil_last_holder, is_gil),
 	DF(ts_holds_gil), DF(ts_gil_requested), DF(ts_current_exception), DF(ts_exc_state),
 	DF(exc_value), DF(gc_collecting), DF(gc_frame),
+	/* what --async-aware reads (src/py/asyncio.c) */
+	DF(tp_flags), DF(long_lv_tag), DF(long_ob_digit), DF(set_used), DF(set_mask),
+	DF(set_table), DF(gen_iframe), DF(gen_frame_state), DF(if_stackpointer),
+	DF(llist_next), DF(llist_prev),
 };
 #undef DF
 #undef DS
@@ -285,6 +289,38 @@ static int layout_from_debug(struct py_runtime *rt, struct mem_source *mem, stru
 		}
 	}
 	return 0;
+}
+
+int py_runtime_find_section(pid_t pid, const char *section, raddr_t *addr, uint64_t *size)
+{
+	struct maps maps;
+	int rc = maps_read(pid, &maps);
+	if (rc)
+		return rc;
+	rc = ERR_NOTFOUND;
+	for (size_t i = 0; i < maps.n && rc == ERR_NOTFOUND; i++) {
+		const struct map_entry *m = &maps.v[i];
+		if (!looks_like_python(m->path))
+			continue;
+		bool seen = false;
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = maps.v[j].inode == m->inode && strcmp(maps.v[j].path, m->path) == 0;
+		if (seen)
+			continue;
+		struct elf_file elf;
+		if (open_mapped(pid, m, &elf) != 0)
+			continue;
+		uint64_t vaddr, len, bias;
+		if (elf_find_section(&elf, section, &vaddr, &len) == 0 &&
+		    load_bias(&maps, m, &elf, &bias)) {
+			*addr = vaddr + bias;
+			*size = len;
+			rc = 0;
+		}
+		elf_close(&elf);
+	}
+	maps_release(&maps);
+	return rc;
 }
 
 int py_runtime_maybe(pid_t pid)

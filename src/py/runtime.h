@@ -38,6 +38,13 @@ struct py_runtime {
  * mem must be open on pid.  e (optional) gets a one-line explanation. */
 int py_runtime_find(struct py_runtime *rt, pid_t pid, struct mem_source *mem, struct errmsg *e);
 
+/* Find an ELF section (".AsyncioDebug") the way the runtime is found: in
+ * the files mapped by pid whose name contains "python" (which includes
+ * extension modules such as _asyncio.cpython-314-x86_64-linux-gnu.so), first
+ * hit wins.  0 with its address in the process and its size, ERR_NOTFOUND,
+ * or the error of reading the maps. */
+int py_runtime_find_section(pid_t pid, const char *section, raddr_t *addr, uint64_t *size);
+
 /* Cheap pre-check for a process being launched: does any mapping look
  * like a Python binary yet?  1 yes, 0 not yet, negative on error. */
 int py_runtime_maybe(pid_t pid);

@@ -96,6 +96,26 @@ static const struct field_range u32_fields[] = {
 	F(exc_previous, ALL_FROM, ALL_TO),
 	F(gc_collecting, ALL_FROM, ALL_TO),
 	F(gc_frame, 15, ALL_TO),
+	/* asyncio introspection (--async-aware) */
+	F(set_used, ALL_FROM, ALL_TO),
+	F(set_mask, ALL_FROM, ALL_TO),
+	F(set_table, ALL_FROM, ALL_TO),
+	F(setentry_size, ALL_FROM, ALL_TO),
+	F(setentry_key, ALL_FROM, ALL_TO),
+	F(setentry_hash, ALL_FROM, ALL_TO),
+	F(tp_flags, ALL_FROM, ALL_TO),
+	F(long_lv_tag, 12, ALL_TO),
+	F(long_ob_digit, 12, ALL_TO),
+	F(gen_iframe, 14, ALL_TO),
+	F(gen_frame_state, 14, ALL_TO),
+	F(if_stackpointer, 14, ALL_TO),
+	F(llist_next, 14, ALL_TO),
+	F(llist_prev, 14, ALL_TO),
+	F(ts_impl_size, 14, ALL_TO),
+	F(ts_asyncio_running_loop, 14, ALL_TO),
+	F(ts_asyncio_running_task, 14, ALL_TO),
+	F(ts_asyncio_tasks_head, 14, ALL_TO),
+	F(is_asyncio_tasks_head, 14, ALL_TO),
 };
 #undef F
 
@@ -119,6 +139,8 @@ static int may_be_zero(const char *field)
 		"chunk_previous",       /* _PyStackChunk */
 		"exc_type",             /* _PyErr_StackItem 3.8-3.10 */
 		"exc_value",            /* _PyErr_StackItem 3.11+ */
+		"setentry_key",         /* setentry */
+		"llist_next",           /* struct llist_node */
 	};
 
 	for (size_t i = 0; i < NELEM(first_members); i++)
@@ -159,10 +181,10 @@ TEST(range_and_lookup)
 TEST(fields_present_exactly_where_they_exist)
 {
 	/* The table above lists every u32 of struct py_layout: besides them
-	 * there are three runs of u8 fields (11 enums and owners at the top,
-	 * 3 unicode bit positions, 2 thread-status bit positions), each
-	 * padded to the next u32. */
-	CHECK_EQ_INT(sizeof(struct py_layout), NELEM(u32_fields) * 4 + 12 + 4 + 4);
+	 * there are four runs of u8 fields (11 enums and owners at the top,
+	 * 3 unicode bit positions, 2 thread-status bit positions, 8 asyncio
+	 * bits and states), each padded to the next u32. */
+	CHECK_EQ_INT(sizeof(struct py_layout), NELEM(u32_fields) * 4 + 12 + 4 + 4 + 8);
 	FOR_EACH_LAYOUT(l) {
 		for (size_t i = 0; i < NELEM(u32_fields); i++) {
 			const struct field_range *f = &u32_fields[i];
@@ -370,6 +392,8 @@ static const struct {
 	M(is_gil_ptr), M(is_gil), M(is_gc), M(gil_locked), M(gil_last_holder),
 	M(ts_holds_gil), M(ts_gil_requested), M(ts_current_exception), M(ts_exc_state),
 	M(exc_value), M(gc_collecting), M(gc_frame),
+	M(tp_flags), M(long_lv_tag), M(long_ob_digit), M(set_used), M(set_mask), M(set_table),
+	M(gen_iframe), M(gen_frame_state), M(if_stackpointer), M(llist_next), M(llist_prev),
 #undef M
 };
 
@@ -386,6 +410,14 @@ static int map_may_be_absent(const char *field, int minor)
 		{ "ts_exc_state", 14 },
 		{ "exc_value", 14 },
 		{ "gc_frame", 14 },
+		{ "set_used", 13 },
+		{ "set_mask", 13 },
+		{ "set_table", 13 },
+		{ "gen_iframe", 13 },
+		{ "gen_frame_state", 13 },
+		{ "if_stackpointer", 13 },
+		{ "llist_next", 13 },
+		{ "llist_prev", 13 },
 	};
 
 	/* 3.14 moved holds_gil out of _status into an int it does not
@@ -458,6 +490,51 @@ TEST(debug_maps)
 		CHECK((m->ts_gil_requested != PY_ABSENT) == (l->ts_gil_requested != PY_ABSENT));
 		CHECK((m->gc_frame != PY_ABSENT) == (l->gc_frame != PY_ABSENT));
 	}
+}
+
+TEST(asyncio_fields)
+{
+	FOR_EACH_LAYOUT(l) {
+		const struct py_asyncio_map *a = py_asyncio_map_find(3, l->minor);
+		int has = l->ts_asyncio_tasks_head != PY_ABSENT;
+
+		/* the asyncio fields come as a whole, with the _asyncio map */
+		CHECK((a != NULL) == has);
+		CHECK((l->gen_iframe != PY_ABSENT) == has && (l->llist_next != PY_ABSENT) == has);
+		CHECK((l->is_asyncio_tasks_head != PY_ABSENT) == has);
+		CHECK(l->tpflags_long_bit < 64 && l->tpflags_unicode_bit < 64);
+		CHECK(l->tpflags_long_bit != l->tpflags_unicode_bit);
+		CHECK(l->set_used < l->set_mask || l->set_table < l->set_mask);
+		CHECK(l->setentry_size >= 16 && l->setentry_key + 8 <= l->setentry_size);
+		CHECK(l->setentry_hash + 8 <= l->setentry_size && l->setentry_hash != l->setentry_key);
+		CHECK(l->long_lv_tag == PY_ABSENT || l->long_ob_digit == l->long_lv_tag + 8);
+		CHECK(l->long_shift == 30);
+		if (!has) {
+			CHECK(l->gen_state_cleared == 0 && l->gen_state_yield_from == 0);
+			CHECK(l->gen_yf_slot == 0);
+			continue;
+		}
+		CHECK(l->frame_model == PY_FRAMES_INTERP && l->long_lv_tag != PY_ABSENT);
+		CHECK(l->long_non_size_bits > 0 && l->long_sign_mask != 0);
+		CHECK(l->gen_state_cleared != l->gen_state_yield_from);
+		CHECK(l->gen_yf_slot == 1 || l->gen_yf_slot == 2);
+		CHECK(l->gen_frame_state < l->gen_iframe);
+		CHECK(l->if_stackpointer + 8 <= l->if_size);
+		CHECK_EQ_INT(l->llist_prev, l->llist_next + 8);
+		/* _PyThreadStateImpl starts with the PyThreadState */
+		CHECK(l->ts_impl_size > l->ts_size);
+		CHECK(l->ts_asyncio_running_loop >= l->ts_size);
+		CHECK(l->ts_asyncio_running_task + 8 <= l->ts_impl_size);
+		CHECK(l->ts_asyncio_tasks_head + 16 <= l->ts_impl_size);
+		CHECK(l->is_asyncio_tasks_head + 16 <= l->is_size);
+		/* the map: 13 u64 of which the task group comes first */
+		CHECK_EQ_INT(a->struct_size, 13 * 8);
+		CHECK_EQ_INT(a->task_size, 0);
+		CHECK(a->task_node < a->is_size && a->is_size < a->ts_impl_size);
+		CHECK(a->ts_asyncio_tasks_head + 8 <= a->struct_size);
+	}
+	CHECK(py_asyncio_map_find(3, 13) == NULL);
+	CHECK(py_asyncio_map_find(3, 14) != NULL);
 }
 
 /* Spot values from reference/tachyon.md 4.3 (Debian 3.15.2 build). */
@@ -539,6 +616,7 @@ int main(void)
 	RUN(gil_model_consistent);
 	RUN(offsets_inside_their_structs);
 	RUN(debug_maps);
+	RUN(asyncio_fields);
 	RUN(reference_values_3_15);
 	RUN(reference_values_thread_status);
 	return harness_done();

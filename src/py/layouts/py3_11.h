@@ -92,6 +92,33 @@
 	.exc_previous = 0x8, \
 	.gc_collecting = 0xc8, \
 	.gc_frame = PY_ABSENT, \
+	.tpflags_long_bit = 24, \
+	.tpflags_unicode_bit = 28, \
+	.long_shift = 30, \
+	.long_non_size_bits = 0, \
+	.long_sign_mask = 0, \
+	.gen_state_cleared = 0, \
+	.gen_state_yield_from = 0, \
+	.gen_yf_slot = 0, \
+	.set_used = 0x18, \
+	.set_mask = 0x20, \
+	.set_table = 0x28, \
+	.setentry_size = 0x10, \
+	.setentry_key = 0x0, \
+	.setentry_hash = 0x8, \
+	.tp_flags = 0xa8, \
+	.long_lv_tag = PY_ABSENT, \
+	.long_ob_digit = PY_ABSENT, \
+	.gen_iframe = PY_ABSENT, \
+	.gen_frame_state = PY_ABSENT, \
+	.if_stackpointer = PY_ABSENT, \
+	.llist_next = PY_ABSENT, \
+	.llist_prev = PY_ABSENT, \
+	.ts_impl_size = PY_ABSENT, \
+	.ts_asyncio_running_loop = PY_ABSENT, \
+	.ts_asyncio_running_task = PY_ABSENT, \
+	.ts_asyncio_tasks_head = PY_ABSENT, \
+	.is_asyncio_tasks_head = PY_ABSENT, \
 }
 
 #endif

@@ -92,6 +92,33 @@
 	.exc_previous = 0x8, \
 	.gc_collecting = 0xc0, \
 	.gc_frame = PY_ABSENT, \
+	.tpflags_long_bit = 24, \
+	.tpflags_unicode_bit = 28, \
+	.long_shift = 30, \
+	.long_non_size_bits = 3, \
+	.long_sign_mask = 3, \
+	.gen_state_cleared = 4, \
+	.gen_state_yield_from = -1, \
+	.gen_yf_slot = 1, \
+	.set_used = 0x18, \
+	.set_mask = 0x20, \
+	.set_table = 0x28, \
+	.setentry_size = 0x10, \
+	.setentry_key = 0x0, \
+	.setentry_hash = 0x8, \
+	.tp_flags = 0xa8, \
+	.long_lv_tag = 0x10, \
+	.long_ob_digit = 0x18, \
+	.gen_iframe = 0x48, \
+	.gen_frame_state = 0x43, \
+	.if_stackpointer = 0x40, \
+	.llist_next = 0x0, \
+	.llist_prev = 0x8, \
+	.ts_impl_size = 0x3a8, \
+	.ts_asyncio_running_loop = 0x360, \
+	.ts_asyncio_running_task = 0x368, \
+	.ts_asyncio_tasks_head = 0x370, \
+	.is_asyncio_tasks_head = 0x2a80, \
 }
 
 #define PY_DEBUG_MAP_3_14 { \
@@ -140,6 +167,34 @@
 	.exc_value = PY_ABSENT, \
 	.gc_collecting = 0x290, \
 	.gc_frame = PY_ABSENT, \
+	.tp_flags = 0x1b8, \
+	.long_lv_tag = 0x240, \
+	.long_ob_digit = 0x248, \
+	.set_used = 0x1f8, \
+	.set_mask = 0x208, \
+	.set_table = 0x200, \
+	.gen_iframe = 0x2a8, \
+	.gen_frame_state = 0x2b0, \
+	.if_stackpointer = 0x128, \
+	.llist_next = 0x2b8, \
+	.llist_prev = 0x2c0, \
+}
+
+#define PY_ASYNCIO_MAP_3_14 { \
+	.struct_size = 0x68, \
+	.task_size = 0x0, \
+	.task_name = 0x8, \
+	.task_awaited_by = 0x10, \
+	.task_is_task = 0x18, \
+	.task_awaited_by_is_set = 0x20, \
+	.task_coro = 0x28, \
+	.task_node = 0x30, \
+	.is_size = 0x38, \
+	.is_asyncio_tasks_head = 0x40, \
+	.ts_impl_size = 0x48, \
+	.ts_asyncio_running_loop = 0x50, \
+	.ts_asyncio_running_task = 0x58, \
+	.ts_asyncio_tasks_head = 0x60, \
 }
 
 #endif

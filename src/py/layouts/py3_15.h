@@ -92,6 +92,33 @@
 	.exc_previous = 0x8, \
 	.gc_collecting = 0x70, \
 	.gc_frame = 0x78, \
+	.tpflags_long_bit = 24, \
+	.tpflags_unicode_bit = 28, \
+	.long_shift = 30, \
+	.long_non_size_bits = 3, \
+	.long_sign_mask = 3, \
+	.gen_state_cleared = 5, \
+	.gen_state_yield_from = 2, \
+	.gen_yf_slot = 2, \
+	.set_used = 0x18, \
+	.set_mask = 0x20, \
+	.set_table = 0x28, \
+	.setentry_size = 0x10, \
+	.setentry_key = 0x0, \
+	.setentry_hash = 0x8, \
+	.tp_flags = 0xa8, \
+	.long_lv_tag = 0x10, \
+	.long_ob_digit = 0x18, \
+	.gen_iframe = 0x48, \
+	.gen_frame_state = 0x43, \
+	.if_stackpointer = 0x40, \
+	.llist_next = 0x0, \
+	.llist_prev = 0x8, \
+	.ts_impl_size = 0x450, \
+	.ts_asyncio_running_loop = 0x400, \
+	.ts_asyncio_running_task = 0x408, \
+	.ts_asyncio_tasks_head = 0x418, \
+	.is_asyncio_tasks_head = 0x2a68, \
 }
 
 #define PY_DEBUG_MAP_3_15 { \
@@ -140,6 +167,34 @@
 	.exc_value = 0x130, \
 	.gc_collecting = 0x2f8, \
 	.gc_frame = 0x300, \
+	.tp_flags = 0x1f8, \
+	.long_lv_tag = 0x2a0, \
+	.long_ob_digit = 0x2a8, \
+	.set_used = 0x258, \
+	.set_mask = 0x268, \
+	.set_table = 0x260, \
+	.gen_iframe = 0x328, \
+	.gen_frame_state = 0x330, \
+	.if_stackpointer = 0x168, \
+	.llist_next = 0x338, \
+	.llist_prev = 0x340, \
+}
+
+#define PY_ASYNCIO_MAP_3_15 { \
+	.struct_size = 0x68, \
+	.task_size = 0x0, \
+	.task_name = 0x8, \
+	.task_awaited_by = 0x10, \
+	.task_is_task = 0x18, \
+	.task_awaited_by_is_set = 0x20, \
+	.task_coro = 0x28, \
+	.task_node = 0x30, \
+	.is_size = 0x38, \
+	.is_asyncio_tasks_head = 0x40, \
+	.ts_impl_size = 0x48, \
+	.ts_asyncio_running_loop = 0x50, \
+	.ts_asyncio_running_task = 0x58, \
+	.ts_asyncio_tasks_head = 0x60, \
 }
 
 #endif

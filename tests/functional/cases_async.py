@@ -1,0 +1,211 @@
+"""--async-aware: stacks rebuilt from asyncio tasks (3.14+, whose asyncio
+publishes its tasks), on the task tree of tests/targets/async_tree.py; the
+same stacks as Tachyon's own --async-aware on 3.15; older versions and
+targets without asyncio refused with one line, exit status 2."""
+import os
+import re
+
+from cases import case, expect_success
+from harness import Collapsed, Tachyon, check, one_line_error
+
+TARGET = "async_tree.py"
+
+
+def supported(it):
+    return tuple(it.version[:2]) >= (3, 14)
+
+
+def task(name):
+    return "<task>:%s:0" % name
+
+
+def ours(frames):
+    """The <task> frames and the target's own frames (root first): what does
+    not depend on the standard library's line numbers."""
+    return [f for f in frames if f.startswith(("<task>:", TARGET + ":"))]
+
+
+def at(L, func, mark):
+    return "%s:%s:%d" % (TARGET, func, L[mark])
+
+
+def root(L):
+    return [task("Task-1"), at(L, "main", "main")]
+
+
+def in_group(L):
+    return root(L) + [task("Task-2"), at(L, "group", "group")]
+
+
+def running_stack(L):
+    return in_group(L) + [task("worker"), at(L, "outer", "outer"), at(L, "inner", "inner"),
+                          at(L, "spin", "spin")]
+
+
+def all_stacks(L):
+    """{leaf task: (thread role, expected frames)} in --async-mode all."""
+    nap = at(L, "nap", "nap")
+    return {
+        "worker": ("main", in_group(L) + [task("worker"), at(L, "outer", "outer")]),
+        "sleeper": ("main", in_group(L) + [task("sleeper"), nap]),
+        "grandchild": ("main", in_group(L) + [task("nested"), at(L, "nested", "nested"),
+                                              task("grandchild"), nap]),
+        # awaited by fan-1 and fan-2: the one at the lower address is followed
+        "shared": ("main", in_group(L) + [task("fan-?"), at(L, "fan", "fan"),
+                                          task("shared (2 parents)"), nap]),
+        "Task-3": ("main", root(L) + [task("Task-3"), nap]),
+        "remote": ("remote", [task("remote"), nap]),
+    }
+
+
+def fans_as_one(frames):
+    return [re.sub(r"^<task>:fan-[12]:0$", task("fan-?"), f) for f in frames]
+
+
+def leaf_task(frames):
+    tasks = [f for f in frames if f.startswith("<task>:")]
+    return tasks[-1][len("<task>:"):-len(":0")] if tasks else None
+
+
+def refused(ctx, mode_args):
+    """3.8-3.13: one line naming the version needed, exit status 2."""
+    p = ctx.strobe(["run", "-d", "1", "--async-aware"] + mode_args +
+                   ["--collapsed", "-o", ctx.path("x.txt")] + ctx.run_args("spin.py"))
+    p.wait(30)
+    line = one_line_error(p, rc=2)
+    check("--async-aware needs CPython 3.14 or newer" in line and
+          "runs Python %d.%d" % tuple(ctx.interp.version[:2]) in line, "message %r", line)
+    check(not os.path.exists(ctx.path("x.txt")), "an output file was written")
+
+
+def run_tree(ctx, mode, extra=(), out="async.txt", duration="3"):
+    out = ctx.path(out)
+    p = ctx.strobe(["run", "-d", duration, "--async-aware", "--async-mode", mode, "--collapsed",
+                    "-o", out] + ctx.run_args(TARGET, ["--thread"] + list(extra)))
+    ready = p.message("ready", timeout=60)
+    expect_success(p, timeout=60)
+    return Collapsed(out), ready
+
+
+@case("async_running", quick=True)
+def t_async_running(ctx):
+    """--async-aware (running): the running task's own frames under its awaiting tasks"""
+    if not supported(ctx.interp):
+        return refused(ctx, [])
+    col, ready = run_tree(ctx, "running")
+    L, tids = ready["lines"], ready["threads"]
+    want = running_stack(L)
+    got = [(tid, ours(fr), c) for tid, fr, c in col.rows]
+    best = max(got, key=lambda r: r[2])
+    check(best[1] == want and best[0] == tids["main"],
+          "top stack\n  %s\nexpected on tid %d\n  %s\n%s", ";".join(best[1]), tids["main"],
+          ";".join(want), "\n".join(col.summary()))
+    # only the running task: the waiting tasks (which "all" shows in every
+    # sample) and the idle loop's thread only while the tree starts up
+    others = sum(c for tid, fr, c in got if leaf_task(fr) != "worker" or tid != tids["main"])
+    check(others <= 0.1 * col.total, "%d of %d stacks are not the worker's on the main thread"
+          "\n%s", others, col.total, "\n".join(col.summary()))
+    spinning = col.count(lambda tid, fr: fr[-1].startswith(TARGET + ":spin:"))
+    check(best[2] >= 0.9 * spinning, "only %d of the %d stacks in spin() are the whole chain\n%s",
+          best[2], spinning, "\n".join(col.summary()))
+
+
+@case("async_all", quick=True)
+def t_async_all(ctx):
+    """--async-mode all: every task's stack, waiting ones too, on the thread that owns it"""
+    if not supported(ctx.interp):
+        return refused(ctx, ["--async-mode", "all"])
+    col, ready = run_tree(ctx, "all")
+    L, tids = ready["lines"], ready["threads"]
+    counts = {}
+    for tid, fr, c in col.rows:
+        key = (tid, tuple(fans_as_one(ours(fr))))
+        counts[key] = counts.get(key, 0) + c
+    top = max(counts.values())
+    for leaf, (role, frames) in sorted(all_stacks(L).items()):
+        n = counts.get((tids[role], tuple(frames)), 0)
+        check(n >= 0.8 * top, "task %s: %d samples of\n  %s\non tid %d (the most frequent stack "
+              "has %d)\n%s", leaf, n, ";".join(frames), tids[role], top, "\n".join(col.summary(12)))
+    # every sample of the settled tree holds all six leaves
+    check(len([k for k, n in counts.items() if n >= 0.5 * top]) == 6,
+          "not six frequent stacks:\n%s", "\n".join(col.summary(12)))
+
+
+@case("async_late_import")
+def t_async_late_import(ctx):
+    """run: a target that imports asyncio late (3.14 maps _asyncio then) is waited for"""
+    if not supported(ctx.interp):
+        return
+    col, ready = run_tree(ctx, "running", extra=["--late"])
+    want = running_stack(ready["lines"])
+    n = col.count(lambda tid, fr: ours(fr) == want)
+    check(n >= 0.5 * col.total and n > 100, "%d of %d stacks are the worker's\n%s", n, col.total,
+          "\n".join(col.summary()))
+
+
+def asyncio_builtin(ctx):
+    p = ctx.spawn(ctx.interp.command("-c", "import sys; print('_asyncio' in "
+                                     "sys.builtin_module_names)"), ready=False, name="probe")
+    check(p.wait(30) == 0, "probing the interpreter failed: %s", p.stderr[-300:])
+    return p.stdout.strip() == "True"
+
+
+@case("async_not_loaded")
+def t_async_not_loaded(ctx):
+    """--async-aware on a process without asyncio: one line, exit 2 (built-in _asyncio: no stacks)"""
+    if not supported(ctx.interp):
+        return
+    target, ready = ctx.start_target("spin.py")
+    out = ctx.path("none.txt")
+    p = ctx.strobe(["attach", "-d", "1", "--async-aware", "--collapsed", "-o", out,
+                    str(ready["pid"])], ready=False)
+    p.wait(30)
+    if asyncio_builtin(ctx):
+        # the section is in the interpreter itself: found, but there are no tasks
+        check(p.rc == 0, "exit status %s:\n%s", p.rc, p.stderr[-400:])
+        check(Collapsed(out).total == 0, "stacks from a process without tasks")
+        return
+    line = one_line_error(p, rc=2)
+    check(line == "strobe: AsyncioDebug section not available - asyncio module may not be "
+          "loaded in target process %d" % ready["pid"], "message %r", line)
+    # run waits for an import a while (10 s), then gives up the same way
+    p = ctx.strobe(["run", "-d", "1", "--async-aware", "--collapsed", "-o", out]
+                   + ctx.run_args("spin.py"))
+    p.message("ready")
+    p.wait(30)
+    line = one_line_error(p, rc=2)
+    check("AsyncioDebug section not available" in line, "message %r", line)
+
+
+def stable_stacks(col, share=0.3):
+    """The stacks of the settled tree (no tid; fan-1/fan-2 as one), each with at
+    least share of the most frequent stack's samples."""
+    counts = {}
+    for tid, fr, c in col.rows:
+        key = ";".join(fans_as_one(fr))
+        counts[key] = counts.get(key, 0) + c
+    top = max(counts.values()) if counts else 0
+    return {k for k, n in counts.items() if n >= share * top}
+
+
+@case("async_tachyon")
+def t_async_tachyon(ctx):
+    """3.15: the same stacks as Tachyon's --async-aware --collapsed, both modes"""
+    if tuple(ctx.interp.version[:2]) != (3, 15) or ctx.interp.root is None:
+        return
+    t = Tachyon(ctx)
+    try:
+        here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "targets")
+        for f in (TARGET, "_common.py"):
+            t.put(os.path.join(here, f))
+        for mode in ("running", "all"):
+            mine, _ = run_tree(ctx, mode, out="strobe-%s.txt" % mode)
+            t.run(["run", "-d", "3", "--async-aware", "--async-mode", mode, "--collapsed", "-o",
+                   "tachyon-%s.txt" % mode, TARGET, "--thread"])
+            theirs = Collapsed(t.host("tachyon-%s.txt" % mode))
+            a, b = stable_stacks(mine), stable_stacks(theirs)
+            check(a == b and a, "%s mode: strobe and Tachyon differ\n--- strobe only\n%s\n"
+                  "--- Tachyon only\n%s", mode, "\n".join(sorted(a - b)) or "(none)",
+                  "\n".join(sorted(b - a)) or "(none)")
+    finally:
+        t.cleanup()
