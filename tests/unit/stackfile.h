@@ -1,0 +1,101 @@
+/* stackfile.h - rebuild a profile from a NAME.stacks file of
+ * tests/fixtures/jsonl/ (made with Tachyon's collector by gen_jsonl.py):
+ *
+ *   interval N mode M
+ *   stack TID WEIGHT DEPTH
+ *   frame FILEHEX FUNCHEX LINE END_LINE COL END_COL OPCODE    (innermost first)
+ *
+ * The profile keeps frame detail, as for --jsonl. */
+#ifndef STROBE_TEST_STACKFILE_H
+#define STROBE_TEST_STACKFILE_H
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "base/intern.h"
+#include "model/profile.h"
+
+#define STACKFILE_DIR "tests/fixtures/jsonl"
+
+static uint32_t stackfile_str(struct profile *p, const char *hex)
+{
+	struct buf b = BUF_INIT;
+	if (strcmp(hex, "-") != 0) {
+		for (size_t i = 0; hex[i] && hex[i + 1]; i += 2) {
+			unsigned v;
+			sscanf(hex + i, "%2x", &v);
+			buf_putc(&b, (char)v);
+		}
+	}
+	uint32_t id = strtab_intern(&p->strings, b.data ? b.data : "", b.len);
+	buf_release(&b);
+	return id;
+}
+
+/* 0, or -1 when the file cannot be read.  *mode gets the case's mode. */
+static int stackfile_load(struct profile *p, const char *name, int *mode)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s.stacks", STACKFILE_DIR, name);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	profile_init(p);
+	profile_keep_detail(p);
+	char line[4096];
+	unsigned long long interval = 0;
+	struct frame *frames = NULL;
+	size_t cap = 0;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long tid, weight;
+		unsigned depth;
+		if (sscanf(line, "interval %llu mode %d", &interval, mode) == 2) {
+			p->stats.interval_us = interval;
+			p->stats.mode = *mode;
+			continue;
+		}
+		if (sscanf(line, "stack %llu %llu %u", &tid, &weight, &depth) != 3)
+			continue;
+		VEC_RESERVE(frames, cap, depth ? depth : 1);
+		for (unsigned i = 0; i < depth; i++) {
+			char file[1024], func[1024];
+			int l, el, c, ec, op;
+			if (!fgets(line, sizeof(line), f) ||
+			    sscanf(line, "frame %1023s %1023s %d %d %d %d %d", file, func, &l, &el, &c,
+				   &ec, &op) != 7) {
+				free(frames);
+				fclose(f);
+				return -1;
+			}
+			frames[i] = (struct frame){ .file = stackfile_str(p, file),
+						    .func = stackfile_str(p, func),
+						    .line = l, .end_line = el, .col = c, .end_col = ec,
+						    .opcode = op };
+		}
+		profile_add_stack(p, tid, 0, frames, depth, weight);
+	}
+	free(frames);
+	fclose(f);
+	return 0;
+}
+
+/* The whole file at path (NUL-terminated, *len bytes), or NULL. */
+static char *stackfile_slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	struct buf b = BUF_INIT;
+	char tmp[4096];
+	size_t n;
+	while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0)
+		buf_append(&b, tmp, n);
+	fclose(f);
+	*len = b.len;
+	return b.data ? b.data : xstrdup("");
+}
+
+#endif
