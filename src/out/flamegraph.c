@@ -1,0 +1,1711 @@
+/* flamegraph.c - the flamegraph (--flamegraph): Tachyon's data tree as JSON
+ * in one self-contained HTML page with strobe's own canvas renderer
+ * (src/out/flamegraph/, embedded by flamegraph_page.c).
+ *
+ * The data is Tachyon's FlamegraphCollector (CPython 3.15) field for field,
+ * so that its tree, numbers and string table are the reference:
+ *
+ * - A node is a function identity (file, line, func) under its parent
+ *   ("current line" semantics; a frame without a line has line 0).  Its
+ *   children are kept in first-seen order while building, which is the
+ *   order Tachyon's dicts iterate; the profile's trie ids are first-seen too
+ *   (a parent's id is below its children's), so re-keying the trie in id
+ *   order reproduces Tachyon's insertion order exactly.
+ * - value = inclusive samples, self = samples with the node as leaf, both
+ *   also per thread id (Tachyon keys threads by tid alone, so one tid seen
+ *   in two interpreters is one thread here too).
+ * - Pruning: a node (and its subtree) is left out when value <
+ *   max(1, int(total * 0.001)) and no thread has at least
+ *   max(1, int(thread_total * 0.001)) samples in it.
+ * - Strings are interned in Tachyon's order: a pre-order walk of the kept
+ *   nodes in first-seen order, per node filename, funcname, module, name,
+ *   label, then its source lines; children are sorted (value descending,
+ *   then name index) only afterwards.
+ * - A single root child holding every sample of every thread becomes the
+ *   root, named "Program Root: <name>".
+ *
+ * What strobe cannot take from a Python of its own, it takes from the
+ * profiled one: module names (Tachyon asks its own sys.path) use the
+ * file's own standard library directory (a lib/pythonX.Y with an os.py),
+ * then site-packages / dist-packages, then strobe's working directory
+ * (which is Tachyon's sys.path[0]); opcode names are the target version's;
+ * source lines are read through the profiled process's root.
+ *
+ * Cost: one pass over the profile's trie, one over its entries, one
+ * bottom-up pass per (node, thread) pair; a file's source is read once.
+ */
+#include "out/out.h"
+
+#include "base/buf.h"
+#include "base/error.h"
+#include "base/hash.h"
+#include "base/intern.h"
+#include "model/profile.h"
+#include "out/flamegraph.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <time.h>
+
+#define SOURCE_MAX_BYTES (64u << 20)  /* a source file larger than this is cut */
+#define SOURCE_CONTEXT 2              /* lines before and after the current one */
+
+/* ------------------------------------------------------------------ */
+/* The tree                                                           */
+
+/* A list of per-thread pairs hanging off an owner (a tree node, or a trie
+ * node while summing opcodes): scanned while short, indexed by a hash map
+ * once an owner has many threads. */
+#define PAIR_SCAN 8
+
+struct pairlist {
+	struct fg_pair *v;
+	size_t n, cap;
+	struct u64map index; /* owner << 32 | tix -> pair */
+};
+
+static uint32_t pair_get(struct pairlist *pl, uint32_t *head, uint32_t *count, uint32_t owner,
+			 uint32_t tix)
+{
+	uint64_t key = (uint64_t)owner << 32 | tix;
+	if (*count > PAIR_SCAN) {
+		uint64_t *v = u64map_get(&pl->index, key);
+		if (v)
+			return (uint32_t)*v;
+	} else {
+		for (uint32_t q = *head; q != FG_NONE; q = pl->v[q].next)
+			if (pl->v[q].tix == tix)
+				return q;
+	}
+	VEC_RESERVE(pl->v, pl->cap, pl->n + 1);
+	uint32_t q = (uint32_t)pl->n++;
+	pl->v[q] = (struct fg_pair){ .tix = tix, .next = *head };
+	*head = q;
+	if (++*count == PAIR_SCAN + 1) {
+		for (uint32_t r = q; r != FG_NONE; r = pl->v[r].next)
+			u64map_put(&pl->index, (uint64_t)owner << 32 | pl->v[r].tix, r);
+	} else if (*count > PAIR_SCAN + 1) {
+		u64map_put(&pl->index, key, q);
+	}
+	return q;
+}
+
+/* Per-thread opcode counts: the profile's trie (one node per opcode, with
+ * detail) summed bottom-up per thread, then added to the tree's nodes. */
+struct opkey {
+	uint32_t node, tix;
+	int32_t op;
+};
+
+static void add_opcodes(struct fg_tree *t, const uint32_t *fmap, const uint32_t *tix_of)
+{
+	const struct profile *p = t->p;
+	size_t npn = p->nodes.count;
+	struct pairlist pl = { 0 };
+	u64map_init(&pl.index);
+	uint32_t *head = xmalloc((npn ? npn : 1) * sizeof(*head));
+	uint32_t *count = xcalloc(npn ? npn : 1, sizeof(*count));
+	for (size_t i = 0; i < npn; i++)
+		head[i] = FG_NONE;
+	for (size_t e = 0; e < p->nentries; e++) {
+		const struct profile_entry *ent = &p->entries[e];
+		uint32_t q = pair_get(&pl, &head[ent->node], &count[ent->node], ent->node,
+				      tix_of[ent->thread]);
+		pl.v[q].total += ent->count;
+	}
+	for (size_t pn = npn; pn-- > 0;) {
+		uint32_t parent = profile_node_get(p, (uint32_t)pn)->parent;
+		if (parent == PROFILE_NO_NODE)
+			continue;
+		for (uint32_t q = head[pn]; q != FG_NONE; q = pl.v[q].next) {
+			uint32_t r = pair_get(&pl, &head[parent], &count[parent], parent, pl.v[q].tix);
+			pl.v[r].total += pl.v[q].total;
+		}
+	}
+	free(count);
+	u64map_release(&pl.index);
+
+	t->ops_head = xmalloc(t->n * sizeof(*t->ops_head));
+	uint32_t *tail = xmalloc(t->n * sizeof(*tail));
+	for (size_t i = 0; i < t->n; i++)
+		t->ops_head[i] = tail[i] = FG_NONE;
+	struct rectab keys;
+	rectab_init(&keys, sizeof(struct opkey));
+	size_t cap = 0;
+	for (size_t pn = 0; pn < npn; pn++) {
+		const struct profile_frame *f = profile_frame_get(p, profile_node_get(p, (uint32_t)pn)->frame);
+		if (f->opcode < 0)
+			continue;
+		uint32_t fn = fmap[pn];
+		for (uint32_t q = head[pn]; q != FG_NONE; q = pl.v[q].next) {
+			uint32_t tixes[2] = { FG_NONE, pl.v[q].tix };
+			for (int k = 0; k < 2; k++) {
+				struct opkey ok = { fn, tixes[k], f->opcode };
+				int added;
+				uint32_t id = rectab_intern(&keys, &ok, &added);
+				if (added) {
+					VEC_RESERVE(t->ops, cap, (size_t)id + 1);
+					t->ops[id] = (struct fg_opc){ .tix = tixes[k], .op = f->opcode,
+								      .next = FG_NONE };
+					if (tail[fn] == FG_NONE)
+						t->ops_head[fn] = id;
+					else
+						t->ops[tail[fn]].next = id;
+					tail[fn] = id;
+					t->nops = (size_t)id + 1;
+				}
+				t->ops[id].count += pl.v[q].total;
+			}
+		}
+	}
+	rectab_release(&keys);
+	free(tail);
+	free(head);
+	free(pl.v);
+}
+
+enum {
+	NODE_INDEXED = 1, /* its children are in the (parent, key) index */
+	NODE_SHARED = 2,  /* more than one trie node maps to it */
+};
+
+static uint32_t new_node(struct fg_tree *t, size_t *cap, uint8_t **flags, uint32_t parent,
+			 uint32_t key)
+{
+	uint32_t id = (uint32_t)t->n;
+	if (t->n == *cap) {
+		size_t old = *cap;
+		VEC_RESERVE(t->nodes, *cap, t->n + 1);
+		*flags = xrealloc(*flags, *cap);
+		memset(*flags + old, 0, *cap - old);
+	}
+	t->n++;
+	/* children pushed in front for now; put in first-seen order at the end */
+	t->nodes[id] = (struct fg_tnode){ .parent = parent, .first_child = FG_NONE,
+					  .next_sibling = t->nodes[parent].first_child, .key = key,
+					  .pairs = FG_NONE };
+	t->nodes[parent].first_child = id;
+	return id;
+}
+
+/* The trie re-keyed by (file, line, func).  Trie nodes whose frames differ
+ * only in detail (columns, opcode) merge into one tree node, and then so
+ * must their subtrees.  Only those need a hash lookup: a tree node with a
+ * single trie node gets distinct keys from distinct children, unless two
+ * frames share a key ("ambiguous" keys). */
+static uint32_t *build_nodes(struct fg_tree *t, const struct profile *p)
+{
+	size_t nframes = p->frames.count, npn = p->nodes.count;
+	uint32_t *frame_key = xmalloc((nframes ? nframes : 1) * sizeof(*frame_key));
+	struct rectab keys;
+	rectab_init(&keys, sizeof(struct fg_key));
+	uint8_t *ambiguous = NULL;
+	size_t amb_cap = 0;
+	for (size_t f = 0; f < nframes; f++) {
+		const struct profile_frame *pf = profile_frame_get(p, (uint32_t)f);
+		if (pf->opcode >= 0)
+			t->has_opcodes = true;
+		struct fg_key k = { pf->file, pf->func, pf->line == FRAME_NO_LINE ? 0 : pf->line };
+		int added;
+		uint32_t id = rectab_intern(&keys, &k, &added);
+		if (id >= amb_cap) {
+			size_t old = amb_cap;
+			VEC_RESERVE(ambiguous, amb_cap, (size_t)id + 1);
+			memset(ambiguous + old, 0, amb_cap - old);
+		}
+		if (!added)
+			ambiguous[id] = 1;
+		frame_key[f] = id;
+	}
+	t->nkeys = keys.count;
+	t->keys = xmalloc((t->nkeys ? t->nkeys : 1) * sizeof(*t->keys));
+	if (t->nkeys)
+		memcpy(t->keys, keys.recs, t->nkeys * sizeof(*t->keys));
+	rectab_release(&keys);
+
+	size_t cap = 0;
+	uint8_t *flags = NULL;
+	VEC_RESERVE(t->nodes, cap, npn + 1);
+	flags = xcalloc(cap, 1);
+	t->nodes[0] = (struct fg_tnode){ .parent = FG_NONE, .first_child = FG_NONE,
+					 .next_sibling = FG_NONE, .key = FG_NONE, .pairs = FG_NONE };
+	t->n = 1;
+	flags[0] = NODE_INDEXED | NODE_SHARED; /* every outermost frame is its child */
+	uint32_t *fmap = xmalloc((npn ? npn : 1) * sizeof(*fmap));
+	struct u64map index;
+	u64map_init(&index);
+	for (size_t pn = 0; pn < npn; pn++) {
+		const struct profile_node *nd = profile_node_get(p, (uint32_t)pn);
+		assert(nd->parent == PROFILE_NO_NODE || nd->parent < pn);
+		uint32_t parent = nd->parent == PROFILE_NO_NODE ? 0 : fmap[nd->parent];
+		uint32_t k = frame_key[nd->frame];
+		if (!(flags[parent] & NODE_INDEXED) && !ambiguous[k]) {
+			fmap[pn] = new_node(t, &cap, &flags, parent, k);
+			continue;
+		}
+		uint64_t ikey = (uint64_t)parent << 32 | k;
+		uint64_t *v = u64map_get(&index, ikey);
+		if (!v) {
+			uint32_t id = new_node(t, &cap, &flags, parent, k);
+			u64map_put(&index, ikey, id);
+			fmap[pn] = id;
+			continue;
+		}
+		uint32_t id = (uint32_t)*v;
+		fmap[pn] = id;
+		if (!(flags[id] & NODE_INDEXED)) {
+			/* a second trie node: children of both must meet */
+			for (uint32_t c = t->nodes[id].first_child; c != FG_NONE; c = t->nodes[c].next_sibling)
+				u64map_put(&index, (uint64_t)id << 32 | t->nodes[c].key, c);
+			flags[id] |= NODE_INDEXED | NODE_SHARED;
+		}
+	}
+	u64map_release(&index);
+	free(flags);
+	free(ambiguous);
+	free(frame_key);
+
+	/* children in first-seen (id) order */
+	for (size_t i = 0; i < t->n; i++)
+		t->nodes[i].first_child = FG_NONE;
+	for (size_t i = t->n; i-- > 1;) {
+		struct fg_tnode *nd = &t->nodes[i];
+		nd->next_sibling = t->nodes[nd->parent].first_child;
+		t->nodes[nd->parent].first_child = (uint32_t)i;
+	}
+	return fmap;
+}
+
+void fg_tree_build(struct fg_tree *t, const struct profile *p)
+{
+	memset(t, 0, sizeof(*t));
+	t->p = p;
+	u64map_init(&t->pair_index);
+
+	/* threads by tid, in first-seen order */
+	size_t nthreads = p->threads.count;
+	uint32_t *tix_of = xmalloc((nthreads ? nthreads : 1) * sizeof(*tix_of));
+	struct rectab tids;
+	rectab_init(&tids, sizeof(uint64_t));
+	for (size_t i = 0; i < nthreads; i++) {
+		uint64_t tid = profile_thread_get(p, (uint32_t)i)->tid;
+		tix_of[i] = rectab_intern(&tids, &tid, NULL);
+	}
+	t->ntids = tids.count;
+	t->tids = xmalloc((t->ntids ? t->ntids : 1) * sizeof(*t->tids));
+	for (size_t i = 0; i < t->ntids; i++)
+		memcpy(&t->tids[i], rectab_get(&tids, (uint32_t)i), sizeof(uint64_t));
+	rectab_release(&tids);
+
+	uint32_t *fmap = build_nodes(t, p);
+
+	/* self samples, then inclusive ones bottom-up (children have higher ids) */
+	struct pairlist pl = { t->pairs, t->npairs, t->pairs_cap, t->pair_index };
+	for (size_t e = 0; e < p->nentries; e++) {
+		const struct profile_entry *ent = &p->entries[e];
+		if (ent->count == 0)
+			continue;
+		uint32_t fn = fmap[ent->node];
+		t->nodes[fn].self += ent->count;
+		uint32_t q = pair_get(&pl, &t->nodes[fn].pairs, &t->nodes[fn].npairs, fn,
+				      tix_of[ent->thread]);
+		pl.v[q].self += ent->count;
+	}
+	for (size_t n = t->n; n-- > 1;) {
+		struct fg_tnode *nd = &t->nodes[n];
+		uint32_t parent = nd->parent;
+		nd->value += nd->self;
+		t->nodes[parent].value += nd->value;
+		for (uint32_t q = nd->pairs; q != FG_NONE; q = pl.v[q].next) {
+			pl.v[q].total += pl.v[q].self;
+			uint32_t r = pair_get(&pl, &t->nodes[parent].pairs, &t->nodes[parent].npairs,
+					      parent, pl.v[q].tix);
+			pl.v[r].total += pl.v[q].total;
+		}
+	}
+	t->pairs = pl.v;
+	t->npairs = pl.n;
+	t->pairs_cap = pl.cap;
+	t->pair_index = pl.index;
+	t->total = t->nodes[0].value;
+
+	if (t->has_opcodes)
+		add_opcodes(t, fmap, tix_of);
+	free(fmap);
+	free(tix_of);
+}
+
+void fg_tree_release(struct fg_tree *t)
+{
+	free(t->nodes);
+	free(t->keys);
+	free(t->pairs);
+	u64map_release(&t->pair_index);
+	free(t->ops);
+	free(t->ops_head);
+	free(t->tids);
+	memset(t, 0, sizeof(*t));
+}
+
+/* ------------------------------------------------------------------ */
+/* Module names (Tachyon's module_utils.extract_module_name)           */
+
+struct fg_module_cache {
+	struct u64map by_file;    /* profile string id -> c->strings index */
+	struct u64map stdlib_ok;  /* hash of a lib/pythonX.Y path -> has os.py */
+	char *cwd;
+};
+
+/* Path parts as pathlib splits them: no empty parts, no ".". */
+struct parts {
+	const char *s[512];
+	size_t n[512];
+	size_t count;
+	bool overflow;
+};
+
+static void split_path(const char *path, size_t len, struct parts *pp)
+{
+	pp->count = 0;
+	pp->overflow = false;
+	size_t i = 0;
+	while (i < len) {
+		while (i < len && path[i] == '/')
+			i++;
+		size_t start = i;
+		while (i < len && path[i] != '/')
+			i++;
+		size_t n = i - start;
+		if (n == 0 || (n == 1 && path[start] == '.'))
+			continue;
+		if (pp->count == sizeof(pp->s) / sizeof(pp->s[0])) {
+			pp->overflow = true;
+			return;
+		}
+		pp->s[pp->count] = path + start;
+		pp->n[pp->count++] = n;
+	}
+}
+
+static bool part_is(const struct parts *pp, size_t i, const char *s)
+{
+	return pp->n[i] == strlen(s) && memcmp(pp->s[i], s, pp->n[i]) == 0;
+}
+
+/* "python3.12" or "python3.13t" */
+static bool is_python_dir(const char *s, size_t n)
+{
+	if (n < 9 || memcmp(s, "python", 6) != 0)
+		return false;
+	size_t i = 6, d = 0;
+	while (i < n && s[i] >= '0' && s[i] <= '9')
+		i++, d++;
+	if (!d || i >= n || s[i] != '.')
+		return false;
+	i++;
+	d = 0;
+	while (i < n && s[i] >= '0' && s[i] <= '9')
+		i++, d++;
+	if (!d)
+		return false;
+	if (i < n && s[i] == 't')
+		i++;
+	return i == n;
+}
+
+/* _path_to_module of parts [from, count) */
+static void module_of_parts(struct buf *b, const struct parts *pp, size_t from)
+{
+	for (size_t i = from; i < pp->count; i++) {
+		const char *s = pp->s[i];
+		size_t n = pp->n[i];
+		if (i + 1 == pp->count) {
+			/* Path.with_suffix('') when the suffix is ".py" */
+			const char *dot = memrchr(s, '.', n);
+			if (dot && dot > s && (size_t)(dot - s) == n - 3 && memcmp(dot, ".py", 3) == 0)
+				n -= 3;
+			if (n == 8 && memcmp(s, "__init__", 8) == 0)
+				break;
+		}
+		if (b->len)
+			buf_putc(b, '.');
+		buf_append(b, s, n);
+	}
+	if (!b->len && pp->count > from) {
+		/* only "__init__.py": Path.stem of the relative path */
+		buf_append(b, "__init__", 8);
+	}
+}
+
+static bool has_os_py(struct fg_conv *c, const struct parts *pp, size_t upto)
+{
+	struct buf dir = BUF_INIT;
+	for (size_t i = 0; i <= upto; i++) {
+		buf_putc(&dir, '/');
+		buf_append(&dir, pp->s[i], pp->n[i]);
+	}
+	uint64_t h = hash_bytes(dir.data, dir.len) >> 1;
+	uint64_t *known = u64map_get(&c->modules->stdlib_ok, h);
+	bool ok;
+	if (known) {
+		ok = *known != 0;
+	} else {
+		buf_puts(&dir, "/os.py");
+		char *data;
+		size_t len;
+		ok = out_source_read(c->req, dir.data, 0, &data, &len) == 0;
+		free(data);
+		u64map_put(&c->modules->stdlib_ok, h, ok);
+	}
+	buf_release(&dir);
+	return ok;
+}
+
+static void module_name(struct fg_conv *c, const char *file, size_t flen, struct buf *b)
+{
+	buf_reset(b);
+	if (flen == 0) {
+		buf_puts(b, "unknown");
+		return;
+	}
+	struct parts *pp = xmalloc(sizeof(*pp));
+	split_path(file, flen, pp);
+	size_t from = 0;
+	if (!pp->overflow && file[0] == '/') {
+		bool found = false;
+		/* the file's standard library: .../lib/pythonX.Y holding os.py */
+		for (size_t i = pp->count; i-- > 1 && !found;) {
+			if (is_python_dir(pp->s[i], pp->n[i]) && part_is(pp, i - 1, "lib") &&
+			    i + 1 < pp->count && has_os_py(c, pp, i)) {
+				from = i + 1;
+				found = true;
+			}
+		}
+		for (size_t i = pp->count; i-- > 0 && !found;) {
+			if ((part_is(pp, i, "site-packages") || part_is(pp, i, "dist-packages")) &&
+			    i + 1 < pp->count) {
+				from = i + 1;
+				found = true;
+			}
+		}
+		if (!found && c->modules->cwd) {
+			/* sys.path[0] of `python -m profiling.sampling`: the working directory */
+			struct parts *cw = xmalloc(sizeof(*cw));
+			split_path(c->modules->cwd, strlen(c->modules->cwd), cw);
+			bool under = !cw->overflow && cw->count <= pp->count;
+			for (size_t i = 0; under && i < cw->count; i++)
+				under = cw->n[i] == pp->n[i] && memcmp(cw->s[i], pp->s[i], cw->n[i]) == 0;
+			if (under) {
+				from = cw->count;
+				found = true;
+			}
+			free(cw);
+		}
+	}
+	module_of_parts(b, pp, pp->overflow ? pp->count : from);
+	if (pp->overflow || (!b->len && pp->count == from && from == 0))
+		buf_append(b, file, flen);
+	free(pp);
+}
+
+/* ------------------------------------------------------------------ */
+/* Source lines (Tachyon's linecache.getline, five lines around)       */
+
+struct src_file {
+	bool ok;
+	char *text;         /* UTF-8 */
+	size_t len;
+	size_t *starts;     /* line i (1-based) is text[starts[i-1] .. ends[i-1]) */
+	size_t *ends;
+	size_t nlines;
+};
+
+struct fg_src_cache {
+	struct u64map by_file; /* profile string id -> index in files */
+	struct src_file *files;
+	size_t nfiles, cap;
+};
+
+/* Strict UTF-8 (what Python's decoder accepts). */
+static bool valid_utf8(const unsigned char *s, size_t n)
+{
+	size_t i = 0;
+	while (i < n) {
+		unsigned char c = s[i];
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		size_t k;
+		uint32_t cp;
+		if (c >= 0xC2 && c <= 0xDF) {
+			k = 1;
+			cp = c & 0x1F;
+		} else if (c >= 0xE0 && c <= 0xEF) {
+			k = 2;
+			cp = c & 0x0F;
+		} else if (c >= 0xF0 && c <= 0xF4) {
+			k = 3;
+			cp = c & 0x07;
+		} else {
+			return false;
+		}
+		if (i + k >= n)
+			return false;
+		for (size_t j = 1; j <= k; j++) {
+			if ((s[i + j] & 0xC0) != 0x80)
+				return false;
+			cp = cp << 6 | (s[i + j] & 0x3F);
+		}
+		if ((k == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+		    (k == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
+			return false;
+		i += k + 1;
+	}
+	return true;
+}
+
+/* The declared encoding (PEP 263) of the first two lines: 'u' UTF-8,
+ * 'l' Latin-1, 'a' ASCII, '?' something else. */
+static char declared_encoding(const char *s, size_t n)
+{
+	size_t pos = 0;
+	for (int line = 0; line < 2 && pos < n; line++) {
+		size_t end = pos;
+		while (end < n && s[end] != '\n' && s[end] != '\r')
+			end++;
+		size_t i = pos;
+		while (i < end && (s[i] == ' ' || s[i] == '\t' || s[i] == '\f'))
+			i++;
+		bool comment = i < end && s[i] == '#';
+		if (comment) {
+			const char *m = NULL;
+			for (size_t j = i; j + 7 <= end; j++) {
+				if (memcmp(s + j, "coding", 6) == 0 && (s[j + 6] == ':' || s[j + 6] == '=')) {
+					m = s + j + 7;
+					break;
+				}
+			}
+			if (m) {
+				while (m < s + end && (*m == ' ' || *m == '\t'))
+					m++;
+				char name[32];
+				size_t k = 0;
+				while (m < s + end && k + 1 < sizeof(name) &&
+				       (*m == '-' || *m == '_' || *m == '.' ||
+					(*m >= '0' && *m <= '9') || (*m >= 'a' && *m <= 'z') ||
+					(*m >= 'A' && *m <= 'Z'))) {
+					char ch = *m++;
+					if (ch >= 'A' && ch <= 'Z')
+						ch = (char)(ch - 'A' + 'a');
+					name[k++] = ch == '_' ? '-' : ch;
+				}
+				name[k] = '\0';
+				if (!strcmp(name, "utf-8") || !strncmp(name, "utf-8-", 6) || !strcmp(name, "utf8"))
+					return 'u';
+				if (!strcmp(name, "latin-1") || !strcmp(name, "iso-8859-1") ||
+				    !strcmp(name, "iso-latin-1") || !strncmp(name, "latin-1-", 8) ||
+				    !strncmp(name, "iso-8859-1-", 11) || !strncmp(name, "iso-latin-1-", 12) ||
+				    !strcmp(name, "latin1") || !strcmp(name, "l1"))
+					return 'l';
+				if (!strcmp(name, "ascii") || !strcmp(name, "us-ascii"))
+					return 'a';
+				return '?';
+			}
+		} else if (i < end) {
+			break; /* code on the first line: no cookie on the second */
+		}
+		pos = end;
+		if (pos < n && s[pos] == '\r')
+			pos++;
+		if (pos < n && s[pos] == '\n')
+			pos++;
+	}
+	return 'u';
+}
+
+static void src_load(struct fg_conv *c, struct src_file *sf, const char *path)
+{
+	memset(sf, 0, sizeof(*sf));
+	char *data;
+	size_t len;
+	if (out_source_read(c->req, path, SOURCE_MAX_BYTES, &data, &len) != 0)
+		return;
+	char *text = data;
+	size_t off = 0;
+	bool bom = len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0;
+	if (bom)
+		off = 3;
+	char enc = declared_encoding(data + off, len - off);
+	if (bom && enc != 'u')
+		enc = '?';
+	if (enc == 'l') {
+		/* Latin-1 to UTF-8 */
+		struct buf u = BUF_INIT;
+		for (size_t i = off; i < len; i++) {
+			unsigned char ch = (unsigned char)data[i];
+			if (ch < 0x80) {
+				buf_putc(&u, (char)ch);
+			} else {
+				buf_putc(&u, (char)(0xC0 | ch >> 6));
+				buf_putc(&u, (char)(0x80 | (ch & 0x3F)));
+			}
+		}
+		free(data);
+		text = u.data ? u.data : xstrdup("");
+		len = u.len;
+		off = 0;
+	} else if (enc == '?' || !valid_utf8((const unsigned char *)data + off, len - off)) {
+		free(data); /* linecache gives no lines when decoding fails */
+		return;
+	} else if (enc == 'a') {
+		for (size_t i = off; i < len; i++) {
+			if ((unsigned char)data[i] >= 0x80) {
+				free(data);
+				return;
+			}
+		}
+	}
+	sf->ok = true;
+	sf->text = text;
+	sf->len = len;
+	/* universal newlines: \n, \r\n and \r end a line */
+	size_t cap = 0, n = 0;
+	size_t i = off;
+	while (i < len) {
+		size_t start = i;
+		while (i < len && text[i] != '\n' && text[i] != '\r')
+			i++;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 256;
+			sf->starts = xrealloc(sf->starts, cap * sizeof(size_t));
+			sf->ends = xrealloc(sf->ends, cap * sizeof(size_t));
+		}
+		sf->starts[n] = start;
+		sf->ends[n] = i;
+		n++;
+		if (i < len && text[i] == '\r')
+			i++;
+		else if (i < len)
+			i++;
+		if (i < len && i > 0 && text[i - 1] == '\r' && text[i] == '\n')
+			i++;
+	}
+	sf->nlines = n;
+}
+
+static struct src_file *src_get(struct fg_conv *c, uint32_t file_id)
+{
+	struct fg_src_cache *sc = c->srcs;
+	uint64_t *v = u64map_get(&sc->by_file, file_id);
+	if (v)
+		return &sc->files[*v];
+	VEC_RESERVE(sc->files, sc->cap, sc->nfiles + 1);
+	size_t idx = sc->nfiles++;
+	src_load(c, &sc->files[idx], profile_str(c->t->p, file_id));
+	u64map_put(&sc->by_file, file_id, idx);
+	return &sc->files[idx];
+}
+
+/* Length of s[0..n) without trailing whitespace as str.rstrip() sees it. */
+static size_t py_rstrip(const char *s, size_t n)
+{
+	while (n > 0) {
+		unsigned char c = (unsigned char)s[n - 1];
+		if (c == ' ' || (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x1F)) {
+			n--;
+			continue;
+		}
+		if (c < 0x80)
+			break;
+		/* the last code point */
+		size_t k = n - 1;
+		while (k > 0 && n - k < 4 && ((unsigned char)s[k] & 0xC0) == 0x80)
+			k--;
+		const unsigned char *u = (const unsigned char *)s + k;
+		uint32_t cp = 0;
+		size_t cl = n - k;
+		if (cl == 2 && (u[0] & 0xE0) == 0xC0)
+			cp = (uint32_t)(u[0] & 0x1F) << 6 | (u[1] & 0x3F);
+		else if (cl == 3 && (u[0] & 0xF0) == 0xE0)
+			cp = (uint32_t)(u[0] & 0x0F) << 12 | (uint32_t)(u[1] & 0x3F) << 6 | (u[2] & 0x3F);
+		bool space = cp == 0x85 || cp == 0xA0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) ||
+			     cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000;
+		if (!space)
+			break;
+		n = k;
+	}
+	return n;
+}
+
+static void intern_source(struct fg_conv *c, uint32_t node)
+{
+	const struct fg_key *nd = fg_key_of(c->t, node);
+	struct fg_srcref *ref = &c->src_ref[node];
+	ref->first = (uint32_t)c->nsrc;
+	ref->n = 0;
+	struct src_file *sf = src_get(c, nd->file);
+	if (!sf->ok)
+		return;
+	int64_t lineno = nd->line;
+	int64_t start = lineno - SOURCE_CONTEXT < 1 ? 1 : lineno - SOURCE_CONTEXT;
+	struct buf b = BUF_INIT;
+	for (int64_t ln = start; ln < lineno + SOURCE_CONTEXT + 1; ln++) {
+		if (ln < 1 || (uint64_t)ln > sf->nlines)
+			continue; /* getline gives "" */
+		const char *s = sf->text + sf->starts[ln - 1];
+		size_t n = sf->ends[ln - 1] - sf->starts[ln - 1];
+		size_t kept = py_rstrip(s, n);
+		/* line.strip() is empty exactly when rstrip() is */
+		if (kept == 0)
+			continue;
+		buf_reset(&b);
+		buf_printf(&b, "%s%" PRId64 ": ", ln == lineno ? "\xE2\x86\x92 " : "  ", ln);
+		buf_append(&b, s, kept);
+		VEC_RESERVE(c->src, c->src_cap, c->nsrc + 1);
+		c->src[c->nsrc++] = strtab_intern(&c->strings, b.data, b.len);
+		ref->n++;
+	}
+	buf_release(&b);
+}
+
+/* ------------------------------------------------------------------ */
+/* Conversion                                                         */
+
+static size_t utf8_chars(const char *s, size_t n)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		k += ((unsigned char)s[i] & 0xC0) != 0x80;
+	return k;
+}
+
+static void intern_node(struct fg_conv *c, uint32_t node, struct buf *tmp)
+{
+	const struct fg_key *nd = fg_key_of(c->t, node);
+	const struct profile *p = c->t->p;
+	size_t flen, nlen;
+	const char *file = strtab_get(&p->strings, nd->file, &flen);
+	const char *func = strtab_get(&p->strings, nd->func, &nlen);
+	c->s_file[node] = strtab_intern(&c->strings, file, flen);
+	c->s_func[node] = strtab_intern(&c->strings, func, nlen);
+
+	uint64_t *m = u64map_get(&c->modules->by_file, nd->file);
+	const char *mod;
+	size_t mlen;
+	if (m) {
+		c->s_module[node] = (uint32_t)*m;
+	} else {
+		module_name(c, file, flen, tmp);
+		c->s_module[node] = strtab_intern(&c->strings, tmp->data ? tmp->data : "", tmp->len);
+		u64map_put(&c->modules->by_file, nd->file, c->s_module[node]);
+	}
+	mod = strtab_get(&c->strings, c->s_module[node], &mlen);
+	/* mod stays valid: the next interns come after its last use below */
+	bool synthetic = flen == 1 && file[0] == '~' && nd->line == 0;
+
+	/* name: "func (file:line)", a long file shortened to ".../dir/file" */
+	buf_reset(tmp);
+	if (synthetic) {
+		buf_append(tmp, func, nlen);
+	} else {
+		buf_append(tmp, func, nlen);
+		buf_puts(tmp, " (");
+		const char *shown = file;
+		size_t slen = flen;
+		if (utf8_chars(file, flen) > 50) {
+			const char *last = memrchr(file, '/', flen);
+			const char *prev = last && last > file ? memrchr(file, '/', (size_t)(last - file)) : NULL;
+			if (prev) {
+				buf_puts(tmp, ".../");
+				shown = prev + 1;
+				slen = flen - (size_t)(shown - file);
+			}
+		}
+		buf_append(tmp, shown, slen);
+		buf_printf(tmp, ":%" PRId32 ")", nd->line);
+	}
+	/* the module string may move when interning: copy the label first */
+	struct buf label = BUF_INIT;
+	if (synthetic) {
+		buf_append(&label, func, nlen);
+	} else {
+		buf_append(&label, func, nlen);
+		buf_puts(&label, " (");
+		buf_append(&label, mod, mlen);
+		buf_printf(&label, ":%" PRId32 ")", nd->line);
+	}
+	c->s_name[node] = strtab_intern(&c->strings, tmp->data, tmp->len);
+	c->s_label[node] = strtab_intern(&c->strings, label.data, label.len);
+	buf_release(&label);
+
+	if (c->with_source)
+		intern_source(c, node);
+	else
+		c->src_ref[node] = (struct fg_srcref){ (uint32_t)c->nsrc, 0 };
+}
+
+static int cmp_kid(const void *pa, const void *pb)
+{
+	const struct fg_kid *a = pa, *b = pb;
+	if (a->value != b->value)
+		return a->value < b->value ? 1 : -1;
+	return (a->name > b->name) - (a->name < b->name);
+}
+
+static bool keep_node(const struct fg_conv *c, uint32_t node, uint64_t min, const uint64_t *thr)
+{
+	const struct fg_tnode *nd = &c->t->nodes[node];
+	if (nd->value >= min)
+		return true;
+	for (uint32_t q = nd->pairs; q != FG_NONE; q = c->t->pairs[q].next)
+		if (c->t->pairs[q].total >= thr[c->t->pairs[q].tix])
+			return true;
+	return false;
+}
+
+/* Same per-thread totals in two nodes (Tachyon compares the dicts). */
+static bool same_thread_totals(const struct fg_tree *t, uint32_t a, uint32_t b)
+{
+	size_t na = 0, nb = 0;
+	for (uint32_t q = t->nodes[a].pairs; q != FG_NONE; q = t->pairs[q].next)
+		na++;
+	for (uint32_t q = t->nodes[b].pairs; q != FG_NONE; q = t->pairs[q].next)
+		nb++;
+	if (na != nb)
+		return false;
+	for (uint32_t q = t->nodes[a].pairs; q != FG_NONE; q = t->pairs[q].next) {
+		bool found = false;
+		for (uint32_t r = t->nodes[b].pairs; r != FG_NONE && !found; r = t->pairs[r].next)
+			found = t->pairs[r].tix == t->pairs[q].tix && t->pairs[r].total == t->pairs[q].total;
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+static uint64_t thousandth(uint64_t n)
+{
+	/* Python's max(1, int(n * 0.001)) */
+	uint64_t v = (uint64_t)((double)n * 0.001);
+	return v ? v : 1;
+}
+
+void fg_conv_run(struct fg_conv *c)
+{
+	const struct fg_tree *t = c->t;
+	strtab_init(&c->strings);
+	c->srcs = xcalloc(1, sizeof(*c->srcs));
+	u64map_init(&c->srcs->by_file);
+	c->modules = xcalloc(1, sizeof(*c->modules));
+	u64map_init(&c->modules->by_file);
+	u64map_init(&c->modules->stdlib_ok);
+	c->modules->cwd = getcwd(NULL, 0);
+	c->root = 0;
+	if (t->total == 0) {
+		c->state = FG_NO_DATA;
+		c->root_name = c->root_label = strtab_intern_cstr(&c->strings, "No Data");
+		return;
+	}
+	size_t n = t->n;
+	c->kept = xcalloc(n, 1);
+	c->s_name = xmalloc(n * sizeof(uint32_t));
+	c->s_label = xmalloc(n * sizeof(uint32_t));
+	c->s_file = xmalloc(n * sizeof(uint32_t));
+	c->s_func = xmalloc(n * sizeof(uint32_t));
+	c->s_module = xmalloc(n * sizeof(uint32_t));
+	c->src_ref = xmalloc(n * sizeof(*c->src_ref));
+	c->kid_off = xcalloc(n, sizeof(uint32_t));
+	c->kid_n = xcalloc(n, sizeof(uint32_t));
+
+	uint64_t min = c->min_samples ? c->min_samples : thousandth(t->total);
+	uint64_t *thr = xmalloc((t->ntids ? t->ntids : 1) * sizeof(*thr));
+	for (size_t i = 0; i < t->ntids; i++)
+		thr[i] = 1;
+	for (uint32_t q = t->nodes[0].pairs; q != FG_NONE; q = t->pairs[q].next)
+		thr[t->pairs[q].tix] = thousandth(t->pairs[q].total);
+
+	/* pre-order over first-seen children: Tachyon's interning order */
+	struct buf tmp = BUF_INIT;
+	uint32_t *stack = NULL;
+	size_t sp = 0, scap = 0;
+	VEC_RESERVE(stack, scap, 1);
+	stack[sp++] = t->nodes[0].first_child;
+	while (sp) {
+		uint32_t node = stack[sp - 1];
+		if (node == FG_NONE) {
+			sp--;
+			continue;
+		}
+		stack[sp - 1] = t->nodes[node].next_sibling;
+		if (!keep_node(c, node, min, thr))
+			continue;
+		c->kept[node] = 1;
+		intern_node(c, node, &tmp);
+		VEC_RESERVE(stack, scap, sp + 1);
+		stack[sp++] = t->nodes[node].first_child;
+	}
+	free(stack);
+	buf_release(&tmp);
+	free(thr);
+
+	/* kept children, sorted */
+	size_t nkids = 0;
+	for (size_t i = 1; i < n; i++)
+		if (c->kept[i])
+			c->kid_n[t->nodes[i].parent]++, nkids++;
+	c->kids = xmalloc((nkids ? nkids : 1) * sizeof(*c->kids));
+	uint32_t off = 0;
+	for (size_t i = 0; i < n; i++) {
+		c->kid_off[i] = off;
+		off += c->kid_n[i];
+		c->kid_n[i] = 0;
+	}
+	for (size_t i = 1; i < n; i++) {
+		if (!c->kept[i])
+			continue;
+		uint32_t par = t->nodes[i].parent;
+		c->kids[c->kid_off[par] + c->kid_n[par]++] =
+			(struct fg_kid){ t->nodes[i].value, c->s_name[i], (uint32_t)i };
+	}
+	for (size_t i = 0; i < n; i++)
+		if (c->kid_n[i] > 1)
+			qsort(c->kids + c->kid_off[i], c->kid_n[i], sizeof(*c->kids), cmp_kid);
+
+	if (c->kid_n[0] == 0) {
+		c->state = FG_NO_SIGNIFICANT;
+		c->root_name = c->root_label = strtab_intern_cstr(&c->strings, "No significant data");
+		return;
+	}
+	c->state = FG_TREE;
+	uint32_t first = c->kids[c->kid_off[0]].node;
+	if (c->kid_n[0] == 1 && t->nodes[first].value == t->total && same_thread_totals(t, first, 0)) {
+		c->promoted = true;
+		c->root = first;
+		struct buf b = BUF_INIT;
+		size_t len;
+		const char *s = strtab_get(&c->strings, c->s_name[first], &len);
+		buf_puts(&b, "Program Root: ");
+		buf_append(&b, s, len);
+		c->root_name = strtab_intern(&c->strings, b.data, b.len);
+		buf_reset(&b);
+		s = strtab_get(&c->strings, c->s_label[first], &len);
+		buf_puts(&b, "Program Root: ");
+		buf_append(&b, s, len);
+		c->root_label = strtab_intern(&c->strings, b.data, b.len);
+		buf_release(&b);
+	} else {
+		c->root_name = c->root_label = strtab_intern_cstr(&c->strings, "Program Root");
+	}
+	c->root_children = c->kid_n[c->root];
+}
+
+void fg_conv_release(struct fg_conv *c)
+{
+	if (c->srcs) {
+		for (size_t i = 0; i < c->srcs->nfiles; i++) {
+			free(c->srcs->files[i].text);
+			free(c->srcs->files[i].starts);
+			free(c->srcs->files[i].ends);
+		}
+		free(c->srcs->files);
+		u64map_release(&c->srcs->by_file);
+		free(c->srcs);
+	}
+	if (c->modules) {
+		u64map_release(&c->modules->by_file);
+		u64map_release(&c->modules->stdlib_ok);
+		free(c->modules->cwd);
+		free(c->modules);
+	}
+	free(c->kept);
+	free(c->s_name);
+	free(c->s_label);
+	free(c->s_file);
+	free(c->s_func);
+	free(c->s_module);
+	free(c->src_ref);
+	free(c->src);
+	free(c->kid_off);
+	free(c->kid_n);
+	free(c->kids);
+	strtab_release(&c->strings);
+	c->kept = NULL;
+	c->srcs = NULL;
+	c->modules = NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* JSON                                                               */
+
+void fg_put_u64(struct buf *b, uint64_t v)
+{
+	char tmp[24];
+	size_t i = sizeof(tmp);
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	buf_append(b, tmp + i, sizeof(tmp) - i);
+}
+
+static void put_i64(struct buf *b, int64_t v)
+{
+	if (v < 0) {
+		buf_putc(b, '-');
+		fg_put_u64(b, (uint64_t)0 - (uint64_t)v);
+	} else {
+		fg_put_u64(b, (uint64_t)v);
+	}
+}
+
+void fg_put_double(struct buf *b, double v)
+{
+	if (v != v || v - v != 0) {
+		buf_puts(b, "0.0"); /* never produced; JSON has no NaN */
+		return;
+	}
+	char tmp[40];
+	if (v == (double)(int64_t)v && v > -1e15 && v < 1e15) {
+		put_i64(b, (int64_t)v);
+		buf_puts(b, ".0");
+		return;
+	}
+	for (int prec = 15; prec <= 17; prec++) {
+		snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
+		if (prec == 17 || strtod(tmp, NULL) == v)
+			break;
+	}
+	buf_puts(b, tmp);
+	if (!strpbrk(tmp, ".e"))
+		buf_puts(b, ".0");
+}
+
+/* A JSON string: valid UTF-8 as is, encoded surrogates (strobe keeps
+ * undecodable names as Python's "surrogatepass" bytes) as \udXXX, other
+ * bad bytes as U+FFFD; '<' escaped so no "</script" can end the element. */
+static void put_str(struct buf *b, const char *s, size_t n)
+{
+	buf_reserve(b, n + 2);
+	buf_putc(b, '"');
+	size_t i = 0;
+	while (i < n) {
+		size_t run = i;
+		while (run < n) {
+			unsigned char ch = (unsigned char)s[run];
+			if (ch < 0x20 || ch == '"' || ch == '\\' || ch == '<' || ch >= 0x80)
+				break;
+			run++;
+		}
+		if (run > i) {
+			buf_append(b, s + i, run - i);
+			i = run;
+			continue;
+		}
+		unsigned char ch = (unsigned char)s[i];
+		if (ch < 0x80) {
+			switch (ch) {
+			case '"': buf_puts(b, "\\\""); break;
+			case '\\': buf_puts(b, "\\\\"); break;
+			case '\n': buf_puts(b, "\\n"); break;
+			case '\r': buf_puts(b, "\\r"); break;
+			case '\t': buf_puts(b, "\\t"); break;
+			case '\b': buf_puts(b, "\\b"); break;
+			case '\f': buf_puts(b, "\\f"); break;
+			default: buf_printf(b, "\\u%04x", ch); break;
+			}
+			i++;
+			continue;
+		}
+		size_t k = ch >= 0xF0 ? 3 : ch >= 0xE0 ? 2 : ch >= 0xC0 ? 1 : 0;
+		bool ok = k > 0 && i + k < n;
+		uint32_t cp = ch & (0x3F >> k);
+		for (size_t j = 1; ok && j <= k; j++) {
+			if (((unsigned char)s[i + j] & 0xC0) != 0x80)
+				ok = false;
+			else
+				cp = cp << 6 | ((unsigned char)s[i + j] & 0x3F);
+		}
+		if (ok && ((k == 1 && cp < 0x80) || (k == 2 && cp < 0x800) ||
+			   (k == 3 && (cp < 0x10000 || cp > 0x10FFFF))))
+			ok = false;
+		if (ok && cp >= 0xD800 && cp <= 0xDFFF) {
+			buf_printf(b, "\\u%04x", cp);
+			i += k + 1;
+		} else if (ok) {
+			buf_append(b, s + i, k + 1);
+			i += k + 1;
+		} else {
+			buf_puts(b, "\xEF\xBF\xBD");
+			i++;
+		}
+	}
+	buf_putc(b, '"');
+}
+
+static void put_cstr(struct buf *b, const char *s)
+{
+	put_str(b, s, strlen(s));
+}
+
+static void put_value(struct buf *b, const struct fg_conv *c, uint64_t v)
+{
+	if (c->scaled)
+		fg_put_double(b, (double)v * c->scale);
+	else
+		fg_put_u64(b, v);
+}
+
+static uint64_t node_value(const struct fg_conv *c, uint32_t n)
+{
+	return c->value ? c->value[n] : c->t->nodes[n].value;
+}
+
+static uint64_t node_self(const struct fg_conv *c, uint32_t n)
+{
+	return c->self ? c->self[n] : c->t->nodes[n].self;
+}
+
+struct tidpair {
+	uint64_t tid;
+	uint64_t total, self;
+	uint32_t tix;
+};
+
+static int cmp_tidpair(const void *pa, const void *pb)
+{
+	const struct tidpair *a = pa, *b = pb;
+	return (a->tid > b->tid) - (a->tid < b->tid);
+}
+
+/* The node's pairs sorted by tid into *v (capacity *cap); returns the count. */
+static size_t sorted_pairs(const struct fg_tree *t, uint32_t node, struct tidpair **v, size_t *cap)
+{
+	size_t k = 0;
+	for (uint32_t q = t->nodes[node].pairs; q != FG_NONE; q = t->pairs[q].next) {
+		VEC_RESERVE(*v, *cap, k + 1);
+		(*v)[k++] = (struct tidpair){ t->tids[t->pairs[q].tix], t->pairs[q].total,
+					      t->pairs[q].self, t->pairs[q].tix };
+	}
+	qsort(*v, k, sizeof(**v), cmp_tidpair);
+	return k;
+}
+
+struct opref {
+	uint64_t tid;
+	uint32_t idx;
+	uint32_t order;
+};
+
+static int cmp_opref(const void *pa, const void *pb)
+{
+	const struct opref *a = pa, *b = pb;
+	if (a->tid != b->tid)
+		return (a->tid > b->tid) - (a->tid < b->tid);
+	return (a->order > b->order) - (a->order < b->order);
+}
+
+struct emit_scratch {
+	struct tidpair *tp;
+	size_t tp_cap;
+	struct opref *ops;
+	size_t ops_cap;
+};
+
+static void put_opcodes(struct buf *b, const struct fg_conv *c, uint32_t node, struct emit_scratch *sc)
+{
+	const struct fg_tree *t = c->t;
+	if ((c->no_ops && c->no_ops[node]) || !t->ops_head || t->ops_head[node] == FG_NONE)
+		return;
+	bool first = true;
+	size_t k = 0;
+	for (uint32_t i = t->ops_head[node]; i != FG_NONE; i = t->ops[i].next) {
+		if (t->ops[i].tix == FG_NONE) {
+			buf_puts(b, first ? ",\"opcodes\":{\"" : ",\"");
+			put_i64(b, t->ops[i].op);
+			buf_puts(b, "\":");
+			fg_put_u64(b, t->ops[i].count);
+			first = false;
+		} else {
+			VEC_RESERVE(sc->ops, sc->ops_cap, k + 1);
+			sc->ops[k] = (struct opref){ t->tids[t->ops[i].tix], i, (uint32_t)k };
+			k++;
+		}
+	}
+	if (!first)
+		buf_putc(b, '}');
+	if (!k)
+		return;
+	qsort(sc->ops, k, sizeof(*sc->ops), cmp_opref);
+	buf_puts(b, ",\"thread_opcodes\":{");
+	for (size_t j = 0; j < k; j++) {
+		const struct fg_opc *o = &t->ops[sc->ops[j].idx];
+		bool new_tid = j == 0 || sc->ops[j - 1].tid != sc->ops[j].tid;
+		if (new_tid) {
+			if (j)
+				buf_puts(b, "},");
+			buf_putc(b, '"');
+			fg_put_u64(b, sc->ops[j].tid);
+			buf_puts(b, "\":{");
+		} else {
+			buf_putc(b, ',');
+		}
+		buf_putc(b, '"');
+		put_i64(b, o->op);
+		buf_puts(b, "\":");
+		fg_put_u64(b, o->count);
+	}
+	buf_puts(b, "}}");
+}
+
+static void put_diff(struct buf *b, const struct fg_diffv *d)
+{
+	buf_puts(b, ",\"baseline\":");
+	fg_put_double(b, d->baseline);
+	buf_puts(b, ",\"baseline_total\":");
+	fg_put_double(b, d->baseline_total);
+	buf_puts(b, ",\"self_time\":");
+	fg_put_double(b, d->self_time);
+	buf_puts(b, ",\"diff\":");
+	fg_put_double(b, d->diff);
+	buf_puts(b, ",\"diff_pct\":");
+	fg_put_double(b, d->diff_pct);
+}
+
+/* "threads" (sorted tids) and "thread_values" of a node; all_zero_self for
+ * the root's [n, 0]. */
+static void put_threads(struct buf *b, const struct fg_conv *c, uint32_t node, bool root,
+			struct emit_scratch *sc)
+{
+	size_t k = sorted_pairs(c->t, node, &sc->tp, &sc->tp_cap);
+	buf_puts(b, ",\"threads\":[");
+	for (size_t i = 0; i < k; i++) {
+		if (i)
+			buf_putc(b, ',');
+		fg_put_u64(b, sc->tp[i].tid);
+	}
+	buf_puts(b, "],\"thread_values\":{");
+	for (size_t i = 0; i < k; i++) {
+		if (i)
+			buf_putc(b, ',');
+		buf_putc(b, '"');
+		fg_put_u64(b, sc->tp[i].tid);
+		buf_puts(b, "\":[");
+		fg_put_u64(b, sc->tp[i].total);
+		buf_putc(b, ',');
+		fg_put_u64(b, root ? 0 : sc->tp[i].self);
+		buf_puts(b, "]");
+	}
+	buf_putc(b, '}');
+}
+
+/* The part of a node before its children. */
+static void node_head(struct buf *b, const struct fg_conv *c, uint32_t node)
+{
+	bool is_root = node == c->root;
+	buf_puts(b, "{\"name\":");
+	fg_put_u64(b, is_root ? c->root_name : c->s_name[node]);
+	buf_puts(b, ",\"label\":");
+	fg_put_u64(b, is_root ? c->root_label : c->s_label[node]);
+	buf_puts(b, ",\"value\":");
+	put_value(b, c, node_value(c, node));
+	buf_puts(b, ",\"self\":");
+	put_value(b, c, node_self(c, node));
+	buf_puts(b, ",\"children\":[");
+}
+
+static void put_stats(struct buf *b, const struct fg_conv *c);
+static void put_root_tail(struct buf *b, const struct fg_conv *c);
+
+/* The part after its children. */
+static void node_tail(struct buf *b, const struct fg_conv *c, uint32_t node, struct emit_scratch *sc)
+{
+	const struct fg_key *nd = fg_key_of(c->t, node);
+	buf_puts(b, "],\"filename\":");
+	fg_put_u64(b, c->s_file[node]);
+	buf_puts(b, ",\"module\":");
+	fg_put_u64(b, c->s_module[node]);
+	buf_puts(b, ",\"lineno\":");
+	put_i64(b, nd->line);
+	buf_puts(b, ",\"funcname\":");
+	fg_put_u64(b, c->s_func[node]);
+	/* the promoted root lists every thread: the same set as its own */
+	put_threads(b, c, node, false, sc);
+	const struct fg_srcref *r = &c->src_ref[node];
+	if (r->n) {
+		buf_puts(b, ",\"source\":[");
+		for (uint32_t i = 0; i < r->n; i++) {
+			if (i)
+				buf_putc(b, ',');
+			fg_put_u64(b, c->src[r->first + i]);
+		}
+		buf_putc(b, ']');
+	}
+	put_opcodes(b, c, node, sc);
+	if (node == c->root && c->promoted)
+		put_root_tail(b, c);
+	if (c->diff)
+		put_diff(b, &c->diff[node]);
+	buf_putc(b, '}');
+}
+
+static void put_pct(struct buf *b, const char *key, uint64_t num, uint64_t den)
+{
+	buf_printf(b, "\"%s\":", key);
+	fg_put_double(b, (double)num / (double)(den ? den : 1) * 100.0);
+}
+
+static void put_counts(struct buf *b, const struct profile_status *s, bool gc)
+{
+	buf_puts(b, ",\"has_gil\":");
+	fg_put_u64(b, s->has_gil);
+	buf_puts(b, ",\"on_cpu\":");
+	fg_put_u64(b, s->on_cpu);
+	buf_puts(b, ",\"gil_requested\":");
+	fg_put_u64(b, s->gil_requested);
+	buf_puts(b, ",\"unknown\":");
+	fg_put_u64(b, s->unknown);
+	buf_puts(b, ",\"has_exception\":");
+	fg_put_u64(b, s->has_exception);
+	buf_puts(b, ",\"total\":");
+	fg_put_u64(b, s->total);
+	if (gc) {
+		buf_puts(b, ",\"gc_samples\":");
+		fg_put_u64(b, s->gc);
+	}
+}
+
+static void put_pcts(struct buf *b, const struct profile_status *s, uint64_t gc, uint64_t samples)
+{
+	put_pct(b, "has_gil_pct", s->has_gil, s->total);
+	buf_putc(b, ',');
+	put_pct(b, "on_cpu_pct", s->on_cpu, s->total);
+	buf_putc(b, ',');
+	put_pct(b, "gil_requested_pct", s->gil_requested, s->total);
+	buf_putc(b, ',');
+	put_pct(b, "has_exception_pct", s->has_exception, s->total);
+	buf_putc(b, ',');
+	put_pct(b, "gc_pct", gc, samples);
+}
+
+static void put_thread_stats(struct buf *b, const struct fg_tree *t)
+{
+	const struct profile *p = t->p;
+	struct profile_status all = { 0 };
+	size_t nthreads = p->threads.count;
+	/* per tid, in first-seen order (one tid in two interpreters is one) */
+	struct profile_status *per = xcalloc(t->ntids ? t->ntids : 1, sizeof(*per));
+	for (size_t i = 0; i < nthreads; i++) {
+		const struct profile_status *s = profile_thread_status(p, (uint32_t)i);
+		uint64_t tid = profile_thread_get(p, (uint32_t)i)->tid;
+		size_t k = 0;
+		while (k < t->ntids && t->tids[k] != tid)
+			k++;
+		assert(k < t->ntids);
+		struct profile_status *d = &per[k];
+		d->total += s->total;
+		d->has_gil += s->has_gil;
+		d->on_cpu += s->on_cpu;
+		d->gil_requested += s->gil_requested;
+		d->unknown += s->unknown;
+		d->has_exception += s->has_exception;
+		d->gc += s->gc;
+		all.total += s->total;
+		all.has_gil += s->has_gil;
+		all.on_cpu += s->on_cpu;
+		all.gil_requested += s->gil_requested;
+		all.unknown += s->unknown;
+		all.has_exception += s->has_exception;
+	}
+	buf_puts(b, ",\"thread_stats\":{");
+	put_pcts(b, &all, p->gc_samples, p->samples);
+	buf_puts(b, ",\"free_threaded\":false");
+	put_counts(b, &all, false);
+	buf_puts(b, "},\"per_thread_stats\":{");
+	for (size_t k = 0; k < t->ntids; k++) {
+		if (k)
+			buf_putc(b, ',');
+		buf_putc(b, '"');
+		fg_put_u64(b, t->tids[k]);
+		buf_puts(b, "\":{");
+		put_pcts(b, &per[k], per[k].gc, p->samples);
+		put_counts(b, &per[k], true);
+		buf_putc(b, '}');
+	}
+	buf_putc(b, '}');
+	free(per);
+}
+
+static void put_run_figures(struct buf *b, const struct profile *rp)
+{
+	/* a replayed file without a stats block has no figures */
+	if (!rp->stats.restored && rp->stats.duration_s <= 0)
+		return;
+	struct out_run_figures f;
+	out_run_figures_of(rp, &f);
+	buf_puts(b, ",\"duration_sec\":");
+	fg_put_double(b, f.duration_s);
+	buf_puts(b, ",\"sample_rate\":");
+	fg_put_double(b, f.sample_rate);
+	buf_puts(b, ",\"error_rate\":");
+	fg_put_double(b, f.error_rate);
+	buf_puts(b, ",\"missed_samples\":");
+	fg_put_double(b, f.missed_samples);
+}
+
+static void put_mode(struct buf *b, const struct profile *rp)
+{
+	buf_puts(b, ",\"mode\":");
+	if (rp->stats.mode < 0)
+		buf_puts(b, "null");
+	else
+		put_i64(b, rp->stats.mode);
+}
+
+static void put_stats(struct buf *b, const struct fg_conv *c)
+{
+	const struct profile *rp = c->stats_run ? c->stats_run : c->t->p;
+	buf_puts(b, ",\"stats\":{\"sample_interval_usec\":");
+	fg_put_u64(b, rp->stats.interval_us);
+	if (c->stats_baseline) {
+		/* Tachyon's elided view: the baseline's thread stats, then the
+		 * run's figures merged in */
+		put_thread_stats(b, c->t);
+		put_run_figures(b, rp);
+		put_mode(b, rp);
+	} else {
+		put_run_figures(b, rp);
+		put_mode(b, rp);
+		put_thread_stats(b, c->t);
+	}
+	if (c->stats_extra)
+		buf_puts(b, c->stats_extra);
+	buf_putc(b, '}');
+}
+
+static void put_opcode_mapping(struct buf *b, const struct out_request *req)
+{
+	buf_puts(b, ",\"opcode_mapping\":{\"names\":{");
+	bool first = true;
+	for (int op = 0; req && req->opcode_name && op < 256; op++) {
+		/* Tachyon's dict(enumerate(opcode.opname)) names unused bytes "<N>" */
+		const char *name = req->opcode_name(req->opcode_ctx, op, NULL);
+		if (!first)
+			buf_putc(b, ',');
+		first = false;
+		buf_putc(b, '"');
+		put_i64(b, op);
+		buf_puts(b, "\":");
+		if (name)
+			put_cstr(b, name);
+		else
+			buf_printf(b, "\"\\u003c%d>\"", op);
+	}
+	buf_puts(b, "},\"deopt\":{");
+	first = true;
+	for (int op = 0; req && req->opcode_name && op < 256; op++) {
+		int base = -1;
+		if (!req->opcode_name(req->opcode_ctx, op, &base) || base < 0 || base == op)
+			continue;
+		if (!first)
+			buf_putc(b, ',');
+		first = false;
+		buf_putc(b, '"');
+		put_i64(b, op);
+		buf_puts(b, "\":");
+		put_i64(b, base);
+	}
+	buf_puts(b, "}}");
+}
+
+static void put_strings(struct buf *b, const struct fg_conv *c)
+{
+	buf_puts(b, ",\"strings\":[");
+	for (size_t i = 0; i < c->strings.count; i++) {
+		if (i)
+			buf_putc(b, ',');
+		size_t len;
+		const char *s = strtab_get(&c->strings, (uint32_t)i, &len);
+		put_str(b, s, len);
+	}
+	buf_putc(b, ']');
+}
+
+/* stats, strings and opcode_mapping: the members only the root has */
+static void put_root_tail(struct buf *b, const struct fg_conv *c)
+{
+	put_stats(b, c);
+	put_strings(b, c);
+	put_opcode_mapping(b, c->req);
+}
+
+void fg_emit(struct buf *b, const struct fg_conv *c)
+{
+	if (c->state == FG_NO_DATA) {
+		buf_puts(b, "{\"name\":");
+		fg_put_u64(b, c->root_name);
+		buf_puts(b, ",\"value\":0,\"children\":[],\"threads\":[]");
+		if (c->stats_extra) {
+			buf_puts(b, ",\"stats\":{");
+			buf_puts(b, c->stats_extra + 1);
+			buf_putc(b, '}');
+		}
+		put_strings(b, c);
+		buf_putc(b, '}');
+		return;
+	}
+	if (c->state == FG_NO_SIGNIFICANT) {
+		buf_puts(b, "{\"name\":");
+		fg_put_u64(b, c->root_name);
+		buf_puts(b, ",\"value\":0,\"children\":[]");
+		put_strings(b, c);
+		buf_putc(b, '}');
+		return;
+	}
+	struct emit_scratch sc = { 0 };
+	struct frame_pos {
+		uint32_t node, next;
+	} *st = NULL;
+	size_t sp = 0, cap = 0;
+	if (c->promoted) {
+		node_head(b, c, c->root);
+	} else {
+		buf_puts(b, "{\"name\":");
+		fg_put_u64(b, c->root_name);
+		buf_puts(b, ",\"label\":");
+		fg_put_u64(b, c->root_label);
+		buf_puts(b, ",\"value\":");
+		put_value(b, c, node_value(c, 0));
+		buf_puts(b, ",\"children\":[");
+	}
+	VEC_RESERVE(st, cap, 1);
+	st[sp++] = (struct frame_pos){ c->root, 0 };
+	while (sp) {
+		struct frame_pos *top = &st[sp - 1];
+		if (top->next < c->kid_n[top->node]) {
+			uint32_t kid = c->kids[c->kid_off[top->node] + top->next].node;
+			if (top->next)
+				buf_putc(b, ',');
+			top->next++;
+			node_head(b, c, kid);
+			VEC_RESERVE(st, cap, sp + 1);
+			st[sp++] = (struct frame_pos){ kid, 0 };
+			continue;
+		}
+		uint32_t node = top->node;
+		sp--;
+		if (node == 0) {
+			buf_putc(b, ']');
+			put_stats(b, c);
+			put_threads(b, c, 0, true, &sc);
+			put_strings(b, c);
+			put_opcode_mapping(b, c->req);
+			if (c->root_self) {
+				buf_puts(b, ",\"self\":");
+				fg_put_double(b, 0.0);
+				struct fg_diffv zero = { 0, 0, 0, 0, 0 };
+				put_diff(b, c->diff ? &c->diff[0] : &zero);
+			}
+			buf_putc(b, '}');
+		} else {
+			node_tail(b, c, node, &sc);
+		}
+	}
+	free(st);
+	free(sc.tp);
+	free(sc.ops);
+}
+
+/* ------------------------------------------------------------------ */
+/* The page                                                           */
+
+static bool put_all(FILE *f, const char *s, size_t n)
+{
+	return fwrite(s, 1, n, f) == n;
+}
+
+int fg_write_page(const char *path, const struct buf *json, bool differential)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return ERR_IO;
+	const char *title = differential ? "Differential Flamegraph Report" : "Flamegraph Report";
+	bool ok = true;
+	const char *s = out_fg_page_html;
+	/* the template's markers: {{TITLE}} {{CSS}} {{DATA}} {{JS}} */
+	while (ok && *s) {
+		const char *m = strstr(s, "{{");
+		if (!m) {
+			ok = put_all(f, s, strlen(s));
+			break;
+		}
+		ok = put_all(f, s, (size_t)(m - s));
+		if (!strncmp(m, "{{TITLE}}", 9)) {
+			ok = ok && put_all(f, title, strlen(title));
+			s = m + 9;
+		} else if (!strncmp(m, "{{CSS}}", 7)) {
+			ok = ok && put_all(f, out_fg_page_css, strlen(out_fg_page_css));
+			s = m + 7;
+		} else if (!strncmp(m, "{{JS}}", 6)) {
+			ok = ok && put_all(f, out_fg_page_js, strlen(out_fg_page_js));
+			s = m + 6;
+		} else if (!strncmp(m, "{{DATA}}", 8)) {
+			ok = ok && put_all(f, json->data ? json->data : "{}", json->data ? json->len : 2);
+			s = m + 8;
+		} else {
+			ok = ok && put_all(f, m, 2);
+			s = m + 2;
+		}
+	}
+	if (fclose(f) != 0)
+		ok = false;
+	return ok ? 0 : ERR_IO;
+}
+
+void fg_print_summary(FILE *fp, const struct fg_conv *c)
+{
+	size_t roots = c->state == FG_TREE ? c->root_children : 0;
+	uint64_t total = c->state == FG_TREE ? node_value(c, c->root) : 0;
+	size_t strings = c->strings.count;
+	fprintf(fp, "Flamegraph data: %zu root function%s, %" PRIu64 " total sample%s, %zu unique string%s\n",
+		roots, roots == 1 ? "" : "s", total, total == 1 ? "" : "s", strings,
+		strings == 1 ? "" : "s");
+	if (roots == 0)
+		fprintf(fp, "Warning: No functions found in profiling data. "
+			"Check if sampling captured any data.\n");
+}
+
+int out_flamegraph_write(const struct profile *p, const struct out_request *req, bool *written)
+{
+	*written = false;
+	struct fg_tree t;
+	struct timespec T0, T1, T2, T3; clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &T0);
+	fg_tree_build(&t, p);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &T1);
+	struct fg_conv c = { .t = &t, .req = req, .with_source = true };
+	fg_conv_run(&c);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &T2);
+	fprintf(stderr, "TIMING build %.3f conv %.3f nodes %zu pnodes %zu entries %zu\n", (T1.tv_sec-T0.tv_sec)+(T1.tv_nsec-T0.tv_nsec)/1e9, (T2.tv_sec-T1.tv_sec)+(T2.tv_nsec-T1.tv_nsec)/1e9, t.n, p->nodes.count, p->nentries);
+	(void)T3;
+	FILE *fp = req->stdout_fp ? req->stdout_fp : stdout;
+	fg_print_summary(fp, &c);
+	int rc = 0;
+	if (c.state == FG_TREE) {
+		struct buf json = BUF_INIT;
+		fg_emit(&json, &c);
+		fflush(fp);
+		rc = fg_write_page(req->path, &json, false);
+		*written = rc == 0;
+		buf_release(&json);
+	}
+	fg_conv_release(&c);
+	fg_tree_release(&t);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &T3);
+	fprintf(stderr, "TIMING total %.3f\n", (T3.tv_sec-T0.tv_sec)+(T3.tv_nsec-T0.tv_nsec)/1e9);
+	return rc;
+}

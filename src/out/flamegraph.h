@@ -1,0 +1,177 @@
+/* flamegraph.h - Tachyon's flamegraph data tree (FlamegraphCollector), shared
+ * by the flamegraph and the differential flamegraph writers.  Internal to
+ * out/: the writers' entry points are in out.h.
+ *
+ * Three steps, each a pass over arrays (no recursion: stacks may be
+ * thousands of frames deep):
+ *
+ *   fg_tree_build   the profile's stack trie re-keyed by Tachyon's function
+ *                   identity (file, line, func) and summed: inclusive and
+ *                   self samples, per thread, opcodes per node.
+ *   fg_conv_run     Tachyon's _convert_to_flamegraph_format: pruning, the
+ *                   string table (in Tachyon's interning order), source
+ *                   lines, module names, children sorted, root promotion.
+ *   fg_emit         the JSON, into a buffer.
+ *
+ * The differential writer adds its per-node figures through struct fg_conv
+ * (diff, value, self, no_ops, scale) and its stats through stats_extra.
+ */
+#ifndef STROBE_OUT_FLAMEGRAPH_H
+#define STROBE_OUT_FLAMEGRAPH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "base/buf.h"
+#include "base/hash.h"
+#include "base/intern.h"
+
+struct profile;
+struct out_request;
+
+#define FG_NONE UINT32_MAX
+
+/* Samples of one thread in one node (a list per node). */
+struct fg_pair {
+	uint32_t tix;  /* thread index (struct fg_tree tids) */
+	uint32_t next; /* next pair of the same node, or FG_NONE */
+	uint64_t total, self;
+};
+
+/* Samples with one opcode in one node: tix FG_NONE for all threads. */
+struct fg_opc {
+	uint32_t tix;
+	int32_t op;
+	uint32_t next;
+	uint32_t reserved;
+	uint64_t count;
+};
+
+/* Tachyon's function identity. */
+struct fg_key {
+	uint32_t file, func;    /* profile string ids */
+	int32_t line;           /* 0 when the frame has none, as Tachyon */
+};
+
+struct fg_tnode {
+	uint32_t parent;        /* FG_NONE for node 0, the root */
+	uint32_t first_child, next_sibling; /* first-seen order */
+	uint32_t key;           /* index in struct fg_tree keys */
+	uint32_t pairs;         /* first fg_pair, or FG_NONE */
+	uint32_t npairs;
+	uint64_t value, self;
+};
+
+struct fg_tree {
+	const struct profile *p;
+	struct fg_tnode *nodes; /* node 0 is the root (Tachyon's _root) */
+	size_t n;
+	struct fg_key *keys;
+	size_t nkeys;
+	struct fg_pair *pairs;
+	size_t npairs, pairs_cap;
+	struct u64map pair_index; /* (node, tix) -> pair, for nodes with many threads */
+	struct fg_opc *ops;
+	size_t nops;
+	uint32_t *ops_head;     /* per node, first fg_opc or FG_NONE (NULL: no opcodes) */
+	uint64_t *tids;         /* thread index -> tid (Tachyon keys threads by tid) */
+	size_t ntids;
+	uint64_t total;         /* samples in all stacks (Tachyon's _total_samples) */
+	bool has_opcodes;
+};
+
+static inline const struct fg_key *fg_key_of(const struct fg_tree *t, uint32_t node)
+{
+	return &t->keys[t->nodes[node].key];
+}
+
+void fg_tree_build(struct fg_tree *t, const struct profile *p);
+void fg_tree_release(struct fg_tree *t);
+
+/* Differential figures of a node (Tachyon's diff annotations). */
+struct fg_diffv {
+	double baseline, baseline_total, self_time, diff, diff_pct;
+};
+
+enum fg_state {
+	FG_TREE,           /* a tree to show */
+	FG_NO_DATA,        /* no samples: {"name": "No Data", ...} */
+	FG_NO_SIGNIFICANT, /* every root function pruned */
+};
+
+/* Where a node's source lines are in fg_conv src[]. */
+struct fg_srcref {
+	uint32_t first;
+	uint32_t n;
+};
+
+struct fg_kid {
+	uint64_t value;
+	uint32_t name;
+	uint32_t node;
+};
+
+struct fg_src_cache;
+struct fg_module_cache;
+
+struct fg_conv {
+	const struct fg_tree *t;
+	const struct out_request *req;
+	bool with_source;       /* false: no "source" (Tachyon's elided view) */
+	uint64_t min_samples;   /* 0: Tachyon's default, max(1, total / 1000) */
+	struct strtab strings;  /* Tachyon's StringTable */
+	enum fg_state state;
+	bool promoted;          /* the root is its single child, renamed */
+	uint32_t root;          /* the node emitted as root (0 or the promoted one) */
+	uint32_t root_name, root_label;
+	size_t root_children;   /* for "Flamegraph data: N root function(s)" */
+	/* per tree node, for kept nodes */
+	uint8_t *kept;
+	uint32_t *s_name, *s_label, *s_file, *s_func, *s_module;
+	struct fg_srcref *src_ref;
+	uint32_t *src;          /* string indices of source lines */
+	size_t nsrc, src_cap;
+	uint32_t *kid_off, *kid_n; /* sorted kept children: kids[kid_off[n] ..] */
+	struct fg_kid *kids;
+	/* overrides (the differential writer's) */
+	uint64_t *value, *self; /* NULL: the tree's */
+	uint8_t *no_ops;        /* per node: leave opcodes out */
+	double scale;           /* with scaled: values and selfs times scale, as floats */
+	bool scaled;
+	struct fg_diffv *diff;  /* per node, or NULL */
+	bool root_self;         /* emit "self" on a non-promoted root (elided view) */
+	const char *stats_extra;/* JSON members appended to "stats" (",\"k\":v...") */
+	bool stats_baseline;    /* stats as Tachyon's elided view: the run's figures
+				 * of stats_run with this tree's thread stats */
+	const struct profile *stats_run;
+	struct fg_src_cache *srcs;
+	struct fg_module_cache *modules;
+};
+
+/* Convert t.  conv->t, req, with_source and min_samples are set by the
+ * caller (the rest zeroed). */
+void fg_conv_run(struct fg_conv *c);
+void fg_conv_release(struct fg_conv *c);
+
+/* The data tree as JSON into out ("<" escaped, for an HTML script
+ * element). */
+void fg_emit(struct buf *out, const struct fg_conv *c);
+/* A JSON number the way Python's json writes a float. */
+void fg_put_double(struct buf *b, double v);
+void fg_put_u64(struct buf *b, uint64_t v);
+
+/* Tachyon's "Flamegraph data: N root function(s), ..." line, and its
+ * warning when there is nothing to show. */
+void fg_print_summary(FILE *fp, const struct fg_conv *c);
+
+/* The page around the JSON: write it to path.  0 or ERR_IO. */
+int fg_write_page(const char *path, const struct buf *json, bool differential);
+
+/* The page's parts, embedded at build time (flamegraph_page.c). */
+extern const char out_fg_page_html[];
+extern const char out_fg_page_css[];
+extern const char out_fg_page_js[];
+
+#endif
