@@ -24,6 +24,12 @@ WARN     = -std=c11 -Wall -Wextra -Werror -Wshadow -Wvla -Wformat=2 -Wstrict-pro
 CPPFLAGS += -D_GNU_SOURCE -Isrc -MMD -MP
 LDLIBS  += -lm
 LDLIBS  += -lzstd
+LDLIBS  += -lz
+# --live draws with ncurses (wide-character build: UTF-8 boxes and bars)
+LDLIBS  += -lncursesw
+# --subprocesses watches the process tree from a thread (cmd_children.c)
+CPPFLAGS += -pthread
+LDLIBS  += -pthread
 
 SRCS     := $(shell find src -name '*.c' | sort)
 OBJS     := $(SRCS:src/%.c=$(BUILD)/obj/%.o)
@@ -45,6 +51,9 @@ $(BUILD)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -c -o $@ $<
+
+# the flamegraph page's files are embedded with .incbin (see the source)
+$(BUILD)/obj/out/flamegraph_page.o: $(wildcard src/out/flamegraph/*)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIBOBJS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)

@@ -38,6 +38,7 @@ enum opt_id {
 	OPT_HELP,
 	OPT_VERSION,
 	OPT_MODULE,
+	OPT_LIVE,
 	OPT_PYTHON,
 	OPT_RATE,
 	OPT_DURATION,
@@ -135,6 +136,9 @@ static const struct opt_spec opt_specs[] = {
 	  "show program's version number and exit", NULL, NULL },
 	{ OPT_MODULE, 'm', "--module", NULL, NULL, ON_RUN, SEC_OPTIONS, false,
 	  "Run target as a module (like `python -m`)", "False", NULL },
+	{ OPT_LIVE, 0, "--live", NULL, NULL, ON_PROFILE, SEC_OPTIONS, false,
+	  "Interactive TUI profiler (top-like interface, press 'q' to quit, 's' to cycle sort)",
+	  "False", NULL },
 	{ OPT_PYTHON, 0, "--python", "PATH", NULL, ON_RUN, SEC_OPTIONS, false,
 	  "Python interpreter that runs the script or module, looked up in PATH "
 	  "unless it contains a slash", "python3", NULL },
@@ -578,7 +582,7 @@ out:
 /* ------------------------------------------------------------------ */
 /* Usage and help text                                                  */
 
-#define MAX_PARTS 24
+#define MAX_PARTS 40
 #define PART_LEN 128
 
 struct parts {
@@ -1088,6 +1092,9 @@ static enum cli_result take(struct parser *p, const struct opt_spec *s, const ch
 	case OPT_MODULE:
 		o->module = true;
 		break;
+	case OPT_LIVE:
+		o->live = true;
+		break;
 	case OPT_PYTHON:
 		o->python = val;
 		p->python_given = true;
@@ -1329,6 +1336,7 @@ static void set_defaults(struct options *o)
 	o->sort = SORT_NSAMPLES;
 	o->limit = 15;
 	o->pid = 0;
+	o->live_available = true; /* src/tui/ */
 }
 
 /* Tachyon's _validate_args, for the options we have.  Its errors come from
@@ -1340,6 +1348,10 @@ static enum cli_result validate(struct parser *p)
 	enum cli_result r = CLI_OK;
 	if (o->command == CMD_REPLAY)
 		goto out;
+	if (o->subprocesses && o->live) {
+		r = usage_error(p->text, CMD_NONE, "--subprocesses is incompatible with --live mode.");
+		goto out;
+	}
 	/* async-aware profiling rebuilds stacks from tasks, not threads */
 	if (o->async_aware) {
 		const char *mode_names[] = { "wall", "cpu", "gil", "all", "exception" };
@@ -1365,6 +1377,34 @@ static enum cli_result validate(struct parser *p)
 	}
 	if (o->command == CMD_DUMP)
 		goto out;
+	/* the live view is its own output; Tachyon checks nothing after this */
+	if (o->live) {
+		if (strcmp(o->format, "pstats") != 0) {
+			buf_printf(&m, "--live is incompatible with --%s. Live mode uses a TUI "
+				   "interface.", o->format);
+			r = usage_error(p->text, CMD_NONE, m.data);
+			goto out;
+		}
+		if (o->sort_given)
+			buf_puts(&list, "--sort");
+		if (o->limit_given)
+			buf_printf(&list, "%s--limit", list.len ? ", " : "");
+		if (o->no_summary)
+			buf_printf(&list, "%s--no-summary", list.len ? ", " : "");
+		if (list.len) {
+			buf_printf(&m, "Options %s are incompatible with --live. Live mode uses a TUI "
+				   "interface with its own controls.", list.data);
+			r = usage_error(p->text, CMD_NONE, m.data);
+		}
+		goto out;
+	}
+	/* gecko samples every status itself (Tachyon's internal ALL mode) */
+	if (!strcmp(o->format, "gecko") && o->mode != MODE_WALL) {
+		r = usage_error(p->text, CMD_NONE, "--mode option is incompatible with --gecko. Gecko "
+				"format automatically includes both GIL-holding and CPU status "
+				"analysis.");
+		goto out;
+	}
 	if (o->opcodes) {
 		/* Tachyon's list (live, gecko, flamegraph, diff_flamegraph,
 		 * heatmap, binary), of the formats this build has */

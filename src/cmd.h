@@ -2,6 +2,7 @@
 #ifndef STROBE_CMD_H
 #define STROBE_CMD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -18,13 +19,62 @@ int cmd_attach(const struct options *o);
  * Returns the exit status. */
 int cmd_profile(const struct options *o, pid_t pid, struct spawn *child);
 
+/* strobe dump PID: one stack dump in Tachyon's text form. */
+int cmd_dump(const struct options *o);
+
+/* Helpers of cmd_profile.c that dump shares. */
+struct errmsg;
+struct mem_source;
+struct py_runtime;
+struct ptrace_pause;
+/* Open pid's memory and find its CPython runtime, probing that the
+ * runtime can be read.  0 (mem left open), or the ERR_* of mem_open or
+ * py_runtime_find (mem closed; e may explain). */
+int cmd_open_python(pid_t pid, struct mem_source *mem, struct py_runtime *rt, struct errmsg *e);
+/* The one-line error for a cmd_open_python failure; exits 1. */
+_Noreturn void cmd_die_runtime(int rc, pid_t pid, const struct errmsg *e);
+/* The one-line error for a ptrace_pause_all failure (--blocking); exits 1. */
+_Noreturn void cmd_die_pause(int rc, pid_t pid, const struct ptrace_pause *pp);
+/* --native needs 3.12+: else the usage-style error (exit 2), after
+ * terminating child if given. */
+void cmd_check_native(const struct options *o, const struct py_runtime *rt, pid_t pid,
+		      struct spawn *child);
+/* Tachyon's warning (stderr) for --blocking with an interval under 100 us. */
+void cmd_warn_blocking(const struct options *o);
+/* Whether stdout gets colour, by _colorize's rules (PYTHON_COLORS,
+ * NO_COLOR, FORCE_COLOR, TERM=dumb, then whether it is a terminal). */
+bool cmd_want_color(void);
+
 int cmd_replay(const struct options *o);
+
+/* --subprocesses (cmd_children.c): a thread watches the descendants of pid
+ * and starts `strobe attach CHILD <the options that apply> -o <pattern>`
+ * (stdio on /dev/null) for every Python process among them, as Tachyon
+ * does.  Returns NULL (after a warning) if the thread cannot start. */
+struct child_monitor;
+struct child_monitor *cmd_children_start(const struct options *o, pid_t pid);
+/* How many child profilers were started so far (0 for NULL). */
+unsigned cmd_children_started(struct child_monitor *m);
+/* Stop watching; wait up to 30 s for the running child profilers
+ * ("Waiting for N child profiler(s) to complete..."), end the rest with
+ * SIGTERM then SIGKILL, and free m.  NULL does nothing. */
+void cmd_children_finish(struct child_monitor *m);
+/* The command line --subprocesses runs (as /proc/self/exe) for child pid:
+ * NULL-terminated; free it with cmd_children_argv_free. */
+char **cmd_children_argv(const struct options *o, pid_t child);
+void cmd_children_argv_free(char **argv);
 
 /* What the output formats may want to know of the profiled process. */
 struct cmd_output {
 	int source_root_fd;   /* its root directory (O_PATH), -1 for the host's */
 	int py_major, py_minor; /* its Python, to name opcodes; 0 if unknown */
+	bool replay;          /* replay: capture features from the file, not the options */
+	int features;         /* replay: the file's BINARY_FEATURE_* bits, -1 unknown */
 };
+
+/* --diff-flamegraph: Tachyon's "Error: Baseline file not found: X" (exit 1)
+ * before anything is sampled or replayed. */
+void cmd_check_baseline(const struct options *o);
 
 struct out_request;
 /* Fill the request for the chosen format (path into path[size]). */
@@ -46,7 +96,36 @@ void cmd_output_path(const struct options *o, const char *format, const char *ex
 /* Print a format's "written" message (one %s for the path), then suffix. */
 void cmd_print_written(const char *msg, const char *path, const char *suffix);
 
+/* --async-aware (cmd_async.c): an asyncio walker for w's process, its
+ * .AsyncioDebug found (`run`, child != NULL, waits a while for the target
+ * to import asyncio).  Exits with one line when the version cannot do it
+ * or asyncio is not loaded (status 2) or on other errors (1), terminating
+ * child first.  cmd_async_take is a sampler_config.take for it. */
+struct py_asyncio;
+struct py_walker;
+struct sample;
+struct strtab;
+struct py_asyncio *cmd_async_prepare(const struct options *o, struct py_walker *w,
+				     struct strtab *strings, struct spawn *child);
+int cmd_async_take(void *ctx, struct sample *s);
+void cmd_async_release(struct py_asyncio *a);
+
 /* Install the stop-flag handlers for SIGINT, SIGTERM and SIGHUP. */
 void cmd_install_signals(void);
+
+/* --live (cmd_live.c).  Open the live view of prof on the terminal and hook
+ * it into sc (exits with a message, after terminating child, when there is
+ * no terminal).  After sampling, cmd_live_close shows the finished screen
+ * until 'q' (or prints Tachyon's message when fewer than 200 samples were
+ * taken), restores the terminal, terminates child and returns the exit
+ * status; nothing else is printed in live mode. */
+struct cmd_live;
+struct sampler_config;
+struct sampler_result;
+struct cmd_live *cmd_live_open(const struct options *o, const struct profile *prof, pid_t pid,
+			       const struct py_runtime *rt, struct sampler_config *sc,
+			       struct spawn *child);
+int cmd_live_close(struct cmd_live *lv, const struct sampler_result *res, pid_t pid,
+		   struct spawn *child);
 
 #endif

@@ -10,8 +10,10 @@
 
 int cmd_attach(const struct options *o)
 {
+	cmd_warn_blocking(o);
 	if (o->pid <= 0 || (kill(o->pid, 0) != 0 && errno == ESRCH))
 		die("strobe cannot find the process: Process with PID '%d' does not exist.", (int)o->pid);
+	cmd_check_baseline(o);
 	cmd_install_signals();
 	return cmd_profile(o, o->pid, NULL);
 }

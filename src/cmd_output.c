@@ -5,6 +5,7 @@
 #include "base/error.h"
 #include "cli.h"
 #include "model/profile.h"
+#include "out/binary.h"
 #include "out/out.h"
 #include "py/opcodes.h"
 
@@ -17,7 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static bool want_color(void)
+bool cmd_want_color(void)
 {
 	const char *py = getenv("PYTHON_COLORS");
 	if (py && strcmp(py, "0") == 0)
@@ -69,6 +70,21 @@ void cmd_output_path(const struct options *o, const char *format, const char *ex
 	}
 }
 
+/* The capture features of a run, as binary files record them. */
+static int options_features(const struct options *o)
+{
+	return (o->all_threads ? BINARY_FEATURE_ALL_THREADS : 0) |
+	       (o->native ? BINARY_FEATURE_NATIVE : 0) | (o->no_gc ? 0 : BINARY_FEATURE_GC) |
+	       (o->opcodes ? BINARY_FEATURE_OPCODES : 0) | (o->blocking ? BINARY_FEATURE_BLOCKING : 0);
+}
+
+void cmd_check_baseline(const struct options *o)
+{
+	struct stat st;
+	if (o->baseline && stat(o->baseline, &st) != 0)
+		die("Error: Baseline file not found: %s", o->baseline);
+}
+
 static const char *opcode_name(void *ctx, int op, int *base)
 {
 	const struct cmd_output *co = ctx;
@@ -85,7 +101,7 @@ void cmd_output_request(const struct options *o, const struct profile *p, pid_t 
 	*req = (struct out_request){
 		.path = NULL,
 		.stdout_fp = stdout,
-		.color = want_color(),
+		.color = cmd_want_color(),
 		.sort = o->sort,
 		.limit = o->limit,
 		.show_summary = !o->no_summary,
@@ -95,6 +111,7 @@ void cmd_output_request(const struct options *o, const struct profile *p, pid_t 
 		.opcode_name = co && co->py_major ? opcode_name : NULL,
 		.opcode_ctx = (void *)co,
 		.baseline = o->baseline,
+		.features = co && co->replay ? co->features : options_features(o),
 		.pid = pid,
 	};
 	bool to_stdout = fmt && strcmp(fmt->name, "pstats") == 0 && !o->output;
@@ -147,11 +164,16 @@ int cmd_write_output(const struct options *o, const struct profile *p, pid_t pid
 	fflush(stdout);
 	bool written = false;
 	errno = 0;
+	struct errmsg why = { "" };
+	req.err = &why;
 	int rc = fmt->write(p, &req, &written);
 	if (rc) {
 		fflush(stdout);
-		fprintf(stderr, "strobe: cannot write %s: %s\n", req.path ? req.path : "output",
-			rc == ERR_IO && errno ? strerror(errno) : err_str(rc));
+		if (why.text[0])
+			fprintf(stderr, "Error: %s\n", why.text);
+		else
+			fprintf(stderr, "strobe: cannot write %s: %s\n", req.path ? req.path : "output",
+				rc == ERR_IO && errno ? strerror(errno) : err_str(rc));
 		return 1;
 	}
 	if (written && fmt->written_msg)

@@ -14,6 +14,7 @@
 #include "py/walk.h"
 #include "sampler.h"
 #include "target/mem.h"
+#include "target/ptrace.h"
 #include "target/spawn.h"
 
 #include <errno.h>
@@ -54,8 +55,7 @@ static _Noreturn void die_permission(pid_t pid)
 	    (int)pid);
 }
 
-/* Report a runtime lookup failure and exit. */
-static _Noreturn void die_runtime(int rc, pid_t pid, const struct errmsg *e)
+void cmd_die_runtime(int rc, pid_t pid, const struct errmsg *e)
 {
 	switch (rc) {
 	case ERR_NOPROC:
@@ -70,6 +70,71 @@ static _Noreturn void die_runtime(int rc, pid_t pid, const struct errmsg *e)
 	default:
 		die("strobe cannot profile process %d: %s", (int)pid, err_str(rc));
 	}
+}
+
+int cmd_open_python(pid_t pid, struct mem_source *mem, struct py_runtime *rt, struct errmsg *e)
+{
+	int rc = mem_open(mem, pid, 0);
+	if (rc)
+		return rc;
+	rc = py_runtime_find(rt, pid, mem, e);
+	mem_close(mem);
+	if (rc)
+		return rc;
+	/* probe the actual memory access now: a clear error beats failed samples */
+	return mem_open(mem, pid, rt->runtime_addr);
+}
+
+void cmd_warn_blocking(const struct options *o)
+{
+	/* Tachyon's validation warning, printed before anything else runs */
+	if (o->blocking && o->interval_usec < 100)
+		fprintf(stderr, "Warning: --blocking with a %llu µs interval will stop all threads "
+			"%llu times per second. Consider using --sampling-rate 1khz or lower to "
+			"reduce overhead.\n", (unsigned long long)o->interval_usec,
+			(unsigned long long)(1000000 / o->interval_usec));
+}
+
+void cmd_die_pause(int rc, pid_t pid, const struct ptrace_pause *pp)
+{
+	if (rc == ERR_PERM && pp->tracer > 0)
+		die("strobe cannot stop the threads of process %d for --blocking: thread %d is "
+		    "already traced by process %d (a debugger?); detach it first, or profile "
+		    "without --blocking.", (int)pid, (int)pp->failed_tid, (int)pp->tracer);
+	if (rc == ERR_PERM)
+		die("strobe cannot stop the threads of process %d for --blocking: permission denied "
+		    "(ptrace needs CAP_SYS_PTRACE): run strobe as root, or set "
+		    "'sysctl kernel.yama.ptrace_scope=0' to profile your own processes, or give the "
+		    "container --cap-add SYS_PTRACE.", (int)pid);
+	if (rc == ERR_LIMIT)
+		die("strobe cannot stop the threads of process %d for --blocking: it has more than "
+		    "%d threads; profile it without --blocking.", (int)pid, PTRACE_MAX_THREADS);
+	die("strobe cannot stop the threads of process %d for --blocking: %s", (int)pid,
+	    err_str(rc));
+}
+
+void cmd_check_native(const struct options *o, const struct py_runtime *rt, pid_t pid,
+		      struct spawn *child)
+{
+	if (o->native && rt->layout.owner_cstack == PY_OWNER_NONE) {
+		char v[32];
+		if (child)
+			spawn_terminate(child, TERMINATE_GRACE_MS);
+		die_status(2, "strobe: --native needs CPython 3.12 or newer, which mark C-to-Python "
+			   "calls in their frame chain; process %d runs Python %s", (int)pid,
+			   py_runtime_version_str(rt, v, sizeof(v)));
+	}
+}
+
+static int pause_target(void *ctx)
+{
+	struct ptrace_pause *pp = ctx;
+	return ptrace_pause_all(pp, pp->pid);
+}
+
+static void resume_target(void *ctx)
+{
+	ptrace_resume_all(ctx);
 }
 
 static bool child_exited(void *arg)
@@ -155,6 +220,7 @@ static void print_unwinder_stats(const struct py_walker *w, const struct mem_sou
 		printf("    One-read walks:   %llu of %llu (%.1f%%)\n",
 		       (unsigned long long)(ws->threads - ws->second_reads),
 		       (unsigned long long)ws->threads, pct(ws->threads - ws->second_reads, ws->threads));
+	printf("    Frames read alone: %llu\n", (unsigned long long)ws->single_reads);
 	printf("    Frames reused:    %llu (%.1f%%, same slot, code and instruction)\n",
 	       (unsigned long long)ws->memo_hits, pct(ws->memo_hits, ws->frames));
 	printf("  Code Object Cache:\n");
@@ -231,41 +297,15 @@ int cmd_profile(const struct options *o, pid_t pid, struct spawn *child)
 	struct mem_source mem;
 	struct py_runtime rt;
 	struct errmsg e = { "" };
-	int rc = mem_open(&mem, pid, 0);
-	if (rc)
-		die_runtime(rc, pid, &e);
-	rc = py_runtime_find(&rt, pid, &mem, &e);
+	int rc = cmd_open_python(pid, &mem, &rt, &e);
 	if (rc) {
 		if (child)
 			spawn_terminate(child, TERMINATE_GRACE_MS);
-		die_runtime(rc, pid, &e);
-	}
-	/* probe the actual memory access now: a clear error beats failed samples */
-	mem_close(&mem);
-	rc = mem_open(&mem, pid, rt.runtime_addr);
-	if (rc) {
-		if (child)
-			spawn_terminate(child, TERMINATE_GRACE_MS);
-		die_runtime(rc, pid, &e);
+		cmd_die_runtime(rc, pid, &e);
 	}
 
 	bool binary = strcmp(o->format, "binary") == 0;
-	/* options parsed for Tachyon compatibility whose support is still being built */
-	if (o->blocking || o->async_aware || o->subprocesses) {
-		if (child)
-			spawn_terminate(child, TERMINATE_GRACE_MS);
-		die_status(2, "strobe: %s is not supported by this build yet",
-			   o->blocking ? "--blocking" : o->async_aware ? "--async-aware"
-			   : "--subprocesses");
-	}
-	if (o->native && rt.layout.owner_cstack == PY_OWNER_NONE) {
-		char v[32];
-		if (child)
-			spawn_terminate(child, TERMINATE_GRACE_MS);
-		die_status(2, "strobe: --native needs CPython 3.12 or newer, which mark C-to-Python "
-			   "calls in their frame chain; process %d runs Python %s", (int)pid,
-			   py_runtime_version_str(&rt, v, sizeof(v)));
-	}
+	cmd_check_native(o, &rt, pid, child);
 
 	const struct out_format *fmt = out_format_find(o->format);
 	/* gecko reports every thread's full status: Tachyon samples it in its
@@ -274,20 +314,23 @@ int cmd_profile(const struct options *o, pid_t pid, struct spawn *child)
 	struct profile prof;
 	profile_init(&prof);
 	prof.skip_idle = mode != MODE_WALL && mode != MODE_ALL;
-	if (fmt && fmt->needs_detail)
+	if ((fmt && fmt->needs_detail) || (o->live && o->opcodes))
 		profile_keep_detail(&prof);
 	struct py_walker w;
 	struct py_walk_config wc = {
 		.all_threads = o->all_threads,
 		.mode = mode,
 		/* formats that record or summarise thread status */
-		.want_status = binary || (fmt && fmt->write && strcmp(fmt->name, "pstats") != 0 &&
+		.want_status = o->live || binary || (fmt && fmt->write && strcmp(fmt->name, "pstats") != 0 &&
 					  strcmp(fmt->name, "collapsed") != 0),
 		.gc = !o->no_gc,
 		.native = o->native,
 		.opcodes = o->opcodes,
 	};
 	py_walker_init(&w, &rt, &mem, &prof.strings, &wc);
+	/* --async-aware: stacks rebuilt from asyncio tasks */
+	struct py_asyncio *async = o->async_aware ? cmd_async_prepare(o, &w, &prof.strings, child)
+						  : NULL;
 
 	/* source files are read through the process's own root, which must
 	 * be held open now: the process may be gone when the output is written */
@@ -303,6 +346,7 @@ int cmd_profile(const struct options *o, pid_t pid, struct spawn *child)
 	 * the rest aggregate into the profile and are written at the end */
 	struct sampler_sink sink = { profile_sink_add, &prof };
 	struct out_stream *stream = NULL;
+	struct stream_sink ssink; /* outlives the block below: the sampler uses it */
 	struct out_request sreq;
 	char spath[4096];
 	if (fmt && fmt->stream) {
@@ -314,7 +358,8 @@ int cmd_profile(const struct options *o, pid_t pid, struct spawn *child)
 				spawn_terminate(child, TERMINATE_GRACE_MS);
 			die("strobe: cannot create %s: %s", spath, errno ? strerror(errno) : err_str(rc));
 		}
-		sink = (struct sampler_sink){ stream_sink_add, &(struct stream_sink){ fmt, stream, &prof.strings } };
+		ssink = (struct stream_sink){ fmt, stream, &prof.strings };
+		sink = (struct sampler_sink){ stream_sink_add, &ssink };
 	}
 	struct binary_sink bsink = { NULL, &prof.strings };
 	char bin_path[4096] = "";
@@ -329,7 +374,8 @@ int cmd_profile(const struct options *o, pid_t pid, struct spawn *child)
 			.features = (o->no_gc ? 0 : BINARY_FEATURE_GC) |
 				    (o->all_threads ? BINARY_FEATURE_ALL_THREADS : 0) |
 				    (o->native ? BINARY_FEATURE_NATIVE : 0) |
-				    (o->opcodes ? BINARY_FEATURE_OPCODES : 0),
+				    (o->opcodes ? BINARY_FEATURE_OPCODES : 0) |
+				    (o->blocking ? BINARY_FEATURE_BLOCKING : 0),
 			.py_major = (uint8_t)rt.major,
 			.py_minor = (uint8_t)rt.minor,
 			.py_micro = (uint8_t)(rt.micro >= 0 ? rt.micro : 0),
@@ -351,9 +397,40 @@ int cmd_profile(const struct options *o, pid_t pid, struct spawn *child)
 		.stats_fp = stdout,
 		.target_exited = child ? child_exited : NULL,
 		.arg = child,
+		.take = async ? cmd_async_take : NULL,
+		.take_ctx = async,
 	};
+	/* --blocking: try one pause now, so that a ptrace refusal is a clear
+	 * error before sampling rather than a 100% error rate */
+	struct ptrace_pause pp;
+	ptrace_pause_init(&pp);
+	if (o->blocking) {
+		rc = ptrace_pause_all(&pp, pid);
+		if (rc == 0)
+			ptrace_resume_all(&pp);
+		else if (rc != ERR_NOPROC) {
+			if (child)
+				spawn_terminate(child, TERMINATE_GRACE_MS);
+			cmd_die_pause(rc, pid, &pp);
+		}
+		pp.pid = pid;
+		sc.pause = pause_target;
+		sc.resume = resume_target;
+		sc.pause_ctx = &pp;
+	}
+	/* --subprocesses: attach watches the children from here on; run
+	 * (child != NULL) started watching when it launched the command */
+	struct child_monitor *children = o->subprocesses && !child ? cmd_children_start(o, pid) : NULL;
+	/* --live: the view reads prof while the sampler fills it */
+	struct cmd_live *live = o->live ? cmd_live_open(o, &prof, pid, &rt, &sc, child) : NULL;
+	int status = 0;
 	struct sampler_result res;
 	sampler_run(&w, &sink, &sc, &res);
+	ptrace_pause_release(&pp);
+	if (live) {
+		status = cmd_live_close(live, &res, pid, child);
+		goto release;
+	}
 	if (res.interrupted && sampler_stop == 1)
 		printf("Interrupted by user.\n");
 	if (res.sink_error == ERR_LIMIT)
@@ -373,7 +450,6 @@ int cmd_profile(const struct options *o, pid_t pid, struct spawn *child)
 	if (o->realtime_stats)
 		print_unwinder_stats(&w, &mem);
 
-	int status = 0;
 	if (bsink.writer) {
 		struct binary_stats st = {
 			.duration_s = res.duration_s,
@@ -413,11 +489,14 @@ int cmd_profile(const struct options *o, pid_t pid, struct spawn *child)
 		print_missed(&res, &fig);
 		status = cmd_write_output(o, &prof, pid, &co);
 	}
+release:
 	if (co.source_root_fd >= 0)
 		close(co.source_root_fd);
 
+	cmd_async_release(async);
 	py_walker_release(&w);
 	profile_release(&prof);
 	mem_close(&mem);
+	cmd_children_finish(children);
 	return status;
 }

@@ -89,6 +89,7 @@ int cmd_replay(const struct options *o)
 	printf("  Sample interval: %llu us\n", (unsigned long long)info->interval_us);
 	printf("  Compression: %s\n", info->compression == BINARY_COMPRESSION_ZSTD ? "zstd" : "none");
 	fflush(stdout);
+	cmd_check_baseline(o);
 
 	const struct out_format *fmt = out_format_find(o->format);
 	struct profile prof;
@@ -98,7 +99,8 @@ int cmd_replay(const struct options *o)
 	/* default names use the replaying process's pid, as Tachyon does;
 	 * opcodes are named with the recording Python's tables */
 	struct cmd_output co = { .source_root_fd = -1, .py_major = info->py_major,
-				 .py_minor = info->py_minor };
+				 .py_minor = info->py_minor, .replay = true,
+				 .features = info->features };
 	struct replay_ctx ctx = { &prof, isatty(STDERR_FILENO) != 0, false, 0, NULL, NULL };
 	struct out_request sreq;
 	char spath[4096];
@@ -122,7 +124,8 @@ int cmd_replay(const struct options *o)
 	/* the run's own figures, restored from the file */
 	prof.stats.interval_us = info->interval_us;
 	prof.stats.ticks = info->sample_count;
-	prof.stats.mode = info->mode >= 0 ? info->mode : 0;
+	/* -1 when the file does not say: Tachyon leaves it out (JSONL meta) */
+	prof.stats.mode = info->mode;
 	if (info->has_stats) {
 		prof.stats.duration_s = info->stats.duration_s;
 		prof.stats.restored = true;

@@ -12,6 +12,7 @@
 #include "target/spawn.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,8 @@
 
 /* How often a launched command is checked for having become Python. */
 #define POLL_NS 200000ULL
+/* ... and after WAIT_NOTICE_NS */
+#define SLOW_POLL_NS 10000000ULL
 /* When to tell the user we are still waiting. */
 #define WAIT_NOTICE_NS 5000000000ULL
 
@@ -56,18 +59,71 @@ static void check_module(const struct options *o, const char *module)
 		die("strobe cannot run the interpreter '%s' to look for module '%s'", python_of(o), module);
 }
 
-/* Wait until the child has mapped a CPython runtime we can use. */
-static void wait_for_python(struct spawn *child)
+/* run --live: the target's output would tear the live view, so its stdin
+ * and stdout go to /dev/null and its stderr to an unlinked temporary file,
+ * shown once the view is closed (Tachyon pipes it and prints it then). */
+static void live_stdio(int stdio[3])
+{
+	const char *dir = getenv("TMPDIR");
+	if (!dir || !*dir)
+		dir = "/tmp";
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	int err = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (err < 0) {
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/strobe-stderr-XXXXXX", dir);
+		err = mkostemp(path, O_CLOEXEC);
+		if (err >= 0)
+			unlink(path);
+	}
+	if (null < 0 || err < 0)
+		die("strobe: cannot set up the target's output for --live: %s", strerror(errno));
+	stdio[0] = stdio[1] = null;
+	stdio[2] = err;
+}
+
+/* Print what the target wrote to its captured stderr, as Tachyon does:
+ * the text, then a newline (Python's print). */
+static void show_captured(int err_fd)
+{
+	if (err_fd < 0)
+		return;
+	char buf[65536];
+	ssize_t n;
+	bool any = false;
+	fflush(stdout);
+	for (off_t off = 0; (n = pread(err_fd, buf, sizeof(buf), off)) > 0; off += n) {
+		fwrite(buf, 1, (size_t)n, stderr);
+		any = true;
+	}
+	if (any)
+		fputc('\n', stderr);
+	fflush(stderr);
+}
+
+/* Wait until the child has mapped a CPython runtime we can use (true).
+ * With --subprocesses, a command that ends (or is interrupted) without
+ * becoming Python is fine once some of its children were profiled: false. */
+static bool wait_for_python(struct spawn *child, struct child_monitor *children, int err_fd)
 {
 	uint64_t start = clock_now_ns(), notice = start + WAIT_NOTICE_NS;
 	struct errmsg e = { "" };
 	for (;;) {
 		if (sampler_stop) {
 			spawn_terminate(child, 2000);
+			if (cmd_children_started(children))
+				return false;
 			die("strobe: interrupted before process %d became a Python process", (int)child->pid);
 		}
 		if (spawn_exited(child)) {
 			char how[64];
+			if (cmd_children_started(children)) {
+				fprintf(stderr, "strobe: the command %s without becoming a Python process; "
+					"its Python child processes were profiled\n",
+					spawn_describe(child, how, sizeof(how)));
+				return false;
+			}
+			show_captured(err_fd);
 			die("strobe: the command %s before it became a Python process",
 			    spawn_describe(child, how, sizeof(how)));
 		}
@@ -78,7 +134,7 @@ static void wait_for_python(struct spawn *child)
 				int rc = py_runtime_find(&rt, child->pid, &mem, &e);
 				mem_close(&mem);
 				if (rc == 0)
-					return;
+					return true;
 				if (rc == ERR_VERSION || rc == ERR_PERM) {
 					spawn_terminate(child, 2000);
 					die("strobe cannot profile process %d: %s", (int)child->pid,
@@ -92,7 +148,9 @@ static void wait_for_python(struct spawn *child)
 				(int)child->pid);
 			notice = UINT64_MAX;
 		}
-		clock_sleep_until(now + POLL_NS);
+		/* after the notice, a command that stays what it is (a shell
+		 * waiting for its Python children) is not read 5000 times a second */
+		clock_sleep_until(now + (notice == UINT64_MAX ? SLOW_POLL_NS : POLL_NS));
 	}
 }
 
@@ -100,6 +158,7 @@ int cmd_run(const struct options *o)
 {
 	char **argv;
 	int n = 0;
+	cmd_warn_blocking(o);
 	if (o->command_mode) {
 		argv = o->argv;
 	} else {
@@ -116,14 +175,27 @@ int cmd_run(const struct options *o)
 			argv[n++] = o->argv[i];
 		argv[n] = NULL;
 	}
+	cmd_check_baseline(o);
 	cmd_install_signals();
 	struct spawn child;
 	int eno;
-	int rc = spawn_start(&child, argv, &eno);
+	int stdio[3] = { -1, -1, -1 };
+	if (o->live)
+		live_stdio(stdio);
+	int rc = spawn_start_stdio(&child, argv, o->live ? stdio : NULL, &eno);
 	if (rc)
 		die("strobe cannot run '%s': %s", argv[0], strerror(eno ? eno : EIO));
-	wait_for_python(&child);
-	int status = cmd_profile(o, child.pid, &child);
+	/* --subprocesses: children born while the command starts count too */
+	struct child_monitor *children = o->subprocesses ? cmd_children_start(o, child.pid) : NULL;
+	int status = 0;
+	if (wait_for_python(&child, children, stdio[2]))
+		status = cmd_profile(o, child.pid, &child);
+	if (o->live) {
+		show_captured(stdio[2]);
+		close(stdio[0]);
+		close(stdio[2]);
+	}
+	cmd_children_finish(children);
 	if (!o->command_mode)
 		free(argv);
 	return status;

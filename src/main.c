@@ -13,6 +13,7 @@ static const struct {
 	{ CMD_RUN, cmd_run },
 	{ CMD_ATTACH, cmd_attach },
 	{ CMD_REPLAY, cmd_replay },
+	{ CMD_DUMP, cmd_dump },
 };
 
 int main(int argc, char **argv)

@@ -62,6 +62,7 @@ int sampler_run(struct py_walker *w, const struct sampler_sink *sink,
 	uint64_t start = clock_now_ns();
 	uint64_t next = start, last_sample = 0, next_alive = start + ALIVE_CHECK_NS;
 	uint64_t next_print = start + 1000000000ULL;
+	uint64_t next_tick = start;
 	uint64_t now = start;
 	pid_t pid = w->rt->pid;
 	bool ready = false;
@@ -77,14 +78,30 @@ int sampler_run(struct py_walker *w, const struct sampler_sink *sink,
 				break;
 			}
 		}
+		if (cfg->tick && now >= next_tick) {
+			struct sampler_progress pr = { res->ticks, res->failed,
+						       res->ticks ? start : 0, now };
+			if (cfg->tick(cfg->tick_ctx, &pr))
+				break;
+			/* the hook may have drawn for a while: read the clock again */
+			next_tick = clock_now_ns() + cfg->tick_ns;
+			continue;
+		}
 		if (now < next) {
 			uint64_t until = next;
 			if (cfg->duration_ns >= 0 && start + (uint64_t)cfg->duration_ns < until)
 				until = start + (uint64_t)cfg->duration_ns;
+			if (cfg->tick && next_tick < until)
+				until = next_tick;
 			clock_sleep_until(until);
 			continue;
 		}
-		int rc = py_walker_sample(w, &s);
+		int rc = cfg->pause ? cfg->pause(cfg->pause_ctx) : 0;
+		if (rc == 0) {
+			rc = cfg->take ? cfg->take(cfg->take_ctx, &s) : py_walker_sample(w, &s);
+			if (cfg->pause)
+				cfg->resume(cfg->pause_ctx);
+		}
 		if (rc == ERR_NOTREADY && !ready) {
 			/* a launched interpreter still initialising: not a
 			 * sample yet, try again shortly */

@@ -22,6 +22,14 @@ struct sample;
  * (Ctrl-C), 2 = another stop request (SIGTERM, SIGHUP). */
 extern volatile sig_atomic_t sampler_stop;
 
+/* How far a run has got, for the tick hook. */
+struct sampler_progress {
+	uint64_t ticks;            /* sampling attempts so far */
+	uint64_t failed;           /* of which gave no sample */
+	uint64_t start_ns;         /* CLOCK_MONOTONIC of the first sample, 0 before */
+	uint64_t now_ns;
+};
+
 struct sampler_config {
 	uint64_t interval_ns;
 	int64_t duration_ns;       /* < 0: until the target exits or a stop */
@@ -31,6 +39,24 @@ struct sampler_config {
 	 * target has exited (used by `run`, which owns the child). */
 	bool (*target_exited)(void *arg);
 	void *arg;
+	/* Optional (--blocking): pause is called right before each sample and,
+	 * when it returned 0, resume right after the walk, before the sample
+	 * goes to the sink.  A pause error counts as a failed sample;
+	 * ERR_NOPROC ends sampling as a vanished target does. */
+	int (*pause)(void *ctx);
+	void (*resume)(void *ctx);
+	void *pause_ctx;
+	/* Optional (--async-aware): takes each sample instead of
+	 * py_walker_sample, with the same return values. */
+	int (*take)(void *ctx, struct sample *s);
+	void *take_ctx;
+	/* Optional (--live): called between samples, every tick_ns, with the
+	 * run so far; the live view polls keys and redraws from here, so it
+	 * must be quick (missed deadlines are caught up back-to-back).  A
+	 * non-zero return stops sampling. */
+	int (*tick)(void *ctx, const struct sampler_progress *p);
+	void *tick_ctx;
+	uint64_t tick_ns;
 };
 
 /* Where samples go: the in-memory profile, or a streaming writer.  A

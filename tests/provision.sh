@@ -4,6 +4,7 @@
 # Idempotent; safe to run before every `make test`.
 #   1. host packages the suite uses (apt, when missing and running as root):
 #      python3 (runs tests/functional/run.py), util-linux (setpriv, flock),
+#      libncurses-dev and tmux (the live view and its tests),
 #      debootstrap, and Debian's python3.11 when apt has it.
 #   2. a Debian sid root with python3.13, python3.14 (+ python3.14-nopie, which
 #      diverts the PIE build to python3.14-pie) and python3.15, built once with
@@ -63,6 +64,9 @@ command -v clang >/dev/null || need_pkgs+=(clang)
 compgen -G '/usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a' >/dev/null ||
 	need_pkgs+=(libclang-rt-dev)
 command -v /usr/bin/time >/dev/null || need_pkgs+=(time)
+# --live: ncurses to build, tmux for the tests that drive the view in a terminal
+[[ -e /usr/include/curses.h ]] || need_pkgs+=(libncurses-dev)
+command -v tmux >/dev/null || need_pkgs+=(tmux)
 if ((${#need_pkgs[@]})); then
 	readarray -t need_pkgs < <(printf '%s\n' "${need_pkgs[@]}" | sort -u)
 	apt_install "${need_pkgs[@]}" || warn "could not install ${need_pkgs[*]}"
@@ -77,6 +81,41 @@ fi
 for tool in /usr/bin/python3 setpriv debootstrap chroot; do
 	command -v "$tool" >/dev/null && say "have $(command -v "$tool")" || warn "missing $tool"
 done
+
+# ---------------------------------------------------------------- data-format consumers
+# zlib (--pprof is gzipped); the tools that read strobe's data formats in
+# tests/functional/cases_dataformats.py: `go tool pprof` (golang-go) for
+# --pprof; ajv for --jsonl and --speedscope (the schema ships in the
+# speedscope package), speedscope's own page in Debian's Chromium driven by
+# playwright-core.  npm packages go to a cache outside the checkout,
+# $STROBE_NODE_DIR (default /var/cache/strobe/node); versions are pinned.
+node_dir=${STROBE_NODE_DIR:-/var/cache/strobe/node}
+node_pkgs=(ajv@8.20.0 speedscope@1.25.0 playwright-core@1.65.1)
+tool_pkgs=()
+[[ -e /usr/include/zlib.h ]] || tool_pkgs+=(zlib1g-dev)
+command -v go >/dev/null || tool_pkgs+=(golang-go)
+command -v chromium >/dev/null || tool_pkgs+=(chromium)
+command -v node >/dev/null || tool_pkgs+=(nodejs)
+command -v npm >/dev/null || tool_pkgs+=(npm)
+if ((${#tool_pkgs[@]})); then
+	apt_install "${tool_pkgs[@]}" || warn "could not install ${tool_pkgs[*]}"
+fi
+node_ok() {	# every pinned package is in the cache
+	local p
+	for p in "${node_pkgs[@]}"; do
+		grep -qs "\"version\": *\"${p##*@}\"" "$node_dir/node_modules/${p%@*}/package.json" || return 1
+	done
+}
+if node_ok; then
+	say "npm packages in $node_dir: ${node_pkgs[*]}"
+elif command -v npm >/dev/null && mkdir -p "$node_dir"; then
+	[[ -e $node_dir/package.json ]] || echo '{"name":"strobe-test-tools","private":true}' >"$node_dir/package.json"
+	say "npm install ${node_pkgs[*]} in $node_dir"
+	(cd "$node_dir" && npm install --no-audit --no-fund --loglevel=error "${node_pkgs[@]}" >/dev/null) ||
+		warn "npm install ${node_pkgs[*]} failed in $node_dir"
+else
+	warn "no npm: cannot install ${node_pkgs[*]} in $node_dir"
+fi
 
 # ---------------------------------------------------------------- sid root
 sid_ok() {	# sid_ok DIR: the root has every interpreter we need

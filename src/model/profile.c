@@ -177,7 +177,8 @@ static bool is_gc_name(struct profile *p, uint32_t id)
 	return (name_flags(p, id) & NAME_GC) != 0;
 }
 
-static void add_status(struct profile *p, const struct thread_sample *t, const struct frame *frames)
+/* Count a thread's status; returns whether its stack holds a GC frame. */
+static bool add_status(struct profile *p, const struct thread_sample *t, const struct frame *frames)
 {
 	uint32_t id = thread_id(p, t->tid, t->interp_id); /* may move p->status */
 	struct profile_status *st = &p->status[id];
@@ -192,18 +193,24 @@ static void add_status(struct profile *p, const struct thread_sample *t, const s
 	for (uint32_t i = 0; i < t->depth; i++) {
 		if (is_gc_name(p, frames[i].func)) {
 			st->gc++;
-			break;
+			return true;
 		}
 	}
+	return false;
 }
 
 void profile_add_sample(struct profile *p, const struct sample *s)
 {
+	bool gc = false;
+	p->samples++;
 	for (size_t i = 0; i < s->nthreads; i++) {
 		const struct thread_sample *t = &s->threads[i];
 		const struct frame *f = &s->frames[t->first];
 		size_t depth = t->depth;
-		add_status(p, t, f);
+		if (add_status(p, t, f) && !gc) {
+			gc = true;
+			p->gc_samples++;
+		}
 		if (p->skip_idle && !(t->status & (STATUS_HAS_GIL | STATUS_ON_CPU)))
 			continue;
 		/* frames of Tachyon's coordinator (in files Tachyon recorded)

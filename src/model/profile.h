@@ -68,7 +68,8 @@ struct profile_stats {
 	uint64_t ticks;       /* sampling attempts, failed ones included */
 	uint64_t failed;      /* attempts that produced no sample */
 	double duration_s;    /* time spent sampling */
-	int mode;             /* sampling mode (0 wall) */
+	int mode;             /* sampling mode (0 wall .. 4 exception); -1 unknown
+			       * (replay of a file that does not say) */
 	/* replay: the figures the recording run stored (binary stats block) */
 	bool restored;
 	double sample_rate, error_rate, missed_samples;
@@ -99,6 +100,8 @@ struct profile {
 	struct frame *filtered;     /* scratch: a stack without internal frames */
 	size_t filtered_cap;
 	uint64_t thread_samples;    /* non-empty thread stacks added */
+	uint64_t samples;           /* profile_add_sample calls (Tachyon's sample count) */
+	uint64_t gc_samples;        /* ... of which some thread had a GC frame */
 	bool detail;                /* frames keep columns, end line and opcode */
 	bool skip_idle;             /* stacks of threads with neither the GIL nor a
 				     * CPU are not counted (Tachyon's collectors,

@@ -16,6 +16,22 @@ const struct out_format out_formats[] = {
 	{ .name = "pstats", .ext = "pstats", .write = out_pstats_write },
 	{ .name = "collapsed", .ext = "txt", .write = out_collapsed_write,
 	  .written_msg = "Collapsed stack output written to %s" },
+	{ .name = "jsonl", .ext = "jsonl", .write = out_jsonl_write, .needs_detail = true,
+	  .written_msg = "JSONL profile written to %s" },
+	/* beyond Tachyon: speedscope's JSON, pprof's gzipped profile.proto */
+	{ .name = "speedscope", .ext = "json", .write = out_speedscope_write,
+	  .written_msg = "Speedscope profile written to %s" },
+	{ .name = "pprof", .ext = "pb.gz", .write = out_pprof_write,
+	  .written_msg = "pprof profile written to %s" },
+	/* Tachyon samples every thread's whole status for gecko (its ALL mode) */
+	{ .name = "gecko", .ext = "json", .stream = &out_gecko_stream, .needs_detail = true,
+	  .all_status = true,
+	  .written_msg = "Gecko profile written to %s\nOpen in Firefox Profiler: "
+			 "https://profiler.firefox.com/" },
+	{ .name = "flamegraph", .ext = "html", .write = out_flamegraph_write, .html = true,
+	  .needs_detail = true, .written_msg = "Flamegraph saved to: %s" },
+	{ .name = "diff_flamegraph", .ext = "html", .write = out_diff_flamegraph_write,
+	  .html = true, .needs_detail = true, .written_msg = "Flamegraph saved to: %s" },
 	/* streamed while sampling, by out/binary_writer.c (cmd_profile.c) */
 	{ .name = "binary", .ext = "bin", .written_msg = "Binary profile written to %s" },
 	{ .name = NULL },

@@ -13,6 +13,7 @@
 struct profile;
 struct sample;
 struct strtab;
+struct errmsg;
 
 /* pstats --sort keys, in Tachyon's order of the --sort choices */
 enum out_sort {
@@ -47,6 +48,11 @@ struct out_request {
 	out_opcode_name_fn opcode_name;
 	void *opcode_ctx;
 	const char *baseline;  /* --diff-flamegraph: the baseline binary file */
+	int features;          /* capture features of the run (BINARY_FEATURE_* bits
+				* of out/binary.h), -1 unknown: --diff-flamegraph
+				* requires the baseline's to be the same */
+	struct errmsg *err;    /* if not NULL, a writer's failure explained in
+				* Tachyon's words ("Baseline file not found: X") */
 	int64_t pid;           /* the profiled process (or the replaying one) */
 };
 
@@ -97,6 +103,14 @@ struct out_format {
 /* The writers, one per file in src/out/. */
 int out_pstats_write(const struct profile *p, const struct out_request *req, bool *written);
 int out_collapsed_write(const struct profile *p, const struct out_request *req, bool *written);
+/* flamegraph.c, diff_flamegraph.c: HTML pages */
+int out_flamegraph_write(const struct profile *p, const struct out_request *req, bool *written);
+int out_diff_flamegraph_write(const struct profile *p, const struct out_request *req, bool *written);
+/* streaming: Firefox Profiler JSON (gecko.c) */
+extern const struct out_stream_ops out_gecko_stream;
+int out_jsonl_write(const struct profile *p, const struct out_request *req, bool *written);
+int out_speedscope_write(const struct profile *p, const struct out_request *req, bool *written);
+int out_pprof_write(const struct profile *p, const struct out_request *req, bool *written);
 
 /* NULL if there is no format of that name. */
 const struct out_format *out_format_find(const char *name);

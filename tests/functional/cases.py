@@ -7,6 +7,7 @@ registered with @case:
   kind="global"       once, against a default interpreter (interpreter-independent CLI behaviour)
 
   quick=True          also in the --quick set (run under the sanitizer build)
+  versions={(3, 8)}   kind="interp" only on interpreters of these versions
   exclusive=True      measures timing or shares: runs with no other test beside it
 
 A test fails by raising harness.Failure (check() does that).  Expected line
@@ -31,19 +32,21 @@ CASES = []
 
 
 class Case:
-    def __init__(self, func, name, kind, quick, exclusive, doc):
+    def __init__(self, func, name, kind, quick, exclusive, doc, versions=None):
         self.func = func
         self.name = name
         self.kind = kind
         self.quick = quick
         self.exclusive = exclusive
         self.doc = doc
+        self.versions = versions
 
 
-def case(name, kind="interp", quick=False, exclusive=False):
+def case(name, kind="interp", quick=False, exclusive=False, versions=None):
+    """versions: for kind="interp", only interpreters of these (major, minor)."""
     def register(func):
         doc = (func.__doc__ or "").strip().splitlines()[0] if func.__doc__ else ""
-        CASES.append(Case(func, name, kind, quick, exclusive, doc))
+        CASES.append(Case(func, name, kind, quick, exclusive, doc, versions))
         return func
     return register
 

@@ -57,7 +57,8 @@ def build_jobs(disc, args):
         if args.quick and not c.quick:
             continue
         if c.kind == "interp":
-            targets = supported
+            targets = [i for i in supported
+                       if c.versions is None or tuple(i.version[:2]) in c.versions]
         elif c.kind == "host":
             targets = [i for i in supported if i.root is None]
         elif c.kind == "unsupported":

@@ -395,13 +395,13 @@ TEST(rate_errors_are_argparse_errors)
 	struct options o;
 	struct buf t = BUF_INIT;
 	CHECK_EQ_INT(parse(&o, &t, ARGV("run", "-r", "2mhz", "x.py")), CLI_USAGE);
-	CHECK(starts_with(t.data, "usage: strobe run [-h] [-m] [--python PATH] [-r RATE]"));
+	CHECK(starts_with(t.data, "usage: strobe run [-h] [-m] [--live] [--python PATH] [-r RATE]"));
 	CHECK_STR(last_line(&t),
 		  "strobe run: error: argument -r/--sampling-rate: Invalid sampling rate format: "
 		  "2mhz. Expected: number followed by optional suffix (hz, khz, k) with no "
 		  "spaces (e.g., 10khz)\n");
 	CHECK_EQ_INT(parse(&o, &t, ARGV("attach", "--sampling-rate=1000001", "1")), CLI_USAGE);
-	CHECK(starts_with(t.data, "usage: strobe attach [-h] [-r RATE]"));
+	CHECK(starts_with(t.data, "usage: strobe attach [-h] [--live] [-r RATE]"));
 	CHECK_STR(last_line(&t),
 		  "strobe attach: error: argument -r/--sampling-rate: Sampling rate too high: "
 		  "1000001\n");
@@ -535,12 +535,49 @@ TEST(issue6_options)
 	CHECK(o.all_threads && o.native && o.no_gc && o.opcodes && o.blocking && o.pid == 1);
 	CHECK_EQ_INT(parse(&o, &t, ARGV("dump", "--subprocesses", "1")), CLI_USAGE);
 	CHECK_EQ_INT(parse(&o, &t, ARGV("attach", "--opcodes", "1")), CLI_USAGE);
-	CHECK_STR(last_line(&t), "strobe: error: --opcodes is only compatible with --binary.\n");
+	/* Tachyon's list, of the formats this build has; --live first */
+	CHECK(starts_with(last_line(&t), "strobe: error: --opcodes is only compatible with --live, "));
+	CHECK(strstr(last_line(&t), "--binary.\n"));
 	CHECK_EQ_INT(parse(&o, &t, ARGV("attach", "--opcodes", "--binary", "1")), CLI_OK);
+	/* gecko samples every status: any other --mode is refused, wall is fine */
+	CHECK_EQ_INT(parse(&o, &t, ARGV("run", "--gecko", "--mode", "cpu", "x.py")), CLI_USAGE);
+	CHECK_STR(last_line(&t), "strobe: error: --mode option is incompatible with --gecko. Gecko "
+		  "format automatically includes both GIL-holding and CPU status analysis.\n");
+	CHECK_EQ_INT(parse(&o, &t, ARGV("run", "--gecko", "--mode", "wall", "x.py")), CLI_OK);
+	CHECK_EQ_INT(parse(&o, &t, ARGV("run", "--gecko", "--opcodes", "x.py")), CLI_OK);
 	CHECK_EQ_INT(parse(&o, &t, ARGV("run", "--subprocesses", "--blocking", "x.py")), CLI_OK);
 	CHECK(o.subprocesses && o.blocking);
 	CHECK_EQ_INT(parse(&o, &t, ARGV("dump", "--help")), CLI_HELP);
 	CHECK(strstr(t.data, "\nDump options:\n  -a, --all-threads     Dump all threads") != NULL);
+	buf_release(&t);
+}
+
+/* Tachyon's --live checks: other formats and pstats options are refused;
+ * --opcodes is fine with it, --subprocesses is not. */
+TEST(live_options)
+{
+	struct options o;
+	struct buf t = BUF_INIT;
+	CHECK_EQ_INT(parse(&o, &t, ARGV("attach", "--live", "1")), CLI_OK);
+	CHECK(o.live && o.live_available && o.pid == 1);
+	CHECK_EQ_INT(parse(&o, &t, ARGV("run", "--live", "--opcodes", "x.py")), CLI_OK);
+	CHECK(o.live && o.opcodes);
+	CHECK_EQ_INT(parse(&o, &t, ARGV("run", "--live", "--binary", "x.py")), CLI_USAGE);
+	CHECK_STR(t.data, "usage: strobe [-h] [--version] {run,attach,dump,replay} ...\n"
+			  "strobe: error: --live is incompatible with --binary. Live mode uses a TUI "
+			  "interface.\n");
+	CHECK_EQ_INT(parse(&o, &t, ARGV("attach", "--live", "--sort", "name", "-l", "3",
+					"--no-summary", "1")), CLI_USAGE);
+	CHECK_STR(last_line(&t), "strobe: error: Options --sort, --limit, --no-summary are "
+		  "incompatible with --live. Live mode uses a TUI interface with its own controls.\n");
+	CHECK_EQ_INT(parse(&o, &t, ARGV("attach", "--live", "-l", "3", "1")), CLI_USAGE);
+	CHECK_STR(last_line(&t), "strobe: error: Options --limit are incompatible with --live. "
+		  "Live mode uses a TUI interface with its own controls.\n");
+	CHECK_EQ_INT(parse(&o, &t, ARGV("attach", "--live", "--subprocesses", "1")), CLI_USAGE);
+	CHECK_STR(last_line(&t), "strobe: error: --subprocesses is incompatible with --live mode.\n");
+	/* dump and replay have no --live */
+	CHECK_EQ_INT(parse(&o, &t, ARGV("dump", "--live", "1")), CLI_USAGE);
+	CHECK_EQ_INT(parse(&o, &t, ARGV("replay", "--live", "f.bin")), CLI_USAGE);
 	buf_release(&t);
 }
 
@@ -647,13 +684,14 @@ TEST(help)
 	CHECK(starts_with(t.data, "usage: strobe [-h]"));
 
 	CHECK_EQ_INT(parse(&o, &t, ARGV("run", "--help")), CLI_HELP);
-	CHECK(starts_with(t.data, "usage: strobe run [-h] [-m] [--python PATH] [-r RATE] "
-				  "[-d SECONDS] [-a]\n"
-				  "                  [--realtime-stats] [--native] [--no-gc] [--opcodes]\n"
+	CHECK(starts_with(t.data, "usage: strobe run [-h] [-m] [--live] [--python PATH] [-r RATE] "
+				  "[-d SECONDS]\n"
+				  "                  [-a] [--realtime-stats] [--native] [--no-gc] [--opcodes]\n"
 				  "                  [--async-aware] [--subprocesses] [--blocking]\n"
 				  "                  [--mode {wall,cpu,gil,exception}]\n"
-				  "                  [--async-mode {running,all}] [--pstats | --collapsed |\n"
-				  "                  --binary] [--compression {auto,zstd,none}] [-o OUTFILE]\n"));
+				  "                  [--async-mode {running,all}] [--pstats | --collapsed |\n"));
+	CHECK(strstr(t.data, "  --live                Interactive TUI profiler (top-like interface, press\n"
+			     "                        'q' to quit, 's' to cycle sort) (default: False)\n"));
 	CHECK(strstr(t.data, "\n                  target ...\n"
 			     "   or: strobe run [options] -- command ...\n\n"
 			     "Run and profile a Python script or module\n"));
@@ -690,7 +728,7 @@ TEST(help)
 	CHECK(t.data[t.len - 1] == '\n' && t.data[t.len - 2] != '\n');
 
 	CHECK_EQ_INT(parse(&o, &t, ARGV("attach", "-h")), CLI_HELP);
-	CHECK(starts_with(t.data, "usage: strobe attach [-h] [-r RATE]"));
+	CHECK(starts_with(t.data, "usage: strobe attach [-h] [--live] [-r RATE]"));
 	CHECK(strstr(t.data, "  pid                   Process ID to attach to\n"));
 	CHECK(strstr(t.data, "`strobe attach -a --sort tottime 1234`"));
 	CHECK(!strstr(t.data, "--python"));
@@ -762,11 +800,11 @@ TEST(unknown_options)
 	CHECK_EQ_INT(parse(&o, &t, ARGV("run", "--bogus")), CLI_USAGE);
 	CHECK_STR(last_line(&t),
 		  "strobe run: error: the following arguments are required: target\n");
-	/* no abbreviations, and options Tachyon has but strobe not yet */
+	/* no abbreviations, and no options of other profilers */
 	CHECK_EQ_INT(parse(&o, &t, ARGV("run", "--sampling-rat", "5", "x.py")), CLI_USAGE);
 	CHECK_STR(last_line(&t), "strobe: error: unrecognized arguments: --sampling-rat\n");
-	CHECK_EQ_INT(parse(&o, &t, ARGV("run", "--flamegraph", "x.py")), CLI_USAGE);
-	CHECK_EQ_INT(parse(&o, &t, ARGV("attach", "--live", "1")), CLI_USAGE);
+	CHECK_EQ_INT(parse(&o, &t, ARGV("run", "--flame", "x.py")), CLI_USAGE);
+	CHECK_EQ_INT(parse(&o, &t, ARGV("run", "--idle", "x.py")), CLI_USAGE);
 	CHECK_EQ_INT(parse(&o, &t, ARGV("attach", "-m", "1")), CLI_USAGE);
 	CHECK_STR(last_line(&t), "strobe: error: unrecognized arguments: -m\n");
 	CHECK_EQ_INT(parse(&o, &t, ARGV("attach", "--python", "p", "1")), CLI_USAGE);
@@ -791,6 +829,7 @@ int main(void)
 	RUN(exclusive_formats);
 	RUN(modes);
 	RUN(issue6_options);
+	RUN(live_options);
 	RUN(binary_and_replay);
 	RUN(pstats_only_options);
 	RUN(attach_pid);
