@@ -35,7 +35,7 @@ int cmd_open_python(pid_t pid, struct mem_source *mem, struct py_runtime *rt, st
 _Noreturn void cmd_die_runtime(int rc, pid_t pid, const struct errmsg *e);
 /* The one-line error for a ptrace_pause_all failure (--blocking); exits 1. */
 _Noreturn void cmd_die_pause(int rc, pid_t pid, const struct ptrace_pause *pp);
-/* --native needs 3.12+: else the usage-style error (exit 2), after
+/* --native needs 3.11+: else the usage-style error (exit 2), after
  * terminating child if given. */
 void cmd_check_native(const struct options *o, const struct py_runtime *rt, pid_t pid,
 		      struct spawn *child);

@@ -116,11 +116,12 @@ void cmd_die_pause(int rc, pid_t pid, const struct ptrace_pause *pp)
 void cmd_check_native(const struct options *o, const struct py_runtime *rt, pid_t pid,
 		      struct spawn *child)
 {
-	if (o->native && rt->layout.owner_cstack == PY_OWNER_NONE) {
+	if (o->native && rt->layout.owner_cstack == PY_OWNER_NONE &&
+	    rt->layout.if_is_entry == PY_ABSENT) {
 		char v[32];
 		if (child)
 			spawn_terminate(child, TERMINATE_GRACE_MS);
-		die_status(2, "strobe: --native needs CPython 3.12 or newer, which mark C-to-Python "
+		die_status(2, "strobe: --native needs CPython 3.11 or newer, which mark C-to-Python "
 			   "calls in their frame chain; process %d runs Python %s", (int)pid,
 			   py_runtime_version_str(rt, v, sizeof(v)));
 	}

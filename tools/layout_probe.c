@@ -513,6 +513,12 @@ static void emit_layout(void)
 	OFF("if_ip", _PyInterpreterFrame, prev_instr);
 #endif
 	OFF("if_owner", _PyInterpreterFrame, owner);
+#if PY_VERSION_HEX < 0x030C0000
+	/* 3.11 marks a frame entered from C; 3.12+ push a CSTACK frame */
+	OFF("if_is_entry", _PyInterpreterFrame, is_entry);
+#else
+	ABSENT("if_is_entry");
+#endif
 	OFF("chunk_previous", _PyStackChunk, previous);
 	OFF("chunk_size", _PyStackChunk, size);
 	OFF("chunk_top", _PyStackChunk, top);
@@ -528,6 +534,7 @@ static void emit_layout(void)
 	ABSENT("if_executable");
 	ABSENT("if_ip");
 	ABSENT("if_owner");
+	ABSENT("if_is_entry");
 	ABSENT("chunk_previous");
 	ABSENT("chunk_size");
 	ABSENT("chunk_top");

@@ -103,6 +103,7 @@ struct py_layout {
 	uint32_t if_executable;        /* f_code (3.11-3.12) / f_executable (3.13+) */
 	uint32_t if_ip;                /* prev_instr / instr_ptr, see ip_kind */
 	uint32_t if_owner;             /* char */
+	uint32_t if_is_entry;          /* bool, 3.11 only: entered from C */
 	uint32_t if_globals;           /* PyObject *f_globals (borrowed) */
 
 	/* _PyStackChunk (3.11+) */

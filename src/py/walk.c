@@ -819,6 +819,11 @@ static int walk_interp_thread(struct py_walker *w, struct sample *s, struct thre
 		/* --async-aware: a running task's stack ends at its coroutine */
 		if (w->stop_frame && frame == w->stop_frame)
 			break;
+		/* --native on 3.11: this frame was entered from C (3.12+ put
+		 * a C-stack frame there instead, handled above) */
+		if (w->cfg.native && prev && l->if_is_entry != PY_ABSENT && rd_u8(f, l->if_is_entry) &&
+		    (rc = emit_synthetic(w, s, t, w->native_func)))
+			return rc;
 		frame = prev;
 	}
 	/* remember what was read on its own, plus what the guess got right */

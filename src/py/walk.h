@@ -43,7 +43,7 @@ struct py_walk_config {
 	bool want_status;  /* compute GIL and exception bits even in wall mode
 			    * (for formats that record them) */
 	bool gc;           /* <GC> frames */
-	bool native;       /* <native> frames at C -> Python boundaries (3.12+) */
+	bool native;       /* <native> frames at C -> Python boundaries (3.11+) */
 	bool opcodes;      /* record the opcode each frame executes */
 };
 

@@ -768,13 +768,13 @@ def t_gc_frames(ctx):
 
 @case("native_frames", quick=True)
 def t_native_frames(ctx):
-    """--native: <native> between a Python caller and a callback from C, never at the leaf (3.12+)"""
-    if tuple(ctx.interp.version[:2]) < (3, 12):
+    """--native: <native> between a Python caller and a callback from C, never at the leaf (3.11+)"""
+    if tuple(ctx.interp.version[:2]) < (3, 11):
         p = ctx.strobe(["run", "-d", "1", "--native", "--collapsed", "-o", ctx.path("n.txt")]
                        + ctx.run_args("native.py"), ready=False)
         p.wait(30)
         line = one_line_error(p, rc=2)
-        check("--native" in line and "3.12" in line, "message %r", line)
+        check("--native" in line and "3.11" in line, "message %r", line)
         return
     p, ready, out = run_collapsed(ctx, "native.py", opts=("-d", "1", "--native"))
     expect_success(p, duration=1)

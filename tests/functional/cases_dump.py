@@ -197,7 +197,7 @@ def t_dump_threads(ctx):
 
 @case("dump_options")
 def t_dump_options(ctx):
-    """dump --opcodes names every frame's opcode; --native (3.12+) marks C boundaries; colour on demand"""
+    """dump --opcodes names every frame's opcode; --native (3.11+) marks C boundaries; colour on demand"""
     tgt, ready = ctx.start_target("threads.py")
     pid, it = ready["pid"], ctx.interp
     plain = parked(ctx, pid, ["-a"], threads_leaves(ctx, ready))[0].stdout
@@ -213,7 +213,7 @@ def t_dump_options(ctx):
           "coloured dump differs from plain:\n%s", col)
     nocol = dump(ctx, pid, env=ctx.env(FORCE_COLOR="1", NO_COLOR="1")).stdout
     check("\x1b" not in nocol, "colour despite NO_COLOR")
-    if tuple(it.version[:2]) >= (3, 12):
+    if tuple(it.version[:2]) >= (3, 11):
         nat = parse(dump(ctx, pid, ["-a", "--native"]).stdout)
         for sec in nat:
             names = [f["func"] for f in sec["frames"]]
@@ -228,7 +228,7 @@ def t_dump_options(ctx):
         p = ctx.strobe(["dump", "--native", str(pid)], ready=False)
         p.wait(30)
         line = one_line_error(p, rc=2)
-        check("3.12" in line, "--native on %s: %r", it.short, line)
+        check("3.11" in line, "--native on %s: %r", it.short, line)
     check(tgt.poll() is None, "the target died")
 
 

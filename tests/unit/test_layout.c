@@ -51,6 +51,7 @@ static const struct field_range u32_fields[] = {
 	F(if_executable, 11, ALL_TO),
 	F(if_ip, 11, ALL_TO),
 	F(if_owner, 11, ALL_TO),
+	F(if_is_entry, 11, 11),
 	F(if_globals, 11, ALL_TO),
 	F(chunk_previous, 11, ALL_TO),
 	F(chunk_size, 11, ALL_TO),

@@ -44,6 +44,7 @@
 	.if_executable = 0x20, \
 	.if_ip = 0x38, \
 	.if_owner = 0x45, \
+	.if_is_entry = 0x44, \
 	.chunk_previous = 0x0, \
 	.chunk_size = 0x8, \
 	.chunk_top = 0x10, \

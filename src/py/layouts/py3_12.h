@@ -44,6 +44,7 @@
 	.if_executable = 0x0, \
 	.if_ip = 0x38, \
 	.if_owner = 0x46, \
+	.if_is_entry = PY_ABSENT, \
 	.chunk_previous = 0x0, \
 	.chunk_size = 0x8, \
 	.chunk_top = 0x10, \

@@ -44,6 +44,7 @@
 	.if_executable = PY_ABSENT, \
 	.if_ip = PY_ABSENT, \
 	.if_owner = PY_ABSENT, \
+	.if_is_entry = PY_ABSENT, \
 	.chunk_previous = PY_ABSENT, \
 	.chunk_size = PY_ABSENT, \
 	.chunk_top = PY_ABSENT, \
