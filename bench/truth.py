@@ -5,8 +5,11 @@
 Four leaf functions do the same kind of work for different, randomly
 varying lengths; each call is timed with perf_counter_ns from inside, so the
 program knows the true share of wall time each function took.  At the end it
-writes {"leaf_a": ns, ...} (and the total) to OUT_JSON.  A profiler's shares
-of samples in each leaf are compared with these (total variation distance).
+writes {"leaf_a": ns, ...} (and the total) to OUT_JSON, plus the same per
+10 ms bucket of time.monotonic_ns() ("buckets": {"<bucket>": {"leaf_a": ns,
+...}}), so that the truth of any window (the one a profiler sampled) can be
+summed.  A profiler's shares of samples in each leaf are compared with these
+(total variation distance).
 """
 import json
 import os
@@ -50,6 +53,10 @@ def main():
     out = sys.argv[3]
     rnd = random.Random(1234)
     spent = {f.__name__: 0 for f in LEAVES}
+    buckets = {}
+    # perf_counter_ns and monotonic_ns are both CLOCK_MONOTONIC on Linux: the
+    # bucket numbers are comparable with the benchmark's own clock
+    mono = time.monotonic_ns
     os.write(fd, b"ready\n")
     os.close(fd)
     start = ns()
@@ -59,8 +66,12 @@ def main():
         n = rnd.randint(50, 3000)
         t0 = ns()
         f(n)
-        spent[f.__name__] += ns() - t0
+        dt = ns() - t0
+        spent[f.__name__] += dt
+        b = buckets.setdefault(mono() // 10_000_000, {})
+        b[f.__name__] = b.get(f.__name__, 0) + dt
     spent["total"] = ns() - start
+    spent["buckets"] = buckets
     with open(out, "w") as fp:
         json.dump(spent, fp)
 
