@@ -54,6 +54,7 @@ $(BUILD)/obj/%.o: src/%.c
 
 # the flamegraph page's files are embedded with .incbin (see the source)
 $(BUILD)/obj/out/flamegraph_page.o: $(wildcard src/out/flamegraph/*)
+$(BUILD)/obj/out/heatmap.o: $(wildcard src/out/heatmap/*)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIBOBJS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)

@@ -19,6 +19,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 SID = os.environ.get("STROBE_SID_ROOT", "/var/cache/strobe/sid")
 FORMATS = ["pstats", "collapsed", "flamegraph", "gecko", "heatmap", "jsonl"]
+ONLY_STROBE = ["speedscope", "pprof"]  # beyond Tachyon: strobe's figures alone
 
 
 def timed(cmd):
@@ -47,7 +48,7 @@ def main():
     inside = "/tmp/" + os.path.basename(work)
     print("| format (%d samples) | strobe s | Tachyon s | strobe MiB | Tachyon MiB | time | memory |"
           % args.samples)
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|", flush=True)
     try:
         for fmt in FORMATS:
             if "--" + fmt not in have:
@@ -61,7 +62,15 @@ def main():
             sw, sr = statistics.median(x[0] for x in s), statistics.median(x[1] for x in s)
             tw, tr = statistics.median(x[0] for x in t), statistics.median(x[1] for x in t)
             print("| %s | %.2f | %.2f | %.1f | %.1f | %.1fx faster | %.1fx less |"
-                  % (fmt, sw, tw, sr / 1024, tr / 1024, tw / max(sw, 0.01), tr / sr))
+                  % (fmt, sw, tw, sr / 1024, tr / 1024, tw / max(sw, 0.01), tr / sr), flush=True)
+        for fmt in ONLY_STROBE:
+            if "--" + fmt not in have:
+                continue
+            ours = [strobe, "replay", "--" + fmt, "-o", os.path.join(work, "s." + fmt), big]
+            s = [timed(ours) for _ in range(args.runs)]
+            print("| %s (strobe only) | %.2f | - | %.1f | - | - | - |"
+                  % (fmt, statistics.median(x[0] for x in s),
+                     statistics.median(x[1] for x in s) / 1024), flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

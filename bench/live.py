@@ -7,6 +7,8 @@ use) at the same rate, once plain (`--collapsed -o /dev/null`) and once with
 draws ten times a second), and reads the achieved rate each reports: the
 "Sample rate:" line, and the "Samples: N total (R/s)" line of the live view's
 finished screen.  Tachyon's own `--live` is run the same way for reference.
+Each profiler's CPU time (user + system, from wait4 or /usr/bin/time) is
+given as a share of one core over the sampling time.
 Two targets: bench/deep.py (one 30-deep stack) and bench/wide.py (new
 stacks all the time, so the profile and the view's tables keep growing).
 Target and profiler are pinned to different cores; each figure is the
@@ -19,6 +21,8 @@ Prints a Markdown table.  Needs root (chroot, ptrace) and tmux.
 import argparse
 import os
 import re
+import resource
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -60,12 +64,17 @@ class Target:
 
 
 def plain(strobe, pid, rate, seconds, cpu):
+    """(achieved rate, CPU seconds) of strobe attach without the view."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(["taskset", "-c", str(cpu), strobe, "attach", "-r", rate, "-d",
                           str(seconds), "--collapsed", "-o", "/dev/null", str(pid)],
                          capture_output=True, text=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if out.returncode != 0:
         raise SystemExit("strobe failed: %s" % out.stderr)
-    return float(re.search(r"Sample rate: ([\d.,]+)", out.stdout).group(1).replace(",", ""))
+    used = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return (float(re.search(r"Sample rate: ([\d.,]+)", out.stdout).group(1).replace(",", "")),
+            used)
 
 
 class Terminal:
@@ -85,9 +94,14 @@ class Terminal:
                               capture_output=True, text=True).stdout
 
     def live(self, argv, seconds):
-        """Run argv (a --live profiler with -d) to its finished screen; the
-        achieved rate the view shows."""
-        self.tmux("send-keys", "-t", "b", "-l", "clear; " + " ".join(argv) + "; echo BENCH-EXIT:$?")
+        """Run argv (a --live profiler with -d) to its finished screen:
+        (the achieved rate the view shows, the profiler's CPU seconds)."""
+        cpu_file = os.path.join(self.dir, "cpu")
+        if os.path.exists(cpu_file):
+            os.unlink(cpu_file)
+        argv = ["/usr/bin/time", "-f", "%U %S", "-o", cpu_file] + list(argv)
+        self.tmux("send-keys", "-t", "b", "-l", "clear; " + " ".join(shlex.quote(x) for x in argv) +
+                  "; echo BENCH-EXIT:$?")
         self.tmux("send-keys", "-t", "b", "Enter")
         deadline = time.monotonic() + seconds + 60
         while True:
@@ -105,7 +119,9 @@ class Terminal:
             if time.monotonic() > deadline:
                 raise SystemExit("the live view did not exit after q")
             time.sleep(0.1)
-        return float(m.group(2))
+        with open(cpu_file) as f:
+            user, system = (float(x) for x in f.read().split()[-2:])
+        return float(m.group(2)), user + system
 
     def close(self):
         subprocess.run(["tmux", "-S", self.sock, "kill-server"], stderr=subprocess.DEVNULL)
@@ -149,13 +165,18 @@ def main():
                                              str(target.pid)], args.seconds))
             finally:
                 target.stop()
-            rows.append(("%s: achieved rate at -r %s (samples/s)" % (label, args.rate),
-                         "%.0f" % med(p), "%.0f" % med(lv), "%.4f" % (med(lv) / med(p)),
-                         "%.0f" % med(tl) if tl else "-"))
+            share = lambda runs: "%.0f%%" % (med([c for _, c in runs]) / args.seconds * 100)
+            rate = lambda runs: med([r for r, _ in runs])
+            rows.append(("%s, -r %s" % (label, args.rate), "%.0f" % rate(p), "%.0f" % rate(lv),
+                         "%.3f" % (rate(lv) / rate(p)), share(p), share(lv),
+                         "%.0f" % rate(tl) if tl else "-", share(tl) if tl else "-"))
     finally:
         term.close()
-    print("| target | strobe plain | strobe --live | --live / plain | Tachyon --live |")
-    print("|---|---|---|---|---|")
+    print("Achieved rate (samples/s) and CPU (share of one core over the %d s), median of %d "
+          "runs:\n" % (args.seconds, args.runs))
+    print("| target | strobe plain | strobe --live | --live / plain | strobe CPU plain "
+          "| strobe CPU --live | Tachyon --live | Tachyon CPU |")
+    print("|---|---|---|---|---|---|---|---|")
     for r in rows:
         print("| %s |" % " | ".join(r))
 

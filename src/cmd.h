@@ -64,6 +64,20 @@ void cmd_children_finish(struct child_monitor *m);
 char **cmd_children_argv(const struct options *o, pid_t child);
 void cmd_children_argv_free(char **argv);
 
+/* Following the profiled process through exec (cmd_exec.c): watch pid's
+ * program image; cmd_exec_failed is a sampler_config.failed hook that, once
+ * samples fail because pid exec'd, finds the new runtime and rebuilds w (on
+ * rt and mem, in place) - same Python version only, and only when
+ * can_follow (--async-aware cannot).  Non-zero (after one line on stderr)
+ * to stop sampling.  w, rt, mem and strings must outlive the watch. */
+struct cmd_exec;
+struct py_walker;
+struct strtab;
+struct cmd_exec *cmd_exec_watch(pid_t pid, struct py_walker *w, struct py_runtime *rt,
+				struct mem_source *mem, struct strtab *strings, bool can_follow);
+int cmd_exec_failed(void *ctx);
+void cmd_exec_release(struct cmd_exec *x);
+
 /* What the output formats may want to know of the profiled process. */
 struct cmd_output {
 	int source_root_fd;   /* its root directory (O_PATH), -1 for the host's */

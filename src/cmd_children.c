@@ -15,28 +15,32 @@
  *   - every POLL_NS (100 ms, Tachyon's) a scan: the target's descendants
  *     through the parent links of /proc (task_tree_children, which rereads
  *     only what may have changed since the last scan);
- *   - every FAST_NS (10 ms) in between, the pids the kernel handed out
+ *   - every FAST_NS (5 ms) in between, the pids the kernel handed out
  *     since the last look (task_tree_born: one small read when there are
  *     none), so that a child living a few tens of milliseconds is still
- *     caught (on a busy host, more than TASK_BORN_MAX new pids in 10 ms
- *     are left to the next scan).
+ *     caught (on a busy host, more than TASK_BORN_MAX new pids in 5 ms
+ *     are left to the next scan);
+ *   - every RETRY_NS (2 ms), while some pid waits (below), that pid.
+ * A fork child of a Python process is profiled about 5 ms after the fork
+ * plus the profiler's own start (a few ms): bench/child_lifetimes.py
+ * measures how short-lived a child can be.
  * What is decided about a pid holds for its program image (task_image: the
  * executable and where the stack starts, which every exec moves):
  *   - a CPython whose runtime strobe finds: a profiler is started (once per
  *     image, at most MAX_PROFILERS running);
  *   - not Python: looked at again only once it execs - a shell child that
  *     execs python later is caught (Tachyon looks at each pid once only);
- *   - a fork that has not exec'd: left FORK_GRACE ticks, since subprocess
+ *   - a fork that has not exec'd: left FORK_GRACE looks, since subprocess
  *     and multiprocessing's spawn and forkserver exec right after forking
  *     and a profiler attached to the copy of the parent would read an
  *     address space about to go;
  *   - looks like Python but shows no runtime yet (a shared libpython still
- *     being mapped right after exec): tried again every FAST_NS, FIND_TRIES
- *     times.
- * Scans look at the profiled pids again: one that exec'd after all loses
- * its profiler (killed: its output would be noise) and gets a new one if
- * the new image is Python.  A pid that leaves the tree is forgotten, so a
- * reused pid is a new child.
+ *     being mapped right after exec): tried again every RETRY_NS,
+ *     FIND_TRIES times.
+ * A profiled pid that execs keeps its one profiler, which follows it into
+ * the new image (cmd_exec.c) or stops there and writes what it has: a
+ * second profiler would write the same file.  A pid that leaves the tree
+ * is forgotten, so a reused pid is a new child.
  */
 #include "cmd.h"
 
@@ -59,6 +63,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 /* Tachyon's numbers (_child_monitor.py) */
 #define POLL_NS 100000000ULL          /* _CHILD_POLL_INTERVAL_SEC: one scan per 100 ms */
@@ -67,12 +73,15 @@
 #define TERM_GRACE_NS 2000000000ULL   /* SIGTERM, then SIGKILL */
 /* strobe's own */
 #define MAX_DESCENDANTS 4096          /* pids one scan follows */
-#define FAST_NS 10000000ULL           /* new pids, and the retries below */
-#define FORK_GRACE 2                  /* ticks a fork that has not exec'd is left alone */
-#define FIND_TRIES 10                 /* a python-looking process without a runtime
-					 yet is given 10 x 10 ms before it is given up */
+#define FAST_NS 5000000ULL            /* a look for new pids */
+#define RETRY_NS 2000000ULL           /* a look at the pids waiting below */
+#define FORK_GRACE 2                  /* looks (2 x 2 ms) a fork that has not
+					 exec'd is left alone */
+#define FIND_TRIES 50                 /* a python-looking process without a runtime
+					 yet is given 50 x 2 ms before it is given up */
 #define MAX_RETRY 64                  /* such processes retried between scans */
 #define REAP_SLICE_NS 20000000ULL     /* how often the final wait looks at the profilers */
+#define CONFIRM_NS 100000000ULL       /* a profiler on a fork is a guess this long */
 
 /* The known map's value for a pid: the identity of the program image it
  * ran when last looked at (image_key, low byte clear), and in the low byte
@@ -86,9 +95,17 @@
 #define KNOWN_DONE 0xffu
 #define KNOWN_FORGET 0 /* not stored: gone, or not ours to look at */
 
+/* A profiler started on a fork that has not exec'd is a guess: the fork
+ * may still exec (a subprocess child slow to get a CPU on a busy host).
+ * It is announced (and counted) only once the guess holds: the process
+ * ran CONFIRM_NS as the same image, ended as it, or exec'd a Python; if
+ * it exec'd anything else, its profiler is killed and its output removed,
+ * so a non-Python child leaves no trace. */
 struct child_profiler {
 	struct spawn sp;
 	pid_t target;
+	uint64_t key;              /* image_key of the image it was started on */
+	uint64_t confirm_at;       /* 0: announced */
 };
 
 /* The child profiler's command line, filled in per child. */
@@ -109,6 +126,7 @@ struct child_monitor {
 
 	/* owned by the thread until it is joined */
 	struct child_cmd cmd;
+	bool streams;              /* the profilers create their output at start */
 	struct child_profiler *running; /* live profilers */
 	size_t nrunning, cap;
 	struct task_tree tree;     /* the scanner's memory of /proc */
@@ -305,7 +323,17 @@ char **cmd_children_argv(const struct options *o, pid_t child)
 
 /* ---- the profilers ------------------------------------------------------- */
 
-static void start_profiler(struct child_monitor *m, pid_t pid)
+static void announce(struct child_monitor *m, struct child_profiler *p)
+{
+	p->confirm_at = 0;
+	pthread_mutex_lock(&m->lock);
+	m->started++;
+	pthread_mutex_unlock(&m->lock);
+	fprintf(stderr, "Started profiler for child process %d\n", (int)p->target);
+}
+
+/* key: the image it profiles; fork: a fork that has not exec'd (a guess) */
+static void start_profiler(struct child_monitor *m, pid_t pid, uint64_t key, bool fork)
 {
 	if (m->nrunning >= MAX_PROFILERS) {
 		fprintf(stderr, "Warning: Max child profilers (%d) reached, skipping PID %d\n",
@@ -322,22 +350,44 @@ static void start_profiler(struct child_monitor *m, pid_t pid)
 		return;
 	}
 	VEC_RESERVE(m->running, m->cap, m->nrunning + 1);
-	m->running[m->nrunning++] = (struct child_profiler){ sp, pid };
-	pthread_mutex_lock(&m->lock);
-	m->started++;
-	pthread_mutex_unlock(&m->lock);
-	fprintf(stderr, "Started profiler for child process %d\n", (int)pid);
+	struct child_profiler *p = &m->running[m->nrunning++];
+	*p = (struct child_profiler){ sp, pid, key, clock_now_ns() + CONFIRM_NS };
+	if (!fork)
+		announce(m, p);
 }
 
-/* Collect the profilers that have finished. */
+/* Collect the profilers that have finished.  One that was still a guess
+ * and wrote its output profiled a fork that ended as itself (a short-lived
+ * worker); one that failed found no Python (the fork exec'd first). */
 static void reap(struct child_monitor *m)
 {
 	for (size_t i = 0; i < m->nrunning;) {
-		if (spawn_exited(&m->running[i].sp))
+		struct spawn *sp = &m->running[i].sp;
+		if (spawn_exited(sp)) {
+			if (m->running[i].confirm_at && WIFEXITED(sp->status) &&
+			    WEXITSTATUS(sp->status) == 0)
+				announce(m, &m->running[i]);
 			m->running[i] = m->running[--m->nrunning];
-		else
+		} else {
 			i++;
+		}
 	}
+}
+
+/* A guess that failed: the fork exec'd something that is not Python.  Its
+ * profiler goes without a word and without an output. */
+static void discard(struct child_monitor *m, size_t i)
+{
+	struct child_profiler *p = &m->running[i];
+	kill(p->sp.pid, SIGKILL);
+	while (!p->sp.reaped && waitpid(p->sp.pid, &p->sp.status, 0) < 0 && errno == EINTR)
+		;
+	if (m->streams) {
+		char *path = output_for(m->cmd.pattern, p->target);
+		unlink(path);
+		free(path);
+	}
+	m->running[i] = m->running[--m->nrunning];
 }
 
 /* ---- looking at descendants ---------------------------------------------- */
@@ -375,16 +425,6 @@ static uint64_t image_key(const struct task_image *x)
 	return k ? k : 1u << 8;
 }
 
-/* pid exec'd after its profiler started: that profiler reads an address
- * space that is gone, so it goes (its output would be noise) and the new
- * image is looked at afresh. */
-static void drop_profiler(struct child_monitor *m, pid_t pid)
-{
-	for (size_t i = 0; i < m->nrunning; i++)
-		if (m->running[i].target == pid && !m->running[i].sp.reaped)
-			kill(m->running[i].sp.pid, SIGKILL);
-}
-
 /* Whether pid is a fork of its parent that has not exec'd (yet). */
 static bool fork_copy(const struct task_image *img)
 {
@@ -402,23 +442,27 @@ static uint64_t consider(struct child_monitor *m, pid_t pid, const uint64_t *old
 		return KNOWN_FORGET; /* gone, a zombie, or not ours to look at */
 	uint64_t key = image_key(&img);
 	unsigned tries = 0;
+	/* a profiled pid that exec'd: its profiler follows it into the new
+	 * image (cmd_exec.c) or stops there; a second profiler would write
+	 * the same file */
+	if (old && (*old & 0xff) == KNOWN_DONE)
+		return key | KNOWN_DONE;
 	if (old && (*old & ~(uint64_t)0xff) == key) {
 		tries = (unsigned)(*old & 0xff);
 		if (tries == 0 || tries >= FIND_TRIES)
 			return *old; /* settled, and the same image since */
-	} else if (old && (*old & 0xff) == KNOWN_DONE) {
-		drop_profiler(m, pid);
 	}
 	/* Right after a fork a child is a copy of its parent - Python if the
 	 * parent is - and subprocess and multiprocessing's spawn and
 	 * forkserver exec a moment later: a profiler attached now would read
 	 * the image about to go.  A fork that stays one (a multiprocessing
-	 * fork worker) is profiled FORK_GRACE ticks later. */
-	if (tries < FORK_GRACE && fork_copy(&img))
+	 * fork worker) is profiled FORK_GRACE looks (4 ms) later. */
+	bool fork = fork_copy(&img);
+	if (tries < FORK_GRACE && fork)
 		return key | (tries + 1);
 	switch (python_state(pid)) {
 	case PY_YES:
-		start_profiler(m, pid);
+		start_profiler(m, pid, key, fork);
 		return key | KNOWN_DONE;
 	case PY_NO:
 		return key;
@@ -430,6 +474,59 @@ static uint64_t consider(struct child_monitor *m, pid_t pid, const uint64_t *old
 		break;
 	}
 	return KNOWN_FORGET;
+}
+
+/* Settle the guesses (see struct child_profiler); final: the last look,
+ * nothing waits any more. */
+static void confirm(struct child_monitor *m, bool final)
+{
+	uint64_t now = clock_now_ns();
+	for (size_t i = 0; i < m->nrunning;) {
+		struct child_profiler *p = &m->running[i];
+		struct task_image img;
+		if (!p->confirm_at || spawn_exited(&p->sp)) {
+			i++; /* announced, or left to reap */
+			continue;
+		}
+		if (task_image(p->target, &img) != 0) {
+			/* ended: its profiler ends too, and reap tells by its
+			 * status whether it found a Python */
+			i++;
+			continue;
+		}
+		uint64_t key = image_key(&img);
+		if (key == p->key) {
+			if (final || now >= p->confirm_at)
+				announce(m, p);
+			i++;
+			continue;
+		}
+		/* it exec'd: its profiler follows a Python, anything else was
+		 * not a Python child after all */
+		enum py_state st = python_state(p->target);
+		if (st == PY_YES) {
+			announce(m, p);
+			u64map_put(&m->known, (uint64_t)p->target, key | KNOWN_DONE);
+			i++;
+		} else if (st == PY_NOT_YET && !final) {
+			i++; /* its runtime is not mapped yet: next look */
+		} else {
+			pid_t pid = p->target;
+			discard(m, i);
+			if (st == PY_GONE)
+				u64map_del(&m->known, (uint64_t)pid);
+			else
+				u64map_put(&m->known, (uint64_t)pid, st == PY_NO ? key : key | FIND_TRIES);
+		}
+	}
+}
+
+static bool guessing(const struct child_monitor *m)
+{
+	for (size_t i = 0; i < m->nrunning; i++)
+		if (m->running[i].confirm_at)
+			return true;
+	return false;
 }
 
 static bool retrying(uint64_t v)
@@ -516,11 +613,12 @@ static void born(struct child_monitor *m)
 static void *monitor_main(void *arg)
 {
 	struct child_monitor *m = arg;
-	uint64_t next_scan = clock_now_ns();
+	uint64_t next_scan = clock_now_ns(), next_born = next_scan + FAST_NS;
 	for (;;) {
 		uint64_t now = clock_now_ns();
 		if (now >= next_scan) {
 			next_scan = now + POLL_NS;
+			next_born = now + FAST_NS;
 			reap(m);
 			/* the root gone, its children belong to init now:
 			 * nothing more can be found (Tachyon stops too) */
@@ -528,9 +626,18 @@ static void *monitor_main(void *arg)
 				break;
 		} else {
 			retry(m);
-			born(m);
+			if (now >= next_born) {
+				next_born = now + FAST_NS;
+				born(m);
+			}
 		}
-		uint64_t wake = clock_now_ns() + FAST_NS;
+		confirm(m, false);
+		/* pids waiting (a fork that may exec, a runtime not mapped
+		 * yet, a guess) are looked at every RETRY_NS, new pids every
+		 * FAST_NS */
+		uint64_t wake = m->nretry || guessing(m) ? clock_now_ns() + RETRY_NS : next_born;
+		if (wake > next_born)
+			wake = next_born;
 		if (wake > next_scan)
 			wake = next_scan;
 		if (wait_stop(m, wake))
@@ -546,6 +653,8 @@ struct child_monitor *cmd_children_start(const struct options *o, pid_t pid)
 	struct child_monitor *m = xcalloc(1, sizeof(*m));
 	m->root = pid;
 	child_cmd_init(&m->cmd, o);
+	const struct out_format *f = out_format_find(o->format);
+	m->streams = strcmp(o->format, "binary") == 0 || (f && f->stream);
 	task_tree_init(&m->tree);
 	m->fast = true;
 	u64map_init(&m->known);
@@ -616,6 +725,7 @@ void cmd_children_finish(struct child_monitor *m)
 	if (m->thread_started)
 		pthread_join(m->thread, NULL);
 
+	confirm(m, true);
 	reap(m);
 	if (m->nrunning) {
 		fprintf(stderr, "Waiting for %zu child profiler(s) to complete...\n", m->nrunning);

@@ -9,6 +9,7 @@
 #include "base/intern.h"
 #include "cli.h"
 #include "model/sample.h"
+#include "py/asyncio.h"
 #include "py/opcodes.h"
 #include "py/runtime.h"
 #include "py/walk.h"
@@ -525,6 +526,9 @@ struct dump {
 	const struct theme *th;
 	char cwd[PATH_MAX];
 	bool show_interp;
+	/* --async-aware: sample thread i is the stack of leaf task
+	 * leaf_ids[i] (its address, Tachyon's task id); NULL otherwise */
+	const uint64_t *leaf_ids;
 };
 
 static void put_frame(struct buf *out, struct dump *d, const struct frame *f)
@@ -572,8 +576,21 @@ static void put_frame(struct buf *out, struct dump *d, const struct frame *f)
 	}
 }
 
+/* Frames of t that Tachyon shows (its own sampling frames left out). */
+static size_t shown_frames(const struct dump *d, const struct sample *s,
+			   const struct thread_sample *t)
+{
+	size_t n = 0;
+	for (uint32_t k = 0; k < t->depth; k++) {
+		size_t len;
+		const char *file = strtab_get(d->strings, s->frames[t->first + k].file, &len);
+		n += !internal_file(file, len);
+	}
+	return n;
+}
+
 static void put_section(struct buf *out, struct dump *d, const struct sample *s,
-			const struct thread_sample *t, bool first)
+			const struct thread_sample *t, size_t index, bool first)
 {
 	const struct theme *th = d->th;
 	struct buf h = BUF_INIT, det = BUF_INIT;
@@ -582,16 +599,21 @@ static void put_section(struct buf *out, struct dump *d, const struct sample *s,
 			   (unsigned long long)t->tid);
 	else
 		buf_printf(&h, "Stack dump, thread %llu", (unsigned long long)t->tid);
-	if (d->show_interp)
-		buf_printf(&det, "interpreter %u", t->interp_id);
-	struct buf st = BUF_INIT;
-	put_status(&st, t->status);
-	if (st.len) {
-		if (det.len)
-			buf_puts(&det, "; ");
-		buf_append(&det, st.data, st.len);
+	if (d->leaf_ids) {
+		/* an async section: the leaf task, no interpreter or status */
+		buf_printf(&det, "task %llu", (unsigned long long)d->leaf_ids[index]);
+	} else {
+		if (d->show_interp)
+			buf_printf(&det, "interpreter %u", t->interp_id);
+		struct buf st = BUF_INIT;
+		put_status(&st, t->status);
+		if (st.len) {
+			if (det.len)
+				buf_puts(&det, "; ");
+			buf_append(&det, st.data, st.len);
+		}
+		buf_release(&st);
 	}
-	buf_release(&st);
 	if (det.len)
 		buf_printf(&h, " (%s; most recent call last):", det.data);
 	else
@@ -620,7 +642,12 @@ static void put_section(struct buf *out, struct dump *d, const struct sample *s,
 
 static void format_dump(struct buf *out, struct dump *d, const struct sample *s)
 {
-	if (!s->nthreads) {
+	/* async: a task stack left empty by the internal-frame filter is no
+	 * section at all, as in Tachyon (a thread says "No Python frames") */
+	size_t sections = 0;
+	for (size_t i = 0; i < s->nthreads; i++)
+		sections += !d->leaf_ids || shown_frames(d, s, &s->threads[i]) > 0;
+	if (!sections) {
 		struct buf m = BUF_INIT;
 		buf_printf(&m, "No Python stacks found for PID %d", (int)d->pid);
 		put_color(out, d->th, d->th->warning, m.data, m.len);
@@ -632,10 +659,14 @@ static void format_dump(struct buf *out, struct dump *d, const struct sample *s)
 	for (size_t i = 1; i < s->nthreads; i++)
 		if (s->threads[i].interp_id != s->threads[0].interp_id)
 			d->show_interp = true;
+	bool first = true;
 	for (size_t i = 0; i < s->nthreads; i++) {
-		if (i)
+		if (d->leaf_ids && !shown_frames(d, s, &s->threads[i]))
+			continue;
+		if (!first)
 			buf_putc(out, '\n');
-		put_section(out, d, s, &s->threads[i], i == 0);
+		put_section(out, d, s, &s->threads[i], i, first);
+		first = false;
 	}
 }
 
@@ -646,9 +677,10 @@ static _Noreturn void die_exited(pid_t pid)
 	die("No stack dump collected - process %d exited before its stack could be read.", (int)pid);
 }
 
-/* Take one consistent sample: retried while reads are torn. */
-static int take(struct py_walker *w, struct sample *s, struct ptrace_pause *pp, bool blocking,
-		pid_t pid)
+/* Take one consistent sample (async-aware when a is not NULL): retried
+ * while reads are torn. */
+static int take(struct py_walker *w, struct py_asyncio *a, struct sample *s,
+		struct ptrace_pause *pp, bool blocking, pid_t pid)
 {
 	int rc = ERR_CORRUPT;
 	for (int attempt = 0; attempt < DUMP_ATTEMPTS; attempt++) {
@@ -664,7 +696,7 @@ static int take(struct py_walker *w, struct sample *s, struct ptrace_pause *pp, 
 				cmd_die_pause(rc, pid, &why);
 			}
 		}
-		rc = py_walker_sample(w, s);
+		rc = a ? py_asyncio_sample(a, s) : py_walker_sample(w, s);
 		if (blocking)
 			ptrace_resume_all(pp);
 		if (rc == 0 || rc == ERR_NOTREADY || rc == ERR_NOPROC)
@@ -675,11 +707,26 @@ static int take(struct py_walker *w, struct sample *s, struct ptrace_pause *pp, 
 	return rc;
 }
 
+/* The leaf task of each stack py_asyncio_sample built, in its order: the
+ * tasks of its graph that no task awaits (each address once). */
+static uint64_t *leaf_tasks(const struct py_asyncio *a, size_t nstacks)
+{
+	const struct py_async_graph *g = &a->g;
+	uint64_t *ids = xcalloc(nstacks ? nstacks : 1, sizeof(*ids));
+	size_t k = 0;
+	for (size_t i = 0; i < g->ntasks && k < nstacks; i++) {
+		const struct py_async_task *t = &g->tasks[i];
+		const uint64_t *at = u64map_get(&g->index, t->addr);
+		if (u64map_get(&g->parent_set, t->addr) || !at || *at != i + 1)
+			continue;
+		ids[k++] = t->addr;
+	}
+	return ids;
+}
+
 int cmd_dump(const struct options *o)
 {
 	pid_t pid = o->pid;
-	if (o->async_aware)
-		die_status(2, "strobe: --async-aware is not supported by this build yet");
 	if (pid <= 0 || (kill(pid, 0) != 0 && errno == ESRCH))
 		die("strobe cannot find the process: Process with PID '%d' does not exist.", (int)pid);
 
@@ -706,13 +753,24 @@ int cmd_dump(const struct options *o)
 	struct py_walker w;
 	struct py_walk_config wc = {
 		.all_threads = o->all_threads,
-		.mode = PY_MODE_ALL, /* every status bit, no thread left out */
-		.want_status = true,
+		/* every status bit, no thread left out; async-aware: wall,
+		 * as Tachyon (its task stacks show no status) */
+		.mode = o->async_aware ? PY_MODE_WALL : PY_MODE_ALL,
+		.want_status = !o->async_aware,
 		.gc = !o->no_gc,
 		.native = o->native,
 		.opcodes = o->opcodes,
 	};
 	py_walker_init(&w, &rt, &mem, &strings, &wc);
+	/* --async-aware: every task by default (dump's --async-mode is all
+	 * unless given) */
+	struct py_asyncio *async = NULL;
+	if (o->async_aware) {
+		struct options ao = *o;
+		if (!ao.async_mode_given)
+			ao.async_mode = 1;
+		async = cmd_async_prepare(&ao, &w, &strings, NULL);
+	}
 	struct sample s;
 	sample_init(&s);
 	struct ptrace_pause pp;
@@ -721,7 +779,7 @@ int cmd_dump(const struct options *o)
 	/* no signal handlers: a Ctrl-C or SIGTERM during a --blocking pause
 	 * is held by ptrace_pause_all until the threads run again, then ends
 	 * strobe by its default action */
-	rc = take(&w, &s, &pp, o->blocking, pid);
+	rc = take(&w, async, &s, &pp, o->blocking, pid);
 	ptrace_pause_release(&pp);
 	if (rc == ERR_NOPROC)
 		die_exited(pid);
@@ -739,12 +797,16 @@ int cmd_dump(const struct options *o)
 	};
 	if (!getcwd(d.cwd, sizeof(d.cwd)))
 		d.cwd[0] = '\0';
+	uint64_t *leaf_ids = async ? leaf_tasks(async, s.nthreads) : NULL;
+	d.leaf_ids = leaf_ids;
 	struct buf out = BUF_INIT;
 	format_dump(&out, &d, &s);
 	fwrite(out.data ? out.data : "", 1, out.len, stdout);
 	int status = fflush(stdout) == 0 ? 0 : 1;
 
 	buf_release(&out);
+	free(leaf_ids);
+	cmd_async_release(async);
 	sample_release(&s);
 	py_walker_release(&w);
 	strtab_release(&strings);

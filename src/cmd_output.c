@@ -83,6 +83,13 @@ void cmd_check_baseline(const struct options *o)
 	struct stat st;
 	if (o->baseline && stat(o->baseline, &st) != 0)
 		die("Error: Baseline file not found: %s", o->baseline);
+	/* run, attach: a baseline that cannot be compared with this run is
+	 * refused before sampling (Tachyon only finds out after, losing the run) */
+	if (o->baseline && o->command != CMD_REPLAY) {
+		struct errmsg e = { "" };
+		if (out_diff_flamegraph_check(o->baseline, o->mode, options_features(o), &e) != 0)
+			die("Error: %s", e.text[0] ? e.text : "cannot read the baseline");
+	}
 }
 
 static const char *opcode_name(void *ctx, int op, int *base)

@@ -419,6 +419,10 @@ int cmd_profile(const struct options *o, pid_t pid, struct spawn *child)
 		sc.resume = resume_target;
 		sc.pause_ctx = &pp;
 	}
+	/* a target that execs goes on in the same profile (cmd_exec.c) */
+	struct cmd_exec *ex = cmd_exec_watch(pid, &w, &rt, &mem, &prof.strings, !async);
+	sc.failed = cmd_exec_failed;
+	sc.failed_ctx = ex;
 	/* --subprocesses: attach watches the children from here on; run
 	 * (child != NULL) started watching when it launched the command */
 	struct child_monitor *children = o->subprocesses && !child ? cmd_children_start(o, pid) : NULL;
@@ -494,6 +498,7 @@ release:
 	if (co.source_root_fd >= 0)
 		close(co.source_root_fd);
 
+	cmd_exec_release(ex);
 	cmd_async_release(async);
 	py_walker_release(&w);
 	profile_release(&prof);

@@ -132,6 +132,11 @@ int sampler_run(struct py_walker *w, const struct sampler_sink *sink,
 			break;
 		} else {
 			res->failed++;
+			if (cfg->failed && cfg->failed(cfg->failed_ctx)) {
+				res->ticks++;
+				res->target_gone = true;
+				break;
+			}
 		}
 		res->ticks++;
 		if (last_sample)

@@ -50,6 +50,11 @@ struct sampler_config {
 	 * py_walker_sample, with the same return values. */
 	int (*take)(void *ctx, struct sample *s);
 	void *take_ctx;
+	/* Optional: called after a failed sample while the target lives; a
+	 * non-zero return ends sampling as a vanished target does (used to
+	 * follow a target that exec'd, cmd_exec.c). */
+	int (*failed)(void *ctx);
+	void *failed_ctx;
 	/* Optional (--live): called between samples, every tick_ns, with the
 	 * run so far; the live view polls keys and redraws from here, so it
 	 * must be quick (missed deadlines are caught up back-to-back).  A

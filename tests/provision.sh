@@ -116,6 +116,11 @@ elif command -v npm >/dev/null && mkdir -p "$node_dir"; then
 else
 	warn "no npm: cannot install ${node_pkgs[*]} in $node_dir"
 fi
+# the consumers' tests fail (never skip) without these: say so here too
+for tool in go chromium node; do
+	command -v "$tool" >/dev/null && say "have $(command -v "$tool")" || warn "missing $tool (data-format consumer)"
+done
+node_ok || warn "npm packages ${node_pkgs[*]} are not all in $node_dir"
 
 # ---------------------------------------------------------------- sid root
 sid_ok() {	# sid_ok DIR: the root has every interpreter we need

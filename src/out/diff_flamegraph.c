@@ -22,7 +22,9 @@
  *   ancestors, values scaled, diff = -baseline self.
  *
  * The baseline must have been recorded in the same mode and with the same
- * capture features, as Tachyon requires.
+ * capture features, as Tachyon requires.  Tachyon finds that out after
+ * sampling, and the run is lost; run and attach check it before they start
+ * (out_diff_flamegraph_check), with Tachyon's messages.
  */
 #include "out/out.h"
 
@@ -280,6 +282,23 @@ static int check_baseline(const struct binary_info *info, const struct out_reque
 		return ERR_INVAL;
 	}
 	return 0;
+}
+
+int out_diff_flamegraph_check(const char *baseline, int mode, int features, struct errmsg *e)
+{
+	struct stat st;
+	if (!baseline || stat(baseline, &st) != 0) {
+		errmsg_set(e, "Baseline file not found: %s", baseline ? baseline : "");
+		return ERR_NOTFOUND;
+	}
+	struct binary_reader *r;
+	int rc = binary_reader_open(&r, baseline, e);
+	if (rc)
+		return rc;
+	struct out_request req = { .mode = mode, .features = features };
+	rc = check_baseline(binary_reader_info(r), &req, e);
+	binary_reader_close(r);
+	return rc;
 }
 
 static int load_baseline(const struct out_request *req, bool skip_idle, bool detail,

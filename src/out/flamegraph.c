@@ -50,7 +50,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <time.h>
 
 #define SOURCE_MAX_BYTES (64u << 20)  /* a source file larger than this is cut */
 #define SOURCE_CONTEXT 2              /* lines before and after the current one */
@@ -1684,14 +1683,9 @@ int out_flamegraph_write(const struct profile *p, const struct out_request *req,
 {
 	*written = false;
 	struct fg_tree t;
-	struct timespec T0, T1, T2, T3; clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &T0);
 	fg_tree_build(&t, p);
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &T1);
 	struct fg_conv c = { .t = &t, .req = req, .with_source = true };
 	fg_conv_run(&c);
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &T2);
-	fprintf(stderr, "TIMING build %.3f conv %.3f nodes %zu pnodes %zu entries %zu\n", (T1.tv_sec-T0.tv_sec)+(T1.tv_nsec-T0.tv_nsec)/1e9, (T2.tv_sec-T1.tv_sec)+(T2.tv_nsec-T1.tv_nsec)/1e9, t.n, p->nodes.count, p->nentries);
-	(void)T3;
 	FILE *fp = req->stdout_fp ? req->stdout_fp : stdout;
 	fg_print_summary(fp, &c);
 	int rc = 0;
@@ -1705,7 +1699,5 @@ int out_flamegraph_write(const struct profile *p, const struct out_request *req,
 	}
 	fg_conv_release(&c);
 	fg_tree_release(&t);
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &T3);
-	fprintf(stderr, "TIMING total %.3f\n", (T3.tv_sec-T0.tv_sec)+(T3.tv_nsec-T0.tv_nsec)/1e9);
 	return rc;
 }

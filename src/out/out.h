@@ -106,11 +106,17 @@ int out_collapsed_write(const struct profile *p, const struct out_request *req, 
 /* flamegraph.c, diff_flamegraph.c: HTML pages */
 int out_flamegraph_write(const struct profile *p, const struct out_request *req, bool *written);
 int out_diff_flamegraph_write(const struct profile *p, const struct out_request *req, bool *written);
+/* Whether baseline is a binary file a run in mode with capture features
+ * (BINARY_FEATURE_* bits) can be compared with: 0, or an error explained
+ * in e in Tachyon's words ("Baseline profiling mode does not match ..."). */
+int out_diff_flamegraph_check(const char *baseline, int mode, int features, struct errmsg *e);
 /* streaming: Firefox Profiler JSON (gecko.c) */
 extern const struct out_stream_ops out_gecko_stream;
 int out_jsonl_write(const struct profile *p, const struct out_request *req, bool *written);
 int out_speedscope_write(const struct profile *p, const struct out_request *req, bool *written);
 int out_pprof_write(const struct profile *p, const struct out_request *req, bool *written);
+/* heatmap.c: a directory of HTML pages; prints its own "written" lines */
+int out_heatmap_write(const struct profile *p, const struct out_request *req, bool *written);
 
 /* NULL if there is no format of that name. */
 const struct out_format *out_format_find(const char *name);

@@ -117,15 +117,21 @@ static int emit(struct py_walker *w, struct sample *s, struct thread_sample *t, 
 	f->end_col = loc.end_col;
 	f->opcode = FRAME_NO_OPCODE;
 	*op_addr = 0;
-	if (w->cfg.opcodes && byte_off >= 0) {
+	/* A frame that has not started yet (f_lasti -1 before 3.11, prev_instr
+	 * one unit before the code before 3.13) is about to run its first
+	 * instruction: that is its opcode, as 3.13+'s instr_ptr says for such a
+	 * frame.  Pushing a frame and running its RESUME are a few stores
+	 * apart, so samples do land there. */
+	int64_t op_off = byte_off >= 0 ? byte_off : 0;
+	if (w->cfg.opcodes) {
 		if (code->bytecode) {
 			/* 3.8-3.10: the immutable co_code */
-			if ((uint64_t)byte_off < code->bytecode_len)
-				f->opcode = code->bytecode[byte_off];
+			if ((uint64_t)op_off < code->bytecode_len)
+				f->opcode = code->bytecode[op_off];
 		} else if (code->code_len) {
 			/* 3.11+: the live (possibly specialized) byte, read after
 			 * the walk; 3.11-3.12 first step back from a CALL's caches */
-			int64_t start = py_code_instruction_start(code, byte_off);
+			int64_t start = py_code_instruction_start(code, op_off);
 			if (start >= 0 && (uint64_t)start < code->code_len)
 				*op_addr = code->code_start + (uint64_t)start;
 		}
@@ -773,6 +779,9 @@ static int walk_interp_thread(struct py_walker *w, struct sample *s, struct thre
 	unsigned char scratch[FRAME_READ_MAX];
 	if (l->if_size > sizeof(scratch))
 		return ERR_CORRUPT;
+	/* Whether the last frame walked was a Python frame (see the check
+	 * after the loop). */
+	bool python_last = false;
 	for (int steps = 0; frame; steps++) {
 		if (steps >= PY_MAX_FRAMES)
 			return ERR_LIMIT;
@@ -781,8 +790,10 @@ static int walk_interp_thread(struct py_walker *w, struct sample *s, struct thre
 			return rc;
 		/* the thread's own base frame (3.14+) ends every chain: no
 		 * need to read it again */
-		if (frame == sp->terminal)
+		if (frame == sp->terminal) {
+			python_last = false;
 			break;
+		}
 		const unsigned char *f;
 		rc = locate_frame(w, frame, scratch, &f);
 		if (rc)
@@ -801,6 +812,7 @@ static int walk_interp_thread(struct py_walker *w, struct sample *s, struct thre
 			if (w->cfg.native && prev && t->depth > 0 && frame != gc_frame &&
 			    (rc = emit_synthetic(w, s, t, w->native_func)))
 				return rc;
+			python_last = false;
 			frame = prev;
 			continue;
 		}
@@ -817,15 +829,28 @@ static int walk_interp_thread(struct py_walker *w, struct sample *s, struct thre
 		if (rc)
 			return rc;
 		/* --async-aware: a running task's stack ends at its coroutine */
-		if (w->stop_frame && frame == w->stop_frame)
+		if (w->stop_frame && frame == w->stop_frame) {
+			python_last = false;
 			break;
+		}
 		/* --native on 3.11: this frame was entered from C (3.12+ put
 		 * a C-stack frame there instead, handled above) */
 		if (w->cfg.native && prev && l->if_is_entry != PY_ABSENT && rd_u8(f, l->if_is_entry) &&
 		    (rc = emit_synthetic(w, s, t, w->native_func)))
 			return rc;
+		python_last = true;
 		frame = prev;
 	}
+	/* 3.12+: every evaluation loop pushes a C-stack entry frame first
+	 * (3.14+ also roots each thread in its base frame), so a complete
+	 * chain ends in one.  A chain that ends in a Python frame was caught
+	 * between the stores of a frame switch: 3.12 keeps the current frame
+	 * of its _PyCFrame (a C local) in a register and stores it late, so
+	 * even a stopped thread (--blocking) can show a yielded generator's
+	 * frame, already unlinked (previous NULL), as the current one.  A
+	 * torn read, not a stack. */
+	if (python_last && l->owner_cstack != PY_OWNER_NONE)
+		return ERR_CORRUPT;
 	/* remember what was read on its own, plus what the guess got right */
 	int keep = w->next_spec.n;
 	for (int i = 0; i < sp->n && keep < PY_SPEC_FRAMES; i++)

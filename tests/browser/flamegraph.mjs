@@ -4,8 +4,8 @@
 // as a user would use it.
 //
 //   node tests/browser/flamegraph.mjs --page FILE.html --samples N
-//        [--search TEXT] [--zoom TEXT] [--threads] [--diff]
-//        [--screenshot OUT.png] [--budget-ms MS]
+//        [--search TEXT] [--zoom TEXT [--tip TEXT]] [--threads] [--diff]
+//        [--screenshot OUT.png [--theme light|dark]] [--budget-ms MS]
 //
 // Checks: the page loads from file:// with no console error, no page error
 // and no request other than the page itself; the root total equals N;
@@ -77,6 +77,9 @@ try {
   check(root === +args.samples, `root total ${root} == ${args.samples} samples`);
   const card = await page.textContent('#stat-samples');
   check(card.replace(/,/g, '') === String(args.samples), `summary card shows ${card}`);
+  result.cards = {};
+  for (const k of ['samples', 'duration', 'rate', 'functions', 'errors', 'missed'])
+    result.cards[k] = (await page.textContent('#stat-' + k)).trim();
 
   // search by typing, as a user does
   if (args.search) {
@@ -101,7 +104,10 @@ try {
     await page.mouse.move(r.x + Math.min(r.w / 2, 40), r.y + r.h / 2);
     await page.waitForSelector('#tip:not([hidden])', { timeout: 5000 });
     const tip = await page.textContent('#tip');
+    result.tip = tip;
     check(tip.includes(' ms') || tip.includes(' s'), 'hovering shows a tooltip with times');
+    check(tip.includes('% of all'), 'the tooltip shows percentages');
+    if (args.tip) check(tip.includes(args.tip), `the tooltip shows "${args.tip}"`);
     await page.mouse.click(r.x + Math.min(r.w / 2, 40), r.y + r.h / 2);
     const z = await fg(() => window.strobeFlamegraph.zoomed());
     result.zoomed = z;
@@ -156,10 +162,19 @@ try {
   }
 
   if (args.screenshot) {
-    // a zoomed, searched view says more than the top of the page
-    if (args.search) await fg((q) => window.strobeFlamegraph.search(q), args.search);
+    // the whole page as a user first sees it, in the asked theme, with the
+    // tooltip of the --zoom frame (or the hottest root child) showing
+    await fg(() => { window.strobeFlamegraph.search(''); window.strobeFlamegraph.zoomTo(0); });
+    await page.fill('#search', '');
+    if (args.theme) await fg((t) => window.strobeFlamegraph.setTheme(t), args.theme);
     await page.mouse.move(5, 5);
-    await page.waitForTimeout(50);
+    const idx = args.zoom ? await fg((t) => window.strobeFlamegraph.find(t), args.zoom) : 1;
+    const r = idx > 0 ? await fg((i) => window.strobeFlamegraph.rectOf(i), idx) : null;
+    if (r) {
+      await page.mouse.move(r.x + Math.min(r.w / 2, 60), r.y + r.h / 2);
+      await page.waitForSelector('#tip:not([hidden])', { timeout: 5000 });
+    }
+    await page.evaluate(() => new Promise((res) => requestAnimationFrame(() => requestAnimationFrame(res))));
     await page.screenshot({ path: args.screenshot, type: 'png' });
     result.screenshot = args.screenshot;
   }

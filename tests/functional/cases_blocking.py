@@ -40,9 +40,12 @@ def torn(it, L, frames):
 def t_blocking_consistent(ctx):
     """--blocking -r 2khz on a generator/consumer pair: not one torn stack"""
     out = ctx.path("out.txt")
-    p = ctx.strobe(["run", "-d", "2", "-r", "2khz", "--blocking", "--collapsed", "-o", out]
-                   + ctx.run_args("genconsumer.py"))
-    ready = p.message("ready")
+    # attach once the pair runs: on a loaded machine a launched target's
+    # start-up (imports, each paused 2000 times a second) can take most of
+    # the 2 s and leave too few samples of the loop
+    tgt, ready = ctx.start_target("genconsumer.py")
+    p = ctx.strobe(["attach", "-d", "2", "-r", "2khz", "--blocking", "--collapsed", "-o", out,
+                    str(ready["pid"])], ready=False)
     s = expect_success(p, timeout=60)
     check(s["samples"] >= 400, "only %d samples in 2 s at 2 kHz with --blocking", s["samples"])
     # A failed sample is no tear: the walker refused what it read.  Even a

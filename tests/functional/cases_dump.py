@@ -282,9 +282,78 @@ def t_dump_not_python(ctx):
     check(re.search(r"python", line, re.I) and str(sl.pid) in line,
           "message does not say process %d is not Python: %r", sl.pid, line)
     check(sl.poll() is None, "sleep died")
+    # --async-aware changes nothing: the same line
     p = ctx.strobe(["dump", "--async-aware", str(sl.pid)], ready=False)
     p.wait(30)
-    check("--async-aware" in one_line_error(p, rc=2), "--async-aware: %r", p.stderr)
+    check(one_line_error(p) == line, "--async-aware: %r, expected %r", p.stderr, line)
+
+
+# ---------------------------------------------------------------------------
+# --async-aware: one section per leaf task (3.14+)
+
+def async_sections(ctx, text, ready):
+    """{task id: (tid, frames)} of an async dump; frames as cases_async
+    writes them ("<task>:NAME:0", "async_tree.py:FUNC:LINE"), only the
+    <task> frames and the target's own."""
+    out = {}
+    for sec in parse(text):
+        m = re.match(r"^task (\d+)$", sec["details"] or "")
+        check(m, "async section without its task: %r", sec["header"])
+        check(int(m.group(1)) not in out, "task %s has two sections", m.group(1))
+        frames = []
+        for f in sec["frames"]:
+            if f["file"] == "<task>":
+                check(f["line"] is None and f["source"] is None, "task frame %r", f)
+                frames.append("<task>:%s:0" % f["func"])
+            elif f["file"] and os.path.basename(f["file"]) == "async_tree.py":
+                check(f["file"] == shown_name(ready["file"], ctx.work), "file shown as %r", f["file"])
+                frames.append("async_tree.py:%s:%d" % (f["func"], f["line"]))
+        out[int(m.group(1))] = (sec["tid"], frames)
+    return out
+
+
+@case("dump_async", quick=True)
+def t_dump_async(ctx):
+    """dump --async-aware: a section per leaf task ("task ID"), all tasks by default, running with --async-mode running"""
+    import cases_async as ca
+    it = ctx.interp
+    if not ca.supported(it):
+        tgt, ready = ctx.start_target("chain.py")
+        p = ctx.strobe(["dump", "--async-aware", str(ready["pid"])], ready=False)
+        p.wait(30)
+        line = one_line_error(p, rc=2)
+        check("--async-aware needs CPython 3.14 or newer" in line and
+              "runs Python %d.%d" % tuple(it.version[:2]) in line, "message %r", line)
+        return
+    tgt, ready = ctx.start_target(ca.TARGET, ["--thread"])
+    pid, L, tids = ready["pid"], ready["lines"], ready["threads"]
+    want = {(tids[role], tuple(frames)) for role, frames in ca.all_stacks(L).values()}
+    # the worker says ready a little before it spins; the other tasks
+    # suspend right after marking themselves: bounded wait for both
+    deadline = time.monotonic() + 10
+    while True:
+        text = dump(ctx, pid, ["--async-aware", "--async-mode", "running"]).stdout
+        run = async_sections(ctx, text, ready)
+        if list(run.values()) == [(tids["main"], ca.running_stack(L))]:
+            break
+        check(time.monotonic() < deadline, "--async-mode running:\n%s\nexpected %s on thread %d",
+              text, ";".join(ca.running_stack(L)), tids["main"])
+    while True:
+        text = dump(ctx, pid, ["--async-aware"]).stdout
+        secs = async_sections(ctx, text, ready)
+        got = {(tid, tuple(ca.fans_as_one(fr))) for tid, fr in secs.values()}
+        if got == want and len(secs) == len(want):
+            break
+        check(time.monotonic() < deadline, "async dump (all tasks):\n%s\nexpected:\n%s",
+              text, "\n".join(";".join(f) for _, f in sorted(want)))
+    # the same with --blocking, and with --async-mode all said explicitly
+    for args in (["--blocking"], ["--async-mode", "all"]):
+        again = async_sections(ctx, dump(ctx, pid, ["--async-aware"] + args).stdout, ready)
+        check(again == secs, "dump --async-aware %s differs:\n%r\n%r", " ".join(args), again, secs)
+    if tuple(it.version[:2]) == (3, 15):
+        for args in (["--async-aware"], ["--async-aware", "--async-mode", "running"]):
+            same_as_tachyon(ctx, pid, args, by_section=True)
+    check(tgt.poll() is None, "the target died")
 
 
 # ---------------------------------------------------------------------------
@@ -336,11 +405,22 @@ def _comparable(text):
     return out
 
 
-def same_as_tachyon(ctx, pid, args, color=False):
+def _sections(lines):
+    """Comparable lines cut into sections, in a fixed order, the first
+    header's "for PID N" dropped (async dumps: Tachyon's sections come in the
+    order of a Python set of task ids)."""
+    secs = "\n".join(lines).split("\n\n")
+    secs = [re.sub(r"^Stack dump for PID \d+, ", "Stack dump, ", x) for x in secs]
+    return "\n\n".join(sorted(secs)).split("\n")
+
+
+def same_as_tachyon(ctx, pid, args, color=False, by_section=False):
     env = ctx.env(FORCE_COLOR="1") if color else ctx.env(NO_COLOR="1")
     ours = dump(ctx, pid, args, env=env).stdout
     theirs = tachyon_dump(ctx, pid, args, color)
     a, b = _comparable(ours), _comparable(theirs)
+    if by_section:
+        a, b = _sections(a), _sections(b)
     if a != b:
         diff = next(i for i in range(max(len(a), len(b)))
                     if i >= len(a) or i >= len(b) or a[i] != b[i])

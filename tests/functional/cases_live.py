@@ -84,6 +84,11 @@ class Tmux:
     def lines(self):
         return self.screen().split("\n")
 
+    def styled(self):
+        """The screen with its text attributes (SGR escapes), as capture-pane -e."""
+        self.last = self._tmux(["capture-pane", "-p", "-e", "-t", "live"])
+        return self.last
+
     def wait(self, pred, timeout, what):
         """The screen once pred(screen text) holds; fails after timeout."""
         deadline = time.monotonic() + timeout
@@ -178,6 +183,7 @@ class Live:
         check("strobe Profiler" not in s and "nsamples" not in s,
               "the view is still on the screen after strobe exited:\n%s", s)
         check(PROMPT.strip() in s, "no shell prompt after strobe exited:\n%s", s)
+        sane_terminal(self.tmux)
         return s
 
     def close(self):
@@ -250,6 +256,55 @@ def sorted_col(lines):
     return m.group(1), m.start()
 
 
+def sane_terminal(t):
+    """The shell's terminal is in its normal mode again: line editing and
+    echo on (curses turns both off), and the cursor shown (tmux: cursor_flag)."""
+    t.text("clear")
+    t.keys("Enter")
+    t.run(["stty", "-a"])
+    s = t.wait(lambda s: EXIT.search(s) and "speed" in s, 15, "the output of stty -a")
+    for flag in ("icanon", "echo", "isig", "icrnl", "opost"):
+        check(re.search(r"(?<![-\w])%s\b" % flag, s), "the terminal was left with -%s:\n%s", flag, s)
+    cursor = t._tmux(["display-message", "-p", "-t", "live", "#{cursor_flag}"]).strip()
+    check(cursor == "1", "the cursor was left hidden (cursor_flag %r)", cursor)
+
+
+SGR = re.compile(r"\x1b\[([\d;]*)m")
+
+
+def trend_cells(styled):
+    """The numbers of the table rows drawn in a trend colour: [(colour, text)],
+    colour 'up' (bold green) or 'down' (bold red).  Walks the screen's SGR
+    escapes, which tmux emits as changes from the previous cell's style."""
+    bold, fg, out, in_table = False, 39, [], False
+    for line in styled.split("\n"):
+        plain = SGR.sub("", line)
+        if plain.lstrip().startswith(("nsamples", "\u25bcnsamples")):
+            in_table = True
+        elif in_table and not re.match(r"^ *\d+/\d+ ", plain):
+            in_table = False
+        pos = 0
+        for m in list(SGR.finditer(line)) + [None]:
+            text = line[pos:m.start() if m else len(line)]
+            if in_table and text.strip() and re.match(r"^[\d./ ]+$", text) and bold \
+                    and fg in (31, 32):
+                out.append(("up" if fg == 32 else "down", text.strip()))
+            if m is None:
+                break
+            codes = [int(c) for c in m.group(1).split(";") if c] or [0]
+            for c in codes:
+                if c == 0:
+                    bold, fg = False, 39
+                elif c == 1:
+                    bold = True
+                elif c == 22:
+                    bold = False
+                elif 30 <= c <= 39:
+                    fg = c
+            pos = m.end()
+    return out
+
+
 # ---------------------------------------------------------------------------
 
 @case("live_ui", versions=FULL)
@@ -312,6 +367,12 @@ def t_live_ui(ctx):
         got = rows(s.split("\n"))
         check(got and all("spin_a" in row[2] or "spin_a" in row[3] for row in got),
               "rows not matching the filter:\n%s", s)
+        t.keys("/")
+        t.text("zz")
+        t.wait(lambda s: "Function filter: spin_azz_" in s, 5, "the filter being edited")
+        t.keys("Escape")  # drops the edit, keeps the filter
+        t.wait(lambda s: "Function filter" not in s and "[Filter: spin_a (c to clear)]" in s, 5,
+               "the filter kept after Escape")
         t.keys("c")
         s = t.wait(lambda s: "[Filter:" not in s and
                    any("spin_a" not in row[2] for row in rows(s.split("\n"))), 5,
@@ -345,6 +406,35 @@ def t_live_ui(ctx):
         t.keys("p")
         t.wait(lambda s: "[PAUSED]" not in s and
                SAMPLES_LINE.match(s.split("\n")[2]).group(1) != frozen, 5, "the display moving")
+
+        # trend colours: the workers' counts grow between refreshes, so
+        # their numbers are drawn bold green; 'x' turns the colours off
+        t.wait(lambda s: any(c == "up" for c, _ in trend_cells(t.styled())), 10,
+               "numbers coloured as rising")
+        t.keys("x")
+        t.wait(lambda s: "[Trend colors: OFF]" in s and not trend_cells(t.styled()), 5,
+               "[Trend colors: OFF] and no trend colour")
+        time.sleep(0.5)  # a few refreshes: still none
+        check(not trend_cells(t.styled()), "trend colours with 'x' off:\n%s", t.last)
+        t.keys("x")
+        t.wait(lambda s: "[Trend colors: OFF]" not in s and
+               any(c == "up" for c, _ in trend_cells(t.styled())), 10, "the trend colours back")
+
+        # refresh rate: '+' to 20 Hz at most, '-' slower in 0.05 s steps
+        t.keys("+", "+", "+")
+        t.wait(lambda s: thread_field(s, 9) == "20.0", 5, "Display: 20.0Hz")
+        t.keys("-", "-", "-")
+        t.wait(lambda s: thread_field(s, 9) == "5.0", 5, "Display: 5.0Hz")
+        t.keys("=", "=")
+        t.wait(lambda s: thread_field(s, 9) == "10.0", 5, "Display: 10.0Hz")
+
+        # 'r' starts the counts again
+        before = samples(t.screen())
+        t.keys("r")
+        s = t.wait(lambda s: 0 < samples(s) < before / 2, 5, "the counts from zero after 'r'")
+        check(before > 1000, "%d samples before the reset", before)
+        check(header(s.split("\n")).group(6) in ("0m00s", "0m01s"),
+              "uptime %s just after a reset", header(s.split("\n")).group(6))
 
         # help, and any key closes it
         t.keys("h")
@@ -456,7 +546,36 @@ def t_live_ctrl_c(ctx):
         s = t.wait(lambda s: EXIT.search(s), 15, "strobe exiting after a second Ctrl-C")
         check(EXIT.search(s).group(1) == "0", "exit status %s", EXIT.search(s).group(1))
         check("strobe Profiler" not in s and PROMPT.strip() in s, "terminal not restored:\n%s", s)
+        sane_terminal(t)
         pid = lv.ready["pid"]
+        deadline = time.monotonic() + 10
+        while os.path.exists("/proc/%d" % pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        check(not os.path.exists("/proc/%d" % pid) or
+              open("/proc/%d/stat" % pid).read().split(")")[-1].split()[0] == "Z",
+              "target %d still running after strobe exited", pid)
+    finally:
+        lv.close()
+
+
+@case("live_sigterm", kind="global", quick=True)
+def t_live_sigterm(ctx):
+    """--live ended by SIGTERM: the view closes at once, the terminal is restored, the target ends"""
+    lv = Live(ctx, "spin.py")
+    try:
+        t = lv.tmux
+        t.wait(lambda s: samples(s) > 300, 20, "300 samples")
+        pid = lv.ready["pid"]
+        with open("/proc/%d/stat" % pid) as f:
+            strobe = int(f.read().rsplit(")", 1)[1].split()[2])
+        with open("/proc/%d/cmdline" % strobe, "rb") as f:
+            check(b"strobe" in f.read().split(b"\0")[0], "the target's parent is not strobe")
+        os.kill(strobe, signal.SIGTERM)
+        s = t.wait(lambda s: EXIT.search(s), 15, "strobe exiting after SIGTERM")
+        check(EXIT.search(s).group(1) == "0", "exit status %s", EXIT.search(s).group(1))
+        check("strobe Profiler" not in s and FINISHED not in s and PROMPT.strip() in s,
+              "the view was left on the screen:\n%s", s)
+        sane_terminal(t)
         deadline = time.monotonic() + 10
         while os.path.exists("/proc/%d" % pid) and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -517,3 +636,290 @@ def t_live_no_terminal(ctx):
             if int(st[3]) == p.pid and st[0] != "Z":
                 left.append(d)
     check(not left, "processes left running in strobe's session: %s", left)
+
+
+# ---------------------------------------------------------------------------
+# Against Tachyon's own --live (3.15 in the sid root): the same target, the
+# same keys, two terminals of the same size, and the screens compared line
+# by line with what must differ taken out (the tool's name, the numbers, bar
+# lengths).  Where strobe departs from Tachyon on purpose, the test skips:
+#  - after 'p' Tachyon stops redrawing, so its "[PAUSED]" tag never shows;
+#  - Tachyon's filter prompt leaves the rest of the controls line behind;
+#  - Tachyon prints 100% as "100." in the Threads line (one column short).
+
+NUMBER = re.compile(r"\d+(?:\.\d*)?")
+MEDAL = re.compile("[\U0001f947\U0001f948\U0001f949] (\\S+)")
+
+
+def shape(line):
+    """A screen line without what differs between two profilers of one
+    target: the tool's name, numbers (and a rate's unit), bar lengths and
+    the spacing that numbers of other widths move."""
+    line = line.replace("Tachyon Profiler", "strobe Profiler")
+    line = re.sub("[\u2588\u2591]+", "#", line)
+    line = re.sub(r"N[KM]?Hz", "NHz", NUMBER.sub("N", line))
+    return re.sub(r" +", " ", line).strip()
+
+
+def start_in_namespace(ctx, script, **envextra):
+    """The target on the sid root's 3.15, in a mount namespace of its own with
+    /proc mounted inside the root (nothing outlives it), so that Tachyon can
+    join it (tachyon_argv) and read the target's maps as paths it can open:
+    Tachyon run from another namespace fails to find the PyRuntime section.
+    Returns (proc, ready message)."""
+    _, tpath = ctx.target(script)
+    inner = 'mount -t proc proc "$0/proc" && exec chroot "$0" "$@"'
+    argv = ["unshare", "-m", "--propagation", "private", "sh", "-c", inner, ctx.interp.root,
+            ctx.interp.exe_in_target, tpath]
+    p = ctx.spawn(argv, env=ctx.env(**envextra), name=os.path.splitext(script)[0])
+    return p, p.message("ready")
+
+
+def tachyon_argv(pid, args):
+    """Tachyon ARGS in the mount namespace, root and cwd of process pid."""
+    return (["nsenter", "-t", str(pid), "-m", "-r", "-w", "python3.15", "-m", "profiling.sampling"]
+            + list(args))
+
+
+class Pair:
+    """strobe and Tachyon, each in its own tmux window of one size."""
+
+    def __init__(self, ctx, ns_pid, width, height, env=None):
+        self.ctx, self.pid, self.w, self.h = ctx, ns_pid, width, height
+        env = env or ctx.env()
+        self.s = self.t = None
+        self.s = Tmux(ctx, env, width, height)
+        self.t = Tmux(ctx, env, width, height)
+
+    def run(self, strobe_args, tachyon_args):
+        self.s.run([self.ctx.strobe_path] + list(strobe_args))
+        self.t.run(tachyon_argv(self.pid, tachyon_args))
+
+    def keys(self, *keys):
+        self.s.keys(*keys)
+        self.t.keys(*keys)
+
+    def resize(self, width, height):
+        self.w, self.h = width, height
+        self.s.resize(width, height)
+        self.t.resize(width, height)
+
+    def wait(self, pred, timeout, what):
+        """Both screens once pred holds for each: (strobe's lines, Tachyon's)."""
+        a = self.s.wait(pred, timeout, what + " (strobe)")
+        b = self.t.wait(pred, timeout, what + " (Tachyon)")
+        return a.split("\n")[:self.h], b.split("\n")[:self.h]
+
+    def close(self):
+        for tm, who in ((self.s, "strobe"), (self.t, "Tachyon")):
+            if tm:
+                self.ctx.notes.append("last %s screen:\n%s" % (who, tm.last.rstrip("\n")))
+                tm.close()
+
+
+def same(ours, theirs, idx, what):
+    for i in idx:
+        check(shape(ours[i]) == shape(theirs[i]), "%s, line %d:\n  strobe:  %r\n  Tachyon: %r",
+              what, i + 1, ours[i], theirs[i])
+
+
+def same_exact(ours, theirs, idx, what):
+    for i in idx:
+        check(ours[i].rstrip() == theirs[i].rstrip(), "%s, line %d:\n  strobe:  %r\n  Tachyon: %r",
+              what, i + 1, ours[i], theirs[i])
+
+
+def same_header(ours, theirs, what):
+    """Title, PID line, samples, efficiency, threads, functions, rule; the
+    top 3 as a set (ties may come in another order)."""
+    same(ours, theirs, [0, 1, 2, 3, 5, 7], what)
+    th = lambda l: re.sub(r"[\d.]+%", "N%", l)
+    check(th(ours[4]) == th(theirs[4]), "%s, threads line:\n  strobe:  %r\n  Tachyon: %r",
+          what, ours[4], theirs[4])
+    check(set(MEDAL.findall(ours[6])) == set(MEDAL.findall(theirs[6])),
+          "%s, top 3:\n  strobe:  %r\n  Tachyon: %r", what, ours[6], theirs[6])
+
+
+def pct_rows(lines):
+    """{(function, file:line): (sample %, cumul %)} of a table with every column."""
+    i, _ = table(lines)
+    out = {}
+    for l in lines[i + 1:]:
+        f = re.split(r" {2,}", l.strip())
+        if len(f) != 7 or not re.match(r"^\d+/\d+$", f[0]):
+            break
+        out[(f[5], f[6])] = (float(f[1]), float(f[3]))
+    return out
+
+
+def same_table(ours, theirs, what):
+    """The same table header, rows for the same locations, and the same
+    shares (each profiler took its own samples: within 2 points)."""
+    i, h = table(ours)
+    j, h2 = table(theirs)
+    check(i == j and h == h2, "%s, table header:\n  strobe:  %r\n  Tachyon: %r", what, h, h2)
+    a, b = pct_rows(ours), pct_rows(theirs)
+    check(a and set(a) == set(b), "%s: strobe's rows %s, Tachyon's %s", what, sorted(a), sorted(b))
+    for k in a:
+        check(abs(a[k][0] - b[k][0]) <= 2 and abs(a[k][1] - b[k][1]) <= 2,
+              "%s, %s: strobe %.1f%%/%.1f%%, Tachyon %.1f%%/%.1f%%", what, k[0], a[k][0], a[k][1],
+              b[k][0], b[k][1])
+
+
+def footer(lines):
+    return lines[-2:]
+
+
+@case("live_vs_tachyon", versions={(3, 15)})
+def t_live_vs_tachyon(ctx):
+    """--live next to Tachyon's --live on one target: the same screens after the same keys, widths, finish"""
+    target, ready = start_in_namespace(ctx, "threads.py", STROBE_TARGET_TIMEOUT=240)
+    pid = str(ready["pid"])
+    W, H = 150, 40
+    pr = Pair(ctx, pid, W, H)
+    try:
+        pr.run(["attach", "--live", "-a", pid], ["attach", "--live", "-a", pid])
+        up = lambda s: samples(s) > 500 and len(pct_rows(s.split("\n"))) >= 8
+        a, b = pr.wait(up, 60, "the view with the target's 8 locations")
+        same_header(a, b, "first screen")
+        check(a[0] == "strobe Profiler" and b[0] == "Tachyon Profiler", "titles %r, %r", a[0], b[0])
+        same_table(a, b, "first screen")
+        same_exact(footer(a), footer(b), [0, 1], "footer")
+        # cumulative is per thread stack, as Tachyon counts it: 3 threads
+        # run Thread.run, so it is on the stack in 300% of the samples
+        run = [v for k, v in pct_rows(a).items() if k[0] == "Thread.run"]
+        check(run and abs(run[0][1] - 300) < 3, "Thread.run cumulative %s, expected 300%%", run)
+
+        for keys, want in (("s", "Sort: Cumulative %"), ("s", "Sort: Cumulative Time"),
+                           ("s", "Sort: Direct Samples"), ("S", "Sort: Cumulative Time"),
+                           ("S", "Sort: Cumulative %"), ("S", "Sort: Total Time"),
+                           ("S", "Sort: Sample %")):
+            pr.keys(keys)
+            a, b = pr.wait(lambda s: want in s, 15, repr(want))
+            same_exact(a, b, [table(a)[0]], "table header after %r" % keys)
+            same_exact(footer(a), footer(b), [0, 1], "footer after %r" % keys)
+        pr.keys("s")
+        pr.wait(lambda s: "Sort: Total Time" in s, 15, "the tottime sort again")
+
+        pr.keys("x")
+        a, b = pr.wait(lambda s: "[Trend colors: OFF]" in s, 15, "[Trend colors: OFF]")
+        same_exact(footer(a), footer(b), [0, 1], "footer after 'x'")
+        pr.keys("x")
+        pr.wait(lambda s: "[Trend colors: OFF]" not in s, 15, "trend colours on again")
+
+        # refresh rate: '+' twice stops at 20 Hz, '-' three times is 5 Hz
+        pr.keys("+", "+")
+        pr.wait(lambda s: "Display: 20.0Hz" in s.split("\n")[1], 15, "Display: 20.0Hz")
+        pr.keys("-", "-", "-")
+        pr.wait(lambda s: "Display: 5.0Hz" in s.split("\n")[1], 15, "Display: 5.0Hz")
+        pr.keys("=", "=")
+        pr.wait(lambda s: "Display: 10.0Hz" in s.split("\n")[1], 15, "Display: 10.0Hz")
+
+        pr.keys("h")
+        a, b = pr.wait(lambda s: "Interactive Commands" in s, 15, "the help screen")
+        for x, y in zip(a, b):
+            check(x.replace("strobe", "Tachyon") == y, "help screen:\n  strobe:  %r\n  Tachyon: %r",
+                  x, y)
+        pr.keys("z")
+        pr.wait(lambda s: "Interactive Commands" not in s and "Sort: Total Time" in s, 15,
+                "the view after the help")
+
+        pr.keys("/")
+        pr.s.text("spin")
+        pr.t.text("spin")
+        pr.wait(lambda s: "Function filter: spin_" in s, 15, "the filter prompt")
+        pr.keys("Enter")
+        a, b = pr.wait(lambda s: "[Filter: spin (c to clear)]" in s and
+                       len(pct_rows(s.split("\n"))) == 2, 15, "the two spin rows")
+        same_table(a, b, "filtered")
+        same_exact(footer(a), footer(b), [0, 1], "footer with a filter")
+        same(a, b, [5], "functions line with a filter")
+        pr.keys("/")
+        pr.s.text("x")
+        pr.t.text("x")
+        pr.wait(lambda s: "Function filter: spinx_" in s, 15, "the filter being edited")
+        pr.keys("Escape")  # cancels the edit, the filter stays
+        pr.wait(lambda s: "Function filter" not in s and "[Filter: spin (c to clear)]" in s, 15,
+                "the filter kept after Escape")
+        pr.keys("c")
+        pr.wait(lambda s: "[Filter:" not in s and len(pct_rows(s.split("\n"))) >= 8, 15,
+                "every row after 'c'")
+
+        tids = {str(v) for v in ready["threads"].values()}
+        pr.keys("t")
+        a, b = pr.wait(lambda s: thread_field(s, 4) == "1", 15, "thread 1/n")
+        same_header(a, b, "one thread")
+        check(header(a).group(5) == header(b).group(5) == "4" and header(a).group(3) in tids and
+              header(b).group(3) in tids, "threads: strobe %r, Tachyon %r", a[1], b[1])
+        same_table(a, b, "thread %s" % header(a).group(2))
+        pr.keys("Left")
+        pr.wait(lambda s: thread_field(s, 4) == "4", 15, "thread 4/4")
+        pr.keys("t")
+        pr.wait(lambda s: thread_field(s, 2) == "ALL", 15, "Thread: ALL")
+
+        before = (samples(pr.s.screen()), samples(pr.t.screen()))
+        pr.keys("r")
+        pr.wait(lambda s: 0 < samples(s) < 300, 15, "the counts from zero after 'r'")
+        check(min(before) > 1000, "samples before the reset: %s", before)
+
+        for w, h in ((100, 30), (80, 24), (70, 20)):
+            pr.resize(w, h)
+            # tmux cuts the old screen to the new width at once: wait for
+            # the rule under the header, which is drawn as wide as the screen
+            # but one column
+            a, b = pr.wait(lambda s: len(s.split("\n")[7]) == w - 1 and "nsamples" in s and
+                           samples(s) > 0, 15, "the view redrawn at %dx%d" % (w, h))
+            same_exact(a, b, [table(a)[0]], "table header at %dx%d" % (w, h))
+            same_exact(footer(a), footer(b), [0, 1], "footer at %dx%d" % (w, h))
+            same(a, b, [0, 1, 5, 7], "header at %dx%d" % (w, h))
+        pr.resize(50, 10)
+        a, b = pr.wait(lambda s: "Terminal too small!" in s, 15, "the too-small screen")
+        same_exact(a, b, range(10), "too-small screen")
+        pr.resize(W, H)
+        pr.wait(lambda s: "\u25bctottime" in s, 15, "the view at %dx%d again" % (W, H))
+
+        pr.keys("q")
+        a, b = pr.wait(lambda s: EXIT.search(s), 30, "the exit status after 'q'")
+        for who, lines in (("strobe", a), ("Tachyon", b)):
+            s = "\n".join(lines)
+            check(EXIT.search(s).group(1) == "0" and "Profiler" not in s and PROMPT.strip() in s,
+                  "%s after 'q':\n%s", who, s)
+    finally:
+        pr.close()
+
+    # sampling ends (-d): the finished screens
+    pr = Pair(ctx, pid, W, H)
+    try:
+        pr.run(["attach", "--live", "-a", "-d", "3", pid], ["attach", "--live", "-a", "-d", "3", pid])
+        a, b = pr.wait(lambda s: FINISHED in s, 90, "the finished state")
+        same_header(a, b, "finished screen")
+        same_exact(a, b, [8, 9, 10], "finished banner")
+        check(BANNER in a[8], "banner %r", a[8])
+        same_table(a, b, "finished screen")
+        same_exact(footer(a), footer(b), [0, 1], "finished footer")
+        pr.keys("q")
+        pr.wait(lambda s: EXIT.search(s) and EXIT.search(s).group(1) == "0", 30,
+                "exit status 0 after 'q'")
+    finally:
+        pr.close()
+    check(target.poll() is None, "the attached target did not survive")
+
+    # under 200 samples: the same message, then the target's stderr
+    pr = Pair(ctx, pid, W, H, ctx.env(STROBE_EXIT_AFTER="1"))
+    try:
+        _, tpath = ctx.target("chatty.py")
+        pr.run(["run", "--live", "-r", "20"] + ctx.run_args("chatty.py"),
+               ["run", "--live", "-r", "20", tpath])
+        a, b = pr.wait(lambda s: EXIT.search(s), 60, "the exit status")
+        msgs = []
+        for who, lines in (("strobe", a), ("Tachyon", b)):
+            s = "\n".join(lines)
+            m = re.search(r"^(Only \d+ sample\(s\) collected .*)$", s, re.M)
+            check(m and EXIT.search(s).group(1) == "0" and "Profiler" not in s,
+                  "%s with under 200 samples:\n%s", who, s)
+            check(s.index("chatty-stderr 0") > m.end(), "%s: no stderr after the message:\n%s",
+                  who, s)
+            msgs.append(m.group(1))
+        check(shape(msgs[0]) == shape(msgs[1]), "messages:\n  strobe:  %r\n  Tachyon: %r", *msgs)
+    finally:
+        pr.close()

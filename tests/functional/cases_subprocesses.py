@@ -1,7 +1,10 @@
 """--subprocesses: the Python children of the target (multiprocessing pool
-workers, a `python -c` started with subprocess, Python processes under a
-shell) are profiled too, each by its own `strobe attach` writing
-out_<pid>.<ext> (Tachyon's naming), and strobe does not wait for children
+workers with the fork, spawn and forkserver start methods, a `python -c`
+started with subprocess, Python processes under a shell, a child that
+re-execs itself with os.execv, children living a fraction of a second) are
+profiled too, each by its own `strobe attach` writing out_<pid>.<ext>
+(Tachyon's naming); non-Python children are ignored silently; children are
+never stopped or killed by strobe, and strobe does not wait for children
 that are gone.
 
 Multiprocessing needs POSIX semaphores, i.e. a writable /dev/shm: a chroot
@@ -9,6 +12,7 @@ interpreter whose root has none runs the subprocess child only (noted in the
 test's output)."""
 import marshal
 import os
+import signal
 import time
 
 from cases import case
@@ -46,6 +50,15 @@ def child_leaf(ctx):
     return "<string>:%s:" % fn(ctx.interp, "child_spin")
 
 
+def ignored(ctx, p, pid):
+    """pid (not Python) got no profiler, no output and no message."""
+    check("child process %d\n" % pid not in p.stderr and "PID %d\n" % pid not in p.stderr,
+          "a message about the non-Python child %d:\n%s", pid, p.stderr)
+    check(not [f for f in os.listdir(ctx.work) if "_%d." % pid in f],
+          "an output for the non-Python child %d", pid)
+    check("Warning" not in p.stderr, "a warning on stderr:\n%s", p.stderr)
+
+
 def shell_command(ctx, script):
     """strobe run arguments: `sh -c script PYTHON children.py` (in the root
     for a chroot interpreter): the top-level process never becomes Python."""
@@ -66,7 +79,8 @@ def t_subprocess_run(ctx):
                    + ctx.run_args("children.py", [mode]))
     ready = p.message("ready", timeout=60)
     workers = p.message("workers", timeout=60)["workers"] if mode == "pool" else []
-    child = p.message("child", timeout=60)["child"]
+    msg = p.message("child", timeout=60)
+    child = msg["child"]
     p.message("done", timeout=60)
     done = time.monotonic()
     rc = p.wait(60)
@@ -96,6 +110,112 @@ def t_subprocess_run(ctx):
     # no output for anything that is not a descendant
     names = sorted(f for f in os.listdir(ctx.work) if f.startswith("out"))
     check("out.txt" in names, "no out.txt among %s", names)
+    ignored(ctx, p, msg["nonpy"])
+
+
+@case("subprocess_spawn")
+def t_subprocess_spawn(ctx):
+    """a multiprocessing Pool with the spawn start method (fresh interpreters, exec'd): each
+    worker's out_<pid>.txt has its pool_work samples; `sleep` is ignored silently"""
+    if pool_mode(ctx) != "pool":
+        return
+    out = ctx.path("out.txt")
+    p = ctx.strobe(["run", "--subprocesses", "--collapsed", "-o", out]
+                   + ctx.run_args("children.py", ["spawn"]))
+    ready = p.message("ready", timeout=90)
+    check(ready["start_method"] == "spawn", "start method %s", ready["start_method"])
+    nonpy = p.message("child", timeout=60)["nonpy"]
+    check(p.wait(60) == 0, "strobe exited with status %s", p.rc)
+    it, L = ctx.interp, ready["lines"]
+    for w in ready["workers"]:
+        started(p, w)
+        expect_leaf(ctx.path("out_%d.txt" % w), frame(it, "children.py", "pool_work",
+                                                      L["pool_work"]), 100, "worker %d" % w)
+    ignored(ctx, p, nonpy)
+
+
+@case("subprocess_reexec")
+def t_subprocess_reexec(ctx):
+    """a child that os.execv's the interpreter again keeps one profiler and one output, with the
+    functions before and after the exec; the same for the target of `run` itself"""
+    it = ctx.interp
+    out = ctx.path("out.txt")
+    p = ctx.strobe(["run", "--subprocesses", "--collapsed", "-o", out]
+                   + ctx.run_args("children.py", ["reexec"]))
+    L = p.message("ready", timeout=60)["lines"]
+    child = p.message("child", timeout=60)["child"]
+    check(p.wait(60) == 0, "strobe exited with status %s", p.rc)
+    check(p.stderr.count("Started profiler for child process %d\n" % child) == 1,
+          "not one profiler for child %d:\n%s", child, p.stderr)
+    path = ctx.path("out_%d.txt" % child)
+    for func in ("before_exec", "after_exec"):
+        expect_leaf(path, frame(it, "children.py", func, L[func]), 100, "%s of %d" % (func, child))
+
+    p = ctx.strobe(["run", "--collapsed", "-o", out] + ctx.run_args("children.py", ["exec-before"]),
+                   ready=False)
+    check(p.wait(60) == 0, "strobe exited with status %s", p.rc)
+    for func in ("before_exec", "after_exec"):
+        expect_leaf(out, frame(it, "children.py", func, L[func]), 100, "the target's " + func)
+
+
+@case("subprocess_quick")
+def t_subprocess_quick(ctx):
+    """children living 0.1-0.2 s (fork children, python -c), one after the other: none is
+    lost - each has an output with samples of its function"""
+    it = ctx.interp
+    out = ctx.path("out.txt")
+    p = ctx.strobe(["run", "--subprocesses", "--collapsed", "-o", out]
+                   + ctx.run_args("children.py", ["quick"]))
+    L = p.message("ready", timeout=60)["lines"]
+    q = p.message("quick", timeout=90)
+    check(p.wait(60) == 0, "strobe exited with status %s", p.rc)
+    for pid in q["forks"]:
+        expect_leaf(ctx.path("out_%d.txt" % pid), frame(it, "children.py", "quick_fork",
+                                                        L["quick_fork"]), 1, "fork child %d" % pid)
+    for pid in q["execs"]:
+        expect_leaf(ctx.path("out_%d.txt" % pid), child_leaf(ctx), 1, "python -c child %d" % pid)
+
+
+@case("subprocess_linger")
+def t_subprocess_linger(ctx):
+    """Ctrl-C: strobe ends its target as Tachyon does, but a Python child that outlives it is
+    neither stopped nor killed: it finishes its work while strobe waits for its profiler,
+    whose output is written"""
+    it = ctx.interp
+    out = ctx.path("out.txt")
+    p = ctx.strobe(["run", "--subprocesses", "--collapsed", "-o", out]
+                   + ctx.run_args("children.py", ["linger", "3"]))
+    L = p.message("ready", timeout=60)["lines"]
+    child = p.message("lingering", timeout=60)["pid"]
+    p.send(signal.SIGINT)
+    # the child is not stopped: it goes on to the end of its 3 s
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with open("/proc/%d/stat" % child) as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            break
+        check(state not in ("T", "t"), "child %d is stopped (%s)", child, state)
+        if state == "Z":
+            break
+        time.sleep(0.05)
+    p.message("lingered", timeout=60)
+    rc = p.wait(60)
+    check(rc == 0, "strobe exited with status %s, expected 0", rc)
+    check("Waiting for 1 child profiler(s) to complete..." in p.stderr,
+          "strobe did not wait for the child's profiler:\n%s", p.stderr)
+    started(p, child)
+    expect_leaf(ctx.path("out_%d.txt" % child), frame(it, "children.py", "linger_spin",
+                                                      L["linger_spin"]), 100, "child %d" % child)
+
+
+@case("subprocess_live", kind="global", quick=True)
+def t_subprocess_live(ctx):
+    """--subprocesses with --live is refused as Tachyon refuses it (exit 2)"""
+    p = ctx.strobe(["run", "--subprocesses", "--live"] + ctx.run_args("spin.py"), ready=False)
+    check(p.wait(30) == 2, "exit status %s, expected 2", p.rc)
+    check("--subprocesses is incompatible with --live mode." in p.stderr, "stderr:\n%s", p.stderr)
 
 
 @case("subprocess_names")

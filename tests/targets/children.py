@@ -1,17 +1,31 @@
 """Starts Python child processes, for --subprocesses.
 
-  children.py [pool|nopool] [HOLD]
+  children.py [pool|nopool|spawn|forkserver|reexec|quick|linger] [HOLD]
 
 pool (default): a multiprocessing Pool of 2 workers (the interpreter's default
 start method: fork, or forkserver from 3.14) each spins HOLD seconds (default
 1.0) in pool_work(); a barrier shared with the parent makes both workers run
 at once.  The parent says "ready" once both are spinning, with their pids in
 "workers", and "workers" again when they are done.
+spawn, forkserver: the same with that start method.
 nopool: no multiprocessing (for an interpreter where it cannot work).
 
-Then, in both modes, a `python -c` child (subprocess) spins 0.5 s in
-child_spin(); the parent says "child" with its pid when it has exited, then
-"done", and exits 0.
+Then, in those modes, a `python -c` child (subprocess) spins 0.5 s in
+child_spin(), and a `sleep 0.2` (not Python) runs; the parent says "child"
+with the pids ("child", "nonpy") when both have exited, then "done", and
+exits 0.
+
+reexec: says "ready", then runs `children.py exec-before` (subprocess),
+which spins 0.5 s in before_exec() and os.execv's the interpreter again as
+`children.py exec-after` (same pid), which spins 0.5 s in after_exec(); then
+"child" with its pid, "done".
+quick: says "ready", then, one after the other, QUICK_FORKS fork children
+(multiprocessing's fork context) spinning QUICK_FORK_S in quick_fork() and
+QUICK_EXECS `python -c` children spinning QUICK_EXEC_S in child_spin(); then
+"quick" with their pids ("forks", "execs"), "done".
+linger: says "ready", starts `children.py lingering HOLD` (subprocess), which
+says "lingering", spins HOLD seconds in linger_spin() and says "lingered"
+(through the inherited readiness fd); the parent waits for it.
 """
 import multiprocessing
 import os
@@ -31,6 +45,9 @@ def child_spin(seconds):
 child_spin(float(sys.argv[1]))
 """
 
+QUICK_FORKS, QUICK_FORK_S = 6, 0.2
+QUICK_EXECS, QUICK_EXEC_S = 3, 0.1
+
 _barrier = None
 
 
@@ -46,27 +63,96 @@ def pool_work(seconds):
     return os.getpid()
 
 
-def run_pool(hold):
-    barrier = multiprocessing.Barrier(3)
-    with multiprocessing.Pool(2, initializer=init, initargs=(barrier,)) as pool:
+def before_exec():
+    end = time.monotonic() + 0.5
+    while time.monotonic() < end: pass  # @before_exec
+
+
+def after_exec():
+    end = time.monotonic() + 0.5
+    while time.monotonic() < end: pass  # @after_exec
+
+
+def quick_fork(seconds):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end: pass  # @quick_fork
+
+
+def linger_spin(seconds):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end: pass  # @linger_spin
+
+
+def ready_fds():
+    """The readiness fd, for a child that signals too."""
+    fd = os.environ.get("STROBE_READY_FD")
+    return (int(fd),) if fd else ()
+
+
+def python_child(*args):
+    return subprocess.Popen([sys.executable, os.path.abspath(__file__)] + list(args),
+                            pass_fds=ready_fds())
+
+
+def run_pool(hold, method=None):
+    mp = multiprocessing.get_context(method)
+    barrier = mp.Barrier(3)
+    with mp.Pool(2, initializer=init, initargs=(barrier,)) as pool:
         result = pool.map_async(pool_work, [hold, hold], chunksize=1)
         barrier.wait(60)  # both workers are in pool_work now
         c.signal("ready", __file__, workers=sorted(p.pid for p in pool._pool),
-                 start_method=multiprocessing.get_start_method())
+                 start_method=mp.get_start_method())
         pids = result.get(60)  # @wait_pool
     c.signal("workers", workers=sorted(pids))
+
+
+def run_quick():
+    fork = multiprocessing.get_context("fork")
+    forks, execs = [], []
+    for _ in range(QUICK_FORKS):
+        p = fork.Process(target=quick_fork, args=(QUICK_FORK_S,))
+        p.start()
+        forks.append(p.pid)
+        p.join()
+    for _ in range(QUICK_EXECS):
+        p = subprocess.Popen([sys.executable, "-c", CHILD, str(QUICK_EXEC_S)])
+        execs.append(p.pid)
+        p.wait()
+    c.signal("quick", forks=forks, execs=execs)
 
 
 def main():
     mode = sys.argv[1] if len(sys.argv) > 1 else "pool"
     hold = float(sys.argv[2]) if len(sys.argv) > 2 else 1.0
-    if mode == "pool":
-        run_pool(hold)
+    if mode == "exec-before":
+        before_exec()
+        os.execv(sys.executable, [sys.executable, os.path.abspath(__file__), "exec-after"])
+    if mode == "exec-after":
+        after_exec()
+        return
+    if mode == "lingering":
+        c.signal("lingering")
+        linger_spin(hold)
+        c.signal("lingered")
+        return
+    if mode in ("pool", "spawn", "forkserver"):
+        run_pool(hold, None if mode == "pool" else mode)
     else:
         c.signal("ready", __file__, workers=[])
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(CHILD_SPIN)])
-    rc = child.wait()  # @wait_child
-    c.signal("child", child=child.pid, rc=rc)
+    if mode == "reexec":
+        child = python_child("exec-before")
+        c.signal("child", child=child.pid, rc=child.wait())
+    elif mode == "quick":
+        run_quick()
+    elif mode == "linger":
+        child = python_child("lingering", str(hold))
+        c.signal("child", child=child.pid, rc=child.wait())
+    else:
+        child = subprocess.Popen([sys.executable, "-c", CHILD, str(CHILD_SPIN)])
+        nonpy = subprocess.Popen(["sleep", "0.2"])
+        rc = child.wait()  # @wait_child
+        nonpy.wait()
+        c.signal("child", child=child.pid, rc=rc, nonpy=nonpy.pid)
     c.signal("done")
 
 

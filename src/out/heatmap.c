@@ -1,0 +1,1360 @@
+/* heatmap.c - the line heat map (--heatmap): a directory with index.html
+ * and one page per source file (file_0000.html, file_0001.html, ... in
+ * order of samples), as Tachyon's HeatmapCollector lays it out, with
+ * strobe's own pages (src/out/heatmap/, embedded at build time).
+ *
+ * What is counted, as Tachyon counts it (CPython 3.15 heatmap_collector):
+ * - only frames of real files: not "<...>", "[...]", "~", ".", "...", not
+ *   empty, not ("__init__", line 0); lines below 0 are left out;
+ * - total (cumulative) samples of a line: the samples whose stack holds the
+ *   line at least once (a recursive line counts once per sample);
+ * - self samples of a line: the samples whose innermost frame is on it;
+ * - a file's total is the sum of its lines' totals; files are sorted by
+ *   it, descending (first seen first among equals);
+ * - opcodes (--opcodes): per line, samples per executing opcode over every
+ *   frame on the line (not deduplicated), with the distinct column spans.
+ *
+ * Navigation is strobe's own, computed from the same stacks: a line that
+ * calls into another function lists its callees (samples per callee, a
+ * link to the callee's first sampled line); every sampled line of a
+ * function lists the call sites that called the function (samples per
+ * call site, a link to the calling line).  A function's anchor is its
+ * lowest sampled line, which does not depend on sample order.
+ *
+ * Cost: everything is computed on the profile's stack trie, never per
+ * sample: one bottom-up pass sums each trie node's samples (a node's
+ * samples are those of every stack through it), and one walk of the trie
+ * with a per-line "on the current path" count gives the deduplicated
+ * totals (a stack holds a line iff it passes through the outermost node of
+ * that line on its path).  Memory is a few words per trie node and frame.
+ */
+#include "out/out.h"
+
+#include "base/buf.h"
+#include "base/error.h"
+#include "base/hash.h"
+#include "base/intern.h"
+#include "model/profile.h"
+#include "out/textenc.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* The page parts, embedded with the assembler's .incbin (paths relative to
+ * the repository root, where make runs the compiler; the Makefile makes
+ * this object depend on them).  Each is followed by a NUL. */
+#define HM_EMBED(sym, file)                                  \
+	".section .rodata." #sym ",\"a\",@progbits\n"        \
+	".global " #sym "\n"                                  \
+	".hidden " #sym "\n"                                  \
+	".type " #sym ", @object\n"                           \
+	".balign 16\n"                                        \
+	#sym ":\n"                                            \
+	".incbin \"" file "\"\n"                              \
+	".byte 0\n"                                           \
+	".size " #sym ", . - " #sym "\n"                      \
+	".previous\n"
+
+__asm__(HM_EMBED(out_hm_index_html, "src/out/heatmap/index.html")
+	HM_EMBED(out_hm_file_html, "src/out/heatmap/file.html")
+	HM_EMBED(out_hm_css, "src/out/heatmap/heatmap.css")
+	HM_EMBED(out_hm_js, "src/out/heatmap/heatmap.js"));
+
+extern const char out_hm_index_html[];
+extern const char out_hm_file_html[];
+extern const char out_hm_css[];
+extern const char out_hm_js[];
+
+#define NONE UINT32_MAX
+#define SOURCE_MAX_BYTES (64u << 20) /* a larger source file is cut there */
+#define MAX_NAV_ITEMS 50             /* callers / callees listed per line */
+#define MAX_SPANS 16                 /* column spans listed per opcode */
+
+/* ------------------------------------------------------------------ */
+/* Record keys (rectab: no padding)                                    */
+
+struct k_file { uint32_t str; };                       /* -> file index */
+struct k_line { uint32_t file; int32_t line; };        /* file index */
+struct k_fn { uint32_t file_str, func_str; };
+struct k_callee { uint32_t caller_lk, callee_fn; };
+struct k_caller { uint32_t callee_fn, caller_lk, caller_func; uint32_t reserved; };
+struct k_linefn { uint32_t lk, fn; };
+struct k_op { uint32_t lk; int32_t op; };
+struct k_span { uint32_t lkop; int32_t end_line, col, end_col; };
+
+struct hm_file {
+	uint32_t str;           /* profile string id of the path */
+	uint64_t total, self;
+	uint64_t max_total, max_self;
+	uint32_t nlines;        /* distinct lines with samples */
+	uint32_t page;          /* page number, in order of total; NONE: none */
+};
+
+/* Records grouped by a key: order[off[g] .. off[g+1]) are the records of
+ * group g. */
+struct groups {
+	uint32_t *off;
+	uint32_t *order;
+};
+
+/* Where a navigation button leads: n targets, sum samples, the target when
+ * there is only one. */
+struct nav {
+	size_t n;
+	uint64_t sum;
+	uint32_t page;
+	int32_t line;
+};
+
+struct hm {
+	const struct profile *p;
+	const struct out_request *req;
+	struct rectab files, lines, fns, callees, callers, linefns, ops, spans;
+	struct hm_file *fv;          /* per file index */
+	uint64_t *cum, *self;        /* per line key */
+	uint64_t *callee_n, *caller_n, *op_n;
+	size_t callee_cap, caller_cap, op_cap;
+	int32_t *fn_anchor;          /* per function: lowest sampled line, or 0 */
+	uint32_t *fn_lk;             /* per function: line key of the anchor */
+	uint32_t *fn_stamp;          /* per function: page + 1 its callers were listed on */
+	struct nav *fn_nav;          /* per function: its callers */
+	uint32_t *by_total;          /* file indices in page order */
+	size_t npages;
+	uint64_t total_samples;
+	bool has_ops;
+	struct groups g_lines;       /* line keys by file, sorted by line */
+	struct groups g_callees;     /* callee records by caller line */
+	struct groups g_callers;     /* caller records by callee function */
+	struct groups g_linefns;     /* functions by line */
+	struct groups g_ops;         /* opcode records by line */
+	struct groups g_spans;       /* spans by opcode record */
+	char *cwd;
+};
+
+static bool file_counts(const char *s, size_t n)
+{
+	if (n == 0 || s[0] == '<' || s[0] == '[')
+		return false;
+	if ((n == 1 && (s[0] == '~' || s[0] == '.')) || (n == 3 && memcmp(s, "...", 3) == 0))
+		return false;
+	return true;
+}
+
+/* Tachyon leaves "<...>" and "[...]" callees out of its call graph. */
+static bool file_in_graph(const char *s, size_t n)
+{
+	return !(n && (s[0] == '<' || s[0] == '['));
+}
+
+static uint32_t intern_count(struct rectab *t, const void *key, uint64_t **counts, size_t *cap,
+			     uint64_t add)
+{
+	uint32_t id = rectab_intern(t, key, NULL);
+	if (id >= *cap) {
+		size_t old = *cap;
+		VEC_RESERVE(*counts, *cap, (size_t)id + 1);
+		memset(*counts + old, 0, (*cap - old) * sizeof(uint64_t));
+	}
+	(*counts)[id] += add;
+	return id;
+}
+
+/* Counting sort of n records by group key key[i] (< ngroups). */
+static void group_by(struct groups *g, const uint32_t *key, size_t n, size_t ngroups)
+{
+	g->off = xcalloc(ngroups + 1, sizeof(uint32_t));
+	g->order = xmalloc((n ? n : 1) * sizeof(uint32_t));
+	for (size_t i = 0; i < n; i++)
+		g->off[key[i] + 1]++;
+	for (size_t i = 0; i < ngroups; i++)
+		g->off[i + 1] += g->off[i];
+	uint32_t *pos = xmalloc((ngroups ? ngroups : 1) * sizeof(uint32_t));
+	memcpy(pos, g->off, ngroups * sizeof(uint32_t));
+	for (size_t i = 0; i < n; i++)
+		g->order[pos[key[i]]++] = (uint32_t)i;
+	free(pos);
+}
+
+static void groups_release(struct groups *g)
+{
+	free(g->off);
+	free(g->order);
+}
+
+/* Sort each group's slice by a count, descending; ties keep record order. */
+static int by_count_desc(const void *a, const void *b, void *ctx)
+{
+	const uint64_t *n = ctx;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	if (n[x] != n[y])
+		return n[x] > n[y] ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+static void sort_groups(struct groups *g, size_t ngroups, const uint64_t *counts)
+{
+	for (size_t i = 0; i < ngroups; i++) {
+		uint32_t n = g->off[i + 1] - g->off[i];
+		if (n > 1)
+			qsort_r(g->order + g->off[i], n, sizeof(uint32_t), by_count_desc,
+				(void *)counts);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Counting                                                           */
+
+static int hm_count(struct hm *h)
+{
+	const struct profile *p = h->p;
+	size_t nframes = p->frames.count, nnodes = p->nodes.count;
+	int rc = 0;
+
+	/* per frame: its line key and function (NONE when not counted) */
+	uint32_t *f_lk = xmalloc((nframes ? nframes : 1) * sizeof(uint32_t));
+	uint32_t *f_fn = xmalloc((nframes ? nframes : 1) * sizeof(uint32_t));
+	bool *f_graph = xmalloc(nframes ? nframes : 1);
+	uint64_t *f_occ = xcalloc(nframes ? nframes : 1, sizeof(uint64_t));
+	for (size_t i = 0; i < nframes; i++) {
+		const struct profile_frame *f = profile_frame_get(p, (uint32_t)i);
+		size_t flen;
+		const char *fs = strtab_get(&p->strings, f->file, &flen);
+		struct k_fn kf = { f->file, f->func };
+		f_fn[i] = rectab_intern(&h->fns, &kf, NULL);
+		f_graph[i] = file_in_graph(fs, flen);
+		f_lk[i] = NONE;
+		int32_t line = f->line < 0 ? -1 : f->line;
+		if (line < 0 || !file_counts(fs, flen) ||
+		    (line == 0 && flen == 8 && memcmp(fs, "__init__", 8) == 0))
+			continue;
+		struct k_file kfile = { f->file };
+		uint32_t fi = rectab_intern(&h->files, &kfile, NULL);
+		struct k_line kl = { fi, line };
+		f_lk[i] = rectab_intern(&h->lines, &kl, NULL);
+	}
+	size_t nlk = h->lines.count;
+	h->cum = xcalloc(nlk ? nlk : 1, sizeof(uint64_t));
+	h->self = xcalloc(nlk ? nlk : 1, sizeof(uint64_t));
+
+	/* samples through each trie node; self samples at the leaves */
+	uint64_t *tot = xcalloc(nnodes ? nnodes : 1, sizeof(uint64_t));
+	for (size_t e = 0; e < p->nentries; e++) {
+		const struct profile_entry *en = &p->entries[e];
+		if (en->node >= nnodes)
+			continue;
+		tot[en->node] += en->count;
+		h->total_samples += en->count;
+		uint32_t lk = f_lk[profile_node_get(p, en->node)->frame];
+		if (lk != NONE)
+			h->self[lk] += en->count;
+	}
+	uint32_t *first_child = xmalloc((nnodes ? nnodes : 1) * sizeof(uint32_t));
+	uint32_t *next_sib = xmalloc((nnodes ? nnodes : 1) * sizeof(uint32_t));
+	uint32_t roots = NONE;
+	for (size_t n = 0; n < nnodes; n++)
+		first_child[n] = NONE;
+	for (size_t n = nnodes; n-- > 0;) {
+		const struct profile_node *nd = profile_node_get(p, (uint32_t)n);
+		if (nd->parent == PROFILE_NO_NODE) {
+			next_sib[n] = roots;
+			roots = (uint32_t)n;
+			continue;
+		}
+		/* the trie interns a parent before its children */
+		if (nd->parent >= n) {
+			rc = ERR_CORRUPT;
+			goto out;
+		}
+		tot[nd->parent] += tot[n];
+		next_sib[n] = first_child[nd->parent];
+		first_child[nd->parent] = (uint32_t)n;
+	}
+
+	/* edges and frame occurrences: a node is its frame called from its
+	 * parent's frame, in every stack through it */
+	for (size_t n = 0; n < nnodes; n++) {
+		const struct profile_node *nd = profile_node_get(p, (uint32_t)n);
+		uint64_t w = tot[n];
+		if (!w)
+			continue;
+		f_occ[nd->frame] += w;
+		if (nd->parent == PROFILE_NO_NODE || !f_graph[nd->frame])
+			continue;
+		uint32_t pf = profile_node_get(p, nd->parent)->frame;
+		uint32_t clk = f_lk[pf];
+		if (clk == NONE)
+			continue;
+		struct k_callee ke = { clk, f_fn[nd->frame] };
+		intern_count(&h->callees, &ke, &h->callee_n, &h->callee_cap, w);
+		struct k_caller kc = { f_fn[nd->frame], clk, profile_frame_get(p, pf)->func, 0 };
+		intern_count(&h->callers, &kc, &h->caller_n, &h->caller_cap, w);
+	}
+
+	/* deduplicated totals: walk the trie (no recursion: stacks may be
+	 * thousands deep), counting each line at its outermost node */
+	uint32_t *on_path = xcalloc(nlk ? nlk : 1, sizeof(uint32_t));
+	uint32_t n = roots;
+	while (n != NONE) {
+		const struct profile_node *nd = profile_node_get(p, n);
+		uint32_t lk = f_lk[nd->frame];
+		if (lk != NONE && on_path[lk]++ == 0)
+			h->cum[lk] += tot[n];
+		if (first_child[n] != NONE) {
+			n = first_child[n];
+			continue;
+		}
+		/* leave n and every ancestor that has no next sibling */
+		while (n != NONE) {
+			const struct profile_node *x = profile_node_get(p, n);
+			uint32_t xl = f_lk[x->frame];
+			if (xl != NONE)
+				on_path[xl]--;
+			if (next_sib[n] != NONE) {
+				n = next_sib[n];
+				break;
+			}
+			n = x->parent == PROFILE_NO_NODE ? NONE : x->parent;
+		}
+	}
+	free(on_path);
+
+	/* per frame: line -> function, anchors, opcodes */
+	size_t nfn = h->fns.count;
+	h->fn_anchor = xcalloc(nfn ? nfn : 1, sizeof(int32_t));
+	h->fn_lk = xmalloc((nfn ? nfn : 1) * sizeof(uint32_t));
+	for (size_t i = 0; i < nfn; i++)
+		h->fn_lk[i] = NONE;
+	for (size_t i = 0; i < nframes; i++) {
+		uint32_t lk = f_lk[i];
+		if (lk == NONE || !f_occ[i])
+			continue;
+		const struct profile_frame *f = profile_frame_get(p, (uint32_t)i);
+		struct k_linefn kl = { lk, f_fn[i] };
+		rectab_intern(&h->linefns, &kl, NULL);
+		int32_t *a = &h->fn_anchor[f_fn[i]];
+		if (f->line > 0 && (*a == 0 || f->line < *a)) {
+			*a = f->line;
+			h->fn_lk[f_fn[i]] = lk;
+		}
+		if (f->opcode != FRAME_NO_OPCODE) {
+			h->has_ops = true;
+			struct k_op ko = { lk, f->opcode };
+			uint32_t op = intern_count(&h->ops, &ko, &h->op_n, &h->op_cap, f_occ[i]);
+			if (f->col >= 0) {
+				struct k_span ks = { op, f->end_line, f->col, f->end_col };
+				rectab_intern(&h->spans, &ks, NULL);
+			}
+		}
+	}
+
+	/* files: totals, maxima, page order */
+	size_t nfiles = h->files.count;
+	h->fv = xcalloc(nfiles ? nfiles : 1, sizeof(*h->fv));
+	for (size_t i = 0; i < nfiles; i++)
+		h->fv[i].str = ((const struct k_file *)rectab_get(&h->files, (uint32_t)i))->str;
+	for (size_t lk = 0; lk < nlk; lk++) {
+		const struct k_line *kl = rectab_get(&h->lines, (uint32_t)lk);
+		struct hm_file *fi = &h->fv[kl->file];
+		if (!h->cum[lk])
+			continue;
+		fi->total += h->cum[lk];
+		fi->self += h->self[lk];
+		fi->nlines++;
+		if (h->cum[lk] > fi->max_total)
+			fi->max_total = h->cum[lk];
+		if (h->self[lk] > fi->max_self)
+			fi->max_self = h->self[lk];
+	}
+out:
+	free(first_child);
+	free(next_sib);
+	free(tot);
+	free(f_lk);
+	free(f_fn);
+	free(f_graph);
+	free(f_occ);
+	return rc;
+}
+
+static int by_file_total(const void *a, const void *b, void *ctx)
+{
+	const struct hm_file *fv = ctx;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	if (fv[x].total != fv[y].total)
+		return fv[x].total > fv[y].total ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+static int by_line(const void *a, const void *b, void *ctx)
+{
+	const struct rectab *lines = ctx;
+	const struct k_line *x = rectab_get(lines, *(const uint32_t *)a);
+	const struct k_line *y = rectab_get(lines, *(const uint32_t *)b);
+	return x->line < y->line ? -1 : x->line > y->line;
+}
+
+static void hm_index(struct hm *h)
+{
+	size_t nfiles = h->files.count, nlk = h->lines.count;
+	h->by_total = xmalloc((nfiles ? nfiles : 1) * sizeof(uint32_t));
+	for (size_t i = 0; i < nfiles; i++)
+		if (h->fv[i].total)
+			h->by_total[h->npages++] = (uint32_t)i;
+	qsort_r(h->by_total, h->npages, sizeof(uint32_t), by_file_total, h->fv);
+	for (size_t i = 0; i < nfiles; i++)
+		h->fv[i].page = NONE;
+	for (size_t i = 0; i < h->npages; i++)
+		h->fv[h->by_total[i]].page = (uint32_t)i;
+
+	uint32_t *key = xmalloc(((nlk > h->callees.count ? nlk : h->callees.count) + 1 +
+				 h->callers.count + h->linefns.count + h->ops.count +
+				 h->spans.count) * sizeof(uint32_t));
+	for (size_t i = 0; i < nlk; i++)
+		key[i] = ((const struct k_line *)rectab_get(&h->lines, (uint32_t)i))->file;
+	group_by(&h->g_lines, key, nlk, nfiles);
+	for (size_t f = 0; f < nfiles; f++) {
+		uint32_t n = h->g_lines.off[f + 1] - h->g_lines.off[f];
+		qsort_r(h->g_lines.order + h->g_lines.off[f], n, sizeof(uint32_t), by_line,
+			&h->lines);
+	}
+	for (size_t i = 0; i < h->callees.count; i++)
+		key[i] = ((const struct k_callee *)rectab_get(&h->callees, (uint32_t)i))->caller_lk;
+	group_by(&h->g_callees, key, h->callees.count, nlk);
+	sort_groups(&h->g_callees, nlk, h->callee_n);
+	for (size_t i = 0; i < h->callers.count; i++)
+		key[i] = ((const struct k_caller *)rectab_get(&h->callers, (uint32_t)i))->callee_fn;
+	group_by(&h->g_callers, key, h->callers.count, h->fns.count);
+	sort_groups(&h->g_callers, h->fns.count, h->caller_n);
+	for (size_t i = 0; i < h->linefns.count; i++)
+		key[i] = ((const struct k_linefn *)rectab_get(&h->linefns, (uint32_t)i))->lk;
+	group_by(&h->g_linefns, key, h->linefns.count, nlk);
+	for (size_t i = 0; i < h->ops.count; i++)
+		key[i] = ((const struct k_op *)rectab_get(&h->ops, (uint32_t)i))->lk;
+	group_by(&h->g_ops, key, h->ops.count, nlk);
+	sort_groups(&h->g_ops, nlk, h->op_n);
+	for (size_t i = 0; i < h->spans.count; i++)
+		key[i] = ((const struct k_span *)rectab_get(&h->spans, (uint32_t)i))->lkop;
+	group_by(&h->g_spans, key, h->spans.count, h->ops.count);
+	free(key);
+	h->fn_stamp = xcalloc(h->fns.count ? h->fns.count : 1, sizeof(uint32_t));
+	h->fn_nav = xcalloc(h->fns.count ? h->fns.count : 1, sizeof(*h->fn_nav));
+}
+
+/* ------------------------------------------------------------------ */
+/* Text                                                               */
+
+/* s as HTML text (or attribute value): escaped, malformed UTF-8 replaced */
+static void put_html(struct buf *b, const char *s, size_t n)
+{
+	size_t i = 0;
+	buf_reserve(b, n + 16);
+	while (i < n) {
+		size_t j = i;
+		while (j < n && (unsigned char)s[j] >= 0x20 && (unsigned char)s[j] < 0x80 &&
+		       s[j] != '<' && s[j] != '>' && s[j] != '&' && s[j] != '"' && s[j] != '\'')
+			j++;
+		if (j > i)
+			buf_append(b, s + i, j - i);
+		if (j >= n)
+			break;
+		unsigned char c = (unsigned char)s[j];
+		i = j + 1;
+		switch (c) {
+		case '<': buf_puts(b, "&lt;"); continue;
+		case '>': buf_puts(b, "&gt;"); continue;
+		case '&': buf_puts(b, "&amp;"); continue;
+		case '"': buf_puts(b, "&quot;"); continue;
+		case '\'': buf_puts(b, "&#39;"); continue;
+		case '\t': buf_putc(b, '\t'); continue;
+		default: break;
+		}
+		if (c < 0x80) {
+			/* other controls: shown as the replacement character */
+			buf_puts(b, "\xef\xbf\xbd");
+			continue;
+		}
+		uint32_t cp;
+		size_t k = textenc_decode((const unsigned char *)s + j, n - j, &cp);
+		if (cp == TEXTENC_INVALID || (cp >= 0xD800 && cp <= 0xDFFF))
+			buf_puts(b, "\xef\xbf\xbd");
+		else
+			buf_append(b, s + j, k);
+		i = j + k;
+	}
+}
+
+/* A JSON string for a <script> element: "<" escaped so that no "</script"
+ * can end it early. */
+static void put_json_str(struct buf *b, const char *s, size_t n)
+{
+	size_t start = b->len;
+	textenc_json_str(b, s, n, false);
+	size_t extra = 0;
+	for (size_t i = start; i < b->len; i++)
+		extra += b->data[i] == '<';
+	if (!extra)
+		return;
+	buf_reserve(b, extra * 5);
+	char *d = b->data;
+	size_t i = b->len, o = b->len + extra * 5;
+	b->len = o;
+	d[o] = '\0';
+	while (i > start) {
+		char c = d[--i];
+		if (c == '<') {
+			o -= 6;
+			memcpy(d + o, "\\u003c", 6);
+		} else {
+			d[--o] = c;
+		}
+	}
+}
+
+static void put_u64(struct buf *b, uint64_t v)
+{
+	textenc_u64(b, v);
+}
+
+static void put_i64(struct buf *b, int64_t v)
+{
+	textenc_i64(b, v);
+}
+
+/* Python's "%.<d>f" of a finite value */
+static void put_fixed(struct buf *b, double v, int d)
+{
+	if (!isfinite(v))
+		v = 0;
+	buf_printf(b, "%.*f", d, v);
+}
+
+static const char *str_of(const struct hm *h, uint32_t id, size_t *len)
+{
+	return strtab_get(&h->p->strings, id, len);
+}
+
+static const char *basename_of(const char *s, size_t n, size_t *blen)
+{
+	const char *slash = memrchr(s, '/', n);
+	const char *b = slash ? slash + 1 : s;
+	*blen = n - (size_t)(b - s);
+	return b;
+}
+
+/* ------------------------------------------------------------------ */
+/* Module names and kinds, for the index                               */
+
+enum kind { K_PROJECT, K_STDLIB, K_SITE, K_OTHER, K_COUNT };
+
+static const char *const kind_name[K_COUNT] = { "project", "stdlib", "site-packages", "other" };
+static const char *const kind_title[K_COUNT] = {
+	"Project Files", "Standard Library", "Site Packages", "Other Files",
+};
+
+/* "python3.12" or "python3.13t" */
+static bool is_python_dir(const char *s, size_t n)
+{
+	if (n < 9 || memcmp(s, "python", 6) != 0)
+		return false;
+	size_t i = 6, d = 0;
+	while (i < n && s[i] >= '0' && s[i] <= '9')
+		i++, d++;
+	if (!d || i >= n || s[i] != '.')
+		return false;
+	for (i++, d = 0; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+		d++;
+	if (i < n && s[i] == 't')
+		i++;
+	return d && i == n;
+}
+
+/* The module a file path names (dotted, ".py" and "__init__" dropped) and
+ * what kind of file it is: under a site-packages or dist-packages
+ * directory, in a lib/pythonX.Y standard library, under strobe's working
+ * directory (Tachyon's sys.path[0]), or anything else. */
+static enum kind module_of(const struct hm *h, const char *path, size_t n, struct buf *mod)
+{
+	buf_reset(mod);
+	/* component boundaries */
+	size_t from = 0;
+	enum kind k = K_OTHER;
+	size_t cwdlen = h->cwd ? strlen(h->cwd) : 0;
+	if (cwdlen > 1 && n > cwdlen + 1 && memcmp(path, h->cwd, cwdlen) == 0 && path[cwdlen] == '/') {
+		from = cwdlen + 1;
+		k = K_PROJECT;
+	}
+	for (size_t i = 0; i < n;) {
+		while (i < n && path[i] == '/')
+			i++;
+		size_t s = i;
+		while (i < n && path[i] != '/')
+			i++;
+		size_t len = i - s;
+		if (i >= n)
+			break; /* the file itself */
+		if ((len == 13 && memcmp(path + s, "site-packages", 13) == 0) ||
+		    (len == 13 && memcmp(path + s, "dist-packages", 13) == 0)) {
+			from = i + 1;
+			k = K_SITE;
+		} else if (k != K_SITE && is_python_dir(path + s, len) && s >= 4 &&
+			   memcmp(path + s - 4, "lib/", 4) == 0) {
+			from = i + 1;
+			k = K_STDLIB;
+		}
+	}
+	for (size_t i = from; i < n;) {
+		while (i < n && path[i] == '/')
+			i++;
+		size_t s = i;
+		while (i < n && path[i] != '/')
+			i++;
+		size_t len = i - s;
+		if (!len || (len == 1 && path[s] == '.'))
+			continue;
+		if (i >= n) {
+			if (len > 3 && memcmp(path + i - 3, ".py", 3) == 0)
+				len -= 3;
+			if (len == 8 && memcmp(path + s, "__init__", 8) == 0 && mod->len)
+				break;
+		}
+		if (mod->len)
+			buf_putc(mod, '.');
+		buf_append(mod, path + s, len);
+	}
+	if (!mod->len)
+		buf_append(mod, path, n);
+	return k;
+}
+
+/* ------------------------------------------------------------------ */
+/* Pages                                                              */
+
+static int write_file(const char *dir, const char *name, const struct buf *b)
+{
+	char path[4096];
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return ERR_IO;
+	}
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return ERR_IO;
+	bool ok = !b->len || fwrite(b->data, 1, b->len, f) == b->len;
+	if (fclose(f) != 0)
+		ok = false;
+	return ok ? 0 : ERR_IO;
+}
+
+struct slot {
+	const char *name;
+	const struct buf *b;
+	const char *s;
+};
+
+/* The template with its {{NAME}} markers replaced. */
+static void fill(struct buf *out, const char *tpl, const struct slot *slots, size_t n)
+{
+	const char *s = tpl;
+	while (*s) {
+		const char *m = strstr(s, "{{");
+		if (!m) {
+			buf_puts(out, s);
+			return;
+		}
+		buf_append(out, s, (size_t)(m - s));
+		const char *e = strstr(m, "}}");
+		bool done = false;
+		for (size_t i = 0; e && i < n && !done; i++) {
+			size_t len = strlen(slots[i].name);
+			if ((size_t)(e - m - 2) == len && memcmp(m + 2, slots[i].name, len) == 0) {
+				if (slots[i].b && slots[i].b->len)
+					buf_append(out, slots[i].b->data, slots[i].b->len);
+				else if (slots[i].s)
+					buf_puts(out, slots[i].s);
+				s = e + 2;
+				done = true;
+			}
+		}
+		if (!done) {
+			buf_append(out, m, 2);
+			s = m + 2;
+		}
+	}
+}
+
+static void page_name(char *name, size_t size, uint32_t page)
+{
+	snprintf(name, size, "file_%04u.html", page);
+}
+
+static double intensity(uint64_t c, uint64_t max)
+{
+	if (!c || !max)
+		return 0;
+	double lm = log((double)max + 1);
+	return lm > 0 ? log((double)c + 1) / lm : 0;
+}
+
+struct page_bufs {
+	struct buf rows, data, page, fns, ej, fj, mod;
+};
+
+/* One navigation entry as JSON: [page, line, func, file basename, samples] */
+static void put_nav(struct buf *b, const struct hm *h, uint32_t page, int32_t line,
+		    uint32_t func, uint32_t file_str, uint64_t count)
+{
+	char name[32];
+	page_name(name, sizeof(name), page);
+	size_t flen, fnlen, blen;
+	const char *file = str_of(h, file_str, &flen);
+	const char *base = basename_of(file, flen, &blen);
+	const char *fn = str_of(h, func, &fnlen);
+	buf_puts(b, "[\"");
+	buf_puts(b, name);
+	buf_puts(b, "\",");
+	put_i64(b, line);
+	buf_putc(b, ',');
+	put_json_str(b, fn, fnlen);
+	buf_putc(b, ',');
+	put_json_str(b, base, blen);
+	buf_putc(b, ',');
+	put_u64(b, count);
+	buf_putc(b, ']');
+}
+
+/* The callers of function fn (call sites with a page, most samples first)
+ * into the page's function table, once per page. */
+static void fn_prepare(struct hm *h, struct page_bufs *pb, uint32_t fn, uint32_t page)
+{
+	if (h->fn_stamp[fn] == page + 1)
+		return;
+	h->fn_stamp[fn] = page + 1;
+	struct nav *nv = &h->fn_nav[fn];
+	memset(nv, 0, sizeof(*nv));
+	struct buf *b = &pb->fns;
+	size_t mark = b->len;
+	if (b->len)
+		buf_putc(b, ',');
+	buf_putc(b, '"');
+	put_u64(b, fn);
+	buf_puts(b, "\":[");
+	for (uint32_t i = h->g_callers.off[fn]; i < h->g_callers.off[fn + 1] && nv->n < MAX_NAV_ITEMS; i++) {
+		uint32_t r = h->g_callers.order[i];
+		const struct k_caller *k = rectab_get(&h->callers, r);
+		const struct k_line *cl = rectab_get(&h->lines, k->caller_lk);
+		uint32_t cpage = h->fv[cl->file].page;
+		if (cpage == NONE || cl->line <= 0)
+			continue;
+		if (nv->n)
+			buf_putc(b, ',');
+		put_nav(b, h, cpage, cl->line, k->caller_func, h->fv[cl->file].str, h->caller_n[r]);
+		if (!nv->n) {
+			nv->page = cpage;
+			nv->line = cl->line;
+		}
+		nv->n++;
+		nv->sum += h->caller_n[r];
+	}
+	buf_putc(b, ']');
+	if (!nv->n)
+		b->len = mark; /* nobody to list */
+}
+
+/* The callees of line lk that have a page, as a JSON list into ej; the
+ * callers through the line's functions (their ids into fj). */
+static void line_nav(struct hm *h, struct page_bufs *pb, uint32_t lk, uint32_t page,
+		     struct nav *callers, struct nav *callees)
+{
+	memset(callers, 0, sizeof(*callers));
+	memset(callees, 0, sizeof(*callees));
+	buf_reset(&pb->ej);
+	buf_reset(&pb->fj);
+	for (uint32_t i = h->g_callees.off[lk];
+	     i < h->g_callees.off[lk + 1] && callees->n < MAX_NAV_ITEMS; i++) {
+		uint32_t r = h->g_callees.order[i];
+		const struct k_callee *k = rectab_get(&h->callees, r);
+		uint32_t tlk = h->fn_lk[k->callee_fn];
+		if (tlk == NONE)
+			continue;
+		const struct k_line *tl = rectab_get(&h->lines, tlk);
+		uint32_t tpage = h->fv[tl->file].page;
+		if (tpage == NONE || tl->line <= 0)
+			continue;
+		const struct k_fn *fn = rectab_get(&h->fns, k->callee_fn);
+		if (callees->n)
+			buf_putc(&pb->ej, ',');
+		put_nav(&pb->ej, h, tpage, tl->line, fn->func_str, fn->file_str, h->callee_n[r]);
+		if (!callees->n) {
+			callees->page = tpage;
+			callees->line = tl->line;
+		}
+		callees->n++;
+		callees->sum += h->callee_n[r];
+	}
+	for (uint32_t j = h->g_linefns.off[lk]; j < h->g_linefns.off[lk + 1]; j++) {
+		uint32_t fn = ((const struct k_linefn *)rectab_get(&h->linefns, h->g_linefns.order[j]))->fn;
+		fn_prepare(h, pb, fn, page);
+		const struct nav *fv = &h->fn_nav[fn];
+		if (!fv->n)
+			continue;
+		if (pb->fj.len)
+			buf_putc(&pb->fj, ',');
+		put_u64(&pb->fj, fn);
+		if (!callers->n) {
+			callers->page = fv->page;
+			callers->line = fv->line;
+		}
+		callers->n += fv->n;
+		callers->sum += fv->sum;
+	}
+}
+
+/* A navigation button: a plain link when there is one target, else a
+ * button whose menu the script builds from the page data. */
+static void put_nav_button(struct buf *b, const struct nav *nv, bool caller)
+{
+	if (!nv->n)
+		return;
+	const char *cls = caller ? "caller" : "callee";
+	const char *arrow = caller ? "\xe2\x96\xb2" : "\xe2\x96\xbc";
+	if (nv->n == 1) {
+		char name[32];
+		page_name(name, sizeof(name), nv->page);
+		buf_puts(b, "<a class=\"nav ");
+		buf_puts(b, cls);
+		buf_puts(b, "\" href=\"");
+		buf_puts(b, name);
+		buf_puts(b, "#line-");
+		put_i64(b, nv->line);
+		buf_puts(b, "\" title=\"");
+		buf_puts(b, caller ? "Called from 1 call site, " : "Calls 1 function, ");
+	} else {
+		buf_puts(b, "<button type=\"button\" class=\"nav ");
+		buf_puts(b, cls);
+		buf_puts(b, "\" title=\"");
+		buf_puts(b, caller ? "Called from " : "Calls ");
+		put_u64(b, nv->n);
+		buf_puts(b, caller ? " call sites, " : " functions, ");
+	}
+	put_u64(b, nv->sum);
+	buf_puts(b, nv->sum == 1 ? " sample\">" : " samples\">");
+	buf_puts(b, arrow);
+	buf_puts(b, nv->n == 1 ? "</a>" : "</button>");
+}
+
+/* The opcodes of line lk as JSON: [[name, base name, specialized, samples,
+ * [[end_line, col, end_col], ...]], ...] */
+static void line_ops(const struct hm *h, uint32_t lk, struct buf *b)
+{
+	buf_putc(b, '[');
+	for (uint32_t i = h->g_ops.off[lk]; i < h->g_ops.off[lk + 1]; i++) {
+		uint32_t r = h->g_ops.order[i];
+		const struct k_op *ko = rectab_get(&h->ops, r);
+		int base = -1;
+		const char *name = h->req->opcode_name ?
+			h->req->opcode_name(h->req->opcode_ctx, ko->op, &base) : NULL;
+		const char *bname = name;
+		if (name && base >= 0 && base != ko->op) {
+			const char *bn = h->req->opcode_name(h->req->opcode_ctx, base, NULL);
+			if (bn)
+				bname = bn;
+		}
+		char unk[32];
+		if (!name) {
+			snprintf(unk, sizeof(unk), "<%d>", ko->op);
+			name = bname = unk;
+		}
+		if (i > h->g_ops.off[lk])
+			buf_putc(b, ',');
+		buf_putc(b, '[');
+		put_json_str(b, name, strlen(name));
+		buf_putc(b, ',');
+		put_json_str(b, bname, strlen(bname));
+		buf_puts(b, strcmp(name, bname) != 0 ? ",1," : ",0,");
+		put_u64(b, h->op_n[r]);
+		buf_puts(b, ",[");
+		uint32_t ns = 0;
+		for (uint32_t j = h->g_spans.off[r]; j < h->g_spans.off[r + 1] && ns < MAX_SPANS; j++, ns++) {
+			const struct k_span *ks = rectab_get(&h->spans, h->g_spans.order[j]);
+			if (ns)
+				buf_putc(b, ',');
+			buf_putc(b, '[');
+			put_i64(b, ks->end_line);
+			buf_putc(b, ',');
+			put_i64(b, ks->col);
+			buf_putc(b, ',');
+			put_i64(b, ks->end_col);
+			buf_putc(b, ']');
+		}
+		buf_puts(b, "]]");
+	}
+	buf_putc(b, ']');
+}
+
+/* One row: line number, self, total, opcode toggle, source, navigation. */
+static void put_row(struct hm *h, struct page_bufs *pb, const struct hm_file *fi,
+		    int32_t line, uint32_t lk, const char *src, size_t slen, bool *first_data)
+{
+	struct buf *b = &pb->rows;
+	uint64_t tot = lk != NONE ? h->cum[lk] : 0, self = lk != NONE ? h->self[lk] : 0;
+	if (!tot) {
+		buf_puts(b, "<div class=\"ln c\" id=\"line-");
+		put_i64(b, line);
+		buf_puts(b, "\"><a class=\"no\" href=\"#line-");
+		put_i64(b, line);
+		buf_puts(b, "\">");
+		put_i64(b, line);
+		buf_puts(b, "</a><code>");
+		put_html(b, src, slen);
+		buf_puts(b, "</code></div>\n");
+		return;
+	}
+	struct nav callers, callees;
+	line_nav(h, pb, lk, fi->page, &callers, &callees);
+	bool ops = h->g_ops.off[lk + 1] > h->g_ops.off[lk];
+	buf_puts(b, "<div class=\"ln\" id=\"line-");
+	put_i64(b, line);
+	buf_puts(b, "\" data-self=\"");
+	put_u64(b, self);
+	buf_puts(b, "\" data-total=\"");
+	put_u64(b, tot);
+	buf_puts(b, "\" style=\"--s:");
+	put_fixed(b, intensity(self, fi->max_self), 3);
+	buf_puts(b, ";--t:");
+	put_fixed(b, intensity(tot, fi->max_total), 3);
+	buf_puts(b, "\" title=\"Self: ");
+	put_u64(b, self);
+	buf_puts(b, ", Total: ");
+	put_u64(b, tot);
+	buf_puts(b, "\"><a class=\"no\" href=\"#line-");
+	put_i64(b, line);
+	buf_puts(b, "\">");
+	put_i64(b, line);
+	buf_puts(b, "</a><span class=\"sf\">");
+	if (self)
+		put_u64(b, self);
+	buf_puts(b, "</span><span class=\"tt\">");
+	put_u64(b, tot);
+	buf_puts(b, "</span>");
+	if (ops)
+		buf_puts(b, "<button type=\"button\" class=\"bc\" title=\"Show bytecode\">"
+			    "\xe2\x96\xb6</button>");
+	buf_puts(b, "<code>");
+	put_html(b, src, slen);
+	buf_puts(b, "</code>");
+	if (callers.n || callees.n) {
+		buf_puts(b, "<span class=\"nv\">");
+		put_nav_button(b, &callers, true);
+		put_nav_button(b, &callees, false);
+		buf_puts(b, "</span>");
+	}
+	buf_puts(b, "</div>\n");
+
+	/* the page data: the line's functions (their callers are in the
+	 * page's function table), callees and opcodes */
+	if (!callers.n && !callees.n && !ops)
+		return;
+	struct buf *d = &pb->data;
+	if (!*first_data)
+		buf_putc(d, ',');
+	*first_data = false;
+	buf_putc(d, '"');
+	put_i64(d, line);
+	buf_puts(d, "\":{\"fns\":[");
+	if (pb->fj.len)
+		buf_append(d, pb->fj.data, pb->fj.len);
+	buf_puts(d, "],\"callees\":[");
+	if (pb->ej.len)
+		buf_append(d, pb->ej.data, pb->ej.len);
+	buf_puts(d, "]");
+	if (ops) {
+		buf_puts(d, ",\"ops\":");
+		line_ops(h, lk, d);
+	}
+	buf_putc(d, '}');
+}
+
+static void put_stat(struct buf *b, const char *id, const char *label, const struct buf *val)
+{
+	buf_puts(b, "<div class=\"card\"><div class=\"v\" id=\"");
+	buf_puts(b, id);
+	buf_puts(b, "\">");
+	buf_append(b, val->data, val->len);
+	buf_puts(b, "</div><div class=\"k\">");
+	buf_puts(b, label);
+	buf_puts(b, "</div></div>");
+}
+
+static void put_stat_u64(struct buf *b, const char *id, const char *label, uint64_t v)
+{
+	struct buf t = BUF_INIT;
+	put_u64(&t, v);
+	put_stat(b, id, label, &t);
+	buf_release(&t);
+}
+
+static int write_file_page(struct hm *h, const char *dir, uint32_t fidx, struct page_bufs *pb)
+{
+	const struct hm_file *fi = &h->fv[fidx];
+	size_t flen;
+	const char *file = str_of(h, fi->str, &flen);
+	char *src = NULL;
+	size_t slen = 0;
+	bool have_src = out_source_read(h->req, file, SOURCE_MAX_BYTES, &src, &slen) == 0;
+	buf_reset(&pb->rows);
+	buf_reset(&pb->data);
+	buf_reset(&pb->page);
+	buf_reset(&pb->fns);
+
+	const uint32_t *lks = h->g_lines.order + h->g_lines.off[fidx];
+	size_t nl = h->g_lines.off[fidx + 1] - h->g_lines.off[fidx], li = 0;
+	bool first_data = true;
+	int32_t line = 0;
+	/* sampled lines before line 1 (a frame without a line: 0) */
+	while (li < nl && ((const struct k_line *)rectab_get(&h->lines, lks[li]))->line < 1) {
+		const struct k_line *kl = rectab_get(&h->lines, lks[li]);
+		put_row(h, pb, fi, kl->line, lks[li], "", 0, &first_data);
+		li++;
+	}
+	struct buf missing = BUF_INIT;
+	const char *s = src, *end = src + slen;
+	if (!have_src) {
+		buf_puts(&missing, "# Source file not available: ");
+		buf_append(&missing, file, flen);
+		s = missing.data;
+		end = missing.data + missing.len;
+	}
+	while (s && s < end) {
+		const char *nlp = memchr(s, '\n', (size_t)(end - s));
+		const char *e = nlp ? nlp : end;
+		size_t len = (size_t)(e - s);
+		if (len && s[len - 1] == '\r')
+			len--;
+		line++;
+		uint32_t lk = NONE;
+		if (li < nl && ((const struct k_line *)rectab_get(&h->lines, lks[li]))->line == line)
+			lk = lks[li++];
+		put_row(h, pb, fi, line, lk, s, len, &first_data);
+		s = nlp ? nlp + 1 : end;
+		if (line == INT32_MAX)
+			break;
+	}
+	/* sampled lines past the end of the source: kept, without text */
+	if (li < nl) {
+		buf_puts(&pb->rows, "<div class=\"past\">Lines past the end of the source file "
+				    "as read now:</div>\n");
+		for (; li < nl; li++) {
+			const struct k_line *kl = rectab_get(&h->lines, lks[li]);
+			put_row(h, pb, fi, kl->line, lks[li], "", 0, &first_data);
+		}
+	}
+	buf_release(&missing);
+	free(src);
+
+	struct buf head = BUF_INIT, title = BUF_INIT, fname = BUF_INIT, data = BUF_INIT;
+	put_html(&fname, file, flen);
+	size_t blen;
+	const char *base = basename_of(file, flen, &blen);
+	put_html(&title, base, blen);
+	put_stat_u64(&head, "stat-total", "Total Samples", fi->total);
+	put_stat_u64(&head, "stat-self", "Self Samples", fi->self);
+	put_stat_u64(&head, "stat-lines", "Lines Sampled", fi->nlines);
+	struct buf t = BUF_INIT;
+	uint64_t hottest = h->npages ? h->fv[h->by_total[0]].total : 0;
+	put_fixed(&t, hottest ? (double)fi->total / (double)hottest * 100.0 : 0, 2);
+	buf_putc(&t, '%');
+	put_stat(&head, "stat-pct", "Of Hottest File", &t);
+	buf_release(&t);
+	put_stat_u64(&head, "stat-max", "Max Line Total", fi->max_total);
+	put_stat_u64(&head, "stat-maxself", "Max Line Self", fi->max_self);
+
+	buf_puts(&data, "{\"file\":");
+	put_json_str(&data, file, flen);
+	buf_puts(&data, ",\"page\":");
+	put_u64(&data, fi->page);
+	buf_puts(&data, ",\"total\":");
+	put_u64(&data, fi->total);
+	buf_puts(&data, ",\"self\":");
+	put_u64(&data, fi->self);
+	buf_puts(&data, ",\"source\":");
+	buf_puts(&data, have_src ? "true" : "false");
+	buf_puts(&data, ",\"opcodes\":");
+	buf_puts(&data, h->has_ops ? "true" : "false");
+	buf_puts(&data, ",\"lines\":{");
+	if (pb->data.len)
+		buf_append(&data, pb->data.data, pb->data.len);
+	buf_puts(&data, "},\"fns\":{");
+	if (pb->fns.len)
+		buf_append(&data, pb->fns.data, pb->fns.len);
+	buf_puts(&data, "}}");
+
+	struct slot slots[] = {
+		{ "TITLE", &title, NULL }, { "FILENAME", &fname, NULL }, { "CSS", NULL, out_hm_css },
+		{ "JS", NULL, out_hm_js }, { "STATS", &head, NULL }, { "ROWS", &pb->rows, NULL },
+		{ "DATA", &data, NULL },
+	};
+	fill(&pb->page, out_hm_file_html, slots, sizeof(slots) / sizeof(slots[0]));
+	char name[32];
+	page_name(name, sizeof(name), fi->page);
+	int rc = write_file(dir, name, &pb->page);
+	buf_release(&head);
+	buf_release(&title);
+	buf_release(&fname);
+	buf_release(&data);
+	return rc;
+}
+
+static const char *rate_class(double v)
+{
+	return v < 5 ? "good" : v < 15 ? "warning" : "error";
+}
+
+static void put_bar(struct buf *b, const char *id, const char *label, double v, bool known)
+{
+	buf_puts(b, "<div class=\"meter\"><span class=\"k\">");
+	buf_puts(b, label);
+	buf_puts(b, "</span><span class=\"track\"><i class=\"");
+	buf_puts(b, known ? rate_class(v) : "good");
+	buf_puts(b, "\" style=\"width:");
+	put_fixed(b, known ? (v < 0 ? 0 : v > 100 ? 100 : v) : 0, 2);
+	buf_puts(b, "%\"></i></span><span class=\"v\" id=\"");
+	buf_puts(b, id);
+	buf_puts(b, "\">");
+	if (known) {
+		put_fixed(b, v, 1);
+		buf_putc(b, '%');
+	} else {
+		buf_puts(b, "N/A");
+	}
+	buf_puts(b, "</span></div>");
+}
+
+static int write_index(struct hm *h, const char *dir, struct page_bufs *pb)
+{
+	struct out_run_figures fig;
+	out_run_figures_of(h->p, &fig);
+	bool known = h->p->stats.ticks > 0 || h->p->stats.restored;
+	struct buf head = BUF_INIT, sections = BUF_INIT, t = BUF_INIT;
+	put_stat_u64(&head, "stat-files", "Files Profiled", h->npages);
+	put_stat_u64(&head, "stat-samples", "Total Snapshots", h->total_samples);
+	put_fixed(&t, fig.duration_s, 1);
+	buf_puts(&t, " s");
+	put_stat(&head, "stat-duration", "Duration", &t);
+	buf_reset(&t);
+	put_fixed(&t, fig.sample_rate, 1);
+	put_stat(&head, "stat-rate", "Samples/sec", &t);
+	buf_release(&t);
+	struct buf meters = BUF_INIT;
+	put_bar(&meters, "stat-errors", "Error Rate", fig.error_rate, known);
+	put_bar(&meters, "stat-missed", "Missed Samples", fig.missed_samples, known);
+
+	uint64_t hottest = h->npages ? h->fv[h->by_total[0]].total : 0;
+	enum kind *kinds = xmalloc((h->npages ? h->npages : 1) * sizeof(enum kind));
+	uint32_t *mods = xmalloc((h->npages ? h->npages : 1) * sizeof(uint32_t));
+	struct strtab modnames;
+	strtab_init(&modnames);
+	uint64_t ksum[K_COUNT] = { 0 };
+	size_t kn[K_COUNT] = { 0 };
+	for (size_t i = 0; i < h->npages; i++) {
+		const struct hm_file *fi = &h->fv[h->by_total[i]];
+		size_t flen;
+		const char *file = str_of(h, fi->str, &flen);
+		kinds[i] = module_of(h, file, flen, &pb->mod);
+		mods[i] = strtab_intern(&modnames, pb->mod.data ? pb->mod.data : "", pb->mod.len);
+		ksum[kinds[i]] += fi->total;
+		kn[kinds[i]]++;
+	}
+	for (int k = 0; k < K_COUNT; k++) {
+		if (!kn[k])
+			continue;
+		/* project files open, the others closed, as Tachyon shows them */
+		buf_puts(&sections, "<details class=\"kind\" data-kind=\"");
+		buf_puts(&sections, kind_name[k]);
+		buf_puts(&sections, k == K_PROJECT ? "\" open>" : "\">");
+		buf_puts(&sections, "<summary class=\"kind-head\">");
+		buf_puts(&sections, kind_title[k]);
+		buf_puts(&sections, " <span class=\"muted\">(");
+		put_u64(&sections, kn[k]);
+		buf_puts(&sections, kn[k] == 1 ? " file, " : " files, ");
+		put_u64(&sections, ksum[k]);
+		buf_puts(&sections, ksum[k] == 1 ? " sample)" : " samples)");
+		buf_puts(&sections, "</span></summary><div class=\"files\">\n");
+		for (size_t i = 0; i < h->npages; i++) {
+			if ((int)kinds[i] != k)
+				continue;
+			const struct hm_file *fi = &h->fv[h->by_total[i]];
+			size_t flen, mlen;
+			const char *file = str_of(h, fi->str, &flen);
+			const char *mod = strtab_get(&modnames, mods[i], &mlen);
+			char name[32];
+			page_name(name, sizeof(name), fi->page);
+			double pct = hottest ? (double)fi->total / (double)hottest * 100.0 : 0;
+			buf_puts(&sections, "<div class=\"file\" data-module=\"");
+			put_html(&sections, mod, mlen);
+			buf_puts(&sections, "\" data-total=\"");
+			put_u64(&sections, fi->total);
+			buf_puts(&sections, "\" data-self=\"");
+			put_u64(&sections, fi->self);
+			buf_puts(&sections, "\"><a class=\"name\" href=\"");
+			buf_puts(&sections, name);
+			buf_puts(&sections, "\" title=\"");
+			put_html(&sections, file, flen);
+			buf_puts(&sections, "\">\xf0\x9f\x93\x84 ");
+			put_html(&sections, mod, mlen);
+			buf_puts(&sections, "</a><span class=\"num\">");
+			put_u64(&sections, fi->total);
+			buf_puts(&sections, fi->total == 1 ? " sample" : " samples");
+			buf_puts(&sections, "</span><span class=\"num self\">");
+			put_u64(&sections, fi->self);
+			buf_puts(&sections, " self</span><span class=\"num\">");
+			put_u64(&sections, fi->nlines);
+			buf_puts(&sections, fi->nlines == 1 ? " line" : " lines");
+			buf_puts(&sections, "</span><span class=\"bar\"><i style=\"width:");
+			put_fixed(&sections, pct, 1);
+			buf_puts(&sections, "%\"></i></span></div>\n");
+		}
+		buf_puts(&sections, "</div></details>\n");
+	}
+	strtab_release(&modnames);
+	free(kinds);
+	free(mods);
+
+	buf_reset(&pb->page);
+	struct slot slots[] = {
+		{ "CSS", NULL, out_hm_css }, { "JS", NULL, out_hm_js }, { "STATS", &head, NULL },
+		{ "METERS", &meters, NULL }, { "SECTIONS", &sections, NULL },
+	};
+	fill(&pb->page, out_hm_index_html, slots, sizeof(slots) / sizeof(slots[0]));
+	int rc = write_file(dir, "index.html", &pb->page);
+	buf_release(&head);
+	buf_release(&meters);
+	buf_release(&sections);
+	return rc;
+}
+
+/* mkdir -p */
+static int make_dirs(const char *path)
+{
+	char tmp[4096];
+	size_t n = strlen(path);
+	if (n == 0 || n >= sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return ERR_IO;
+	}
+	memcpy(tmp, path, n + 1);
+	for (size_t i = 1; i <= n; i++) {
+		if (tmp[i] != '/' && tmp[i] != '\0')
+			continue;
+		char c = tmp[i];
+		tmp[i] = '\0';
+		struct stat st;
+		if (mkdir(tmp, 0777) != 0 && errno != EEXIST)
+			return ERR_IO;
+		if (stat(tmp, &st) != 0 || !S_ISDIR(st.st_mode)) {
+			errno = ENOTDIR;
+			return ERR_IO;
+		}
+		tmp[i] = c;
+	}
+	return 0;
+}
+
+static void hm_release(struct hm *h)
+{
+	rectab_release(&h->files);
+	rectab_release(&h->lines);
+	rectab_release(&h->fns);
+	rectab_release(&h->callees);
+	rectab_release(&h->callers);
+	rectab_release(&h->linefns);
+	rectab_release(&h->ops);
+	rectab_release(&h->spans);
+	free(h->fv);
+	free(h->cum);
+	free(h->self);
+	free(h->callee_n);
+	free(h->caller_n);
+	free(h->op_n);
+	free(h->fn_anchor);
+	free(h->fn_lk);
+	free(h->fn_stamp);
+	free(h->fn_nav);
+	free(h->by_total);
+	groups_release(&h->g_lines);
+	groups_release(&h->g_callees);
+	groups_release(&h->g_callers);
+	groups_release(&h->g_linefns);
+	groups_release(&h->g_ops);
+	groups_release(&h->g_spans);
+	free(h->cwd);
+}
+
+int out_heatmap_write(const struct profile *p, const struct out_request *req, bool *written)
+{
+	*written = false;
+	FILE *out = req->stdout_fp ? req->stdout_fp : stdout;
+	struct hm h = { .p = p, .req = req };
+	rectab_init(&h.files, sizeof(struct k_file));
+	rectab_init(&h.lines, sizeof(struct k_line));
+	rectab_init(&h.fns, sizeof(struct k_fn));
+	rectab_init(&h.callees, sizeof(struct k_callee));
+	rectab_init(&h.callers, sizeof(struct k_caller));
+	rectab_init(&h.linefns, sizeof(struct k_linefn));
+	rectab_init(&h.ops, sizeof(struct k_op));
+	rectab_init(&h.spans, sizeof(struct k_span));
+	h.cwd = getcwd(NULL, 0);
+	struct page_bufs pb = { BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT };
+	int rc = hm_count(&h);
+	if (rc)
+		goto out;
+	hm_index(&h);
+	if (!h.npages) {
+		/* as Tachyon: nothing is written */
+		fprintf(out, "Warning: No heatmap data to export\n");
+		goto out;
+	}
+	/* the directory name as Python's Path prints it: no trailing '/' */
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s", req->path ? req->path : "heatmap");
+	for (size_t n = strlen(dir); n > 1 && dir[n - 1] == '/'; n--)
+		dir[n - 1] = '\0';
+	if (make_dirs(dir) != 0) {
+		int e = errno;
+		if (req->err)
+			errmsg_set(req->err, "Failed to create output directory %s: %s", dir, strerror(e));
+		errno = e;
+		rc = ERR_IO;
+		goto out;
+	}
+	for (size_t i = 0; i < h.npages && !rc; i++)
+		rc = write_file_page(&h, dir, h.by_total[i], &pb);
+	if (!rc)
+		rc = write_index(&h, dir, &pb);
+	if (rc) {
+		int e = errno;
+		if (req->err)
+			errmsg_set(req->err, "Failed to write heatmap in %s: %s", dir, strerror(e));
+		errno = e;
+		goto out;
+	}
+	fprintf(out, "Heatmap output written to %s/\n  - Index: %s/index.html\n  - %zu source file%s analyzed\n",
+		dir, dir, h.npages, h.npages == 1 ? "" : "s");
+	*written = true;
+out:
+	buf_release(&pb.rows);
+	buf_release(&pb.data);
+	buf_release(&pb.page);
+	buf_release(&pb.fns);
+	buf_release(&pb.ej);
+	buf_release(&pb.fj);
+	buf_release(&pb.mod);
+	hm_release(&h);
+	return rc;
+}
