@@ -83,6 +83,7 @@ void py_walker_release(struct py_walker *w)
 	free(w->opq_addr);
 	free(w->fo_buf);
 	free(w->fo_addr);
+	free(w->fo_iov);
 	for (int i = 0; i < PY_SPEC_THREADS; i++)
 		free(w->spec[i].chain);
 	memset(w, 0, sizeof(*w));
@@ -397,48 +398,47 @@ static int gc_on_top(struct py_walker *w, struct sample *s, struct thread_sample
 
 static struct py_spec *spec_slot(struct py_walker *w, raddr_t tstate);
 
+/* 3.8-3.10: last sample's chain of frame objects for this thread, read on
+ * speculation in the thread state's own readv: appends one iovec per frame
+ * (into w->fo_buf, addresses in w->fo_addr) to iov at *n.  The iov array
+ * has room for w->fo_cap more entries after the caller's own. */
+static void fo_spec_iovs(struct py_walker *w, const struct py_spec *sp, struct mem_iov *iov, int *n)
+{
+	size_t fr = w->fo_read;
+	for (uint32_t k = 0; k < sp->chain_n && k < w->fo_cap; k++) {
+		w->fo_addr[k] = sp->chain[k];
+		iov[(*n)++] = (struct mem_iov){ sp->chain[k], w->fo_buf + k * fr, fr };
+	}
+}
+
+/* Grow the frame-object batch and the iovec array for a chain of chain_n
+ * frames plus extra iovecs of the caller's. */
+static struct mem_iov *fo_reserve(struct py_walker *w, uint32_t chain_n, size_t extra)
+{
+	if (chain_n > w->fo_cap || chain_n + extra > w->fo_iov_cap) {
+		free(w->fo_buf);
+		free(w->fo_addr);
+		free(w->fo_iov);
+		w->fo_cap = (size_t)chain_n + 16;
+		w->fo_buf = xmalloc(w->fo_cap * w->fo_read);
+		w->fo_addr = xmalloc(w->fo_cap * sizeof(*w->fo_addr));
+		w->fo_iov_cap = w->fo_cap + extra;
+		w->fo_iov = xmalloc(w->fo_iov_cap * sizeof(*w->fo_iov));
+	}
+	return w->fo_iov;
+}
+
+/* Walk the frame objects from frame; the first `valid` entries of
+ * w->fo_addr/fo_buf are copies made in this sample's readv (last sample's
+ * chain), any other frame is read alone. */
 static int walk_frame_objects(struct py_walker *w, struct sample *s, struct thread_sample *t,
-			      raddr_t frame, raddr_t tid_addr, struct py_spec *sp)
+			      raddr_t frame, struct py_spec *sp, size_t valid)
 {
 	const struct py_layout *l = &w->rt->layout;
 	unsigned char one[FRAME_READ_MAX];
-	uint32_t tid32 = 0;
 	if (w->fo_read > sizeof(one))
 		return ERR_CORRUPT;
 	size_t fr = w->fo_read;
-
-	/* batch: the TID, the top frame, then last sample's chain below it */
-	size_t nspec = 0;
-	if (frame) {
-		size_t want = 1 + sp->chain_n;
-		if (want > w->fo_cap) {
-			free(w->fo_buf);
-			free(w->fo_addr);
-			w->fo_cap = want + 16;
-			w->fo_buf = xmalloc(w->fo_cap * fr);
-			w->fo_addr = xmalloc(w->fo_cap * sizeof(*w->fo_addr));
-		}
-		w->fo_addr[nspec++] = frame;
-		for (uint32_t k = 0; k < sp->chain_n; k++)
-			if (sp->chain[k] != frame)
-				w->fo_addr[nspec++] = sp->chain[k];
-	}
-	struct mem_iov *iov = xmalloc((nspec + 1) * sizeof(*iov));
-	int n = 0;
-	if (tid_addr)
-		iov[n++] = (struct mem_iov){ tid_addr, &tid32, 4 };
-	for (size_t k = 0; k < nspec; k++)
-		iov[n++] = (struct mem_iov){ w->fo_addr[k], w->fo_buf + k * fr, fr };
-	int got = n ? mem_readv(w->mem, iov, n) : 0;
-	free(iov);
-	if (got < 0)
-		return got;
-	int base = tid_addr ? 1 : 0;
-	if (got < base + (nspec ? 1 : 0))
-		return ERR_FAULT;
-	if (tid_addr)
-		t->tid = tid32;
-	size_t valid = (size_t)(got - base); /* speculative copies that were read */
 
 	uint32_t depth = 0;
 	size_t hint = 0;
@@ -875,17 +875,29 @@ static int walk_object_thread(struct py_walker *w, struct sample *s, struct thre
 	unsigned char ts[TS_READ_MAX];
 	if (w->ts_read > sizeof(ts))
 		return ERR_CORRUPT;
-	struct mem_iov iov[5];
+	/* one readv: the thread state, the shared words, the TID of the thread
+	 * we expect there, and the frame chain it had last time */
+	struct py_spec *sp = spec_slot(w, tstate);
+	struct mem_iov *iov = fo_reserve(w, sp->chain_n, 6);
 	int n = 0;
 	iov[n++] = (struct mem_iov){ tstate, ts, w->ts_read };
 	for (int k = 0; k < nextra && k < 4; k++)
 		iov[n++] = extra[k];
+	int nfixed = n;
+	if (w->pthread_tid.ncand < 0 && w->main_thread_ident)
+		pthread_tid_calibrate(&w->pthread_tid, w->mem, w->rt->pid, w->main_thread_ident);
+	uint64_t guess = expect_ident ? expect_ident : sp->ident;
+	uint32_t tid32 = 0;
+	if (w->pthread_tid.ncand > 0 && guess)
+		iov[n++] = (struct mem_iov){ pthread_tid_addr(&w->pthread_tid, guess), &tid32, 4 };
+	int nhead = n;
+	fo_spec_iovs(w, sp, iov, &n);
 	int got = mem_readv(w->mem, iov, n);
 	if (got < 0)
 		return got;
 	if (got == 0)
 		return expect_ident ? STALE : ERR_FAULT;
-	if (got < n)
+	if (got < nfixed)
 		return ERR_FAULT;
 	if (nextra)
 		shared_parse(w, sh);
@@ -896,21 +908,18 @@ static int walk_object_thread(struct py_walker *w, struct sample *s, struct thre
 		return STALE;
 	if (next)
 		*next = rd_u64(ts, l->ts_next);
+	size_t valid = got > nhead ? (size_t)(got - nhead) : 0;
 
-	/* the OS thread id lives in the C library's thread block */
-	raddr_t tid_addr = 0;
-	if (w->pthread_tid.ncand < 0 && w->main_thread_ident)
-		pthread_tid_calibrate(&w->pthread_tid, w->mem, w->rt->pid, w->main_thread_ident);
-	if (w->pthread_tid.ncand > 0 && ident)
-		tid_addr = pthread_tid_addr(&w->pthread_tid, ident);
+	/* the OS thread id lives in the C library's thread block: read above
+	 * when the thread is the one we guessed, else now */
 	t->tid = ident; /* uncalibrated: the pthread id */
-	if (tid_addr && w->want_cpu) {
-		/* the CPU state is looked up by TID before the walk */
-		uint32_t tid32;
-		if (mem_read(w->mem, tid_addr, &tid32, 4) == 0)
+	if (w->pthread_tid.ncand > 0 && ident) {
+		if (ident == guess && nhead > nfixed && got >= nhead)
 			t->tid = tid32;
-		tid_addr = 0;
+		else if (mem_read(w->mem, pthread_tid_addr(&w->pthread_tid, ident), &tid32, 4) == 0)
+			t->tid = tid32;
 	}
+	sp->ident = ident;
 	if (ident != w->main_thread_ident && w->pthread_tid.ncand > 1)
 		pthread_tid_refine(&w->pthread_tid, w->mem, w->rt->pid, ident);
 
@@ -920,8 +929,7 @@ static int walk_object_thread(struct py_walker *w, struct sample *s, struct thre
 	int rc = gc_on_top(w, s, t, sh);
 	if (rc)
 		return rc;
-	/* otherwise the TID comes with the first frame's read */
-	return walk_frame_objects(w, s, t, rd_u64(ts, l->ts_frame), tid_addr, spec_slot(w, tstate));
+	return walk_frame_objects(w, s, t, rd_u64(ts, l->ts_frame), sp, valid);
 }
 
 static int walk_thread(struct py_walker *w, struct sample *s, raddr_t tstate, raddr_t interp,

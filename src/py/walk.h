@@ -82,6 +82,7 @@ struct py_spec {
 	int n;
 	raddr_t *chain;      /* 3.8-3.10: last frame-object chain, innermost first */
 	uint32_t chain_n, chain_cap;
+	uint64_t ident;      /* 3.8-3.10: the thread's pthread id last time */
 };
 
 /* Resolved frames of recent samples, direct-mapped by frame address. */
@@ -134,6 +135,8 @@ struct py_walker {
 	unsigned char *fo_buf;           /* 3.8-3.10: batch of frame-object copies */
 	raddr_t *fo_addr;                /* ... and their addresses */
 	size_t fo_cap;
+	struct mem_iov *fo_iov;          /* ... the readv that fetches them */
+	size_t fo_iov_cap;
 	uint32_t *opq_index;             /* --opcodes: frames whose opcode byte is to read */
 	raddr_t *opq_addr;
 	size_t opq_n, opq_cap;
