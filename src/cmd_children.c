@@ -81,7 +81,9 @@
 					 yet is given 50 x 2 ms before it is given up */
 #define MAX_RETRY 64                  /* such processes retried between scans */
 #define REAP_SLICE_NS 20000000ULL     /* how often the final wait looks at the profilers */
-#define CONFIRM_NS 100000000ULL       /* a profiler on a fork is a guess this long */
+#define CONFIRM_NS 1000000000ULL      /* a profiler on a fork is a guess this long
+					 (a subprocess child waiting for a CPU on a
+					 busy host can stay a fork for 100 ms) */
 
 /* The known map's value for a pid: the identity of the program image it
  * ran when last looked at (image_key, low byte clear), and in the low byte
@@ -98,7 +100,7 @@
 /* A profiler started on a fork that has not exec'd is a guess: the fork
  * may still exec (a subprocess child slow to get a CPU on a busy host).
  * It is announced (and counted) only once the guess holds: the process
- * ran CONFIRM_NS as the same image, ended as it, or exec'd a Python; if
+ * ran CONFIRM_NS (1 s) as the same image, ended as it, or exec'd a Python; if
  * it exec'd anything else, its profiler is killed and its output removed,
  * so a non-Python child leaves no trace. */
 struct child_profiler {

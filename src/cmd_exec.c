@@ -38,6 +38,9 @@
 
 #define LOOK_NS 5000000ULL        /* at most one look at the image per 5 ms */
 #define WAIT_NS 2000000000ULL     /* a new image has 2 s to show a runtime */
+#define RECHECK_FAILS 3           /* failures before the runtime is looked for again */
+#define RECHECK_MIN_NS 20000000ULL     /* ... at once, then after 20 ms, */
+#define RECHECK_MAX_NS 5000000000ULL   /* then twice as long each time, up to 5 s */
 
 struct cmd_exec {
 	pid_t pid;
@@ -51,6 +54,8 @@ struct cmd_exec {
 	struct task_image pending; /* a new image without a usable runtime yet */
 	uint64_t pending_since;    /* 0: none */
 	uint64_t next_look;
+	unsigned fails;            /* failed samples since the last recheck */
+	uint64_t next_recheck, recheck_ns;
 };
 
 struct cmd_exec *cmd_exec_watch(pid_t pid, struct py_walker *w, struct py_runtime *rt,
@@ -101,8 +106,31 @@ int cmd_exec_failed(void *ctx)
 		return 0;
 	x->next_look = now + LOOK_NS;
 	struct task_image img;
-	if (task_image(x->pid, &img) != 0 || task_image_same(&img, &x->img))
-		return 0; /* gone (the sampler sees it) or the same program */
+	if (task_image(x->pid, &img) != 0)
+		return 0; /* gone: the sampler sees it */
+	x->fails++;
+	if (task_image_same(&img, &x->img)) {
+		/* The same program - or an exec that came between finding the
+		 * runtime and the watch (a fork profiled right before it
+		 * exec'd): samples that keep failing make strobe look for the
+		 * runtime again. */
+		if (x->fails < RECHECK_FAILS || now < x->next_recheck)
+			return 0;
+		x->fails = 0;
+		x->recheck_ns = x->recheck_ns ? x->recheck_ns * 2 : RECHECK_MIN_NS;
+		if (x->recheck_ns > RECHECK_MAX_NS)
+			x->recheck_ns = RECHECK_MAX_NS;
+		x->next_recheck = now + x->recheck_ns;
+		struct mem_source mem;
+		struct py_runtime rt;
+		if (cmd_open_python(x->pid, &mem, &rt, NULL) != 0)
+			return 0;
+		if (rt.runtime_addr == x->rt->runtime_addr) {
+			mem_close(&mem);
+			return 0;
+		}
+		mem_close(&mem);
+	}
 	if (!x->can_follow) {
 		say_stop(x, "and --async-aware cannot follow it");
 		return 1;
@@ -127,6 +155,7 @@ int cmd_exec_failed(void *ctx)
 		}
 		rebuild_walker(x, &rt, &mem);
 		x->img = img;
+		x->recheck_ns = 0;
 		x->pending_since = 0;
 		return 0;
 	}

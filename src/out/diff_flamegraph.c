@@ -345,8 +345,9 @@ int out_diff_flamegraph_write(const struct profile *p, const struct out_request 
 		return rc;
 
 	struct fg_tree cur_t, base_t;
-	fg_tree_build(&cur_t, p);
-	fg_tree_build(&base_t, &base);
+	/* whole trees: paths are matched and summed over everything */
+	fg_tree_build(&cur_t, p, 0);
+	fg_tree_build(&base_t, &base, 0);
 	struct fg_conv c = { .t = &cur_t, .req = req, .with_source = true };
 	fg_conv_run(&c);
 

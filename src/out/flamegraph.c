@@ -62,6 +62,8 @@
  * once an owner has many threads. */
 #define PAIR_SCAN 8
 
+#define FG_DEAD 0x80000000u /* fmap: pruned; the low bits name the nearest kept ancestor */
+
 struct pairlist {
 	struct fg_pair *v;
 	size_t n, cap;
@@ -141,6 +143,8 @@ static void add_opcodes(struct fg_tree *t, const uint32_t *fmap, const uint32_t 
 		if (f->opcode < 0)
 			continue;
 		uint32_t fn = fmap[pn];
+		if (fn & FG_DEAD)
+			continue; /* pruned */
 		for (uint32_t q = head[pn]; q != FG_NONE; q = pl.v[q].next) {
 			uint32_t tixes[2] = { FG_NONE, pl.v[q].tix };
 			for (int k = 0; k < 2; k++) {
@@ -197,14 +201,15 @@ static uint32_t new_node(struct fg_tree *t, size_t *cap, uint8_t **flags, uint32
  * must their subtrees.  Only those need a hash lookup: a tree node with a
  * single trie node gets distinct keys from distinct children, unless two
  * frames share a key ("ambiguous" keys). */
-static uint32_t *build_nodes(struct fg_tree *t, const struct profile *p)
+/* Each frame's key (t->keys); *ambiguous marks keys that two frames share. */
+static uint32_t *frame_keys(struct fg_tree *t, const struct profile *p, uint8_t **ambiguous_out)
 {
-	size_t nframes = p->frames.count, npn = p->nodes.count;
+	size_t nframes = p->frames.count;
 	uint32_t *frame_key = xmalloc((nframes ? nframes : 1) * sizeof(*frame_key));
 	struct rectab keys;
 	rectab_init(&keys, sizeof(struct fg_key));
-	uint8_t *ambiguous = NULL;
-	size_t amb_cap = 0;
+	uint8_t *ambiguous = xcalloc(1, 1);
+	size_t amb_cap = 1;
 	for (size_t f = 0; f < nframes; f++) {
 		const struct profile_frame *pf = profile_frame_get(p, (uint32_t)f);
 		if (pf->opcode >= 0)
@@ -226,6 +231,15 @@ static uint32_t *build_nodes(struct fg_tree *t, const struct profile *p)
 	if (t->nkeys)
 		memcpy(t->keys, keys.recs, t->nkeys * sizeof(*t->keys));
 	rectab_release(&keys);
+	*ambiguous_out = ambiguous;
+	return frame_key;
+}
+
+static uint32_t *build_nodes(struct fg_tree *t, const struct profile *p)
+{
+	size_t npn = p->nodes.count;
+	uint8_t *ambiguous;
+	uint32_t *frame_key = frame_keys(t, p, &ambiguous);
 
 	size_t cap = 0;
 	uint8_t *flags = NULL;
@@ -280,7 +294,151 @@ static uint32_t *build_nodes(struct fg_tree *t, const struct profile *p)
 	return fmap;
 }
 
-void fg_tree_build(struct fg_tree *t, const struct profile *p)
+/* Like build_nodes, but the tree leaves out nodes holding fewer than floor
+ * samples (and so their subtrees: a child never holds more than its
+ * parent).  A node's samples are known only once every trie node that
+ * merges into it was seen, so the trie is taken level by level (all trie
+ * nodes of depth d, in id order, before depth d + 1): after a level its new
+ * nodes are complete, those below floor are dropped and the level's kept
+ * nodes renumbered densely, and nothing below a dropped node is ever made.
+ * Memory: a few words per trie node plus the kept part of the tree, instead
+ * of the whole tree.  Within a level nodes are made in trie id order, so a
+ * parent's children stay in first-seen order and below their parent.
+ *
+ * fmap[trie node] is the tree node, or FG_DEAD | its nearest kept ancestor;
+ * every node's value holds its inclusive samples on return. */
+static uint32_t *build_nodes_pruned(struct fg_tree *t, const struct profile *p, uint64_t floor)
+{
+	size_t npn = p->nodes.count;
+	uint8_t *ambiguous;
+	uint32_t *frame_key = frame_keys(t, p, &ambiguous);
+	uint32_t *fmap = xmalloc((npn ? npn : 1) * sizeof(*fmap));
+
+	/* inclusive samples and depth of every trie node (parents have lower ids) */
+	uint64_t *val = xcalloc(npn ? npn : 1, sizeof(*val));
+	for (size_t e = 0; e < p->nentries; e++)
+		val[p->entries[e].node] += p->entries[e].count;
+	for (size_t pn = npn; pn-- > 0;) {
+		uint32_t par = profile_node_get(p, (uint32_t)pn)->parent;
+		assert(par == PROFILE_NO_NODE || par < pn);
+		if (par != PROFILE_NO_NODE)
+			val[par] += val[pn];
+	}
+	/* trie nodes by depth, id order within a depth (a counting sort) */
+	uint32_t *order = xmalloc((npn ? npn : 1) * sizeof(*order));
+	uint32_t *depth = fmap; /* borrowed until the levels are walked */
+	size_t maxd = 0;
+	for (size_t pn = 0; pn < npn; pn++) {
+		uint32_t par = profile_node_get(p, (uint32_t)pn)->parent;
+		depth[pn] = par == PROFILE_NO_NODE ? 0 : depth[par] + 1;
+		if (depth[pn] > maxd)
+			maxd = depth[pn];
+	}
+	size_t *lstart = xcalloc(maxd + 2, sizeof(*lstart));
+	for (size_t pn = 0; pn < npn; pn++)
+		lstart[depth[pn] + 1]++;
+	for (size_t d = 1; d <= maxd + 1; d++)
+		lstart[d] += lstart[d - 1];
+	{
+		size_t *fill = xmalloc((maxd + 1) * sizeof(*fill));
+		memcpy(fill, lstart, (maxd + 1) * sizeof(*fill));
+		for (size_t pn = 0; pn < npn; pn++)
+			order[fill[depth[pn]]++] = (uint32_t)pn;
+		free(fill);
+	}
+
+	size_t cap = 0;
+	uint8_t *flags = NULL;
+	VEC_RESERVE(t->nodes, cap, 64);
+	flags = xcalloc(cap, 1);
+	t->nodes[0] = (struct fg_tnode){ .parent = FG_NONE, .first_child = FG_NONE,
+					 .next_sibling = FG_NONE, .key = FG_NONE, .pairs = FG_NONE };
+	t->n = 1;
+	flags[0] = NODE_INDEXED | NODE_SHARED;
+	uint32_t *renum = NULL;
+	size_t renum_cap = 0;
+	struct u64map index;
+	u64map_init(&index);
+	for (size_t d = 0; npn && d <= maxd; d++) {
+		uint32_t first = (uint32_t)t->n;
+		for (size_t k = lstart[d]; k < lstart[d + 1]; k++) {
+			uint32_t pn = order[k];
+			const struct profile_node *nd = profile_node_get(p, pn);
+			uint32_t parent = nd->parent == PROFILE_NO_NODE ? 0 : fmap[nd->parent];
+			if (parent & FG_DEAD) {
+				fmap[pn] = parent;
+				continue;
+			}
+			uint32_t key = frame_key[nd->frame];
+			uint32_t id;
+			if (!(flags[parent] & NODE_INDEXED) && !ambiguous[key]) {
+				id = new_node(t, &cap, &flags, parent, key);
+			} else {
+				uint64_t ikey = (uint64_t)parent << 32 | key;
+				uint64_t *v = u64map_get(&index, ikey);
+				if (v) {
+					id = (uint32_t)*v;
+					/* a second trie node: its children meet the first's
+					 * (none made yet: they are one level down) */
+					flags[id] |= NODE_INDEXED | NODE_SHARED;
+				} else {
+					id = new_node(t, &cap, &flags, parent, key);
+					u64map_put(&index, ikey, id);
+				}
+			}
+			t->nodes[id].value += val[pn];
+			fmap[pn] = id;
+		}
+		/* the level is complete: drop what is below floor, renumber the rest */
+		size_t nlev = t->n - first;
+		VEC_RESERVE(renum, renum_cap, nlev ? nlev : 1);
+		uint32_t w = first;
+		for (uint32_t id = first; id < t->n; id++) {
+			if (t->nodes[id].value < floor) {
+				renum[id - first] = FG_DEAD | t->nodes[id].parent;
+				continue;
+			}
+			renum[id - first] = w;
+			t->nodes[w] = t->nodes[id];
+			flags[w] = flags[id];
+			w++;
+		}
+		for (size_t k = lstart[d]; k < lstart[d + 1]; k++) {
+			uint32_t pn = order[k];
+			if (!(fmap[pn] & FG_DEAD))
+				fmap[pn] = renum[fmap[pn] - first];
+		}
+		t->n = w;
+		if (w == first)
+			break; /* nothing kept at this depth: nothing deeper either */
+		u64map_clear(&index); /* keys of this level's parents are spent */
+	}
+	/* trie nodes deeper than the last kept level */
+	for (size_t pn = 0; pn < npn; pn++) {
+		uint32_t par = profile_node_get(p, (uint32_t)pn)->parent;
+		if (par != PROFILE_NO_NODE && (fmap[par] & FG_DEAD))
+			fmap[pn] = fmap[par];
+	}
+	u64map_release(&index);
+	free(renum);
+	free(lstart);
+	free(order);
+	free(val);
+	free(flags);
+	free(ambiguous);
+	free(frame_key);
+
+	for (size_t i = 0; i < t->n; i++)
+		t->nodes[i].first_child = FG_NONE;
+	for (size_t i = t->n; i-- > 1;) {
+		struct fg_tnode *nd = &t->nodes[i];
+		nd->next_sibling = t->nodes[nd->parent].first_child;
+		t->nodes[nd->parent].first_child = (uint32_t)i;
+	}
+	return fmap;
+}
+
+void fg_tree_build(struct fg_tree *t, const struct profile *p, uint64_t floor)
 {
 	memset(t, 0, sizeof(*t));
 	t->p = p;
@@ -301,19 +459,34 @@ void fg_tree_build(struct fg_tree *t, const struct profile *p)
 		memcpy(&t->tids[i], rectab_get(&tids, (uint32_t)i), sizeof(uint64_t));
 	rectab_release(&tids);
 
-	uint32_t *fmap = build_nodes(t, p);
+	uint32_t *fmap;
+	if (floor > 1) {
+		fmap = build_nodes_pruned(t, p, floor);
+		for (size_t i = 0; i < t->n; i++)
+			t->nodes[i].value = 0; /* summed again below, per thread too */
+	} else {
+		fmap = build_nodes(t, p);
+	}
 
-	/* self samples, then inclusive ones bottom-up (children have higher ids) */
+	/* self samples, then inclusive ones bottom-up (children have higher ids);
+	 * samples below a pruned node count in its nearest kept ancestor */
 	struct pairlist pl = { t->pairs, t->npairs, t->pairs_cap, t->pair_index };
 	for (size_t e = 0; e < p->nentries; e++) {
 		const struct profile_entry *ent = &p->entries[e];
 		if (ent->count == 0)
 			continue;
 		uint32_t fn = fmap[ent->node];
-		t->nodes[fn].self += ent->count;
+		bool direct = !(fn & FG_DEAD);
+		fn &= ~FG_DEAD;
 		uint32_t q = pair_get(&pl, &t->nodes[fn].pairs, &t->nodes[fn].npairs, fn,
 				      tix_of[ent->thread]);
-		pl.v[q].self += ent->count;
+		if (direct) {
+			t->nodes[fn].self += ent->count;
+			pl.v[q].self += ent->count;
+		} else {
+			t->nodes[fn].value += ent->count;
+			pl.v[q].total += ent->count;
+		}
 	}
 	for (size_t n = t->n; n-- > 1;) {
 		struct fg_tnode *nd = &t->nodes[n];
@@ -1679,11 +1852,33 @@ void fg_print_summary(FILE *fp, const struct fg_conv *c)
 			"Check if sampling captured any data.\n");
 }
 
+/* The fewest samples a node can hold and still be shown: the smallest of
+ * the per-thread thresholds (each at most the overall one). */
+static uint64_t prune_floor(const struct profile *p)
+{
+	struct u64map per_tid;
+	u64map_init(&per_tid);
+	for (size_t e = 0; e < p->nentries; e++) {
+		uint64_t tid = profile_thread_get(p, p->entries[e].thread)->tid;
+		uint64_t *v = u64map_get(&per_tid, tid);
+		u64map_put(&per_tid, tid, (v ? *v : 0) + p->entries[e].count);
+	}
+	uint64_t floor = UINT64_MAX;
+	for (size_t e = 0; e < p->nentries; e++) {
+		uint64_t tid = profile_thread_get(p, p->entries[e].thread)->tid;
+		uint64_t th = thousandth(*u64map_get(&per_tid, tid));
+		if (th < floor)
+			floor = th;
+	}
+	u64map_release(&per_tid);
+	return floor == UINT64_MAX ? 0 : floor;
+}
+
 int out_flamegraph_write(const struct profile *p, const struct out_request *req, bool *written)
 {
 	*written = false;
 	struct fg_tree t;
-	fg_tree_build(&t, p);
+	fg_tree_build(&t, p, prune_floor(p));
 	struct fg_conv c = { .t = &t, .req = req, .with_source = true };
 	fg_conv_run(&c);
 	FILE *fp = req->stdout_fp ? req->stdout_fp : stdout;

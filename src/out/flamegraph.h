@@ -7,7 +7,8 @@
  *
  *   fg_tree_build   the profile's stack trie re-keyed by Tachyon's function
  *                   identity (file, line, func) and summed: inclusive and
- *                   self samples, per thread, opcodes per node.
+ *                   self samples, per thread, opcodes per node; optionally
+ *                   without the nodes pruning would drop (never made).
  *   fg_conv_run     Tachyon's _convert_to_flamegraph_format: pruning, the
  *                   string table (in Tachyon's interning order), source
  *                   lines, module names, children sorted, root promotion.
@@ -87,7 +88,11 @@ static inline const struct fg_key *fg_key_of(const struct fg_tree *t, uint32_t n
 	return &t->keys[t->nodes[node].key];
 }
 
-void fg_tree_build(struct fg_tree *t, const struct profile *p);
+/* floor > 1: leave out nodes (and their subtrees) with fewer samples, which
+ * Tachyon's pruning would drop anyway when floor is at most every thread's
+ * threshold; 0 or 1: the whole tree (the differential writer matches paths
+ * over it). */
+void fg_tree_build(struct fg_tree *t, const struct profile *p, uint64_t floor);
 void fg_tree_release(struct fg_tree *t);
 
 /* Differential figures of a node (Tachyon's diff annotations). */

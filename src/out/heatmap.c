@@ -46,6 +46,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <time.h> /* TMPTIMING */
 
 /* The page parts, embedded with the assembler's .incbin (paths relative to
  * the repository root, where make runs the compiler; the Makefile makes
@@ -220,7 +221,13 @@ static int hm_count(struct hm *h)
 	/* per frame: its line key and function (NONE when not counted) */
 	uint32_t *f_lk = xmalloc((nframes ? nframes : 1) * sizeof(uint32_t));
 	uint32_t *f_fn = xmalloc((nframes ? nframes : 1) * sizeof(uint32_t));
+	uint32_t *f_site = xmalloc((nframes ? nframes : 1) * sizeof(uint32_t));
 	bool *f_graph = xmalloc(nframes ? nframes : 1);
+	struct rectab sites; /* (line key, function name): a call site */
+	rectab_init(&sites, sizeof(struct k_linefn));
+	struct u64map callee_ix, caller_ix;
+	u64map_init(&callee_ix);
+	u64map_init(&caller_ix);
 	uint64_t *f_occ = xcalloc(nframes ? nframes : 1, sizeof(uint64_t));
 	for (size_t i = 0; i < nframes; i++) {
 		const struct profile_frame *f = profile_frame_get(p, (uint32_t)i);
@@ -230,6 +237,7 @@ static int hm_count(struct hm *h)
 		f_fn[i] = rectab_intern(&h->fns, &kf, NULL);
 		f_graph[i] = file_in_graph(fs, flen);
 		f_lk[i] = NONE;
+		f_site[i] = NONE;
 		int32_t line = f->line < 0 ? -1 : f->line;
 		if (line < 0 || !file_counts(fs, flen) ||
 		    (line == 0 && flen == 8 && memcmp(fs, "__init__", 8) == 0))
@@ -238,6 +246,8 @@ static int hm_count(struct hm *h)
 		uint32_t fi = rectab_intern(&h->files, &kfile, NULL);
 		struct k_line kl = { fi, line };
 		f_lk[i] = rectab_intern(&h->lines, &kl, NULL);
+		struct k_linefn ks = { f_lk[i], f->func };
+		f_site[i] = rectab_intern(&sites, &ks, NULL);
 	}
 	size_t nlk = h->lines.count;
 	h->cum = xcalloc(nlk ? nlk : 1, sizeof(uint64_t));
@@ -291,10 +301,26 @@ static int hm_count(struct hm *h)
 		uint32_t clk = f_lk[pf];
 		if (clk == NONE)
 			continue;
-		struct k_callee ke = { clk, f_fn[nd->frame] };
-		intern_count(&h->callees, &ke, &h->callee_n, &h->callee_cap, w);
-		struct k_caller kc = { f_fn[nd->frame], clk, profile_frame_get(p, pf)->func, 0 };
-		intern_count(&h->callers, &kc, &h->caller_n, &h->caller_cap, w);
+		/* one map lookup per node; the records are made on first sight */
+		uint32_t cfn = f_fn[nd->frame];
+		uint64_t key = (uint64_t)clk << 32 | cfn;
+		uint64_t *ix = u64map_get(&callee_ix, key);
+		if (ix) {
+			h->callee_n[*ix] += w;
+		} else {
+			struct k_callee ke = { clk, cfn };
+			u64map_put(&callee_ix, key,
+				   intern_count(&h->callees, &ke, &h->callee_n, &h->callee_cap, w));
+		}
+		key = (uint64_t)cfn << 32 | f_site[pf];
+		ix = u64map_get(&caller_ix, key);
+		if (ix) {
+			h->caller_n[*ix] += w;
+		} else {
+			struct k_caller kc = { cfn, clk, profile_frame_get(p, pf)->func, 0 };
+			u64map_put(&caller_ix, key,
+				   intern_count(&h->callers, &kc, &h->caller_n, &h->caller_cap, w));
+		}
 	}
 
 	/* deduplicated totals: walk the trie (no recursion: stacks may be
@@ -380,6 +406,10 @@ out:
 	free(f_fn);
 	free(f_graph);
 	free(f_occ);
+	free(f_site);
+	rectab_release(&sites);
+	u64map_release(&callee_ix);
+	u64map_release(&caller_ix);
 	return rc;
 }
 
@@ -1311,10 +1341,13 @@ int out_heatmap_write(const struct profile *p, const struct out_request *req, bo
 	rectab_init(&h.spans, sizeof(struct k_span));
 	h.cwd = getcwd(NULL, 0);
 	struct page_bufs pb = { BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT };
+	struct timespec T0, T1, T2, T3; clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &T0); /* TMPTIMING */
 	int rc = hm_count(&h);
 	if (rc)
 		goto out;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &T1); /* TMPTIMING */
 	hm_index(&h);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &T2); /* TMPTIMING */
 	if (!h.npages) {
 		/* as Tachyon: nothing is written */
 		fprintf(out, "Warning: No heatmap data to export\n");
@@ -1337,6 +1370,8 @@ int out_heatmap_write(const struct profile *p, const struct out_request *req, bo
 		rc = write_file_page(&h, dir, h.by_total[i], &pb);
 	if (!rc)
 		rc = write_index(&h, dir, &pb);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &T3); /* TMPTIMING */
+	fprintf(stderr, "TMPTIMING count %.3f index %.3f pages %.3f nodes %zu frames %zu callers %zu callees %zu\n", (T1.tv_sec-T0.tv_sec)+(T1.tv_nsec-T0.tv_nsec)/1e9, (T2.tv_sec-T1.tv_sec)+(T2.tv_nsec-T1.tv_nsec)/1e9, (T3.tv_sec-T2.tv_sec)+(T3.tv_nsec-T2.tv_nsec)/1e9, h.p->nodes.count, h.p->frames.count, h.callers.count, h.callees.count); /* TMPTIMING */
 	if (rc) {
 		int e = errno;
 		if (req->err)

@@ -130,7 +130,7 @@ def t_subprocess_spawn(ctx):
     for w in ready["workers"]:
         started(p, w)
         expect_leaf(ctx.path("out_%d.txt" % w), frame(it, "children.py", "pool_work",
-                                                      L["pool_work"]), 100, "worker %d" % w)
+                                                      L["pool_work"]), 50, "worker %d" % w)
     ignored(ctx, p, nonpy)
 
 
@@ -147,15 +147,16 @@ def t_subprocess_reexec(ctx):
     check(p.wait(60) == 0, "strobe exited with status %s", p.rc)
     check(p.stderr.count("Started profiler for child process %d\n" % child) == 1,
           "not one profiler for child %d:\n%s", child, p.stderr)
+    # each phase spins 0.5 s (1 kHz), on a loaded host with fewer samples
     path = ctx.path("out_%d.txt" % child)
     for func in ("before_exec", "after_exec"):
-        expect_leaf(path, frame(it, "children.py", func, L[func]), 100, "%s of %d" % (func, child))
+        expect_leaf(path, frame(it, "children.py", func, L[func]), 20, "%s of %d" % (func, child))
 
     p = ctx.strobe(["run", "--collapsed", "-o", out] + ctx.run_args("children.py", ["exec-before"]),
                    ready=False)
     check(p.wait(60) == 0, "strobe exited with status %s", p.rc)
     for func in ("before_exec", "after_exec"):
-        expect_leaf(out, frame(it, "children.py", func, L[func]), 100, "the target's " + func)
+        expect_leaf(out, frame(it, "children.py", func, L[func]), 20, "the target's " + func)
 
 
 @case("subprocess_quick")
