@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Writing each output format from one big profile: strobe vs Tachyon.
 
-    bench/formats.py [--strobe build/strobe] [--samples 1000000] [--runs 3]
+    bench/formats.py [--strobe build/strobe] [--samples 1000000] [--runs 3] [--formats a,b]
 
 Makes (once, cached in the sid root's /tmp) a binary profile of --samples
 samples over diverse stacks with Tachyon's own writer (bench/make_big.py),
 then converts it to every format both tools have with `replay`, timing wall
-clock and peak RSS (GNU time).  Medians of --runs.  Prints a Markdown table.
+clock, CPU time (user+system: steadier than wall clock on a loaded machine)
+and peak RSS (GNU time).  Medians of --runs.  Prints a Markdown table.
 """
 import argparse
 import os
@@ -23,11 +24,12 @@ ONLY_STROBE = ["speedscope", "pprof"]  # beyond Tachyon: strobe's figures alone
 
 
 def timed(cmd):
-    p = subprocess.run(["/usr/bin/time", "-f", "BENCH %e %M"] + cmd, capture_output=True, text=True)
+    p = subprocess.run(["/usr/bin/time", "-f", "BENCH %e %U %S %M"] + cmd, capture_output=True,
+                       text=True)
     if p.returncode != 0:
         raise SystemExit("failed: %s\n%s" % (" ".join(cmd), p.stderr[-2000:]))
-    wall, rss = re.findall(r"BENCH ([\d.]+) (\d+)", p.stderr)[-1]
-    return float(wall), int(rss)
+    wall, user, sys_, rss = re.findall(r"BENCH ([\d.]+) ([\d.]+) ([\d.]+) (\d+)", p.stderr)[-1]
+    return float(wall), int(rss), float(user) + float(sys_)
 
 
 def main():
@@ -35,8 +37,10 @@ def main():
     ap.add_argument("--strobe", default=os.path.join(HERE, "..", "build", "strobe"))
     ap.add_argument("--samples", type=int, default=1_000_000)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--formats", help="comma-separated subset (default: all)")
     args = ap.parse_args()
     strobe = os.path.abspath(args.strobe)
+    only = set(args.formats.split(",")) if args.formats else None
     name = "strobe-bench-big-%d.bin" % args.samples
     big = os.path.join(SID, "tmp", name)
     if not os.path.exists(big):
@@ -46,12 +50,12 @@ def main():
     have = subprocess.run([strobe, "replay", "--help"], capture_output=True, text=True).stdout
     work = tempfile.mkdtemp(prefix="fmt-", dir=os.path.join(SID, "tmp"))
     inside = "/tmp/" + os.path.basename(work)
-    print("| format (%d samples) | strobe s | Tachyon s | strobe MiB | Tachyon MiB | time | memory |"
-          % args.samples)
-    print("|---|---|---|---|---|---|---|", flush=True)
+    print("| format (%d samples) | strobe wall s | Tachyon wall s | strobe CPU s | Tachyon CPU s "
+          "| strobe MiB | Tachyon MiB | CPU time | memory |" % args.samples)
+    print("|---|---|---|---|---|---|---|---|---|", flush=True)
     try:
         for fmt in FORMATS:
-            if "--" + fmt not in have:
+            if "--" + fmt not in have or (only and fmt not in only):
                 continue
             flag = ["--" + fmt]
             ours = [strobe, "replay"] + flag + ["-o", os.path.join(work, "s." + fmt), big]
@@ -59,17 +63,18 @@ def main():
                 "-o", inside + "/t." + fmt, "/tmp/" + name]
             s = [timed(ours) for _ in range(args.runs)]
             t = [timed(theirs) for _ in range(args.runs)]
-            sw, sr = statistics.median(x[0] for x in s), statistics.median(x[1] for x in s)
-            tw, tr = statistics.median(x[0] for x in t), statistics.median(x[1] for x in t)
-            print("| %s | %.2f | %.2f | %.1f | %.1f | %.1fx faster | %.1fx less |"
-                  % (fmt, sw, tw, sr / 1024, tr / 1024, tw / max(sw, 0.01), tr / sr), flush=True)
+            sw, sr, sc = (statistics.median(x[i] for x in s) for i in range(3))
+            tw, tr, tc = (statistics.median(x[i] for x in t) for i in range(3))
+            print("| %s | %.2f | %.2f | %.2f | %.2f | %.1f | %.1f | %.1fx less | %.1fx less |"
+                  % (fmt, sw, tw, sc, tc, sr / 1024, tr / 1024, tc / max(sc, 0.01), tr / sr),
+                  flush=True)
         for fmt in ONLY_STROBE:
-            if "--" + fmt not in have:
+            if "--" + fmt not in have or (only and fmt not in only):
                 continue
             ours = [strobe, "replay", "--" + fmt, "-o", os.path.join(work, "s." + fmt), big]
             s = [timed(ours) for _ in range(args.runs)]
-            print("| %s (strobe only) | %.2f | - | %.1f | - | - | - |"
-                  % (fmt, statistics.median(x[0] for x in s),
+            print("| %s (strobe only) | %.2f | - | %.2f | - | %.1f | - | - | - |"
+                  % (fmt, statistics.median(x[0] for x in s), statistics.median(x[2] for x in s),
                      statistics.median(x[1] for x in s) / 1024), flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)

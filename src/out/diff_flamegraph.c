@@ -37,6 +37,7 @@
 #include "out/binary.h"
 #include "out/flamegraph.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,26 +74,40 @@ static uint32_t name_of(struct paths *ps, const struct profile *p, uint32_t id, 
 	return k;
 }
 
-/* Path id (+1) of every node of t; sums added to the current or baseline
- * columns. */
-static uint32_t *map_paths(struct paths *ps, const struct fg_tree *t, bool baseline)
+/* The (file, func) pair of a profile frame, interned in ps. */
+static uint32_t pair_of_frame(struct paths *ps, const struct profile *p, uint32_t file, uint32_t func,
+			      struct u64map *memo)
 {
-	/* (file, func) of each key */
-	uint32_t *pair_of = xmalloc((t->nkeys ? t->nkeys : 1) * sizeof(*pair_of));
+	struct name_pair np = { name_of(ps, p, file, memo), name_of(ps, p, func, memo) };
+	return rectab_intern(&ps->pairs, &np, NULL);
+}
+
+/* Sum a profile's samples per path, into the current or the baseline
+ * columns.  A tree node's samples are those of the trie nodes merged into
+ * it, so summing over the trie gives the sums over the whole, unpruned tree
+ * (Tachyon's _aggregate_path_samples) without making that tree. */
+static void sum_paths(struct paths *ps, const struct profile *p, bool baseline)
+{
+	size_t npn = p->nodes.count;
+	uint64_t *val = xcalloc(npn ? npn : 1, sizeof(*val));
+	uint64_t *self = xcalloc(npn ? npn : 1, sizeof(*self));
+	for (size_t e = 0; e < p->nentries; e++) {
+		val[p->entries[e].node] += p->entries[e].count;
+		self[p->entries[e].node] += p->entries[e].count;
+	}
+	for (size_t pn = npn; pn-- > 0;) {
+		uint32_t par = profile_node_get(p, (uint32_t)pn)->parent;
+		if (par != PROFILE_NO_NODE)
+			val[par] += val[pn];
+	}
+	uint32_t *pid = xmalloc((npn ? npn : 1) * sizeof(*pid));
 	struct u64map memo;
 	u64map_init(&memo);
-	for (size_t k = 0; k < t->nkeys; k++) {
-		struct name_pair np = { name_of(ps, t->p, t->keys[k].file, &memo),
-					name_of(ps, t->p, t->keys[k].func, &memo) };
-		pair_of[k] = rectab_intern(&ps->pairs, &np, NULL);
-	}
-	u64map_release(&memo);
-
-	uint32_t *pid = xmalloc((t->n ? t->n : 1) * sizeof(*pid));
-	pid[0] = 0;
-	for (size_t n = 1; n < t->n; n++) {
-		const struct fg_tnode *nd = &t->nodes[n];
-		uint64_t key = (uint64_t)pid[nd->parent] << 32 | pair_of[nd->key];
+	for (size_t pn = 0; pn < npn; pn++) {
+		const struct profile_node *nd = profile_node_get(p, (uint32_t)pn);
+		const struct profile_frame *f = profile_frame_get(p, nd->frame);
+		uint32_t parent = nd->parent == PROFILE_NO_NODE ? 0 : pid[nd->parent];
+		uint64_t key = (uint64_t)parent << 32 | pair_of_frame(ps, p, f->file, f->func, &memo);
 		uint64_t *v = u64map_get(&ps->index, key);
 		uint32_t id;
 		if (v) {
@@ -106,15 +121,39 @@ static uint32_t *map_paths(struct paths *ps, const struct fg_tree *t, bool basel
 			}
 			u64map_put(&ps->index, key, id);
 		}
-		struct path_sums *s = &ps->sums[id];
+		struct path_sums *sm = &ps->sums[id];
 		if (baseline) {
-			s->base_total += nd->value;
-			s->base_self += nd->self;
+			sm->base_total += val[pn];
+			sm->base_self += self[pn];
 		} else {
-			s->cur_total += nd->value;
-			s->cur_self += nd->self;
+			sm->cur_total += val[pn];
+			sm->cur_self += self[pn];
 		}
-		pid[n] = id + 1;
+		pid[pn] = id + 1;
+	}
+	u64map_release(&memo);
+	free(pid);
+	free(self);
+	free(val);
+}
+
+/* Path id (+1) of every node of t (a tree of a profile sum_paths saw). */
+static uint32_t *tree_paths(struct paths *ps, const struct fg_tree *t)
+{
+	uint32_t *pair_of = xmalloc((t->nkeys ? t->nkeys : 1) * sizeof(*pair_of));
+	struct u64map memo;
+	u64map_init(&memo);
+	for (size_t k = 0; k < t->nkeys; k++)
+		pair_of[k] = pair_of_frame(ps, t->p, t->keys[k].file, t->keys[k].func, &memo);
+	u64map_release(&memo);
+	uint32_t *pid = xmalloc((t->n ? t->n : 1) * sizeof(*pid));
+	pid[0] = 0;
+	for (size_t n = 1; n < t->n; n++) {
+		const struct fg_tnode *nd = &t->nodes[n];
+		uint64_t *v = u64map_get(&ps->index, (uint64_t)pid[nd->parent] << 32 | pair_of[nd->key]);
+		/* every node's path is one of its trie nodes' paths */
+		assert(v);
+		pid[n] = v ? (uint32_t)*v + 1 : 0;
 	}
 	free(pair_of);
 	return pid;
@@ -344,19 +383,23 @@ int out_diff_flamegraph_write(const struct profile *p, const struct out_request 
 	if (rc)
 		return rc;
 
-	struct fg_tree cur_t, base_t;
-	/* whole trees: paths are matched and summed over everything */
-	fg_tree_build(&cur_t, p, 0);
-	fg_tree_build(&base_t, &base, 0);
-	struct fg_conv c = { .t = &cur_t, .req = req, .with_source = true };
-	fg_conv_run(&c);
-
+	/* paths are summed over the profiles; the current tree only needs what
+	 * is shown, the baseline's whole tree may be (the elided view keeps
+	 * every node) */
 	struct paths ps = { 0 };
 	strtab_init(&ps.names);
 	rectab_init(&ps.pairs, sizeof(struct name_pair));
 	u64map_init(&ps.index);
-	uint32_t *cur_pid = map_paths(&ps, &cur_t, false);
-	uint32_t *base_pid = map_paths(&ps, &base_t, true);
+	sum_paths(&ps, p, false);
+	sum_paths(&ps, &base, true);
+
+	struct fg_tree cur_t, base_t;
+	fg_tree_build(&cur_t, p, fg_prune_floor(p));
+	fg_tree_build(&base_t, &base, 0);
+	struct fg_conv c = { .t = &cur_t, .req = req, .with_source = true };
+	fg_conv_run(&c);
+	uint32_t *cur_pid = tree_paths(&ps, &cur_t);
+	uint32_t *base_pid = tree_paths(&ps, &base_t);
 	double scale = base_t.total > 0 && p->stats.interval_us
 			       ? (double)base.stats.interval_us / (double)p->stats.interval_us
 			       : 1.0;

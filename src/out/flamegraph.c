@@ -33,6 +33,9 @@
  *
  * Cost: one pass over the profile's trie, one over its entries, one
  * bottom-up pass per (node, thread) pair; a file's source is read once.
+ * Nodes pruning would drop are never made (build_nodes_pruned): on a
+ * profile of 10^6 samples over random stacks the tree keeps a few percent
+ * of the trie, and the writer adds little to the profile's own memory.
  */
 #include "out/out.h"
 
@@ -1854,7 +1857,7 @@ void fg_print_summary(FILE *fp, const struct fg_conv *c)
 
 /* The fewest samples a node can hold and still be shown: the smallest of
  * the per-thread thresholds (each at most the overall one). */
-static uint64_t prune_floor(const struct profile *p)
+uint64_t fg_prune_floor(const struct profile *p)
 {
 	struct u64map per_tid;
 	u64map_init(&per_tid);
@@ -1878,7 +1881,7 @@ int out_flamegraph_write(const struct profile *p, const struct out_request *req,
 {
 	*written = false;
 	struct fg_tree t;
-	fg_tree_build(&t, p, prune_floor(p));
+	fg_tree_build(&t, p, fg_prune_floor(p));
 	struct fg_conv c = { .t = &t, .req = req, .with_source = true };
 	fg_conv_run(&c);
 	FILE *fp = req->stdout_fp ? req->stdout_fp : stdout;

@@ -93,6 +93,9 @@ static inline const struct fg_key *fg_key_of(const struct fg_tree *t, uint32_t n
  * threshold; 0 or 1: the whole tree (the differential writer matches paths
  * over it). */
 void fg_tree_build(struct fg_tree *t, const struct profile *p, uint64_t floor);
+/* The floor for p's flamegraph: the smallest per-thread pruning threshold
+ * (each at most the overall one), max(1, int(thread samples * 0.001)). */
+uint64_t fg_prune_floor(const struct profile *p);
 void fg_tree_release(struct fg_tree *t);
 
 /* Differential figures of a node (Tachyon's diff annotations). */

@@ -46,7 +46,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <time.h> /* TMPTIMING */
 
 /* The page parts, embedded with the assembler's .incbin (paths relative to
  * the repository root, where make runs the compiler; the Makefile makes
@@ -1341,13 +1340,10 @@ int out_heatmap_write(const struct profile *p, const struct out_request *req, bo
 	rectab_init(&h.spans, sizeof(struct k_span));
 	h.cwd = getcwd(NULL, 0);
 	struct page_bufs pb = { BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT };
-	struct timespec T0, T1, T2, T3; clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &T0); /* TMPTIMING */
 	int rc = hm_count(&h);
 	if (rc)
 		goto out;
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &T1); /* TMPTIMING */
 	hm_index(&h);
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &T2); /* TMPTIMING */
 	if (!h.npages) {
 		/* as Tachyon: nothing is written */
 		fprintf(out, "Warning: No heatmap data to export\n");
@@ -1370,8 +1366,6 @@ int out_heatmap_write(const struct profile *p, const struct out_request *req, bo
 		rc = write_file_page(&h, dir, h.by_total[i], &pb);
 	if (!rc)
 		rc = write_index(&h, dir, &pb);
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &T3); /* TMPTIMING */
-	fprintf(stderr, "TMPTIMING count %.3f index %.3f pages %.3f nodes %zu frames %zu callers %zu callees %zu\n", (T1.tv_sec-T0.tv_sec)+(T1.tv_nsec-T0.tv_nsec)/1e9, (T2.tv_sec-T1.tv_sec)+(T2.tv_nsec-T1.tv_nsec)/1e9, (T3.tv_sec-T2.tv_sec)+(T3.tv_nsec-T2.tv_nsec)/1e9, h.p->nodes.count, h.p->frames.count, h.callers.count, h.callees.count); /* TMPTIMING */
 	if (rc) {
 		int e = errno;
 		if (req->err)

@@ -1,0 +1,159 @@
+/* test_flamegraph.c - the flamegraph data tree (out/flamegraph.c).
+ *
+ * The page's data is checked against Tachyon itself by the functional tests
+ * (cases_flamegraph.py); here: the tree built without the nodes pruning
+ * drops (fg_tree_build with a floor) converts to exactly the same JSON as
+ * the whole tree, on many random profiles: several threads of very
+ * different sizes (per-thread thresholds), frames that differ only in
+ * columns (trie nodes that merge), deep and shallow stacks.  And the small
+ * cases by hand: promotion of a sole root, "No Data".
+ */
+#include "harness.h"
+
+#include "base/buf.h"
+#include "base/intern.h"
+#include "model/profile.h"
+#include "out/flamegraph.h"
+#include "out/out.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t rng = 88172645463325252ull;
+
+static uint32_t rnd(uint32_t n)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (uint32_t)(rng % n);
+}
+
+static uint64_t thousandth(uint64_t n)
+{
+	uint64_t v = (uint64_t)((double)n * 0.001);
+	return v ? v : 1;
+}
+
+static void random_profile(struct profile *p, uint64_t *floor)
+{
+	profile_init(p);
+	profile_keep_detail(p);
+	p->stats.interval_us = 1000;
+	static const char *const files[] = { "/app/a.py", "/app/b.py", "/lib/c.py" };
+	static const char *const funcs[] = { "f", "g", "h", "main", "run", "k" };
+	int nthreads = 1 + (int)rnd(3);
+	uint64_t scale[3] = { 1 + rnd(400), 1 + rnd(40), 1 + rnd(3) };
+	uint64_t per[3] = { 0, 0, 0 };
+	int nstacks = 1 + (int)rnd(400);
+	for (int s = 0; s < nstacks; s++) {
+		struct frame f[24];
+		size_t depth = 1 + rnd(rnd(4) ? 6 : 24);
+		for (size_t i = 0; i < depth; i++) {
+			f[i] = (struct frame){
+				.file = strtab_intern_cstr(&p->strings, files[rnd(3)]),
+				.func = strtab_intern_cstr(&p->strings, funcs[rnd(6)]),
+				.line = 1 + (int32_t)rnd(2), .end_line = -1,
+				.col = rnd(3) ? -1 : (int32_t)rnd(3), .end_col = -1,
+				.opcode = FRAME_NO_OPCODE,
+			};
+		}
+		int th = (int)rnd((uint32_t)nthreads);
+		uint64_t w = 1 + rnd((uint32_t)scale[th]);
+		per[th] += w;
+		profile_add_stack(p, 100 + (uint64_t)th, 0, f, depth, w);
+	}
+	*floor = UINT64_MAX;
+	for (int th = 0; th < nthreads; th++)
+		if (per[th] && thousandth(per[th]) < *floor)
+			*floor = thousandth(per[th]);
+}
+
+static void to_json(const struct profile *p, uint64_t floor, struct buf *out, size_t *nodes)
+{
+	struct out_request req = { .source_root_fd = -1, .mode = 0 };
+	struct fg_tree t;
+	fg_tree_build(&t, p, floor);
+	*nodes = t.n;
+	struct fg_conv c = { .t = &t, .req = &req, .with_source = false };
+	fg_conv_run(&c);
+	fg_emit(out, &c);
+	fg_conv_release(&c);
+	fg_tree_release(&t);
+}
+
+TEST(pruned_tree_same_json)
+{
+	int pruned = 0, trials = 300;
+	for (int i = 0; i < trials; i++) {
+		struct profile p;
+		uint64_t floor;
+		random_profile(&p, &floor);
+		struct buf whole = BUF_INIT, part = BUF_INIT;
+		size_t nw, np;
+		to_json(&p, 0, &whole, &nw);
+		to_json(&p, floor, &part, &np);
+		CHECK(np <= nw);
+		pruned += np < nw;
+		CHECK(whole.len == part.len && memcmp(whole.data, part.data, whole.len) == 0);
+		if (whole.len != part.len || memcmp(whole.data, part.data, whole.len) != 0) {
+			fprintf(stderr, "trial %d (floor %llu): %zu vs %zu bytes\n", i,
+				(unsigned long long)floor, whole.len, part.len);
+			buf_release(&whole);
+			buf_release(&part);
+			profile_release(&p);
+			break;
+		}
+		buf_release(&whole);
+		buf_release(&part);
+		profile_release(&p);
+	}
+	/* the comparison means something only if pruning happened often */
+	CHECK(pruned > trials / 4);
+}
+
+TEST(sole_root_promoted)
+{
+	struct profile p;
+	profile_init(&p);
+	p.stats.interval_us = 1000;
+	struct frame f[2] = {
+		{ strtab_intern_cstr(&p.strings, "/x.py"), strtab_intern_cstr(&p.strings, "leaf"), 3, -1, -1, -1,
+		  FRAME_NO_OPCODE },
+		{ strtab_intern_cstr(&p.strings, "/x.py"), strtab_intern_cstr(&p.strings, "main"), 9, -1, -1, -1,
+		  FRAME_NO_OPCODE },
+	};
+	profile_add_stack(&p, 7, 0, f, 2, 5);
+	profile_add_stack(&p, 7, 0, f + 1, 1, 2);
+	struct buf b = BUF_INIT;
+	size_t n;
+	to_json(&p, 0, &b, &n);
+	buf_putc(&b, '\0');
+	CHECK(strstr(b.data, "\"value\":7,\"self\":2,") != NULL);
+	CHECK(strstr(b.data, "\"Program Root: main (/x.py:9)\"") != NULL);
+	CHECK(strstr(b.data, "\"thread_values\":{\"7\":[7,2]}") != NULL);
+	buf_release(&b);
+	profile_release(&p);
+}
+
+TEST(no_data)
+{
+	struct profile p;
+	profile_init(&p);
+	struct buf b = BUF_INIT;
+	size_t n;
+	to_json(&p, 0, &b, &n);
+	buf_putc(&b, '\0');
+	CHECK(strcmp(b.data, "{\"name\":0,\"value\":0,\"children\":[],\"threads\":[],\"strings\":[\"No Data\"]}") == 0);
+	buf_release(&b);
+	profile_release(&p);
+}
+
+int main(void)
+{
+	RUN(pruned_tree_same_json);
+	RUN(sole_root_promoted);
+	RUN(no_data);
+	return harness_done();
+}
