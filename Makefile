@@ -3,7 +3,7 @@
 #   make test               provision interpreters, unit + functional tests, sanitizer build too
 #   make unit               unit tests only (this build)
 #   make SAN=address,undefined ...   sanitizer build in build-san/
-#   make bench              benchmarks against Tachyon (see bench/README)
+#   make bench              benchmarks against Tachyon (bench/run.sh, BENCHMARKS.md)
 #   make install PREFIX=/usr/local
 
 CC      ?= cc
