@@ -110,7 +110,7 @@ def bench_binary(args, strobe, target, pcpu, rows):
                                  pcpu)[0])
     c, b = med(coll), med(binr)
     rows.append(("strobe max rate --collapsed vs --binary (samples/s)", "%.0f / %.0f" % (c, b), "-",
-                 "%.1f%% lower with --binary" % (100 * (c - b) / c)))
+                 "%.1f%% %s with --binary" % (abs(100 * (c - b) / c), "lower" if b < c else "higher")))
     # size: both record the same target at the same rate for the same time
     sizes = {}
     for who in ("strobe", "tachyon"):

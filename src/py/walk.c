@@ -782,6 +782,7 @@ static int walk_interp_thread(struct py_walker *w, struct sample *s, struct thre
 	/* Whether the last frame walked was a Python frame (see the check
 	 * after the loop). */
 	bool python_last = false;
+	const uint32_t depth0 = t->depth; /* frames emitted before the walk (<GC>) */
 	for (int steps = 0; frame; steps++) {
 		if (steps >= PY_MAX_FRAMES)
 			return ERR_LIMIT;
@@ -820,8 +821,21 @@ static int walk_interp_thread(struct py_walker *w, struct sample *s, struct thre
 		    owner != l->owner_frame_object)
 			return ERR_CORRUPT;
 		raddr_t exe = rd_u64(f, l->if_executable) & ~(raddr_t)l->executable_tag_mask;
-		if (!exe)
+		if (!exe) {
+			/* The innermost frames, already cleared: they returned
+			 * between the read of the thread state and the copy of
+			 * the stack (on a stack that changes every microsecond,
+			 * half the time, often several in a row).  The first
+			 * caller still there is what the thread runs now: go
+			 * on from it.  Below a live frame, an empty frame is
+			 * corrupt. */
+			if (t->depth == depth0 && owner == l->owner_thread && prev) {
+				w->stats.popped_tops++;
+				frame = prev;
+				continue;
+			}
 			return ERR_CORRUPT;
+		}
 		raddr_t ip = rd_u64(f, l->if_ip);
 		/* the bytecode is inline: offset from the code object's start */
 		int64_t off = (int64_t)(ip - exe - l->co_code_adaptive);
