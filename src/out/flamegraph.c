@@ -45,6 +45,9 @@
 #include "base/intern.h"
 #include "model/profile.h"
 #include "out/flamegraph.h"
+#include "out/htmlenc.h"
+#include "out/pymodule.h"
+#include "out/template.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -532,161 +535,8 @@ void fg_tree_release(struct fg_tree *t)
 
 struct fg_module_cache {
 	struct u64map by_file;    /* profile string id -> c->strings index */
-	struct u64map stdlib_ok;  /* hash of a lib/pythonX.Y path -> has os.py */
-	char *cwd;
+	struct pymod names;
 };
-
-/* Path parts as pathlib splits them: no empty parts, no ".". */
-struct parts {
-	const char *s[512];
-	size_t n[512];
-	size_t count;
-	bool overflow;
-};
-
-static void split_path(const char *path, size_t len, struct parts *pp)
-{
-	pp->count = 0;
-	pp->overflow = false;
-	size_t i = 0;
-	while (i < len) {
-		while (i < len && path[i] == '/')
-			i++;
-		size_t start = i;
-		while (i < len && path[i] != '/')
-			i++;
-		size_t n = i - start;
-		if (n == 0 || (n == 1 && path[start] == '.'))
-			continue;
-		if (pp->count == sizeof(pp->s) / sizeof(pp->s[0])) {
-			pp->overflow = true;
-			return;
-		}
-		pp->s[pp->count] = path + start;
-		pp->n[pp->count++] = n;
-	}
-}
-
-static bool part_is(const struct parts *pp, size_t i, const char *s)
-{
-	return pp->n[i] == strlen(s) && memcmp(pp->s[i], s, pp->n[i]) == 0;
-}
-
-/* "python3.12" or "python3.13t" */
-static bool is_python_dir(const char *s, size_t n)
-{
-	if (n < 9 || memcmp(s, "python", 6) != 0)
-		return false;
-	size_t i = 6, d = 0;
-	while (i < n && s[i] >= '0' && s[i] <= '9')
-		i++, d++;
-	if (!d || i >= n || s[i] != '.')
-		return false;
-	i++;
-	d = 0;
-	while (i < n && s[i] >= '0' && s[i] <= '9')
-		i++, d++;
-	if (!d)
-		return false;
-	if (i < n && s[i] == 't')
-		i++;
-	return i == n;
-}
-
-/* _path_to_module of parts [from, count) */
-static void module_of_parts(struct buf *b, const struct parts *pp, size_t from)
-{
-	for (size_t i = from; i < pp->count; i++) {
-		const char *s = pp->s[i];
-		size_t n = pp->n[i];
-		if (i + 1 == pp->count) {
-			/* Path.with_suffix('') when the suffix is ".py" */
-			const char *dot = memrchr(s, '.', n);
-			if (dot && dot > s && (size_t)(dot - s) == n - 3 && memcmp(dot, ".py", 3) == 0)
-				n -= 3;
-			if (n == 8 && memcmp(s, "__init__", 8) == 0)
-				break;
-		}
-		if (b->len)
-			buf_putc(b, '.');
-		buf_append(b, s, n);
-	}
-	if (!b->len && pp->count > from) {
-		/* only "__init__.py": Path.stem of the relative path */
-		buf_append(b, "__init__", 8);
-	}
-}
-
-static bool has_os_py(struct fg_conv *c, const struct parts *pp, size_t upto)
-{
-	struct buf dir = BUF_INIT;
-	for (size_t i = 0; i <= upto; i++) {
-		buf_putc(&dir, '/');
-		buf_append(&dir, pp->s[i], pp->n[i]);
-	}
-	uint64_t h = hash_bytes(dir.data, dir.len) >> 1;
-	uint64_t *known = u64map_get(&c->modules->stdlib_ok, h);
-	bool ok;
-	if (known) {
-		ok = *known != 0;
-	} else {
-		buf_puts(&dir, "/os.py");
-		char *data;
-		size_t len;
-		ok = out_source_read(c->req, dir.data, 0, &data, &len) == 0;
-		free(data);
-		u64map_put(&c->modules->stdlib_ok, h, ok);
-	}
-	buf_release(&dir);
-	return ok;
-}
-
-static void module_name(struct fg_conv *c, const char *file, size_t flen, struct buf *b)
-{
-	buf_reset(b);
-	if (flen == 0) {
-		buf_puts(b, "unknown");
-		return;
-	}
-	struct parts *pp = xmalloc(sizeof(*pp));
-	split_path(file, flen, pp);
-	size_t from = 0;
-	if (!pp->overflow && file[0] == '/') {
-		bool found = false;
-		/* the file's standard library: .../lib/pythonX.Y holding os.py */
-		for (size_t i = pp->count; i-- > 1 && !found;) {
-			if (is_python_dir(pp->s[i], pp->n[i]) && part_is(pp, i - 1, "lib") &&
-			    i + 1 < pp->count && has_os_py(c, pp, i)) {
-				from = i + 1;
-				found = true;
-			}
-		}
-		for (size_t i = pp->count; i-- > 0 && !found;) {
-			if ((part_is(pp, i, "site-packages") || part_is(pp, i, "dist-packages")) &&
-			    i + 1 < pp->count) {
-				from = i + 1;
-				found = true;
-			}
-		}
-		if (!found && c->modules->cwd) {
-			/* sys.path[0] of `python -m profiling.sampling`: the working directory */
-			struct parts *cw = xmalloc(sizeof(*cw));
-			split_path(c->modules->cwd, strlen(c->modules->cwd), cw);
-			bool under = !cw->overflow && cw->count <= pp->count;
-			for (size_t i = 0; under && i < cw->count; i++)
-				under = cw->n[i] == pp->n[i] && memcmp(cw->s[i], pp->s[i], cw->n[i]) == 0;
-			if (under) {
-				from = cw->count;
-				found = true;
-			}
-			free(cw);
-		}
-	}
-	module_of_parts(b, pp, pp->overflow ? pp->count : from);
-	if (pp->overflow || (!b->len && pp->count == from && from == 0))
-		buf_append(b, file, flen);
-	free(pp);
-}
 
 /* ------------------------------------------------------------------ */
 /* Source lines (Tachyon's linecache.getline, five lines around)       */
@@ -976,7 +826,7 @@ static void intern_node(struct fg_conv *c, uint32_t node, struct buf *tmp)
 	if (m) {
 		c->s_module[node] = (uint32_t)*m;
 	} else {
-		module_name(c, file, flen, tmp);
+		pymod_name(&c->modules->names, file, flen, tmp);
 		c->s_module[node] = strtab_intern(&c->strings, tmp->data ? tmp->data : "", tmp->len);
 		u64map_put(&c->modules->by_file, nd->file, c->s_module[node]);
 	}
@@ -1079,8 +929,9 @@ void fg_conv_run(struct fg_conv *c)
 	u64map_init(&c->srcs->by_file);
 	c->modules = xcalloc(1, sizeof(*c->modules));
 	u64map_init(&c->modules->by_file);
-	u64map_init(&c->modules->stdlib_ok);
-	c->modules->cwd = getcwd(NULL, 0);
+	char *cwd = getcwd(NULL, 0);
+	pymod_init(&c->modules->names, cwd, pymod_source_exists, c->req);
+	free(cwd);
 	c->root = 0;
 	if (t->total == 0) {
 		c->state = FG_NO_DATA;
@@ -1194,8 +1045,7 @@ void fg_conv_release(struct fg_conv *c)
 	}
 	if (c->modules) {
 		u64map_release(&c->modules->by_file);
-		u64map_release(&c->modules->stdlib_ok);
-		free(c->modules->cwd);
+		pymod_release(&c->modules->names);
 		free(c->modules);
 	}
 	free(c->kept);
@@ -1261,66 +1111,10 @@ void fg_put_double(struct buf *b, double v)
 		buf_puts(b, ".0");
 }
 
-/* A JSON string: valid UTF-8 as is, encoded surrogates (strobe keeps
- * undecodable names as Python's "surrogatepass" bytes) as \udXXX, other
- * bad bytes as U+FFFD; '<' escaped so no "</script" can end the element. */
+/* A JSON string for the page's <script> element (out/htmlenc.h). */
 static void put_str(struct buf *b, const char *s, size_t n)
 {
-	buf_reserve(b, n + 2);
-	buf_putc(b, '"');
-	size_t i = 0;
-	while (i < n) {
-		size_t run = i;
-		while (run < n) {
-			unsigned char ch = (unsigned char)s[run];
-			if (ch < 0x20 || ch == '"' || ch == '\\' || ch == '<' || ch >= 0x80)
-				break;
-			run++;
-		}
-		if (run > i) {
-			buf_append(b, s + i, run - i);
-			i = run;
-			continue;
-		}
-		unsigned char ch = (unsigned char)s[i];
-		if (ch < 0x80) {
-			switch (ch) {
-			case '"': buf_puts(b, "\\\""); break;
-			case '\\': buf_puts(b, "\\\\"); break;
-			case '\n': buf_puts(b, "\\n"); break;
-			case '\r': buf_puts(b, "\\r"); break;
-			case '\t': buf_puts(b, "\\t"); break;
-			case '\b': buf_puts(b, "\\b"); break;
-			case '\f': buf_puts(b, "\\f"); break;
-			default: buf_printf(b, "\\u%04x", ch); break;
-			}
-			i++;
-			continue;
-		}
-		size_t k = ch >= 0xF0 ? 3 : ch >= 0xE0 ? 2 : ch >= 0xC0 ? 1 : 0;
-		bool ok = k > 0 && i + k < n;
-		uint32_t cp = ch & (0x3F >> k);
-		for (size_t j = 1; ok && j <= k; j++) {
-			if (((unsigned char)s[i + j] & 0xC0) != 0x80)
-				ok = false;
-			else
-				cp = cp << 6 | ((unsigned char)s[i + j] & 0x3F);
-		}
-		if (ok && ((k == 1 && cp < 0x80) || (k == 2 && cp < 0x800) ||
-			   (k == 3 && (cp < 0x10000 || cp > 0x10FFFF))))
-			ok = false;
-		if (ok && cp >= 0xD800 && cp <= 0xDFFF) {
-			buf_printf(b, "\\u%04x", cp);
-			i += k + 1;
-		} else if (ok) {
-			buf_append(b, s + i, k + 1);
-			i += k + 1;
-		} else {
-			buf_puts(b, "\xEF\xBF\xBD");
-			i++;
-		}
-	}
-	buf_putc(b, '"');
+	htmlenc_json_str(b, s, n);
 }
 
 static void put_cstr(struct buf *b, const char *s)
@@ -1799,7 +1593,7 @@ void fg_emit(struct buf *b, const struct fg_conv *c)
 /* ------------------------------------------------------------------ */
 /* The page                                                           */
 
-static bool put_all(FILE *f, const char *s, size_t n)
+static bool put_file(void *f, const char *s, size_t n)
 {
 	return fwrite(s, 1, n, f) == n;
 }
@@ -1810,33 +1604,13 @@ int fg_write_page(const char *path, const struct buf *json, bool differential)
 	if (!f)
 		return ERR_IO;
 	const char *title = differential ? "Differential Flamegraph Report" : "Flamegraph Report";
-	bool ok = true;
-	const char *s = out_fg_page_html;
-	/* the template's markers: {{TITLE}} {{CSS}} {{DATA}} {{JS}} */
-	while (ok && *s) {
-		const char *m = strstr(s, "{{");
-		if (!m) {
-			ok = put_all(f, s, strlen(s));
-			break;
-		}
-		ok = put_all(f, s, (size_t)(m - s));
-		if (!strncmp(m, "{{TITLE}}", 9)) {
-			ok = ok && put_all(f, title, strlen(title));
-			s = m + 9;
-		} else if (!strncmp(m, "{{CSS}}", 7)) {
-			ok = ok && put_all(f, out_fg_page_css, strlen(out_fg_page_css));
-			s = m + 7;
-		} else if (!strncmp(m, "{{JS}}", 6)) {
-			ok = ok && put_all(f, out_fg_page_js, strlen(out_fg_page_js));
-			s = m + 6;
-		} else if (!strncmp(m, "{{DATA}}", 8)) {
-			ok = ok && put_all(f, json->data ? json->data : "{}", json->data ? json->len : 2);
-			s = m + 8;
-		} else {
-			ok = ok && put_all(f, m, 2);
-			s = m + 2;
-		}
-	}
+	const struct tpl_slot slots[] = {
+		{ "TITLE", title, strlen(title) },
+		{ "CSS", out_fg_page_css, strlen(out_fg_page_css) },
+		{ "JS", out_fg_page_js, strlen(out_fg_page_js) },
+		{ "DATA", json->data ? json->data : "{}", json->data ? json->len : 2 },
+	};
+	bool ok = tpl_fill(out_fg_page_html, slots, sizeof(slots) / sizeof(slots[0]), put_file, f);
 	if (fclose(f) != 0)
 		ok = false;
 	return ok ? 0 : ERR_IO;

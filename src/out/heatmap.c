@@ -35,6 +35,10 @@
 #include "base/hash.h"
 #include "base/intern.h"
 #include "model/profile.h"
+#include "out/embed.h"
+#include "out/htmlenc.h"
+#include "out/pymodule.h"
+#include "out/template.h"
 #include "out/textenc.h"
 
 #include <assert.h>
@@ -47,25 +51,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* The page parts, embedded with the assembler's .incbin (paths relative to
- * the repository root, where make runs the compiler; the Makefile makes
- * this object depend on them).  Each is followed by a NUL. */
-#define HM_EMBED(sym, file)                                  \
-	".section .rodata." #sym ",\"a\",@progbits\n"        \
-	".global " #sym "\n"                                  \
-	".hidden " #sym "\n"                                  \
-	".type " #sym ", @object\n"                           \
-	".balign 16\n"                                        \
-	#sym ":\n"                                            \
-	".incbin \"" file "\"\n"                              \
-	".byte 0\n"                                           \
-	".size " #sym ", . - " #sym "\n"                      \
-	".previous\n"
-
-__asm__(HM_EMBED(out_hm_index_html, "src/out/heatmap/index.html")
-	HM_EMBED(out_hm_file_html, "src/out/heatmap/file.html")
-	HM_EMBED(out_hm_css, "src/out/heatmap/heatmap.css")
-	HM_EMBED(out_hm_js, "src/out/heatmap/heatmap.js"));
+/* The page parts (src/out/heatmap/), embedded at build time. */
+__asm__(OUT_EMBED(out_hm_index_html, "src/out/heatmap/index.html")
+	OUT_EMBED(out_hm_file_html, "src/out/heatmap/file.html")
+	OUT_EMBED(out_hm_css, "src/out/heatmap/heatmap.css")
+	OUT_EMBED(out_hm_js, "src/out/heatmap/heatmap.js"));
 
 extern const char out_hm_index_html[];
 extern const char out_hm_file_html[];
@@ -135,7 +125,7 @@ struct hm {
 	struct groups g_linefns;     /* functions by line */
 	struct groups g_ops;         /* opcode records by line */
 	struct groups g_spans;       /* spans by opcode record */
-	char *cwd;
+	struct pymod names;          /* module names and kinds of files */
 };
 
 static bool file_counts(const char *s, size_t n)
@@ -479,73 +469,6 @@ static void hm_index(struct hm *h)
 /* ------------------------------------------------------------------ */
 /* Text                                                               */
 
-/* s as HTML text (or attribute value): escaped, malformed UTF-8 replaced */
-static void put_html(struct buf *b, const char *s, size_t n)
-{
-	size_t i = 0;
-	buf_reserve(b, n + 16);
-	while (i < n) {
-		size_t j = i;
-		while (j < n && (unsigned char)s[j] >= 0x20 && (unsigned char)s[j] < 0x80 &&
-		       s[j] != '<' && s[j] != '>' && s[j] != '&' && s[j] != '"' && s[j] != '\'')
-			j++;
-		if (j > i)
-			buf_append(b, s + i, j - i);
-		if (j >= n)
-			break;
-		unsigned char c = (unsigned char)s[j];
-		i = j + 1;
-		switch (c) {
-		case '<': buf_puts(b, "&lt;"); continue;
-		case '>': buf_puts(b, "&gt;"); continue;
-		case '&': buf_puts(b, "&amp;"); continue;
-		case '"': buf_puts(b, "&quot;"); continue;
-		case '\'': buf_puts(b, "&#39;"); continue;
-		case '\t': buf_putc(b, '\t'); continue;
-		default: break;
-		}
-		if (c < 0x80) {
-			/* other controls: shown as the replacement character */
-			buf_puts(b, "\xef\xbf\xbd");
-			continue;
-		}
-		uint32_t cp;
-		size_t k = textenc_decode((const unsigned char *)s + j, n - j, &cp);
-		if (cp == TEXTENC_INVALID || (cp >= 0xD800 && cp <= 0xDFFF))
-			buf_puts(b, "\xef\xbf\xbd");
-		else
-			buf_append(b, s + j, k);
-		i = j + k;
-	}
-}
-
-/* A JSON string for a <script> element: "<" escaped so that no "</script"
- * can end it early. */
-static void put_json_str(struct buf *b, const char *s, size_t n)
-{
-	size_t start = b->len;
-	textenc_json_str(b, s, n, false);
-	size_t extra = 0;
-	for (size_t i = start; i < b->len; i++)
-		extra += b->data[i] == '<';
-	if (!extra)
-		return;
-	buf_reserve(b, extra * 5);
-	char *d = b->data;
-	size_t i = b->len, o = b->len + extra * 5;
-	b->len = o;
-	d[o] = '\0';
-	while (i > start) {
-		char c = d[--i];
-		if (c == '<') {
-			o -= 6;
-			memcpy(d + o, "\\u003c", 6);
-		} else {
-			d[--o] = c;
-		}
-	}
-}
-
 static void put_u64(struct buf *b, uint64_t v)
 {
 	textenc_u64(b, v);
@@ -580,87 +503,11 @@ static const char *basename_of(const char *s, size_t n, size_t *blen)
 /* ------------------------------------------------------------------ */
 /* Module names and kinds, for the index                               */
 
-enum kind { K_PROJECT, K_STDLIB, K_SITE, K_OTHER, K_COUNT };
-
-static const char *const kind_name[K_COUNT] = { "project", "stdlib", "site-packages", "other" };
-static const char *const kind_title[K_COUNT] = {
+/* per enum pymod_kind (out/pymodule.h) */
+static const char *const kind_name[PYMOD_KINDS] = { "project", "stdlib", "site-packages", "other" };
+static const char *const kind_title[PYMOD_KINDS] = {
 	"Project Files", "Standard Library", "Site Packages", "Other Files",
 };
-
-/* "python3.12" or "python3.13t" */
-static bool is_python_dir(const char *s, size_t n)
-{
-	if (n < 9 || memcmp(s, "python", 6) != 0)
-		return false;
-	size_t i = 6, d = 0;
-	while (i < n && s[i] >= '0' && s[i] <= '9')
-		i++, d++;
-	if (!d || i >= n || s[i] != '.')
-		return false;
-	for (i++, d = 0; i < n && s[i] >= '0' && s[i] <= '9'; i++)
-		d++;
-	if (i < n && s[i] == 't')
-		i++;
-	return d && i == n;
-}
-
-/* The module a file path names (dotted, ".py" and "__init__" dropped) and
- * what kind of file it is: under a site-packages or dist-packages
- * directory, in a lib/pythonX.Y standard library, under strobe's working
- * directory (Tachyon's sys.path[0]), or anything else. */
-static enum kind module_of(const struct hm *h, const char *path, size_t n, struct buf *mod)
-{
-	buf_reset(mod);
-	/* component boundaries */
-	size_t from = 0;
-	enum kind k = K_OTHER;
-	size_t cwdlen = h->cwd ? strlen(h->cwd) : 0;
-	if (cwdlen > 1 && n > cwdlen + 1 && memcmp(path, h->cwd, cwdlen) == 0 && path[cwdlen] == '/') {
-		from = cwdlen + 1;
-		k = K_PROJECT;
-	}
-	for (size_t i = 0; i < n;) {
-		while (i < n && path[i] == '/')
-			i++;
-		size_t s = i;
-		while (i < n && path[i] != '/')
-			i++;
-		size_t len = i - s;
-		if (i >= n)
-			break; /* the file itself */
-		if ((len == 13 && memcmp(path + s, "site-packages", 13) == 0) ||
-		    (len == 13 && memcmp(path + s, "dist-packages", 13) == 0)) {
-			from = i + 1;
-			k = K_SITE;
-		} else if (k != K_SITE && is_python_dir(path + s, len) && s >= 4 &&
-			   memcmp(path + s - 4, "lib/", 4) == 0) {
-			from = i + 1;
-			k = K_STDLIB;
-		}
-	}
-	for (size_t i = from; i < n;) {
-		while (i < n && path[i] == '/')
-			i++;
-		size_t s = i;
-		while (i < n && path[i] != '/')
-			i++;
-		size_t len = i - s;
-		if (!len || (len == 1 && path[s] == '.'))
-			continue;
-		if (i >= n) {
-			if (len > 3 && memcmp(path + i - 3, ".py", 3) == 0)
-				len -= 3;
-			if (len == 8 && memcmp(path + s, "__init__", 8) == 0 && mod->len)
-				break;
-		}
-		if (mod->len)
-			buf_putc(mod, '.');
-		buf_append(mod, path + s, len);
-	}
-	if (!mod->len)
-		buf_append(mod, path, n);
-	return k;
-}
 
 /* ------------------------------------------------------------------ */
 /* Pages                                                              */
@@ -679,43 +526,6 @@ static int write_file(const char *dir, const char *name, const struct buf *b)
 	if (fclose(f) != 0)
 		ok = false;
 	return ok ? 0 : ERR_IO;
-}
-
-struct slot {
-	const char *name;
-	const struct buf *b;
-	const char *s;
-};
-
-/* The template with its {{NAME}} markers replaced. */
-static void fill(struct buf *out, const char *tpl, const struct slot *slots, size_t n)
-{
-	const char *s = tpl;
-	while (*s) {
-		const char *m = strstr(s, "{{");
-		if (!m) {
-			buf_puts(out, s);
-			return;
-		}
-		buf_append(out, s, (size_t)(m - s));
-		const char *e = strstr(m, "}}");
-		bool done = false;
-		for (size_t i = 0; e && i < n && !done; i++) {
-			size_t len = strlen(slots[i].name);
-			if ((size_t)(e - m - 2) == len && memcmp(m + 2, slots[i].name, len) == 0) {
-				if (slots[i].b && slots[i].b->len)
-					buf_append(out, slots[i].b->data, slots[i].b->len);
-				else if (slots[i].s)
-					buf_puts(out, slots[i].s);
-				s = e + 2;
-				done = true;
-			}
-		}
-		if (!done) {
-			buf_append(out, m, 2);
-			s = m + 2;
-		}
-	}
 }
 
 static void page_name(char *name, size_t size, uint32_t page)
@@ -750,9 +560,9 @@ static void put_nav(struct buf *b, const struct hm *h, uint32_t page, int32_t li
 	buf_puts(b, "\",");
 	put_i64(b, line);
 	buf_putc(b, ',');
-	put_json_str(b, fn, fnlen);
+	htmlenc_json_str(b, fn, fnlen);
 	buf_putc(b, ',');
-	put_json_str(b, base, blen);
+	htmlenc_json_str(b, base, blen);
 	buf_putc(b, ',');
 	put_u64(b, count);
 	buf_putc(b, ']');
@@ -903,9 +713,9 @@ static void line_ops(const struct hm *h, uint32_t lk, struct buf *b)
 		if (i > h->g_ops.off[lk])
 			buf_putc(b, ',');
 		buf_putc(b, '[');
-		put_json_str(b, name, strlen(name));
+		htmlenc_json_str(b, name, strlen(name));
 		buf_putc(b, ',');
-		put_json_str(b, bname, strlen(bname));
+		htmlenc_json_str(b, bname, strlen(bname));
 		buf_puts(b, strcmp(name, bname) != 0 ? ",1," : ",0,");
 		put_u64(b, h->op_n[r]);
 		buf_puts(b, ",[");
@@ -941,7 +751,7 @@ static void put_row(struct hm *h, struct page_bufs *pb, const struct hm_file *fi
 		buf_puts(b, "\">");
 		put_i64(b, line);
 		buf_puts(b, "</a><code>");
-		put_html(b, src, slen);
+		htmlenc_text(b, src, slen);
 		buf_puts(b, "</code></div>\n");
 		return;
 	}
@@ -976,7 +786,7 @@ static void put_row(struct hm *h, struct page_bufs *pb, const struct hm_file *fi
 		buf_puts(b, "<button type=\"button\" class=\"bc\" title=\"Show bytecode\">"
 			    "\xe2\x96\xb6</button>");
 	buf_puts(b, "<code>");
-	put_html(b, src, slen);
+	htmlenc_text(b, src, slen);
 	buf_puts(b, "</code>");
 	if (callers.n || callees.n) {
 		buf_puts(b, "<span class=\"nv\">");
@@ -1088,10 +898,10 @@ static int write_file_page(struct hm *h, const char *dir, uint32_t fidx, struct 
 	free(src);
 
 	struct buf head = BUF_INIT, title = BUF_INIT, fname = BUF_INIT, data = BUF_INIT;
-	put_html(&fname, file, flen);
+	htmlenc_text(&fname, file, flen);
 	size_t blen;
 	const char *base = basename_of(file, flen, &blen);
-	put_html(&title, base, blen);
+	htmlenc_text(&title, base, blen);
 	put_stat_u64(&head, "stat-total", "Total Samples", fi->total);
 	put_stat_u64(&head, "stat-self", "Self Samples", fi->self);
 	put_stat_u64(&head, "stat-lines", "Lines Sampled", fi->nlines);
@@ -1105,7 +915,7 @@ static int write_file_page(struct hm *h, const char *dir, uint32_t fidx, struct 
 	put_stat_u64(&head, "stat-maxself", "Max Line Self", fi->max_self);
 
 	buf_puts(&data, "{\"file\":");
-	put_json_str(&data, file, flen);
+	htmlenc_json_str(&data, file, flen);
 	buf_puts(&data, ",\"page\":");
 	put_u64(&data, fi->page);
 	buf_puts(&data, ",\"total\":");
@@ -1124,12 +934,13 @@ static int write_file_page(struct hm *h, const char *dir, uint32_t fidx, struct 
 		buf_append(&data, pb->fns.data, pb->fns.len);
 	buf_puts(&data, "}}");
 
-	struct slot slots[] = {
-		{ "TITLE", &title, NULL }, { "FILENAME", &fname, NULL }, { "CSS", NULL, out_hm_css },
-		{ "JS", NULL, out_hm_js }, { "STATS", &head, NULL }, { "ROWS", &pb->rows, NULL },
-		{ "DATA", &data, NULL },
+	struct tpl_slot slots[] = {
+		{ "TITLE", title.data, title.len }, { "FILENAME", fname.data, fname.len },
+		{ "CSS", out_hm_css, strlen(out_hm_css) }, { "JS", out_hm_js, strlen(out_hm_js) },
+		{ "STATS", head.data, head.len }, { "ROWS", pb->rows.data, pb->rows.len },
+		{ "DATA", data.data, data.len },
 	};
-	fill(&pb->page, out_hm_file_html, slots, sizeof(slots) / sizeof(slots[0]));
+	tpl_fill_buf(&pb->page, out_hm_file_html, slots, sizeof(slots) / sizeof(slots[0]));
 	char name[32];
 	page_name(name, sizeof(name), fi->page);
 	int rc = write_file(dir, name, &pb->page);
@@ -1185,28 +996,28 @@ static int write_index(struct hm *h, const char *dir, struct page_bufs *pb)
 	put_bar(&meters, "stat-missed", "Missed Samples", fig.missed_samples, known);
 
 	uint64_t hottest = h->npages ? h->fv[h->by_total[0]].total : 0;
-	enum kind *kinds = xmalloc((h->npages ? h->npages : 1) * sizeof(enum kind));
+	enum pymod_kind *kinds = xmalloc((h->npages ? h->npages : 1) * sizeof(*kinds));
 	uint32_t *mods = xmalloc((h->npages ? h->npages : 1) * sizeof(uint32_t));
 	struct strtab modnames;
 	strtab_init(&modnames);
-	uint64_t ksum[K_COUNT] = { 0 };
-	size_t kn[K_COUNT] = { 0 };
+	uint64_t ksum[PYMOD_KINDS] = { 0 };
+	size_t kn[PYMOD_KINDS] = { 0 };
 	for (size_t i = 0; i < h->npages; i++) {
 		const struct hm_file *fi = &h->fv[h->by_total[i]];
 		size_t flen;
 		const char *file = str_of(h, fi->str, &flen);
-		kinds[i] = module_of(h, file, flen, &pb->mod);
+		kinds[i] = pymod_name(&h->names, file, flen, &pb->mod);
 		mods[i] = strtab_intern(&modnames, pb->mod.data ? pb->mod.data : "", pb->mod.len);
 		ksum[kinds[i]] += fi->total;
 		kn[kinds[i]]++;
 	}
-	for (int k = 0; k < K_COUNT; k++) {
+	for (int k = 0; k < PYMOD_KINDS; k++) {
 		if (!kn[k])
 			continue;
 		/* project files open, the others closed, as Tachyon shows them */
 		buf_puts(&sections, "<details class=\"kind\" data-kind=\"");
 		buf_puts(&sections, kind_name[k]);
-		buf_puts(&sections, k == K_PROJECT ? "\" open>" : "\">");
+		buf_puts(&sections, k == PYMOD_PROJECT ? "\" open>" : "\">");
 		buf_puts(&sections, "<summary class=\"kind-head\">");
 		buf_puts(&sections, kind_title[k]);
 		buf_puts(&sections, " <span class=\"muted\">(");
@@ -1226,7 +1037,7 @@ static int write_index(struct hm *h, const char *dir, struct page_bufs *pb)
 			page_name(name, sizeof(name), fi->page);
 			double pct = hottest ? (double)fi->total / (double)hottest * 100.0 : 0;
 			buf_puts(&sections, "<div class=\"file\" data-module=\"");
-			put_html(&sections, mod, mlen);
+			htmlenc_text(&sections, mod, mlen);
 			buf_puts(&sections, "\" data-total=\"");
 			put_u64(&sections, fi->total);
 			buf_puts(&sections, "\" data-self=\"");
@@ -1234,9 +1045,9 @@ static int write_index(struct hm *h, const char *dir, struct page_bufs *pb)
 			buf_puts(&sections, "\"><a class=\"name\" href=\"");
 			buf_puts(&sections, name);
 			buf_puts(&sections, "\" title=\"");
-			put_html(&sections, file, flen);
+			htmlenc_text(&sections, file, flen);
 			buf_puts(&sections, "\">\xf0\x9f\x93\x84 ");
-			put_html(&sections, mod, mlen);
+			htmlenc_text(&sections, mod, mlen);
 			buf_puts(&sections, "</a><span class=\"num\">");
 			put_u64(&sections, fi->total);
 			buf_puts(&sections, fi->total == 1 ? " sample" : " samples");
@@ -1256,11 +1067,12 @@ static int write_index(struct hm *h, const char *dir, struct page_bufs *pb)
 	free(mods);
 
 	buf_reset(&pb->page);
-	struct slot slots[] = {
-		{ "CSS", NULL, out_hm_css }, { "JS", NULL, out_hm_js }, { "STATS", &head, NULL },
-		{ "METERS", &meters, NULL }, { "SECTIONS", &sections, NULL },
+	struct tpl_slot slots[] = {
+		{ "CSS", out_hm_css, strlen(out_hm_css) }, { "JS", out_hm_js, strlen(out_hm_js) },
+		{ "STATS", head.data, head.len }, { "METERS", meters.data, meters.len },
+		{ "SECTIONS", sections.data, sections.len },
 	};
-	fill(&pb->page, out_hm_index_html, slots, sizeof(slots) / sizeof(slots[0]));
+	tpl_fill_buf(&pb->page, out_hm_index_html, slots, sizeof(slots) / sizeof(slots[0]));
 	int rc = write_file(dir, "index.html", &pb->page);
 	buf_release(&head);
 	buf_release(&meters);
@@ -1322,7 +1134,7 @@ static void hm_release(struct hm *h)
 	groups_release(&h->g_linefns);
 	groups_release(&h->g_ops);
 	groups_release(&h->g_spans);
-	free(h->cwd);
+	pymod_release(&h->names);
 }
 
 int out_heatmap_write(const struct profile *p, const struct out_request *req, bool *written)
@@ -1338,7 +1150,9 @@ int out_heatmap_write(const struct profile *p, const struct out_request *req, bo
 	rectab_init(&h.linefns, sizeof(struct k_linefn));
 	rectab_init(&h.ops, sizeof(struct k_op));
 	rectab_init(&h.spans, sizeof(struct k_span));
-	h.cwd = getcwd(NULL, 0);
+	char *cwd = getcwd(NULL, 0);
+	pymod_init(&h.names, cwd, pymod_source_exists, req);
+	free(cwd);
 	struct page_bufs pb = { BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT };
 	int rc = hm_count(&h);
 	if (rc)
