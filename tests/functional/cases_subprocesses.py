@@ -161,7 +161,7 @@ def t_subprocess_reexec(ctx):
 
 @case("subprocess_quick")
 def t_subprocess_quick(ctx):
-    """children living 0.1-0.2 s (fork children, python -c), one after the other: none is
+    """children living 0.3 s (fork children, python -c), one after the other: none is
     lost - each has an output with samples of its function"""
     it = ctx.interp
     out = ctx.path("out.txt")

@@ -45,8 +45,8 @@ def child_spin(seconds):
 child_spin(float(sys.argv[1]))
 """
 
-QUICK_FORKS, QUICK_FORK_S = 6, 0.2
-QUICK_EXECS, QUICK_EXEC_S = 3, 0.1
+QUICK_FORKS, QUICK_FORK_S = 6, 0.3
+QUICK_EXECS, QUICK_EXEC_S = 3, 0.3
 
 _barrier = None
 
