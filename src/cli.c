@@ -486,6 +486,15 @@ static const char *closest_choice(const char *word, const char *const *choices)
 	return best;
 }
 
+/* Index of value in a NULL-terminated list of choices, or -1. */
+static int choice_index(const char *const *choices, const char *value)
+{
+	for (int i = 0; choices[i]; i++)
+		if (!strcmp(value, choices[i]))
+			return i;
+	return -1;
+}
+
 static void invalid_choice(struct buf *b, const char *value, const char *const *choices)
 {
 	buf_puts(b, "invalid choice: ");
@@ -1145,30 +1154,24 @@ static enum cli_result take(struct parser *p, const struct opt_spec *s, const ch
 		o->blocking = true;
 		break;
 	case OPT_ASYNC_MODE: {
-		size_t i;
-		for (i = 0; async_mode_choices[i]; i++)
-			if (!strcmp(val, async_mode_choices[i]))
-				break;
-		if (!async_mode_choices[i]) {
+		int i = choice_index(async_mode_choices, val);
+		if (i < 0) {
 			invalid_choice(&m, val, async_mode_choices);
 			r = arg_error(p->text, p->cmd, s, m.data);
 			break;
 		}
-		o->async_mode = (int)i;
+		o->async_mode = i;
 		o->async_mode_given = true;
 		break;
 	}
 	case OPT_MODE: {
-		size_t i;
-		for (i = 0; mode_choices[i]; i++)
-			if (!strcmp(val, mode_choices[i]))
-				break;
-		if (!mode_choices[i]) {
+		int i = choice_index(mode_choices, val);
+		if (i < 0) {
 			invalid_choice(&m, val, mode_choices);
 			r = arg_error(p->text, p->cmd, s, m.data);
 			break;
 		}
-		o->mode = i == 3 ? MODE_EXCEPTION : (int)i;
+		o->mode = i == 3 ? MODE_EXCEPTION : i;
 		break;
 	}
 	case OPT_PSTATS:
@@ -1190,16 +1193,13 @@ static enum cli_result take(struct parser *p, const struct opt_spec *s, const ch
 		o->browser = true;
 		break;
 	case OPT_COMPRESSION: {
-		size_t i;
-		for (i = 0; compression_choices[i]; i++)
-			if (!strcmp(val, compression_choices[i]))
-				break;
-		if (!compression_choices[i]) {
+		int i = choice_index(compression_choices, val);
+		if (i < 0) {
 			invalid_choice(&m, val, compression_choices);
 			r = arg_error(p->text, p->cmd, s, m.data);
 			break;
 		}
-		o->compression = (int)i;
+		o->compression = i;
 		break;
 	}
 	case OPT_OUTPUT:
@@ -1207,16 +1207,13 @@ static enum cli_result take(struct parser *p, const struct opt_spec *s, const ch
 		o->output = *val ? val : NULL;
 		break;
 	case OPT_SORT: {
-		size_t i;
-		for (i = 0; sort_choices[i]; i++)
-			if (!strcmp(val, sort_choices[i]))
-				break;
-		if (!sort_choices[i]) {
+		int i = choice_index(sort_choices, val);
+		if (i < 0) {
 			invalid_choice(&m, val, sort_choices);
 			r = arg_error(p->text, p->cmd, s, m.data);
 			break;
 		}
-		o->sort = (int)i;
+		o->sort = i;
 		o->sort_given = true;
 		break;
 	}
