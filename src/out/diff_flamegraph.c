@@ -36,6 +36,7 @@
 #include "model/sample.h"
 #include "out/binary.h"
 #include "out/flamegraph.h"
+#include "out/textenc.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -406,11 +407,11 @@ int out_diff_flamegraph_write(const struct profile *p, const struct out_request 
 
 	struct buf extra = BUF_INIT;
 	buf_puts(&extra, ",\"baseline_samples\":");
-	fg_put_u64(&extra, base_t.total);
+	textenc_u64(&extra, base_t.total);
 	buf_puts(&extra, ",\"current_samples\":");
-	fg_put_u64(&extra, cur_t.total);
+	textenc_u64(&extra, cur_t.total);
 	buf_puts(&extra, ",\"baseline_scale\":");
-	fg_put_double(&extra, scale);
+	textenc_double(&extra, scale);
 	buf_puts(&extra, ",\"is_differential\":true");
 
 	if (c.state == FG_TREE)
@@ -426,7 +427,7 @@ int out_diff_flamegraph_write(const struct profile *p, const struct out_request 
 		}
 	}
 	buf_puts(&extra, ",\"elided_count\":");
-	fg_put_u64(&extra, elided_count);
+	textenc_u64(&extra, elided_count);
 
 	struct fg_conv bc = { .t = &base_t, .req = req, .with_source = false, .min_samples = 1 };
 	struct buf bstats = BUF_INIT;
@@ -434,9 +435,9 @@ int out_diff_flamegraph_write(const struct profile *p, const struct out_request 
 		fg_conv_run(&bc);
 		if (bc.state == FG_TREE && cut_to_elided(&bc, &ps, base_pid, scale)) {
 			buf_puts(&bstats, ",\"is_differential\":true,\"baseline_samples\":");
-			fg_put_u64(&bstats, base_t.total);
+			textenc_u64(&bstats, base_t.total);
 			buf_puts(&bstats, ",\"current_samples\":");
-			fg_put_u64(&bstats, cur_t.total);
+			textenc_u64(&bstats, cur_t.total);
 			bc.stats_extra = bstats.data;
 			bc.stats_baseline = true;
 			bc.stats_run = p;

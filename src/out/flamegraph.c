@@ -45,6 +45,7 @@
 #include "base/intern.h"
 #include "model/profile.h"
 #include "out/flamegraph.h"
+#include "out/textenc.h"
 #include "out/htmlenc.h"
 #include "out/pymodule.h"
 #include "out/template.h"
@@ -1068,49 +1069,6 @@ void fg_conv_release(struct fg_conv *c)
 /* ------------------------------------------------------------------ */
 /* JSON                                                               */
 
-void fg_put_u64(struct buf *b, uint64_t v)
-{
-	char tmp[24];
-	size_t i = sizeof(tmp);
-	do {
-		tmp[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	buf_append(b, tmp + i, sizeof(tmp) - i);
-}
-
-static void put_i64(struct buf *b, int64_t v)
-{
-	if (v < 0) {
-		buf_putc(b, '-');
-		fg_put_u64(b, (uint64_t)0 - (uint64_t)v);
-	} else {
-		fg_put_u64(b, (uint64_t)v);
-	}
-}
-
-void fg_put_double(struct buf *b, double v)
-{
-	if (v != v || v - v != 0) {
-		buf_puts(b, "0.0"); /* never produced; JSON has no NaN */
-		return;
-	}
-	char tmp[40];
-	if (v == (double)(int64_t)v && v > -1e15 && v < 1e15) {
-		put_i64(b, (int64_t)v);
-		buf_puts(b, ".0");
-		return;
-	}
-	for (int prec = 15; prec <= 17; prec++) {
-		snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
-		if (prec == 17 || strtod(tmp, NULL) == v)
-			break;
-	}
-	buf_puts(b, tmp);
-	if (!strpbrk(tmp, ".e"))
-		buf_puts(b, ".0");
-}
-
 /* A JSON string for the page's <script> element (out/htmlenc.h). */
 static void put_str(struct buf *b, const char *s, size_t n)
 {
@@ -1125,9 +1083,9 @@ static void put_cstr(struct buf *b, const char *s)
 static void put_value(struct buf *b, const struct fg_conv *c, uint64_t v)
 {
 	if (c->scaled)
-		fg_put_double(b, (double)v * c->scale);
+		textenc_double(b, (double)v * c->scale);
 	else
-		fg_put_u64(b, v);
+		textenc_u64(b, v);
 }
 
 static uint64_t node_value(const struct fg_conv *c, uint32_t n)
@@ -1196,9 +1154,9 @@ static void put_opcodes(struct buf *b, const struct fg_conv *c, uint32_t node, s
 	for (uint32_t i = t->ops_head[node]; i != FG_NONE; i = t->ops[i].next) {
 		if (t->ops[i].tix == FG_NONE) {
 			buf_puts(b, first ? ",\"opcodes\":{\"" : ",\"");
-			put_i64(b, t->ops[i].op);
+			textenc_i64(b, t->ops[i].op);
 			buf_puts(b, "\":");
-			fg_put_u64(b, t->ops[i].count);
+			textenc_u64(b, t->ops[i].count);
 			first = false;
 		} else {
 			VEC_RESERVE(sc->ops, sc->ops_cap, k + 1);
@@ -1219,15 +1177,15 @@ static void put_opcodes(struct buf *b, const struct fg_conv *c, uint32_t node, s
 			if (j)
 				buf_puts(b, "},");
 			buf_putc(b, '"');
-			fg_put_u64(b, sc->ops[j].tid);
+			textenc_u64(b, sc->ops[j].tid);
 			buf_puts(b, "\":{");
 		} else {
 			buf_putc(b, ',');
 		}
 		buf_putc(b, '"');
-		put_i64(b, o->op);
+		textenc_i64(b, o->op);
 		buf_puts(b, "\":");
-		fg_put_u64(b, o->count);
+		textenc_u64(b, o->count);
 	}
 	buf_puts(b, "}}");
 }
@@ -1235,15 +1193,15 @@ static void put_opcodes(struct buf *b, const struct fg_conv *c, uint32_t node, s
 static void put_diff(struct buf *b, const struct fg_diffv *d)
 {
 	buf_puts(b, ",\"baseline\":");
-	fg_put_double(b, d->baseline);
+	textenc_double(b, d->baseline);
 	buf_puts(b, ",\"baseline_total\":");
-	fg_put_double(b, d->baseline_total);
+	textenc_double(b, d->baseline_total);
 	buf_puts(b, ",\"self_time\":");
-	fg_put_double(b, d->self_time);
+	textenc_double(b, d->self_time);
 	buf_puts(b, ",\"diff\":");
-	fg_put_double(b, d->diff);
+	textenc_double(b, d->diff);
 	buf_puts(b, ",\"diff_pct\":");
-	fg_put_double(b, d->diff_pct);
+	textenc_double(b, d->diff_pct);
 }
 
 /* "threads" (sorted tids) and "thread_values" of a node; all_zero_self for
@@ -1256,18 +1214,18 @@ static void put_threads(struct buf *b, const struct fg_conv *c, uint32_t node, b
 	for (size_t i = 0; i < k; i++) {
 		if (i)
 			buf_putc(b, ',');
-		fg_put_u64(b, sc->tp[i].tid);
+		textenc_u64(b, sc->tp[i].tid);
 	}
 	buf_puts(b, "],\"thread_values\":{");
 	for (size_t i = 0; i < k; i++) {
 		if (i)
 			buf_putc(b, ',');
 		buf_putc(b, '"');
-		fg_put_u64(b, sc->tp[i].tid);
+		textenc_u64(b, sc->tp[i].tid);
 		buf_puts(b, "\":[");
-		fg_put_u64(b, sc->tp[i].total);
+		textenc_u64(b, sc->tp[i].total);
 		buf_putc(b, ',');
-		fg_put_u64(b, root ? 0 : sc->tp[i].self);
+		textenc_u64(b, root ? 0 : sc->tp[i].self);
 		buf_puts(b, "]");
 	}
 	buf_putc(b, '}');
@@ -1278,9 +1236,9 @@ static void node_head(struct buf *b, const struct fg_conv *c, uint32_t node)
 {
 	bool is_root = node == c->root;
 	buf_puts(b, "{\"name\":");
-	fg_put_u64(b, is_root ? c->root_name : c->s_name[node]);
+	textenc_u64(b, is_root ? c->root_name : c->s_name[node]);
 	buf_puts(b, ",\"label\":");
-	fg_put_u64(b, is_root ? c->root_label : c->s_label[node]);
+	textenc_u64(b, is_root ? c->root_label : c->s_label[node]);
 	buf_puts(b, ",\"value\":");
 	put_value(b, c, node_value(c, node));
 	buf_puts(b, ",\"self\":");
@@ -1296,13 +1254,13 @@ static void node_tail(struct buf *b, const struct fg_conv *c, uint32_t node, str
 {
 	const struct fg_key *nd = fg_key_of(c->t, node);
 	buf_puts(b, "],\"filename\":");
-	fg_put_u64(b, c->s_file[node]);
+	textenc_u64(b, c->s_file[node]);
 	buf_puts(b, ",\"module\":");
-	fg_put_u64(b, c->s_module[node]);
+	textenc_u64(b, c->s_module[node]);
 	buf_puts(b, ",\"lineno\":");
-	put_i64(b, nd->line);
+	textenc_i64(b, nd->line);
 	buf_puts(b, ",\"funcname\":");
-	fg_put_u64(b, c->s_func[node]);
+	textenc_u64(b, c->s_func[node]);
 	/* the promoted root lists every thread: the same set as its own */
 	put_threads(b, c, node, false, sc);
 	const struct fg_srcref *r = &c->src_ref[node];
@@ -1311,7 +1269,7 @@ static void node_tail(struct buf *b, const struct fg_conv *c, uint32_t node, str
 		for (uint32_t i = 0; i < r->n; i++) {
 			if (i)
 				buf_putc(b, ',');
-			fg_put_u64(b, c->src[r->first + i]);
+			textenc_u64(b, c->src[r->first + i]);
 		}
 		buf_putc(b, ']');
 	}
@@ -1326,26 +1284,26 @@ static void node_tail(struct buf *b, const struct fg_conv *c, uint32_t node, str
 static void put_pct(struct buf *b, const char *key, uint64_t num, uint64_t den)
 {
 	buf_printf(b, "\"%s\":", key);
-	fg_put_double(b, (double)num / (double)(den ? den : 1) * 100.0);
+	textenc_double(b, (double)num / (double)(den ? den : 1) * 100.0);
 }
 
 static void put_counts(struct buf *b, const struct profile_status *s, bool gc)
 {
 	buf_puts(b, ",\"has_gil\":");
-	fg_put_u64(b, s->has_gil);
+	textenc_u64(b, s->has_gil);
 	buf_puts(b, ",\"on_cpu\":");
-	fg_put_u64(b, s->on_cpu);
+	textenc_u64(b, s->on_cpu);
 	buf_puts(b, ",\"gil_requested\":");
-	fg_put_u64(b, s->gil_requested);
+	textenc_u64(b, s->gil_requested);
 	buf_puts(b, ",\"unknown\":");
-	fg_put_u64(b, s->unknown);
+	textenc_u64(b, s->unknown);
 	buf_puts(b, ",\"has_exception\":");
-	fg_put_u64(b, s->has_exception);
+	textenc_u64(b, s->has_exception);
 	buf_puts(b, ",\"total\":");
-	fg_put_u64(b, s->total);
+	textenc_u64(b, s->total);
 	if (gc) {
 		buf_puts(b, ",\"gc_samples\":");
-		fg_put_u64(b, s->gc);
+		textenc_u64(b, s->gc);
 	}
 }
 
@@ -1400,7 +1358,7 @@ static void put_thread_stats(struct buf *b, const struct fg_tree *t)
 		if (k)
 			buf_putc(b, ',');
 		buf_putc(b, '"');
-		fg_put_u64(b, t->tids[k]);
+		textenc_u64(b, t->tids[k]);
 		buf_puts(b, "\":{");
 		put_pcts(b, &per[k], per[k].gc, p->samples);
 		put_counts(b, &per[k], true);
@@ -1418,13 +1376,13 @@ static void put_run_figures(struct buf *b, const struct profile *rp)
 	struct out_run_figures f;
 	out_run_figures_of(rp, &f);
 	buf_puts(b, ",\"duration_sec\":");
-	fg_put_double(b, f.duration_s);
+	textenc_double(b, f.duration_s);
 	buf_puts(b, ",\"sample_rate\":");
-	fg_put_double(b, f.sample_rate);
+	textenc_double(b, f.sample_rate);
 	buf_puts(b, ",\"error_rate\":");
-	fg_put_double(b, f.error_rate);
+	textenc_double(b, f.error_rate);
 	buf_puts(b, ",\"missed_samples\":");
-	fg_put_double(b, f.missed_samples);
+	textenc_double(b, f.missed_samples);
 }
 
 static void put_mode(struct buf *b, const struct profile *rp)
@@ -1433,14 +1391,14 @@ static void put_mode(struct buf *b, const struct profile *rp)
 	if (rp->stats.mode < 0)
 		buf_puts(b, "null");
 	else
-		put_i64(b, rp->stats.mode);
+		textenc_i64(b, rp->stats.mode);
 }
 
 static void put_stats(struct buf *b, const struct fg_conv *c)
 {
 	const struct profile *rp = c->stats_run ? c->stats_run : c->t->p;
 	buf_puts(b, ",\"stats\":{\"sample_interval_usec\":");
-	fg_put_u64(b, rp->stats.interval_us);
+	textenc_u64(b, rp->stats.interval_us);
 	if (c->stats_baseline) {
 		/* Tachyon's elided view: the baseline's thread stats, then the
 		 * run's figures merged in */
@@ -1468,7 +1426,7 @@ static void put_opcode_mapping(struct buf *b, const struct out_request *req)
 			buf_putc(b, ',');
 		first = false;
 		buf_putc(b, '"');
-		put_i64(b, op);
+		textenc_i64(b, op);
 		buf_puts(b, "\":");
 		if (name)
 			put_cstr(b, name);
@@ -1485,9 +1443,9 @@ static void put_opcode_mapping(struct buf *b, const struct out_request *req)
 			buf_putc(b, ',');
 		first = false;
 		buf_putc(b, '"');
-		put_i64(b, op);
+		textenc_i64(b, op);
 		buf_puts(b, "\":");
-		put_i64(b, base);
+		textenc_i64(b, base);
 	}
 	buf_puts(b, "}}");
 }
@@ -1517,7 +1475,7 @@ void fg_emit(struct buf *b, const struct fg_conv *c)
 {
 	if (c->state == FG_NO_DATA) {
 		buf_puts(b, "{\"name\":");
-		fg_put_u64(b, c->root_name);
+		textenc_u64(b, c->root_name);
 		buf_puts(b, ",\"value\":0,\"children\":[],\"threads\":[]");
 		if (c->stats_extra) {
 			buf_puts(b, ",\"stats\":{");
@@ -1530,7 +1488,7 @@ void fg_emit(struct buf *b, const struct fg_conv *c)
 	}
 	if (c->state == FG_NO_SIGNIFICANT) {
 		buf_puts(b, "{\"name\":");
-		fg_put_u64(b, c->root_name);
+		textenc_u64(b, c->root_name);
 		buf_puts(b, ",\"value\":0,\"children\":[]");
 		put_strings(b, c);
 		buf_putc(b, '}');
@@ -1545,9 +1503,9 @@ void fg_emit(struct buf *b, const struct fg_conv *c)
 		node_head(b, c, c->root);
 	} else {
 		buf_puts(b, "{\"name\":");
-		fg_put_u64(b, c->root_name);
+		textenc_u64(b, c->root_name);
 		buf_puts(b, ",\"label\":");
-		fg_put_u64(b, c->root_label);
+		textenc_u64(b, c->root_label);
 		buf_puts(b, ",\"value\":");
 		put_value(b, c, node_value(c, 0));
 		buf_puts(b, ",\"children\":[");
@@ -1576,7 +1534,7 @@ void fg_emit(struct buf *b, const struct fg_conv *c)
 			put_opcode_mapping(b, c->req);
 			if (c->root_self) {
 				buf_puts(b, ",\"self\":");
-				fg_put_double(b, 0.0);
+				textenc_double(b, 0.0);
 				struct fg_diffv zero = { 0, 0, 0, 0, 0 };
 				put_diff(b, c->diff ? &c->diff[0] : &zero);
 			}

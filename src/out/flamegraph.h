@@ -166,9 +166,6 @@ void fg_conv_release(struct fg_conv *c);
 /* The data tree as JSON into out ("<" escaped, for an HTML script
  * element). */
 void fg_emit(struct buf *out, const struct fg_conv *c);
-/* A JSON number the way Python's json writes a float. */
-void fg_put_double(struct buf *b, double v);
-void fg_put_u64(struct buf *b, uint64_t v);
 
 /* Tachyon's "Flamegraph data: N root function(s), ..." line, and its
  * warning when there is nothing to show. */

@@ -48,6 +48,7 @@
 #include "base/intern.h"
 #include "model/profile.h"
 #include "model/sample.h"
+#include "out/textenc.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -230,105 +231,6 @@ struct gecko {
 
 /* ---- numbers as Python's json writes them ------------------------------- */
 
-static size_t fmt_u64(char *out, uint64_t v)
-{
-	char tmp[24];
-	size_t n = 0;
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	for (size_t i = 0; i < n; i++)
-		out[i] = tmp[n - 1 - i];
-	return n;
-}
-
-static size_t fmt_i64(char *out, int64_t v)
-{
-	if (v < 0) {
-		out[0] = '-';
-		return 1 + fmt_u64(out + 1, (uint64_t)0 - (uint64_t)v);
-	}
-	return fmt_u64(out, (uint64_t)v);
-}
-
-/* repr() of a float: the shortest digits that read back as x (the closest
- * such, which is what "%.*e" gives at that precision), in fixed notation
- * when -4 < decimal point position <= 16, else d.ddde+XX.  NaN and
- * infinities, which Tachyon refuses (allow_nan=False), become null. */
-static size_t fmt_double(char *out, double x)
-{
-	if (!isfinite(x)) {
-		memcpy(out, "null", 4);
-		return 4;
-	}
-	if (x == 0) {
-		const char *z = signbit(x) ? "-0.0" : "0.0";
-		size_t n = strlen(z);
-		memcpy(out, z, n);
-		return n;
-	}
-	char tmp[40];
-	/* closer grids round-trip if coarser ones do: binary search */
-	int lo = 1, hi = 17;
-	while (lo < hi) {
-		int mid = (lo + hi) / 2;
-		snprintf(tmp, sizeof(tmp), "%.*e", mid - 1, x);
-		if (strtod(tmp, NULL) == x)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	snprintf(tmp, sizeof(tmp), "%.*e", lo - 1, x);
-	char digits[24];
-	size_t nd = 0;
-	const char *p = tmp;
-	size_t o = 0;
-	if (*p == '-') {
-		out[o++] = '-';
-		p++;
-	}
-	for (; *p && *p != 'e'; p++)
-		if (*p >= '0' && *p <= '9')
-			digits[nd++] = *p;
-	int e10 = *p == 'e' ? atoi(p + 1) : 0;
-	while (nd > 1 && digits[nd - 1] == '0')
-		nd--;
-	int decpt = e10 + 1;
-	if (decpt > -4 && decpt <= 16) {
-		if (decpt <= 0) {
-			out[o++] = '0';
-			out[o++] = '.';
-			for (int i = 0; i < -decpt; i++)
-				out[o++] = '0';
-			memcpy(out + o, digits, nd);
-			o += nd;
-		} else if ((size_t)decpt >= nd) {
-			memcpy(out + o, digits, nd);
-			o += nd;
-			for (size_t i = nd; i < (size_t)decpt; i++)
-				out[o++] = '0';
-			out[o++] = '.';
-			out[o++] = '0';
-		} else {
-			memcpy(out + o, digits, (size_t)decpt);
-			o += (size_t)decpt;
-			out[o++] = '.';
-			memcpy(out + o, digits + decpt, nd - (size_t)decpt);
-			o += nd - (size_t)decpt;
-		}
-	} else {
-		out[o++] = digits[0];
-		if (nd > 1) {
-			out[o++] = '.';
-			memcpy(out + o, digits + 1, nd - 1);
-			o += nd - 1;
-		}
-		o += (size_t)snprintf(out + o, 8, "e%c%02d", e10 < 0 ? '-' : '+', abs(e10));
-	}
-	return o;
-}
-
 /* repr(us / 1000): below 4e15 us a millisecond value's shortest repr is its
  * exact decimal (an ulp there is far below 0.001), so no search is needed. */
 static size_t fmt_ms(char *out, int64_t us)
@@ -338,7 +240,7 @@ static size_t fmt_ms(char *out, int64_t us)
 		uint64_t a = us < 0 ? (uint64_t)-us : (uint64_t)us;
 		if (us < 0)
 			out[o++] = '-';
-		o += fmt_u64(out + o, a / 1000);
+		o += textenc_fmt_u64(out + o, a / 1000);
 		out[o++] = '.';
 		unsigned f = (unsigned)(a % 1000);
 		if (f == 0) {
@@ -353,7 +255,7 @@ static size_t fmt_ms(char *out, int64_t us)
 		}
 		return o;
 	}
-	return fmt_double(out, (double)us / 1000.0);
+	return textenc_fmt_double(out, (double)us / 1000.0);
 }
 
 static double ms_of(int64_t us)
@@ -370,7 +272,7 @@ static size_t fmt_duration(char *out, int64_t start_us, int64_t end_us)
 	int64_t diff = (int64_t)((uint64_t)end_us - (uint64_t)start_us);
 	if (diff > -4000000000000000LL && diff < 4000000000000000LL && ms_of(diff) == d && d != 0)
 		return fmt_ms(out, diff);
-	return fmt_double(out, d);
+	return textenc_fmt_double(out, d);
 }
 
 /* ---- the output file ---------------------------------------------------- */
@@ -431,17 +333,17 @@ static void jw_putc(struct jw *w, char c)
 
 static void jw_u64(struct jw *w, uint64_t v)
 {
-	w->len += fmt_u64(jw_room(w, 24), v);
+	w->len += textenc_fmt_u64(jw_room(w, 24), v);
 }
 
 static void jw_i64(struct jw *w, int64_t v)
 {
-	w->len += fmt_i64(jw_room(w, 24), v);
+	w->len += textenc_fmt_i64(jw_room(w, 24), v);
 }
 
 static void jw_double(struct jw *w, double x)
 {
-	w->len += fmt_double(jw_room(w, 40), x);
+	w->len += textenc_fmt_double(jw_room(w, 40), x);
 }
 
 static void jw_ms(struct jw *w, int64_t us)

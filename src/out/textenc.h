@@ -43,4 +43,15 @@ void textenc_utf8(struct buf *b, const char *s, size_t n);
 void textenc_u64(struct buf *b, uint64_t v);
 void textenc_i64(struct buf *b, int64_t v);
 
+/* The same into out (at least TEXTENC_NUM_MAX bytes, no NUL); the length.
+ * textenc_fmt_double is Python's repr() of a float: the shortest digits
+ * that read back as x, fixed notation when -4 < exponent <= 16, else
+ * d.ddde+XX; NaN and infinities (which Python's json refuses with
+ * allow_nan=False) become null. */
+#define TEXTENC_NUM_MAX 40
+size_t textenc_fmt_u64(char *out, uint64_t v);
+size_t textenc_fmt_i64(char *out, int64_t v);
+size_t textenc_fmt_double(char *out, double x);
+void textenc_double(struct buf *b, double x);
+
 #endif

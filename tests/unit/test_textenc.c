@@ -8,6 +8,8 @@
 #include "base/buf.h"
 #include "out/textenc.h"
 
+#include <math.h>
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +106,35 @@ TEST(numbers)
 	buf_release(&b);
 }
 
+/* Python's repr() of a float, as its json module writes it */
+TEST(doubles)
+{
+	static const struct {
+		double x;
+		const char *want;
+	} cases[] = {
+		{ 0.0, "0.0" }, { -0.0, "-0.0" }, { 100.0, "100.0" }, { 0.1, "0.1" },
+		{ 1.0 / 3.0, "0.3333333333333333" }, { 1e15, "1000000000000000.0" },
+		{ 1e16, "1e+16" }, { 1.5e-05, "1.5e-05" }, { 0.0001, "0.0001" },
+		{ -2.5, "-2.5" }, { 123456789.125, "123456789.125" }, { 1e300, "1e+300" },
+		{ 5e-324, "5e-324" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct buf b = BUF_INIT;
+		textenc_double(&b, cases[i].x);
+		buf_putc(&b, 0);
+		CHECK_STR(b.data, cases[i].want);
+		buf_release(&b);
+	}
+	struct buf b = BUF_INIT;
+	textenc_double(&b, NAN);
+	buf_putc(&b, ' ');
+	textenc_double(&b, INFINITY);
+	buf_putc(&b, 0);
+	CHECK_STR(b.data, "null null");
+	buf_release(&b);
+}
+
 int main(void)
 {
 	RUN(decode);
@@ -111,5 +142,6 @@ int main(void)
 	RUN(json_utf8);
 	RUN(utf8);
 	RUN(numbers);
+	RUN(doubles);
 	return harness_done();
 }
