@@ -242,6 +242,18 @@ static uint32_t *frame_keys(struct fg_tree *t, const struct profile *p, uint8_t 
 	return frame_key;
 }
 
+/* Relink every node's children in first-seen (id) order. */
+static void link_children(struct fg_tree *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		t->nodes[i].first_child = FG_NONE;
+	for (size_t i = t->n; i-- > 1;) {
+		struct fg_tnode *nd = &t->nodes[i];
+		nd->next_sibling = t->nodes[nd->parent].first_child;
+		t->nodes[nd->parent].first_child = (uint32_t)i;
+	}
+}
+
 static uint32_t *build_nodes(struct fg_tree *t, const struct profile *p)
 {
 	size_t npn = p->nodes.count;
@@ -290,14 +302,7 @@ static uint32_t *build_nodes(struct fg_tree *t, const struct profile *p)
 	free(ambiguous);
 	free(frame_key);
 
-	/* children in first-seen (id) order */
-	for (size_t i = 0; i < t->n; i++)
-		t->nodes[i].first_child = FG_NONE;
-	for (size_t i = t->n; i-- > 1;) {
-		struct fg_tnode *nd = &t->nodes[i];
-		nd->next_sibling = t->nodes[nd->parent].first_child;
-		t->nodes[nd->parent].first_child = (uint32_t)i;
-	}
+	link_children(t);
 	return fmap;
 }
 
@@ -435,13 +440,7 @@ static uint32_t *build_nodes_pruned(struct fg_tree *t, const struct profile *p, 
 	free(ambiguous);
 	free(frame_key);
 
-	for (size_t i = 0; i < t->n; i++)
-		t->nodes[i].first_child = FG_NONE;
-	for (size_t i = t->n; i-- > 1;) {
-		struct fg_tnode *nd = &t->nodes[i];
-		nd->next_sibling = t->nodes[nd->parent].first_child;
-		t->nodes[nd->parent].first_child = (uint32_t)i;
-	}
+	link_children(t);
 	return fmap;
 }
 
