@@ -219,8 +219,8 @@ struct gecko {
 
 	bool have_base;
 	int64_t base_us;             /* time of the first sample */
-	int64_t last_us;             /* time of the last sample, relative */
-	double last_ms;
+	int64_t end_us;              /* time of the latest sample, relative */
+	double last_ms;              /* time of the last sample added */
 	uint64_t sample_count;       /* add() calls */
 	double interval;
 	uint32_t op_seq;
@@ -1033,7 +1033,12 @@ static int gecko_add(struct out_stream *st, const struct sample *s, const struct
 	if (g->sample_count > 0 && g->last_ms > 0)
 		g->interval = (at_ms - g->last_ms) / (double)g->sample_count;
 	g->last_ms = at_ms;
-	g->last_us = at;
+	/* A replayed file holds each thread's samples in time order but not
+	 * the threads' records (runs of repeats are written when they end), so
+	 * the spans still open at the end close at the latest time seen, not at
+	 * the last sample's: a span must never end before it starts. */
+	if (g->sample_count == 0 || at > g->end_us)
+		g->end_us = at;
 
 	for (size_t i = 0; i < s->nthreads; i++) {
 		const struct thread_sample *ts = &s->threads[i];
@@ -1059,10 +1064,10 @@ static int gecko_add(struct out_stream *st, const struct sample *s, const struct
 	return 0;
 }
 
-/* Close every open span at the last sample's time (_finalize_markers). */
+/* Close every open span at the latest sample's time (_finalize_markers). */
 static int finalize_markers(struct gecko *g)
 {
-	int64_t end = g->last_us;
+	int64_t end = g->end_us;
 	for (int m = 0; m < M_COUNT; m++)
 		for (size_t i = 0; i < g->nthreads; i++) {
 			int rc = close_at(g, g->threads[i], (enum mstate)m, end);

@@ -482,6 +482,67 @@ TEST(big)
 	unlink(path);
 }
 
+/* Parse the JSON number list that follows `key` in p; returns its length. */
+static size_t numbers_after(const char *p, const char *key, double *out, size_t max)
+{
+	p = strstr(p, key);
+	if (!p)
+		return 0;
+	p += strlen(key);
+	size_t n = 0;
+	while (*p && *p != ']' && n < max) {
+		char *end;
+		out[n++] = strtod(p, &end);
+		p = *end == ',' ? end + 1 : end;
+	}
+	return n;
+}
+
+/* A replayed file gives each thread's samples in time order but not the
+ * threads' (a run of repeats is written when it ends): thread 200's run
+ * comes after thread 100's later samples.  Spans still open at the end
+ * close at the latest time, so none ends before it starts. */
+TEST(threads_out_of_order)
+{
+	static const struct ts late[] = {
+		{ 1000000, { { 100, HAS_GIL | ON_CPU | MAIN, { MAINF } }, END_T } },
+		{ 1001000, { { 100, ON_CPU | MAIN, { MAINF } }, END_T } },
+		{ 1003000, { { 100, HAS_GIL | ON_CPU | MAIN, { MAINF } }, END_T } },
+		{ 1000500, { { 200, HAS_GIL | HAS_EXC, { { X, 3, "g", 0, -1 } } }, END_T } },
+		{ 1001500, { { 200, HAS_GIL | HAS_EXC, { { X, 3, "g", 0, -1 } } }, END_T } },
+	};
+	char path[] = "/tmp/test_gecko_XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	close(fd);
+	struct profile p;
+	profile_init(&p);
+	CHECK_EQ_INT(write_profile(path, false, late, sizeof(late) / sizeof(late[0]), &p), 0);
+	size_t len;
+	char *got = normalized(path, &len);
+	CHECK(got != NULL);
+	size_t threads = 0, spans = 0;
+	for (const char *m = got; m && (m = strstr(m, "\"markers\":")) != NULL; m++) {
+		double start[32], end[32];
+		size_t ns = numbers_after(m, "\"startTime\":[", start, 32);
+		size_t ne = numbers_after(m, "\"endTime\":[", end, 32);
+		CHECK(ns > 0 && ns == ne);
+		for (size_t i = 0; i < ns && i < ne; i++) {
+			CHECK(end[i] >= start[i]);
+			CHECK(end[i] <= 3.0);
+		}
+		threads++;
+		spans += ns;
+	}
+	CHECK_EQ_INT(threads, 2);
+	/* thread 200 opened its spans at 0.5 ms and they stay open to 3.0 */
+	CHECK(strstr(got, "\"startTime\":[0.5,0.5,0.5,0.5],\"endTime\":[3.0,3.0,3.0,3.0]"));
+	CHECK(spans > 4);
+	free(got);
+	profile_release(&p);
+	unlink(path);
+}
+
 /* A directory that does not exist: open fails before any sample. */
 TEST(unwritable)
 {
@@ -517,6 +578,7 @@ int main(void)
 	RUN(small);
 	RUN(small_opcodes);
 	RUN(big);
+	RUN(threads_out_of_order);
 	RUN(unwritable);
 	RUN(empty);
 	return harness_done();
