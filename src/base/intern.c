@@ -3,6 +3,7 @@
 #include "base/hash.h"
 
 #include <assert.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,30 +21,75 @@ void strtab_release(struct strtab *t)
 	memset(t, 0, sizeof(*t));
 }
 
+/*
+ * Both tables are open-addressing hash tables of uint32 slots, linear
+ * probing, at most 3/4 full.  A slot holds id + 1 in its low `bits` bits,
+ * where 2^bits is the number of slots (ids stay below it), and in the bits
+ * above them the top bits of the key's hash: a probe looks at a stored
+ * string or record only when those agree, so a miss (a new key) costs no
+ * visit to the stored keys at all, and a hit nearly always one.
+ */
+static unsigned log2_of(size_t n)
+{
+	unsigned b = 0;
+	while (((size_t)1 << b) < n)
+		b++;
+	return b;
+}
+
+static inline uint32_t slot_tag(uint64_t h, unsigned bits)
+{
+	return bits >= 32 ? 0 : (uint32_t)(h >> 32) >> bits << bits;
+}
+
+static inline uint32_t slot_id_mask(unsigned bits)
+{
+	return bits >= 32 ? UINT32_MAX : ((uint32_t)1 << bits) - 1;
+}
+
+static bool slots_full(size_t count, size_t nslots)
+{
+	return (count + 1) * 4 > nslots * 3;
+}
+
+/* A new, empty slot array twice the size (256 at first). */
+static uint32_t *slots_grow(size_t *nslots, unsigned *bits)
+{
+	size_t n = *nslots ? *nslots * 2 : 256;
+	*nslots = n;
+	*bits = log2_of(n);
+	return xcalloc(n, sizeof(uint32_t));
+}
+
+/* Place id (hash h) in a table being rebuilt: every key is distinct. */
+static void slots_place(uint32_t *slots, size_t nslots, unsigned bits, uint64_t h, uint32_t id)
+{
+	size_t i = h & (nslots - 1);
+	while (slots[i])
+		i = (i + 1) & (nslots - 1);
+	slots[i] = slot_tag(h, bits) | (id + 1);
+}
+
 static void strtab_rehash(struct strtab *t)
 {
-	size_t n = t->nslots ? t->nslots * 2 : 256;
 	free(t->slots);
-	t->slots = xcalloc(n, sizeof(*t->slots));
-	t->nslots = n;
-	for (size_t id = 0; id < t->count; id++) {
-		uint64_t h = hash_bytes(t->bytes.data + t->offs[id], t->lens[id]);
-		size_t i = h & (n - 1);
-		while (t->slots[i])
-			i = (i + 1) & (n - 1);
-		t->slots[i] = (uint32_t)id + 1;
-	}
+	t->slots = slots_grow(&t->nslots, &t->bits);
+	for (size_t id = 0; id < t->count; id++)
+		slots_place(t->slots, t->nslots, t->bits,
+			    hash_bytes(t->bytes.data + t->offs[id], t->lens[id]), (uint32_t)id);
 }
 
 static size_t strtab_slot(const struct strtab *t, const char *p, size_t n, uint64_t h)
 {
 	size_t mask = t->nslots - 1;
-	size_t i = h & mask;
-	for (;; i = (i + 1) & mask) {
+	uint32_t tag = slot_tag(h, t->bits), idm = slot_id_mask(t->bits);
+	for (size_t i = h & mask;; i = (i + 1) & mask) {
 		uint32_t s = t->slots[i];
 		if (!s)
 			return i;
-		uint32_t id = s - 1;
+		if ((s & ~idm) != tag)
+			continue;
+		uint32_t id = (s & idm) - 1;
 		if (t->lens[id] == n && memcmp(t->bytes.data + t->offs[id], p, n) == 0)
 			return i;
 	}
@@ -54,17 +100,17 @@ uint32_t strtab_find(const struct strtab *t, const char *p, size_t n)
 	if (!t->nslots)
 		return UINT32_MAX;
 	size_t i = strtab_slot(t, p, n, hash_bytes(p, n));
-	return t->slots[i] ? t->slots[i] - 1 : UINT32_MAX;
+	return t->slots[i] ? (t->slots[i] & slot_id_mask(t->bits)) - 1 : UINT32_MAX;
 }
 
 uint32_t strtab_intern(struct strtab *t, const char *p, size_t n)
 {
-	if ((t->count + 1) * 2 > t->nslots)
+	if (slots_full(t->count, t->nslots))
 		strtab_rehash(t);
 	uint64_t h = hash_bytes(p, n);
 	size_t i = strtab_slot(t, p, n, h);
 	if (t->slots[i])
-		return t->slots[i] - 1;
+		return (t->slots[i] & slot_id_mask(t->bits)) - 1;
 	if (t->count + 1 > t->cap) {
 		size_t cap = t->cap;
 		VEC_RESERVE(t->offs, cap, t->count + 1);
@@ -84,7 +130,7 @@ uint32_t strtab_intern(struct strtab *t, const char *p, size_t n)
 	t->lens[id] = (uint32_t)n;
 	buf_append(&t->bytes, p, n);
 	buf_putc(&t->bytes, '\0');
-	t->slots[i] = id + 1;
+	t->slots[i] = slot_tag(h, t->bits) | (id + 1);
 	return id;
 }
 
@@ -118,25 +164,23 @@ void rectab_release(struct rectab *t)
 
 static void rectab_rehash(struct rectab *t)
 {
-	size_t n = t->nslots ? t->nslots * 2 : 256;
 	free(t->slots);
-	t->slots = xcalloc(n, sizeof(*t->slots));
-	t->nslots = n;
-	for (size_t id = 0; id < t->count; id++) {
-		size_t i = hash_bytes(t->recs + id * t->elsize, t->elsize) & (n - 1);
-		while (t->slots[i])
-			i = (i + 1) & (n - 1);
-		t->slots[i] = (uint32_t)id + 1;
-	}
+	t->slots = slots_grow(&t->nslots, &t->bits);
+	for (size_t id = 0; id < t->count; id++)
+		slots_place(t->slots, t->nslots, t->bits,
+			    hash_bytes(t->recs + id * t->elsize, t->elsize), (uint32_t)id);
 }
 
-static size_t rectab_slot(const struct rectab *t, const void *rec)
+static size_t rectab_slot(const struct rectab *t, const void *rec, uint64_t h)
 {
 	size_t mask = t->nslots - 1;
-	size_t i = hash_bytes(rec, t->elsize) & mask;
-	for (;; i = (i + 1) & mask) {
+	uint32_t tag = slot_tag(h, t->bits), idm = slot_id_mask(t->bits);
+	for (size_t i = h & mask;; i = (i + 1) & mask) {
 		uint32_t s = t->slots[i];
-		if (!s || memcmp(t->recs + (size_t)(s - 1) * t->elsize, rec, t->elsize) == 0)
+		if (!s)
+			return i;
+		if ((s & ~idm) == tag &&
+		    memcmp(t->recs + (size_t)((s & idm) - 1) * t->elsize, rec, t->elsize) == 0)
 			return i;
 	}
 }
@@ -145,19 +189,20 @@ uint32_t rectab_find(const struct rectab *t, const void *rec)
 {
 	if (!t->nslots)
 		return UINT32_MAX;
-	size_t i = rectab_slot(t, rec);
-	return t->slots[i] ? t->slots[i] - 1 : UINT32_MAX;
+	size_t i = rectab_slot(t, rec, hash_bytes(rec, t->elsize));
+	return t->slots[i] ? (t->slots[i] & slot_id_mask(t->bits)) - 1 : UINT32_MAX;
 }
 
 uint32_t rectab_intern(struct rectab *t, const void *rec, int *added)
 {
-	if ((t->count + 1) * 2 > t->nslots)
+	if (slots_full(t->count, t->nslots))
 		rectab_rehash(t);
-	size_t i = rectab_slot(t, rec);
+	uint64_t h = hash_bytes(rec, t->elsize);
+	size_t i = rectab_slot(t, rec, h);
 	if (t->slots[i]) {
 		if (added)
 			*added = 0;
-		return t->slots[i] - 1;
+		return (t->slots[i] & slot_id_mask(t->bits)) - 1;
 	}
 	if (t->count + 1 > t->cap) {
 		size_t need = t->count + 1, cap = t->cap ? t->cap : 64;
@@ -168,7 +213,7 @@ uint32_t rectab_intern(struct rectab *t, const void *rec, int *added)
 	}
 	uint32_t id = (uint32_t)t->count++;
 	memcpy(t->recs + (size_t)id * t->elsize, rec, t->elsize);
-	t->slots[i] = id + 1;
+	t->slots[i] = slot_tag(h, t->bits) | (id + 1);
 	if (added)
 		*added = 1;
 	return id;

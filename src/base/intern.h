@@ -16,8 +16,9 @@ struct strtab {
 	uint32_t *offs;      /* offs[id] = start of string id in bytes */
 	uint32_t *lens;      /* lens[id] = byte length (strings may hold NULs) */
 	size_t count, cap;
-	uint32_t *slots;     /* hash table of id+1 (0 = empty) */
+	uint32_t *slots;     /* hash table of id+1 and a hash tag (0 = empty) */
 	size_t nslots;
+	unsigned bits;       /* log2(nslots): the id's part of a slot */
 };
 
 void strtab_init(struct strtab *t);
@@ -35,8 +36,9 @@ struct rectab {
 	size_t elsize;
 	unsigned char *recs; /* count * elsize bytes */
 	size_t count, cap;
-	uint32_t *slots;     /* id+1, 0 = empty */
+	uint32_t *slots;     /* id+1 and a hash tag, 0 = empty */
 	size_t nslots;
+	unsigned bits;       /* log2(nslots): the id's part of a slot */
 };
 
 void rectab_init(struct rectab *t, size_t elsize);

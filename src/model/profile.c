@@ -99,8 +99,7 @@ void profile_add_stack(struct profile *p, uint64_t tid, uint32_t interp_id,
 	 * the outermost end: their trie nodes are already known. */
 	size_t shared = 0;
 	while (shared < depth && shared < last->depth &&
-	       memcmp(&frames[depth - 1 - shared], &last->frames[last->depth - 1 - shared],
-		      sizeof(struct frame)) == 0)
+	       frame_eq(&frames[depth - 1 - shared], &last->frames[last->depth - 1 - shared]))
 		shared++;
 
 	if (shared == depth && depth == last->depth && last->entry != UINT32_MAX) {

@@ -11,6 +11,7 @@
 #ifndef STROBE_MODEL_SAMPLE_H
 #define STROBE_MODEL_SAMPLE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,6 +40,15 @@ struct frame {
 	int32_t end_col;   /* -1 if unknown */
 	int32_t opcode;    /* FRAME_NO_OPCODE unless opcodes were requested */
 };
+
+/* Whether two frames are the same in every field: called for every frame
+ * of every sample, so inline field compares rather than a memcmp call. */
+static inline bool frame_eq(const struct frame *a, const struct frame *b)
+{
+	return a->file == b->file && a->func == b->func && a->line == b->line &&
+	       a->end_line == b->end_line && a->col == b->col && a->end_col == b->end_col &&
+	       a->opcode == b->opcode;
+}
 
 struct thread_sample {
 	uint64_t tid;       /* OS thread id (gettid) */

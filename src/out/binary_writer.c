@@ -421,7 +421,7 @@ static int add_thread(struct binary_writer *w, const struct sample *s, const str
 	uint32_t same = 0;
 	if (t->raw)
 		while (same < depth && same < t->depth &&
-		       memcmp(&fr[depth - 1 - same], &t->raw[t->depth - 1 - same], sizeof(*fr)) == 0) {
+		       frame_eq(&fr[depth - 1 - same], &t->raw[t->depth - 1 - same])) {
 			cur[depth - 1 - same] = t->stack[t->depth - 1 - same];
 			same++;
 		}

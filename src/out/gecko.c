@@ -781,7 +781,7 @@ static uint32_t stack_of(struct gecko *g, struct gthread *t, const struct strtab
 	assert(depth > 0);
 	size_t common = 0;
 	while (common < depth && common < t->memo_depth &&
-	       memcmp(&frames[depth - 1 - common], &t->memo[common], sizeof(struct frame)) == 0)
+	       frame_eq(&frames[depth - 1 - common], &t->memo[common]))
 		common++;
 	if (depth > t->memo_cap) {
 		size_t cap = t->memo_cap;
