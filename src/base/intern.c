@@ -4,6 +4,7 @@
 
 #include <assert.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,12 +24,15 @@ void strtab_release(struct strtab *t)
 
 /*
  * Both tables are open-addressing hash tables of uint32 slots, linear
- * probing, at most 3/4 full.  A slot holds id + 1 in its low `bits` bits,
- * where 2^bits is the number of slots (ids stay below it), and in the bits
- * above them the top bits of the key's hash: a probe looks at a stored
- * string or record only when those agree, so a miss (a new key) costs no
- * visit to the stored keys at all, and a hit nearly always one.
+ * probing, between 1/2 and 3/4 full: they grow by half again, and a key's
+ * home slot is its hash scaled to the table's size (no power of two
+ * needed).  A slot holds id + 1 in its low `bits` bits, where 2^bits is at
+ * least the number of slots (ids stay below it), and in the bits above
+ * them the top bits of the key's hash: a probe looks at a stored string or
+ * record only when those agree, so a miss (a new key) costs no visit to the
+ * stored keys at all, and a hit nearly always one.
  */
+#define SLOTS_MAX ((size_t)1 << 32)
 static unsigned log2_of(size_t n)
 {
 	unsigned b = 0;
@@ -52,10 +56,27 @@ static bool slots_full(size_t count, size_t nslots)
 	return (count + 1) * 4 > nslots * 3;
 }
 
-/* A new, empty slot array twice the size (256 at first). */
+static inline size_t slot_home(uint64_t h, size_t nslots)
+{
+	return (size_t)(((uint64_t)(uint32_t)h * nslots) >> 32);
+}
+
+static inline size_t slot_next(size_t i, size_t nslots)
+{
+	return ++i == nslots ? 0 : i;
+}
+
+/* A new, empty slot array half as large again (256 at first). */
 static uint32_t *slots_grow(size_t *nslots, unsigned *bits)
 {
-	size_t n = *nslots ? *nslots * 2 : 256;
+	size_t n = *nslots ? *nslots + *nslots / 2 : 256;
+	if (n > SLOTS_MAX)
+		n = SLOTS_MAX;
+	if (n <= *nslots) {
+		/* 2^32 ids fill the id space long before: never reached */
+		fprintf(stderr, "strobe: an intern table is full\n");
+		abort();
+	}
 	*nslots = n;
 	*bits = log2_of(n);
 	return xcalloc(n, sizeof(uint32_t));
@@ -64,9 +85,9 @@ static uint32_t *slots_grow(size_t *nslots, unsigned *bits)
 /* Place id (hash h) in a table being rebuilt: every key is distinct. */
 static void slots_place(uint32_t *slots, size_t nslots, unsigned bits, uint64_t h, uint32_t id)
 {
-	size_t i = h & (nslots - 1);
+	size_t i = slot_home(h, nslots);
 	while (slots[i])
-		i = (i + 1) & (nslots - 1);
+		i = slot_next(i, nslots);
 	slots[i] = slot_tag(h, bits) | (id + 1);
 }
 
@@ -81,9 +102,8 @@ static void strtab_rehash(struct strtab *t)
 
 static size_t strtab_slot(const struct strtab *t, const char *p, size_t n, uint64_t h)
 {
-	size_t mask = t->nslots - 1;
 	uint32_t tag = slot_tag(h, t->bits), idm = slot_id_mask(t->bits);
-	for (size_t i = h & mask;; i = (i + 1) & mask) {
+	for (size_t i = slot_home(h, t->nslots);; i = slot_next(i, t->nslots)) {
 		uint32_t s = t->slots[i];
 		if (!s)
 			return i;
@@ -173,9 +193,8 @@ static void rectab_rehash(struct rectab *t)
 
 static size_t rectab_slot(const struct rectab *t, const void *rec, uint64_t h)
 {
-	size_t mask = t->nslots - 1;
 	uint32_t tag = slot_tag(h, t->bits), idm = slot_id_mask(t->bits);
-	for (size_t i = h & mask;; i = (i + 1) & mask) {
+	for (size_t i = slot_home(h, t->nslots);; i = slot_next(i, t->nslots)) {
 		uint32_t s = t->slots[i];
 		if (!s)
 			return i;
@@ -205,9 +224,11 @@ uint32_t rectab_intern(struct rectab *t, const void *rec, int *added)
 		return (t->slots[i] & slot_id_mask(t->bits)) - 1;
 	}
 	if (t->count + 1 > t->cap) {
+		/* by half again: large blocks are remapped, not copied, so a
+		 * smaller step costs little and leaves less unused */
 		size_t need = t->count + 1, cap = t->cap ? t->cap : 64;
 		while (cap < need)
-			cap *= 2;
+			cap += cap / 2;
 		t->recs = xrealloc(t->recs, cap * t->elsize);
 		t->cap = cap;
 	}
