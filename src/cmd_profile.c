@@ -324,7 +324,7 @@ int cmd_profile(const struct options *o, pid_t pid, struct spawn *child)
 		.all_threads = o->all_threads,
 		.mode = mode,
 		/* formats that record or summarise thread status */
-		.want_status = o->live || binary || (fmt && fmt->write && strcmp(fmt->name, "pstats") != 0 &&
+		.want_status = o->live || binary || (fmt && strcmp(fmt->name, "pstats") != 0 &&
 					  strcmp(fmt->name, "collapsed") != 0),
 		.gc = !o->no_gc,
 		.native = o->native,
@@ -354,6 +354,7 @@ int cmd_profile(const struct options *o, pid_t pid, struct spawn *child)
 	char spath[4096];
 	if (fmt && fmt->stream) {
 		cmd_output_request(o, &prof, pid, &co, &sreq, spath, sizeof(spath));
+		sreq.skip_idle = prof.skip_idle;
 		errno = 0;
 		rc = fmt->stream->open(&stream, &sreq);
 		if (rc) {

@@ -31,6 +31,7 @@
 #include "base/error.h"
 #include "base/intern.h"
 #include "model/profile.h"
+#include "model/stackids.h"
 #include "out/textenc.h"
 
 #include <errno.h>
@@ -48,36 +49,47 @@ struct jframe {
 };
 
 struct jsonl {
-	const struct profile *p;
-	uint32_t *str_of;     /* profile string id -> JSONL id + 1 (0: none yet) */
-	uint32_t *strings;    /* JSONL id -> profile string id */
-	size_t nstrings;
-	uint32_t *frame_of;   /* profile frame id -> JSONL frame id + 1 */
+	struct stack_ids ids; /* frame ids of the samples' stacks */
+	const struct strtab *strtab; /* the samples' strings */
+	uint32_t *str_of;     /* string id -> JSONL id + 1 (0: none yet) */
+	size_t str_of_cap;
+	uint32_t *strings;    /* JSONL id -> string id */
+	size_t nstrings, strings_cap;
+	uint32_t *frame_of;   /* stack_ids frame id -> JSONL frame id + 1 */
+	size_t frame_of_cap;
 	struct rectab frames; /* struct jframe, ids are JSONL frame ids */
 	uint64_t *self, *cum;
-	uint32_t *seen;       /* per JSONL frame: last entry index + 1 that counted it */
+	uint32_t *seen;       /* per JSONL frame: the stamp of the last stack that counted it */
 	size_t counts_cap;
+	uint32_t stamp;       /* stacks counted, mod 2^32 (0 is never a stamp) */
 	uint64_t total;
 	char run_id[33];
 	FILE *f;
+	bool own_file;
 	struct buf out;
 	bool failed;
 };
 
 static uint32_t jstring(struct jsonl *j, uint32_t sid)
 {
+	if (sid >= j->str_of_cap) {
+		size_t old = j->str_of_cap;
+		VEC_RESERVE(j->str_of, j->str_of_cap, (size_t)sid + 1);
+		memset(j->str_of + old, 0, (j->str_of_cap - old) * sizeof(*j->str_of));
+	}
 	if (!j->str_of[sid]) {
+		VEC_RESERVE(j->strings, j->strings_cap, j->nstrings + 1);
 		j->strings[j->nstrings] = sid;
 		j->str_of[sid] = (uint32_t)++j->nstrings;
 	}
 	return j->str_of[sid] - 1;
 }
 
-static uint32_t jframe_of(struct jsonl *j, uint32_t pf)
+static uint32_t jframe_of(struct jsonl *j, uint32_t fid)
 {
-	if (j->frame_of[pf])
-		return j->frame_of[pf] - 1;
-	const struct profile_frame *f = profile_frame_get(j->p, pf);
+	if (fid < j->frame_of_cap && j->frame_of[fid])
+		return j->frame_of[fid] - 1;
+	const struct frame *f = stack_ids_frame(&j->ids, fid);
 	struct jframe k;
 	memset(&k, 0, sizeof(k));
 	/* Tachyon interns the function name first */
@@ -106,33 +118,42 @@ static uint32_t jframe_of(struct jsonl *j, uint32_t pf)
 		memset(j->seen + old, 0, (cap - old) * sizeof(*j->seen));
 		j->counts_cap = cap;
 	}
-	j->frame_of[pf] = id + 1;
+	if (fid >= j->frame_of_cap) {
+		size_t old = j->frame_of_cap;
+		VEC_RESERVE(j->frame_of, j->frame_of_cap, (size_t)fid + 1);
+		memset(j->frame_of + old, 0, (j->frame_of_cap - old) * sizeof(*j->frame_of));
+	}
+	j->frame_of[fid] = id + 1;
 	return id;
 }
 
-/* Tachyon's process_frames over every (stack, thread) count. */
-static void aggregate(struct jsonl *j)
+/* Tachyon's process_frames, one thread stack at a time: frames are named
+ * innermost first, self counts the leaf, cumulative every frame once. */
+static int jsonl_add(struct out_stream *st, const struct sample *s, const struct strtab *strings)
 {
-	const struct profile *p = j->p;
-	uint32_t *stack = NULL;
-	size_t cap = 0;
-	for (size_t e = 0; e < p->nentries; e++) {
-		const struct profile_entry *ent = &p->entries[e];
-		size_t depth = profile_stack_fill(p, ent->node, &stack, &cap);
+	struct jsonl *j = (struct jsonl *)st;
+	j->strtab = strings;
+	for (size_t t = 0; t < s->nthreads; t++) {
+		size_t depth;
+		const uint32_t *ids = stack_ids_of(&j->ids, s, &s->threads[t], strings, &depth);
 		if (depth == 0)
 			continue;
-		j->total += ent->count;
+		j->total++;
+		if (++j->stamp == 0) { /* wrapped: forget every old stamp */
+			memset(j->seen, 0, j->counts_cap * sizeof(*j->seen));
+			j->stamp = 1;
+		}
 		for (size_t i = 0; i < depth; i++) {
-			uint32_t id = jframe_of(j, stack[i]);
+			uint32_t id = jframe_of(j, ids[i]);
 			if (i == 0)
-				j->self[id] += ent->count;
-			if (j->seen[id] != (uint32_t)e + 1) {
-				j->seen[id] = (uint32_t)e + 1;
-				j->cum[id] += ent->count;
+				j->self[id]++;
+			if (j->seen[id] != j->stamp) {
+				j->seen[id] = j->stamp;
+				j->cum[id]++;
 			}
 		}
 	}
-	free(stack);
+	return 0;
 }
 
 static void flush(struct jsonl *j, bool force)
@@ -163,7 +184,7 @@ static void put_key_i64(struct buf *b, const char *key, int64_t v)
 static void put_string(struct jsonl *j, uint32_t id)
 {
 	size_t n;
-	const char *s = strtab_get(&j->p->strings, j->strings[id], &n);
+	const char *s = strtab_get(j->strtab, j->strings[id], &n);
 	put_key_i64(&j->out, "{\"str_id\":", id);
 	buf_puts(&j->out, ",\"value\":");
 	textenc_json_str(&j->out, s, n, true);
@@ -253,9 +274,9 @@ static void make_run_id(char out[33])
 
 static const char *const mode_names[] = { "wall", "cpu", "gil", "all", "exception" };
 
-static void write_all(struct jsonl *j, int mode)
+static void write_all(struct jsonl *j, const struct profile *p)
 {
-	const struct profile *p = j->p;
+	int mode = p->stats.mode;
 	head(j, "meta");
 	put_key_i64(&j->out, ",\"sample_interval_usec\":", (int64_t)p->stats.interval_us);
 	if (mode >= 0) {
@@ -283,46 +304,59 @@ static void write_all(struct jsonl *j, int mode)
 	flush(j, true);
 }
 
-/* Declared for the table in out.c. */
-int out_jsonl_write(const struct profile *p, const struct out_request *req, bool *written);
-
-int out_jsonl_write(const struct profile *p, const struct out_request *req, bool *written)
+static void jsonl_free(struct jsonl *j)
 {
-	*written = false;
-	struct jsonl j;
-	memset(&j, 0, sizeof(j));
-	j.p = p;
-	size_t nstr = p->strings.count, nfr = p->frames.count;
-	j.str_of = xcalloc(nstr ? nstr : 1, sizeof(*j.str_of));
-	j.strings = xmalloc((nstr ? nstr : 1) * sizeof(*j.strings));
-	j.frame_of = xcalloc(nfr ? nfr : 1, sizeof(*j.frame_of));
-	rectab_init(&j.frames, sizeof(struct jframe));
-	aggregate(&j);
-	make_run_id(j.run_id);
+	buf_release(&j->out);
+	free(j->seen);
+	free(j->cum);
+	free(j->self);
+	rectab_release(&j->frames);
+	free(j->frame_of);
+	free(j->strings);
+	free(j->str_of);
+	stack_ids_release(&j->ids);
+	free(j);
+}
 
-	int rc = 0;
-	j.f = req->path ? fopen(req->path, "wb") : req->stdout_fp ? req->stdout_fp : stdout;
-	if (!j.f) {
-		rc = ERR_IO;
-		goto out;
+/* The file is created now, so that a path that cannot be written fails
+ * before any sampling; it is written at the end, as Tachyon's export. */
+static int jsonl_open(struct out_stream **st, const struct out_request *req)
+{
+	*st = NULL;
+	FILE *f = req->path ? fopen(req->path, "wb") : req->stdout_fp ? req->stdout_fp : stdout;
+	if (!f)
+		return ERR_IO;
+	struct jsonl *j = xcalloc(1, sizeof(*j));
+	j->f = f;
+	j->own_file = req->path != NULL;
+	stack_ids_init(&j->ids, req->skip_idle);
+	rectab_init(&j->frames, sizeof(struct jframe));
+	*st = (struct out_stream *)j;
+	return 0;
+}
+
+static int jsonl_close(struct out_stream *st, const struct profile *p,
+		       const struct out_request *req)
+{
+	(void)req;
+	struct jsonl *j = (struct jsonl *)st;
+	if (!j->strtab)
+		j->strtab = &p->strings;
+	make_run_id(j->run_id);
+	write_all(j, p);
+	if (j->own_file) {
+		if (fclose(j->f) != 0)
+			j->failed = true;
+	} else if (fflush(j->f) != 0) {
+		j->failed = true;
 	}
-	write_all(&j, req->mode);
-	if (req->path) {
-		if (fclose(j.f) != 0)
-			j.failed = true;
-		*written = !j.failed;
-	} else if (fflush(j.f) != 0) {
-		j.failed = true;
-	}
-	rc = j.failed ? ERR_IO : 0;
-out:
-	buf_release(&j.out);
-	free(j.seen);
-	free(j.cum);
-	free(j.self);
-	rectab_release(&j.frames);
-	free(j.frame_of);
-	free(j.strings);
-	free(j.str_of);
+	int rc = j->failed ? ERR_IO : 0;
+	jsonl_free(j);
 	return rc;
 }
+
+const struct out_stream_ops out_jsonl_stream = {
+	.open = jsonl_open,
+	.add = jsonl_add,
+	.close = jsonl_close,
+};

@@ -16,7 +16,7 @@ const struct out_format out_formats[] = {
 	{ .name = "pstats", .ext = "pstats", .write = out_pstats_write },
 	{ .name = "collapsed", .ext = "txt", .write = out_collapsed_write,
 	  .written_msg = "Collapsed stack output written to %s" },
-	{ .name = "jsonl", .ext = "jsonl", .write = out_jsonl_write, .needs_detail = true,
+	{ .name = "jsonl", .ext = "jsonl", .stream = &out_jsonl_stream, .needs_detail = true,
 	  .written_msg = "JSONL profile written to %s" },
 	/* beyond Tachyon: speedscope's JSON, pprof's gzipped profile.proto */
 	{ .name = "speedscope", .ext = "json", .write = out_speedscope_write,

@@ -41,6 +41,9 @@ struct out_request {
 	bool show_summary; /* pstats "Summary of Interesting Functions" */
 	int mode;          /* sampling mode (0 wall ... 4 exception) */
 	bool opcodes;      /* frames carry opcodes (--opcodes) */
+	bool skip_idle;    /* streams: leave out threads holding neither the GIL
+			    * nor a CPU (Tachyon's collectors in cpu, gil and
+			    * exception modes; never in a replay) */
 	/* Source files as the profiled process sees them: a directory fd of
 	 * its root (/proc/PID/root, opened while it ran), or -1 for the host's
 	 * "/" (replay).  See out_source_read(). */
@@ -112,7 +115,8 @@ int out_diff_flamegraph_write(const struct profile *p, const struct out_request 
 int out_diff_flamegraph_check(const char *baseline, int mode, int features, struct errmsg *e);
 /* streaming: Firefox Profiler JSON (gecko.c) */
 extern const struct out_stream_ops out_gecko_stream;
-int out_jsonl_write(const struct profile *p, const struct out_request *req, bool *written);
+/* streaming: JSON Lines (jsonl.c) */
+extern const struct out_stream_ops out_jsonl_stream;
 int out_speedscope_write(const struct profile *p, const struct out_request *req, bool *written);
 int out_pprof_write(const struct profile *p, const struct out_request *req, bool *written);
 /* heatmap.c: a directory of HTML pages; prints its own "written" lines */

@@ -35,8 +35,15 @@ static uint32_t stackfile_str(struct profile *p, const char *hex)
 	return id;
 }
 
-/* 0, or -1 when the file cannot be read.  *mode gets the case's mode. */
-static int stackfile_load(struct profile *p, const char *name, int *mode)
+/* Called for each stack of the file, in order (frames innermost first). */
+typedef void (*stackfile_fn)(void *ctx, struct profile *p, uint64_t tid, const struct frame *frames,
+			     size_t depth, uint64_t weight);
+
+/* Read NAME.stacks into p (initialised here, keeping frame detail): its
+ * strings and stats, and each stack handed to fn.  0, or -1 when the file
+ * cannot be read.  *mode gets the case's mode. */
+static int stackfile_each(struct profile *p, const char *name, int *mode, stackfile_fn fn,
+			  void *ctx)
 {
 	char path[512];
 	snprintf(path, sizeof(path), "%s/%s.stacks", STACKFILE_DIR, name);
@@ -75,11 +82,24 @@ static int stackfile_load(struct profile *p, const char *name, int *mode)
 						    .line = l, .end_line = el, .col = c, .end_col = ec,
 						    .opcode = op };
 		}
-		profile_add_stack(p, tid, 0, frames, depth, weight);
+		fn(ctx, p, tid, frames, depth, weight);
 	}
 	free(frames);
 	fclose(f);
 	return 0;
+}
+
+static void stackfile_add(void *ctx, struct profile *p, uint64_t tid, const struct frame *frames,
+			  size_t depth, uint64_t weight)
+{
+	(void)ctx;
+	profile_add_stack(p, tid, 0, frames, depth, weight);
+}
+
+/* NAME.stacks as a profile: 0, or -1 when the file cannot be read. */
+static inline int stackfile_load(struct profile *p, const char *name, int *mode)
+{
+	return stackfile_each(p, name, mode, stackfile_add, NULL);
 }
 
 /* The whole file at path (NUL-terminated, *len bytes), or NULL. */

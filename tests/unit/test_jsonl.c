@@ -8,6 +8,7 @@
 
 #include "base/buf.h"
 #include "model/profile.h"
+#include "model/sample.h"
 #include "out/out.h"
 
 #include <ctype.h>
@@ -42,31 +43,74 @@ static int blank_run_ids(char *s)
 	return n;
 }
 
-static char *write_jsonl(const struct profile *p, int mode)
+/* Feeds each stack of a file to the stream as WEIGHT one-thread samples,
+ * as a replay of Tachyon's batches would. */
+struct feed {
+	struct out_stream *st;
+	struct sample s;
+};
+
+static void feed_stack(void *ctx, struct profile *p, uint64_t tid, const struct frame *frames,
+		       size_t depth, uint64_t weight)
+{
+	struct feed *fd = ctx;
+	for (uint64_t w = 0; w < weight; w++) {
+		sample_clear(&fd->s);
+		struct thread_sample *t = sample_add_thread(&fd->s);
+		t->tid = tid;
+		t->status = STATUS_HAS_GIL | STATUS_ON_CPU;
+		if (depth)
+			memcpy(sample_reserve_frames(&fd->s, depth), frames, depth * sizeof(*frames));
+		fd->s.nframes = depth;
+		t->depth = (uint32_t)depth;
+		CHECK_EQ_INT(out_jsonl_stream.add(fd->st, &fd->s, &p->strings), 0);
+	}
+}
+
+/* NAME.stacks through the jsonl stream: the file's text (req->path), or
+ * NULL when the stream failed (*rc). */
+static char *stream_case(const char *name, struct out_request *req, int *rc)
+{
+	const struct out_format *fmt = out_format_find("jsonl");
+	CHECK(fmt != NULL && fmt->stream == &out_jsonl_stream && fmt->needs_detail &&
+	      strcmp(fmt->ext, "jsonl") == 0);
+	struct feed fd;
+	sample_init(&fd.s);
+	*rc = out_jsonl_stream.open(&fd.st, req);
+	struct profile p;
+	int mode = 0;
+	if (*rc == 0) {
+		CHECK_EQ_INT(stackfile_each(&p, name, &mode, feed_stack, &fd), 0);
+		req->mode = mode;
+		*rc = out_jsonl_stream.close(fd.st, &p, req);
+		profile_release(&p);
+	}
+	sample_release(&fd.s);
+	if (*rc || !req->path)
+		return NULL;
+	size_t len = 0;
+	char *got = stackfile_slurp(req->path, &len);
+	CHECK(got != NULL && strlen(got) == len);
+	return got;
+}
+
+static char *write_jsonl(const char *name)
 {
 	char path[] = "/tmp/strobe_test_jsonl_XXXXXX";
 	int fd = mkstemp(path);
 	CHECK(fd >= 0);
 	close(fd);
-	struct out_request req = { .path = path, .mode = mode };
-	bool written = false;
-	const struct out_format *fmt = out_format_find("jsonl");
-	CHECK(fmt != NULL && fmt->needs_detail && strcmp(fmt->ext, "jsonl") == 0);
-	CHECK_EQ_INT(fmt->write(p, &req, &written), 0);
-	CHECK(written);
-	size_t len = 0;
-	char *got = stackfile_slurp(path, &len);
-	CHECK(got != NULL && strlen(got) == len);
+	struct out_request req = { .path = path };
+	int rc;
+	char *got = stream_case(name, &req, &rc);
+	CHECK_EQ_INT(rc, 0);
 	unlink(path);
 	return got;
 }
 
 static void check_case(const char *name)
 {
-	struct profile p;
-	int mode = 0;
-	CHECK_EQ_INT(stackfile_load(&p, name, &mode), 0);
-	char *got = write_jsonl(&p, mode);
+	char *got = write_jsonl(name);
 	char path[512];
 	snprintf(path, sizeof(path), "%s/%s.jsonl", STACKFILE_DIR, name);
 	size_t len;
@@ -87,7 +131,6 @@ static void check_case(const char *name)
 	}
 	free(want);
 	free(got);
-	profile_release(&p);
 }
 
 TEST(main) { check_case("main"); }       /* threads, <GC>, <task>, optional keys */
@@ -98,37 +141,80 @@ TEST(empty) { check_case("empty"); }     /* meta + end only, mode left out */
 
 TEST(run_ids_differ)
 {
-	struct profile p;
-	int mode;
-	CHECK_EQ_INT(stackfile_load(&p, "detail", &mode), 0);
-	char *a = write_jsonl(&p, mode), *b = write_jsonl(&p, mode);
+	char *a = write_jsonl("detail"), *b = write_jsonl("detail");
 	char *ia = strstr(a, tag), *ib = strstr(b, tag);
 	CHECK(ia && ib && memcmp(ia, ib, sizeof(tag) - 1 + 32) != 0);
 	free(a);
 	free(b);
-	profile_release(&p);
 }
 
 TEST(stdout_and_errors)
 {
-	struct profile p;
-	int mode;
-	CHECK_EQ_INT(stackfile_load(&p, "main", &mode), 0);
 	char *text = NULL;
 	size_t len = 0;
 	FILE *fp = open_memstream(&text, &len);
-	struct out_request req = { .path = NULL, .stdout_fp = fp, .mode = mode };
-	bool written = true;
-	CHECK_EQ_INT(out_format_find("jsonl")->write(&p, &req, &written), 0);
-	CHECK(!written);
+	struct out_request req = { .path = NULL, .stdout_fp = fp };
+	int rc;
+	CHECK(stream_case("main", &req, &rc) == NULL);
+	CHECK_EQ_INT(rc, 0);
 	fclose(fp);
 	CHECK(text && strncmp(text, "{\"type\":\"meta\"", 14) == 0);
 	free(text);
+	/* a path that cannot be created fails at open, before any sample */
 	req.path = "/nonexistent-dir/x.jsonl";
-	written = true;
-	CHECK(out_format_find("jsonl")->write(&p, &req, &written) < 0);
-	CHECK(!written);
+	struct out_stream *st = NULL;
+	CHECK(out_jsonl_stream.open(&st, &req) < 0);
+	CHECK(st == NULL);
+}
+
+/* Threads with neither the GIL nor a CPU are left out when asked (run in
+ * cpu, gil and exception modes), and so are Tachyon's launcher frames. */
+TEST(skip_idle_and_launcher)
+{
+	struct profile p;
+	profile_init(&p);
+	p.stats.interval_us = 100;
+	p.stats.mode = 1;
+	char path[] = "/tmp/strobe_test_jsonl_XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	close(fd);
+	struct out_request req = { .path = path, .skip_idle = true };
+	struct out_stream *st;
+	CHECK_EQ_INT(out_jsonl_stream.open(&st, &req), 0);
+	struct sample s;
+	sample_init(&s);
+	uint32_t file = strtab_intern_cstr(&p.strings, "/app/a.py");
+	uint32_t coord = strtab_intern_cstr(&p.strings, "/usr/lib/python3.15/profiling/sampling/"
+						       "_sync_coordinator.py");
+	uint32_t fn = strtab_intern_cstr(&p.strings, "work"), mn = strtab_intern_cstr(&p.strings,
+										 "main");
+	static const uint32_t statuses[] = { STATUS_ON_CPU, 0, STATUS_HAS_GIL, STATUS_UNKNOWN };
+	for (int i = 0; i < 4; i++) {
+		sample_clear(&s);
+		struct thread_sample *t = sample_add_thread(&s);
+		t->tid = 7;
+		t->status = statuses[i];
+		struct frame *f = sample_reserve_frames(&s, 2);
+		f[0] = (struct frame){ file, fn, 3 + i % 2, 3 + i % 2, 0, 4, FRAME_NO_OPCODE };
+		f[1] = (struct frame){ coord, mn, 9, 9, 0, 4, FRAME_NO_OPCODE };
+		s.nframes = 2;
+		t->depth = 2;
+		CHECK_EQ_INT(out_jsonl_stream.add(st, &s, &p.strings), 0);
+	}
+	CHECK_EQ_INT(out_jsonl_stream.close(st, &p, &req), 0);
+	size_t len;
+	char *got = stackfile_slurp(path, &len);
+	CHECK(got != NULL);
+	/* two stacks counted (line 3 twice), the coordinator's frame nowhere */
+	CHECK(got && strstr(got, "\"samples_total\":2}"));
+	CHECK(got && strstr(got, "{\"frame_id\":0,\"self\":2,\"cumulative\":2}]"));
+	CHECK(got && !strstr(got, "_sync_coordinator"));
+	CHECK(got && strstr(got, "\"mode\":\"cpu\""));
+	free(got);
+	sample_release(&s);
 	profile_release(&p);
+	unlink(path);
 }
 
 int main(void)
@@ -140,5 +226,6 @@ int main(void)
 	RUN(empty);
 	RUN(run_ids_differ);
 	RUN(stdout_and_errors);
+	RUN(skip_idle_and_launcher);
 	return harness_done();
 }

@@ -1,0 +1,115 @@
+#include "model/stackids.h"
+
+#include "base/buf.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* A (tid, interpreter) pair as a record key: no padding. */
+struct thread_key {
+	uint64_t tid;
+	uint32_t interp_id;
+	uint32_t reserved;
+};
+
+bool stack_internal_file(const char *s, size_t n)
+{
+	static const char suffix[] = "_sync_coordinator.py";
+	size_t k = sizeof(suffix) - 1;
+	return n >= k && memcmp(s + n - k, suffix, k) == 0;
+}
+
+void stack_ids_init(struct stack_ids *s, bool skip_idle)
+{
+	memset(s, 0, sizeof(*s));
+	s->skip_idle = skip_idle;
+	rectab_init(&s->frames, sizeof(struct frame));
+	rectab_init(&s->thread_keys, sizeof(struct thread_key));
+}
+
+void stack_ids_release(struct stack_ids *s)
+{
+	for (size_t i = 0; i < s->thread_keys.count; i++) {
+		free(s->threads[i].frames);
+		free(s->threads[i].ids);
+	}
+	free(s->threads);
+	rectab_release(&s->frames);
+	rectab_release(&s->thread_keys);
+	free(s->internal);
+	free(s->out);
+	memset(s, 0, sizeof(*s));
+}
+
+static bool internal(struct stack_ids *s, const struct strtab *strings, uint32_t id)
+{
+	if (id >= s->internal_cap) {
+		size_t old = s->internal_cap;
+		VEC_RESERVE(s->internal, s->internal_cap, (size_t)id + 1);
+		memset(s->internal + old, 0, s->internal_cap - old);
+	}
+	if (!s->internal[id]) {
+		size_t n;
+		const char *str = strtab_get(strings, id, &n);
+		s->internal[id] = stack_internal_file(str, n) ? 2 : 1;
+	}
+	return s->internal[id] == 2;
+}
+
+static struct stack_ids_thread *thread_of(struct stack_ids *s, const struct thread_sample *t)
+{
+	struct thread_key k = { .tid = t->tid, .interp_id = t->interp_id };
+	uint32_t id = rectab_intern(&s->thread_keys, &k, NULL);
+	if (id >= s->threads_cap) {
+		size_t old = s->threads_cap;
+		VEC_RESERVE(s->threads, s->threads_cap, (size_t)id + 1);
+		memset(s->threads + old, 0, (s->threads_cap - old) * sizeof(*s->threads));
+	}
+	return &s->threads[id];
+}
+
+const uint32_t *stack_ids_of(struct stack_ids *s, const struct sample *smp,
+			     const struct thread_sample *t, const struct strtab *strings,
+			     size_t *depth)
+{
+	*depth = 0;
+	if (s->skip_idle && !(t->status & (STATUS_HAS_GIL | STATUS_ON_CPU)))
+		return NULL;
+	const struct frame *f = smp->frames + t->first;
+	size_t n = 0;
+	for (size_t k = 0; k < t->depth; k++)
+		n += !internal(s, strings, f[k].file);
+	if (n == 0)
+		return NULL;
+
+	/* the thread's memo, root first: keep the outer part it shares with
+	 * this stack, intern the rest root first */
+	struct stack_ids_thread *m = thread_of(s, t);
+	if (n > m->cap) {
+		size_t cap = m->cap;
+		VEC_RESERVE(m->frames, cap, n);
+		m->ids = xrealloc(m->ids, cap * sizeof(*m->ids));
+		m->cap = cap;
+	}
+	size_t k = 0, i = t->depth; /* k: memo position, i: frames left, innermost at 0 */
+	while (i-- > 0) {
+		if (internal(s, strings, f[i].file))
+			continue;
+		if (k < m->depth && frame_eq(&f[i], &m->frames[k])) {
+			k++;
+			continue;
+		}
+		m->frames[k] = f[i];
+		m->ids[k] = rectab_intern(&s->frames, &f[i], NULL);
+		k++;
+		/* from here on nothing is shared any more */
+		m->depth = 0;
+	}
+	m->depth = n;
+
+	VEC_RESERVE(s->out, s->out_cap, n);
+	for (size_t j = 0; j < n; j++)
+		s->out[j] = m->ids[n - 1 - j];
+	*depth = n;
+	return s->out;
+}

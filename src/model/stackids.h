@@ -1,0 +1,70 @@
+/* stackids.h - frame ids for the formats that consume samples as they come
+ * (jsonl, heatmap) instead of reading the whole profile at the end.
+ *
+ * Every distinct frame (all of its fields) gets a dense id in first-seen
+ * order; the new frames of a stack are interned from the root inwards, the
+ * order in which the profile interns them (profile.c), so a format's tables
+ * come out in the same order either way.  Each thread's last stack is
+ * remembered with its ids, so the outer part a stack shares with the
+ * thread's previous one costs a comparison per frame, not a lookup.
+ *
+ * What Tachyon's collectors leave out is left out here too: the frames of
+ * its launcher (files recorded by Tachyon's `run`), and with skip_idle the
+ * threads holding neither the GIL nor a CPU.  Memory grows with distinct
+ * frames and threads, never with samples.
+ */
+#ifndef STROBE_MODEL_STACKIDS_H
+#define STROBE_MODEL_STACKIDS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/intern.h"
+#include "model/sample.h"
+
+/* Whether a file name is one of Tachyon's own launcher (its
+ * _INTERNAL_FRAME_SUFFIXES), whose frames no output shows. */
+bool stack_internal_file(const char *s, size_t n);
+
+struct stack_ids_thread {
+	struct frame *frames; /* the last stack, root first */
+	uint32_t *ids;        /* ids[k]: id of frames[k] */
+	size_t depth, cap;
+};
+
+struct stack_ids {
+	bool skip_idle;
+	struct rectab frames;          /* struct frame, by id */
+	struct rectab thread_keys;     /* struct profile_thread-like keys */
+	struct stack_ids_thread *threads;
+	size_t threads_cap;
+	uint8_t *internal;             /* per string id: 0 unknown, 1 no, 2 yes */
+	size_t internal_cap;
+	uint32_t *out;                 /* the ids handed out, innermost first */
+	size_t out_cap;
+};
+
+void stack_ids_init(struct stack_ids *s, bool skip_idle);
+void stack_ids_release(struct stack_ids *s);
+
+/* The frame ids of thread t's stack in smp (strings: the sample's string
+ * table), innermost first, with *depth set; NULL with *depth 0 when the
+ * thread is left out or its stack is empty.  Valid until the next call.
+ * New frames get ids frames.count, frames.count + 1, ...: a caller that
+ * keeps something per frame sees them appear in id order. */
+const uint32_t *stack_ids_of(struct stack_ids *s, const struct sample *smp,
+			     const struct thread_sample *t, const struct strtab *strings,
+			     size_t *depth);
+
+static inline const struct frame *stack_ids_frame(const struct stack_ids *s, uint32_t id)
+{
+	return (const struct frame *)rectab_get(&s->frames, id);
+}
+
+static inline size_t stack_ids_count(const struct stack_ids *s)
+{
+	return s->frames.count;
+}
+
+#endif
