@@ -1,4 +1,5 @@
 #include "model/profile.h"
+#include "model/stackids.h"
 
 #include "base/buf.h"
 
@@ -143,12 +144,6 @@ enum {
 	NAME_INTERNAL = 4,  /* a file name of Tachyon's own launcher, dropped from stacks */
 };
 
-static bool ends_with(const char *s, size_t n, const char *suffix)
-{
-	size_t k = strlen(suffix);
-	return n >= k && memcmp(s + n - k, suffix, k) == 0;
-}
-
 /* What a string is, memoised per string id. */
 static uint8_t name_flags(struct profile *p, uint32_t id)
 {
@@ -164,7 +159,7 @@ static uint8_t name_flags(struct profile *p, uint32_t id)
 		if (strstr(s, "<GC>") || strstr(s, "gc_collect"))
 			f |= NAME_GC;
 		/* Tachyon's _INTERNAL_FRAME_SUFFIXES: its run command's coordinator */
-		if (ends_with(s, n, "_sync_coordinator.py"))
+		if (stack_internal_file(s, n))
 			f |= NAME_INTERNAL;
 		p->name_flags[id] = f;
 	}

@@ -47,6 +47,7 @@
 #include "base/hash.h"
 #include "base/intern.h"
 #include "model/profile.h"
+#include "model/stackids.h"
 #include "model/sample.h"
 #include "out/textenc.h"
 
@@ -646,12 +647,6 @@ static void ids_reserve(struct gecko *g, uint32_t id)
 	g->ids_cap = cap;
 }
 
-static bool ends_with(const char *s, size_t n, const char *suf)
-{
-	size_t k = strlen(suf);
-	return n >= k && memcmp(s + n - k, suf, k) == 0;
-}
-
 static uint8_t sflags_slow(struct gecko *g, const struct strtab *strings, uint32_t id)
 {
 	ids_reserve(g, id);
@@ -659,7 +654,7 @@ static uint8_t sflags_slow(struct gecko *g, const struct strtab *strings, uint32
 		size_t n;
 		const char *s = strtab_get(strings, id, &n);
 		uint8_t f = SF_KNOWN;
-		if (ends_with(s, n, "_sync_coordinator.py"))
+		if (stack_internal_file(s, n))
 			f |= SF_INTERNAL;
 		if (n == 0 || s[0] != '<' || (n == 7 && memcmp(s, "<stdin>", 7) == 0) ||
 		    (n == 8 && memcmp(s, "<string>", 8) == 0))
