@@ -27,6 +27,7 @@ void profile_release(struct profile *p)
 	free(p->status);
 	free(p->name_flags);
 	free(p->filtered);
+	free(p->frame_by_key);
 	free(p->entries);
 	u64map_release(&p->entry_index);
 	rectab_release(&p->threads);
@@ -67,7 +68,7 @@ static uint32_t entry_for(struct profile *p, uint32_t node, uint32_t thread)
 	return e;
 }
 
-static uint32_t frame_id(struct profile *p, const struct frame *f)
+static uint32_t frame_intern(struct profile *p, const struct frame *f)
 {
 	struct profile_frame key = {
 		.file = f->file, .func = f->func, .line = f->line,
@@ -82,14 +83,33 @@ static uint32_t frame_id(struct profile *p, const struct frame *f)
 	return rectab_intern(&p->frames, &key, NULL);
 }
 
+/* The id of frame f, whose key (a replayed sample's frame index) is
+ * keys[i] when keys is not NULL. */
+static uint32_t frame_id(struct profile *p, const struct frame *f, const uint32_t *keys, size_t i)
+{
+	if (!keys)
+		return frame_intern(p, f);
+	uint32_t key = keys[i];
+	if (key >= p->frame_by_key_cap) {
+		size_t old = p->frame_by_key_cap;
+		VEC_RESERVE(p->frame_by_key, p->frame_by_key_cap, (size_t)key + 1);
+		memset(p->frame_by_key + old, 0,
+		       (p->frame_by_key_cap - old) * sizeof(*p->frame_by_key));
+	}
+	if (!p->frame_by_key[key])
+		p->frame_by_key[key] = frame_intern(p, f) + 1;
+	return p->frame_by_key[key] - 1;
+}
+
 void profile_keep_detail(struct profile *p)
 {
 	assert(p->frames.count == 0);
 	p->detail = true;
 }
 
-void profile_add_stack(struct profile *p, uint64_t tid, uint32_t interp_id,
-		       const struct frame *frames, size_t depth, uint64_t weight)
+static void add_stack(struct profile *p, uint64_t tid, uint32_t interp_id,
+		      const struct frame *frames, const uint32_t *keys, size_t depth,
+		      uint64_t weight)
 {
 	if (depth == 0)
 		return;
@@ -126,7 +146,7 @@ void profile_add_stack(struct profile *p, uint64_t tid, uint32_t interp_id,
 	}
 	uint32_t parent = shared ? last->nodes[depth - shared] : PROFILE_NO_NODE;
 	for (size_t i = depth - shared; i-- > 0;) {
-		struct profile_node n = { .parent = parent, .frame = frame_id(p, &frames[i]) };
+		struct profile_node n = { .parent = parent, .frame = frame_id(p, &frames[i], keys, i) };
 		parent = rectab_intern(&p->nodes, &n, NULL);
 		last->frames[i] = frames[i];
 		last->nodes[i] = parent;
@@ -135,6 +155,12 @@ void profile_add_stack(struct profile *p, uint64_t tid, uint32_t interp_id,
 	last->entry = entry_for(p, last->nodes[0], t);
 	p->entries[last->entry].count += weight;
 	p->thread_samples++;
+}
+
+void profile_add_stack(struct profile *p, uint64_t tid, uint32_t interp_id,
+		       const struct frame *frames, size_t depth, uint64_t weight)
+{
+	add_stack(p, tid, interp_id, frames, NULL, depth, weight);
 }
 
 
@@ -209,10 +235,12 @@ void profile_add_sample(struct profile *p, const struct sample *s)
 			continue;
 		/* frames of Tachyon's coordinator (in files Tachyon recorded)
 		 * are removed from every stack, as its collectors do */
+		const uint32_t *keys = s->frame_keys ? s->frame_keys + t->first : NULL;
 		size_t keep = 0;
 		for (size_t k = 0; k < depth; k++)
 			keep += !(name_flags(p, f[k].file) & NAME_INTERNAL);
 		if (keep != depth) {
+			keys = NULL;
 			VEC_RESERVE(p->filtered, p->filtered_cap, depth);
 			keep = 0;
 			for (size_t k = 0; k < depth; k++)
@@ -221,7 +249,7 @@ void profile_add_sample(struct profile *p, const struct sample *s)
 			f = p->filtered;
 			depth = keep;
 		}
-		profile_add_stack(p, t->tid, t->interp_id, f, depth, 1);
+		add_stack(p, t->tid, t->interp_id, f, keys, depth, 1);
 	}
 }
 

@@ -97,6 +97,8 @@ struct profile {
 	size_t last_cap;
 	uint8_t *name_flags;        /* per string id: what the string is (profile.c) */
 	size_t name_flags_cap;
+	uint32_t *frame_by_key;     /* replayed frame index -> frame id + 1 */
+	size_t frame_by_key_cap;
 	struct frame *filtered;     /* scratch: a stack without internal frames */
 	size_t filtered_cap;
 	uint64_t thread_samples;    /* non-empty thread stacks added */

@@ -64,6 +64,11 @@ struct sample {
 	size_t nthreads, threads_cap;
 	struct frame *frames;
 	size_t nframes, frames_cap;
+	/* A sample replayed from a binary file: the file's frame index of each
+	 * frame (frame_keys[i] for frames[i]), equal keys being equal frames,
+	 * so consumers may look frames up by key instead of hashing them.
+	 * NULL otherwise; sample_clear() resets it. */
+	const uint32_t *frame_keys;
 };
 
 void sample_init(struct sample *s);
@@ -73,6 +78,7 @@ static inline void sample_clear(struct sample *s)
 {
 	s->nthreads = 0;
 	s->nframes = 0;
+	s->frame_keys = NULL;
 }
 /* Start a new thread entry (depth 0, first = current nframes). */
 struct thread_sample *sample_add_thread(struct sample *s);

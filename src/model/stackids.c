@@ -37,6 +37,7 @@ void stack_ids_release(struct stack_ids *s)
 	rectab_release(&s->frames);
 	rectab_release(&s->thread_keys);
 	free(s->internal);
+	free(s->by_key);
 	free(s->out);
 	memset(s, 0, sizeof(*s));
 }
@@ -54,6 +55,22 @@ static bool internal(struct stack_ids *s, const struct strtab *strings, uint32_t
 		s->internal[id] = stack_internal_file(str, n) ? 2 : 1;
 	}
 	return s->internal[id] == 2;
+}
+
+/* The id of frame f, whose key (when keys is not NULL) is keys[i]. */
+static uint32_t frame_id(struct stack_ids *s, const struct frame *f, const uint32_t *keys, size_t i)
+{
+	if (!keys)
+		return rectab_intern(&s->frames, f, NULL);
+	uint32_t key = keys[i];
+	if (key >= s->by_key_cap) {
+		size_t old = s->by_key_cap;
+		VEC_RESERVE(s->by_key, s->by_key_cap, (size_t)key + 1);
+		memset(s->by_key + old, 0, (s->by_key_cap - old) * sizeof(*s->by_key));
+	}
+	if (!s->by_key[key])
+		s->by_key[key] = rectab_intern(&s->frames, f, NULL) + 1;
+	return s->by_key[key] - 1;
 }
 
 static struct stack_ids_thread *thread_of(struct stack_ids *s, const struct thread_sample *t)
@@ -76,6 +93,7 @@ const uint32_t *stack_ids_of(struct stack_ids *s, const struct sample *smp,
 	if (s->skip_idle && !(t->status & (STATUS_HAS_GIL | STATUS_ON_CPU)))
 		return NULL;
 	const struct frame *f = smp->frames + t->first;
+	const uint32_t *keys = smp->frame_keys ? smp->frame_keys + t->first : NULL;
 	size_t n = 0;
 	for (size_t k = 0; k < t->depth; k++)
 		n += !internal(s, strings, f[k].file);
@@ -100,7 +118,7 @@ const uint32_t *stack_ids_of(struct stack_ids *s, const struct sample *smp,
 			continue;
 		}
 		m->frames[k] = f[i];
-		m->ids[k] = rectab_intern(&s->frames, &f[i], NULL);
+		m->ids[k] = frame_id(s, &f[i], keys, i);
 		k++;
 		/* from here on nothing is shared any more */
 		m->depth = 0;

@@ -6,7 +6,8 @@
  * order in which the profile interns them (profile.c), so a format's tables
  * come out in the same order either way.  Each thread's last stack is
  * remembered with its ids, so the outer part a stack shares with the
- * thread's previous one costs a comparison per frame, not a lookup.
+ * thread's previous one costs a comparison per frame, not a lookup, and a
+ * replayed sample's frames are found by their file's frame index.
  *
  * What Tachyon's collectors leave out is left out here too: the frames of
  * its launcher (files recorded by Tachyon's `run`), and with skip_idle the
@@ -39,6 +40,8 @@ struct stack_ids {
 	struct rectab thread_keys;     /* struct profile_thread-like keys */
 	struct stack_ids_thread *threads;
 	size_t threads_cap;
+	uint32_t *by_key;              /* sample frame key -> id + 1 (0: not yet) */
+	size_t by_key_cap;
 	uint8_t *internal;             /* per string id: 0 unknown, 1 no, 2 yes */
 	size_t internal_cap;
 	uint32_t *out;                 /* the ids handed out, innermost first */

@@ -806,6 +806,7 @@ static int emit(struct replay *p, const struct rthread *t, uint8_t status)
 	}
 	p->s.nframes = t->depth;
 	ts->depth = t->depth;
+	p->s.frame_keys = t->stack; /* checked above: every index is a frame's */
 	p->s.time_ns = t->prev_ts * 1000;
 	int rc = p->fn(p->ctx, &p->s);
 	if (rc)
