@@ -91,6 +91,7 @@ struct cmd_output {
 void cmd_check_baseline(const struct options *o);
 
 struct out_request;
+struct out_format;
 /* Fill the request for the chosen format (path into path[size]). */
 void cmd_output_request(const struct options *o, const struct profile *p, pid_t pid,
 			const struct cmd_output *co, struct out_request *req, char *path,
@@ -101,6 +102,12 @@ void cmd_output_request(const struct options *o, const struct profile *p, pid_t 
  * --browser.  Returns the exit status. */
 int cmd_write_output(const struct options *o, const struct profile *p, pid_t pid,
 		     const struct cmd_output *co);
+
+/* After a writer or a stream's close returned rc (and written): the error
+ * in one line (the writer's own words in req->err when it gave some), or
+ * the format's "written" line and --browser.  Returns the exit status. */
+int cmd_output_done(const struct options *o, const struct out_format *fmt,
+		    const struct out_request *req, int rc, bool written);
 
 /* The output path for a format writing a file: -o, DIR/<fmt>_<pid>.<ext>
  * when -o is a directory, else <fmt>_<pid>.<ext>. */

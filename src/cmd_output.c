@@ -174,20 +174,27 @@ int cmd_write_output(const struct options *o, const struct profile *p, pid_t pid
 	struct errmsg why = { "" };
 	req.err = &why;
 	int rc = fmt->write(p, &req, &written);
+	return cmd_output_done(o, fmt, &req, rc, written);
+}
+
+int cmd_output_done(const struct options *o, const struct out_format *fmt,
+		    const struct out_request *req, int rc, bool written)
+{
 	if (rc) {
+		int e = errno;
 		fflush(stdout);
-		if (why.text[0])
-			fprintf(stderr, "Error: %s\n", why.text);
+		if (req->err && req->err->text[0])
+			fprintf(stderr, "Error: %s\n", req->err->text);
 		else
-			fprintf(stderr, "strobe: cannot write %s: %s\n", req.path ? req.path : "output",
-				rc == ERR_IO && errno ? strerror(errno) : err_str(rc));
+			fprintf(stderr, "strobe: cannot write %s: %s\n", req->path ? req->path : "output",
+				rc == ERR_IO && e ? strerror(e) : err_str(rc));
 		return 1;
 	}
 	if (written && fmt->written_msg)
-		cmd_print_written(fmt->written_msg, req.path, NULL);
+		cmd_print_written(fmt->written_msg, req->path, NULL);
 	fflush(stdout);
 	if (written && fmt->html && o->browser)
-		open_in_browser(fmt, req.path);
+		open_in_browser(fmt, req->path);
 	return 0;
 }
 

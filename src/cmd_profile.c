@@ -484,15 +484,13 @@ int cmd_profile(const struct options *o, pid_t pid, struct spawn *child)
 		}
 	} else if (stream) {
 		print_missed(&res, &fig);
+		fflush(stdout);
 		errno = 0;
-		rc = fmt->stream->close(stream, &prof, &sreq);
-		if (rc) {
-			fprintf(stderr, "strobe: cannot write %s: %s\n", spath,
-				errno ? strerror(errno) : err_str(rc));
-			status = 1;
-		} else if (fmt->written_msg) {
-			cmd_print_written(fmt->written_msg, spath, NULL);
-		}
+		struct errmsg why = { "" };
+		sreq.err = &why;
+		bool written = false;
+		rc = fmt->stream->close(stream, &prof, &sreq, &written);
+		status = cmd_output_done(o, fmt, &sreq, rc, written);
 	} else {
 		print_missed(&res, &fig);
 		status = cmd_write_output(o, &prof, pid, &co);

@@ -140,15 +140,13 @@ int cmd_replay(const struct options *o)
 
 	int status = 0;
 	if (ctx.stream) {
+		fflush(stdout);
 		errno = 0;
-		rc = fmt->stream->close(ctx.stream, &prof, &sreq);
-		if (rc) {
-			fprintf(stderr, "Error: cannot write %s: %s\n", spath,
-				errno ? strerror(errno) : err_str(rc));
-			status = 1;
-		} else if (fmt->written_msg) {
-			cmd_print_written(fmt->written_msg, spath, NULL);
-		}
+		struct errmsg why = { "" };
+		sreq.err = &why;
+		bool written = false;
+		rc = fmt->stream->close(ctx.stream, &prof, &sreq, &written);
+		status = cmd_output_done(o, fmt, &sreq, rc, written);
 	} else {
 		status = cmd_write_output(o, &prof, getpid(), &co);
 	}

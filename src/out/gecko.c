@@ -1456,9 +1456,10 @@ static void write_profile(struct gecko *g, struct jw *w, const struct strtab *st
 }
 
 static int gecko_close(struct out_stream *st, const struct profile *p,
-		       const struct out_request *req)
+		       const struct out_request *req, bool *written)
 {
 	struct gecko *g = (struct gecko *)st;
+	*written = false;
 	int rc = g->err ? g->err : finalize_markers(g);
 	char *tmp = NULL;
 	struct jw w = { .fd = -1 };
@@ -1485,6 +1486,7 @@ static int gecko_close(struct out_stream *st, const struct profile *p,
 	w.fd = -1;
 	if (!rc && rename(tmp, req->path) != 0)
 		rc = ERR_IO;
+	*written = rc == 0;
 out:;
 	int e = errno;
 	if (w.fd >= 0)

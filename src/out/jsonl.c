@@ -336,7 +336,7 @@ static int jsonl_open(struct out_stream **st, const struct out_request *req)
 }
 
 static int jsonl_close(struct out_stream *st, const struct profile *p,
-		       const struct out_request *req)
+		       const struct out_request *req, bool *written)
 {
 	(void)req;
 	struct jsonl *j = (struct jsonl *)st;
@@ -351,6 +351,7 @@ static int jsonl_close(struct out_stream *st, const struct profile *p,
 		j->failed = true;
 	}
 	int rc = j->failed ? ERR_IO : 0;
+	*written = !rc && j->own_file;
 	jsonl_free(j);
 	return rc;
 }

@@ -81,8 +81,10 @@ struct out_stream;
 struct out_stream_ops {
 	int (*open)(struct out_stream **st, const struct out_request *req);
 	int (*add)(struct out_stream *st, const struct sample *s, const struct strtab *strings);
-	/* Write the output; frees st whatever the result. */
-	int (*close)(struct out_stream *st, const struct profile *p, const struct out_request *req);
+	/* Write the output; frees st whatever the result.  *written tells
+	 * whether a file was made (a format may have nothing to write). */
+	int (*close)(struct out_stream *st, const struct profile *p, const struct out_request *req,
+		     bool *written);
 };
 
 struct out_format {

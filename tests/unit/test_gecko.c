@@ -387,7 +387,10 @@ static int write_profile(const char *path, bool opcodes, const struct ts *sample
 		CHECK_EQ_INT(rc, 0);
 	}
 	sample_release(&s);
-	return out_gecko_stream.close(st, p, &req);
+	bool written = false;
+	rc = out_gecko_stream.close(st, p, &req, &written);
+	CHECK(written == (rc == 0));
+	return rc;
 }
 
 static void check_case(bool opcodes, const char *expected)
@@ -471,7 +474,9 @@ TEST(big)
 		CHECK_EQ_INT(out_gecko_stream.add(st, &s, &p.strings), 0);
 	}
 	sample_release(&s);
-	CHECK_EQ_INT(out_gecko_stream.close(st, &p, &req), 0);
+	bool written = false;
+	CHECK_EQ_INT(out_gecko_stream.close(st, &p, &req, &written), 0);
+	CHECK(written);
 	size_t len;
 	char *got = normalized(path, &len);
 	CHECK(got != NULL);
@@ -563,7 +568,9 @@ TEST(empty)
 	struct out_request req = { .path = path, .source_root_fd = -1 };
 	struct out_stream *st;
 	CHECK_EQ_INT(out_gecko_stream.open(&st, &req), 0);
-	CHECK_EQ_INT(out_gecko_stream.close(st, &p, &req), 0);
+	bool written = false;
+	CHECK_EQ_INT(out_gecko_stream.close(st, &p, &req, &written), 0);
+	CHECK(written);
 	size_t len;
 	char *got = normalized(path, &len);
 	CHECK(got && strstr(got, "{\"meta\":{\"interval\":1.0,\"startTime\":0,") == got);

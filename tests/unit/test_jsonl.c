@@ -82,7 +82,9 @@ static char *stream_case(const char *name, struct out_request *req, int *rc)
 	if (*rc == 0) {
 		CHECK_EQ_INT(stackfile_each(&p, name, &mode, feed_stack, &fd), 0);
 		req->mode = mode;
-		*rc = out_jsonl_stream.close(fd.st, &p, req);
+		bool written = false;
+		*rc = out_jsonl_stream.close(fd.st, &p, req, &written);
+		CHECK(written == (*rc == 0 && req->path != NULL));
 		profile_release(&p);
 	}
 	sample_release(&fd.s);
@@ -202,7 +204,9 @@ TEST(skip_idle_and_launcher)
 		t->depth = 2;
 		CHECK_EQ_INT(out_jsonl_stream.add(st, &s, &p.strings), 0);
 	}
-	CHECK_EQ_INT(out_jsonl_stream.close(st, &p, &req), 0);
+	bool written = false;
+	CHECK_EQ_INT(out_jsonl_stream.close(st, &p, &req, &written), 0);
+	CHECK(written);
 	size_t len;
 	char *got = stackfile_slurp(path, &len);
 	CHECK(got != NULL);
