@@ -77,6 +77,7 @@ static struct stack_ids_thread *thread_of(struct stack_ids *s, const struct thre
 {
 	struct thread_key k = { .tid = t->tid, .interp_id = t->interp_id };
 	uint32_t id = rectab_intern(&s->thread_keys, &k, NULL);
+	s->thread = id;
 	if (id >= s->threads_cap) {
 		size_t old = s->threads_cap;
 		VEC_RESERVE(s->threads, s->threads_cap, (size_t)id + 1);
@@ -110,11 +111,12 @@ const uint32_t *stack_ids_of(struct stack_ids *s, const struct sample *smp,
 		m->cap = cap;
 	}
 	size_t k = 0, i = t->depth; /* k: memo position, i: frames left, innermost at 0 */
+	s->shared = 0;
 	while (i-- > 0) {
 		if (internal(s, strings, f[i].file))
 			continue;
 		if (k < m->depth && frame_eq(&f[i], &m->frames[k])) {
-			k++;
+			s->shared = ++k;
 			continue;
 		}
 		m->frames[k] = f[i];

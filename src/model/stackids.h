@@ -46,6 +46,12 @@ struct stack_ids {
 	size_t internal_cap;
 	uint32_t *out;                 /* the ids handed out, innermost first */
 	size_t out_cap;
+	/* after a stack_ids_of() that returned a stack: its thread's index
+	 * (dense, first seen first) and how many of its outermost frames are
+	 * those of the thread's previous stack, so that a caller may keep
+	 * per-thread, per-depth results of its own */
+	uint32_t thread;
+	size_t shared;
 };
 
 void stack_ids_init(struct stack_ids *s, bool skip_idle);

@@ -21,12 +21,13 @@
  * call site, a link to the calling line).  A function's anchor is its
  * lowest sampled line, which does not depend on sample order.
  *
- * Cost: everything is computed on the profile's stack trie, never per
- * sample: one bottom-up pass sums each trie node's samples (a node's
- * samples are those of every stack through it), and one walk of the trie
- * with a per-line "on the current path" count gives the deduplicated
- * totals (a stack holds a line iff it passes through the outermost node of
- * that line on its path).  Memory is a few words per trie node and frame.
+ * Cost: the heat map is a stream.  It counts each thread stack as it comes
+ * (model/stackids.c names the frames, so what a frame means - its line,
+ * function, call site - is worked out once per distinct frame), and keeps
+ * counts per line, per frame and per call edge, never stacks: memory grows
+ * with distinct frames, lines and edges, not with stacks or samples.  Every
+ * table keeps the order of first sight, frames from the root inwards, so
+ * the pages are the same as those made from the whole profile.
  */
 #include "out/out.h"
 
@@ -35,6 +36,7 @@
 #include "base/hash.h"
 #include "base/intern.h"
 #include "model/profile.h"
+#include "model/stackids.h"
 #include "out/embed.h"
 #include "out/htmlenc.h"
 #include "out/pymodule.h"
@@ -74,7 +76,7 @@ struct k_file { uint32_t str; };                       /* -> file index */
 struct k_line { uint32_t file; int32_t line; };        /* file index */
 struct k_fn { uint32_t file_str, func_str; };
 struct k_callee { uint32_t caller_lk, callee_fn; };
-struct k_caller { uint32_t callee_fn, caller_lk, caller_func; uint32_t reserved; };
+struct k_caller { uint32_t callee_fn, site; };          /* site: a k_linefn of sites */
 struct k_linefn { uint32_t lk, fn; };
 struct k_op { uint32_t lk; int32_t op; };
 struct k_span { uint32_t lkop; int32_t end_line, col, end_col; };
@@ -103,9 +105,29 @@ struct nav {
 	int32_t line;
 };
 
+/* The callee and caller records of a thread's last stack, root first:
+ * edge[k] is the call into the frame at depth k (NONE: not counted). */
+struct hm_memo {
+	uint32_t *callee, *caller;
+	size_t cap;
+};
+
 struct hm {
-	const struct profile *p;
+	const struct profile *p;     /* at close: strings and the run's figures */
 	const struct out_request *req;
+	struct stack_ids ids;        /* frame ids of the streamed stacks */
+	/* per frame id: line key and function (NONE when not counted), call
+	 * site, whether callers see it, and samples on it (every occurrence) */
+	uint32_t *f_lk, *f_fn, *f_site;
+	uint8_t *f_graph;
+	uint64_t *f_occ;
+	size_t f_cap, f_known;       /* frames with the above worked out */
+	uint32_t *lk_seen;           /* per line key: stamp of the last stack counting it */
+	size_t lk_cap;
+	uint32_t stamp;              /* stacks counted, mod 2^32 (0 is never a stamp) */
+	struct rectab sites;         /* k_linefn (line key, function name): a call site */
+	struct hm_memo *memo;        /* per stack_ids thread: edges of its last stack */
+	size_t memo_cap;
 	struct rectab files, lines, fns, callees, callers, linefns, ops, spans;
 	struct hm_file *fv;          /* per file index */
 	uint64_t *cum, *self;        /* per line key */
@@ -201,167 +223,146 @@ static void sort_groups(struct groups *g, size_t ngroups, const uint64_t *counts
 /* ------------------------------------------------------------------ */
 /* Counting                                                           */
 
-static int hm_count(struct hm *h)
+/* What frame fid means, worked out when it is first seen (ids come in
+ * order): its function, and when it counts, its file, line and call site. */
+static void frame_info(struct hm *h, const struct strtab *strings, uint32_t fid)
 {
-	const struct profile *p = h->p;
-	size_t nframes = p->frames.count, nnodes = p->nodes.count;
-	int rc = 0;
-
-	/* per frame: its line key and function (NONE when not counted) */
-	uint32_t *f_lk = xmalloc((nframes ? nframes : 1) * sizeof(uint32_t));
-	uint32_t *f_fn = xmalloc((nframes ? nframes : 1) * sizeof(uint32_t));
-	uint32_t *f_site = xmalloc((nframes ? nframes : 1) * sizeof(uint32_t));
-	bool *f_graph = xmalloc(nframes ? nframes : 1);
-	struct rectab sites; /* (line key, function name): a call site */
-	rectab_init(&sites, sizeof(struct k_linefn));
-	struct u64map callee_ix, caller_ix;
-	u64map_init(&callee_ix);
-	u64map_init(&caller_ix);
-	uint64_t *f_occ = xcalloc(nframes ? nframes : 1, sizeof(uint64_t));
-	for (size_t i = 0; i < nframes; i++) {
-		const struct profile_frame *f = profile_frame_get(p, (uint32_t)i);
-		size_t flen;
-		const char *fs = strtab_get(&p->strings, f->file, &flen);
-		struct k_fn kf = { f->file, f->func };
-		f_fn[i] = rectab_intern(&h->fns, &kf, NULL);
-		f_graph[i] = file_in_graph(fs, flen);
-		f_lk[i] = NONE;
-		f_site[i] = NONE;
-		int32_t line = f->line < 0 ? -1 : f->line;
-		if (line < 0 || !file_counts(fs, flen) ||
-		    (line == 0 && flen == 8 && memcmp(fs, "__init__", 8) == 0))
-			continue;
-		struct k_file kfile = { f->file };
-		uint32_t fi = rectab_intern(&h->files, &kfile, NULL);
-		struct k_line kl = { fi, line };
-		f_lk[i] = rectab_intern(&h->lines, &kl, NULL);
-		struct k_linefn ks = { f_lk[i], f->func };
-		f_site[i] = rectab_intern(&sites, &ks, NULL);
+	if (fid >= h->f_cap) {
+		size_t old = h->f_cap, cap = h->f_cap;
+		VEC_RESERVE(h->f_lk, cap, (size_t)fid + 1);
+		h->f_fn = xrealloc(h->f_fn, cap * sizeof(*h->f_fn));
+		h->f_site = xrealloc(h->f_site, cap * sizeof(*h->f_site));
+		h->f_graph = xrealloc(h->f_graph, cap);
+		h->f_occ = xrealloc(h->f_occ, cap * sizeof(*h->f_occ));
+		memset(h->f_occ + old, 0, (cap - old) * sizeof(*h->f_occ));
+		h->f_cap = cap;
 	}
-	size_t nlk = h->lines.count;
-	h->cum = xcalloc(nlk ? nlk : 1, sizeof(uint64_t));
-	h->self = xcalloc(nlk ? nlk : 1, sizeof(uint64_t));
-
-	/* samples through each trie node; self samples at the leaves */
-	uint64_t *tot = xcalloc(nnodes ? nnodes : 1, sizeof(uint64_t));
-	for (size_t e = 0; e < p->nentries; e++) {
-		const struct profile_entry *en = &p->entries[e];
-		if (en->node >= nnodes)
-			continue;
-		tot[en->node] += en->count;
-		h->total_samples += en->count;
-		uint32_t lk = f_lk[profile_node_get(p, en->node)->frame];
-		if (lk != NONE)
-			h->self[lk] += en->count;
+	const struct frame *f = stack_ids_frame(&h->ids, fid);
+	size_t flen;
+	const char *fs = strtab_get(strings, f->file, &flen);
+	struct k_fn kf = { f->file, f->func };
+	h->f_fn[fid] = rectab_intern(&h->fns, &kf, NULL);
+	h->f_graph[fid] = file_in_graph(fs, flen);
+	h->f_lk[fid] = NONE;
+	h->f_site[fid] = NONE;
+	int32_t line = f->line < 0 ? -1 : f->line;
+	if (line < 0 || !file_counts(fs, flen) ||
+	    (line == 0 && flen == 8 && memcmp(fs, "__init__", 8) == 0))
+		return;
+	struct k_file kfile = { f->file };
+	uint32_t fi = rectab_intern(&h->files, &kfile, NULL);
+	struct k_line kl = { fi, line };
+	uint32_t lk = rectab_intern(&h->lines, &kl, NULL);
+	if (lk >= h->lk_cap) {
+		size_t old = h->lk_cap, cap = h->lk_cap;
+		VEC_RESERVE(h->cum, cap, (size_t)lk + 1);
+		h->self = xrealloc(h->self, cap * sizeof(*h->self));
+		h->lk_seen = xrealloc(h->lk_seen, cap * sizeof(*h->lk_seen));
+		memset(h->cum + old, 0, (cap - old) * sizeof(*h->cum));
+		memset(h->self + old, 0, (cap - old) * sizeof(*h->self));
+		memset(h->lk_seen + old, 0, (cap - old) * sizeof(*h->lk_seen));
+		h->lk_cap = cap;
 	}
-	uint32_t *first_child = xmalloc((nnodes ? nnodes : 1) * sizeof(uint32_t));
-	uint32_t *next_sib = xmalloc((nnodes ? nnodes : 1) * sizeof(uint32_t));
-	uint32_t roots = NONE;
-	for (size_t n = 0; n < nnodes; n++)
-		first_child[n] = NONE;
-	for (size_t n = nnodes; n-- > 0;) {
-		const struct profile_node *nd = profile_node_get(p, (uint32_t)n);
-		if (nd->parent == PROFILE_NO_NODE) {
-			next_sib[n] = roots;
-			roots = (uint32_t)n;
-			continue;
-		}
-		/* the trie interns a parent before its children */
-		if (nd->parent >= n) {
-			rc = ERR_CORRUPT;
-			goto out;
-		}
-		tot[nd->parent] += tot[n];
-		next_sib[n] = first_child[nd->parent];
-		first_child[nd->parent] = (uint32_t)n;
-	}
+	h->f_lk[fid] = lk;
+	struct k_linefn ks = { lk, f->func };
+	h->f_site[fid] = rectab_intern(&h->sites, &ks, NULL);
+}
 
-	/* edges and frame occurrences: a node is its frame called from its
-	 * parent's frame, in every stack through it */
-	for (size_t n = 0; n < nnodes; n++) {
-		const struct profile_node *nd = profile_node_get(p, (uint32_t)n);
-		uint64_t w = tot[n];
-		if (!w)
-			continue;
-		f_occ[nd->frame] += w;
-		if (nd->parent == PROFILE_NO_NODE || !f_graph[nd->frame])
-			continue;
-		uint32_t pf = profile_node_get(p, nd->parent)->frame;
-		uint32_t clk = f_lk[pf];
-		if (clk == NONE)
-			continue;
-		/* one map lookup per node; the records are made on first sight */
-		uint32_t cfn = f_fn[nd->frame];
-		uint64_t key = (uint64_t)clk << 32 | cfn;
-		uint64_t *ix = u64map_get(&callee_ix, key);
-		if (ix) {
-			h->callee_n[*ix] += w;
-		} else {
-			struct k_callee ke = { clk, cfn };
-			u64map_put(&callee_ix, key,
-				   intern_count(&h->callees, &ke, &h->callee_n, &h->callee_cap, w));
-		}
-		key = (uint64_t)cfn << 32 | f_site[pf];
-		ix = u64map_get(&caller_ix, key);
-		if (ix) {
-			h->caller_n[*ix] += w;
-		} else {
-			struct k_caller kc = { cfn, clk, profile_frame_get(p, pf)->func, 0 };
-			u64map_put(&caller_ix, key,
-				   intern_count(&h->callers, &kc, &h->caller_n, &h->caller_cap, w));
-		}
+/* One thread stack (frame ids, innermost first); its outermost `shared`
+ * frames are those of the thread's previous stack, whose edges memo has. */
+static void count_stack(struct hm *h, struct hm_memo *m, const uint32_t *ids, size_t depth,
+			size_t shared)
+{
+	if (depth > m->cap) {
+		size_t cap = m->cap;
+		VEC_RESERVE(m->callee, cap, depth);
+		m->caller = xrealloc(m->caller, cap * sizeof(*m->caller));
+		m->cap = cap;
 	}
-
-	/* deduplicated totals: walk the trie (no recursion: stacks may be
-	 * thousands deep), counting each line at its outermost node */
-	uint32_t *on_path = xcalloc(nlk ? nlk : 1, sizeof(uint32_t));
-	uint32_t n = roots;
-	while (n != NONE) {
-		const struct profile_node *nd = profile_node_get(p, n);
-		uint32_t lk = f_lk[nd->frame];
-		if (lk != NONE && on_path[lk]++ == 0)
-			h->cum[lk] += tot[n];
-		if (first_child[n] != NONE) {
-			n = first_child[n];
-			continue;
+	h->total_samples++;
+	if (++h->stamp == 0) { /* wrapped: forget every old stamp */
+		memset(h->lk_seen, 0, h->lk_cap * sizeof(*h->lk_seen));
+		h->stamp = 1;
+	}
+	if (h->f_lk[ids[0]] != NONE)
+		h->self[h->f_lk[ids[0]]]++;
+	/* from the root inwards, so edges are first seen in the order the
+	 * profile's trie would make them */
+	for (size_t i = depth; i-- > 0;) {
+		uint32_t fid = ids[i], lk = h->f_lk[fid];
+		h->f_occ[fid]++;
+		if (lk != NONE && h->lk_seen[lk] != h->stamp) {
+			h->lk_seen[lk] = h->stamp;
+			h->cum[lk]++;
 		}
-		/* leave n and every ancestor that has no next sibling */
-		while (n != NONE) {
-			const struct profile_node *x = profile_node_get(p, n);
-			uint32_t xl = f_lk[x->frame];
-			if (xl != NONE)
-				on_path[xl]--;
-			if (next_sib[n] != NONE) {
-				n = next_sib[n];
-				break;
+		/* the edge from the caller's line into this frame's function:
+		 * looked up only where the stack changed */
+		size_t k = depth - 1 - i; /* depth from the root */
+		if (k == 0)
+			continue;
+		if (k >= shared) {
+			uint32_t pf = ids[i + 1], clk = h->f_lk[pf];
+			m->callee[k] = m->caller[k] = NONE;
+			if (h->f_graph[fid] && clk != NONE) {
+				struct k_callee ke = { clk, h->f_fn[fid] };
+				m->callee[k] = intern_count(&h->callees, &ke, &h->callee_n,
+							    &h->callee_cap, 0);
+				struct k_caller kc = { h->f_fn[fid], h->f_site[pf] };
+				m->caller[k] = intern_count(&h->callers, &kc, &h->caller_n,
+							    &h->caller_cap, 0);
 			}
-			n = x->parent == PROFILE_NO_NODE ? NONE : x->parent;
+		}
+		if (m->callee[k] != NONE) {
+			h->callee_n[m->callee[k]]++;
+			h->caller_n[m->caller[k]]++;
 		}
 	}
-	free(on_path);
+}
 
-	/* per frame: line -> function, anchors, opcodes */
-	size_t nfn = h->fns.count;
+static int hm_add(struct out_stream *st, const struct sample *s, const struct strtab *strings)
+{
+	struct hm *h = (struct hm *)st;
+	for (size_t t = 0; t < s->nthreads; t++) {
+		size_t depth;
+		const uint32_t *ids = stack_ids_of(&h->ids, s, &s->threads[t], strings, &depth);
+		if (depth == 0)
+			continue;
+		while (h->f_known < stack_ids_count(&h->ids))
+			frame_info(h, strings, (uint32_t)h->f_known++);
+		if (h->ids.thread >= h->memo_cap) {
+			size_t old = h->memo_cap;
+			VEC_RESERVE(h->memo, h->memo_cap, (size_t)h->ids.thread + 1);
+			memset(h->memo + old, 0, (h->memo_cap - old) * sizeof(*h->memo));
+		}
+		count_stack(h, &h->memo[h->ids.thread], ids, depth, h->ids.shared);
+	}
+	return 0;
+}
+
+/* After the last sample: lines' functions, anchors, opcodes, file totals. */
+static void hm_finish(struct hm *h)
+{
+	size_t nfn = h->fns.count, nlk = h->lines.count;
 	h->fn_anchor = xcalloc(nfn ? nfn : 1, sizeof(int32_t));
 	h->fn_lk = xmalloc((nfn ? nfn : 1) * sizeof(uint32_t));
 	for (size_t i = 0; i < nfn; i++)
 		h->fn_lk[i] = NONE;
-	for (size_t i = 0; i < nframes; i++) {
-		uint32_t lk = f_lk[i];
-		if (lk == NONE || !f_occ[i])
+	for (size_t i = 0; i < h->f_known; i++) {
+		uint32_t lk = h->f_lk[i];
+		if (lk == NONE || !h->f_occ[i])
 			continue;
-		const struct profile_frame *f = profile_frame_get(p, (uint32_t)i);
-		struct k_linefn kl = { lk, f_fn[i] };
+		const struct frame *f = stack_ids_frame(&h->ids, (uint32_t)i);
+		struct k_linefn kl = { lk, h->f_fn[i] };
 		rectab_intern(&h->linefns, &kl, NULL);
-		int32_t *a = &h->fn_anchor[f_fn[i]];
+		int32_t *a = &h->fn_anchor[h->f_fn[i]];
 		if (f->line > 0 && (*a == 0 || f->line < *a)) {
 			*a = f->line;
-			h->fn_lk[f_fn[i]] = lk;
+			h->fn_lk[h->f_fn[i]] = lk;
 		}
 		if (f->opcode != FRAME_NO_OPCODE) {
 			h->has_ops = true;
 			struct k_op ko = { lk, f->opcode };
-			uint32_t op = intern_count(&h->ops, &ko, &h->op_n, &h->op_cap, f_occ[i]);
+			uint32_t op = intern_count(&h->ops, &ko, &h->op_n, &h->op_cap, h->f_occ[i]);
 			if (f->col >= 0) {
 				struct k_span ks = { op, f->end_line, f->col, f->end_col };
 				rectab_intern(&h->spans, &ks, NULL);
@@ -369,7 +370,7 @@ static int hm_count(struct hm *h)
 		}
 	}
 
-	/* files: totals, maxima, page order */
+	/* files: totals, maxima */
 	size_t nfiles = h->files.count;
 	h->fv = xcalloc(nfiles ? nfiles : 1, sizeof(*h->fv));
 	for (size_t i = 0; i < nfiles; i++)
@@ -387,19 +388,6 @@ static int hm_count(struct hm *h)
 		if (h->self[lk] > fi->max_self)
 			fi->max_self = h->self[lk];
 	}
-out:
-	free(first_child);
-	free(next_sib);
-	free(tot);
-	free(f_lk);
-	free(f_fn);
-	free(f_graph);
-	free(f_occ);
-	free(f_site);
-	rectab_release(&sites);
-	u64map_release(&callee_ix);
-	u64map_release(&caller_ix);
-	return rc;
 }
 
 static int by_file_total(const void *a, const void *b, void *ctx)
@@ -587,13 +575,14 @@ static void fn_prepare(struct hm *h, struct page_bufs *pb, uint32_t fn, uint32_t
 	for (uint32_t i = h->g_callers.off[fn]; i < h->g_callers.off[fn + 1] && nv->n < MAX_NAV_ITEMS; i++) {
 		uint32_t r = h->g_callers.order[i];
 		const struct k_caller *k = rectab_get(&h->callers, r);
-		const struct k_line *cl = rectab_get(&h->lines, k->caller_lk);
+		const struct k_linefn *site = rectab_get(&h->sites, k->site);
+		const struct k_line *cl = rectab_get(&h->lines, site->lk);
 		uint32_t cpage = h->fv[cl->file].page;
 		if (cpage == NONE || cl->line <= 0)
 			continue;
 		if (nv->n)
 			buf_putc(b, ',');
-		put_nav(b, h, cpage, cl->line, k->caller_func, h->fv[cl->file].str, h->caller_n[r]);
+		put_nav(b, h, cpage, cl->line, site->fn, h->fv[cl->file].str, h->caller_n[r]);
 		if (!nv->n) {
 			nv->page = cpage;
 			nv->line = cl->line;
@@ -1109,6 +1098,19 @@ static int make_dirs(const char *path)
 
 static void hm_release(struct hm *h)
 {
+	stack_ids_release(&h->ids);
+	free(h->f_lk);
+	free(h->f_fn);
+	free(h->f_site);
+	free(h->f_graph);
+	free(h->f_occ);
+	free(h->lk_seen);
+	for (size_t i = 0; i < h->memo_cap; i++) {
+		free(h->memo[i].callee);
+		free(h->memo[i].caller);
+	}
+	free(h->memo);
+	rectab_release(&h->sites);
 	rectab_release(&h->files);
 	rectab_release(&h->lines);
 	rectab_release(&h->fns);
@@ -1137,26 +1139,39 @@ static void hm_release(struct hm *h)
 	pymod_release(&h->names);
 }
 
-int out_heatmap_write(const struct profile *p, const struct out_request *req, bool *written)
+static int hm_open(struct out_stream **st, const struct out_request *req)
+{
+	struct hm *h = xcalloc(1, sizeof(*h));
+	stack_ids_init(&h->ids, req->skip_idle);
+	rectab_init(&h->sites, sizeof(struct k_linefn));
+	rectab_init(&h->files, sizeof(struct k_file));
+	rectab_init(&h->lines, sizeof(struct k_line));
+	rectab_init(&h->fns, sizeof(struct k_fn));
+	rectab_init(&h->callees, sizeof(struct k_callee));
+	rectab_init(&h->callers, sizeof(struct k_caller));
+	rectab_init(&h->linefns, sizeof(struct k_linefn));
+	rectab_init(&h->ops, sizeof(struct k_op));
+	rectab_init(&h->spans, sizeof(struct k_span));
+	*st = (struct out_stream *)h;
+	return 0;
+}
+
+static int hm_close(struct out_stream *st, const struct profile *p, const struct out_request *req,
+		    bool *written)
 {
 	*written = false;
+	struct hm *hp = (struct hm *)st;
+	struct hm h = *hp; /* the stream's state, released below */
+	free(hp);
+	h.p = p;
+	h.req = req;
 	FILE *out = req->stdout_fp ? req->stdout_fp : stdout;
-	struct hm h = { .p = p, .req = req };
-	rectab_init(&h.files, sizeof(struct k_file));
-	rectab_init(&h.lines, sizeof(struct k_line));
-	rectab_init(&h.fns, sizeof(struct k_fn));
-	rectab_init(&h.callees, sizeof(struct k_callee));
-	rectab_init(&h.callers, sizeof(struct k_caller));
-	rectab_init(&h.linefns, sizeof(struct k_linefn));
-	rectab_init(&h.ops, sizeof(struct k_op));
-	rectab_init(&h.spans, sizeof(struct k_span));
 	char *cwd = getcwd(NULL, 0);
 	pymod_init(&h.names, cwd, pymod_source_exists, req);
 	free(cwd);
 	struct page_bufs pb = { BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT };
-	int rc = hm_count(&h);
-	if (rc)
-		goto out;
+	int rc = 0;
+	hm_finish(&h);
 	hm_index(&h);
 	if (!h.npages) {
 		/* as Tachyon: nothing is written */
@@ -1201,3 +1216,9 @@ out:
 	hm_release(&h);
 	return rc;
 }
+
+const struct out_stream_ops out_heatmap_stream = {
+	.open = hm_open,
+	.add = hm_add,
+	.close = hm_close,
+};

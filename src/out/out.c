@@ -34,7 +34,7 @@ const struct out_format out_formats[] = {
 	  .html = true, .needs_detail = true, .written_msg = "Flamegraph saved to: %s" },
 	/* a directory: index.html and file_NNNN.html; the writer prints Tachyon's
 	 * three "written" lines itself (they hold the number of files) */
-	{ .name = "heatmap", .ext = "html", .write = out_heatmap_write, .is_dir = true, .html = true,
+	{ .name = "heatmap", .ext = "html", .stream = &out_heatmap_stream, .is_dir = true, .html = true,
 	  .needs_detail = true },
 	/* streamed while sampling, by out/binary_writer.c (cmd_profile.c) */
 	{ .name = "binary", .ext = "bin", .written_msg = "Binary profile written to %s" },

@@ -121,8 +121,9 @@ extern const struct out_stream_ops out_gecko_stream;
 extern const struct out_stream_ops out_jsonl_stream;
 int out_speedscope_write(const struct profile *p, const struct out_request *req, bool *written);
 int out_pprof_write(const struct profile *p, const struct out_request *req, bool *written);
-/* heatmap.c: a directory of HTML pages; prints its own "written" lines */
-int out_heatmap_write(const struct profile *p, const struct out_request *req, bool *written);
+/* heatmap.c: a directory of HTML pages (a stream); prints its own "written"
+ * lines */
+extern const struct out_stream_ops out_heatmap_stream;
 
 /* NULL if there is no format of that name. */
 const struct out_format *out_format_find(const char *name);
