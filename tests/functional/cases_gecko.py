@@ -254,13 +254,23 @@ def t_gecko_gc_exceptions(ctx):
     check(any(in_gc), "no sample inside the collector")
     names = marker_names(prof, t)
     check("GC Collecting" in names, "no 'GC Collecting' marker: %s", sorted(set(names)))
-    # every GC span starts at a sample with <GC> on the stack
+    # GC spans start at samples with <GC> on the stack, every such sample lies
+    # in a span, and a sample entering <GC> starts one.  (A sample with no
+    # Python frame has no row but does end a span: two spans may follow rows
+    # that are both in <GC>.)
     times = t["samples"]["time"]
-    starts = {times[i] for i in range(len(times)) if in_gc[i] and (i == 0 or not in_gc[i - 1])}
-    for k, nm in enumerate(names):
-        if nm == "GC Collecting":
-            check(t["markers"]["startTime"][k] in starts, "a GC span starts at %r, not where "
-                  "<GC> appears", t["markers"]["startTime"][k])
+    gc_times = {times[i] for i in range(len(times)) if in_gc[i]}
+    entering = {times[i] for i in range(len(times)) if in_gc[i] and (i == 0 or not in_gc[i - 1])}
+    m = t["markers"]
+    spans = [(m["startTime"][k], m["endTime"][k]) for k, nm in enumerate(names)
+             if nm == "GC Collecting"]
+    for start, _ in spans:
+        check(start in gc_times, "a GC span starts at %r, where <GC> is not on the stack", start)
+    starts = {start for start, _ in spans}
+    for at in sorted(entering):
+        check(at in starts, "no GC span starts at %r, where <GC> appears", at)
+    for at in sorted(gc_times):
+        check(any(a <= at <= b for a, b in spans), "the sample at %r in <GC> is in no GC span", at)
     out = ctx.path("exc.json")
     p = ctx.strobe(["run", "-d", "1", "-a", "--gecko", "-o", out] + ctx.run_args("exceptions.py"))
     ready = p.message("ready")
