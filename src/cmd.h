@@ -31,6 +31,12 @@ struct ptrace_pause;
  * runtime can be read.  0 (mem left open), or the ERR_* of mem_open or
  * py_runtime_find (mem closed; e may explain). */
 int cmd_open_python(pid_t pid, struct mem_source *mem, struct py_runtime *rt, struct errmsg *e);
+/* Whether a failure to find a process's runtime holds for as long as it
+ * runs the same program (an unsupported version, no permission), rather
+ * than maybe passing: right after an exec the dynamic loader maps the
+ * interpreter piece by piece, and a look then meets missing or half-mapped
+ * sections. */
+bool cmd_runtime_error_final(int rc);
 /* The one-line error for a cmd_open_python failure; exits 1. */
 _Noreturn void cmd_die_runtime(int rc, pid_t pid, const struct errmsg *e);
 /* The one-line error for a ptrace_pause_all failure (--blocking); exits 1. */

@@ -36,11 +36,13 @@
  *     address space about to go;
  *   - looks like Python but shows no runtime yet (a shared libpython still
  *     being mapped right after exec): tried again every RETRY_NS,
- *     FIND_TRIES times.
+ *     FIND_TRIES times, then at every scan for 2 s (the dynamic loader of
+ *     a process that waits for a CPU on a busy host can take that long).
  * A profiled pid that execs keeps its one profiler, which follows it into
  * the new image (cmd_exec.c) or stops there and writes what it has: a
- * second profiler would write the same file.  A pid that leaves the tree
- * is forgotten, so a reused pid is a new child.
+ * second profiler would write the same file - unless that profiler, started
+ * on a fork, lost it to the exec while attaching (see reap).  A pid that
+ * leaves the tree is forgotten, so a reused pid is a new child.
  */
 #include "cmd.h"
 
@@ -78,7 +80,9 @@
 #define FORK_GRACE 2                  /* looks (2 x 2 ms) a fork that has not
 					 exec'd is left alone */
 #define FIND_TRIES 50                 /* a python-looking process without a runtime
-					 yet is given 50 x 2 ms before it is given up */
+					 yet is looked at 50 times every 2 ms, */
+#define SLOW_TRIES 20                 /* then at 20 scans (2 s) before it is given up */
+#define GIVEN_UP (FIND_TRIES + SLOW_TRIES)
 #define MAX_RETRY 64                  /* such processes retried between scans */
 #define REAP_SLICE_NS 20000000ULL     /* how often the final wait looks at the profilers */
 #define CONFIRM_NS 1000000000ULL      /* a profiler on a fork is a guess this long
@@ -91,10 +95,15 @@
  *   0                   not Python
  *   1 .. FIND_TRIES-1   to look at again next tick: a fork that may be about
  *                       to exec, or python-looking without a runtime yet
- *   FIND_TRIES          given up (unsupported, not readable)
+ *   .. GIVEN_UP-1       the same, looked at again next scan
+ *   GIVEN_UP            given up (unsupported, not readable)
  *   KNOWN_DONE          a profiler was started for it
- * A new image (an exec) starts over. */
-#define KNOWN_DONE 0xffu
+ * A new image (an exec) starts over.  KNOWN_SAID, kept across images: the
+ * pid had a profiler that was announced and then lost it (see reap), so
+ * the one that replaces it goes without a second "Started profiler" line. */
+#define KNOWN_DONE 0x7fu
+#define KNOWN_SAID 0x80u
+#define KNOWN_STATE(v) ((unsigned)(v) & 0x7fu)
 #define KNOWN_FORGET 0 /* not stored: gone, or not ours to look at */
 
 /* A profiler started on a fork that has not exec'd is a guess: the fork
@@ -108,6 +117,7 @@ struct child_profiler {
 	pid_t target;
 	uint64_t key;              /* image_key of the image it was started on */
 	uint64_t confirm_at;       /* 0: announced */
+	bool on_fork;              /* started on a fork that had not exec'd */
 };
 
 /* The child profiler's command line, filled in per child. */
@@ -334,8 +344,9 @@ static void announce(struct child_monitor *m, struct child_profiler *p)
 	fprintf(stderr, "Started profiler for child process %d\n", (int)p->target);
 }
 
-/* key: the image it profiles; fork: a fork that has not exec'd (a guess) */
-static void start_profiler(struct child_monitor *m, pid_t pid, uint64_t key, bool fork)
+/* key: the image it profiles; fork: a fork that has not exec'd (a guess);
+ * said: the pid was announced for a profiler this one replaces */
+static void start_profiler(struct child_monitor *m, pid_t pid, uint64_t key, bool fork, bool said)
 {
 	if (m->nrunning >= MAX_PROFILERS) {
 		fprintf(stderr, "Warning: Max child profilers (%d) reached, skipping PID %d\n",
@@ -353,26 +364,37 @@ static void start_profiler(struct child_monitor *m, pid_t pid, uint64_t key, boo
 	}
 	VEC_RESERVE(m->running, m->cap, m->nrunning + 1);
 	struct child_profiler *p = &m->running[m->nrunning++];
-	*p = (struct child_profiler){ sp, pid, key, clock_now_ns() + CONFIRM_NS };
-	if (!fork)
+	*p = (struct child_profiler){ sp, pid, key, clock_now_ns() + CONFIRM_NS, fork };
+	if (said)
+		p->confirm_at = 0;
+	else if (!fork)
 		announce(m, p);
 }
 
 /* Collect the profilers that have finished.  One that was still a guess
  * and wrote its output profiled a fork that ended as itself (a short-lived
- * worker); one that failed found no Python (the fork exec'd first). */
+ * worker).  One started on a fork that failed lost the fork to its exec
+ * while attaching (maps read from one program and memory from the next,
+ * or the next one's interpreter not mapped yet), announced or not: its
+ * pid is looked at afresh once it runs another image than the fork's. */
 static void reap(struct child_monitor *m)
 {
 	for (size_t i = 0; i < m->nrunning;) {
-		struct spawn *sp = &m->running[i].sp;
-		if (spawn_exited(sp)) {
-			if (m->running[i].confirm_at && WIFEXITED(sp->status) &&
-			    WEXITSTATUS(sp->status) == 0)
-				announce(m, &m->running[i]);
-			m->running[i] = m->running[--m->nrunning];
-		} else {
+		struct child_profiler *p = &m->running[i];
+		if (!spawn_exited(&p->sp)) {
 			i++;
+			continue;
 		}
+		bool ok = WIFEXITED(p->sp.status) && WEXITSTATUS(p->sp.status) == 0;
+		if (ok && p->confirm_at)
+			announce(m, p);
+		if (!ok && p->on_fork) {
+			u64map_put(&m->known, (uint64_t)p->target,
+				   p->key | GIVEN_UP | (p->confirm_at ? 0 : KNOWN_SAID));
+			if (m->nretry < MAX_RETRY)
+				m->retry[m->nretry++] = p->target;
+		}
+		m->running[i] = m->running[--m->nrunning];
 	}
 }
 
@@ -415,10 +437,11 @@ static enum py_state python_state(pid_t pid)
 	}
 	if (rc == ERR_NOPROC)
 		return PY_GONE;
-	/* ERR_NOTPY after a python-looking mapping: its runtime is not mapped
-	 * yet, or it is not CPython after all; a version or permission
-	 * problem would be the profiler's one-line error, printed nowhere */
-	return rc == ERR_NOTPY ? PY_NOT_YET : PY_NEVER;
+	/* a python-looking mapping without a usable runtime: not all mapped
+	 * yet (tried again, GIVEN_UP times), or not CPython after all; a
+	 * version or permission problem would be the profiler's one-line
+	 * error, printed nowhere */
+	return cmd_runtime_error_final(rc) ? PY_NEVER : PY_NOT_YET;
 }
 
 static uint64_t image_key(const struct task_image *x)
@@ -444,14 +467,15 @@ static uint64_t consider(struct child_monitor *m, pid_t pid, const uint64_t *old
 		return KNOWN_FORGET; /* gone, a zombie, or not ours to look at */
 	uint64_t key = image_key(&img);
 	unsigned tries = 0;
+	uint64_t said = old ? *old & KNOWN_SAID : 0;
 	/* a profiled pid that exec'd: its profiler follows it into the new
 	 * image (cmd_exec.c) or stops there; a second profiler would write
 	 * the same file */
-	if (old && (*old & 0xff) == KNOWN_DONE)
-		return key | KNOWN_DONE;
+	if (old && KNOWN_STATE(*old) == KNOWN_DONE)
+		return key | said | KNOWN_DONE;
 	if (old && (*old & ~(uint64_t)0xff) == key) {
-		tries = (unsigned)(*old & 0xff);
-		if (tries == 0 || tries >= FIND_TRIES)
+		tries = KNOWN_STATE(*old);
+		if (tries == 0 || tries >= GIVEN_UP)
 			return *old; /* settled, and the same image since */
 	}
 	/* Right after a fork a child is a copy of its parent - Python if the
@@ -461,17 +485,17 @@ static uint64_t consider(struct child_monitor *m, pid_t pid, const uint64_t *old
 	 * fork worker) is profiled FORK_GRACE looks (4 ms) later. */
 	bool fork = fork_copy(&img);
 	if (tries < FORK_GRACE && fork)
-		return key | (tries + 1);
+		return key | said | (tries + 1);
 	switch (python_state(pid)) {
 	case PY_YES:
-		start_profiler(m, pid, key, fork);
-		return key | KNOWN_DONE;
+		start_profiler(m, pid, key, fork, said != 0);
+		return key | said | KNOWN_DONE;
 	case PY_NO:
-		return key;
+		return key | said;
 	case PY_NOT_YET:
-		return key | (tries + 1);
+		return key | said | (tries + 1);
 	case PY_NEVER:
-		return key | FIND_TRIES;
+		return key | said | GIVEN_UP;
 	case PY_GONE:
 		break;
 	}
@@ -518,7 +542,7 @@ static void confirm(struct child_monitor *m, bool final)
 			if (st == PY_GONE)
 				u64map_del(&m->known, (uint64_t)pid);
 			else
-				u64map_put(&m->known, (uint64_t)pid, st == PY_NO ? key : key | FIND_TRIES);
+				u64map_put(&m->known, (uint64_t)pid, st == PY_NO ? key : key | GIVEN_UP);
 		}
 	}
 }
@@ -533,7 +557,7 @@ static bool guessing(const struct child_monitor *m)
 
 static bool retrying(uint64_t v)
 {
-	unsigned tries = (unsigned)(v & 0xff);
+	unsigned tries = KNOWN_STATE(v);
 	return tries > 0 && tries < FIND_TRIES;
 }
 
@@ -618,10 +642,10 @@ static void *monitor_main(void *arg)
 	uint64_t next_scan = clock_now_ns(), next_born = next_scan + FAST_NS;
 	for (;;) {
 		uint64_t now = clock_now_ns();
+		reap(m);
 		if (now >= next_scan) {
 			next_scan = now + POLL_NS;
 			next_born = now + FAST_NS;
-			reap(m);
 			/* the root gone, its children belong to init now:
 			 * nothing more can be found (Tachyon stops too) */
 			if (scan(m) == ERR_NOPROC)

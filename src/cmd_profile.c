@@ -85,6 +85,11 @@ int cmd_open_python(pid_t pid, struct mem_source *mem, struct py_runtime *rt, st
 	return mem_open(mem, pid, rt->runtime_addr);
 }
 
+bool cmd_runtime_error_final(int rc)
+{
+	return rc == ERR_VERSION || rc == ERR_PERM;
+}
+
 void cmd_warn_blocking(const struct options *o)
 {
 	/* Tachyon's validation warning, printed before anything else runs */

@@ -135,7 +135,7 @@ static bool wait_for_python(struct spawn *child, struct child_monitor *children,
 				mem_close(&mem);
 				if (rc == 0)
 					return true;
-				if (rc == ERR_VERSION || rc == ERR_PERM) {
+				if (cmd_runtime_error_final(rc)) {
 					spawn_terminate(child, 2000);
 					die("strobe cannot profile process %d: %s", (int)child->pid,
 					    e.text[0] ? e.text : err_str(rc));
