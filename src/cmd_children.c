@@ -144,6 +144,8 @@ struct child_monitor {
 	struct task_tree tree;     /* the scanner's memory of /proc */
 	bool fast;                 /* task_tree_born works here */
 	struct u64map known, next; /* pid -> what we know (see KNOWN_DONE) */
+	uint64_t py_key;           /* the image last found to be a CPython: a
+				      fork that has not exec'd from it is one */
 	pid_t pids[MAX_DESCENDANTS];
 	pid_t retry[MAX_RETRY];
 	size_t nretry;
@@ -486,8 +488,12 @@ static uint64_t consider(struct child_monitor *m, pid_t pid, const uint64_t *old
 	bool fork = fork_copy(&img);
 	if (tries < FORK_GRACE && fork)
 		return key | said | (tries + 1);
-	switch (python_state(pid)) {
+	/* the forks of one parent (a pool's workers) are looked at once: on a
+	 * busy host the reads of a full look can outlast a short-lived fork */
+	enum py_state st = fork && key == m->py_key ? PY_YES : python_state(pid);
+	switch (st) {
 	case PY_YES:
+		m->py_key = key;
 		start_profiler(m, pid, key, fork, said != 0);
 		return key | said | KNOWN_DONE;
 	case PY_NO:
@@ -534,15 +540,15 @@ static void confirm(struct child_monitor *m, bool final)
 			announce(m, p);
 			u64map_put(&m->known, (uint64_t)p->target, key | KNOWN_DONE);
 			i++;
-		} else if (st == PY_NOT_YET && !final) {
-			i++; /* its runtime is not mapped yet: next look */
+		} else if ((st == PY_NOT_YET && !final) || st == PY_GONE) {
+			/* its runtime is not mapped yet: next look; or it is
+			 * ending (a fork exiting shows another image once its
+			 * memory is gone): reap tells by its profiler's status */
+			i++;
 		} else {
 			pid_t pid = p->target;
 			discard(m, i);
-			if (st == PY_GONE)
-				u64map_del(&m->known, (uint64_t)pid);
-			else
-				u64map_put(&m->known, (uint64_t)pid, st == PY_NO ? key : key | GIVEN_UP);
+			u64map_put(&m->known, (uint64_t)pid, st == PY_NO ? key : key | GIVEN_UP);
 		}
 	}
 }
