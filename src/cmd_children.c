@@ -542,8 +542,8 @@ static void confirm(struct child_monitor *m, bool final)
 			i++;
 		} else if ((st == PY_NOT_YET && !final) || st == PY_GONE) {
 			/* its runtime is not mapped yet: next look; or it is
-			 * ending (a fork exiting shows another image once its
-			 * memory is gone): reap tells by its profiler's status */
+			 * gone: its profiler ends with it and wrote what it
+			 * had, which reap tells by its status */
 			i++;
 		} else {
 			pid_t pid = p->target;

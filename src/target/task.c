@@ -322,11 +322,10 @@ int task_image(pid_t pid, struct task_image *img)
 	char path[64], buf[1024];
 	struct stat st;
 	memset(img, 0, sizeof(*img));
-	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
-	if (stat(path, &st) != 0)
-		return errno == EACCES || errno == EPERM ? ERR_PERM : ERR_NOPROC;
-	img->dev = (uint64_t)st.st_dev;
-	img->ino = (uint64_t)st.st_ino;
+	/* stat first, exe second: both come from the process's memory
+	 * descriptor, which an exiting process drops (startstack then reads
+	 * 0).  In this order a process that loses it between the two reads
+	 * fails the second instead of showing a new image, as if it exec'd. */
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -358,6 +357,11 @@ int task_image(pid_t pid, struct task_image *img)
 			img->stack = v;
 		p = end;
 	}
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	if (stat(path, &st) != 0)
+		return errno == EACCES || errno == EPERM ? ERR_PERM : ERR_NOPROC;
+	img->dev = (uint64_t)st.st_dev;
+	img->ino = (uint64_t)st.st_ino;
 	return 0;
 }
 

@@ -271,6 +271,9 @@ def t_gecko_gc_exceptions(ctx):
         check(at in starts, "no GC span starts at %r, where <GC> appears", at)
     for at in sorted(gc_times):
         check(any(a <= at <= b for a, b in spans), "the sample at %r in <GC> is in no GC span", at)
+    for at in sorted(set(times) - gc_times):
+        check(not any(a <= at < b for a, b in spans), "the sample at %r, not in <GC>, is inside "
+              "a GC span", at)
     out = ctx.path("exc.json")
     p = ctx.strobe(["run", "-d", "1", "-a", "--gecko", "-o", out] + ctx.run_args("exceptions.py"))
     ready = p.message("ready")
