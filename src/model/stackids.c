@@ -27,6 +27,11 @@ void stack_ids_init(struct stack_ids *s, bool skip_idle)
 	rectab_init(&s->thread_keys, sizeof(struct thread_key));
 }
 
+void stack_ids_by_line(struct stack_ids *s)
+{
+	s->by_line = true;
+}
+
 void stack_ids_release(struct stack_ids *s)
 {
 	for (size_t i = 0; i < s->thread_keys.count; i++) {
@@ -58,10 +63,20 @@ static bool internal(struct stack_ids *s, const struct strtab *strings, uint32_t
 }
 
 /* The id of frame f, whose key (when keys is not NULL) is keys[i]. */
+static uint32_t intern_frame(struct stack_ids *s, const struct frame *f)
+{
+	if (!s->by_line)
+		return rectab_intern(&s->frames, f, NULL);
+	struct frame k = { .file = f->file, .func = f->func,
+			   .line = f->line == FRAME_NO_LINE ? 0 : f->line,
+			   .end_line = -1, .col = -1, .end_col = -1, .opcode = FRAME_NO_OPCODE };
+	return rectab_intern(&s->frames, &k, NULL);
+}
+
 static uint32_t frame_id(struct stack_ids *s, const struct frame *f, const uint32_t *keys, size_t i)
 {
 	if (!keys)
-		return rectab_intern(&s->frames, f, NULL);
+		return intern_frame(s, f);
 	uint32_t key = keys[i];
 	if (key >= s->by_key_cap) {
 		size_t old = s->by_key_cap;
@@ -69,7 +84,7 @@ static uint32_t frame_id(struct stack_ids *s, const struct frame *f, const uint3
 		memset(s->by_key + old, 0, (s->by_key_cap - old) * sizeof(*s->by_key));
 	}
 	if (!s->by_key[key])
-		s->by_key[key] = rectab_intern(&s->frames, f, NULL) + 1;
+		s->by_key[key] = intern_frame(s, f) + 1;
 	return s->by_key[key] - 1;
 }
 
@@ -91,45 +106,46 @@ const uint32_t *stack_ids_of(struct stack_ids *s, const struct sample *smp,
 			     size_t *depth)
 {
 	*depth = 0;
+	s->same = false;
 	if (s->skip_idle && !(t->status & (STATUS_HAS_GIL | STATUS_ON_CPU)))
+		return NULL;
+	if (t->depth == 0)
 		return NULL;
 	const struct frame *f = smp->frames + t->first;
 	const uint32_t *keys = smp->frame_keys ? smp->frame_keys + t->first : NULL;
-	size_t n = 0;
-	for (size_t k = 0; k < t->depth; k++)
-		n += !internal(s, strings, f[k].file);
-	if (n == 0)
-		return NULL;
 
 	/* the thread's memo, root first: keep the outer part it shares with
-	 * this stack, intern the rest root first */
+	 * this stack, intern the rest root first.  */
 	struct stack_ids_thread *m = thread_of(s, t);
-	if (n > m->cap) {
+	if (t->depth > m->cap) {
 		size_t cap = m->cap;
-		VEC_RESERVE(m->frames, cap, n);
+		VEC_RESERVE(m->frames, cap, t->depth);
 		m->ids = xrealloc(m->ids, cap * sizeof(*m->ids));
 		m->cap = cap;
 	}
-	size_t k = 0, i = t->depth; /* k: memo position, i: frames left, innermost at 0 */
+	size_t old = m->depth, k = 0, i = t->depth; /* k: memo position, i: frames left */
+	bool sharing = true;
 	s->shared = 0;
 	while (i-- > 0) {
 		if (internal(s, strings, f[i].file))
 			continue;
-		if (k < m->depth && frame_eq(&f[i], &m->frames[k])) {
+		if (sharing && k < old && frame_eq(&f[i], &m->frames[k])) {
 			s->shared = ++k;
 			continue;
 		}
+		sharing = false;
 		m->frames[k] = f[i];
 		m->ids[k] = frame_id(s, &f[i], keys, i);
 		k++;
-		/* from here on nothing is shared any more */
-		m->depth = 0;
 	}
-	m->depth = n;
+	m->depth = k;
+	if (k == 0)
+		return NULL;
+	s->same = k == old && s->shared == k;
 
-	VEC_RESERVE(s->out, s->out_cap, n);
-	for (size_t j = 0; j < n; j++)
-		s->out[j] = m->ids[n - 1 - j];
-	*depth = n;
+	VEC_RESERVE(s->out, s->out_cap, k);
+	for (size_t j = 0; j < k; j++)
+		s->out[j] = m->ids[k - 1 - j];
+	*depth = k;
 	return s->out;
 }

@@ -36,6 +36,7 @@ struct stack_ids_thread {
 
 struct stack_ids {
 	bool skip_idle;
+	bool by_line;                  /* see stack_ids_by_line() */
 	struct rectab frames;          /* struct frame, by id */
 	struct rectab thread_keys;     /* struct profile_thread-like keys */
 	struct stack_ids_thread *threads;
@@ -52,10 +53,16 @@ struct stack_ids {
 	 * per-thread, per-depth results of its own */
 	uint32_t thread;
 	size_t shared;
+	bool same;                     /* the stack is the thread's previous one */
 };
 
 void stack_ids_init(struct stack_ids *s, bool skip_idle);
 void stack_ids_release(struct stack_ids *s);
+/* Tell frames apart by (file, func, line) only, as Tachyon's aggregating
+ * collectors do (pstats, collapsed): the frames stack_ids_frame() returns
+ * then hold line 0 for a frame without one and nothing else (end_line,
+ * col, end_col -1, no opcode).  Call before the first stack. */
+void stack_ids_by_line(struct stack_ids *s);
 
 /* The frame ids of thread t's stack in smp (strings: the sample's string
  * table), innermost first, with *depth set; NULL with *depth 0 when the

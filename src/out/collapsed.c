@@ -9,15 +9,20 @@
  *
  * Tachyon counts per (tuple of (full file, line, func), thread id) and only
  * then renders; so two stacks that differ only in directories stay two lines
- * with the same text, while two profile stacks that Tachyon cannot tell apart
- * (line 0 vs no line, or one tid seen in two interpreters) become one line.
- * Lines are sorted by count descending, then by the text ascending (Python
- * compares code points; memcmp on UTF-8 is the same order), then first seen.
- * Names are written as the bytes the walker produced (Tachyon encodes with
+ * with the same text, while two stacks that Tachyon cannot tell apart (line 0
+ * vs no line, or one tid seen in two interpreters) become one line.  Lines
+ * are sorted by count descending, then by the text ascending (Python compares
+ * code points; memcmp on UTF-8 is the same order), then first seen.  Names
+ * are written as the bytes the walker produced (Tachyon encodes with
  * "surrogatepass", which is what strobe's strings hold already).
  *
- * With no req->path the lines go to req->stdout_fp (the command layer names
- * the default file "collapsed_<pid>.txt" itself).
+ * A stream: each thread stack becomes (tid, frame ids root first) and is
+ * counted in a table of such groups as it arrives, so memory is the distinct
+ * stacks as id arrays, never their text (hundreds of MiB for a million
+ * diverse stacks).  A thread whose stack did not change costs one increment.
+ * The text exists only one line at a time: the sort compares two lines by
+ * rendering them a frame at a time, skipping the frames they share, and the
+ * writer renders each line as it goes out.
  */
 #include "out/out.h"
 
@@ -25,141 +30,358 @@
 #include "base/error.h"
 #include "base/intern.h"
 #include "model/profile.h"
+#include "model/stackids.h"
+#include "out/textenc.h"
 
-#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
-struct fkey {
-	uint32_t file;
-	uint32_t func;
-	int32_t line; /* FRAME_NO_LINE already mapped to 0 */
+#define FLUSH_AT (1u << 20)
+
+/* A distinct (tid, stack): its bytes in the group table are the tid and
+ * then the frame ids, root first. */
+struct line {
+	uint64_t count;
+	uint32_t group; /* group id = first-seen position */
 };
 
-struct line {
-	size_t off, len; /* text without the count, in the text buffer */
-	const char *text;
-	uint64_t count;
-	uint32_t order;
+struct collapsed {
+	struct stack_ids ids;          /* frames as (file, func, line) */
+	const struct strtab *strings;  /* the samples' strings */
+	struct strtab groups;
+	struct line *lines;            /* by group id until sorted */
+	size_t nlines, lines_cap;
+	uint32_t *thread_group;        /* stack_ids thread -> its last group + 1 */
+	size_t thread_group_cap;
+	uint32_t *key;                 /* scratch: tid + ids of one stack */
+	uint32_t *base;                /* file string id -> basename offset + 1 */
+	size_t base_cap;
+	/* at close: every frame's text with its leading ';', by frame id
+	 * (text of id i: ftext.data[foff[i] .. foff[i + 1])) */
+	struct buf ftext;
+	uint32_t *foff;
+	size_t key_cap;
+	FILE *f;
+	bool own_file;
 };
+
+/* A group's stack: its tid and its frame ids, root first. */
+static const uint32_t *group_of(struct collapsed *c, uint32_t g, uint64_t *tid,
+				size_t *depth)
+{
+	size_t n;
+	const char *b = strtab_get(&c->groups, g, &n);
+	memcpy(tid, b, sizeof(*tid));
+	*depth = n / sizeof(uint32_t) - 2;
+	return (const uint32_t *)(const void *)(b + sizeof(*tid));
+}
+
+static int collapsed_add(struct out_stream *st, const struct sample *s,
+			 const struct strtab *strings)
+{
+	struct collapsed *c = (struct collapsed *)st;
+	c->strings = strings;
+	for (size_t t = 0; t < s->nthreads; t++) {
+		size_t depth;
+		const uint32_t *ids = stack_ids_of(&c->ids, s, &s->threads[t], strings, &depth);
+		if (depth == 0)
+			continue;
+		uint32_t th = c->ids.thread;
+		if (th >= c->thread_group_cap) {
+			size_t old = c->thread_group_cap;
+			VEC_RESERVE(c->thread_group, c->thread_group_cap, (size_t)th + 1);
+			memset(c->thread_group + old, 0,
+			       (c->thread_group_cap - old) * sizeof(*c->thread_group));
+		}
+		if (c->ids.same && c->thread_group[th]) {
+			c->lines[c->thread_group[th] - 1].count++;
+			continue;
+		}
+		/* tid (two words, the group's alignment kept) + ids root first */
+		VEC_RESERVE(c->key, c->key_cap, depth + 2);
+		memcpy(c->key, &s->threads[t].tid, sizeof(uint64_t));
+		for (size_t i = 0; i < depth; i++)
+			c->key[2 + i] = ids[depth - 1 - i];
+		uint32_t g = strtab_intern(&c->groups, (const char *)c->key,
+					   (depth + 2) * sizeof(uint32_t));
+		if (g == c->nlines) {
+			VEC_RESERVE(c->lines, c->lines_cap, c->nlines + 1);
+			c->lines[c->nlines++] = (struct line){ .count = 0, .group = g };
+		}
+		c->lines[g].count++;
+		c->thread_group[th] = g + 1;
+	}
+	return 0;
+}
+
+/* Where the basename of file string id starts (os.path.basename), memoised:
+ * files are few, frames many. */
+static size_t base_skip(struct collapsed *c, uint32_t id, const char *file, size_t flen)
+{
+	if (id >= c->base_cap) {
+		size_t old = c->base_cap;
+		VEC_RESERVE(c->base, c->base_cap, (size_t)id + 1);
+		memset(c->base + old, 0, (c->base_cap - old) * sizeof(*c->base));
+	}
+	if (!c->base[id]) {
+		const char *slash = flen ? memrchr(file, '/', flen) : NULL;
+		c->base[id] = (uint32_t)(slash ? (size_t)(slash + 1 - file) : 0) + 1;
+	}
+	return c->base[id] - 1;
+}
+
+/* Frame fr's text with its leading ';' appended to b. */
+static void render_frame(struct buf *b, struct collapsed *c, const struct frame *fr)
+{
+	size_t flen, nlen;
+	const char *file = strtab_get(c->strings, fr->file, &flen);
+	const char *func = strtab_get(c->strings, fr->func, &nlen);
+	buf_reserve(b, flen + nlen + 24);
+	char *o = b->data + b->len;
+	*o++ = ';';
+	if (flen == 1 && file[0] == '~' && fr->line == 0) {
+		memcpy(o, func, nlen);
+		b->len += 1 + nlen;
+		return;
+	}
+	size_t skip = base_skip(c, fr->file, file, flen);
+	memcpy(o, file + skip, flen - skip);
+	o += flen - skip;
+	*o++ = ':';
+	memcpy(o, func, nlen);
+	o += nlen;
+	*o++ = ':';
+	o += textenc_fmt_i64(o, fr->line);
+	b->len = (size_t)(o - b->data);
+}
+
+/* Render every frame once, in id order (a sequential pass: the sort and
+ * the writer then copy texts instead of chasing frames and strings), and
+ * drop the stack ids, which nothing needs any more.  False when the texts
+ * outgrow 32-bit offsets. */
+static bool render_frames(struct collapsed *c)
+{
+	size_t n = stack_ids_count(&c->ids);
+	c->foff = xmalloc((n + 1) * sizeof(*c->foff));
+	for (size_t i = 0; i < n; i++) {
+		if (c->ftext.len > UINT32_MAX)
+			return false;
+		c->foff[i] = (uint32_t)c->ftext.len;
+		render_frame(&c->ftext, c, stack_ids_frame(&c->ids, (uint32_t)i));
+	}
+	if (c->ftext.len > UINT32_MAX)
+		return false;
+	c->foff[n] = (uint32_t)c->ftext.len;
+	stack_ids_release(&c->ids);
+	return true;
+}
+
+static const char *frame_text(const struct collapsed *c, uint32_t id, size_t *len)
+{
+	*len = c->foff[id + 1] - c->foff[id];
+	return c->ftext.data + c->foff[id];
+}
+
+static void put_tid(struct buf *b, uint64_t tid)
+{
+	buf_puts(b, "tid:");
+	textenc_u64(b, tid);
+}
+
+/* ----------------------------------------------------------- the sort */
+
+/* A line's text, read a segment at a time: segment 0 is "tid:N", segment
+ * k > 0 is ";" and frame k - 1 (root first). */
+struct cursor {
+	uint64_t tid;
+	const uint32_t *ids;
+	size_t depth;
+	size_t seg;        /* next segment to load */
+	const char *p;     /* unread bytes of the loaded segment */
+	size_t left;
+	struct buf text;   /* segment 0's text */
+};
+
+static void cursor_start(struct cursor *k, struct collapsed *c, uint32_t group)
+{
+	k->ids = group_of(c, group, &k->tid, &k->depth);
+	k->seg = 0;
+	k->left = 0;
+}
+
+/* Load the next segment; false at the end of the line. */
+static bool cursor_load(struct cursor *k, struct collapsed *c)
+{
+	if (k->seg > k->depth)
+		return false;
+	if (k->seg == 0) {
+		k->text.len = 0;
+		put_tid(&k->text, k->tid);
+		k->p = k->text.data;
+		k->left = k->text.len;
+	} else {
+		k->p = frame_text(c, k->ids[k->seg - 1], &k->left);
+	}
+	k->seg++;
+	return true;
+}
+
+/* memcmp order of the two lines' texts. */
+static int cmp_text(struct cursor *a, struct cursor *b, struct collapsed *c)
+{
+	for (;;) {
+		if (a->left == 0 && b->left == 0) {
+			/* both at a segment boundary: equal segments need no text */
+			if (a->seg == 0 && b->seg == 0 && a->tid == b->tid)
+				a->seg = b->seg = 1;
+			while (a->seg > 0 && b->seg > 0 && a->seg <= a->depth && b->seg <= b->depth &&
+			       a->ids[a->seg - 1] == b->ids[b->seg - 1]) {
+				a->seg++;
+				b->seg++;
+			}
+			bool ma = cursor_load(a, c), mb = cursor_load(b, c);
+			if (!ma || !mb)
+				return ma - mb;
+		} else if (a->left == 0) {
+			if (!cursor_load(a, c))
+				return -1;
+		} else if (b->left == 0) {
+			if (!cursor_load(b, c))
+				return 1;
+		}
+		size_t n = a->left < b->left ? a->left : b->left;
+		int r = memcmp(a->p, b->p, n);
+		if (r)
+			return r;
+		a->p += n;
+		a->left -= n;
+		b->p += n;
+		b->left -= n;
+	}
+}
+
+/* qsort has no context argument in C11: the sort's state, one at a time. */
+static struct {
+	struct collapsed *c;
+	struct cursor a, b;
+} sorting;
 
 static int cmp_lines(const void *pa, const void *pb)
 {
 	const struct line *a = pa, *b = pb;
 	if (a->count != b->count)
 		return a->count < b->count ? 1 : -1;
-	size_t n = a->len < b->len ? a->len : b->len;
-	int c = memcmp(a->text, b->text, n);
-	if (c == 0)
-		c = (a->len > b->len) - (a->len < b->len);
-	if (c == 0)
-		c = (a->order > b->order) - (a->order < b->order);
-	return c;
+	cursor_start(&sorting.a, sorting.c, a->group);
+	cursor_start(&sorting.b, sorting.c, b->group);
+	int r = cmp_text(&sorting.a, &sorting.b, sorting.c);
+	if (r)
+		return r < 0 ? -1 : 1;
+	return (a->group > b->group) - (a->group < b->group);
 }
 
-static void put_frame(struct buf *b, const struct profile *p, const struct fkey *k)
+static void sort_lines(struct collapsed *c)
 {
-	size_t flen, nlen;
-	const char *file = strtab_get(&p->strings, k->file, &flen);
-	const char *func = strtab_get(&p->strings, k->func, &nlen);
-	if (flen == 1 && file[0] == '~' && k->line == 0) {
-		buf_append(b, func, nlen);
-		return;
-	}
-	const char *slash = flen ? memrchr(file, '/', flen) : NULL;
-	const char *base = slash ? slash + 1 : file;
-	buf_append(b, base, flen - (size_t)(base - file));
-	buf_putc(b, ':');
-	buf_append(b, func, nlen);
-	buf_printf(b, ":%" PRId32, k->line);
+	sorting.c = c;
+	sorting.a.text = (struct buf)BUF_INIT;
+	sorting.b.text = (struct buf)BUF_INIT;
+	qsort(c->lines, c->nlines, sizeof(*c->lines), cmp_lines);
+	buf_release(&sorting.a.text);
+	buf_release(&sorting.b.text);
+	sorting.c = NULL;
 }
 
-/* Group the entries as Tachyon's Counter does, render, sort. */
-static struct line *collapse(const struct profile *p, struct buf *text, size_t *nlines)
+/* -------------------------------------------------------------- writing */
+
+static bool flush(struct collapsed *c, struct buf *out, bool force)
 {
-	struct rectab keys; /* struct fkey */
-	struct strtab groups; /* tid + key ids root first, as bytes */
-	rectab_init(&keys, sizeof(struct fkey));
-	strtab_init(&groups);
-	struct line *lines = xmalloc((p->nentries ? p->nentries : 1) * sizeof(*lines));
-	size_t n = 0;
-	uint32_t *stack = NULL, *ids = NULL;
-	size_t stack_cap = 0, ids_cap = 0;
-
-	for (size_t e = 0; e < p->nentries; e++) {
-		const struct profile_entry *ent = &p->entries[e];
-		size_t depth = profile_stack_fill(p, ent->node, &stack, &stack_cap);
-		if (depth == 0)
-			continue;
-		VEC_RESERVE(ids, ids_cap, depth + 2);
-		uint64_t tid = profile_thread_get(p, ent->thread)->tid;
-		memcpy(ids, &tid, sizeof(tid));
-		for (size_t i = 0; i < depth; i++) {
-			const struct profile_frame *f = profile_frame_get(p, stack[depth - 1 - i]);
-			struct fkey k = { .file = f->file, .func = f->func,
-					  .line = f->line == FRAME_NO_LINE ? 0 : f->line };
-			ids[2 + i] = rectab_intern(&keys, &k, NULL);
-		}
-		uint32_t g = strtab_intern(&groups, (const char *)ids, (depth + 2) * sizeof(*ids));
-		if (g < n) {
-			lines[g].count += ent->count;
-			continue;
-		}
-		struct line *l = &lines[n++];
-		l->order = g;
-		l->count = ent->count;
-		l->off = text->len;
-		buf_printf(text, "tid:%" PRIu64, tid);
-		for (size_t i = 0; i < depth; i++) {
-			buf_putc(text, ';');
-			put_frame(text, p, (const struct fkey *)rectab_get(&keys, ids[2 + i]));
-		}
-		l->len = text->len - l->off;
-	}
-	free(ids);
-	free(stack);
-	strtab_release(&groups);
-	rectab_release(&keys);
-
-	for (size_t i = 0; i < n; i++)
-		lines[i].text = text->data + lines[i].off;
-	qsort(lines, n, sizeof(*lines), cmp_lines);
-	*nlines = n;
-	return lines;
+	if (out->len < FLUSH_AT && !force)
+		return true;
+	bool ok = out->len == 0 || fwrite(out->data, 1, out->len, c->f) == out->len;
+	out->len = 0;
+	return ok;
 }
 
-/* Declared for the table in out.c. */
-int out_collapsed_write(const struct profile *p, const struct out_request *req, bool *written);
-
-int out_collapsed_write(const struct profile *p, const struct out_request *req, bool *written)
+static bool write_lines(struct collapsed *c)
 {
-	struct buf text = BUF_INIT;
-	size_t n;
-	int rc = 0;
-	*written = false;
-	struct line *lines = collapse(p, &text, &n);
-
-	/* straight from the sorted lines to the stream: no second copy of
-	 * the text (a profile of a million stacks is hundreds of MiB of it) */
-	FILE *f = req->path ? fopen(req->path, "wb") : req->stdout_fp ? req->stdout_fp : stdout;
-	if (!f) {
-		rc = ERR_IO;
-		goto out;
-	}
+	struct buf out = BUF_INIT;
 	bool ok = true;
-	for (size_t i = 0; i < n && ok; i++)
-		ok = fwrite(lines[i].text, 1, lines[i].len, f) == lines[i].len &&
-		     fprintf(f, " %" PRIu64 "\n", lines[i].count) > 0;
-	if (req->path) {
-		if (fclose(f) != 0)
+	for (size_t i = 0; i < c->nlines && ok; i++) {
+		uint64_t tid;
+		size_t depth;
+		const uint32_t *ids = group_of(c, c->lines[i].group, &tid, &depth);
+		put_tid(&out, tid);
+		for (size_t k = 0; k < depth; k++) {
+			size_t len;
+			const char *t = frame_text(c, ids[k], &len);
+			buf_append(&out, t, len);
+		}
+		buf_putc(&out, ' ');
+		textenc_u64(&out, c->lines[i].count);
+		buf_putc(&out, '\n');
+		ok = flush(c, &out, false);
+	}
+	if (ok)
+		ok = flush(c, &out, true);
+	buf_release(&out);
+	return ok;
+}
+
+static void collapsed_free(struct collapsed *c)
+{
+	stack_ids_release(&c->ids);
+	strtab_release(&c->groups);
+	free(c->lines);
+	free(c->thread_group);
+	free(c->key);
+	free(c->base);
+	free(c->foff);
+	buf_release(&c->ftext);
+	free(c);
+}
+
+static int collapsed_open(struct out_stream **st, const struct out_request *req)
+{
+	*st = NULL;
+	FILE *f = req->path ? fopen(req->path, "wb") : req->stdout_fp ? req->stdout_fp : stdout;
+	if (!f)
+		return ERR_IO;
+	struct collapsed *c = xcalloc(1, sizeof(*c));
+	c->f = f;
+	c->own_file = req->path != NULL;
+	stack_ids_init(&c->ids, req->skip_idle);
+	stack_ids_by_line(&c->ids);
+	strtab_init(&c->groups);
+	*st = (struct out_stream *)c;
+	return 0;
+}
+
+static int collapsed_close(struct out_stream *st, const struct profile *p,
+			   const struct out_request *req, bool *written)
+{
+	struct collapsed *c = (struct collapsed *)st;
+	if (!c->strings)
+		c->strings = &p->strings;
+	bool ok = render_frames(c);
+	if (ok) {
+		sort_lines(c);
+		ok = write_lines(c);
+	}
+	if (c->own_file) {
+		if (fclose(c->f) != 0)
 			ok = false;
 		*written = ok;
-	} else if (fflush(f) != 0) {
-		ok = false;
+	} else {
+		if (fflush(c->f) != 0)
+			ok = false;
+		*written = false;
 	}
-	rc = ok ? 0 : ERR_IO;
-out:
-	free(lines);
-	buf_release(&text);
-	return rc;
+	(void)req;
+	collapsed_free(c);
+	return ok ? 0 : ERR_IO;
 }
+
+const struct out_stream_ops out_collapsed_stream = {
+	.open = collapsed_open,
+	.add = collapsed_add,
+	.close = collapsed_close,
+};

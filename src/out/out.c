@@ -14,7 +14,7 @@ const struct out_format out_formats[] = {
 	/* Tachyon prints nothing after writing a pstats file (-o FILE, or
 	 * DIR/pstats_<pid>.pstats when -o is a directory). */
 	{ .name = "pstats", .ext = "pstats", .write = out_pstats_write },
-	{ .name = "collapsed", .ext = "txt", .write = out_collapsed_write,
+	{ .name = "collapsed", .ext = "txt", .stream = &out_collapsed_stream,
 	  .written_msg = "Collapsed stack output written to %s" },
 	{ .name = "jsonl", .ext = "jsonl", .stream = &out_jsonl_stream, .needs_detail = true,
 	  .written_msg = "JSONL profile written to %s" },

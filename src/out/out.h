@@ -107,7 +107,8 @@ struct out_format {
 
 /* The writers, one per file in src/out/. */
 int out_pstats_write(const struct profile *p, const struct out_request *req, bool *written);
-int out_collapsed_write(const struct profile *p, const struct out_request *req, bool *written);
+/* streaming: collapsed stacks (collapsed.c) */
+extern const struct out_stream_ops out_collapsed_stream;
 /* flamegraph.c, diff_flamegraph.c: HTML pages */
 int out_flamegraph_write(const struct profile *p, const struct out_request *req, bool *written);
 int out_diff_flamegraph_write(const struct profile *p, const struct out_request *req, bool *written);

@@ -8,6 +8,10 @@
 
 #include "base/intern.h"
 #include "model/profile.h"
+#include "model/sample.h"
+#include "out/out.h"
+
+#include <string.h>
 
 struct tframe {
 	const char *file;
@@ -104,23 +108,69 @@ static const struct tstack main_stacks[] = {
 };
 
 /* A profile (initialised here) holding every stack of a NULL-terminated list. */
+/* The frames of a stack, with strings interned in strings; returns the depth. */
+static inline size_t stacks_frames(struct strtab *strings, const struct tstack *s, struct frame f[16])
+{
+	size_t n = 0;
+	for (const struct tframe *t = s->frames; t->file && n < 16; t++, n++) {
+		f[n] = (struct frame){
+			.file = strtab_intern_cstr(strings, t->file),
+			.func = strtab_intern_cstr(strings, t->func),
+			.line = t->line, .end_line = -1, .col = -1, .end_col = -1,
+			.opcode = FRAME_NO_OPCODE,
+		};
+	}
+	return n;
+}
+
 static inline void stacks_build(struct profile *p, const struct tstack *stacks, uint64_t interval_us)
 {
 	profile_init(p);
 	p->stats.interval_us = interval_us;
 	for (const struct tstack *s = stacks; s->frames; s++) {
 		struct frame f[16];
-		size_t n = 0;
-		for (const struct tframe *t = s->frames; t->file && n < 16; t++, n++) {
-			f[n] = (struct frame){
-				.file = strtab_intern_cstr(&p->strings, t->file),
-				.func = strtab_intern_cstr(&p->strings, t->func),
-				.line = t->line, .end_line = -1, .col = -1, .end_col = -1,
-				.opcode = FRAME_NO_OPCODE,
-			};
-		}
+		size_t n = stacks_frames(&p->strings, s, f);
 		profile_add_stack(p, s->tid, 0, f, n, s->weight);
 	}
+}
+
+/* The stacks through a streaming format, each as WEIGHT one-thread
+ * samples in order, as a replay would deliver them: open, add, close with
+ * a profile that holds only the strings and the interval.  The stream's
+ * first failing result. */
+static inline int stacks_stream(const struct out_stream_ops *ops, const struct tstack *stacks,
+				uint64_t interval_us, const struct out_request *req, bool *written)
+{
+	struct profile p;
+	profile_init(&p);
+	p.stats.interval_us = interval_us;
+	struct out_stream *st;
+	int rc = ops->open(&st, req);
+	if (rc) {
+		profile_release(&p);
+		return rc;
+	}
+	struct sample smp;
+	sample_init(&smp);
+	for (const struct tstack *s = stacks; s->frames && rc == 0; s++) {
+		struct frame f[16];
+		size_t n = stacks_frames(&p.strings, s, f);
+		for (uint64_t w = 0; w < s->weight && rc == 0; w++) {
+			sample_clear(&smp);
+			struct thread_sample *t = sample_add_thread(&smp);
+			t->tid = s->tid;
+			t->status = STATUS_HAS_GIL | STATUS_ON_CPU;
+			if (n)
+				memcpy(sample_reserve_frames(&smp, n), f, n * sizeof(*f));
+			smp.nframes = n;
+			t->depth = (uint32_t)n;
+			rc = ops->add(st, &smp, &p.strings);
+		}
+	}
+	int crc = ops->close(st, &p, req, written);
+	sample_release(&smp);
+	profile_release(&p);
+	return rc ? rc : crc;
 }
 
 #endif

@@ -103,8 +103,8 @@ static char *slurp(const char *path, size_t *len)
 	return b.data;
 }
 
-/* Write p to a temporary file through the format table; return the bytes. */
-static char *write_file(const struct profile *p)
+/* The stacks through the collapsed stream to a temporary file; the bytes. */
+static char *write_file(const struct tstack *stacks)
 {
 	char path[] = "/tmp/strobe_test_collapsed_XXXXXX";
 	int fd = mkstemp(path);
@@ -113,8 +113,8 @@ static char *write_file(const struct profile *p)
 	struct out_request req = { .path = path };
 	bool written = false;
 	const struct out_format *fmt = out_format_find("collapsed");
-	CHECK(fmt != NULL);
-	CHECK_EQ_INT(fmt->write(p, &req, &written), 0);
+	CHECK(fmt != NULL && fmt->stream == &out_collapsed_stream && !fmt->write);
+	CHECK_EQ_INT(stacks_stream(&out_collapsed_stream, stacks, 1000, &req, &written), 0);
 	CHECK(written);
 	size_t len = 0;
 	char *got = slurp(path, &len);
@@ -125,12 +125,9 @@ static char *write_file(const struct profile *p)
 
 static void check_case(const struct tstack *stacks, const char *want)
 {
-	struct profile p;
-	stacks_build(&p, stacks, 1000);
-	char *got = write_file(&p);
+	char *got = write_file(stacks);
 	CHECK_STR(got, want);
 	free(got);
-	profile_release(&p);
 }
 
 TEST(main)
@@ -155,40 +152,62 @@ TEST(empty)
 
 TEST(stdout_and_errors)
 {
-	struct profile p;
-	stacks_build(&p, merge_stacks, 1000);
 	char *text = NULL;
 	size_t len = 0;
 	FILE *fp = open_memstream(&text, &len);
 	struct out_request req = { .path = NULL, .stdout_fp = fp };
 	bool written = true;
-	CHECK_EQ_INT(out_format_find("collapsed")->write(&p, &req, &written), 0);
+	CHECK_EQ_INT(stacks_stream(&out_collapsed_stream, merge_stacks, 1000, &req, &written), 0);
 	CHECK(!written);
 	fclose(fp);
 	CHECK_STR(text, exp_merge);
 	free(text);
 
+	/* an unwritable path fails at open, before any sample */
 	req.path = "/nonexistent-dir/c.txt";
 	written = true;
-	CHECK(out_format_find("collapsed")->write(&p, &req, &written) < 0);
-	CHECK(!written);
-	profile_release(&p);
+	CHECK(stacks_stream(&out_collapsed_stream, merge_stacks, 1000, &req, &written) < 0);
+	CHECK(written);
 }
 
-TEST(big_tid_and_count)
+TEST(big_tid)
 {
 	static const struct tframe s[] = { { "/x/a.py", 1, "a" }, { NULL, 0, NULL } };
-	struct profile p;
-	profile_init(&p);
-	struct frame f = { .file = strtab_intern_cstr(&p.strings, s[0].file),
-			   .func = strtab_intern_cstr(&p.strings, s[0].func),
-			   .line = 1, .end_line = -1, .col = -1, .end_col = -1,
-			   .opcode = FRAME_NO_OPCODE };
-	profile_add_stack(&p, UINT64_MAX, 0, &f, 1, 5000000000ull);
-	char *got = write_file(&p);
-	CHECK_STR(got, "tid:18446744073709551615;a.py:a:1 5000000000\n");
+	static const struct tstack st[] = { { UINT64_MAX, 3, s }, { 0, 0, NULL } };
+	char *got = write_file(st);
+	CHECK_STR(got, "tid:18446744073709551615;a.py:a:1 3\n");
 	free(got);
-	profile_release(&p);
+}
+
+/* The sort renders lines a frame at a time and skips shared frames: its
+ * order must be memcmp's on the whole texts, including a line that is a
+ * prefix of another, tids of different lengths and frames whose texts
+ * are prefixes of others. */
+TEST(text_order)
+{
+	static const struct tframe a[] = { { "/p/ab.py", 1, "f" }, { "/m.py", 1, "main" },
+					   { NULL, 0, NULL } };
+	static const struct tframe b[] = { { "/p/a.py", 1, "f" }, { "/m.py", 1, "main" },
+					   { NULL, 0, NULL } };
+	static const struct tframe c[] = { { "/m.py", 1, "main" }, { NULL, 0, NULL } };
+	static const struct tframe d[] = { { "/p/a.py", 10, "f" }, { "/m.py", 1, "main" },
+					   { NULL, 0, NULL } };
+	static const struct tframe e[] = { { "/q/a.py", 1, "f" }, { "/m.py", 1, "main" },
+					   { NULL, 0, NULL } };
+	static const struct tstack st[] = {
+		{ 10, 1, a }, { 10, 1, b }, { 10, 1, c }, { 10, 1, d }, { 9, 1, c },
+		{ 100, 1, c }, { 10, 1, e }, { 10, 2, c }, { 0, 0, NULL },
+	};
+	char *got = write_file(st);
+	CHECK_STR(got,
+		  "tid:10;m.py:main:1 3\n"
+		  "tid:100;m.py:main:1 1\n"
+		  "tid:10;m.py:main:1;a.py:f:1 1\n"
+		  "tid:10;m.py:main:1;a.py:f:1 1\n"
+		  "tid:10;m.py:main:1;a.py:f:10 1\n"
+		  "tid:10;m.py:main:1;ab.py:f:1 1\n"
+		  "tid:9;m.py:main:1 1\n");
+	free(got);
 }
 
 int main(void)
@@ -197,6 +216,7 @@ int main(void)
 	RUN(merge);
 	RUN(empty);
 	RUN(stdout_and_errors);
-	RUN(big_tid_and_count);
+	RUN(big_tid);
+	RUN(text_order);
 	return harness_done();
 }
