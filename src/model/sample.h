@@ -56,6 +56,10 @@ struct thread_sample {
 	uint32_t status;    /* STATUS_* bits */
 	uint32_t first;     /* index of the innermost frame in sample.frames */
 	uint32_t depth;     /* number of frames */
+	/* The frames are known to be those of this thread's previous sample
+	 * from the same source (a replayed repeat record), so a consumer may
+	 * reuse what it derived from them.  False says nothing. */
+	bool same_stack;
 };
 
 struct sample {

@@ -37,13 +37,13 @@ void stack_ids_release(struct stack_ids *s)
 	for (size_t i = 0; i < s->thread_keys.count; i++) {
 		free(s->threads[i].frames);
 		free(s->threads[i].ids);
+		free(s->threads[i].out);
 	}
 	free(s->threads);
 	rectab_release(&s->frames);
 	rectab_release(&s->thread_keys);
 	free(s->internal);
 	free(s->by_key);
-	free(s->out);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -107,20 +107,28 @@ const uint32_t *stack_ids_of(struct stack_ids *s, const struct sample *smp,
 {
 	*depth = 0;
 	s->same = false;
-	if (s->skip_idle && !(t->status & (STATUS_HAS_GIL | STATUS_ON_CPU)))
+	struct stack_ids_thread *m = thread_of(s, t);
+	if ((s->skip_idle && !(t->status & (STATUS_HAS_GIL | STATUS_ON_CPU))) || t->depth == 0) {
+		m->current = false; /* the next sample's "same stack" is not this memo's */
 		return NULL;
-	if (t->depth == 0)
-		return NULL;
+	}
+	if (t->same_stack && m->current) {
+		/* a replayed repeat: the memo is this very stack */
+		s->shared = m->depth;
+		s->same = m->depth > 0;
+		*depth = m->depth;
+		return m->depth ? m->out : NULL;
+	}
 	const struct frame *f = smp->frames + t->first;
 	const uint32_t *keys = smp->frame_keys ? smp->frame_keys + t->first : NULL;
 
 	/* the thread's memo, root first: keep the outer part it shares with
-	 * this stack, intern the rest root first.  */
-	struct stack_ids_thread *m = thread_of(s, t);
+	 * this stack, intern the rest root first */
 	if (t->depth > m->cap) {
 		size_t cap = m->cap;
 		VEC_RESERVE(m->frames, cap, t->depth);
 		m->ids = xrealloc(m->ids, cap * sizeof(*m->ids));
+		m->out = xrealloc(m->out, cap * sizeof(*m->out));
 		m->cap = cap;
 	}
 	size_t old = m->depth, k = 0, i = t->depth; /* k: memo position, i: frames left */
@@ -139,13 +147,13 @@ const uint32_t *stack_ids_of(struct stack_ids *s, const struct sample *smp,
 		k++;
 	}
 	m->depth = k;
+	m->current = true;
 	if (k == 0)
 		return NULL;
 	s->same = k == old && s->shared == k;
-
-	VEC_RESERVE(s->out, s->out_cap, k);
-	for (size_t j = 0; j < k; j++)
-		s->out[j] = m->ids[k - 1 - j];
+	if (!s->same)
+		for (size_t j = 0; j < k; j++)
+			m->out[j] = m->ids[k - 1 - j];
 	*depth = k;
-	return s->out;
+	return m->out;
 }

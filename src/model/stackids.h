@@ -31,6 +31,8 @@ bool stack_internal_file(const char *s, size_t n);
 struct stack_ids_thread {
 	struct frame *frames; /* the last stack, root first */
 	uint32_t *ids;        /* ids[k]: id of frames[k] */
+	uint32_t *out;        /* the same ids innermost first, as handed out */
+	bool current;         /* the memo is the thread's previous sample's stack */
 	size_t depth, cap;
 };
 
@@ -45,8 +47,6 @@ struct stack_ids {
 	size_t by_key_cap;
 	uint8_t *internal;             /* per string id: 0 unknown, 1 no, 2 yes */
 	size_t internal_cap;
-	uint32_t *out;                 /* the ids handed out, innermost first */
-	size_t out_cap;
 	/* after a stack_ids_of() that returned a stack: its thread's index
 	 * (dense, first seen first) and how many of its outermost frames are
 	 * those of the thread's previous stack, so that a caller may keep

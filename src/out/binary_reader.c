@@ -93,6 +93,7 @@ struct rthread {
 	uint32_t interp;
 	uint32_t depth, cap;
 	uint32_t *stack;     /* frame indices, innermost first; grows to BINARY_MAX_DEPTH */
+	struct frame *frames; /* the same frames resolved (same capacity) */
 };
 
 struct binary_reader {
@@ -774,12 +775,35 @@ static void stack_reserve(struct rthread *t, uint32_t n)
 	while (cap < n)
 		cap *= 2;
 	t->stack = xrealloc(t->stack, cap * sizeof(*t->stack));
+	t->frames = xrealloc(t->frames, cap * sizeof(*t->frames));
 	t->cap = cap;
+}
+
+/* Resolve the frames of t->stack[0..n) (the ones a record changed). */
+static int resolve(struct replay *p, struct rthread *t, uint32_t n)
+{
+	const struct binary_reader *r = p->r;
+	for (uint32_t k = 0; k < n; k++) {
+		uint32_t idx = t->stack[k];
+		if (idx >= r->nframes)
+			return fail(p->e, ERR_CORRUPT, "Invalid frame index: %u", idx);
+		const struct rframe *rf = &r->frames[idx];
+		if (rf->file >= r->nstrings || rf->func >= r->nstrings)
+			return fail(p->e, ERR_CORRUPT, "Invalid string index in frame");
+		t->frames[k] = (struct frame){ .file = p->str_ids[rf->file],
+					       .func = p->str_ids[rf->func], .line = rf->line,
+					       .end_line = rf->end_line, .col = rf->col,
+					       .end_col = rf->end_col, .opcode = rf->opcode };
+	}
+	return 0;
 }
 
 /* ---- replay: records ----------------------------------------------------- */
 
-static int emit(struct replay *p, const struct rthread *t, uint8_t status)
+/* Hand the thread's current stack to the consumer.  Its frames are the
+ * thread's own resolved array, lent to the sample for the call: a record
+ * costs what it changed, a repeat nothing per frame. */
+static int emit(struct replay *p, const struct rthread *t, uint8_t status, bool same)
 {
 	const struct binary_reader *r = p->r;
 	sample_clear(&p->s);
@@ -787,28 +811,16 @@ static int emit(struct replay *p, const struct rthread *t, uint8_t status)
 	ts->tid = t->tid;
 	ts->interp_id = t->interp;
 	ts->status = status;
-	/* no reserve for an empty stack: it would index a NULL array */
-	struct frame *f = t->depth ? sample_reserve_frames(&p->s, t->depth) : NULL;
-	for (uint32_t k = 0; k < t->depth; k++) {
-		uint32_t idx = t->stack[k];
-		if (idx >= r->nframes)
-			return fail(p->e, ERR_CORRUPT, "Invalid frame index: %u", idx);
-		const struct rframe *rf = &r->frames[idx];
-		if (rf->file >= r->nstrings || rf->func >= r->nstrings)
-			return fail(p->e, ERR_CORRUPT, "Invalid string index in frame");
-		f[k].file = p->str_ids[rf->file];
-		f[k].func = p->str_ids[rf->func];
-		f[k].line = rf->line;
-		f[k].end_line = rf->end_line;
-		f[k].col = rf->col;
-		f[k].end_col = rf->end_col;
-		f[k].opcode = rf->opcode;
-	}
-	p->s.nframes = t->depth;
 	ts->depth = t->depth;
-	p->s.frame_keys = t->stack; /* checked above: every index is a frame's */
+	ts->same_stack = same;
+	struct frame *own = p->s.frames;
+	p->s.frames = t->frames;
+	p->s.nframes = t->depth;
+	p->s.frame_keys = t->stack; /* resolved: every index is a frame's */
 	p->s.time_ns = t->prev_ts * 1000;
 	int rc = p->fn(p->ctx, &p->s);
+	p->s.frames = own;
+	p->s.nframes = 0;
 	if (rc)
 		return rc;
 	p->done++;
@@ -853,7 +865,9 @@ static int decode_change(struct replay *p, struct rthread *t, int enc, const uns
 		stack_reserve(t, a);
 		t->depth = a;
 		int rc = get_indices(p, pp, e, t, a);
-		return rc ? rc : emit(p, t, status);
+		if (!rc)
+			rc = resolve(p, t, a);
+		return rc ? rc : emit(p, t, status, false);
 	}
 	if (get_varint32(pp, e, &b))
 		return bad_varint(p);
@@ -873,11 +887,15 @@ static int decode_change(struct replay *p, struct rthread *t, int enc, const uns
 		return fail(p->e, ERR_CORRUPT, "Final stack depth %" PRIu64 " exceeds capacity %d", final,
 			    BINARY_MAX_DEPTH);
 	stack_reserve(t, (uint32_t)final);
-	if (keep)
+	if (keep) {
 		memmove(t->stack + b, t->stack + from, keep * sizeof(*t->stack));
+		memmove(t->frames + b, t->frames + from, keep * sizeof(*t->frames));
+	}
 	t->depth = (uint32_t)final;
 	int rc = get_indices(p, pp, e, t, b);
-	return rc ? rc : emit(p, t, status);
+	if (!rc)
+		rc = resolve(p, t, b);
+	return rc ? rc : emit(p, t, status, false);
 }
 
 /* REPEAT: count, then count x (delta, status) with the thread's stack.
@@ -909,7 +927,7 @@ static int decode_repeat(struct replay *p, struct rthread *t, const unsigned cha
 		uint8_t status = *q++;
 		win_consume(p, (size_t)(q - s0));
 		t->prev_ts += delta;
-		int rc = emit(p, t, status);
+		int rc = emit(p, t, status, true);
 		if (rc)
 			return rc;
 	}
@@ -1041,8 +1059,10 @@ int binary_reader_replay(struct binary_reader *r, struct strtab *strings, binary
 	if (!rc && progress)
 		progress(ctx, p.done, r->info.sample_count);
 out:
-	for (size_t i = 0; i < p.nthreads; i++)
+	for (size_t i = 0; i < p.nthreads; i++) {
 		free(p.threads[i].stack);
+		free(p.threads[i].frames);
+	}
 	free(p.threads);
 	free(p.tslots);
 	free(p.str_ids);
