@@ -8,6 +8,8 @@
 
 #include "base/intern.h"
 #include "model/profile.h"
+#include "model/sample.h"
+#include "out/out.h"
 
 struct tframe {
 	const char *file;
@@ -121,6 +123,38 @@ static inline void stacks_build(struct profile *p, const struct tstack *stacks, 
 		}
 		profile_add_stack(p, s->tid, 0, f, n, s->weight);
 	}
+}
+
+/* Feed a stream format every stack of a NULL-terminated list as weight
+ * samples of one thread each, in list order, strings interned in p's
+ * table (p initialised by the caller). */
+static inline int stacks_stream(const struct out_stream_ops *ops, struct out_stream *st,
+				struct profile *p, const struct tstack *stacks)
+{
+	struct sample smp;
+	sample_init(&smp);
+	int rc = 0;
+	for (const struct tstack *s = stacks; s->frames && rc == 0; s++) {
+		sample_clear(&smp);
+		struct thread_sample *t = sample_add_thread(&smp);
+		t->tid = s->tid;
+		t->status = STATUS_HAS_GIL | STATUS_ON_CPU;
+		for (const struct tframe *tf = s->frames; tf->file; tf++) {
+			struct frame *f = sample_reserve_frames(&smp, 1);
+			*f = (struct frame){
+				.file = strtab_intern_cstr(&p->strings, tf->file),
+				.func = strtab_intern_cstr(&p->strings, tf->func),
+				.line = tf->line, .end_line = -1, .col = -1, .end_col = -1,
+				.opcode = FRAME_NO_OPCODE,
+			};
+			smp.nframes++;
+			smp.threads[0].depth++;
+		}
+		for (uint64_t w = 0; w < s->weight && rc == 0; w++)
+			rc = ops->add(st, &smp, &p->strings);
+	}
+	sample_release(&smp);
+	return rc;
 }
 
 #endif
