@@ -686,7 +686,7 @@ struct child_monitor *cmd_children_start(const struct options *o, pid_t pid)
 	m->root = pid;
 	child_cmd_init(&m->cmd, o);
 	const struct out_format *f = out_format_find(o->format);
-	m->streams = strcmp(o->format, "binary") == 0 || (f && f->stream);
+	m->streams = strcmp(o->format, "binary") == 0 || (f && f->stream && !f->file_at_close);
 	task_tree_init(&m->tree);
 	m->fast = true;
 	u64map_init(&m->known);

@@ -357,7 +357,8 @@ int cmd_profile(const struct options *o, pid_t pid, struct spawn *child)
 	struct stream_sink ssink; /* outlives the block below: the sampler uses it */
 	struct out_request sreq;
 	char spath[4096];
-	if (fmt && fmt->stream) {
+	/* --live (pstats only) shows the profile itself and writes no output */
+	if (fmt && fmt->stream && !o->live) {
 		cmd_output_request(o, &prof, pid, &co, &sreq, spath, sizeof(spath));
 		sreq.skip_idle = prof.skip_idle;
 		errno = 0;

@@ -12,8 +12,8 @@
 
 const struct out_format out_formats[] = {
 	/* Tachyon prints nothing after writing a pstats file (-o FILE, or
-	 * DIR/pstats_<pid>.pstats when -o is a directory). */
-	{ .name = "pstats", .ext = "pstats", .write = out_pstats_write },
+	 * DIR/pstats_<pid>.pstats when -o is a directory), made at the end. */
+	{ .name = "pstats", .ext = "pstats", .stream = &out_pstats_stream, .file_at_close = true },
 	{ .name = "collapsed", .ext = "txt", .stream = &out_collapsed_stream,
 	  .written_msg = "Collapsed stack output written to %s" },
 	{ .name = "jsonl", .ext = "jsonl", .stream = &out_jsonl_stream, .needs_detail = true,

@@ -74,7 +74,7 @@ void out_run_figures_of(const struct profile *p, struct out_run_figures *f);
 int out_source_read(const struct out_request *req, const char *path, size_t max, char **data,
 		    size_t *len);
 
-/* A format that consumes samples as they come (gecko): created before
+/* A format that consumes samples as they come (gecko, pstats): created before
  * sampling, fed every sample, closed with the finished profile (for run
  * figures and strings). */
 struct out_stream;
@@ -103,10 +103,13 @@ struct out_format {
 	bool is_dir;        /* the output is a directory (heatmap) */
 	bool html;          /* --browser opens it */
 	bool all_status;    /* sample in Tachyon's ALL mode: every thread, every status bit */
+	bool file_at_close; /* a stream that creates its file only when closed */
 };
 
 /* The writers, one per file in src/out/. */
-int out_pstats_write(const struct profile *p, const struct out_request *req, bool *written);
+/* streaming: Tachyon's pstats text table, or its marshal file (pstats.c);
+ * the file is created when the stream is closed */
+extern const struct out_stream_ops out_pstats_stream;
 /* streaming: collapsed stacks (collapsed.c) */
 extern const struct out_stream_ops out_collapsed_stream;
 /* flamegraph.c, diff_flamegraph.c: HTML pages */

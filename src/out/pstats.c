@@ -1,5 +1,6 @@
 /* pstats.c - the pstats format: Tachyon's text table on stdout, or a marshal
- * file that pstats.Stats() loads.
+ * file that pstats.Stats() loads.  A stream: it counts every sample as it
+ * comes and keeps no stacks.
  *
  * Numbers follow Tachyon's PstatsCollector (CPython 3.15): a function is the
  * triple (filename, lineno, funcname) with the line currently executing
@@ -10,12 +11,19 @@
  *
  * Order.  Tachyon keeps these in a dict filled while walking each stack
  * innermost first, so ties in the (stable) sorts keep that first-seen order.
- * The profile's frame ids are in a different order (its trie interns frames
- * outermost first), so the order is rebuilt here: walk the profile entries in
- * index order (= the order their first sample arrived, which is the order
- * Tachyon saw the same samples) and each stack innermost first, numbering
- * functions on first sight.  The earliest entry holding a function holds its
- * earliest sample, so this is exactly Tachyon's dict order.
+ * The stream sees the samples in Tachyon's order, so a function gets its id
+ * (and a caller its place in its callee's list) the first time a stack
+ * holding it arrives, innermost first; only the counts wait.
+ *
+ * Cost.  Each thread keeps its last stack as function ids and caller-edge
+ * ids, with a pending weight: a stack equal to the thread's previous one
+ * adds 1 to the weight and nothing else, and a stack that differs reuses
+ * the ids of the outer part it shares (model/stackids.h says how much) and
+ * looks up only the new frames and edges.  The weight goes into the counts
+ * when the thread's stack changes, and at the end.  Memory follows distinct
+ * functions and caller edges (no edges at all for the text, which does not
+ * show them); edge counts are 32-bit with a side map for the rare carry.
+ * The file is written as it is made, a chunk at a time.
  *
  * The file (-o FILE).  Tachyon writes
  *     { (file, line, func): (direct, cumul, tt, ct, {caller: int}), ...,
@@ -34,7 +42,8 @@
  * profile-module form rather than cProfile's 4-tuples) are fine in every
  * version, for print_stats, print_callers and print_callees.
  * Everything else is as Tachyon: full file names, the same key order, ints
- * and floats computed the same way.
+ * and floats computed the same way.  The file is created at the end, as
+ * Tachyon's export does.
  *
  * The text (no -o) is PstatsCollector.print_stats on
  * pstats.SampledStats(collector).strip_dirs(): strip_dirs merges functions
@@ -50,9 +59,11 @@
 #include "base/hash.h"
 #include "base/intern.h"
 #include "model/profile.h"
+#include "model/stackids.h"
 #include "out/marshal.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +72,8 @@
 static const bool write_sampled_marker = false;
 
 #define SUMMARY_TOP 3
+/* the file goes out in pieces of about this size */
+#define FLUSH_AT (1u << 20)
 
 /* Tachyon's function key (filename, lineno, funcname); string ids. */
 struct fkey {
@@ -69,23 +82,54 @@ struct fkey {
 	int32_t line;
 };
 
-/* One caller of a function, in a per-callee list in first-seen order. */
-struct edge {
-	uint32_t caller; /* fkey id */
-	uint32_t next;   /* next edge of the same callee, or UINT32_MAX */
-	uint64_t count;
+/* callers[callee][caller]: a caller of a function and its count. */
+struct caller {
+	uint32_t key;   /* the caller's function id */
+	uint32_t count; /* low 32 bits; see struct fstats */
 };
 
+/* A function's callers in first-seen order: Tachyon's callers dict. */
+struct callers {
+	struct caller *v;
+	uint32_t n, cap;
+};
+
+/* A function with more callers than this finds them through fstats.big
+ * rather than by a scan. */
+#define SCAN_MAX 32
+
+/* Tachyon's PstatsCollector.result, counted so far. */
 struct fstats {
 	struct rectab keys;  /* struct fkey, ids in Tachyon's dict order */
 	uint64_t *direct;    /* by key id */
 	uint64_t *cumul;
-	uint32_t *first_edge, *last_edge;
-	uint32_t *stamp;     /* entry index + 1 that last counted the key */
+	uint32_t *seen;      /* by key id: the stamp of the last stack that counted it */
 	size_t cap;
-	struct edge *edges;
-	size_t nedges, edges_cap;
-	struct u64map edge_index; /* callee << 32 | caller -> edge index */
+	uint32_t stamp;      /* stacks counted, mod 2^32 (0 is never a stamp) */
+	bool want_edges;     /* the file shows callers, the text does not */
+	struct callers *callers; /* by key id (callee), when want_edges */
+	struct u64map big;   /* callee << 32 | caller -> position in callee's
+			      * callers, for callees of more than SCAN_MAX */
+	struct u64map carry; /* callee << 32 | position -> count >> 32, for
+			      * the rare count past 2^32 */
+};
+
+/* A thread's last stack, root first, and the samples it still owes. */
+struct pthread {
+	uint32_t *keys;      /* keys[k]: function id at depth k */
+	uint32_t *edges;     /* edges[k], k >= 1: position of keys[k - 1] among
+			      * the callers of keys[k] */
+	size_t depth, cap;
+	uint64_t pending;    /* samples of this stack not yet in the counts */
+};
+
+struct pstats {
+	struct stack_ids ids;  /* frame ids of the samples' stacks */
+	struct fstats fs;
+	uint32_t *frame_key;   /* stack_ids frame id -> function id + 1 (0: not yet) */
+	size_t frame_key_cap;
+	struct pthread *threads; /* by stack_ids thread index */
+	size_t threads_cap;
 };
 
 /* Tachyon's lineno: 0 when the frame has no location. */
@@ -94,106 +138,227 @@ static int32_t key_line(int32_t line)
 	return line == FRAME_NO_LINE ? 0 : line;
 }
 
-static uint32_t key_of(struct fstats *fs, const struct profile *p, uint32_t *frame_key,
-		       uint32_t frame)
-{
-	if (frame_key[frame] != UINT32_MAX)
-		return frame_key[frame];
-	const struct profile_frame *pf = profile_frame_get(p, frame);
-	struct fkey k = { .file = pf->file, .func = pf->func, .line = key_line(pf->line) };
-	uint32_t id = rectab_intern(&fs->keys, &k, NULL);
-	if (id >= fs->cap) {
-		/* one capacity for all the per-key arrays */
-		size_t old = fs->cap, cap = old ? old * 2 : 64;
-		while (cap <= id)
-			cap *= 2;
-		fs->direct = xrealloc(fs->direct, cap * sizeof(*fs->direct));
-		fs->cumul = xrealloc(fs->cumul, cap * sizeof(*fs->cumul));
-		fs->first_edge = xrealloc(fs->first_edge, cap * sizeof(*fs->first_edge));
-		fs->last_edge = xrealloc(fs->last_edge, cap * sizeof(*fs->last_edge));
-		fs->stamp = xrealloc(fs->stamp, cap * sizeof(*fs->stamp));
-		for (size_t i = old; i < cap; i++) {
-			fs->direct[i] = fs->cumul[i] = 0;
-			fs->first_edge[i] = fs->last_edge[i] = UINT32_MAX;
-			fs->stamp[i] = 0;
-		}
-		fs->cap = cap;
-	}
-	frame_key[frame] = id;
-	return id;
-}
-
-static void add_edge(struct fstats *fs, uint32_t callee, uint32_t caller, uint64_t count)
-{
-	uint64_t k = (uint64_t)callee << 32 | caller;
-	uint64_t *idx = u64map_get(&fs->edge_index, k);
-	if (idx) {
-		fs->edges[*idx].count += count;
-		return;
-	}
-	VEC_RESERVE(fs->edges, fs->edges_cap, fs->nedges + 1);
-	uint32_t e = (uint32_t)fs->nedges++;
-	fs->edges[e] = (struct edge){ .caller = caller, .next = UINT32_MAX, .count = count };
-	if (fs->last_edge[callee] == UINT32_MAX)
-		fs->first_edge[callee] = e;
-	else
-		fs->edges[fs->last_edge[callee]].next = e;
-	fs->last_edge[callee] = e;
-	u64map_put(&fs->edge_index, k, e);
-}
-
-static void fstats_build(struct fstats *fs, const struct profile *p)
+static void fstats_init(struct fstats *fs, bool want_edges)
 {
 	memset(fs, 0, sizeof(*fs));
 	rectab_init(&fs->keys, sizeof(struct fkey));
-	u64map_init(&fs->edge_index);
-
-	size_t nframes = p->frames.count;
-	uint32_t *frame_key = xmalloc((nframes ? nframes : 1) * sizeof(*frame_key));
-	for (size_t i = 0; i < nframes; i++)
-		frame_key[i] = UINT32_MAX;
-	uint32_t *stack = NULL, *keys = NULL;
-	size_t stack_cap = 0, keys_cap = 0;
-
-	for (size_t e = 0; e < p->nentries; e++) {
-		const struct profile_entry *ent = &p->entries[e];
-		size_t depth = profile_stack_fill(p, ent->node, &stack, &stack_cap);
-		if (depth == 0)
-			continue;
-		VEC_RESERVE(keys, keys_cap, depth);
-		/* innermost first, as Tachyon fills its dict */
-		for (size_t i = 0; i < depth; i++) {
-			uint32_t k = key_of(fs, p, frame_key, stack[i]);
-			keys[i] = k;
-			if (fs->stamp[k] != (uint32_t)e + 1) {
-				fs->stamp[k] = (uint32_t)e + 1;
-				fs->cumul[k] += ent->count;
-			}
-		}
-		fs->direct[keys[0]] += ent->count;
-		for (size_t i = 1; i < depth; i++)
-			add_edge(fs, keys[i - 1], keys[i], ent->count);
-	}
-	free(keys);
-	free(stack);
-	free(frame_key);
+	u64map_init(&fs->big);
+	u64map_init(&fs->carry);
+	fs->want_edges = want_edges;
 }
 
 static void fstats_release(struct fstats *fs)
 {
-	u64map_release(&fs->edge_index);
-	free(fs->edges);
-	free(fs->stamp);
-	free(fs->last_edge);
-	free(fs->first_edge);
+	u64map_release(&fs->carry);
+	u64map_release(&fs->big);
+	if (fs->callers)
+		for (size_t k = 0; k < fs->keys.count; k++)
+			free(fs->callers[k].v);
+	free(fs->callers);
+	free(fs->seen);
 	free(fs->cumul);
 	free(fs->direct);
 	rectab_release(&fs->keys);
 }
 
+static uint32_t fstats_key(struct fstats *fs, const struct fkey *k)
+{
+	int added;
+	uint32_t id = rectab_intern(&fs->keys, k, &added);
+	if (!added)
+		return id;
+	if (id >= fs->cap) {
+		/* one capacity for all the per-key arrays */
+		size_t cap = fs->cap;
+		VEC_RESERVE(fs->direct, cap, (size_t)id + 1);
+		fs->cumul = xrealloc(fs->cumul, cap * sizeof(*fs->cumul));
+		fs->seen = xrealloc(fs->seen, cap * sizeof(*fs->seen));
+		if (fs->want_edges)
+			fs->callers = xrealloc(fs->callers, cap * sizeof(*fs->callers));
+		fs->cap = cap;
+	}
+	/* zeroed one by one: unused capacity is never touched */
+	fs->direct[id] = fs->cumul[id] = 0;
+	fs->seen[id] = 0;
+	if (fs->want_edges)
+		fs->callers[id] = (struct callers){ NULL, 0, 0 };
+	return id;
+}
+
+/* The position of caller among the callers of callee, added (last, with a
+ * zero count) when new. */
+static uint32_t fstats_edge(struct fstats *fs, uint32_t callee, uint32_t caller)
+{
+	struct callers *c = &fs->callers[callee];
+	uint64_t bkey = (uint64_t)callee << 32 | caller;
+	if (c->n <= SCAN_MAX) {
+		for (uint32_t i = 0; i < c->n; i++)
+			if (c->v[i].key == caller)
+				return i;
+	} else {
+		const uint64_t *at = u64map_get(&fs->big, bkey);
+		if (at)
+			return (uint32_t)*at;
+	}
+	if (c->n == c->cap) {
+		/* by half again: most functions have a handful of callers
+		 * (never 2^32: callers are distinct function ids) */
+		size_t cap = c->cap ? (size_t)c->cap + c->cap / 2 : 4;
+		c->cap = cap > UINT32_MAX ? UINT32_MAX : (uint32_t)cap;
+		c->v = xrealloc(c->v, (size_t)c->cap * sizeof(*c->v));
+	}
+	uint32_t i = c->n++;
+	c->v[i] = (struct caller){ .key = caller, .count = 0 };
+	if (c->n == SCAN_MAX + 1) {
+		/* from now on found by the map: enter the ones scanned so far */
+		for (uint32_t j = 0; j < i; j++)
+			u64map_put(&fs->big, (uint64_t)callee << 32 | c->v[j].key, j);
+	}
+	if (c->n > SCAN_MAX)
+		u64map_put(&fs->big, bkey, i);
+	return i;
+}
+
+static void edge_add(struct fstats *fs, uint32_t callee, uint32_t at, uint64_t w)
+{
+	struct caller *c = &fs->callers[callee].v[at];
+	uint64_t sum = c->count + w;
+	c->count = (uint32_t)sum;
+	if (sum >> 32) {
+		uint64_t key = (uint64_t)callee << 32 | at;
+		uint64_t *hi = u64map_get(&fs->carry, key);
+		if (hi)
+			*hi += sum >> 32;
+		else
+			u64map_put(&fs->carry, key, sum >> 32);
+	}
+}
+
+static uint64_t edge_count(const struct fstats *fs, uint32_t callee, uint32_t at)
+{
+	uint64_t n = fs->callers[callee].v[at].count;
+	if (fs->carry.len) {
+		const uint64_t *hi = u64map_get(&fs->carry, (uint64_t)callee << 32 | at);
+		if (hi)
+			n += *hi << 32;
+	}
+	return n;
+}
+
 static const struct fkey *fkey_get(const struct fstats *fs, uint32_t id)
 {
 	return (const struct fkey *)rectab_get(&fs->keys, id);
+}
+
+/* The function id of a stack_ids frame. */
+static uint32_t key_of(struct pstats *ps, uint32_t frame)
+{
+	if (frame < ps->frame_key_cap && ps->frame_key[frame])
+		return ps->frame_key[frame] - 1;
+	const struct frame *f = stack_ids_frame(&ps->ids, frame);
+	struct fkey k = { .file = f->file, .func = f->func, .line = key_line(f->line) };
+	uint32_t id = fstats_key(&ps->fs, &k);
+	if (frame >= ps->frame_key_cap) {
+		size_t old = ps->frame_key_cap;
+		VEC_RESERVE(ps->frame_key, ps->frame_key_cap, (size_t)frame + 1);
+		memset(ps->frame_key + old, 0, (ps->frame_key_cap - old) * sizeof(*ps->frame_key));
+	}
+	ps->frame_key[frame] = id + 1;
+	return id;
+}
+
+/* Put the samples a thread owes into the counts: direct for the leaf,
+ * cumulative once per function, every caller edge. */
+static void thread_flush(struct fstats *fs, struct pthread *t)
+{
+	uint64_t w = t->pending;
+	if (!w || !t->depth)
+		return;
+	t->pending = 0;
+	fs->direct[t->keys[t->depth - 1]] += w;
+	if (++fs->stamp == 0) { /* wrapped: forget every old stamp */
+		memset(fs->seen, 0, fs->keys.count * sizeof(*fs->seen));
+		fs->stamp = 1;
+	}
+	for (size_t k = 0; k < t->depth; k++) {
+		uint32_t key = t->keys[k];
+		if (fs->seen[key] != fs->stamp) {
+			fs->seen[key] = fs->stamp;
+			fs->cumul[key] += w;
+		}
+	}
+	if (fs->want_edges)
+		for (size_t k = 1; k < t->depth; k++)
+			edge_add(fs, t->keys[k], t->edges[k], w);
+}
+
+static struct pthread *thread_at(struct pstats *ps, uint32_t i)
+{
+	if (i >= ps->threads_cap) {
+		size_t old = ps->threads_cap;
+		VEC_RESERVE(ps->threads, ps->threads_cap, (size_t)i + 1);
+		memset(ps->threads + old, 0, (ps->threads_cap - old) * sizeof(*ps->threads));
+	}
+	return &ps->threads[i];
+}
+
+/* One thread's stack (frame ids innermost first, depth n, its outer
+ * `shared` frames those of the thread's previous stack). */
+static void add_stack(struct pstats *ps, struct pthread *t, const uint32_t *ids, size_t n,
+		      size_t shared)
+{
+	struct fstats *fs = &ps->fs;
+	if (shared == n && t->depth == n) {
+		t->pending++;
+		return;
+	}
+	thread_flush(fs, t);
+	if (n > t->cap) {
+		size_t cap = t->cap;
+		VEC_RESERVE(t->keys, cap, n);
+		t->edges = xrealloc(t->edges, cap * sizeof(*t->edges));
+		t->cap = cap;
+	}
+	/* new functions and edges are named innermost first, as Tachyon's
+	 * dict fills; the shared outer part keeps its ids */
+	for (size_t i = 0; i < n - shared; i++)
+		t->keys[n - 1 - i] = key_of(ps, ids[i]);
+	if (fs->want_edges)
+		for (size_t k = n - 1; k >= 1 && k >= shared; k--)
+			t->edges[k] = fstats_edge(fs, t->keys[k], t->keys[k - 1]);
+	t->depth = n;
+	t->pending = 1;
+}
+
+static int pstats_add(struct out_stream *st, const struct sample *s, const struct strtab *strings)
+{
+	struct pstats *ps = (struct pstats *)st;
+	for (size_t i = 0; i < s->nthreads; i++) {
+		size_t depth;
+		const uint32_t *ids = stack_ids_of(&ps->ids, s, &s->threads[i], strings, &depth);
+		if (depth == 0)
+			continue;
+		assert(ps->ids.shared <= depth);
+		add_stack(ps, thread_at(ps, ps->ids.thread), ids, depth, ps->ids.shared);
+	}
+	return 0;
+}
+
+/* Everything owed into the counts, and the per-sample state let go. */
+static void pstats_finish(struct pstats *ps)
+{
+	for (size_t i = 0; i < ps->threads_cap; i++) {
+		thread_flush(&ps->fs, &ps->threads[i]);
+		free(ps->threads[i].keys);
+		free(ps->threads[i].edges);
+	}
+	free(ps->threads);
+	ps->threads = NULL;
+	ps->threads_cap = 0;
+	free(ps->frame_key);
+	ps->frame_key = NULL;
+	ps->frame_key_cap = 0;
+	stack_ids_release(&ps->ids);
 }
 
 static double interval_s(const struct profile *p)
@@ -204,53 +369,102 @@ static double interval_s(const struct profile *p)
 
 /* ------------------------------------------------------------------ file */
 
-static void marshal_key(struct buf *b, const struct profile *p, const struct fkey *k)
+/* The marshal bytes of each string, made once: a function's key is
+ * written once for itself and once per function it calls. */
+struct strenc {
+	const struct strtab *strings;
+	struct buf bytes;
+	size_t *at;    /* by string id: offset in bytes + 1 (0: not yet) */
+	size_t *len;
+	size_t cap;
+};
+
+static void put_str(struct buf *b, struct strenc *enc, uint32_t id)
 {
-	size_t n;
-	const char *s;
-	marshal_tuple(b, 3);
-	s = strtab_get(&p->strings, k->file, &n);
-	marshal_str(b, s, n);
-	marshal_int(b, k->line);
-	s = strtab_get(&p->strings, k->func, &n);
-	marshal_str(b, s, n);
+	if (id >= enc->cap) {
+		size_t old = enc->cap, cap = enc->cap;
+		VEC_RESERVE(enc->at, cap, (size_t)id + 1);
+		enc->len = xrealloc(enc->len, cap * sizeof(*enc->len));
+		memset(enc->at + old, 0, (cap - old) * sizeof(*enc->at));
+		enc->cap = cap;
+	}
+	if (!enc->at[id]) {
+		size_t n, start = enc->bytes.len;
+		const char *s = strtab_get(enc->strings, id, &n);
+		marshal_str(&enc->bytes, s, n);
+		enc->at[id] = start + 1;
+		enc->len[id] = enc->bytes.len - start;
+	}
+	buf_append(b, enc->bytes.data + enc->at[id] - 1, enc->len[id]);
 }
 
-static void pstats_marshal(struct buf *b, const struct profile *p, const struct fstats *fs,
-			   bool marker)
+static void marshal_key(struct buf *b, struct strenc *enc, const struct fkey *k)
+{
+	marshal_tuple(b, 3);
+	put_str(b, enc, k->file);
+	marshal_int(b, k->line);
+	put_str(b, enc, k->func);
+}
+
+static bool put_chunk(FILE *f, struct buf *b)
+{
+	bool ok = b->len == 0 || fwrite(b->data, 1, b->len, f) == b->len;
+	buf_reset(b);
+	return ok;
+}
+
+static bool pstats_marshal(FILE *f, const struct profile *p, const struct fstats *fs, bool marker)
 {
 	double iv = interval_s(p);
-	marshal_dict_begin(b);
+	struct strenc enc = { .strings = &p->strings, .bytes = BUF_INIT };
+	struct buf b = BUF_INIT;
+	bool ok = true;
+	marshal_dict_begin(&b);
 	for (uint32_t k = 0; k < fs->keys.count; k++) {
-		marshal_key(b, p, fkey_get(fs, k));
-		marshal_tuple(b, 5);
-		marshal_uint(b, fs->direct[k]);
-		marshal_uint(b, fs->cumul[k]);
-		marshal_float(b, (double)fs->direct[k] * iv);
-		marshal_float(b, (double)fs->cumul[k] * iv);
-		marshal_dict_begin(b);
-		for (uint32_t e = fs->first_edge[k]; e != UINT32_MAX; e = fs->edges[e].next) {
-			marshal_key(b, p, fkey_get(fs, fs->edges[e].caller));
-			marshal_uint(b, fs->edges[e].count);
+		marshal_key(&b, &enc, fkey_get(fs, k));
+		marshal_tuple(&b, 5);
+		marshal_uint(&b, fs->direct[k]);
+		marshal_uint(&b, fs->cumul[k]);
+		marshal_float(&b, (double)fs->direct[k] * iv);
+		marshal_float(&b, (double)fs->cumul[k] * iv);
+		marshal_dict_begin(&b);
+		const struct callers *c = &fs->callers[k];
+		for (uint32_t i = 0; i < c->n; i++) {
+			marshal_key(&b, &enc, fkey_get(fs, c->v[i].key));
+			marshal_uint(&b, edge_count(fs, k, i));
 		}
-		marshal_dict_end(b);
+		marshal_dict_end(&b);
+		if (b.len >= FLUSH_AT)
+			ok = put_chunk(f, &b) && ok;
 	}
 	if (marker) {
-		marshal_tuple(b, 1);
-		marshal_str(b, "__sampled__", 11);
-		marshal_bool(b, true);
+		marshal_tuple(&b, 1);
+		marshal_str(&b, "__sampled__", 11);
+		marshal_bool(&b, true);
 	}
-	marshal_dict_end(b);
+	marshal_dict_end(&b);
+	ok = put_chunk(f, &b) && ok;
+	buf_release(&b);
+	buf_release(&enc.bytes);
+	free(enc.len);
+	free(enc.at);
+	return ok;
 }
 
-static int write_file(const char *path, const struct buf *b)
+/* 0 or ERR_IO, with errno as the failing call left it. */
+static int write_file(const char *path, const struct profile *p, const struct fstats *fs)
 {
 	FILE *f = fopen(path, "wb");
 	if (!f)
 		return ERR_IO;
-	bool ok = fwrite(b->data ? b->data : "", 1, b->len, f) == b->len;
-	if (fclose(f) != 0)
+	bool ok = pstats_marshal(f, p, fs, write_sampled_marker);
+	int err = errno;
+	if (fclose(f) != 0) {
+		if (ok)
+			err = errno;
 		ok = false;
+	}
+	errno = err;
 	return ok ? 0 : ERR_IO;
 }
 
@@ -748,39 +962,55 @@ static void print_table(struct buf *out, const struct out_request *req, const st
 	strtab_release(&bases);
 }
 
-/* Declared for the table in out.c. */
-int out_pstats_write(const struct profile *p, const struct out_request *req, bool *written);
-
-int out_pstats_write(const struct profile *p, const struct out_request *req, bool *written)
+static int pstats_open(struct out_stream **st, const struct out_request *req)
 {
-	struct fstats fs;
+	struct pstats *ps = xcalloc(1, sizeof(*ps));
+	stack_ids_init(&ps->ids, req->skip_idle);
+	fstats_init(&ps->fs, req->path != NULL);
+	*st = (struct out_stream *)ps;
+	return 0;
+}
+
+static int pstats_close(struct out_stream *st, const struct profile *p,
+			const struct out_request *req, bool *written)
+{
+	struct pstats *ps = (struct pstats *)st;
+	struct fstats *fs = &ps->fs;
 	struct buf out = BUF_INIT;
 	int rc = 0;
 	*written = false;
-	fstats_build(&fs, p);
+	pstats_finish(ps);
 
 	if (req->path) {
-		pstats_marshal(&out, p, &fs, write_sampled_marker);
-		rc = write_file(req->path, &out);
+		rc = write_file(req->path, p, fs);
 		*written = rc == 0;
 		goto out;
 	}
 
-	if (fs.keys.count == 0) {
+	if (fs->keys.count == 0) {
 		buf_puts(&out, "No samples were collected.\n");
-		if (req->mode == 1) /* PROFILING_MODE_CPU */
+		/* the run's mode: the request was made before it was known */
+		if (p->stats.mode == 1) /* PROFILING_MODE_CPU */
 			buf_puts(&out, "This can happen in CPU mode when all threads are idle.\n");
 	} else {
-		print_table(&out, req, p, &fs);
+		print_table(&out, req, p, fs);
 	}
 	FILE *fp = req->stdout_fp ? req->stdout_fp : stdout;
 	if (out.len && fwrite(out.data, 1, out.len, fp) != out.len)
 		rc = ERR_IO;
 	if (fflush(fp) != 0)
 		rc = ERR_IO;
-out:
+out:;
+	int err = errno;
 	buf_release(&out);
-	fstats_release(&fs);
+	fstats_release(fs);
+	free(ps);
+	errno = err;
 	return rc;
 }
 
+const struct out_stream_ops out_pstats_stream = {
+	.open = pstats_open,
+	.add = pstats_add,
+	.close = pstats_close,
+};

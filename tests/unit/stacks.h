@@ -134,10 +134,36 @@ static inline void stacks_build(struct profile *p, const struct tstack *stacks, 
 	}
 }
 
-/* The stacks through a streaming format, each as WEIGHT one-thread
- * samples in order, as a replay would deliver them: open, add, close with
- * a profile that holds only the strings and the interval.  The stream's
- * first failing result. */
+/* Feed an open stream every stack, each as WEIGHT one-thread samples in
+ * order, as a replay would deliver them, strings interned in p's table.
+ * The first failing add's result. */
+static inline int stacks_feed(const struct out_stream_ops *ops, struct out_stream *st,
+			      struct profile *p, const struct tstack *stacks)
+{
+	struct sample smp;
+	sample_init(&smp);
+	int rc = 0;
+	for (const struct tstack *s = stacks; s->frames && rc == 0; s++) {
+		struct frame f[16];
+		size_t n = stacks_frames(&p->strings, s, f);
+		for (uint64_t w = 0; w < s->weight && rc == 0; w++) {
+			sample_clear(&smp);
+			struct thread_sample *t = sample_add_thread(&smp);
+			t->tid = s->tid;
+			t->status = STATUS_HAS_GIL | STATUS_ON_CPU;
+			if (n)
+				memcpy(sample_reserve_frames(&smp, n), f, n * sizeof(*f));
+			smp.nframes = n;
+			t->depth = (uint32_t)n;
+			rc = ops->add(st, &smp, &p->strings);
+		}
+	}
+	sample_release(&smp);
+	return rc;
+}
+
+/* The stacks through a streaming format: open, feed, close with a profile
+ * that holds only the strings and the interval.  The first failure. */
 static inline int stacks_stream(const struct out_stream_ops *ops, const struct tstack *stacks,
 				uint64_t interval_us, const struct out_request *req, bool *written)
 {
@@ -150,25 +176,8 @@ static inline int stacks_stream(const struct out_stream_ops *ops, const struct t
 		profile_release(&p);
 		return rc;
 	}
-	struct sample smp;
-	sample_init(&smp);
-	for (const struct tstack *s = stacks; s->frames && rc == 0; s++) {
-		struct frame f[16];
-		size_t n = stacks_frames(&p.strings, s, f);
-		for (uint64_t w = 0; w < s->weight && rc == 0; w++) {
-			sample_clear(&smp);
-			struct thread_sample *t = sample_add_thread(&smp);
-			t->tid = s->tid;
-			t->status = STATUS_HAS_GIL | STATUS_ON_CPU;
-			if (n)
-				memcpy(sample_reserve_frames(&smp, n), f, n * sizeof(*f));
-			smp.nframes = n;
-			t->depth = (uint32_t)n;
-			rc = ops->add(st, &smp, &p.strings);
-		}
-	}
+	rc = stacks_feed(ops, st, &p, stacks);
 	int crc = ops->close(st, &p, req, written);
-	sample_release(&smp);
 	profile_release(&p);
 	return rc ? rc : crc;
 }

@@ -639,19 +639,37 @@ static const char exp_empty_cpu[] =
 	"This can happen in CPU mode when all threads are idle.\n";
 
 
+/* Stream the stacks through the pstats writer as req asks (its output,
+ * its path); the run's interval and mode are set on the profile the
+ * writer gets at the end, as run and replay do.  Returns close's result. */
+static int stream(const struct tstack *stacks, uint64_t interval, int mode,
+		  const struct out_request *req, bool *written)
+{
+	const struct out_format *fmt = out_format_find("pstats");
+	CHECK(fmt != NULL && fmt->stream != NULL && fmt->write == NULL);
+	struct profile p;
+	profile_init(&p);
+	struct out_stream *st = NULL;
+	CHECK_EQ_INT(fmt->stream->open(&st, req), 0);
+	CHECK_EQ_INT(stacks_feed(fmt->stream, st, &p, stacks), 0);
+	p.stats.interval_us = interval;
+	p.stats.mode = mode;
+	int rc = fmt->stream->close(st, &p, req, written);
+	profile_release(&p);
+	return rc;
+}
+
 /* Run the pstats writer to text and return it (malloc'd). */
-static char *render(const struct profile *p, int sort, int limit, bool summary, bool color,
-		    int mode)
+static char *render(const struct tstack *stacks, uint64_t interval, int sort, int limit,
+		    bool summary, bool color, int mode)
 {
 	char *text = NULL;
 	size_t len = 0;
 	FILE *fp = open_memstream(&text, &len);
 	struct out_request req = { .path = NULL, .stdout_fp = fp, .color = color, .sort = sort,
-				   .limit = limit, .show_summary = summary, .mode = mode };
+				   .limit = limit, .show_summary = summary };
 	bool written = true;
-	const struct out_format *fmt = out_format_find("pstats");
-	CHECK(fmt != NULL);
-	CHECK_EQ_INT(fmt->write(p, &req, &written), 0);
+	CHECK_EQ_INT(stream(stacks, interval, mode, &req, &written), 0);
 	CHECK(!written);
 	fclose(fp);
 	return text;
@@ -683,12 +701,9 @@ static void check_text(const char *got, const char *want, const char *what)
 static void check_case(const struct tstack *stacks, uint64_t interval, int sort, int limit,
 		       bool summary, bool color, const char *want, const char *what)
 {
-	struct profile p;
-	stacks_build(&p, stacks, interval);
-	char *got = render(&p, sort, limit, summary, color, 0);
+	char *got = render(stacks, interval, sort, limit, summary, color, 0);
 	check_text(got, want, what);
 	free(got);
-	profile_release(&p);
 }
 
 TEST(sort_keys)
@@ -730,15 +745,14 @@ TEST(strip_dirs_merge)
 
 TEST(empty)
 {
-	struct profile p;
-	profile_init(&p);
-	char *got = render(&p, SORT_NSAMPLES, 0, true, false, 0);
+	static const struct tstack none[] = { { 0, 0, NULL } };
+	char *got = render(none, 1000, SORT_NSAMPLES, 0, true, false, 0);
 	check_text(got, exp_empty, "wall");
 	free(got);
-	got = render(&p, SORT_NSAMPLES, 0, true, false, 1);
+	/* the mode is the run's (the profile's), known only at the end */
+	got = render(none, 1000, SORT_NSAMPLES, 0, true, false, 1);
 	check_text(got, exp_empty_cpu, "cpu");
 	free(got);
-	profile_release(&p);
 }
 
 static char *slurp(const char *path, size_t *len)
@@ -788,15 +802,13 @@ TEST(file)
 		"g\xfc\xa9\xf1\xd2\x4d\x62\x50\x3f" "g\xfc\xa9\xf1\xd2\x4d\x62\x50\x3f"
 		"{)\x03z\x07/d/m.pyi\x09\x00\x00\x00z\x04maini\x01\x00\x00\x00" "0"
 		"0";
-	struct profile p;
-	stacks_build(&p, stacks, 1000);
 	char path[] = "/tmp/strobe_test_pstats_XXXXXX";
 	int fd = mkstemp(path);
 	CHECK(fd >= 0);
 	close(fd);
 	struct out_request req = { .path = path, .sort = SORT_NSAMPLES, .show_summary = true };
 	bool written = false;
-	CHECK_EQ_INT(out_format_find("pstats")->write(&p, &req, &written), 0);
+	CHECK_EQ_INT(stream(stacks, 1000, 0, &req, &written), 0);
 	CHECK(written);
 	size_t len = 0;
 	char *got = slurp(path, &len);
@@ -812,9 +824,8 @@ TEST(file)
 	/* an unwritable path is an error, not a crash */
 	req.path = "/nonexistent-dir/x.pstats";
 	written = true;
-	CHECK(out_format_find("pstats")->write(&p, &req, &written) < 0);
+	CHECK(stream(stacks, 1000, 0, &req, &written) < 0);
 	CHECK(!written);
-	profile_release(&p);
 }
 
 TEST(table)
