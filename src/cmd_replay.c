@@ -136,7 +136,6 @@ int cmd_replay(const struct options *o)
 						    ? info->stats.missed_samples : 0;
 	}
 	uint64_t count = ctx.count;
-	binary_reader_close(r);
 
 	int status = 0;
 	if (ctx.stream) {
@@ -147,7 +146,10 @@ int cmd_replay(const struct options *o)
 		bool written = false;
 		rc = fmt->stream->close(ctx.stream, &prof, &sreq, &written);
 		status = cmd_output_done(o, fmt, &sreq, rc, written);
+		/* only now: the stream's frames may be the reader's (key_frames) */
+		binary_reader_close(r);
 	} else {
+		binary_reader_close(r);
 		status = cmd_write_output(o, &prof, getpid(), &co);
 	}
 	if (status == 0)
