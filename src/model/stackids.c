@@ -2,6 +2,7 @@
 
 #include "base/buf.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,6 +39,7 @@ void stack_ids_release(struct stack_ids *s)
 	rectab_release(&s->thread_keys);
 	free(s->internal);
 	free(s->by_key);
+	free(s->key_of);
 	free(s->out);
 	memset(s, 0, sizeof(*s));
 }
@@ -57,19 +59,25 @@ static bool internal(struct stack_ids *s, const struct strtab *strings, uint32_t
 	return s->internal[id] == 2;
 }
 
-/* The id of frame f, whose key (when keys is not NULL) is keys[i]. */
+/* The id of frame f, whose key (when keys is not NULL) is keys[i]: keys
+ * are equal if and only if frames are, so a key needs no frame copy. */
 static uint32_t frame_id(struct stack_ids *s, const struct frame *f, const uint32_t *keys, size_t i)
 {
+	assert(!keys == !s->key_frames && !(s->key_frames && s->frames.count));
 	if (!keys)
 		return rectab_intern(&s->frames, f, NULL);
 	uint32_t key = keys[i];
-	if (key >= s->by_key_cap) {
-		size_t old = s->by_key_cap;
+	if (key >= s->by_key_len) {
+		/* only the part in use is touched: keys come about in order */
 		VEC_RESERVE(s->by_key, s->by_key_cap, (size_t)key + 1);
-		memset(s->by_key + old, 0, (s->by_key_cap - old) * sizeof(*s->by_key));
+		memset(s->by_key + s->by_key_len, 0, ((size_t)key + 1 - s->by_key_len) * sizeof(*s->by_key));
+		s->by_key_len = (size_t)key + 1;
 	}
-	if (!s->by_key[key])
-		s->by_key[key] = rectab_intern(&s->frames, f, NULL) + 1;
+	if (!s->by_key[key]) {
+		VEC_RESERVE(s->key_of, s->key_of_cap, s->nkeyed + 1);
+		s->key_of[s->nkeyed] = key;
+		s->by_key[key] = (uint32_t)++s->nkeyed;
+	}
 	return s->by_key[key] - 1;
 }
 
@@ -95,6 +103,9 @@ const uint32_t *stack_ids_of(struct stack_ids *s, const struct sample *smp,
 		return NULL;
 	const struct frame *f = smp->frames + t->first;
 	const uint32_t *keys = smp->frame_keys ? smp->frame_keys + t->first : NULL;
+	if (keys && !s->key_frames && !s->frames.count)
+		s->key_frames = smp->key_frames;
+	assert(!keys || smp->key_frames == s->key_frames);
 	size_t n = 0;
 	for (size_t k = 0; k < t->depth; k++)
 		n += !internal(s, strings, f[k].file);

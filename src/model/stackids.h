@@ -7,7 +7,10 @@
  * come out in the same order either way.  Each thread's last stack is
  * remembered with its ids, so the outer part a stack shares with the
  * thread's previous one costs a comparison per frame, not a lookup, and a
- * replayed sample's frames are found by their file's frame index.
+ * replayed sample's frames are found by their key (sample.h): then the
+ * frames are not copied, an id names a frame of the sample's key_frames,
+ * which must outlive the stack_ids (every sample given to one stack_ids
+ * comes from one source: all replayed from one file, or none).
  *
  * What Tachyon's collectors leave out is left out here too: the frames of
  * its launcher (files recorded by Tachyon's `run`), and with skip_idle the
@@ -36,12 +39,15 @@ struct stack_ids_thread {
 
 struct stack_ids {
 	bool skip_idle;
-	struct rectab frames;          /* struct frame, by id */
+	struct rectab frames;          /* struct frame, by id (no keys) */
+	const struct frame *key_frames; /* the samples' key_frames (keys) */
+	uint32_t *key_of;              /* id -> key (keys) */
+	size_t nkeyed, key_of_cap;     /* ids given (keys) */
 	struct rectab thread_keys;     /* struct profile_thread-like keys */
 	struct stack_ids_thread *threads;
 	size_t threads_cap;
 	uint32_t *by_key;              /* sample frame key -> id + 1 (0: not yet) */
-	size_t by_key_cap;
+	size_t by_key_len, by_key_cap; /* [0, by_key_len) is set */
 	uint8_t *internal;             /* per string id: 0 unknown, 1 no, 2 yes */
 	size_t internal_cap;
 	uint32_t *out;                 /* the ids handed out, innermost first */
@@ -68,12 +74,14 @@ const uint32_t *stack_ids_of(struct stack_ids *s, const struct sample *smp,
 
 static inline const struct frame *stack_ids_frame(const struct stack_ids *s, uint32_t id)
 {
+	if (s->key_frames)
+		return &s->key_frames[s->key_of[id]];
 	return (const struct frame *)rectab_get(&s->frames, id);
 }
 
 static inline size_t stack_ids_count(const struct stack_ids *s)
 {
-	return s->frames.count;
+	return s->key_frames ? s->nkeyed : s->frames.count;
 }
 
 #endif
