@@ -38,8 +38,6 @@ void stack_ids_release(struct stack_ids *s)
 	rectab_release(&s->frames);
 	rectab_release(&s->thread_keys);
 	free(s->internal);
-	free(s->by_key);
-	free(s->key_of);
 	free(s->out);
 	memset(s, 0, sizeof(*s));
 }
@@ -60,25 +58,11 @@ static bool internal(struct stack_ids *s, const struct strtab *strings, uint32_t
 }
 
 /* The id of frame f, whose key (when keys is not NULL) is keys[i]: keys
- * are equal if and only if frames are, so a key needs no frame copy. */
+ * are equal if and only if frames are, so a key is an id as it is. */
 static uint32_t frame_id(struct stack_ids *s, const struct frame *f, const uint32_t *keys, size_t i)
 {
 	assert(!keys == !s->key_frames && !(s->key_frames && s->frames.count));
-	if (!keys)
-		return rectab_intern(&s->frames, f, NULL);
-	uint32_t key = keys[i];
-	if (key >= s->by_key_len) {
-		/* only the part in use is touched: keys come about in order */
-		VEC_RESERVE(s->by_key, s->by_key_cap, (size_t)key + 1);
-		memset(s->by_key + s->by_key_len, 0, ((size_t)key + 1 - s->by_key_len) * sizeof(*s->by_key));
-		s->by_key_len = (size_t)key + 1;
-	}
-	if (!s->by_key[key]) {
-		VEC_RESERVE(s->key_of, s->key_of_cap, s->nkeyed + 1);
-		s->key_of[s->nkeyed] = key;
-		s->by_key[key] = (uint32_t)++s->nkeyed;
-	}
-	return s->by_key[key] - 1;
+	return keys ? keys[i] : rectab_intern(&s->frames, f, NULL);
 }
 
 static struct stack_ids_thread *thread_of(struct stack_ids *s, const struct thread_sample *t)

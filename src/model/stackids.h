@@ -1,16 +1,18 @@
 /* stackids.h - frame ids for the formats that consume samples as they come
  * (jsonl, heatmap) instead of reading the whole profile at the end.
  *
- * Every distinct frame (all of its fields) gets a dense id in first-seen
- * order; the new frames of a stack are interned from the root inwards, the
- * order in which the profile interns them (profile.c), so a format's tables
- * come out in the same order either way.  Each thread's last stack is
- * remembered with its ids, so the outer part a stack shares with the
- * thread's previous one costs a comparison per frame, not a lookup, and a
- * replayed sample's frames are found by their key (sample.h): then the
- * frames are not copied, an id names a frame of the sample's key_frames,
- * which must outlive the stack_ids (every sample given to one stack_ids
- * comes from one source: all replayed from one file, or none).
+ * Every distinct frame (all of its fields) gets an id.  A live frame's is
+ * dense, in first-seen order; the new frames of a stack are interned from
+ * the root inwards, the order in which the profile interns them
+ * (profile.c).  A replayed frame's id is its key (sample.h), an index of
+ * the samples' key_frames, so that replayed frames cost stack_ids no memory
+ * at all; the key_frames table must outlive the stack_ids, and all the
+ * samples given to one stack_ids come from one source (replayed from one
+ * file, or live).  A format that wants first-seen order keeps it itself,
+ * for ids it has not seen yet, walking each stack from the root inwards.
+ * Each thread's last stack is remembered with its ids, so the outer part a
+ * stack shares with the thread's previous one costs a comparison per frame,
+ * not a lookup.
  *
  * What Tachyon's collectors leave out is left out here too: the frames of
  * its launcher (files recorded by Tachyon's `run`), and with skip_idle the
@@ -39,15 +41,11 @@ struct stack_ids_thread {
 
 struct stack_ids {
 	bool skip_idle;
-	struct rectab frames;          /* struct frame, by id (no keys) */
-	const struct frame *key_frames; /* the samples' key_frames (keys) */
-	uint32_t *key_of;              /* id -> key (keys) */
-	size_t nkeyed, key_of_cap;     /* ids given (keys) */
+	struct rectab frames;          /* struct frame, by id (live) */
+	const struct frame *key_frames; /* the samples' key_frames (replay) */
 	struct rectab thread_keys;     /* struct profile_thread-like keys */
 	struct stack_ids_thread *threads;
 	size_t threads_cap;
-	uint32_t *by_key;              /* sample frame key -> id + 1 (0: not yet) */
-	size_t by_key_len, by_key_cap; /* [0, by_key_len) is set */
 	uint8_t *internal;             /* per string id: 0 unknown, 1 no, 2 yes */
 	size_t internal_cap;
 	uint32_t *out;                 /* the ids handed out, innermost first */
@@ -65,9 +63,7 @@ void stack_ids_release(struct stack_ids *s);
 
 /* The frame ids of thread t's stack in smp (strings: the sample's string
  * table), innermost first, with *depth set; NULL with *depth 0 when the
- * thread is left out or its stack is empty.  Valid until the next call.
- * New frames get ids frames.count, frames.count + 1, ...: a caller that
- * keeps something per frame sees them appear in id order. */
+ * thread is left out or its stack is empty.  Valid until the next call. */
 const uint32_t *stack_ids_of(struct stack_ids *s, const struct sample *smp,
 			     const struct thread_sample *t, const struct strtab *strings,
 			     size_t *depth);
@@ -75,13 +71,8 @@ const uint32_t *stack_ids_of(struct stack_ids *s, const struct sample *smp,
 static inline const struct frame *stack_ids_frame(const struct stack_ids *s, uint32_t id)
 {
 	if (s->key_frames)
-		return &s->key_frames[s->key_of[id]];
+		return &s->key_frames[id];
 	return (const struct frame *)rectab_get(&s->frames, id);
-}
-
-static inline size_t stack_ids_count(const struct stack_ids *s)
-{
-	return s->key_frames ? s->nkeyed : s->frames.count;
 }
 
 #endif
