@@ -10,6 +10,7 @@
 #include "out/out.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -69,8 +70,17 @@ static bool looks_binary(const char *path)
 	return n == sizeof(head) && (memcmp(head, "HCAT", 4) == 0 || memcmp(head, "TACH", 4) == 0);
 }
 
+/* Large tables (a million frames or edges) grow by realloc.  glibc raises
+ * its mmap threshold each time a large block is freed, after which such
+ * tables live in the heap, where growing copies them and leaves the old
+ * blocks resident; a fixed threshold keeps them mapped: growing remaps
+ * without copying, pages never written are never resident, and a freed
+ * table goes back to the system. */
+#define REPLAY_MMAP_THRESHOLD (256 << 10)
+
 int cmd_replay(const struct options *o)
 {
+	mallopt(M_MMAP_THRESHOLD, REPLAY_MMAP_THRESHOLD);
 	struct stat st;
 	if (stat(o->input, &st) != 0)
 		die("Error: Input file not found: %s", o->input);
@@ -136,7 +146,6 @@ int cmd_replay(const struct options *o)
 						    ? info->stats.missed_samples : 0;
 	}
 	uint64_t count = ctx.count;
-	binary_reader_close(r);
 
 	int status = 0;
 	if (ctx.stream) {
@@ -147,7 +156,10 @@ int cmd_replay(const struct options *o)
 		bool written = false;
 		rc = fmt->stream->close(ctx.stream, &prof, &sreq, &written);
 		status = cmd_output_done(o, fmt, &sreq, rc, written);
+		/* only now: the stream's frames may be the reader's (key_frames) */
+		binary_reader_close(r);
 	} else {
+		binary_reader_close(r);
 		status = cmd_write_output(o, &prof, getpid(), &co);
 	}
 	if (status == 0)

@@ -121,3 +121,23 @@ bool u64map_del(struct u64map *m, uint64_t key)
 	m->len--;
 	return true;
 }
+
+void idset_start(struct idset *s, size_t n)
+{
+	size_t size = 16;
+	while (size < 2 * n)
+		size *= 2;
+	if (size > s->cap) {
+		free(s->slots);
+		s->slots = xmalloc(size * sizeof(*s->slots));
+		s->cap = size;
+	}
+	s->mask = size - 1;
+	memset(s->slots, 0, size * sizeof(*s->slots));
+}
+
+void idset_release(struct idset *s)
+{
+	free(s->slots);
+	memset(s, 0, sizeof(*s));
+}

@@ -45,4 +45,25 @@ void u64map_put(struct u64map *m, uint64_t key, uint64_t val);
 bool u64map_del(struct u64map *m, uint64_t key);
 void u64map_clear(struct u64map *m);
 
+/* A set of uint32 ids for one pass over a small list (the distinct frames
+ * of one stack): idset_start() empties it for up to n ids, in time
+ * proportional to n, not to the largest list seen. */
+struct idset {
+	uint32_t *slots; /* id + 1, 0: empty */
+	size_t mask, cap;
+};
+
+void idset_start(struct idset *s, size_t n);
+/* Whether id was not in the set yet (it is now). */
+static inline bool idset_add(struct idset *s, uint32_t id)
+{
+	size_t i = (size_t)(hash_u64(id) & s->mask);
+	for (; s->slots[i]; i = (i + 1) & s->mask)
+		if (s->slots[i] == id + 1)
+			return false;
+	s->slots[i] = id + 1;
+	return true;
+}
+void idset_release(struct idset *s);
+
 #endif

@@ -68,11 +68,14 @@ struct sample {
 	size_t nthreads, threads_cap;
 	struct frame *frames;
 	size_t nframes, frames_cap;
-	/* A sample replayed from a binary file: the file's frame index of each
-	 * frame (frame_keys[i] for frames[i]), equal keys being equal frames,
-	 * so consumers may look frames up by key instead of hashing them.
-	 * NULL otherwise; sample_clear() resets it. */
+	/* A sample replayed from a binary file: a key of each frame
+	 * (frame_keys[i] for frames[i]), a file frame index, equal keys if and
+	 * only if equal frames, so consumers may look frames up by key instead
+	 * of hashing them; key_frames[key] is the frame of a key, a table that
+	 * stays valid until its source is closed (binary_reader_close).
+	 * Both NULL otherwise; sample_clear() resets them. */
 	const uint32_t *frame_keys;
+	const struct frame *key_frames;
 };
 
 void sample_init(struct sample *s);
@@ -83,6 +86,7 @@ static inline void sample_clear(struct sample *s)
 	s->nthreads = 0;
 	s->nframes = 0;
 	s->frame_keys = NULL;
+	s->key_frames = NULL;
 }
 /* Start a new thread entry (depth 0, first = current nframes). */
 struct thread_sample *sample_add_thread(struct sample *s);

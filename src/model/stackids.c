@@ -2,6 +2,7 @@
 
 #include "base/buf.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,7 +63,7 @@ static bool internal(struct stack_ids *s, const struct strtab *strings, uint32_t
 	return s->internal[id] == 2;
 }
 
-/* The id of frame f, whose key (when keys is not NULL) is keys[i]. */
+/* The frame a live frame is interned as. */
 static uint32_t intern_frame(struct stack_ids *s, const struct frame *f)
 {
 	if (!s->by_line)
@@ -73,10 +74,16 @@ static uint32_t intern_frame(struct stack_ids *s, const struct frame *f)
 	return rectab_intern(&s->frames, &k, NULL);
 }
 
+/* The id of frame f, whose key (when keys is not NULL) is keys[i].  Keys
+ * are equal if and only if frames are, so a key is an id as it is; by
+ * line, frames that differ only in columns or opcode are one, so a key
+ * maps to the id of its frame interned by line. */
 static uint32_t frame_id(struct stack_ids *s, const struct frame *f, const uint32_t *keys, size_t i)
 {
 	if (!keys)
 		return intern_frame(s, f);
+	if (!s->by_line)
+		return keys[i];
 	uint32_t key = keys[i];
 	if (key >= s->by_key_cap) {
 		size_t old = s->by_key_cap;
@@ -121,6 +128,10 @@ const uint32_t *stack_ids_of(struct stack_ids *s, const struct sample *smp,
 	}
 	const struct frame *f = smp->frames + t->first;
 	const uint32_t *keys = smp->frame_keys ? smp->frame_keys + t->first : NULL;
+	if (keys && !s->by_line && !s->key_frames && !s->frames.count)
+		s->key_frames = smp->key_frames;
+	assert(!keys || s->by_line || smp->key_frames == s->key_frames);
+	assert(!keys == !s->key_frames || s->by_line);
 
 	/* the thread's memo, root first: keep the outer part it shares with
 	 * this stack, intern the rest root first */

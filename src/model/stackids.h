@@ -1,13 +1,21 @@
 /* stackids.h - frame ids for the formats that consume samples as they come
- * (jsonl, heatmap) instead of reading the whole profile at the end.
+ * (jsonl, heatmap, pstats, collapsed) instead of reading the whole profile
+ * at the end.
  *
- * Every distinct frame (all of its fields) gets a dense id in first-seen
- * order; the new frames of a stack are interned from the root inwards, the
- * order in which the profile interns them (profile.c), so a format's tables
- * come out in the same order either way.  Each thread's last stack is
- * remembered with its ids, so the outer part a stack shares with the
- * thread's previous one costs a comparison per frame, not a lookup, and a
- * replayed sample's frames are found by their file's frame index.
+ * Every distinct frame (all of its fields) gets an id.  A live frame's is
+ * dense, in first-seen order; the new frames of a stack are interned from
+ * the root inwards, the order in which the profile interns them
+ * (profile.c).  A replayed frame's id is its key (sample.h), an index of
+ * the samples' key_frames, so that replayed frames cost stack_ids no memory
+ * at all; the key_frames table must outlive the stack_ids, and all the
+ * samples given to one stack_ids come from one source (replayed from one
+ * file, or live).  A format that wants first-seen order keeps it itself,
+ * for ids it has not seen yet, walking each stack from the root inwards.
+ * By line (stack_ids_by_line), ids are dense in both cases: frames that
+ * differ only in columns or opcode share one.
+ * Each thread's last stack is remembered with its ids, so the outer part a
+ * stack shares with the thread's previous one costs a comparison per frame,
+ * not a lookup.
  *
  * What Tachyon's collectors leave out is left out here too: the frames of
  * its launcher (files recorded by Tachyon's `run`), and with skip_idle the
@@ -39,11 +47,12 @@ struct stack_ids_thread {
 struct stack_ids {
 	bool skip_idle;
 	bool by_line;                  /* see stack_ids_by_line() */
-	struct rectab frames;          /* struct frame, by id */
+	struct rectab frames;          /* struct frame, by id (live, or by line) */
+	const struct frame *key_frames; /* the samples' key_frames (replay) */
 	struct rectab thread_keys;     /* struct profile_thread-like keys */
 	struct stack_ids_thread *threads;
 	size_t threads_cap;
-	uint32_t *by_key;              /* sample frame key -> id + 1 (0: not yet) */
+	uint32_t *by_key;              /* by line: sample frame key -> id + 1 (0: not yet) */
 	size_t by_key_cap;
 	uint8_t *internal;             /* per string id: 0 unknown, 1 no, 2 yes */
 	size_t internal_cap;
@@ -66,18 +75,19 @@ void stack_ids_by_line(struct stack_ids *s);
 
 /* The frame ids of thread t's stack in smp (strings: the sample's string
  * table), innermost first, with *depth set; NULL with *depth 0 when the
- * thread is left out or its stack is empty.  Valid until the next call.
- * New frames get ids frames.count, frames.count + 1, ...: a caller that
- * keeps something per frame sees them appear in id order. */
+ * thread is left out or its stack is empty.  Valid until the next call. */
 const uint32_t *stack_ids_of(struct stack_ids *s, const struct sample *smp,
 			     const struct thread_sample *t, const struct strtab *strings,
 			     size_t *depth);
 
 static inline const struct frame *stack_ids_frame(const struct stack_ids *s, uint32_t id)
 {
+	if (s->key_frames)
+		return &s->key_frames[id];
 	return (const struct frame *)rectab_get(&s->frames, id);
 }
 
+/* How many frames have dense ids (live, or by line): ids 0 .. count - 1. */
 static inline size_t stack_ids_count(const struct stack_ids *s)
 {
 	return s->frames.count;

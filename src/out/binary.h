@@ -118,7 +118,9 @@ int binary_reader_open(struct binary_reader **r, const char *path, struct errmsg
 const struct binary_info *binary_reader_info(const struct binary_reader *r);
 
 /* Called once per sample (one thread); frames innermost first, strings
- * interned into the strtab given to replay.  weight is always 1 (REPEAT
+ * interned into the strtab given to replay, with their keys and the
+ * reader's frame table (sample.h: key_frames, valid until
+ * binary_reader_close).  weight is always 1 (REPEAT
  * records call once per repeated sample, each with its own timestamp).
  * A non-zero return stops the replay and is returned by it. */
 typedef int (*binary_sample_fn)(void *ctx, const struct sample *s);

@@ -73,11 +73,9 @@ _Static_assert(WINDOW >= 2 * RECORD_MAX, "a record must fit the window with room
 
 enum { ENC_REPEAT = 0, ENC_FULL = 1, ENC_SUFFIX = 2, ENC_POP_PUSH = 3 };
 
-struct rframe {
-	uint32_t file, func; /* string indices, checked when the frame is used */
-	int32_t line, end_line, col, end_col;
-	int32_t opcode;      /* FRAME_NO_OPCODE for none */
-};
+/* A frame's file or function whose string index is out of range: the
+ * frame is an error when a sample uses it, not before. */
+#define BAD_STRING UINT32_MAX
 
 /* Buffered sequential reads of the file range [pos, end). */
 struct fin {
@@ -103,7 +101,10 @@ struct binary_reader {
 	uint64_t str_off, frame_off;
 	uint64_t data_len;    /* bytes of decoded records */
 	struct binary_info info;
-	struct rframe *frames;
+	/* the frame table, by file index; file and func are the file's
+	 * string indices until replay makes them strtab ids (BAD_STRING:
+	 * out of range), from when on it is the samples' key_frames */
+	struct frame *frames;
 	uint32_t nframes, nstrings;
 	bool replayed;
 };
@@ -120,6 +121,10 @@ struct replay {
 	uint64_t consumed;   /* decoded bytes before the window's first unread byte */
 	uint64_t produced;   /* decoded bytes so far (zstd) */
 	uint32_t *str_ids;   /* file string index -> strtab id */
+	uint32_t *canon;     /* frame index -> first index of an equal frame;
+			      * NULL while no two frames are equal */
+	uint32_t *keys;      /* a sample's canonical frame keys, with canon */
+	size_t keys_cap;
 	struct rthread *threads;
 	size_t nthreads, threads_cap;
 	uint32_t *tslots;
@@ -569,7 +574,7 @@ static int parse_frames(struct binary_reader *r, struct errmsg *e)
 		}
 		unsigned op = *p++;
 		f.lo = (size_t)(p - f.buf);
-		struct rframe *fr = &r->frames[i];
+		struct frame *fr = &r->frames[i];
 		int32_t z[4];
 		for (int k = 0; k < 4; k++)
 			z[k] = unzigzag(v[2 + k]);
@@ -787,13 +792,9 @@ static int resolve(struct replay *p, struct rthread *t, uint32_t n)
 		uint32_t idx = t->stack[k];
 		if (idx >= r->nframes)
 			return fail(p->e, ERR_CORRUPT, "Invalid frame index: %u", idx);
-		const struct rframe *rf = &r->frames[idx];
-		if (rf->file >= r->nstrings || rf->func >= r->nstrings)
+		t->frames[k] = r->frames[idx];
+		if (t->frames[k].file == BAD_STRING || t->frames[k].func == BAD_STRING)
 			return fail(p->e, ERR_CORRUPT, "Invalid string index in frame");
-		t->frames[k] = (struct frame){ .file = p->str_ids[rf->file],
-					       .func = p->str_ids[rf->func], .line = rf->line,
-					       .end_line = rf->end_line, .col = rf->col,
-					       .end_col = rf->end_col, .opcode = rf->opcode };
 	}
 	return 0;
 }
@@ -816,7 +817,16 @@ static int emit(struct replay *p, const struct rthread *t, uint8_t status, bool 
 	struct frame *own = p->s.frames;
 	p->s.frames = t->frames;
 	p->s.nframes = t->depth;
-	p->s.frame_keys = t->stack; /* resolved: every index is a frame's */
+	/* resolved: every index is a frame's; equal frames share one key */
+	if (p->canon) {
+		VEC_RESERVE(p->keys, p->keys_cap, t->depth);
+		for (uint32_t k = 0; k < t->depth; k++)
+			p->keys[k] = p->canon[t->stack[k]];
+		p->s.frame_keys = p->keys;
+	} else {
+		p->s.frame_keys = t->stack;
+	}
+	p->s.key_frames = r->frames;
 	p->s.time_ns = t->prev_ts * 1000;
 	int rc = p->fn(p->ctx, &p->s);
 	p->s.frames = own;
@@ -1009,6 +1019,43 @@ static int intern_strings(struct replay *p, struct strtab *strings)
 	return rc;
 }
 
+/* The frame table in strtab ids, and equal frames given one key (the
+ * first index of them), so that consumers may tell frames apart by key
+ * alone.  The hash table is transient: made before any sample is. */
+static void resolve_frames(struct replay *p)
+{
+	struct binary_reader *r = p->r;
+	for (uint32_t i = 0; i < r->nframes; i++) {
+		struct frame *f = &r->frames[i];
+		f->file = f->file < r->nstrings ? p->str_ids[f->file] : BAD_STRING;
+		f->func = f->func < r->nstrings ? p->str_ids[f->func] : BAD_STRING;
+	}
+	size_t nslots = 16;
+	while (nslots < (size_t)r->nframes * 2)
+		nslots *= 2;
+	uint32_t *slots = xcalloc(nslots, sizeof(*slots)); /* index + 1, 0: empty */
+	for (uint32_t i = 0; i < r->nframes; i++) {
+		const struct frame *f = &r->frames[i];
+		size_t h = (size_t)hash_bytes(f, sizeof(*f)) & (nslots - 1);
+		for (; slots[h]; h = (h + 1) & (nslots - 1))
+			if (frame_eq(&r->frames[slots[h] - 1], f))
+				break;
+		if (!slots[h]) {
+			slots[h] = i + 1;
+			if (p->canon)
+				p->canon[i] = i;
+			continue;
+		}
+		if (!p->canon) {
+			p->canon = xmalloc((size_t)r->nframes * sizeof(*p->canon));
+			for (uint32_t k = 0; k < i; k++)
+				p->canon[k] = k;
+		}
+		p->canon[i] = slots[h] - 1;
+	}
+	free(slots);
+}
+
 static uint64_t make_seed(const void *addr)
 {
 	uint64_t seed = 0;
@@ -1047,6 +1094,7 @@ int binary_reader_replay(struct binary_reader *r, struct strtab *strings, binary
 	}
 	if ((rc = intern_strings(&p, strings)) != 0)
 		goto out;
+	resolve_frames(&p);
 	if (progress)
 		progress(ctx, 0, r->info.sample_count);
 	while (!rc && win_left(&p) > 0)
@@ -1066,6 +1114,8 @@ out:
 	free(p.threads);
 	free(p.tslots);
 	free(p.str_ids);
+	free(p.canon);
+	free(p.keys);
 	free(p.win);
 	ZSTD_freeDCtx(p.dctx);
 	fin_release(&p.in);

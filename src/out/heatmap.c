@@ -32,6 +32,7 @@
 #include "out/out.h"
 
 #include "base/buf.h"
+#include "base/counts.h"
 #include "base/error.h"
 #include "base/hash.h"
 #include "base/intern.h"
@@ -75,9 +76,9 @@ extern const char out_hm_js[];
 struct k_file { uint32_t str; };                       /* -> file index */
 struct k_line { uint32_t file; int32_t line; };        /* file index */
 struct k_fn { uint32_t file_str, func_str; };
-struct k_callee { uint32_t caller_lk, callee_fn; };
-struct k_caller { uint32_t callee_fn, site; };          /* site: a k_linefn of sites */
-struct k_linefn { uint32_t lk, fn; };
+/* A line with a function on it, as a call site; also the functions of
+ * each line.  Ids in the order frames are first seen. */
+struct k_site { uint32_t lk, fn; };
 struct k_op { uint32_t lk; int32_t op; };
 struct k_span { uint32_t lkop; int32_t end_line, col, end_col; };
 
@@ -105,46 +106,72 @@ struct nav {
 	int32_t line;
 };
 
-/* The callee and caller records of a thread's last stack, root first:
- * edge[k] is the call into the frame at depth k (NONE: not counted). */
-struct hm_memo {
-	uint32_t *callee, *caller;
-	size_t cap;
+/* The call edges: a call from a site (a caller's line and function) into
+ * a function, ids in first-seen order, with samples per edge.  A line's
+ * callees are its edges summed by callee (at the end): every call counted
+ * into a callee from a line is counted into one of the line's sites. */
+struct edges {
+	uint64_t *key;          /* per edge: callee function << 32 | site */
+	size_t n, cap;
+	struct counts samples;
+	uint32_t *slots;        /* edge + 1, 0: empty (only while streaming) */
+	size_t nslots;
 };
 
+/* A thread's last stack, root first (k: depth from the root): its lines,
+ * the edge into the frame at k and the frame's opcode record (NONE: not
+ * counted), with the samples that repeated it, not counted yet. */
+struct hm_memo {
+	uint32_t *lk, *edge, *op;
+	size_t depth, cap;
+	uint64_t weight;
+};
+
+/* A callee of one line, summed over its sites' edges */
+struct callee {
+	uint32_t fn, first;     /* the callee; its first edge (first-seen order) */
+	uint64_t samples;
+};
+
+/* Memory while streaming: per frame (by stack_ids id) 8 bytes, or 12 with
+ * opcodes; per line, site and function a record and its counts; per edge
+ * 12 bytes and its hash slot; per thread its last stack. */
 struct hm {
 	const struct profile *p;     /* at close: strings and the run's figures */
 	const struct out_request *req;
 	struct stack_ids ids;        /* frame ids of the streamed stacks */
-	/* per frame id: line key and function (NONE when not counted), call
-	 * site, whether callers see it, and samples on it (every occurrence) */
-	uint32_t *f_lk, *f_fn, *f_site;
-	uint8_t *f_graph;
-	uint64_t *f_occ;
-	size_t f_cap, f_known;       /* frames with the above worked out */
-	uint32_t *lk_seen;           /* per line key: stamp of the last stack counting it */
-	size_t lk_cap;
-	uint32_t stamp;              /* stacks counted, mod 2^32 (0 is never a stamp) */
-	struct rectab sites;         /* k_linefn (line key, function name): a call site */
-	struct hm_memo *memo;        /* per stack_ids thread: edges of its last stack */
+	/* per frame id: function + 1 (0: not seen yet), site (NONE: its line
+	 * is not counted) and opcode record (NONE; f_op is NULL until the
+	 * first frame with an opcode) */
+	uint32_t *f_fn1, *f_site, *f_op;
+	size_t f_len, f_cap;
+	struct rectab sites;         /* struct k_site */
+	struct hm_memo *memo;        /* per stack_ids thread */
 	size_t memo_cap;
-	struct rectab files, lines, fns, callees, callers, linefns, ops, spans;
-	struct hm_file *fv;          /* per file index */
-	uint64_t *cum, *self;        /* per line key */
-	uint64_t *callee_n, *caller_n, *op_n;
-	size_t callee_cap, caller_cap, op_cap;
+	struct idset seen;           /* the lines of the stack being counted */
+	struct rectab files, lines, fns, ops, spans;
+	struct edges edges;
+	struct counts cum, self;     /* per line key */
+	struct counts op_n;          /* per opcode record: every frame on it */
+	uint8_t *fn_graph;           /* per function: whether callers see it */
 	int32_t *fn_anchor;          /* per function: lowest sampled line, or 0 */
 	uint32_t *fn_lk;             /* per function: line key of the anchor */
+	size_t fn_cap;
+	struct hm_file *fv;          /* per file index */
 	uint32_t *fn_stamp;          /* per function: page + 1 its callers were listed on */
 	struct nav *fn_nav;          /* per function: its callers */
+	uint32_t *fn_mark, *fn_pos;  /* per function: gathering a line's callees */
+	uint32_t mark;
+	struct callee *callees;      /* a line's callees */
+	size_t callees_cap;
 	uint32_t *by_total;          /* file indices in page order */
 	size_t npages;
 	uint64_t total_samples;
 	bool has_ops;
 	struct groups g_lines;       /* line keys by file, sorted by line */
-	struct groups g_callees;     /* callee records by caller line */
-	struct groups g_callers;     /* caller records by callee function */
-	struct groups g_linefns;     /* functions by line */
+	struct groups g_callees;     /* edges by caller line */
+	struct groups g_callers;     /* edges by callee function, most samples first */
+	struct groups g_sites;       /* sites (functions) by line */
 	struct groups g_ops;         /* opcode records by line */
 	struct groups g_spans;       /* spans by opcode record */
 	struct pymod names;          /* module names and kinds of files */
@@ -165,17 +192,51 @@ static bool file_in_graph(const char *s, size_t n)
 	return !(n && (s[0] == '<' || s[0] == '['));
 }
 
-static uint32_t intern_count(struct rectab *t, const void *key, uint64_t **counts, size_t *cap,
-			     uint64_t add)
+/* ------------------------------------------------------------------ */
+/* Edges: open addressing over packed keys                             */
+
+static size_t edge_home(uint64_t key, size_t nslots)
 {
-	uint32_t id = rectab_intern(t, key, NULL);
-	if (id >= *cap) {
-		size_t old = *cap;
-		VEC_RESERVE(*counts, *cap, (size_t)id + 1);
-		memset(*counts + old, 0, (*cap - old) * sizeof(uint64_t));
+	return (size_t)(((hash_u64(key) & 0xffffffffu) * (uint64_t)nslots) >> 32);
+}
+
+static void edges_rehash(struct edges *e)
+{
+	free(e->slots);
+	e->nslots = e->nslots ? e->nslots + e->nslots / 2 : 1024;
+	e->slots = xcalloc(e->nslots, sizeof(*e->slots));
+	for (size_t id = 0; id < e->n; id++) {
+		size_t i = edge_home(e->key[id], e->nslots);
+		while (e->slots[i])
+			i = i + 1 == e->nslots ? 0 : i + 1;
+		e->slots[i] = (uint32_t)id + 1;
 	}
-	(*counts)[id] += add;
-	return id;
+}
+
+static uint32_t edge_intern(struct edges *e, uint32_t callee_fn, uint32_t site)
+{
+	uint64_t key = (uint64_t)callee_fn << 32 | site;
+	if ((e->n + 1) * 4 > e->nslots * 3)
+		edges_rehash(e);
+	size_t i = edge_home(key, e->nslots);
+	for (; e->slots[i]; i = i + 1 == e->nslots ? 0 : i + 1)
+		if (e->key[e->slots[i] - 1] == key)
+			return e->slots[i] - 1;
+	VEC_RESERVE(e->key, e->cap, e->n + 1);
+	e->key[e->n] = key;
+	e->slots[i] = (uint32_t)++e->n;
+	counts_resize(&e->samples, e->n);
+	return (uint32_t)e->n - 1;
+}
+
+static uint32_t edge_fn(const struct edges *e, uint32_t id)
+{
+	return (uint32_t)(e->key[id] >> 32);
+}
+
+static uint32_t edge_site(const struct edges *e, uint32_t id)
+{
+	return (uint32_t)e->key[id];
 }
 
 /* Counting sort of n records by group key key[i] (< ngroups). */
@@ -203,14 +264,15 @@ static void groups_release(struct groups *g)
 /* Sort each group's slice by a count, descending; ties keep record order. */
 static int by_count_desc(const void *a, const void *b, void *ctx)
 {
-	const uint64_t *n = ctx;
+	const struct counts *n = ctx;
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	if (n[x] != n[y])
-		return n[x] > n[y] ? -1 : 1;
+	uint64_t nx = counts_get(n, x), ny = counts_get(n, y);
+	if (nx != ny)
+		return nx > ny ? -1 : 1;
 	return x < y ? -1 : x > y;
 }
 
-static void sort_groups(struct groups *g, size_t ngroups, const uint64_t *counts)
+static void sort_groups(struct groups *g, size_t ngroups, const struct counts *counts)
 {
 	for (size_t i = 0; i < ngroups; i++) {
 		uint32_t n = g->off[i + 1] - g->off[i];
@@ -223,28 +285,47 @@ static void sort_groups(struct groups *g, size_t ngroups, const uint64_t *counts
 /* ------------------------------------------------------------------ */
 /* Counting                                                           */
 
-/* What frame fid means, worked out when it is first seen (ids come in
- * order): its function, and when it counts, its file, line and call site. */
+static uint32_t intern_fn(struct hm *h, const struct frame *f, const char *fs, size_t flen)
+{
+	struct k_fn kf = { f->file, f->func };
+	int added;
+	uint32_t fn = rectab_intern(&h->fns, &kf, &added);
+	if (added) {
+		if (fn >= h->fn_cap) {
+			size_t cap = h->fn_cap;
+			VEC_RESERVE(h->fn_graph, cap, (size_t)fn + 1);
+			h->fn_anchor = xrealloc(h->fn_anchor, cap * sizeof(*h->fn_anchor));
+			h->fn_lk = xrealloc(h->fn_lk, cap * sizeof(*h->fn_lk));
+			h->fn_cap = cap;
+		}
+		h->fn_graph[fn] = file_in_graph(fs, flen);
+		h->fn_anchor[fn] = 0;
+		h->fn_lk[fn] = NONE;
+	}
+	return fn;
+}
+
+/* The opcode record of frame fid: NONE until the first. */
+static void set_op(struct hm *h, uint32_t fid, uint32_t op)
+{
+	if (!h->f_op) {
+		h->f_op = xmalloc(h->f_cap * sizeof(*h->f_op));
+		for (size_t i = 0; i < h->f_len; i++)
+			h->f_op[i] = NONE;
+	}
+	h->f_op[fid] = op;
+}
+
+/* What frame fid means, worked out when it is first seen (frames of a
+ * stack from the root inwards, as the profile would intern them): its
+ * function, and when it counts, its file, line, site and opcode. */
 static void frame_info(struct hm *h, const struct strtab *strings, uint32_t fid)
 {
-	if (fid >= h->f_cap) {
-		size_t old = h->f_cap, cap = h->f_cap;
-		VEC_RESERVE(h->f_lk, cap, (size_t)fid + 1);
-		h->f_fn = xrealloc(h->f_fn, cap * sizeof(*h->f_fn));
-		h->f_site = xrealloc(h->f_site, cap * sizeof(*h->f_site));
-		h->f_graph = xrealloc(h->f_graph, cap);
-		h->f_occ = xrealloc(h->f_occ, cap * sizeof(*h->f_occ));
-		memset(h->f_occ + old, 0, (cap - old) * sizeof(*h->f_occ));
-		h->f_cap = cap;
-	}
 	const struct frame *f = stack_ids_frame(&h->ids, fid);
 	size_t flen;
 	const char *fs = strtab_get(strings, f->file, &flen);
-	struct k_fn kf = { f->file, f->func };
-	h->f_fn[fid] = rectab_intern(&h->fns, &kf, NULL);
-	h->f_graph[fid] = file_in_graph(fs, flen);
-	h->f_lk[fid] = NONE;
-	h->f_site[fid] = NONE;
+	uint32_t fn = intern_fn(h, f, fs, flen);
+	h->f_fn1[fid] = fn + 1;
 	int32_t line = f->line < 0 ? -1 : f->line;
 	if (line < 0 || !file_counts(fs, flen) ||
 	    (line == 0 && flen == 8 && memcmp(fs, "__init__", 8) == 0))
@@ -253,70 +334,104 @@ static void frame_info(struct hm *h, const struct strtab *strings, uint32_t fid)
 	uint32_t fi = rectab_intern(&h->files, &kfile, NULL);
 	struct k_line kl = { fi, line };
 	uint32_t lk = rectab_intern(&h->lines, &kl, NULL);
-	if (lk >= h->lk_cap) {
-		size_t old = h->lk_cap, cap = h->lk_cap;
-		VEC_RESERVE(h->cum, cap, (size_t)lk + 1);
-		h->self = xrealloc(h->self, cap * sizeof(*h->self));
-		h->lk_seen = xrealloc(h->lk_seen, cap * sizeof(*h->lk_seen));
-		memset(h->cum + old, 0, (cap - old) * sizeof(*h->cum));
-		memset(h->self + old, 0, (cap - old) * sizeof(*h->self));
-		memset(h->lk_seen + old, 0, (cap - old) * sizeof(*h->lk_seen));
-		h->lk_cap = cap;
-	}
-	h->f_lk[fid] = lk;
-	struct k_linefn ks = { lk, f->func };
+	counts_resize(&h->cum, h->lines.count);
+	counts_resize(&h->self, h->lines.count);
+	struct k_site ks = { lk, fn };
 	h->f_site[fid] = rectab_intern(&h->sites, &ks, NULL);
+	/* the function's anchor: frames on one line of it have one lk */
+	int32_t *a = &h->fn_anchor[fn];
+	if (f->line > 0 && (*a == 0 || f->line < *a)) {
+		*a = f->line;
+		h->fn_lk[fn] = lk;
+	}
+	if (f->opcode != FRAME_NO_OPCODE) {
+		h->has_ops = true;
+		struct k_op ko = { lk, f->opcode };
+		uint32_t op = rectab_intern(&h->ops, &ko, NULL);
+		counts_resize(&h->op_n, h->ops.count);
+		set_op(h, fid, op);
+		if (f->col >= 0) {
+			struct k_span ksp = { op, f->end_line, f->col, f->end_col };
+			rectab_intern(&h->spans, &ksp, NULL);
+		}
+	}
 }
 
-/* One thread stack (frame ids, innermost first); its outermost `shared`
- * frames are those of the thread's previous stack, whose edges memo has. */
-static void count_stack(struct hm *h, struct hm_memo *m, const uint32_t *ids, size_t depth,
-			size_t shared)
+/* Frame fid, worked out if it is new. */
+static void see_frame(struct hm *h, const struct strtab *strings, uint32_t fid)
+{
+	if (fid >= h->f_len) {
+		size_t cap = h->f_cap, n = (size_t)fid + 1;
+		if (n > cap) {
+			VEC_RESERVE(h->f_fn1, cap, n);
+			h->f_site = xrealloc(h->f_site, cap * sizeof(*h->f_site));
+			if (h->f_op)
+				h->f_op = xrealloc(h->f_op, cap * sizeof(*h->f_op));
+			h->f_cap = cap;
+		}
+		/* only the ids up to this one: the rest of a large block stays
+		 * untouched (replayed ids are the file's frame indices) */
+		memset(h->f_fn1 + h->f_len, 0, (n - h->f_len) * sizeof(*h->f_fn1));
+		for (size_t i = h->f_len; i < n; i++) {
+			h->f_site[i] = NONE;
+			if (h->f_op)
+				h->f_op[i] = NONE;
+		}
+		h->f_len = n;
+	}
+	if (!h->f_fn1[fid])
+		frame_info(h, strings, fid);
+}
+
+/* Count thread m's stack for the samples that repeated it: self on the
+ * innermost line, total on each line once, every opcode and edge. */
+static void count_pending(struct hm *h, struct hm_memo *m)
+{
+	uint64_t w = m->weight;
+	if (!w)
+		return;
+	m->weight = 0;
+	h->total_samples += w;
+	if (m->lk[m->depth - 1] != NONE)
+		counts_add(&h->self, m->lk[m->depth - 1], w);
+	idset_start(&h->seen, m->depth);
+	for (size_t k = 0; k < m->depth; k++) {
+		if (m->lk[k] != NONE && idset_add(&h->seen, m->lk[k]))
+			counts_add(&h->cum, m->lk[k], w);
+		if (m->op[k] != NONE)
+			counts_add(&h->op_n, m->op[k], w);
+		if (m->edge[k] != NONE)
+			counts_add(&h->edges.samples, m->edge[k], w);
+	}
+}
+
+/* A new stack for thread m (frame ids innermost first); its outermost
+ * `shared` frames are those of the thread's previous stack, whose memo
+ * entries stand.  Edges are interned from the root inwards, in the order
+ * the profile's trie would make them. */
+static void new_stack(struct hm *h, struct hm_memo *m, const uint32_t *ids, size_t depth,
+		      size_t shared)
 {
 	if (depth > m->cap) {
 		size_t cap = m->cap;
-		VEC_RESERVE(m->callee, cap, depth);
-		m->caller = xrealloc(m->caller, cap * sizeof(*m->caller));
+		VEC_RESERVE(m->lk, cap, depth);
+		m->edge = xrealloc(m->edge, cap * sizeof(*m->edge));
+		m->op = xrealloc(m->op, cap * sizeof(*m->op));
 		m->cap = cap;
 	}
-	h->total_samples++;
-	if (++h->stamp == 0) { /* wrapped: forget every old stamp */
-		memset(h->lk_seen, 0, h->lk_cap * sizeof(*h->lk_seen));
-		h->stamp = 1;
+	for (size_t k = shared; k < depth; k++) {
+		size_t i = depth - 1 - k;
+		uint32_t fid = ids[i], site = h->f_site[fid];
+		m->lk[k] = site != NONE ? ((const struct k_site *)rectab_get(&h->sites, site))->lk : NONE;
+		m->op[k] = h->f_op ? h->f_op[fid] : NONE;
+		m->edge[k] = NONE;
+		/* the edge from the caller's site into this frame's function */
+		uint32_t fn = h->f_fn1[fid] - 1;
+		if (k > 0 && h->fn_graph[fn] && h->f_site[ids[i + 1]] != NONE)
+			m->edge[k] = edge_intern(&h->edges, fn, h->f_site[ids[i + 1]]);
 	}
-	if (h->f_lk[ids[0]] != NONE)
-		h->self[h->f_lk[ids[0]]]++;
-	/* from the root inwards, so edges are first seen in the order the
-	 * profile's trie would make them */
-	for (size_t i = depth; i-- > 0;) {
-		uint32_t fid = ids[i], lk = h->f_lk[fid];
-		h->f_occ[fid]++;
-		if (lk != NONE && h->lk_seen[lk] != h->stamp) {
-			h->lk_seen[lk] = h->stamp;
-			h->cum[lk]++;
-		}
-		/* the edge from the caller's line into this frame's function:
-		 * looked up only where the stack changed */
-		size_t k = depth - 1 - i; /* depth from the root */
-		if (k == 0)
-			continue;
-		if (k >= shared) {
-			uint32_t pf = ids[i + 1], clk = h->f_lk[pf];
-			m->callee[k] = m->caller[k] = NONE;
-			if (h->f_graph[fid] && clk != NONE) {
-				struct k_callee ke = { clk, h->f_fn[fid] };
-				m->callee[k] = intern_count(&h->callees, &ke, &h->callee_n,
-							    &h->callee_cap, 0);
-				struct k_caller kc = { h->f_fn[fid], h->f_site[pf] };
-				m->caller[k] = intern_count(&h->callers, &kc, &h->caller_n,
-							    &h->caller_cap, 0);
-			}
-		}
-		if (m->callee[k] != NONE) {
-			h->callee_n[m->callee[k]]++;
-			h->caller_n[m->caller[k]]++;
-		}
-	}
+	m->depth = depth;
+	m->weight = 1;
 }
 
 static int hm_add(struct out_stream *st, const struct sample *s, const struct strtab *strings)
@@ -327,66 +442,73 @@ static int hm_add(struct out_stream *st, const struct sample *s, const struct st
 		const uint32_t *ids = stack_ids_of(&h->ids, s, &s->threads[t], strings, &depth);
 		if (depth == 0)
 			continue;
-		while (h->f_known < stack_ids_count(&h->ids))
-			frame_info(h, strings, (uint32_t)h->f_known++);
 		if (h->ids.thread >= h->memo_cap) {
 			size_t old = h->memo_cap;
 			VEC_RESERVE(h->memo, h->memo_cap, (size_t)h->ids.thread + 1);
 			memset(h->memo + old, 0, (h->memo_cap - old) * sizeof(*h->memo));
 		}
-		count_stack(h, &h->memo[h->ids.thread], ids, depth, h->ids.shared);
+		struct hm_memo *m = &h->memo[h->ids.thread];
+		size_t shared = h->ids.shared;
+		if (m->weight && shared == depth && m->depth == depth) {
+			m->weight++; /* the thread's stack did not change */
+			continue;
+		}
+		count_pending(h, m);
+		for (size_t i = depth; i-- > 0;)
+			see_frame(h, strings, ids[i]);
+		new_stack(h, m, ids, depth, shared);
 	}
 	return 0;
 }
 
-/* After the last sample: lines' functions, anchors, opcodes, file totals. */
+/* What only streaming needs, freed before the pages are made. */
+static void release_stream(struct hm *h)
+{
+	stack_ids_release(&h->ids);
+	free(h->f_fn1);
+	free(h->f_site);
+	free(h->f_op);
+	h->f_fn1 = h->f_site = h->f_op = NULL;
+	h->f_len = h->f_cap = 0;
+	for (size_t i = 0; i < h->memo_cap; i++) {
+		free(h->memo[i].lk);
+		free(h->memo[i].edge);
+		free(h->memo[i].op);
+	}
+	free(h->memo);
+	h->memo = NULL;
+	h->memo_cap = 0;
+	idset_release(&h->seen);
+	free(h->edges.slots);
+	h->edges.slots = NULL;
+	h->edges.nslots = 0;
+}
+
+/* After the last sample: the pending stacks, file totals. */
 static void hm_finish(struct hm *h)
 {
-	size_t nfn = h->fns.count, nlk = h->lines.count;
-	h->fn_anchor = xcalloc(nfn ? nfn : 1, sizeof(int32_t));
-	h->fn_lk = xmalloc((nfn ? nfn : 1) * sizeof(uint32_t));
-	for (size_t i = 0; i < nfn; i++)
-		h->fn_lk[i] = NONE;
-	for (size_t i = 0; i < h->f_known; i++) {
-		uint32_t lk = h->f_lk[i];
-		if (lk == NONE || !h->f_occ[i])
-			continue;
-		const struct frame *f = stack_ids_frame(&h->ids, (uint32_t)i);
-		struct k_linefn kl = { lk, h->f_fn[i] };
-		rectab_intern(&h->linefns, &kl, NULL);
-		int32_t *a = &h->fn_anchor[h->f_fn[i]];
-		if (f->line > 0 && (*a == 0 || f->line < *a)) {
-			*a = f->line;
-			h->fn_lk[h->f_fn[i]] = lk;
-		}
-		if (f->opcode != FRAME_NO_OPCODE) {
-			h->has_ops = true;
-			struct k_op ko = { lk, f->opcode };
-			uint32_t op = intern_count(&h->ops, &ko, &h->op_n, &h->op_cap, h->f_occ[i]);
-			if (f->col >= 0) {
-				struct k_span ks = { op, f->end_line, f->col, f->end_col };
-				rectab_intern(&h->spans, &ks, NULL);
-			}
-		}
-	}
+	for (size_t i = 0; i < h->memo_cap; i++)
+		count_pending(h, &h->memo[i]);
+	release_stream(h);
 
 	/* files: totals, maxima */
-	size_t nfiles = h->files.count;
+	size_t nfiles = h->files.count, nlk = h->lines.count;
 	h->fv = xcalloc(nfiles ? nfiles : 1, sizeof(*h->fv));
 	for (size_t i = 0; i < nfiles; i++)
 		h->fv[i].str = ((const struct k_file *)rectab_get(&h->files, (uint32_t)i))->str;
 	for (size_t lk = 0; lk < nlk; lk++) {
 		const struct k_line *kl = rectab_get(&h->lines, (uint32_t)lk);
 		struct hm_file *fi = &h->fv[kl->file];
-		if (!h->cum[lk])
+		uint64_t cum = counts_get(&h->cum, lk), self = counts_get(&h->self, lk);
+		if (!cum)
 			continue;
-		fi->total += h->cum[lk];
-		fi->self += h->self[lk];
+		fi->total += cum;
+		fi->self += self;
 		fi->nlines++;
-		if (h->cum[lk] > fi->max_total)
-			fi->max_total = h->cum[lk];
-		if (h->self[lk] > fi->max_self)
-			fi->max_self = h->self[lk];
+		if (cum > fi->max_total)
+			fi->max_total = cum;
+		if (self > fi->max_self)
+			fi->max_self = self;
 	}
 }
 
@@ -407,9 +529,14 @@ static int by_line(const void *a, const void *b, void *ctx)
 	return x->line < y->line ? -1 : x->line > y->line;
 }
 
+static size_t max_size(size_t a, size_t b)
+{
+	return a > b ? a : b;
+}
+
 static void hm_index(struct hm *h)
 {
-	size_t nfiles = h->files.count, nlk = h->lines.count;
+	size_t nfiles = h->files.count, nlk = h->lines.count, nfn = h->fns.count;
 	h->by_total = xmalloc((nfiles ? nfiles : 1) * sizeof(uint32_t));
 	for (size_t i = 0; i < nfiles; i++)
 		if (h->fv[i].total)
@@ -420,9 +547,9 @@ static void hm_index(struct hm *h)
 	for (size_t i = 0; i < h->npages; i++)
 		h->fv[h->by_total[i]].page = (uint32_t)i;
 
-	uint32_t *key = xmalloc(((nlk > h->callees.count ? nlk : h->callees.count) + 1 +
-				 h->callers.count + h->linefns.count + h->ops.count +
-				 h->spans.count) * sizeof(uint32_t));
+	size_t most = max_size(max_size(nlk, h->edges.n), max_size(h->sites.count,
+				max_size(h->ops.count, h->spans.count)));
+	uint32_t *key = xmalloc((most + 1) * sizeof(uint32_t));
 	for (size_t i = 0; i < nlk; i++)
 		key[i] = ((const struct k_line *)rectab_get(&h->lines, (uint32_t)i))->file;
 	group_by(&h->g_lines, key, nlk, nfiles);
@@ -431,27 +558,29 @@ static void hm_index(struct hm *h)
 		qsort_r(h->g_lines.order + h->g_lines.off[f], n, sizeof(uint32_t), by_line,
 			&h->lines);
 	}
-	for (size_t i = 0; i < h->callees.count; i++)
-		key[i] = ((const struct k_callee *)rectab_get(&h->callees, (uint32_t)i))->caller_lk;
-	group_by(&h->g_callees, key, h->callees.count, nlk);
-	sort_groups(&h->g_callees, nlk, h->callee_n);
-	for (size_t i = 0; i < h->callers.count; i++)
-		key[i] = ((const struct k_caller *)rectab_get(&h->callers, (uint32_t)i))->callee_fn;
-	group_by(&h->g_callers, key, h->callers.count, h->fns.count);
-	sort_groups(&h->g_callers, h->fns.count, h->caller_n);
-	for (size_t i = 0; i < h->linefns.count; i++)
-		key[i] = ((const struct k_linefn *)rectab_get(&h->linefns, (uint32_t)i))->lk;
-	group_by(&h->g_linefns, key, h->linefns.count, nlk);
+	for (size_t i = 0; i < h->edges.n; i++)
+		key[i] = ((const struct k_site *)rectab_get(&h->sites,
+				edge_site(&h->edges, (uint32_t)i)))->lk;
+	group_by(&h->g_callees, key, h->edges.n, nlk);
+	for (size_t i = 0; i < h->edges.n; i++)
+		key[i] = edge_fn(&h->edges, (uint32_t)i);
+	group_by(&h->g_callers, key, h->edges.n, nfn);
+	sort_groups(&h->g_callers, nfn, &h->edges.samples);
+	for (size_t i = 0; i < h->sites.count; i++)
+		key[i] = ((const struct k_site *)rectab_get(&h->sites, (uint32_t)i))->lk;
+	group_by(&h->g_sites, key, h->sites.count, nlk);
 	for (size_t i = 0; i < h->ops.count; i++)
 		key[i] = ((const struct k_op *)rectab_get(&h->ops, (uint32_t)i))->lk;
 	group_by(&h->g_ops, key, h->ops.count, nlk);
-	sort_groups(&h->g_ops, nlk, h->op_n);
+	sort_groups(&h->g_ops, nlk, &h->op_n);
 	for (size_t i = 0; i < h->spans.count; i++)
 		key[i] = ((const struct k_span *)rectab_get(&h->spans, (uint32_t)i))->lkop;
 	group_by(&h->g_spans, key, h->spans.count, h->ops.count);
 	free(key);
-	h->fn_stamp = xcalloc(h->fns.count ? h->fns.count : 1, sizeof(uint32_t));
-	h->fn_nav = xcalloc(h->fns.count ? h->fns.count : 1, sizeof(*h->fn_nav));
+	h->fn_stamp = xcalloc(nfn ? nfn : 1, sizeof(uint32_t));
+	h->fn_nav = xcalloc(nfn ? nfn : 1, sizeof(*h->fn_nav));
+	h->fn_mark = xcalloc(nfn ? nfn : 1, sizeof(uint32_t));
+	h->fn_pos = xcalloc(nfn ? nfn : 1, sizeof(uint32_t));
 }
 
 /* ------------------------------------------------------------------ */
@@ -574,25 +703,61 @@ static void fn_prepare(struct hm *h, struct page_bufs *pb, uint32_t fn, uint32_t
 	buf_puts(b, "\":[");
 	for (uint32_t i = h->g_callers.off[fn]; i < h->g_callers.off[fn + 1] && nv->n < MAX_NAV_ITEMS; i++) {
 		uint32_t r = h->g_callers.order[i];
-		const struct k_caller *k = rectab_get(&h->callers, r);
-		const struct k_linefn *site = rectab_get(&h->sites, k->site);
+		const struct k_site *site = rectab_get(&h->sites, edge_site(&h->edges, r));
 		const struct k_line *cl = rectab_get(&h->lines, site->lk);
 		uint32_t cpage = h->fv[cl->file].page;
 		if (cpage == NONE || cl->line <= 0)
 			continue;
 		if (nv->n)
 			buf_putc(b, ',');
-		put_nav(b, h, cpage, cl->line, site->fn, h->fv[cl->file].str, h->caller_n[r]);
+		uint64_t samples = counts_get(&h->edges.samples, r);
+		const struct k_fn *cfn = rectab_get(&h->fns, site->fn);
+		put_nav(b, h, cpage, cl->line, cfn->func_str, h->fv[cl->file].str, samples);
 		if (!nv->n) {
 			nv->page = cpage;
 			nv->line = cl->line;
 		}
 		nv->n++;
-		nv->sum += h->caller_n[r];
+		nv->sum += samples;
 	}
 	buf_putc(b, ']');
 	if (!nv->n)
 		b->len = mark; /* nobody to list */
+}
+
+static int by_samples_desc(const void *a, const void *b)
+{
+	const struct callee *x = a, *y = b;
+	if (x->samples != y->samples)
+		return x->samples > y->samples ? -1 : 1;
+	return x->first < y->first ? -1 : x->first > y->first;
+}
+
+/* The callees of line lk into h->callees, most samples first (first seen
+ * first among equals): its edges summed by callee.  Returns how many. */
+static size_t line_callees(struct hm *h, uint32_t lk)
+{
+	uint32_t lo = h->g_callees.off[lk], hi = h->g_callees.off[lk + 1];
+	size_t n = 0;
+	if (lo == hi)
+		return 0;
+	VEC_RESERVE(h->callees, h->callees_cap, hi - lo);
+	if (++h->mark == 0) { /* wrapped: forget every old mark */
+		memset(h->fn_mark, 0, h->fns.count * sizeof(*h->fn_mark));
+		h->mark = 1;
+	}
+	/* edges in first-seen order: a callee's first edge is its first */
+	for (uint32_t i = lo; i < hi; i++) {
+		uint32_t e = h->g_callees.order[i], fn = edge_fn(&h->edges, e);
+		if (h->fn_mark[fn] != h->mark) {
+			h->fn_mark[fn] = h->mark;
+			h->fn_pos[fn] = (uint32_t)n;
+			h->callees[n++] = (struct callee){ fn, e, 0 };
+		}
+		h->callees[h->fn_pos[fn]].samples += counts_get(&h->edges.samples, e);
+	}
+	qsort(h->callees, n, sizeof(*h->callees), by_samples_desc);
+	return n;
 }
 
 /* The callees of line lk that have a page, as a JSON list into ej; the
@@ -604,30 +769,29 @@ static void line_nav(struct hm *h, struct page_bufs *pb, uint32_t lk, uint32_t p
 	memset(callees, 0, sizeof(*callees));
 	buf_reset(&pb->ej);
 	buf_reset(&pb->fj);
-	for (uint32_t i = h->g_callees.off[lk];
-	     i < h->g_callees.off[lk + 1] && callees->n < MAX_NAV_ITEMS; i++) {
-		uint32_t r = h->g_callees.order[i];
-		const struct k_callee *k = rectab_get(&h->callees, r);
-		uint32_t tlk = h->fn_lk[k->callee_fn];
+	size_t nc = line_callees(h, lk);
+	for (size_t i = 0; i < nc && callees->n < MAX_NAV_ITEMS; i++) {
+		const struct callee *c = &h->callees[i];
+		uint32_t tlk = h->fn_lk[c->fn];
 		if (tlk == NONE)
 			continue;
 		const struct k_line *tl = rectab_get(&h->lines, tlk);
 		uint32_t tpage = h->fv[tl->file].page;
 		if (tpage == NONE || tl->line <= 0)
 			continue;
-		const struct k_fn *fn = rectab_get(&h->fns, k->callee_fn);
+		const struct k_fn *fn = rectab_get(&h->fns, c->fn);
 		if (callees->n)
 			buf_putc(&pb->ej, ',');
-		put_nav(&pb->ej, h, tpage, tl->line, fn->func_str, fn->file_str, h->callee_n[r]);
+		put_nav(&pb->ej, h, tpage, tl->line, fn->func_str, fn->file_str, c->samples);
 		if (!callees->n) {
 			callees->page = tpage;
 			callees->line = tl->line;
 		}
 		callees->n++;
-		callees->sum += h->callee_n[r];
+		callees->sum += c->samples;
 	}
-	for (uint32_t j = h->g_linefns.off[lk]; j < h->g_linefns.off[lk + 1]; j++) {
-		uint32_t fn = ((const struct k_linefn *)rectab_get(&h->linefns, h->g_linefns.order[j]))->fn;
+	for (uint32_t j = h->g_sites.off[lk]; j < h->g_sites.off[lk + 1]; j++) {
+		uint32_t fn = ((const struct k_site *)rectab_get(&h->sites, h->g_sites.order[j]))->fn;
 		fn_prepare(h, pb, fn, page);
 		const struct nav *fv = &h->fn_nav[fn];
 		if (!fv->n)
@@ -706,7 +870,7 @@ static void line_ops(const struct hm *h, uint32_t lk, struct buf *b)
 		buf_putc(b, ',');
 		htmlenc_json_str(b, bname, strlen(bname));
 		buf_puts(b, strcmp(name, bname) != 0 ? ",1," : ",0,");
-		put_u64(b, h->op_n[r]);
+		put_u64(b, counts_get(&h->op_n, r));
 		buf_puts(b, ",[");
 		uint32_t ns = 0;
 		for (uint32_t j = h->g_spans.off[r]; j < h->g_spans.off[r + 1] && ns < MAX_SPANS; j++, ns++) {
@@ -731,7 +895,8 @@ static void put_row(struct hm *h, struct page_bufs *pb, const struct hm_file *fi
 		    int32_t line, uint32_t lk, const char *src, size_t slen, bool *first_data)
 {
 	struct buf *b = &pb->rows;
-	uint64_t tot = lk != NONE ? h->cum[lk] : 0, self = lk != NONE ? h->self[lk] : 0;
+	uint64_t tot = lk != NONE ? counts_get(&h->cum, lk) : 0;
+	uint64_t self = lk != NONE ? counts_get(&h->self, lk) : 0;
 	if (!tot) {
 		buf_puts(b, "<div class=\"ln c\" id=\"line-");
 		put_i64(b, line);
@@ -1098,42 +1263,32 @@ static int make_dirs(const char *path)
 
 static void hm_release(struct hm *h)
 {
-	stack_ids_release(&h->ids);
-	free(h->f_lk);
-	free(h->f_fn);
-	free(h->f_site);
-	free(h->f_graph);
-	free(h->f_occ);
-	free(h->lk_seen);
-	for (size_t i = 0; i < h->memo_cap; i++) {
-		free(h->memo[i].callee);
-		free(h->memo[i].caller);
-	}
-	free(h->memo);
+	release_stream(h);
 	rectab_release(&h->sites);
 	rectab_release(&h->files);
 	rectab_release(&h->lines);
 	rectab_release(&h->fns);
-	rectab_release(&h->callees);
-	rectab_release(&h->callers);
-	rectab_release(&h->linefns);
 	rectab_release(&h->ops);
 	rectab_release(&h->spans);
-	free(h->fv);
-	free(h->cum);
-	free(h->self);
-	free(h->callee_n);
-	free(h->caller_n);
-	free(h->op_n);
+	free(h->edges.key);
+	counts_release(&h->edges.samples);
+	counts_release(&h->cum);
+	counts_release(&h->self);
+	counts_release(&h->op_n);
+	free(h->fn_graph);
 	free(h->fn_anchor);
 	free(h->fn_lk);
+	free(h->fv);
 	free(h->fn_stamp);
 	free(h->fn_nav);
+	free(h->fn_mark);
+	free(h->fn_pos);
+	free(h->callees);
 	free(h->by_total);
 	groups_release(&h->g_lines);
 	groups_release(&h->g_callees);
 	groups_release(&h->g_callers);
-	groups_release(&h->g_linefns);
+	groups_release(&h->g_sites);
 	groups_release(&h->g_ops);
 	groups_release(&h->g_spans);
 	pymod_release(&h->names);
@@ -1143,13 +1298,10 @@ static int hm_open(struct out_stream **st, const struct out_request *req)
 {
 	struct hm *h = xcalloc(1, sizeof(*h));
 	stack_ids_init(&h->ids, req->skip_idle);
-	rectab_init(&h->sites, sizeof(struct k_linefn));
+	rectab_init(&h->sites, sizeof(struct k_site));
 	rectab_init(&h->files, sizeof(struct k_file));
 	rectab_init(&h->lines, sizeof(struct k_line));
 	rectab_init(&h->fns, sizeof(struct k_fn));
-	rectab_init(&h->callees, sizeof(struct k_callee));
-	rectab_init(&h->callers, sizeof(struct k_caller));
-	rectab_init(&h->linefns, sizeof(struct k_linefn));
 	rectab_init(&h->ops, sizeof(struct k_op));
 	rectab_init(&h->spans, sizeof(struct k_span));
 	*st = (struct out_stream *)h;

@@ -28,7 +28,9 @@
 #include "out/out.h"
 
 #include "base/buf.h"
+#include "base/counts.h"
 #include "base/error.h"
+#include "base/hash.h"
 #include "base/intern.h"
 #include "model/profile.h"
 #include "model/stackids.h"
@@ -44,10 +46,21 @@
 
 /* A frame as JSONL tells frames apart; absent keys are -1 (end_line: 0). */
 struct jframe {
-	uint32_t path, func; /* JSONL string ids */
+	uint32_t path, func; /* string ids (of the samples' strings) */
 	int32_t line, end_line, col, end_col;
 };
 
+/* A thread's last stack, counted only when the thread's stack changes (or
+ * at the end) with the number of samples that repeated it. */
+struct jthread {
+	uint32_t *jids;       /* JSONL frame ids, innermost first */
+	size_t depth, cap;
+	uint64_t weight;      /* samples of it not counted yet */
+};
+
+/* Memory: JSONL keeps 16 bytes per distinct frame (its id by stack_ids id,
+ * a stack_ids id by JSONL id, two 32-bit counts); the frames themselves are
+ * stack_ids' (the replayed file's frame table, shared). */
 struct jsonl {
 	struct stack_ids ids; /* frame ids of the samples' stacks */
 	const struct strtab *strtab; /* the samples' strings */
@@ -55,13 +68,20 @@ struct jsonl {
 	size_t str_of_cap;
 	uint32_t *strings;    /* JSONL id -> string id */
 	size_t nstrings, strings_cap;
-	uint32_t *frame_of;   /* stack_ids frame id -> JSONL frame id + 1 */
-	size_t frame_of_cap;
-	struct rectab frames; /* struct jframe, ids are JSONL frame ids */
-	uint64_t *self, *cum;
-	uint32_t *seen;       /* per JSONL frame: the stamp of the last stack that counted it */
-	size_t counts_cap;
-	uint32_t stamp;       /* stacks counted, mod 2^32 (0 is never a stamp) */
+	uint32_t *jid_of;     /* stack_ids frame id -> JSONL frame id + 1 (0: none yet) */
+	size_t jid_len, jid_cap;
+	uint32_t *rep;        /* JSONL frame id -> a stack_ids id of it */
+	size_t nframes, rep_cap;
+	/* Frames that are one JSONL frame (differing only in opcode, or in
+	 * what JSONL leaves out) by struct jframe: made, from the frames so
+	 * far, when the first frame comes that is not as JSONL writes it; until
+	 * then distinct frames are distinct JSONL frames. */
+	uint32_t *merge;      /* JSONL frame id + 1, 0: empty */
+	size_t merge_mask;
+	struct counts self, cum;
+	struct jthread *threads; /* by stack_ids thread */
+	size_t threads_cap;
+	struct idset seen;    /* the frames of the stack being counted */
 	uint64_t total;
 	char run_id[33];
 	FILE *f;
@@ -85,16 +105,12 @@ static uint32_t jstring(struct jsonl *j, uint32_t sid)
 	return j->str_of[sid] - 1;
 }
 
-static uint32_t jframe_of(struct jsonl *j, uint32_t fid)
+/* Frame f as JSONL writes it (strings: the samples' ids). */
+static struct jframe jframe_make(const struct frame *f)
 {
-	if (fid < j->frame_of_cap && j->frame_of[fid])
-		return j->frame_of[fid] - 1;
-	const struct frame *f = stack_ids_frame(&j->ids, fid);
 	struct jframe k;
-	memset(&k, 0, sizeof(k));
-	/* Tachyon interns the function name first */
-	k.func = jstring(j, f->func);
-	k.path = jstring(j, f->file);
+	k.func = f->func;
+	k.path = f->file;
 	if (f->line == FRAME_NO_LINE) {
 		/* no location: Tachyon's DEFAULT_LOCATION (0, 0, -1, -1) */
 		k.line = 0;
@@ -106,29 +122,111 @@ static uint32_t jframe_of(struct jsonl *j, uint32_t fid)
 		k.col = f->col >= 0 ? f->col : -1;
 		k.end_col = f->end_col >= 0 ? f->end_col : -1;
 	}
-	int added;
-	uint32_t id = rectab_intern(&j->frames, &k, &added);
-	if (added && id >= j->counts_cap) {
-		size_t old = j->counts_cap, cap = j->counts_cap;
-		VEC_RESERVE(j->self, cap, (size_t)id + 1);
-		j->cum = xrealloc(j->cum, cap * sizeof(*j->cum));
-		j->seen = xrealloc(j->seen, cap * sizeof(*j->seen));
-		memset(j->self + old, 0, (cap - old) * sizeof(*j->self));
-		memset(j->cum + old, 0, (cap - old) * sizeof(*j->cum));
-		memset(j->seen + old, 0, (cap - old) * sizeof(*j->seen));
-		j->counts_cap = cap;
+	return k;
+}
+
+/* Whether f is written as it is: then no other frame is written the same. */
+static bool jframe_exact(const struct frame *f)
+{
+	return f->opcode == FRAME_NO_OPCODE && f->line != FRAME_NO_LINE && f->end_line >= 0 &&
+	       f->col >= -1 && f->end_col >= -1;
+}
+
+static bool jframe_eq(const struct jframe *a, const struct jframe *b)
+{
+	return a->path == b->path && a->func == b->func && a->line == b->line &&
+	       a->end_line == b->end_line && a->col == b->col && a->end_col == b->end_col;
+}
+
+static struct jframe jframe_get(const struct jsonl *j, uint32_t jid)
+{
+	return jframe_make(stack_ids_frame(&j->ids, j->rep[jid]));
+}
+
+/* The slot of k in merge: its JSONL frame's, or the empty one to take. */
+static size_t merge_slot(const struct jsonl *j, const struct jframe *k)
+{
+	size_t i = (size_t)hash_bytes(k, sizeof(*k)) & j->merge_mask;
+	for (; j->merge[i]; i = (i + 1) & j->merge_mask) {
+		struct jframe o = jframe_get(j, j->merge[i] - 1);
+		if (jframe_eq(&o, k))
+			break;
 	}
-	if (fid >= j->frame_of_cap) {
-		size_t old = j->frame_of_cap;
-		VEC_RESERVE(j->frame_of, j->frame_of_cap, (size_t)fid + 1);
-		memset(j->frame_of + old, 0, (j->frame_of_cap - old) * sizeof(*j->frame_of));
+	return i;
+}
+
+/* Room for one more frame in merge (made on first use): at most 3/4 full. */
+static void merge_reserve(struct jsonl *j)
+{
+	size_t size = j->merge ? j->merge_mask + 1 : 1024;
+	if (j->merge && (j->nframes + 1) * 4 <= size * 3)
+		return;
+	while ((j->nframes + 1) * 4 > size * 3)
+		size *= 2;
+	free(j->merge);
+	j->merge = xcalloc(size, sizeof(*j->merge));
+	j->merge_mask = size - 1;
+	for (uint32_t id = 0; id < j->nframes; id++) {
+		struct jframe k = jframe_get(j, id);
+		j->merge[merge_slot(j, &k)] = id + 1;
 	}
-	j->frame_of[fid] = id + 1;
+}
+
+/* The JSONL frame of stack_ids frame sid. */
+static uint32_t jframe_of(struct jsonl *j, uint32_t sid)
+{
+	if (sid < j->jid_len && j->jid_of[sid])
+		return j->jid_of[sid] - 1;
+	if (sid >= j->jid_len) {
+		VEC_RESERVE(j->jid_of, j->jid_cap, (size_t)sid + 1);
+		memset(j->jid_of + j->jid_len, 0, ((size_t)sid + 1 - j->jid_len) * sizeof(*j->jid_of));
+		j->jid_len = (size_t)sid + 1;
+	}
+	const struct frame *f = stack_ids_frame(&j->ids, sid);
+	/* Tachyon interns the function name first */
+	jstring(j, f->func);
+	jstring(j, f->file);
+	size_t slot = 0;
+	if (j->merge || !jframe_exact(f)) {
+		merge_reserve(j);
+		struct jframe k = jframe_make(f);
+		slot = merge_slot(j, &k);
+		if (j->merge[slot]) {
+			j->jid_of[sid] = j->merge[slot];
+			return j->merge[slot] - 1;
+		}
+	}
+	uint32_t id = (uint32_t)j->nframes++;
+	VEC_RESERVE(j->rep, j->rep_cap, j->nframes);
+	j->rep[id] = sid;
+	counts_resize(&j->self, j->nframes);
+	counts_resize(&j->cum, j->nframes);
+	if (j->merge)
+		j->merge[slot] = id + 1;
+	j->jid_of[sid] = id + 1;
 	return id;
 }
 
+/* Count thread m's stack for its weight: self the leaf, cumulative every
+ * frame once (recursion counts once). */
+static void count_pending(struct jsonl *j, struct jthread *m)
+{
+	if (!m->weight)
+		return;
+	uint64_t w = m->weight;
+	m->weight = 0;
+	j->total += w;
+	counts_add(&j->self, m->jids[0], w);
+	idset_start(&j->seen, m->depth);
+	for (size_t i = 0; i < m->depth; i++)
+		if (idset_add(&j->seen, m->jids[i]))
+			counts_add(&j->cum, m->jids[i], w);
+}
+
 /* Tachyon's process_frames, one thread stack at a time: frames are named
- * innermost first, self counts the leaf, cumulative every frame once. */
+ * innermost first when a stack is seen; a stack is counted when its thread
+ * moves to another (or at the end), once for all the samples that
+ * repeated it. */
 static int jsonl_add(struct out_stream *st, const struct sample *s, const struct strtab *strings)
 {
 	struct jsonl *j = (struct jsonl *)st;
@@ -138,20 +236,22 @@ static int jsonl_add(struct out_stream *st, const struct sample *s, const struct
 		const uint32_t *ids = stack_ids_of(&j->ids, s, &s->threads[t], strings, &depth);
 		if (depth == 0)
 			continue;
-		j->total++;
-		if (++j->stamp == 0) { /* wrapped: forget every old stamp */
-			memset(j->seen, 0, j->counts_cap * sizeof(*j->seen));
-			j->stamp = 1;
+		if (j->ids.thread >= j->threads_cap) {
+			size_t old = j->threads_cap;
+			VEC_RESERVE(j->threads, j->threads_cap, (size_t)j->ids.thread + 1);
+			memset(j->threads + old, 0, (j->threads_cap - old) * sizeof(*j->threads));
 		}
-		for (size_t i = 0; i < depth; i++) {
-			uint32_t id = jframe_of(j, ids[i]);
-			if (i == 0)
-				j->self[id]++;
-			if (j->seen[id] != j->stamp) {
-				j->seen[id] = j->stamp;
-				j->cum[id]++;
-			}
+		struct jthread *m = &j->threads[j->ids.thread];
+		if (m->weight && j->ids.shared == depth && m->depth == depth) {
+			m->weight++; /* the thread's stack did not change */
+			continue;
 		}
+		count_pending(j, m);
+		VEC_RESERVE(m->jids, m->cap, depth);
+		for (size_t i = 0; i < depth; i++)
+			m->jids[i] = jframe_of(j, ids[i]);
+		m->depth = depth;
+		m->weight = 1;
 	}
 	return 0;
 }
@@ -193,18 +293,18 @@ static void put_string(struct jsonl *j, uint32_t id)
 
 static void put_frame(struct jsonl *j, uint32_t id)
 {
-	const struct jframe *k = rectab_get(&j->frames, id);
+	struct jframe k = jframe_get(j, id);
 	struct buf *b = &j->out;
 	put_key_i64(b, "{\"frame_id\":", id);
-	put_key_i64(b, ",\"path_str_id\":", k->path);
-	put_key_i64(b, ",\"func_str_id\":", k->func);
-	put_key_i64(b, ",\"line\":", k->line);
-	if (k->end_line > 0)
-		put_key_i64(b, ",\"end_line\":", k->end_line);
-	if (k->col >= 0)
-		put_key_i64(b, ",\"col\":", k->col);
-	if (k->end_col >= 0)
-		put_key_i64(b, ",\"end_col\":", k->end_col);
+	put_key_i64(b, ",\"path_str_id\":", j->str_of[k.path] - 1);
+	put_key_i64(b, ",\"func_str_id\":", j->str_of[k.func] - 1);
+	put_key_i64(b, ",\"line\":", k.line);
+	if (k.end_line > 0)
+		put_key_i64(b, ",\"end_line\":", k.end_line);
+	if (k.col >= 0)
+		put_key_i64(b, ",\"col\":", k.col);
+	if (k.end_col >= 0)
+		put_key_i64(b, ",\"end_col\":", k.end_col);
 	buf_putc(b, '}');
 }
 
@@ -213,9 +313,9 @@ static void put_entry(struct jsonl *j, uint32_t id)
 	struct buf *b = &j->out;
 	put_key_i64(b, "{\"frame_id\":", id);
 	buf_puts(b, ",\"self\":");
-	textenc_u64(b, j->self[id]);
+	textenc_u64(b, counts_get(&j->self, id));
 	buf_puts(b, ",\"cumulative\":");
-	textenc_u64(b, j->cum[id]);
+	textenc_u64(b, counts_get(&j->cum, id));
 	buf_putc(b, '}');
 }
 
@@ -290,11 +390,11 @@ static void write_all(struct jsonl *j, const struct profile *p)
 	buf_puts(&j->out, "}\n");
 
 	chunked(j, "string_table", NULL, "strings", j->nstrings, put_string);
-	chunked(j, "frame_table", NULL, "frames", j->frames.count, put_frame);
+	chunked(j, "frame_table", NULL, "frames", j->nframes, put_frame);
 	struct buf extra = BUF_INIT;
 	buf_puts(&extra, ",\"kind\":\"frame\",\"scope\":\"final\",\"samples_total\":");
 	textenc_u64(&extra, j->total);
-	chunked(j, "agg", extra.data, "entries", j->frames.count, put_entry);
+	chunked(j, "agg", extra.data, "entries", j->nframes, put_entry);
 	buf_release(&extra);
 
 	head(j, "end");
@@ -307,11 +407,15 @@ static void write_all(struct jsonl *j, const struct profile *p)
 static void jsonl_free(struct jsonl *j)
 {
 	buf_release(&j->out);
-	free(j->seen);
-	free(j->cum);
-	free(j->self);
-	rectab_release(&j->frames);
-	free(j->frame_of);
+	for (size_t i = 0; i < j->threads_cap; i++)
+		free(j->threads[i].jids);
+	free(j->threads);
+	idset_release(&j->seen);
+	counts_release(&j->cum);
+	counts_release(&j->self);
+	free(j->merge);
+	free(j->rep);
+	free(j->jid_of);
 	free(j->strings);
 	free(j->str_of);
 	stack_ids_release(&j->ids);
@@ -330,7 +434,8 @@ static int jsonl_open(struct out_stream **st, const struct out_request *req)
 	j->f = f;
 	j->own_file = req->path != NULL;
 	stack_ids_init(&j->ids, req->skip_idle);
-	rectab_init(&j->frames, sizeof(struct jframe));
+	counts_init(&j->self);
+	counts_init(&j->cum);
 	*st = (struct out_stream *)j;
 	return 0;
 }
@@ -342,6 +447,8 @@ static int jsonl_close(struct out_stream *st, const struct profile *p,
 	struct jsonl *j = (struct jsonl *)st;
 	if (!j->strtab)
 		j->strtab = &p->strings;
+	for (size_t i = 0; i < j->threads_cap; i++)
+		count_pending(j, &j->threads[i]);
 	make_run_id(j->run_id);
 	write_all(j, p);
 	if (j->own_file) {

@@ -370,8 +370,30 @@ TEST(hash_bytes)
 	CHECK(hash_u64(0) != hash_u64(1));
 }
 
+TEST(idset)
+{
+	struct idset s = { 0 };
+	idset_start(&s, 3);
+	CHECK(idset_add(&s, 0));
+	CHECK(idset_add(&s, 7));
+	CHECK(!idset_add(&s, 0));
+	CHECK(!idset_add(&s, 7));
+	CHECK(idset_add(&s, 5));
+	/* a new pass forgets the old one */
+	idset_start(&s, 1000);
+	CHECK(idset_add(&s, 7));
+	for (uint32_t i = 0; i < 1000; i++)
+		CHECK(idset_add(&s, i * 2654435761u) == (i * 2654435761u != 7));
+	for (uint32_t i = 0; i < 1000; i++)
+		CHECK(!idset_add(&s, i * 2654435761u));
+	idset_start(&s, 2);
+	CHECK(idset_add(&s, 0));
+	idset_release(&s);
+}
+
 int main(void)
 {
+	RUN(idset);
 	RUN(empty);
 	RUN(put_get_del_basic);
 	RUN(clear);
