@@ -28,11 +28,6 @@ void stack_ids_init(struct stack_ids *s, bool skip_idle)
 	rectab_init(&s->thread_keys, sizeof(struct thread_key));
 }
 
-void stack_ids_by_line(struct stack_ids *s)
-{
-	s->by_line = true;
-}
-
 void stack_ids_release(struct stack_ids *s)
 {
 	for (size_t i = 0; i < s->thread_keys.count; i++) {
@@ -44,7 +39,6 @@ void stack_ids_release(struct stack_ids *s)
 	rectab_release(&s->frames);
 	rectab_release(&s->thread_keys);
 	free(s->internal);
-	free(s->by_key);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -63,36 +57,12 @@ static bool internal(struct stack_ids *s, const struct strtab *strings, uint32_t
 	return s->internal[id] == 2;
 }
 
-/* The frame a live frame is interned as. */
-static uint32_t intern_frame(struct stack_ids *s, const struct frame *f)
-{
-	if (!s->by_line)
-		return rectab_intern(&s->frames, f, NULL);
-	struct frame k = { .file = f->file, .func = f->func,
-			   .line = f->line == FRAME_NO_LINE ? 0 : f->line,
-			   .end_line = -1, .col = -1, .end_col = -1, .opcode = FRAME_NO_OPCODE };
-	return rectab_intern(&s->frames, &k, NULL);
-}
-
-/* The id of frame f, whose key (when keys is not NULL) is keys[i].  Keys
- * are equal if and only if frames are, so a key is an id as it is; by
- * line, frames that differ only in columns or opcode are one, so a key
- * maps to the id of its frame interned by line. */
+/* The id of frame f, whose key (when keys is not NULL) is keys[i]: keys
+ * are equal if and only if frames are, so a key is an id as it is. */
 static uint32_t frame_id(struct stack_ids *s, const struct frame *f, const uint32_t *keys, size_t i)
 {
-	if (!keys)
-		return intern_frame(s, f);
-	if (!s->by_line)
-		return keys[i];
-	uint32_t key = keys[i];
-	if (key >= s->by_key_cap) {
-		size_t old = s->by_key_cap;
-		VEC_RESERVE(s->by_key, s->by_key_cap, (size_t)key + 1);
-		memset(s->by_key + old, 0, (s->by_key_cap - old) * sizeof(*s->by_key));
-	}
-	if (!s->by_key[key])
-		s->by_key[key] = intern_frame(s, f) + 1;
-	return s->by_key[key] - 1;
+	assert(!keys == !s->key_frames && !(s->key_frames && s->frames.count));
+	return keys ? keys[i] : rectab_intern(&s->frames, f, NULL);
 }
 
 static struct stack_ids_thread *thread_of(struct stack_ids *s, const struct thread_sample *t)
@@ -128,10 +98,9 @@ const uint32_t *stack_ids_of(struct stack_ids *s, const struct sample *smp,
 	}
 	const struct frame *f = smp->frames + t->first;
 	const uint32_t *keys = smp->frame_keys ? smp->frame_keys + t->first : NULL;
-	if (keys && !s->by_line && !s->key_frames && !s->frames.count)
+	if (keys && !s->key_frames && !s->frames.count)
 		s->key_frames = smp->key_frames;
-	assert(!keys || s->by_line || smp->key_frames == s->key_frames);
-	assert(!keys == !s->key_frames || s->by_line);
+	assert(!keys || smp->key_frames == s->key_frames);
 
 	/* the thread's memo, root first: keep the outer part it shares with
 	 * this stack, intern the rest root first */

@@ -11,8 +11,6 @@
  * samples given to one stack_ids come from one source (replayed from one
  * file, or live).  A format that wants first-seen order keeps it itself,
  * for ids it has not seen yet, walking each stack from the root inwards.
- * By line (stack_ids_by_line), ids are dense in both cases: frames that
- * differ only in columns or opcode share one.
  * Each thread's last stack is remembered with its ids, so the outer part a
  * stack shares with the thread's previous one costs a comparison per frame,
  * not a lookup.
@@ -46,14 +44,11 @@ struct stack_ids_thread {
 
 struct stack_ids {
 	bool skip_idle;
-	bool by_line;                  /* see stack_ids_by_line() */
-	struct rectab frames;          /* struct frame, by id (live, or by line) */
+	struct rectab frames;          /* struct frame, by id (live) */
 	const struct frame *key_frames; /* the samples' key_frames (replay) */
 	struct rectab thread_keys;     /* struct profile_thread-like keys */
 	struct stack_ids_thread *threads;
 	size_t threads_cap;
-	uint32_t *by_key;              /* by line: sample frame key -> id + 1 (0: not yet) */
-	size_t by_key_cap;
 	uint8_t *internal;             /* per string id: 0 unknown, 1 no, 2 yes */
 	size_t internal_cap;
 	/* after a stack_ids_of() that returned a stack: its thread's index
@@ -67,12 +62,6 @@ struct stack_ids {
 
 void stack_ids_init(struct stack_ids *s, bool skip_idle);
 void stack_ids_release(struct stack_ids *s);
-/* Tell frames apart by (file, func, line) only, as Tachyon's aggregating
- * collectors do (pstats, collapsed): the frames stack_ids_frame() returns
- * then hold line 0 for a frame without one and nothing else (end_line,
- * col, end_col -1, no opcode).  Call before the first stack. */
-void stack_ids_by_line(struct stack_ids *s);
-
 /* The frame ids of thread t's stack in smp (strings: the sample's string
  * table), innermost first, with *depth set; NULL with *depth 0 when the
  * thread is left out or its stack is empty.  Valid until the next call. */
@@ -85,12 +74,6 @@ static inline const struct frame *stack_ids_frame(const struct stack_ids *s, uin
 	if (s->key_frames)
 		return &s->key_frames[id];
 	return (const struct frame *)rectab_get(&s->frames, id);
-}
-
-/* How many frames have dense ids (live, or by line): ids 0 .. count - 1. */
-static inline size_t stack_ids_count(const struct stack_ids *s)
-{
-	return s->frames.count;
 }
 
 #endif

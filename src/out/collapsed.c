@@ -16,13 +16,14 @@
  * are written as the bytes the walker produced (Tachyon encodes with
  * "surrogatepass", which is what strobe's strings hold already).
  *
- * A stream: each thread stack becomes (tid, frame ids root first) and is
- * counted in a table of such groups as it arrives, so memory is the distinct
- * stacks as id arrays, never their text (hundreds of MiB for a million
- * diverse stacks).  A thread whose stack did not change costs one increment.
- * The text exists only one line at a time: the sort compares two lines by
- * rendering them a frame at a time, skipping the frames they share, and the
- * writer renders each line as it goes out.
+ * A stream: each thread stack becomes (tid, frame keys root first), a frame
+ * key being Tachyon's (file, func, line), and is counted in a table of such
+ * groups as it arrives, so memory is the distinct stacks as id arrays,
+ * never their text (hundreds of MiB for a million diverse stacks).  A
+ * thread whose stack did not change costs one increment.  At the end every
+ * frame key's text is rendered once, in id order; the sort compares two
+ * lines a frame at a time from those texts, skipping the frames they share,
+ * and the writer copies each line's frames' texts as it goes out.
  */
 #include "out/out.h"
 
@@ -38,15 +39,24 @@
 
 #define FLUSH_AT (1u << 20)
 
+/* Tachyon's frame identity (file, func, line), line 0 for none. */
+struct fkey {
+	uint32_t file, func;
+	int32_t line;
+};
+
 /* A distinct (tid, stack): its bytes in the group table are the tid and
- * then the frame ids, root first. */
+ * then the frame keys' ids, root first. */
 struct line {
 	uint64_t count;
 	uint32_t group; /* group id = first-seen position */
 };
 
 struct collapsed {
-	struct stack_ids ids;          /* frames as (file, func, line) */
+	struct stack_ids ids;          /* frames of the samples' stacks */
+	uint32_t *fkey_of;             /* stack_ids frame id -> fkey id + 1 (0: not yet) */
+	size_t fkey_of_cap;
+	struct rectab fkeys;           /* struct fkey, ids dense in first-seen order */
 	const struct strtab *strings;  /* the samples' strings */
 	struct strtab groups;
 	struct line *lines;            /* by group id until sorted */
@@ -65,7 +75,7 @@ struct collapsed {
 	bool own_file;
 };
 
-/* A group's stack: its tid and its frame ids, root first. */
+/* A group's stack: its tid and its frame key ids, root first. */
 static const uint32_t *group_of(struct collapsed *c, uint32_t g, uint64_t *tid,
 				size_t *depth)
 {
@@ -74,6 +84,24 @@ static const uint32_t *group_of(struct collapsed *c, uint32_t g, uint64_t *tid,
 	memcpy(tid, b, sizeof(*tid));
 	*depth = n / sizeof(uint32_t) - 2;
 	return (const uint32_t *)(const void *)(b + sizeof(*tid));
+}
+
+/* The id of stack_ids frame id's (file, func, line). */
+static uint32_t fkey_id(struct collapsed *c, uint32_t id)
+{
+	if (id < c->fkey_of_cap && c->fkey_of[id])
+		return c->fkey_of[id] - 1;
+	if (id >= c->fkey_of_cap) {
+		size_t old = c->fkey_of_cap;
+		VEC_RESERVE(c->fkey_of, c->fkey_of_cap, (size_t)id + 1);
+		memset(c->fkey_of + old, 0, (c->fkey_of_cap - old) * sizeof(*c->fkey_of));
+	}
+	const struct frame *f = stack_ids_frame(&c->ids, id);
+	struct fkey k = { .file = f->file, .func = f->func,
+			  .line = f->line == FRAME_NO_LINE ? 0 : f->line };
+	uint32_t fk = rectab_intern(&c->fkeys, &k, NULL);
+	c->fkey_of[id] = fk + 1;
+	return fk;
 }
 
 static int collapsed_add(struct out_stream *st, const struct sample *s,
@@ -101,7 +129,7 @@ static int collapsed_add(struct out_stream *st, const struct sample *s,
 		VEC_RESERVE(c->key, c->key_cap, depth + 2);
 		memcpy(c->key, &s->threads[t].tid, sizeof(uint64_t));
 		for (size_t i = 0; i < depth; i++)
-			c->key[2 + i] = ids[depth - 1 - i];
+			c->key[2 + i] = fkey_id(c, ids[depth - 1 - i]);
 		uint32_t g = strtab_intern(&c->groups, (const char *)c->key,
 					   (depth + 2) * sizeof(uint32_t));
 		if (g == c->nlines) {
@@ -131,7 +159,7 @@ static size_t base_skip(struct collapsed *c, uint32_t id, const char *file, size
 }
 
 /* Frame fr's text with its leading ';' appended to b. */
-static void render_frame(struct buf *b, struct collapsed *c, const struct frame *fr)
+static void render_frame(struct buf *b, struct collapsed *c, const struct fkey *fr)
 {
 	size_t flen, nlen;
 	const char *file = strtab_get(c->strings, fr->file, &flen);
@@ -157,22 +185,25 @@ static void render_frame(struct buf *b, struct collapsed *c, const struct frame 
 
 /* Render every frame once, in id order (a sequential pass: the sort and
  * the writer then copy texts instead of chasing frames and strings), and
- * drop the stack ids, which nothing needs any more.  False when the texts
+ * drop the stack ids and keys, which nothing needs any more.  False when the texts
  * outgrow 32-bit offsets. */
 static bool render_frames(struct collapsed *c)
 {
-	size_t n = stack_ids_count(&c->ids);
+	size_t n = c->fkeys.count;
 	c->foff = xmalloc((n + 1) * sizeof(*c->foff));
 	for (size_t i = 0; i < n; i++) {
 		if (c->ftext.len > UINT32_MAX)
 			return false;
 		c->foff[i] = (uint32_t)c->ftext.len;
-		render_frame(&c->ftext, c, stack_ids_frame(&c->ids, (uint32_t)i));
+		render_frame(&c->ftext, c, (const struct fkey *)rectab_get(&c->fkeys, (uint32_t)i));
 	}
 	if (c->ftext.len > UINT32_MAX)
 		return false;
 	c->foff[n] = (uint32_t)c->ftext.len;
 	stack_ids_release(&c->ids);
+	rectab_release(&c->fkeys);
+	free(c->fkey_of);
+	c->fkey_of = NULL;
 	return true;
 }
 
@@ -329,6 +360,8 @@ static bool write_lines(struct collapsed *c)
 static void collapsed_free(struct collapsed *c)
 {
 	stack_ids_release(&c->ids);
+	rectab_release(&c->fkeys);
+	free(c->fkey_of);
 	strtab_release(&c->groups);
 	free(c->lines);
 	free(c->thread_group);
@@ -349,7 +382,7 @@ static int collapsed_open(struct out_stream **st, const struct out_request *req)
 	c->f = f;
 	c->own_file = req->path != NULL;
 	stack_ids_init(&c->ids, req->skip_idle);
-	stack_ids_by_line(&c->ids);
+	rectab_init(&c->fkeys, sizeof(struct fkey));
 	strtab_init(&c->groups);
 	*st = (struct out_stream *)c;
 	return 0;

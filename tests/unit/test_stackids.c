@@ -1,6 +1,5 @@
 /* test_stackids.c - frame ids for the streaming formats: first-seen order,
- * the per-thread memo (shared, same), frames by line, launcher frames left
- * out, and a replayed repeat answered from the memo only when the memo is
+ * the per-thread memo (shared, same), launcher frames left out, and a replayed repeat answered from the memo only when the memo is
  * that thread's previous stack. */
 #include "harness.h"
 
@@ -68,7 +67,7 @@ TEST(order_shared_same)
 	/* a prefix of the previous stack shares all its frames but is not the same */
 	got = stack_ids_of(&ids, &s, one(&s, 2, RUNNING, a + 1, 1, false), &strings, &d);
 	CHECK(got && d == 1 && got[0] == 0 && ids.shared == 1 && !ids.same);
-	CHECK_EQ_INT((int)stack_ids_count(&ids), 3);
+	CHECK_EQ_INT((int)ids.frames.count, 3); /* live frames: dense ids */
 
 	sample_release(&s);
 	stack_ids_release(&ids);
@@ -110,26 +109,25 @@ TEST(repeat_hint)
 	strtab_release(&strings);
 }
 
-TEST(by_line_and_internal)
+TEST(internal_frames)
 {
 	strtab_init(&strings);
 	struct stack_ids ids;
 	stack_ids_init(&ids, false);
-	stack_ids_by_line(&ids);
 	struct sample s;
 	sample_init(&s);
-	/* columns apart, the same frame; no line is line 0 */
+	/* Tachyon's launcher frames are left out; a stack of nothing else is none */
 	struct frame a[] = { fr("/x.py", "f", 3, 4), fr("/r/_sync_coordinator.py", "run", 5, -1),
 			     fr("~", "<GC>", FRAME_NO_LINE, -1) };
-	struct frame b[] = { fr("/x.py", "f", 3, 8), fr("~", "<GC>", 0, -1) };
 	size_t d;
 	const uint32_t *got = stack_ids_of(&ids, &s, one(&s, 1, RUNNING, a, 3, false), &strings, &d);
-	CHECK(got && d == 2 && got[0] == 1 && got[1] == 0); /* the launcher's frame left out */
-	const struct frame *gc = stack_ids_frame(&ids, 0), *f = stack_ids_frame(&ids, 1);
-	CHECK(gc->line == 0 && f->line == 3 && f->col == -1 && f->end_line == -1);
-	got = stack_ids_of(&ids, &s, one(&s, 7, RUNNING, b, 2, false), &strings, &d);
 	CHECK(got && d == 2 && got[0] == 1 && got[1] == 0);
-	CHECK_EQ_INT((int)stack_ids_count(&ids), 2);
+	CHECK(stack_ids_frame(&ids, 1)->col == 4 && stack_ids_frame(&ids, 0)->line == FRAME_NO_LINE);
+	got = stack_ids_of(&ids, &s, one(&s, 2, RUNNING, a + 1, 1, false), &strings, &d);
+	CHECK(!got && d == 0);
+	/* and its repeat is none too */
+	got = stack_ids_of(&ids, &s, one(&s, 2, RUNNING, a + 1, 1, true), &strings, &d);
+	CHECK(!got && d == 0);
 
 	sample_release(&s);
 	stack_ids_release(&ids);
@@ -140,6 +138,6 @@ int main(void)
 {
 	RUN(order_shared_same);
 	RUN(repeat_hint);
-	RUN(by_line_and_internal);
+	RUN(internal_frames);
 	return harness_done();
 }
