@@ -49,7 +49,11 @@ struct fkey {
  * then the frame keys' ids, root first. */
 struct line {
 	uint64_t count;
-	uint32_t group; /* group id = first-seen position */
+	/* filled at close, for the sort and the writer */
+	const uint32_t *ids; /* the group's frame key ids, root first */
+	uint32_t depth;
+	uint32_t tid_rank;   /* the tid's place in the text order of "tid:N;" */
+	uint32_t group;      /* group id = first-seen position */
 };
 
 struct collapsed {
@@ -70,6 +74,7 @@ struct collapsed {
 	 * (text of id i: ftext.data[foff[i] .. foff[i + 1])) */
 	struct buf ftext;
 	uint32_t *foff;
+	uint64_t *tid_by_rank;         /* at close: the distinct tids in text order */
 	size_t key_cap;
 	FILE *f;
 	bool own_file;
@@ -221,52 +226,42 @@ static void put_tid(struct buf *b, uint64_t tid)
 
 /* ----------------------------------------------------------- the sort */
 
-/* A line's text, read a segment at a time: segment 0 is "tid:N", segment
- * k > 0 is ";" and frame k - 1 (root first). */
+/* A line's frames' text, read a frame at a time (after "tid:N", which the
+ * sort compares by rank: every line has a frame, so its tid text is always
+ * followed by ';' and "tid:N;" texts order lines as their whole texts do). */
 struct cursor {
-	uint64_t tid;
 	const uint32_t *ids;
 	size_t depth;
-	size_t seg;        /* next segment to load */
-	const char *p;     /* unread bytes of the loaded segment */
+	size_t seg;        /* next frame to load */
+	const char *p;     /* unread bytes of the loaded frame's text */
 	size_t left;
-	struct buf text;   /* segment 0's text */
 };
 
-static void cursor_start(struct cursor *k, struct collapsed *c, uint32_t group)
+static void cursor_start(struct cursor *k, const struct line *l)
 {
-	k->ids = group_of(c, group, &k->tid, &k->depth);
+	k->ids = l->ids;
+	k->depth = l->depth;
 	k->seg = 0;
 	k->left = 0;
 }
 
-/* Load the next segment; false at the end of the line. */
-static bool cursor_load(struct cursor *k, struct collapsed *c)
+/* Load the next frame's text; false at the end of the line. */
+static bool cursor_load(struct cursor *k, const struct collapsed *c)
 {
-	if (k->seg > k->depth)
+	if (k->seg >= k->depth)
 		return false;
-	if (k->seg == 0) {
-		k->text.len = 0;
-		put_tid(&k->text, k->tid);
-		k->p = k->text.data;
-		k->left = k->text.len;
-	} else {
-		k->p = frame_text(c, k->ids[k->seg - 1], &k->left);
-	}
-	k->seg++;
+	k->p = frame_text(c, k->ids[k->seg++], &k->left);
 	return true;
 }
 
-/* memcmp order of the two lines' texts. */
-static int cmp_text(struct cursor *a, struct cursor *b, struct collapsed *c)
+/* memcmp order of the two lines' frames' texts. */
+static int cmp_text(struct cursor *a, struct cursor *b, const struct collapsed *c)
 {
 	for (;;) {
 		if (a->left == 0 && b->left == 0) {
-			/* both at a segment boundary: equal segments need no text */
-			if (a->seg == 0 && b->seg == 0 && a->tid == b->tid)
-				a->seg = b->seg = 1;
-			while (a->seg > 0 && b->seg > 0 && a->seg <= a->depth && b->seg <= b->depth &&
-			       a->ids[a->seg - 1] == b->ids[b->seg - 1]) {
+			/* both at a frame boundary: equal frames need no text */
+			while (a->seg < a->depth && b->seg < b->depth &&
+			       a->ids[a->seg] == b->ids[b->seg]) {
 				a->seg++;
 				b->seg++;
 			}
@@ -292,33 +287,66 @@ static int cmp_text(struct cursor *a, struct cursor *b, struct collapsed *c)
 }
 
 /* qsort has no context argument in C11: the sort's state, one at a time. */
-static struct {
-	struct collapsed *c;
-	struct cursor a, b;
-} sorting;
+static const struct collapsed *sorting;
 
 static int cmp_lines(const void *pa, const void *pb)
 {
 	const struct line *a = pa, *b = pb;
 	if (a->count != b->count)
 		return a->count < b->count ? 1 : -1;
-	cursor_start(&sorting.a, sorting.c, a->group);
-	cursor_start(&sorting.b, sorting.c, b->group);
-	int r = cmp_text(&sorting.a, &sorting.b, sorting.c);
+	if (a->tid_rank != b->tid_rank)
+		return a->tid_rank < b->tid_rank ? -1 : 1;
+	struct cursor ka, kb;
+	cursor_start(&ka, a);
+	cursor_start(&kb, b);
+	int r = cmp_text(&ka, &kb, sorting);
 	if (r)
 		return r < 0 ? -1 : 1;
 	return (a->group > b->group) - (a->group < b->group);
 }
 
+/* "tid:N;" order of two tids: decimal strings, then ';' */
+static int cmp_tid_text(const void *pa, const void *pb)
+{
+	char a[TEXTENC_NUM_MAX + 1], b[TEXTENC_NUM_MAX + 1];
+	size_t na = textenc_fmt_u64(a, *(const uint64_t *)pa);
+	size_t nb = textenc_fmt_u64(b, *(const uint64_t *)pb);
+	a[na++] = ';';
+	b[nb++] = ';';
+	int r = memcmp(a, b, na < nb ? na : nb);
+	return r ? r : (na > nb) - (na < nb);
+}
+
+/* Fill each line's stack and tid rank from its group, then sort. */
 static void sort_lines(struct collapsed *c)
 {
-	sorting.c = c;
-	sorting.a.text = (struct buf)BUF_INIT;
-	sorting.b.text = (struct buf)BUF_INIT;
+	/* the distinct tids (few), ranked by text */
+	struct rectab tids; /* uint64_t, dense ids */
+	rectab_init(&tids, sizeof(uint64_t));
+	uint32_t *tid_of = xmalloc((c->nlines ? c->nlines : 1) * sizeof(*tid_of));
+	for (size_t i = 0; i < c->nlines; i++) {
+		uint64_t tid;
+		size_t depth;
+		c->lines[i].ids = group_of(c, c->lines[i].group, &tid, &depth);
+		c->lines[i].depth = (uint32_t)depth;
+		tid_of[i] = rectab_intern(&tids, &tid, NULL);
+	}
+	size_t nt = tids.count;
+	c->tid_by_rank = xmalloc((nt ? nt : 1) * sizeof(*c->tid_by_rank));
+	memcpy(c->tid_by_rank, tids.recs, nt * sizeof(uint64_t));
+	qsort(c->tid_by_rank, nt, sizeof(*c->tid_by_rank), cmp_tid_text);
+	uint32_t *rank = xmalloc((nt ? nt : 1) * sizeof(*rank)); /* by tid id */
+	for (size_t r = 0; r < nt; r++)
+		rank[rectab_find(&tids, &c->tid_by_rank[r])] = (uint32_t)r;
+	for (size_t i = 0; i < c->nlines; i++)
+		c->lines[i].tid_rank = rank[tid_of[i]];
+	free(rank);
+	free(tid_of);
+	rectab_release(&tids);
+
+	sorting = c;
 	qsort(c->lines, c->nlines, sizeof(*c->lines), cmp_lines);
-	buf_release(&sorting.a.text);
-	buf_release(&sorting.b.text);
-	sorting.c = NULL;
+	sorting = NULL;
 }
 
 /* -------------------------------------------------------------- writing */
@@ -332,22 +360,29 @@ static bool flush(struct collapsed *c, struct buf *out, bool force)
 	return ok;
 }
 
+/* Ahead of the line being written: its frames' texts are scattered, so
+ * the writer asks for the next lines' before it needs them. */
+#define PREFETCH_AHEAD 4
+
 static bool write_lines(struct collapsed *c)
 {
 	struct buf out = BUF_INIT;
 	bool ok = true;
 	for (size_t i = 0; i < c->nlines && ok; i++) {
-		uint64_t tid;
-		size_t depth;
-		const uint32_t *ids = group_of(c, c->lines[i].group, &tid, &depth);
-		put_tid(&out, tid);
-		for (size_t k = 0; k < depth; k++) {
+		if (i + PREFETCH_AHEAD < c->nlines) {
+			const struct line *ahead = &c->lines[i + PREFETCH_AHEAD];
+			for (uint32_t k = 0; k < ahead->depth; k++)
+				__builtin_prefetch(c->ftext.data + c->foff[ahead->ids[k]]);
+		}
+		const struct line *l = &c->lines[i];
+		put_tid(&out, c->tid_by_rank[l->tid_rank]);
+		for (size_t k = 0; k < l->depth; k++) {
 			size_t len;
-			const char *t = frame_text(c, ids[k], &len);
+			const char *t = frame_text(c, l->ids[k], &len);
 			buf_append(&out, t, len);
 		}
 		buf_putc(&out, ' ');
-		textenc_u64(&out, c->lines[i].count);
+		textenc_u64(&out, l->count);
 		buf_putc(&out, '\n');
 		ok = flush(c, &out, false);
 	}
@@ -368,6 +403,7 @@ static void collapsed_free(struct collapsed *c)
 	free(c->key);
 	free(c->base);
 	free(c->foff);
+	free(c->tid_by_rank);
 	buf_release(&c->ftext);
 	free(c);
 }
