@@ -150,13 +150,54 @@ def bench_binary(args, strobe, target, pcpu, rows):
                      "%.1f" % (med(tr) / 1024), ""))
 
 
+def bench_maxrate(args, strobe, target, pcpu, rows):
+    """Issue 8: the achieved rate at -r 1000khz writing pstats and binary
+    (collapsed is the rate1000k case), both tools, same target."""
+    tachyon = ["chroot", SID, "python3.15", "-m", "profiling.sampling"]
+    work = os.path.join(SID, "tmp/strobe-bench")
+    for fmt in ("pstats", "binary"):
+        res = {"strobe": [], "tachyon": []}
+        for _ in range(args.runs):
+            for who in ("strobe", "tachyon"):
+                out = (os.path.join(work, "max." + fmt) if who == "strobe"
+                       else "/tmp/strobe-bench/max." + fmt)
+                cmd = ([strobe] if who == "strobe" else tachyon) + [
+                    "attach", "-r", "1000khz", "-d", str(args.seconds), "--" + fmt, "-o", out,
+                    str(target.pid)]
+                res[who].append(run_profiler(cmd, pcpu))
+        s = statistics.median(r[0] for r in res["strobe"])
+        t = statistics.median(r[0] for r in res["tachyon"])
+        rows.append(("achieved rate at -r 1000khz, --%s (samples/s)" % fmt, "%.0f" % s, "%.0f" % t,
+                     "%.2fx" % (s / t)))
+        sc = statistics.median(1e6 * r[2] / (r[0] * r[3]) for r in res["strobe"])
+        tc = statistics.median(1e6 * r[2] / (r[0] * r[3]) for r in res["tachyon"])
+        rows.append(("  profiler CPU per sample, --%s (us)" % fmt, "%.2f" % sc, "%.2f" % tc,
+                     "%.1fx less" % (tc / sc)))
+
+
+def bench_readfloor(args, readcost, target, pcpu, rows):
+    """The floor under the time per sample: what the read system calls alone
+    cost on this machine (bench/readcost.c, on the profiler's core)."""
+    runs = []
+    for _ in range(args.runs):
+        out = subprocess.run(["taskset", "-c", str(pcpu), readcost, str(target.pid), "1"],
+                             capture_output=True, text=True, check=True).stdout
+        runs.append({m.group(1): float(m.group(2)) for m in
+                     re.finditer(r"^(.*?)\s+(\d+) ns/call", out, re.M)})
+    for key in ("process_vm_readv, 1 x 64 B on 1 page", "process_vm_readv, 4 x 64 B on 4 pages",
+                "process_vm_readv, 5 x 64 B on 5 pages", "pread /proc/PID/mem, 64 B"):
+        ns = statistics.median(r[key] for r in runs)
+        rows.append(("  floor: one %s (us; max kHz)" % key, "%.2f; %.0f" % (ns / 1000, 1e6 / ns),
+                     "-", ""))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--strobe", default=os.path.join(HERE, "..", "build", "strobe"))
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--seconds", type=int, default=5)
     ap.add_argument("--depth", type=int, default=30)
-    ap.add_argument("--cases", default="rate100k,rate1000k,cpu1k,cpu10k,binary")
+    ap.add_argument("--cases", default="rate100k,rate1000k,maxrate,readfloor,cpu1k,cpu10k,binary")
     args = ap.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("bench needs root (chroot, ptrace of the target)")
@@ -166,6 +207,8 @@ def main():
     strobe = os.path.abspath(args.strobe)
     wakeup = os.path.join(tempfile.mkdtemp(prefix="strobe-bench-"), "wakeup")
     sh(["cc", "-O2", "-o", wakeup, os.path.join(HERE, "wakeup.c")])
+    readcost = os.path.join(os.path.dirname(wakeup), "readcost")
+    sh(["cc", "-O2", "-o", readcost, os.path.join(HERE, "readcost.c")])
 
     cases = {
         "rate100k": ("100khz", "achieved rate at -r 100khz (samples/s)"),
@@ -179,6 +222,12 @@ def main():
         for name in args.cases.split(","):
             if name == "binary":
                 bench_binary(args, strobe, target, pcpu, rows)
+                continue
+            if name == "maxrate":
+                bench_maxrate(args, strobe, target, pcpu, rows)
+                continue
+            if name == "readfloor":
+                bench_readfloor(args, readcost, target, pcpu, rows)
                 continue
             rate_arg, label = cases[name]
             res = {"strobe": [], "tachyon": []}
