@@ -56,6 +56,19 @@ struct line {
 	uint32_t group;      /* group id = first-seen position */
 };
 
+/* What the sort moves: a line's keys inline, so that most comparisons
+ * touch nothing else. */
+struct sort_key {
+	uint64_t count;
+	/* 8 bytes of the frames' text from where the lines start to differ,
+	 * big-endian, zero-padded: unequal keys order two lines as their
+	 * texts do (a text that ends pads with 0, which no extension of it
+	 * sorts below), equal ones leave it to the texts */
+	uint64_t abbrev;
+	uint32_t tid_rank;
+	uint32_t line;       /* index in lines = group id = first-seen position */
+};
+
 struct collapsed {
 	struct stack_ids ids;          /* frames of the samples' stacks */
 	uint32_t *fkey_of;             /* stack_ids frame id -> fkey id + 1 (0: not yet) */
@@ -63,7 +76,8 @@ struct collapsed {
 	struct rectab fkeys;           /* struct fkey, ids dense in first-seen order */
 	const struct strtab *strings;  /* the samples' strings */
 	struct strtab groups;
-	struct line *lines;            /* by group id until sorted */
+	struct line *lines;            /* by group id */
+	struct sort_key *order;        /* at close: the lines in output order */
 	size_t nlines, lines_cap;
 	uint32_t *thread_group;        /* stack_ids thread -> its last group + 1 */
 	size_t thread_group_cap;
@@ -291,18 +305,20 @@ static const struct collapsed *sorting;
 
 static int cmp_lines(const void *pa, const void *pb)
 {
-	const struct line *a = pa, *b = pb;
+	const struct sort_key *a = pa, *b = pb;
 	if (a->count != b->count)
 		return a->count < b->count ? 1 : -1;
 	if (a->tid_rank != b->tid_rank)
 		return a->tid_rank < b->tid_rank ? -1 : 1;
+	if (a->abbrev != b->abbrev)
+		return a->abbrev < b->abbrev ? -1 : 1;
 	struct cursor ka, kb;
-	cursor_start(&ka, a);
-	cursor_start(&kb, b);
+	cursor_start(&ka, &sorting->lines[a->line]);
+	cursor_start(&kb, &sorting->lines[b->line]);
 	int r = cmp_text(&ka, &kb, sorting);
 	if (r)
 		return r < 0 ? -1 : 1;
-	return (a->group > b->group) - (a->group < b->group);
+	return (a->line > b->line) - (a->line < b->line);
 }
 
 /* "tid:N;" order of two tids: decimal strings, then ';' */
@@ -315,6 +331,76 @@ static int cmp_tid_text(const void *pa, const void *pb)
 	b[nb++] = ';';
 	int r = memcmp(a, b, na < nb ? na : nb);
 	return r ? r : (na > nb) - (na < nb);
+}
+
+/* How many leading bytes of the frames' texts lines a and b share, at
+ * most limit. */
+static size_t common_prefix(const struct collapsed *c, const struct line *a, const struct line *b,
+			    size_t limit)
+{
+	size_t n = 0, k = 0;
+	/* whole frames while the ids agree */
+	while (k < a->depth && k < b->depth && a->ids[k] == b->ids[k] && n < limit) {
+		n += c->foff[a->ids[k] + 1] - c->foff[a->ids[k]];
+		k++;
+	}
+	if (n >= limit || k == a->depth || k == b->depth)
+		return n < limit ? n : limit;
+	/* then byte by byte */
+	struct cursor ka = { a->ids + k, a->depth - k, 0, NULL, 0 };
+	struct cursor kb = { b->ids + k, b->depth - k, 0, NULL, 0 };
+	while (n < limit) {
+		if (ka.left == 0 && !cursor_load(&ka, c))
+			break;
+		if (kb.left == 0 && !cursor_load(&kb, c))
+			break;
+		if (*ka.p != *kb.p)
+			break;
+		ka.p++, ka.left--, kb.p++, kb.left--;
+		n++;
+	}
+	return n;
+}
+
+/* The abbreviated keys: the bytes [lcp, lcp + 8) of each line's frames'
+ * text, lcp being what all lines share.  Sorting then mostly compares
+ * integers of the line records, not scattered texts. */
+static void abbreviate(struct collapsed *c)
+{
+	if (c->nlines == 0)
+		return;
+	size_t lcp = SIZE_MAX;
+	for (size_t i = 1; i < c->nlines && lcp > 0; i++)
+		lcp = common_prefix(c, &c->lines[0], &c->lines[i], lcp);
+	if (lcp == SIZE_MAX)
+		lcp = 0;
+	for (size_t i = 0; i < c->nlines; i++) {
+		struct line *l = &c->lines[i];
+		/* find byte lcp, then take up to 8 */
+		struct cursor k = { l->ids, l->depth, 0, NULL, 0 };
+		size_t skip = lcp;
+		while (skip > 0 && k.seg < k.depth) {
+			size_t len = c->foff[k.ids[k.seg] + 1] - c->foff[k.ids[k.seg]];
+			if (len > skip)
+				break;
+			skip -= len;
+			k.seg++;
+		}
+		uint64_t key = 0;
+		int got = 0;
+		if (cursor_load(&k, c)) {
+			k.p += skip;
+			k.left -= skip;
+			while (got < 8) {
+				if (k.left == 0 && !cursor_load(&k, c))
+					break;
+				key = key << 8 | (unsigned char)*k.p++;
+				k.left--;
+				got++;
+			}
+		}
+		c->order[i].abbrev = got ? key << (8 * (8 - got)) : 0;
+	}
 }
 
 /* Fill each line's stack and tid rank from its group, then sort. */
@@ -344,8 +430,14 @@ static void sort_lines(struct collapsed *c)
 	free(tid_of);
 	rectab_release(&tids);
 
+	c->order = xmalloc((c->nlines ? c->nlines : 1) * sizeof(*c->order));
+	for (size_t i = 0; i < c->nlines; i++)
+		c->order[i] = (struct sort_key){ .count = c->lines[i].count,
+						 .tid_rank = c->lines[i].tid_rank,
+						 .line = (uint32_t)i };
+	abbreviate(c);
 	sorting = c;
-	qsort(c->lines, c->nlines, sizeof(*c->lines), cmp_lines);
+	qsort(c->order, c->nlines, sizeof(*c->order), cmp_lines);
 	sorting = NULL;
 }
 
@@ -370,11 +462,11 @@ static bool write_lines(struct collapsed *c)
 	bool ok = true;
 	for (size_t i = 0; i < c->nlines && ok; i++) {
 		if (i + PREFETCH_AHEAD < c->nlines) {
-			const struct line *ahead = &c->lines[i + PREFETCH_AHEAD];
+			const struct line *ahead = &c->lines[c->order[i + PREFETCH_AHEAD].line];
 			for (uint32_t k = 0; k < ahead->depth; k++)
 				__builtin_prefetch(c->ftext.data + c->foff[ahead->ids[k]]);
 		}
-		const struct line *l = &c->lines[i];
+		const struct line *l = &c->lines[c->order[i].line];
 		put_tid(&out, c->tid_by_rank[l->tid_rank]);
 		for (size_t k = 0; k < l->depth; k++) {
 			size_t len;
@@ -399,6 +491,7 @@ static void collapsed_free(struct collapsed *c)
 	free(c->fkey_of);
 	strtab_release(&c->groups);
 	free(c->lines);
+	free(c->order);
 	free(c->thread_group);
 	free(c->key);
 	free(c->base);
