@@ -121,6 +121,8 @@ int cmd_replay(const struct options *o)
 		if (rc)
 			die("Error: cannot create %s: %s", spath, errno ? strerror(errno) : err_str(rc));
 		ctx.fmt = fmt;
+		if (fmt->keys_only)
+			binary_reader_keys_only(r);
 	}
 	rc = binary_reader_replay(r, &prof.strings, replay_add, replay_progress, &ctx, &e);
 	if (ctx.drawn)

@@ -73,7 +73,8 @@ struct sample {
 	 * only if equal frames, so consumers may look frames up by key instead
 	 * of hashing them; key_frames[key] is the frame of a key, a table that
 	 * stays valid until its source is closed (binary_reader_close).
-	 * Both NULL otherwise; sample_clear() resets them. */
+	 * Both NULL otherwise; sample_clear() resets them.  A replay made for a
+ * consumer of keys only (binary_reader_keys_only) leaves frames NULL. */
 	const uint32_t *frame_keys;
 	const struct frame *key_frames;
 };

@@ -39,6 +39,7 @@ void stack_ids_release(struct stack_ids *s)
 	rectab_release(&s->frames);
 	rectab_release(&s->thread_keys);
 	free(s->internal);
+	free(s->key_internal);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -57,12 +58,25 @@ static bool internal(struct stack_ids *s, const struct strtab *strings, uint32_t
 	return s->internal[id] == 2;
 }
 
-/* The id of frame f, whose key (when keys is not NULL) is keys[i]: keys
- * are equal if and only if frames are, so a key is an id as it is. */
-static uint32_t frame_id(struct stack_ids *s, const struct frame *f, const uint32_t *keys, size_t i)
+/* Whether the frame of replay key is one of the launcher's, memoised per
+ * key: a replayed sample may carry no frames, only keys. */
+static bool key_internal(struct stack_ids *s, const struct strtab *strings, uint32_t key)
 {
-	assert(!keys == !s->key_frames && !(s->key_frames && s->frames.count));
-	return keys ? keys[i] : rectab_intern(&s->frames, f, NULL);
+	if (key >= s->key_internal_cap) {
+		size_t old = s->key_internal_cap;
+		VEC_RESERVE(s->key_internal, s->key_internal_cap, (size_t)key + 1);
+		memset(s->key_internal + old, 0, s->key_internal_cap - old);
+	}
+	if (!s->key_internal[key])
+		s->key_internal[key] = internal(s, strings, s->key_frames[key].file) ? 2 : 1;
+	return s->key_internal[key] == 2;
+}
+
+/* The id of live frame f (a replayed frame's id is its key). */
+static uint32_t frame_id(struct stack_ids *s, const struct frame *f)
+{
+	assert(!s->key_frames);
+	return rectab_intern(&s->frames, f, NULL);
 }
 
 static struct stack_ids_thread *thread_of(struct stack_ids *s, const struct thread_sample *t)
@@ -96,7 +110,6 @@ const uint32_t *stack_ids_of(struct stack_ids *s, const struct sample *smp,
 		*depth = m->depth;
 		return m->depth ? m->out : NULL;
 	}
-	const struct frame *f = smp->frames + t->first;
 	const uint32_t *keys = smp->frame_keys ? smp->frame_keys + t->first : NULL;
 	if (keys && !s->key_frames && !s->frames.count)
 		s->key_frames = smp->key_frames;
@@ -114,17 +127,32 @@ const uint32_t *stack_ids_of(struct stack_ids *s, const struct sample *smp,
 	size_t old = m->depth, k = 0, i = t->depth; /* k: memo position, i: frames left */
 	bool sharing = true;
 	s->shared = 0;
-	while (i-- > 0) {
-		if (internal(s, strings, f[i].file))
-			continue;
-		if (sharing && k < old && frame_eq(&f[i], &m->frames[k])) {
-			s->shared = ++k;
-			continue;
+	if (keys) {
+		/* replayed: a key is the frame's id, and all this needs */
+		while (i-- > 0) {
+			if (key_internal(s, strings, keys[i]))
+				continue;
+			if (sharing && k < old && m->ids[k] == keys[i]) {
+				s->shared = ++k;
+				continue;
+			}
+			sharing = false;
+			m->ids[k++] = keys[i];
 		}
-		sharing = false;
-		m->frames[k] = f[i];
-		m->ids[k] = frame_id(s, &f[i], keys, i);
-		k++;
+	} else {
+		const struct frame *f = smp->frames + t->first;
+		while (i-- > 0) {
+			if (internal(s, strings, f[i].file))
+				continue;
+			if (sharing && k < old && frame_eq(&f[i], &m->frames[k])) {
+				s->shared = ++k;
+				continue;
+			}
+			sharing = false;
+			m->frames[k] = f[i];
+			m->ids[k] = frame_id(s, &f[i]);
+			k++;
+		}
 	}
 	m->depth = k;
 	m->current = true;

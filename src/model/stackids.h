@@ -35,7 +35,7 @@
 bool stack_internal_file(const char *s, size_t n);
 
 struct stack_ids_thread {
-	struct frame *frames; /* the last stack, root first */
+	struct frame *frames; /* the last stack, root first (live samples) */
 	uint32_t *ids;        /* ids[k]: id of frames[k] */
 	uint32_t *out;        /* the same ids innermost first, as handed out */
 	bool current;         /* the memo is the thread's previous sample's stack */
@@ -51,6 +51,8 @@ struct stack_ids {
 	size_t threads_cap;
 	uint8_t *internal;             /* per string id: 0 unknown, 1 no, 2 yes */
 	size_t internal_cap;
+	uint8_t *key_internal;         /* the same per replay key */
+	size_t key_internal_cap;
 	/* after a stack_ids_of() that returned a stack: its thread's index
 	 * (dense, first seen first) and how many of its outermost frames are
 	 * those of the thread's previous stack, so that a caller may keep

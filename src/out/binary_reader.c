@@ -107,12 +107,14 @@ struct binary_reader {
 	struct frame *frames;
 	uint32_t nframes, nstrings;
 	bool replayed;
+	bool keys_only;       /* binary_reader_keys_only() */
 };
 
 /* Everything replay needs besides the reader. */
 struct replay {
 	struct binary_reader *r;
 	struct errmsg *e;
+	bool keys_only;      /* samples carry keys, not frames (see binary.h) */
 	/* records: raw bytes come straight from in; zstd output goes to win */
 	struct fin in;
 	ZSTD_DCtx *dctx;
@@ -788,6 +790,15 @@ static void stack_reserve(struct rthread *t, uint32_t n)
 static int resolve(struct replay *p, struct rthread *t, uint32_t n)
 {
 	const struct binary_reader *r = p->r;
+	if (p->keys_only) {
+		/* the frames are not copied; every frame's strings were
+		 * checked when the table was resolved (keys_only is refused
+		 * for a table with a bad one) */
+		for (uint32_t k = 0; k < n; k++)
+			if (t->stack[k] >= r->nframes)
+				return fail(p->e, ERR_CORRUPT, "Invalid frame index: %u", t->stack[k]);
+		return 0;
+	}
 	for (uint32_t k = 0; k < n; k++) {
 		uint32_t idx = t->stack[k];
 		if (idx >= r->nframes)
@@ -815,8 +826,8 @@ static int emit(struct replay *p, const struct rthread *t, uint8_t status, bool 
 	ts->depth = t->depth;
 	ts->same_stack = same;
 	struct frame *own = p->s.frames;
-	p->s.frames = t->frames;
-	p->s.nframes = t->depth;
+	p->s.frames = p->keys_only ? NULL : t->frames;
+	p->s.nframes = p->keys_only ? 0 : t->depth;
 	/* resolved: every index is a frame's; equal frames share one key */
 	if (p->canon) {
 		VEC_RESERVE(p->keys, p->keys_cap, t->depth);
@@ -1025,11 +1036,16 @@ static int intern_strings(struct replay *p, struct strtab *strings)
 static void resolve_frames(struct replay *p)
 {
 	struct binary_reader *r = p->r;
+	bool bad = false;
 	for (uint32_t i = 0; i < r->nframes; i++) {
 		struct frame *f = &r->frames[i];
 		f->file = f->file < r->nstrings ? p->str_ids[f->file] : BAD_STRING;
 		f->func = f->func < r->nstrings ? p->str_ids[f->func] : BAD_STRING;
+		bad = bad || f->file == BAD_STRING || f->func == BAD_STRING;
 	}
+	/* a bad frame is an error when a sample uses it: each used frame
+	 * must then be looked at, which is what resolving does */
+	p->keys_only = r->keys_only && !bad;
 	size_t nslots = 16;
 	while (nslots < (size_t)r->nframes * 2)
 		nslots *= 2;
@@ -1065,6 +1081,11 @@ static uint64_t make_seed(const void *addr)
 		seed = (uint64_t)(uintptr_t)addr ^ (uint64_t)now.tv_nsec << 17 ^ (uint64_t)now.tv_sec;
 	}
 	return seed;
+}
+
+void binary_reader_keys_only(struct binary_reader *r)
+{
+	r->keys_only = true;
 }
 
 int binary_reader_replay(struct binary_reader *r, struct strtab *strings, binary_sample_fn fn,

@@ -50,7 +50,7 @@ struct fkey {
 struct line {
 	uint64_t count;
 	/* filled at close, for the sort and the writer */
-	const uint32_t *ids; /* the group's frame key ids, root first */
+	const unsigned char *ids; /* the group's frame key ids, root first (id_at) */
 	uint32_t depth;
 	uint32_t tid_rank;   /* the tid's place in the text order of "tid:N;" */
 	uint32_t group;      /* group id = first-seen position */
@@ -94,15 +94,24 @@ struct collapsed {
 	bool own_file;
 };
 
-/* A group's stack: its tid and its frame key ids, root first. */
-static const uint32_t *group_of(struct collapsed *c, uint32_t g, uint64_t *tid,
-				size_t *depth)
+/* A group's stack: its tid and its frame key ids, root first.  A group's
+ * bytes sit in the string table at any alignment: read ids with id_at(). */
+static const unsigned char *group_of(struct collapsed *c, uint32_t g, uint64_t *tid,
+				     size_t *depth)
 {
 	size_t n;
 	const char *b = strtab_get(&c->groups, g, &n);
 	memcpy(tid, b, sizeof(*tid));
 	*depth = n / sizeof(uint32_t) - 2;
-	return (const uint32_t *)(const void *)(b + sizeof(*tid));
+	return (const unsigned char *)b + sizeof(*tid);
+}
+
+/* Id k of a group's ids. */
+static inline uint32_t id_at(const unsigned char *ids, size_t k)
+{
+	uint32_t v;
+	memcpy(&v, ids + k * sizeof(v), sizeof(v));
+	return v;
 }
 
 /* The id of stack_ids frame id's (file, func, line). */
@@ -244,7 +253,7 @@ static void put_tid(struct buf *b, uint64_t tid)
  * sort compares by rank: every line has a frame, so its tid text is always
  * followed by ';' and "tid:N;" texts order lines as their whole texts do). */
 struct cursor {
-	const uint32_t *ids;
+	const unsigned char *ids;
 	size_t depth;
 	size_t seg;        /* next frame to load */
 	const char *p;     /* unread bytes of the loaded frame's text */
@@ -264,7 +273,7 @@ static bool cursor_load(struct cursor *k, const struct collapsed *c)
 {
 	if (k->seg >= k->depth)
 		return false;
-	k->p = frame_text(c, k->ids[k->seg++], &k->left);
+	k->p = frame_text(c, id_at(k->ids, k->seg++), &k->left);
 	return true;
 }
 
@@ -275,7 +284,7 @@ static int cmp_text(struct cursor *a, struct cursor *b, const struct collapsed *
 		if (a->left == 0 && b->left == 0) {
 			/* both at a frame boundary: equal frames need no text */
 			while (a->seg < a->depth && b->seg < b->depth &&
-			       a->ids[a->seg] == b->ids[b->seg]) {
+			       id_at(a->ids, a->seg) == id_at(b->ids, b->seg)) {
 				a->seg++;
 				b->seg++;
 			}
@@ -340,15 +349,15 @@ static size_t common_prefix(const struct collapsed *c, const struct line *a, con
 {
 	size_t n = 0, k = 0;
 	/* whole frames while the ids agree */
-	while (k < a->depth && k < b->depth && a->ids[k] == b->ids[k] && n < limit) {
-		n += c->foff[a->ids[k] + 1] - c->foff[a->ids[k]];
+	while (k < a->depth && k < b->depth && id_at(a->ids, k) == id_at(b->ids, k) && n < limit) {
+		n += c->foff[id_at(a->ids, k) + 1] - c->foff[id_at(a->ids, k)];
 		k++;
 	}
 	if (n >= limit || k == a->depth || k == b->depth)
 		return n < limit ? n : limit;
 	/* then byte by byte */
-	struct cursor ka = { a->ids + k, a->depth - k, 0, NULL, 0 };
-	struct cursor kb = { b->ids + k, b->depth - k, 0, NULL, 0 };
+	struct cursor ka = { a->ids + k * sizeof(uint32_t), a->depth - k, 0, NULL, 0 };
+	struct cursor kb = { b->ids + k * sizeof(uint32_t), b->depth - k, 0, NULL, 0 };
 	while (n < limit) {
 		if (ka.left == 0 && !cursor_load(&ka, c))
 			break;
@@ -380,7 +389,8 @@ static void abbreviate(struct collapsed *c)
 		struct cursor k = { l->ids, l->depth, 0, NULL, 0 };
 		size_t skip = lcp;
 		while (skip > 0 && k.seg < k.depth) {
-			size_t len = c->foff[k.ids[k.seg] + 1] - c->foff[k.ids[k.seg]];
+			uint32_t id = id_at(k.ids, k.seg);
+			size_t len = c->foff[id + 1] - c->foff[id];
 			if (len > skip)
 				break;
 			skip -= len;
@@ -419,7 +429,8 @@ static void sort_lines(struct collapsed *c)
 	}
 	size_t nt = tids.count;
 	c->tid_by_rank = xmalloc((nt ? nt : 1) * sizeof(*c->tid_by_rank));
-	memcpy(c->tid_by_rank, tids.recs, nt * sizeof(uint64_t));
+	if (nt)
+		memcpy(c->tid_by_rank, tids.recs, nt * sizeof(uint64_t));
 	qsort(c->tid_by_rank, nt, sizeof(*c->tid_by_rank), cmp_tid_text);
 	uint32_t *rank = xmalloc((nt ? nt : 1) * sizeof(*rank)); /* by tid id */
 	for (size_t r = 0; r < nt; r++)
@@ -464,13 +475,13 @@ static bool write_lines(struct collapsed *c)
 		if (i + PREFETCH_AHEAD < c->nlines) {
 			const struct line *ahead = &c->lines[c->order[i + PREFETCH_AHEAD].line];
 			for (uint32_t k = 0; k < ahead->depth; k++)
-				__builtin_prefetch(c->ftext.data + c->foff[ahead->ids[k]]);
+				__builtin_prefetch(c->ftext.data + c->foff[id_at(ahead->ids, k)]);
 		}
 		const struct line *l = &c->lines[c->order[i].line];
 		put_tid(&out, c->tid_by_rank[l->tid_rank]);
 		for (size_t k = 0; k < l->depth; k++) {
 			size_t len;
-			const char *t = frame_text(c, l->ids[k], &len);
+			const char *t = frame_text(c, id_at(l->ids, k), &len);
 			buf_append(&out, t, len);
 		}
 		buf_putc(&out, ' ');

@@ -13,10 +13,12 @@
 const struct out_format out_formats[] = {
 	/* Tachyon prints nothing after writing a pstats file (-o FILE, or
 	 * DIR/pstats_<pid>.pstats when -o is a directory), made at the end. */
-	{ .name = "pstats", .ext = "pstats", .stream = &out_pstats_stream, .file_at_close = true },
-	{ .name = "collapsed", .ext = "txt", .stream = &out_collapsed_stream,
+	{ .name = "pstats", .ext = "pstats", .stream = &out_pstats_stream, .file_at_close = true,
+	  .keys_only = true },
+	{ .name = "collapsed", .ext = "txt", .stream = &out_collapsed_stream, .keys_only = true,
 	  .written_msg = "Collapsed stack output written to %s" },
 	{ .name = "jsonl", .ext = "jsonl", .stream = &out_jsonl_stream, .needs_detail = true,
+	  .keys_only = true,
 	  .written_msg = "JSONL profile written to %s" },
 	/* beyond Tachyon: speedscope's JSON, pprof's gzipped profile.proto */
 	{ .name = "speedscope", .ext = "json", .write = out_speedscope_write,
@@ -35,6 +37,7 @@ const struct out_format out_formats[] = {
 	/* a directory: index.html and file_NNNN.html; the writer prints Tachyon's
 	 * three "written" lines itself (they hold the number of files) */
 	{ .name = "heatmap", .ext = "html", .stream = &out_heatmap_stream, .is_dir = true, .html = true,
+	  .keys_only = true,
 	  .needs_detail = true },
 	/* streamed while sampling, by out/binary_writer.c (cmd_profile.c) */
 	{ .name = "binary", .ext = "bin", .written_msg = "Binary profile written to %s" },

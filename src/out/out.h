@@ -104,6 +104,8 @@ struct out_format {
 	bool html;          /* --browser opens it */
 	bool all_status;    /* sample in Tachyon's ALL mode: every thread, every status bit */
 	bool file_at_close; /* a stream that creates its file only when closed */
+	bool keys_only;     /* a stream that reads replayed stacks by key only
+			     * (through model/stackids.h), never their frames */
 };
 
 /* The writers, one per file in src/out/. */

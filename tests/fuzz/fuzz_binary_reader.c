@@ -35,7 +35,9 @@ static int consume(void *ctx, const struct sample *s)
 		const struct thread_sample *t = &s->threads[i];
 		*sum += t->tid + t->interp_id + t->status + t->depth;
 		for (uint32_t k = 0; k < t->depth; k++) {
-			const struct frame *f = &s->frames[t->first + k];
+			/* a keys-only replay carries keys, no frames */
+			const struct frame *f = s->frames ? &s->frames[t->first + k]
+							  : &s->key_frames[s->frame_keys[t->first + k]];
 			*sum += f->file + f->func + (uint32_t)f->line + (uint32_t)f->opcode;
 		}
 	}
@@ -104,19 +106,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	free(wrapped);
 
-	struct errmsg e;
-	struct binary_reader *r;
-	if (binary_reader_open(&r, path, &e) != 0)
-		return 0;
-	const struct binary_info *in = binary_reader_info(r);
-	uint64_t sum = in->sample_count + in->thread_count;
-	struct strtab st;
-	strtab_init(&st);
-	(void)binary_reader_replay(r, &st, consume, progress, &sum, &e);
-	for (size_t i = 0; i < st.count; i++)
-		sum += (unsigned char)strtab_get(&st, (uint32_t)i, NULL)[0];
-	strtab_release(&st);
-	binary_reader_close(r);
-	__asm__ volatile("" : : "r"(sum)); /* keep the reads */
+	/* twice: resolved frames, then keys only */
+	for (int keys_only = 0; keys_only < 2; keys_only++) {
+		struct errmsg e;
+		struct binary_reader *r;
+		if (binary_reader_open(&r, path, &e) != 0)
+			return 0;
+		const struct binary_info *in = binary_reader_info(r);
+		uint64_t sum = in->sample_count + in->thread_count;
+		struct strtab st;
+		strtab_init(&st);
+		if (keys_only)
+			binary_reader_keys_only(r);
+		(void)binary_reader_replay(r, &st, consume, progress, &sum, &e);
+		for (size_t i = 0; i < st.count; i++)
+			sum += (unsigned char)strtab_get(&st, (uint32_t)i, NULL)[0];
+		strtab_release(&st);
+		binary_reader_close(r);
+		__asm__ volatile("" : : "r"(sum)); /* keep the reads */
+	}
 	return 0;
 }

@@ -488,6 +488,23 @@ static int log_read(void *ctx, const struct sample *s)
 	return 0;
 }
 
+/* The same from a keys-only replay: frames NULL, each frame found as
+ * key_frames[frame_keys[i]]. */
+static int log_read_keys(void *ctx, const struct sample *s)
+{
+	struct log *l = ctx;
+	CHECK(s->frames == NULL && s->nframes == 0);
+	for (size_t i = 0; i < s->nthreads; i++) {
+		const struct thread_sample *t = &s->threads[i];
+		struct frame f[BINARY_MAX_DEPTH];
+		CHECK(t->depth <= BINARY_MAX_DEPTH && (t->depth == 0 || s->frame_keys));
+		for (uint32_t k = 0; k < t->depth && k < BINARY_MAX_DEPTH; k++)
+			f[k] = s->key_frames[s->frame_keys[t->first + k]];
+		log_line(l, t, f, s->time_ns / 1000);
+	}
+	return 0;
+}
+
 static void log_release(struct log *l)
 {
 	free(l->t);
@@ -637,6 +654,18 @@ static struct binary_write_summary rt_finish(struct rt *rt, const struct binary_
 	CHECK_EQ_INT(rc, 0);
 	if (rc)
 		fprintf(stderr, "  %s: %s\n", rt->name, e.text);
+	log_compare(&got, &rt->want);
+	log_release(&got);
+	strtab_release(&st);
+	binary_reader_close(r);
+
+	/* again for a consumer of keys only: the same stacks, no frames */
+	CHECK_EQ_INT(binary_reader_open(&r, rt->path, &e), 0);
+	strtab_init(&st);
+	memset(&got, 0, sizeof(got));
+	got.st = &st;
+	binary_reader_keys_only(r);
+	CHECK_EQ_INT(binary_reader_replay(r, &st, log_read_keys, NULL, &got, &e), 0);
 	log_compare(&got, &rt->want);
 	log_release(&got);
 	strtab_release(&st);
