@@ -59,6 +59,14 @@ void vec_grow(void **p, size_t *cap, size_t need, size_t elsize)
 	*cap = ncap;
 }
 
+void vec_grow_zero(void **p, size_t *cap, size_t need, size_t elsize)
+{
+	size_t old = *cap;
+	vec_grow(p, cap, need, elsize);
+	if (*cap > old)
+		memset((char *)*p + old * elsize, 0, (*cap - old) * elsize);
+}
+
 void buf_reserve(struct buf *b, size_t extra)
 {
 	size_t need = b->len + extra + 1;

@@ -90,12 +90,7 @@ static uint32_t frame_id(struct profile *p, const struct frame *f, const uint32_
 	if (!keys)
 		return frame_intern(p, f);
 	uint32_t key = keys[i];
-	if (key >= p->frame_by_key_cap) {
-		size_t old = p->frame_by_key_cap;
-		VEC_RESERVE(p->frame_by_key, p->frame_by_key_cap, (size_t)key + 1);
-		memset(p->frame_by_key + old, 0,
-		       (p->frame_by_key_cap - old) * sizeof(*p->frame_by_key));
-	}
+	VEC_RESERVE_ZERO(p->frame_by_key, p->frame_by_key_cap, (size_t)key + 1);
 	if (!p->frame_by_key[key])
 		p->frame_by_key[key] = frame_intern(p, f) + 1;
 	return p->frame_by_key[key] - 1;
@@ -173,11 +168,7 @@ enum {
 /* What a string is, memoised per string id. */
 static uint8_t name_flags(struct profile *p, uint32_t id)
 {
-	if (id >= p->name_flags_cap) {
-		size_t old = p->name_flags_cap;
-		VEC_RESERVE(p->name_flags, p->name_flags_cap, (size_t)id + 1);
-		memset(p->name_flags + old, 0, p->name_flags_cap - old);
-	}
+	VEC_RESERVE_ZERO(p->name_flags, p->name_flags_cap, (size_t)id + 1);
 	if (!p->name_flags[id]) {
 		size_t n;
 		const char *s = strtab_get(&p->strings, id, &n);

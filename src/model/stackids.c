@@ -45,11 +45,7 @@ void stack_ids_release(struct stack_ids *s)
 
 static bool internal(struct stack_ids *s, const struct strtab *strings, uint32_t id)
 {
-	if (id >= s->internal_cap) {
-		size_t old = s->internal_cap;
-		VEC_RESERVE(s->internal, s->internal_cap, (size_t)id + 1);
-		memset(s->internal + old, 0, s->internal_cap - old);
-	}
+	VEC_RESERVE_ZERO(s->internal, s->internal_cap, (size_t)id + 1);
 	if (!s->internal[id]) {
 		size_t n;
 		const char *str = strtab_get(strings, id, &n);
@@ -62,11 +58,7 @@ static bool internal(struct stack_ids *s, const struct strtab *strings, uint32_t
  * key: a replayed sample may carry no frames, only keys. */
 static bool key_internal(struct stack_ids *s, const struct strtab *strings, uint32_t key)
 {
-	if (key >= s->key_internal_cap) {
-		size_t old = s->key_internal_cap;
-		VEC_RESERVE(s->key_internal, s->key_internal_cap, (size_t)key + 1);
-		memset(s->key_internal + old, 0, s->key_internal_cap - old);
-	}
+	VEC_RESERVE_ZERO(s->key_internal, s->key_internal_cap, (size_t)key + 1);
 	if (!s->key_internal[key])
 		s->key_internal[key] = internal(s, strings, s->key_frames[key].file) ? 2 : 1;
 	return s->key_internal[key] == 2;
@@ -84,11 +76,7 @@ static struct stack_ids_thread *thread_of(struct stack_ids *s, const struct thre
 	struct thread_key k = { .tid = t->tid, .interp_id = t->interp_id };
 	uint32_t id = rectab_intern(&s->thread_keys, &k, NULL);
 	s->thread = id;
-	if (id >= s->threads_cap) {
-		size_t old = s->threads_cap;
-		VEC_RESERVE(s->threads, s->threads_cap, (size_t)id + 1);
-		memset(s->threads + old, 0, (s->threads_cap - old) * sizeof(*s->threads));
-	}
+	VEC_RESERVE_ZERO(s->threads, s->threads_cap, (size_t)id + 1);
 	return &s->threads[id];
 }
 

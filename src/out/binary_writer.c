@@ -282,11 +282,7 @@ static int intern_string(struct binary_writer *w, const struct strtab *st, uint3
 {
 	if (id >= st->count)
 		return ERR_INVAL;
-	if (id >= w->str_map_cap) {
-		size_t old = w->str_map_cap;
-		VEC_RESERVE(w->str_map, w->str_map_cap, (size_t)id + 1);
-		memset(w->str_map + old, 0, (w->str_map_cap - old) * sizeof(*w->str_map));
-	}
+	VEC_RESERVE_ZERO(w->str_map, w->str_map_cap, (size_t)id + 1);
 	if (w->str_map[id]) {
 		*idx = w->str_map[id] - 1;
 		return 0;

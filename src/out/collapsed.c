@@ -119,11 +119,7 @@ static uint32_t fkey_id(struct collapsed *c, uint32_t id)
 {
 	if (id < c->fkey_of_cap && c->fkey_of[id])
 		return c->fkey_of[id] - 1;
-	if (id >= c->fkey_of_cap) {
-		size_t old = c->fkey_of_cap;
-		VEC_RESERVE(c->fkey_of, c->fkey_of_cap, (size_t)id + 1);
-		memset(c->fkey_of + old, 0, (c->fkey_of_cap - old) * sizeof(*c->fkey_of));
-	}
+	VEC_RESERVE_ZERO(c->fkey_of, c->fkey_of_cap, (size_t)id + 1);
 	const struct frame *f = stack_ids_frame(&c->ids, id);
 	struct fkey k = { .file = f->file, .func = f->func,
 			  .line = f->line == FRAME_NO_LINE ? 0 : f->line };
@@ -143,12 +139,7 @@ static int collapsed_add(struct out_stream *st, const struct sample *s,
 		if (depth == 0)
 			continue;
 		uint32_t th = c->ids.thread;
-		if (th >= c->thread_group_cap) {
-			size_t old = c->thread_group_cap;
-			VEC_RESERVE(c->thread_group, c->thread_group_cap, (size_t)th + 1);
-			memset(c->thread_group + old, 0,
-			       (c->thread_group_cap - old) * sizeof(*c->thread_group));
-		}
+		VEC_RESERVE_ZERO(c->thread_group, c->thread_group_cap, (size_t)th + 1);
 		if (c->ids.same && c->thread_group[th]) {
 			c->lines[c->thread_group[th] - 1].count++;
 			continue;
@@ -174,11 +165,7 @@ static int collapsed_add(struct out_stream *st, const struct sample *s,
  * files are few, frames many. */
 static size_t base_skip(struct collapsed *c, uint32_t id, const char *file, size_t flen)
 {
-	if (id >= c->base_cap) {
-		size_t old = c->base_cap;
-		VEC_RESERVE(c->base, c->base_cap, (size_t)id + 1);
-		memset(c->base + old, 0, (c->base_cap - old) * sizeof(*c->base));
-	}
+	VEC_RESERVE_ZERO(c->base, c->base_cap, (size_t)id + 1);
 	if (!c->base[id]) {
 		const char *slash = flen ? memrchr(file, '/', flen) : NULL;
 		c->base[id] = (uint32_t)(slash ? (size_t)(slash + 1 - file) : 0) + 1;

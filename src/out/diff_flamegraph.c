@@ -115,11 +115,7 @@ static void sum_paths(struct paths *ps, const struct profile *p, bool baseline)
 			id = (uint32_t)*v;
 		} else {
 			id = (uint32_t)ps->n++;
-			if (ps->n > ps->cap) {
-				size_t old = ps->cap;
-				VEC_RESERVE(ps->sums, ps->cap, ps->n);
-				memset(ps->sums + old, 0, (ps->cap - old) * sizeof(*ps->sums));
-			}
+			VEC_RESERVE_ZERO(ps->sums, ps->cap, ps->n);
 			u64map_put(&ps->index, key, id);
 		}
 		struct path_sums *sm = &ps->sums[id];

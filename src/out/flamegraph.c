@@ -224,11 +224,7 @@ static uint32_t *frame_keys(struct fg_tree *t, const struct profile *p, uint8_t 
 		struct fg_key k = { pf->file, pf->func, pf->line == FRAME_NO_LINE ? 0 : pf->line };
 		int added;
 		uint32_t id = rectab_intern(&keys, &k, &added);
-		if (id >= amb_cap) {
-			size_t old = amb_cap;
-			VEC_RESERVE(ambiguous, amb_cap, (size_t)id + 1);
-			memset(ambiguous + old, 0, amb_cap - old);
-		}
+		VEC_RESERVE_ZERO(ambiguous, amb_cap, (size_t)id + 1);
 		if (!added)
 			ambiguous[id] = 1;
 		frame_key[f] = id;

@@ -442,11 +442,7 @@ static int hm_add(struct out_stream *st, const struct sample *s, const struct st
 		const uint32_t *ids = stack_ids_of(&h->ids, s, &s->threads[t], strings, &depth);
 		if (depth == 0)
 			continue;
-		if (h->ids.thread >= h->memo_cap) {
-			size_t old = h->memo_cap;
-			VEC_RESERVE(h->memo, h->memo_cap, (size_t)h->ids.thread + 1);
-			memset(h->memo + old, 0, (h->memo_cap - old) * sizeof(*h->memo));
-		}
+		VEC_RESERVE_ZERO(h->memo, h->memo_cap, (size_t)h->ids.thread + 1);
 		struct hm_memo *m = &h->memo[h->ids.thread];
 		size_t shared = h->ids.shared;
 		if (m->weight && shared == depth && m->depth == depth) {

@@ -92,11 +92,7 @@ struct jsonl {
 
 static uint32_t jstring(struct jsonl *j, uint32_t sid)
 {
-	if (sid >= j->str_of_cap) {
-		size_t old = j->str_of_cap;
-		VEC_RESERVE(j->str_of, j->str_of_cap, (size_t)sid + 1);
-		memset(j->str_of + old, 0, (j->str_of_cap - old) * sizeof(*j->str_of));
-	}
+	VEC_RESERVE_ZERO(j->str_of, j->str_of_cap, (size_t)sid + 1);
 	if (!j->str_of[sid]) {
 		VEC_RESERVE(j->strings, j->strings_cap, j->nstrings + 1);
 		j->strings[j->nstrings] = sid;
@@ -236,11 +232,7 @@ static int jsonl_add(struct out_stream *st, const struct sample *s, const struct
 		const uint32_t *ids = stack_ids_of(&j->ids, s, &s->threads[t], strings, &depth);
 		if (depth == 0)
 			continue;
-		if (j->ids.thread >= j->threads_cap) {
-			size_t old = j->threads_cap;
-			VEC_RESERVE(j->threads, j->threads_cap, (size_t)j->ids.thread + 1);
-			memset(j->threads + old, 0, (j->threads_cap - old) * sizeof(*j->threads));
-		}
+		VEC_RESERVE_ZERO(j->threads, j->threads_cap, (size_t)j->ids.thread + 1);
 		struct jthread *m = &j->threads[j->ids.thread];
 		if (m->weight && j->ids.shared == depth && m->depth == depth) {
 			m->weight++; /* the thread's stack did not change */

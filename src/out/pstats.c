@@ -258,11 +258,7 @@ static uint32_t key_of(struct pstats *ps, uint32_t frame)
 	const struct frame *f = stack_ids_frame(&ps->ids, frame);
 	struct fkey k = { .file = f->file, .func = f->func, .line = key_line(f->line) };
 	uint32_t id = fstats_key(&ps->fs, &k);
-	if (frame >= ps->frame_key_cap) {
-		size_t old = ps->frame_key_cap;
-		VEC_RESERVE(ps->frame_key, ps->frame_key_cap, (size_t)frame + 1);
-		memset(ps->frame_key + old, 0, (ps->frame_key_cap - old) * sizeof(*ps->frame_key));
-	}
+	VEC_RESERVE_ZERO(ps->frame_key, ps->frame_key_cap, (size_t)frame + 1);
 	ps->frame_key[frame] = id + 1;
 	return id;
 }
@@ -294,11 +290,7 @@ static void thread_flush(struct fstats *fs, struct pthread *t)
 
 static struct pthread *thread_at(struct pstats *ps, uint32_t i)
 {
-	if (i >= ps->threads_cap) {
-		size_t old = ps->threads_cap;
-		VEC_RESERVE(ps->threads, ps->threads_cap, (size_t)i + 1);
-		memset(ps->threads + old, 0, (ps->threads_cap - old) * sizeof(*ps->threads));
-	}
+	VEC_RESERVE_ZERO(ps->threads, ps->threads_cap, (size_t)i + 1);
 	return &ps->threads[i];
 }
 

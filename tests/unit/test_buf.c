@@ -299,6 +299,51 @@ TEST(xalloc)
 	free(p);
 }
 
+TEST(vec_grow_zero)
+{
+	/* every element past the old capacity is 0, the old ones are kept */
+	uint32_t *v = NULL;
+	size_t cap = 0;
+	VEC_RESERVE_ZERO(v, cap, 3);
+	CHECK(v != NULL && cap >= 3);
+	int ok = 1;
+	for (size_t i = 0; i < cap; i++)
+		ok &= v[i] == 0;
+	CHECK(ok);
+	size_t first = cap;
+	for (size_t i = 0; i < first; i++)
+		v[i] = 0xabcd0000u + (uint32_t)i;
+	uint32_t *before = v;
+	VEC_RESERVE_ZERO(v, cap, first); /* within capacity: nothing touched */
+	CHECK(v == before && cap == first && v[first - 1] == 0xabcd0000u + first - 1);
+	VEC_RESERVE_ZERO(v, cap, 5000);
+	CHECK(cap >= 5000);
+	ok = 1;
+	for (size_t i = 0; i < first; i++)
+		ok &= v[i] == 0xabcd0000u + (uint32_t)i;
+	for (size_t i = first; i < cap; i++)
+		ok &= v[i] == 0;
+	CHECK(ok);
+	free(v);
+
+	/* an odd element size: zeroed by bytes, not elements */
+	struct odd {
+		char c[13];
+	} *o = NULL;
+	size_t ocap = 0;
+	VEC_RESERVE_ZERO(o, ocap, 1);
+	memset(o, 0x55, ocap * sizeof(*o));
+	size_t old = ocap;
+	VEC_RESERVE_ZERO(o, ocap, old + 1);
+	ok = 1;
+	for (size_t i = old; i < ocap; i++)
+		for (size_t k = 0; k < sizeof(o[i].c); k++)
+			ok &= o[i].c[k] == 0;
+	ok &= o[old - 1].c[12] == 0x55;
+	CHECK(ok);
+	free(o);
+}
+
 int main(void)
 {
 	RUN(append);
@@ -309,6 +354,7 @@ int main(void)
 	RUN(vprintf);
 	RUN(reset_release);
 	RUN(vec_grow);
+	RUN(vec_grow_zero);
 	RUN(xalloc);
 	return harness_done();
 }
