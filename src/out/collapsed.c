@@ -502,7 +502,7 @@ static void collapsed_free(struct collapsed *c)
 static int collapsed_open(struct out_stream **st, const struct out_request *req)
 {
 	*st = NULL;
-	FILE *f = req->path ? fopen(req->path, "wb") : req->stdout_fp ? req->stdout_fp : stdout;
+	FILE *f = out_file_open(req);
 	if (!f)
 		return ERR_IO;
 	struct collapsed *c = xcalloc(1, sizeof(*c));
@@ -526,15 +526,7 @@ static int collapsed_close(struct out_stream *st, const struct profile *p,
 		sort_lines(c);
 		ok = write_lines(c);
 	}
-	if (c->own_file) {
-		if (fclose(c->f) != 0)
-			ok = false;
-		*written = ok;
-	} else {
-		if (fflush(c->f) != 0)
-			ok = false;
-		*written = false;
-	}
+	ok = out_file_close(c->f, c->own_file, ok, written);
 	(void)req;
 	collapsed_free(c);
 	return ok ? 0 : ERR_IO;

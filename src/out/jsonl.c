@@ -419,7 +419,7 @@ static void jsonl_free(struct jsonl *j)
 static int jsonl_open(struct out_stream **st, const struct out_request *req)
 {
 	*st = NULL;
-	FILE *f = req->path ? fopen(req->path, "wb") : req->stdout_fp ? req->stdout_fp : stdout;
+	FILE *f = out_file_open(req);
 	if (!f)
 		return ERR_IO;
 	struct jsonl *j = xcalloc(1, sizeof(*j));
@@ -443,14 +443,7 @@ static int jsonl_close(struct out_stream *st, const struct profile *p,
 		count_pending(j, &j->threads[i]);
 	make_run_id(j->run_id);
 	write_all(j, p);
-	if (j->own_file) {
-		if (fclose(j->f) != 0)
-			j->failed = true;
-	} else if (fflush(j->f) != 0) {
-		j->failed = true;
-	}
-	int rc = j->failed ? ERR_IO : 0;
-	*written = !rc && j->own_file;
+	int rc = out_file_close(j->f, j->own_file, !j->failed, written) ? 0 : ERR_IO;
 	jsonl_free(j);
 	return rc;
 }

@@ -69,6 +69,23 @@ void out_run_figures_of(const struct profile *p, struct out_run_figures *f)
 	}
 }
 
+FILE *out_file_open(const struct out_request *req)
+{
+	if (req->path)
+		return fopen(req->path, "wb");
+	return req->stdout_fp ? req->stdout_fp : stdout;
+}
+
+bool out_file_close(FILE *f, bool own, bool ok, bool *written)
+{
+	if (own)
+		ok = fclose(f) == 0 && ok;
+	else
+		ok = fflush(f) == 0 && ok;
+	*written = own && ok;
+	return ok;
+}
+
 int out_source_read(const struct out_request *req, const char *path, size_t max, char **data,
 		    size_t *len)
 {

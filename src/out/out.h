@@ -69,6 +69,15 @@ struct out_run_figures {
 };
 void out_run_figures_of(const struct profile *p, struct out_run_figures *f);
 
+/* The stream a writer writes to: req->path created, or req->stdout_fp
+ * (stdout when that is NULL) for output on the terminal.  NULL when the
+ * file cannot be created. */
+FILE *out_file_open(const struct out_request *req);
+/* Finish what out_file_open gave (own: it created a file): a file is
+ * closed, a terminal stream flushed.  Returns ok and whether that
+ * succeeded; *written tells whether a file was made. */
+bool out_file_close(FILE *f, bool own, bool ok, bool *written);
+
 /* Read a source file of the profiled process into *data (malloc'd, caller
  * frees) of *len bytes, at most max bytes.  0, or a negative ERR_*. */
 int out_source_read(const struct out_request *req, const char *path, size_t max, char **data,

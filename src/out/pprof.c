@@ -353,7 +353,7 @@ int out_pprof_write(const struct profile *p, const struct out_request *req, bool
 	struct gz *g = xmalloc(sizeof(*g));
 	g->open = false;
 	int rc = 0;
-	FILE *f = req->path ? fopen(req->path, "wb") : req->stdout_fp ? req->stdout_fp : stdout;
+	FILE *f = out_file_open(req);
 	if (!f) {
 		rc = ERR_IO;
 		goto out;
@@ -364,13 +364,8 @@ int out_pprof_write(const struct profile *p, const struct out_request *req, bool
 		if (g->failed)
 			rc = ERR_IO;
 	}
-	if (req->path) {
-		if (fclose(f) != 0 && rc == 0)
-			rc = ERR_IO;
-		*written = rc == 0;
-	} else if (fflush(f) != 0 && rc == 0) {
+	if (!out_file_close(f, req->path != NULL, rc == 0, written) && rc == 0)
 		rc = ERR_IO;
-	}
 out:
 	gz_close(g);
 	free(g);

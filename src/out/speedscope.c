@@ -149,7 +149,7 @@ int out_speedscope_write(const struct profile *p, const struct out_request *req,
 
 	struct writer w = { .f = NULL, .out = BUF_INIT, .failed = false };
 	int rc = 0;
-	w.f = req->path ? fopen(req->path, "wb") : req->stdout_fp ? req->stdout_fp : stdout;
+	w.f = out_file_open(req);
 	if (!w.f) {
 		rc = ERR_IO;
 		goto out;
@@ -207,14 +207,7 @@ int out_speedscope_write(const struct profile *p, const struct out_request *req,
 	free(stack);
 	buf_puts(&w.out, "]}\n");
 	flush(&w, true);
-	if (req->path) {
-		if (fclose(w.f) != 0)
-			w.failed = true;
-		*written = !w.failed;
-	} else if (fflush(w.f) != 0) {
-		w.failed = true;
-	}
-	rc = w.failed ? ERR_IO : 0;
+	rc = out_file_close(w.f, req->path != NULL, !w.failed, written) ? 0 : ERR_IO;
 out:
 	buf_release(&w.out);
 	free(order);
