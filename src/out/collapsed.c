@@ -296,11 +296,9 @@ static int cmp_text(struct cursor *a, struct cursor *b, const struct collapsed *
 	}
 }
 
-/* qsort has no context argument in C11: the sort's state, one at a time. */
-static const struct collapsed *sorting;
-
-static int cmp_lines(const void *pa, const void *pb)
+static int cmp_lines(const void *pa, const void *pb, void *ctx)
 {
+	const struct collapsed *c = ctx;
 	const struct sort_key *a = pa, *b = pb;
 	if (a->count != b->count)
 		return a->count < b->count ? 1 : -1;
@@ -309,9 +307,9 @@ static int cmp_lines(const void *pa, const void *pb)
 	if (a->abbrev != b->abbrev)
 		return a->abbrev < b->abbrev ? -1 : 1;
 	struct cursor ka, kb;
-	cursor_start(&ka, &sorting->lines[a->line]);
-	cursor_start(&kb, &sorting->lines[b->line]);
-	int r = cmp_text(&ka, &kb, sorting);
+	cursor_start(&ka, &c->lines[a->line]);
+	cursor_start(&kb, &c->lines[b->line]);
+	int r = cmp_text(&ka, &kb, c);
 	if (r)
 		return r < 0 ? -1 : 1;
 	return (a->line > b->line) - (a->line < b->line);
@@ -434,9 +432,7 @@ static void sort_lines(struct collapsed *c)
 						 .tid_rank = c->lines[i].tid_rank,
 						 .line = (uint32_t)i };
 	abbreviate(c);
-	sorting = c;
-	qsort(c->order, c->nlines, sizeof(*c->order), cmp_lines);
-	sorting = NULL;
+	qsort_r(c->order, c->nlines, sizeof(*c->order), cmp_lines, c);
 }
 
 /* -------------------------------------------------------------- writing */
