@@ -134,10 +134,71 @@ TEST(internal_frames)
 	strtab_release(&strings);
 }
 
+/* A replayed sample as a keys-only replay gives it: keys into a frame
+ * table, no frames. */
+static const struct thread_sample *keyed(struct sample *s, uint64_t tid, uint32_t status,
+					 const struct frame *table, const uint32_t *keys, size_t n,
+					 bool same)
+{
+	sample_clear(s);
+	struct thread_sample *t = sample_add_thread(s);
+	t->tid = tid;
+	t->status = status;
+	t->same_stack = same;
+	t->depth = (uint32_t)n;
+	s->frame_keys = keys;
+	s->key_frames = table;
+	return t;
+}
+
+TEST(replayed_keys)
+{
+	strtab_init(&strings);
+	struct stack_ids ids;
+	stack_ids_init(&ids, true);
+	struct sample s;
+	sample_init(&s);
+	/* the file's frame table; key 3 is the launcher's */
+	const struct frame table[] = { fr("/x.py", "main", 1, -1), fr("/x.py", "a", 3, 4),
+				       fr("/x.py", "b", 4, 4), fr("/r/_sync_coordinator.py", "run", 5, -1) };
+	const uint32_t ka[] = { 1, 0, 3 }, kb[] = { 2, 0, 3 };
+	size_t d;
+
+	/* ids are the keys; the launcher's frame left out; no frame is read
+	 * from the sample (it has none) */
+	const uint32_t *got = stack_ids_of(&ids, &s, keyed(&s, 1, RUNNING, table, ka, 3, false),
+					   &strings, &d);
+	CHECK(got && d == 2 && got[0] == 1 && got[1] == 0 && !ids.same && ids.shared == 0);
+	CHECK(stack_ids_frame(&ids, 1)->col == 4 && stack_ids_frame(&ids, 2)->func == table[2].func);
+	CHECK_EQ_INT((int)ids.frames.count, 0); /* replayed frames cost no table */
+	/* the same keys again, not marked: found the same by comparing keys */
+	got = stack_ids_of(&ids, &s, keyed(&s, 1, RUNNING, table, ka, 3, false), &strings, &d);
+	CHECK(got && d == 2 && ids.same && ids.shared == 2);
+	/* a repeat record */
+	got = stack_ids_of(&ids, &s, keyed(&s, 1, RUNNING, table, ka, 3, true), &strings, &d);
+	CHECK(got && d == 2 && got[0] == 1 && ids.same);
+	/* another leaf: the outer frame shared */
+	got = stack_ids_of(&ids, &s, keyed(&s, 1, RUNNING, table, kb, 3, false), &strings, &d);
+	CHECK(got && d == 2 && got[0] == 2 && got[1] == 0 && !ids.same && ids.shared == 1);
+	/* idle (skip_idle), then a repeat of that idle stack a: not the memo's b */
+	got = stack_ids_of(&ids, &s, keyed(&s, 1, 0, table, ka, 3, false), &strings, &d);
+	CHECK(!got && d == 0);
+	got = stack_ids_of(&ids, &s, keyed(&s, 1, RUNNING, table, ka, 3, true), &strings, &d);
+	CHECK(got && d == 2 && got[0] == 1 && !ids.same && ids.shared == 1);
+	/* a stack of the launcher's frame only is none */
+	got = stack_ids_of(&ids, &s, keyed(&s, 2, RUNNING, table, ka + 2, 1, false), &strings, &d);
+	CHECK(!got && d == 0);
+
+	sample_release(&s);
+	stack_ids_release(&ids);
+	strtab_release(&strings);
+}
+
 int main(void)
 {
 	RUN(order_shared_same);
 	RUN(repeat_hint);
 	RUN(internal_frames);
+	RUN(replayed_keys);
 	return harness_done();
 }
