@@ -21,9 +21,9 @@
  * groups as it arrives, so memory is the distinct stacks as id arrays,
  * never their text (hundreds of MiB for a million diverse stacks).  A
  * thread whose stack did not change costs one increment.  At the end every
- * frame key's text is rendered once, in id order; the sort compares two
- * lines a frame at a time from those texts, skipping the frames they share,
- * and the writer copies each line's frames' texts as it goes out.
+ * frame key's text is rendered once, in id order; the sort orders lines by
+ * 16-byte pieces of their texts taken past what they share (see "the
+ * sort"), and the writer copies each line's frames' texts as it goes out.
  */
 #include "out/out.h"
 
@@ -38,6 +38,9 @@
 #include <string.h>
 
 #define FLUSH_AT (1u << 20)
+/* Frame texts are copied in whole 16-byte pieces: the text buffer has that
+ * much to spare at its end, and the output is reserved ahead. */
+#define COPY_PIECE 16
 
 /* Tachyon's frame identity (file, func, line), line 0 for none. */
 struct fkey {
@@ -49,24 +52,21 @@ struct fkey {
  * then the frame keys' ids, root first. */
 struct line {
 	uint64_t count;
-	/* filled at close, for the sort and the writer */
-	const unsigned char *ids; /* the group's frame key ids, root first (id_at) */
-	uint32_t depth;
-	uint32_t tid_rank;   /* the tid's place in the text order of "tid:N;" */
 	uint32_t group;      /* group id = first-seen position */
 };
 
-/* What the sort moves: a line's keys inline, so that most comparisons
- * touch nothing else. */
+/* What the sorts move: all the writer needs of a line, and 16 bytes of
+ * its frames' text from where the lines being ordered start to differ. */
 struct sort_key {
 	uint64_t count;
-	/* 8 bytes of the frames' text from where the lines start to differ,
-	 * big-endian, zero-padded: unequal keys order two lines as their
-	 * texts do (a text that ends pads with 0, which no extension of it
-	 * sorts below), equal ones leave it to the texts */
-	uint64_t abbrev;
-	uint32_t tid_rank;
-	uint32_t line;       /* index in lines = group id = first-seen position */
+	/* text bytes [at, at + 16), big-endian: unequal keys order two lines
+	 * as their texts do */
+	uint64_t abbrev[2];
+	const unsigned char *ids;  /* the group's frame key ids, root first (id_at) */
+	uint32_t depth;
+	uint32_t tid_rank;   /* the tid's place in the text order of "tid:N;" */
+	uint32_t line;       /* group id = first-seen position */
+	uint32_t abbrev_len; /* how many of the 16 bytes the text has */
 };
 
 struct collapsed {
@@ -215,6 +215,9 @@ static bool render_frames(struct collapsed *c)
 	if (c->ftext.len > UINT32_MAX)
 		return false;
 	c->foff[n] = (uint32_t)c->ftext.len;
+	/* the writer's whole pieces read up to COPY_PIECE - 1 bytes past a text */
+	buf_reserve(&c->ftext, COPY_PIECE);
+	memset(c->ftext.data + c->ftext.len, 0, COPY_PIECE);
 	stack_ids_release(&c->ids);
 	rectab_release(&c->fkeys);
 	free(c->fkey_of);
@@ -236,9 +239,49 @@ static void put_tid(struct buf *b, uint64_t tid)
 
 /* ----------------------------------------------------------- the sort */
 
-/* A line's frames' text, read a frame at a time (after "tid:N", which the
- * sort compares by rank: every line has a frame, so its tid text is always
- * followed by ';' and "tid:N;" texts order lines as their whole texts do). */
+/*
+ * Lines go out by count descending, then "tid:N;" text, then frames' text,
+ * then first seen.  Every line has a frame, so its tid's text is always
+ * followed by ';' and the tids' ranks among "tid:N;" texts order lines as
+ * their whole texts do.  The text order is found without comparing texts:
+ * a bucket of lines with the same count and tid is sorted by 16 bytes of
+ * text taken where its lines start to differ (their longest common
+ * prefix), and each run of lines that still tie is sorted again the same
+ * way further on: a most-significant-digit radix sort with 16-byte digits
+ * that jumps over shared prefixes.  The sorts compare integers only, and
+ * each line's text is looked at once per round it takes part in.
+ */
+
+/* A pass over lines in order reads each line's ids, their text offsets
+ * and the texts, all scattered: it asks for each a few lines before it
+ * needs it, the later ones once the earlier have arrived. */
+#ifndef AHEAD_IDS
+#define AHEAD_IDS 32
+#define AHEAD_OFFS 16
+#define AHEAD_TEXT 8
+#endif
+
+static void prefetch_ahead(const struct collapsed *c, const struct sort_key *o, size_t i,
+			   size_t end)
+{
+	if (i + AHEAD_IDS < end) {
+		const struct sort_key *l = &o[i + AHEAD_IDS];
+		for (size_t b = 0; b < l->depth * sizeof(uint32_t); b += 64)
+			__builtin_prefetch(l->ids + b);
+	}
+	if (i + AHEAD_OFFS < end) {
+		const struct sort_key *l = &o[i + AHEAD_OFFS];
+		for (uint32_t k = 0; k < l->depth; k++)
+			__builtin_prefetch(&c->foff[id_at(l->ids, k)]);
+	}
+	if (i + AHEAD_TEXT < end) {
+		const struct sort_key *l = &o[i + AHEAD_TEXT];
+		for (uint32_t k = 0; k < l->depth; k++)
+			__builtin_prefetch(c->ftext.data + c->foff[id_at(l->ids, k)]);
+	}
+}
+
+/* A line's frames' text, read a frame at a time. */
 struct cursor {
 	const unsigned char *ids;
 	size_t depth;
@@ -246,14 +289,6 @@ struct cursor {
 	const char *p;     /* unread bytes of the loaded frame's text */
 	size_t left;
 };
-
-static void cursor_start(struct cursor *k, const struct line *l)
-{
-	k->ids = l->ids;
-	k->depth = l->depth;
-	k->seg = 0;
-	k->left = 0;
-}
 
 /* Load the next frame's text; false at the end of the line. */
 static bool cursor_load(struct cursor *k, const struct collapsed *c)
@@ -264,73 +299,10 @@ static bool cursor_load(struct cursor *k, const struct collapsed *c)
 	return true;
 }
 
-/* memcmp order of the two lines' frames' texts. */
-static int cmp_text(struct cursor *a, struct cursor *b, const struct collapsed *c)
-{
-	for (;;) {
-		if (a->left == 0 && b->left == 0) {
-			/* both at a frame boundary: equal frames need no text */
-			while (a->seg < a->depth && b->seg < b->depth &&
-			       id_at(a->ids, a->seg) == id_at(b->ids, b->seg)) {
-				a->seg++;
-				b->seg++;
-			}
-			bool ma = cursor_load(a, c), mb = cursor_load(b, c);
-			if (!ma || !mb)
-				return ma - mb;
-		} else if (a->left == 0) {
-			if (!cursor_load(a, c))
-				return -1;
-		} else if (b->left == 0) {
-			if (!cursor_load(b, c))
-				return 1;
-		}
-		size_t n = a->left < b->left ? a->left : b->left;
-		int r = memcmp(a->p, b->p, n);
-		if (r)
-			return r;
-		a->p += n;
-		a->left -= n;
-		b->p += n;
-		b->left -= n;
-	}
-}
-
-static int cmp_lines(const void *pa, const void *pb, void *ctx)
-{
-	const struct collapsed *c = ctx;
-	const struct sort_key *a = pa, *b = pb;
-	if (a->count != b->count)
-		return a->count < b->count ? 1 : -1;
-	if (a->tid_rank != b->tid_rank)
-		return a->tid_rank < b->tid_rank ? -1 : 1;
-	if (a->abbrev != b->abbrev)
-		return a->abbrev < b->abbrev ? -1 : 1;
-	struct cursor ka, kb;
-	cursor_start(&ka, &c->lines[a->line]);
-	cursor_start(&kb, &c->lines[b->line]);
-	int r = cmp_text(&ka, &kb, c);
-	if (r)
-		return r < 0 ? -1 : 1;
-	return (a->line > b->line) - (a->line < b->line);
-}
-
-/* "tid:N;" order of two tids: decimal strings, then ';' */
-static int cmp_tid_text(const void *pa, const void *pb)
-{
-	char a[TEXTENC_NUM_MAX + 1], b[TEXTENC_NUM_MAX + 1];
-	size_t na = textenc_fmt_u64(a, *(const uint64_t *)pa);
-	size_t nb = textenc_fmt_u64(b, *(const uint64_t *)pb);
-	a[na++] = ';';
-	b[nb++] = ';';
-	int r = memcmp(a, b, na < nb ? na : nb);
-	return r ? r : (na > nb) - (na < nb);
-}
-
-/* How many leading bytes of the frames' texts lines a and b share, at
+/* How many leading bytes of their frames' texts lines a and b share, at
  * most limit. */
-static size_t common_prefix(const struct collapsed *c, const struct line *a, const struct line *b,
-			    size_t limit)
+static size_t common_prefix(const struct collapsed *c, const struct sort_key *a,
+			    const struct sort_key *b, size_t limit)
 {
 	size_t n = 0, k = 0;
 	/* whole frames while the ids agree */
@@ -356,62 +328,153 @@ static size_t common_prefix(const struct collapsed *c, const struct line *a, con
 	return n;
 }
 
-/* The abbreviated keys: the bytes [lcp, lcp + 8) of each line's frames'
- * text, lcp being what all lines share.  Sorting then mostly compares
- * integers of the line records, not scattered texts. */
-static void abbreviate(struct collapsed *c)
+/* Key k's abbreviation: the bytes [at, at + 16) of its frames' text. */
+static void abbreviate(const struct collapsed *c, struct sort_key *k, size_t at)
 {
-	if (c->nlines == 0)
-		return;
-	size_t lcp = SIZE_MAX;
-	for (size_t i = 1; i < c->nlines && lcp > 0; i++)
-		lcp = common_prefix(c, &c->lines[0], &c->lines[i], lcp);
-	if (lcp == SIZE_MAX)
-		lcp = 0;
-	for (size_t i = 0; i < c->nlines; i++) {
-		struct line *l = &c->lines[i];
-		/* find byte lcp, then take up to 8 */
-		struct cursor k = { l->ids, l->depth, 0, NULL, 0 };
-		size_t skip = lcp;
-		while (skip > 0 && k.seg < k.depth) {
-			uint32_t id = id_at(k.ids, k.seg);
-			size_t len = c->foff[id + 1] - c->foff[id];
-			if (len > skip)
-				break;
-			skip -= len;
-			k.seg++;
-		}
-		uint64_t key = 0;
-		int got = 0;
-		if (cursor_load(&k, c)) {
-			k.p += skip;
-			k.left -= skip;
-			while (got < 8) {
-				if (k.left == 0 && !cursor_load(&k, c))
-					break;
-				key = key << 8 | (unsigned char)*k.p++;
-				k.left--;
-				got++;
-			}
-		}
-		c->order[i].abbrev = got ? key << (8 * (8 - got)) : 0;
+	struct cursor cur = { k->ids, k->depth, 0, NULL, 0 };
+	/* whole frames up to the one holding byte at */
+	while (cur.seg < cur.depth) {
+		uint32_t id = id_at(cur.ids, cur.seg);
+		size_t len = c->foff[id + 1] - c->foff[id];
+		if (len > at)
+			break;
+		at -= len;
+		cur.seg++;
 	}
+	unsigned char b[16] = { 0 };
+	uint32_t got = 0;
+	if (cursor_load(&cur, c)) {
+		cur.p += at;
+		cur.left -= at;
+		while (got < sizeof(b)) {
+			if (cur.left == 0 && !cursor_load(&cur, c))
+				break;
+			size_t n = cur.left < sizeof(b) - got ? cur.left : sizeof(b) - got;
+			memcpy(b + got, cur.p, n);
+			cur.p += n;
+			cur.left -= n;
+			got += (uint32_t)n;
+		}
+	}
+	uint64_t hi = 0, lo = 0;
+	for (int i = 0; i < 8; i++) {
+		hi = hi << 8 | b[i];
+		lo = lo << 8 | b[8 + i];
+	}
+	k->abbrev[0] = hi;
+	k->abbrev[1] = lo;
+	k->abbrev_len = got;
 }
 
-/* Fill each line's stack and tid rank from its group, then sort. */
+static int cmp_bucket(const void *pa, const void *pb)
+{
+	const struct sort_key *a = pa, *b = pb;
+	if (a->count != b->count)
+		return a->count < b->count ? 1 : -1;
+	if (a->tid_rank != b->tid_rank)
+		return a->tid_rank < b->tid_rank ? -1 : 1;
+	return (a->line > b->line) - (a->line < b->line);
+}
+
+/* Abbreviations in text order; a text that ends sorts before any
+ * extension of it (its zero padding ties only with real zero bytes, which
+ * the length then orders); equal texts keep first-seen order. */
+static int cmp_abbrev(const void *pa, const void *pb)
+{
+	const struct sort_key *a = pa, *b = pb;
+	if (a->abbrev[0] != b->abbrev[0])
+		return a->abbrev[0] < b->abbrev[0] ? -1 : 1;
+	if (a->abbrev[1] != b->abbrev[1])
+		return a->abbrev[1] < b->abbrev[1] ? -1 : 1;
+	if (a->abbrev_len != b->abbrev_len)
+		return a->abbrev_len < b->abbrev_len ? -1 : 1;
+	return (a->line > b->line) - (a->line < b->line);
+}
+
+static bool same_abbrev(const struct sort_key *a, const struct sort_key *b)
+{
+	return a->abbrev[0] == b->abbrev[0] && a->abbrev[1] == b->abbrev[1] &&
+	       a->abbrev_len == b->abbrev_len;
+}
+
+/* lines [lo, hi) of the order, which share their text's first `at` bytes */
+struct run {
+	size_t lo, hi, at;
+};
+
+/* Order each run of lines with the same count and tid by text. */
+static void sort_texts(struct collapsed *c)
+{
+	struct sort_key *o = c->order;
+	struct run *todo = NULL;
+	size_t ntodo = 0, todo_cap = 0;
+	for (size_t lo = 0, hi; lo < c->nlines; lo = hi) {
+		for (hi = lo + 1; hi < c->nlines && o[hi].count == o[lo].count &&
+				  o[hi].tid_rank == o[lo].tid_rank; hi++)
+			;
+		if (hi - lo > 1) {
+			VEC_RESERVE(todo, todo_cap, ntodo + 1);
+			todo[ntodo++] = (struct run){ lo, hi, 0 };
+		}
+	}
+	while (ntodo > 0) {
+		struct run r = todo[--ntodo];
+		/* what the run's texts share, at least r.at bytes */
+		size_t lcp = SIZE_MAX;
+		for (size_t i = r.lo + 1; i < r.hi && lcp > r.at; i++) {
+			prefetch_ahead(c, o, i, r.hi);
+			lcp = common_prefix(c, &o[r.lo], &o[i], lcp);
+		}
+		if (lcp < r.at)
+			lcp = r.at;
+		for (size_t i = r.lo; i < r.hi; i++) {
+			prefetch_ahead(c, o, i, r.hi);
+			abbreviate(c, &o[i], lcp);
+		}
+		qsort(o + r.lo, r.hi - r.lo, sizeof(*o), cmp_abbrev);
+		/* runs still tied after 16 whole bytes go round again */
+		for (size_t lo = r.lo, hi; lo < r.hi; lo = hi) {
+			for (hi = lo + 1; hi < r.hi && same_abbrev(&o[hi], &o[lo]); hi++)
+				;
+			if (hi - lo > 1 && o[lo].abbrev_len == sizeof(o[lo].abbrev)) {
+				VEC_RESERVE(todo, todo_cap, ntodo + 1);
+				todo[ntodo++] = (struct run){ lo, hi, lcp + sizeof(o[lo].abbrev) };
+			}
+		}
+	}
+	free(todo);
+}
+
+/* "tid:N;" order of two tids: decimal strings, then ';' */
+static int cmp_tid_text(const void *pa, const void *pb)
+{
+	char a[TEXTENC_NUM_MAX + 1], b[TEXTENC_NUM_MAX + 1];
+	size_t na = textenc_fmt_u64(a, *(const uint64_t *)pa);
+	size_t nb = textenc_fmt_u64(b, *(const uint64_t *)pb);
+	a[na++] = ';';
+	b[nb++] = ';';
+	int r = memcmp(a, b, na < nb ? na : nb);
+	return r ? r : (na > nb) - (na < nb);
+}
+
+/* The lines in output order, in c->order; the line table goes. */
 static void sort_lines(struct collapsed *c)
 {
 	/* the distinct tids (few), ranked by text */
 	struct rectab tids; /* uint64_t, dense ids */
 	rectab_init(&tids, sizeof(uint64_t));
-	uint32_t *tid_of = xmalloc((c->nlines ? c->nlines : 1) * sizeof(*tid_of));
+	c->order = xmalloc((c->nlines ? c->nlines : 1) * sizeof(*c->order));
 	for (size_t i = 0; i < c->nlines; i++) {
 		uint64_t tid;
 		size_t depth;
-		c->lines[i].ids = group_of(c, c->lines[i].group, &tid, &depth);
-		c->lines[i].depth = (uint32_t)depth;
-		tid_of[i] = rectab_intern(&tids, &tid, NULL);
+		struct sort_key *k = &c->order[i];
+		*k = (struct sort_key){ .count = c->lines[i].count, .line = (uint32_t)i };
+		k->ids = group_of(c, c->lines[i].group, &tid, &depth);
+		k->depth = (uint32_t)depth;
+		k->tid_rank = rectab_intern(&tids, &tid, NULL); /* a tid id until ranked */
 	}
+	free(c->lines);
+	c->lines = NULL;
 	size_t nt = tids.count;
 	c->tid_by_rank = xmalloc((nt ? nt : 1) * sizeof(*c->tid_by_rank));
 	if (nt)
@@ -421,18 +484,12 @@ static void sort_lines(struct collapsed *c)
 	for (size_t r = 0; r < nt; r++)
 		rank[rectab_find(&tids, &c->tid_by_rank[r])] = (uint32_t)r;
 	for (size_t i = 0; i < c->nlines; i++)
-		c->lines[i].tid_rank = rank[tid_of[i]];
+		c->order[i].tid_rank = rank[c->order[i].tid_rank];
 	free(rank);
-	free(tid_of);
 	rectab_release(&tids);
 
-	c->order = xmalloc((c->nlines ? c->nlines : 1) * sizeof(*c->order));
-	for (size_t i = 0; i < c->nlines; i++)
-		c->order[i] = (struct sort_key){ .count = c->lines[i].count,
-						 .tid_rank = c->lines[i].tid_rank,
-						 .line = (uint32_t)i };
-	abbreviate(c);
-	qsort_r(c->order, c->nlines, sizeof(*c->order), cmp_lines, c);
+	qsort(c->order, c->nlines, sizeof(*c->order), cmp_bucket);
+	sort_texts(c);
 }
 
 /* -------------------------------------------------------------- writing */
@@ -446,26 +503,27 @@ static bool flush(struct collapsed *c, struct buf *out, bool force)
 	return ok;
 }
 
-/* Ahead of the line being written: its frames' texts are scattered, so
- * the writer asks for the next lines' before it needs them. */
-#define PREFETCH_AHEAD 4
-
 static bool write_lines(struct collapsed *c)
 {
 	struct buf out = BUF_INIT;
 	bool ok = true;
+	const struct sort_key *o = c->order;
+	const uint32_t *foff = c->foff;
+	const char *text = c->ftext.data;
 	for (size_t i = 0; i < c->nlines && ok; i++) {
-		if (i + PREFETCH_AHEAD < c->nlines) {
-			const struct line *ahead = &c->lines[c->order[i + PREFETCH_AHEAD].line];
-			for (uint32_t k = 0; k < ahead->depth; k++)
-				__builtin_prefetch(c->ftext.data + c->foff[id_at(ahead->ids, k)]);
-		}
-		const struct line *l = &c->lines[c->order[i].line];
+		prefetch_ahead(c, o, i, c->nlines);
+		const struct sort_key *l = &o[i];
 		put_tid(&out, c->tid_by_rank[l->tid_rank]);
 		for (size_t k = 0; k < l->depth; k++) {
-			size_t len;
-			const char *t = frame_text(c, id_at(l->ids, k), &len);
-			buf_append(&out, t, len);
+			uint32_t id = id_at(l->ids, k);
+			size_t len = foff[id + 1] - foff[id];
+			if (out.cap - out.len <= len + COPY_PIECE)
+				buf_reserve(&out, len + COPY_PIECE);
+			const char *from = text + foff[id];
+			char *to = out.data + out.len;
+			for (size_t b = 0; b < len; b += COPY_PIECE)
+				memcpy(to + b, from + b, COPY_PIECE);
+			out.len += len;
 		}
 		buf_putc(&out, ' ');
 		textenc_u64(&out, l->count);

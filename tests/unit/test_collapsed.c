@@ -210,6 +210,108 @@ TEST(text_order)
 	free(got);
 }
 
+
+/* Random stacks over names built to tie for many bytes (16-byte pieces are
+ * what the sort compares), texts that are prefixes of others, equal texts
+ * from different files, tids of different lengths and counts that tie:
+ * the output must be a plain sort of the whole lines by count descending,
+ * text, first seen, done here the slow way. */
+static uint64_t rng_next(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+struct ref_line {
+	char *text;      /* "tid:N;frames" */
+	char *key;       /* tid and full frame identities: what makes a line */
+	uint64_t count;
+	size_t first;
+};
+
+static int cmp_ref(const void *pa, const void *pb)
+{
+	const struct ref_line *a = pa, *b = pb;
+	if (a->count != b->count)
+		return a->count < b->count ? 1 : -1;
+	int r = strcmp(a->text, b->text);
+	if (r)
+		return r;
+	return (a->first > b->first) - (a->first < b->first);
+}
+
+static void check_random(uint64_t seed, size_t nstacks)
+{
+	static const char *const files[] = { "/d/a.py", "/e/a.py", "/d/ab.py", "/d/a_very_long_module_name.py" };
+	static const char *const funcs[] = {
+		"f", "f_", "a_function_name_longer_than_sixteen_bytes",
+		"a_function_name_longer_than_sixteen_bytes_2", "a_function_name_longer_than_sixteen_bytez",
+	};
+	static const int lines[] = { 1, 10, 12, 100 };
+	static const uint64_t tids[] = { 1, 10, 100, 9, 18446744073709551615ull };
+	struct tstack *st = xcalloc(nstacks + 1, sizeof(*st));
+	struct tframe *fr = xcalloc(nstacks * 17, sizeof(*fr));
+	struct ref_line *ref = xcalloc(nstacks, sizeof(*ref));
+	size_t nref = 0;
+	uint64_t r = seed;
+	for (size_t i = 0; i < nstacks; i++) {
+		/* a shared root chain of random length, then random frames */
+		size_t depth = 1 + rng_next(&r) % 16, shared = rng_next(&r) % (depth + 1);
+		struct tframe *f = fr + i * 17;
+		for (size_t k = 0; k < depth; k++) {
+			size_t root_pos = depth - 1 - k; /* frames are innermost first */
+			if (root_pos < shared)
+				f[k] = (struct tframe){ files[3], (int)root_pos + 1, funcs[2] };
+			else
+				f[k] = (struct tframe){ files[rng_next(&r) % 4], lines[rng_next(&r) % 4],
+							funcs[rng_next(&r) % 5] };
+		}
+		f[depth] = (struct tframe){ NULL, 0, NULL };
+		st[i] = (struct tstack){ tids[rng_next(&r) % 5], 1 + rng_next(&r) % 3, f };
+
+		struct buf text = BUF_INIT, key = BUF_INIT;
+		buf_printf(&text, "tid:%llu", (unsigned long long)st[i].tid);
+		buf_printf(&key, "%llu", (unsigned long long)st[i].tid);
+		for (size_t k = depth; k-- > 0;) {
+			buf_printf(&text, ";%s:%s:%d", strrchr(f[k].file, '/') + 1, f[k].func, f[k].line);
+			buf_printf(&key, ";%s:%s:%d", f[k].file, f[k].func, f[k].line);
+		}
+		size_t j = 0;
+		while (j < nref && strcmp(ref[j].key, key.data) != 0)
+			j++;
+		if (j == nref) {
+			ref[nref++] = (struct ref_line){ text.data, key.data, 0, j };
+		} else {
+			buf_release(&text);
+			buf_release(&key);
+		}
+		ref[j].count += st[i].weight;
+	}
+	qsort(ref, nref, sizeof(*ref), cmp_ref);
+	struct buf want = BUF_INIT;
+	for (size_t j = 0; j < nref; j++)
+		buf_printf(&want, "%s %llu\n", ref[j].text, (unsigned long long)ref[j].count);
+	char *got = write_file(st);
+	CHECK_STR(got, want.data);
+	free(got);
+	buf_release(&want);
+	for (size_t j = 0; j < nref; j++) {
+		free(ref[j].text);
+		free(ref[j].key);
+	}
+	free(ref);
+	free(fr);
+	free(st);
+}
+
+TEST(random_order)
+{
+	for (uint64_t seed = 1; seed <= 20; seed++)
+		check_random(seed * 0x9e3779b97f4a7c15ull, 50 + seed * 40);
+}
+
 int main(void)
 {
 	RUN(main);
@@ -218,5 +320,6 @@ int main(void)
 	RUN(stdout_and_errors);
 	RUN(big_tid);
 	RUN(text_order);
+	RUN(random_order);
 	return harness_done();
 }
