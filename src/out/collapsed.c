@@ -18,12 +18,13 @@
  *
  * A stream: each thread stack becomes (tid, frame keys root first), a frame
  * key being Tachyon's (file, func, line), and is counted in a table of such
- * groups as it arrives, so memory is the distinct stacks as id arrays,
- * never their text (hundreds of MiB for a million diverse stacks).  A
- * thread whose stack did not change costs one increment.  At the end every
- * frame key's text is rendered once, in id order; the sort orders lines by
- * 16-byte pieces of their texts taken past what they share (see "the
- * sort"), and the writer copies each line's frames' texts as it goes out.
+ * groups as it arrives, so memory is the distinct stacks as arrays of
+ * 32-bit refs, never their text (hundreds of MiB for a million diverse
+ * stacks).  A frame key's text is rendered once, when it is first seen,
+ * and its ref is where that text sits.  A thread whose stack did not
+ * change costs one increment.  At the end the sort orders lines by 16-byte
+ * pieces of their texts taken past what they share (see "the sort"), and
+ * the writer copies each line's frames' texts as it goes out.
  */
 #include "out/out.h"
 
@@ -49,7 +50,7 @@ struct fkey {
 };
 
 /* A distinct (tid, stack): its bytes in the group table are the tid and
- * then the frame keys' ids, root first. */
+ * then the frame keys' text refs, root first. */
 struct line {
 	uint64_t count;
 	uint32_t group;      /* group id = first-seen position */
@@ -62,7 +63,7 @@ struct sort_key {
 	/* text bytes [at, at + 16), big-endian: unequal keys order two lines
 	 * as their texts do */
 	uint64_t abbrev[2];
-	const unsigned char *ids;  /* the group's frame key ids, root first (id_at) */
+	const unsigned char *ids;  /* the group's frame refs, root first (id_at) */
 	uint32_t depth;
 	uint32_t tid_rank;   /* the tid's place in the text order of "tid:N;" */
 	uint32_t line;       /* group id = first-seen position */
@@ -71,8 +72,10 @@ struct sort_key {
 
 struct collapsed {
 	struct stack_ids ids;          /* frames of the samples' stacks */
-	uint32_t *fkey_of;             /* stack_ids frame id -> fkey id + 1 (0: not yet) */
-	size_t fkey_of_cap;
+	uint32_t *ref_of;              /* stack_ids frame id -> its text's ref + 1 (0: not yet) */
+	size_t ref_of_cap;
+	uint32_t *fkey_ref;            /* fkey id -> its text's ref */
+	size_t fkey_ref_cap;
 	struct rectab fkeys;           /* struct fkey, ids dense in first-seen order */
 	const struct strtab *strings;  /* the samples' strings */
 	struct strtab groups;
@@ -84,18 +87,20 @@ struct collapsed {
 	uint32_t *key;                 /* scratch: tid + ids of one stack */
 	uint32_t *base;                /* file string id -> basename offset + 1 */
 	size_t base_cap;
-	/* at close: every frame's text with its leading ';', by frame id
-	 * (text of id i: ftext.data[foff[i] .. foff[i + 1])) */
+	/* every frame key's text, rendered when first seen, at its "ref":
+	 * a 32-bit length, then the text with its leading ';'.  Groups hold
+	 * refs: one look gives a frame's length and text, and equal frame
+	 * keys have equal refs. */
 	struct buf ftext;
-	uint32_t *foff;
 	uint64_t *tid_by_rank;         /* at close: the distinct tids in text order */
 	size_t key_cap;
 	FILE *f;
 	bool own_file;
 };
 
-/* A group's stack: its tid and its frame key ids, root first.  A group's
- * bytes sit in the string table at any alignment: read ids with id_at(). */
+/* A group's stack: its tid and its frames' text refs, root first.  A
+ * group's bytes sit in the string table at any alignment: read refs with
+ * id_at(). */
 static const unsigned char *group_of(struct collapsed *c, uint32_t g, uint64_t *tid,
 				     size_t *depth)
 {
@@ -106,7 +111,7 @@ static const unsigned char *group_of(struct collapsed *c, uint32_t g, uint64_t *
 	return (const unsigned char *)b + sizeof(*tid);
 }
 
-/* Id k of a group's ids. */
+/* Ref k of a group's refs. */
 static inline uint32_t id_at(const unsigned char *ids, size_t k)
 {
 	uint32_t v;
@@ -114,18 +119,36 @@ static inline uint32_t id_at(const unsigned char *ids, size_t k)
 	return v;
 }
 
-/* The id of stack_ids frame id's (file, func, line). */
-static uint32_t fkey_id(struct collapsed *c, uint32_t id)
+static void render_frame(struct buf *b, struct collapsed *c, const struct fkey *fr);
+
+/* The ref of stack_ids frame id's (file, func, line), its text rendered
+ * the first time that key is seen; UINT32_MAX when the texts outgrow
+ * 32-bit refs. */
+static uint32_t frame_ref(struct collapsed *c, uint32_t id)
 {
-	if (id < c->fkey_of_cap && c->fkey_of[id])
-		return c->fkey_of[id] - 1;
-	VEC_RESERVE_ZERO(c->fkey_of, c->fkey_of_cap, (size_t)id + 1);
+	if (id < c->ref_of_cap && c->ref_of[id])
+		return c->ref_of[id] - 1;
+	VEC_RESERVE_ZERO(c->ref_of, c->ref_of_cap, (size_t)id + 1);
 	const struct frame *f = stack_ids_frame(&c->ids, id);
 	struct fkey k = { .file = f->file, .func = f->func,
 			  .line = f->line == FRAME_NO_LINE ? 0 : f->line };
-	uint32_t fk = rectab_intern(&c->fkeys, &k, NULL);
-	c->fkey_of[id] = fk + 1;
-	return fk;
+	int added;
+	uint32_t fk = rectab_intern(&c->fkeys, &k, &added);
+	if (added) {
+		size_t at = c->ftext.len;
+		buf_reserve(&c->ftext, sizeof(uint32_t));
+		c->ftext.len += sizeof(uint32_t);
+		render_frame(&c->ftext, c, &k);
+		if (c->ftext.len >= UINT32_MAX - 1)
+			return UINT32_MAX;
+		uint32_t n = (uint32_t)(c->ftext.len - at - sizeof(n));
+		memcpy(c->ftext.data + at, &n, sizeof(n));
+		VEC_RESERVE(c->fkey_ref, c->fkey_ref_cap, (size_t)fk + 1);
+		c->fkey_ref[fk] = (uint32_t)at;
+	}
+	uint32_t ref = c->fkey_ref[fk];
+	c->ref_of[id] = ref + 1;
+	return ref;
 }
 
 static int collapsed_add(struct out_stream *st, const struct sample *s,
@@ -147,8 +170,16 @@ static int collapsed_add(struct out_stream *st, const struct sample *s,
 		/* tid (two words, the group's alignment kept) + ids root first */
 		VEC_RESERVE(c->key, c->key_cap, depth + 2);
 		memcpy(c->key, &s->threads[t].tid, sizeof(uint64_t));
+		/* the frames' memo entries are scattered: ask for all at once */
 		for (size_t i = 0; i < depth; i++)
-			c->key[2 + i] = fkey_id(c, ids[depth - 1 - i]);
+			if (ids[i] < c->ref_of_cap)
+				__builtin_prefetch(&c->ref_of[ids[i]]);
+		for (size_t i = 0; i < depth; i++) {
+			uint32_t ref = frame_ref(c, ids[depth - 1 - i]);
+			if (ref == UINT32_MAX)
+				return ERR_LIMIT;
+			c->key[2 + i] = ref;
+		}
 		uint32_t g = strtab_intern(&c->groups, (const char *)c->key,
 					   (depth + 2) * sizeof(uint32_t));
 		if (g == c->nlines) {
@@ -198,37 +229,27 @@ static void render_frame(struct buf *b, struct collapsed *c, const struct fkey *
 	b->len = (size_t)(o - b->data);
 }
 
-/* Render every frame once, in id order (a sequential pass: the sort and
- * the writer then copy texts instead of chasing frames and strings), and
- * drop the stack ids and keys, which nothing needs any more.  False when the texts
- * outgrow 32-bit offsets. */
-static bool render_frames(struct collapsed *c)
+/* The end of counting: what only it needed goes, and the texts get the
+ * room that the writer's whole-piece copies read past the last one. */
+static void finish_texts(struct collapsed *c)
 {
-	size_t n = c->fkeys.count;
-	c->foff = xmalloc((n + 1) * sizeof(*c->foff));
-	for (size_t i = 0; i < n; i++) {
-		if (c->ftext.len > UINT32_MAX)
-			return false;
-		c->foff[i] = (uint32_t)c->ftext.len;
-		render_frame(&c->ftext, c, (const struct fkey *)rectab_get(&c->fkeys, (uint32_t)i));
-	}
-	if (c->ftext.len > UINT32_MAX)
-		return false;
-	c->foff[n] = (uint32_t)c->ftext.len;
-	/* the writer's whole pieces read up to COPY_PIECE - 1 bytes past a text */
 	buf_reserve(&c->ftext, COPY_PIECE);
 	memset(c->ftext.data + c->ftext.len, 0, COPY_PIECE);
 	stack_ids_release(&c->ids);
 	rectab_release(&c->fkeys);
-	free(c->fkey_of);
-	c->fkey_of = NULL;
-	return true;
+	free(c->ref_of);
+	c->ref_of = NULL;
+	free(c->fkey_ref);
+	c->fkey_ref = NULL;
 }
 
-static const char *frame_text(const struct collapsed *c, uint32_t id, size_t *len)
+/* The text of the frame key at ref, and its length. */
+static inline const char *frame_text(const struct collapsed *c, uint32_t ref, size_t *len)
 {
-	*len = c->foff[id + 1] - c->foff[id];
-	return c->ftext.data + c->foff[id];
+	uint32_t n;
+	memcpy(&n, c->ftext.data + ref, sizeof(n));
+	*len = n;
+	return c->ftext.data + ref + sizeof(n);
 }
 
 static void put_tid(struct buf *b, uint64_t tid)
@@ -252,14 +273,11 @@ static void put_tid(struct buf *b, uint64_t tid)
  * each line's text is looked at once per round it takes part in.
  */
 
-/* A pass over lines in order reads each line's ids, their text offsets
- * and the texts, all scattered: it asks for each a few lines before it
- * needs it, the later ones once the earlier have arrived. */
-#ifndef AHEAD_IDS
-#define AHEAD_IDS 32
-#define AHEAD_OFFS 16
+/* A pass over lines in order reads each line's frame refs and then the
+ * texts they point at, both scattered: it asks for each a few lines
+ * before it needs it, the texts once the refs have arrived. */
+#define AHEAD_IDS 16
 #define AHEAD_TEXT 8
-#endif
 
 static void prefetch_ahead(const struct collapsed *c, const struct sort_key *o, size_t i,
 			   size_t end)
@@ -269,15 +287,10 @@ static void prefetch_ahead(const struct collapsed *c, const struct sort_key *o, 
 		for (size_t b = 0; b < l->depth * sizeof(uint32_t); b += 64)
 			__builtin_prefetch(l->ids + b);
 	}
-	if (i + AHEAD_OFFS < end) {
-		const struct sort_key *l = &o[i + AHEAD_OFFS];
-		for (uint32_t k = 0; k < l->depth; k++)
-			__builtin_prefetch(&c->foff[id_at(l->ids, k)]);
-	}
 	if (i + AHEAD_TEXT < end) {
 		const struct sort_key *l = &o[i + AHEAD_TEXT];
 		for (uint32_t k = 0; k < l->depth; k++)
-			__builtin_prefetch(c->ftext.data + c->foff[id_at(l->ids, k)]);
+			__builtin_prefetch(c->ftext.data + id_at(l->ids, k));
 	}
 }
 
@@ -307,7 +320,9 @@ static size_t common_prefix(const struct collapsed *c, const struct sort_key *a,
 	size_t n = 0, k = 0;
 	/* whole frames while the ids agree */
 	while (k < a->depth && k < b->depth && id_at(a->ids, k) == id_at(b->ids, k) && n < limit) {
-		n += c->foff[id_at(a->ids, k) + 1] - c->foff[id_at(a->ids, k)];
+		size_t len;
+		frame_text(c, id_at(a->ids, k), &len);
+		n += len;
 		k++;
 	}
 	if (n >= limit || k == a->depth || k == b->depth)
@@ -335,7 +350,8 @@ static void abbreviate(const struct collapsed *c, struct sort_key *k, size_t at)
 	/* whole frames up to the one holding byte at */
 	while (cur.seg < cur.depth) {
 		uint32_t id = id_at(cur.ids, cur.seg);
-		size_t len = c->foff[id + 1] - c->foff[id];
+		size_t len;
+		frame_text(c, id, &len);
 		if (len > at)
 			break;
 		at -= len;
@@ -508,18 +524,15 @@ static bool write_lines(struct collapsed *c)
 	struct buf out = BUF_INIT;
 	bool ok = true;
 	const struct sort_key *o = c->order;
-	const uint32_t *foff = c->foff;
-	const char *text = c->ftext.data;
 	for (size_t i = 0; i < c->nlines && ok; i++) {
 		prefetch_ahead(c, o, i, c->nlines);
 		const struct sort_key *l = &o[i];
 		put_tid(&out, c->tid_by_rank[l->tid_rank]);
 		for (size_t k = 0; k < l->depth; k++) {
-			uint32_t id = id_at(l->ids, k);
-			size_t len = foff[id + 1] - foff[id];
+			size_t len;
+			const char *from = frame_text(c, id_at(l->ids, k), &len);
 			if (out.cap - out.len <= len + COPY_PIECE)
 				buf_reserve(&out, len + COPY_PIECE);
-			const char *from = text + foff[id];
 			char *to = out.data + out.len;
 			for (size_t b = 0; b < len; b += COPY_PIECE)
 				memcpy(to + b, from + b, COPY_PIECE);
@@ -540,14 +553,14 @@ static void collapsed_free(struct collapsed *c)
 {
 	stack_ids_release(&c->ids);
 	rectab_release(&c->fkeys);
-	free(c->fkey_of);
+	free(c->ref_of);
+	free(c->fkey_ref);
 	strtab_release(&c->groups);
 	free(c->lines);
 	free(c->order);
 	free(c->thread_group);
 	free(c->key);
 	free(c->base);
-	free(c->foff);
 	free(c->tid_by_rank);
 	buf_release(&c->ftext);
 	free(c);
@@ -575,11 +588,9 @@ static int collapsed_close(struct out_stream *st, const struct profile *p,
 	struct collapsed *c = (struct collapsed *)st;
 	if (!c->strings)
 		c->strings = &p->strings;
-	bool ok = render_frames(c);
-	if (ok) {
-		sort_lines(c);
-		ok = write_lines(c);
-	}
+	finish_texts(c);
+	sort_lines(c);
+	bool ok = write_lines(c);
 	ok = out_file_close(c->f, c->own_file, ok, written);
 	(void)req;
 	collapsed_free(c);
