@@ -66,10 +66,10 @@ static inline size_t slot_next(size_t i, size_t nslots)
 	return ++i == nslots ? 0 : i;
 }
 
-/* A new, empty slot array half as large again (256 at first). */
-static uint32_t *slots_grow(size_t *nslots, unsigned *bits)
+/* A new, empty slot array of at least `want` slots, and more than now. */
+static uint32_t *slots_make(size_t want, size_t *nslots, unsigned *bits)
 {
-	size_t n = *nslots ? *nslots + *nslots / 2 : 256;
+	size_t n = want;
 	if (n > SLOTS_MAX)
 		n = SLOTS_MAX;
 	if (n <= *nslots) {
@@ -80,6 +80,12 @@ static uint32_t *slots_grow(size_t *nslots, unsigned *bits)
 	*nslots = n;
 	*bits = log2_of(n);
 	return xcalloc(n, sizeof(uint32_t));
+}
+
+/* A new, empty slot array half as large again (256 at first). */
+static uint32_t *slots_grow(size_t *nslots, unsigned *bits)
+{
+	return slots_make(*nslots ? *nslots + *nslots / 2 : 256, nslots, bits);
 }
 
 /* Place id (hash h) in a table being rebuilt: every key is distinct. */
@@ -182,13 +188,33 @@ void rectab_release(struct rectab *t)
 	t->elsize = el;
 }
 
+/* Every record into the slots just made. */
+static void rectab_place_all(struct rectab *t)
+{
+	for (size_t id = 0; id < t->count; id++)
+		slots_place(t->slots, t->nslots, t->bits,
+			    hash_bytes(t->recs + id * t->elsize, t->elsize), (uint32_t)id);
+}
+
 static void rectab_rehash(struct rectab *t)
 {
 	free(t->slots);
 	t->slots = slots_grow(&t->nslots, &t->bits);
-	for (size_t id = 0; id < t->count; id++)
-		slots_place(t->slots, t->nslots, t->bits,
-			    hash_bytes(t->recs + id * t->elsize, t->elsize), (uint32_t)id);
+	rectab_place_all(t);
+}
+
+void rectab_reserve(struct rectab *t, size_t n)
+{
+	if (n > t->cap) {
+		t->recs = xrealloc(t->recs, n * t->elsize);
+		t->cap = n;
+	}
+	if (!slots_full(n, t->nslots))
+		return;
+	/* as full as growing would leave it at n */
+	free(t->slots);
+	t->slots = slots_make(n + n / 2 + 1, &t->nslots, &t->bits);
+	rectab_place_all(t);
 }
 
 static size_t rectab_slot(const struct rectab *t, const void *rec, uint64_t h)

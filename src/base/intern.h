@@ -47,6 +47,9 @@ void rectab_release(struct rectab *t);
  * NULL) tells whether it is new. */
 uint32_t rectab_intern(struct rectab *t, const void *rec, int *added);
 uint32_t rectab_find(const struct rectab *t, const void *rec);
+/* Room for n records in all, so that interning up to n never rebuilds the
+ * table: for a caller that knows how many keys are coming. */
+void rectab_reserve(struct rectab *t, size_t n);
 static inline const void *rectab_get(const struct rectab *t, uint32_t id)
 {
 	return t->recs + (size_t)id * t->elsize;

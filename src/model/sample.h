@@ -77,6 +77,7 @@ struct sample {
  * consumer of keys only (binary_reader_keys_only) leaves frames NULL. */
 	const uint32_t *frame_keys;
 	const struct frame *key_frames;
+	size_t nkey_frames; /* keys are below it */
 };
 
 void sample_init(struct sample *s);
@@ -88,6 +89,7 @@ static inline void sample_clear(struct sample *s)
 	s->nframes = 0;
 	s->frame_keys = NULL;
 	s->key_frames = NULL;
+	s->nkey_frames = 0;
 }
 /* Start a new thread entry (depth 0, first = current nframes). */
 struct thread_sample *sample_add_thread(struct sample *s);

@@ -838,6 +838,7 @@ static int emit(struct replay *p, const struct rthread *t, uint8_t status, bool 
 		p->s.frame_keys = t->stack;
 	}
 	p->s.key_frames = r->frames;
+	p->s.nkey_frames = r->nframes;
 	p->s.time_ns = t->prev_ts * 1000;
 	int rc = p->fn(p->ctx, &p->s);
 	p->s.frames = own;

@@ -156,6 +156,13 @@ static int collapsed_add(struct out_stream *st, const struct sample *s,
 {
 	struct collapsed *c = (struct collapsed *)st;
 	c->strings = strings;
+	if (s->nkey_frames > c->ref_of_cap) {
+		/* a replay says how many frame keys may come: room for all at
+		 * once, instead of growing (and rehashing) as they come */
+		VEC_RESERVE_ZERO(c->ref_of, c->ref_of_cap, s->nkey_frames);
+		VEC_RESERVE(c->fkey_ref, c->fkey_ref_cap, s->nkey_frames);
+		rectab_reserve(&c->fkeys, s->nkey_frames);
+	}
 	for (size_t t = 0; t < s->nthreads; t++) {
 		size_t depth;
 		const uint32_t *ids = stack_ids_of(&c->ids, s, &s->threads[t], strings, &depth);
