@@ -303,6 +303,42 @@ TEST(rectab_many)
 	rectab_release(&t);
 }
 
+TEST(rectab_reserve)
+{
+	/* records interned before a reserve stay found; after it, interning
+	 * up to the reserved number never rebuilds the slots (the slot array
+	 * stays the same allocation) and ids stay dense */
+	struct rectab t;
+	rectab_init(&t, sizeof(struct rec));
+	int ok = 1;
+	for (int i = 0; i < 100; i++) {
+		struct rec r = { i, -i, 7 };
+		ok &= rectab_intern(&t, &r, NULL) == (uint32_t)i;
+	}
+	rectab_reserve(&t, 20000);
+	CHECK(t.cap >= 20000);
+	const uint32_t *slots = t.slots;
+	size_t nslots = t.nslots;
+	for (int i = 0; i < 20000; i++) {
+		struct rec r = { i, -i, 7 };
+		int added;
+		ok &= rectab_intern(&t, &r, &added) == (uint32_t)i && added == (i >= 100);
+	}
+	CHECK(ok);
+	CHECK(t.slots == slots && t.nslots == nslots);
+	for (int i = 0; i < 20000; i++) {
+		struct rec r = { i, -i, 7 };
+		ok &= rectab_find(&t, &r) == (uint32_t)i;
+	}
+	CHECK(ok);
+	/* a smaller reserve changes nothing; growing past it still works */
+	rectab_reserve(&t, 10);
+	CHECK(t.slots == slots);
+	struct rec extra = { -1, -1, -1 };
+	CHECK_EQ_INT(rectab_intern(&t, &extra, NULL), 20000);
+	rectab_release(&t);
+}
+
 int main(void)
 {
 	RUN(strtab_basic);
@@ -312,5 +348,6 @@ int main(void)
 	RUN(rectab_basic);
 	RUN(rectab_odd_size);
 	RUN(rectab_many);
+	RUN(rectab_reserve);
 	return harness_done();
 }
