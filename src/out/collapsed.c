@@ -389,16 +389,6 @@ static void abbreviate(const struct collapsed *c, struct sort_key *k, size_t at)
 	k->abbrev_len = got;
 }
 
-static int cmp_bucket(const void *pa, const void *pb)
-{
-	const struct sort_key *a = pa, *b = pb;
-	if (a->count != b->count)
-		return a->count < b->count ? 1 : -1;
-	if (a->tid_rank != b->tid_rank)
-		return a->tid_rank < b->tid_rank ? -1 : 1;
-	return (a->line > b->line) - (a->line < b->line);
-}
-
 /* Abbreviations in text order; a text that ends sorts before any
  * extension of it (its zero padding ties only with real zero bytes, which
  * the length then orders); equal texts keep first-seen order. */
@@ -480,24 +470,81 @@ static int cmp_tid_text(const void *pa, const void *pb)
 	return r ? r : (na > nb) - (na < nb);
 }
 
+/* A line on its way to its bucket: count, tid rank, first-seen position. */
+struct bucket_rec {
+	uint64_t count;
+	uint32_t tid_rank;
+	uint32_t line;
+};
+
+/* A record's radix digit: its tid rank (shift < 0), or a byte of its
+ * count's complement (so that larger counts come first). */
+static inline size_t bucket_digit(const struct bucket_rec *r, int shift)
+{
+	return shift < 0 ? r->tid_rank : (size_t)(~r->count >> shift & 0xff);
+}
+
+/* One stable counting-sort pass of n records from `from` into `to` by
+ * their digits, which are below nd (hist: nd + 1 counters). */
+static void radix_pass(const struct bucket_rec *from, struct bucket_rec *to, size_t n,
+		       size_t nd, int shift, size_t *hist)
+{
+	memset(hist, 0, (nd + 1) * sizeof(*hist));
+	for (size_t i = 0; i < n; i++)
+		hist[bucket_digit(&from[i], shift) + 1]++;
+	for (size_t d = 0; d < nd; d++)
+		hist[d + 1] += hist[d];
+	for (size_t i = 0; i < n; i++)
+		to[hist[bucket_digit(&from[i], shift)]++] = from[i];
+}
+
+/* recs (n, in first-seen order) into count-descending, tid, first-seen
+ * order: stable radix passes, the least significant key first (the tid,
+ * then the count's bytes from the lowest, skipping bytes all counts
+ * share). */
+static struct bucket_rec *bucket_sort(struct bucket_rec *recs, size_t n, size_t nt)
+{
+	struct bucket_rec *tmp = xmalloc((n ? n : 1) * sizeof(*tmp));
+	size_t *hist = xmalloc(((nt > 256 ? nt : 256) + 1) * sizeof(*hist));
+	if (nt > 1) {
+		radix_pass(recs, tmp, n, nt, -1, hist);
+		struct bucket_rec *t = recs;
+		recs = tmp;
+		tmp = t;
+	}
+	uint64_t all_or = 0, all_and = UINT64_MAX;
+	for (size_t i = 0; i < n; i++) {
+		all_or |= recs[i].count;
+		all_and &= recs[i].count;
+	}
+	for (int shift = 0; shift < 64; shift += 8) {
+		if (((all_or ^ all_and) >> shift & 0xff) == 0)
+			continue; /* every count has this byte */
+		radix_pass(recs, tmp, n, 256, shift, hist);
+		struct bucket_rec *t = recs;
+		recs = tmp;
+		tmp = t;
+	}
+	free(hist);
+	free(tmp);
+	return recs;
+}
+
 /* The lines in output order, in c->order; the line table goes. */
 static void sort_lines(struct collapsed *c)
 {
 	/* the distinct tids (few), ranked by text */
 	struct rectab tids; /* uint64_t, dense ids */
 	rectab_init(&tids, sizeof(uint64_t));
-	c->order = xmalloc((c->nlines ? c->nlines : 1) * sizeof(*c->order));
+	struct bucket_rec *recs = xmalloc((c->nlines ? c->nlines : 1) * sizeof(*recs));
 	for (size_t i = 0; i < c->nlines; i++) {
 		uint64_t tid;
 		size_t depth;
-		struct sort_key *k = &c->order[i];
-		*k = (struct sort_key){ .count = c->lines[i].count, .line = (uint32_t)i };
-		k->ids = group_of(c, c->lines[i].group, &tid, &depth);
-		k->depth = (uint32_t)depth;
-		k->tid_rank = rectab_intern(&tids, &tid, NULL); /* a tid id until ranked */
+		group_of(c, c->lines[i].group, &tid, &depth);
+		recs[i] = (struct bucket_rec){ .count = c->lines[i].count,
+					       .tid_rank = rectab_intern(&tids, &tid, NULL),
+					       .line = (uint32_t)i }; /* a tid id until ranked */
 	}
-	free(c->lines);
-	c->lines = NULL;
 	size_t nt = tids.count;
 	c->tid_by_rank = xmalloc((nt ? nt : 1) * sizeof(*c->tid_by_rank));
 	if (nt)
@@ -507,11 +554,24 @@ static void sort_lines(struct collapsed *c)
 	for (size_t r = 0; r < nt; r++)
 		rank[rectab_find(&tids, &c->tid_by_rank[r])] = (uint32_t)r;
 	for (size_t i = 0; i < c->nlines; i++)
-		c->order[i].tid_rank = rank[c->order[i].tid_rank];
+		recs[i].tid_rank = rank[recs[i].tid_rank];
 	free(rank);
 	rectab_release(&tids);
 
-	qsort(c->order, c->nlines, sizeof(*c->order), cmp_bucket);
+	recs = bucket_sort(recs, c->nlines, nt);
+	free(c->lines);
+	c->lines = NULL;
+	c->order = xmalloc((c->nlines ? c->nlines : 1) * sizeof(*c->order));
+	for (size_t i = 0; i < c->nlines; i++) {
+		uint64_t tid;
+		size_t depth;
+		struct sort_key *k = &c->order[i];
+		*k = (struct sort_key){ .count = recs[i].count, .tid_rank = recs[i].tid_rank,
+					.line = recs[i].line };
+		k->ids = group_of(c, recs[i].line, &tid, &depth);
+		k->depth = (uint32_t)depth;
+	}
+	free(recs);
 	sort_texts(c);
 }
 

@@ -242,7 +242,7 @@ static int cmp_ref(const void *pa, const void *pb)
 	return (a->first > b->first) - (a->first < b->first);
 }
 
-static void check_random(uint64_t seed, size_t nstacks)
+static void check_random(uint64_t seed, size_t nstacks, uint64_t max_weight)
 {
 	static const char *const files[] = { "/d/a.py", "/e/a.py", "/d/ab.py", "/d/a_very_long_module_name.py" };
 	static const char *const funcs[] = {
@@ -269,7 +269,7 @@ static void check_random(uint64_t seed, size_t nstacks)
 							funcs[rng_next(&r) % 5] };
 		}
 		f[depth] = (struct tframe){ NULL, 0, NULL };
-		st[i] = (struct tstack){ tids[rng_next(&r) % 5], 1 + rng_next(&r) % 3, f };
+		st[i] = (struct tstack){ tids[rng_next(&r) % 5], 1 + rng_next(&r) % max_weight, f };
 
 		struct buf text = BUF_INIT, key = BUF_INIT;
 		buf_printf(&text, "tid:%llu", (unsigned long long)st[i].tid);
@@ -309,7 +309,10 @@ static void check_random(uint64_t seed, size_t nstacks)
 TEST(random_order)
 {
 	for (uint64_t seed = 1; seed <= 20; seed++)
-		check_random(seed * 0x9e3779b97f4a7c15ull, 50 + seed * 40);
+		check_random(seed * 0x9e3779b97f4a7c15ull, 50 + seed * 40, 3);
+	/* counts of more than one byte, most of them distinct */
+	for (uint64_t seed = 21; seed <= 24; seed++)
+		check_random(seed * 0x9e3779b97f4a7c15ull, 300, 1000);
 }
 
 int main(void)
