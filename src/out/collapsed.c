@@ -121,15 +121,12 @@ static inline uint32_t id_at(const unsigned char *ids, size_t k)
 
 static void render_frame(struct buf *b, struct collapsed *c, const struct fkey *fr);
 
-/* The ref of stack_ids frame id's (file, func, line), its text rendered
- * the first time that key is seen; UINT32_MAX when the texts outgrow
- * 32-bit refs. */
-static uint32_t frame_ref(struct collapsed *c, uint32_t id)
+/* Memoise the ref of stack_ids frame id, whose frame is f: the ref of its
+ * (file, func, line), that key's text rendered the first time it is seen;
+ * UINT32_MAX when the texts outgrow 32-bit refs. */
+static uint32_t ref_new(struct collapsed *c, uint32_t id, const struct frame *f)
 {
-	if (id < c->ref_of_cap && c->ref_of[id])
-		return c->ref_of[id] - 1;
 	VEC_RESERVE_ZERO(c->ref_of, c->ref_of_cap, (size_t)id + 1);
-	const struct frame *f = stack_ids_frame(&c->ids, id);
 	struct fkey k = { .file = f->file, .func = f->func,
 			  .line = f->line == FRAME_NO_LINE ? 0 : f->line };
 	int added;
@@ -151,17 +148,54 @@ static uint32_t frame_ref(struct collapsed *c, uint32_t id)
 	return ref;
 }
 
+/* The ref of stack_ids frame id. */
+static inline uint32_t frame_ref(struct collapsed *c, uint32_t id)
+{
+	if (id < c->ref_of_cap && c->ref_of[id])
+		return c->ref_of[id] - 1;
+	return ref_new(c, id, stack_ids_frame(&c->ids, id));
+}
+
+/* A replay's frame keys are all known from the start (the file's frame
+ * table): give each its text ref in one pass, in key order, before any
+ * stack is counted.  Done apart, the frame-key table stays in the caches
+ * (interleaved with counting, each lookup missed them), and it is freed
+ * before the stacks' table grows.  Frames whose strings are bad (which no
+ * sample may use: the reader refuses it) are left to frame_ref(), and
+ * with them the table. */
+static int refs_of_file(struct collapsed *c, const struct frame *keys, size_t n)
+{
+	VEC_RESERVE_ZERO(c->ref_of, c->ref_of_cap, n);
+	VEC_RESERVE(c->fkey_ref, c->fkey_ref_cap, n);
+	rectab_reserve(&c->fkeys, n);
+	bool all = true;
+	for (size_t id = 0; id < n; id++) {
+		if (keys[id].file >= c->strings->count || keys[id].func >= c->strings->count) {
+			all = false;
+			continue;
+		}
+		if (ref_new(c, (uint32_t)id, &keys[id]) == UINT32_MAX)
+			return ERR_LIMIT;
+	}
+	if (all) {
+		/* every key has its ref: the memo answers every frame_ref() */
+		rectab_release(&c->fkeys);
+		free(c->fkey_ref);
+		c->fkey_ref = NULL;
+		c->fkey_ref_cap = 0;
+	}
+	return 0;
+}
+
 static int collapsed_add(struct out_stream *st, const struct sample *s,
 			 const struct strtab *strings)
 {
 	struct collapsed *c = (struct collapsed *)st;
 	c->strings = strings;
 	if (s->nkey_frames > c->ref_of_cap) {
-		/* a replay says how many frame keys may come: room for all at
-		 * once, instead of growing (and rehashing) as they come */
-		VEC_RESERVE_ZERO(c->ref_of, c->ref_of_cap, s->nkey_frames);
-		VEC_RESERVE(c->fkey_ref, c->fkey_ref_cap, s->nkey_frames);
-		rectab_reserve(&c->fkeys, s->nkey_frames);
+		int rc = refs_of_file(c, s->key_frames, s->nkey_frames);
+		if (rc)
+			return rc;
 	}
 	for (size_t t = 0; t < s->nthreads; t++) {
 		size_t depth;
