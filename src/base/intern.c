@@ -230,6 +230,12 @@ static size_t rectab_slot(const struct rectab *t, const void *rec, uint64_t h)
 	}
 }
 
+void rectab_prefetch(const struct rectab *t, const void *rec)
+{
+	if (t->nslots)
+		__builtin_prefetch(&t->slots[slot_home(hash_bytes(rec, t->elsize), t->nslots)]);
+}
+
 uint32_t rectab_find(const struct rectab *t, const void *rec)
 {
 	if (!t->nslots)

@@ -47,6 +47,9 @@ void rectab_release(struct rectab *t);
  * NULL) tells whether it is new. */
 uint32_t rectab_intern(struct rectab *t, const void *rec, int *added);
 uint32_t rectab_find(const struct rectab *t, const void *rec);
+/* Start fetching the slot where rec's search would begin: for a caller
+ * that knows its next keys, so that their lookups overlap. */
+void rectab_prefetch(const struct rectab *t, const void *rec);
 /* Room for n records in all, so that interning up to n never rebuilds the
  * table: for a caller that knows how many keys are coming. */
 void rectab_reserve(struct rectab *t, size_t n);

@@ -121,14 +121,20 @@ static inline uint32_t id_at(const unsigned char *ids, size_t k)
 
 static void render_frame(struct buf *b, struct collapsed *c, const struct fkey *fr);
 
+/* Frame f's key. */
+static inline struct fkey fkey_of(const struct frame *f)
+{
+	return (struct fkey){ .file = f->file, .func = f->func,
+			      .line = f->line == FRAME_NO_LINE ? 0 : f->line };
+}
+
 /* Memoise the ref of stack_ids frame id, whose frame is f: the ref of its
  * (file, func, line), that key's text rendered the first time it is seen;
  * UINT32_MAX when the texts outgrow 32-bit refs. */
 static uint32_t ref_new(struct collapsed *c, uint32_t id, const struct frame *f)
 {
 	VEC_RESERVE_ZERO(c->ref_of, c->ref_of_cap, (size_t)id + 1);
-	struct fkey k = { .file = f->file, .func = f->func,
-			  .line = f->line == FRAME_NO_LINE ? 0 : f->line };
+	struct fkey k = fkey_of(f);
 	int added;
 	uint32_t fk = rectab_intern(&c->fkeys, &k, &added);
 	if (added) {
@@ -163,6 +169,8 @@ static inline uint32_t frame_ref(struct collapsed *c, uint32_t id)
  * before the stacks' table grows.  Frames whose strings are bad (which no
  * sample may use: the reader refuses it) are left to frame_ref(), and
  * with them the table. */
+#define KEYS_AHEAD 8 /* keys whose table slot is on its way */
+
 static int refs_of_file(struct collapsed *c, const struct frame *keys, size_t n)
 {
 	VEC_RESERVE_ZERO(c->ref_of, c->ref_of_cap, n);
@@ -170,6 +178,10 @@ static int refs_of_file(struct collapsed *c, const struct frame *keys, size_t n)
 	rectab_reserve(&c->fkeys, n);
 	bool all = true;
 	for (size_t id = 0; id < n; id++) {
+		if (id + KEYS_AHEAD < n) {
+			struct fkey k = fkey_of(&keys[id + KEYS_AHEAD]);
+			rectab_prefetch(&c->fkeys, &k);
+		}
 		if (keys[id].file >= c->strings->count || keys[id].func >= c->strings->count) {
 			all = false;
 			continue;

@@ -310,6 +310,8 @@ TEST(rectab_reserve)
 	 * stays the same allocation) and ids stay dense */
 	struct rectab t;
 	rectab_init(&t, sizeof(struct rec));
+	struct rec none = { 5, 5, 5 };
+	rectab_prefetch(&t, &none); /* no slots yet: nothing to fetch, no fault */
 	int ok = 1;
 	for (int i = 0; i < 100; i++) {
 		struct rec r = { i, -i, 7 };
