@@ -1051,9 +1051,22 @@ static void resolve_frames(struct replay *p)
 	while (nslots < (size_t)r->nframes * 2)
 		nslots *= 2;
 	uint32_t *slots = xcalloc(nslots, sizeof(*slots)); /* index + 1, 0: empty */
-	for (uint32_t i = 0; i < r->nframes; i++) {
+	/* each frame's home slot is a random place in a big table: the
+	 * frames AHEAD further on have theirs hashed and on their way */
+	enum { AHEAD = 8 };
+	size_t home[AHEAD];
+	for (size_t ahead = 0; ahead < (size_t)r->nframes + AHEAD; ahead++) {
+		if (ahead < r->nframes) {
+			size_t hi = (size_t)hash_bytes(&r->frames[ahead], sizeof(r->frames[ahead])) &
+				    (nslots - 1);
+			__builtin_prefetch(&slots[hi]);
+			home[ahead % AHEAD] = hi;
+		}
+		if (ahead < AHEAD)
+			continue;
+		uint32_t i = (uint32_t)(ahead - AHEAD); /* the frame placed now */
 		const struct frame *f = &r->frames[i];
-		size_t h = (size_t)hash_bytes(f, sizeof(*f)) & (nslots - 1);
+		size_t h = home[i % AHEAD];
 		for (; slots[h]; h = (h + 1) & (nslots - 1))
 			if (frame_eq(&r->frames[slots[h] - 1], f))
 				break;
