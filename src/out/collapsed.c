@@ -20,8 +20,9 @@
  * key being Tachyon's (file, func, line), and is counted in a table of such
  * groups as it arrives, so memory is the distinct stacks as arrays of
  * 32-bit refs, never their text (hundreds of MiB for a million diverse
- * stacks).  A frame key's text is rendered once, when it is first seen,
- * and its ref is where that text sits.  A thread whose stack did not
+ * stacks).  A frame key's text is rendered once (a replay's keys all at
+ * the start, from the file's frame table; live ones when first seen), and
+ * its ref is where that text sits.  A thread whose stack did not
  * change costs one increment.  At the end the sort orders lines by 16-byte
  * pieces of their texts taken past what they share (see "the sort"), and
  * the writer copies each line's frames' texts as it goes out.
