@@ -41,6 +41,22 @@ struct frame {
 	int32_t opcode;    /* FRAME_NO_OPCODE unless opcodes were requested */
 };
 
+/* What Tachyon keys a frame by in its statistics and texts (pstats,
+ * collapsed stacks, flame graphs, the live view): file, function and
+ * line, a frame with no line counting as line 0 (its extract_lineno).  No
+ * padding: interned with memcmp. */
+struct frame_line {
+	uint32_t file; /* string ids */
+	uint32_t func;
+	int32_t line;
+};
+
+static inline struct frame_line frame_line_of(uint32_t file, uint32_t func, int32_t line)
+{
+	return (struct frame_line){ .file = file, .func = func,
+				    .line = line == FRAME_NO_LINE ? 0 : line };
+}
+
 /* Whether two frames are the same in every field: called for every frame
  * of every sample, so inline field compares rather than a memcmp call. */
 static inline bool frame_eq(const struct frame *a, const struct frame *b)

@@ -44,12 +44,6 @@
  * much to spare at its end, and the output is reserved ahead. */
 #define COPY_PIECE 16
 
-/* Tachyon's frame identity (file, func, line), line 0 for none. */
-struct fkey {
-	uint32_t file, func;
-	int32_t line;
-};
-
 /* A distinct (tid, stack): its bytes in the group table are the tid and
  * then the frame keys' text refs, root first. */
 struct line {
@@ -77,7 +71,7 @@ struct collapsed {
 	size_t ref_of_cap;
 	uint32_t *fkey_ref;            /* fkey id -> its text's ref */
 	size_t fkey_ref_cap;
-	struct rectab fkeys;           /* struct fkey, ids dense in first-seen order */
+	struct rectab fkeys;           /* struct frame_line, ids dense in first-seen order */
 	const struct strtab *strings;  /* the samples' strings */
 	struct strtab groups;
 	struct line *lines;            /* by group id */
@@ -120,14 +114,7 @@ static inline uint32_t id_at(const unsigned char *ids, size_t k)
 	return v;
 }
 
-static void render_frame(struct buf *b, struct collapsed *c, const struct fkey *fr);
-
-/* Frame f's key. */
-static inline struct fkey fkey_of(const struct frame *f)
-{
-	return (struct fkey){ .file = f->file, .func = f->func,
-			      .line = f->line == FRAME_NO_LINE ? 0 : f->line };
-}
+static void render_frame(struct buf *b, struct collapsed *c, const struct frame_line *fr);
 
 /* Memoise the ref of stack_ids frame id, whose frame is f: the ref of its
  * (file, func, line), that key's text rendered the first time it is seen;
@@ -135,7 +122,7 @@ static inline struct fkey fkey_of(const struct frame *f)
 static uint32_t ref_new(struct collapsed *c, uint32_t id, const struct frame *f)
 {
 	VEC_RESERVE_ZERO(c->ref_of, c->ref_of_cap, (size_t)id + 1);
-	struct fkey k = fkey_of(f);
+	struct frame_line k = frame_line_of(f->file, f->func, f->line);
 	int added;
 	uint32_t fk = rectab_intern(&c->fkeys, &k, &added);
 	if (added) {
@@ -180,7 +167,8 @@ static int refs_of_file(struct collapsed *c, const struct frame *keys, size_t n)
 	bool all = true;
 	for (size_t id = 0; id < n; id++) {
 		if (id + KEYS_AHEAD < n) {
-			struct fkey k = fkey_of(&keys[id + KEYS_AHEAD]);
+			const struct frame *f = &keys[id + KEYS_AHEAD];
+			struct frame_line k = frame_line_of(f->file, f->func, f->line);
 			rectab_prefetch(&c->fkeys, &k);
 		}
 		if (keys[id].file >= c->strings->count || keys[id].func >= c->strings->count) {
@@ -259,7 +247,7 @@ static size_t base_skip(struct collapsed *c, uint32_t id, const char *file, size
 }
 
 /* Frame fr's text with its leading ';' appended to b. */
-static void render_frame(struct buf *b, struct collapsed *c, const struct fkey *fr)
+static void render_frame(struct buf *b, struct collapsed *c, const struct frame_line *fr)
 {
 	size_t flen, nlen;
 	const char *file = strtab_get(c->strings, fr->file, &flen);
@@ -690,7 +678,7 @@ static int collapsed_open(struct out_stream **st, const struct out_request *req)
 	c->f = f;
 	c->own_file = req->path != NULL;
 	stack_ids_init(&c->ids, req->skip_idle);
-	rectab_init(&c->fkeys, sizeof(struct fkey));
+	rectab_init(&c->fkeys, sizeof(struct frame_line));
 	strtab_init(&c->groups);
 	*st = (struct out_stream *)c;
 	return 0;

@@ -214,14 +214,14 @@ static uint32_t *frame_keys(struct fg_tree *t, const struct profile *p, uint8_t 
 	size_t nframes = p->frames.count;
 	uint32_t *frame_key = xmalloc((nframes ? nframes : 1) * sizeof(*frame_key));
 	struct rectab keys;
-	rectab_init(&keys, sizeof(struct fg_key));
+	rectab_init(&keys, sizeof(struct frame_line));
 	uint8_t *ambiguous = xcalloc(1, 1);
 	size_t amb_cap = 1;
 	for (size_t f = 0; f < nframes; f++) {
 		const struct profile_frame *pf = profile_frame_get(p, (uint32_t)f);
 		if (pf->opcode >= 0)
 			t->has_opcodes = true;
-		struct fg_key k = { pf->file, pf->func, pf->line == FRAME_NO_LINE ? 0 : pf->line };
+		struct frame_line k = frame_line_of(pf->file, pf->func, pf->line);
 		int added;
 		uint32_t id = rectab_intern(&keys, &k, &added);
 		VEC_RESERVE_ZERO(ambiguous, amb_cap, (size_t)id + 1);
@@ -766,7 +766,7 @@ static size_t py_rstrip(const char *s, size_t n)
 
 static void intern_source(struct fg_conv *c, uint32_t node)
 {
-	const struct fg_key *nd = fg_key_of(c->t, node);
+	const struct frame_line *nd = fg_key_of(c->t, node);
 	struct fg_srcref *ref = &c->src_ref[node];
 	ref->first = (uint32_t)c->nsrc;
 	ref->n = 0;
@@ -808,7 +808,7 @@ static size_t utf8_chars(const char *s, size_t n)
 
 static void intern_node(struct fg_conv *c, uint32_t node, struct buf *tmp)
 {
-	const struct fg_key *nd = fg_key_of(c->t, node);
+	const struct frame_line *nd = fg_key_of(c->t, node);
 	const struct profile *p = c->t->p;
 	size_t flen, nlen;
 	const char *file = strtab_get(&p->strings, nd->file, &flen);
@@ -1247,7 +1247,7 @@ static void put_root_tail(struct buf *b, const struct fg_conv *c);
 /* The part after its children. */
 static void node_tail(struct buf *b, const struct fg_conv *c, uint32_t node, struct emit_scratch *sc)
 {
-	const struct fg_key *nd = fg_key_of(c->t, node);
+	const struct frame_line *nd = fg_key_of(c->t, node);
 	buf_puts(b, "],\"filename\":");
 	textenc_u64(b, c->s_file[node]);
 	buf_puts(b, ",\"module\":");

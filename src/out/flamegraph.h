@@ -28,6 +28,7 @@
 #include "base/buf.h"
 #include "base/hash.h"
 #include "base/intern.h"
+#include "model/sample.h"
 
 struct profile;
 struct out_request;
@@ -50,11 +51,7 @@ struct fg_opc {
 	uint64_t count;
 };
 
-/* Tachyon's function identity. */
-struct fg_key {
-	uint32_t file, func;    /* profile string ids */
-	int32_t line;           /* 0 when the frame has none, as Tachyon */
-};
+/* Tachyon's function identity is a struct frame_line (model/sample.h). */
 
 struct fg_tnode {
 	uint32_t parent;        /* FG_NONE for node 0, the root */
@@ -69,7 +66,7 @@ struct fg_tree {
 	const struct profile *p;
 	struct fg_tnode *nodes; /* node 0 is the root (Tachyon's _root) */
 	size_t n;
-	struct fg_key *keys;
+	struct frame_line *keys;
 	size_t nkeys;
 	struct fg_pair *pairs;
 	size_t npairs, pairs_cap;
@@ -83,7 +80,7 @@ struct fg_tree {
 	bool has_opcodes;
 };
 
-static inline const struct fg_key *fg_key_of(const struct fg_tree *t, uint32_t node)
+static inline const struct frame_line *fg_key_of(const struct fg_tree *t, uint32_t node)
 {
 	return &t->keys[t->nodes[node].key];
 }

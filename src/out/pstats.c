@@ -75,12 +75,8 @@ static const bool write_sampled_marker = false;
 /* the file goes out in pieces of about this size */
 #define FLUSH_AT (1u << 20)
 
-/* Tachyon's function key (filename, lineno, funcname); string ids. */
-struct fkey {
-	uint32_t file;
-	uint32_t func;
-	int32_t line;
-};
+/* Tachyon's function key (filename, lineno, funcname) is a struct
+ * frame_line (model/sample.h). */
 
 /* callers[callee][caller]: a caller of a function and its count. */
 struct caller {
@@ -100,7 +96,7 @@ struct callers {
 
 /* Tachyon's PstatsCollector.result, counted so far. */
 struct fstats {
-	struct rectab keys;  /* struct fkey, ids in Tachyon's dict order */
+	struct rectab keys;  /* struct frame_line, ids in Tachyon's dict order */
 	uint64_t *direct;    /* by key id */
 	uint64_t *cumul;
 	uint32_t *seen;      /* by key id: the stamp of the last stack that counted it */
@@ -132,16 +128,10 @@ struct pstats {
 	size_t threads_cap;
 };
 
-/* Tachyon's lineno: 0 when the frame has no location. */
-static int32_t key_line(int32_t line)
-{
-	return line == FRAME_NO_LINE ? 0 : line;
-}
-
 static void fstats_init(struct fstats *fs, bool want_edges)
 {
 	memset(fs, 0, sizeof(*fs));
-	rectab_init(&fs->keys, sizeof(struct fkey));
+	rectab_init(&fs->keys, sizeof(struct frame_line));
 	u64map_init(&fs->big);
 	u64map_init(&fs->carry);
 	fs->want_edges = want_edges;
@@ -161,7 +151,7 @@ static void fstats_release(struct fstats *fs)
 	rectab_release(&fs->keys);
 }
 
-static uint32_t fstats_key(struct fstats *fs, const struct fkey *k)
+static uint32_t fstats_key(struct fstats *fs, const struct frame_line *k)
 {
 	int added;
 	uint32_t id = rectab_intern(&fs->keys, k, &added);
@@ -245,9 +235,9 @@ static uint64_t edge_count(const struct fstats *fs, uint32_t callee, uint32_t at
 	return n;
 }
 
-static const struct fkey *fkey_get(const struct fstats *fs, uint32_t id)
+static const struct frame_line *fkey_get(const struct fstats *fs, uint32_t id)
 {
-	return (const struct fkey *)rectab_get(&fs->keys, id);
+	return (const struct frame_line *)rectab_get(&fs->keys, id);
 }
 
 /* The function id of a stack_ids frame. */
@@ -256,7 +246,7 @@ static uint32_t key_of(struct pstats *ps, uint32_t frame)
 	if (frame < ps->frame_key_cap && ps->frame_key[frame])
 		return ps->frame_key[frame] - 1;
 	const struct frame *f = stack_ids_frame(&ps->ids, frame);
-	struct fkey k = { .file = f->file, .func = f->func, .line = key_line(f->line) };
+	struct frame_line k = frame_line_of(f->file, f->func, f->line);
 	uint32_t id = fstats_key(&ps->fs, &k);
 	VEC_RESERVE_ZERO(ps->frame_key, ps->frame_key_cap, (size_t)frame + 1);
 	ps->frame_key[frame] = id + 1;
@@ -390,7 +380,7 @@ static void put_str(struct buf *b, struct strenc *enc, uint32_t id)
 	buf_append(b, enc->bytes.data + enc->at[id] - 1, enc->len[id]);
 }
 
-static void marshal_key(struct buf *b, struct strenc *enc, const struct fkey *k)
+static void marshal_key(struct buf *b, struct strenc *enc, const struct frame_line *k)
 {
 	marshal_tuple(b, 3);
 	put_str(b, enc, k->file);
@@ -499,16 +489,16 @@ static struct row *strip_dirs(const struct profile *p, const struct fstats *fs,
 			      struct strtab *bases, size_t *nrows)
 {
 	double iv = interval_s(p);
-	struct rectab seen; /* struct fkey with file = basename id */
-	rectab_init(&seen, sizeof(struct fkey));
+	struct rectab seen; /* struct frame_line with file = basename id */
+	rectab_init(&seen, sizeof(struct frame_line));
 	struct row *rows = xmalloc((fs->keys.count ? fs->keys.count : 1) * sizeof(*rows));
 	size_t n = 0;
 	for (uint32_t k = 0; k < fs->keys.count; k++) {
-		const struct fkey *fk = fkey_get(fs, k);
+		const struct frame_line *fk = fkey_get(fs, k);
 		size_t len, blen;
 		const char *file = strtab_get(&p->strings, fk->file, &len);
 		const char *base = basename_of(file, len, &blen);
-		struct fkey sk = { .file = strtab_intern(bases, base, blen), .func = fk->func,
+		struct frame_line sk = { .file = strtab_intern(bases, base, blen), .func = fk->func,
 				   .line = fk->line };
 		int added;
 		uint32_t r = rectab_intern(&seen, &sk, &added);

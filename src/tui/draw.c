@@ -450,7 +450,7 @@ static int draw_rows(struct tui *t, int line, const struct columns *c)
 		if (line >= t->h - TUI_FOOTER_LINES - panel)
 			break;
 		const struct view_row *r = &t->table.rows[i];
-		const struct view_loc *loc = view_loc_get(&t->view, r->loc);
+		const struct frame_line *loc = view_loc_get(&t->view, r->loc);
 		bool sel = opcodes && i - first == t->selected;
 		int col = 0;
 		if (sel)

@@ -31,7 +31,7 @@ void view_init(struct view *v, const struct profile *p, uint64_t interval_us, bo
 	v->opcodes = opcodes;
 	v->trends = true;
 	v->fgen = 1;
-	rectab_init(&v->locs, sizeof(struct view_loc));
+	rectab_init(&v->locs, sizeof(struct frame_line));
 	u64map_init(&v->opc);
 }
 
@@ -92,9 +92,7 @@ static uint32_t loc_of(struct view *v, uint32_t frame)
 	if (l != UINT32_MAX)
 		return l;
 	const struct profile_frame *f = profile_frame_get(v->p, frame);
-	/* Tachyon's extract_lineno: no location is line 0 */
-	struct view_loc key = { .file = f->file, .func = f->func,
-				.line = f->line == FRAME_NO_LINE ? 0 : f->line };
+	struct frame_line key = frame_line_of(f->file, f->func, f->line);
 	l = rectab_intern(&v->locs, &key, NULL);
 	locs_reserve(v, v->locs.count);
 	v->frame_loc[frame] = l;
@@ -276,7 +274,7 @@ static bool passes(struct view *v, uint32_t loc)
 	uint32_t m = v->fmatch[loc];
 	if (m >> 1 == v->fgen)
 		return m & 1;
-	const struct view_loc *l = view_loc_get(v, loc);
+	const struct frame_line *l = view_loc_get(v, loc);
 	buf_reset(&v->scratch);
 	buf_puts(&v->scratch, profile_str(v->p, l->file));
 	buf_putc(&v->scratch, ':');

@@ -39,12 +39,8 @@ enum view_col {
 
 enum view_trend { TREND_STABLE, TREND_UP, TREND_DOWN };
 
-/* A location: what Tachyon keys its statistics by. */
-struct view_loc {
-	uint32_t file; /* profile string ids */
-	uint32_t func;
-	int32_t line;
-};
+/* A location: what Tachyon keys its statistics by, a struct frame_line
+ * (model/sample.h). */
 
 /* Counts of one location in one thread (per-thread tables). */
 struct view_count {
@@ -91,7 +87,7 @@ struct view {
 	double interval_s;
 	bool opcodes;
 
-	struct rectab locs;          /* struct view_loc */
+	struct rectab locs;          /* struct frame_line */
 	uint32_t *frame_loc;         /* profile frame id -> loc, UINT32_MAX = not yet */
 	size_t frame_loc_cap, nframes;
 	uint64_t *seen;              /* per profile entry: count already taken in */
@@ -151,9 +147,9 @@ void view_build(struct view *v, long thread, enum view_col sort, size_t max_rows
 		uint64_t successful, struct view_table *t);
 void view_table_release(struct view_table *t);
 
-static inline const struct view_loc *view_loc_get(const struct view *v, uint32_t loc)
+static inline const struct frame_line *view_loc_get(const struct view *v, uint32_t loc)
 {
-	return (const struct view_loc *)rectab_get(&v->locs, loc);
+	return (const struct frame_line *)rectab_get(&v->locs, loc);
 }
 
 /* Opcodes executed at loc (all threads), most frequent first: fills up to

@@ -109,7 +109,7 @@ static struct frame mk(struct profile *p, const char *file, const char *func, in
 static uint32_t loc_of(const struct view *v, const char *file, const char *func, int line)
 {
 	const struct profile *p = v->p;
-	struct view_loc k = {
+	struct frame_line k = {
 		.file = strtab_find(&p->strings, file, strlen(file)),
 		.func = strtab_find(&p->strings, func, strlen(func)),
 		.line = line,
@@ -395,7 +395,7 @@ TEST(view_cross_check)
 			int bt = th < 0 ? NTHREADS : (int)(view_thread_tid(&v, (size_t)th) - 1000);
 			size_t expect_rows = 0;
 			for (int i = 0; i < POOL; i++) {
-				uint32_t l = rectab_find(&v.locs, &(struct view_loc){ pool[i].file, pool[i].func,
+				uint32_t l = rectab_find(&v.locs, &(struct frame_line){ pool[i].file, pool[i].func,
 										     pool[i].line });
 				const struct view_row *r = l == UINT32_MAX ? NULL : row_of(&t, l);
 				bool canon = true;
