@@ -31,6 +31,8 @@ void u64map_init(struct u64map *m)
 	m->slots = NULL;
 	m->cap = 0;
 	m->len = 0;
+	m->has_empty_key = false;
+	m->empty_key_val = 0;
 }
 
 void u64map_release(struct u64map *m)
@@ -44,11 +46,14 @@ void u64map_clear(struct u64map *m)
 	for (size_t i = 0; i < m->cap; i++)
 		m->slots[i].key = U64MAP_EMPTY;
 	m->len = 0;
+	m->has_empty_key = false;
 }
 
 uint64_t *u64map_get(const struct u64map *m, uint64_t key)
 {
-	if (!m->cap || key == U64MAP_EMPTY)
+	if (key == U64MAP_EMPTY)
+		return m->has_empty_key ? (uint64_t *)&m->empty_key_val : NULL;
+	if (!m->cap)
 		return NULL;
 	size_t mask = m->cap - 1;
 	for (size_t i = hash_u64(key) & mask;; i = (i + 1) & mask) {
@@ -76,7 +81,11 @@ static void rehash(struct u64map *m, size_t ncap)
 
 void u64map_put(struct u64map *m, uint64_t key, uint64_t val)
 {
-	assert(key != U64MAP_EMPTY);
+	if (key == U64MAP_EMPTY) {
+		m->has_empty_key = true;
+		m->empty_key_val = val;
+		return;
+	}
 	if ((m->len + 1) * 4 > m->cap * 3)
 		rehash(m, m->cap ? m->cap * 2 : 64);
 	size_t mask = m->cap - 1;
@@ -96,6 +105,11 @@ void u64map_put(struct u64map *m, uint64_t key, uint64_t val)
 
 bool u64map_del(struct u64map *m, uint64_t key)
 {
+	if (key == U64MAP_EMPTY) {
+		bool had = m->has_empty_key;
+		m->has_empty_key = false;
+		return had;
+	}
 	if (!m->cap)
 		return false;
 	size_t mask = m->cap - 1;

@@ -1,7 +1,7 @@
 /* hash.h - hashing and an open-addressing u64 -> u64 map.
  *
  * The map uses linear probing with backward-shift deletion, so lookups stay
- * short without tombstones.  Keys are arbitrary except U64MAP_EMPTY. */
+ * short without tombstones.  Any 64-bit value is a key. */
 #ifndef STROBE_BASE_HASH_H
 #define STROBE_BASE_HASH_H
 
@@ -32,7 +32,10 @@ struct u64map_slot {
 struct u64map {
 	struct u64map_slot *slots; /* owned; capacity is a power of two */
 	size_t cap;
-	size_t len;
+	size_t len;                /* slots in use */
+	/* the key U64MAP_EMPTY marks free slots, so it lives here instead */
+	bool has_empty_key;
+	uint64_t empty_key_val;
 };
 
 void u64map_init(struct u64map *m);

@@ -150,10 +150,32 @@ TEST(no_data)
 	profile_release(&p);
 }
 
+/* The pruning floor is the smallest per-thread thousandth; a tid is any
+ * 64-bit value, the largest included (it once collided with a map's empty
+ * marker and aborted the writer). */
+TEST(prune_floor_any_tid)
+{
+	struct profile p;
+	profile_init(&p);
+	struct frame f = { .file = strtab_intern_cstr(&p.strings, "/a.py"),
+			   .func = strtab_intern_cstr(&p.strings, "f"), .line = 1, .end_line = -1,
+			   .col = -1, .end_col = -1, .opcode = FRAME_NO_OPCODE };
+	profile_add_stack(&p, UINT64_MAX, 0, &f, 1, 5000);
+	profile_add_stack(&p, 7, 0, &f, 1, 3000);
+	CHECK_EQ_INT(fg_prune_floor(&p), 3);
+	profile_add_stack(&p, 0, 0, &f, 1, 2000);
+	CHECK_EQ_INT(fg_prune_floor(&p), 2);
+	profile_add_stack(&p, UINT64_MAX, 1, &f, 1, 1); /* same tid, another interpreter */
+	profile_add_stack(&p, 0, 0, &f, 1, 999000);
+	CHECK_EQ_INT(fg_prune_floor(&p), 3); /* tid 7: 3000; tid 2^64-1: 5001 */
+	profile_release(&p);
+}
+
 int main(void)
 {
 	RUN(pruned_tree_same_json);
 	RUN(sole_root_promoted);
 	RUN(no_data);
+	RUN(prune_floor_any_tid);
 	return harness_done();
 }

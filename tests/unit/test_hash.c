@@ -391,6 +391,31 @@ TEST(idset)
 	idset_release(&s);
 }
 
+/* Every 64-bit value is a key, the one that marks free slots included:
+ * a tid or an address may be 2^64-1. */
+TEST(every_key)
+{
+	struct u64map m;
+	u64map_init(&m);
+	CHECK(u64map_get(&m, UINT64_MAX) == NULL);
+	CHECK(!u64map_del(&m, UINT64_MAX));
+	u64map_put(&m, UINT64_MAX, 7);
+	u64map_put(&m, UINT64_MAX - 1, 8);
+	CHECK(u64map_get(&m, UINT64_MAX) && *u64map_get(&m, UINT64_MAX) == 7);
+	u64map_put(&m, UINT64_MAX, 9); /* overwrite */
+	*u64map_get(&m, UINT64_MAX) += 1;
+	CHECK(*u64map_get(&m, UINT64_MAX) == 10);
+	for (uint64_t k = 0; k < 1000; k++) /* growth keeps it */
+		u64map_put(&m, k, k);
+	CHECK(*u64map_get(&m, UINT64_MAX) == 10 && *u64map_get(&m, UINT64_MAX - 1) == 8);
+	CHECK(u64map_del(&m, UINT64_MAX));
+	CHECK(u64map_get(&m, UINT64_MAX) == NULL && *u64map_get(&m, UINT64_MAX - 1) == 8);
+	u64map_put(&m, UINT64_MAX, 1);
+	u64map_clear(&m);
+	CHECK(u64map_get(&m, UINT64_MAX) == NULL && u64map_get(&m, 5) == NULL);
+	u64map_release(&m);
+}
+
 int main(void)
 {
 	RUN(idset);
@@ -401,5 +426,6 @@ int main(void)
 	RUN(delete_inside_clusters);
 	RUN(random_against_reference);
 	RUN(hash_bytes);
+	RUN(every_key);
 	return harness_done();
 }
