@@ -90,7 +90,7 @@ struct sample {
 	 * of hashing them; key_frames[key] is the frame of a key, a table that
 	 * stays valid until its source is closed (binary_reader_close).
 	 * Both NULL otherwise; sample_clear() resets them.  A replay made for a
- * consumer of keys only (binary_reader_keys_only) leaves frames NULL. */
+	 * consumer of keys only (binary_reader_keys_only) leaves frames NULL. */
 	const uint32_t *frame_keys;
 	const struct frame *key_frames;
 	size_t nkey_frames; /* keys are below it */

@@ -127,13 +127,13 @@ typedef int (*binary_sample_fn)(void *ctx, const struct sample *s);
 /* Called now and then with how many samples were decoded so far. */
 typedef void (*binary_progress_fn)(void *ctx, uint64_t done, uint64_t total);
 
-/* Decode every record.  0, or a negative ERR_* with Tachyon's message in
- * e->text (corrupt records, truncated zstd, sample count mismatch ...). */
 /* For a consumer that reads stacks by their keys only (sample.h): replayed
  * samples then carry frame_keys and key_frames but no frames (frames
  * NULL), which saves resolving every frame a record changes.  Call before
  * binary_reader_replay. */
 void binary_reader_keys_only(struct binary_reader *r);
+/* Decode every record.  0, or a negative ERR_* with Tachyon's message in
+ * e->text (corrupt records, truncated zstd, sample count mismatch ...). */
 int binary_reader_replay(struct binary_reader *r, struct strtab *strings, binary_sample_fn fn,
 			 binary_progress_fn progress, void *ctx, struct errmsg *e);
 
