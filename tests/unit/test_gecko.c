@@ -548,6 +548,34 @@ TEST(threads_out_of_order)
 	unlink(path);
 }
 
+/* A Python frame at an instruction without location (line -1) gets null for
+ * its line and lineNumber, as in Tachyon's replay of it, where its live
+ * collector writes -1, a line the Firefox Profiler does not have. */
+TEST(python_frame_without_line)
+{
+	static const struct ts one[] = {
+		{ 1000000, { { 100, HAS_GIL | ON_CPU | MAIN,
+			       { { X, -1, "cleanup", -1, -1 }, MAINF } },
+			     END_T } },
+	};
+	char path[] = "/tmp/test_gecko_XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	close(fd);
+	struct profile p;
+	profile_init(&p);
+	CHECK_EQ_INT(write_profile(path, false, one, 1, &p), 0);
+	size_t len;
+	char *got = normalized(path, &len);
+	CHECK(got != NULL);
+	/* frames root first: main at line 20, then the leaf */
+	CHECK(got && strstr(got, "\"line\":[20,null],\"column\":[4,null]"));
+	CHECK(got && strstr(got, "\"lineNumber\":[20,null]"));
+	free(got);
+	profile_release(&p);
+	unlink(path);
+}
+
 /* A directory that does not exist: open fails before any sample. */
 TEST(unwritable)
 {
@@ -586,6 +614,7 @@ int main(void)
 	RUN(small_opcodes);
 	RUN(big);
 	RUN(threads_out_of_order);
+	RUN(python_frame_without_line);
 	RUN(unwritable);
 	RUN(empty);
 	return harness_done();
