@@ -188,6 +188,13 @@ def t_subprocess_linger(ctx):
                    + ctx.run_args("children.py", ["linger", "3"]))
     L = p.message("ready", timeout=60)["lines"]
     child = p.message("lingering", timeout=60)["pid"]
+    # a child is found by polling (a look every 5 ms, a scan every 100 ms):
+    # Ctrl-C once its profiler runs, or there is nothing to wait for yet
+    deadline = time.monotonic() + 30
+    while "Started profiler for child process %d" % child not in p.stderr:
+        check(time.monotonic() < deadline, "no profiler started for child %d in 30 s:\n%s",
+              child, p.stderr)
+        time.sleep(0.02)
     p.send(signal.SIGINT)
     # the child is not stopped: it goes on to the end of its 3 s
     deadline = time.monotonic() + 60
