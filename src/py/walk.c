@@ -666,9 +666,13 @@ static int walk_interp_thread(struct py_walker *w, struct sample *s, struct thre
 			return rc;
 	/* w->stack does not move any more in this batch */
 	int i_cf = -1;
-	iov[n++] = (struct mem_iov){ tstate, w->stack, w->ts_read };
-	for (int k = 0; k < nextra && k < 4; k++)
+	/* the interpreter's words first: the thread state and the regions
+	 * after it then fill one local buffer, one segment for the kernel */
+	if (nextra > 4)
+		return ERR_LIMIT;
+	for (int k = 0; k < nextra; k++)
 		iov[n++] = extra[k];
+	iov[n++] = (struct mem_iov){ tstate, w->stack, w->ts_read };
 	if (sp->cframe) {
 		i_cf = n;
 		iov[n++] = (struct mem_iov){ sp->cframe + l->cframe_current_frame, &cf_guess, 8 };
@@ -680,10 +684,10 @@ static int walk_interp_thread(struct py_walker *w, struct sample *s, struct thre
 	int got = mem_readv(w->mem, iov, n);
 	if (got < 0)
 		return got;
-	if (got == 0)
-		return chk->expect_ident ? STALE : ERR_FAULT;
-	if (got < 1 + nextra)
+	if (got < nextra)
 		return ERR_FAULT;
+	if (got == nextra) /* the thread state is gone */
+		return chk->expect_ident ? STALE : ERR_FAULT;
 	if (nextra)
 		shared_parse(w, sh);
 	/* regions whose read did not happen are dropped */

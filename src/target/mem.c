@@ -109,15 +109,25 @@ int mem_readv(struct mem_source *m, const struct mem_iov *iov, int n)
 		struct iovec l[IOV_BATCH], r[IOV_BATCH];
 		int k = n - done < IOV_BATCH ? n - done : IOV_BATCH;
 		size_t want = 0;
+		/* Ranges that continue the previous one, here or there, extend it:
+		 * the kernel pins and copies per remote segment and walks its
+		 * list of local ones, so fewer of each is cheaper.  The bytes
+		 * returned, and so which ranges were read, do not change. */
+		unsigned long nl = 0, nr = 0;
 		for (int i = 0; i < k; i++) {
-			l[i].iov_base = iov[done + i].buf;
-			l[i].iov_len = iov[done + i].len;
-			r[i].iov_base = (void *)(uintptr_t)iov[done + i].addr;
-			r[i].iov_len = iov[done + i].len;
-			want += iov[done + i].len;
+			const struct mem_iov *v = &iov[done + i];
+			want += v->len;
+			if (nl && (char *)l[nl - 1].iov_base + l[nl - 1].iov_len == (char *)v->buf)
+				l[nl - 1].iov_len += v->len;
+			else
+				l[nl++] = (struct iovec){ v->buf, v->len };
+			if (nr && (uintptr_t)r[nr - 1].iov_base + r[nr - 1].iov_len == v->addr)
+				r[nr - 1].iov_len += v->len;
+			else
+				r[nr++] = (struct iovec){ (void *)(uintptr_t)v->addr, v->len };
 		}
 		m->stats.calls++;
-		ssize_t got = process_vm_readv(m->pid, l, (unsigned long)k, r, (unsigned long)k, 0);
+		ssize_t got = process_vm_readv(m->pid, l, nl, r, nr, 0);
 		if (got < 0) {
 			m->stats.faults++;
 			int rc = errno_to_err(errno);

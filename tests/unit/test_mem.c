@@ -1,0 +1,138 @@
+/* test_mem.c - reading process memory (src/target/mem.c), on this process:
+ * mem_readv's count of leading ranges read, with ranges that continue each
+ * other here or in the target (which it passes to the kernel as one), and
+ * the same answers through /proc/PID/mem. */
+#include "harness.h"
+
+#include "base/error.h"
+#include "target/mem.h"
+
+#include <fcntl.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static unsigned char *pages; /* 3 pages: two readable, the third unmapped */
+static size_t psz;
+
+static void setup(void)
+{
+	psz = (size_t)sysconf(_SC_PAGESIZE);
+	pages = mmap(NULL, 3 * psz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(pages != MAP_FAILED);
+	for (size_t i = 0; i < 2 * psz; i++)
+		pages[i] = (unsigned char)(i * 7 + 3);
+	CHECK(munmap(pages + 2 * psz, psz) == 0);
+}
+
+static raddr_t at(size_t off)
+{
+	return (raddr_t)(uintptr_t)(pages + off);
+}
+
+static void check_sources(void (*body)(struct mem_source *))
+{
+	struct mem_source m;
+	CHECK_EQ_INT(mem_open(&m, getpid(), at(0)), 0);
+	CHECK(m.memfd < 0); /* process_vm_readv */
+	body(&m);
+	mem_close(&m);
+	m.memfd = open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
+	CHECK(m.memfd >= 0);
+	body(&m);
+	mem_close(&m);
+}
+
+/* Ranges contiguous in both places, in one only, and apart: all read. */
+static void all_read(struct mem_source *m)
+{
+	unsigned char buf[600], other[50];
+	memset(buf, 0, sizeof(buf));
+	struct mem_iov iov[] = {
+		{ at(100), buf, 100 },          /* then one contiguous both ways */
+		{ at(200), buf + 100, 100 },
+		{ at(psz + 10), buf + 200, 50 }, /* contiguous here only */
+		{ at(psz + 60), other, 50 },    /* contiguous there only */
+		{ at(0), buf + 250, 0 },        /* empty */
+		{ at(psz - 20), buf + 250, 40 }, /* across the page boundary */
+	};
+	CHECK_EQ_INT(mem_readv(m, iov, 6), 6);
+	CHECK(memcmp(buf, pages + 100, 200) == 0);
+	CHECK(memcmp(buf + 200, pages + psz + 10, 50) == 0);
+	CHECK(memcmp(other, pages + psz + 60, 50) == 0);
+	CHECK(memcmp(buf + 250, pages + psz - 20, 40) == 0);
+}
+
+/* A fault stops the count at the range it hits, merged or not. */
+static void faults(struct mem_source *m)
+{
+	unsigned char buf[300];
+	/* the second range continues the first into the unmapped page */
+	struct mem_iov a[] = {
+		{ at(2 * psz - 100), buf, 100 },
+		{ at(2 * psz), buf + 100, 10 },
+		{ at(0), buf + 110, 10 },
+	};
+	CHECK_EQ_INT(mem_readv(m, a, 3), 1);
+	CHECK(memcmp(buf, pages + 2 * psz - 100, 100) == 0);
+	/* one range straddling into it: none read */
+	struct mem_iov b[] = {
+		{ at(2 * psz - 8), buf, 16 },
+		{ at(0), buf + 16, 10 },
+	};
+	CHECK_EQ_INT(mem_readv(m, b, 2), 0);
+	/* readable ranges, then a fault, then readable again */
+	struct mem_iov c[] = {
+		{ at(0), buf, 10 },
+		{ at(10), buf + 10, 10 },
+		{ at(2 * psz + 64), buf + 20, 8 },
+		{ at(30), buf + 28, 10 },
+	};
+	CHECK_EQ_INT(mem_readv(m, c, 4), 2);
+	CHECK(memcmp(buf, pages, 20) == 0);
+	CHECK_EQ_INT(mem_read(m, at(2 * psz), buf, 1), ERR_FAULT);
+	CHECK_EQ_INT(mem_read(m, at(psz), buf, 8), 0);
+	CHECK(memcmp(buf, pages + psz, 8) == 0);
+}
+
+/* More ranges than one system call takes (64), every other one contiguous. */
+static void many(struct mem_source *m)
+{
+	enum { N = 150 };
+	static unsigned char buf[N * 8];
+	struct mem_iov iov[N];
+	for (int i = 0; i < N; i++)
+		iov[i] = (struct mem_iov){ at((size_t)(i / 2) * 24 + (size_t)(i % 2) * 8),
+					   buf + i * 8, 8 };
+	memset(buf, 0, sizeof(buf));
+	CHECK_EQ_INT(mem_readv(m, iov, N), N);
+	for (int i = 0; i < N; i++)
+		CHECK(memcmp(buf + i * 8, pages + (i / 2) * 24 + (i % 2) * 8, 8) == 0);
+	iov[100].addr = at(2 * psz);
+	CHECK_EQ_INT(mem_readv(m, iov, N), 100);
+}
+
+TEST(all_read)
+{
+	check_sources(all_read);
+}
+
+TEST(faults)
+{
+	check_sources(faults);
+}
+
+TEST(many)
+{
+	check_sources(many);
+}
+
+int main(void)
+{
+	setup();
+	RUN(all_read);
+	RUN(faults);
+	RUN(many);
+	return harness_done();
+}
