@@ -33,13 +33,18 @@ char *xstrdup(const char *s);
 /* Grow *p (an array of elsize-byte elements with capacity *cap) to hold at
  * least need elements; capacity doubles. */
 void vec_grow(void **p, size_t *cap, size_t need, size_t elsize);
+/* (the reserves are inline: they sit in per-sample and per-frame paths,
+ * where the array is nearly always big enough already) */
+static inline void vec_reserve(void **p, size_t *cap, size_t need, size_t elsize)
+{
+	if (need > *cap)
+		vec_grow(p, cap, need, elsize);
+}
 #define VEC_RESERVE(ptr, cap, need) \
-	vec_grow((void **)&(ptr), &(cap), (need), sizeof(*(ptr)))
+	vec_reserve((void **)&(ptr), &(cap), (need), sizeof(*(ptr)))
 /* The same, the new elements zeroed: for arrays indexed by an id, where 0
  * means "nothing yet". */
 void vec_grow_zero(void **p, size_t *cap, size_t need, size_t elsize);
-/* (inline: it sits in per-sample paths, where the array is nearly always
- * big enough already) */
 static inline void vec_reserve_zero(void **p, size_t *cap, size_t need, size_t elsize)
 {
 	if (need > *cap)

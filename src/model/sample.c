@@ -26,8 +26,3 @@ struct thread_sample *sample_add_thread(struct sample *s)
 	return t;
 }
 
-struct frame *sample_reserve_frames(struct sample *s, size_t n)
-{
-	VEC_RESERVE(s->frames, s->frames_cap, s->nframes + n);
-	return &s->frames[s->nframes];
-}

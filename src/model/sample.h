@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/buf.h"
+
 /* Thread status bits, Tachyon's values (persisted in binary files). */
 enum {
 	STATUS_HAS_GIL = 1,
@@ -110,7 +112,12 @@ static inline void sample_clear(struct sample *s)
 /* Start a new thread entry (depth 0, first = current nframes). */
 struct thread_sample *sample_add_thread(struct sample *s);
 /* Make room for n more frames; returns a pointer to the first free one.
- * Frames are committed by incrementing nframes and the thread's depth. */
-struct frame *sample_reserve_frames(struct sample *s, size_t n);
+ * Frames are committed by incrementing nframes and the thread's depth.
+ * (inline: the walk calls it for every frame of every sample) */
+static inline struct frame *sample_reserve_frames(struct sample *s, size_t n)
+{
+	VEC_RESERVE(s->frames, s->frames_cap, s->nframes + n);
+	return &s->frames[s->nframes];
+}
 
 #endif
