@@ -7,8 +7,13 @@
  * thread states, frames and data stacks live) and times, in a loop of
  * SECONDS (default 1) each:
  *   - process_vm_readv of 64 bytes from each of 1..6 distinct pages in one
- *     call (strobe's one-read walk gathers 4-5 such pieces per sample),
- *   - process_vm_readv of one contiguous 4 KiB page,
+ *     call (strobe's one-read walk gathers 4 such pieces per sample on
+ *     3.13+: the GC word, the thread state, the data stack, the C-stack
+ *     entry frame),
+ *   - the same 4 pieces all on one page, and one contiguous range of 4
+ *     pages: what costs is the number of pieces, not of pages,
+ *   - a call that reads nothing (its fixed part) and one contiguous 4 KiB
+ *     page,
  *   - pread of 64 bytes from /proc/PID/mem.
  * Prints nanoseconds per call (CPU time of this process per call, which on
  * a quiet machine equals wall time) and the sample rate one such call per
@@ -131,6 +136,14 @@ int main(int argc, char **argv)
 			 n > 1 ? "s" : "");
 		report(what, time_readv(pid, remote, n, 64, seconds));
 	}
+	struct iovec same[4];
+	for (int i = 0; i < 4; i++)
+		same[i] = (struct iovec){ (void *)(uintptr_t)(lo + 64 + (uint64_t)i * 1024), 64 };
+	report("process_vm_readv, 4 x 64 B on 1 page", time_readv(pid, same, 4, 64, seconds));
+	struct iovec span = { (void *)(uintptr_t)lo, 4 * PAGE };
+	report("process_vm_readv, 1 x 16 KiB on 4 pages", time_readv(pid, &span, 1, 4 * PAGE, seconds));
+	struct iovec none = { (void *)(uintptr_t)lo, 0 };
+	report("process_vm_readv, 1 x 0 B", time_readv(pid, &none, 1, 0, seconds));
 	struct iovec page = { (void *)(uintptr_t)lo, PAGE };
 	report("process_vm_readv, one 4 KiB page", time_readv(pid, &page, 1, PAGE, seconds));
 	char path[64];
