@@ -130,6 +130,14 @@ int cmd_replay(const struct options *o)
 	if (rc) {
 		binary_reader_close(r);
 		profile_release(&prof);
+		/* A stream that made its file when opened (collapsed, jsonl)
+		 * would leave it empty: Tachyon writes nothing for a file it
+		 * cannot replay, and neither does strobe.  Only a regular file
+		 * goes: -o /dev/stdout is a symlink, a FIFO is not regular. */
+		struct stat made;
+		if (ctx.stream && !fmt->file_at_close && !fmt->is_dir && sreq.path &&
+		    lstat(sreq.path, &made) == 0 && S_ISREG(made.st_mode))
+			unlink(sreq.path);
 		die("Error: %s", e.text[0] ? e.text : err_str(rc));
 	}
 

@@ -992,6 +992,55 @@ def t_replay_errors(ctx):
     check(line.startswith("Error: "), "damaged file: %r", line)
 
 
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "binary")
+# (flag, output name) of every format replay writes; --diff-flamegraph gets
+# the file itself as its baseline
+REPLAY_FORMATS = (("--pstats", "out.pstats"), ("--collapsed", "out.txt"),
+                  ("--flamegraph", "out.html"), ("--diff-flamegraph", "diff.html"),
+                  ("--gecko", "out.json"), ("--heatmap", "heatmap"), ("--jsonl", "out.jsonl"),
+                  ("--speedscope", "out.json"), ("--pprof", "out.pb.gz"))
+
+
+@case("replay_fixtures", kind="global", quick=True)
+def t_replay_fixtures(ctx):
+    """every binary fixture (Tachyon's files, good and damaged) replayed to every format: a
+    good file gives every output and exit 0; a damaged one exit 1 with the same one-line
+    error whatever the format, and no output left behind; never a crash"""
+    names = sorted(f for f in os.listdir(FIXTURES) if f.endswith(".bin"))
+    check(len(names) >= 60, "only %d fixtures in %s", len(names), FIXTURES)
+    for name in names:
+        path = os.path.join(FIXTURES, name)
+        verdicts = {}
+        for flag, out in REPLAY_FORMATS:
+            d = ctx.path("replay", name, flag.lstrip("-"))
+            os.makedirs(d)
+            args = [ctx.strobe_path, "replay", flag] + ([path] if flag == "--diff-flamegraph"
+                                                        else []) + ["-o", os.path.join(d, out), path]
+            p = subprocess.run(args, cwd=d, capture_output=True, text=True, timeout=120)
+            where = "%s %s" % (name, flag)
+            check(p.returncode in (0, 1), "%s: exit status %d\n%s", where, p.returncode,
+                  p.stderr[-800:])
+            err = [l for l in p.stderr.splitlines() if l.strip()]
+            left = sorted(os.listdir(d))
+            if p.returncode == 0:
+                check(not err, "%s: exit 0 with stderr %r", where, err[:3])
+                # Tachyon's HTML writers have nothing to draw without samples
+                empty = "Replayed 0 samples" in p.stdout
+                check(left == [out] or empty and flag in ("--flamegraph", "--diff-flamegraph",
+                                                          "--heatmap") and not left,
+                      "%s: wrote %s, expected %s", where, left, out)
+                verdicts[flag] = "ok"
+            else:
+                check(len(err) == 1 and err[0].startswith("Error: "),
+                      "%s: exit 1 without one 'Error: ' line: %r", where, err[:3])
+                check(not left, "%s: failed but left %s behind", where, left)
+                verdicts[flag] = err[0]
+        check(len(set(verdicts.values())) == 1, "%s: formats disagree: %s", name, verdicts)
+        ok = verdicts["--collapsed"] == "ok"
+        check(ok == (not name.startswith("bad_")), "%s: %s", name, verdicts["--collapsed"])
+    ctx.notes.append("%d fixtures x %d formats" % (len(names), len(REPLAY_FORMATS)))
+
+
 @case("realtime_stats", kind="global")
 def t_realtime_stats(ctx):
     """--realtime-stats prints live 'Stats: ...Hz' lines and still the summary"""
