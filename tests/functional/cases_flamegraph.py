@@ -18,6 +18,7 @@ import os
 import re
 import shutil
 import struct
+import sys
 import time
 import zlib
 
@@ -57,7 +58,15 @@ def load_page(path):
     check(not m, "the page refers to something outside itself: %r", m and m.group(0))
     m = STROBE_DATA.search(html)
     check(m, "no strobe-data script element in %s", path)
-    return html, json.loads(m.group(1))
+    # the tree nests two levels per frame and a stack may be 8192 deep:
+    # more than json's default recursion limit (1000) allows
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 20000))
+    try:
+        data = json.loads(m.group(1))
+    finally:
+        sys.setrecursionlimit(limit)
+    return html, data
 
 
 def load_tachyon(path):
