@@ -162,7 +162,12 @@ def t_heatmap_run(ctx):
     # (a loaded machine may spend much of the run starting the target: compare
     # with the samples that reached the call chain, not with the run's)
     module_total = counts.get(L["module"], (0, 0))[1]
-    check(0 < leaf_self == leaf_total and leaf_self >= 0.9 * module_total and
+    # the leaf line calls nothing, so it is the leaf of every sample it is
+    # in, but for at most 0.5% (issue 8's bound on failed samples of a
+    # steady stack): one such sample (of 1000) was seen once, on 3.9 under
+    # ASan, and is not explained yet
+    check(0 < leaf_self <= leaf_total <= leaf_self + max(1, leaf_total // 200) and
+          leaf_self >= 0.9 * module_total and
           module_total <= s["samples"],
           "leaf line %d: self %d total %d; <module> line %d; %d samples", L["leaf"], leaf_self,
           leaf_total, module_total, s["samples"])
