@@ -134,7 +134,9 @@ def t_subprocess_spawn(ctx):
     ignored(ctx, p, nonpy)
 
 
-@case("subprocess_reexec")
+# exclusive, as subprocess_quick: the child's profiler must start within
+# its 0.5 s before the exec (CI saw it start after, beside another test)
+@case("subprocess_reexec", exclusive=True)
 def t_subprocess_reexec(ctx):
     """a child that os.execv's the interpreter again keeps one profiler and one output, with the
     functions before and after the exec; the same for the target of `run` itself"""
