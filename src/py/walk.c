@@ -349,7 +349,9 @@ static uint32_t thread_status(struct py_walker *w, raddr_t tstate, const unsigne
 {
 	const struct py_layout *l = &w->rt->layout;
 	uint32_t st = 0;
-	if (ident && ident == w->main_thread_ident)
+	/* a thread state still being made by its parent carries the
+	 * parent's ident and no OS tid yet (3.11+): not the main thread */
+	if (ident && ident == w->main_thread_ident && tid != 0)
 		st |= STATUS_MAIN_THREAD;
 	bool gil = false;
 	if (l->gil_model == PY_GIL_THREAD)
