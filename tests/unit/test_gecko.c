@@ -393,6 +393,22 @@ static int write_profile(const char *path, bool opcodes, const struct ts *sample
 	return rc;
 }
 
+/* The normalized file written from samples (no opcodes); the caller frees. */
+static char *written_text(const struct ts *samples, size_t n, size_t *len)
+{
+	char path[] = "/tmp/test_gecko_XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	close(fd);
+	struct profile p;
+	profile_init(&p);
+	CHECK_EQ_INT(write_profile(path, false, samples, n, &p), 0);
+	char *got = normalized(path, len);
+	profile_release(&p);
+	unlink(path);
+	return got;
+}
+
 static void check_case(bool opcodes, const char *expected)
 {
 	char path[] = "/tmp/test_gecko_XXXXXX";
@@ -558,22 +574,13 @@ TEST(python_frame_without_line)
 			       { { X, -1, "cleanup", -1, -1 }, MAINF } },
 			     END_T } },
 	};
-	char path[] = "/tmp/test_gecko_XXXXXX";
-	int fd = mkstemp(path);
-	CHECK(fd >= 0);
-	close(fd);
-	struct profile p;
-	profile_init(&p);
-	CHECK_EQ_INT(write_profile(path, false, one, 1, &p), 0);
 	size_t len;
-	char *got = normalized(path, &len);
+	char *got = written_text(one, 1, &len);
 	CHECK(got != NULL);
 	/* frames root first: main at line 20, then the leaf */
 	CHECK(got && strstr(got, "\"line\":[20,null],\"column\":[4,null]"));
 	CHECK(got && strstr(got, "\"lineNumber\":[20,null]"));
 	free(got);
-	profile_release(&p);
-	unlink(path);
 }
 
 /* A directory that does not exist: open fails before any sample. */
