@@ -29,6 +29,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rwmap.h"
+
 #define PAGE 4096
 #define MAX_PIECES 6
 
@@ -37,30 +39,6 @@ static double cpu_now(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* The largest rw-p mapping of pid: [*lo, *hi). */
-static int pick_region(int pid, uint64_t *lo, uint64_t *hi)
-{
-	char path[64], line[512];
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return -1;
-	uint64_t best = 0;
-	while (fgets(line, sizeof(line), f)) {
-		uint64_t a, b;
-		char perms[8];
-		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s", &a, &b, perms) != 3)
-			continue;
-		if (strncmp(perms, "rw", 2) != 0 || b - a <= best)
-			continue;
-		best = b - a;
-		*lo = a;
-		*hi = b;
-	}
-	fclose(f);
-	return best >= (MAX_PIECES + 1) * PAGE ? 0 : -1;
 }
 
 struct result {
@@ -119,7 +97,7 @@ int main(int argc, char **argv)
 	int pid = atoi(argv[1]);
 	double seconds = argc > 2 ? atof(argv[2]) : 1.0;
 	uint64_t lo, hi;
-	if (pick_region(pid, &lo, &hi) != 0) {
+	if (largest_rw_mapping(pid, (MAX_PIECES + 1) * PAGE, &lo, &hi) != 0) {
 		fprintf(stderr, "readcost: no large rw mapping in process %d\n", pid);
 		return 1;
 	}

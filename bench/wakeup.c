@@ -18,31 +18,16 @@
 #include <sys/uio.h>
 #include <time.h>
 
+#include "rwmap.h"
+
 #define PAGE 4096
 #define PIECES 4
 
 /* 4 pieces on distinct pages of pid's largest rw mapping. */
 static int pick_pieces(int pid, struct iovec *remote)
 {
-	char path[64], line[512];
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return -1;
-	uint64_t best = 0, lo = 0, hi = 0;
-	while (fgets(line, sizeof(line), f)) {
-		uint64_t a, b;
-		char perms[8];
-		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s", &a, &b, perms) != 3)
-			continue;
-		if (strncmp(perms, "rw", 2) != 0 || b - a <= best)
-			continue;
-		best = b - a;
-		lo = a;
-		hi = b;
-	}
-	fclose(f);
-	if (best < (PIECES + 1) * PAGE)
+	uint64_t lo, hi;
+	if (largest_rw_mapping(pid, (PIECES + 1) * PAGE, &lo, &hi) != 0)
 		return -1;
 	uint64_t stride = ((hi - lo) / (PIECES + 1)) & ~(uint64_t)(PAGE - 1);
 	for (int i = 0; i < PIECES; i++)
