@@ -52,26 +52,44 @@ int elf_open(struct elf_file *e, const char *path)
 	if (fd < 0)
 		return errno == ENOENT || errno == ENOTDIR ? ERR_NOTFOUND
 		       : (errno == EACCES || errno == EPERM) ? ERR_PERM : ERR_IO;
+	int rc = elf_open_fd(e, fd);
+	close(fd);
+	return rc;
+}
+
+int elf_open_fd(struct elf_file *e, int fd)
+{
+	memset(e, 0, sizeof(*e));
 	struct stat st;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size < sizeof(Elf64_Ehdr) ||
-	    (uint64_t)st.st_size > ELF_MAX_SIZE) {
-		close(fd);
+	    (uint64_t)st.st_size > ELF_MAX_SIZE)
 		return ERR_INVAL;
-	}
 	void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
 	if (p == MAP_FAILED)
 		return ERR_IO;
-	e->data = p;
-	e->size = (size_t)st.st_size;
+	int rc = elf_parse(e, p, (size_t)st.st_size);
+	if (rc) {
+		munmap(p, (size_t)st.st_size);
+		return rc;
+	}
+	e->mapped = true;
+	return 0;
+}
+
+int elf_parse(struct elf_file *e, const void *data, size_t size)
+{
+	memset(e, 0, sizeof(*e));
+	if (size < sizeof(Elf64_Ehdr) || (uint64_t)size > ELF_MAX_SIZE)
+		return ERR_INVAL;
+	e->data = data;
+	e->size = size;
 	const Elf64_Ehdr *h = ehdr(e);
 	if (memcmp(h->e_ident, ELFMAG, SELFMAG) != 0 || h->e_ident[EI_CLASS] != ELFCLASS64 ||
 	    h->e_ident[EI_DATA] != ELFDATA2LSB || (h->e_type != ET_EXEC && h->e_type != ET_DYN)) {
-		elf_close(e);
+		memset(e, 0, sizeof(*e));
 		return ERR_INVAL;
 	}
 	e->type = h->e_type;
-	bool found = false;
 	for (unsigned i = 0; i < h->e_phnum; i++) {
 		Elf64_Phdr ph;
 		if (!phdr_get(e, i, &ph))
@@ -81,20 +99,16 @@ int elf_open(struct elf_file *e, const char *path)
 			 * the segment alignment is */
 			e->load_vaddr = ph.p_vaddr & ~0xfffULL;
 			e->load_offset = ph.p_offset & ~0xfffULL;
-			found = true;
-			break;
+			return 0;
 		}
 	}
-	if (!found) {
-		elf_close(e);
-		return ERR_INVAL;
-	}
-	return 0;
+	memset(e, 0, sizeof(*e));
+	return ERR_INVAL;
 }
 
 void elf_close(struct elf_file *e)
 {
-	if (e->data)
+	if (e->data && e->mapped)
 		munmap((void *)e->data, e->size);
 	memset(e, 0, sizeof(*e));
 }

@@ -16,11 +16,18 @@ struct elf_file {
 	uint16_t type;             /* ET_EXEC or ET_DYN */
 	uint64_t load_vaddr;       /* first PT_LOAD p_vaddr, page aligned */
 	uint64_t load_offset;      /* its p_offset, page aligned */
+	bool mapped;               /* data is strobe's own mmap (elf_close unmaps it) */
 };
 
 /* Map and validate path.  0, ERR_NOTFOUND (no such file), ERR_PERM,
  * ERR_INVAL (not a 64-bit little-endian ELF), ERR_IO. */
 int elf_open(struct elf_file *e, const char *path);
+/* The same for an open file (the caller keeps fd; the mapping outlives it). */
+int elf_open_fd(struct elf_file *e, int fd);
+/* Validate an ELF image already in memory (the caller keeps data alive
+ * until elf_close, which then frees nothing): 0 or ERR_INVAL.  The fuzz
+ * targets use it. */
+int elf_parse(struct elf_file *e, const void *data, size_t size);
 void elf_close(struct elf_file *e);
 
 /* Look a symbol up in .dynsym, then .symtab.  0 with *value (its virtual
