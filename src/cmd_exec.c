@@ -143,6 +143,11 @@ int cmd_exec_failed(void *ctx)
 	struct py_runtime rt;
 	struct errmsg e = { "" };
 	int rc = cmd_open_python(x->pid, &mem, &rt, &e);
+	if (rc == 0 && (!mem_same_process(x->mem, &mem) || !mem_alive(x->mem))) {
+		/* not an exec: the process died and another took its PID */
+		mem_close(&mem);
+		return 1;
+	}
 	if (rc == 0) {
 		if (rt.major != x->rt->major || rt.minor != x->rt->minor) {
 			char v[32];

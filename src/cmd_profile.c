@@ -78,11 +78,15 @@ int cmd_open_python(pid_t pid, struct mem_source *mem, struct py_runtime *rt, st
 	if (rc)
 		return rc;
 	rc = py_runtime_find(rt, pid, mem, e);
-	mem_close(mem);
+	/* probe the actual memory access now: a clear error beats failed
+	 * samples.  The source stays the one opened above, so it describes the
+	 * process the runtime was found in, even if that one exits and its
+	 * PID is reused before the first sample. */
+	if (rc == 0)
+		rc = mem_probe(mem, rt->runtime_addr);
 	if (rc)
-		return rc;
-	/* probe the actual memory access now: a clear error beats failed samples */
-	return mem_open(mem, pid, rt->runtime_addr);
+		mem_close(mem);
+	return rc;
 }
 
 bool cmd_runtime_error_final(int rc)

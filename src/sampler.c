@@ -4,7 +4,7 @@
 #include "base/error.h"
 #include "model/sample.h"
 #include "py/walk.h"
-#include "target/task.h"
+#include "target/mem.h"
 
 #include <string.h>
 
@@ -64,7 +64,6 @@ int sampler_run(struct py_walker *w, const struct sampler_sink *sink,
 	uint64_t next_print = start + 1000000000ULL;
 	uint64_t next_tick = start;
 	uint64_t now = start;
-	pid_t pid = w->rt->pid;
 	bool ready = false;
 
 	while (!sampler_stop) {
@@ -119,6 +118,12 @@ int sampler_run(struct py_walker *w, const struct sampler_sink *sink,
 			res->target_gone = true;
 			break;
 		}
+		if (rc == 0 && !mem_alive(w->mem)) {
+			/* the process exited during or before the walk: what was
+			 * read may belong to a newcomer that took its PID */
+			res->target_gone = true;
+			break;
+		}
 		if (rc == 0) {
 			int src = sink->add(sink->ctx, &s);
 			if (src) {
@@ -126,7 +131,7 @@ int sampler_run(struct py_walker *w, const struct sampler_sink *sink,
 				res->ticks++;
 				break;
 			}
-		} else if (!task_alive(pid)) {
+		} else if (!mem_alive(w->mem)) {
 			/* the failure was the target going away */
 			res->target_gone = true;
 			break;

@@ -4,7 +4,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -20,11 +23,95 @@ static int errno_to_err(int e)
 	}
 }
 
+/* Field 22 of /proc/PID/stat (starttime), 0 when it cannot be read; a
+ * process that is gone or a zombie gives 0 too (*gone set). */
+static uint64_t start_time_of(pid_t pid, bool *gone)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	*gone = false;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		*gone = errno == ENOENT || errno == ESRCH;
+		return 0;
+	}
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0) {
+		*gone = n < 0 && errno == ESRCH;
+		return 0;
+	}
+	buf[n] = '\0';
+	/* the command name may hold spaces and ')': fields start after the
+	 * last ')', with field 3 (the state) first */
+	char *p = strrchr(buf, ')');
+	if (!p || p[1] != ' ')
+		return 0;
+	p += 2;
+	if (*p == 'Z' || *p == 'X') {
+		*gone = true;
+		return 0;
+	}
+	for (int field = 3; field < 22; field++) {
+		p = strchr(p, ' ');
+		if (!p)
+			return 0;
+		p++;
+	}
+	uint64_t v = 0;
+	for (int i = 0; i < 20 && *p >= '0' && *p <= '9'; i++, p++)
+		v = v * 10 + (uint64_t)(*p - '0');
+	return v;
+}
+
 int mem_open(struct mem_source *m, pid_t pid, raddr_t probe_addr)
 {
 	m->pid = pid;
 	m->memfd = -1;
 	memset(&m->stats, 0, sizeof(m->stats));
+	/* the pidfd first, then the start time: if pid was already reused
+	 * when the pidfd was taken, both describe the newcomer, consistently */
+	m->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (m->pidfd < 0 && errno == ESRCH)
+		return ERR_NOPROC;
+	bool gone;
+	m->start_time = start_time_of(pid, &gone);
+	if (gone) {
+		mem_close(m);
+		return ERR_NOPROC;
+	}
+	int rc = mem_probe(m, probe_addr);
+	if (rc)
+		mem_close(m);
+	return rc;
+}
+
+bool mem_alive(const struct mem_source *m)
+{
+	if (m->pidfd >= 0) {
+		/* readable once the process has exited */
+		struct pollfd p = { .fd = m->pidfd, .events = POLLIN };
+		int n = poll(&p, 1, 0);
+		return n == 0 || (n < 0 && errno == EINTR);
+	}
+	bool gone;
+	uint64_t t = start_time_of(m->pid, &gone);
+	if (gone)
+		return false;
+	if (kill(m->pid, 0) != 0 && errno == ESRCH)
+		return false;
+	/* unreadable stat (hidepid=, a foreign /proc): nothing says it died */
+	return !t || !m->start_time || t == m->start_time;
+}
+
+bool mem_same_process(const struct mem_source *a, const struct mem_source *b)
+{
+	return a->pid == b->pid && a->start_time == b->start_time;
+}
+
+int mem_probe(struct mem_source *m, raddr_t probe_addr)
+{
+	pid_t pid = m->pid;
 	if (!probe_addr)
 		return 0;
 	unsigned char byte;
@@ -48,6 +135,8 @@ int mem_open(struct mem_source *m, pid_t pid, raddr_t probe_addr)
 		close(fd);
 		return (pe == EIO || pe == EFAULT) ? errno_to_err(e) : errno_to_err(pe);
 	}
+	if (m->memfd >= 0)
+		close(m->memfd);
 	m->memfd = fd;
 	return 0;
 }
@@ -57,6 +146,9 @@ void mem_close(struct mem_source *m)
 	if (m->memfd >= 0)
 		close(m->memfd);
 	m->memfd = -1;
+	if (m->pidfd >= 0)
+		close(m->pidfd);
+	m->pidfd = -1;
 }
 
 static int read_fd(struct mem_source *m, raddr_t addr, void *buf, size_t len)

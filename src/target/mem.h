@@ -11,6 +11,7 @@
 #ifndef STROBE_TARGET_MEM_H
 #define STROBE_TARGET_MEM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -33,14 +34,33 @@ struct mem_stats {
 struct mem_source {
 	pid_t pid;
 	int memfd;        /* /proc/PID/mem when process_vm_readv is unusable, else -1 */
+	/* The process itself, not its number: a pidfd (Linux 5.3+, else -1)
+	 * and its start time (field 22 of /proc/PID/stat, clock ticks after
+	 * boot; 0 if unknown).  An exec keeps both; a new process that reuses
+	 * the PID has neither. */
+	int pidfd;
+	uint64_t start_time;
 	struct mem_stats stats;
 };
 
-/* Open the target for reading and probe that a read is allowed, using
- * probe_addr (any mapped address; 0 skips the probe).  Returns 0,
- * ERR_NOPROC if the process is gone, ERR_PERM if reading is not allowed. */
+/* Open the target for reading: remember which process pid is now, then
+ * probe that a read is allowed, using probe_addr (any mapped address; 0
+ * skips the probe).  Returns 0, ERR_NOPROC if the process is gone, ERR_PERM
+ * if reading is not allowed. */
 int mem_open(struct mem_source *m, pid_t pid, raddr_t probe_addr);
+/* The probe of mem_open, for a source already open (after the runtime was
+ * found at addr): the process stays the one mem_open saw. */
+int mem_probe(struct mem_source *m, raddr_t probe_addr);
 void mem_close(struct mem_source *m);
+
+/* Whether the process mem_open saw still runs.  False once it has exited
+ * (a zombie has exited), even if a new process has taken its PID since:
+ * reads made before a true answer were reads of that process.  One poll()
+ * on the pidfd; without one, a read of /proc/PID/stat. */
+bool mem_alive(const struct mem_source *m);
+/* Whether a and b were opened on the same process (an exec between the two
+ * keeps it the same). */
+bool mem_same_process(const struct mem_source *a, const struct mem_source *b);
 
 /* Read exactly len bytes at addr.  0, ERR_FAULT (unmapped/partial),
  * ERR_NOPROC (target gone) or ERR_PERM. */

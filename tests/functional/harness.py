@@ -117,6 +117,16 @@ class Proc:
             self.ended = time.monotonic()
         return self.rc
 
+    def wait_output(self, text, timeout=30, stream="stdout"):
+        """Wait until text appears in the captured stdout (or stderr); fails
+        on timeout or when the process exits first."""
+        deadline = time.monotonic() + timeout
+        while text not in getattr(self, stream):
+            check(self.poll() is None or text in getattr(self, stream),
+                  "%s exited (status %s) before printing %r", self.name, self.rc, text)
+            check(time.monotonic() < deadline, "%s printed no %r in %gs", self.name, text, timeout)
+            time.sleep(0.02)
+
     @property
     def elapsed(self):
         return (self.ended or time.monotonic()) - self.started

@@ -10,7 +10,9 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static unsigned char *pages; /* 3 pages: two readable, the third unmapped */
@@ -128,9 +130,56 @@ TEST(many)
 	check_sources(many);
 }
 
+/* The process a source was opened on, not its PID: alive while it runs,
+ * gone once it exits (already as a zombie, before it is reaped), and the
+ * same process across an exec; a second open of another PID is not. */
+TEST(identity)
+{
+	int ready[2];
+	CHECK(pipe(ready) == 0);
+	pid_t child = fork();
+	if (child == 0) {
+		close(ready[0]);
+		if (write(ready[1], "x", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(ready[1]);
+	char c;
+	CHECK(read(ready[0], &c, 1) == 1);
+	close(ready[0]);
+	struct mem_source m, self;
+	CHECK_EQ_INT(mem_open(&m, child, 0), 0);
+	CHECK(m.start_time != 0);
+	CHECK(mem_alive(&m));
+	CHECK_EQ_INT(mem_open(&self, getpid(), 0), 0);
+	CHECK(!mem_same_process(&m, &self));
+	struct mem_source again;
+	CHECK_EQ_INT(mem_open(&again, child, 0), 0);
+	CHECK(mem_same_process(&m, &again));
+	mem_close(&again);
+	CHECK(kill(child, SIGKILL) == 0);
+	/* a zombie has exited: wait until the kernel says so without reaping */
+	siginfo_t si;
+	CHECK(waitid(P_PID, (id_t)child, &si, WEXITED | WNOWAIT) == 0);
+	CHECK(!mem_alive(&m));
+	/* the fallback without a pidfd says the same */
+	int pidfd = m.pidfd;
+	m.pidfd = -1;
+	CHECK(!mem_alive(&m));
+	m.pidfd = pidfd;
+	CHECK(waitpid(child, NULL, 0) == child);
+	CHECK(!mem_alive(&m));
+	CHECK_EQ_INT(mem_open(&again, child, 0), ERR_NOPROC);
+	mem_close(&m);
+	mem_close(&self);
+}
+
 int main(void)
 {
 	setup();
+	RUN(identity);
 	RUN(all_read);
 	RUN(faults);
 	RUN(many);
