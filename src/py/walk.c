@@ -35,6 +35,7 @@ void py_walker_init(struct py_walker *w, const struct py_runtime *rt, struct mem
 	py_code_cache_init(&w->codes, rt, mem, strings);
 	w->codes.want_opcodes = cfg->opcodes;
 	pthread_tid_init(&w->pthread_tid);
+	task_ns_init(&w->ns, rt->pid);
 	const struct py_layout *l = &rt->layout;
 	uint32_t ts = 0;
 	ts = max_end(ts, l->ts_next, 8);
@@ -77,6 +78,7 @@ void py_walker_init(struct py_walker *w, const struct py_runtime *rt, struct mem
 
 void py_walker_release(struct py_walker *w)
 {
+	task_ns_release(&w->ns);
 	py_code_cache_release(&w->codes);
 	free(w->stack);
 	free(w->opq_index);
@@ -330,9 +332,13 @@ static bool handling_exception(struct py_walker *w, raddr_t tstate, const unsign
 }
 
 /* Linux's view of a thread: running (or runnable) = on a CPU. */
-static uint32_t cpu_status(pid_t pid, uint64_t tid)
+static uint32_t cpu_status(struct py_walker *w, uint64_t tid)
 {
-	switch (task_run_state(pid, (pid_t)tid)) {
+	/* tid is the target's own (its PID namespace's) id */
+	pid_t host = tid && tid <= INT32_MAX ? task_ns_host_tid(&w->ns, (pid_t)tid) : -1;
+	if (host < 0)
+		return STATUS_UNKNOWN;
+	switch (task_run_state(w->rt->pid, host)) {
 	case 'R':
 		return STATUS_ON_CPU;
 	case 'S': case 'D': case 'T': case 't': case 'Z': case 'I': case 'X': case 'W': case 'P':
@@ -365,7 +371,7 @@ static uint32_t thread_status(struct py_walker *w, raddr_t tstate, const unsigne
 	if (w->want_exc && ((l->ts_current_exception != PY_ABSENT && rd_u64(ts, l->ts_current_exception)) ||
 			    handling_exception(w, tstate, ts)))
 		st |= STATUS_HAS_EXCEPTION;
-	st |= w->want_cpu ? cpu_status(w->rt->pid, tid) : STATUS_UNKNOWN;
+	st |= w->want_cpu ? cpu_status(w, tid) : STATUS_UNKNOWN;
 	return st;
 }
 
@@ -905,7 +911,7 @@ static int walk_object_thread(struct py_walker *w, struct sample *s, struct thre
 		iov[n++] = extra[k];
 	int nfixed = n;
 	if (w->pthread_tid.ncand < 0 && w->main_thread_ident)
-		pthread_tid_calibrate(&w->pthread_tid, w->mem, w->rt->pid, w->main_thread_ident);
+		pthread_tid_calibrate(&w->pthread_tid, w->mem, w->ns.ns_pid, w->main_thread_ident);
 	uint64_t guess = expect_ident ? expect_ident : sp->ident;
 	uint32_t tid32 = 0;
 	if (w->pthread_tid.ncand > 0 && guess)
@@ -930,18 +936,21 @@ static int walk_object_thread(struct py_walker *w, struct sample *s, struct thre
 		*next = rd_u64(ts, l->ts_next);
 	size_t valid = got > nhead ? (size_t)(got - nhead) : 0;
 
+	/* several offsets of the block may still hold the main thread's tid:
+	 * another thread tells which one is the tid, before it is used */
+	uint32_t off = w->pthread_tid.ncand > 0 ? w->pthread_tid.cand[0] : 0;
+	if (ident != w->main_thread_ident && w->pthread_tid.ncand > 1)
+		pthread_tid_refine(&w->pthread_tid, w->mem, &w->ns, ident);
 	/* the OS thread id lives in the C library's thread block: read above
 	 * when the thread is the one we guessed, else now */
 	t->tid = ident; /* uncalibrated: the pthread id */
 	if (w->pthread_tid.ncand > 0 && ident) {
-		if (ident == guess && nhead > nfixed && got >= nhead)
+		if (ident == guess && nhead > nfixed && got >= nhead && off == w->pthread_tid.cand[0])
 			t->tid = tid32;
 		else if (mem_read(w->mem, pthread_tid_addr(&w->pthread_tid, ident), &tid32, 4) == 0)
 			t->tid = tid32;
 	}
 	sp->ident = ident;
-	if (ident != w->main_thread_ident && w->pthread_tid.ncand > 1)
-		pthread_tid_refine(&w->pthread_tid, w->mem, w->rt->pid, ident);
 
 	t->status = thread_status(w, tstate, ts, ident, t->tid, sh);
 	if (skipped(w, t->status))

@@ -111,6 +111,7 @@ struct py_walker {
 	struct py_walk_config cfg;
 	struct py_code_cache codes;
 	struct pthread_tid pthread_tid;  /* 3.8-3.10 thread id mapping */
+	struct task_ns ns;               /* its thread ids -> /proc's (PID namespaces) */
 	raddr_t main_tstate;             /* cached; validated each sample */
 	raddr_t main_interp;
 	uint64_t main_thread_ident;      /* _PyRuntime.main_thread */

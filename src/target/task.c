@@ -1,6 +1,7 @@
 #include "target/task.h"
 
 #include "base/buf.h"
+#include "base/clock.h"
 #include "base/error.h"
 
 #include <dirent.h>
@@ -396,23 +397,171 @@ int pthread_tid_calibrate(struct pthread_tid *pt, struct mem_source *mem, pid_t 
 	return 0;
 }
 
-void pthread_tid_refine(struct pthread_tid *pt, struct mem_source *mem, pid_t pid, raddr_t pthread)
+void pthread_tid_refine(struct pthread_tid *pt, struct mem_source *mem, struct task_ns *ns,
+			raddr_t pthread)
 {
+	if (pt->ncand <= 1)
+		return;
+	uint32_t v[PTHREAD_TID_MAX_CANDIDATES];
+	bool differ = false;
+	for (int i = 0; i < pt->ncand; i++) {
+		/* another thread's block holds the main thread's tid only at
+		 * offsets that are not the tid (in a PID namespace the main
+		 * thread is 1, a value many words hold) */
+		if (mem_read(mem, pthread + pt->cand[i], &v[i], sizeof(v[i])) != 0 ||
+		    v[i] == (uint32_t)ns->ns_pid)
+			v[i] = 0;
+		differ |= v[i] != v[0];
+	}
+	/* candidates that agree teach nothing: the thread list (a /proc scan)
+	 * is read only when they do not */
+	if (!differ)
+		return;
 	pid_t tids[4096];
 	size_t n;
-	if (pt->ncand <= 1 || task_list(pid, tids, 4096, &n) != 0)
+	if (task_ns_tids(ns, tids, 4096, &n) != 0)
 		return;
 	int keep = 0;
-	for (int i = 0; i < pt->ncand; i++) {
-		uint32_t v;
-		if (mem_read(mem, pthread + pt->cand[i], &v, sizeof(v)) != 0)
-			continue;
-		for (size_t k = 0; k < n; k++)
-			if ((uint32_t)tids[k] == v) {
+	for (int i = 0; i < pt->ncand; i++)
+		for (size_t k = 0; v[i] && k < n; k++)
+			if ((uint32_t)tids[k] == v[i]) {
 				pt->cand[keep++] = pt->cand[i];
 				break;
 			}
-	}
 	if (keep > 0)
 		pt->ncand = keep;
+}
+
+int task_parse_nspid(const char *text, size_t len, pid_t *outer, pid_t *inner)
+{
+	const char *end = text + len;
+	for (const char *line = text; line < end;) {
+		const char *nl = memchr(line, '\n', (size_t)(end - line));
+		const char *stop = nl ? nl : end;
+		if (stop - line > 6 && memcmp(line, "NSpid:", 6) == 0) {
+			long first = -1, last = -1;
+			const char *p = line + 6;
+			/* at most 33 levels: MAX_PID_NS_LEVEL is 32 */
+			for (int k = 0; k < 33 && p < stop; k++) {
+				while (p < stop && (*p == ' ' || *p == '\t'))
+					p++;
+				long v = 0;
+				const char *d = p;
+				while (p < stop && *p >= '0' && *p <= '9' && p - d < 10)
+					v = v * 10 + (*p++ - '0');
+				if (p == d || v <= 0 || v > INT_MAX)
+					break;
+				if (first < 0)
+					first = v;
+				last = v;
+			}
+			if (first < 0)
+				return ERR_NOTFOUND;
+			*outer = (pid_t)first;
+			*inner = (pid_t)last;
+			return 0;
+		}
+		line = stop + 1;
+	}
+	return ERR_NOTFOUND;
+}
+
+/* NSpid of /proc/PID/task/TID/status (tid 0: /proc/PID/status). */
+static int read_nspid(pid_t pid, pid_t tid, pid_t *outer, pid_t *inner)
+{
+	char path[64], buf[4096];
+	if (tid)
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
+	else
+		snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT || errno == ESRCH ? ERR_NOPROC : ERR_PERM;
+	ssize_t len = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (len <= 0)
+		return ERR_NOPROC;
+	return task_parse_nspid(buf, (size_t)len, outer, inner);
+}
+
+int task_ns_init(struct task_ns *ns, pid_t pid)
+{
+	memset(ns, 0, sizeof(*ns));
+	u64map_init(&ns->to_host);
+	ns->pid = ns->ns_pid = pid;
+	pid_t outer, inner;
+	int rc = read_nspid(pid, 0, &outer, &inner);
+	if (rc == ERR_NOPROC)
+		return rc;
+	if (rc == 0 && outer == pid && inner != pid) {
+		ns->ns_pid = inner;
+		ns->nested = true;
+	}
+	return 0;
+}
+
+void task_ns_release(struct task_ns *ns)
+{
+	u64map_release(&ns->to_host);
+}
+
+/* Threads are looked for again at most this often when an unknown tid
+ * turns up (a thread born since, or a bad id read from a torn state). */
+#define TASK_NS_RESCAN_NS 10000000ULL
+/* Threads one scan reads. */
+#define TASK_NS_MAX_THREADS 65536
+
+/* Rebuild the map from /proc/PID/task; the target's ids of the threads
+ * go to tids (up to max) when tids is not NULL.  0, ERR_NOPROC, ERR_PERM. */
+static int ns_scan(struct task_ns *ns, pid_t *tids, size_t max, size_t *n)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)ns->pid);
+	DIR *d = opendir(path);
+	if (n)
+		*n = 0;
+	if (!d)
+		return errno == ENOENT ? ERR_NOPROC : ERR_PERM;
+	ns->next_scan_ns = clock_now_ns() + TASK_NS_RESCAN_NS;
+	u64map_clear(&ns->to_host);
+	struct dirent *de;
+	size_t seen = 0;
+	while ((de = readdir(d)) != NULL && seen < TASK_NS_MAX_THREADS) {
+		char *end;
+		long t = strtol(de->d_name, &end, 10);
+		if (*end || t <= 0 || t > INT_MAX)
+			continue;
+		seen++;
+		pid_t outer, inner;
+		if (read_nspid(ns->pid, (pid_t)t, &outer, &inner) != 0 || outer != (pid_t)t)
+			continue; /* gone meanwhile */
+		u64map_put(&ns->to_host, (uint64_t)inner, (uint64_t)outer);
+		if (tids && *n < max)
+			tids[(*n)++] = inner;
+	}
+	closedir(d);
+	return 0;
+}
+
+pid_t task_ns_host_tid(struct task_ns *ns, pid_t tid)
+{
+	if (!ns->nested)
+		return tid;
+	if (tid <= 0)
+		return -1;
+	uint64_t *v = u64map_get(&ns->to_host, (uint64_t)tid);
+	if (v)
+		return (pid_t)*v;
+	if (clock_now_ns() < ns->next_scan_ns)
+		return -1;
+	ns_scan(ns, NULL, 0, NULL);
+	v = u64map_get(&ns->to_host, (uint64_t)tid);
+	return v ? (pid_t)*v : -1;
+}
+
+int task_ns_tids(struct task_ns *ns, pid_t *tids, size_t max, size_t *n)
+{
+	if (!ns->nested)
+		return task_list(ns->pid, tids, max, n);
+	return ns_scan(ns, tids, max, n);
 }

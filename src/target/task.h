@@ -92,14 +92,17 @@ static inline bool task_image_same(const struct task_image *a, const struct task
  * CPython 3.8-3.10 store as thread_id) can be turned into an OS thread id.
  * The offset is not part of any ABI, so it is found by looking: the main
  * thread's block must contain the process id (its TID) at the offset. */
-#define PTHREAD_TID_MAX_CANDIDATES 8
+/* In a PID namespace the main thread's TID is 1, a value many words of the
+ * block hold: keep enough candidates for the real one to be among them. */
+#define PTHREAD_TID_MAX_CANDIDATES 64
 struct pthread_tid {
 	uint32_t cand[PTHREAD_TID_MAX_CANDIDATES]; /* candidate offsets, lowest first */
 	int ncand;                                 /* -1 = not calibrated */
 };
 
 void pthread_tid_init(struct pthread_tid *pt);
-/* Calibrate from the main thread's pthread_t.  0, or ERR_NOTFOUND. */
+/* Calibrate from the main thread's pthread_t; pid as the process itself
+ * sees it (its TID in its own PID namespace).  0, or ERR_NOTFOUND. */
 int pthread_tid_calibrate(struct pthread_tid *pt, struct mem_source *mem, pid_t pid,
 			  raddr_t main_pthread);
 /* The remote address holding the TID of thread pthread (after calibration). */
@@ -107,8 +110,39 @@ static inline raddr_t pthread_tid_addr(const struct pthread_tid *pt, raddr_t pth
 {
 	return pthread + pt->cand[0];
 }
-/* Drop candidate offsets that gave tid for a thread of pid that is not in
- * its task list; called when a value looks wrong. */
-void pthread_tid_refine(struct pthread_tid *pt, struct mem_source *mem, pid_t pid, raddr_t pthread);
+struct task_ns;
+/* Drop candidate offsets that give thread pthread (not the main thread) a
+ * tid that is not one of the process's threads (as it numbers them:
+ * task_ns_tids); called for other threads while candidates remain. */
+void pthread_tid_refine(struct pthread_tid *pt, struct mem_source *mem, struct task_ns *ns,
+			raddr_t pthread);
+
+/* The target's own thread ids (what it stores and shows:
+ * threading.get_native_id(), gettid()) are ids in its PID namespace; /proc
+ * and ptrace here use the ids of strobe's.  A container's process 1 is
+ * some other number on the host.  task_ns translates, through the NSpid:
+ * lines of /proc/PID/task/TID/status (ids from this /proc's namespace down
+ * to the task's own). */
+struct task_ns {
+	pid_t pid;               /* the process, in our /proc */
+	pid_t ns_pid;            /* the same, in its own namespace */
+	bool nested;             /* ns_pid != pid: translation needed */
+	struct u64map to_host;   /* its tid -> our tid, for threads seen */
+	uint64_t next_scan_ns;   /* an unknown tid rescans no sooner than this */
+};
+/* Always usable afterwards (an unreadable status: no translation).
+ * 0, or ERR_NOPROC. */
+int task_ns_init(struct task_ns *ns, pid_t pid);
+void task_ns_release(struct task_ns *ns);
+/* The id in our /proc of the target's thread tid, or -1 when no such
+ * thread is listed (a new thread is looked for at most every few ms). */
+pid_t task_ns_host_tid(struct task_ns *ns, pid_t tid);
+/* The target's thread ids as it sees them, up to max.  0 with *n, or
+ * ERR_NOPROC/ERR_PERM. */
+int task_ns_tids(struct task_ns *ns, pid_t *tids, size_t max, size_t *n);
+/* From a /proc/.../status text: the first (outermost, as this /proc sees
+ * it) and last (the task's own) numbers of its NSpid: line.  0, or
+ * ERR_NOTFOUND (no such line: a kernel before 4.1). */
+int task_parse_nspid(const char *text, size_t len, pid_t *outer, pid_t *inner);
 
 #endif

@@ -10,6 +10,7 @@
 #include "target/task.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -306,6 +307,95 @@ TEST(gone)
 	CHECK_EQ_INT(task_image(c, &x), ERR_NOPROC);
 }
 
+/* The NSpid: line: outermost and innermost numbers, whatever surrounds it. */
+TEST(nspid_parse)
+{
+	pid_t o = 0, i = 0;
+	const char *one = "Name:\tx\nTgid:\t7\nNSpid:\t7\nPPid:\t1\n";
+	CHECK_EQ_INT(task_parse_nspid(one, strlen(one), &o, &i), 0);
+	CHECK_EQ_INT(o, 7);
+	CHECK_EQ_INT(i, 7);
+	const char *three = "NSpid:\t15827\t40\t2";
+	CHECK_EQ_INT(task_parse_nspid(three, strlen(three), &o, &i), 0);
+	CHECK_EQ_INT(o, 15827);
+	CHECK_EQ_INT(i, 2);
+	const char *bad[] = { "NSpid:\n", "NSpid:\tx1\n", "NSpid:\t0\n", "NSpid:\t-3\n",
+			      "NSpid:\t99999999999\n", "NSpi:\t5\n", "Tgid:\t5\n", "" };
+	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++)
+		CHECK_EQ_INT(task_parse_nspid(bad[k], strlen(bad[k]), &o, &i), ERR_NOTFOUND);
+	/* the line is not read past the length given */
+	CHECK_EQ_INT(task_parse_nspid("NSpid:\t12", 8, &o, &i), 0);
+	CHECK_EQ_INT(o, 1);
+}
+
+/* A process in a PID namespace of its own (as root): its own id is 1, its
+ * main thread 1 maps to its id here; outside one, ids map to themselves. */
+TEST(ns_map)
+{
+	struct task_ns ns;
+	CHECK_EQ_INT(task_ns_init(&ns, getpid()), 0);
+	CHECK(!ns.nested);
+	CHECK_EQ_INT(task_ns_host_tid(&ns, getpid()), getpid());
+	task_ns_release(&ns);
+	if (geteuid() != 0) {
+		printf("test_task: ns_map needs root for a PID namespace; not run\n");
+		return;
+	}
+	int fds[2], ack[2];
+	CHECK(pipe(fds) == 0 && pipe(ack) == 0);
+	pid_t mid = fork();
+	if (mid == 0) {
+		/* only the test holds the write end: its close ends the wait */
+		close(ack[1]);
+		close(fds[0]);
+		/* a new PID namespace takes effect for the children made after */
+		if (unshare(CLONE_NEWPID) != 0)
+			_exit(2);
+		pid_t inner = fork();
+		if (inner == 0) {
+			pid_t me = getpid();
+			if (write(fds[1], &me, sizeof(me)) != sizeof(me))
+				_exit(1);
+			char c;
+			while (read(ack[0], &c, 1) > 0)
+				;
+			_exit(0);
+		}
+		/* tell the test the host id of the inner process */
+		if (write(fds[1], &inner, sizeof(inner)) != sizeof(inner))
+			_exit(1);
+		waitpid(inner, NULL, 0);
+		_exit(0);
+	}
+	close(fds[1]);
+	close(ack[0]);
+	/* the two ids come in either order: the inner process's own (1) and
+	 * the one its parent knows it by */
+	pid_t own = 0, host = 0;
+	CHECK(read(fds[0], &own, sizeof(own)) == sizeof(own));
+	CHECK(read(fds[0], &host, sizeof(host)) == sizeof(host));
+	if (own > host) {
+		pid_t t = own;
+		own = host;
+		host = t;
+	}
+	CHECK_EQ_INT(own, 1);
+	CHECK_EQ_INT(task_ns_init(&ns, host), 0);
+	CHECK(ns.nested);
+	CHECK_EQ_INT(ns.ns_pid, 1);
+	CHECK_EQ_INT(task_ns_host_tid(&ns, 1), host);
+	CHECK_EQ_INT(task_ns_host_tid(&ns, 2), -1);
+	pid_t tids[4];
+	size_t n = 0;
+	CHECK_EQ_INT(task_ns_tids(&ns, tids, 4, &n), 0);
+	CHECK_EQ_INT((int)n, 1);
+	CHECK_EQ_INT(tids[0], 1);
+	task_ns_release(&ns);
+	close(ack[1]);
+	close(fds[0]);
+	waitpid(mid, NULL, 0);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "--hold") == 0) {
@@ -319,5 +409,7 @@ int main(int argc, char **argv)
 	RUN(exec_changes_image);
 	RUN(born);
 	RUN(gone);
+	RUN(nspid_parse);
+	RUN(ns_map);
 	return harness_done();
 }
