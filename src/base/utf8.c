@@ -136,7 +136,9 @@ static bool term_escaped(uint32_t c, unsigned flags)
 {
 	if (c == '\t')
 		return !(flags & UTF8_TERM_KEEP_TAB);
-	return c < 0x20 || c == '\\' || (c >= 0x7F && c <= 0x9F);
+	if (c == '\\')
+		return !(flags & UTF8_TERM_KEEP_BACKSLASH);
+	return c < 0x20 || (c >= 0x7F && c <= 0x9F);
 }
 
 bool utf8_term_plain(const char *str, size_t n, unsigned flags)

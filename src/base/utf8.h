@@ -48,9 +48,11 @@ bool utf8_valid(const char *s, size_t n);
  * replacements (0: b got s unchanged). */
 size_t utf8_sanitize(struct buf *b, const char *s, size_t n);
 
-/* Keep tabs as they are in utf8_term_escape (source lines: a tab is
- * layout there, and harmless to a terminal). */
+/* Flags of utf8_term_escape for text that is not a name, such as a line
+ * of source code, where tabs are layout and backslashes are common (and
+ * harmless to a terminal): keep them as they are. */
 #define UTF8_TERM_KEEP_TAB 1u
+#define UTF8_TERM_KEEP_BACKSLASH 2u
 
 /* Append s[0..n) to b for a terminal, every control character shown as a
  * visible escape in Python's repr() notation:
@@ -61,7 +63,7 @@ size_t utf8_sanitize(struct buf *b, const char *s, size_t n);
  *                     CSI): NN is the code point, two lowercase hex digits
  *   \\                a backslash, so that every backslash of the output
  *                     starts one of these escapes and the text reads back
- *                     unambiguously
+ *                     unambiguously (kept with UTF8_TERM_KEEP_BACKSLASH)
  * Malformed parts become U+FFFD; everything else is copied.  The output
  * holds no byte below 0x20 (but a kept tab), no 0x7F, no C1 control and
  * is valid UTF-8. */

@@ -237,6 +237,8 @@ TEST(term_escape)
 	ESC("\x1b[2J", 0, "\\x1b[2J");
 	ESC("a\nb\rc\td", 0, "a\\nb\\rc\\td");
 	ESC("a\tb", UTF8_TERM_KEEP_TAB, "a\tb");
+	ESC("print(\"a\\n\tb\x1b\")", UTF8_TERM_KEEP_TAB | UTF8_TERM_KEEP_BACKSLASH,
+	    "print(\"a\\n\tb\\x1b\")");
 	ESC("back\\slash", 0, "back\\\\slash");
 	ESC("\\x1b", 0, "\\\\x1b"); /* a name that looks like an escape stays apart */
 	ESC("del\x7f", 0, "del\\x7f");
