@@ -15,7 +15,7 @@
  * code points; memcmp on UTF-8 is the same order), then first seen.
  *
  * Names are the target's: a ';' or a newline in one would forge frames and
- * lines.  So in file and function names ';', '\\', control characters but
+ * lines.  So in file and function names ';', the backslash, control characters but
  * tab (C0, DEL, and the two bytes of a C1 control) are written \xNN, NN
  * the byte in lowercase hex (unescaping every \xNN gives the name's UTF-8
  * back), and a malformed part U+FFFD: the output is valid UTF-8 with one
