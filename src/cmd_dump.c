@@ -7,6 +7,7 @@
 #include "base/clock.h"
 #include "base/error.h"
 #include "base/intern.h"
+#include "base/utf8.h"
 #include "cli.h"
 #include "model/sample.h"
 #include "py/asyncio.h"
@@ -57,15 +58,32 @@ static const struct theme theme_color = {
 };
 static const struct theme theme_plain = { "", "", "", "", "", "", "", "", "" };
 
-/* Tachyon's _color: text wrapped in a colour and a reset, if any colour. */
-static void put_color(struct buf *out, const struct theme *th, const char *color, const char *text,
-		      size_t len)
+/* Tachyon's _color: text wrapped in a colour and a reset, if any colour.
+ * The text holds the target's names and source lines: its control
+ * characters are shown escaped (base/utf8.h), so the only escape
+ * sequences the terminal gets are the theme's.  flags: UTF8_TERM_*. */
+static void put_color_flags(struct buf *out, const struct theme *th, const char *color,
+			    const char *text, size_t len, unsigned flags)
 {
 	if (*color)
 		buf_puts(out, color);
-	buf_append(out, text, len);
+	utf8_term_escape(out, text, len, flags);
 	if (*color)
 		buf_puts(out, th->reset);
+}
+
+static void put_color(struct buf *out, const struct theme *th, const char *color, const char *text,
+		      size_t len)
+{
+	put_color_flags(out, th, color, text, len, 0);
+}
+
+/* A piece of a source line: code, where tabs and backslashes are as
+ * common as harmless, kept. */
+static void put_color_src(struct buf *out, const struct theme *th, const char *color,
+			  const char *text, size_t len)
+{
+	put_color_flags(out, th, color, text, len, UTF8_TERM_KEEP_TAB | UTF8_TERM_KEEP_BACKSLASH);
 }
 
 /* ---- source lines ------------------------------------------------------- */
@@ -414,15 +432,15 @@ static void put_source(struct buf *out, const struct theme *th, const struct fra
 			end = nchars;
 	}
 	if (start < 0 || end <= start) {
-		put_color(out, th, th->source, line, len);
+		put_color_src(out, th, th->source, line, len);
 	} else {
 		size_t a = char_to_byte(line, len, (size_t)start);
 		size_t b = char_to_byte(line, len, (size_t)end);
 		if (a)
-			put_color(out, th, th->source, line, a);
-		put_color(out, th, th->source_highlight, line + a, b - a);
+			put_color_src(out, th, th->source, line, a);
+		put_color_src(out, th, th->source_highlight, line + a, b - a);
 		if (b < len)
-			put_color(out, th, th->source, line + b, len - b);
+			put_color_src(out, th, th->source, line + b, len - b);
 	}
 	buf_putc(out, '\n');
 }
@@ -544,9 +562,14 @@ static void put_frame(struct buf *out, struct dump *d, const struct frame *f)
 		put_color(out, th, th->frame, qual, qlen);
 	} else {
 		char dbuf[PATH_MAX];
-		const char *shown = display_name(file, d->cwd, dbuf, sizeof(dbuf));
+		/* a name with a NUL in it is shown whole, as recorded */
+		const char *shown = strlen(file) == flen ? display_name(file, d->cwd, dbuf, sizeof(dbuf))
+							 : file;
+		size_t slen = shown == file ? flen : strlen(shown);
 		struct buf q = BUF_INIT;
-		buf_printf(&q, "\"%s\"", shown);
+		buf_putc(&q, '"');
+		buf_append(&q, shown, slen);
+		buf_putc(&q, '"');
 		buf_puts(out, "  File ");
 		put_color(out, th, th->filename, q.data, q.len);
 		buf_release(&q);

@@ -1,8 +1,12 @@
 #include "base/error.h"
 
+#include "base/buf.h"
+#include "base/utf8.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 const char *err_str(int code)
 {
@@ -81,7 +85,20 @@ void errmsg_set(struct errmsg *e, const char *fmt, ...)
 	va_list ap;
 	if (!e)
 		return;
+	/* the details are often the target's (a mapped file's path): shown
+	 * with control characters escaped, cut at a character's start */
+	char raw[2 * sizeof(e->text)];
 	va_start(ap, fmt);
-	vsnprintf(e->text, sizeof(e->text), fmt, ap);
+	int n = vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	size_t len = n < 0 ? 0 : (size_t)n < sizeof(raw) ? (size_t)n : sizeof(raw) - 1;
+	struct buf b = BUF_INIT;
+	utf8_term_escape(&b, raw, len, 0);
+	len = b.len < sizeof(e->text) ? b.len : sizeof(e->text) - 1;
+	while (len > 0 && len < b.len && ((unsigned char)b.data[len] & 0xC0) == 0x80)
+		len--;
+	if (len)
+		memcpy(e->text, b.data, len);
+	e->text[len] = '\0';
+	buf_release(&b);
 }

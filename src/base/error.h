@@ -37,7 +37,10 @@ void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 _Noreturn void bug_at(const char *file, int line, const char *msg);
 
 /* A short message buffer a lower layer fills to explain a failure in detail
- * (e.g. which version was found).  The command layer prints it. */
+ * (e.g. which version was found).  The command layer prints it.  Its text
+ * may quote the target (a mapped file's path): errmsg_set shows control
+ * characters and backslashes escaped (utf8_term_escape), so the text is
+ * safe for a terminal; messages are one line. */
 struct errmsg {
 	char text[512];
 };

@@ -118,7 +118,8 @@ int binary_reader_open(struct binary_reader **r, const char *path, struct errmsg
 const struct binary_info *binary_reader_info(const struct binary_reader *r);
 
 /* Called once per sample (one thread); frames innermost first, strings
- * interned into the strtab given to replay, with their keys and the
+ * interned into the strtab given to replay (as valid UTF-8: each malformed
+ * part of a file's string becomes U+FFFD), with their keys and the
  * reader's frame table (sample.h: key_frames, valid until
  * binary_reader_close).  weight is always 1 (REPEAT
  * records call once per repeated sample, each with its own timestamp).

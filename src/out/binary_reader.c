@@ -27,6 +27,7 @@
 #include "base/error.h"
 #include "base/hash.h"
 #include "base/intern.h"
+#include "base/utf8.h"
 #include "model/sample.h"
 
 #include <errno.h>
@@ -996,7 +997,7 @@ static int intern_strings(struct replay *p, struct strtab *strings)
 	p->str_ids = xmalloc(((size_t)r->nstrings + 1) * sizeof(*p->str_ids));
 	struct fin f;
 	fin_init(&f, r->fd, r->str_off, r->info.file_size, WINDOW);
-	struct buf tmp = BUF_INIT;
+	struct buf tmp = BUF_INIT, clean = BUF_INIT;
 	int rc = 0;
 	for (uint32_t i = 0; i < r->nstrings && !rc; i++) {
 		if (fin_need(&f, VARINT_MAX)) {
@@ -1014,18 +1015,29 @@ static int intern_strings(struct replay *p, struct strtab *strings)
 			rc = fail(p->e, ERR_IO, "The file changed while it was being read");
 			break;
 		}
-		if (strings->bytes.len + (uint64_t)len + 1 > UINT32_MAX) {
-			rc = fail(p->e, ERR_LIMIT, "Too much string data to intern");
-			break;
-		}
 		buf_reset(&tmp);
 		buf_reserve(&tmp, len + 1);
 		if (fin_read(&f, tmp.data, len)) {
 			rc = fail_errno(p->e, errno, NULL);
 			break;
 		}
-		p->str_ids[i] = strtab_intern(strings, tmp.data, len);
+		/* the file may come from anywhere: its strings enter the
+		 * profile as valid UTF-8, like the target's (base/utf8.h) */
+		const char *str = tmp.data;
+		size_t slen = len;
+		if (!utf8_valid(tmp.data, len)) {
+			buf_reset(&clean);
+			utf8_sanitize(&clean, tmp.data, len);
+			str = clean.data;
+			slen = clean.len;
+		}
+		if (strings->bytes.len + (uint64_t)slen + 1 > UINT32_MAX) {
+			rc = fail(p->e, ERR_LIMIT, "Too much string data to intern");
+			break;
+		}
+		p->str_ids[i] = strtab_intern(strings, str, slen);
 	}
+	buf_release(&clean);
 	buf_release(&tmp);
 	fin_release(&f);
 	return rc;

@@ -12,9 +12,14 @@
  * with the same text, while two stacks that Tachyon cannot tell apart (line 0
  * vs no line, or one tid seen in two interpreters) become one line.  Lines
  * are sorted by count descending, then by the text ascending (Python compares
- * code points; memcmp on UTF-8 is the same order), then first seen.  Names
- * are written as the bytes the walker produced (Tachyon encodes with
- * "surrogatepass", which is what strobe's strings hold already).
+ * code points; memcmp on UTF-8 is the same order), then first seen.
+ *
+ * Names are the target's: a ';' or a newline in one would forge frames and
+ * lines.  So in file and function names ';', the backslash, control characters but
+ * tab (C0, DEL, and the two bytes of a C1 control) are written \xNN, NN
+ * the byte in lowercase hex (unescaping every \xNN gives the name's UTF-8
+ * back), and a malformed part U+FFFD: the output is valid UTF-8 with one
+ * line per stack.  Other names are written as they are, as Tachyon does.
  *
  * A stream: each thread stack becomes (tid, frame keys root first), a frame
  * key being Tachyon's (file, func, line), and is counted in a table of such
@@ -32,6 +37,7 @@
 #include "base/buf.h"
 #include "base/error.h"
 #include "base/intern.h"
+#include "base/utf8.h"
 #include "model/profile.h"
 #include "model/stackids.h"
 #include "out/textenc.h"
@@ -246,21 +252,92 @@ static size_t base_skip(struct collapsed *c, uint32_t id, const char *file, size
 	return c->base[id] - 1;
 }
 
+/* Whether name s[0..n) is written as it is: no byte the escaping below
+ * looks at (non-ASCII goes the careful way, to find C1 controls and
+ * malformed parts). */
+static bool plain_name(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if ((ch < 0x20 && ch != '\t') || ch >= 0x7F || ch == ';' || ch == '\\')
+			return false;
+	}
+	return true;
+}
+
+static void put_byte_escape(struct buf *b, unsigned char ch)
+{
+	static const char hex[] = "0123456789abcdef";
+	char e[4] = { '\\', 'x', hex[ch >> 4], hex[ch & 15] };
+	buf_append(b, e, sizeof(e));
+}
+
+/* Name s[0..n) with the escapes of the file comment appended to b. */
+static void put_escaped_name(struct buf *b, const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0;
+	while (i < n) {
+		if (u[i] < 0x80) {
+			if (plain_name(s + i, 1))
+				buf_putc(b, s[i]);
+			else
+				put_byte_escape(b, u[i]);
+			i++;
+			continue;
+		}
+		uint32_t cp;
+		size_t k = utf8_decode(u + i, n - i, &cp);
+		if (cp == UTF8_INVALID) {
+			buf_append(b, UTF8_REPLACEMENT, UTF8_REPLACEMENT_LEN);
+		} else if (cp <= 0x9F) {
+			for (size_t j = 0; j < k; j++)
+				put_byte_escape(b, u[i + j]);
+		} else {
+			buf_append(b, s + i, k);
+		}
+		i += k;
+	}
+}
+
+/* Frame fr's text with its leading ';' appended to b, the way that
+ * escapes names: only a frame key's first sighting comes here. */
+static void render_escaped(struct buf *b, const char *file, size_t flen, const char *func,
+			   size_t nlen, int32_t line, bool synthetic)
+{
+	buf_putc(b, ';');
+	if (!synthetic) {
+		put_escaped_name(b, file, flen);
+		buf_putc(b, ':');
+	}
+	put_escaped_name(b, func, nlen);
+	if (!synthetic) {
+		char num[TEXTENC_NUM_MAX];
+		buf_putc(b, ':');
+		buf_append(b, num, textenc_fmt_i64(num, line));
+	}
+}
+
 /* Frame fr's text with its leading ';' appended to b. */
 static void render_frame(struct buf *b, struct collapsed *c, const struct frame_line *fr)
 {
 	size_t flen, nlen;
 	const char *file = strtab_get(c->strings, fr->file, &flen);
 	const char *func = strtab_get(c->strings, fr->func, &nlen);
+	bool synthetic = flen == 1 && file[0] == '~' && fr->line == 0;
+	size_t skip = synthetic ? 0 : base_skip(c, fr->file, file, flen);
+	if (!plain_name(func, nlen) || (!synthetic && !plain_name(file + skip, flen - skip))) {
+		render_escaped(b, file + skip, flen - skip, func, nlen, fr->line, synthetic);
+		return;
+	}
 	buf_reserve(b, flen + nlen + 24);
 	char *o = b->data + b->len;
 	*o++ = ';';
-	if (flen == 1 && file[0] == '~' && fr->line == 0) {
+	if (synthetic) {
 		memcpy(o, func, nlen);
 		b->len += 1 + nlen;
 		return;
 	}
-	size_t skip = base_skip(c, fr->file, file, flen);
 	memcpy(o, file + skip, flen - skip);
 	o += flen - skip;
 	*o++ = ':';

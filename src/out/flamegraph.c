@@ -43,6 +43,7 @@
 #include "base/error.h"
 #include "base/hash.h"
 #include "base/intern.h"
+#include "base/utf8.h"
 #include "model/profile.h"
 #include "out/flamegraph.h"
 #include "out/textenc.h"
@@ -552,45 +553,6 @@ struct fg_src_cache {
 	size_t nfiles, cap;
 };
 
-/* Strict UTF-8 (what Python's decoder accepts). */
-static bool valid_utf8(const unsigned char *s, size_t n)
-{
-	size_t i = 0;
-	while (i < n) {
-		unsigned char c = s[i];
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		size_t k;
-		uint32_t cp;
-		if (c >= 0xC2 && c <= 0xDF) {
-			k = 1;
-			cp = c & 0x1F;
-		} else if (c >= 0xE0 && c <= 0xEF) {
-			k = 2;
-			cp = c & 0x0F;
-		} else if (c >= 0xF0 && c <= 0xF4) {
-			k = 3;
-			cp = c & 0x07;
-		} else {
-			return false;
-		}
-		if (i + k >= n)
-			return false;
-		for (size_t j = 1; j <= k; j++) {
-			if ((s[i + j] & 0xC0) != 0x80)
-				return false;
-			cp = cp << 6 | (s[i + j] & 0x3F);
-		}
-		if ((k == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-		    (k == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
-			return false;
-		i += k + 1;
-	}
-	return true;
-}
-
 /* The declared encoding (PEP 263) of the first two lines: 'u' UTF-8,
  * 'l' Latin-1, 'a' ASCII, '?' something else. */
 static char declared_encoding(const char *s, size_t n)
@@ -681,7 +643,7 @@ static void src_load(struct fg_conv *c, struct src_file *sf, const char *path)
 		text = u.data ? u.data : xstrdup("");
 		len = u.len;
 		off = 0;
-	} else if (enc == '?' || !valid_utf8((const unsigned char *)data + off, len - off)) {
+	} else if (enc == '?' || !utf8_valid(data + off, len - off)) {
 		free(data); /* linecache gives no lines when decoding fails */
 		return;
 	} else if (enc == 'a') {

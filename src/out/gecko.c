@@ -32,12 +32,12 @@
  *  - the first observation of a thread only records its state; markers
  *    still open at the end are closed at the last sample's time, in the
  *    order Tachyon's _finalize_markers uses;
- *  - strings are written with ensure_ascii escapes: lone surrogates that
- *    strobe's strings carry as 3-byte sequences come out as \udXXX, as the
- *    Python string Tachyon reads from the target would; bytes that are not
- *    UTF-8 (only possible from a replayed file) become U+FFFD per maximal
- *    ill-formed subpart, as Python's errors="replace" decoder does.
- *    (Tachyon's own replay decodes an encoded surrogate as three U+FFFD.)
+ *  - strings are written with ensure_ascii escapes; they are valid UTF-8
+ *    (sanitized as they enter the profile: a lone surrogate of the target's
+ *    str is U+FFFD there), and any malformed part that got through becomes
+ *    U+FFFD per maximal ill-formed subpart, as Python's errors="replace"
+ *    decoder does (and as Tachyon's own replay decodes an encoded surrogate:
+ *    three U+FFFD).
  */
 #include "out/out.h"
 
@@ -46,6 +46,7 @@
 #include "base/error.h"
 #include "base/hash.h"
 #include "base/intern.h"
+#include "base/utf8.h"
 #include "model/profile.h"
 #include "model/stackids.h"
 #include "model/sample.h"
@@ -370,50 +371,6 @@ static void jw_u16esc(struct jw *w, unsigned u)
 	w->len += 6;
 }
 
-/* One code point of (generalised) UTF-8 at s[0..n): encoded surrogates
- * (ED A0..BF xx) are accepted, as strobe writes lone surrogates that way;
- * anything else ill-formed yields U+FFFD over its maximal subpart. */
-static uint32_t utf8_decode(const unsigned char *s, size_t n, size_t *adv)
-{
-	unsigned c = s[0];
-	size_t need;
-	unsigned lo = 0x80, hi = 0xbf;
-	uint32_t cp;
-	if (c < 0x80) {
-		*adv = 1;
-		return c;
-	} else if (c >= 0xc2 && c <= 0xdf) {
-		need = 1;
-		cp = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		need = 2;
-		cp = c & 0x0f;
-		if (c == 0xe0)
-			lo = 0xa0;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		need = 3;
-		cp = c & 0x07;
-		if (c == 0xf0)
-			lo = 0x90;
-		if (c == 0xf4)
-			hi = 0x8f;
-	} else {
-		*adv = 1;
-		return 0xfffd;
-	}
-	for (size_t i = 1; i <= need; i++) {
-		if (i >= n || s[i] < lo || s[i] > hi) {
-			*adv = i;
-			return 0xfffd;
-		}
-		cp = cp << 6 | (s[i] & 0x3f);
-		lo = 0x80;
-		hi = 0xbf;
-	}
-	*adv = need + 1;
-	return cp;
-}
-
 /* A JSON string as json.dumps(ensure_ascii=True) writes it. */
 static void jw_str(struct jw *w, const char *str, size_t n)
 {
@@ -442,9 +399,10 @@ static void jw_str(struct jw *w, const char *str, size_t n)
 			i++;
 			continue;
 		}
-		size_t adv;
-		uint32_t cp = utf8_decode(s + i, n - i, &adv);
-		i += adv;
+		uint32_t cp;
+		i += utf8_decode(s + i, n - i, &cp);
+		if (cp == UTF8_INVALID)
+			cp = 0xfffd;
 		if (cp >= 0x10000) {
 			cp -= 0x10000;
 			jw_u16esc(w, 0xd800 | (cp >> 10));

@@ -2,6 +2,7 @@
 #include "out/htmlenc.h"
 
 #include "base/buf.h"
+#include "base/utf8.h"
 #include "out/textenc.h"
 
 #include <stdint.h>
@@ -37,9 +38,9 @@ void htmlenc_text(struct buf *b, const char *s, size_t n)
 			continue;
 		}
 		uint32_t cp;
-		size_t k = textenc_decode((const unsigned char *)s + j, n - j, &cp);
-		if (cp == TEXTENC_INVALID || (cp >= 0xD800 && cp <= 0xDFFF))
-			buf_puts(b, "\xef\xbf\xbd");
+		size_t k = utf8_decode((const unsigned char *)s + j, n - j, &cp);
+		if (cp == UTF8_INVALID)
+			buf_append(b, UTF8_REPLACEMENT, UTF8_REPLACEMENT_LEN);
 		else
 			buf_append(b, s + j, k);
 		i = j + k;

@@ -1,6 +1,7 @@
 #include "out/marshal.h"
 
 #include "base/buf.h"
+#include "base/utf8.h"
 
 #include <assert.h>
 #include <string.h>
@@ -94,78 +95,23 @@ void marshal_float(struct buf *b, double v)
 	put_le32(b, (uint32_t)(bits >> 32));
 }
 
-/* Length of the well-formed UTF-8 sequence at s (n bytes available), or 0.
- * Encoded surrogates (ED A0..BF xx) count as well formed: marshal decodes
- * 'u' with "surrogatepass" in every version. */
-static size_t utf8_seq_len(const unsigned char *s, size_t n)
-{
-	unsigned c = s[0];
-	size_t len;
-	unsigned lo = 0x80, hi = 0xbf; /* allowed range of the second byte */
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2;
-	else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		if (c == 0xe0)
-			lo = 0xa0; /* no overlong forms */
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		if (c == 0xf0)
-			lo = 0x90; /* no overlong forms */
-		if (c == 0xf4)
-			hi = 0x8f; /* nothing above U+10FFFF */
-	} else
-		return 0;
-	if (n < len || s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	return len;
-}
-
 void marshal_str(struct buf *b, const char *s, size_t n)
 {
-	const unsigned char *u = (const unsigned char *)s;
-	bool ascii = true, valid = true;
-	for (size_t i = 0; i < n;) {
-		size_t k = utf8_seq_len(u + i, n - i);
-		if (k == 0) {
-			valid = false;
-			break;
-		}
-		if (k > 1)
-			ascii = false;
-		i += k;
-	}
-	if (ascii && valid && n < 256) {
+	bool ascii = true;
+	for (size_t i = 0; i < n && ascii; i++)
+		ascii = (unsigned char)s[i] < 0x80;
+	if (ascii && n < 256) {
 		put_u8(b, TYPE_SHORT_ASCII);
 		put_u8(b, (unsigned)n);
 		buf_append(b, s, n);
 		return;
 	}
+	/* strict UTF-8, each malformed part as U+FFFD (base/utf8.h); the
+	 * length is patched in once known */
 	put_u8(b, TYPE_UNICODE);
-	if (valid) {
-		put_le32(b, (uint32_t)n);
-		buf_append(b, s, n);
-		return;
-	}
-	/* Replace each byte that starts no well-formed sequence by U+FFFD;
-	 * the length is patched in once known. */
 	size_t at = b->len;
 	put_le32(b, 0);
-	for (size_t i = 0; i < n;) {
-		size_t k = utf8_seq_len(u + i, n - i);
-		if (k == 0) {
-			buf_append(b, "\xef\xbf\xbd", 3);
-			i++;
-		} else {
-			buf_append(b, s + i, k);
-			i += k;
-		}
-	}
+	utf8_sanitize(b, s, n);
 	uint32_t len = (uint32_t)(b->len - at - 4);
 	for (int i = 0; i < 4; i++)
 		b->data[at + (size_t)i] = (char)(unsigned char)(len >> (8 * i));

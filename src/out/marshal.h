@@ -26,10 +26,8 @@ void marshal_uint(struct buf *b, uint64_t v);
 /* 'g': the IEEE double, little-endian. */
 void marshal_float(struct buf *b, double v);
 /* A str from n bytes of (ideally) UTF-8.  Short pure-ASCII strings use 'z';
- * others 'u'.  Lone surrogates encoded as three bytes (what Python's
- * "surrogatepass" produces, e.g. from a surrogateescape'd file name) are kept,
- * since every reader decodes 'u' with surrogatepass; any other invalid byte
- * becomes U+FFFD so the string still loads. */
+ * others 'u', always strict UTF-8: each malformed part (an encoded lone
+ * surrogate among them) becomes U+FFFD, as base/utf8.h's utf8_sanitize. */
 void marshal_str(struct buf *b, const char *s, size_t n);
 /* Start a tuple of n items: ')' with a byte count below 256, else '('. */
 void marshal_tuple(struct buf *b, size_t n);

@@ -30,6 +30,7 @@
 #include "base/buf.h"
 #include "base/error.h"
 #include "base/intern.h"
+#include "base/utf8.h"
 #include "model/profile.h"
 #include "out/textenc.h"
 
@@ -174,7 +175,7 @@ struct tables {
 static uint32_t pstr(struct tables *t, const char *s, size_t n)
 {
 	buf_reset(&t->scratch);
-	textenc_utf8(&t->scratch, s, n);
+	utf8_sanitize(&t->scratch, s, n);
 	return strtab_intern(&t->strs, t->scratch.data ? t->scratch.data : "", t->scratch.len);
 }
 

@@ -58,6 +58,7 @@
 #include "base/error.h"
 #include "base/hash.h"
 #include "base/intern.h"
+#include "base/utf8.h"
 #include "model/profile.h"
 #include "model/stackids.h"
 #include "out/marshal.h"
@@ -521,54 +522,6 @@ static struct row *strip_dirs(const struct profile *p, const struct fstats *fs,
 	return rows;
 }
 
-/* Decode one code point of (generalised) UTF-8; a byte that starts no
- * sequence decodes as itself + 0xDC00, like surrogateescape. */
-static uint32_t utf8_next(const unsigned char *s, size_t n, size_t *adv)
-{
-	unsigned c = s[0];
-	size_t len = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
-		   : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
-	if (len == 0 || len > n)
-		goto bad;
-	uint32_t cp = len == 1 ? c : len == 2 ? c & 0x1f : len == 3 ? c & 0x0f : c & 0x07;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			goto bad;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	*adv = len;
-	return cp;
-bad:
-	*adv = 1;
-	return 0xdc00 + c;
-}
-
-static void put_utf8(struct buf *b, uint32_t cp)
-{
-	char c[4];
-	size_t n;
-	if (cp < 0x80) {
-		c[0] = (char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		c[0] = (char)(0xc0 | cp >> 6);
-		c[1] = (char)(0x80 | (cp & 0x3f));
-		n = 2;
-	} else if (cp < 0x10000) {
-		c[0] = (char)(0xe0 | cp >> 12);
-		c[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		c[2] = (char)(0x80 | (cp & 0x3f));
-		n = 3;
-	} else {
-		c[0] = (char)(0xf0 | cp >> 18);
-		c[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-		c[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		c[3] = (char)(0x80 | (cp & 0x3f));
-		n = 4;
-	}
-	buf_append(b, c, n);
-}
-
 /* str.isprintable() for a non-ASCII code point.  Exact for the categories
  * Cc, Cf, Cs, Co, Zl, Zp and Zs (checked against 3.15, Unicode 17); unassigned code points (Cn)
  * other than the noncharacters count as printable, which only matters for
@@ -602,9 +555,11 @@ static void py_repr(struct buf *b, const char *s, size_t n)
 	char quote = squote && !dquote ? '"' : '\'';
 	buf_putc(b, quote);
 	for (size_t i = 0; i < n;) {
-		size_t adv;
-		uint32_t c = utf8_next(u + i, n - i, &adv);
-		i += adv;
+		uint32_t c;
+		size_t k = utf8_decode(u + i, n - i, &c);
+		if (c == UTF8_INVALID)
+			c = 0xfffd; /* the profile's strings are valid: only defensive */
+		i += k;
 		if (c == (uint32_t)quote || c == '\\') {
 			buf_putc(b, '\\');
 			buf_putc(b, (char)c);
@@ -616,8 +571,10 @@ static void py_repr(struct buf *b, const char *s, size_t n)
 			buf_puts(b, "\\r");
 		else if (c < 0x20 || c == 0x7f)
 			buf_printf(b, "\\x%02x", c);
-		else if (c < 0x7f || printable(c))
-			put_utf8(b, c);
+		else if (c < 0x7f || printable(c)) {
+			char e[4];
+			buf_append(b, e, utf8_encode(c, e));
+		}
 		else if (c <= 0xff)
 			buf_printf(b, "\\x%02x", c);
 		else if (c <= 0xffff)
@@ -734,13 +691,15 @@ static void put_bytes(struct buf *b, const struct strtab *t, uint32_t id)
 	buf_append(b, s, n);
 }
 
+/* "file:line(func)" of the table, which goes to a terminal: the names are
+ * the target's, their control characters shown escaped (base/utf8.h). */
 static void put_func_name(struct buf *b, const struct colors *col, const char *file, size_t flen,
 			  const char *line, const char *func, size_t fnlen)
 {
 	buf_puts(b, col->green);
-	buf_append(b, file, flen);
+	utf8_term_escape(b, file, flen, 0);
 	buf_printf(b, "%s:%s%s%s(%s", col->reset, col->yellow, line, col->reset, col->cyan);
-	buf_append(b, func, fnlen);
+	utf8_term_escape(b, func, fnlen, 0);
 	buf_printf(b, "%s)", col->reset);
 }
 

@@ -21,8 +21,8 @@
  *   to unit "none" and plain counts.
  * - Samples are aggregated: one entry per distinct stack of a thread, in
  *   first-seen order, so the "Time Order" view is not a timeline.
- * - Strings are UTF-8; lone surrogates go out as \uXXXX, malformed bytes as
- *   U+FFFD (textenc.h), so every file is valid JSON.
+ * - Strings are UTF-8, any malformed part (an encoded surrogate among them)
+ *   as U+FFFD (textenc.h), so every file is valid JSON.
  */
 #include "out/out.h"
 

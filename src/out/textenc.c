@@ -1,74 +1,12 @@
 #include "out/textenc.h"
 
 #include "base/buf.h"
+#include "base/utf8.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static bool cont(unsigned char c, unsigned lo, unsigned hi)
-{
-	return c >= lo && c <= hi;
-}
-
-size_t textenc_decode(const unsigned char *s, size_t n, uint32_t *cp)
-{
-	unsigned c = s[0];
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	size_t need;
-	uint32_t v;
-	unsigned lo = 0x80, hi = 0xBF; /* range of the second byte */
-	if (c >= 0xC2 && c <= 0xDF) {
-		need = 1;
-		v = c & 0x1F;
-	} else if (c == 0xED && n >= 2 && cont(s[1], 0xA0, 0xBF)) {
-		/* a surrogate, as "surrogatepass" writes it; strict UTF-8
-		 * (and so Python's "replace") rejects the ED alone here */
-		if (n >= 3 && cont(s[2], 0x80, 0xBF)) {
-			*cp = 0xD000u | (uint32_t)(s[1] & 0x3F) << 6 | (s[2] & 0x3F);
-			return 3;
-		}
-		*cp = TEXTENC_INVALID;
-		return 1;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		need = 2;
-		v = c & 0x0F;
-		if (c == 0xE0)
-			lo = 0xA0;
-		else if (c == 0xED)
-			hi = 0x9F;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		need = 3;
-		v = c & 0x07;
-		if (c == 0xF0)
-			lo = 0x90;
-		else if (c == 0xF4)
-			hi = 0x8F;
-	} else {
-		*cp = TEXTENC_INVALID;
-		return 1;
-	}
-	size_t i = 1;
-	for (; i <= need; i++) {
-		if (i >= n || !cont(s[i], lo, hi))
-			break;
-		v = v << 6 | (s[i] & 0x3Fu);
-		lo = 0x80;
-		hi = 0xBF;
-	}
-	if (i <= need) {
-		/* the lead byte and the valid continuation bytes before the
-		 * offending one are one maximal ill-formed subpart */
-		*cp = TEXTENC_INVALID;
-		return i;
-	}
-	*cp = v;
-	return need + 1;
-}
 
 static const char hexdigits[] = "0123456789abcdef";
 
@@ -121,14 +59,12 @@ void textenc_json_str(struct buf *b, const char *str, size_t n, bool ascii)
 			continue;
 		}
 		uint32_t cp;
-		size_t k = textenc_decode(s + i, n - i, &cp);
-		if (cp == TEXTENC_INVALID) {
+		size_t k = utf8_decode(s + i, n - i, &cp);
+		if (cp == UTF8_INVALID) {
 			if (ascii)
 				put_u16(b, 0xFFFD);
 			else
-				buf_append(b, "\xEF\xBF\xBD", 3);
-		} else if (cp >= 0xD800 && cp <= 0xDFFF) {
-			put_u16(b, cp);
+				buf_append(b, UTF8_REPLACEMENT, UTF8_REPLACEMENT_LEN);
 		} else if (!ascii) {
 			buf_append(b, s + i, k);
 		} else if (cp > 0xFFFF) {
@@ -141,30 +77,6 @@ void textenc_json_str(struct buf *b, const char *str, size_t n, bool ascii)
 		i += k;
 	}
 	buf_putc(b, '"');
-}
-
-void textenc_utf8(struct buf *b, const char *str, size_t n)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0;
-	while (i < n) {
-		size_t j = i;
-		while (j < n && s[j] < 0x80)
-			j++;
-		if (j > i) {
-			buf_append(b, s + i, j - i);
-			i = j;
-			if (i == n)
-				break;
-		}
-		uint32_t cp;
-		size_t k = textenc_decode(s + i, n - i, &cp);
-		if (cp == TEXTENC_INVALID || (cp >= 0xD800 && cp <= 0xDFFF))
-			buf_append(b, "\xEF\xBF\xBD", 3);
-		else
-			buf_append(b, s + i, k);
-		i += k;
-	}
 }
 
 void textenc_u64(struct buf *b, uint64_t v)

@@ -1,36 +1,28 @@
 #include "py/pystr.h"
 
 #include "base/error.h"
+#include "base/utf8.h"
 #include "py/layout.h"
 
 #include <stdint.h>
 
-void pystr_put_utf8(struct buf *out, uint32_t cp)
+int pystr_decode(struct buf *out, const unsigned char *data, size_t nchars, unsigned kind,
+		 bool ascii)
 {
-	char b[4];
-	size_t n;
-	if (cp < 0x80) {
-		b[0] = (char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		b[0] = (char)(0xc0 | (cp >> 6));
-		b[1] = (char)(0x80 | (cp & 0x3f));
-		n = 2;
-	} else if (cp < 0x10000) {
-		b[0] = (char)(0xe0 | (cp >> 12));
-		b[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		b[2] = (char)(0x80 | (cp & 0x3f));
-		n = 3;
-	} else {
-		if (cp > 0x10ffff)
-			cp = 0xfffd;
-		b[0] = (char)(0xf0 | (cp >> 18));
-		b[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-		b[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		b[3] = (char)(0x80 | (cp & 0x3f));
-		n = 4;
+	if (ascii) {
+		for (size_t i = 0; i < nchars; i++)
+			if (data[i] & 0x80)
+				return ERR_CORRUPT;
+		buf_append(out, data, nchars);
+		return 0;
 	}
-	buf_append(out, b, n);
+	buf_reserve(out, nchars * 3);
+	for (size_t i = 0; i < nchars; i++) {
+		uint32_t cp = kind == 1 ? data[i] : kind == 2 ? rd_u16(data, i * 2) : rd_u32(data, i * 4);
+		char e[4];
+		buf_append(out, e, utf8_encode(cp, e));
+	}
+	return 0;
 }
 
 /* Room for the header of any version plus a typical short name, so that
@@ -71,19 +63,7 @@ int pystr_read_str(struct mem_source *mem, const struct py_layout *l, raddr_t ad
 			return rc;
 		data = big;
 	}
-	if (ascii) {
-		for (size_t i = 0; i < nchars; i++)
-			if (data[i] & 0x80)
-				return ERR_CORRUPT;
-		buf_append(out, data, nchars);
-		return 0;
-	}
-	buf_reserve(out, nchars * 3);
-	for (size_t i = 0; i < nchars; i++) {
-		uint32_t cp = kind == 1 ? data[i] : kind == 2 ? rd_u16(data, i * 2) : rd_u32(data, i * 4);
-		pystr_put_utf8(out, cp);
-	}
-	return 0;
+	return pystr_decode(out, data, nchars, kind, ascii);
 }
 
 int pystr_read_bytes(struct mem_source *mem, const struct py_layout *l, raddr_t addr, size_t max,

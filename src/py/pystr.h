@@ -2,6 +2,7 @@
 #ifndef STROBE_PY_PYSTR_H
 #define STROBE_PY_PYSTR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "base/buf.h"
@@ -12,10 +13,10 @@ struct py_layout;
 /* Longest name strobe keeps, in characters (longer ones are cut). */
 #define PYSTR_MAX_CHARS 1024
 
-/* Append the str object at addr to out as UTF-8 (lone surrogates are kept
- * as 3-byte sequences, like Python's "surrogatepass").  At most
+/* Append the str object at addr to out as valid UTF-8 (pystr_decode): a
+ * name is the target's to choose, lone surrogates included.  At most
  * PYSTR_MAX_CHARS characters.  0, ERR_FAULT, ERR_CORRUPT (not a compact
- * str, or inconsistent header) or ERR_NOPROC. */
+ * str, or inconsistent header or data) or ERR_NOPROC. */
 int pystr_read_str(struct mem_source *mem, const struct py_layout *l, raddr_t addr, struct buf *out);
 
 /* Append the contents of the bytes object at addr to out, failing with
@@ -23,7 +24,13 @@ int pystr_read_str(struct mem_source *mem, const struct py_layout *l, raddr_t ad
 int pystr_read_bytes(struct mem_source *mem, const struct py_layout *l, raddr_t addr, size_t max,
 		     struct buf *out);
 
-/* Append code point cp to out as UTF-8 (surrogates encoded as-is). */
-void pystr_put_utf8(struct buf *out, uint32_t cp);
+/* Append the nchars characters of a compact str's data, kind bytes each
+ * (1 Latin-1, 2 UCS-2, 4 UCS-4; ascii: the ASCII-only form, kind 1), to out
+ * as valid UTF-8: a lone surrogate (which a str may hold: "\ud800", a file
+ * name decoded with surrogateescape) or a value above U+10FFFF becomes
+ * U+FFFD.  0, or ERR_CORRUPT for an ASCII str with a byte above 0x7F,
+ * which no str holds (a torn or forged object); out is unchanged then. */
+int pystr_decode(struct buf *out, const unsigned char *data, size_t nchars, unsigned kind,
+		 bool ascii);
 
 #endif

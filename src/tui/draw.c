@@ -3,6 +3,7 @@
  * column as its live_collector/widgets.py lays them out. */
 #include "tui/tui_int.h"
 
+#include "base/utf8.h"
 #include "tui/text.h"
 
 #include <stdio.h>
@@ -37,6 +38,23 @@ static void put(struct tui *t, int y, int x, attr_t a, const char *s)
 	attrset(a);
 	mvaddnstr(y, x, s, (int)n);
 	attrset(A_NORMAL);
+}
+
+/* String id of the profile as the screen shows it.  Names are the
+ * target's: their control characters go out escaped (base/utf8.h), so
+ * curses never gets one.  It would draw ESC and most C0 controls as ^X,
+ * but act on a newline (clear to the end of the line, go down), a tab or
+ * a backspace, and a NUL would cut the name; escaped, every name is one
+ * piece of text in its cell.  Valid until the next call. */
+static const char *shown_str(struct tui *t, uint32_t id)
+{
+	size_t n;
+	const char *s = strtab_get(&t->p->strings, id, &n);
+	if (utf8_term_plain(s, n, 0))
+		return s;
+	buf_reset(&t->name);
+	utf8_term_escape(&t->name, s, n, 0);
+	return t->name.data;
 }
 
 /* s repeated n times into out (size bytes). */
@@ -314,7 +332,7 @@ static int draw_top3(struct tui *t, int line)
 		const struct view_row *r = &tb->rows[t->order[k]];
 		if (!r->direct)
 			continue;
-		const char *fname = profile_str(t->p, view_loc_get(&t->view, r->loc)->func);
+		const char *fname = shown_str(t, view_loc_get(&t->view, r->loc)->func);
 		if (col + 3 < t->w - 15) {
 			put(t, line, col, colors[shown], medals[shown]);
 			col += 3;
@@ -485,11 +503,11 @@ static int draw_rows(struct tui *t, int line, const struct columns *c)
 		}
 		if (col < t->w - 15) {
 			int fw = func_width(t->w, col);
-			text_fit(buf, sizeof(buf), profile_str(t->p, loc->func), (size_t)fw, 1);
+			text_fit(buf, sizeof(buf), shown_str(t, loc->func), (size_t)fw, 1);
 			put(t, line, col, sel ? A_REVERSE | A_BOLD : t->a.func, buf);
 			col += fw + 2;
 			if (col < t->w - 10) {
-				snprintf(buf, sizeof(buf), "%s:%d", text_short_path(profile_str(t->p, loc->file)),
+				snprintf(buf, sizeof(buf), "%s:%d", text_short_path(shown_str(t, loc->file)),
 					 loc->line);
 				put(t, line, col, sel ? A_REVERSE | A_BOLD : t->a.file, buf);
 			}
@@ -513,7 +531,7 @@ static int draw_opcodes(struct tui *t, int line)
 		return line + 1;
 	}
 	const struct view_row *r = &t->table.rows[at];
-	const char *fname = profile_str(t->p, view_loc_get(&t->view, r->loc)->func);
+	const char *fname = shown_str(t, view_loc_get(&t->view, r->loc)->func);
 	int ops[PANEL_ROWS];
 	uint64_t counts[PANEL_ROWS], total;
 	size_t n = view_opcodes(&t->view, r->loc, ops, counts, PANEL_ROWS, &total);

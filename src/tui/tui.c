@@ -426,5 +426,6 @@ void tui_close(struct tui *t, bool clear)
 	view_table_release(&t->table);
 	view_release(&t->view);
 	free(t->order);
+	buf_release(&t->name);
 	free(t);
 }

@@ -54,6 +54,7 @@ struct tui {
 	uint64_t last_draw_ns;
 	size_t *order;              /* scratch for the top 3 */
 	size_t order_cap;
+	struct buf name;            /* scratch: a name escaped for the screen (draw.c) */
 };
 
 /* Redraw the whole screen from the view (draw.c). */

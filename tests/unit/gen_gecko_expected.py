@@ -24,6 +24,9 @@ def f(file, line, func, col=-1, op=None):
     return FI((file, loc, func, op))
 
 
+# test_gecko.c's "bad\xed\xb3\xbf" (an encoded lone surrogate) as strobe
+# reads those bytes: strict UTF-8, three malformed parts
+BAD = "bad\ufffd\ufffd\ufffd"
 X, MAINF = "/app/x.py", f("/app/x.py", 20, "main", 4, 128)
 GC = f("~", None, "<GC>")
 NATIVE = f("~", None, "<native>")
@@ -41,14 +44,14 @@ SAMPLES = [
     (1001001, [(100, HAS_GIL | ON_CPU | MAIN, [f(X, 10, "f", 4, 79), MAINF, COORD]),
                (200, ON_CPU, [f('/app/q"uo\\te.py', 5, "k\tx\x01\x7f", 1, 42),
                               f("<stdin>", 7, "<module>", 0, 128)])]),
-    (1002000, [(100, HAS_GIL | ON_CPU | MAIN, [f(X, 12, "bad\udcff", 0, 79), MAINF, COORD]),
+    (1002000, [(100, HAS_GIL | ON_CPU | MAIN, [f(X, 12, BAD, 0, 79), MAINF, COORD]),
                (200, HAS_GIL | HAS_EXC, [f("/app/y.py", 30, "g\U0001f600", 2, None),
                                          f("<stdin>", 7, "<module>", 0, 128)])]),
-    (1002500, [(100, HAS_GIL | ON_CPU | MAIN, [f(X, 12, "bad\udcff", 0, 79), MAINF, COORD]),
+    (1002500, [(100, HAS_GIL | ON_CPU | MAIN, [f(X, 12, BAD, 0, 79), MAINF, COORD]),
                (200, GIL_REQ, [NATIVE, f("/app/y.py", 31, "g\U0001f600", 2, 42),
                                f("<stdin>", 7, "<module>", 0, 128)])]),
     (1004100, [(300, ON_CPU, [f("/app/z.py", 1, "z", -1, None)]),
-               (100, 0, [f(X, 12, "bad\udcff", 0, 79), MAINF, COORD])]),
+               (100, 0, [f(X, 12, BAD, 0, 79), MAINF, COORD])]),
 ]
 
 

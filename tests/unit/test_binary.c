@@ -20,6 +20,7 @@
 #include "base/buf.h"
 #include "base/error.h"
 #include "base/intern.h"
+#include "base/utf8.h"
 #include "model/sample.h"
 #include "out/binary.h"
 
@@ -80,59 +81,12 @@ static void tmp_path(char *out, size_t cap, const char *name)
 
 /* ---- the canonical dump (binary_interop.py's format) ------------------------ */
 
-/* Python's bytes.decode("utf-8", "replace"): each maximal ill-formed
- * subpart becomes one U+FFFD. */
-static void utf8_replace(struct buf *out, const unsigned char *s, size_t n)
-{
-	size_t i = 0;
-	while (i < n) {
-		unsigned char c = s[i];
-		if (c < 0x80) {
-			buf_putc(out, (char)c);
-			i++;
-			continue;
-		}
-		size_t need;
-		unsigned char lo = 0x80, hi = 0xbf;
-		if (c >= 0xc2 && c <= 0xdf)
-			need = 2;
-		else if (c >= 0xe0 && c <= 0xef) {
-			need = 3;
-			if (c == 0xe0)
-				lo = 0xa0;
-			if (c == 0xed)
-				hi = 0x9f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			need = 4;
-			if (c == 0xf0)
-				lo = 0x90;
-			if (c == 0xf4)
-				hi = 0x8f;
-		} else {
-			buf_append(out, "\xef\xbf\xbd", 3);
-			i++;
-			continue;
-		}
-		size_t j = 1;
-		if (i + 1 < n && s[i + 1] >= lo && s[i + 1] <= hi) {
-			j = 2;
-			while (j < need && i + j < n && s[i + j] >= 0x80 && s[i + j] <= 0xbf)
-				j++;
-		}
-		if (j == need)
-			buf_append(out, s + i, need);
-		else
-			buf_append(out, "\xef\xbf\xbd", 3);
-		i += j;
-	}
-}
-
 static void put_str(struct buf *b, const struct strtab *st, uint32_t id)
 {
 	size_t len;
 	const char *s = strtab_get(st, id, &len);
 	struct buf u = BUF_INIT;
-	utf8_replace(&u, (const unsigned char *)s, len);
+	utf8_sanitize(&u, s, len); /* Python's bytes.decode("utf-8", "replace") */
 	buf_putc(b, '"');
 	for (size_t i = 0; i < u.len; i++) {
 		unsigned char c = (unsigned char)u.data[i];
@@ -654,6 +608,12 @@ static struct binary_write_summary rt_finish(struct rt *rt, const struct binary_
 	CHECK_EQ_INT(rc, 0);
 	if (rc)
 		fprintf(stderr, "  %s: %s\n", rt->name, e.text);
+	/* whatever bytes the file's strings hold, they enter as UTF-8 */
+	for (uint32_t id = 0; id < st.count; id++) {
+		size_t len;
+		const char *str = strtab_get(&st, id, &len);
+		CHECK(utf8_valid(str, len));
+	}
 	log_compare(&got, &rt->want);
 	log_release(&got);
 	strtab_release(&st);
@@ -1565,8 +1525,8 @@ TEST(hostile_paths)
 	CHECK_STR(e.text, "File too small for header");
 }
 
-/* The replacement decoding used by the dumps agrees with Python's
- * (values from bytes.decode("utf-8", "replace")). */
+/* The replacement decoding used by the dumps (and the reader: base/utf8.h)
+ * agrees with Python's (values from bytes.decode("utf-8", "replace")). */
 TEST(utf8_replace_like_python)
 {
 	static const struct {
@@ -1584,7 +1544,7 @@ TEST(utf8_replace_like_python)
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct buf b = BUF_INIT;
-		utf8_replace(&b, (const unsigned char *)cases[i].in, strlen(cases[i].in));
+		utf8_sanitize(&b, cases[i].in, strlen(cases[i].in));
 		buf_putc(&b, 0);
 		CHECK_STR(b.data, cases[i].out);
 		buf_release(&b);

@@ -4,6 +4,8 @@
  * profiling.sampling.stack_collector.CollapsedStackCollector.export() fed
  * the same stacks (as _remote_debugging FrameInfo/ThreadInfo/InterpreterInfo)
  * in the same order; the stack tables were emitted by the same script.
+ * One departure: a backslash in a name is written \x5c (strobe escapes names,
+ * see collapsed.c), where Tachyon writes it as it is.
  */
 #include "harness.h"
 
@@ -27,7 +29,7 @@ static const char exp_main[] =
 	"tid:100;x.py:f:10 2\n"
 	"tid:100;x.py:main:20;x.py:f:11;<GC> 2\n"
 	"tid:200;x.py:main:22;util.py:helper:7 2\n"
-	"tid:100;back\\slash.py:k\tx:4 1\n"
+	"tid:100;back\\x5cslash.py:k\tx:4 1\n"
 	"tid:100;x.py:main:100 1\n"
 	"tid:100;x.py:main:12;it's.py:q:100 1\n"
 	"tid:100;x.py:main:22;util.py:helper:7 1\n"
@@ -179,6 +181,29 @@ TEST(big_tid)
 	free(got);
 }
 
+/* Names are the target's: separators, newlines, backslashes, terminal
+ * escapes, C1 controls and malformed UTF-8 in them make no new frame and
+ * no new line, and the output is valid UTF-8 (collapsed.c's escapes). */
+TEST(hostile_names)
+{
+	static const struct tframe s1[] = {
+		{ "/d/e\x1b]0;pwned\x07.py", 5, "back\\slash" },
+		{ "/app/a;b.py", 3, "x\ny\r\x7f" },
+		{ NULL, 0, NULL },
+	};
+	static const struct tframe s2[] = {
+		{ "/z/\xff\xed\xa0\x80.py", 1, "c1\xc2\x9b" "31m" },
+		{ "/t/tab\t.py", 2, "caf\xc3\xa9\x1b[2J" },
+		{ NULL, 0, NULL },
+	};
+	static const struct tstack st[] = { { 7, 2, s1 }, { 7, 1, s2 }, { 0, 0, NULL } };
+	char *got = write_file(st);
+	CHECK_STR(got, "tid:7;a\\x3bb.py:x\\x0ay\\x0d\\x7f:3;e\\x1b]0\\x3bpwned\\x07.py:back\\x5cslash:5 2\n"
+		       "tid:7;tab\t.py:caf\xc3\xa9\\x1b[2J:2;\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd.py"
+		       ":c1\\xc2\\x9b31m:1 1\n");
+	free(got);
+}
+
 /* The sort renders lines a frame at a time and skips shared frames: its
  * order must be memcmp's on the whole texts, including a line that is a
  * prefix of another, tids of different lengths and frames whose texts
@@ -322,6 +347,7 @@ int main(void)
 	RUN(empty);
 	RUN(stdout_and_errors);
 	RUN(big_tid);
+	RUN(hostile_names);
 	RUN(text_order);
 	RUN(random_order);
 	return harness_done();

@@ -6,7 +6,7 @@
  * startTime, the CPU counts and the pid set to 0, as check_output() does
  * here.  The small case covers every marker kind, empty and internal-only
  * stacks, <GC>/<native>, Python vs native files, lines 0 and none, columns,
- * escapes, non-ASCII, a lone surrogate and a non-BMP character, and with
+ * escapes, non-ASCII, an encoded lone surrogate and a non-BMP character, and with
  * --opcodes plain, specialized and unknown opcodes; the big case spills
  * many chunks per thread and is compared by length and FNV-1a.
  */
@@ -116,7 +116,7 @@ static const char exp_small[] =
 	"x.py\",\"f\",\"Has GIL\",\"Python Code\",\"<GC>\",\"~\",\"No GIL\",\"Off CPU\",\"No Exception\",\"<module>\","
 	"\"<string>\",\"On CPU\",\"Native Code\",\"Waiting for GIL\",\"GC Collecting\",\"caf\\u00e9.\\u03bb\",\"\\u"
 	"00fcn\\u00ef.py\",\"Has Exception\",\"_find_and_load\",\"<frozen importlib._bootstrap>\",\"<stdin>\""
-	",\"k\\tx\\u0001\\u007f\",\"q\\\"uo\\\\te.py\",\"bad\\udcff\",\"g\\ud83d\\ude00\",\"y.py\",\"<native>\",\"z\",\"z.py"
+	",\"k\\tx\\u0001\\u007f\",\"q\\\"uo\\\\te.py\",\"bad\\ufffd\\ufffd\\ufffd\",\"g\\ud83d\\ude00\",\"y.py\",\"<native>\",\"z\",\"z.py"
 	"\"],\"sources\":{\"length\":0,\"uuid\":[],\"filename\":[]}}}"
 	;
 static const char exp_small_ops[] =
@@ -169,7 +169,7 @@ static const char exp_small_ops[] =
 	"d\":100},{\"type\":\"NoGIL\",\"duration\":0.0,\"tid\":100},{\"type\":\"OffCPU\",\"duration\":0.0,\"tid\":10"
 	"0},{\"type\":\"NoException\",\"duration\":4.1,\"tid\":100},{\"type\":\"Opcode\",\"opcode\":79,\"opname\":\""
 	"LOAD_ATTR\",\"base_opname\":\"LOAD_ATTR\",\"is_specialized\":false,\"line\":12,\"column\":0,\"function"
-	"\":\"bad\\udcff\",\"duration\":2.0999999999999996}],\"name\":[4,5,8,14,15,16,17,9,10,24,30,4,14,5,"
+	"\":\"bad\\ufffd\\ufffd\\ufffd\",\"duration\":2.0999999999999996}],\"name\":[4,5,8,14,15,16,17,9,10,24,30,4,14,5,"
 	"9,10,11,30],\"startTime\":[0.0,0.0,0.0,0.0,0.333,0.333,0.333,0.333,0.667,0.667,1.001,1.001,1"
 	".001,1.001,4.1,4.1,0.0,2.0],\"endTime\":[0.333,0.333,0.333,0.667,0.667,0.667,0.667,1.001,1.0"
 	"01,1.001,2.0,4.1,4.1,4.1,4.1,4.1,4.1,4.1],\"phase\":[1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1],\"c"
@@ -231,8 +231,8 @@ static const char exp_small_ops[] =
 	"STANCE_VALUE (LOAD_ATTR)\",\"No GIL\",\"Off CPU\",\"No Exception\",\"<module>\",\"<string>\",\"On CPU\""
 	",\"Native Code\",\"Waiting for GIL\",\"GC Collecting\",\"caf\\u00e9.\\u03bb\",\"\\u00fcn\\u00ef.py\",\"Ha"
 	"s Exception\",\"_find_and_load\",\"<frozen importlib._bootstrap>\",\"BINARY_OP\",\"BINARY_OP_ADD_I"
-	"NT (BINARY_OP)\",\"<stdin>\",\"k\\tx\\u0001\\u007f\",\"q\\\"uo\\\\te.py\",\"INSTRUMENTED_END_FOR\",\"bad\\ud"
-	"cff\",\"LOAD_ATTR\",\"g\\ud83d\\ude00\",\"y.py\",\"<native>\",\"z\",\"z.py\"],\"sources\":{\"length\":0,\"uuid"
+	"NT (BINARY_OP)\",\"<stdin>\",\"k\\tx\\u0001\\u007f\",\"q\\\"uo\\\\te.py\",\"INSTRUMENTED_END_FOR\",\"bad\\ufffd\\ufffd\\ufffd"
+	"\",\"LOAD_ATTR\",\"g\\ud83d\\ude00\",\"y.py\",\"<native>\",\"z\",\"z.py\"],\"sources\":{\"length\":0,\"uuid"
 	"\":[],\"filename\":[]}}}"
 	;
 #define EXP_BIG_LEN 3037747
@@ -283,7 +283,8 @@ static const struct ts small[] = {
 		     { 200, ON_CPU, { { "/app/q\"uo\\te.py", 5, "k\tx\x01\x7f", 1, 42 },
 				      { "<stdin>", 7, "<module>", 0, 128 } } },
 		     END_T } },
-	/* a lone surrogate as strobe's strings carry it: ED B3 BF = U+DCFF */
+	/* an encoded lone surrogate (ED B3 BF, U+DCFF), which the profile's
+	 * strings never hold: written as three malformed parts, U+FFFD each */
 	{ 1002000, { { 100, HAS_GIL | ON_CPU | MAIN, { { X, 12, "bad\xed\xb3\xbf", 0, 79 }, MAINF,
 						      COORD } },
 		     { 200, HAS_GIL | HAS_EXC, { { "/app/y.py", 30, "g\xf0\x9f\x98\x80", 2, -1 },

@@ -104,11 +104,10 @@ TEST(strings)
 	EXPECT(&b, "u\x05\0\0\0" "caf\xc3\xa9", "'café'");
 	marshal_str(&b, "\xf0\x9f\x90\x8d", 4);
 	EXPECT(&b, "u\x04\0\0\0\xf0\x9f\x90\x8d", "'\\U0001f40d'");
-	/* a lone surrogate (surrogateescape'd byte 0x80) passes: every
-	 * marshal decodes 'u' with surrogatepass */
+	/* strict UTF-8: an encoded lone surrogate is three malformed parts */
 	marshal_str(&b, "x\xed\xb2\x80", 4);
-	EXPECT(&b, "u\x04\0\0\0x\xed\xb2\x80", "'x\\udc80'");
-	/* invalid bytes become U+FFFD, one per byte */
+	EXPECT(&b, "u\x0a\0\0\0x\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", "'x\\ufffd\\ufffd\\ufffd'");
+	/* invalid bytes become U+FFFD, one per maximal ill-formed part */
 	marshal_str(&b, "a\xff" "b", 3);
 	EXPECT(&b, "u\x05\0\0\0a\xef\xbf\xbd" "b", "'a\\ufffdb'");
 	marshal_str(&b, "\xc3", 1); /* truncated */

@@ -287,7 +287,8 @@ TEST(unicode_strict_utf8)
 	write_pprof(&p, 0, &d);
 	CHECK_STR(str(&d, d.types[1][0]), "wall");
 	CHECK(func_named(&d, "caf\xc3\xa9.\xce\xbb"));
-	CHECK(func_named(&d, "\xef\xbf\xbdx\xef\xbf\xbd")); /* lone surrogates */
+	/* lone surrogates, encoded: three malformed parts each */
+	CHECK(func_named(&d, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbdx\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"));
 	uint64_t e = func_named(&d, "");
 	CHECK(e && d.fn_start[e] == 7);
 	CHECK_EQ_INT(d.bad_refs, 0);

@@ -58,13 +58,15 @@ TEST(detail)
 
 TEST(unicode)
 {
-	/* UTF-8 kept, controls and lone surrogates escaped */
+	/* UTF-8 kept, controls escaped, encoded lone surrogates as U+FFFD
+	 * (three malformed parts each) */
 	struct profile p;
 	int mode;
 	CHECK_EQ_INT(stackfile_load(&p, "unicode", &mode), 0);
 	char *got = write_speedscope(&p);
 	CHECK(strstr(got, "{\"name\":\"caf\xc3\xa9.\xce\xbb\",\"file\":\"/app/\xc3\xbcn\xc3\xaf.py\",\"line\":3}"));
-	CHECK(strstr(got, "{\"name\":\"\\ud800x\\udfff\",\"file\":\"/app/\\udcff.py\",\"line\":8}"));
+	CHECK(strstr(got, "{\"name\":\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbdx\xef\xbf\xbd\xef\xbf\xbd"
+			  "\xef\xbf\xbd\",\"file\":\"/app/\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd.py\",\"line\":8}"));
 	CHECK(strstr(got, "{\"name\":\"del\x7f\\u0001\\u001f\\b\\f\\r\",\"file\":\"/app/nl\\n.py\",\"line\":6}"));
 	CHECK(strstr(got, "\"samples\":[[0,1,2,3,4,5,6]]"));
 	free(got);
