@@ -261,21 +261,21 @@ TEST(write_error_discards)
 	lim.rlim_cur = 4096;
 	CHECK(setrlimit(RLIMIT_FSIZE, &lim) == 0);
 
-	static char big[16384];
-	memset(big, 'x', sizeof(big));
+	static char big[16385];
+	memset(big, 'x', sizeof(big) - 1); /* and a '\0' for write_text */
 	struct errmsg why = { "" };
 	struct outfile *of;
 	/* through the stream: the failure shows at the latest at commit */
 	CHECK_EQ_INT(outfile_open(&of, at("out.bin"), &made_up, &why), 0);
-	fwrite(big, 1, sizeof(big), outfile_stream(of));
+	fwrite(big, 1, sizeof(big) - 1, outfile_stream(of));
 	CHECK_EQ_INT(outfile_commit(of, &why), ERR_IO);
 	CHECK(why.text[0] != '\0');
 	CHECK_STR(text_of(at("out.bin")), "old");
 	CHECK_EQ_INT(leftovers(), 0);
 	/* through the fd: the caller sees the error and discards */
 	CHECK_EQ_INT(outfile_open(&of, at("out.bin"), &made_up, &why), 0);
-	ssize_t n1 = write(outfile_fd(of), big, sizeof(big));
-	ssize_t n2 = write(outfile_fd(of), big, sizeof(big));
+	ssize_t n1 = write(outfile_fd(of), big, sizeof(big) - 1);
+	ssize_t n2 = write(outfile_fd(of), big, sizeof(big) - 1);
 	CHECK(n1 == 4096 && n2 < 0 && errno == EFBIG);
 	outfile_discard(of);
 	CHECK_EQ_INT(errno, EFBIG);
