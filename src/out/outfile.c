@@ -315,15 +315,20 @@ static int open_in(struct outfile *of, const struct outfile_policy *pol, struct 
 		}
 		return open_direct(of, &lst, inputs, why);
 	} else if (is_special(lst.st_mode)) {
-		if (!pol->named)
-			return refuse(why, EEXIST, "it is not a regular file (not written at a "
-				      "default output name)", kind_of(lst.st_mode));
-		if (!trusted_owner(&lst))
-			return refuse(why, EPERM, "it is owned by another user",
-				      kind_of(lst.st_mode));
+		char what[96];
+		if (!pol->named) {
+			snprintf(what, sizeof(what), "it is %s, not a regular file",
+				 kind_of(lst.st_mode));
+			return refuse(why, EEXIST, what, "not written at a default output name");
+		}
+		if (!trusted_owner(&lst)) {
+			snprintf(what, sizeof(what), "it is %s owned by another user",
+				 kind_of(lst.st_mode));
+			return refuse(why, EPERM, what, NULL);
+		}
 		return open_direct(of, &lst, inputs, why);
 	} else if (!S_ISREG(lst.st_mode)) {
-		return refuse(why, EEXIST, "it is not a regular file", NULL);
+		return refuse(why, EEXIST, "it is not a regular file", kind_of(lst.st_mode));
 	} else {
 		int k = match_input(&lst, inputs);
 		if (k)

@@ -20,7 +20,9 @@
  *    written through (opened without O_CREAT or O_TRUNC, never replaced),
  *    as "-o /dev/null" and "-o /dev/stdout" mean, provided the entry named
  *    (the link, or the special file itself) belongs to strobe's effective
- *    user or to root: a link or FIFO another user planted is refused.  A
+ *    user or to root: a link or FIFO another user planted is refused.  (A
+ *    FIFO's open waits for a reader, as a shell's would; a signal ends the
+ *    wait with EINTR.)  A
  *    link to a regular file, a directory or nothing is refused: following
  *    it would write where the link's owner chose, replacing it would
  *    surprise whoever made it.
