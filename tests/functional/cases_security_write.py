@@ -211,6 +211,28 @@ def t_write_default_name_planted(ctx):
     pb.check(sorted(os.listdir(hdir)) == ["index.html"],
              "--heatmap wrote into nobody's directory: %s", os.listdir(hdir))
 
+    # -o a link or FIFO another user planted (as --subprocesses passes each
+    # child profiler its name with -o): refused, even to a device
+    null = ctx.path("null")
+    os.mknod(null, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    link = os.path.join(shared, "out_%d.txt" % pid)
+    as_nobody(ctx, plant_link, null, link)
+    q = attach("--collapsed", "-o", link, cwd=None)
+    pb.refused(q, "owned by another user", "-o nobody's link to a device")
+    fifo = os.path.join(shared, "fifo_%d.txt" % pid)
+    as_nobody(ctx, "import os, sys; os.mkfifo(sys.argv[1], 0o666)", fifo)
+    r = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # nobody listening on it
+    try:
+        q = attach("--collapsed", "-o", fifo, cwd=None)
+        try:
+            leaked = os.read(r, 1 << 20)
+        except BlockingIOError:
+            leaked = b""
+        pb.check(not leaked, "-o nobody's FIFO: the profile went to its reader")
+    finally:
+        os.close(r)
+    pb.refused(q, "owned by another user", "-o nobody's FIFO")
+
     # an -o link to a regular file (even one's own) is refused, saying so
     mine = ctx.path("mylink")
     os.symlink(victim, mine)
