@@ -93,7 +93,9 @@ struct cmd_output {
 };
 
 /* --diff-flamegraph: Tachyon's "Error: Baseline file not found: X" (exit 1)
- * before anything is sampled or replayed. */
+ * before anything is sampled or replayed; and -o naming a file the run
+ * reads (the baseline, replay's recording): "Error: cannot write X: it is
+ * an input of this run (Y)", exit 1. */
 void cmd_check_baseline(const struct options *o);
 
 struct out_request;
@@ -116,8 +118,9 @@ int cmd_output_done(const struct options *o, const struct out_format *fmt,
 		    const struct out_request *req, int rc, bool written);
 
 /* The output path for a format writing a file: -o, DIR/<fmt>_<pid>.<ext>
- * when -o is a directory, else <fmt>_<pid>.<ext>. */
-void cmd_output_path(const struct options *o, const char *format, const char *ext, pid_t pid,
+ * when -o is a directory, else <fmt>_<pid>.<ext>.  True when the user
+ * named it (-o), false for a name strobe made up (out_request.named). */
+bool cmd_output_path(const struct options *o, const char *format, const char *ext, pid_t pid,
 		     char *path, size_t size);
 
 /* Print a format's "written" message (one %s for the path), then suffix. */

@@ -110,7 +110,7 @@
  * may still exec (a subprocess child slow to get a CPU on a busy host).
  * It is announced (and counted) only once the guess holds: the process
  * ran CONFIRM_NS (1 s) as the same image, ended as it, or exec'd a Python; if
- * it exec'd anything else, its profiler is killed and its output removed,
+ * it exec'd anything else, its profiler is killed before making its output,
  * so a non-Python child leaves no trace. */
 struct child_profiler {
 	struct spawn sp;
@@ -138,7 +138,6 @@ struct child_monitor {
 
 	/* owned by the thread until it is joined */
 	struct child_cmd cmd;
-	bool streams;              /* the profilers create their output at start */
 	struct child_profiler *running; /* live profilers */
 	size_t nrunning, cap;
 	struct task_tree tree;     /* the scanner's memory of /proc */
@@ -401,18 +400,15 @@ static void reap(struct child_monitor *m)
 }
 
 /* A guess that failed: the fork exec'd something that is not Python.  Its
- * profiler goes without a word and without an output. */
+ * profiler goes without a word and without an output: killed before it
+ * closed its output, it never renamed it into place (out/outfile.h), and
+ * a file already at that name is not its own to remove. */
 static void discard(struct child_monitor *m, size_t i)
 {
 	struct child_profiler *p = &m->running[i];
 	kill(p->sp.pid, SIGKILL);
 	while (!p->sp.reaped && waitpid(p->sp.pid, &p->sp.status, 0) < 0 && errno == EINTR)
 		;
-	if (m->streams) {
-		char *path = output_for(m->cmd.pattern, p->target);
-		unlink(path);
-		free(path);
-	}
 	m->running[i] = m->running[--m->nrunning];
 }
 
@@ -685,8 +681,6 @@ struct child_monitor *cmd_children_start(const struct options *o, pid_t pid)
 	struct child_monitor *m = xcalloc(1, sizeof(*m));
 	m->root = pid;
 	child_cmd_init(&m->cmd, o);
-	const struct out_format *f = out_format_find(o->format);
-	m->streams = strcmp(o->format, "binary") == 0 || (f && f->stream && !f->file_at_close);
 	task_tree_init(&m->tree);
 	m->fast = true;
 	u64map_init(&m->known);

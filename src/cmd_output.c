@@ -7,6 +7,7 @@
 #include "model/profile.h"
 #include "out/binary.h"
 #include "out/out.h"
+#include "out/outfile.h"
 #include "py/opcodes.h"
 
 #include <errno.h>
@@ -43,7 +44,7 @@ static bool is_dir(const char *path)
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-void cmd_output_path(const struct options *o, const char *format, const char *ext, pid_t pid,
+bool cmd_output_path(const struct options *o, const char *format, const char *ext, pid_t pid,
 		     char *path, size_t size)
 {
 	const struct out_format *f = out_format_find(format);
@@ -55,7 +56,9 @@ void cmd_output_path(const struct options *o, const char *format, const char *ex
 	else
 		snprintf(name, sizeof(name), "%s_%d.%s", format, (int)pid, ext);
 	if (o->output && is_dir(o->output) && !dir) {
+		/* the name in the directory is strobe's, not the user's */
 		snprintf(path, size, "%s/%s", o->output, name);
+		return false;
 	} else if (o->output && is_dir(o->output) && dir) {
 		/* an existing directory: that is where the pages go */
 		snprintf(path, size, "%s", o->output);
@@ -67,7 +70,9 @@ void cmd_output_path(const struct options *o, const char *format, const char *ex
 			path[n - 5] = '\0';
 	} else {
 		snprintf(path, size, "%s", name);
+		return false;
 	}
+	return true;
 }
 
 /* The capture features of a run, as binary files record them. */
@@ -83,6 +88,14 @@ void cmd_check_baseline(const struct options *o)
 	struct stat st;
 	if (o->baseline && stat(o->baseline, &st) != 0)
 		die("Error: Baseline file not found: %s", o->baseline);
+	/* an output never replaces what the run reads: checked now, before
+	 * anything is sampled or written, for the file -o names (a name
+	 * strobe makes up in -o DIR is checked again when it is made) */
+	const char *inputs[OUTFILE_MAX_INPUTS] = { o->command == CMD_REPLAY ? o->input : NULL,
+						   o->baseline };
+	if (o->output && !is_dir(o->output) && outfile_is_input(o->output, inputs))
+		die("Error: cannot write %s: it is an input of this run (%s)", o->output,
+		    inputs[outfile_is_input(o->output, inputs) - 1]);
 	/* run, attach: a baseline that cannot be compared with this run is
 	 * refused before sampling (Tachyon only finds out after, losing the run) */
 	if (o->baseline && o->command != CMD_REPLAY) {
@@ -120,10 +133,11 @@ void cmd_output_request(const struct options *o, const struct profile *p, pid_t 
 		.baseline = o->baseline,
 		.features = co && co->replay ? co->features : options_features(o),
 		.pid = pid,
+		.input = o->command == CMD_REPLAY ? o->input : NULL,
 	};
 	bool to_stdout = fmt && strcmp(fmt->name, "pstats") == 0 && !o->output;
 	if (!to_stdout && fmt) {
-		cmd_output_path(o, fmt->name, fmt->ext, pid, path, size);
+		req->named = cmd_output_path(o, fmt->name, fmt->ext, pid, path, size);
 		req->path = path;
 	}
 }
@@ -186,7 +200,7 @@ int cmd_output_done(const struct options *o, const struct out_format *fmt,
 		if (req->err && req->err->text[0])
 			fprintf(stderr, "Error: %s\n", req->err->text);
 		else
-			fprintf(stderr, "strobe: cannot write %s: %s\n", req->path ? req->path : "output",
+			fprintf(stderr, "Error: cannot write %s: %s\n", req->path ? req->path : "output",
 				rc == ERR_IO && e ? strerror(e) : err_str(rc));
 		return 1;
 	}

@@ -361,16 +361,20 @@ int cmd_profile(const struct options *o, pid_t pid, struct spawn *child)
 	struct stream_sink ssink; /* outlives the block below: the sampler uses it */
 	struct out_request sreq;
 	char spath[4096];
+	struct errmsg why = { "" };
 	/* --live (pstats only) shows the profile itself and writes no output */
 	if (fmt && fmt->stream && !o->live) {
 		cmd_output_request(o, &prof, pid, &co, &sreq, spath, sizeof(spath));
 		sreq.skip_idle = prof.skip_idle;
+		sreq.err = &why;
 		errno = 0;
 		rc = fmt->stream->open(&stream, &sreq);
 		if (rc) {
 			if (child)
 				spawn_terminate(child, TERMINATE_GRACE_MS);
-			die("strobe: cannot create %s: %s", spath, errno ? strerror(errno) : err_str(rc));
+			if (why.text[0])
+				die("Error: %s", why.text);
+			die("Error: cannot write %s: %s", spath, errno ? strerror(errno) : err_str(rc));
 		}
 		ssink = (struct stream_sink){ fmt, stream, &prof.strings };
 		sink = (struct sampler_sink){ stream_sink_add, &ssink };
@@ -378,7 +382,7 @@ int cmd_profile(const struct options *o, pid_t pid, struct spawn *child)
 	struct binary_sink bsink = { NULL, &prof.strings };
 	char bin_path[4096] = "";
 	if (binary) {
-		cmd_output_path(o, "binary", "bin", pid, bin_path, sizeof(bin_path));
+		bool named = cmd_output_path(o, "binary", "bin", pid, bin_path, sizeof(bin_path));
 		struct binary_config bc = {
 			.interval_us = o->interval_usec,
 			.start_time_us = clock_now_ns() / 1000,
@@ -393,13 +397,16 @@ int cmd_profile(const struct options *o, pid_t pid, struct spawn *child)
 			.py_major = (uint8_t)rt.major,
 			.py_minor = (uint8_t)rt.minor,
 			.py_micro = (uint8_t)(rt.micro >= 0 ? rt.micro : 0),
+			.named = named,
+			.err = &why,
 		};
 		errno = 0;
 		rc = binary_writer_open(&bsink.writer, bin_path, &bc);
 		if (rc) {
 			if (child)
 				spawn_terminate(child, TERMINATE_GRACE_MS);
-			die("strobe: cannot create %s: %s", bin_path, errno ? strerror(errno) : err_str(rc));
+			die("Error: cannot write %s: %s", bin_path,
+			    why.text[0] ? why.text : errno ? strerror(errno) : err_str(rc));
 		}
 		sink = (struct sampler_sink){ binary_sink_add, &bsink };
 	}
@@ -425,6 +432,10 @@ int cmd_profile(const struct options *o, pid_t pid, struct spawn *child)
 		else if (rc != ERR_NOPROC) {
 			if (child)
 				spawn_terminate(child, TERMINATE_GRACE_MS);
+			/* no output for a run that never started */
+			if (stream)
+				fmt->stream->abort(stream, &sreq);
+			binary_writer_abort(bsink.writer);
 			cmd_die_pause(rc, pid, &pp);
 		}
 		pp.pid = pid;
@@ -484,8 +495,8 @@ int cmd_profile(const struct options *o, pid_t pid, struct spawn *child)
 			print_binary_summary(&sum);
 		print_missed(&res, &fig);
 		if (rc) {
-			fprintf(stderr, "strobe: cannot write %s: %s\n", bin_path,
-				errno ? strerror(errno) : err_str(rc));
+			fprintf(stderr, "Error: cannot write %s: %s\n", bin_path,
+				why.text[0] ? why.text : errno ? strerror(errno) : err_str(rc));
 			status = 1;
 		} else {
 			char count[64];
@@ -496,8 +507,7 @@ int cmd_profile(const struct options *o, pid_t pid, struct spawn *child)
 		print_missed(&res, &fig);
 		fflush(stdout);
 		errno = 0;
-		struct errmsg why = { "" };
-		sreq.err = &why;
+		why.text[0] = '\0';
 		bool written = false;
 		rc = fmt->stream->close(stream, &prof, &sreq, &written);
 		status = cmd_output_done(o, fmt, &sreq, rc, written);

@@ -114,12 +114,17 @@ int cmd_replay(const struct options *o)
 	struct replay_ctx ctx = { &prof, isatty(STDERR_FILENO) != 0, false, 0, NULL, NULL };
 	struct out_request sreq;
 	char spath[4096];
+	struct errmsg why = { "" };
 	if (fmt && fmt->stream) {
 		cmd_output_request(o, &prof, getpid(), &co, &sreq, spath, sizeof(spath));
+		sreq.err = &why;
 		errno = 0;
 		rc = fmt->stream->open(&ctx.stream, &sreq);
-		if (rc)
-			die("Error: cannot create %s: %s", spath, errno ? strerror(errno) : err_str(rc));
+		if (rc) {
+			if (why.text[0])
+				die("Error: %s", why.text);
+			die("Error: cannot write %s: %s", spath, errno ? strerror(errno) : err_str(rc));
+		}
 		ctx.fmt = fmt;
 		if (fmt->keys_only)
 			binary_reader_keys_only(r);
@@ -128,16 +133,13 @@ int cmd_replay(const struct options *o)
 	if (ctx.drawn)
 		fputc('\n', stderr);
 	if (rc) {
+		/* Tachyon writes nothing for a file it cannot replay, and
+		 * neither does strobe: the stream's output is never renamed
+		 * into place, a file already there stays as it was */
+		if (ctx.stream)
+			fmt->stream->abort(ctx.stream, &sreq);
 		binary_reader_close(r);
 		profile_release(&prof);
-		/* A stream that made its file when opened (collapsed, jsonl)
-		 * would leave it empty: Tachyon writes nothing for a file it
-		 * cannot replay, and neither does strobe.  Only a regular file
-		 * goes: -o /dev/stdout is a symlink, a FIFO is not regular. */
-		struct stat made;
-		if (ctx.stream && !fmt->file_at_close && !fmt->is_dir && sreq.path &&
-		    lstat(sreq.path, &made) == 0 && S_ISREG(made.st_mode))
-			unlink(sreq.path);
 		die("Error: %s", e.text[0] ? e.text : err_str(rc));
 	}
 
@@ -161,8 +163,7 @@ int cmd_replay(const struct options *o)
 	if (ctx.stream) {
 		fflush(stdout);
 		errno = 0;
-		struct errmsg why = { "" };
-		sreq.err = &why;
+		why.text[0] = '\0';
 		bool written = false;
 		rc = fmt->stream->close(ctx.stream, &prof, &sreq, &written);
 		status = cmd_output_done(o, fmt, &sreq, rc, written);

@@ -46,6 +46,12 @@ struct binary_config {
 	int mode;                   /* 0 wall .. 4 exception; -1 unknown */
 	int features;               /* BINARY_FEATURE_* bits; -1 unknown */
 	uint8_t py_major, py_minor, py_micro; /* Python version to record (the target's) */
+	/* The file is made as out/outfile.h says: a temporary file renamed
+	 * into place at close.  named: the user named the path (-o), so a
+	 * special file there (/dev/null) is written through. */
+	bool named;
+	struct errmsg *err;         /* if not NULL: why open or close failed, in a
+				     * few words ("No space left on device") */
 };
 
 /* Run statistics stored in the stats block (Tachyon's set_stats). */
@@ -71,8 +77,9 @@ struct binary_write_summary {
 
 struct binary_writer;
 
-/* Create path and write a placeholder header.  0, or ERR_IO (errno set),
- * ERR_INVAL (compression not available). */
+/* Start the output at path (it appears there only when closed) and write a
+ * placeholder header.  0, or ERR_IO (errno set), ERR_INVAL (compression not
+ * available, or a destination out/outfile.h refuses; cfg->err says why). */
 int binary_writer_open(struct binary_writer **w, const char *path, const struct binary_config *cfg);
 
 /* Append every thread of one sample (timestamp s->time_ns).  Strings are
@@ -82,12 +89,14 @@ int binary_writer_open(struct binary_writer **w, const char *path, const struct 
 int binary_writer_add(struct binary_writer *w, const struct sample *s, const struct strtab *strings);
 
 /* Flush everything, write the tables, stats block (when stats != NULL),
- * footer and final header, close and free the writer.  The file is
- * complete and valid afterwards.  0 or ERR_IO. */
+ * footer and final header, close, rename the file into place and free the
+ * writer.  The file is complete and valid afterwards.  0 or ERR_IO (the
+ * file is not made, a file there before is left as it was). */
 int binary_writer_close(struct binary_writer *w, const struct binary_stats *stats,
 			struct binary_write_summary *summary);
 
-/* Close and free without finishing (after an error); the file is removed. */
+/* Close and free without finishing (after an error): no file is made.
+ * errno is kept. */
 void binary_writer_abort(struct binary_writer *w);
 
 /* Everything the header, footer and stats block say. */

@@ -27,6 +27,7 @@
 #include "base/hash.h"
 #include "base/intern.h"
 #include "model/sample.h"
+#include "out/outfile.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -71,8 +72,8 @@ struct wthread {
 };
 
 struct binary_writer {
-	int fd;
-	char *path;
+	int fd;                      /* outfile_fd(of) */
+	struct outfile *of;          /* the output, renamed into place at close */
 	uint64_t file_pos;           /* bytes written to fd so far */
 	struct binary_config cfg;
 	bool limit_reached;          /* a format limit was hit: refuse more samples */
@@ -464,8 +465,7 @@ static int add_thread(struct binary_writer *w, const struct sample *s, const str
 
 static void writer_free(struct binary_writer *w)
 {
-	if (w->fd >= 0)
-		close(w->fd);
+	outfile_discard(w->of);
 	ZSTD_freeCCtx(w->cctx);
 	free(w->zbuf);
 	free(w->wbuf);
@@ -478,7 +478,6 @@ static void writer_free(struct binary_writer *w)
 	}
 	free(w->threads);
 	free(w->tslots);
-	free(w->path);
 	free(w);
 }
 
@@ -492,7 +491,6 @@ int binary_writer_open(struct binary_writer **out, const char *path, const struc
 	struct binary_writer *w = xcalloc(1, sizeof(*w));
 	w->fd = -1;
 	w->cfg = *cfg;
-	w->path = xstrdup(path);
 	w->wbuf = xmalloc(WBUF_SIZE);
 	rectab_init(&w->frames, sizeof(struct wframe));
 	if (cfg->compression == BINARY_COMPRESSION_ZSTD) {
@@ -504,16 +502,20 @@ int binary_writer_open(struct binary_writer **out, const char *path, const struc
 		}
 		w->zbuf = xmalloc(WBUF_SIZE);
 	}
-	w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-	if (w->fd < 0) {
+	/* the file appears at path only when closed, whole */
+	struct outfile_policy pol = { .named = cfg->named };
+	int rc = outfile_open(&w->of, path, &pol, cfg->err);
+	if (rc) {
 		int err = errno;
 		writer_free(w);
 		errno = err;
-		return ERR_IO;
+		return rc;
 	}
+	w->fd = outfile_fd(w->of);
 	unsigned char zero[HEADER_SIZE] = { 0 };
 	if (write_all(w, zero, sizeof(zero))) {
 		int err = errno;
+		errmsg_set(cfg->err, "%s", strerror(err ? err : EIO));
 		binary_writer_abort(w);
 		errno = err;
 		return ERR_IO;
@@ -680,11 +682,13 @@ int binary_writer_close(struct binary_writer *w, const struct binary_stats *stat
 	}
 	if (!rc)
 		rc = write_header(w, str_off, frame_off);
+	if (rc)
+		errmsg_set(w->cfg.err, "%s", strerror(errno ? errno : EIO));
 	if (!rc) {
-		int fd = w->fd;
+		struct outfile *of = w->of;
+		w->of = NULL;
 		w->fd = -1;
-		if (close(fd) != 0)
-			rc = ERR_IO;
+		rc = outfile_commit(of, w->cfg.err);
 	}
 	if (summary) {
 		*summary = w->sum;
@@ -706,10 +710,7 @@ void binary_writer_abort(struct binary_writer *w)
 {
 	if (!w)
 		return;
-	if (w->fd >= 0) {
-		close(w->fd);
-		w->fd = -1;
-	}
-	unlink(w->path);
-	writer_free(w);
+	int err = errno;
+	writer_free(w); /* discards the unfinished file */
+	errno = err;
 }

@@ -95,8 +95,7 @@ struct collapsed {
 	struct buf ftext;
 	uint64_t *tid_by_rank;         /* at close: the distinct tids in text order */
 	size_t key_cap;
-	FILE *f;
-	bool own_file;
+	struct out_file file;           /* where the lines go */
 };
 
 /* A group's stack: its tid and its frames' text refs, root first.  A
@@ -693,7 +692,7 @@ static bool flush(struct collapsed *c, struct buf *out, bool force)
 {
 	if (out->len < FLUSH_AT && !force)
 		return true;
-	bool ok = out->len == 0 || fwrite(out->data, 1, out->len, c->f) == out->len;
+	bool ok = out->len == 0 || fwrite(out->data, 1, out->len, c->file.fp) == out->len;
 	out->len = 0;
 	return ok;
 }
@@ -748,12 +747,12 @@ static void collapsed_free(struct collapsed *c)
 static int collapsed_open(struct out_stream **st, const struct out_request *req)
 {
 	*st = NULL;
-	FILE *f = out_file_open(req);
-	if (!f)
-		return ERR_IO;
+	struct out_file f;
+	int rc = out_file_open(&f, req);
+	if (rc)
+		return rc;
 	struct collapsed *c = xcalloc(1, sizeof(*c));
-	c->f = f;
-	c->own_file = req->path != NULL;
+	c->file = f;
 	stack_ids_init(&c->ids, req->skip_idle);
 	rectab_init(&c->fkeys, sizeof(struct frame_line));
 	strtab_init(&c->groups);
@@ -770,14 +769,22 @@ static int collapsed_close(struct out_stream *st, const struct profile *p,
 	finish_texts(c);
 	sort_lines(c);
 	bool ok = write_lines(c);
-	ok = out_file_close(c->f, c->own_file, ok, written);
-	(void)req;
+	int rc = out_file_close(&c->file, req, ok, written);
 	collapsed_free(c);
-	return ok ? 0 : ERR_IO;
+	return rc;
+}
+
+static void collapsed_abort(struct out_stream *st, const struct out_request *req)
+{
+	struct collapsed *c = (struct collapsed *)st;
+	bool written;
+	out_file_close(&c->file, req, false, &written);
+	collapsed_free(c);
 }
 
 const struct out_stream_ops out_collapsed_stream = {
 	.open = collapsed_open,
 	.add = collapsed_add,
 	.close = collapsed_close,
+	.abort = collapsed_abort,
 };

@@ -449,8 +449,7 @@ int out_diff_flamegraph_write(const struct profile *p, const struct out_request 
 		struct buf json = BUF_INIT;
 		fg_emit(&json, &c);
 		fflush(fp);
-		rc = fg_write_page(req->path, &json, true);
-		*written = rc == 0;
+		rc = fg_write_page(req, &json, true, written);
 		buf_release(&json);
 	}
 

@@ -1513,11 +1513,13 @@ static bool put_file(void *f, const char *s, size_t n)
 	return fwrite(s, 1, n, f) == n;
 }
 
-int fg_write_page(const char *path, const struct buf *json, bool differential)
+int fg_write_page(const struct out_request *req, const struct buf *json, bool differential,
+		  bool *written)
 {
-	FILE *f = fopen(path, "w");
-	if (!f)
-		return ERR_IO;
+	struct out_file f;
+	int rc = out_file_open(&f, req);
+	if (rc)
+		return rc;
 	const char *title = differential ? "Differential Flamegraph Report" : "Flamegraph Report";
 	const struct tpl_slot slots[] = {
 		{ "TITLE", title, strlen(title) },
@@ -1525,10 +1527,8 @@ int fg_write_page(const char *path, const struct buf *json, bool differential)
 		{ "JS", out_fg_page_js, strlen(out_fg_page_js) },
 		{ "DATA", json->data ? json->data : "{}", json->data ? json->len : 2 },
 	};
-	bool ok = tpl_fill(out_fg_page_html, slots, sizeof(slots) / sizeof(slots[0]), put_file, f);
-	if (fclose(f) != 0)
-		ok = false;
-	return ok ? 0 : ERR_IO;
+	bool ok = tpl_fill(out_fg_page_html, slots, sizeof(slots) / sizeof(slots[0]), put_file, f.fp);
+	return out_file_close(&f, req, ok, written);
 }
 
 void fg_print_summary(FILE *fp, const struct fg_conv *c)
@@ -1580,8 +1580,7 @@ int out_flamegraph_write(const struct profile *p, const struct out_request *req,
 		struct buf json = BUF_INIT;
 		fg_emit(&json, &c);
 		fflush(fp);
-		rc = fg_write_page(req->path, &json, false);
-		*written = rc == 0;
+		rc = fg_write_page(req, &json, false, written);
 		buf_release(&json);
 	}
 	fg_conv_release(&c);

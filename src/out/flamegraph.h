@@ -168,8 +168,11 @@ void fg_emit(struct buf *out, const struct fg_conv *c);
  * warning when there is nothing to show. */
 void fg_print_summary(FILE *fp, const struct fg_conv *c);
 
-/* The page around the JSON: write it to path.  0 or ERR_IO. */
-int fg_write_page(const char *path, const struct buf *json, bool differential);
+/* The page around the JSON: write it to req->path (through out_file_open:
+ * whole or not at all).  0, or ERR_IO with req->err saying why; *written
+ * tells whether the file was made. */
+int fg_write_page(const struct out_request *req, const struct buf *json, bool differential,
+		  bool *written);
 
 /* The page's parts, embedded at build time (flamegraph_page.c). */
 extern const char out_fg_page_html[];

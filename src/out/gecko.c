@@ -12,9 +12,11 @@
  * spill file in the output directory through per-thread buffers (at most
  * SPILL_MAX bytes each); the only trace of the run's length left in memory
  * is a 16-byte chunk index entry per SPILL_MAX bytes spilled.  close() writes
- * the JSON to a temporary file next to the output, reading the spilled rows
- * back column by column, and renames it into place (mode 0600, as
- * Python's NamedTemporaryFile + os.replace leave it).
+ * the JSON, reading the spilled rows back column by column, to the output
+ * made by out_file_create: a temporary file renamed into place once whole
+ * (mode 0666 minus the umask, as every strobe output; Tachyon's
+ * NamedTemporaryFile + os.replace leave 0600), or a special file named by
+ * -o written through, never replaced.
  *
  * Semantics kept from Tachyon, on purpose (see the reference, section 2.6):
  *  - times are milliseconds since the first sample, computed from whole
@@ -50,6 +52,7 @@
 #include "model/profile.h"
 #include "model/stackids.h"
 #include "model/sample.h"
+#include "out/outfile.h"
 #include "out/textenc.h"
 
 #include <assert.h>
@@ -282,6 +285,7 @@ static size_t fmt_duration(char *out, int64_t start_us, int64_t end_us)
 struct jw {
 	int fd;
 	int err;
+	int eno;       /* errno of the failed write */
 	char *buf;
 	size_t len;
 };
@@ -297,6 +301,7 @@ static void jw_flush(struct jw *w)
 			if (n == 0)
 				errno = EIO;
 			w->err = ERR_IO;
+			w->eno = errno;
 			break;
 		}
 		off += (size_t)n;
@@ -1419,47 +1424,42 @@ static int gecko_close(struct out_stream *st, const struct profile *p,
 	struct gecko *g = (struct gecko *)st;
 	*written = false;
 	int rc = g->err ? g->err : finalize_markers(g);
-	char *tmp = NULL;
+	struct outfile *of = NULL;
 	struct jw w = { .fd = -1 };
 	if (rc)
 		goto out;
 	g->rbuf = xmalloc(SPILL_MAX);
-	/* written beside the output, then renamed over it */
-	size_t n = strlen(req->path);
-	tmp = xmalloc(n + 16);
-	snprintf(tmp, n + 16, "%s.tmpXXXXXX", req->path);
-	w.fd = mkostemp(tmp, O_CLOEXEC);
-	if (w.fd < 0) {
-		rc = ERR_IO;
-		free(tmp);
-		tmp = NULL;
+	rc = out_file_create(&of, req);
+	if (rc)
 		goto out;
-	}
+	w.fd = outfile_fd(of);
 	w.buf = xmalloc(WBUF_SIZE);
 	write_profile(g, &w, p ? &p->strings : NULL);
 	jw_flush(&w);
 	rc = w.err ? w.err : g->err;
-	if (!rc && close(w.fd) != 0)
-		rc = ERR_IO;
-	w.fd = -1;
-	if (!rc && rename(tmp, req->path) != 0)
-		rc = ERR_IO;
+	if (w.err)
+		errno = w.eno;
+	rc = out_file_finish(of, req, rc == 0);
 	*written = rc == 0;
 out:;
 	int e = errno;
-	if (w.fd >= 0)
-		close(w.fd);
-	if (tmp && rc)
-		unlink(tmp);
-	free(tmp);
 	free(w.buf);
 	gecko_free(g);
 	errno = e;
 	return rc;
 }
 
+/* Nothing was written yet: the output is made at close (the spill file
+ * has no name). */
+static void gecko_abort(struct out_stream *st, const struct out_request *req)
+{
+	(void)req;
+	gecko_free((struct gecko *)st);
+}
+
 const struct out_stream_ops out_gecko_stream = {
 	.open = gecko_open,
 	.add = gecko_add,
 	.close = gecko_close,
+	.abort = gecko_abort,
 };

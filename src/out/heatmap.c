@@ -40,6 +40,7 @@
 #include "model/stackids.h"
 #include "out/embed.h"
 #include "out/htmlenc.h"
+#include "out/outfile.h"
 #include "out/pymodule.h"
 #include "out/template.h"
 #include "out/textenc.h"
@@ -139,6 +140,8 @@ struct callee {
 struct hm {
 	const struct profile *p;     /* at close: strings and the run's figures */
 	const struct out_request *req;
+	struct outdir *dir;          /* at close: where the pages go */
+	struct errmsg why;           /* why a page could not be written */
 	struct stack_ids ids;        /* frame ids of the streamed stacks */
 	/* per frame id: function + 1 (0: not seen yet), site (NONE: its line
 	 * is not counted) and opcode record (NONE; f_op is NULL until the
@@ -625,20 +628,9 @@ static const char *const kind_title[PYMOD_KINDS] = {
 /* ------------------------------------------------------------------ */
 /* Pages                                                              */
 
-static int write_file(const char *dir, const char *name, const struct buf *b)
+static int write_file(struct hm *h, const char *name, const struct buf *b)
 {
-	char path[4096];
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path)) {
-		errno = ENAMETOOLONG;
-		return ERR_IO;
-	}
-	FILE *f = fopen(path, "w");
-	if (!f)
-		return ERR_IO;
-	bool ok = !b->len || fwrite(b->data, 1, b->len, f) == b->len;
-	if (fclose(f) != 0)
-		ok = false;
-	return ok ? 0 : ERR_IO;
+	return outdir_put(h->dir, name, b->data ? b->data : "", b->len, &h->why);
 }
 
 static void page_name(char *name, size_t size, uint32_t page)
@@ -989,7 +981,7 @@ static void put_stat_u64(struct buf *b, const char *id, const char *label, uint6
 	buf_release(&t);
 }
 
-static int write_file_page(struct hm *h, const char *dir, uint32_t fidx, struct page_bufs *pb)
+static int write_file_page(struct hm *h, uint32_t fidx, struct page_bufs *pb)
 {
 	const struct hm_file *fi = &h->fv[fidx];
 	size_t flen;
@@ -1093,7 +1085,7 @@ static int write_file_page(struct hm *h, const char *dir, uint32_t fidx, struct 
 	tpl_fill_buf(&pb->page, out_hm_file_html, slots, sizeof(slots) / sizeof(slots[0]));
 	char name[32];
 	page_name(name, sizeof(name), fi->page);
-	int rc = write_file(dir, name, &pb->page);
+	int rc = write_file(h, name, &pb->page);
 	buf_release(&head);
 	buf_release(&title);
 	buf_release(&fname);
@@ -1126,7 +1118,7 @@ static void put_bar(struct buf *b, const char *id, const char *label, double v, 
 	buf_puts(b, "</span></div>");
 }
 
-static int write_index(struct hm *h, const char *dir, struct page_bufs *pb)
+static int write_index(struct hm *h, struct page_bufs *pb)
 {
 	struct out_run_figures fig;
 	out_run_figures_of(h->p, &fig);
@@ -1223,38 +1215,11 @@ static int write_index(struct hm *h, const char *dir, struct page_bufs *pb)
 		{ "SECTIONS", sections.data, sections.len },
 	};
 	tpl_fill_buf(&pb->page, out_hm_index_html, slots, sizeof(slots) / sizeof(slots[0]));
-	int rc = write_file(dir, "index.html", &pb->page);
+	int rc = write_file(h, "index.html", &pb->page);
 	buf_release(&head);
 	buf_release(&meters);
 	buf_release(&sections);
 	return rc;
-}
-
-/* mkdir -p */
-static int make_dirs(const char *path)
-{
-	char tmp[4096];
-	size_t n = strlen(path);
-	if (n == 0 || n >= sizeof(tmp)) {
-		errno = ENAMETOOLONG;
-		return ERR_IO;
-	}
-	memcpy(tmp, path, n + 1);
-	for (size_t i = 1; i <= n; i++) {
-		if (tmp[i] != '/' && tmp[i] != '\0')
-			continue;
-		char c = tmp[i];
-		tmp[i] = '\0';
-		struct stat st;
-		if (mkdir(tmp, 0777) != 0 && errno != EEXIST)
-			return ERR_IO;
-		if (stat(tmp, &st) != 0 || !S_ISDIR(st.st_mode)) {
-			errno = ENOTDIR;
-			return ERR_IO;
-		}
-		tmp[i] = c;
-	}
-	return 0;
 }
 
 static void hm_release(struct hm *h)
@@ -1331,22 +1296,32 @@ static int hm_close(struct out_stream *st, const struct profile *p, const struct
 	snprintf(dir, sizeof(dir), "%s", req->path ? req->path : "heatmap");
 	for (size_t n = strlen(dir); n > 1 && dir[n - 1] == '/'; n--)
 		dir[n - 1] = '\0';
-	if (make_dirs(dir) != 0) {
+	/* a new directory is built beside dir and renamed into place once
+	 * whole; an existing one must be strobe's user's own (out/outfile.h) */
+	struct outfile_policy pol;
+	out_file_policy(req, &pol);
+	if (outdir_open(&h.dir, dir, &pol, &h.why) != 0) {
 		int e = errno;
 		if (req->err)
-			errmsg_set(req->err, "Failed to create output directory %s: %s", dir, strerror(e));
+			errmsg_set(req->err, "Failed to create output directory %s: %s", dir, h.why.text);
 		errno = e;
 		rc = ERR_IO;
 		goto out;
 	}
 	for (size_t i = 0; i < h.npages && !rc; i++)
-		rc = write_file_page(&h, dir, h.by_total[i], &pb);
+		rc = write_file_page(&h, h.by_total[i], &pb);
 	if (!rc)
-		rc = write_index(&h, dir, &pb);
+		rc = write_index(&h, &pb);
+	if (rc) {
+		outdir_discard(h.dir);
+	} else {
+		rc = outdir_commit(h.dir, &h.why);
+	}
+	h.dir = NULL;
 	if (rc) {
 		int e = errno;
 		if (req->err)
-			errmsg_set(req->err, "Failed to write heatmap in %s: %s", dir, strerror(e));
+			errmsg_set(req->err, "Failed to write heatmap in %s: %s", dir, h.why.text);
 		errno = e;
 		goto out;
 	}
@@ -1365,8 +1340,18 @@ out:
 	return rc;
 }
 
+/* Nothing was written yet: the directory is made at close. */
+static void hm_abort(struct out_stream *st, const struct out_request *req)
+{
+	(void)req;
+	struct hm *h = (struct hm *)st;
+	hm_release(h);
+	free(h);
+}
+
 const struct out_stream_ops out_heatmap_stream = {
 	.open = hm_open,
 	.add = hm_add,
 	.close = hm_close,
+	.abort = hm_abort,
 };

@@ -84,8 +84,7 @@ struct jsonl {
 	struct idset seen;    /* the frames of the stack being counted */
 	uint64_t total;
 	char run_id[33];
-	FILE *f;
-	bool own_file;
+	struct out_file file;
 	struct buf out;
 	bool failed;
 };
@@ -252,7 +251,7 @@ static void flush(struct jsonl *j, bool force)
 {
 	if (j->out.len < FLUSH_AT && !force)
 		return;
-	if (j->out.len && fwrite(j->out.data, 1, j->out.len, j->f) != j->out.len)
+	if (j->out.len && fwrite(j->out.data, 1, j->out.len, j->file.fp) != j->out.len)
 		j->failed = true;
 	buf_reset(&j->out);
 }
@@ -419,12 +418,12 @@ static void jsonl_free(struct jsonl *j)
 static int jsonl_open(struct out_stream **st, const struct out_request *req)
 {
 	*st = NULL;
-	FILE *f = out_file_open(req);
-	if (!f)
-		return ERR_IO;
+	struct out_file f;
+	int rc = out_file_open(&f, req);
+	if (rc)
+		return rc;
 	struct jsonl *j = xcalloc(1, sizeof(*j));
-	j->f = f;
-	j->own_file = req->path != NULL;
+	j->file = f;
 	stack_ids_init(&j->ids, req->skip_idle);
 	counts_init(&j->self);
 	counts_init(&j->cum);
@@ -443,13 +442,22 @@ static int jsonl_close(struct out_stream *st, const struct profile *p,
 		count_pending(j, &j->threads[i]);
 	make_run_id(j->run_id);
 	write_all(j, p);
-	int rc = out_file_close(j->f, j->own_file, !j->failed, written) ? 0 : ERR_IO;
+	int rc = out_file_close(&j->file, req, !j->failed, written);
 	jsonl_free(j);
 	return rc;
+}
+
+static void jsonl_abort(struct out_stream *st, const struct out_request *req)
+{
+	struct jsonl *j = (struct jsonl *)st;
+	bool written;
+	out_file_close(&j->file, req, false, &written);
+	jsonl_free(j);
 }
 
 const struct out_stream_ops out_jsonl_stream = {
 	.open = jsonl_open,
 	.add = jsonl_add,
 	.close = jsonl_close,
+	.abort = jsonl_abort,
 };

@@ -3,7 +3,9 @@
 #include "base/buf.h"
 #include "base/error.h"
 #include "model/profile.h"
+#include "out/outfile.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -69,21 +71,82 @@ void out_run_figures_of(const struct profile *p, struct out_run_figures *f)
 	}
 }
 
-FILE *out_file_open(const struct out_request *req)
+void out_file_policy(const struct out_request *req, struct outfile_policy *pol)
 {
-	if (req->path)
-		return fopen(req->path, "wb");
-	return req->stdout_fp ? req->stdout_fp : stdout;
+	*pol = (struct outfile_policy){ .named = req->named,
+					.inputs = { req->input, req->baseline } };
 }
 
-bool out_file_close(FILE *f, bool own, bool ok, bool *written)
+void out_file_error(const struct out_request *req, const char *path, const struct errmsg *why)
 {
-	if (own)
-		ok = fclose(f) == 0 && ok;
-	else
-		ok = fflush(f) == 0 && ok;
-	*written = own && ok;
-	return ok;
+	int e = errno;
+	if (req->err)
+		errmsg_set(req->err, "cannot write %s: %s", path ? path : "output",
+			   why->text[0] ? why->text : strerror(e ? e : EIO));
+	errno = e;
+}
+
+int out_file_create(struct outfile **of, const struct out_request *req)
+{
+	struct outfile_policy pol;
+	out_file_policy(req, &pol);
+	struct errmsg why = { "" };
+	int rc = outfile_open(of, req->path, &pol, &why);
+	if (rc)
+		out_file_error(req, req->path, &why);
+	return rc;
+}
+
+int out_file_finish(struct outfile *of, const struct out_request *req, bool ok)
+{
+	struct errmsg why = { "" };
+	int rc;
+	if (!ok) {
+		/* the caller's write failed: its errno is the reason */
+		if (errno == 0)
+			errno = EIO;
+		outfile_discard(of);
+		rc = ERR_IO;
+	} else {
+		rc = of ? outfile_commit(of, &why) : 0;
+	}
+	if (rc)
+		out_file_error(req, req->path, &why);
+	return rc;
+}
+
+int out_file_open(struct out_file *f, const struct out_request *req)
+{
+	f->file = NULL;
+	f->fp = req->stdout_fp ? req->stdout_fp : stdout;
+	if (!req->path)
+		return 0;
+	f->fp = NULL;
+	int rc = out_file_create(&f->file, req);
+	if (rc)
+		return rc;
+	f->fp = outfile_stream(f->file);
+	if (!f->fp) {
+		out_file_finish(f->file, req, false);
+		f->file = NULL;
+		return ERR_IO;
+	}
+	return 0;
+}
+
+int out_file_close(struct out_file *f, const struct out_request *req, bool ok, bool *written)
+{
+	*written = false;
+	if (!f->file) {
+		if (fflush(f->fp) != 0)
+			ok = false;
+		return ok ? 0 : ERR_IO;
+	}
+	int rc = out_file_finish(f->file, req, ok);
+	f->file = NULL;
+	f->fp = NULL;
+	*written = rc == 0;
+	return rc;
 }
 
 int out_source_read(const struct out_request *req, const char *path, size_t max, char **data,

@@ -14,6 +14,8 @@ struct profile;
 struct sample;
 struct strtab;
 struct errmsg;
+struct outfile;
+struct outfile_policy;
 
 /* pstats --sort keys, in Tachyon's order of the --sort choices */
 enum out_sort {
@@ -32,6 +34,12 @@ typedef const char *(*out_opcode_name_fn)(void *ctx, int op, int *base);
 
 struct out_request {
 	const char *path;  /* output file (or directory, for heatmap); NULL = stdout (pstats text) */
+	/* The user named path (-o): a special file there, or a link to one,
+	 * is written through; false: strobe made the name up (default names,
+	 * DIR/NAME for -o DIR), and nothing but a regular file is replaced.
+	 * Every output goes through out/outfile.h. */
+	bool named;
+	const char *input; /* replay: the recording read, which no output may replace */
 	FILE *stdout_fp;   /* where text output goes when path is NULL */
 	bool color;        /* ANSI colours in text output */
 	int sort;          /* enum out_sort */
@@ -69,14 +77,34 @@ struct out_run_figures {
 };
 void out_run_figures_of(const struct profile *p, struct out_run_figures *f);
 
-/* The stream a writer writes to: req->path created, or req->stdout_fp
- * (stdout when that is NULL) for output on the terminal.  NULL when the
- * file cannot be created. */
-FILE *out_file_open(const struct out_request *req);
-/* Finish what out_file_open gave (own: it created a file): a file is
- * closed, a terminal stream flushed.  Returns ok and whether that
- * succeeded; *written tells whether a file was made. */
-bool out_file_close(FILE *f, bool own, bool ok, bool *written);
+/* The output file req->path, created as out/outfile.h says (req->named;
+ * req->input and req->baseline may not be replaced).  0, or a negative
+ * ERR_* with errno set and req->err (when not NULL) saying "cannot write
+ * PATH: why". */
+int out_file_create(struct outfile **of, const struct out_request *req);
+/* Finish what out_file_create made: committed (renamed into place) when
+ * ok, else discarded with the destination left as it was.  0, or ERR_IO
+ * with req->err saying why (when ok is false: errno as the caller's failed
+ * write left it).  NULL of does nothing and returns ok ? 0 : ERR_IO. */
+int out_file_finish(struct outfile *of, const struct out_request *req, bool ok);
+/* The outfile policy of req (named, inputs), for writers that call
+ * out/outfile.h themselves (the heatmap directory). */
+void out_file_policy(const struct out_request *req, struct outfile_policy *pol);
+/* "cannot write PATH: why" into req->err (when not NULL), errno kept. */
+void out_file_error(const struct out_request *req, const char *path, const struct errmsg *why);
+
+/* The stream a writer writes to: req->path through out_file_create, or
+ * req->stdout_fp (stdout when that is NULL) when path is NULL. */
+struct out_file {
+	FILE *fp;
+	struct outfile *file; /* NULL for the terminal stream */
+};
+/* 0, or an error as out_file_create's. */
+int out_file_open(struct out_file *f, const struct out_request *req);
+/* Finish what out_file_open gave, ok saying whether everything written
+ * succeeded: a file is committed or discarded (out_file_finish), a terminal
+ * stream flushed.  0 or ERR_IO; *written tells whether a file was made. */
+int out_file_close(struct out_file *f, const struct out_request *req, bool ok, bool *written);
 
 /* Read a source file of the profiled process into *data (malloc'd, caller
  * frees) of *len bytes, at most max bytes.  0, or a negative ERR_*. */
@@ -94,6 +122,9 @@ struct out_stream_ops {
 	 * whether a file was made (a format may have nothing to write). */
 	int (*close)(struct out_stream *st, const struct profile *p, const struct out_request *req,
 		     bool *written);
+	/* Give up (the run failed before close): free st and leave no file
+	 * (nothing is renamed into place). */
+	void (*abort)(struct out_stream *st, const struct out_request *req);
 };
 
 struct out_format {

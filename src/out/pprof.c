@@ -353,20 +353,19 @@ int out_pprof_write(const struct profile *p, const struct out_request *req, bool
 	build_tables(&t);
 	struct gz *g = xmalloc(sizeof(*g));
 	g->open = false;
-	int rc = 0;
-	FILE *f = out_file_open(req);
-	if (!f) {
-		rc = ERR_IO;
+	struct out_file f;
+	int rc = out_file_open(&f, req);
+	if (rc)
 		goto out;
-	}
-	rc = gz_open(g, f);
+	rc = gz_open(g, f.fp);
 	if (rc == 0) {
 		write_profile(&t, g, req->mode);
 		if (g->failed)
 			rc = ERR_IO;
 	}
-	if (!out_file_close(f, req->path != NULL, rc == 0, written) && rc == 0)
-		rc = ERR_IO;
+	int closed = out_file_close(&f, req, rc == 0, written);
+	if (rc == 0)
+		rc = closed;
 out:
 	gz_close(g);
 	free(g);

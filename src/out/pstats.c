@@ -434,21 +434,18 @@ static bool pstats_marshal(FILE *f, const struct profile *p, const struct fstats
 	return ok;
 }
 
-/* 0 or ERR_IO, with errno as the failing call left it. */
-static int write_file(const char *path, const struct profile *p, const struct fstats *fs)
+/* The marshal file req->path, made whole or not at all (out_file_open).
+ * 0 or ERR_IO, with errno as the failing call left it and req->err saying
+ * why. */
+static int write_file(const struct out_request *req, const struct profile *p,
+		      const struct fstats *fs, bool *written)
 {
-	FILE *f = fopen(path, "wb");
-	if (!f)
-		return ERR_IO;
-	bool ok = pstats_marshal(f, p, fs, write_sampled_marker);
-	int err = errno;
-	if (fclose(f) != 0) {
-		if (ok)
-			err = errno;
-		ok = false;
-	}
-	errno = err;
-	return ok ? 0 : ERR_IO;
+	struct out_file f;
+	int rc = out_file_open(&f, req);
+	if (rc)
+		return rc;
+	bool ok = pstats_marshal(f.fp, p, fs, write_sampled_marker);
+	return out_file_close(&f, req, ok, written);
 }
 
 /* ------------------------------------------------------------------ text */
@@ -923,8 +920,7 @@ static int pstats_close(struct out_stream *st, const struct profile *p,
 	pstats_finish(ps);
 
 	if (req->path) {
-		rc = write_file(req->path, p, fs);
-		*written = rc == 0;
+		rc = write_file(req, p, fs, written);
 		goto out;
 	}
 
@@ -950,8 +946,19 @@ out:;
 	return rc;
 }
 
+/* Nothing was written yet: the file is made at close. */
+static void pstats_abort(struct out_stream *st, const struct out_request *req)
+{
+	(void)req;
+	struct pstats *ps = (struct pstats *)st;
+	pstats_finish(ps);
+	fstats_release(&ps->fs);
+	free(ps);
+}
+
 const struct out_stream_ops out_pstats_stream = {
 	.open = pstats_open,
 	.add = pstats_add,
 	.close = pstats_close,
+	.abort = pstats_abort,
 };

@@ -44,7 +44,7 @@ struct skey {
 };
 
 struct writer {
-	FILE *f;
+	struct out_file file;
 	struct buf out;
 	bool failed;
 };
@@ -53,7 +53,7 @@ static void flush(struct writer *w, bool force)
 {
 	if (w->out.len < FLUSH_AT && !force)
 		return;
-	if (w->out.len && fwrite(w->out.data, 1, w->out.len, w->f) != w->out.len)
+	if (w->out.len && fwrite(w->out.data, 1, w->out.len, w->file.fp) != w->out.len)
 		w->failed = true;
 	buf_reset(&w->out);
 }
@@ -147,13 +147,10 @@ int out_speedscope_write(const struct profile *p, const struct out_request *req,
 	if (active < 0)
 		active = busiest >= 0 ? busiest : 0;
 
-	struct writer w = { .f = NULL, .out = BUF_INIT, .failed = false };
-	int rc = 0;
-	w.f = out_file_open(req);
-	if (!w.f) {
-		rc = ERR_IO;
+	struct writer w = { .out = BUF_INIT, .failed = false };
+	int rc = out_file_open(&w.file, req);
+	if (rc)
 		goto out;
-	}
 	buf_printf(&w.out, "{\"$schema\":\"https://www.speedscope.app/file-format-schema.json\","
 		   "\"exporter\":\"strobe\",\"name\":\"strobe profile\",\"activeProfileIndex\":%d,"
 		   "\"shared\":{\"frames\":[", active);
@@ -207,7 +204,7 @@ int out_speedscope_write(const struct profile *p, const struct out_request *req,
 	free(stack);
 	buf_puts(&w.out, "]}\n");
 	flush(&w, true);
-	rc = out_file_close(w.f, req->path != NULL, !w.failed, written) ? 0 : ERR_IO;
+	rc = out_file_close(&w.file, req, !w.failed, written);
 out:
 	buf_release(&w.out);
 	free(order);

@@ -58,14 +58,17 @@ def load_tachyon_live(path):
 
 def expect_written(p, path, shown=None):
     """The two lines Tachyon prints after writing (naming `shown`, default
-    path), and the file as Tachyon leaves it: mode 0600, no temporary files."""
+    path), and the file as every strobe output: mode 0666 minus the umask (Tachyon's
+    is 0600), no temporary files."""
     shown = shown or path
     m = WRITTEN.search(p.stdout)
     check(m and m.group(1) == shown, "no 'Gecko profile written to %s' + 'Open in Firefox "
           "Profiler' lines:\n%s", shown, p.stdout[-600:])
     mode = stat.S_IMODE(os.stat(path).st_mode)
-    check(mode == 0o600, "%s has mode %o, Tachyon leaves 600", path, mode)
-    left = [f for f in os.listdir(os.path.dirname(path)) if ".tmp" in f or "strobe-gecko" in f]
+    mask = os.umask(0)
+    os.umask(mask)
+    check(mode == 0o666 & ~mask, "%s has mode %o, expected %o", path, mode, 0o666 & ~mask)
+    left = [f for f in os.listdir(os.path.dirname(path)) if ".tmp" in f or ".strobe-" in f]
     check(not left, "temporary files left beside the output: %s", left)
 
 

@@ -931,7 +931,8 @@ static int stop_at_3(void *ctx, const struct sample *s)
 
 TEST(writer_api)
 {
-	struct binary_config cfg = { 1000, 0, BINARY_COMPRESSION_NONE, -1, -1, 3, 15, 2 };
+	struct binary_config cfg = { 1000, 0, BINARY_COMPRESSION_NONE, -1, -1, 3, 15, 2, false,
+				     NULL };
 	struct binary_writer *w;
 	char path[512];
 	tmp_path(path, sizeof(path), "api.bin");
@@ -947,11 +948,19 @@ TEST(writer_api)
 	CHECK_EQ_INT(binary_writer_open(&w, "/nonexistent-dir/x.bin", &cfg), ERR_IO);
 	CHECK_EQ_INT(errno, ENOENT);
 
-	/* abort removes the file */
+	/* the file appears only when closed: an abort leaves no file, and a
+	 * file there before as it was */
+	unlink(path);
 	CHECK_EQ_INT(binary_writer_open(&w, path, &cfg), 0);
-	CHECK(access(path, F_OK) == 0);
+	CHECK(access(path, F_OK) != 0);
 	binary_writer_abort(w);
 	CHECK(access(path, F_OK) != 0);
+	FILE *before = fopen(path, "w");
+	CHECK(before && fputs("before", before) >= 0 && fclose(before) == 0);
+	CHECK_EQ_INT(binary_writer_open(&w, path, &cfg), 0);
+	binary_writer_abort(w);
+	struct stat kept;
+	CHECK(stat(path, &kept) == 0 && kept.st_size == 6);
 
 	/* an empty file is valid; the callback's return stops a replay */
 	struct gen g;
@@ -1303,7 +1312,8 @@ TEST(tachyon_reencode)
 		}
 		const struct binary_info info = *binary_reader_info(r), *in = &info;
 		struct binary_config cfg = { in->interval_us, in->start_time_us, in->compression,
-					     in->mode, in->features, in->py_major, in->py_minor, in->py_micro };
+					     in->mode, in->features, in->py_major, in->py_minor, in->py_micro,
+					     false, NULL };
 		tmp_path(out, sizeof(out), "reencoded.bin");
 		struct strtab st;
 		strtab_init(&st);
