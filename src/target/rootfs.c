@@ -377,25 +377,38 @@ static void walk_pop_to(struct walk_stack *st, size_t depth)
 		close(st->fd[st->depth--]);
 }
 
-/* Resolve path from start one component at a time, as openat2 with
- * RESOLVE_IN_ROOT (in_root) or RESOLVE_BENEATH does, for kernels without
+/* A name to resolve: path from start, never above it - in_root: as if
+ * start were "/" (RESOLVE_IN_ROOT); else beneath it, absolute names and
+ * links refused (RESOLVE_BENEATH). */
+struct lookup {
+	int start;
+	const char *path;
+	bool in_root;
+	bool force_walk; /* no openat2 (rootfs.force_walk) */
+	bool no_proc;    /* no reopening through /proc (rootfs.no_proc) */
+};
+
+#define READ_FLAGS (O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
+
+/* Resolve l one component at a time, as openat2 does, for kernels without
  * it: every component opened O_PATH | O_NOFOLLOW, symlinks read and
  * expanded here (an absolute one restarts at start, or fails beneath),
  * ".." taken from the directories already held (never a lookup of "..",
  * so a directory moved away meanwhile cannot lead out) and never above
- * start.  The final object must be a regular file: *out is its O_PATH fd. */
-static int walk(int start, const char *path, bool in_root, int *out)
+ * start.  The final object must be a regular file: *out is its O_PATH fd,
+ * or with for_read that file opened for reading. */
+static int walk(const struct lookup *l, bool for_read, int *out)
 {
 	struct walk_stack st = { .depth = 0 };
-	st.fd[0] = start;
+	st.fd[0] = l->start;
 	struct buf rem = BUF_INIT;
-	buf_puts(&rem, path);
+	buf_puts(&rem, l->path);
 	size_t pos = 0;
 	int links = 0, rc;
 	char link[PATH_MAX];
 	for (;;) {
 		if (pos == 0 && rem.data[0] == '/') {
-			if (!in_root) {
+			if (!l->in_root) {
 				rc = ERR_NOTFOUND;
 				goto out;
 			}
@@ -423,7 +436,7 @@ static int walk(int start, const char *path, bool in_root, int *out)
 			if (name[1] == '.') {
 				if (st.depth > 0) {
 					walk_pop_to(&st, st.depth - 1);
-				} else if (!in_root) {
+				} else if (!l->in_root) {
 					rc = ERR_NOTFOUND;
 					goto out;
 				}
@@ -477,8 +490,22 @@ static int walk(int start, const char *path, bool in_root, int *out)
 			rc = ERR_NOTFOUND; /* not a directory on the way, or not a file at the end */
 			goto out;
 		}
-		*out = fd;
 		rc = 0;
+		if (for_read) {
+			/* the same name again, for reading; it must still be that file */
+			close(fd);
+			struct stat again;
+			fd = openat(st.fd[st.depth], name, READ_FLAGS | O_NOFOLLOW);
+			if (fd < 0)
+				rc = errno_code(errno);
+			else if (fstat(fd, &again) != 0 || again.st_dev != sb.st_dev ||
+				 again.st_ino != sb.st_ino)
+				rc = ERR_NOTFOUND;
+			if (rc && fd >= 0)
+				close(fd);
+		}
+		if (rc == 0)
+			*out = fd;
 		goto out;
 	}
 out:
@@ -487,18 +514,17 @@ out:
 	return rc;
 }
 
-/* O_PATH fd of path resolved from start, never above it (in_root: as if
- * start were "/"; else beneath it, absolute names refused). */
-static int resolve_at(int start, const char *path, bool in_root, bool force_walk, int *out)
+/* The file l names: an O_PATH fd, or with for_read opened for reading. */
+static int resolve_at(const struct lookup *l, bool for_read, int *out)
 {
-	if (!force_walk) {
+	if (!l->force_walk) {
 		struct open_how how = {
-			.flags = O_PATH | O_CLOEXEC,
-			.resolve = (in_root ? RESOLVE_IN_ROOT : RESOLVE_BENEATH) |
+			.flags = for_read ? READ_FLAGS : O_PATH | O_CLOEXEC,
+			.resolve = (l->in_root ? RESOLVE_IN_ROOT : RESOLVE_BENEATH) |
 				   RESOLVE_NO_MAGICLINKS,
 		};
 		for (int i = 0; i < OPENAT2_ATTEMPTS; i++) {
-			int fd = (int)syscall(SYS_openat2, start, path, &how, sizeof(how));
+			int fd = (int)syscall(SYS_openat2, l->start, l->path, &how, sizeof(how));
 			if (fd >= 0) {
 				*out = fd;
 				return 0;
@@ -509,43 +535,65 @@ static int resolve_at(int start, const char *path, bool in_root, bool force_walk
 				return errno_code(errno);
 		}
 	}
-	return walk(start, path, in_root, out);
+	return walk(l, for_read, out);
 }
 
-/* O_PATH fd of name as r's process would find it. */
-static int resolve(const struct rootfs *r, const char *name, int *out)
+/* How r's process finds name (joined: the caller's, released after use). */
+static int lookup_of(const struct rootfs *r, const char *name, struct lookup *l,
+		     struct buf *joined)
 {
 	if (!name || !*name || strlen(name) >= PATH_MAX || r->root_fd < 0)
 		return ERR_NOTFOUND;
+	*l = (struct lookup){ .start = r->root_fd, .path = name, .in_root = true,
+			      .force_walk = r->force_walk, .no_proc = r->no_proc };
 	if (name[0] == '/')
-		return resolve_at(r->root_fd, name, true, r->force_walk, out);
+		return 0;
 	if (r->cwd) {
-		struct buf joined = BUF_INIT;
-		buf_printf(&joined, "%s/%s", r->cwd, name);
-		int rc = resolve_at(r->root_fd, joined.data, true, r->force_walk, out);
-		buf_release(&joined);
-		return rc;
+		buf_printf(joined, "%s/%s", r->cwd, name);
+		l->path = joined->data;
+		return 0;
 	}
-	if (r->cwd_fd >= 0)
-		return resolve_at(r->cwd_fd, name, false, r->force_walk, out);
-	return ERR_NOTFOUND;
+	if (r->cwd_fd < 0)
+		return ERR_NOTFOUND;
+	l->start = r->cwd_fd;
+	l->in_root = false;
+	return 0;
 }
 
-/* A readable fd of the regular file behind O_PATH fd opath: opened again
- * through /proc/self/fd, which checks read permission with this thread's
- * credentials and never opens anything but that file (a FIFO or a device
- * is refused before any open(), which could block or act on it). */
-static int reopen_regular(int opath, int *out)
+/* The regular file l names, opened for reading: found first as an O_PATH
+ * fd, which opens nothing (a FIFO or a device is refused before any
+ * open(), which could block or act on it), then opened again through
+ * /proc/self/fd, which checks read permission with this thread's
+ * credentials and can give nothing but that file.  Without /proc (a
+ * chroot) the name is resolved once more for reading, and must lead to
+ * the same file. */
+static int open_regular(const struct lookup *l, const struct stat *want, int *out)
 {
+	int opath;
+	int rc = resolve_at(l, false, &opath);
+	if (rc)
+		return rc;
 	struct stat before, after;
-	if (fstat(opath, &before) != 0 || !S_ISREG(before.st_mode))
+	if (fstat(opath, &before) != 0 || !S_ISREG(before.st_mode) ||
+	    (want && (before.st_dev != want->st_dev || before.st_ino != want->st_ino))) {
+		close(opath);
 		return ERR_NOTFOUND;
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", opath);
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0)
-		return errno_code(errno);
-	if (fstat(fd, &after) != 0 || after.st_dev != before.st_dev || after.st_ino != before.st_ino) {
+	}
+	int fd = -1;
+	if (!l->no_proc) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", opath);
+		fd = open(path, READ_FLAGS);
+		if (fd < 0 && errno != ENOENT)
+			rc = errno_code(errno);
+	}
+	close(opath);
+	if (rc)
+		return rc;
+	if (fd < 0 && (rc = resolve_at(l, true, &fd)) != 0)
+		return rc;
+	if (fstat(fd, &after) != 0 || !S_ISREG(after.st_mode) || after.st_dev != before.st_dev ||
+	    after.st_ino != before.st_ino) {
 		close(fd);
 		return ERR_NOTFOUND;
 	}
@@ -556,17 +604,15 @@ static int reopen_regular(int opath, int *out)
 int rootfs_open_file(const struct rootfs *r, const char *name, int *fd)
 {
 	*fd = -1;
+	struct lookup l;
+	struct buf joined = BUF_INIT;
+	int rc = lookup_of(r, name, &l, &joined);
 	struct saved_creds saved;
-	int rc = take_creds(&r->creds, &saved);
-	if (rc)
-		return rc;
-	int opath = -1;
-	rc = resolve(r, name, &opath);
-	if (rc == 0) {
-		rc = reopen_regular(opath, fd);
-		close(opath);
+	if (rc == 0 && (rc = take_creds(&r->creds, &saved)) == 0) {
+		rc = open_regular(&l, NULL, fd);
+		restore_creds(&saved);
 	}
-	restore_creds(&saved);
+	buf_release(&joined);
 	return rc;
 }
 
@@ -841,18 +887,12 @@ int rootfs_open_mapped_path(pid_t pid, const struct map_entry *m, int *fd)
 	int root = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (root < 0)
 		return errno == ENOENT || errno == ESRCH ? ERR_NOPROC : ERR_PERM;
-	int opath = -1;
-	int rc = resolve_at(root, m->path, true, false, &opath);
+	/* anything else at the path now is not the file mapped */
+	struct stat want = { .st_dev = makedev(m->dev_major, m->dev_minor),
+			     .st_ino = (ino_t)m->inode };
+	struct lookup l = { .start = root, .path = m->path, .in_root = true };
+	int rc = open_regular(&l, &want, fd);
 	close(root);
-	if (rc)
-		return rc;
-	struct stat st;
-	if (fstat(opath, &st) != 0 || st.st_ino != m->inode ||
-	    st.st_dev != makedev(m->dev_major, m->dev_minor))
-		rc = ERR_NOTFOUND; /* another file now, not the one mapped */
-	else
-		rc = reopen_regular(opath, fd);
-	close(opath);
 	return rc;
 }
 

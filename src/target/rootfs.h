@@ -44,6 +44,9 @@ struct rootfs {
 	/* Resolve names with the component-by-component walk even where
 	 * openat2 exists (the fallback for kernels before 5.6; tests use it). */
 	bool force_walk;
+	/* Never reopen a file through /proc/self/fd, as where no /proc is
+	 * mounted (the fallback: resolved again; tests use it). */
+	bool no_proc;
 };
 
 /* Capture pid's root, working directory and credentials.  0, ERR_NOPROC,

@@ -3,9 +3,9 @@
  *
  * A temporary directory plays the target's root: absolute symlinks, "..",
  * symlink loops, a FIFO, a directory, relative names from a working
- * directory.  Every name is resolved twice, with openat2 and with the
- * component-by-component walk (force_walk), and both must give the same
- * answer.  The credential switch is checked as root: a 0600 root file read
+ * directory.  Every name is resolved with openat2 and with the
+ * component-by-component walk (force_walk), each with and without /proc
+ * to reopen the file found (no_proc), and all must give the same answer.  The credential switch is checked as root: a 0600 root file read
  * as uid 65534 must fail.  Processes that chroot(2) show how the working
  * directory and the mapped files are told.
  */
@@ -154,7 +154,7 @@ static void rm_tree(void)
 
 /* A rootfs of strobe itself (its credentials), rooted at the fake root
  * with working directory cwd inside it. */
-static void fake_rootfs(struct rootfs *r, const char *cwd, bool walk)
+static void fake_rootfs(struct rootfs *r, const char *cwd, int mode)
 {
 	CHECK_EQ_INT(rootfs_open(r, getpid()), 0);
 	close(r->root_fd);
@@ -165,8 +165,14 @@ static void fake_rootfs(struct rootfs *r, const char *cwd, bool walk)
 	if (r->cwd_fd >= 0)
 		close(r->cwd_fd);
 	r->cwd_fd = -1;
-	r->force_walk = walk;
+	r->force_walk = mode & 1;
+	r->no_proc = mode & 2;
 }
+
+/* The ways to resolve and open a name, which must agree. */
+#define MODES 4
+static const char *const mode_name[MODES] = { "openat2", "walk", "openat2 no-proc",
+					       "walk no-proc" };
 
 /* Read name: its text, or "" and the error. */
 static int read_name(const struct rootfs *r, const char *name, char *text, size_t size)
@@ -187,9 +193,9 @@ struct expect {
 /* Each name with openat2 and with the walk: the same expected answer. */
 static void check_names(const char *cwd, bool beneath, const struct expect *ex, size_t n)
 {
-	for (int walk = 0; walk < 2; walk++) {
+	for (int mode = 0; mode < MODES; mode++) {
 		struct rootfs r;
-		fake_rootfs(&r, beneath ? NULL : cwd, walk);
+		fake_rootfs(&r, beneath ? NULL : cwd, mode);
 		if (beneath) {
 			char p[PATH_MAX];
 			at_root(p, cwd + 1);
@@ -201,7 +207,7 @@ static void check_names(const char *cwd, bool beneath, const struct expect *ex, 
 			int rc = read_name(&r, ex[i].name, text, sizeof(text));
 			if (rc != ex[i].rc || strcmp(text, ex[i].text) != 0) {
 				fprintf(stderr, "  %s %s%s: rc %d text \"%s\", expected %d \"%s\"\n",
-					walk ? "walk" : "openat2", beneath ? "beneath " : "", ex[i].name,
+					mode_name[mode], beneath ? "beneath " : "", ex[i].name,
 					rc, text, ex[i].rc, ex[i].text);
 			}
 			CHECK_EQ_INT(rc, ex[i].rc);
@@ -277,9 +283,9 @@ TEST(names_beneath_the_cwd)
 /* A FIFO is never opened for reading: no open could block on it. */
 TEST(fifo_never_opened)
 {
-	for (int walk = 0; walk < 2; walk++) {
+	for (int mode = 0; mode < MODES; mode++) {
 		struct rootfs r;
-		fake_rootfs(&r, "/", walk);
+		fake_rootfs(&r, "/", mode);
 		int fd = 7;
 		CHECK_EQ_INT(rootfs_open_file(&r, "/fifo", &fd), ERR_NOTFOUND);
 		CHECK_EQ_INT(fd, -1);
@@ -290,7 +296,7 @@ TEST(fifo_never_opened)
 TEST(size_bound)
 {
 	struct rootfs r;
-	fake_rootfs(&r, "/", false);
+	fake_rootfs(&r, "/", 0);
 	struct buf b = BUF_INIT;
 	buf_puts(&b, "kept");
 	CHECK_EQ_INT(rootfs_read(&r, "/app/main.py", 3, &b), ERR_LIMIT);
@@ -494,9 +500,9 @@ TEST(credentials)
 	at_root(closed, "closed");
 	chmod(closed, 0700);
 	long groups_before = syscall(SYS_getgroups, 0, NULL);
-	for (int walk = 0; walk < 2; walk++) {
+	for (int mode = 0; mode < MODES; mode++) {
 		struct rootfs r;
-		fake_rootfs(&r, "/app", walk);
+		fake_rootfs(&r, "/app", mode);
 		char text[64];
 		CHECK_EQ_INT(read_name(&r, "/app/private.py", text, sizeof(text)), 0);
 		CHECK_STR(text, "private");
@@ -542,7 +548,7 @@ TEST(credentials_unprivileged)
 		    setresuid(1000, 1000, 1000) != 0)
 			_exit(10);
 		struct rootfs r;
-		fake_rootfs(&r, "/app", false);
+		fake_rootfs(&r, "/app", 0);
 		char text[64];
 		r.creds.fsuid = 65534;
 		r.creds.fsgid = 65534;
