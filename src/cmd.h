@@ -85,8 +85,10 @@ int cmd_exec_failed(void *ctx);
 void cmd_exec_release(struct cmd_exec *x);
 
 /* What the output formats may want to know of the profiled process. */
+struct rootfs;
 struct cmd_output {
-	int source_root_fd;   /* its root directory (O_PATH), -1 for the host's */
+	const struct rootfs *rootfs; /* its files (target/rootfs.h), captured while it
+				      * ran; NULL: no source is shown */
 	int py_major, py_minor; /* its Python, to name opcodes; 0 if unknown */
 	bool replay;          /* replay: capture features from the file, not the options */
 	int features;         /* replay: the file's BINARY_FEATURE_* bits, -1 unknown */

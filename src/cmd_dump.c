@@ -10,24 +10,22 @@
 #include "base/utf8.h"
 #include "cli.h"
 #include "model/sample.h"
+#include "out/textenc.h"
 #include "py/asyncio.h"
 #include "py/opcodes.h"
 #include "py/runtime.h"
 #include "py/walk.h"
 #include "target/mem.h"
 #include "target/ptrace.h"
+#include "target/rootfs.h"
 #include "target/task.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 /* A torn read (the target changed under us) is retried this often, this
@@ -100,184 +98,10 @@ struct source {
 };
 
 struct sources {
-	int root_fd;        /* /proc/PID/root, O_PATH; -1 if unavailable */
-	int cwd_fd;         /* /proc/PID/cwd, O_PATH; -1 if unavailable */
+	const struct rootfs *rootfs; /* the target's files; NULL: none read */
 	struct source files[SOURCE_MAX_FILES];
 	size_t n;
 };
-
-/* Open path inside the target's root: absolute symlinks and ".." stay
- * inside it (openat2 RESOLVE_IN_ROOT, Linux 5.6+; plain openat before). */
-static int open_in_root(int root_fd, const char *path)
-{
-	while (*path == '/')
-		path++;
-	struct open_how how = {
-		.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY,
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-	};
-	int fd = (int)syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
-	if (fd < 0 && (errno == ENOSYS || errno == E2BIG))
-		fd = openat(root_fd, path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	return fd;
-}
-
-/* Length of the valid UTF-8 sequence at p (strict, as Python decodes:
- * no overlong forms, no surrogates, nothing above U+10FFFF), or 0. */
-static size_t utf8_seq(const unsigned char *p, size_t n, uint32_t *cp)
-{
-	unsigned c = p[0];
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	size_t len;
-	uint32_t v, min;
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2, v = c & 0x1f, min = 0x80;
-	else if (c >= 0xe0 && c <= 0xef)
-		len = 3, v = c & 0x0f, min = 0x800;
-	else if (c >= 0xf0 && c <= 0xf4)
-		len = 4, v = c & 0x07, min = 0x10000;
-	else
-		return 0;
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		v = (v << 6) | (p[i] & 0x3f);
-	}
-	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-		return 0;
-	*cp = v;
-	return len;
-}
-
-static bool valid_utf8(const char *s, size_t n)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	uint32_t cp;
-	for (size_t i = 0; i < n;) {
-		size_t k = utf8_seq(p + i, n - i, &cp);
-		if (!k)
-			return false;
-		i += k;
-	}
-	return true;
-}
-
-/* What a PEP 263 encoding name means to us: 'u' UTF-8, 'l' Latin-1,
- * 'a' ASCII, 0 anything else (then the file's lines are not shown).
- * name is lowercased with '_' turned into '-', as tokenize normalises it. */
-static char encoding_kind(const char *name)
-{
-	if (!strcmp(name, "utf-8") || !strcmp(name, "utf8") || !strncmp(name, "utf-8-", 6))
-		return 'u';
-	if (!strcmp(name, "latin-1") || !strcmp(name, "iso-8859-1") || !strcmp(name, "iso-latin-1") ||
-	    !strcmp(name, "latin1") || !strcmp(name, "iso8859-1") || !strncmp(name, "latin-1-", 8) ||
-	    !strncmp(name, "iso-8859-1-", 11) || !strncmp(name, "iso-latin-1-", 12))
-		return 'l';
-	if (!strcmp(name, "ascii") || !strcmp(name, "us-ascii"))
-		return 'a';
-	return 0;
-}
-
-static bool name_char(char c)
-{
-	return c == '-' || c == '_' || c == '.' || (c >= '0' && c <= '9') ||
-	       ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
-}
-
-/* The encoding a "coding[:=]" comment in one of the first two lines
- * declares, as tokenize.detect_encoding finds it (see encoding_kind);
- * UTF-8 when there is none. */
-static char declared_encoding(const char *s, size_t n)
-{
-	size_t at = 0;
-	for (int lineno = 0; lineno < 2 && at < n; lineno++) {
-		size_t end = at;
-		while (end < n && s[end] != '\n' && s[end] != '\r')
-			end++;
-		size_t i = at;
-		while (i < end && (s[i] == ' ' || s[i] == '\t' || s[i] == '\f'))
-			i++;
-		bool comment = i < end && s[i] == '#';
-		for (size_t k = i; comment && k + 6 < end; k++) {
-			if (memcmp(s + k, "coding", 6) != 0 || (s[k + 6] != ':' && s[k + 6] != '='))
-				continue;
-			size_t v = k + 7;
-			while (v < end && (s[v] == ' ' || s[v] == '\t'))
-				v++;
-			char name[16];
-			size_t len = 0;
-			for (; v < end && len < sizeof(name) - 1 && name_char(s[v]); v++) {
-				char c = s[v] == '_' ? '-' : s[v];
-				name[len++] = (char)(c >= 'A' && c <= 'Z' ? c | 0x20 : c);
-			}
-			name[len] = '\0';
-			return encoding_kind(name);
-		}
-		/* only a blank or comment first line lets the second declare it */
-		if (!(i == end || comment))
-			break;
-		at = end;
-		if (at < n && s[at] == '\r')
-			at++;
-		if (at < n && s[at] == '\n')
-			at++;
-	}
-	return 'u';
-}
-
-/* Read and decode one source file into src->text (UTF-8). */
-static bool source_load(struct source *src, int fd)
-{
-	struct stat st;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > SOURCE_MAX_BYTES)
-		return false;
-	struct buf raw = BUF_INIT;
-	char chunk[65536];
-	ssize_t got;
-	while ((got = read(fd, chunk, sizeof(chunk))) > 0) {
-		if (raw.len + (size_t)got > SOURCE_MAX_BYTES) {
-			buf_release(&raw);
-			return false;
-		}
-		buf_append(&raw, chunk, (size_t)got);
-	}
-	if (got < 0) {
-		buf_release(&raw);
-		return false;
-	}
-	const char *s = raw.data ? raw.data : "";
-	size_t n = raw.len;
-	bool bom = n >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0;
-	if (bom)
-		s += 3, n -= 3;
-	char enc = declared_encoding(s, n);
-	bool ok = false;
-	if (enc == 'u' || (enc == 'a' && !bom)) {
-		ok = valid_utf8(s, n);
-		for (size_t i = 0; ok && enc == 'a' && i < n; i++)
-			ok = (unsigned char)s[i] < 0x80;
-		if (ok)
-			buf_append(&src->text, s, n);
-	} else if (enc == 'l' && !bom) {
-		for (size_t i = 0; i < n; i++) {
-			unsigned char c = (unsigned char)s[i];
-			if (c < 0x80) {
-				buf_putc(&src->text, (char)c);
-			} else {
-				buf_putc(&src->text, (char)(0xc0 | (c >> 6)));
-				buf_putc(&src->text, (char)(0x80 | (c & 0x3f)));
-			}
-		}
-		ok = true;
-	}
-	buf_release(&raw);
-	return ok;
-}
 
 /* Line starts on universal newlines (\n, \r\n, \r), as text-mode readlines. */
 static void source_split(struct source *src)
@@ -316,17 +140,17 @@ static struct source *source_get(struct sources *ss, const struct strtab *string
 	/* "<frozen runpy>", "<string>": linecache has no file for them */
 	if (!len || strlen(name) != len || (name[0] == '<' && name[len - 1] == '>'))
 		return src;
-	/* the target's own view: its root for absolute names, its working
-	 * directory for relative ones (3.8 keeps script names as given) */
-	int fd = name[0] == '/' ? (ss->root_fd >= 0 ? open_in_root(ss->root_fd, name) : -1)
-				: (ss->cwd_fd >= 0 ? openat(ss->cwd_fd, name, O_RDONLY | O_CLOEXEC |
-							    O_NONBLOCK | O_NOCTTY) : -1);
-	if (fd < 0)
-		return src;
-	src->ok = source_load(src, fd);
-	close(fd);
+	/* as the target reads it: its root for absolute names, its working
+	 * directory for relative ones (3.8 keeps script names as given), its
+	 * credentials; linecache shows nothing of a file it cannot decode */
+	bool exact = false;
+	src->ok = ss->rootfs && rootfs_read_source(ss->rootfs, name, SOURCE_MAX_BYTES,
+						   ROOTFS_DECODE_PYTHON, &src->text, &exact) == 0 &&
+		  exact;
 	if (src->ok)
 		source_split(src);
+	else
+		buf_release(&src->text);
 	return src;
 }
 
@@ -351,10 +175,6 @@ static void sources_release(struct sources *ss)
 		buf_release(&ss->files[i].text);
 		free(ss->files[i].line_start);
 	}
-	if (ss->root_fd >= 0)
-		close(ss->root_fd);
-	if (ss->cwd_fd >= 0)
-		close(ss->cwd_fd);
 }
 
 /* ---- characters of a source line ------------------------------------------- */
@@ -373,7 +193,7 @@ static size_t char_to_byte(const char *s, size_t n, size_t k)
 	size_t i = 0;
 	uint32_t cp;
 	while (i < n && k--)
-		i += utf8_seq((const unsigned char *)s + i, n - i, &cp);
+		i += utf8_decode((const unsigned char *)s + i, n - i, &cp);
 	return i;
 }
 
@@ -413,8 +233,8 @@ static void put_source(struct buf *out, const struct theme *th, const struct fra
 	size_t lead = 0, skip = 0;
 	uint32_t cp;
 	while (skip < len) {
-		size_t k = utf8_seq((const unsigned char *)line + skip, len - skip, &cp);
-		if (!k || !py_space(cp))
+		size_t k = utf8_decode((const unsigned char *)line + skip, len - skip, &cp);
+		if (!py_space(cp))
 			break;
 		skip += k;
 		lead++;
@@ -765,11 +585,9 @@ int cmd_dump(const struct options *o)
 
 	/* the target's files, held now: it may be gone once the stacks are read */
 	struct sources *src = xcalloc(1, sizeof(*src));
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/root", (int)pid);
-	src->root_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	snprintf(path, sizeof(path), "/proc/%d/cwd", (int)pid);
-	src->cwd_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct rootfs rootfs;
+	if (rootfs_open(&rootfs, pid) == 0)
+		src->rootfs = &rootfs;
 
 	struct strtab strings;
 	strtab_init(&strings);
@@ -835,6 +653,7 @@ int cmd_dump(const struct options *o)
 	strtab_release(&strings);
 	sources_release(src);
 	free(src);
+	rootfs_release(&rootfs);
 	mem_close(&mem);
 	return status;
 }

@@ -2,6 +2,7 @@
  * and replay: file naming as Tachyon does it, colours, the "written" line. */
 #include "cmd.h"
 
+#include "base/buf.h"
 #include "base/error.h"
 #include "cli.h"
 #include "model/profile.h"
@@ -9,6 +10,7 @@
 #include "out/out.h"
 #include "out/outfile.h"
 #include "py/opcodes.h"
+#include "target/rootfs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -105,6 +107,35 @@ void cmd_check_baseline(const struct options *o)
 	}
 }
 
+/* out_source_fn over a struct rootfs: every source a writer shows is read
+ * as the profiled process could read it. */
+static int read_source(void *ctx, const char *path, size_t max, enum out_source_text how,
+		       char **text, size_t *len, bool *exact)
+{
+	const struct rootfs *r = ctx;
+	if (max == 0) {
+		int fd;
+		int rc = rootfs_open_file(r, path, &fd);
+		if (rc)
+			return rc;
+		close(fd);
+		*text = xstrdup("");
+		*exact = true;
+		return 0;
+	}
+	struct buf b = BUF_INIT;
+	int rc = rootfs_read_source(r, path, max,
+				    how == OUT_SOURCE_PYTHON ? ROOTFS_DECODE_PYTHON : ROOTFS_DECODE_UTF8,
+				    &b, exact);
+	if (rc) {
+		buf_release(&b);
+		return rc;
+	}
+	*len = b.len;
+	*text = b.data ? b.data : xstrdup("");
+	return 0;
+}
+
 static const char *opcode_name(void *ctx, int op, int *base)
 {
 	const struct cmd_output *co = ctx;
@@ -127,7 +158,8 @@ void cmd_output_request(const struct options *o, const struct profile *p, pid_t 
 		.show_summary = !o->no_summary,
 		.mode = p ? p->stats.mode : o->mode,
 		.opcodes = o->opcodes,
-		.source_root_fd = co ? co->source_root_fd : -1,
+		.source = co && co->rootfs ? read_source : NULL,
+		.source_ctx = co ? (void *)co->rootfs : NULL,
 		.opcode_name = co && co->py_major ? opcode_name : NULL,
 		.opcode_ctx = (void *)co,
 		.baseline = o->baseline,

@@ -15,6 +15,7 @@
 #include "sampler.h"
 #include "target/mem.h"
 #include "target/ptrace.h"
+#include "target/rootfs.h"
 #include "target/spawn.h"
 
 #include <errno.h>
@@ -344,12 +345,13 @@ int cmd_profile(const struct options *o, pid_t pid, struct spawn *child)
 	struct py_asyncio *async = o->async_aware ? cmd_async_prepare(o, &w, &prof.strings, child)
 						  : NULL;
 
-	/* source files are read through the process's own root, which must
-	 * be held open now: the process may be gone when the output is written */
-	char rootp[64];
-	snprintf(rootp, sizeof(rootp), "/proc/%d/root", (int)pid);
+	/* source files are read as the process would read them: its root,
+	 * working directory and credentials are captured now, as it may be
+	 * gone when the output is written (none captured: no source shown) */
+	struct rootfs rootfs;
+	bool have_rootfs = rootfs_open(&rootfs, pid) == 0;
 	struct cmd_output co = {
-		.source_root_fd = open(rootp, O_PATH | O_DIRECTORY | O_CLOEXEC),
+		.rootfs = have_rootfs ? &rootfs : NULL,
 		.py_major = rt.major,
 		.py_minor = rt.minor,
 	};
@@ -516,8 +518,7 @@ int cmd_profile(const struct options *o, pid_t pid, struct spawn *child)
 		status = cmd_write_output(o, &prof, pid, &co);
 	}
 release:
-	if (co.source_root_fd >= 0)
-		close(co.source_root_fd);
+	rootfs_release(&rootfs);
 
 	cmd_exec_release(ex);
 	cmd_async_release(async);

@@ -8,6 +8,7 @@
 #include "model/sample.h"
 #include "out/binary.h"
 #include "out/out.h"
+#include "target/rootfs.h"
 
 #include <errno.h>
 #include <malloc.h>
@@ -108,7 +109,12 @@ int cmd_replay(const struct options *o)
 		profile_keep_detail(&prof);
 	/* default names use the replaying process's pid, as Tachyon does;
 	 * opcodes are named with the recording Python's tables */
-	struct cmd_output co = { .source_root_fd = -1, .py_major = info->py_major,
+	/* no target to ask: sources come from the host, read with the
+	 * credentials of the recording's owner, who shows no more through it
+	 * than they could read themselves */
+	struct rootfs rootfs;
+	bool have_rootfs = rootfs_open_host(&rootfs, info->owner_uid, info->owner_gid) == 0;
+	struct cmd_output co = { .rootfs = have_rootfs ? &rootfs : NULL, .py_major = info->py_major,
 				 .py_minor = info->py_minor, .replay = true,
 				 .features = info->features };
 	struct replay_ctx ctx = { &prof, isatty(STDERR_FILENO) != 0, false, 0, NULL, NULL };
@@ -176,5 +182,6 @@ int cmd_replay(const struct options *o)
 	if (status == 0)
 		printf("Replayed %llu samples\n", (unsigned long long)count);
 	profile_release(&prof);
+	rootfs_release(&rootfs);
 	return status;
 }

@@ -114,6 +114,7 @@ struct binary_info {
 	bool has_stats;
 	struct binary_stats stats;
 	uint64_t file_size;
+	uint32_t owner_uid, owner_gid; /* the file's owner (st_uid, st_gid) */
 };
 
 struct binary_reader;

@@ -615,6 +615,8 @@ int binary_reader_open(struct binary_reader **out, const char *path, struct errm
 	struct binary_reader *r = xcalloc(1, sizeof(*r));
 	r->fd = fd;
 	r->info.file_size = (uint64_t)st.st_size;
+	r->info.owner_uid = (uint32_t)st.st_uid;
+	r->info.owner_gid = (uint32_t)st.st_gid;
 	int rc;
 	unsigned char h[HEADER_SIZE], ft[FOOTER_SIZE];
 	if (r->info.file_size < HEADER_SIZE) {

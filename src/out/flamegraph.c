@@ -59,7 +59,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define SOURCE_MAX_BYTES (64u << 20)  /* a source file larger than this is cut */
+#define SOURCE_MAX_BYTES (64u << 20)  /* a larger source file is not shown */
 #define SOURCE_CONTEXT 2              /* lines before and after the current one */
 
 /* ------------------------------------------------------------------ */
@@ -553,113 +553,24 @@ struct fg_src_cache {
 	size_t nfiles, cap;
 };
 
-/* The declared encoding (PEP 263) of the first two lines: 'u' UTF-8,
- * 'l' Latin-1, 'a' ASCII, '?' something else. */
-static char declared_encoding(const char *s, size_t n)
-{
-	size_t pos = 0;
-	for (int line = 0; line < 2 && pos < n; line++) {
-		size_t end = pos;
-		while (end < n && s[end] != '\n' && s[end] != '\r')
-			end++;
-		size_t i = pos;
-		while (i < end && (s[i] == ' ' || s[i] == '\t' || s[i] == '\f'))
-			i++;
-		bool comment = i < end && s[i] == '#';
-		if (comment) {
-			const char *m = NULL;
-			for (size_t j = i; j + 7 <= end; j++) {
-				if (memcmp(s + j, "coding", 6) == 0 && (s[j + 6] == ':' || s[j + 6] == '=')) {
-					m = s + j + 7;
-					break;
-				}
-			}
-			if (m) {
-				while (m < s + end && (*m == ' ' || *m == '\t'))
-					m++;
-				char name[32];
-				size_t k = 0;
-				while (m < s + end && k + 1 < sizeof(name) &&
-				       (*m == '-' || *m == '_' || *m == '.' ||
-					(*m >= '0' && *m <= '9') || (*m >= 'a' && *m <= 'z') ||
-					(*m >= 'A' && *m <= 'Z'))) {
-					char ch = *m++;
-					if (ch >= 'A' && ch <= 'Z')
-						ch = (char)(ch - 'A' + 'a');
-					name[k++] = ch == '_' ? '-' : ch;
-				}
-				name[k] = '\0';
-				if (!strcmp(name, "utf-8") || !strncmp(name, "utf-8-", 6) || !strcmp(name, "utf8"))
-					return 'u';
-				if (!strcmp(name, "latin-1") || !strcmp(name, "iso-8859-1") ||
-				    !strcmp(name, "iso-latin-1") || !strncmp(name, "latin-1-", 8) ||
-				    !strncmp(name, "iso-8859-1-", 11) || !strncmp(name, "iso-latin-1-", 12) ||
-				    !strcmp(name, "latin1") || !strcmp(name, "l1"))
-					return 'l';
-				if (!strcmp(name, "ascii") || !strcmp(name, "us-ascii"))
-					return 'a';
-				return '?';
-			}
-		} else if (i < end) {
-			break; /* code on the first line: no cookie on the second */
-		}
-		pos = end;
-		if (pos < n && s[pos] == '\r')
-			pos++;
-		if (pos < n && s[pos] == '\n')
-			pos++;
-	}
-	return 'u';
-}
-
 static void src_load(struct fg_conv *c, struct src_file *sf, const char *path)
 {
 	memset(sf, 0, sizeof(*sf));
-	char *data;
+	char *text;
 	size_t len;
-	if (out_source_read(c->req, path, SOURCE_MAX_BYTES, &data, &len) != 0)
+	bool exact;
+	if (out_source_read(c->req, path, SOURCE_MAX_BYTES, OUT_SOURCE_PYTHON, &text, &len, &exact) != 0)
 		return;
-	char *text = data;
-	size_t off = 0;
-	bool bom = len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0;
-	if (bom)
-		off = 3;
-	char enc = declared_encoding(data + off, len - off);
-	if (bom && enc != 'u')
-		enc = '?';
-	if (enc == 'l') {
-		/* Latin-1 to UTF-8 */
-		struct buf u = BUF_INIT;
-		for (size_t i = off; i < len; i++) {
-			unsigned char ch = (unsigned char)data[i];
-			if (ch < 0x80) {
-				buf_putc(&u, (char)ch);
-			} else {
-				buf_putc(&u, (char)(0xC0 | ch >> 6));
-				buf_putc(&u, (char)(0x80 | (ch & 0x3F)));
-			}
-		}
-		free(data);
-		text = u.data ? u.data : xstrdup("");
-		len = u.len;
-		off = 0;
-	} else if (enc == '?' || !utf8_valid(data + off, len - off)) {
-		free(data); /* linecache gives no lines when decoding fails */
+	if (!exact) {
+		free(text); /* linecache gives no lines when decoding fails */
 		return;
-	} else if (enc == 'a') {
-		for (size_t i = off; i < len; i++) {
-			if ((unsigned char)data[i] >= 0x80) {
-				free(data);
-				return;
-			}
-		}
 	}
 	sf->ok = true;
 	sf->text = text;
 	sf->len = len;
 	/* universal newlines: \n, \r\n and \r end a line */
 	size_t cap = 0, n = 0;
-	size_t i = off;
+	size_t i = 0;
 	while (i < len) {
 		size_t start = i;
 		while (i < len && text[i] != '\n' && text[i] != '\r')

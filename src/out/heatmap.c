@@ -67,7 +67,7 @@ extern const char out_hm_css[];
 extern const char out_hm_js[];
 
 #define NONE UINT32_MAX
-#define SOURCE_MAX_BYTES (64u << 20) /* a larger source file is cut there */
+#define SOURCE_MAX_BYTES (64u << 20) /* a larger source file is not shown */
 #define MAX_NAV_ITEMS 50             /* callers / callees listed per line */
 #define MAX_SPANS 16                 /* column spans listed per opcode */
 
@@ -988,7 +988,10 @@ static int write_file_page(struct hm *h, uint32_t fidx, struct page_bufs *pb)
 	const char *file = str_of(h, fi->str, &flen);
 	char *src = NULL;
 	size_t slen = 0;
-	bool have_src = out_source_read(h->req, file, SOURCE_MAX_BYTES, &src, &slen) == 0;
+	/* Tachyon reads it as UTF-8, bad bytes replaced (read_text with
+	 * errors="replace"), whatever coding it declares */
+	bool have_src = out_source_read(h->req, file, SOURCE_MAX_BYTES, OUT_SOURCE_UTF8, &src, &slen,
+					NULL) == 0;
 	buf_reset(&pb->rows);
 	buf_reset(&pb->data);
 	buf_reset(&pb->page);

@@ -149,42 +149,16 @@ int out_file_close(struct out_file *f, const struct out_request *req, bool ok, b
 	return rc;
 }
 
-int out_source_read(const struct out_request *req, const char *path, size_t max, char **data,
-		    size_t *len)
+int out_source_read(const struct out_request *req, const char *path, size_t max,
+		    enum out_source_text how, char **text, size_t *len, bool *exact)
 {
-	*data = NULL;
+	bool ignored;
+	*text = NULL;
 	*len = 0;
-	if (!path || !*path || path[0] == '<')
+	if (!exact)
+		exact = &ignored;
+	*exact = false;
+	if (!req->source || !path || !*path || path[0] == '<')
 		return ERR_NOTFOUND;
-	int fd;
-	if (req->source_root_fd >= 0) {
-		/* relative to the process's own root: skip the leading '/' */
-		const char *rel = path;
-		while (*rel == '/')
-			rel++;
-		fd = openat(req->source_root_fd, *rel ? rel : ".", O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	} else {
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	}
-	if (fd < 0)
-		return ERR_NOTFOUND;
-	struct stat st;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return ERR_NOTFOUND;
-	}
-	size_t want = (uint64_t)st.st_size < max ? (size_t)st.st_size : max;
-	char *buf = xmalloc(want + 1);
-	size_t got = 0;
-	while (got < want) {
-		ssize_t n = read(fd, buf + got, want - got);
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fd);
-	buf[got] = '\0';
-	*data = buf;
-	*len = got;
-	return 0;
+	return req->source(req->source_ctx, path, max, how, text, len, exact);
 }

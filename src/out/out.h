@@ -32,6 +32,21 @@ enum out_sort {
  * (unspecialized) opcode; NULL when unknown. */
 typedef const char *(*out_opcode_name_fn)(void *ctx, int op, int *base);
 
+/* How a writer wants a source file's text. */
+enum out_source_text {
+	OUT_SOURCE_PYTHON, /* as linecache reads it: PEP 263 coding, BOM dropped */
+	OUT_SOURCE_UTF8,   /* as UTF-8 whatever it declares (Path.read_text) */
+};
+/* Reads a source file of the profiled process as that process could read
+ * it (the command layer's, through target/rootfs: writers never open the
+ * target's files).  path as the profile names it; at most max bytes, or
+ * max 0 for only whether it can be read (no text).  0 with *text (malloc'd,
+ * the caller's, NUL-terminated) of *len bytes of valid UTF-8 and *exact
+ * false when Python would have failed to decode it (undecodable bytes are
+ * U+FFFD); or a negative ERR_*. */
+typedef int (*out_source_fn)(void *ctx, const char *path, size_t max, enum out_source_text how,
+			     char **text, size_t *len, bool *exact);
+
 struct out_request {
 	const char *path;  /* output file (or directory, for heatmap); NULL = stdout (pstats text) */
 	/* The user named path (-o): a special file there, or a link to one,
@@ -52,10 +67,10 @@ struct out_request {
 	bool skip_idle;    /* streams: leave out threads holding neither the GIL
 			    * nor a CPU (Tachyon's collectors in cpu, gil and
 			    * exception modes; never in a replay) */
-	/* Source files as the profiled process sees them: a directory fd of
-	 * its root (/proc/PID/root, opened while it ran), or -1 for the host's
-	 * "/" (replay).  See out_source_read(). */
-	int source_root_fd;
+	/* Source files as the profiled process sees them (NULL: none are
+	 * shown).  See out_source_read(). */
+	out_source_fn source;
+	void *source_ctx;
 	out_opcode_name_fn opcode_name;
 	void *opcode_ctx;
 	const char *baseline;  /* --diff-flamegraph: the baseline binary file */
@@ -106,10 +121,11 @@ int out_file_open(struct out_file *f, const struct out_request *req);
  * stream flushed.  0 or ERR_IO; *written tells whether a file was made. */
 int out_file_close(struct out_file *f, const struct out_request *req, bool ok, bool *written);
 
-/* Read a source file of the profiled process into *data (malloc'd, caller
- * frees) of *len bytes, at most max bytes.  0, or a negative ERR_*. */
-int out_source_read(const struct out_request *req, const char *path, size_t max, char **data,
-		    size_t *len);
+/* Read a source file of the profiled process through req->source (see
+ * out_source_fn; exact may be NULL).  ERR_NOTFOUND without a reader, for
+ * an empty path and for names like "<string>". */
+int out_source_read(const struct out_request *req, const char *path, size_t max,
+		    enum out_source_text how, char **text, size_t *len, bool *exact);
 
 /* A format that consumes samples as they come (gecko, pstats): created before
  * sampling, fed every sample, closed with the finished profile (for run

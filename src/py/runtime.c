@@ -3,6 +3,7 @@
 #include "base/error.h"
 #include "target/elf.h"
 #include "target/maps.h"
+#include "target/rootfs.h"
 
 #include <ctype.h>
 #include <stdbool.h>
@@ -77,20 +78,17 @@ static bool match_version_literal(const unsigned char *p, size_t avail, void *ar
 	return true;
 }
 
-/* Open the file behind a mapping as the target sees it. */
+/* Parse the file behind a mapping: the mapped file itself, never another
+ * one that a hostile target put at its path since (target/rootfs.h). */
 static int open_mapped(pid_t pid, const struct map_entry *m, struct elf_file *elf)
 {
-	char path[PATH_MAX + 64];
-	snprintf(path, sizeof(path), "/proc/%d/root%s", (int)pid, m->path);
-	int rc = elf_open(elf, path);
-	if (rc == 0)
-		return 0;
-	/* deleted or replaced on disk, or a root we cannot traverse: the
-	 * kernel still holds the mapped file */
-	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", (int)pid,
-		 (unsigned long long)m->start, (unsigned long long)m->end);
-	int rc2 = elf_open(elf, path);
-	return rc2 == 0 ? 0 : rc;
+	int fd;
+	int rc = rootfs_open_mapping(pid, m, &fd);
+	if (rc)
+		return rc;
+	rc = elf_open_fd(elf, fd);
+	close(fd);
+	return rc;
 }
 
 /* Load address of an ELF file mapped in the process: the mapping of its

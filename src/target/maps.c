@@ -30,6 +30,8 @@ int maps_parse_line(const char *line, struct map_entry *e)
 	e->end = end;
 	e->offset = off;
 	e->inode = inode;
+	e->dev_major = dmaj;
+	e->dev_minor = dmin;
 	memcpy(e->perms, perms, 4);
 	e->perms[4] = '\0';
 	e->path = xmalloc(len + 1);

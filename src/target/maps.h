@@ -10,6 +10,7 @@ struct map_entry {
 	uint64_t start, end;  /* [start, end) */
 	uint64_t offset;      /* file offset of start */
 	uint64_t inode;
+	uint32_t dev_major, dev_minor; /* the device of the file (st_dev) */
 	char perms[5];        /* "r-xp" */
 	char *path;           /* owned; "" for anonymous; as the target sees it */
 };

@@ -72,7 +72,7 @@ static void random_profile(struct profile *p, uint64_t *floor)
 
 static void to_json(const struct profile *p, uint64_t floor, struct buf *out, size_t *nodes)
 {
-	struct out_request req = { .source_root_fd = -1, .mode = 0 };
+	struct out_request req = { .mode = 0 };
 	struct fg_tree t;
 	fg_tree_build(&t, p, floor);
 	*nodes = t.n;

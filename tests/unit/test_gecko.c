@@ -366,7 +366,7 @@ static int write_profile(const char *path, bool opcodes, const struct ts *sample
 			 struct profile *p)
 {
 	struct out_request req = {
-		.path = path, .opcodes = opcodes, .opcode_name = opname, .source_root_fd = -1,
+		.path = path, .opcodes = opcodes, .opcode_name = opname,
 	};
 	struct out_stream *st;
 	int rc = out_gecko_stream.open(&st, &req);
@@ -470,7 +470,7 @@ TEST(big)
 	close(fd);
 	struct profile p;
 	profile_init(&p);
-	struct out_request req = { .path = path, .source_root_fd = -1 };
+	struct out_request req = { .path = path };
 	struct out_stream *st;
 	CHECK_EQ_INT(out_gecko_stream.open(&st, &req), 0);
 	struct sample s;
@@ -590,7 +590,7 @@ TEST(python_frame_without_line)
 /* A directory that does not exist: open fails before any sample. */
 TEST(unwritable)
 {
-	struct out_request req = { .path = "/nonexistent/dir/x.json", .source_root_fd = -1 };
+	struct out_request req = { .path = "/nonexistent/dir/x.json" };
 	struct out_stream *st = NULL;
 	CHECK_EQ_INT(out_gecko_stream.open(&st, &req), ERR_IO);
 	CHECK(st == NULL);
@@ -604,7 +604,7 @@ TEST(empty)
 	close(fd);
 	struct profile p;
 	profile_init(&p);
-	struct out_request req = { .path = path, .source_root_fd = -1 };
+	struct out_request req = { .path = path };
 	struct out_stream *st;
 	CHECK_EQ_INT(out_gecko_stream.open(&st, &req), 0);
 	bool written = false;

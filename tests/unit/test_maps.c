@@ -31,6 +31,8 @@ TEST(parse_file_mapping)
 	CHECK_EQ_INT(e.end, 0x5604b31ee000ULL);
 	CHECK_EQ_INT(e.offset, 0x2000);
 	CHECK_EQ_INT(e.inode, 247134);
+	CHECK_EQ_INT(e.dev_major, 0xfe);
+	CHECK_EQ_INT(e.dev_minor, 0);
 	CHECK_STR(e.perms, "r-xp");
 	CHECK_STR(e.path, "/usr/bin/cat");
 	free(e.path);

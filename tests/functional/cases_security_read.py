@@ -1,0 +1,139 @@
+"""strobe reads a target's files as the target itself would (docs/security.md,
+src/target/rootfs.h): names resolved inside its root, opened with its
+credentials, and the ELF file it has mapped rather than whatever its root now
+holds at that path.  The target (tests/targets/hostile_files.py) names its
+code after files it chooses; the heat map, the flame graph and `dump` must
+show what it could read and nothing else."""
+import os
+import shutil
+import tempfile
+import uuid
+
+from cases import case
+from harness import check, fn
+
+
+def marked(path, word, mode=0o644):
+    """A source file whose every line holds word (spin() is on lines 1-4)."""
+    with open(path, "w") as f:
+        for n in range(1, 9):
+            f.write("%s = %d  # line %d\n" % (word, n, n))
+    os.chmod(path, mode)
+
+
+def html_of(hm, fg):
+    """{"heatmap": every page of directory hm, "flamegraph": page fg}"""
+    pages = []
+    for name in sorted(os.listdir(hm)):
+        with open(os.path.join(hm, name), encoding="utf-8") as f:
+            pages.append(f.read())
+    with open(fg, encoding="utf-8") as f:
+        return {"heatmap": "\n".join(pages), "flamegraph": f.read()}
+
+
+def outputs(ctx, pid):
+    """{"heatmap", "flamegraph", "dump"}: the text strobe shows of pid's
+    sources in each (every heat map page, the flame graph page, the dump)."""
+    hm, fg = ctx.path("hm"), ctx.path("fg.html")
+    for what, args in (("heatmap", ["--heatmap", "-o", hm]), ("flamegraph", ["--flamegraph", "-o", fg])):
+        p = ctx.strobe(["attach", "-d", "1", "-a"] + args + [str(pid)], ready=False)
+        check(p.wait(60) == 0, "strobe attach --%s exited with %s", what, p.rc)
+    out = html_of(hm, fg)
+    p = ctx.strobe(["dump", "-a", str(pid)], ready=False)
+    check(p.wait(30) == 0, "strobe dump exited with %s:\n%s", p.rc, p.stderr[-600:])
+    out["dump"] = p.stdout
+    return out
+
+
+def expect_shown(out, shown, hidden):
+    """Every output shows each word of shown, and none of hidden."""
+    wrong = []
+    for what, text in sorted(out.items()):
+        wrong += ["the %s shows %s, which the target cannot read" % (what, w)
+                  for w in hidden if w in text]
+        wrong += ["the %s does not show %s, which the target reads" % (what, w)
+                  for w in shown if w not in text]
+    check(not wrong, "\n".join(wrong))
+
+
+@case("read_inside_root", versions={(3, 15)})
+def t_read_inside_root(ctx):
+    """a chroot target names its code by an absolute symlink, a /../.. path and a relative
+    ../.. path to a host file: strobe shows the file of that name inside the root, never the host's"""
+    it = ctx.interp
+    check(it.root is not None, "%s is not a chroot interpreter", it.label)
+    token = uuid.uuid4().hex[:12]
+    secret_word, decoy_word = "HOSTSECRET_" + token, "INROOT_" + token
+    hostdir = tempfile.mkdtemp(prefix="strobe-host-")  # the host's /tmp, outside the root
+    inside = it.root + hostdir                         # the same name inside the root
+    try:
+        os.chmod(hostdir, 0o755)
+        secret = os.path.join(hostdir, "secret.py")
+        marked(secret, secret_word)
+        os.makedirs(inside)
+        marked(inside + "/secret.py", decoy_word)
+        link = ctx.path("link.py")
+        os.symlink(secret, link)  # absolute: leads to the host's file from the host's root
+        # chroot(8) leaves the target in "/" of its root: ".." there is "/"
+        names = [ctx.to_target(link), "/../../../../../.." + secret, "../../../../.." + secret]
+        tgt, ready = ctx.start_target("hostile_files.py",
+                                      [a for n in names for a in ("--code", n)])
+        expect_shown(outputs(ctx, ready["pid"]), [decoy_word], [secret_word])
+    finally:
+        shutil.rmtree(hostdir, ignore_errors=True)
+        shutil.rmtree(inside, ignore_errors=True)
+
+
+# on the host: the sid root (0700) is not even searchable by nobody, so
+# strobe rightly shows nothing at all of a chroot target running as nobody
+@case("read_as_target_user", versions={(3, 8), (3, 12)})
+def t_read_as_target_user(ctx):
+    """a target running as nobody names its code after a 0600 root file: strobe does not show
+    it, and still shows the target's world-readable file"""
+    token = uuid.uuid4().hex[:12]
+    private_word, public_word = "ROOTONLY_" + token, "PUBLIC_" + token
+    private, public = ctx.path("private.py"), ctx.path("public.py")
+    marked(private, private_word, 0o600)
+    marked(public, public_word, 0o644)
+    tgt, ready = ctx.start_target("hostile_files.py",
+                                  ["--user", "65534:65534", "--code", ctx.to_target(private),
+                                   "--code", ctx.to_target(public)])
+    check(ready["uid"] == 65534, "the target runs as uid %s", ready["uid"])
+    expect_shown(outputs(ctx, ready["pid"]), [public_word], [private_word])
+
+
+@case("mapped_file_not_path", versions={(3, 11), (3, 12)})
+def t_mapped_file_not_path(ctx):
+    """a target chroots into a root holding other files at the paths of its executable and
+    libpython: strobe still reads the files it has mapped, and profiles it"""
+    jail = ctx.path("jail")
+    os.mkdir(jail)
+    tgt, ready = ctx.start_target("hostile_files.py",
+                                  ["--chroot", jail, "--code", "/elsewhere/code.py"])
+    p = ctx.strobe(["dump", "-a", str(ready["pid"])], ready=False)
+    check(p.wait(30) == 0, "strobe dump exited with %s:\n%s", p.rc, p.stderr[-600:])
+    want = '  File "/elsewhere/code.py", line 4, in %s' % fn(ctx.interp, "spin")
+    check(want in p.stdout.splitlines(), "no frame %r in the dump:\n%s", want, p.stdout[-1500:])
+
+
+@case("read_replay_as_owner", versions={(3, 12)})
+def t_read_replay_as_owner(ctx):
+    """replay of a recording owned by nobody: the sources are read as its owner, so a 0600
+    root file it names is not shown, a world-readable one is"""
+    token = uuid.uuid4().hex[:12]
+    private_word, public_word = "ROOTONLY_" + token, "PUBLIC_" + token
+    private, public = ctx.path("private.py"), ctx.path("public.py")
+    marked(private, private_word, 0o600)
+    marked(public, public_word, 0o644)
+    tgt, ready = ctx.start_target("hostile_files.py", ["--code", private, "--code", public])
+    rec = ctx.path("rec.bin")
+    p = ctx.strobe(["attach", "-d", "1", "-a", "--binary", "-o", rec, str(ready["pid"])],
+                   ready=False)
+    check(p.wait(60) == 0, "strobe attach --binary exited with %s", p.rc)
+    tgt.kill()
+    os.chown(rec, 65534, 65534)
+    hm, fg = ctx.path("hm"), ctx.path("fg.html")
+    for what, args in (("heatmap", ["--heatmap", "-o", hm]), ("flamegraph", ["--flamegraph", "-o", fg])):
+        p = ctx.strobe(["replay"] + args + [rec], ready=False)
+        check(p.wait(60) == 0, "strobe replay --%s exited with %s", what, p.rc)
+    expect_shown(html_of(hm, fg), [public_word], [private_word])
