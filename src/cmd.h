@@ -15,8 +15,10 @@ int cmd_attach(const struct options *o);
 
 /* Shared by run and attach: find the runtime of pid, sample it as the
  * options say, print the summary and write the output.  child is the
- * launched process for `run` (terminated when sampling ends), or NULL.
- * Returns the exit status. */
+ * launched command for `run`, or NULL; pid is that command, or a Python
+ * descendant of it.  The command is terminated when sampling ends, except
+ * when pid is a descendant that exited by itself: then the command is left
+ * to finish.  Returns the exit status. */
 int cmd_profile(const struct options *o, pid_t pid, struct spawn *child);
 
 /* strobe dump PID: one stack dump in Tachyon's text form. */

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* grace period before SIGKILL for a launched target, as Tachyon */
@@ -146,6 +147,23 @@ static int pause_target(void *ctx)
 static void resume_target(void *ctx)
 {
 	ptrace_resume_all(ctx);
+}
+
+/* The launched command's Python child (run -- sh -c ...) still runs when
+ * sampling stops: it is the program, so it ends as a launched program does,
+ * SIGTERM then SIGKILL after the grace period (a wrapper such as unshare
+ * --fork does not pass signals on).  Signalled through the pidfd, so a
+ * process that took its PID meanwhile is never hit. */
+static void end_descendant(const struct mem_source *mem)
+{
+	if (mem->pidfd < 0 || !mem_alive(mem))
+		return;
+	syscall(SYS_pidfd_send_signal, mem->pidfd, SIGTERM, NULL, 0);
+	uint64_t deadline = clock_now_ns() + (uint64_t)TERMINATE_GRACE_MS * 1000000ULL;
+	while (mem_alive(mem) && clock_now_ns() < deadline)
+		clock_sleep_until(clock_now_ns() + 10000000ULL);
+	if (mem_alive(mem))
+		syscall(SYS_pidfd_send_signal, mem->pidfd, SIGKILL, NULL, 0);
 }
 
 static bool child_exited(void *arg)
@@ -418,7 +436,9 @@ int cmd_profile(const struct options *o, pid_t pid, struct spawn *child)
 		.duration_ns = o->duration_sec >= 0 ? (int64_t)o->duration_sec * 1000000000LL : -1,
 		.realtime_stats = o->realtime_stats,
 		.stats_fp = stdout,
-		.target_exited = child ? child_exited : NULL,
+		/* a Python child of the command (run -- sh -c ...): its own
+		 * exit ends sampling, seen through its pidfd */
+		.target_exited = child && child->pid == pid ? child_exited : NULL,
 		.arg = child,
 		.take = async ? cmd_async_take : NULL,
 		.take_ctx = async,
@@ -474,8 +494,14 @@ int cmd_profile(const struct options *o, pid_t pid, struct spawn *child)
 	prof.stats.duration_s = res.duration_s;
 	prof.stats.mode = mode;
 
-	if (child)
+	/* the command itself ends with the Python it became; a command that
+	 * ran Python as a child goes on (cmd_run waits for it) unless sampling
+	 * was stopped */
+	if (child && (child->pid == pid || !res.target_gone || res.interrupted)) {
+		if (child->pid != pid)
+			end_descendant(&mem);
 		spawn_terminate(child, TERMINATE_GRACE_MS);
+	}
 	struct run_figures fig = run_figures_of(&res, o->interval_usec);
 	print_summary(&res, &fig);
 	if (o->realtime_stats)

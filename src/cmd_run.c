@@ -10,6 +10,7 @@
 #include "sampler.h"
 #include "target/mem.h"
 #include "target/spawn.h"
+#include "target/task.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +24,8 @@
 #define POLL_NS 200000ULL
 /* ... and after WAIT_NOTICE_NS */
 #define SLOW_POLL_NS 10000000ULL
+/* How often the command's descendants are looked at for a Python one. */
+#define DESCENDANT_SCAN_NS 20000000ULL
 /* When to tell the user we are still waiting. */
 #define WAIT_NOTICE_NS 5000000000ULL
 
@@ -101,19 +104,78 @@ static void show_captured(int err_fd)
 	fflush(stderr);
 }
 
-/* Wait until the child has mapped a CPython runtime we can use (true).
- * With --subprocesses, a command that ends (or is interrupted) without
- * becoming Python is fine once some of its children were profiled: false. */
-static bool wait_for_python(struct spawn *child, struct child_monitor *children, int err_fd)
+/* Whether pid has mapped a CPython runtime strobe can use: 1 yes, 0 not
+ * (yet), or a final error (unsupported version, no permission) that dies,
+ * after ending the command. */
+static int is_python(pid_t pid, struct spawn *child)
+{
+	if (py_runtime_maybe(pid) != 1)
+		return 0;
+	struct errmsg e = { "" };
+	struct mem_source mem;
+	struct py_runtime rt;
+	if (mem_open(&mem, pid, 0) != 0)
+		return 0;
+	int rc = py_runtime_find(&rt, pid, &mem, &e);
+	mem_close(&mem);
+	if (rc == 0)
+		return 1;
+	if (cmd_runtime_error_final(rc)) {
+		spawn_terminate(child, 2000);
+		die("strobe cannot profile process %d: %s", (int)pid, e.text[0] ? e.text : err_str(rc));
+	}
+	return 0;
+}
+
+/* The first descendant of the command that is Python (breadth first: a
+ * wrapper's own child before its grandchildren), or 0. */
+static pid_t python_descendant(struct task_tree *tree, struct spawn *child)
+{
+	pid_t pids[256];
+	size_t n = 0;
+	if (task_tree_children(tree, child->pid, true, pids, 256, &n) != 0)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (is_python(pids[i], child) == 1)
+			return pids[i];
+	return 0;
+}
+
+/* Wait until the command, or (without --subprocesses) one of its
+ * descendants, has mapped a CPython runtime we can use: its pid, which
+ * may be the command's own.  With --subprocesses, a command that ends (or
+ * is interrupted) without becoming Python is fine once some of its children
+ * were profiled: 0. */
+static pid_t wait_for_python(const struct options *o, struct spawn *child,
+			     struct child_monitor *children, int err_fd)
 {
 	uint64_t start = clock_now_ns(), notice = start + WAIT_NOTICE_NS;
-	struct errmsg e = { "" };
+	uint64_t next_scan = start + DESCENDANT_SCAN_NS;
+	struct task_tree tree;
+	task_tree_init(&tree);
+	pid_t found = 0;
 	for (;;) {
 		if (sampler_stop) {
 			spawn_terminate(child, 2000);
 			if (cmd_children_started(children))
-				return false;
+				break;
 			die("strobe: interrupted before process %d became a Python process", (int)child->pid);
+		}
+		if (is_python(child->pid, child) == 1) {
+			found = child->pid;
+			break;
+		}
+		uint64_t now = clock_now_ns();
+		/* a wrapper that forks (sh -c, unshare --fork, sudo, make):
+		 * its Python child is the program.  --subprocesses profiles
+		 * every child by itself instead. */
+		if (!o->subprocesses && now >= next_scan) {
+			next_scan = now + DESCENDANT_SCAN_NS;
+			if ((found = python_descendant(&tree, child)) != 0) {
+				fprintf(stderr, "strobe: the command runs Python in its child process "
+					"%d; profiling that process\n", (int)found);
+				break;
+			}
 		}
 		if (spawn_exited(child)) {
 			char how[64];
@@ -121,28 +183,12 @@ static bool wait_for_python(struct spawn *child, struct child_monitor *children,
 				fprintf(stderr, "strobe: the command %s without becoming a Python process; "
 					"its Python child processes were profiled\n",
 					spawn_describe(child, how, sizeof(how)));
-				return false;
+				break;
 			}
 			show_captured(err_fd);
-			die("strobe: the command %s before it became a Python process",
+			die("strobe: the command %s before it or a child of it became a Python process",
 			    spawn_describe(child, how, sizeof(how)));
 		}
-		if (py_runtime_maybe(child->pid) == 1) {
-			struct mem_source mem;
-			struct py_runtime rt;
-			if (mem_open(&mem, child->pid, 0) == 0) {
-				int rc = py_runtime_find(&rt, child->pid, &mem, &e);
-				mem_close(&mem);
-				if (rc == 0)
-					return true;
-				if (cmd_runtime_error_final(rc)) {
-					spawn_terminate(child, 2000);
-					die("strobe cannot profile process %d: %s", (int)child->pid,
-					    e.text[0] ? e.text : err_str(rc));
-				}
-			}
-		}
-		uint64_t now = clock_now_ns();
 		if (now >= notice) {
 			fprintf(stderr, "strobe: waiting for process %d to become a Python process...\n",
 				(int)child->pid);
@@ -151,6 +197,21 @@ static bool wait_for_python(struct spawn *child, struct child_monitor *children,
 		/* after the notice, a command that stays what it is (a shell
 		 * waiting for its Python children) is not read 5000 times a second */
 		clock_sleep_until(now + (notice == UINT64_MAX ? SLOW_POLL_NS : POLL_NS));
+	}
+	task_tree_release(&tree);
+	return found;
+}
+
+/* The command ran Python in a child that was profiled and has exited: the
+ * command goes on until it ends by itself, or Ctrl-C ends it. */
+static void wait_command(struct spawn *child)
+{
+	while (!spawn_exited(child)) {
+		if (sampler_stop) {
+			spawn_terminate(child, 2000);
+			return;
+		}
+		clock_sleep_until(clock_now_ns() + SLOW_POLL_NS);
 	}
 }
 
@@ -188,8 +249,11 @@ int cmd_run(const struct options *o)
 	/* --subprocesses: children born while the command starts count too */
 	struct child_monitor *children = o->subprocesses ? cmd_children_start(o, child.pid) : NULL;
 	int status = 0;
-	if (wait_for_python(&child, children, stdio[2]))
-		status = cmd_profile(o, child.pid, &child);
+	pid_t target = wait_for_python(o, &child, children, stdio[2]);
+	if (target)
+		status = cmd_profile(o, target, &child);
+	if (target && target != child.pid)
+		wait_command(&child);
 	if (o->live) {
 		show_captured(stdio[2]);
 		close(stdio[0]);
