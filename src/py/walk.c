@@ -468,6 +468,12 @@ static int walk_frame_objects(struct py_walker *w, struct sample *s, struct thre
 			fo = one;
 			w->stats.single_reads++;
 		}
+		/* a frame freed while we read (3.8-3.10 keep freed frames on a
+		 * free list chained through f_back, up to 200 of them) has no
+		 * references: following it would add frames the program is
+		 * not running.  ob_refcnt is the object's first word. */
+		if (rd_u64(fo, 0) == 0)
+			return ERR_CORRUPT;
 		raddr_t code = rd_u64(fo, l->fo_code);
 		int64_t lasti = rd_i32(fo, l->fo_lasti);
 		int64_t off = l->ip_kind == PY_IP_LASTI_UNITS ? lasti * 2 : lasti;
