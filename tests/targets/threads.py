@@ -2,10 +2,15 @@
 sleeps in a loop.  Workers start, report their native thread id
 (threading.get_native_id()) and wait for "go", so thread start-up is not
 slowed by spinning siblings; then the ready message maps each role to its id."""
+import os
 import threading
 import time
 
 import _common as c
+
+# the sleeper's naps (STROBE_SLEEP_S): long ones keep it off the run queue
+# even when every CPU is busy
+SLEEP = float(os.environ.get("STROBE_SLEEP_S", "0.005"))
 
 
 class Workers:
@@ -24,7 +29,7 @@ class Workers:
 
     def sleeper(self):
         self._started("sleeper")
-        while c.now() < c.END: time.sleep(0.005)  # @sleeper
+        while c.now() < c.END: time.sleep(SLEEP)  # @sleeper
 
     def _started(self, role):
         self.tids[role] = threading.get_native_id()
