@@ -10,7 +10,12 @@ issue 14): strobe runs as root in directories other users share.
     and a file already at the destination as it was;
   - -o naming the run's input (the recording replay reads, the
     --diff-flamegraph baseline) is refused before anything is written;
-  - every output's mode is 0666 (directories 0777) minus the umask;
+  - every new output's mode is 0666 (directories 0777) minus the umask; a
+    file replaced keeps its mode;
+  - a directory planted at a --subprocesses child's made-up name is refused;
+  - ordinary uses keep working: -o /dev/stdout with stdout on a file, one's
+    own file in a directory one cannot write, sudo --heatmap -o a directory
+    of the user who ran sudo;
   - a run killed mid-way leaves no half file.
 
 These tests never name the real /dev/null: strobe before issue 14 renamed
