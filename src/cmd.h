@@ -58,7 +58,13 @@ int cmd_replay(const struct options *o);
 /* --subprocesses (cmd_children.c): a thread watches the descendants of pid
  * and starts `strobe attach CHILD <the options that apply> -o <pattern>`
  * (stdio on /dev/null) for every Python process among them, as Tachyon
- * does.  Returns NULL (after a warning) if the thread cannot start. */
+ * does, with CMD_MADE_UP_OUTPUT_ENV=<that -o> in its environment.  Returns
+ * NULL (after a warning) if the thread cannot start. */
+/* In a profiler's environment, equal to its -o: that name was made up by
+ * the parent strobe (out_<pid>.txt from -o out.txt), so it is treated as a
+ * default name, not as the user's (a directory or a link there is refused;
+ * cmd_output_path).  Set by a user, it only makes strobe stricter. */
+#define CMD_MADE_UP_OUTPUT_ENV "STROBE_MADE_UP_OUTPUT"
 struct child_monitor;
 struct child_monitor *cmd_children_start(const struct options *o, pid_t pid);
 /* How many child profilers were started so far (0 for NULL). */
@@ -123,7 +129,9 @@ int cmd_output_done(const struct options *o, const struct out_format *fmt,
 
 /* The output path for a format writing a file: -o, DIR/<fmt>_<pid>.<ext>
  * when -o is a directory, else <fmt>_<pid>.<ext>.  True when the user
- * named it (-o), false for a name strobe made up (out_request.named). */
+ * named it (-o), false for a name strobe made up (out_request.named),
+ * including an -o that CMD_MADE_UP_OUTPUT_ENV says a parent strobe made up
+ * (kept as it is, even where a directory is). */
 bool cmd_output_path(const struct options *o, const char *format, const char *ext, pid_t pid,
 		     char *path, size_t size);
 

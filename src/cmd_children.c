@@ -123,7 +123,9 @@ struct child_profiler {
 /* The child profiler's command line, filled in per child. */
 struct child_cmd {
 	char **argv;               /* strobe attach PID <options> -o OUT */
+	char **envp;               /* strobe's environment and CMD_MADE_UP_OUTPUT_ENV=OUT */
 	int pid_slot, out_slot;    /* the entries that change per child */
+	int env_slot;
 	char *pattern;             /* output path, "{pid}" standing for the child */
 };
 
@@ -290,6 +292,27 @@ static void child_cmd_init(struct child_cmd *cmd, const struct options *o)
 	arg_add(&argv, &n, &cap, NULL);
 	cmd->argv = argv;
 	cmd->pattern = output_pattern(o);
+	/* OUT is a name strobe made up, not the user's: the child profiler
+	 * is told so in its environment (cmd.h), which the user does not set
+	 * for it, and treats it as a default name (a directory or a link
+	 * someone planted there is refused) */
+	char **envp = NULL;
+	n = cap = 0;
+	size_t len = strlen(CMD_MADE_UP_OUTPUT_ENV);
+	for (char **e = environ; e && *e; e++)
+		if (strncmp(*e, CMD_MADE_UP_OUTPUT_ENV, len) != 0 || (*e)[len] != '=')
+			arg_add(&envp, &n, &cap, *e);
+	cmd->env_slot = (int)n;
+	arg_add(&envp, &n, &cap, CMD_MADE_UP_OUTPUT_ENV "=");
+	arg_add(&envp, &n, &cap, NULL);
+	cmd->envp = envp;
+}
+
+static void child_cmd_release(struct child_cmd *cmd)
+{
+	cmd_children_argv_free(cmd->argv);
+	cmd_children_argv_free(cmd->envp);
+	free(cmd->pattern);
 }
 
 /* pattern with every "{pid}" replaced, as str.replace does */
@@ -312,8 +335,12 @@ static void child_cmd_fill(struct child_cmd *cmd, pid_t pid)
 	snprintf(num, sizeof(num), "%d", (int)pid);
 	free(cmd->argv[cmd->pid_slot]);
 	free(cmd->argv[cmd->out_slot]);
+	free(cmd->envp[cmd->env_slot]);
 	cmd->argv[cmd->pid_slot] = xstrdup(num);
 	cmd->argv[cmd->out_slot] = output_for(cmd->pattern, pid);
+	struct buf b = BUF_INIT;
+	buf_printf(&b, "%s=%s", CMD_MADE_UP_OUTPUT_ENV, cmd->argv[cmd->out_slot]);
+	cmd->envp[cmd->env_slot] = b.data;
 }
 
 void cmd_children_argv_free(char **argv)
@@ -330,8 +357,10 @@ char **cmd_children_argv(const struct options *o, pid_t child)
 	struct child_cmd cmd;
 	child_cmd_init(&cmd, o);
 	child_cmd_fill(&cmd, child);
-	free(cmd.pattern);
-	return cmd.argv;
+	char **argv = cmd.argv;
+	cmd.argv = NULL;
+	child_cmd_release(&cmd);
+	return argv;
 }
 
 /* ---- the profilers ------------------------------------------------------- */
@@ -358,7 +387,7 @@ static void start_profiler(struct child_monitor *m, pid_t pid, uint64_t key, boo
 	struct spawn sp;
 	int eno;
 	/* strobe itself, even if its file was replaced or deleted meanwhile */
-	if (spawn_start_quiet(&sp, "/proc/self/exe", m->cmd.argv, &eno) != 0) {
+	if (spawn_start_quiet(&sp, "/proc/self/exe", m->cmd.argv, m->cmd.envp, &eno) != 0) {
 		fprintf(stderr, "Warning: Failed to start profiler for child %d: %s\n", (int)pid,
 			strerror(eno ? eno : EIO));
 		return;
@@ -769,8 +798,7 @@ void cmd_children_finish(struct child_monitor *m)
 	}
 	end_profilers(m);
 
-	cmd_children_argv_free(m->cmd.argv);
-	free(m->cmd.pattern);
+	child_cmd_release(&m->cmd);
 	free(m->running);
 	task_tree_release(&m->tree);
 	u64map_release(&m->known);

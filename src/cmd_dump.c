@@ -622,7 +622,9 @@ int cmd_dump(const struct options *o)
 	 * strobe by its default action */
 	rc = take(&w, async, &s, &pp, o->blocking, pid);
 	ptrace_pause_release(&pp);
-	if (rc == ERR_NOPROC)
+	/* a stack read once the process opened has exited may be another's
+	 * that took its PID: not shown */
+	if (rc == ERR_NOPROC || !mem_alive(&mem))
 		die_exited(pid);
 	if (rc == ERR_NOTREADY)
 		sample_clear(&s);

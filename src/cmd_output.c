@@ -46,6 +46,14 @@ static bool is_dir(const char *path)
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* Whether -o is a name a --subprocesses parent made up for this child
+ * profiler (cmd.h, CMD_MADE_UP_OUTPUT_ENV). */
+static bool output_made_up(const struct options *o)
+{
+	const char *env = getenv(CMD_MADE_UP_OUTPUT_ENV);
+	return o->output && env && strcmp(env, o->output) == 0;
+}
+
 bool cmd_output_path(const struct options *o, const char *format, const char *ext, pid_t pid,
 		     char *path, size_t size)
 {
@@ -57,11 +65,15 @@ bool cmd_output_path(const struct options *o, const char *format, const char *ex
 		snprintf(name, sizeof(name), "%s_%d", format, (int)pid);
 	else
 		snprintf(name, sizeof(name), "%s_%d.%s", format, (int)pid, ext);
-	if (o->output && is_dir(o->output) && !dir) {
+	/* a made-up -o is no directory of the user's: one found there was
+	 * put there by someone, and the output is refused rather than put
+	 * in it */
+	bool made_up = output_made_up(o);
+	if (o->output && !made_up && is_dir(o->output) && !dir) {
 		/* the name in the directory is strobe's, not the user's */
 		snprintf(path, size, "%s/%s", o->output, name);
 		return false;
-	} else if (o->output && is_dir(o->output) && dir) {
+	} else if (o->output && !made_up && is_dir(o->output) && dir) {
 		/* an existing directory: that is where the pages go */
 		snprintf(path, size, "%s", o->output);
 	} else if (o->output) {
@@ -74,7 +86,7 @@ bool cmd_output_path(const struct options *o, const char *format, const char *ex
 		snprintf(path, size, "%s", name);
 		return false;
 	}
-	return true;
+	return !made_up;
 }
 
 /* The capture features of a run, as binary files record them. */

@@ -9,14 +9,15 @@
  * What grows in memory is what is distinct: strings, and per thread the
  * func/resource/frame/stack tables (interned), plus a small fixed state per
  * thread.  Sample rows (stack index, time) and marker rows go to an unnamed
- * spill file in the output directory through per-thread buffers (at most
+ * spill file (in the output's directory, or $TMPDIR when the output is not
+ * a regular file: spill_open) through per-thread buffers (at most
  * SPILL_MAX bytes each); the only trace of the run's length left in memory
  * is a 16-byte chunk index entry per SPILL_MAX bytes spilled.  close() writes
  * the JSON, reading the spilled rows back column by column, to the output
  * made by out_file_create: a temporary file renamed into place once whole
- * (mode 0666 minus the umask, as every strobe output; Tachyon's
- * NamedTemporaryFile + os.replace leave 0600), or a special file named by
- * -o written through, never replaced.
+ * (mode 0666 minus the umask, or the mode of the file it replaces, as every
+ * strobe output; Tachyon's NamedTemporaryFile + os.replace leave 0600), or a
+ * special file named by -o written through, never replaced.
  *
  * Semantics kept from Tachyon, on purpose (see the reference, section 2.6):
  *  - times are milliseconds since the first sample, computed from whole
@@ -560,17 +561,10 @@ static const void *spill_next(struct spill_iter *it, size_t size)
 	return row;
 }
 
-/* An unnamed file next to the output: gone when closed, even after a crash. */
-static int spill_open(const char *path)
+/* An unnamed file in dir (O_TMPFILE, else a named one removed at once):
+ * gone when closed, even after a crash. */
+static int spill_in(const char *dir)
 {
-	char dir[4096];
-	const char *slash = strrchr(path, '/');
-	if (!slash)
-		snprintf(dir, sizeof(dir), ".");
-	else if (slash == path)
-		snprintf(dir, sizeof(dir), "/");
-	else
-		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
 #ifdef O_TMPFILE
 	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (fd >= 0)
@@ -582,6 +576,30 @@ static int spill_open(const char *path)
 	if (fd >= 0)
 		unlink(tmpl);
 	return fd;
+}
+
+/* The spill goes next to the output when that is a file on a disk there
+ * (a regular file, or a new one), and in $TMPDIR (else /tmp) when the
+ * output is written through something else (-o /dev/null, -o /dev/stdout):
+ * the directory of a device is /dev, a RAM file system, and up to
+ * gigabytes of spill have no business there. */
+static int spill_open(const char *path)
+{
+	char dir[4096];
+	struct stat st;
+	bool beside = lstat(path, &st) == 0 ? S_ISREG(st.st_mode) : errno == ENOENT;
+	const char *slash = strrchr(path, '/');
+	if (!beside) {
+		const char *tmp = getenv("TMPDIR");
+		snprintf(dir, sizeof(dir), "%s", tmp && *tmp == '/' ? tmp : "/tmp");
+	} else if (!slash) {
+		snprintf(dir, sizeof(dir), ".");
+	} else if (slash == path) {
+		snprintf(dir, sizeof(dir), "/");
+	} else {
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	}
+	return spill_in(dir);
 }
 
 /* ---- strings --------------------------------------------------------------- */

@@ -180,24 +180,61 @@ static int link_unnamed(int dirfd, const char *tmp, int fd)
 	return linkat(fd, "", dirfd, tmp, AT_EMPTY_PATH);
 }
 
+/* The new file fd replaces old (NULL: nothing was there): it keeps old's
+ * permission bits, less setuid and setgid.  Only the user's own file passes
+ * them on whole (and its group, where strobe may give it); another user's
+ * file at that name (planted in a shared directory) can only narrow the
+ * mode strobe's umask gave, never open root's output to others. */
+static int keep_mode(int fd, const struct stat *old)
+{
+	if (!old)
+		return 0;
+	mode_t keep = old->st_mode & 07777 & ~(mode_t)(S_ISUID | S_ISGID);
+	if (old->st_uid == geteuid()) {
+		/* not a member of that group: the file keeps strobe's */
+		if (fchown(fd, (uid_t)-1, old->st_gid) != 0 && errno != EPERM)
+			return -1;
+	} else {
+		struct stat now;
+		if (fstat(fd, &now) != 0)
+			return -1;
+		keep &= now.st_mode & 07777;
+	}
+	return fchmod(fd, keep);
+}
+
 /* The output's file, not yet in the directory: an unnamed O_TMPFILE when
  * the file system has them, so that a run that dies (even by SIGKILL)
- * leaves nothing behind; else a named temporary file. */
-static int make_temp(struct outfile *of)
+ * leaves nothing behind; else a named temporary file.  old: the regular
+ * file it will replace, or NULL. */
+static int make_temp(struct outfile *of, const struct stat *old)
 {
 #ifdef O_TMPFILE
 	/* linking it in at commit goes through /proc/self/fd (or needs
 	 * CAP_DAC_READ_SEARCH): without either, a named file from the start */
 	if (access("/proc/self/fd", X_OK) == 0 || geteuid() == 0) {
 		of->fd = openat(of->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
-		if (of->fd >= 0) {
+		if (of->fd >= 0)
 			of->unnamed = true;
-			return 0;
-		}
 	}
 #endif
-	of->fd = make_beside(of->dirfd, of->name, &of->tmp, make_file, -1);
-	return of->fd < 0 ? -1 : 0;
+	if (of->fd < 0)
+		of->fd = make_beside(of->dirfd, of->name, &of->tmp, make_file, -1);
+	if (of->fd < 0)
+		return -1;
+	if (keep_mode(of->fd, old) != 0) {
+		int e = errno;
+		close(of->fd);
+		of->fd = -1;
+		of->unnamed = false;
+		if (of->tmp)
+			unlinkat(of->dirfd, of->tmp, 0);
+		free(of->tmp);
+		of->tmp = NULL;
+		errno = e;
+		return -1;
+	}
+	return 0;
 }
 
 static int write_all(int fd, const void *data, size_t len)
@@ -287,14 +324,84 @@ static int open_direct(struct outfile *of, const struct stat *lst, const char *c
 	return 0;
 }
 
+/* strobe's own stdout or stderr, if st (what a name leads to) is that
+ * file: its descriptor, else -1. */
+static int stdio_of(const struct stat *st)
+{
+	for (int fd = STDOUT_FILENO; fd <= STDERR_FILENO; fd++) {
+		struct stat s;
+		if (fstat(fd, &s) == 0 && s.st_dev == st->st_dev && s.st_ino == st->st_ino)
+			return fd;
+	}
+	return -1;
+}
+
+/* A name the user gave that leads to strobe's own stdout or stderr (st):
+ * written through that descriptor, as a shell's "> FILE" made it, never
+ * renamed over ("-o /dev/stdout > out.txt").  The output then shares that
+ * file with strobe's own messages, in the order they are written. */
+static int open_stdio(struct outfile *of, int fd, const struct stat *st,
+		      const char *const *inputs, struct errmsg *why)
+{
+	struct stat lst;
+	if (fstatat(of->dirfd, of->name, &lst, AT_SYMLINK_NOFOLLOW) != 0)
+		return fail_errno(why);
+	if (S_ISLNK(lst.st_mode) && !trusted_owner(&lst))
+		return refuse(why, ELOOP, "it is a symbolic link owned by another user", NULL);
+	int k = match_input(st, inputs);
+	if (k)
+		return refuse_input(why, inputs, k);
+	of->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	return of->fd < 0 ? fail_errno(why) : 0;
+}
+
+/* The user's own regular file lst, named by -o, in a directory where no
+ * new file can be made: written in place, truncated first.  Unlike a
+ * replacement, a failed write leaves it cut short.  Opened without
+ * following a link or waiting on a FIFO, and used only if it is still that
+ * file. */
+static int open_in_place(struct outfile *of, const struct stat *lst, struct errmsg *why)
+{
+	int fd = openat(of->dirfd, of->name,
+			O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return fail_errno(why);
+	struct stat st;
+	int rc = 0;
+	if (fstat(fd, &st) != 0)
+		rc = fail_errno(why);
+	else if (!S_ISREG(st.st_mode) || st.st_dev != lst->st_dev || st.st_ino != lst->st_ino ||
+		 st.st_uid != geteuid())
+		rc = refuse(why, EAGAIN, "it changed while being opened", NULL);
+	/* truncated only once it is known to be that file */
+	else if (ftruncate(fd, 0) != 0 || fcntl(fd, F_SETFL, 0) != 0)
+		rc = fail_errno(why);
+	if (rc) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return rc;
+	}
+	of->fd = fd;
+	return 0;
+}
+
 /* Look at of->name in of->dirfd and open what the rules allow. */
 static int open_in(struct outfile *of, const struct outfile_policy *pol, struct errmsg *why)
 {
 	const char *const *inputs = pol->inputs;
-	struct stat lst;
+	struct stat lst = { 0 }; /* st_mode 0: absent */
+	if (pol->named) {
+		struct stat st;
+		int fd;
+		if (fstatat(of->dirfd, of->name, &st, 0) == 0 && !S_ISDIR(st.st_mode) &&
+		    (fd = stdio_of(&st)) >= 0)
+			return open_stdio(of, fd, &st, inputs, why);
+	}
 	if (fstatat(of->dirfd, of->name, &lst, AT_SYMLINK_NOFOLLOW) != 0) {
 		if (errno != ENOENT)
 			return fail_errno(why);
+		lst.st_mode = 0;
 	} else if (S_ISDIR(lst.st_mode)) {
 		errno = EISDIR;
 		return fail_errno(why);
@@ -335,7 +442,16 @@ static int open_in(struct outfile *of, const struct outfile_policy *pol, struct 
 			return refuse_input(why, inputs, k);
 	}
 	/* absent or a regular file: a new file beside it */
-	return make_temp(of) != 0 ? fail_errno(why) : 0;
+	bool exists = S_ISREG(lst.st_mode);
+	if (make_temp(of, exists ? &lst : NULL) == 0)
+		return 0;
+	/* no new file can be made there (a directory strobe's user may not
+	 * write, a read-only mount): the user's own file named by -o is
+	 * written in place, as any program would */
+	if (exists && pol->named && lst.st_uid == geteuid() &&
+	    (errno == EACCES || errno == EPERM || errno == EROFS))
+		return open_in_place(of, &lst, why);
+	return fail_errno(why);
 }
 
 static void outfile_free(struct outfile *of)
@@ -510,14 +626,41 @@ static void outdir_free(struct outdir *d)
 	free(d);
 }
 
-/* An existing directory at d->name: used if it is a real one of ours. */
-static int open_existing_dir(struct outdir *d, const struct stat *lst, struct errmsg *why)
+/* Whether uid is the user who ran sudo to become strobe's user: SUDO_UID,
+ * which sudo sets (a user cannot set the environment of root's programs). */
+static bool sudo_user(uid_t uid)
+{
+	const char *s = getenv("SUDO_UID");
+	if (!s || *s < '0' || *s > '9')
+		return false;
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	return !*end && errno == 0 && v < (uid_t)-1 && (uid_t)v == uid;
+}
+
+/* Whether a directory owned by uid may receive strobe's pages.  At a name
+ * strobe made up, only strobe's own: another user could have made it.
+ * Named by -o, also root's (which no other user can make) and that of the
+ * user who ran sudo ("sudo strobe --heatmap -o ~/report"), as "-o DIR"
+ * takes such a directory for a one-file format. */
+static bool dir_owner_ok(uid_t uid, bool named)
+{
+	if (uid == geteuid())
+		return true;
+	return named && (uid == 0 || sudo_user(uid));
+}
+
+/* An existing directory at d->name: used if it is a real one whose owner
+ * dir_owner_ok accepts. */
+static int open_existing_dir(struct outdir *d, const struct stat *lst, bool named,
+			     struct errmsg *why)
 {
 	if (S_ISLNK(lst->st_mode))
 		return refuse(why, ELOOP, "it is a symbolic link", NULL);
 	if (!S_ISDIR(lst->st_mode))
 		return refuse(why, ENOTDIR, "it is not a directory", kind_of(lst->st_mode));
-	if (lst->st_uid != geteuid())
+	if (!dir_owner_ok(lst->st_uid, named))
 		return refuse(why, EPERM, "it is a directory owned by another user", NULL);
 	d->fd = openat(d->parentfd, d->name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (d->fd < 0)
@@ -525,7 +668,7 @@ static int open_existing_dir(struct outdir *d, const struct stat *lst, struct er
 	struct stat st;
 	if (fstat(d->fd, &st) != 0)
 		return fail_errno(why);
-	if (st.st_dev != lst->st_dev || st.st_ino != lst->st_ino || st.st_uid != geteuid())
+	if (st.st_dev != lst->st_dev || st.st_ino != lst->st_ino || st.st_uid != lst->st_uid)
 		return refuse(why, EAGAIN, "it changed while being opened", NULL);
 	return 0;
 }
@@ -542,7 +685,10 @@ int outdir_open(struct outdir **out, const char *path, const struct outfile_poli
 	for (size_t n = strlen(p); n > 1 && p[n - 1] == '/'; n--)
 		p[n - 1] = '\0';
 	int rc = 0;
-	if (pol->named && make_parents(p) != 0) {
+	/* the directories leading to it are the user's choice: a default
+	 * name has none, and a --subprocesses child's made-up name shares
+	 * those of the -o path it is made from */
+	if (make_parents(p) != 0) {
 		rc = fail_errno(why);
 		goto out;
 	}
@@ -575,7 +721,7 @@ int outdir_open(struct outdir **out, const char *path, const struct outfile_poli
 	d->name = xstrdup(base);
 	struct stat lst;
 	if (fstatat(d->parentfd, d->name, &lst, AT_SYMLINK_NOFOLLOW) == 0) {
-		rc = open_existing_dir(d, &lst, why);
+		rc = open_existing_dir(d, &lst, pol->named, why);
 		goto out;
 	}
 	if (errno != ENOENT) {

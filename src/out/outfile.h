@@ -11,8 +11,18 @@
  *    outfile_commit, once every write, the flush and the close succeeded.
  *    On any failure the temporary file is removed and NAME is left as it
  *    was.  The rename replaces the directory entry, never what a planted
- *    entry points to, and the file made is strobe's: its owner and mode are
- *    not taken from the file it replaces.
+ *    entry points to, and the file made is strobe's (its owner).  It keeps
+ *    the permission bits of the file it replaces (less setuid and setgid):
+ *    all of them, and the group where it can, if that file was strobe's
+ *    user's; else only those within 0666 minus the umask.
+ *  - named by the user (-o), strobe's user's own regular file in a
+ *    directory where no new file can be made (EACCES, EPERM, EROFS):
+ *    written in place (opened without following a link, checked to be that
+ *    file, then truncated); a failure then leaves it cut short.
+ *  - named by the user, leading (links followed) to the very file strobe's
+ *    stdout or stderr is ("-o /dev/stdout > out.txt"): written through a
+ *    duplicate of that descriptor, never renamed over; a link there must
+ *    belong to strobe's effective user or to root.
  *  - a symbolic link or a special file (device, FIFO, socket) at a name
  *    strobe made up (policy.named false: the default names, DIR/NAME when
  *    -o is a directory, --subprocesses' per-child names): refused.
@@ -26,7 +36,8 @@
  *    link to a regular file, a directory or nothing is refused: following
  *    it would write where the link's owner chose, replacing it would
  *    surprise whoever made it.
- *  - a directory: refused (callers turn "-o DIR" into DIR/NAME first).
+ *  - a directory: refused (callers turn "-o DIR" into DIR/NAME first; a
+ *    made-up name is never turned into a directory's).
  *  - one of the run's inputs (same device and inode, links followed):
  *    refused, before anything is written.
  *
@@ -68,11 +79,12 @@ int outfile_fd(const struct outfile *of);
 /* A buffered stream over outfile_fd, made on the first call (owned by of;
  * never fclose it).  NULL (errno set) if it cannot be made. */
 FILE *outfile_stream(struct outfile *of);
-/* Whether writes go straight to a special file: nothing is renamed, and a
+/* Whether writes go straight to the destination (a special file, strobe's
+ * stdout or stderr, a file written in place): nothing is renamed, and a
  * FIFO cannot seek. */
 bool outfile_direct(const struct outfile *of);
 /* Flush the stream, close, and rename the temporary file into place (a
- * special file is only flushed and closed).  On any failure the temporary
+ * direct output is only flushed and closed).  On any failure the temporary
  * file is removed and the destination left as it was.  Frees of. */
 int outfile_commit(struct outfile *of, struct errmsg *why);
 /* Give up: close, remove the temporary file, free of.  errno is kept, so
@@ -86,11 +98,13 @@ struct outdir;
 
 /* Open the output directory path under pol (its links and special files
  * rules apply to path itself, its parents are followed).
- *  - absent: its missing parents are made (only for a named path), then a
- *    temporary directory beside it (mode 0777 minus the umask), renamed
- *    into place by outdir_commit;
+ *  - absent: its missing parents are made (the user's -o path's, which a
+ *    --subprocesses child's made-up name shares; a default name has none),
+ *    then a temporary directory beside it (mode 0777 minus the umask),
+ *    renamed into place by outdir_commit;
  *  - an existing directory: used only if it is a real directory (not a
- *    link) owned by strobe's effective user; each file then goes in by
+ *    link) owned by strobe's effective user, or, when pol->named, by root
+ *    or by the user in SUDO_UID (who ran sudo); each file then goes in by
  *    temporary file and rename;
  *  - anything else: refused. */
 int outdir_open(struct outdir **d, const char *path, const struct outfile_policy *pol,

@@ -71,7 +71,8 @@ int spawn_start_stdio(struct spawn *sp, char *const argv[], const int stdio[3], 
 	return 0;
 }
 
-int spawn_start_quiet(struct spawn *sp, const char *path, char *const argv[], int *spawn_errno)
+int spawn_start_quiet(struct spawn *sp, const char *path, char *const argv[], char *const envp[],
+		      int *spawn_errno)
 {
 	memset(sp, 0, sizeof(*sp));
 	*spawn_errno = 0;
@@ -109,7 +110,7 @@ int spawn_start_quiet(struct spawn *sp, const char *path, char *const argv[], in
 		rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 	pid_t pid = -1;
 	if (!rc)
-		rc = posix_spawn(&pid, path, &fa, &attr, argv, environ);
+		rc = posix_spawn(&pid, path, &fa, &attr, argv, envp ? envp : environ);
 	posix_spawnattr_destroy(&attr);
 	posix_spawn_file_actions_destroy(&fa);
 	if (rc) {

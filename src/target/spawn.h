@@ -20,12 +20,14 @@ int spawn_start(struct spawn *sp, char *const argv[], int *exec_errno);
  * stdio[0], stdio[1] and stdio[2] where those are >= 0 (stdio may be NULL). */
 int spawn_start_stdio(struct spawn *sp, char *const argv[], const int stdio[3], int *exec_errno);
 
-/* Start path (not searched in PATH) with argv, its stdin, stdout and
- * stderr on /dev/null, default dispositions and an empty signal mask; no
- * other descriptor of strobe's is inherited (they are close-on-exec).
- * Safe from any thread: it uses posix_spawn, so strobe's memory is not
- * copied.  Returns 0, or a negative ERR_* with *spawn_errno set. */
-int spawn_start_quiet(struct spawn *sp, const char *path, char *const argv[], int *spawn_errno);
+/* Start path (not searched in PATH) with argv and the environment envp
+ * (NULL: strobe's own), its stdin, stdout and stderr on /dev/null, default
+ * dispositions and an empty signal mask; no other descriptor of strobe's is
+ * inherited (they are close-on-exec).  Safe from any thread: it uses
+ * posix_spawn, so strobe's memory is not copied.  Returns 0, or a negative
+ * ERR_* with *spawn_errno set. */
+int spawn_start_quiet(struct spawn *sp, const char *path, char *const argv[], char *const envp[],
+		      int *spawn_errno);
 
 /* Whether the child has exited (reaps it).  Never blocks. */
 bool spawn_exited(struct spawn *sp);

@@ -10,7 +10,12 @@ issue 14): strobe runs as root in directories other users share.
     and a file already at the destination as it was;
   - -o naming the run's input (the recording replay reads, the
     --diff-flamegraph baseline) is refused before anything is written;
-  - every output's mode is 0666 (directories 0777) minus the umask;
+  - every new output's mode is 0666 (directories 0777) minus the umask; a
+    file replaced keeps its mode;
+  - a directory planted at a --subprocesses child's made-up name is refused;
+  - ordinary uses keep working: -o /dev/stdout with stdout on a file, one's
+    own file in a directory one cannot write, sudo --heatmap -o a directory
+    of the user who ran sudo;
   - a run killed mid-way leaves no half file.
 
 These tests never name the real /dev/null: strobe before issue 14 renamed
@@ -474,7 +479,7 @@ def t_write_input_refused(ctx):
 
 @case("write_modes", kind="global")
 def t_write_modes(ctx):
-    """every format's file (and the heat map directory) is 0666 (0777) minus the umask: umask 022 and 077"""
+    """every format's new file (and the heat map directory) is 0666 (0777) minus the umask: umask 022 and 077; a file replaced keeps its mode"""
     rec = record(ctx)
     pb = Problems()
     for mask in (0o022, 0o077):
@@ -489,13 +494,18 @@ def t_write_modes(ctx):
 
         for flag in REPLAY_FILE_FORMATS:
             path = os.path.join(d, flag.lstrip("-"))
-            # a file there before passes nothing of its mode on
-            with open(path, "wb") as f:
-                f.write(b"x")
-            os.chmod(path, 0o604)
             q = replay(ctx, [flag, "-o", path, rec], prefix=umask)
             if pb.check(q.rc == 0, "%s exited %s: %s", flag, q.rc, q.stderr[-300:]):
                 mode_is(path, 0o666 & ~mask, flag)
+        # a file of one's own there before keeps its mode (0600 stays private)
+        for flag, mode in (("--collapsed", 0o600), ("--gecko", 0o664)):
+            path = os.path.join(d, "old" + flag.lstrip("-"))
+            with open(path, "wb") as f:
+                f.write(b"x")
+            os.chmod(path, mode)
+            q = replay(ctx, [flag, "-o", path, rec], prefix=umask)
+            if pb.check(q.rc == 0, "%s exited %s: %s", flag, q.rc, q.stderr[-300:]):
+                mode_is(path, mode, "%s replacing a %03o file" % (flag, mode))
         hm = os.path.join(d, "hm")
         q = replay(ctx, ["--heatmap", "-o", hm, rec], prefix=umask)
         if pb.check(q.rc == 0, "--heatmap exited %s: %s", q.rc, q.stderr[-300:]):
@@ -508,4 +518,101 @@ def t_write_modes(ctx):
         p.message("ready")
         expect_success(p)
         mode_is(path, 0o666 & ~mask, "--binary")
+    pb.done()
+
+
+@case("write_subprocess_planted_dir", kind="global")
+def t_write_subprocess_planted_dir(ctx):
+    """--subprocesses -o shared/out.txt: a directory another user planted at a child's made-up name out_<pid>.txt is refused, not written into"""
+    shared = shared_dir(ctx, "shared")
+    out = os.path.join(shared, "out.txt")
+    gate = ctx.path("gate")
+    os.mkfifo(gate)
+    p = ctx.strobe(["run", "--subprocesses", "--collapsed", "-o", out]
+                   + ctx.run_args("children.py", ["gated", "1", ctx.to_target(gate)]))
+    p.message("ready", timeout=60)
+    # the child is a shell until the gate opens: its directory is planted
+    # before it becomes Python and its profiler starts
+    child = p.message("gated", timeout=60)["child"]
+    planted = os.path.join(shared, "out_%d.txt" % child)
+    as_nobody(ctx, "import os, sys; os.mkdir(sys.argv[1]); os.chmod(sys.argv[1], 0o777)", planted)
+    with open(gate, "w") as f:
+        f.write("go\n")
+    check(p.message("lingering", timeout=60)["pid"] == child, "the child changed pid")
+    # the child's profiler must run for the test to mean anything
+    deadline = time.monotonic() + 30
+    while "Started profiler for child process %d" % child not in p.stderr:
+        check(time.monotonic() < deadline, "no profiler started for child %d in 30 s:\n%s",
+              child, p.stderr)
+        time.sleep(0.02)
+    p.message("lingered", timeout=60)
+    rc = p.wait(60)
+    check(rc == 0, "strobe exited %s: %s", rc, p.stderr[-300:])
+    check(os.path.isfile(out), "no output for the parent")
+    check(os.listdir(planted) == [], "the child's output went into the planted directory: %s",
+          os.listdir(planted))
+    check(not temporaries(shared), "temporaries left: %s", temporaries(shared))
+
+
+@case("write_ordinary_use", kind="global")
+def t_write_ordinary_use(ctx):
+    """what users do keeps working: -o /dev/stdout with stdout on a file; one's own file in a directory one cannot write (written in place); sudo --heatmap -o a directory of the sudo user (SUDO_UID), not at a default name"""
+    rec = record(ctx)
+    os.chmod(rec, 0o644)
+    pb = Problems()
+    # -o /dev/stdout, stdout a regular file (the harness's log): through it
+    q = replay(ctx, ["--collapsed", "-o", "/dev/stdout", rec])
+    pb.check(q.rc == 0, "-o /dev/stdout > FILE exited %s: %s", q.rc, q.stderr[-300:])
+    pb.check("chain.py" in q.stdout, "-o /dev/stdout > FILE: no stacks in the file: %r",
+             q.stdout[-300:])
+    # nobody's own file in root's directory, strobe run as nobody
+    ro = ctx.path("ro")
+    os.mkdir(ro, 0o755)
+    mine = os.path.join(ro, "mine.txt")
+    with open(mine, "wb") as f:
+        f.write(b"before\n" * 1000)
+    os.chown(mine, NOBODY, NOBODY)
+    os.chmod(mine, 0o640)
+    ino = os.stat(mine).st_ino
+    nobody = ("setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY, "--clear-groups")
+    q = replay(ctx, ["--collapsed", "-o", mine, rec], prefix=nobody)
+    pb.check(q.rc == 0, "as nobody, -o its own file in root's directory exited %s: %s", q.rc,
+             q.stderr[-300:])
+    data = read(mine) or b""
+    pb.check(b"chain.py" in data and b"before" not in data, "the file is not the output: %r",
+             data[:200])
+    st = os.stat(mine)
+    pb.check(st.st_ino == ino and st.st_uid == NOBODY and stat.S_IMODE(st.st_mode) == 0o640,
+             "the file was not written in place: inode %d (was %d), uid %d, mode %03o",
+             st.st_ino, ino, st.st_uid, stat.S_IMODE(st.st_mode))
+    pb.check(not temporaries(ro), "temporaries left: %s", temporaries(ro))
+    # sudo strobe --heatmap -o ~user/dir: a directory of the user who ran sudo
+    home = ctx.path("home")
+    os.mkdir(home, 0o755)
+    os.chown(home, NOBODY, NOBODY)
+    env_sudo = ctx.env(SUDO_UID=NOBODY)
+    q = ctx.strobe(["replay", "--heatmap", "-o", home, rec], ready=False, env=env_sudo)
+    q.wait(120)
+    pb.check(q.rc == 0, "--heatmap -o SUDO_UID's directory exited %s: %s", q.rc,
+             q.stderr[-300:])
+    pb.check(os.path.isfile(os.path.join(home, "index.html")), "no index.html in %s: %s", home,
+             os.listdir(home))
+    other = ctx.path("other")
+    os.mkdir(other, 0o755)
+    os.chown(other, NOBODY, NOBODY)
+    q = ctx.strobe(["replay", "--heatmap", "-o", other, rec], ready=False,
+                   env=ctx.env(SUDO_UID=None))
+    q.wait(120)
+    pb.refused(q, "owned by another user", "--heatmap -o another user's directory, no sudo")
+    # at a default name, SUDO_UID's directory is not taken
+    target, ready = ctx.start_target("spin.py")
+    shared = shared_dir(ctx, "shared")
+    hdir = os.path.join(shared, "heatmap_%d" % ready["pid"])
+    as_nobody(ctx, "import os, sys; os.mkdir(sys.argv[1]); os.chmod(sys.argv[1], 0o777)", hdir)
+    q = ctx.strobe(["attach", "-d", "1", "--heatmap", str(ready["pid"])], ready=False,
+                   env=env_sudo, cwd=shared)
+    q.wait(60)
+    pb.refused(q, "owned by another user", "--heatmap at a default name, SUDO_UID's directory")
+    pb.check(os.listdir(hdir) == [], "--heatmap wrote into %s: %s", hdir, os.listdir(hdir))
+    target.close()
     pb.done()

@@ -26,6 +26,10 @@ QUICK_EXECS `python -c` children spinning QUICK_EXEC_S in child_spin(); then
 linger: says "ready", starts `children.py lingering HOLD` (subprocess), which
 says "lingering", spins HOLD seconds in linger_spin() and says "lingered"
 (through the inherited readiness fd); the parent waits for it.
+gated (children.py gated HOLD FIFO): the same, but the child is first a shell
+that says nothing: the parent says "gated" with its pid, and the shell execs
+`children.py lingering HOLD` once a line is written to FIFO, so that a test
+can prepare something at the child's pid before it becomes Python.
 """
 import multiprocessing
 import os
@@ -146,6 +150,12 @@ def main():
         run_quick()
     elif mode == "linger":
         child = python_child("lingering", str(hold))
+        c.signal("child", child=child.pid, rc=child.wait())
+    elif mode == "gated":
+        child = subprocess.Popen(["/bin/sh", "-c", 'read go < "$0" && exec "$@"', sys.argv[3],
+                                  sys.executable, os.path.abspath(__file__), "lingering",
+                                  str(hold)], pass_fds=ready_fds())
+        c.signal("gated", child=child.pid)
         c.signal("child", child=child.pid, rc=child.wait())
     else:
         child = subprocess.Popen([sys.executable, "-c", CHILD, str(CHILD_SPIN)])

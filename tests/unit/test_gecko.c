@@ -20,6 +20,7 @@
 #include "out/out.h"
 #include "py/opcodes.h"
 
+#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -416,6 +417,8 @@ static void check_case(bool opcodes, const char *expected)
 	int fd = mkstemp(path);
 	CHECK(fd >= 0);
 	close(fd);
+	/* a new file (one replaced keeps its mode: mkstemp's 0600) */
+	unlink(path);
 	struct profile p;
 	profile_init(&p);
 	CHECK_EQ_INT(write_profile(path, opcodes, small, sizeof(small) / sizeof(small[0]), &p), 0);
@@ -430,7 +433,7 @@ static void check_case(bool opcodes, const char *expected)
 			got + (i > 40 ? i - 40 : 0), expected + (i > 40 ? i - 40 : 0));
 		CHECK(0);
 	}
-	/* every strobe output: 0666 minus the umask (Tachyon's gecko: 0600) */
+	/* every new strobe output: 0666 minus the umask (Tachyon's gecko: 0600) */
 	struct stat st;
 	mode_t mask = umask(0);
 	umask(mask);
@@ -619,6 +622,71 @@ TEST(empty)
 	unlink(path);
 }
 
+/* Whether this process has a file of directory dir open (an unnamed
+ * O_TMPFILE shows as "dir/#123 (deleted)"). */
+static bool holds_file_in(const char *dir)
+{
+	DIR *d = opendir("/proc/self/fd");
+	bool found = false;
+	struct dirent *e;
+	size_t n = strlen(dir);
+	while (d && !found && (e = readdir(d)) != NULL) {
+		char link[320], to[4096];
+		snprintf(link, sizeof(link), "/proc/self/fd/%s", e->d_name);
+		ssize_t k = readlink(link, to, sizeof(to) - 1);
+		if (k <= 0)
+			continue;
+		to[k] = '\0';
+		found = strncmp(to, dir, n) == 0 && to[n] == '/';
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+/* The spill: beside a regular (or new) output file, in $TMPDIR when the
+ * output is written through something else (-o /dev/null, -o /dev/stdout:
+ * /dev is a RAM file system). */
+TEST(spill_place)
+{
+	char out[] = "/tmp/test_gecko_outXXXXXX", tmp[] = "/tmp/test_gecko_tmpXXXXXX";
+	CHECK(mkdtemp(out) != NULL && mkdtemp(tmp) != NULL);
+	const char *old = getenv("TMPDIR");
+	char *saved = old ? strdup(old) : NULL;
+	setenv("TMPDIR", tmp, 1);
+	char link[64], fresh[64], reg[64];
+	snprintf(link, sizeof(link), "%s/null", out);
+	snprintf(fresh, sizeof(fresh), "%s/new.json", out);
+	snprintf(reg, sizeof(reg), "%s/old.json", out);
+	CHECK(symlink("/dev/null", link) == 0);
+	FILE *f = fopen(reg, "w");
+	CHECK(f != NULL);
+	if (f)
+		fclose(f);
+	const struct {
+		const char *path;
+		bool beside;
+	} cases[] = { { link, false }, { "/dev/null", false }, { fresh, true }, { reg, true } };
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct out_request req = { .path = cases[i].path, .named = true };
+		struct out_stream *st = NULL;
+		CHECK_EQ_INT(out_gecko_stream.open(&st, &req), 0);
+		if (!st)
+			continue;
+		CHECK(holds_file_in(out) == cases[i].beside);
+		CHECK(holds_file_in(tmp) == !cases[i].beside);
+		out_gecko_stream.abort(st, &req);
+	}
+	if (saved)
+		setenv("TMPDIR", saved, 1);
+	else
+		unsetenv("TMPDIR");
+	free(saved);
+	unlink(link);
+	unlink(reg);
+	CHECK(rmdir(out) == 0 && rmdir(tmp) == 0);
+}
+
 int main(void)
 {
 	RUN(small);
@@ -628,5 +696,6 @@ int main(void)
 	RUN(python_frame_without_line);
 	RUN(unwritable);
 	RUN(empty);
+	RUN(spill_place);
 	return harness_done();
 }

@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char dir[64];
@@ -321,8 +323,8 @@ TEST(umask_respected)
 		umask(old);
 		struct stat st;
 		CHECK(stat(at("f"), &st) == 0 && (st.st_mode & 07777) == (0666 & ~masks[i]));
-		/* strobe's mode, not the replaced file's */
-		CHECK(stat(at("g"), &st) == 0 && (st.st_mode & 07777) == (0666 & ~masks[i]));
+		/* a file of strobe's user it replaces keeps its mode */
+		CHECK(stat(at("g"), &st) == 0 && (st.st_mode & 07777) == 0604);
 		CHECK(stat(at("hm"), &st) == 0 && (st.st_mode & 07777) == (0777 & ~masks[i]));
 		CHECK(stat(at("hm/index.html"), &st) == 0 &&
 		      (st.st_mode & 07777) == (0666 & ~masks[i]));
@@ -397,8 +399,13 @@ TEST(outdir_new)
 	CHECK_EQ_INT(outdir_put(d, "index.html", "abc", 3, &why), 0);
 	CHECK_EQ_INT(outdir_commit(d, &why), 0);
 	CHECK_STR(text_of(at("a/b/c/index.html")), "abc");
-	/* at a made-up name, they are not */
-	CHECK_EQ_INT(outdir_open(&d, at("x/y"), &made_up, &why), ERR_IO);
+	/* at a made-up name too: a --subprocesses child's name is made from
+	 * the -o path, whose directories its parent makes too late */
+	CHECK_EQ_INT(outdir_open(&d, at("x/y"), &made_up, &why), 0);
+	if (d)
+		CHECK_EQ_INT(outdir_commit(d, &why), 0);
+	struct stat st;
+	CHECK(lstat(at("x/y"), &st) == 0 && S_ISDIR(st.st_mode));
 }
 
 TEST(outdir_existing)
@@ -445,6 +452,209 @@ TEST(outdir_existing)
 	CHECK_EQ_INT(leftovers(), 0);
 }
 
+/* Replacing a file keeps its permission bits (not setuid, setgid): all of
+ * them for a file of strobe's user, with its group; another user's file
+ * (root only can make one) only narrows strobe's mode. */
+TEST(mode_kept)
+{
+	reset_dir();
+	mode_t old = umask(022);
+	struct errmsg why = { "" };
+	struct stat st;
+	put("private", "p");
+	CHECK(chmod(at("private"), 0600) == 0);
+	CHECK_EQ_INT(write_text(at("private"), &named, "x", &why), 0);
+	CHECK(stat(at("private"), &st) == 0 && (st.st_mode & 07777) == 0600);
+	put("shared", "s");
+	CHECK(chmod(at("shared"), 0664) == 0);
+	CHECK_EQ_INT(write_text(at("shared"), &made_up, "x", &why), 0);
+	CHECK(stat(at("shared"), &st) == 0 && (st.st_mode & 07777) == 0664);
+	put("suid", "s");
+	CHECK(chmod(at("suid"), 06755) == 0);
+	CHECK_EQ_INT(write_text(at("suid"), &named, "x", &why), 0);
+	CHECK(stat(at("suid"), &st) == 0 && (st.st_mode & 07777) == 0755);
+	/* a new file: 0666 minus the umask */
+	CHECK_EQ_INT(write_text(at("fresh"), &named, "x", &why), 0);
+	CHECK(stat(at("fresh"), &st) == 0 && (st.st_mode & 07777) == 0644);
+	if (geteuid() == 0) {
+		/* the group of one's own file goes on */
+		put("grp", "g");
+		CHECK(chown(at("grp"), 0, 65534) == 0);
+		CHECK(chmod(at("grp"), 0660) == 0);
+		CHECK_EQ_INT(write_text(at("grp"), &named, "x", &why), 0);
+		CHECK(stat(at("grp"), &st) == 0 && st.st_gid == 65534 &&
+		      (st.st_mode & 07777) == 0660);
+		/* another user's world-writable file never makes root's so */
+		put("theirs", "t");
+		CHECK(chown(at("theirs"), 65534, 65534) == 0);
+		CHECK(chmod(at("theirs"), 0666) == 0);
+		CHECK_EQ_INT(write_text(at("theirs"), &made_up, "x", &why), 0);
+		CHECK(stat(at("theirs"), &st) == 0 && st.st_uid == 0 && st.st_gid == 0 &&
+		      (st.st_mode & 07777) == 0644);
+		put("theirs2", "t");
+		CHECK(chown(at("theirs2"), 65534, 65534) == 0);
+		CHECK(chmod(at("theirs2"), 0600) == 0);
+		CHECK_EQ_INT(write_text(at("theirs2"), &made_up, "x", &why), 0);
+		CHECK(stat(at("theirs2"), &st) == 0 && (st.st_mode & 07777) == 0600);
+	}
+	umask(old);
+	CHECK_EQ_INT(leftovers(), 0);
+}
+
+/* -o naming strobe's own stdout or stderr (through /dev/stdout, or the
+ * file's own name): written through that descriptor, after what it holds,
+ * never renamed over. */
+TEST(stdout_file)
+{
+	reset_dir();
+	put("log", "before\n");
+	struct stat before, after;
+	CHECK(stat(at("log"), &before) == 0);
+	fflush(stdout);
+	fflush(stderr);
+	int saved_out = dup(STDOUT_FILENO), saved_err = dup(STDERR_FILENO);
+	int fd = open(at("log"), O_WRONLY | O_APPEND);
+	CHECK(fd >= 0 && saved_out >= 0 && saved_err >= 0);
+	dup2(fd, STDOUT_FILENO);
+	struct errmsg why = { "" };
+	int by_dev = write_text("/dev/stdout", &named, "via /dev/stdout\n", &why);
+	int by_name = write_text(at("log"), &named, "via its name\n", &why);
+	dup2(saved_out, STDOUT_FILENO);
+	dup2(fd, STDERR_FILENO);
+	int by_err = write_text("/dev/stderr", &named, "via /dev/stderr\n", &why);
+	int theirs = 0;
+	if (geteuid() == 0) {
+		/* a link another user planted to it is refused all the same */
+		CHECK(symlink(at("log"), at("theirs")) == 0);
+		CHECK(lchown(at("theirs"), 65534, 65534) == 0);
+		theirs = write_text(at("theirs"), &named, "planted\n", &why);
+	}
+	dup2(saved_err, STDERR_FILENO);
+	close(saved_out);
+	close(saved_err);
+	close(fd);
+	CHECK_EQ_INT(by_dev, 0);
+	CHECK_EQ_INT(by_name, 0);
+	CHECK_EQ_INT(by_err, 0);
+	if (geteuid() == 0) {
+		CHECK_EQ_INT(theirs, ERR_INVAL);
+		CHECK(strstr(why.text, "owned by another user") != NULL);
+	}
+	CHECK(stat(at("log"), &after) == 0 && after.st_ino == before.st_ino);
+	CHECK_STR(text_of(at("log")), "before\nvia /dev/stdout\nvia its name\nvia /dev/stderr\n");
+	/* not strobe's stdout: a link to a regular file is refused as before */
+	CHECK(symlink(at("log"), at("mylink")) == 0);
+	CHECK_EQ_INT(write_text(at("mylink"), &named, "x", &why), ERR_INVAL);
+	CHECK_EQ_INT(leftovers(), 0);
+}
+
+/* Run fn in a child process as user nobody; its failed checks fail here. */
+static void as_nobody(void (*fn)(void))
+{
+	fflush(NULL);
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		int before = harness_failures;
+		if (setgroups(0, NULL) != 0 || setresgid(65534, 65534, 65534) != 0 ||
+		    setresuid(65534, 65534, 65534) != 0)
+			_exit(100);
+		fn();
+		fflush(NULL);
+		_exit(harness_failures > before ? 1 : 0);
+	}
+	int status = 0;
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+static ino_t mine_ino;
+
+static void unwritable_dir_as_nobody(void)
+{
+	struct errmsg why = { "" };
+	/* nobody's own file, named: written in place */
+	CHECK_EQ_INT(write_text(at("ro/mine"), &named, "new", &why), 0);
+	CHECK_STR(text_of(at("ro/mine")), "new");
+	struct stat st;
+	CHECK(stat(at("ro/mine"), &st) == 0 && st.st_ino == mine_ino &&
+	      (st.st_mode & 07777) == 0640);
+	/* at a made-up name, a new name, another user's writable file: no */
+	CHECK_EQ_INT(write_text(at("ro/mine"), &made_up, "x", &why), ERR_IO);
+	CHECK_STR(why.text, strerror(EACCES));
+	CHECK_EQ_INT(write_text(at("ro/new"), &named, "x", &why), ERR_IO);
+	CHECK_EQ_INT(write_text(at("ro/roots"), &named, "x", &why), ERR_IO);
+	CHECK_STR(text_of(at("ro/roots")), "root's");
+	/* a link of nobody's to nobody's file there: still not followed */
+	CHECK_EQ_INT(write_text(at("ro/link"), &named, "x", &why), ERR_INVAL);
+	CHECK_STR(text_of(at("ro/mine")), "new");
+	/* heatmap -o a root-owned directory: taken, as -o DIR would */
+	struct outdir *d;
+	CHECK_EQ_INT(outdir_open(&d, at("rootdir"), &named, &why), 0);
+	if (d) {
+		CHECK_EQ_INT(outdir_put(d, "index.html", "i", 1, &why), 0);
+		CHECK_EQ_INT(outdir_commit(d, &why), 0);
+	}
+	CHECK_STR(text_of(at("rootdir/index.html")), "i");
+	CHECK_EQ_INT(outdir_open(&d, at("rootdir"), &made_up, &why), ERR_INVAL);
+}
+
+/* strobe as a user who cannot write the directory of its own file (root
+ * runs it as nobody). */
+TEST(unwritable_dir)
+{
+	if (geteuid() != 0)
+		return;
+	reset_dir();
+	CHECK(chmod(dir, 0755) == 0);
+	CHECK(mkdir(at("ro"), 0755) == 0);
+	put("ro/mine", "old old old");
+	CHECK(chown(at("ro/mine"), 65534, 65534) == 0);
+	CHECK(chmod(at("ro/mine"), 0640) == 0);
+	put("ro/roots", "root's");
+	CHECK(chmod(at("ro/roots"), 0666) == 0);
+	CHECK(symlink(at("ro/mine"), at("ro/link")) == 0);
+	CHECK(lchown(at("ro/link"), 65534, 65534) == 0);
+	CHECK(mkdir(at("rootdir"), 0777) == 0);
+	CHECK(chmod(at("rootdir"), 0777) == 0);
+	struct stat st;
+	CHECK(stat(at("ro/mine"), &st) == 0);
+	mine_ino = st.st_ino;
+	as_nobody(unwritable_dir_as_nobody);
+	CHECK_EQ_INT(leftovers(), 0);
+}
+
+/* "sudo strobe --heatmap -o ~/dir": the directory of the user who ran sudo
+ * is taken when named, never at a made-up name. */
+TEST(outdir_sudo_user)
+{
+	if (geteuid() != 0)
+		return;
+	reset_dir();
+	struct errmsg why = { "" };
+	struct outdir *d;
+	CHECK(mkdir(at("home"), 0755) == 0);
+	CHECK(chown(at("home"), 65534, 65534) == 0);
+	CHECK(symlink(at("home"), at("homelink")) == 0);
+	CHECK(lchown(at("homelink"), 65534, 65534) == 0);
+	unsetenv("SUDO_UID");
+	CHECK_EQ_INT(outdir_open(&d, at("home"), &named, &why), ERR_INVAL);
+	CHECK(strstr(why.text, "owned by another user") != NULL);
+	setenv("SUDO_UID", "65534x", 1);
+	CHECK_EQ_INT(outdir_open(&d, at("home"), &named, &why), ERR_INVAL);
+	setenv("SUDO_UID", "65534", 1);
+	CHECK_EQ_INT(outdir_open(&d, at("home"), &made_up, &why), ERR_INVAL);
+	CHECK_EQ_INT(outdir_open(&d, at("homelink"), &named, &why), ERR_INVAL);
+	CHECK_EQ_INT(outdir_open(&d, at("home"), &named, &why), 0);
+	if (d) {
+		CHECK_EQ_INT(outdir_put(d, "index.html", "sudo", 4, &why), 0);
+		CHECK_EQ_INT(outdir_commit(d, &why), 0);
+	}
+	unsetenv("SUDO_UID");
+	CHECK_STR(text_of(at("home/index.html")), "sudo");
+	CHECK_EQ_INT(leftovers(), 0);
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof(dir), "/tmp/strobe-test-outfile-XXXXXX");
@@ -466,6 +676,10 @@ int main(void)
 	RUN(long_name);
 	RUN(outdir_new);
 	RUN(outdir_existing);
+	RUN(mode_kept);
+	RUN(stdout_file);
+	RUN(unwritable_dir);
+	RUN(outdir_sudo_user);
 	char cmd[256];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
