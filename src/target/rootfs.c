@@ -3,6 +3,7 @@
 
 #include "base/buf.h"
 #include "base/error.h"
+#include "base/utf8.h"
 #include "target/maps.h"
 
 #include <errno.h>
@@ -657,64 +658,20 @@ out:
 
 /* ---- decoding a source ------------------------------------------------------ */
 
-static const char replacement[] = "\xef\xbf\xbd"; /* U+FFFD */
-
 /* Append s[0..n) as UTF-8, each maximal ill-formed subpart (Unicode's
- * definition, which Python's "replace" follows) as one U+FFFD.  Returns
- * whether nothing was replaced. */
+ * definition, which Python's "replace" follows) as one U+FFFD
+ * (base/utf8.h).  Returns whether nothing was replaced. */
 static bool utf8_append(struct buf *out, const unsigned char *s, size_t n)
 {
-	bool exact = true;
-	size_t i = 0;
-	buf_reserve(out, n);
-	while (i < n) {
-		size_t run = i;
-		while (run < n && s[run] < 0x80)
-			run++;
-		if (run > i) {
-			buf_append(out, s + i, run - i);
-			i = run;
-			continue;
-		}
-		unsigned c = s[i];
-		size_t len;
-		unsigned char lo = 0x80, hi = 0xbf; /* range of the second byte */
-		if (c >= 0xc2 && c <= 0xdf)
-			len = 2;
-		else if (c >= 0xe0 && c <= 0xef)
-			len = 3, lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
-		else if (c >= 0xf0 && c <= 0xf4)
-			len = 4, lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
-		else
-			len = 0;
-		size_t k = 1;
-		while (len && k < len && i + k < n) {
-			unsigned char b = s[i + k];
-			if (k == 1 ? (b < lo || b > hi) : (b < 0x80 || b > 0xbf))
-				break;
-			k++;
-		}
-		if (len && k == len) {
-			buf_append(out, s + i, len);
-		} else {
-			buf_puts(out, replacement);
-			exact = false;
-		}
-		i += k;
-	}
-	return exact;
+	return utf8_sanitize(out, (const char *)s, n) == 0;
 }
 
 static void latin1_append(struct buf *out, const unsigned char *s, size_t n)
 {
 	buf_reserve(out, n * 2);
 	for (size_t i = 0; i < n; i++) {
-		if (s[i] < 0x80) {
-			buf_putc(out, (char)s[i]);
-		} else {
-			buf_putc(out, (char)(0xc0 | (s[i] >> 6)));
-			buf_putc(out, (char)(0x80 | (s[i] & 0x3f)));
-		}
+		char enc[4];
+		buf_append(out, enc, utf8_encode(s[i], enc));
 	}
 }
 
@@ -725,7 +682,7 @@ static bool ascii_append(struct buf *out, const unsigned char *s, size_t n)
 		if (s[i] < 0x80) {
 			buf_putc(out, (char)s[i]);
 		} else {
-			buf_puts(out, replacement);
+			buf_puts(out, UTF8_REPLACEMENT);
 			exact = false;
 		}
 	}
