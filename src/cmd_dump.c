@@ -145,7 +145,7 @@ static struct source *source_get(struct sources *ss, const struct strtab *string
 	 * credentials; linecache shows nothing of a file it cannot decode */
 	bool exact = false;
 	src->ok = ss->rootfs && rootfs_read_source(ss->rootfs, name, SOURCE_MAX_BYTES,
-						   ROOTFS_DECODE_PYTHON, &src->text, &exact) == 0 &&
+						   ROOTFS_DECODE_PYTHON, &src->text, &exact, NULL) == 0 &&
 		  exact;
 	if (src->ok)
 		source_split(src);
@@ -586,7 +586,7 @@ int cmd_dump(const struct options *o)
 	/* the target's files, held now: it may be gone once the stacks are read */
 	struct sources *src = xcalloc(1, sizeof(*src));
 	struct rootfs rootfs;
-	if (rootfs_open(&rootfs, pid) == 0)
+	if (rootfs_open(&rootfs, &mem) == 0)
 		src->rootfs = &rootfs;
 
 	struct strtab strings;
@@ -628,6 +628,9 @@ int cmd_dump(const struct options *o)
 		sample_clear(&s);
 	else if (rc)
 		die("strobe cannot read a consistent stack of process %d: %s", (int)pid, err_str(rc));
+	/* read as what it is now, if it changed users since */
+	if (src->rootfs)
+		rootfs_refresh(&rootfs, &mem);
 
 	struct dump d = {
 		.pid = pid,

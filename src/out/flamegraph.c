@@ -559,7 +559,7 @@ static void src_load(struct fg_conv *c, struct src_file *sf, const char *path)
 	char *text;
 	size_t len;
 	bool exact;
-	if (out_source_read(c->req, path, SOURCE_MAX_BYTES, OUT_SOURCE_PYTHON, &text, &len, &exact) != 0)
+	if (out_source_read(c->req, path, SOURCE_MAX_BYTES, OUT_SOURCE_PYTHON, &text, &len, &exact, NULL) != 0)
 		return;
 	if (!exact) {
 		free(text); /* linecache gives no lines when decoding fails */

@@ -991,7 +991,7 @@ static int write_file_page(struct hm *h, uint32_t fidx, struct page_bufs *pb)
 	/* Tachyon reads it as UTF-8, bad bytes replaced (read_text with
 	 * errors="replace"), whatever coding it declares */
 	bool have_src = out_source_read(h->req, file, SOURCE_MAX_BYTES, OUT_SOURCE_UTF8, &src, &slen,
-					NULL) == 0;
+					NULL, NULL) == 0;
 	buf_reset(&pb->rows);
 	buf_reset(&pb->data);
 	buf_reset(&pb->page);

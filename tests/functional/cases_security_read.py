@@ -6,6 +6,7 @@ code after files it chooses; the heat map, the flame graph and `dump` must
 show what it could read and nothing else."""
 import os
 import shutil
+import signal
 import tempfile
 import uuid
 
@@ -137,3 +138,73 @@ def t_read_replay_as_owner(ctx):
         p = ctx.strobe(["replay"] + args + [rec], ready=False)
         check(p.wait(60) == 0, "strobe replay --%s exited with %s", what, p.rc)
     expect_shown(html_of(hm, fg), [public_word], [private_word])
+
+
+def kallsyms_head(n=8):
+    """The first n lines of /proc/kallsyms as root reads them ("ADDR T name"), and the same
+    lines as a reader without CAP_SYSLOG gets them (zero addresses)."""
+    with open("/proc/kallsyms") as f:
+        lines = [next(f).rstrip("\n") for _ in range(n)]
+    real = [l for l in lines if l.split()[0].strip("0")]
+    check(real, "/proc/kallsyms shows no address even to root here: this test cannot tell")
+    zeroed = ["0" * len(l.split()[0]) + l[len(l.split()[0]):] for l in lines]
+    return real, zeroed
+
+
+@case("read_no_kernel_files", versions={(3, 12)})
+def t_read_no_kernel_files(ctx):
+    """a target running as nobody names its code /proc/kallsyms: strobe (root, with CAP_SYSLOG)
+    shows no kernel address, nor anything of the file (files of proc, sysfs and the other
+    kernel file systems are never read for a target)"""
+    real, zeroed = kallsyms_head()
+    token = uuid.uuid4().hex[:12]
+    public_word = "PUBLIC_" + token
+    public = ctx.path("public.py")
+    marked(public, public_word, 0o644)
+    tgt, ready = ctx.start_target("hostile_files.py",
+                                  ["--user", "65534:65534", "--code", "/proc/kallsyms",
+                                   "--code", public])
+    expect_shown(outputs(ctx, ready["pid"]), [public_word], real + zeroed)
+
+
+@case("read_caps_of_target", versions={(3, 12)})
+def t_read_caps_of_target(ctx):
+    """a target running as root without any capability names its code after another user's
+    0600 file: strobe, root with every capability, does not show it (it reads with the
+    target's capabilities too), and still shows the target's world-readable file"""
+    token = uuid.uuid4().hex[:12]
+    private_word, public_word = "NOBODYONLY_" + token, "PUBLIC_" + token
+    private, public = ctx.path("private.py"), ctx.path("public.py")
+    marked(private, private_word, 0o600)
+    os.chown(private, 65534, 65534)
+    marked(public, public_word, 0o644)
+    tgt, ready = ctx.start_target("hostile_files.py",
+                                  ["--drop-caps", "--code", private, "--code", public])
+    check(ready["uid"] == 0, "the target runs as uid %s", ready["uid"])
+    expect_shown(outputs(ctx, ready["pid"]), [public_word], [private_word])
+
+
+@case("read_after_privilege_drop", versions={(3, 12)})
+def t_read_after_privilege_drop(ctx):
+    """a target that starts as root and drops to nobody while strobe samples it (a server
+    forking its workers): its sources are read as nobody, not as the root strobe saw at attach"""
+    token = uuid.uuid4().hex[:12]
+    private_word, public_word = "ROOTONLY_" + token, "PUBLIC_" + token
+    private, public = ctx.path("private.py"), ctx.path("public.py")
+    marked(private, private_word, 0o600)
+    marked(public, public_word, 0o644)
+    tgt, ready = ctx.start_target("hostile_files.py",
+                                  ["--drop-later", "65534:65534", "--code", private,
+                                   "--code", public])
+    check(ready["uid"] == 0, "the target runs as uid %s", ready["uid"])
+    fg = ctx.path("fg.html")
+    p = ctx.strobe(["attach", "-a", "--realtime-stats", "--flamegraph", "-o", fg,
+                    str(ready["pid"])], ready=False)
+    # sampling has begun (the target's files are held) once the rate line is printed
+    p.wait_output("Stats:", timeout=30)
+    tgt.send(signal.SIGUSR1)
+    check(tgt.message("dropped")["uid"] == 65534, "the target did not become nobody")
+    p.send(signal.SIGINT)
+    check(p.wait(60) == 0, "strobe attach exited with %s", p.rc)
+    with open(fg, encoding="utf-8") as f:
+        expect_shown({"flamegraph": f.read()}, [public_word], [private_word])
