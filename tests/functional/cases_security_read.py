@@ -140,6 +140,31 @@ def t_read_replay_as_owner(ctx):
     expect_shown(html_of(hm, fg), [public_word], [private_word])
 
 
+@case("read_replay_root_recording", versions={(3, 12)})
+def t_read_replay_root_recording(ctx):
+    """replay of root's recording of a target running as nobody: the names in it are the
+    target's, so its sources are read as nobody - a 0600 root file it names is not shown, a
+    world-readable one is"""
+    token = uuid.uuid4().hex[:12]
+    private_word, public_word = "ROOTONLY_" + token, "PUBLIC_" + token
+    private, public = ctx.path("private.py"), ctx.path("public.py")
+    marked(private, private_word, 0o600)
+    marked(public, public_word, 0o644)
+    tgt, ready = ctx.start_target("hostile_files.py",
+                                  ["--user", "65534:65534", "--code", private, "--code", public])
+    rec = ctx.path("rec.bin")
+    p = ctx.strobe(["attach", "-d", "1", "-a", "--binary", "-o", rec, str(ready["pid"])],
+                   ready=False)
+    check(p.wait(60) == 0, "strobe attach --binary exited with %s", p.rc)
+    tgt.kill()
+    check(os.stat(rec).st_uid == 0, "the recording is not root's")
+    hm, fg = ctx.path("hm"), ctx.path("fg.html")
+    for what, args in (("heatmap", ["--heatmap", "-o", hm]), ("flamegraph", ["--flamegraph", "-o", fg])):
+        p = ctx.strobe(["replay"] + args + [rec], ready=False)
+        check(p.wait(60) == 0, "strobe replay --%s exited with %s", what, p.rc)
+    expect_shown(html_of(hm, fg), [public_word], [private_word])
+
+
 def kallsyms_head(n=8):
     """The first n lines of /proc/kallsyms as root reads them ("ADDR T name"), and the same
     lines as a reader without CAP_SYSLOG gets them (zero addresses)."""
