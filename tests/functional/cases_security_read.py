@@ -11,7 +11,7 @@ import tempfile
 import uuid
 
 from cases import case
-from harness import check, fn
+from harness import check, fn, wait_gone
 
 
 def marked(path, word, mode=0o644):
@@ -233,3 +233,62 @@ def t_read_after_privilege_drop(ctx):
     check(p.wait(60) == 0, "strobe attach exited with %s", p.rc)
     with open(fg, encoding="utf-8") as f:
         expect_shown({"flamegraph": f.read()}, [public_word], [private_word])
+
+
+def wait_rss(p, timeout):
+    """Wait (bounded) for strobe p; its exit status and peak resident size in MiB."""
+    if not wait_gone(p.pid, timeout):
+        p.kill()
+        check(False, "%s did not exit within %gs (killed)" % (p.name, timeout))
+    _, status, usage = os.wait4(p.pid, 0)
+    p.rc = p.p.returncode = os.waitstatus_to_exitcode(status)
+    return p.rc, usage.ru_maxrss / 1024.0
+
+
+def newlines(path, mib):
+    """A source file of mib MiB of empty lines (the most lines for its size)."""
+    with open(path, "wb") as f:
+        for _ in range(mib):
+            f.write(b"\n" * (1 << 20))
+    os.chmod(path, 0o644)
+
+
+@case("read_source_aliases_bounded", versions={(3, 12)})
+def t_read_source_aliases_bounded(ctx):
+    """a target names its code after one large file by several names (/x, //x, /d/./x,
+    /tmp/../x): the flame graph and the dump read it once, keep only what they show, and stay
+    small (not the file times the names, plus an index of every line)"""
+    big = ctx.path("big.py")
+    newlines(big, 15)
+    d, base = os.path.split(big)
+    names = [big, "/" + big, d + "/./" + base, "/tmp/.." + big]
+    tgt, ready = ctx.start_target("hostile_files.py", [a for n in names for a in ("--code", n)])
+    fg = ctx.path("fg.html")
+    wrong = []
+    for what, args in (("flamegraph", ["attach", "-d", "1", "-a", "--flamegraph", "-o", fg]),
+                       ("dump", ["dump", "-a"])):
+        p = ctx.strobe(args + [str(ready["pid"])], ready=False)
+        rc, rss = wait_rss(p, 120)
+        check(rc == 0, "strobe %s exited with %s", what, rc)
+        ctx.notes.append("strobe %s: peak RSS %.0f MiB" % (what, rss))
+        if rss >= 200:
+            wrong.append("strobe %s took %.0f MiB for a 15 MiB source under %d names"
+                         % (what, rss, len(names)))
+    check(not wrong, "\n".join(wrong))
+
+
+@case("read_heatmap_bounded", versions={(3, 12)})
+def t_read_heatmap_bounded(ctx):
+    """a target names its code after a file of millions of empty lines: the heat map, which
+    makes a page row of every line, does not show it (its source budget is bytes and lines)
+    and stays small"""
+    big = ctx.path("big.py")
+    newlines(big, 3)
+    tgt, ready = ctx.start_target("hostile_files.py", ["--code", big])
+    hm = ctx.path("hm")
+    p = ctx.strobe(["attach", "-d", "1", "-a", "--heatmap", "-o", hm, str(ready["pid"])],
+                   ready=False)
+    rc, rss = wait_rss(p, 120)
+    check(rc == 0, "strobe attach --heatmap exited with %s", rc)
+    ctx.notes.append("strobe --heatmap: peak RSS %.0f MiB" % rss)
+    check(rss < 100, "strobe --heatmap took %.0f MiB for a source of 3 million lines", rss)
