@@ -20,6 +20,7 @@
 #include "target/rootfs.h"
 #include "target/task.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -32,9 +33,13 @@
  * far apart, before giving up. */
 #define DUMP_ATTEMPTS 50
 #define DUMP_RETRY_NS 2000000ULL
-/* Source files larger than this are not read. */
-#define SOURCE_MAX_BYTES (16u << 20)
-/* Distinct source files read per dump. */
+/* Bytes of source all the files of one dump may hold together: a dump
+ * shows one line per frame, and a target may name its code after large
+ * files, or one file under many names ("/x", "//x", "/a/../x", which are
+ * read once).  What does not fit is not shown; a file shown is held with a
+ * 4-byte offset per line. */
+#define SOURCE_BUDGET (16u << 20)
+/* Distinct source file names looked at per dump. */
 #define SOURCE_MAX_FILES 256
 
 /* _colorize's "profiler_dump" theme (all empty without colour). */
@@ -90,17 +95,26 @@ static void put_color_src(struct buf *out, const struct theme *th, const char *c
  * universal newlines.  ok is false when it could not be read or decoded
  * (then it has no lines, as linecache.getline returns ""). */
 struct source {
-	uint32_t file;      /* string id of the file name */
+	struct rootfs_fileid id; /* the file (names that lead to it share it) */
 	bool ok;
 	struct buf text;
-	size_t *line_start; /* byte offsets into text, nlines + 1 entries */
+	uint32_t *line_start; /* byte offsets into text, nlines + 1 entries */
 	size_t nlines, cap;
+};
+
+/* A file name of the profile and its source (-1: none). */
+struct source_name {
+	uint32_t file; /* string id */
+	int src;
 };
 
 struct sources {
 	const struct rootfs *rootfs; /* the target's files; NULL: none read */
+	struct source_name names[SOURCE_MAX_FILES];
+	size_t nnames;
 	struct source files[SOURCE_MAX_FILES];
 	size_t n;
+	size_t budget; /* bytes of source still allowed (SOURCE_BUDGET) */
 };
 
 /* Line starts on universal newlines (\n, \r\n, \r), as text-mode readlines. */
@@ -108,6 +122,7 @@ static void source_split(struct source *src)
 {
 	const char *s = src->text.data ? src->text.data : "";
 	size_t n = src->text.len;
+	assert(n <= UINT32_MAX);
 	VEC_RESERVE(src->line_start, src->cap, 1);
 	src->line_start[0] = 0;
 	src->nlines = 0;
@@ -117,41 +132,62 @@ static void source_split(struct source *src)
 		if (s[i] == '\r' && i + 1 < n && s[i + 1] == '\n')
 			i++;
 		VEC_RESERVE(src->line_start, src->cap, src->nlines + 2);
-		src->line_start[++src->nlines] = i + 1;
+		src->line_start[++src->nlines] = (uint32_t)(i + 1);
 	}
 	if (src->line_start[src->nlines] < n) {
 		VEC_RESERVE(src->line_start, src->cap, src->nlines + 2);
-		src->line_start[++src->nlines] = n;
+		src->line_start[++src->nlines] = (uint32_t)n;
 	}
 }
 
-static struct source *source_get(struct sources *ss, const struct strtab *strings, uint32_t file)
+/* The source of the file that name leads to, read now if no other name
+ * led to it before: -1 when there is none to show. */
+static int source_load(struct sources *ss, const char *name)
 {
+	struct rootfs_fileid id;
+	if (!ss->rootfs || rootfs_probe(ss->rootfs, name, &id) != 0)
+		return -1;
 	for (size_t i = 0; i < ss->n; i++)
-		if (ss->files[i].file == file)
-			return &ss->files[i];
+		if (ss->files[i].id.dev == id.dev && ss->files[i].id.ino == id.ino)
+			return (int)i;
 	if (ss->n == SOURCE_MAX_FILES)
-		return NULL;
-	struct source *src = &ss->files[ss->n++];
+		return -1;
+	struct source *src = &ss->files[ss->n];
 	memset(src, 0, sizeof(*src));
-	src->file = file;
-	size_t len;
-	const char *name = strtab_get(strings, file, &len);
-	/* "<frozen runpy>", "<string>": linecache has no file for them */
-	if (!len || strlen(name) != len || (name[0] == '<' && name[len - 1] == '>'))
-		return src;
+	src->id = id;
 	/* as the target reads it: its root for absolute names, its working
 	 * directory for relative ones (3.8 keeps script names as given), its
 	 * credentials; linecache shows nothing of a file it cannot decode */
 	bool exact = false;
-	src->ok = ss->rootfs && rootfs_read_source(ss->rootfs, name, SOURCE_MAX_BYTES,
-						   ROOTFS_DECODE_PYTHON, &src->text, &exact) == 0 &&
+	src->ok = rootfs_read_source(ss->rootfs, name, ss->budget, ROOTFS_DECODE_PYTHON,
+				     &src->text, &exact, &id) == 0 &&
 		  exact;
-	if (src->ok)
+	if (src->ok) {
+		ss->budget -= src->text.len < ss->budget ? src->text.len : ss->budget;
 		source_split(src);
-	else
+	} else {
 		buf_release(&src->text);
-	return src;
+	}
+	return (int)ss->n++;
+}
+
+static struct source *source_get(struct sources *ss, const struct strtab *strings, uint32_t file)
+{
+	for (size_t i = 0; i < ss->nnames; i++)
+		if (ss->names[i].file == file)
+			return ss->names[i].src >= 0 ? &ss->files[ss->names[i].src] : NULL;
+	if (ss->nnames == SOURCE_MAX_FILES)
+		return NULL;
+	struct source_name *sn = &ss->names[ss->nnames++];
+	sn->file = file;
+	sn->src = -1;
+	size_t len;
+	const char *name = strtab_get(strings, file, &len);
+	/* "<frozen runpy>", "<string>": linecache has no file for them */
+	if (!len || strlen(name) != len || (name[0] == '<' && name[len - 1] == '>'))
+		return NULL;
+	sn->src = source_load(ss, name);
+	return sn->src >= 0 ? &ss->files[sn->src] : NULL;
 }
 
 /* Line lineno (1-based) without its newline, or NULL. */
@@ -585,8 +621,9 @@ int cmd_dump(const struct options *o)
 
 	/* the target's files, held now: it may be gone once the stacks are read */
 	struct sources *src = xcalloc(1, sizeof(*src));
+	src->budget = SOURCE_BUDGET;
 	struct rootfs rootfs;
-	if (rootfs_open(&rootfs, pid) == 0)
+	if (rootfs_open(&rootfs, &mem) == 0)
 		src->rootfs = &rootfs;
 
 	struct strtab strings;
@@ -630,6 +667,9 @@ int cmd_dump(const struct options *o)
 		sample_clear(&s);
 	else if (rc)
 		die("strobe cannot read a consistent stack of process %d: %s", (int)pid, err_str(rc));
+	/* read as what it is now, if it changed users since */
+	if (src->rootfs)
+		rootfs_refresh(&rootfs, &mem);
 
 	struct dump d = {
 		.pid = pid,

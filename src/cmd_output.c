@@ -122,30 +122,33 @@ void cmd_check_baseline(const struct options *o)
 /* out_source_fn over a struct rootfs: every source a writer shows is read
  * as the profiled process could read it. */
 static int read_source(void *ctx, const char *path, size_t max, enum out_source_text how,
-		       char **text, size_t *len, bool *exact)
+		       char **text, size_t *len, bool *exact, struct out_source_id *id)
 {
 	const struct rootfs *r = ctx;
+	struct rootfs_fileid fid;
+	int rc;
 	if (max == 0) {
-		int fd;
-		int rc = rootfs_open_file(r, path, &fd);
-		if (rc)
-			return rc;
-		close(fd);
-		*text = xstrdup("");
-		*exact = true;
-		return 0;
+		rc = rootfs_probe(r, path, &fid);
+		if (rc == 0) {
+			*text = xstrdup("");
+			*exact = true;
+		}
+	} else {
+		struct buf b = BUF_INIT;
+		rc = rootfs_read_source(r, path, max,
+					how == OUT_SOURCE_PYTHON ? ROOTFS_DECODE_PYTHON
+								 : ROOTFS_DECODE_UTF8,
+					&b, exact, &fid);
+		if (rc) {
+			buf_release(&b);
+		} else {
+			*len = b.len;
+			*text = b.data ? b.data : xstrdup("");
+		}
 	}
-	struct buf b = BUF_INIT;
-	int rc = rootfs_read_source(r, path, max,
-				    how == OUT_SOURCE_PYTHON ? ROOTFS_DECODE_PYTHON : ROOTFS_DECODE_UTF8,
-				    &b, exact);
-	if (rc) {
-		buf_release(&b);
-		return rc;
-	}
-	*len = b.len;
-	*text = b.data ? b.data : xstrdup("");
-	return 0;
+	if (rc == 0 && id)
+		*id = (struct out_source_id){ fid.dev, fid.ino };
+	return rc;
 }
 
 static const char *opcode_name(void *ctx, int op, int *base)

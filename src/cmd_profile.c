@@ -367,7 +367,7 @@ int cmd_profile(const struct options *o, pid_t pid, struct spawn *child)
 	 * working directory and credentials are captured now, as it may be
 	 * gone when the output is written (none captured: no source shown) */
 	struct rootfs rootfs;
-	bool have_rootfs = rootfs_open(&rootfs, pid) == 0;
+	bool have_rootfs = rootfs_open(&rootfs, &mem) == 0;
 	struct cmd_output co = {
 		.rootfs = have_rootfs ? &rootfs : NULL,
 		.py_major = rt.major,
@@ -478,6 +478,10 @@ int cmd_profile(const struct options *o, pid_t pid, struct spawn *child)
 	struct sampler_result res;
 	sampler_run(&w, &sink, &sc, &res);
 	ptrace_pause_release(&pp);
+	/* a target that dropped its privileges while it ran (a server that
+	 * starts as root) is read as what it became */
+	if (have_rootfs)
+		rootfs_refresh(&rootfs, &mem);
 	if (live) {
 		status = cmd_live_close(live, &res, pid, child);
 		goto release;

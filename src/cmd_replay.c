@@ -111,9 +111,13 @@ int cmd_replay(const struct options *o)
 	 * opcodes are named with the recording Python's tables */
 	/* no target to ask: sources come from the host, read with the
 	 * credentials of the recording's owner, who shows no more through it
-	 * than they could read themselves */
+	 * than they could read themselves.  A recording of root's was made by
+	 * a strobe run as root, but the names in it are the target's, which
+	 * may be anyone's: they are read as nobody (what everyone may read) */
+	uid_t src_uid = info->owner_uid ? info->owner_uid : ROOTFS_NOBODY;
+	gid_t src_gid = info->owner_uid ? info->owner_gid : ROOTFS_NOBODY;
 	struct rootfs rootfs;
-	bool have_rootfs = rootfs_open_host(&rootfs, info->owner_uid, info->owner_gid) == 0;
+	bool have_rootfs = rootfs_open_host(&rootfs, src_uid, src_gid) == 0;
 	struct cmd_output co = { .rootfs = have_rootfs ? &rootfs : NULL, .py_major = info->py_major,
 				 .py_minor = info->py_minor, .replay = true,
 				 .features = info->features };

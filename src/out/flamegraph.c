@@ -32,7 +32,8 @@
  * source lines are read through the profiled process's root.
  *
  * Cost: one pass over the profile's trie, one over its entries, one
- * bottom-up pass per (node, thread) pair; a file's source is read once.
+ * bottom-up pass per (node, thread) pair; a file's source is read once,
+ * and only the lines shown are kept of it.
  * Nodes pruning would drop are never made (build_nodes_pruned): on a
  * profile of 10^6 samples over random stacks the tree keeps a few percent
  * of the trie, and the writer adds little to the profile's own memory.
@@ -59,7 +60,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#define SOURCE_MAX_BYTES (64u << 20)  /* a larger source file is not shown */
+/* Bytes of source all the files of one page may hold together, as read
+ * (a target may name its code after large files, or one file under many
+ * names); a file that does not fit is not shown.  Only the lines the page
+ * shows are kept once a file is read. */
+#define SOURCE_BUDGET (64u << 20)
 #define SOURCE_CONTEXT 2              /* lines before and after the current one */
 
 /* ------------------------------------------------------------------ */
@@ -538,72 +543,181 @@ struct fg_module_cache {
 /* ------------------------------------------------------------------ */
 /* Source lines (Tachyon's linecache.getline, five lines around)       */
 
+/* What the page needs of the sources is known before it is built: the
+ * lines around those of the kept nodes.  So each file is read once (the
+ * names that lead to one file - "/x", "//x", "/a/../x", links - share
+ * it), those lines are kept and the rest of its text is dropped at once. */
+
+#define SRC_NONE UINT64_MAX /* by_file: no source to show */
+
+/* A kept line: pool[off .. off + len), its trailing whitespace left out
+ * (a line that is only whitespace is not kept: the page leaves it out). */
+struct src_line {
+	int32_t line;
+	uint32_t off, len;
+};
+
+/* One file (by identity), read through the first name that led to it. */
 struct src_file {
+	struct out_source_id id;
+	uint32_t name;         /* profile string id of that name */
+	size_t next_same_ino;  /* another file of the same inode number, or SIZE_MAX */
 	bool ok;
-	char *text;         /* UTF-8 */
-	size_t len;
-	size_t *starts;     /* line i (1-based) is text[starts[i-1] .. ends[i-1]) */
-	size_t *ends;
+	int32_t *want;         /* lines wanted (before reading) */
+	size_t nwant, want_cap;
+	struct src_line *lines; /* sorted by line */
 	size_t nlines;
 };
 
 struct fg_src_cache {
-	struct u64map by_file; /* profile string id -> index in files */
+	struct u64map by_file; /* profile string id -> index in files, or SRC_NONE */
+	struct u64map by_ino;  /* inode number -> first index in files */
 	struct src_file *files;
 	size_t nfiles, cap;
+	struct buf pool;       /* the text of every kept line */
+	size_t budget;         /* bytes still allowed (SOURCE_BUDGET) */
 };
 
-static void src_load(struct fg_conv *c, struct src_file *sf, const char *path)
-{
-	memset(sf, 0, sizeof(*sf));
-	char *text;
-	size_t len;
-	bool exact;
-	if (out_source_read(c->req, path, SOURCE_MAX_BYTES, OUT_SOURCE_PYTHON, &text, &len, &exact) != 0)
-		return;
-	if (!exact) {
-		free(text); /* linecache gives no lines when decoding fails */
-		return;
-	}
-	sf->ok = true;
-	sf->text = text;
-	sf->len = len;
-	/* universal newlines: \n, \r\n and \r end a line */
-	size_t cap = 0, n = 0;
-	size_t i = 0;
-	while (i < len) {
-		size_t start = i;
-		while (i < len && text[i] != '\n' && text[i] != '\r')
-			i++;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 256;
-			sf->starts = xrealloc(sf->starts, cap * sizeof(size_t));
-			sf->ends = xrealloc(sf->ends, cap * sizeof(size_t));
-		}
-		sf->starts[n] = start;
-		sf->ends[n] = i;
-		n++;
-		if (i < len && text[i] == '\r')
-			i++;
-		else if (i < len)
-			i++;
-		if (i < len && i > 0 && text[i - 1] == '\r' && text[i] == '\n')
-			i++;
-	}
-	sf->nlines = n;
-}
-
-static struct src_file *src_get(struct fg_conv *c, uint32_t file_id)
+/* The file that file_id names, found (not read) the first time: an index
+ * in files, or SRC_NONE. */
+static uint64_t src_find(struct fg_conv *c, uint32_t file_id)
 {
 	struct fg_src_cache *sc = c->srcs;
 	uint64_t *v = u64map_get(&sc->by_file, file_id);
 	if (v)
-		return &sc->files[*v];
-	VEC_RESERVE(sc->files, sc->cap, sc->nfiles + 1);
-	size_t idx = sc->nfiles++;
-	src_load(c, &sc->files[idx], profile_str(c->t->p, file_id));
+		return *v;
+	struct out_source_id id;
+	uint64_t idx = SRC_NONE;
+	char *none;
+	size_t nlen;
+	if (out_source_read(c->req, profile_str(c->t->p, file_id), 0, OUT_SOURCE_PYTHON, &none,
+			    &nlen, NULL, &id) == 0) {
+		free(none);
+		uint64_t *first = u64map_get(&sc->by_ino, id.ino);
+		for (size_t i = first ? (size_t)*first : SIZE_MAX; i != SIZE_MAX;
+		     i = sc->files[i].next_same_ino)
+			if (sc->files[i].id.dev == id.dev)
+				idx = i;
+		if (idx == SRC_NONE) {
+			VEC_RESERVE(sc->files, sc->cap, sc->nfiles + 1);
+			idx = sc->nfiles++;
+			sc->files[idx] = (struct src_file){ .id = id, .name = file_id,
+							    .next_same_ino = first ? (size_t)*first
+										: SIZE_MAX };
+			u64map_put(&sc->by_ino, id.ino, idx);
+		}
+	}
 	u64map_put(&sc->by_file, file_id, idx);
-	return &sc->files[idx];
+	return idx;
+}
+
+/* The lines node shows of its file, asked for. */
+static void src_want(struct fg_conv *c, uint32_t node)
+{
+	const struct frame_line *nd = fg_key_of(c->t, node);
+	uint64_t idx = src_find(c, nd->file);
+	if (idx == SRC_NONE)
+		return;
+	struct src_file *sf = &c->srcs->files[idx];
+	int64_t lineno = nd->line;
+	for (int64_t ln = lineno - SOURCE_CONTEXT; ln <= lineno + SOURCE_CONTEXT; ln++) {
+		if (ln < 1 || ln > INT32_MAX)
+			continue;
+		VEC_RESERVE(sf->want, sf->want_cap, sf->nwant + 1);
+		sf->want[sf->nwant++] = (int32_t)ln;
+	}
+}
+
+static int cmp_i32(const void *pa, const void *pb)
+{
+	int32_t a = *(const int32_t *)pa, b = *(const int32_t *)pb;
+	return (a > b) - (a < b);
+}
+
+static size_t py_rstrip(const char *s, size_t n);
+
+/* Keep line ln, text[start .. end), of sf: its text in the pool. */
+static void src_keep(struct fg_src_cache *sc, struct src_file *sf, int32_t ln, const char *s,
+		     size_t n, size_t *cap)
+{
+	size_t kept = py_rstrip(s, n);
+	/* line.strip() is empty exactly when rstrip() is */
+	if (kept == 0)
+		return;
+	assert(sc->pool.len + kept <= UINT32_MAX);
+	VEC_RESERVE(sf->lines, *cap, sf->nlines + 1);
+	sf->lines[sf->nlines++] = (struct src_line){ ln, (uint32_t)sc->pool.len, (uint32_t)kept };
+	buf_append(&sc->pool, s, kept);
+}
+
+/* Read sf and keep the lines it wants (sorted, unique). */
+static void src_load(struct fg_conv *c, struct src_file *sf)
+{
+	struct fg_src_cache *sc = c->srcs;
+	char *text;
+	size_t len;
+	bool exact;
+	if (!sf->nwant || out_source_read(c->req, profile_str(c->t->p, sf->name), sc->budget,
+					  OUT_SOURCE_PYTHON, &text, &len, &exact, NULL) != 0)
+		return;
+	sc->budget -= len < sc->budget ? len : sc->budget;
+	/* linecache gives no lines when decoding fails */
+	if (exact) {
+		sf->ok = true;
+		size_t cap = 0, w = 0, i = 0;
+		int64_t ln = 0;
+		/* universal newlines: \n, \r\n and \r end a line */
+		while (i < len && w < sf->nwant) {
+			size_t start = i;
+			while (i < len && text[i] != '\n' && text[i] != '\r')
+				i++;
+			ln++;
+			if (ln == sf->want[w]) {
+				src_keep(sc, sf, sf->want[w], text + start, i - start, &cap);
+				w++;
+			}
+			if (i < len && text[i] == '\r' && i + 1 < len && text[i + 1] == '\n')
+				i++;
+			if (i < len)
+				i++;
+		}
+	}
+	free(text);
+}
+
+/* Read the sources of the kept nodes (order: the kept nodes, in the order
+ * they are interned), keeping the lines they show. */
+static void src_prepare(struct fg_conv *c, const uint32_t *order, size_t n)
+{
+	struct fg_src_cache *sc = c->srcs;
+	for (size_t i = 0; i < n; i++)
+		src_want(c, order[i]);
+	for (size_t f = 0; f < sc->nfiles; f++) {
+		struct src_file *sf = &sc->files[f];
+		qsort(sf->want, sf->nwant, sizeof(*sf->want), cmp_i32);
+		size_t u = 0;
+		for (size_t k = 0; k < sf->nwant; k++)
+			if (!u || sf->want[u - 1] != sf->want[k])
+				sf->want[u++] = sf->want[k];
+		sf->nwant = u;
+		src_load(c, sf);
+		free(sf->want);
+		sf->want = NULL;
+		sf->nwant = sf->want_cap = 0;
+	}
+}
+
+static const struct src_line *src_line_of(const struct src_file *sf, int64_t ln)
+{
+	size_t lo = 0, hi = sf->nlines;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (sf->lines[mid].line < ln)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < sf->nlines && sf->lines[lo].line == ln ? &sf->lines[lo] : NULL;
 }
 
 /* Length of s[0..n) without trailing whitespace as str.rstrip() sees it. */
@@ -643,24 +757,21 @@ static void intern_source(struct fg_conv *c, uint32_t node)
 	struct fg_srcref *ref = &c->src_ref[node];
 	ref->first = (uint32_t)c->nsrc;
 	ref->n = 0;
-	struct src_file *sf = src_get(c, nd->file);
-	if (!sf->ok)
+	uint64_t *idx = u64map_get(&c->srcs->by_file, nd->file);
+	if (!idx || *idx == SRC_NONE || !c->srcs->files[*idx].ok)
 		return;
+	const struct src_file *sf = &c->srcs->files[*idx];
 	int64_t lineno = nd->line;
 	int64_t start = lineno - SOURCE_CONTEXT < 1 ? 1 : lineno - SOURCE_CONTEXT;
 	struct buf b = BUF_INIT;
 	for (int64_t ln = start; ln < lineno + SOURCE_CONTEXT + 1; ln++) {
-		if (ln < 1 || (uint64_t)ln > sf->nlines)
-			continue; /* getline gives "" */
-		const char *s = sf->text + sf->starts[ln - 1];
-		size_t n = sf->ends[ln - 1] - sf->starts[ln - 1];
-		size_t kept = py_rstrip(s, n);
-		/* line.strip() is empty exactly when rstrip() is */
-		if (kept == 0)
+		/* a line past the end, or only whitespace: getline's "" */
+		const struct src_line *sl = src_line_of(sf, ln);
+		if (!sl)
 			continue;
 		buf_reset(&b);
 		buf_printf(&b, "%s%" PRId64 ": ", ln == lineno ? "\xE2\x86\x92 " : "  ", ln);
-		buf_append(&b, s, kept);
+		buf_append(&b, c->srcs->pool.data + sl->off, sl->len);
 		VEC_RESERVE(c->src, c->src_cap, c->nsrc + 1);
 		c->src[c->nsrc++] = strtab_intern(&c->strings, b.data, b.len);
 		ref->n++;
@@ -796,6 +907,8 @@ void fg_conv_run(struct fg_conv *c)
 	strtab_init(&c->strings);
 	c->srcs = xcalloc(1, sizeof(*c->srcs));
 	u64map_init(&c->srcs->by_file);
+	u64map_init(&c->srcs->by_ino);
+	c->srcs->budget = SOURCE_BUDGET;
 	c->modules = xcalloc(1, sizeof(*c->modules));
 	u64map_init(&c->modules->by_file);
 	char *cwd = getcwd(NULL, 0);
@@ -826,9 +939,8 @@ void fg_conv_run(struct fg_conv *c)
 		thr[t->pairs[q].tix] = thousandth(t->pairs[q].total);
 
 	/* pre-order over first-seen children: Tachyon's interning order */
-	struct buf tmp = BUF_INIT;
-	uint32_t *stack = NULL;
-	size_t sp = 0, scap = 0;
+	uint32_t *stack = NULL, *order = xmalloc(n * sizeof(*order));
+	size_t sp = 0, scap = 0, nkept = 0;
 	VEC_RESERVE(stack, scap, 1);
 	stack[sp++] = t->nodes[0].first_child;
 	while (sp) {
@@ -841,13 +953,20 @@ void fg_conv_run(struct fg_conv *c)
 		if (!keep_node(c, node, min, thr))
 			continue;
 		c->kept[node] = 1;
-		intern_node(c, node, &tmp);
+		order[nkept++] = node;
 		VEC_RESERVE(stack, scap, sp + 1);
 		stack[sp++] = t->nodes[node].first_child;
 	}
 	free(stack);
-	buf_release(&tmp);
 	free(thr);
+	/* the lines the kept nodes show, read before anything is interned */
+	if (c->with_source)
+		src_prepare(c, order, nkept);
+	struct buf tmp = BUF_INIT;
+	for (size_t i = 0; i < nkept; i++)
+		intern_node(c, order[i], &tmp);
+	buf_release(&tmp);
+	free(order);
 
 	/* kept children, sorted */
 	size_t nkids = 0;
@@ -904,12 +1023,13 @@ void fg_conv_release(struct fg_conv *c)
 {
 	if (c->srcs) {
 		for (size_t i = 0; i < c->srcs->nfiles; i++) {
-			free(c->srcs->files[i].text);
-			free(c->srcs->files[i].starts);
-			free(c->srcs->files[i].ends);
+			free(c->srcs->files[i].want);
+			free(c->srcs->files[i].lines);
 		}
 		free(c->srcs->files);
+		buf_release(&c->srcs->pool);
 		u64map_release(&c->srcs->by_file);
+		u64map_release(&c->srcs->by_ino);
 		free(c->srcs);
 	}
 	if (c->modules) {

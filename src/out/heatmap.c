@@ -67,7 +67,14 @@ extern const char out_hm_css[];
 extern const char out_hm_js[];
 
 #define NONE UINT32_MAX
-#define SOURCE_MAX_BYTES (64u << 20) /* a larger source file is not shown */
+/* What the sources of all the pages of one heat map may hold together,
+ * as read: bytes, and lines, as every line is a row of its page (some 90
+ * bytes of HTML before its text) and a page is built whole in memory.  A
+ * target may name its code after large files, or one file under many
+ * names, each a page of its own; a file that does not fit is shown as not
+ * available. */
+#define SOURCE_BUDGET_BYTES (32u << 20)
+#define SOURCE_BUDGET_LINES (1u << 20)
 #define MAX_NAV_ITEMS 50             /* callers / callees listed per line */
 #define MAX_SPANS 16                 /* column spans listed per opcode */
 
@@ -178,6 +185,7 @@ struct hm {
 	struct groups g_ops;         /* opcode records by line */
 	struct groups g_spans;       /* spans by opcode record */
 	struct pymod names;          /* module names and kinds of files */
+	size_t src_bytes, src_lines; /* source still allowed (SOURCE_BUDGET_*) */
 };
 
 static bool file_counts(const char *s, size_t n)
@@ -990,8 +998,22 @@ static int write_file_page(struct hm *h, uint32_t fidx, struct page_bufs *pb)
 	size_t slen = 0;
 	/* Tachyon reads it as UTF-8, bad bytes replaced (read_text with
 	 * errors="replace"), whatever coding it declares */
-	bool have_src = out_source_read(h->req, file, SOURCE_MAX_BYTES, OUT_SOURCE_UTF8, &src, &slen,
-					NULL) == 0;
+	bool have_src = out_source_read(h->req, file, h->src_bytes, OUT_SOURCE_UTF8, &src, &slen,
+					NULL, NULL) == 0;
+	if (have_src) {
+		h->src_bytes -= slen < h->src_bytes ? slen : h->src_bytes;
+		size_t lines = slen && src[slen - 1] != '\n';
+		for (const char *q = src; (q = memchr(q, '\n', slen - (size_t)(q - src))); q++)
+			lines++;
+		if (lines > h->src_lines) {
+			free(src);
+			src = NULL;
+			slen = 0;
+			have_src = false;
+		} else {
+			h->src_lines -= lines;
+		}
+	}
 	buf_reset(&pb->rows);
 	buf_reset(&pb->data);
 	buf_reset(&pb->page);
@@ -1281,6 +1303,8 @@ static int hm_close(struct out_stream *st, const struct profile *p, const struct
 	free(hp);
 	h.p = p;
 	h.req = req;
+	h.src_bytes = SOURCE_BUDGET_BYTES;
+	h.src_lines = SOURCE_BUDGET_LINES;
 	FILE *out = req->stdout_fp ? req->stdout_fp : stdout;
 	char *cwd = getcwd(NULL, 0);
 	pymod_init(&h.names, cwd, pymod_source_exists, req);

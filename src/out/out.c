@@ -150,7 +150,8 @@ int out_file_close(struct out_file *f, const struct out_request *req, bool ok, b
 }
 
 int out_source_read(const struct out_request *req, const char *path, size_t max,
-		    enum out_source_text how, char **text, size_t *len, bool *exact)
+		    enum out_source_text how, char **text, size_t *len, bool *exact,
+		    struct out_source_id *id)
 {
 	bool ignored;
 	*text = NULL;
@@ -160,5 +161,5 @@ int out_source_read(const struct out_request *req, const char *path, size_t max,
 	*exact = false;
 	if (!req->source || !path || !*path || path[0] == '<')
 		return ERR_NOTFOUND;
-	return req->source(req->source_ctx, path, max, how, text, len, exact);
+	return req->source(req->source_ctx, path, max, how, text, len, exact, id);
 }

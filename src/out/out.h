@@ -37,15 +37,21 @@ enum out_source_text {
 	OUT_SOURCE_PYTHON, /* as linecache reads it: PEP 263 coding, BOM dropped */
 	OUT_SOURCE_UTF8,   /* as UTF-8 whatever it declares (Path.read_text) */
 };
+/* Which file a source read found: names that lead to one file ("/x",
+ * "//x", "/a/../x", links) have one identity, so a writer can read it once. */
+struct out_source_id {
+	uint64_t dev, ino;
+};
 /* Reads a source file of the profiled process as that process could read
  * it (the command layer's, through target/rootfs: writers never open the
  * target's files).  path as the profile names it; at most max bytes, or
  * max 0 for only whether it can be read (no text).  0 with *text (malloc'd,
- * the caller's, NUL-terminated) of *len bytes of valid UTF-8 and *exact
- * false when Python would have failed to decode it (undecodable bytes are
- * U+FFFD); or a negative ERR_*. */
+ * the caller's, NUL-terminated) of *len bytes of valid UTF-8, *exact false
+ * when Python would have failed to decode it (undecodable bytes are
+ * U+FFFD) and *id (when id is not NULL) the file's identity, max 0 too;
+ * or a negative ERR_*. */
 typedef int (*out_source_fn)(void *ctx, const char *path, size_t max, enum out_source_text how,
-			     char **text, size_t *len, bool *exact);
+			     char **text, size_t *len, bool *exact, struct out_source_id *id);
 
 struct out_request {
 	const char *path;  /* output file (or directory, for heatmap); NULL = stdout (pstats text) */
@@ -122,10 +128,11 @@ int out_file_open(struct out_file *f, const struct out_request *req);
 int out_file_close(struct out_file *f, const struct out_request *req, bool ok, bool *written);
 
 /* Read a source file of the profiled process through req->source (see
- * out_source_fn; exact may be NULL).  ERR_NOTFOUND without a reader, for
- * an empty path and for names like "<string>". */
+ * out_source_fn; exact and id may be NULL).  ERR_NOTFOUND without a
+ * reader, for an empty path and for names like "<string>". */
 int out_source_read(const struct out_request *req, const char *path, size_t max,
-		    enum out_source_text how, char **text, size_t *len, bool *exact);
+		    enum out_source_text how, char **text, size_t *len, bool *exact,
+		    struct out_source_id *id);
 
 /* A format that consumes samples as they come (gecko, pstats): created before
  * sampling, fed every sample, closed with the finished profile (for run

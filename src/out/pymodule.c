@@ -90,7 +90,7 @@ bool pymod_source_exists(const void *req, const char *path)
 {
 	char *data = NULL;
 	size_t len;
-	bool ok = out_source_read(req, path, 0, OUT_SOURCE_UTF8, &data, &len, NULL) == 0;
+	bool ok = out_source_read(req, path, 0, OUT_SOURCE_UTF8, &data, &len, NULL, NULL) == 0;
 	free(data);
 	return ok;
 }

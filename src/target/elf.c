@@ -5,13 +5,15 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Larger files than this are not a CPython binary we can use. */
-#define ELF_MAX_SIZE (4ULL << 30)
+/* Larger files than this are not a CPython binary we can use (libpython
+ * is 5-30 MiB; a build with all its debug information a few times that).
+ * The whole file is read into memory once, at attach. */
+#define ELF_MAX_SIZE (512ULL << 20)
 
 static bool in_file(const struct elf_file *e, uint64_t off, uint64_t len)
 {
@@ -64,12 +66,26 @@ int elf_open_fd(struct elf_file *e, int fd)
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size < sizeof(Elf64_Ehdr) ||
 	    (uint64_t)st.st_size > ELF_MAX_SIZE)
 		return ERR_INVAL;
-	void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	if (p == MAP_FAILED)
+	/* read, not mapped: the file may be the target's own, and a target
+	 * that truncates it while strobe parses it would make any access to a
+	 * mapping past the new end a SIGBUS */
+	size_t size = (size_t)st.st_size, got = 0;
+	unsigned char *p = malloc(size);
+	if (!p)
 		return ERR_IO;
-	int rc = elf_parse(e, p, (size_t)st.st_size);
+	while (got < size) {
+		ssize_t n = pread(fd, p + got, size - got, (off_t)got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			free(p);
+			return n == 0 ? ERR_INVAL : ERR_IO; /* shorter than it said: changed */
+		}
+		got += (size_t)n;
+	}
+	int rc = elf_parse(e, p, size);
 	if (rc) {
-		munmap(p, (size_t)st.st_size);
+		free(p);
 		return rc;
 	}
 	e->mapped = true;
@@ -109,7 +125,7 @@ int elf_parse(struct elf_file *e, const void *data, size_t size)
 void elf_close(struct elf_file *e)
 {
 	if (e->data && e->mapped)
-		munmap((void *)e->data, e->size);
+		free((void *)e->data);
 	memset(e, 0, sizeof(*e));
 }
 

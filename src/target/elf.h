@@ -1,7 +1,8 @@
 /* elf.h - just enough ELF64 reading to find CPython's runtime in a binary.
  *
- * The file is mapped read-only and treated as untrusted: every header,
- * table and string offset is checked against the file size.
+ * The file is read into memory (never mapped: its owner could truncate it
+ * under a mapping) and treated as untrusted: every header, table and string
+ * offset is checked against the file size.
  */
 #ifndef STROBE_TARGET_ELF_H
 #define STROBE_TARGET_ELF_H
@@ -11,18 +12,19 @@
 #include <stdint.h>
 
 struct elf_file {
-	const unsigned char *data; /* mmap of the whole file */
+	const unsigned char *data; /* the whole file */
 	size_t size;
 	uint16_t type;             /* ET_EXEC or ET_DYN */
 	uint64_t load_vaddr;       /* first PT_LOAD p_vaddr, page aligned */
 	uint64_t load_offset;      /* its p_offset, page aligned */
-	bool mapped;               /* data is strobe's own mmap (elf_close unmaps it) */
+	bool mapped;               /* data is strobe's own copy (elf_close frees it) */
 };
 
-/* Map and validate path.  0, ERR_NOTFOUND (no such file), ERR_PERM,
- * ERR_INVAL (not a 64-bit little-endian ELF), ERR_IO. */
+/* Read and validate path.  0, ERR_NOTFOUND (no such file), ERR_PERM,
+ * ERR_INVAL (not a 64-bit little-endian ELF, larger than strobe reads, or
+ * shorter than it said while read), ERR_IO. */
 int elf_open(struct elf_file *e, const char *path);
-/* The same for an open file (the caller keeps fd; the mapping outlives it). */
+/* The same for an open file (the caller keeps fd; the copy outlives it). */
 int elf_open_fd(struct elf_file *e, int fd);
 /* Validate an ELF image already in memory (the caller keeps data alive
  * until elf_close, which then frees nothing): 0 or ERR_INVAL.  The fuzz
@@ -44,7 +46,7 @@ int elf_read_vaddr(const struct elf_file *e, uint64_t vaddr, void *buf, size_t l
 /* Search the read-only data (PT_LOAD segments without write permission)
  * for the first occurrence of a pattern; pattern matching is done by the
  * callback on each candidate position starting with first_byte.  Returns a
- * pointer into the mapped file and its remaining length, or NULL. */
+ * pointer into the file's data and its remaining length, or NULL. */
 const unsigned char *elf_scan_rodata(const struct elf_file *e, unsigned char first_byte,
 				     bool (*match)(const unsigned char *p, size_t avail, void *arg),
 				     void *arg, size_t *avail);

@@ -3,11 +3,15 @@
 
 #include "base/buf.h"
 #include "base/error.h"
+#include "base/utf8.h"
 #include "target/maps.h"
+#include "target/mem.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/capability.h>
+#include <linux/magic.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +19,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 /* /proc/PID/status is a few KiB; its Groups: line is at most 65536 numbers. */
@@ -114,6 +119,46 @@ int rootfs_parse_status(const char *buf, size_t len, struct rootfs_creds *c)
 	return 0;
 }
 
+int rootfs_parse_caps(const char *buf, size_t len, uint64_t *caps)
+{
+	const char *p, *end;
+	if (!status_line(buf, len, "CapEff:", &p, &end))
+		return ERR_INVAL;
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	uint64_t v = 0;
+	int digits = 0;
+	for (; p < end && *p != ' ' && *p != '\t'; p++, digits++) {
+		char ch = *p;
+		int d = ch >= '0' && ch <= '9'   ? ch - '0'
+			: ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+			: ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+						 : -1;
+		if (d < 0 || digits == 16)
+			return ERR_INVAL;
+		v = v << 4 | (uint64_t)d;
+	}
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	if (!digits || p != end)
+		return ERR_INVAL;
+	*caps = v;
+	return 0;
+}
+
+void rootfs_creds_merge(struct rootfs_creds *held, struct rootfs_creds *now)
+{
+	uint64_t caps = held->caps & now->caps;
+	/* a process that became root keeps being read as the user it was */
+	if (now->fsuid != 0 || held->fsuid == 0) {
+		rootfs_creds_release(held);
+		*held = *now;
+		memset(now, 0, sizeof(*now));
+	}
+	held->caps = caps;
+	rootfs_creds_release(now);
+}
+
 static int read_status(pid_t pid, struct rootfs_creds *c)
 {
 	char path[64];
@@ -128,8 +173,10 @@ static int read_status(pid_t pid, struct rootfs_creds *c)
 		buf_append(&b, chunk, (size_t)n);
 	int err = n < 0 ? errno : 0;
 	close(fd);
-	int rc = err ? (err == ESRCH ? ERR_NOPROC : ERR_IO)
-		     : rootfs_parse_status(b.data ? b.data : "", b.len, c);
+	const char *text = b.data ? b.data : "";
+	int rc = err ? (err == ESRCH ? ERR_NOPROC : ERR_IO) : rootfs_parse_status(text, b.len, c);
+	if (rc == 0 && (rc = rootfs_parse_caps(text, b.len, &c->caps)) != 0)
+		rootfs_creds_release(c);
 	buf_release(&b);
 	return rc;
 }
@@ -191,8 +238,9 @@ void rootfs_release(struct rootfs *r)
 	rootfs_clear(r);
 }
 
-int rootfs_open(struct rootfs *r, pid_t pid)
+int rootfs_open(struct rootfs *r, const struct mem_source *m)
 {
+	pid_t pid = m->pid;
 	rootfs_clear(r);
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/root", (int)pid);
@@ -214,9 +262,24 @@ int rootfs_open(struct rootfs *r, pid_t pid)
 	if (!r->cwd)
 		r->cwd_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	int rc = read_status(pid, &r->creds);
+	/* what was opened by number is m's process only if that still runs
+	 * now: a PID is not reused before its process has exited */
+	if (rc == 0 && !mem_alive(m))
+		rc = ERR_NOPROC;
 	if (rc)
 		rootfs_release(r);
 	return rc;
+}
+
+void rootfs_refresh(struct rootfs *r, const struct mem_source *m)
+{
+	struct rootfs_creds now;
+	if (!mem_alive(m) || read_status(m->pid, &now) != 0)
+		return;
+	if (mem_alive(m))
+		rootfs_creds_merge(&r->creds, &now);
+	else
+		rootfs_creds_release(&now);
 }
 
 int rootfs_open_host(struct rootfs *r, uid_t uid, gid_t gid)
@@ -232,6 +295,7 @@ int rootfs_open_host(struct rootfs *r, uid_t uid, gid_t gid)
 		r->cwd_fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	r->creds.fsuid = (uint32_t)uid;
 	r->creds.fsgid = (uint32_t)gid;
+	r->creds.caps = 0; /* an ordinary user's: none */
 	if (r->root_fd < 0) {
 		rootfs_release(r);
 		return ERR_IO;
@@ -241,14 +305,16 @@ int rootfs_open_host(struct rootfs *r, uid_t uid, gid_t gid)
 
 /* ---- credentials ------------------------------------------------------------ */
 
-/* This thread's file-system identity before a switch, and how far the
- * switch went.  The raw syscalls change the calling thread only: glibc's
- * wrappers would change every thread of strobe (its setxid broadcast). */
+/* This thread's file-system identity and capabilities before a switch,
+ * and how far the switch went.  The raw syscalls change the calling thread
+ * only: glibc's wrappers would change every thread of strobe (its setxid
+ * broadcast), and capset(2) with pid 0 is this thread's. */
 struct saved_creds {
 	uint32_t fsuid, fsgid;
 	gid_t *groups;
 	size_t ngroups;
-	bool set_groups, set_fsgid, set_fsuid;
+	struct __user_cap_data_struct caps[_LINUX_CAPABILITY_U32S_3];
+	bool set_groups, set_fsgid, set_fsuid, set_caps;
 };
 
 static uint32_t cur_fsuid(void)
@@ -260,6 +326,23 @@ static uint32_t cur_fsuid(void)
 static uint32_t cur_fsgid(void)
 {
 	return (uint32_t)syscall(SYS_setfsgid, (gid_t)-1);
+}
+
+static bool get_caps(struct __user_cap_data_struct *d)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	return syscall(SYS_capget, &h, d) == 0;
+}
+
+static bool set_caps(const struct __user_cap_data_struct *d)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	return syscall(SYS_capset, &h, d) == 0;
+}
+
+static uint64_t effective_of(const struct __user_cap_data_struct *d)
+{
+	return (uint64_t)d[1].effective << 32 | d[0].effective;
 }
 
 static bool thread_groups(gid_t **list, size_t *n)
@@ -288,11 +371,17 @@ static bool same_groups(const gid_t *a, size_t na, const uint32_t *b, size_t nb)
 	return true;
 }
 
-/* Put this thread back as s says, in the reverse order of the switch.
- * Failing here would leave strobe's thread with someone else's identity:
- * that is a broken invariant (strobe keeps CAP_SETUID and CAP_SETGID
- * through a fsuid switch). */
-static void restore_creds(struct saved_creds *s)
+/* strobe's own capability sets again, exactly as saved. */
+static void restore_caps(const struct saved_creds *s)
+{
+	struct __user_cap_data_struct now[_LINUX_CAPABILITY_U32S_3];
+	if (!set_caps(s->caps) || !get_caps(now) || memcmp(now, s->caps, sizeof(now)) != 0)
+		BUG("cannot restore strobe's capabilities");
+}
+
+/* The file-system ids and groups as s saved them, in the reverse order of
+ * the switch. */
+static void restore_ids(struct saved_creds *s)
 {
 	if (s->set_fsuid) {
 		syscall(SYS_setfsuid, (uid_t)s->fsuid);
@@ -306,21 +395,33 @@ static void restore_creds(struct saved_creds *s)
 	}
 	if (s->set_groups && syscall(SYS_setgroups, s->ngroups, s->groups) != 0)
 		BUG("cannot restore strobe's supplementary groups");
+	s->set_fsuid = s->set_fsgid = s->set_groups = false;
+}
+
+/* Put this thread back as s says.  Failing here would leave strobe's
+ * thread with someone else's identity: that is a broken invariant.
+ * The capabilities come back first, since setting the groups needs
+ * CAP_SETGID, which the target may not have had; and once more last,
+ * since the kernel raised the file capabilities of strobe's permitted set
+ * into its effective one when fsuid went back to 0 (so the sets end as
+ * they were, even where strobe's effective set was not its permitted). */
+static void restore_creds(struct saved_creds *s)
+{
+	if (s->set_caps)
+		restore_caps(s);
+	restore_ids(s);
+	if (s->set_caps)
+		restore_caps(s);
 	free(s->groups);
 	memset(s, 0, sizeof(*s));
 }
 
-/* Take c for this thread.  0 when this thread now reads as c does - or
- * as strobe itself when it cannot take c but is the same fs user (an
- * unprivileged strobe profiling its own processes); else ERR_PERM and
- * nothing changed. */
-static int take_creds(const struct rootfs_creds *c, struct saved_creds *s)
+/* Switch this thread's fsuid, fsgid and groups to c's: true when it now
+ * has them all. */
+static bool take_ids(const struct rootfs_creds *c, struct saved_creds *s)
 {
-	memset(s, 0, sizeof(*s));
-	s->fsuid = cur_fsuid();
-	s->fsgid = cur_fsgid();
-	bool ok = thread_groups(&s->groups, &s->ngroups);
-	if (ok && !same_groups(s->groups, s->ngroups, c->groups, c->ngroups)) {
+	bool ok = true;
+	if (!same_groups(s->groups, s->ngroups, c->groups, c->ngroups)) {
 		gid_t *want = xmalloc((c->ngroups + 1) * sizeof(gid_t));
 		for (size_t i = 0; i < c->ngroups; i++)
 			want[i] = (gid_t)c->groups[i];
@@ -334,17 +435,54 @@ static int take_creds(const struct rootfs_creds *c, struct saved_creds *s)
 		ok = cur_fsgid() == c->fsgid;
 	}
 	/* last: leaving fsuid 0 drops this thread's CAP_DAC_OVERRIDE and the
-	 * other file capabilities, which is the point */
+	 * other file capabilities */
 	if (ok && s->fsuid != c->fsuid) {
 		syscall(SYS_setfsuid, (uid_t)c->fsuid);
 		s->set_fsuid = true;
 		ok = cur_fsuid() == c->fsuid;
 	}
-	if (ok)
-		return 0;
-	uint32_t mine = s->fsuid;
-	restore_creds(s);
-	return mine == c->fsuid ? 0 : ERR_PERM;
+	return ok;
+}
+
+/* Take c for this thread: its fs ids and groups, and as effective
+ * capabilities those of c that strobe has (setfsuid drops only the file
+ * capabilities: CAP_SYSLOG, CAP_SYS_ADMIN, CAP_SYS_PTRACE would stay, and
+ * a target running as root without capabilities would be read with
+ * them).  0 when this thread now reads as c does - or, when it cannot take
+ * c's ids but is the same fs user (an unprivileged strobe profiling its own
+ * processes), as itself with no more capabilities than c; else ERR_PERM and
+ * nothing changed. */
+static int take_creds(const struct rootfs_creds *c, struct saved_creds *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->fsuid = cur_fsuid();
+	s->fsgid = cur_fsgid();
+	if (!get_caps(s->caps) || !thread_groups(&s->groups, &s->ngroups)) {
+		free(s->groups);
+		memset(s, 0, sizeof(*s));
+		return ERR_PERM;
+	}
+	if (!take_ids(c, s)) {
+		restore_ids(s);
+		if (s->fsuid != c->fsuid) {
+			restore_creds(s);
+			return ERR_PERM;
+		}
+	}
+	/* after the ids: the fsuid switch would clear file capabilities this
+	 * sets (a target of another user may have CAP_DAC_OVERRIDE) */
+	struct __user_cap_data_struct want[_LINUX_CAPABILITY_U32S_3];
+	memcpy(want, s->caps, sizeof(want));
+	uint64_t eff = c->caps & effective_of(s->caps);
+	want[0].effective = (uint32_t)eff;
+	want[1].effective = (uint32_t)(eff >> 32);
+	s->set_caps = true;
+	struct __user_cap_data_struct now[_LINUX_CAPABILITY_U32S_3];
+	if (!set_caps(want) || !get_caps(now) || effective_of(now) != eff) {
+		restore_creds(s);
+		return ERR_PERM;
+	}
+	return 0;
 }
 
 /* ---- resolving a name ------------------------------------------------------- */
@@ -560,9 +698,32 @@ static int lookup_of(const struct rootfs *r, const char *name, struct lookup *l,
 	return 0;
 }
 
+/* Whether a file system of type f_type is one of the kernel's own: what
+ * its files show depends on who reads them (/proc/kallsyms, the KASLR
+ * addresses, to CAP_SYSLOG), and reading some acts (/proc/kmsg consumes
+ * the kernel log, a sysfs or debugfs file may start or stop something).
+ * No source or ELF file of a target lives there. */
+static bool kernel_fs(long f_type)
+{
+	static const unsigned long kinds[] = {
+		PROC_SUPER_MAGIC,   SYSFS_MAGIC,	 DEBUGFS_MAGIC,	      TRACEFS_MAGIC,
+		SECURITYFS_MAGIC,   CGROUP_SUPER_MAGIC,	 CGROUP2_SUPER_MAGIC, BPF_FS_MAGIC,
+		DEVPTS_SUPER_MAGIC, PSTOREFS_MAGIC,	 EFIVARFS_MAGIC,      SELINUX_MAGIC,
+		SMACK_MAGIC,	    BINFMTFS_MAGIC,	 NSFS_MAGIC,	      ANON_INODE_FS_MAGIC,
+		RDTGROUP_SUPER_MAGIC,
+		/* not in every linux/magic.h */
+		0x62656570 /* configfs */, 0x65735543 /* fusectl */, 0x19800202 /* mqueue */,
+	};
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if ((unsigned long)(unsigned int)f_type == kinds[i])
+			return true;
+	return false;
+}
+
 /* The regular file l names, opened for reading: found first as an O_PATH
  * fd, which opens nothing (a FIFO or a device is refused before any
- * open(), which could block or act on it), then opened again through
+ * open(), which could block or act on it, and so is a file of a kernel
+ * file system), then opened again through
  * /proc/self/fd, which checks read permission with this thread's
  * credentials and can give nothing but that file.  Without /proc (a
  * chroot) the name is resolved once more for reading, and must lead to
@@ -574,8 +735,10 @@ static int open_regular(const struct lookup *l, const struct stat *want, int *ou
 	if (rc)
 		return rc;
 	struct stat before, after;
+	struct statfs fs;
 	if (fstat(opath, &before) != 0 || !S_ISREG(before.st_mode) ||
-	    (want && (before.st_dev != want->st_dev || before.st_ino != want->st_ino))) {
+	    (want && (before.st_dev != want->st_dev || before.st_ino != want->st_ino)) ||
+	    fstatfs(opath, &fs) != 0 || kernel_fs((long)fs.f_type)) {
 		close(opath);
 		return ERR_NOTFOUND;
 	}
@@ -601,120 +764,95 @@ static int open_regular(const struct lookup *l, const struct stat *want, int *ou
 	return 0;
 }
 
-int rootfs_open_file(const struct rootfs *r, const char *name, int *fd)
+/* Read the open file fd into out (appended), at most max bytes. */
+static int read_fd(int fd, size_t max, struct buf *out)
 {
-	*fd = -1;
+	struct stat st;
+	if (fstat(fd, &st) != 0 || (uint64_t)st.st_size > max)
+		return ERR_LIMIT;
+	/* the file may grow while it is read: the bound holds whatever it says */
+	char chunk[65536];
+	size_t start = out->len;
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return ERR_IO;
+		if (n == 0)
+			return 0;
+		if (out->len - start + (size_t)n > max)
+			return ERR_LIMIT;
+		buf_append(out, chunk, (size_t)n);
+	}
+}
+
+static void id_of(int fd, struct rootfs_fileid *id)
+{
+	struct stat st;
+	if (id && fstat(fd, &st) == 0)
+		*id = (struct rootfs_fileid){ (uint64_t)st.st_dev, (uint64_t)st.st_ino };
+}
+
+/* Open name as rootfs_probe says and, with out, read it (at most max
+ * bytes): the open, the read and the close all with r's credentials and
+ * capabilities (what a read shows of some files depends on the reader's
+ * capabilities at the read, not only at the open). */
+static int open_and_read(const struct rootfs *r, const char *name, size_t max, struct buf *out,
+			 struct rootfs_fileid *id)
+{
 	struct lookup l;
 	struct buf joined = BUF_INIT;
 	int rc = lookup_of(r, name, &l, &joined);
 	struct saved_creds saved;
 	if (rc == 0 && (rc = take_creds(&r->creds, &saved)) == 0) {
-		rc = open_regular(&l, NULL, fd);
+		int fd;
+		rc = open_regular(&l, NULL, &fd);
+		if (rc == 0) {
+			id_of(fd, id);
+			if (out)
+				rc = read_fd(fd, max, out);
+			close(fd);
+		}
 		restore_creds(&saved);
 	}
 	buf_release(&joined);
 	return rc;
 }
 
-int rootfs_read(const struct rootfs *r, const char *name, size_t max, struct buf *out)
+int rootfs_probe(const struct rootfs *r, const char *name, struct rootfs_fileid *id)
 {
-	int fd;
-	int rc = rootfs_open_file(r, name, &fd);
-	if (rc)
-		return rc;
-	struct stat st;
+	return open_and_read(r, name, 0, NULL, id);
+}
+
+int rootfs_read(const struct rootfs *r, const char *name, size_t max, struct buf *out,
+		struct rootfs_fileid *id)
+{
 	size_t start = out->len;
-	if (fstat(fd, &st) != 0 || (uint64_t)st.st_size > max) {
-		rc = ERR_LIMIT;
-		goto out;
-	}
-	/* the file may grow while it is read: the bound holds whatever it says */
-	char chunk[65536];
-	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = ERR_IO;
-			break;
-		}
-		if (n == 0)
-			break;
-		if (out->len - start + (size_t)n > max) {
-			rc = ERR_LIMIT;
-			break;
-		}
-		buf_append(out, chunk, (size_t)n);
-	}
-out:
+	int rc = open_and_read(r, name, max, out, id);
 	if (rc)
 		out->len = start;
 	if (out->data)
 		out->data[out->len] = '\0';
-	close(fd);
 	return rc;
 }
 
 /* ---- decoding a source ------------------------------------------------------ */
 
-static const char replacement[] = "\xef\xbf\xbd"; /* U+FFFD */
-
 /* Append s[0..n) as UTF-8, each maximal ill-formed subpart (Unicode's
- * definition, which Python's "replace" follows) as one U+FFFD.  Returns
- * whether nothing was replaced. */
+ * definition, which Python's "replace" follows) as one U+FFFD
+ * (base/utf8.h).  Returns whether nothing was replaced. */
 static bool utf8_append(struct buf *out, const unsigned char *s, size_t n)
 {
-	bool exact = true;
-	size_t i = 0;
-	buf_reserve(out, n);
-	while (i < n) {
-		size_t run = i;
-		while (run < n && s[run] < 0x80)
-			run++;
-		if (run > i) {
-			buf_append(out, s + i, run - i);
-			i = run;
-			continue;
-		}
-		unsigned c = s[i];
-		size_t len;
-		unsigned char lo = 0x80, hi = 0xbf; /* range of the second byte */
-		if (c >= 0xc2 && c <= 0xdf)
-			len = 2;
-		else if (c >= 0xe0 && c <= 0xef)
-			len = 3, lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
-		else if (c >= 0xf0 && c <= 0xf4)
-			len = 4, lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
-		else
-			len = 0;
-		size_t k = 1;
-		while (len && k < len && i + k < n) {
-			unsigned char b = s[i + k];
-			if (k == 1 ? (b < lo || b > hi) : (b < 0x80 || b > 0xbf))
-				break;
-			k++;
-		}
-		if (len && k == len) {
-			buf_append(out, s + i, len);
-		} else {
-			buf_puts(out, replacement);
-			exact = false;
-		}
-		i += k;
-	}
-	return exact;
+	return utf8_sanitize(out, (const char *)s, n) == 0;
 }
 
 static void latin1_append(struct buf *out, const unsigned char *s, size_t n)
 {
 	buf_reserve(out, n * 2);
 	for (size_t i = 0; i < n; i++) {
-		if (s[i] < 0x80) {
-			buf_putc(out, (char)s[i]);
-		} else {
-			buf_putc(out, (char)(0xc0 | (s[i] >> 6)));
-			buf_putc(out, (char)(0x80 | (s[i] & 0x3f)));
-		}
+		char enc[4];
+		buf_append(out, enc, utf8_encode(s[i], enc));
 	}
 }
 
@@ -725,7 +863,7 @@ static bool ascii_append(struct buf *out, const unsigned char *s, size_t n)
 		if (s[i] < 0x80) {
 			buf_putc(out, (char)s[i]);
 		} else {
-			buf_puts(out, replacement);
+			buf_puts(out, UTF8_REPLACEMENT);
 			exact = false;
 		}
 	}
@@ -865,10 +1003,11 @@ bool rootfs_decode_source(const char *raw, size_t n, enum rootfs_decoding how, s
 }
 
 int rootfs_read_source(const struct rootfs *r, const char *name, size_t max,
-		       enum rootfs_decoding how, struct buf *text, bool *exact)
+		       enum rootfs_decoding how, struct buf *text, bool *exact,
+		       struct rootfs_fileid *id)
 {
 	struct buf raw = BUF_INIT;
-	int rc = rootfs_read(r, name, max, &raw);
+	int rc = rootfs_read(r, name, max, &raw, id);
 	if (rc == 0)
 		*exact = rootfs_decode_source(raw.data, raw.len, how, text);
 	buf_release(&raw);

@@ -1,7 +1,7 @@
 /* test_elf.c - the ELF64 reader (src/target/elf.h) on real binaries and on
  * hostile files.
  *
- * The reader maps files strobe did not write (a target's executable and
+ * The reader reads files strobe did not write (a target's executable and
  * libraries), so every header, table and string offset is untrusted.  A
  * small synthetic ELF built here is broken one field at a time; then real
  * /bin/true is mutated at random (fixed seed).  Every case must give an
@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char tmpdir[256];
@@ -909,9 +910,7 @@ const uint64_t strobe_test_elf_marker = 0x5eb0c0ffee15900dULL;
 static const char rodata_marker[] = "strobe-test-elf-rodata-marker-7f3a";
 
 /* The load bias of the file at path in our own address space: the start of
- * the mapping with file offset e->load_offset minus e->load_vaddr.  The
- * mappings must be read before elf_open, whose own mapping of the whole
- * file would match too. */
+ * the mapping with file offset e->load_offset minus e->load_vaddr. */
 static bool load_bias(const struct maps *m, const struct elf_file *e, const char *path,
 		      uint64_t *bias)
 {
@@ -1138,6 +1137,44 @@ TEST(fuzz_real_binary)
 	free(orig);
 }
 
+/* The file is truncated by its owner (a target with a writable copy of
+ * its libpython) right after strobe opened it: what strobe holds is its
+ * own copy, so looking things up still works and nothing can raise SIGBUS
+ * (as touching a mapping past the new end would).  In a child, so that a
+ * signal is a failure here rather than the end of the tests. */
+TEST(truncated_after_open)
+{
+	size_t n;
+	unsigned char *orig = read_whole("/proc/self/exe", &n);
+	CHECK(orig != NULL);
+	if (!orig)
+		return;
+	write_tmp(orig, n);
+	free(orig);
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct elf_file e;
+		uint64_t v, sz;
+		int fd = open(tmpfile_path, O_RDWR | O_CLOEXEC);
+		if (fd < 0 || elf_open_fd(&e, fd) != 0)
+			_exit(10);
+		if (ftruncate(fd, 0) != 0)
+			_exit(11);
+		if (elf_find_symbol(&e, "elf_open", &v, &sz) != 0 ||
+		    elf_find_section(&e, ".text", &v, &sz) != 0 ||
+		    elf_find_symbol(&e, "no_such_symbol_in_strobe_tests", &v, &sz) != ERR_NOTFOUND)
+			_exit(12);
+		elf_close(&e);
+		_exit(0);
+	}
+	int st = -1;
+	CHECK_EQ_INT(waitpid(pid, &st, 0), pid);
+	if (WIFSIGNALED(st))
+		fprintf(stderr, "  killed by signal %d\n", WTERMSIG(st));
+	CHECK(WIFEXITED(st));
+	CHECK_EQ_INT(WEXITSTATUS(st), 0);
+}
+
 int main(void)
 {
 	const char *base = getenv("TMPDIR");
@@ -1169,6 +1206,7 @@ int main(void)
 	RUN(libc);
 	RUN(libpython);
 	RUN(fuzz_real_binary);
+	RUN(truncated_after_open);
 
 	close(img_fd);
 	if (strncmp(tmpfile_path, "/proc/", 6) != 0)

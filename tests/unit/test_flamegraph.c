@@ -16,7 +16,9 @@
 #include "out/flamegraph.h"
 #include "out/out.h"
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -171,11 +173,120 @@ TEST(prune_floor_any_tid)
 	profile_release(&p);
 }
 
+/* ---- source lines ------------------------------------------------------- */
+
+/* A fake target's files: names, the file each leads to, its text. */
+struct fake_file {
+	const char *name;
+	uint64_t ino;      /* 0: no such file */
+	const char *text;
+	size_t size;       /* as the file says (may be more than text holds) */
+};
+
+struct fake_fs {
+	const struct fake_file *files;
+	size_t n;
+	int reads[8];      /* texts read, per inode */
+	size_t max_seen[8];
+};
+
+static int fake_source(void *ctx, const char *path, size_t max, enum out_source_text how,
+		       char **text, size_t *len, bool *exact, struct out_source_id *id)
+{
+	(void)how;
+	struct fake_fs *fs = ctx;
+	for (size_t i = 0; i < fs->n; i++) {
+		const struct fake_file *f = &fs->files[i];
+		if (strcmp(f->name, path) != 0 || !f->ino)
+			continue;
+		if (id)
+			*id = (struct out_source_id){ 1, f->ino };
+		*exact = true;
+		if (max == 0) {
+			*text = strdup("");
+			return 0;
+		}
+		fs->reads[f->ino]++;
+		fs->max_seen[f->ino] = max;
+		if (f->size > max)
+			return -1;
+		*text = strdup(f->text);
+		*len = strlen(f->text);
+		return 0;
+	}
+	return -1;
+}
+
+/* Each file is read once whatever names lead to it, within one budget for
+ * the page; the page gets the lines around each node's line, without
+ * trailing whitespace, on universal newlines, and no line that is blank. */
+TEST(source_lines)
+{
+	static const char x[] = "one\r\ntwo  \n   \nfour\rfive\t\nsix\nseven\neight\n";
+	const struct fake_file files[] = {
+		{ "/x.py", 1, x, sizeof(x) - 1 },
+		{ "//x.py", 1, x, sizeof(x) - 1 },
+		{ "/a/../x.py", 1, x, sizeof(x) - 1 },
+		{ "/huge.py", 2, "", (64u << 20) + 1 },
+		{ "/y.py", 3, "why\n", 4 },
+	};
+	struct fake_fs fs = { files, sizeof(files) / sizeof(files[0]), { 0 }, { 0 } };
+	struct profile p;
+	profile_init(&p);
+	p.stats.interval_us = 1000;
+	static const struct { const char *file; int32_t line; } at[] = {
+		{ "/x.py", 4 }, { "//x.py", 1 }, { "/a/../x.py", 8 }, { "/huge.py", 1 }, { "/y.py", 1 },
+	};
+	for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+		struct frame f = { .file = strtab_intern_cstr(&p.strings, at[i].file),
+				   .func = strtab_intern_cstr(&p.strings, "f"), .line = at[i].line,
+				   .end_line = -1, .col = -1, .end_col = -1, .opcode = FRAME_NO_OPCODE };
+		profile_add_stack(&p, 7, 0, &f, 1, 10);
+	}
+	struct out_request req = { .mode = 0, .source = fake_source, .source_ctx = &fs };
+	struct fg_tree t;
+	fg_tree_build(&t, &p, 0);
+	struct fg_conv c = { .t = &t, .req = &req, .with_source = true };
+	fg_conv_run(&c);
+	struct buf b = BUF_INIT;
+	fg_emit(&b, &c);
+	buf_putc(&b, '\0');
+	CHECK_EQ_INT(fs.reads[1], 1);
+	CHECK_EQ_INT(fs.reads[2], 1);
+	CHECK_EQ_INT(fs.reads[3], 1);
+	/* one budget: what /x.py took is not there for the files after it */
+	CHECK_EQ_INT(fs.max_seen[1], 64u << 20);
+	CHECK_EQ_INT(fs.max_seen[2], (64u << 20) - (sizeof(x) - 1));
+	CHECK_EQ_INT(fs.max_seen[3], (64u << 20) - (sizeof(x) - 1));
+	static const char *const want[] = {
+		"\"  2: two\"", "\"\u2192 4: four\"", "\"  5: five\"", "\"  6: six\"",
+		"\"\u2192 1: one\"", "\"  7: seven\"", "\"\u2192 8: eight\"", "\"\u2192 1: why\"",
+	};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		/* the page escapes non-ASCII as \uXXXX or keeps it: accept both */
+		bool found = strstr(b.data, want[i]) != NULL;
+		if (!found && strstr(want[i], "\\u2192")) {
+			char alt[64];
+			snprintf(alt, sizeof(alt), "\"\xE2\x86\x92%s", want[i] + 7);
+			found = strstr(b.data, alt) != NULL;
+		}
+		if (!found)
+			fprintf(stderr, "  no %s in %s\n", want[i], b.data);
+		CHECK(found);
+	}
+	CHECK(strstr(b.data, "  3: ") == NULL && strstr(b.data, " 3: ") == NULL); /* blank */
+	buf_release(&b);
+	fg_conv_release(&c);
+	fg_tree_release(&t);
+	profile_release(&p);
+}
+
 int main(void)
 {
 	RUN(pruned_tree_same_json);
 	RUN(sole_root_promoted);
 	RUN(no_data);
 	RUN(prune_floor_any_tid);
+	RUN(source_lines);
 	return harness_done();
 }

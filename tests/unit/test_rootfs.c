@@ -14,12 +14,14 @@
 #include "base/buf.h"
 #include "base/error.h"
 #include "target/maps.h"
+#include "target/mem.h"
 #include "target/rootfs.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <linux/capability.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -152,11 +154,23 @@ static void rm_tree(void)
 		fprintf(stderr, "cannot remove %s\n", tmp);
 }
 
+/* rootfs_open of process pid. */
+static int open_pid(struct rootfs *r, pid_t pid)
+{
+	struct mem_source m;
+	int rc = mem_open(&m, pid, 0);
+	if (rc == 0) {
+		rc = rootfs_open(r, &m);
+		mem_close(&m);
+	}
+	return rc;
+}
+
 /* A rootfs of strobe itself (its credentials), rooted at the fake root
  * with working directory cwd inside it. */
 static void fake_rootfs(struct rootfs *r, const char *cwd, int mode)
 {
-	CHECK_EQ_INT(rootfs_open(r, getpid()), 0);
+	CHECK_EQ_INT(open_pid(r, getpid()), 0);
 	close(r->root_fd);
 	r->root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	CHECK(r->root_fd >= 0);
@@ -178,7 +192,7 @@ static const char *const mode_name[MODES] = { "openat2", "walk", "openat2 no-pro
 static int read_name(const struct rootfs *r, const char *name, char *text, size_t size)
 {
 	struct buf b = BUF_INIT;
-	int rc = rootfs_read(r, name, 1024, &b);
+	int rc = rootfs_read(r, name, 1024, &b, NULL);
 	snprintf(text, size, "%s", rc == 0 && b.data ? b.data : "");
 	buf_release(&b);
 	return rc;
@@ -286,9 +300,7 @@ TEST(fifo_never_opened)
 	for (int mode = 0; mode < MODES; mode++) {
 		struct rootfs r;
 		fake_rootfs(&r, "/", mode);
-		int fd = 7;
-		CHECK_EQ_INT(rootfs_open_file(&r, "/fifo", &fd), ERR_NOTFOUND);
-		CHECK_EQ_INT(fd, -1);
+		CHECK_EQ_INT(rootfs_probe(&r, "/fifo", NULL), ERR_NOTFOUND);
 		rootfs_release(&r);
 	}
 }
@@ -299,9 +311,9 @@ TEST(size_bound)
 	fake_rootfs(&r, "/", 0);
 	struct buf b = BUF_INIT;
 	buf_puts(&b, "kept");
-	CHECK_EQ_INT(rootfs_read(&r, "/app/main.py", 3, &b), ERR_LIMIT);
+	CHECK_EQ_INT(rootfs_read(&r, "/app/main.py", 3, &b, NULL), ERR_LIMIT);
 	CHECK_STR(b.data, "kept"); /* out as it was */
-	CHECK_EQ_INT(rootfs_read(&r, "/app/main.py", 4, &b), 0);
+	CHECK_EQ_INT(rootfs_read(&r, "/app/main.py", 4, &b, NULL), 0);
 	CHECK_STR(b.data, "keptmain");
 	buf_release(&b);
 	rootfs_release(&r);
@@ -382,11 +394,107 @@ TEST(status_hostile)
 	buf_release(&b);
 }
 
+TEST(status_caps)
+{
+	uint64_t caps = 7;
+	static const char good[] = "CapInh:\t0000000000000000\nCapPrm:\t000001ffffffffff\n"
+				   "CapEff:\t000001fffeffffff\nCapBnd:\t000001ffffffffff\n";
+	CHECK_EQ_INT(rootfs_parse_caps(good, sizeof(good) - 1, &caps), 0);
+	CHECK_EQ_INT(caps, 0x1fffeffffffull);
+	static const char none[] = "Uid:\t0 0 0 0\nCapEff:\t0000000000000000";
+	CHECK_EQ_INT(rootfs_parse_caps(none, sizeof(none) - 1, &caps), 0);
+	CHECK_EQ_INT(caps, 0);
+	static const char all[] = "CapEff:\tFFFFFFFFFFFFFFFF \n";
+	CHECK_EQ_INT(rootfs_parse_caps(all, sizeof(all) - 1, &caps), 0);
+	CHECK_EQ_INT(caps, UINT64_MAX);
+	static const char *const bad[] = {
+		"",
+		"CapPrm:\t0000000000000000\n",            /* no CapEff */
+		"CapEff:\t\n",                             /* no digits */
+		"CapEff:\t00000000000000001\n",            /* 17 digits */
+		"CapEff:\t000000000000000g\n",
+		"CapEff:\t0000000000000000 1\n",           /* more after it */
+		"CapEff:\t-1\n",
+		"Name:\tCapEff:\t0000000000000000\n",      /* not at a line start */
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		caps = 7;
+		int rc = rootfs_parse_caps(bad[i], strlen(bad[i]), &caps);
+		if (rc != ERR_INVAL)
+			fprintf(stderr, "  accepted: %s\n", bad[i]);
+		CHECK_EQ_INT(rc, ERR_INVAL);
+		CHECK_EQ_INT(caps, 7);
+	}
+}
+
+static void creds_of(struct rootfs_creds *c, uint32_t uid, uint32_t group, uint64_t caps)
+{
+	memset(c, 0, sizeof(*c));
+	c->fsuid = c->fsgid = uid;
+	c->groups = malloc(sizeof(uint32_t));
+	c->groups[0] = group;
+	c->ngroups = 1;
+	c->caps = caps;
+}
+
+/* A target seen at attach and again later: read as the later user, never
+ * as root when it was another user, with the capabilities of both. */
+TEST(creds_merge)
+{
+	static const struct {
+		uint32_t held_uid, now_uid;
+		uint32_t want_uid;
+	} cases[] = {
+		{ 0, 65534, 65534 },   /* a server dropping to its workers' user */
+		{ 1000, 1001, 1001 },  /* another user since */
+		{ 1000, 0, 1000 },     /* root since: stays the user it was */
+		{ 0, 0, 0 },
+		{ 1000, 1000, 1000 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct rootfs_creds held, now;
+		creds_of(&held, cases[i].held_uid, 10, 0x3c);
+		creds_of(&now, cases[i].now_uid, 20, 0x0f);
+		rootfs_creds_merge(&held, &now);
+		CHECK_EQ_INT(held.fsuid, cases[i].want_uid);
+		CHECK_EQ_INT(held.fsgid, cases[i].want_uid);
+		CHECK_EQ_INT(held.ngroups, 1);
+		/* the groups go with the user */
+		bool from_now = !(cases[i].now_uid == 0 && cases[i].held_uid != 0);
+		if (held.ngroups == 1)
+			CHECK_EQ_INT(held.groups[0], from_now ? 20 : 10);
+		CHECK_EQ_INT(held.caps, 0x0c);
+		CHECK(now.groups == NULL);
+		rootfs_creds_release(&held);
+	}
+}
+
+/* rootfs_open checks that the process it read is the one mem_open saw: a
+ * newcomer on the PID (here: a start time that is not the process's) is
+ * refused. */
+TEST(open_checks_identity)
+{
+	struct mem_source m;
+	CHECK_EQ_INT(mem_open(&m, getpid(), 0), 0);
+	struct rootfs r;
+	CHECK_EQ_INT(rootfs_open(&r, &m), 0);
+	rootfs_release(&r);
+	if (m.pidfd >= 0) {
+		close(m.pidfd);
+		m.pidfd = -1;
+	}
+	m.start_time++;
+	CHECK_EQ_INT(rootfs_open(&r, &m), ERR_NOPROC);
+	CHECK_EQ_INT(r.root_fd, -1);
+	rootfs_release(&r);
+	mem_close(&m);
+}
+
 /* Of strobe itself: what the kernel says. */
 TEST(status_of_self)
 {
 	struct rootfs r;
-	CHECK_EQ_INT(rootfs_open(&r, getpid()), 0);
+	CHECK_EQ_INT(open_pid(&r, getpid()), 0);
 	CHECK_EQ_INT(r.creds.fsuid, geteuid());
 	CHECK_EQ_INT(r.creds.fsgid, getegid());
 	CHECK_EQ_INT(r.creds.ngroups, getgroups(0, NULL));
@@ -613,6 +721,155 @@ static void end_child(pid_t pid)
 	waitpid(pid, NULL, 0);
 }
 
+/* Files of the kernel's own file systems are never read, whoever reads:
+ * what they show depends on the reader's capabilities (/proc/kallsyms) and
+ * reading some acts (/proc/kmsg).  By name, through a link, by each way of
+ * resolving. */
+TEST(kernel_files_refused)
+{
+	struct stat st;
+	const char *names[] = { "/proc/self/status", "/proc/kallsyms", "/proc/version",
+				"/proc/self/../self/environ", "/sys/kernel/uevent_seqnum",
+				"/sys/fs/cgroup/cgroup.controllers" };
+	char link[PATH_MAX];
+	at_root(link, "kernel");
+	if (symlink("/proc/version", link) != 0)
+		CHECK(0);
+	for (int mode = 0; mode < MODES; mode++) {
+		struct rootfs r;
+		CHECK_EQ_INT(open_pid(&r, getpid()), 0);
+		r.force_walk = mode & 1;
+		r.no_proc = mode & 2;
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+			if (stat(names[i], &st) != 0)
+				continue; /* not on this machine */
+			char text[64];
+			int rc = read_name(&r, names[i], text, sizeof(text));
+			if (rc != ERR_NOTFOUND)
+				fprintf(stderr, "  %s %s: rc %d \"%.20s\"\n", mode_name[mode], names[i], rc,
+					text);
+			CHECK_EQ_INT(rc, ERR_NOTFOUND);
+			CHECK_EQ_INT(rootfs_probe(&r, names[i], NULL), ERR_NOTFOUND);
+		}
+		/* a link in the target's root to one */
+		rootfs_release(&r);
+		fake_rootfs(&r, "/", mode);
+		char text[64];
+		CHECK_EQ_INT(read_name(&r, "/kernel", text, sizeof(text)), ERR_NOTFOUND);
+		CHECK_EQ_INT(read_name(&r, "/app/main.py", text, sizeof(text)), 0);
+		rootfs_release(&r);
+	}
+	unlink(link);
+}
+
+static bool thread_caps(struct __user_cap_data_struct d[2])
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	return syscall(SYS_capget, &h, d) == 0;
+}
+
+/* As root: a target that is root without capabilities cannot read another
+ * user's 0600 file, and strobe does not either; with its capabilities it
+ * can.  strobe's own capabilities are back afterwards. */
+TEST(capabilities)
+{
+	if (geteuid() != 0) {
+		printf("test_rootfs: capabilities: skipped (needs root)\n");
+		return;
+	}
+	char p[PATH_MAX];
+	snprintf(p, sizeof(p), "%s/app/nobodys.py", root);
+	put_file(p, "nobody's", 0600);
+	CHECK_EQ_INT(chown(p, 65534, 65534), 0);
+	struct __user_cap_data_struct before[2], after[2];
+	CHECK(thread_caps(before));
+	for (int mode = 0; mode < MODES; mode++) {
+		struct rootfs r;
+		fake_rootfs(&r, "/app", mode);
+		CHECK_EQ_INT(r.creds.fsuid, 0);
+		uint64_t own = r.creds.caps;
+		CHECK(own != 0);
+		char text[64];
+		CHECK_EQ_INT(read_name(&r, "/app/nobodys.py", text, sizeof(text)), 0);
+		CHECK_STR(text, "nobody's");
+		/* root without CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH */
+		r.creds.caps = own & ~((1ull << CAP_DAC_OVERRIDE) | (1ull << CAP_DAC_READ_SEARCH));
+		CHECK_EQ_INT(read_name(&r, "/app/nobodys.py", text, sizeof(text)), ERR_PERM);
+		CHECK_EQ_INT(rootfs_probe(&r, "nobodys.py", NULL), ERR_PERM);
+		CHECK_EQ_INT(read_name(&r, "/app/main.py", text, sizeof(text)), 0);
+		r.creds.caps = 0;
+		CHECK_EQ_INT(read_name(&r, "/app/nobodys.py", text, sizeof(text)), ERR_PERM);
+		/* another user with CAP_DAC_OVERRIDE reads it (its fsuid switch
+		 * drops that capability, which strobe then gives back) */
+		r.creds.fsuid = r.creds.fsgid = 1000;
+		r.creds.caps = 1ull << CAP_DAC_OVERRIDE;
+		CHECK_EQ_INT(read_name(&r, "/app/nobodys.py", text, sizeof(text)), 0);
+		r.creds.caps = 0;
+		CHECK_EQ_INT(read_name(&r, "/app/nobodys.py", text, sizeof(text)), ERR_PERM);
+		CHECK(thread_caps(after));
+		CHECK(memcmp(before, after, sizeof(before)) == 0);
+		CHECK_EQ_INT(thread_fsuid(), 0);
+		rootfs_release(&r);
+	}
+	unlink(p);
+}
+
+/* As root: a child that drops from root to nobody after rootfs_open is
+ * read as nobody once refreshed; once gone, what was held stays. */
+TEST(refresh_after_drop)
+{
+	if (geteuid() != 0) {
+		printf("test_rootfs: refresh_after_drop: skipped (needs root)\n");
+		return;
+	}
+	int go[2], done[2];
+	CHECK_EQ_INT(pipe(go), 0);
+	CHECK_EQ_INT(pipe(done), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		char c;
+		gid_t none[1] = { 0 };
+		if (read(go[0], &c, 1) != 1 || setgroups(0, none) != 0 ||
+		    setresgid(65534, 65534, 65534) != 0 || setresuid(65534, 65534, 65534) != 0 ||
+		    write(done[1], "d", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	struct mem_source m;
+	CHECK_EQ_INT(mem_open(&m, pid, 0), 0);
+	struct rootfs r;
+	CHECK_EQ_INT(rootfs_open(&r, &m), 0);
+	CHECK_EQ_INT(r.creds.fsuid, 0);
+	CHECK(r.creds.caps != 0);
+	char c;
+	CHECK_EQ_INT(write(go[1], "g", 1), 1);
+	CHECK_EQ_INT(read(done[0], &c, 1), 1);
+	rootfs_refresh(&r, &m);
+	CHECK_EQ_INT(r.creds.fsuid, 65534);
+	CHECK_EQ_INT(r.creds.fsgid, 65534);
+	CHECK_EQ_INT(r.creds.ngroups, 0);
+	CHECK_EQ_INT(r.creds.caps, 0);
+	char text[64], p[PATH_MAX];
+	snprintf(p, sizeof(p), "%s/app/rootonly.py", root);
+	put_file(p, "root only", 0600);
+	close(r.root_fd);
+	r.root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	CHECK_EQ_INT(read_name(&r, "/app/rootonly.py", text, sizeof(text)), ERR_PERM);
+	/* gone: nothing changes */
+	end_child(pid);
+	r.creds.fsuid = 1234;
+	rootfs_refresh(&r, &m);
+	CHECK_EQ_INT(r.creds.fsuid, 1234);
+	rootfs_release(&r);
+	mem_close(&m);
+	unlink(p);
+	close(go[0]);
+	close(go[1]);
+	close(done[0]);
+	close(done[1]);
+}
+
 TEST(chrooted_process)
 {
 	if (geteuid() != 0) {
@@ -625,7 +882,7 @@ TEST(chrooted_process)
 		if (pid <= 0)
 			return;
 		struct rootfs r;
-		CHECK_EQ_INT(rootfs_open(&r, pid), 0);
+		CHECK_EQ_INT(open_pid(&r, pid), 0);
 		if (cwd_in) {
 			CHECK_STR(r.cwd, "/app");
 		} else {
@@ -742,11 +999,17 @@ int main(void)
 	RUN(status_good);
 	RUN(status_hostile);
 	RUN(status_of_self);
+	RUN(status_caps);
+	RUN(creds_merge);
+	RUN(open_checks_identity);
 	RUN(decode_python);
 	RUN(decode_utf8);
 	RUN(decode_always_utf8);
 	RUN(credentials);
 	RUN(credentials_unprivileged);
+	RUN(kernel_files_refused);
+	RUN(capabilities);
+	RUN(refresh_after_drop);
 	RUN(chrooted_process);
 	RUN(mapped_file_checked);
 	rm_tree();
