@@ -185,6 +185,7 @@ build_sid() {
 		mv -- "$sid_root" "$old" && remove_tree "$old"
 	fi
 	mv -- "$tmp" "$sid_root" || { warn "cannot rename $tmp to $sid_root"; remove_tree "$tmp"; return 1; }
+	chmod 755 "$sid_root"
 	say "sid root ready: $sid_root"
 }
 
@@ -192,6 +193,10 @@ provision_sid() {
 	if sid_ok "$sid_root"; then
 		say "reusing the sid root $sid_root"
 		is_root && sid_extras_install "$sid_root"
+		# a root filesystem is searchable by everyone (mktemp -d made it
+		# 0700): targets running as nobody inside it, and replays read
+		# with nobody's credentials, must see its files
+		is_root && chmod 755 "$sid_root"
 		return 0
 	fi
 	is_root || { warn "not root: cannot build the sid root $sid_root (3.13-3.15 from Debian)"; return 1; }
