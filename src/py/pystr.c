@@ -9,6 +9,10 @@ void pystr_put_utf8(struct buf *out, uint32_t cp)
 {
 	char b[4];
 	size_t n;
+	/* not a code point (a UCS-4 str holds any 32-bit value): U+FFFD, in
+	 * its own 3-byte form, not an overlong 4-byte one */
+	if (cp > 0x10ffff)
+		cp = 0xfffd;
 	if (cp < 0x80) {
 		b[0] = (char)cp;
 		n = 1;
@@ -22,8 +26,6 @@ void pystr_put_utf8(struct buf *out, uint32_t cp)
 		b[2] = (char)(0x80 | (cp & 0x3f));
 		n = 3;
 	} else {
-		if (cp > 0x10ffff)
-			cp = 0xfffd;
 		b[0] = (char)(0xf0 | (cp >> 18));
 		b[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
 		b[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
