@@ -5,10 +5,11 @@
  * (3.11-3.12).  Driven through the real cache API over a fake memory
  * source (fuzz_mem.h).
  *
- * Input: byte 0 picks the CPython version (3.8 + its low 3 bits), byte 1
- * the options (bit 0: --opcodes; bit 1: PyCode_Type is known, at
- * FUZZ_CODE_TYPE, so ob_type is checked), the rest is the target's memory
- * with the code object at address 8.  The entry is then used the way the
+ * Input: byte 0 picks the CPython version (3.8 + its value modulo the
+ * number of versions), byte 1 the options (bit 0: --opcodes; bit 1:
+ * PyCode_Type is known, at FUZZ_CODE_TYPE, so ob_type is checked), the
+ * rest is the target's memory with the code object at address 8.  The
+ * entry is then used the way the
  * walker uses it: locations of instructions across its bytecode, the
  * instruction start of each, a hit, a revalidation, a sweep.  Checked
  * besides crashes and sanitizer reports (abort): names are interned
@@ -79,13 +80,21 @@ static void use_entry(const struct py_runtime *rt, struct strtab *strings, struc
 	}
 }
 
+/* The layout byte b picks: 3.(oldest + b mod the number of versions). */
+static const struct py_layout *version(uint8_t b)
+{
+	int lo, hi;
+	py_layout_range(&lo, &hi);
+	return py_layout_find(3, lo + b % (hi - lo + 1));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 2)
 		return 0;
 	static struct py_runtime rt; /* PATH_MAX inside: not on the stack */
 	memset(&rt, 0, sizeof(rt));
-	const struct py_layout *l = py_layout_find(3, 8 + (data[0] & 7));
+	const struct py_layout *l = version(data[0]);
 	if (!l)
 		abort();
 	rt.major = 3;

@@ -2,12 +2,13 @@
  * hostile target (src/py/pystr.h), through the real API and a fake memory
  * source (fuzz_mem.h).
  *
- * Input: byte 0 picks the CPython version (3.8 + its low 3 bits: every
- * layout, the 3.8-3.11 ones with wstr fields and the 3.12+ ones), byte 1
- * the limit given to pystr_read_bytes (times 16), the rest is the target's
- * memory, with the object at address 8 (read both as a str and as a bytes
- * object).  Reads past the image fail like unmapped memory, so short
- * images take the "header alone" path of pystr_read_str.  Checked besides
+ * Input: byte 0 picks the CPython version (3.8 + its value modulo the
+ * number of versions: every layout, the 3.8-3.11 ones with wstr fields and
+ * the 3.12+ ones), byte 1 the limit given to pystr_read_bytes (times 16),
+ * the rest is the target's memory, with the object at address 8 (read both
+ * as a str and as a bytes object).  Reads past the image fail like
+ * unmapped memory, so short images take the "header alone" path of
+ * pystr_read_str.  Checked besides
  * crashes and sanitizer reports (abort):
  *  - the str comes out as well-formed UTF-8 of at most PYSTR_MAX_CHARS
  *    characters, appended to what the buffer held, which a failure leaves
@@ -75,11 +76,19 @@ static long utf8_chars(const unsigned char *s, size_t n)
 	return chars;
 }
 
+/* The layout byte b picks: 3.(oldest + b mod the number of versions). */
+static const struct py_layout *version(uint8_t b)
+{
+	int lo, hi;
+	py_layout_range(&lo, &hi);
+	return py_layout_find(3, lo + b % (hi - lo + 1));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 2)
 		return 0;
-	const struct py_layout *l = py_layout_find(3, 8 + (data[0] & 7));
+	const struct py_layout *l = version(data[0]);
 	if (!l)
 		abort();
 	size_t max = (size_t)data[1] * 16;
