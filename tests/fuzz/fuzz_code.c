@@ -11,7 +11,8 @@
  * rest is the target's memory with the code object at address 8.  The
  * entry is then used the way the
  * walker uses it: locations of instructions across its bytecode, the
- * instruction start of each, a hit, a revalidation, a sweep.  Checked
+ * instruction start of each, a hit, a revalidation, a sweep; then the
+ * object changes under the cache and must be noticed.  Checked
  * besides crashes and sanitizer reports (abort): names are interned
  * strings, instruction starts are at or before the offset asked, the
  * memoised location equals a fresh lookup, an unchanged image never makes
@@ -88,6 +89,52 @@ static const struct py_layout *version(uint8_t b)
 	return py_layout_find(3, lo + b % (hi - lo + 1));
 }
 
+/* The code object's address reused by another one (here: the same with
+ * co_firstlineno changed, a word of the signature): a recheck replaces
+ * the entry (or drops it when the new object does not parse), and once
+ * the old object is back, a sweep evicts the entry made from the other. */
+static void changed_under(struct py_code_cache *c, struct mem_source *mem,
+			  const struct py_runtime *rt, struct strtab *strings, const uint8_t *img,
+			  size_t n)
+{
+	size_t at = 8 + rt->layout.co_firstlineno;
+	if (at >= n)
+		abort(); /* the header was read whole */
+	uint8_t *other = malloc(n);
+	if (!other)
+		abort();
+	memcpy(other, img, n);
+	other[at] ^= 1;
+	fuzz_mem_load(mem, other, n);
+	struct py_code *code;
+	if (py_code_get(c, 8, 0x2000, &code) != 0)
+		abort(); /* the same frame's globals: taken on trust */
+	int32_t old_first = code->firstlineno;
+	int rc = py_code_recheck(c, &code);
+	if (rc == 1) {
+		if (code->firstlineno != (old_first ^ 1))
+			abort();
+		use_entry(rt, strings, code);
+	} else if (rc != ERR_CORRUPT && rc != ERR_FAULT) {
+		abort();
+	}
+	fuzz_mem_load(mem, img, n);
+	uint64_t evictions = c->stats.evictions;
+	if (rc == 1) {
+		/* used in this sweep period, so the sweep looks at it */
+		if (py_code_get(c, 8, 0x2000, &code) != 0)
+			abort();
+		py_code_sweep(c, UINT64_MAX / 2);
+		if (c->stats.evictions != evictions + 1)
+			abort();
+	}
+	/* a miss again, into a freed slot */
+	if (py_code_get(c, 8, 0x1000, &code) != 0 || code->firstlineno != old_first)
+		abort();
+	use_entry(rt, strings, code);
+	free(other);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 2)
@@ -128,6 +175,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (py_code_get(&c, 8, 0x2000, &again) != 0 || again != code || c.stats.evictions)
 			abort();
 		use_entry(&rt, &strings, again);
+		changed_under(&c, &mem, &rt, &strings, data + 2, size - 2);
 	} else if (rc != ERR_CORRUPT && rc != ERR_FAULT) {
 		abort();
 	}
