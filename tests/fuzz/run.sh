@@ -2,7 +2,8 @@
 # run.sh [SECONDS [TARGET...]] - build strobe's libFuzzer targets with
 # ASan + UBSan and run each for a bounded time.  SECONDS (default 180) is
 # the budget for all the targets run together, shared by the weights
-# below; the builds (a few seconds each) come on top.
+# below; the build comes on top (about a minute the first time, then only
+# what changed: make's own dependencies).
 #
 #   binary      the binary-format reader            (fuzz_binary_reader.c)
 #   elf         the ELF reader                      (fuzz_elf.c)
@@ -31,17 +32,23 @@ cc=${FUZZ_CC:-clang}
 out=build/fuzz
 mkdir -p "$out"
 
-# name | weight | max_len | timeout (s) | extra flags | sources (besides the harness)
+# Every module but main.c is built once with the fuzzing flags, by the
+# Makefile's own rule (BUILD=build/fuzz/lib), into one static library that
+# each target links: it gets whatever code its parser needs, now and after
+# the parser starts using another module.
+#
+# name | weight | max_len | timeout (s) | extra compiler arguments
 # (binary: -timeout=120, as the slowest legitimate input, 1 GiB of records
-# from a 32 KiB zstd stream, takes ~25 s in this instrumented build; a
-# small reader window so that small inputs cross its edges)
+# from a 32 KiB zstd stream, takes ~25 s in this instrumented build; its
+# own build of the reader with a small window, so that small inputs cross
+# the window's edges)
 table='
-binary|3|65536|120|-DSTROBE_BINARY_WINDOW=8192 -lzstd|src/base/buf.c src/base/error.c src/base/hash.c src/base/intern.c src/model/sample.c src/out/binary_reader.c
-elf|3|32768|10||src/base/error.c src/target/elf.c
-proc|2|16384|10||src/base/buf.c src/base/error.c src/base/hash.c src/target/mem.c src/target/maps.c src/target/task.c
-linetable|1|4096|10||src/base/error.c src/py/linetable.c
-pystr|1|8192|10||src/base/buf.c src/base/error.c src/target/mem.c src/py/layout.c src/py/pystr.c
-code|2|16384|10||src/base/buf.c src/base/error.c src/base/hash.c src/base/intern.c src/target/mem.c src/py/layout.c src/py/pystr.c src/py/linetable.c src/py/opcodes.c src/py/code.c
+binary|3|65536|120|-DSTROBE_BINARY_WINDOW=8192 src/out/binary_reader.c
+elf|3|32768|10|
+proc|2|16384|10|
+linetable|1|4096|10|
+pystr|1|8192|10|
+code|2|16384|10|
 '
 harness() { [ "$1" = binary ] && echo tests/fuzz/fuzz_binary_reader.c || echo "tests/fuzz/fuzz_$1.c"; }
 
@@ -58,17 +65,27 @@ done
 
 # the Makefile's warnings; clang also flags vsnprintf(fmt) in buf.c under -Wformat=2
 warn="-std=c11 -Wall -Wextra -Werror -Wshadow -Wvla -Wformat=2 -Wno-format-nonliteral -Wstrict-prototypes"
+flags="-g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+echo "== fuzz: build the library"
+objs=$(find src -name '*.c' ! -path src/main.c | sort | sed 's#^src/\(.*\)\.c$#build/fuzz/lib/obj/\1.o#')
+# shellcheck disable=SC2086
+make --no-print-directory -j"${FUZZ_JOBS:-2}" BUILD=build/fuzz/lib CC="$cc" WARN="$warn" \
+	CFLAGS="$flags -fsanitize=fuzzer-no-link" $objs
+rm -f "$out/libstrobe.a"
+# shellcheck disable=SC2086
+ar rcs "$out/libstrobe.a" $objs
+
 failed=""
 summary=""
 for t in $targets; do
-	IFS='|' read -r _ weight max_len timeout extra srcs <<<"$(echo "$table" | awk -F'|' -v t="$t" '$1 == t')"
+	IFS='|' read -r _ weight max_len timeout extra <<<"$(echo "$table" | awk -F'|' -v t="$t" '$1 == t')"
 	secs=$((seconds * weight / total_weight))
 	[ "$secs" -ge 1 ] || secs=1
 	echo "== fuzz $t: build"
 	# shellcheck disable=SC2086
-	"$cc" $warn -D_GNU_SOURCE -Isrc -Itests/fuzz -g -O1 \
-		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		-fno-omit-frame-pointer -o "$out/fuzz_$t" $srcs "$(harness "$t")" $extra
+	"$cc" $warn -D_GNU_SOURCE -Isrc -Itests/fuzz $flags -fsanitize=fuzzer \
+		-o "$out/fuzz_$t" "$(harness "$t")" $extra "$out/libstrobe.a" \
+		-lm -lzstd -lz -lncursesw -pthread
 	dict=()
 	[ -f "tests/fuzz/$t.dict" ] && dict=(-dict="tests/fuzz/$t.dict")
 	mkdir -p "$out/corpus/$t"
