@@ -69,7 +69,7 @@ flags="-g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-f
 echo "== fuzz: build the library"
 objs=$(find src -name '*.c' ! -path src/main.c | sort | sed 's#^src/\(.*\)\.c$#build/fuzz/lib/obj/\1.o#')
 # shellcheck disable=SC2086
-make --no-print-directory -j"${FUZZ_JOBS:-2}" BUILD=build/fuzz/lib CC="$cc" WARN="$warn" \
+make -s --no-print-directory -j"${FUZZ_JOBS:-2}" BUILD=build/fuzz/lib CC="$cc" WARN="$warn" \
 	CFLAGS="$flags -fsanitize=fuzzer-no-link" $objs
 rm -f "$out/libstrobe.a"
 # shellcheck disable=SC2086
