@@ -70,7 +70,7 @@ layers:
 # libFuzzer runs of every parser of target bytes (clang, ASan+UBSan):
 # FUZZ_SECONDS is the budget of all targets together, FUZZ_TARGETS a subset
 # (tests/fuzz/run.sh lists them).
-FUZZ_SECONDS ?= 180
+FUZZ_SECONDS ?= 160
 FUZZ_TARGETS ?=
 fuzz:
 	@tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # run.sh [SECONDS [TARGET...]] - build strobe's libFuzzer targets with
-# ASan + UBSan and run each for a bounded time.  SECONDS (default 180) is
+# ASan + UBSan and run each for a bounded time.  SECONDS (default 160) is
 # the budget for all the targets run together, shared by the weights
 # below; the build comes on top (about a minute the first time, then only
 # what changed: make's own dependencies).
@@ -19,14 +19,14 @@
 # libFuzzer log is build/fuzz/TARGET.log; a summary line per target gives
 # its executions, coverage (cov: edges, ft: features), corpus and result.
 #
-#   tests/fuzz/run.sh                   everything, 180 s in all (make fuzz)
+#   tests/fuzz/run.sh                   everything, 160 s in all (make fuzz)
 #   tests/fuzz/run.sh 600 elf proc      elf and proc only, 600 s between them
 #   FUZZ_CC=clang-14 tests/fuzz/run.sh  (a clang that knows -fsanitize=fuzzer)
 #   tests/fuzz/gen_seeds.py             remakes the generated seeds
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-seconds=${1:-180}
+seconds=${1:-160}
 [ $# -gt 0 ] && shift
 cc=${FUZZ_CC:-clang}
 out=build/fuzz
