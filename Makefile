@@ -67,10 +67,13 @@ unit: $(UNIT_BINS)
 layers:
 	@tools/check_layers.sh
 
-# libFuzzer run of the binary-format reader (clang); FUZZ_SECONDS bounds it.
-FUZZ_SECONDS ?= 60
+# libFuzzer runs of every parser of target bytes (clang, ASan+UBSan):
+# FUZZ_SECONDS is the budget of all targets together, FUZZ_TARGETS a subset
+# (tests/fuzz/run.sh lists them).
+FUZZ_SECONDS ?= 160
+FUZZ_TARGETS ?=
 fuzz:
-	@tests/fuzz/run.sh $(FUZZ_SECONDS)
+	@tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 # The whole suite, as CI runs it: provisioning, layer check, unit tests,
 # functional tests on every interpreter, then the same under ASan+UBSan.
@@ -79,7 +82,7 @@ test: all
 	@$(MAKE) --no-print-directory unit
 	@tests/provision.sh
 	@tests/functional/run.py --strobe $(BUILD)/strobe
-	@tests/fuzz/run.sh $(FUZZ_SECONDS)
+	@tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 	@$(MAKE) --no-print-directory SAN=address,undefined all unit
 	@tests/functional/run.py --strobe build-san/strobe --quick
 check: test

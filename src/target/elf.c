@@ -129,7 +129,10 @@ void elf_close(struct elf_file *e)
 	memset(e, 0, sizeof(*e));
 }
 
-/* Find a symbol in one symbol table section (SHT_SYMTAB or SHT_DYNSYM). */
+/* Find a symbol in the symbol table section of the given type (SHT_SYMTAB
+ * or SHT_DYNSYM).  ELF allows one of each, and only the first is read:
+ * with every one of up to 65535 section headers naming the same big table,
+ * a hostile file would cost 65535 passes over it. */
 static int find_in_symtab(const struct elf_file *e, uint32_t type, const char *name,
 			  uint64_t *value, uint64_t *size)
 {
@@ -139,11 +142,11 @@ static int find_in_symtab(const struct elf_file *e, uint32_t type, const char *n
 		Elf64_Shdr sh, strsh;
 		if (!shdr_get(e, i, &sh))
 			return ERR_NOTFOUND;
-		if (sh.sh_type != type || sh.sh_entsize < sizeof(Elf64_Sym) ||
-		    !in_file(e, sh.sh_offset, sh.sh_size))
+		if (sh.sh_type != type)
 			continue;
-		if (!shdr_get(e, sh.sh_link, &strsh) || !in_file(e, strsh.sh_offset, strsh.sh_size))
-			continue;
+		if (sh.sh_entsize < sizeof(Elf64_Sym) || !in_file(e, sh.sh_offset, sh.sh_size) ||
+		    !shdr_get(e, sh.sh_link, &strsh) || !in_file(e, strsh.sh_offset, strsh.sh_size))
+			return ERR_NOTFOUND;
 		const char *strs = (const char *)e->data + strsh.sh_offset;
 		uint64_t n = sh.sh_size / sh.sh_entsize;
 		for (uint64_t k = 0; k < n; k++) {
@@ -160,6 +163,7 @@ static int find_in_symtab(const struct elf_file *e, uint32_t type, const char *n
 			*size = sym.st_size;
 			return 0;
 		}
+		return ERR_NOTFOUND;
 	}
 	return ERR_NOTFOUND;
 }
@@ -205,9 +209,10 @@ int elf_read_vaddr(const struct elf_file *e, uint64_t vaddr, void *buf, size_t l
 		uint64_t rel = vaddr - ph.p_vaddr;
 		if (rel > ph.p_filesz || len > ph.p_filesz - rel)
 			continue;
-		if (!in_file(e, ph.p_offset + rel, len))
+		/* p_offset + rel may wrap around to an offset inside the file */
+		if (ph.p_offset > UINT64_MAX - rel || !in_file(e, ph.p_offset + rel, len))
 			return ERR_NOTFOUND;
-		memcpy(buf, e->data + ph.p_offset + rel, len);
+		memcpy(buf, e->data + (ph.p_offset + rel), len);
 		return 0;
 	}
 	return ERR_NOTFOUND;
@@ -218,6 +223,11 @@ const unsigned char *elf_scan_rodata(const struct elf_file *e, unsigned char fir
 				     void *arg, size_t *avail)
 {
 	const Elf64_Ehdr *h = ehdr(e);
+	/* Read-only segments do not overlap in a real file, so they add up to
+	 * at most its size; a hostile one repeating a segment 65535 times
+	 * would cost that many passes over it.  Stop once a file's worth of
+	 * bytes was scanned. */
+	uint64_t budget = e->size;
 	for (unsigned i = 0; i < h->e_phnum; i++) {
 		Elf64_Phdr ph;
 		if (!phdr_get(e, i, &ph))
@@ -226,6 +236,9 @@ const unsigned char *elf_scan_rodata(const struct elf_file *e, unsigned char fir
 			continue;
 		if (!in_file(e, ph.p_offset, ph.p_filesz))
 			continue;
+		if (ph.p_filesz > budget)
+			break;
+		budget -= ph.p_filesz;
 		const unsigned char *p = e->data + ph.p_offset, *end = p + ph.p_filesz;
 		while (p < end && (p = memchr(p, first_byte, (size_t)(end - p))) != NULL) {
 			if (match(p, (size_t)(end - p), arg)) {

@@ -32,8 +32,9 @@ int elf_open_fd(struct elf_file *e, int fd);
 int elf_parse(struct elf_file *e, const void *data, size_t size);
 void elf_close(struct elf_file *e);
 
-/* Look a symbol up in .dynsym, then .symtab.  0 with *value (its virtual
- * address) and *size, or ERR_NOTFOUND. */
+/* Look a symbol up in .dynsym, then .symtab (the first section of type
+ * SHT_DYNSYM, then SHT_SYMTAB: ELF allows one of each).  0 with *value
+ * (its virtual address) and *size, or ERR_NOTFOUND. */
 int elf_find_symbol(const struct elf_file *e, const char *name, uint64_t *value, uint64_t *size);
 
 /* Find a section by name.  0 with its address and size, or ERR_NOTFOUND. */
@@ -46,7 +47,9 @@ int elf_read_vaddr(const struct elf_file *e, uint64_t vaddr, void *buf, size_t l
 /* Search the read-only data (PT_LOAD segments without write permission)
  * for the first occurrence of a pattern; pattern matching is done by the
  * callback on each candidate position starting with first_byte.  Returns a
- * pointer into the file's data and its remaining length, or NULL. */
+ * pointer into the file's data and its remaining length, or NULL.  At most
+ * the file's size is scanned in all (segments past that are skipped), so a
+ * hostile file repeating one segment cannot make it quadratic. */
 const unsigned char *elf_scan_rodata(const struct elf_file *e, unsigned char first_byte,
 				     bool (*match)(const unsigned char *p, size_t avail, void *arg),
 				     void *arg, size_t *avail);

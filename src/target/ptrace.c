@@ -73,17 +73,17 @@ static bool thread_exiting(pid_t pid, pid_t tid)
 /* TracerPid of a thread, 0 if none or unknown. */
 static pid_t tracer_of(pid_t pid, pid_t tid)
 {
-	char path[64], line[256];
+	char path[64], buf[1024];
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
 	FILE *f = fopen(path, "re");
 	if (!f)
 		return 0;
-	long tracer = 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "TracerPid: %ld", &tracer) == 1)
-			break;
+	/* TracerPid is among the first lines */
+	size_t n = fread(buf, 1, sizeof(buf), f);
 	fclose(f);
-	return (pid_t)tracer;
+	struct task_status st;
+	task_status_parse(buf, n, &st);
+	return st.tracer_pid > 0 ? (pid_t)st.tracer_pid : 0;
 }
 
 static void block_signals(struct ptrace_pause *pp)
@@ -154,12 +154,10 @@ static bool parent_of(pid_t pid)
 	FILE *f = fopen(path, "re");
 	if (!f)
 		return false;
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	size_t n = fread(buf, 1, sizeof(buf), f);
 	fclose(f);
-	buf[n] = '\0';
-	const char *p = strrchr(buf, ')');
-	long ppid = 0;
-	return p && sscanf(p + 1, " %*c %ld", &ppid) == 1 && ppid == (long)getpid();
+	struct task_stat st;
+	return task_stat_parse(buf, n, &st) == 0 && st.fields >= 2 && st.ppid == getpid();
 }
 
 /* Seize and interrupt tid.  0 seized, 1 skipped (gone or exiting), or an

@@ -15,42 +15,137 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* A decimal number at p, at most max, that a space or newline before end
+ * ends (a number running into end may have been cut by a short read).
+ * The position after it, or NULL. */
+static const char *parse_uint(const char *p, const char *end, uint64_t max, uint64_t *v)
+{
+	const char *start = p;
+	uint64_t x = 0;
+	for (; p < end && *p >= '0' && *p <= '9'; p++) {
+		unsigned d = (unsigned)(*p - '0');
+		if (x > (max - d) / 10)
+			return NULL;
+		x = x * 10 + d;
+	}
+	if (p == start || p == end || (*p != ' ' && *p != '\n'))
+		return NULL;
+	*v = x;
+	return p;
+}
+
+/* A stat field strobe does not keep: an optional '-' and digits, ended
+ * as in parse_uint.  The position after it, or NULL. */
+static const char *skip_int(const char *p, const char *end)
+{
+	uint64_t ignored;
+	if (p < end && *p == '-')
+		p++;
+	return parse_uint(p, end, UINT64_MAX, &ignored);
+}
+
+int task_stat_parse(const char *buf, size_t len, struct task_stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	/* the last ')' ends comm: only numbers follow it */
+	const char *close = len ? memrchr(buf, ')', len) : NULL;
+	if (!close)
+		return ERR_INVAL;
+	const char *p = close + 1, *end = buf + len;
+	if (end - p < 2 || p[0] != ' ' || !((p[1] >= 'A' && p[1] <= 'Z') || (p[1] >= 'a' && p[1] <= 'z')))
+		return ERR_INVAL;
+	st->state = (unsigned char)p[1];
+	st->fields = 1;
+	p += 2;
+	while (st->fields < TASK_STAT_STARTSTACK && p < end && *p == ' ') {
+		int field = st->fields + 1;
+		uint64_t v = 0;
+		const char *next;
+		p++;
+		if (field == 2)
+			next = parse_uint(p, end, INT_MAX, &v);
+		else if (field == TASK_STAT_STARTSTACK)
+			next = parse_uint(p, end, UINT64_MAX, &v);
+		else
+			next = skip_int(p, end);
+		if (!next)
+			break;
+		if (field == 2)
+			st->ppid = (pid_t)v;
+		else if (field == TASK_STAT_STARTSTACK)
+			st->startstack = v;
+		st->fields = field;
+		p = next;
+	}
+	return 0;
+}
+
+void task_status_parse(const char *buf, size_t len, struct task_status *st)
+{
+	const struct {
+		const char *key;
+		long *value;
+	} keys[] = {
+		{ "Tgid:", &st->tgid },
+		{ "PPid:", &st->ppid },
+		{ "TracerPid:", &st->tracer_pid },
+	};
+	st->tgid = st->ppid = st->tracer_pid = -1;
+	const char *p = buf, *end = buf + len;
+	const char *nl;
+	/* whole lines only: the last one of a short read may be cut */
+	for (; p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL; p = nl + 1) {
+		for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+			size_t klen = strlen(keys[k].key);
+			if ((size_t)(nl - p) < klen || memcmp(p, keys[k].key, klen) != 0 ||
+			    *keys[k].value >= 0)
+				continue;
+			const char *q = p + klen;
+			uint64_t v;
+			while (q < nl && (*q == ' ' || *q == '\t'))
+				q++;
+			if (parse_uint(q, nl + 1, INT_MAX, &v) == nl)
+				*keys[k].value = (long)v;
+		}
+	}
+}
+
+/* Up to cap bytes from the start of a small /proc file, in one read (the
+ * kernel fills the buffer from one snapshot); the count, or -1. */
+static ssize_t read_head(const char *path, char *buf, size_t cap)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, cap);
+	int e = errno;
+	close(fd);
+	errno = e;
+	return n;
+}
+
 bool task_alive(pid_t pid)
 {
 	if (kill(pid, 0) != 0 && errno != EPERM)
 		return false;
 	char path[64], buf[512];
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(path, "re");
-	if (!f)
+	ssize_t n = read_head(path, buf, sizeof(buf));
+	if (n < 0)
 		return errno != ENOENT;
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	/* the state follows the last ')' (the command name may contain one) */
-	char *p = strrchr(buf, ')');
-	if (p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'))
-		return false;
-	return true;
+	struct task_stat st;
+	return !(task_stat_parse(buf, (size_t)n, &st) == 0 && (st.state == 'Z' || st.state == 'X'));
 }
 
 int task_run_state(pid_t pid, pid_t tid)
 {
 	char path[64], buf[512];
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	ssize_t n = read_head(path, buf, sizeof(buf));
+	struct task_stat st;
+	if (n <= 0 || task_stat_parse(buf, (size_t)n, &st) != 0)
 		return -1;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	/* the state follows the last ')' (the command name may contain one) */
-	const char *p = strrchr(buf, ')');
-	if (!p || p[1] != ' ' || !p[2])
-		return -1;
-	return (unsigned char)p[2];
+	return st.state;
 }
 
 int task_list(pid_t pid, pid_t *tids, size_t max, size_t *n)
@@ -81,21 +176,12 @@ static pid_t stat_ppid(int procfd, const char *name)
 	int fd = openat(procfd, path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	ssize_t len = read(fd, buf, sizeof(buf) - 1);
+	ssize_t len = read(fd, buf, sizeof(buf));
 	close(fd);
-	if (len <= 0)
+	struct task_stat st;
+	if (len <= 0 || task_stat_parse(buf, (size_t)len, &st) != 0 || st.fields < 2)
 		return -1;
-	buf[len] = '\0';
-	/* "pid (comm) S ppid ...": comm may hold ')' and spaces, numbers
-	 * follow it, so the last ')' ends it even in a truncated read */
-	const char *p = strrchr(buf, ')');
-	if (!p || p[1] != ' ' || !p[2] || p[3] != ' ')
-		return -1;
-	char *end;
-	long ppid = strtol(p + 4, &end, 10);
-	if (end == p + 4 || *end != ' ' || ppid < 0 || ppid > INT_MAX)
-		return -1;
-	return (pid_t)ppid;
+	return st.ppid;
 }
 
 struct proc_link {
@@ -253,21 +339,16 @@ static int status_ids(long pid, long *tgid, long *ppid)
 {
 	char path[64], buf[1024];
 	snprintf(path, sizeof(path), "/proc/%ld/status", pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
 	/* Tgid and PPid are among the first lines */
-	ssize_t len = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
+	ssize_t len = read_head(path, buf, sizeof(buf));
 	if (len <= 0)
 		return -1;
-	buf[len] = '\0';
-	const char *g = strstr(buf, "\nTgid:");
-	const char *p = strstr(buf, "\nPPid:");
-	if (!g || !p)
+	struct task_status st;
+	task_status_parse(buf, (size_t)len, &st);
+	if (st.tgid < 0 || st.ppid < 0)
 		return -1;
-	*tgid = strtol(g + 6, NULL, 10);
-	*ppid = strtol(p + 6, NULL, 10);
+	*tgid = st.tgid;
+	*ppid = st.ppid;
 	return 0;
 }
 
@@ -328,36 +409,13 @@ int task_image(pid_t pid, struct task_image *img)
 	 * 0).  In this order a process that loses it between the two reads
 	 * fails the second instead of showing a new image, as if it exec'd. */
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	ssize_t len = read_head(path, buf, sizeof(buf));
+	struct task_stat ts;
+	if (len <= 0 || task_stat_parse(buf, (size_t)len, &ts) != 0 ||
+	    ts.fields < TASK_STAT_STARTSTACK)
 		return ERR_NOPROC;
-	ssize_t len = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (len <= 0)
-		return ERR_NOPROC;
-	buf[len] = '\0';
-	/* after "pid (comm)": state ppid ... startstack is the 26th field */
-	const char *p = strrchr(buf, ')');
-	if (!p)
-		return ERR_NOPROC;
-	p++;
-	for (int field = 0; field <= 25; field++) {
-		char *end;
-		while (*p == ' ')
-			p++;
-		if (field == 0) {
-			p++; /* the state letter */
-			continue;
-		}
-		unsigned long long v = strtoull(p, &end, 10);
-		if (end == p)
-			return ERR_NOPROC;
-		if (field == 1)
-			img->ppid = (pid_t)v;
-		else if (field == 25)
-			img->stack = v;
-		p = end;
-	}
+	img->ppid = ts.ppid;
+	img->stack = ts.startstack;
 	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
 	if (stat(path, &st) != 0)
 		return errno == EACCES || errno == EPERM ? ERR_PERM : ERR_NOPROC;

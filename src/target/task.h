@@ -17,6 +17,33 @@ bool task_alive(pid_t pid);
  * sleeping, 'D', 'T', 'Z', ...) from /proc/PID/task/TID/stat, or -1. */
 int task_run_state(pid_t pid, pid_t tid);
 
+/* What strobe uses of a /proc/PID/stat (or task/TID/stat) line:
+ * "pid (comm) state ppid ... startstack ...".  comm is the target's
+ * choice (prctl(PR_SET_NAME) allows ')', spaces and newlines), so it ends
+ * at the last ')'; every field after it is a number.  fields counts the
+ * fields read after comm (state is 1, ppid 2, startstack 26): a field
+ * counts only when a space or newline ends it inside buf, so a read cut
+ * short never yields a truncated number. */
+struct task_stat {
+	int state;           /* 'R', 'S', 'D', 'Z', ... */
+	pid_t ppid;          /* when fields >= 2 */
+	uint64_t startstack; /* when fields >= TASK_STAT_STARTSTACK */
+	int fields;
+};
+#define TASK_STAT_STARTSTACK 26
+/* Parse len bytes of buf (no NUL needed; nothing past len is read):
+ * 0 when at least the state was found, else ERR_INVAL.  Pure: the fuzz
+ * target tests/fuzz/fuzz_proc.c drives it. */
+int task_stat_parse(const char *buf, size_t len, struct task_stat *st);
+
+/* What strobe uses of /proc/PID/status ("Key:\tvalue" lines); -1 for a
+ * key that is absent, malformed or on a line cut short.  The first of
+ * duplicate keys wins.  Pure, like task_stat_parse. */
+struct task_status {
+	long tgid, ppid, tracer_pid;
+};
+void task_status_parse(const char *buf, size_t len, struct task_status *st);
+
 /* Thread ids of pid, up to max.  0 with *n, or ERR_NOPROC/ERR_PERM. */
 int task_list(pid_t pid, pid_t *tids, size_t max, size_t *n);
 

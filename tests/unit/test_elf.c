@@ -22,6 +22,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static char tmpdir[256];
@@ -1175,6 +1176,138 @@ TEST(truncated_after_open)
 	CHECK_EQ_INT(WEXITSTATUS(st), 0);
 }
 
+/* A segment whose p_offset plus the offset inside it wraps around 2^64 to
+ * an offset inside the file: not readable (it was read from the wrapped
+ * offset, through an overflowing pointer; found by tests/fuzz/fuzz_elf.c). */
+TEST(read_vaddr_offset_wraps)
+{
+	struct img m;
+	struct elf_file e;
+	uint64_t v = 0;
+	build(&m);
+	Elf64_Phdr ph = ph_get(&m, 1);
+	ph.p_offset = (uint64_t)0 - 0x100;
+	ph.p_filesz = 0x10000;
+	ph.p_memsz = 0x10000;
+	ph_put(&m, 1, &ph);
+	CHECK_EQ_INT(open_img(&m, &e), 0);
+	/* 2^64 - 0x100 + 0x100 + OFF_RODATA wraps to OFF_RODATA */
+	CHECK_EQ_INT(elf_read_vaddr(&e, ph.p_vaddr + 0x100 + OFF_RODATA, &v, 8), ERR_NOTFOUND);
+	CHECK_EQ_INT(elf_read_vaddr(&e, ph.p_vaddr + 0xff, &v, 1), ERR_NOTFOUND);
+	CHECK_EQ_INT(elf_read_vaddr(&e, ph.p_vaddr, &v, 8), ERR_NOTFOUND);
+	elf_close(&e);
+}
+
+/* A file whose n section headers are all SHT_SYMTAB naming one table of
+ * nsyms symbols called "s" (section 0 is their string table), or whose n
+ * program headers are all read-only PT_LOADs covering the whole file.
+ * Malloc'd; *size set. */
+static unsigned char *repeated_tables(unsigned n, size_t nsyms, bool segments, size_t *size)
+{
+	size_t nph = segments ? n : 1, nsh = segments ? 0 : n;
+	size_t off_ph = sizeof(Elf64_Ehdr), off_sh = off_ph + nph * sizeof(Elf64_Phdr);
+	size_t off_str = off_sh + nsh * sizeof(Elf64_Shdr), off_sym = off_str + 8;
+	*size = off_sym + nsyms * sizeof(Elf64_Sym);
+	unsigned char *b = calloc(1, *size);
+	memcpy(b + off_str, "\0s\0", 3);
+	for (size_t k = 0; k < nsyms; k++)
+		sym_put(b + off_sym + k * sizeof(Elf64_Sym), 1, 1, 0x1000 + k, 8);
+	for (size_t i = 0; i < nph; i++) {
+		Elf64_Phdr ph = { .p_type = PT_LOAD, .p_flags = PF_R, .p_offset = 0, .p_vaddr = 0,
+				  .p_filesz = *size, .p_memsz = *size };
+		memcpy(b + off_ph + i * sizeof(ph), &ph, sizeof(ph));
+	}
+	for (size_t i = 0; i < nsh; i++) {
+		Elf64_Shdr sh = { .sh_type = SHT_SYMTAB, .sh_offset = off_sym,
+				  .sh_size = nsyms * sizeof(Elf64_Sym), .sh_link = 0,
+				  .sh_entsize = sizeof(Elf64_Sym) };
+		if (i == 0)
+			sh = (Elf64_Shdr){ .sh_type = SHT_STRTAB, .sh_offset = off_str, .sh_size = 8 };
+		memcpy(b + off_sh + i * sizeof(sh), &sh, sizeof(sh));
+	}
+	Elf64_Ehdr h;
+	memset(&h, 0, sizeof(h));
+	memcpy(h.e_ident, ELFMAG, SELFMAG);
+	h.e_ident[EI_CLASS] = ELFCLASS64;
+	h.e_ident[EI_DATA] = ELFDATA2LSB;
+	h.e_type = ET_DYN;
+	h.e_ehsize = sizeof(h);
+	h.e_phoff = off_ph;
+	h.e_phentsize = sizeof(Elf64_Phdr);
+	h.e_phnum = (uint16_t)nph;
+	h.e_shoff = nsh ? off_sh : 0;
+	h.e_shentsize = sizeof(Elf64_Shdr);
+	h.e_shnum = (uint16_t)nsh;
+	memcpy(b, &h, sizeof(h));
+	return b;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static bool never(const unsigned char *p, size_t avail, void *arg)
+{
+	(void)p;
+	(void)avail;
+	(*(uint64_t *)arg)++;
+	return false;
+}
+
+/* Tables a hostile file repeats are read once: only the first SHT_SYMTAB
+ * (65535 headers naming one table made 65535 passes over it: minutes for a
+ * file of a few MiB), and a file's worth of read-only segments (65535
+ * PT_LOADs covering the whole file made 65535 scans of it). */
+TEST(repeated_tables)
+{
+	size_t size;
+	struct elf_file e;
+	uint64_t v, sz;
+
+	/* the first symbol table only: "s" is in the second one alone */
+	unsigned char *b = repeated_tables(3, 4, false, &size);
+	Elf64_Shdr first;
+	memcpy(&first, b + sizeof(Elf64_Ehdr) + sizeof(Elf64_Phdr) + sizeof(first), sizeof(first));
+	first.sh_size = 0;
+	memcpy(b + sizeof(Elf64_Ehdr) + sizeof(Elf64_Phdr) + sizeof(first), &first, sizeof(first));
+	CHECK_EQ_INT(elf_parse(&e, b, size), 0);
+	CHECK_EQ_INT(elf_find_symbol(&e, "s", &v, &sz), ERR_NOTFOUND);
+	elf_close(&e);
+	free(b);
+	b = repeated_tables(3, 4, false, &size);
+	CHECK_EQ_INT(elf_parse(&e, b, size), 0);
+	CHECK_EQ_INT(elf_find_symbol(&e, "s", &v, &sz), 0);
+	CHECK_EQ_INT(v, 0x1000);
+	elf_close(&e);
+	free(b);
+
+	/* 65534 headers naming 20000 symbols: one pass is ~1 ms */
+	b = repeated_tables(65535, 20000, false, &size);
+	CHECK_EQ_INT(elf_parse(&e, b, size), 0);
+	double t0 = now_s();
+	CHECK_EQ_INT(elf_find_symbol(&e, "absent", &v, &sz), ERR_NOTFOUND);
+	double took = now_s() - t0;
+	CHECK(took < 1.0);
+	if (took >= 1.0)
+		fprintf(stderr, "test_elf: elf_find_symbol took %.1f s\n", took);
+	elf_close(&e);
+	free(b);
+
+	/* 2000 read-only segments, each the whole file: a file's worth of
+	 * candidates is looked at, not 2000 of them (65535 took hours) */
+	b = repeated_tables(2000, 0, true, &size);
+	CHECK_EQ_INT(elf_parse(&e, b, size), 0);
+	uint64_t calls = 0;
+	size_t avail;
+	CHECK(elf_scan_rodata(&e, 0, never, &calls, &avail) == NULL);
+	CHECK(calls > 0 && calls <= size);
+	elf_close(&e);
+	free(b);
+}
+
 int main(void)
 {
 	const char *base = getenv("TMPDIR");
@@ -1202,6 +1335,8 @@ int main(void)
 	RUN(bad_header_tables);
 	RUN(bad_sections);
 	RUN(bad_segments);
+	RUN(read_vaddr_offset_wraps);
+	RUN(repeated_tables);
 	RUN(self_exe);
 	RUN(libc);
 	RUN(libpython);

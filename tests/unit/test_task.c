@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -396,6 +397,187 @@ TEST(ns_map)
 	waitpid(mid, NULL, 0);
 }
 
+/* An exact-size heap copy (no NUL after it): under ASan a parser reading
+ * past len is caught. */
+static char *dup_exact(const char *s, size_t n)
+{
+	char *d = malloc(n ? n : 1);
+	memcpy(d, s, n);
+	return d;
+}
+
+static int stat_of(const char *line, size_t len, struct task_stat *st)
+{
+	char *d = dup_exact(line, len);
+	int rc = task_stat_parse(d, len, st);
+	free(d);
+	return rc;
+}
+
+/* A real /proc/PID/stat line (cat's, 52 fields). */
+static const char real_stat[] =
+	"15541 (cat) R 15539 15539 8918 0 -1 4194304 102 0 0 0 0 0 0 0 20 0 1 0 33586 "
+	"3133440 382 18446744073709551615 94641648332800 94641648352681 140721311956608 0 0 0 "
+	"0 0 0 0 0 0 17 1 0 0 0 0 0 94641648368688 94641648370304 94642523398144 "
+	"140721311963787 140721311963807 140721311963807 140721311965163 0\n";
+
+TEST(stat_parse)
+{
+	struct task_stat st;
+	CHECK_EQ_INT(stat_of(real_stat, strlen(real_stat), &st), 0);
+	CHECK_EQ_INT(st.state, 'R');
+	CHECK_EQ_INT(st.ppid, 15539);
+	CHECK_EQ_INT(st.fields, TASK_STAT_STARTSTACK);
+	CHECK(st.startstack == 140721311956608ULL);
+
+	/* comm chosen by the target: ')', spaces, a fake state and newlines */
+	static const char odd[] = "77 (a) Z 1 (b\n) S 5 6 7\n";
+	CHECK_EQ_INT(stat_of(odd, strlen(odd), &st), 0);
+	CHECK_EQ_INT(st.state, 'S');
+	CHECK_EQ_INT(st.ppid, 5);
+	CHECK_EQ_INT(st.fields, 4);
+	static const char empty_comm[] = "8 () D 0 1\n";
+	CHECK_EQ_INT(stat_of(empty_comm, strlen(empty_comm), &st), 0);
+	CHECK_EQ_INT(st.state, 'D');
+	CHECK_EQ_INT(st.ppid, 0);
+
+	/* every cut of the real line: no number is taken from a cut field,
+	 * and what is taken is right */
+	const char *after = strrchr(real_stat, ')');
+	for (size_t len = 0; len <= strlen(real_stat); len++) {
+		int rc = stat_of(real_stat, len, &st);
+		size_t rest = len > (size_t)(after - real_stat) ? len - (size_t)(after - real_stat) : 0;
+		if (rest < 3) { /* not even ") R" */
+			CHECK_EQ_INT(rc, ERR_INVAL);
+			continue;
+		}
+		CHECK_EQ_INT(rc, 0);
+		CHECK_EQ_INT(st.state, 'R');
+		CHECK(st.fields >= 1 && st.fields <= TASK_STAT_STARTSTACK);
+		if (st.fields >= 2)
+			CHECK_EQ_INT(st.ppid, 15539);
+		else
+			CHECK(len <= (size_t)(strstr(real_stat, "15539 15539") - real_stat) + 5);
+		if (st.fields >= TASK_STAT_STARTSTACK)
+			CHECK(st.startstack == 140721311956608ULL);
+	}
+
+	/* not stat lines */
+	static const char *const bad[] = {
+		"", "15541 (cat", "15541 (cat)", "15541 (cat)R 1 ", "15541 (cat)  R 1 ",
+		"15541 (cat) 5 1 ", "no paren at all R 1 2 3\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK_EQ_INT(stat_of(bad[i], strlen(bad[i]), &st), ERR_INVAL);
+
+	/* numbers out of range or malformed end the fields read */
+	static const char big_ppid[] = "1 (x) S 2147483648 1 2\n";
+	CHECK_EQ_INT(stat_of(big_ppid, strlen(big_ppid), &st), 0);
+	CHECK_EQ_INT(st.fields, 1);
+	static const char max_ppid[] = "1 (x) S 2147483647 -1 2\n";
+	CHECK_EQ_INT(stat_of(max_ppid, strlen(max_ppid), &st), 0);
+	CHECK_EQ_INT(st.fields, 4);
+	CHECK_EQ_INT(st.ppid, 2147483647);
+	static const char neg_ppid[] = "1 (x) S -5 1 2\n";
+	CHECK_EQ_INT(stat_of(neg_ppid, strlen(neg_ppid), &st), 0);
+	CHECK_EQ_INT(st.fields, 1);
+	static const char junk[] = "1 (x) S 12x 1 2\n";
+	CHECK_EQ_INT(stat_of(junk, strlen(junk), &st), 0);
+	CHECK_EQ_INT(st.fields, 1);
+	/* a NUL inside is just a byte that is not a digit */
+	static const char nul[] = "1 (x) S 3\0 4 5\n";
+	CHECK_EQ_INT(stat_of(nul, sizeof(nul) - 1, &st), 0);
+	CHECK_EQ_INT(st.fields, 1);
+}
+
+static void status_of(const char *text, size_t len, struct task_status *st)
+{
+	char *d = dup_exact(text, len);
+	task_status_parse(d, len, st);
+	free(d);
+}
+
+TEST(status_parse)
+{
+	static const char real[] = "Name:\thead\nUmask:\t0022\nState:\tR (running)\nTgid:\t15542\n"
+				   "Ngid:\t0\nPid:\t15542\nPPid:\t15539\nTracerPid:\t0\n"
+				   "Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nFDSize:\t256\nGroups:\t \n";
+	struct task_status st;
+	status_of(real, strlen(real), &st);
+	CHECK_EQ_INT(st.tgid, 15542);
+	CHECK_EQ_INT(st.ppid, 15539);
+	CHECK_EQ_INT(st.tracer_pid, 0);
+
+	/* every cut: a key is known once its whole line is in */
+	for (size_t len = 0; len <= strlen(real); len++) {
+		status_of(real, len, &st);
+		const char *g = strstr(real, "Tgid:"), *p = strstr(real, "PPid:"),
+			   *t = strstr(real, "TracerPid:");
+		CHECK_EQ_INT(st.tgid, len > (size_t)(strchr(g, '\n') - real) ? 15542 : -1);
+		CHECK_EQ_INT(st.ppid, len > (size_t)(strchr(p, '\n') - real) ? 15539 : -1);
+		CHECK_EQ_INT(st.tracer_pid, len > (size_t)(strchr(t, '\n') - real) ? 0 : -1);
+	}
+
+	/* keys only at the start of a line; the first one wins; bad values
+	 * are absent */
+	static const char odd[] = "Name:\tx PPid:\t1\nPPid:\t42\nPPid:\t43\nTgid:\t-3\n"
+				  "TracerPid:\t99999999999\nTgid: 7\n";
+	status_of(odd, strlen(odd), &st);
+	CHECK_EQ_INT(st.ppid, 42);
+	CHECK_EQ_INT(st.tgid, 7);
+	CHECK_EQ_INT(st.tracer_pid, -1);
+	static const char trailing[] = "Tgid:\t5 6\nPPid:\t\n";
+	status_of(trailing, strlen(trailing), &st);
+	CHECK_EQ_INT(st.tgid, -1);
+	CHECK_EQ_INT(st.ppid, -1);
+}
+
+/* A child that names itself like a stat line (prctl allows any 15 bytes):
+ * the live readers still find its real state and parent. */
+TEST(hostile_comm)
+{
+	int hold[2], ready[2];
+	CHECK(pipe(hold) == 0 && pipe(ready) == 0);
+	pid_t c = fork();
+	if (c == 0) {
+		close(hold[1]);
+		close(ready[0]);
+		prctl(PR_SET_NAME, "x) Z 1 (\n) T 1", 0, 0, 0);
+		close(ready[1]); /* renamed */
+		char ch;
+		while (read(hold[0], &ch, 1) < 0)
+			;
+		_exit(0);
+	}
+	close(hold[0]);
+	close(ready[1]);
+	char ch;
+	while (read(ready[0], &ch, 1) < 0) /* EOF once renamed (or dead) */
+		;
+	close(ready[0]);
+	char path[64], comm[32] = "";
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)c);
+	FILE *f = fopen(path, "re");
+	size_t len = f ? fread(comm, 1, sizeof(comm) - 1, f) : 0;
+	comm[len] = '\0';
+	if (f)
+		fclose(f);
+	CHECK_STR(comm, "x) Z 1 (\n) T 1\n");
+	CHECK(task_alive(c));
+	int state = task_run_state(c, c);
+	CHECK(state == 'S' || state == 'R');
+	struct task_image img;
+	CHECK_EQ_INT(task_image(c, &img), 0);
+	CHECK_EQ_INT(img.ppid, getpid());
+	CHECK(img.stack != 0);
+	pid_t out[64];
+	size_t n = 0;
+	CHECK_EQ_INT(task_children(getpid(), false, out, 64, &n), 0);
+	CHECK(has(out, n, c));
+	close(hold[1]);
+	waitpid(c, NULL, 0);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "--hold") == 0) {
@@ -411,5 +593,8 @@ int main(int argc, char **argv)
 	RUN(gone);
 	RUN(nspid_parse);
 	RUN(ns_map);
+	RUN(stat_parse);
+	RUN(status_parse);
+	RUN(hostile_comm);
 	return harness_done();
 }
