@@ -8,7 +8,8 @@
  *    ends after '\n', the last one may have none; a NUL inside ends the C
  *    string maps_parse_line sees), each parsed, then maps_find;
  *  - /proc/PID/stat: task_stat_parse on the bytes as read (no NUL);
- *  - /proc/PID/status: task_status_parse likewise.
+ *  - /proc/PID/status: task_status_parse, task_parse_nspid (the NSpid:
+ *    line) and rootfs_parse_status (file-system credentials) likewise.
  * libFuzzer's buffer is exactly the input, so a parser reading past len is
  * a heap overflow; the invariants of the headers are checked (abort).
  *
@@ -17,6 +18,7 @@
 #include "base/buf.h"
 #include "base/error.h"
 #include "target/maps.h"
+#include "target/rootfs.h"
 #include "target/task.h"
 
 #include <limits.h>
@@ -97,10 +99,38 @@ static void fuzz_status(const char *text, size_t size)
 		abort();
 }
 
+static void fuzz_nspid(const char *text, size_t size)
+{
+	pid_t outer = -7, inner = -7;
+	int rc = task_parse_nspid(text, size, &outer, &inner);
+	if (rc == 0 ? outer <= 0 || inner <= 0 : rc != ERR_NOTFOUND)
+		abort();
+}
+
+static void fuzz_creds(const char *text, size_t size)
+{
+	struct rootfs_creds c;
+	int rc = rootfs_parse_status(text, size, &c);
+	if (rc != 0) {
+		if (rc != ERR_INVAL || c.groups || c.ngroups)
+			abort();
+		return;
+	}
+	if (c.ngroups > ROOTFS_MAX_GROUPS || (c.ngroups && !c.groups))
+		abort();
+	uint64_t sum = c.fsuid + c.fsgid;
+	for (size_t i = 0; i < c.ngroups; i++)
+		sum += c.groups[i];
+	__asm__ volatile("" : : "r"(sum)); /* keep the reads */
+	rootfs_creds_release(&c);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	fuzz_maps(data, size);
 	fuzz_stat((const char *)data, size);
 	fuzz_status((const char *)data, size);
+	fuzz_nspid((const char *)data, size);
+	fuzz_creds((const char *)data, size);
 	return 0;
 }

@@ -32,9 +32,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* pystr.h keeps lone surrogates as 3-byte sequences ("surrogatepass");
- * set to 0 once names are made valid UTF-8 (U+FFFD) in pystr.c. */
-#define SURROGATES_KEPT 1
+/* Lone surrogates become U+FFFD (pystr_decode): none may come out. */
+#define SURROGATES_KEPT 0
 
 /* Code points in s[0..n) if it is well-formed UTF-8 (shortest forms, at
  * most U+10FFFF; surrogates as allowed above), else -1. */
