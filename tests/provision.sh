@@ -67,6 +67,10 @@ command -v /usr/bin/time >/dev/null || need_pkgs+=(time)
 # --live: ncurses to build, tmux for the tests that drive the view in a terminal
 [[ -e /usr/include/curses.h ]] || need_pkgs+=(libncurses-dev)
 command -v tmux >/dev/null || need_pkgs+=(tmux)
+# dump_pid_reuse holds strobe still under gdb; the containers tests use
+# unshare and nsenter (util-linux)
+command -v gdb >/dev/null || need_pkgs+=(gdb)
+command -v nsenter >/dev/null || need_pkgs+=(util-linux)
 if ((${#need_pkgs[@]})); then
 	readarray -t need_pkgs < <(printf '%s\n' "${need_pkgs[@]}" | sort -u)
 	apt_install "${need_pkgs[@]}" || warn "could not install ${need_pkgs[*]}"
