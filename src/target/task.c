@@ -4,6 +4,7 @@
 #include "base/clock.h"
 #include "base/error.h"
 
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -462,12 +463,20 @@ void pthread_tid_refine(struct pthread_tid *pt, struct mem_source *mem, struct t
 		return;
 	uint32_t v[PTHREAD_TID_MAX_CANDIDATES];
 	bool differ = false;
+	/* the candidates lie within PTHREAD_SCAN bytes, in ascending order: one
+	 * read of their span rather than one per candidate (this runs for
+	 * other threads while candidates remain) */
+	unsigned char block[PTHREAD_SCAN];
+	uint32_t lo = pt->cand[0], span = pt->cand[pt->ncand - 1] + 4 - lo;
+	bool whole = span <= sizeof(block) && mem_read(mem, pthread + lo, block, span) == 0;
 	for (int i = 0; i < pt->ncand; i++) {
+		assert(pt->cand[i] >= lo && pt->cand[i] + 4 - lo <= span);
+		bool got = whole ? (v[i] = rd_u32(block, pt->cand[i] - lo), true)
+				 : mem_read(mem, pthread + pt->cand[i], &v[i], sizeof(v[i])) == 0;
 		/* another thread's block holds the main thread's tid only at
 		 * offsets that are not the tid (in a PID namespace the main
 		 * thread is 1, a value many words hold) */
-		if (mem_read(mem, pthread + pt->cand[i], &v[i], sizeof(v[i])) != 0 ||
-		    v[i] == (uint32_t)ns->ns_pid)
+		if (!got || v[i] == (uint32_t)ns->ns_pid)
 			v[i] = 0;
 		differ |= v[i] != v[0];
 	}
