@@ -196,6 +196,12 @@ static void print_summary(const struct sampler_result *r, const struct run_figur
 	       r->ticks == 1 ? "" : "s", r->duration_s);
 	printf("Sample rate: %.2f samples/sec\n", f->rate);
 	printf("Error rate: %.2f\n", f->error_pct);
+	/* what the failed samples were, one line per cause that occurred */
+	for (int i = 1; i < PY_NFAIL; i++)
+		if (r->failed_by[i])
+			printf("  %s: %llu (%.2f%%)\n", py_fail_str((enum py_fail)i),
+			       (unsigned long long)r->failed_by[i],
+			       (double)r->failed_by[i] / (double)r->ticks * 100.0);
 }
 
 static void print_missed(const struct sampler_result *r, const struct run_figures *f)
@@ -240,9 +246,10 @@ static void print_unwinder_stats(const struct py_walker *w, const struct mem_sou
 	printf("    Taken:            %llu\n", (unsigned long long)ws->samples);
 	printf("    Failed:           %llu (%.1f%%)\n", (unsigned long long)ws->failed,
 	       pct(ws->failed, ws->samples));
-	for (int i = 1; i < 16; i++)
+	for (int i = 1; i < PY_NFAIL; i++)
 		if (ws->failed_by[i])
-			printf("      %-16s%llu\n", err_str(-i), (unsigned long long)ws->failed_by[i]);
+			printf("      %-30s%llu\n", py_fail_str((enum py_fail)i),
+			       (unsigned long long)ws->failed_by[i]);
 	printf("    Frames:           %llu (%.1f per sample)\n", (unsigned long long)ws->frames,
 	       ws->samples ? (double)ws->frames / (double)ws->samples : 0.0);
 	if (ws->threads)

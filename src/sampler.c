@@ -32,7 +32,29 @@ static void rate_push(struct rate_window *r, uint64_t gap_ns)
 	r->total++;
 }
 
-static void rate_print(const struct rate_window *r, FILE *fp)
+/* The two commonest causes of failed samples so far, for the live line. */
+static void fail_print(const struct sampler_result *res, FILE *fp)
+{
+	uint64_t attempts = res->ticks ? res->ticks : 1;
+	fprintf(fp, " Failed: %.2f%%", (double)res->failed / (double)attempts * 100.0);
+	bool shown[PY_NFAIL] = { false };
+	for (int k = 0; k < 2; k++) {
+		int best = -1;
+		for (int i = 1; i < PY_NFAIL; i++)
+			if (!shown[i] && res->failed_by[i] &&
+			    (best < 0 || res->failed_by[i] > res->failed_by[best]))
+				best = i;
+		if (best < 0)
+			break;
+		shown[best] = true;
+		fprintf(fp, "%s%s %.2f%%", k ? ", " : " (", py_fail_str((enum py_fail)best),
+			(double)res->failed_by[best] / (double)attempts * 100.0);
+	}
+	if (res->failed)
+		fputc(')', fp);
+}
+
+static void rate_print(const struct rate_window *r, const struct sampler_result *res, FILE *fp)
 {
 	if (r->n < 2)
 		return;
@@ -47,6 +69,7 @@ static void rate_print(const struct rate_window *r, FILE *fp)
 	double mean = sum / r->n;
 	fprintf(fp, "\r\033[KStats: %.1fHz (%.1fµs) Min: %.1fHz Max: %.1fHz N=%llu", mean,
 		mean > 0 ? 1e6 / mean : 0.0, min, max, (unsigned long long)r->total);
+	fail_print(res, fp);
 	fflush(fp);
 }
 
@@ -96,6 +119,7 @@ int sampler_run(struct py_walker *w, const struct sampler_sink *sink,
 			continue;
 		}
 		int rc = cfg->pause ? cfg->pause(cfg->pause_ctx) : 0;
+		bool paused = rc == 0;
 		if (rc == 0) {
 			rc = cfg->take ? cfg->take(cfg->take_ctx, &s) : py_walker_sample(w, &s);
 			if (cfg->pause)
@@ -136,7 +160,10 @@ int sampler_run(struct py_walker *w, const struct sampler_sink *sink,
 			res->target_gone = true;
 			break;
 		} else {
+			enum py_fail why = !paused ? PY_FAIL_PAUSE
+				: rc == ERR_NOTREADY ? PY_FAIL_NOTREADY : py_walker_last_fail(w);
 			res->failed++;
+			res->failed_by[why]++;
 			if (cfg->failed && cfg->failed(cfg->failed_ctx)) {
 				res->ticks++;
 				res->target_gone = true;
@@ -149,7 +176,7 @@ int sampler_run(struct py_walker *w, const struct sampler_sink *sink,
 		last_sample = now;
 		next += cfg->interval_ns;
 		if (cfg->realtime_stats && now >= next_print) {
-			rate_print(&rate, cfg->stats_fp);
+			rate_print(&rate, res, cfg->stats_fp);
 			next_print = now + 1000000000ULL;
 		}
 	}

@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "py/fail.h"
+
 struct py_walker;
 struct sample;
 
@@ -74,6 +76,7 @@ struct sampler_sink {
 struct sampler_result {
 	uint64_t ticks;            /* sampling attempts */
 	uint64_t failed;           /* attempts that gave no sample */
+	uint64_t failed_by[PY_NFAIL]; /* ... by cause */
 	double duration_s;
 	bool interrupted;          /* stopped by Ctrl-C / a signal */
 	bool target_gone;

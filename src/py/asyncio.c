@@ -639,6 +639,7 @@ int py_asyncio_sample(struct py_asyncio *a, struct sample *s)
 	struct py_walker *w = a->w;
 	sample_clear(s);
 	s->time_ns = clock_now_ns();
+	w->fail = PY_FAIL_NONE;
 	if (!a->found) {
 		if (s->time_ns < a->next_find_ns)
 			return ERR_NOTREADY;
@@ -656,10 +657,8 @@ int py_asyncio_sample(struct py_asyncio *a, struct sample *s)
 	w->stats.samples++;
 	if (rc) {
 		sample_clear(s);
-		if (rc != ERR_NOTREADY && rc != ERR_NOPROC) {
-			w->stats.failed++;
-			w->stats.failed_by[(unsigned)-rc & 15]++;
-		}
+		/* a failure the frame walker did not name is in the task chain */
+		py_walker_count_failure(w, py_walker_fail(w, PY_FAIL_ASYNC, rc));
 		return rc;
 	}
 	w->stats.frames += s->nframes;

@@ -138,11 +138,14 @@ static int parse(struct py_code_cache *c, raddr_t addr, struct py_code *e)
 		len = c->sig_span;
 	if (len > sizeof(head))
 		return ERR_CORRUPT;
+	c->fail = PY_FAIL_CODE_READ;
 	int rc = mem_read(c->mem, addr, head, len);
 	if (rc)
 		return rc;
+	c->fail = PY_FAIL_CODE_BAD;
 	if (c->rt->code_type_addr && rd_u64(head, l->ob_type) != c->rt->code_type_addr)
 		return ERR_CORRUPT;
+	c->fail = PY_FAIL_CODE_READ;
 
 	struct buf s = BUF_INIT;
 	raddr_t name_addr = rd_u64(head, l->co_qualname != PY_ABSENT ? l->co_qualname : l->co_name);
@@ -164,6 +167,7 @@ static int parse(struct py_code_cache *c, raddr_t addr, struct py_code *e)
 	e->memo_offset = INT64_MIN;
 	sig_from(c, head, e->sig);
 
+	c->fail = PY_FAIL_LINETABLE;
 	rc = pystr_read_bytes(c->mem, l, rd_u64(head, l->co_linetable), PY_CODE_MAX_LINETABLE, &s);
 	if (rc == 0) {
 		e->linetable_len = (uint32_t)s.len;
@@ -180,6 +184,7 @@ static int parse(struct py_code_cache *c, raddr_t addr, struct py_code *e)
 		/* 3.11+: bytecode inline, Py_SIZE(code) code units */
 		int64_t units = (int64_t)rd_u64(head, l->ob_size);
 		if (units < 0 || units > (1 << 26)) {
+			c->fail = PY_FAIL_CODE_BAD;
 			rc = ERR_CORRUPT;
 			goto out;
 		}
@@ -189,6 +194,7 @@ static int parse(struct py_code_cache *c, raddr_t addr, struct py_code *e)
 		e->code_start = 0;
 		e->code_len = 0;
 	}
+	c->fail = PY_FAIL_CODE_READ;
 	if (c->want_opcodes)
 		rc = parse_opcode_data(c, head, e);
 out:
@@ -265,8 +271,10 @@ int py_code_recheck(struct py_code_cache *c, struct py_code **code)
 		return 0;
 	raddr_t addr = e->addr, globals = e->globals;
 	uint64_t *v = u64map_get(&c->index, addr);
-	if (!v)
+	if (!v) {
+		c->fail = PY_FAIL_OTHER;
 		return ERR_CORRUPT;
+	}
 	evict(c, (uint32_t)(*v - 1));
 	int rc = py_code_get(c, addr, globals, code);
 	return rc ? rc : 1;

@@ -21,6 +21,7 @@
 
 #include "base/hash.h"
 #include "base/intern.h"
+#include "py/fail.h"
 #include "py/linetable.h"
 #include "target/mem.h"
 
@@ -74,6 +75,7 @@ struct py_code_cache {
 	uint64_t epoch;             /* incremented by each sweep */
 	uint64_t next_sweep_ns;
 	struct py_code_stats stats;
+	enum py_fail fail;          /* why the last failed lookup failed */
 	uint32_t sig_offs[PY_CODE_SIG_WORDS]; /* fields of the signature */
 	uint32_t sig_span;          /* bytes to read to cover them */
 };
@@ -85,7 +87,7 @@ void py_code_cache_release(struct py_code_cache *c);
 /* The entry for the code object at addr, used by a frame whose f_globals is
  * globals, reading it on a miss.  Returns 0 and *out (valid until the next
  * call), ERR_CORRUPT when addr is not a code object, ERR_FAULT/ERR_NOPROC
- * when reading failed. */
+ * when reading failed; c->fail then tells which part failed. */
 int py_code_get(struct py_code_cache *c, raddr_t addr, raddr_t globals, struct py_code **out);
 
 /* Re-check *code against the target; if it changed, reparse it in place of

@@ -91,6 +91,19 @@ void py_walker_release(struct py_walker *w)
 	memset(w, 0, sizeof(*w));
 }
 
+/* ---- why a sample failed ------------------------------------------------ */
+
+/* Name the cause of a failure (the first one named in a sample wins: it is
+ * the innermost, the others only pass the failure on) and return rc. */
+int py_walker_fail(struct py_walker *w, enum py_fail why, int rc)
+{
+	if (rc < 0 && rc != ERR_NOPROC && !w->fail)
+		w->fail = why;
+	return rc;
+}
+
+#define FAIL(why, rc) py_walker_fail(w, (why), (rc))
+
 /* ---- resolving one frame ---------------------------------------------- */
 
 static int emit(struct py_walker *w, struct sample *s, struct thread_sample *t, struct py_code *code,
@@ -104,10 +117,10 @@ static int emit(struct py_walker *w, struct sample *s, struct thread_sample *t, 
 		raddr_t ip = code->code_start + (uint64_t)byte_off;
 		int rc = py_code_recheck(&w->codes, &code);
 		if (rc < 0)
-			return rc;
+			return FAIL(w->codes.fail, rc);
 		byte_off = (int64_t)(ip - code->code_start);
 		if (rc == 0 || byte_off < -2 || byte_off >= (int64_t)code->code_len)
-			return ERR_CORRUPT;
+			return FAIL(PY_FAIL_INSTR, ERR_CORRUPT);
 	}
 	struct py_location loc;
 	py_code_location(code, w->rt->layout.linetable_kind, byte_off, &loc);
@@ -174,7 +187,7 @@ static int fill_opcodes(struct py_walker *w, struct sample *s)
 			iov[k] = (struct mem_iov){ w->opq_addr[done + k], &bytes[k], 1 };
 		int got = mem_readv(w->mem, iov, (int)n);
 		if (got < 0)
-			return got;
+			return FAIL(PY_FAIL_CODE_READ, got);
 		for (size_t k = 0; k < (size_t)got; k++)
 			s->frames[w->opq_index[done + k]].opcode = bytes[k];
 		done += n;
@@ -192,7 +205,7 @@ static int resolve(struct py_walker *w, struct sample *s, struct thread_sample *
 		   raddr_t code_addr, uint64_t pos, int64_t byte_off, raddr_t globals)
 {
 	if (t->depth >= PY_MAX_FRAMES)
-		return ERR_LIMIT;
+		return FAIL(PY_FAIL_LIMIT, ERR_LIMIT);
 	if (w->memo_epoch != w->codes.epoch || w->memo_evictions != w->codes.stats.evictions) {
 		memset(w->memo, 0, sizeof(w->memo));
 		w->memo_epoch = w->codes.epoch;
@@ -212,7 +225,7 @@ static int resolve(struct py_walker *w, struct sample *s, struct thread_sample *
 	struct py_code *code;
 	int rc = py_code_get(&w->codes, code_addr, globals, &code);
 	if (rc)
-		return rc;
+		return FAIL(w->codes.fail, rc);
 	struct frame f;
 	raddr_t op_addr;
 	rc = emit(w, s, t, code, byte_off, &f, &op_addr);
@@ -227,7 +240,7 @@ static int resolve(struct py_walker *w, struct sample *s, struct thread_sample *
 static int emit_synthetic(struct py_walker *w, struct sample *s, struct thread_sample *t, uint32_t func)
 {
 	if (t->depth >= PY_MAX_FRAMES)
-		return ERR_LIMIT;
+		return FAIL(PY_FAIL_LIMIT, ERR_LIMIT);
 	struct frame *f = sample_reserve_frames(s, 1);
 	*f = (struct frame){ .file = w->synthetic_file, .func = func, .line = FRAME_NO_LINE,
 			     .end_line = -1, .col = -1, .end_col = -1, .opcode = FRAME_NO_OPCODE };
@@ -452,7 +465,7 @@ static int walk_frame_objects(struct py_walker *w, struct sample *s, struct thre
 	size_t hint = 0;
 	for (int steps = 0; frame; steps++) {
 		if (steps >= PY_MAX_FRAMES)
-			return ERR_LIMIT;
+			return FAIL(PY_FAIL_LIMIT, ERR_LIMIT);
 		/* a copy from the batch (the chain is usually found in order) */
 		const unsigned char *fo = NULL;
 		for (size_t k = hint, tries = 0; tries < valid; tries++, k = (k + 1) % valid)
@@ -464,7 +477,7 @@ static int walk_frame_objects(struct py_walker *w, struct sample *s, struct thre
 		if (!fo) {
 			int rc = mem_read(w->mem, frame, one, fr);
 			if (rc)
-				return rc;
+				return FAIL(PY_FAIL_FRAME_READ, rc);
 			fo = one;
 			w->stats.single_reads++;
 		}
@@ -473,7 +486,7 @@ static int walk_frame_objects(struct py_walker *w, struct sample *s, struct thre
 		 * references: following it would add frames the program is
 		 * not running.  ob_refcnt is the object's first word. */
 		if (rd_u64(fo, 0) == 0)
-			return ERR_CORRUPT;
+			return FAIL(PY_FAIL_FRAME_FREED, ERR_CORRUPT);
 		raddr_t code = rd_u64(fo, l->fo_code);
 		int64_t lasti = rd_i32(fo, l->fo_lasti);
 		int64_t off = l->ip_kind == PY_IP_LASTI_UNITS ? lasti * 2 : lasti;
@@ -503,10 +516,10 @@ static int add_region(struct py_walker *w, raddr_t start, raddr_t end)
 {
 	/* an empty region is still added: callers index regions by position */
 	if (end < start)
-		return ERR_CORRUPT;
+		return FAIL(PY_FAIL_DATASTACK, ERR_CORRUPT);
 	if (w->nregions >= PY_MAX_CHUNKS || end - start > PY_MAX_STACK_BYTES ||
 	    w->stack_len + (end - start) > PY_MAX_STACK_BYTES)
-		return ERR_LIMIT;
+		return FAIL(PY_FAIL_LIMIT, ERR_LIMIT);
 	size_t len = (size_t)(end - start);
 	if (w->stack_len + len > w->stack_cap) {
 		size_t cap = w->stack_cap;
@@ -531,24 +544,24 @@ static int copy_next_chunk(struct py_walker *w)
 	raddr_t chunk = w->next_chunk;
 	int rc = mem_read(w->mem, chunk, head, l->chunk_data);
 	if (rc)
-		return rc;
+		return FAIL(PY_FAIL_DATASTACK, rc);
 	uint64_t size = rd_u64(head, l->chunk_size);
 	/* size_t top: slots in use, saved when the following chunk was
 	 * pushed (the newest chunk's end is tstate->datastack_top instead) */
 	uint64_t used = rd_u64(head, l->chunk_top);
 	raddr_t data = chunk + l->chunk_data;
 	if (size > PY_MAX_STACK_BYTES || used > size / 8)
-		return ERR_CORRUPT;
+		return FAIL(PY_FAIL_DATASTACK, ERR_CORRUPT);
 	raddr_t top = data + used * 8;
 	if (top > chunk + size)
-		return ERR_CORRUPT;
+		return FAIL(PY_FAIL_DATASTACK, ERR_CORRUPT);
 	size_t at = w->stack_len;
 	rc = add_region(w, data, top);
 	if (rc)
 		return rc;
 	rc = mem_read(w->mem, data, w->stack + at, (size_t)(top - data));
 	if (rc)
-		return rc;
+		return FAIL(PY_FAIL_DATASTACK, rc);
 	w->next_chunk = rd_u64(head, l->chunk_previous);
 	return 0;
 }
@@ -574,7 +587,7 @@ static int locate_frame(struct py_walker *w, raddr_t addr, unsigned char *scratc
 	 * sample reads them in its first batch */
 	int rc = mem_read(w->mem, addr, scratch, size);
 	if (rc)
-		return rc;
+		return FAIL(PY_FAIL_FRAME_READ, rc);
 	*out = scratch;
 	w->stats.single_reads++;
 	if (addr >= w->cur_tstate && addr - w->cur_tstate <= TS_READ_MAX - size) {
@@ -683,7 +696,7 @@ static int walk_interp_thread(struct py_walker *w, struct sample *s, struct thre
 	/* the interpreter's words first: the thread state and the regions
 	 * after it then fill one local buffer, one segment for the kernel */
 	if (nextra > 4)
-		return ERR_LIMIT;
+		return FAIL(PY_FAIL_OTHER, ERR_LIMIT);
 	for (int k = 0; k < nextra; k++)
 		iov[n++] = extra[k];
 	iov[n++] = (struct mem_iov){ tstate, w->stack, w->ts_read };
@@ -697,11 +710,11 @@ static int walk_interp_thread(struct py_walker *w, struct sample *s, struct thre
 					     (size_t)(w->regions[r].end - w->regions[r].start) };
 	int got = mem_readv(w->mem, iov, n);
 	if (got < 0)
-		return got;
+		return FAIL(PY_FAIL_TSTATE, got);
 	if (got < nextra)
-		return ERR_FAULT;
+		return FAIL(PY_FAIL_RUNTIME, ERR_FAULT);
 	if (got == nextra) /* the thread state is gone */
-		return chk->expect_ident ? STALE : ERR_FAULT;
+		return chk->expect_ident ? STALE : FAIL(PY_FAIL_TSTATE, ERR_FAULT);
 	if (nextra)
 		shared_parse(w, sh);
 	/* regions whose read did not happen are dropped */
@@ -714,7 +727,7 @@ static int walk_interp_thread(struct py_walker *w, struct sample *s, struct thre
 
 	const unsigned char *ts = w->stack;
 	if (rd_u64(ts, l->ts_interp) != chk->interp)
-		return chk->expect_ident ? STALE : ERR_CORRUPT;
+		return chk->expect_ident ? STALE : FAIL(PY_FAIL_TSTATE, ERR_CORRUPT);
 	uint64_t ident = rd_u64(ts, l->ts_thread_id);
 	if (chk->expect_ident && ident != chk->expect_ident)
 		return STALE;
@@ -773,9 +786,9 @@ static int walk_interp_thread(struct py_walker *w, struct sample *s, struct thre
 						      (size_t)(top - chunk) };
 		int got2 = mem_readv(w->mem, iov2, m);
 		if (got2 < 0)
-			return got2;
+			return FAIL(PY_FAIL_DATASTACK, got2);
 		if (got2 < m)
-			return ERR_FAULT;
+			return FAIL(PY_FAIL_DATASTACK, ERR_FAULT);
 	}
 	sp->cframe = cframe;
 	if (chunk) {
@@ -784,7 +797,7 @@ static int walk_interp_thread(struct py_walker *w, struct sample *s, struct thre
 		uint64_t size = rd_u64(head, l->chunk_size);
 		if (size < l->chunk_data || size > PY_MAX_STACK_BYTES || top > chunk + size) {
 			sp->chunk = 0;
-			return ERR_CORRUPT;
+			return FAIL(PY_FAIL_DATASTACK, ERR_CORRUPT);
 		}
 		w->next_chunk = rd_u64(head, l->chunk_previous);
 		sp->chunk = chunk;
@@ -796,14 +809,14 @@ static int walk_interp_thread(struct py_walker *w, struct sample *s, struct thre
 
 	unsigned char scratch[FRAME_READ_MAX];
 	if (l->if_size > sizeof(scratch))
-		return ERR_CORRUPT;
+		return FAIL(PY_FAIL_OTHER, ERR_CORRUPT);
 	/* Whether the last frame walked was a Python frame (see the check
 	 * after the loop). */
 	bool python_last = false;
 	const uint32_t depth0 = t->depth; /* frames emitted before the walk (<GC>) */
 	for (int steps = 0; frame; steps++) {
 		if (steps >= PY_MAX_FRAMES)
-			return ERR_LIMIT;
+			return FAIL(PY_FAIL_LIMIT, ERR_LIMIT);
 		/* 3.15: the collection started in this frame */
 		if (frame == gc_frame && (rc = emit_synthetic(w, s, t, w->gc_func)))
 			return rc;
@@ -837,7 +850,7 @@ static int walk_interp_thread(struct py_walker *w, struct sample *s, struct thre
 		}
 		if (owner != l->owner_thread && owner != l->owner_generator &&
 		    owner != l->owner_frame_object)
-			return ERR_CORRUPT;
+			return FAIL(PY_FAIL_FRAME_BAD, ERR_CORRUPT);
 		raddr_t exe = rd_u64(f, l->if_executable) & ~(raddr_t)l->executable_tag_mask;
 		if (!exe) {
 			/* The innermost frames, already cleared: they returned
@@ -852,7 +865,7 @@ static int walk_interp_thread(struct py_walker *w, struct sample *s, struct thre
 				frame = prev;
 				continue;
 			}
-			return ERR_CORRUPT;
+			return FAIL(PY_FAIL_FRAME_BAD, ERR_CORRUPT);
 		}
 		raddr_t ip = rd_u64(f, l->if_ip);
 		/* the bytecode is inline: offset from the code object's start */
@@ -882,7 +895,7 @@ static int walk_interp_thread(struct py_walker *w, struct sample *s, struct thre
 	 * frame, already unlinked (previous NULL), as the current one.  A
 	 * torn read, not a stack. */
 	if (python_last && l->owner_cstack != PY_OWNER_NONE)
-		return ERR_CORRUPT;
+		return FAIL(PY_FAIL_FRAME_SWITCH, ERR_CORRUPT);
 	/* remember what was read on its own, plus what the guess got right */
 	int keep = w->next_spec.n;
 	for (int i = 0; i < sp->n && keep < PY_SPEC_FRAMES; i++)
@@ -926,15 +939,15 @@ static int walk_object_thread(struct py_walker *w, struct sample *s, struct thre
 	fo_spec_iovs(w, sp, iov, &n);
 	int got = mem_readv(w->mem, iov, n);
 	if (got < 0)
-		return got;
+		return FAIL(PY_FAIL_TSTATE, got);
 	if (got == 0)
-		return expect_ident ? STALE : ERR_FAULT;
+		return expect_ident ? STALE : FAIL(PY_FAIL_TSTATE, ERR_FAULT);
 	if (got < nfixed)
-		return ERR_FAULT;
+		return FAIL(PY_FAIL_RUNTIME, ERR_FAULT);
 	if (nextra)
 		shared_parse(w, sh);
 	if (rd_u64(ts, l->ts_interp) != interp)
-		return expect_ident ? STALE : ERR_CORRUPT;
+		return expect_ident ? STALE : FAIL(PY_FAIL_TSTATE, ERR_CORRUPT);
 	uint64_t ident = rd_u64(ts, l->ts_thread_id);
 	if (expect_ident && ident != expect_ident)
 		return STALE;
@@ -1005,9 +1018,9 @@ static int read_runtime(struct py_walker *w, raddr_t *interp_head)
 	int n = l->rt_main_thread != PY_ABSENT ? 2 : 1;
 	int got = mem_readv(w->mem, iov, n);
 	if (got < 0)
-		return got;
+		return FAIL(PY_FAIL_RUNTIME, got);
 	if (got < n)
-		return ERR_FAULT;
+		return FAIL(PY_FAIL_RUNTIME, ERR_FAULT);
 	w->main_thread_ident = ident;
 	return 0;
 }
@@ -1034,13 +1047,13 @@ static int read_interp(struct py_walker *w, raddr_t interp, struct interp_info *
 	n += nsh;
 	int got = mem_readv(w->mem, iov, n);
 	if (got < 0)
-		return got;
+		return FAIL(PY_FAIL_RUNTIME, got);
 	if (got < n)
-		return ERR_FAULT;
+		return FAIL(PY_FAIL_RUNTIME, ERR_FAULT);
 	if (sh && nsh)
 		shared_parse(w, sh);
 	if ((int64_t)id < 0 || id > UINT32_MAX)
-		return ERR_CORRUPT;
+		return FAIL(PY_FAIL_RUNTIME, ERR_CORRUPT);
 	ii->next = next;
 	ii->threads_head = head;
 	ii->threads_main = main;
@@ -1076,9 +1089,9 @@ static int find_main(struct py_walker *w)
 		};
 		int got = mem_readv(w->mem, iov, 2);
 		if (got < 0)
-			return got;
+			return FAIL(PY_FAIL_TSTATE, got);
 		if (got < 2)
-			return ERR_FAULT;
+			return FAIL(PY_FAIL_TSTATE, ERR_FAULT);
 		if (w->main_thread_ident && words[0] == w->main_thread_ident) {
 			w->main_tstate = ts;
 			return 0;
@@ -1129,7 +1142,7 @@ static int sample_all(struct py_walker *w, struct sample *s)
 		w->main_interp = interp;
 	for (int ni = 0; interp; ni++) {
 		if (ni >= PY_MAX_INTERPRETERS)
-			return ERR_LIMIT;
+			return FAIL(PY_FAIL_LIMIT, ERR_LIMIT);
 		struct interp_info ii;
 		struct py_shared sh;
 		rc = read_interp(w, interp, &ii, &sh);
@@ -1138,7 +1151,7 @@ static int sample_all(struct py_walker *w, struct sample *s)
 		raddr_t ts = ii.threads_head;
 		for (int nt = 0; ts; nt++) {
 			if (nt >= PY_MAX_THREADS)
-				return ERR_LIMIT;
+				return FAIL(PY_FAIL_LIMIT, ERR_LIMIT);
 			raddr_t next = 0;
 			rc = walk_thread(w, s, ts, interp, ii.id, 0, &next, &sh, NULL, 0);
 			if (rc)
@@ -1154,19 +1167,27 @@ int py_walker_sample(struct py_walker *w, struct sample *s)
 {
 	sample_clear(s);
 	s->time_ns = clock_now_ns();
+	w->fail = PY_FAIL_NONE;
 	py_code_sweep(&w->codes, s->time_ns);
 	int rc = w->cfg.all_threads ? sample_all(w, s) : sample_main(w, s);
 	w->stats.samples++;
 	if (rc) {
 		sample_clear(s);
-		if (rc != ERR_NOTREADY && rc != ERR_NOPROC) {
-			w->stats.failed++;
-			w->stats.failed_by[(unsigned)-rc & 15]++;
-		}
+		py_walker_count_failure(w, rc);
 		return rc;
 	}
 	w->stats.frames += s->nframes;
 	return 0;
+}
+
+void py_walker_count_failure(struct py_walker *w, int rc)
+{
+	if (rc == ERR_NOTREADY || rc == ERR_NOPROC)
+		return;
+	if (!w->fail)
+		w->fail = rc == ERR_LIMIT ? PY_FAIL_LIMIT : PY_FAIL_OTHER;
+	w->stats.failed++;
+	w->stats.failed_by[w->fail]++;
 }
 
 /* ---- entry points for the asyncio walker (py/asyncio.c) ------------------ */

@@ -17,6 +17,7 @@
 #include "base/intern.h"
 #include "model/sample.h"
 #include "py/code.h"
+#include "py/fail.h"
 #include "py/runtime.h"
 #include "target/mem.h"
 #include "target/task.h"
@@ -102,7 +103,7 @@ struct py_walk_stats {
 	uint64_t single_reads;   /* frames that needed a read of their own */
 	uint64_t second_reads;   /* ... that needed more than the first batched read */
 	uint64_t popped_tops;    /* innermost frames found cleared (returned): skipped */
-	uint64_t failed_by[16];  /* failed samples by -ERR_* code */
+	uint64_t failed_by[PY_NFAIL]; /* failed samples by cause */
 };
 
 struct py_walker {
@@ -143,6 +144,7 @@ struct py_walker {
 	raddr_t *opq_addr;
 	size_t opq_n, opq_cap;
 	uint64_t memo_epoch, memo_evictions;
+	enum py_fail fail;               /* why the current sample failed */
 	struct py_walk_stats stats;
 };
 
@@ -157,6 +159,22 @@ void py_walker_release(struct py_walker *w);
  *   ERR_FAULT / ERR_CORRUPT / ERR_LIMIT  a failed sample (count it, go on)
  *   ERR_NOPROC   the target is gone */
 int py_walker_sample(struct py_walker *w, struct sample *s);
+
+/* Why the last failed sample failed (py_walker_sample or the asyncio
+ * walker's), never PY_FAIL_NONE after a failure. */
+static inline enum py_fail py_walker_last_fail(const struct py_walker *w)
+{
+	return w->fail ? w->fail : PY_FAIL_OTHER;
+}
+
+/* Record the cause of a failure the walker did not see itself (call once
+ * per failed sample, before any counting): the first cause given wins.
+ * Returns rc. */
+int py_walker_fail(struct py_walker *w, enum py_fail why, int rc);
+
+/* Count a sample that ended with rc (a failure unless ERR_NOTREADY or
+ * ERR_NOPROC) under its cause. */
+void py_walker_count_failure(struct py_walker *w, int rc);
 
 /* For the asyncio walker (py/asyncio.h), 3.11+ frame model.
  *
