@@ -236,7 +236,8 @@ static double pct(uint64_t part, uint64_t whole)
 }
 
 /* strobe's counterpart of Tachyon's "Unwinder Statistics" block. */
-static void print_unwinder_stats(const struct py_walker *w, const struct mem_source *mem)
+static void print_unwinder_stats(const struct py_walker *w, const struct mem_source *mem,
+				 const struct sampler_result *r)
 {
 	static const char rule[] = "==================================================";
 	const struct py_walk_stats *ws = &w->stats;
@@ -250,6 +251,13 @@ static void print_unwinder_stats(const struct py_walker *w, const struct mem_sou
 		if (ws->failed_by[i])
 			printf("      %-30s%llu\n", py_fail_str((enum py_fail)i),
 			       (unsigned long long)ws->failed_by[i]);
+	printf("    Torn first walks: %llu (%.1f%%; walked again at once, %llu walks, %llu "
+	       "recovered)\n", (unsigned long long)r->torn, pct(r->torn, r->ticks),
+	       (unsigned long long)r->retries, (unsigned long long)(r->torn - (r->failed - r->failed_by[PY_FAIL_NOTREADY] - r->failed_by[PY_FAIL_PAUSE])));
+	for (int i = 1; i < PY_NFAIL; i++)
+		if (r->torn_by[i])
+			printf("      %-30s%llu\n", py_fail_str((enum py_fail)i),
+			       (unsigned long long)r->torn_by[i]);
 	printf("    Frames:           %llu (%.1f per sample)\n", (unsigned long long)ws->frames,
 	       ws->samples ? (double)ws->frames / (double)ws->samples : 0.0);
 	if (ws->threads)
@@ -516,7 +524,7 @@ int cmd_profile(const struct options *o, pid_t pid, struct spawn *child)
 	struct run_figures fig = run_figures_of(&res, o->interval_usec);
 	print_summary(&res, &fig);
 	if (o->realtime_stats)
-		print_unwinder_stats(&w, &mem);
+		print_unwinder_stats(&w, &mem, &res);
 
 	if (bsink.writer) {
 		struct binary_stats st = {

@@ -73,6 +73,19 @@ static void rate_print(const struct rate_window *r, const struct sampler_result 
 	fflush(fp);
 }
 
+/* Walks of a torn sample after the first. */
+#define TORN_RETRIES 3
+
+static bool torn(int rc)
+{
+	return rc == ERR_CORRUPT || rc == ERR_FAULT;
+}
+
+static int take(struct py_walker *w, const struct sampler_config *cfg, struct sample *s)
+{
+	return cfg->take ? cfg->take(cfg->take_ctx, s) : py_walker_sample(w, s);
+}
+
 int sampler_run(struct py_walker *w, const struct sampler_sink *sink,
 		const struct sampler_config *cfg, struct sampler_result *res)
 {
@@ -121,7 +134,20 @@ int sampler_run(struct py_walker *w, const struct sampler_sink *sink,
 		int rc = cfg->pause ? cfg->pause(cfg->pause_ctx) : 0;
 		bool paused = rc == 0;
 		if (rc == 0) {
-			rc = cfg->take ? cfg->take(cfg->take_ctx, &s) : py_walker_sample(w, &s);
+			rc = take(w, cfg, &s);
+			/* A torn read (the target changed while it was read) is
+			 * transient: walk again at once, microseconds later, and
+			 * the sample lands at nearly the same point of the
+			 * program instead of being lost where stacks change
+			 * fastest (imports, first calls, short-lived frames). */
+			for (int k = 0; k < TORN_RETRIES && torn(rc); k++) {
+				if (k == 0) {
+					res->torn++;
+					res->torn_by[py_walker_last_fail(w)]++;
+				}
+				res->retries++;
+				rc = take(w, cfg, &s);
+			}
 			if (cfg->pause)
 				cfg->resume(cfg->pause_ctx);
 		}

@@ -77,6 +77,9 @@ struct sampler_result {
 	uint64_t ticks;            /* sampling attempts */
 	uint64_t failed;           /* attempts that gave no sample */
 	uint64_t failed_by[PY_NFAIL]; /* ... by cause */
+	uint64_t torn;             /* attempts whose first walk failed (torn or not) */
+	uint64_t torn_by[PY_NFAIL];/* ... by the first walk's cause */
+	uint64_t retries;          /* walks made again after a failed one */
 	double duration_s;
 	bool interrupted;          /* stopped by Ctrl-C / a signal */
 	bool target_gone;

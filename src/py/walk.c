@@ -425,11 +425,44 @@ static struct py_spec *spec_slot(struct py_walker *w, raddr_t tstate);
  * has room for w->fo_cap more entries after the caller's own. */
 static void fo_spec_iovs(struct py_walker *w, const struct py_spec *sp, struct mem_iov *iov, int *n)
 {
-	size_t fr = w->fo_read;
-	for (uint32_t k = 0; k < sp->chain_n && k < w->fo_cap; k++) {
-		w->fo_addr[k] = sp->chain[k];
-		iov[(*n)++] = (struct mem_iov){ sp->chain[k], w->fo_buf + k * fr, fr };
+	size_t fr = w->fo_read, k = 0;
+	/* The innermost frames of recent samples first: a 3.8-3.10 function
+	 * call reuses its code object's last frame (the "zombie" frame), so
+	 * the frame the thread runs now is often one of them.  A readv copies
+	 * its pieces one after the other, about half a microsecond apart, so
+	 * what changes fastest is read right after the thread state: then a
+	 * short-lived innermost frame has no time to return in between. */
+	for (int i = 0; i < sp->ntops && k < w->fo_cap; i++, k++) {
+		w->fo_addr[k] = sp->tops[i];
+		iov[(*n)++] = (struct mem_iov){ sp->tops[i], w->fo_buf + k * fr, fr };
 	}
+	/* then the rest of last sample's chain, which rarely changes */
+	for (uint32_t j = 0; j < sp->chain_n && k < w->fo_cap; j++) {
+		bool dup = false;
+		for (int i = 0; i < sp->ntops && j < PY_SPEC_TOPS; i++)
+			dup |= sp->tops[i] == sp->chain[j]; /* innermost ones only */
+		if (dup)
+			continue;
+		w->fo_addr[k] = sp->chain[j];
+		iov[(*n)++] = (struct mem_iov){ sp->chain[j], w->fo_buf + k * fr, fr };
+		k++;
+	}
+}
+
+/* Remember frame as the thread's latest innermost frame. */
+static void fo_note_top(struct py_spec *sp, raddr_t frame)
+{
+	if (!frame)
+		return;
+	int i = 0;
+	while (i < sp->ntops && sp->tops[i] != frame)
+		i++;
+	if (i == sp->ntops && sp->ntops < PY_SPEC_TOPS)
+		sp->ntops++;
+	if (i == PY_SPEC_TOPS)
+		i = PY_SPEC_TOPS - 1;
+	memmove(sp->tops + 1, sp->tops, (size_t)i * sizeof(sp->tops[0]));
+	sp->tops[0] = frame;
 }
 
 /* Grow the frame-object batch and the iovec array for a chain of chain_n
@@ -449,11 +482,72 @@ static struct mem_iov *fo_reserve(struct py_walker *w, uint32_t chain_n, size_t 
 	return w->fo_iov;
 }
 
-/* Walk the frame objects from frame; the first `valid` entries of
- * w->fo_addr/fo_buf are copies made in this sample's readv (last sample's
- * chain), any other frame is read alone. */
+/* Tries to catch a 3.8-3.10 thread's innermost frame alive. */
+#define CHASE_TRIES 4
+
+/* 3.8-3.10: the innermost frame *frame was not in the first read, or it
+ * died (returned) since.  That read copies many pieces, so its copy of the
+ * thread state is some microseconds old when it ends: long enough for the
+ * short calls that run the import system to return.  Read the thread's
+ * current frame pointer and, right after it in the same readv, the frame
+ * it named last time and the thread's recent innermost frames (a call
+ * reuses its code object's last frame, so the current one is often among
+ * them), until the pointer names a copied frame that is alive: that frame
+ * was the thread's current one as it was copied, within a microsecond or
+ * two.  The rest of the chain, older frames, changes far more slowly.
+ * Fills one; *frame becomes the current frame (0: no Python runs). */
+static int chase_top(struct py_walker *w, raddr_t tstate, const struct py_spec *sp,
+		     raddr_t *frame, unsigned char *one)
+{
+	const struct py_layout *l = &w->rt->layout;
+	size_t fr = w->fo_read;
+	unsigned char copies[PY_SPEC_TOPS][FRAME_READ_MAX];
+	for (int i = 0; i < CHASE_TRIES; i++) {
+		raddr_t cur = 0, addr[1 + PY_SPEC_TOPS];
+		struct mem_iov iov[2 + PY_SPEC_TOPS];
+		int n = 0, na = 0;
+		iov[n++] = (struct mem_iov){ tstate + l->ts_frame, &cur, 8 };
+		addr[na++] = *frame;
+		iov[n++] = (struct mem_iov){ *frame, one, fr };
+		for (int k = 0; k < sp->ntops; k++) {
+			if (sp->tops[k] == *frame)
+				continue;
+			addr[na] = sp->tops[k];
+			iov[n++] = (struct mem_iov){ sp->tops[k], copies[na - 1], fr };
+			na++;
+		}
+		int got = mem_readv(w->mem, iov, n);
+		if (got < 0)
+			return FAIL(PY_FAIL_TSTATE, got);
+		if (got == 0)
+			return FAIL(PY_FAIL_TSTATE, ERR_FAULT);
+		w->stats.chases++;
+		if (!cur) {
+			*frame = 0;
+			return 0;
+		}
+		for (int k = 0; k < na && k + 1 < got; k++) {
+			if (addr[k] != cur)
+				continue;
+			const unsigned char *c = k ? copies[k - 1] : one;
+			if (rd_u64(c, 0) == 0)
+				break;
+			if (k)
+				memcpy(one, c, fr);
+			*frame = cur;
+			return 0;
+		}
+		*frame = cur;
+	}
+	return FAIL(PY_FAIL_FRAME_FREED, ERR_CORRUPT);
+}
+
+/* Walk the frame objects from frame, the innermost frame of the thread
+ * state at tstate; the first `valid` entries of w->fo_addr/fo_buf are
+ * copies made in this sample's readv (last sample's chain and innermost
+ * frames), any other frame is read alone. */
 static int walk_frame_objects(struct py_walker *w, struct sample *s, struct thread_sample *t,
-			      raddr_t frame, struct py_spec *sp, size_t valid)
+			      raddr_t tstate, raddr_t frame, struct py_spec *sp, size_t valid)
 {
 	const struct py_layout *l = &w->rt->layout;
 	unsigned char one[FRAME_READ_MAX];
@@ -474,7 +568,17 @@ static int walk_frame_objects(struct py_walker *w, struct sample *s, struct thre
 				hint = k + 1 < valid ? k + 1 : 0;
 				break;
 			}
-		if (!fo) {
+		if (steps == 0 && (!fo || rd_u64(fo, 0) == 0)) {
+			int rc = chase_top(w, tstate, sp, &frame, one);
+			if (rc)
+				return rc;
+			if (!frame)
+				break;
+			fo = one;
+		} else if (!fo || rd_u64(fo, 0) == 0) {
+			/* not in the first read, or its copy there is of a
+			 * frame that returned before a new call took its place
+			 * (a function's calls reuse one frame): read it now */
 			int rc = mem_read(w->mem, frame, one, fr);
 			if (rc)
 				return FAIL(PY_FAIL_FRAME_READ, rc);
@@ -493,6 +597,8 @@ static int walk_frame_objects(struct py_walker *w, struct sample *s, struct thre
 		/* a frame that has not started yet has f_lasti -1 */
 		if (off < 0)
 			off = -1;
+		if (steps == 0)
+			fo_note_top(sp, frame);
 		int rc = resolve(w, s, t, frame, code, (uint64_t)lasti, off, rd_u64(fo, l->fo_globals));
 		if (rc)
 			return rc;
@@ -923,7 +1029,7 @@ static int walk_object_thread(struct py_walker *w, struct sample *s, struct thre
 	/* one readv: the thread state, the shared words, the TID of the thread
 	 * we expect there, and the frame chain it had last time */
 	struct py_spec *sp = spec_slot(w, tstate);
-	struct mem_iov *iov = fo_reserve(w, sp->chain_n, 6);
+	struct mem_iov *iov = fo_reserve(w, sp->chain_n + PY_SPEC_TOPS, 6);
 	int n = 0;
 	iov[n++] = (struct mem_iov){ tstate, ts, w->ts_read };
 	for (int k = 0; k < nextra && k < 4; k++)
@@ -977,7 +1083,7 @@ static int walk_object_thread(struct py_walker *w, struct sample *s, struct thre
 	int rc = gc_on_top(w, s, t, sh);
 	if (rc)
 		return rc;
-	return walk_frame_objects(w, s, t, rd_u64(ts, l->ts_frame), sp, valid);
+	return walk_frame_objects(w, s, t, tstate, rd_u64(ts, l->ts_frame), sp, valid);
 }
 
 static int walk_thread(struct py_walker *w, struct sample *s, raddr_t tstate, raddr_t interp,

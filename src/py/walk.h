@@ -72,6 +72,7 @@ struct py_region {
  * generators): read speculatively with the next sample's first batch. */
 #define PY_SPEC_FRAMES 4
 #define PY_SPEC_THREADS 64
+#define PY_SPEC_TOPS 8
 struct py_spec {
 	raddr_t tstate;
 	raddr_t chunk;       /* newest data-stack chunk seen last time, 0 if none */
@@ -83,6 +84,8 @@ struct py_spec {
 	int n;
 	raddr_t *chain;      /* 3.8-3.10: last frame-object chain, innermost first */
 	uint32_t chain_n, chain_cap;
+	raddr_t tops[PY_SPEC_TOPS]; /* 3.8-3.10: recent innermost frames, newest first */
+	int ntops;
 	uint64_t ident;      /* 3.8-3.10: the thread's pthread id last time */
 };
 
@@ -103,6 +106,7 @@ struct py_walk_stats {
 	uint64_t single_reads;   /* frames that needed a read of their own */
 	uint64_t second_reads;   /* ... that needed more than the first batched read */
 	uint64_t popped_tops;    /* innermost frames found cleared (returned): skipped */
+	uint64_t chases;         /* 3.8-3.10: reads of a thread's current frame pointer and frame */
 	uint64_t failed_by[PY_NFAIL]; /* failed samples by cause */
 };
 
