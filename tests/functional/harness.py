@@ -361,7 +361,10 @@ _FRAME = re.compile(r"^(?P<file>[^:]+|<[^>]*>):(?P<func>.+):(?P<line>-?\d+)$")
 class Collapsed:
     """A parsed collapsed-stack file: rows of (tid, frames root->leaf, count)."""
 
-    def __init__(self, path):
+    def __init__(self, path, same_basenames=False):
+        """same_basenames: the target runs files of one name from several
+        directories (packages' __init__.py), whose stacks Tachyon's format
+        keeps apart under the same text."""
         check(os.path.exists(path), "collapsed output %s was not written", path)
         with open(path, "rb") as f:
             raw = f.read()
@@ -384,7 +387,8 @@ class Collapsed:
                       "%s:%d: bad frame %r", os.path.basename(path), n, fr)
             check(count > 0, "%s:%d: count %d", os.path.basename(path), n, count)
             key = (tid, stack)
-            check(key not in seen, "%s:%d: duplicate stack for tid %d", os.path.basename(path), n, tid)
+            check(key not in seen or same_basenames, "%s:%d: duplicate stack for tid %d",
+                  os.path.basename(path), n, tid)
             seen.add(key)
             self.rows.append((tid, frames, count))
         check(text == "" or text.endswith("\n"), "%s does not end with a newline", path)
