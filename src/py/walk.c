@@ -863,6 +863,7 @@ static int walk_interp_thread(struct py_walker *w, struct sample *s, struct thre
 
 	/* was the guess of the newest chunk right? */
 	bool have_chunk = false;
+	raddr_t guess_end = r_chunk >= 0 ? w->regions[r_chunk].end : 0;
 	if (!chunk || top <= chunk + l->chunk_data || top - chunk > PY_MAX_STACK_BYTES) {
 		region_drop(w, r_chunk);
 		chunk = 0;
@@ -879,7 +880,7 @@ static int walk_interp_thread(struct py_walker *w, struct sample *s, struct thre
 	if (need_cframe || (chunk && !have_chunk)) {
 		w->stats.second_reads++;
 		int m = 0;
-		struct mem_iov iov2[2];
+		struct mem_iov iov2[2 + PY_SPEC_FRAMES];
 		if (chunk && !have_chunk) {
 			r_chunk = w->nregions;
 			if ((rc = add_region(w, chunk, top)))
@@ -887,14 +888,39 @@ static int walk_interp_thread(struct py_walker *w, struct sample *s, struct thre
 		}
 		if (need_cframe)
 			iov2[m++] = (struct mem_iov){ cframe + l->cframe_current_frame, &frame, 8 };
-		if (chunk && !have_chunk)
+		if (chunk && !have_chunk) {
 			iov2[m++] = (struct mem_iov){ chunk, w->stack + w->regions[r_chunk].local,
 						      (size_t)(top - chunk) };
+		} else if (chunk && need_cframe) {
+			/* The frame pointer read now is newer than the first
+			 * read's copy of the stack: frames pushed in between
+			 * would be found there as their slots' old contents.
+			 * Copy the stack again, right after the pointer, with
+			 * the first read's room for growth (inside the chunk). */
+			w->regions[r_chunk].end = guess_end;
+			iov2[m++] = (struct mem_iov){ chunk, w->stack + w->regions[r_chunk].local,
+						      (size_t)(guess_end - chunk) };
+		}
+		int fixed = m;
+		/* the frames outside the stack (C-stack entry frames,
+		 * generators') likewise */
+		for (int r = r_spec; need_cframe && r < r_spec + sp->n && r < w->nregions; r++)
+			if (w->regions[r].end > w->regions[r].start)
+				iov2[m++] = (struct mem_iov){ w->regions[r].start,
+							      w->stack + w->regions[r].local,
+							      (size_t)(w->regions[r].end -
+								       w->regions[r].start) };
 		int got2 = mem_readv(w->mem, iov2, m);
 		if (got2 < 0)
 			return FAIL(PY_FAIL_DATASTACK, got2);
-		if (got2 < m)
+		if (got2 < fixed)
 			return FAIL(PY_FAIL_DATASTACK, ERR_FAULT);
+		/* a frame outside the stack that could not be read again is
+		 * read alone if the walk meets it */
+		for (int k = got2; k < m; k++)
+			for (int r = r_spec; r < r_spec + sp->n && r < w->nregions; r++)
+				if (w->regions[r].start == iov2[k].addr)
+					region_drop(w, r);
 	}
 	sp->cframe = cframe;
 	if (chunk) {
