@@ -71,6 +71,8 @@ command -v tmux >/dev/null || need_pkgs+=(tmux)
 # unshare and nsenter (util-linux)
 command -v gdb >/dev/null || need_pkgs+=(gdb)
 command -v nsenter >/dev/null || need_pkgs+=(util-linux)
+# failed samples on a real program nobody here wrote: Debian's Mercurial
+command -v hg >/dev/null || need_pkgs+=(mercurial)
 if ((${#need_pkgs[@]})); then
 	readarray -t need_pkgs < <(printf '%s\n' "${need_pkgs[@]}" | sort -u)
 	apt_install "${need_pkgs[@]}" || warn "could not install ${need_pkgs[*]}"

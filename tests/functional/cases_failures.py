@@ -5,7 +5,10 @@ A sample fails when what strobe reads of the running target is unreadable
 or impossible.  The end-of-run summary prints one line per cause after
 "Error rate:", --realtime-stats the commonest causes on its live line and,
 at the end, how many first walks were torn and walked again at once."""
+import os
 import re
+import shutil
+import subprocess
 
 from cases import case, expect_success, run_collapsed
 from harness import Collapsed, check, run_summary, strip_ansi
@@ -106,3 +109,34 @@ def t_fail_import_storm(ctx):
     funcs = functions(col)
     check("_find_and_load" in funcs, "no import machinery in the profile:\n%s",
           "\n".join(col.summary()))
+
+
+@case("fail_mercurial", kind="global", exclusive=True)
+def t_fail_mercurial(ctx):
+    """`hg log -p` (Debian's Mercurial, /usr/bin/python3) at 5 kHz: under 2% failed"""
+    hg = shutil.which("hg")
+    check(hg, "Debian's mercurial is not installed (tests/provision.sh installs it)")
+    repo = ctx.path("repo")
+    env = ctx.env(HGPLAIN=1, HGUSER="test <test@example.org>")
+    subprocess.run([hg, "init", repo], check=True, env=env)
+    for i in range(30):
+        with open(os.path.join(repo, "f%d.py" % (i % 7)), "a") as f:
+            f.write("".join("x_%d_%d = %d\n" % (i, k, k * i) for k in range(40)))
+        subprocess.run([hg, "-R", repo, "commit", "-q", "-A", "-m", "change %d" % i],
+                       check=True, env=env)
+    total, failed, funcs = 0, 0, set()
+    for run in range(3):
+        out = ctx.path("hg%d.txt" % run)
+        p = ctx.strobe(["run", "-r", "5000", "--collapsed", "-o", out, "--", hg, "-R", repo,
+                        "log", "-p"], ready=False, env=env)
+        expect_success(p, timeout=60)
+        s = run_summary(p.stdout)
+        got = causes(p.stdout)
+        ctx.notes.append("run %d: %s, causes %s" % (run, s, got))
+        total += s["samples"]
+        failed += sum(got.values())
+        funcs |= functions(Collapsed(out, same_basenames=True))
+    check(total > 1000, "only %d samples in 3 runs", total)
+    check(failed < 0.02 * total, "%d of %d samples failed", failed, total)
+    check("dispatch" in funcs or "_dispatch" in funcs, "no Mercurial frames: %s",
+          sorted(funcs)[:40])

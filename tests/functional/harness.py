@@ -355,7 +355,8 @@ def strip_runpy(frames):
 # ---------------------------------------------------------------------------
 # Output parsers
 
-_FRAME = re.compile(r"^(?P<file>[^:]+|<[^>]*>):(?P<func>.+):(?P<line>-?\d+)$")
+# the file may be empty: code compiled with compile(src, "", "exec")
+_FRAME = re.compile(r"^(?P<file>[^:]*|<[^>]*>):(?P<func>.+):(?P<line>-?\d+)$")
 
 
 class Collapsed:
