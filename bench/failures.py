@@ -97,7 +97,7 @@ def build_baseline(commit):
 
 class Result:
     def __init__(self):
-        self.samples = self.failed = self.torn = 0
+        self.samples = self.failed = self.torn = self.walks = 0
         self.causes = {}       # final failures by cause
         self.torn_by = {}      # first walks torn, by cause
 
@@ -105,6 +105,7 @@ class Result:
         self.samples += other.samples
         self.failed += other.failed
         self.torn += other.torn
+        self.walks += other.walks
         for mine, theirs in ((self.causes, other.causes), (self.torn_by, other.torn_by)):
             for k, v in theirs.items():
                 mine[k] = mine.get(k, 0) + v
@@ -132,6 +133,7 @@ def parse_strobe(text):
             r.failed += int(mc.group(2))
         if line.startswith("    Torn first walks:"):
             r.torn = int(line.split(":")[1].split()[0])
+            r.walks = int(re.search(r"(\d+) walks", line).group(1))
             in_torn = True
             continue
         if in_torn:
@@ -259,8 +261,9 @@ def main():
 
     for rate in sorted({r[0] for r in rows}):
         print("\n#### %d Hz\n" % rate)
-        head = "| workload | Python | samples | strobe failed | first walks torn (causes) |"
-        sep = "|---|---|---|---|---|"
+        head = ("| workload | Python | samples | strobe failed | first walks torn (causes) |"
+                " extra walks |")
+        sep = "|---|---|---|---|---|---|"
         if baseline:
             head += " baseline failed (causes) |"
             sep += "---|"
@@ -271,9 +274,9 @@ def main():
         for r, name, label, now, before, tach in rows:
             if r != rate:
                 continue
-            line = "| %s | %s | %d | %.2f%% | %.1f%% (%s) |" % (
+            line = "| %s | %s | %d | %.2f%% | %.1f%% (%s) | %.1f%% |" % (
                 name, label, now.samples, now.pct(now.failed), now.pct(now.torn),
-                causes_text(now.torn_by, now))
+                causes_text(now.torn_by, now), now.pct(now.walks))
             if baseline:
                 line += " %.2f%% (%s) |" % (before.pct(before.failed),
                                             causes_text(before.causes, before))
