@@ -74,6 +74,7 @@ void py_walker_init(struct py_walker *w, const struct py_runtime *rt, struct mem
 	w->synthetic_file = strtab_intern_cstr(strings, "~");
 	w->gc_func = strtab_intern_cstr(strings, "<GC>");
 	w->native_func = strtab_intern_cstr(strings, "<native>");
+	w->shutdown_func = strtab_intern_cstr(strings, "<shutdown>");
 }
 
 void py_walker_release(struct py_walker *w)
@@ -236,7 +237,7 @@ static int resolve(struct py_walker *w, struct sample *s, struct thread_sample *
 	return 0;
 }
 
-/* A frame with no code: <GC> or <native>, file "~", no location. */
+/* A frame with no code: <GC>, <native> or <shutdown>, file "~", no location. */
 static int emit_synthetic(struct py_walker *w, struct sample *s, struct thread_sample *t, uint32_t func)
 {
 	if (t->depth >= PY_MAX_FRAMES)
@@ -249,10 +250,10 @@ static int emit_synthetic(struct py_walker *w, struct sample *s, struct thread_s
 	return 0;
 }
 
-/* ---- per-interpreter facts: GIL holder, GC ------------------------------ */
+/* ---- per-interpreter facts: GIL holder, GC, shutdown --------------------- */
 
-/* The reads that fill sh for interpreter interp (at most 3 iovecs), or 0
- * when nothing is wanted.  They ride along with another read. */
+/* The reads that fill sh for interpreter interp (at most 3 iovecs).  They
+ * ride along with another read. */
 static int shared_iovs(struct py_walker *w, raddr_t interp, raddr_t gil_ptr, struct py_shared *sh,
 		       struct mem_iov *iov)
 {
@@ -263,33 +264,41 @@ static int shared_iovs(struct py_walker *w, raddr_t interp, raddr_t gil_ptr, str
 	/* before 3.15 a <GC> frame goes to the GIL holder, so GC needs it too */
 	bool gil = (w->want_gil || (w->cfg.gc && l->gc_frame == PY_ABSENT)) &&
 		   l->gil_model != PY_GIL_THREAD;
-	if (gil && l->gil_model == PY_GIL_RUNTIME)
+	if (gil && l->gil_model == PY_GIL_RUNTIME) {
 		iov[n++] = (struct mem_iov){ rt + l->rt_tstate_current, &sh->w_holder, 8 };
-	else if (gil && l->gil_model == PY_GIL_INTERP && gil_ptr)
+		sh->gil_known = true;
+	} else if (gil && l->gil_model == PY_GIL_INTERP && gil_ptr) {
 		iov[n++] = (struct mem_iov){ gil_ptr + l->gil_last_holder, sh->w_gil, 12 };
+		sh->gil_known = true;
+	}
 	if (w->cfg.gc && l->gc_collecting != PY_ABSENT) {
 		raddr_t gc = l->rt_gc != PY_ABSENT ? rt + l->rt_gc : interp + l->is_gc;
 		size_t len = l->gc_frame == l->gc_collecting + 8 ? 16 : 4;
 		iov[n++] = (struct mem_iov){ gc + l->gc_collecting, sh->w_gc, len };
 	}
+	/* who shuts down: the interpreter's own word (3.12+), else the
+	 * runtime's, which only Py_FinalizeEx sets (the main interpreter) */
+	if (l->is_finalizing != PY_ABSENT)
+		iov[n++] = (struct mem_iov){ interp + l->is_finalizing, &sh->w_fin, 8 };
+	else if (l->rt_finalizing != PY_ABSENT)
+		iov[n++] = (struct mem_iov){ rt + l->rt_finalizing, &sh->w_fin, 8 };
 	return n;
 }
 
 static void shared_parse(struct py_walker *w, struct py_shared *sh)
 {
 	const struct py_layout *l = &w->rt->layout;
-	if (l->gil_model == PY_GIL_RUNTIME) {
+	if (sh->gil_known && l->gil_model == PY_GIL_RUNTIME) {
 		sh->gil_holder = sh->w_holder;
-		sh->gil_known = true;
-	} else if (l->gil_model == PY_GIL_INTERP) {
+	} else if (sh->gil_known && l->gil_model == PY_GIL_INTERP) {
 		/* last_holder is valid while locked */
 		uint32_t locked_at = l->gil_locked - l->gil_last_holder;
 		sh->gil_holder = rd_u32(sh->w_gil, locked_at) == 1 ? rd_u64(sh->w_gil, 0) : 0;
-		sh->gil_known = true;
 	}
 	sh->collecting = rd_i32(sh->w_gc, 0) == 1;
 	if (l->gc_frame == l->gc_collecting + 8)
 		sh->gc_frame = sh->collecting ? rd_u64(sh->w_gc, 8) : 0;
+	sh->finalizing = sh->w_fin;
 }
 
 /* 3.12: the GIL an interpreter uses; a legacy subinterpreter shares the
@@ -1105,6 +1114,14 @@ static int walk_thread(struct py_walker *w, struct sample *s, raddr_t tstate, ra
 	if (rc == 0 && w->opq_n)
 		rc = fill_opcodes(w, s);
 	w->opq_n = 0;
+	/* The thread tearing the interpreter down: after the atexit
+	 * callbacks, everything it does (collecting the last garbage,
+	 * clearing modules, the finalizers this runs) is shutdown, under a
+	 * root of its own.  Its frame chain is empty then, except for the
+	 * finalizers, so without it the collector would show as a bare
+	 * <GC> and the rest as nothing at all. */
+	if (rc == 0 && sh && sh->finalizing && sh->finalizing == tstate)
+		rc = emit_synthetic(w, s, t, w->shutdown_func);
 	if (rc) {
 		/* drop the partial (or skipped) thread */
 		s->nthreads = tindex;
