@@ -57,3 +57,29 @@ def t_shutdown_root(ctx):
     p, ready, out = run_collapsed(ctx, "shutdown.py", opts=("-a", "--no-gc"), out="all.txt")
     expect_success(p)
     check_shutdown(ctx, ready, Collapsed(out), gc=False)
+
+
+@case("shutdown_subinterp", quick=True, versions=[(3, 12), (3, 13), (3, 14), (3, 15)])
+def t_shutdown_subinterp(ctx):
+    """-a: a subinterpreter's end (Py_EndInterpreter) under <shutdown> too, its caller unaffected (3.12+)"""
+    # 3.8-3.11 record no thread for a subinterpreter's end (docs/thread-status.md)
+    p, ready, out = run_collapsed(ctx, "subinterp_end.py", opts=("-a",))
+    expect_success(p)
+    col = Collapsed(out)
+    summary = "\n".join(col.summary())
+    check(col.count(lambda t, fr: fr[0] == "<GC>") == 0, "samples with a bare root <GC>\n%s",
+          summary)
+    check(col.count(lambda t, fr: "<shutdown>" in fr[1:]) == 0,
+          "<shutdown> above the root\n%s", summary)
+    n = col.count(lambda t, fr: fr == ["<shutdown>", "<GC>"])
+    check(n >= 10, "only %d samples of <shutdown>;<GC> (the subinterpreter's last collection)\n%s",
+          n, summary)
+    # the main interpreter's thread state waits in run_sub() meanwhile
+    it, L = ctx.interp, ready["lines"]
+    caller = [frame(it, "subinterp_end.py", "<module>", L["module"]),
+              frame(it, "subinterp_end.py", "run_sub", L["sub"])]
+    waiting = col.count(lambda t, fr: strip_runpy(fr) == caller)
+    check(waiting >= n, "only %d samples of <module>;run_sub, %d of the subinterpreter's end\n%s",
+          waiting, n, summary)
+    check(col.count(lambda t, fr: fr[0] == "<shutdown>" and caller[-1] in fr) == 0,
+          "the caller under <shutdown>\n%s", summary)
