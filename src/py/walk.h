@@ -48,6 +48,12 @@ struct py_walk_config {
 	bool opcodes;      /* record the opcode each frame executes */
 };
 
+/* Bytes of target memory read for the shared facts below.  Their words lie
+ * a few hundred bytes apart (docs/thread-status.md): one piece of a readv
+ * spanning them costs less than a piece each. */
+#define PY_SHARED_BUF 2048
+#define PY_SHARED_NONE 0xffff
+
 /* Per-interpreter facts of one sample: who holds the GIL, whether the
  * garbage collector runs (and, 3.15+, from which frame), which thread
  * shuts the interpreter down. */
@@ -59,11 +65,10 @@ struct py_shared {
 	raddr_t finalizing;    /* thread state running the interpreter's shutdown
 				* (Py_FinalizeEx, 3.12+ also Py_EndInterpreter),
 				* 0 while none does */
-	/* raw words as read */
-	uint64_t w_holder;
-	unsigned char w_gil[16];
-	unsigned char w_gc[16];
-	uint64_t w_fin;
+	/* the words as read: where each one landed in buf, PY_SHARED_NONE if
+	 * it was not read */
+	uint16_t at_holder, at_gil, at_gc, at_fin;
+	unsigned char buf[PY_SHARED_BUF]; /* last: not cleared per sample */
 };
 
 /* A copied piece of the target's data stack. */
