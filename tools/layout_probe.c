@@ -298,6 +298,33 @@ static void emit_thread_status(void)
 #else
 	ABSENT("gc_frame");
 #endif
+
+	/* Interpreter shutdown: the thread state running Py_FinalizeEx, set
+	 * after the atexit callbacks (NULL before).  A pointer-sized word in
+	 * every version: 3.8's PyThreadState *finalizing, 3.9-3.12's
+	 * _Py_atomic_address _finalizing, 3.13+'s PyThreadState *. */
+#if PY_VERSION_HEX >= 0x03090000
+	_Static_assert(sizeof(((_PyRuntimeState *)0)->_finalizing) == sizeof(void *),
+	               "_finalizing is one word");
+	OFF("rt_finalizing", _PyRuntimeState, _finalizing);
+#else
+	_Static_assert(sizeof(((_PyRuntimeState *)0)->finalizing) == sizeof(void *),
+	               "finalizing is one word");
+	OFF("rt_finalizing", _PyRuntimeState, finalizing);
+#endif
+#if PY_VERSION_HEX >= 0x030C0000
+	/* 3.12+: the same per interpreter, also set by Py_EndInterpreter.  It
+	 * lies right before gc, whose offset 3.13+ targets publish, so the
+	 * cross-check of is_gc also guards this unpublished field. */
+	_Static_assert(sizeof(((PyInterpreterState *)0)->_finalizing) == sizeof(void *),
+	               "interp->_finalizing is one word");
+	_Static_assert(offsetof(PyInterpreterState, gc) > offsetof(PyInterpreterState, _finalizing) &&
+	               offsetof(PyInterpreterState, gc) - offsetof(PyInterpreterState, _finalizing) <= 16,
+	               "interp->_finalizing lies right before gc");
+	OFF("is_finalizing", PyInterpreterState, _finalizing);
+#else
+	ABSENT("is_finalizing");
+#endif
 }
 
 /* What --async-aware reads besides the frames (src/py/asyncio.c): a task's
@@ -659,6 +686,7 @@ static void emit_debug_map(void)
 #else
 	ABSENT("gc_frame");
 #endif
+	DBG("rt_finalizing", runtime_state.finalizing);
 	/* what --async-aware reads (emit_asyncio) */
 	DBG("tp_flags", type_object.tp_flags);
 	DBG("long_lv_tag", long_object.lv_tag);

@@ -187,6 +187,13 @@ struct py_layout {
 	uint32_t gc_frame;             /* 3.15+: _PyInterpreterFrame * current when the
 					* collection started (may be NULL) */
 
+	/* Interpreter shutdown (docs/thread-status.md, "Interpreter shutdown") */
+	uint32_t rt_finalizing;        /* _PyRuntimeState: PyThreadState * running
+					* Py_FinalizeEx, NULL until the atexit
+					* callbacks have run */
+	uint32_t is_finalizing;        /* 3.12+: the same per interpreter, also set
+					* by Py_EndInterpreter */
+
 	/* ---- asyncio introspection (--async-aware, src/py/asyncio.c) ----
 	 * The asyncio-specific fields exist from 3.14, whose _asyncio module
 	 * publishes its tasks (.AsyncioDebug, struct py_asyncio_map); they are
@@ -255,6 +262,7 @@ struct py_debug_map {
 	uint32_t exc_value;            /* 3.15+ */
 	uint32_t gc_collecting;
 	uint32_t gc_frame;             /* 3.15+ */
+	uint32_t rt_finalizing;
 	/* what --async-aware reads */
 	uint32_t tp_flags, long_lv_tag, long_ob_digit;
 	uint32_t set_used, set_mask, set_table;          /* 3.14+ */

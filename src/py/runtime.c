@@ -195,7 +195,7 @@ static const struct debug_field debug_fields[] = {
 	/* thread status and GC state (docs/thread-status.md) */
 	DF(is_gil_ptr), DF(is_gil), DF(is_gc), DR(gil_locked, is_gil), DR(gil_last_holder, is_gil),
 	DF(ts_holds_gil), DF(ts_gil_requested), DF(ts_current_exception), DF(ts_exc_state),
-	DF(exc_value), DF(gc_collecting), DF(gc_frame),
+	DF(exc_value), DF(gc_collecting), DF(gc_frame), DF(rt_finalizing),
 	/* what --async-aware reads (src/py/asyncio.c) */
 	DF(tp_flags), DF(long_lv_tag), DF(long_ob_digit), DF(set_used), DF(set_mask),
 	DF(set_table), DF(gen_iframe), DF(gen_frame_state), DF(if_stackpointer),

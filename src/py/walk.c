@@ -7,6 +7,7 @@
 #include "py/layout.h"
 
 #include <assert.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,6 +75,7 @@ void py_walker_init(struct py_walker *w, const struct py_runtime *rt, struct mem
 	w->synthetic_file = strtab_intern_cstr(strings, "~");
 	w->gc_func = strtab_intern_cstr(strings, "<GC>");
 	w->native_func = strtab_intern_cstr(strings, "<native>");
+	w->shutdown_func = strtab_intern_cstr(strings, "<shutdown>");
 }
 
 void py_walker_release(struct py_walker *w)
@@ -236,7 +238,7 @@ static int resolve(struct py_walker *w, struct sample *s, struct thread_sample *
 	return 0;
 }
 
-/* A frame with no code: <GC> or <native>, file "~", no location. */
+/* A frame with no code: <GC>, <native> or <shutdown>, file "~", no location. */
 static int emit_synthetic(struct py_walker *w, struct sample *s, struct thread_sample *t, uint32_t func)
 {
 	if (t->depth >= PY_MAX_FRAMES)
@@ -249,47 +251,104 @@ static int emit_synthetic(struct py_walker *w, struct sample *s, struct thread_s
 	return 0;
 }
 
-/* ---- per-interpreter facts: GIL holder, GC ------------------------------ */
+/* ---- per-interpreter facts: GIL holder, GC, shutdown --------------------- */
 
-/* The reads that fill sh for interpreter interp (at most 3 iovecs), or 0
- * when nothing is wanted.  They ride along with another read. */
+/* Words of the target closer than this are read as one piece, with the
+ * bytes between them: a further piece of a readv costs about as much as
+ * copying a KiB more (BENCHMARKS.md, "readfloor"). */
+#define SHARED_GAP 1024
+
+struct shared_word {
+	raddr_t addr;
+	uint32_t len;
+	uint16_t *at;     /* where to record its position in py_shared.buf */
+};
+
+/* Add the words to pieces of iov, lowest address first, merging a word
+ * into the piece before it when the gap is small; returns the pieces. */
+static int shared_pieces(struct py_shared *sh, struct shared_word *wv, int nw, struct mem_iov *iov)
+{
+	for (int i = 1; i < nw; i++)
+		for (int j = i; j > 0 && wv[j].addr < wv[j - 1].addr; j--) {
+			struct shared_word t = wv[j];
+			wv[j] = wv[j - 1];
+			wv[j - 1] = t;
+		}
+	int n = 0;
+	size_t used = 0;
+	for (int i = 0; i < nw; i++) {
+		struct mem_iov *last = n ? &iov[n - 1] : NULL;
+		size_t local = last ? (size_t)((unsigned char *)last->buf - sh->buf) : 0;
+		/* sorted: wv[i].addr >= last->addr, so no difference wraps */
+		if (last && wv[i].addr - last->addr <= last->len + SHARED_GAP &&
+		    local + (wv[i].addr - last->addr) + wv[i].len <= PY_SHARED_BUF) {
+			size_t end = (size_t)(wv[i].addr - last->addr) + wv[i].len;
+			if (end > last->len)
+				last->len = end;
+		} else {
+			assert(used + wv[i].len <= PY_SHARED_BUF);
+			local = used;
+			iov[n++] = (struct mem_iov){ wv[i].addr, sh->buf + local, wv[i].len };
+			last = &iov[n - 1];
+		}
+		*wv[i].at = (uint16_t)(local + (wv[i].addr - last->addr));
+		used = local + last->len;
+	}
+	return n;
+}
+
+/* The reads that fill sh for interpreter interp (at most 3 iovecs).  They
+ * ride along with another read. */
 static int shared_iovs(struct py_walker *w, raddr_t interp, raddr_t gil_ptr, struct py_shared *sh,
 		       struct mem_iov *iov)
 {
 	const struct py_layout *l = &w->rt->layout;
 	raddr_t rt = w->rt->runtime_addr;
-	int n = 0;
-	memset(sh, 0, sizeof(*sh));
+	struct shared_word wv[3];
+	int nw = 0;
+	memset(sh, 0, offsetof(struct py_shared, buf));
+	sh->at_holder = sh->at_gil = sh->at_gc = sh->at_fin = PY_SHARED_NONE;
 	/* before 3.15 a <GC> frame goes to the GIL holder, so GC needs it too */
 	bool gil = (w->want_gil || (w->cfg.gc && l->gc_frame == PY_ABSENT)) &&
 		   l->gil_model != PY_GIL_THREAD;
 	if (gil && l->gil_model == PY_GIL_RUNTIME)
-		iov[n++] = (struct mem_iov){ rt + l->rt_tstate_current, &sh->w_holder, 8 };
+		wv[nw++] = (struct shared_word){ rt + l->rt_tstate_current, 8, &sh->at_holder };
 	else if (gil && l->gil_model == PY_GIL_INTERP && gil_ptr)
-		iov[n++] = (struct mem_iov){ gil_ptr + l->gil_last_holder, sh->w_gil, 12 };
+		wv[nw++] = (struct shared_word){ gil_ptr + l->gil_last_holder, 12, &sh->at_gil };
 	if (w->cfg.gc && l->gc_collecting != PY_ABSENT) {
 		raddr_t gc = l->rt_gc != PY_ABSENT ? rt + l->rt_gc : interp + l->is_gc;
-		size_t len = l->gc_frame == l->gc_collecting + 8 ? 16 : 4;
-		iov[n++] = (struct mem_iov){ gc + l->gc_collecting, sh->w_gc, len };
+		uint32_t len = l->gc_frame == l->gc_collecting + 8 ? 16 : 4;
+		wv[nw++] = (struct shared_word){ gc + l->gc_collecting, len, &sh->at_gc };
 	}
-	return n;
+	/* who shuts down: the interpreter's own word (3.12+), else the
+	 * runtime's, which only Py_FinalizeEx sets (the main interpreter) */
+	if (l->is_finalizing != PY_ABSENT)
+		wv[nw++] = (struct shared_word){ interp + l->is_finalizing, 8, &sh->at_fin };
+	else if (l->rt_finalizing != PY_ABSENT)
+		wv[nw++] = (struct shared_word){ rt + l->rt_finalizing, 8, &sh->at_fin };
+	return shared_pieces(sh, wv, nw, iov);
 }
 
 static void shared_parse(struct py_walker *w, struct py_shared *sh)
 {
 	const struct py_layout *l = &w->rt->layout;
-	if (l->gil_model == PY_GIL_RUNTIME) {
-		sh->gil_holder = sh->w_holder;
+	if (sh->at_holder != PY_SHARED_NONE) {
+		sh->gil_holder = rd_u64(sh->buf, sh->at_holder);
 		sh->gil_known = true;
-	} else if (l->gil_model == PY_GIL_INTERP) {
+	} else if (sh->at_gil != PY_SHARED_NONE) {
 		/* last_holder is valid while locked */
+		const unsigned char *g = sh->buf + sh->at_gil;
 		uint32_t locked_at = l->gil_locked - l->gil_last_holder;
-		sh->gil_holder = rd_u32(sh->w_gil, locked_at) == 1 ? rd_u64(sh->w_gil, 0) : 0;
+		sh->gil_holder = rd_u32(g, locked_at) == 1 ? rd_u64(g, 0) : 0;
 		sh->gil_known = true;
 	}
-	sh->collecting = rd_i32(sh->w_gc, 0) == 1;
-	if (l->gc_frame == l->gc_collecting + 8)
-		sh->gc_frame = sh->collecting ? rd_u64(sh->w_gc, 8) : 0;
+	if (sh->at_gc != PY_SHARED_NONE) {
+		sh->collecting = rd_i32(sh->buf, sh->at_gc) == 1;
+		if (l->gc_frame == l->gc_collecting + 8)
+			sh->gc_frame = sh->collecting ? rd_u64(sh->buf, sh->at_gc + 8) : 0;
+	}
+	if (sh->at_fin != PY_SHARED_NONE)
+		sh->finalizing = rd_u64(sh->buf, sh->at_fin);
 }
 
 /* 3.12: the GIL an interpreter uses; a legacy subinterpreter shares the
@@ -1131,6 +1190,14 @@ static int walk_thread(struct py_walker *w, struct sample *s, raddr_t tstate, ra
 	if (rc == 0 && w->opq_n)
 		rc = fill_opcodes(w, s);
 	w->opq_n = 0;
+	/* The thread tearing the interpreter down: after the atexit
+	 * callbacks, everything it does (collecting the last garbage,
+	 * clearing modules, the finalizers this runs) is shutdown, under a
+	 * root of its own.  Its frame chain is empty then, except for the
+	 * finalizers, so without it the collector would show as a bare
+	 * <GC> and the rest as nothing at all. */
+	if (rc == 0 && sh && sh->finalizing && sh->finalizing == tstate)
+		rc = emit_synthetic(w, s, t, w->shutdown_func);
 	if (rc) {
 		/* drop the partial (or skipped) thread */
 		s->nthreads = tindex;

@@ -48,17 +48,27 @@ struct py_walk_config {
 	bool opcodes;      /* record the opcode each frame executes */
 };
 
+/* Bytes of target memory read for the shared facts below.  Their words lie
+ * a few hundred bytes apart (docs/thread-status.md): one piece of a readv
+ * spanning them costs less than a piece each. */
+#define PY_SHARED_BUF 2048
+#define PY_SHARED_NONE 0xffff
+
 /* Per-interpreter facts of one sample: who holds the GIL, whether the
- * garbage collector runs (and, 3.15+, from which frame). */
+ * garbage collector runs (and, 3.15+, from which frame), which thread
+ * shuts the interpreter down. */
 struct py_shared {
 	raddr_t gil_holder;    /* 3.8-3.12: thread state holding the GIL, 0 if none/unknown */
 	bool gil_known;
 	bool collecting;
 	raddr_t gc_frame;      /* 3.15+: frame current when the collection started */
-	/* raw words as read */
-	uint64_t w_holder;
-	unsigned char w_gil[16];
-	unsigned char w_gc[16];
+	raddr_t finalizing;    /* thread state running the interpreter's shutdown
+				* (Py_FinalizeEx, 3.12+ also Py_EndInterpreter),
+				* 0 while none does */
+	/* the words as read: where each one landed in buf, PY_SHARED_NONE if
+	 * it was not read */
+	uint16_t at_holder, at_gil, at_gc, at_fin;
+	unsigned char buf[PY_SHARED_BUF]; /* last: not cleared per sample */
 };
 
 /* A copied piece of the target's data stack. */
@@ -134,6 +144,7 @@ struct py_walker {
 	uint32_t fo_read;                /* bytes of a frame object to read */
 	uint32_t synthetic_file;         /* "~" */
 	uint32_t gc_func, native_func;   /* "<GC>", "<native>" */
+	uint32_t shutdown_func;          /* "<shutdown>" */
 	raddr_t gil_ptr;                 /* 3.12: the main interpreter's GIL (cached) */
 	bool want_gil, want_exc, want_cpu;
 	int task_fd_pid;                 /* pid of the /proc task stats below */

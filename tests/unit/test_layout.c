@@ -97,6 +97,8 @@ static const struct field_range u32_fields[] = {
 	F(exc_previous, ALL_FROM, ALL_TO),
 	F(gc_collecting, ALL_FROM, ALL_TO),
 	F(gc_frame, 15, ALL_TO),
+	F(rt_finalizing, ALL_FROM, ALL_TO),
+	F(is_finalizing, 12, ALL_TO),
 	/* asyncio introspection (--async-aware) */
 	F(set_used, ALL_FROM, ALL_TO),
 	F(set_mask, ALL_FROM, ALL_TO),
@@ -358,6 +360,12 @@ TEST(offsets_inside_their_structs)
 		CHECK(l->exc_type == PY_ABSENT || l->exc_type < l->exc_value);
 		/* 3.15: _PyInterpreterFrame *frame follows int collecting */
 		CHECK(l->gc_frame == PY_ABSENT || l->gc_frame == l->gc_collecting + 8);
+		/* shutdown: interp->_finalizing lies right before gc (the probe
+		 * asserts it), so the published is_gc vouches for it */
+		CHECK(l->rt_finalizing % 8 == 0 && l->rt_finalizing < l->rt_interpreters_head);
+		CHECK(l->is_finalizing == PY_ABSENT ||
+		      (l->is_finalizing % 8 == 0 && l->is_finalizing < l->is_gc &&
+		       l->is_gc - l->is_finalizing <= 16));
 		CHECK(l->co_filename < l->co_size && l->co_name < l->co_size);
 		CHECK(l->co_firstlineno < l->co_size && l->co_linetable < l->co_size);
 		CHECK_EQ_INT(l->ob_type, 8);
@@ -392,7 +400,7 @@ static const struct {
 	M(ob_type), M(b_ob_size), M(b_sval), M(u_length), M(u_ascii_data),
 	M(is_gil_ptr), M(is_gil), M(is_gc), M(gil_locked), M(gil_last_holder),
 	M(ts_holds_gil), M(ts_gil_requested), M(ts_current_exception), M(ts_exc_state),
-	M(exc_value), M(gc_collecting), M(gc_frame),
+	M(exc_value), M(gc_collecting), M(gc_frame), M(rt_finalizing),
 	M(tp_flags), M(long_lv_tag), M(long_ob_digit), M(set_used), M(set_mask), M(set_table),
 	M(gen_iframe), M(gen_frame_state), M(if_stackpointer), M(llist_next), M(llist_prev),
 #undef M
@@ -466,6 +474,8 @@ TEST(debug_maps)
 		/* Group order is fixed by CPython: runtime, interp, thread, frame,
 		 * code, object, ..., bytes, unicode. */
 		CHECK(m->rt_interpreters_head < m->is_size && m->is_size < m->ts_size);
+		/* runtime_state: size, finalizing, interpreters_head */
+		CHECK(m->rt_finalizing < m->rt_interpreters_head);
 		CHECK(m->ts_size < m->if_previous && m->if_owner < m->co_filename);
 		CHECK(m->co_code_adaptive < m->ob_type && m->ob_type < m->b_ob_size);
 		CHECK(m->b_sval < m->u_length);

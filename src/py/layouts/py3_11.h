@@ -93,6 +93,8 @@
 	.exc_previous = 0x8, \
 	.gc_collecting = 0xc8, \
 	.gc_frame = PY_ABSENT, \
+	.rt_finalizing = 0x18, \
+	.is_finalizing = PY_ABSENT, \
 	.tpflags_long_bit = 24, \
 	.tpflags_unicode_bit = 28, \
 	.long_shift = 30, \

@@ -93,6 +93,8 @@
 	.exc_previous = 0x8, \
 	.gc_collecting = 0xc8, \
 	.gc_frame = PY_ABSENT, \
+	.rt_finalizing = 0x260, \
+	.is_finalizing = 0x1cd8, \
 	.tpflags_long_bit = 24, \
 	.tpflags_unicode_bit = 28, \
 	.long_shift = 30, \
@@ -168,6 +170,7 @@
 	.exc_value = PY_ABSENT, \
 	.gc_collecting = 0x240, \
 	.gc_frame = PY_ABSENT, \
+	.rt_finalizing = 0x20, \
 	.tp_flags = 0x188, \
 	.long_lv_tag = 0x1f0, \
 	.long_ob_digit = 0x1f8, \

@@ -93,6 +93,8 @@
 	.exc_previous = 0x8, \
 	.gc_collecting = 0x70, \
 	.gc_frame = 0x78, \
+	.rt_finalizing = 0x390, \
+	.is_finalizing = 0x1cd8, \
 	.tpflags_long_bit = 24, \
 	.tpflags_unicode_bit = 28, \
 	.long_shift = 30, \
@@ -168,6 +170,7 @@
 	.exc_value = 0x130, \
 	.gc_collecting = 0x2f8, \
 	.gc_frame = 0x300, \
+	.rt_finalizing = 0x20, \
 	.tp_flags = 0x1f8, \
 	.long_lv_tag = 0x2a0, \
 	.long_ob_digit = 0x2a8, \
