@@ -451,17 +451,12 @@ static int read_parent_set(struct py_asyncio *a, raddr_t set)
 	return 0;
 }
 
-/* Where a running task's frames come from: its thread's own stack. */
-struct running {
-	raddr_t tstate, interp;
-};
-
-/* Read the task at addr into the graph: name, coroutine frames (or, for
- * a running task, its thread's frames down to its coroutine), parents.
- * *next gets its task-list successor node.  1 when addr was skipped (seen
- * already, or not a task), else 0 or ERR_*. */
-static int add_task(struct py_asyncio *a, raddr_t addr, uint64_t tid, const struct running *run,
-		    raddr_t *next)
+/* Read the task at addr into the graph: name, coroutine frames, parents.
+ * walked >= 0: a running task, whose frames (its thread's, down to its
+ * coroutine) are already in thread walked of a->frames.  *next gets its
+ * task-list successor node.  1 when addr was skipped (seen already, or not
+ * a task), else 0 or ERR_*. */
+static int add_task(struct py_asyncio *a, raddr_t addr, uint64_t tid, long walked, raddr_t *next)
 {
 	const struct py_layout *l = &a->w->rt->layout;
 	const struct py_async_offsets *o = &a->off;
@@ -478,22 +473,11 @@ static int add_task(struct py_asyncio *a, raddr_t addr, uint64_t tid, const stru
 		*next = rd_u64(t, o->task_node + l->llist_next);
 	if (u64map_get(&a->g.index, addr) || !rd_u8(t, o->task_is_task))
 		return 1;
-	uint32_t name;
-	if ((rc = read_name(a, untag(a, rd_u64(t, o->task_name)), &name)))
-		return rc;
-	raddr_t coro = untag(a, rd_u64(t, o->task_coro));
 	size_t k;
-	if (run) {
-		/* Tachyon: a running task without a coroutine is a failed sample */
-		if (!coro)
-			return ERR_CORRUPT;
-		if (a->frames.nframes + PY_MAX_FRAMES > PY_ASYNC_MAX_OUT_FRAMES)
-			return ERR_LIMIT;
-		rc = py_walker_thread(a->w, &a->frames, run->tstate, run->interp, coro + l->gen_iframe);
-		if (rc)
-			return rc;
-		k = a->frames.nthreads - 1;
+	if (walked >= 0) {
+		k = (size_t)walked;
 	} else {
+		raddr_t coro = untag(a, rd_u64(t, o->task_coro));
 		sample_add_thread(&a->frames);
 		k = a->frames.nthreads - 1;
 		if (coro && (rc = coro_chain(a, k, coro)))
@@ -506,6 +490,9 @@ static int add_task(struct py_asyncio *a, raddr_t addr, uint64_t tid, const stru
 			a->frames.frames[th->first + j - 1] = tmp;
 		}
 	}
+	uint32_t name;
+	if ((rc = read_name(a, untag(a, rd_u64(t, o->task_name)), &name)))
+		return rc;
 	const struct thread_sample *th = &a->frames.threads[k];
 	py_async_graph_add(&a->g, addr, tid, name, th->first, th->depth);
 	raddr_t ab = untag(a, rd_u64(t, o->task_awaited_by));
@@ -530,7 +517,7 @@ static int read_task_list(struct py_asyncio *a, raddr_t head, raddr_t first, uin
 		if (!node || node < a->off.task_node)
 			return ERR_CORRUPT;
 		raddr_t next = 0;
-		int rc = add_task(a, node - a->off.task_node, tid, NULL, &next);
+		int rc = add_task(a, node - a->off.task_node, tid, -1, &next);
 		if (rc < 0)
 			return rc;
 		node = next;
@@ -540,9 +527,16 @@ static int read_task_list(struct py_asyncio *a, raddr_t head, raddr_t first, uin
 
 /* --async-mode running: a thread's running task, then every task awaiting
  * it, and every task awaiting those, ... (each once). */
-static int read_running(struct py_asyncio *a, raddr_t task, uint64_t tid, const struct running *run)
+static int read_running(struct py_asyncio *a, raddr_t tstate, raddr_t interp, uint64_t tid)
 {
-	int rc = add_task(a, task, tid, run, NULL);
+	/* the task and its frames in one go (py_walker_task_thread) */
+	if (a->frames.nframes + PY_MAX_FRAMES > PY_ASYNC_MAX_OUT_FRAMES)
+		return ERR_LIMIT;
+	raddr_t task;
+	int rc = py_walker_task_thread(a->w, &a->frames, tstate, interp, a->off.task_coro, &task);
+	if (rc || !task)
+		return rc;
+	rc = add_task(a, task, tid, (long)a->frames.nthreads - 1, NULL);
 	if (rc)
 		return rc < 0 ? rc : 0;
 	a->nwork = 0;
@@ -559,7 +553,7 @@ static int read_running(struct py_asyncio *a, raddr_t task, uint64_t tid, const 
 		}
 		if (!a->nwork)
 			return 0;
-		rc = add_task(a, a->work[--a->nwork], tid, NULL, NULL);
+		rc = add_task(a, a->work[--a->nwork], tid, -1, NULL);
 		if (rc < 0)
 			return rc;
 	}
@@ -612,10 +606,10 @@ static int gather(struct py_asyncio *a)
 		raddr_t next = rd_u64(b, l->ts_next);
 		uint64_t tid = rd_u64(b, l->ts_native_thread_id);
 		if (a->mode == PY_ASYNC_RUNNING) {
+			/* whether a task runs, and which, is read with the
+			 * thread's frames, in one copy of its state */
 			raddr_t loop = untag(a, rd_u64(b, l->ts_asyncio_running_loop));
-			raddr_t task = rd_u64(b, l->ts_asyncio_running_task);
-			struct running run = { ts, interp };
-			if (loop && task && (rc = read_running(a, task, tid, &run)))
+			if (loop && (rc = read_running(a, ts, interp, tid)))
 				return rc;
 		} else {
 			raddr_t list = ts + l->ts_asyncio_tasks_head;
