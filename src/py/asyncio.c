@@ -232,13 +232,14 @@ int py_asyncio_find(struct py_asyncio *a, struct errmsg *e)
 	if (zero)
 		return ERR_NOTREADY;
 
-	/* what strobe knows from the version's headers must match */
+	/* what strobe knows from the version's headers must match (is_size:
+	 * the target's own, from _Py_DebugOffsets) */
 	static const struct {
 		size_t map_off, layout_off;
 		const char *name;
 	} same[] = {
 #define S(x) { offsetof(struct py_asyncio_map, x), offsetof(struct py_layout, x), #x }
-		S(is_size), S(is_asyncio_tasks_head), S(ts_impl_size), S(ts_asyncio_running_loop),
+		S(is_size), S(ts_impl_size), S(ts_asyncio_running_loop),
 		S(ts_asyncio_running_task), S(ts_asyncio_tasks_head),
 #undef S
 	};
@@ -249,10 +250,22 @@ int py_asyncio_find(struct py_asyncio *a, struct errmsg *e)
 		uint64_t got = rd_u64(d, pos);
 		if (got != want) {
 			errmsg_set(e, "the asyncio module of Python %d.%d has an unknown layout (%s is %llu, "
-				   "expected %u); debug or custom builds are not supported",
+				   "expected %u); custom builds are not supported",
 				   rt->major, rt->minor, same[i].name, (unsigned long long)got, want);
 			return ERR_VERSION;
 		}
+	}
+
+	/* The interpreter's list of tasks whose thread has gone lies past
+	 * fields that only debug builds have (Py_DEBUG moves it by 8 bytes in
+	 * 3.14 and 3.15, and nothing else strobe reads): the target's own
+	 * number is taken, inside its interpreter state. */
+	uint64_t is_head = rd_u64(d, am->is_asyncio_tasks_head);
+	if (is_head % 8 || is_head < l->is_threads_head + 8 || is_head > (uint64_t)l->is_size ||
+	    l->is_size - is_head < l->llist_prev + 8) {
+		errmsg_set(e, "the asyncio debug offsets of process %d are implausible (interpreter "
+			   "task list at %llu)", (int)rt->pid, (unsigned long long)is_head);
+		return ERR_CORRUPT;
 	}
 
 	/* TaskObj is private to _asyncio: its offsets can only be bounded */
@@ -272,7 +285,7 @@ int py_asyncio_find(struct py_asyncio *a, struct errmsg *e)
 	}
 	a->off = (struct py_async_offsets){ (uint32_t)tsize, (uint32_t)name, (uint32_t)ab,
 					    (uint32_t)is_task, (uint32_t)ab_set, (uint32_t)coro,
-					    (uint32_t)node };
+					    (uint32_t)node, (uint32_t)is_head };
 	if (l->gen_iframe + l->if_size > GEN_READ_MAX || l->if_stackpointer + 8 > l->if_size)
 		return ERR_CORRUPT;
 	a->debug_addr = addr;
@@ -578,7 +591,7 @@ static int gather(struct py_asyncio *a)
 	unsigned char node[16]; /* the interpreter's task list head */
 	struct mem_iov iov[2] = {
 		{ interp + l->is_threads_head, &threads, 8 },
-		{ interp + l->is_asyncio_tasks_head, node, sizeof(node) },
+		{ interp + a->off.is_tasks_head, node, sizeof(node) },
 	};
 	int got = mem_readv(a->w->mem, iov, 2);
 	if (got < 0)
@@ -621,7 +634,7 @@ static int gather(struct py_asyncio *a)
 	}
 	/* tasks whose thread has gone (Tachyon reports them on thread 0) */
 	if (a->mode == PY_ASYNC_ALL) {
-		raddr_t list = interp + l->is_asyncio_tasks_head;
+		raddr_t list = interp + a->off.is_tasks_head;
 		if ((rc = read_task_list(a, list, rd_u64(node, l->llist_next), 0)))
 			return rc;
 	}

@@ -87,7 +87,7 @@ def run_tree(ctx, mode, extra=(), out="async.txt", duration="3"):
     return Collapsed(out), ready
 
 
-@case("async_running", quick=True)
+@case("async_running", quick=True, debug=True)
 def t_async_running(ctx):
     """--async-aware (running): the running task's own frames under its awaiting tasks"""
     if not supported(ctx.interp):
@@ -110,7 +110,7 @@ def t_async_running(ctx):
           best[2], spinning, "\n".join(col.summary()))
 
 
-@case("async_all", quick=True)
+@case("async_all", quick=True, debug=True)
 def t_async_all(ctx):
     """--async-mode all: every task's stack, waiting ones too, on the thread that owns it"""
     if not supported(ctx.interp):
@@ -129,6 +129,22 @@ def t_async_all(ctx):
     # every sample of the settled tree holds all six leaves
     check(len([k for k, n in counts.items() if n >= 0.5 * top]) == 6,
           "not six frequent stacks:\n%s", "\n".join(col.summary(12)))
+
+
+@case("async_all_gone_thread", quick=True, versions={(3, 14), (3, 15)}, debug=True)
+def t_async_all_gone_thread(ctx):
+    """--async-mode all: a pending task whose thread has ended, from the interpreter's list, on tid 0"""
+    out = ctx.path("gone.txt")
+    p = ctx.strobe(["run", "-d", "2", "--async-aware", "--async-mode", "all", "--collapsed",
+                    "-o", out] + ctx.run_args(TARGET, ["--orphan"]))
+    ready = p.message("ready", timeout=60)
+    expect_success(p, timeout=60)
+    col = Collapsed(out)
+    want = [task("orphan"), at(ready["lines"], "nap", "nap")]
+    n = col.count(lambda tid, fr: tid == 0 and ours(fr) == want)
+    top = max([c for _, _, c in col.rows] or [0])
+    check(top and n >= 0.8 * top, "%d samples of tid:0;%s (the most frequent stack has %d)\n%s", n,
+          ";".join(want), top, "\n".join(col.summary(10)))
 
 
 @case("async_late_import")
@@ -242,7 +258,7 @@ def split_rows(col):
         yield leaf, own, [f.rsplit(":", 2)[1] if ":" in f else f for f in fr], c
 
 
-@case("async_split", exclusive=True, versions={(3, 14), (3, 15)})
+@case("async_split", exclusive=True, versions={(3, 14), (3, 15)}, debug=True)
 def t_async_split(ctx):
     """--async-aware (running) on a TaskGroup of two workers switching every few us: each worker's
     samples hold only its own frames, and its work gets the samples its own clock says"""
