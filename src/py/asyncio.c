@@ -379,6 +379,50 @@ static int read_name(struct py_asyncio *a, raddr_t addr, uint32_t *id)
 	return 0;
 }
 
+/* A suspended coroutine, as read when its awaited object was looked up. */
+struct awaiter {
+	raddr_t gen;           /* the coroutine object */
+	uint64_t ip, sp;       /* its frame's instruction and stack pointers */
+	raddr_t slot;          /* where it keeps the awaited object */
+	uint64_t awaited;      /* ... and what was there */
+};
+
+/* Read the coroutine (or awaited object) at coro into g, span bytes, and
+ * see that the coroutine awaiting it (w, when depth > 0) is still where it
+ * was when coro was found in it: same instruction, same stack, still
+ * suspended on the same object.  The checks are read after the object, in
+ * the same call: an awaiter that moved on in between (its awaited object
+ * finished, perhaps freed and its memory reused) would chain a coroutine it
+ * no longer awaits.  0, ERR_CORRUPT when it moved (a torn read), or the
+ * read's error (ERR_FAULT: the object itself was unreadable). */
+static int read_awaited(struct py_asyncio *a, raddr_t coro, unsigned char *g, size_t span,
+			const struct awaiter *w, int depth)
+{
+	const struct py_layout *l = &a->w->rt->layout;
+	if (depth == 0)
+		return mem_read(a->w->mem, coro, g, span);
+	uint64_t ip = 0, sp = 0, awaited = 0;
+	uint8_t state = 0;
+	struct mem_iov iov[5] = {
+		{ coro, g, span },
+		{ w->gen + l->gen_iframe + l->if_ip, &ip, 8 },
+		{ w->gen + l->gen_iframe + l->if_stackpointer, &sp, 8 },
+		{ w->gen + l->gen_frame_state, &state, 1 },
+		{ w->slot, &awaited, 8 },
+	};
+	int got = mem_readv(a->w->mem, iov, 5);
+	if (got < 0)
+		return got;
+	if (got == 0)
+		return ERR_FAULT;
+	if (got < 5)
+		return ERR_CORRUPT; /* the awaiter was readable a moment ago */
+	if (ip != w->ip || sp != w->sp || (int8_t)state != l->gen_state_yield_from ||
+	    awaited != w->awaited)
+		return ERR_CORRUPT;
+	return 0;
+}
+
 /* The suspended coroutine chain from coro onto thread k of a->frames:
  * each coroutine's frame, then, while it waits in "yield from"/await,
  * the object it awaits, as long as that is a coroutine of the same type. */
@@ -388,20 +432,21 @@ static int coro_chain(struct py_asyncio *a, size_t k, raddr_t coro)
 	size_t span = l->gen_iframe + l->if_size;
 	unsigned char g[GEN_READ_MAX];
 	raddr_t type = 0;
+	struct awaiter w = { 0 };
 	for (int depth = 0; coro; depth++) {
 		if (depth >= PY_MAX_FRAMES || a->frames.nframes >= PY_ASYNC_MAX_OUT_FRAMES)
 			return ERR_LIMIT;
-		int rc = mem_read(a->w->mem, coro, g, span);
-		if (rc) {
+		int rc = read_awaited(a, coro, g, span, &w, depth);
+		if (rc == ERR_FAULT && depth > 0) {
 			/* an awaited object smaller than a coroutine (a future at
 			 * the end of a mapping) is read again, just its type */
 			raddr_t t2;
-			if (rc == ERR_NOPROC || depth == 0)
-				return rc;
 			if ((rc = mem_read(a->w->mem, coro + l->ob_type, &t2, 8)))
 				return rc;
 			return t2 == type ? ERR_FAULT : 0;
 		}
+		if (rc)
+			return rc;
 		raddr_t t = rd_u64(g, l->ob_type);
 		if (depth > 0 && t != type)
 			return 0; /* awaiting an iterator, a future: the chain ends */
@@ -416,12 +461,14 @@ static int coro_chain(struct py_asyncio *a, size_t k, raddr_t coro)
 		if (state != l->gen_state_yield_from)
 			return 0;
 		/* the awaited object is near the top of the frame's stack */
-		raddr_t sp = untag(a, rd_u64(f, l->if_stackpointer));
+		uint64_t sp_raw = rd_u64(f, l->if_stackpointer);
+		raddr_t sp = untag(a, sp_raw);
 		uint64_t awaited, below = 8u * l->gen_yf_slot;
 		if (sp < below)
 			return 0;
 		if ((rc = mem_read(a->w->mem, sp - below, &awaited, 8)))
 			return rc;
+		w = (struct awaiter){ coro, rd_u64(f, l->if_ip), sp_raw, sp - below, awaited };
 		coro = untag(a, awaited);
 	}
 	return 0;

@@ -237,12 +237,12 @@ LOOP_FUNCS = {"BaseEventLoop.run_forever", "BaseEventLoop._run_once", "Handle._r
 WORKS = {"heavy": "heavy_work", "light": "light_work"}
 
 
-def run_split(ctx, mode):
+def run_split(ctx, mode, rate="1khz"):
     """strobe run on the whole life of async_split.py: (Collapsed, summary,
     ready message, done message)."""
     out = ctx.path("split-%s.txt" % mode)
-    p = ctx.strobe(["run", "--async-aware", "--async-mode", mode, "--collapsed", "-o", out]
-                   + ctx.run_args(SPLIT))
+    p = ctx.strobe(["run", "-r", rate, "--async-aware", "--async-mode", mode, "--collapsed",
+                    "-o", out] + ctx.run_args(SPLIT))
     ready = p.message("ready", timeout=60)
     done = p.message("done", timeout=60)
     summary = expect_success(p, timeout=60)
@@ -299,26 +299,38 @@ def t_async_split(ctx):
               done["future"][task], where)
 
 
-@case("async_split_all", versions={(3, 14), (3, 15)})
+@case("async_split_all", exclusive=True, versions={(3, 14), (3, 15)})
 def t_async_split_all(ctx):
     """--async-mode all on the same TaskGroup: both workers in every sample, each at its work
-    (running) in the proportion its own clock says; coroutine frames only (no create_future)"""
-    col, summary, ready, done = run_split(ctx, "all")
+    (running) in the proportion its own clock says; coroutine frames only (no create_future), never
+    one await's awaited coroutine under the other (torn chain)"""
+    col, summary, ready, done = run_split(ctx, "all", rate="5khz")
     L = ready["lines"]
     where = "\n".join(col.summary(10))
     work_lines = {"%s:worker:%d" % (SPLIT, L[k]) for k in ("work1", "work2", "work3")}
     stacks, working = {}, {}
+    sleep_lines = {L["await_sleep0"]: {}, L["await_sleep"]: {}}  # await line -> sleep's lines
     for leaf, own, funcs, c in split_rows(col):
         check("BaseEventLoop.create_future" not in funcs, "a coroutine chain holds "
               "create_future (%d samples)\n%s", c, where)
-        if leaf not in WORKS:
-            continue
+        if leaf not in WORKS or not own:
+            continue  # (a worker that has returned has no frames left)
         mine = [f for f in own if f.startswith(SPLIT + ":")]
         check(mine and mine[0].startswith(SPLIT + ":worker:"), "task %s: %s (%d samples): not "
               "in worker()\n%s", leaf, ";".join(own), c, where)
         stacks[leaf] = stacks.get(leaf, 0) + c
+        line = int(mine[0].rsplit(":", 1)[1])
+        if line in sleep_lines and len(own) == 2 and own[1].startswith("tasks.py:sleep:"):
+            at_line = sleep_lines[line]
+            at_line[own[1]] = at_line.get(own[1], 0) + c
         if mine[0] in work_lines:
             working[leaf] = working.get(leaf, 0) + c
+    # asyncio.sleep(0) and asyncio.sleep(1e-5) suspend on different lines of
+    # sleep(): a coroutine read after its awaiter moved on to the other
+    # await would pair them (the awaiter is read again after it)
+    both = set(sleep_lines[L["await_sleep0"]]) & set(sleep_lines[L["await_sleep"]])
+    check(not both, "sleep() at the same line under both awaits (torn chains): %s\n%s",
+          {k: {a: v.get(k) for a, v in sleep_lines.items()} for k in both}, where)
     for task in WORKS:
         # samples of the workers' window only: the rest holds no worker
         n = stacks.get(task, 0)
