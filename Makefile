@@ -81,6 +81,7 @@ test: all
 	@tools/check_layers.sh
 	@$(MAKE) --no-print-directory unit
 	@tests/provision.sh
+	@tools/check_debug_layouts.sh
 	@tests/functional/run.py --strobe $(BUILD)/strobe
 	@tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 	@$(MAKE) --no-print-directory SAN=address,undefined all unit

@@ -5,14 +5,17 @@
 #   1. host packages the suite uses (apt, when missing and running as root):
 #      python3 (runs tests/functional/run.py), util-linux (setpriv, flock),
 #      libncurses-dev and tmux (the live view and its tests),
-#      debootstrap, and Debian's python3.11 when apt has it.
+#      debootstrap, and Debian's python3.11 and its debug build python3.11-dbg
+#      (/usr/bin/python3.11d) when apt has them.
 #   2. a Debian sid root with python3.13, python3.14 (+ python3.14-nopie, which
 #      diverts the PIE build to python3.14-pie) and python3.15, built once with
 #        debootstrap --variant=minbase --include=python3.13,python3.14,python3.15,python3.14-nopie sid DIR
 #      into a temporary directory beside the cache and renamed into place on
 #      success; reused afterwards.  Cache: $STROBE_SID_ROOT (default
 #      /var/cache/strobe/sid), outside the checkout.  The CPython headers
-#      (libpython3.X-dev, used by tools/gen_layouts.sh) are added inside it.
+#      (libpython3.X-dev, used by tools/gen_layouts.sh) and the debug builds
+#      python3.13-dbg, python3.14-dbg and python3.15-dbg (python3.Xd, which the
+#      functional tests run a subset of cases on) are added inside it.
 #      sid's Release file is past its Valid-Until date, so apt inside the root
 #      runs with -o Acquire::Check-Valid-Until=false (also written to the
 #      root's apt.conf.d for later use).
@@ -32,6 +35,7 @@ pyenv_root=${PYENV_ROOT:-$HOME/.pyenv}
 sid_pythons=(python3.13 python3.14 python3.15)
 sid_include=python3.13,python3.14,python3.15,python3.14-nopie
 sid_extras=(libpython3.13-dev libpython3.14-dev libpython3.15-dev)
+sid_debug=(python3.13-dbg python3.14-dbg python3.15-dbg)
 apt_nvu=(-o Acquire::Check-Valid-Until=false)
 
 problems=()
@@ -82,6 +86,15 @@ if [[ ! -x /usr/bin/python3.11 ]]; then
 		apt_install python3.11 || warn "could not install Debian's python3.11"
 	else
 		warn "Debian's python3.11 is not available from apt here"
+	fi
+fi
+# its debug build (Py_DEBUG), beside it: tests/functional/interpreters.py
+# expects one whenever Debian's python3.11 is there
+if [[ -x /usr/bin/python3.11 && ! -x /usr/bin/python3.11d ]]; then
+	if command -v apt-cache >/dev/null && apt-cache show python3.11-dbg >/dev/null 2>&1; then
+		apt_install python3.11-dbg || warn "could not install Debian's python3.11-dbg"
+	else
+		warn "Debian's python3.11-dbg is not available from apt here"
 	fi
 fi
 for tool in /usr/bin/python3 setpriv debootstrap chroot; do
@@ -168,6 +181,20 @@ sid_extras_install() {	# sid_extras_install DIR: headers for tools/gen_layouts.s
 		say "note: could not install ${missing[*]} in $d (only tools/gen_layouts.sh needs them)"
 }
 
+sid_debug_install() {	# sid_debug_install DIR: the debug builds the tests run
+	local d=$1 missing=() p log
+	for p in "${sid_debug[@]}"; do
+		[[ -x $d/usr/bin/${p%-dbg}d ]] || missing+=("$p")
+	done
+	((${#missing[@]})) || return 0
+	log=$(dirname "$sid_root")/sid-apt-dbg.log
+	say "installing ${missing[*]} in $d (log: $log)"
+	{ chroot "$d" apt-get "${apt_nvu[@]}" -o APT::Sandbox::User=root update &&
+		DEBIAN_FRONTEND=noninteractive chroot "$d" apt-get "${apt_nvu[@]}" \
+			-o APT::Sandbox::User=root install -y --no-install-recommends "${missing[@]}"
+	} >"$log" 2>&1 || warn "could not install ${missing[*]} in $d (see $log)"
+}
+
 build_sid() {
 	local parent tmp log
 	parent=$(dirname "$sid_root")
@@ -186,6 +213,7 @@ build_sid() {
 		return 1
 	fi
 	sid_extras_install "$tmp"
+	sid_debug_install "$tmp"
 	if [[ -e $sid_root ]]; then	# an old, incomplete root: swap it out
 		local old=$sid_root.old.$$
 		mv -- "$sid_root" "$old" && remove_tree "$old"
@@ -199,6 +227,7 @@ provision_sid() {
 	if sid_ok "$sid_root"; then
 		say "reusing the sid root $sid_root"
 		is_root && sid_extras_install "$sid_root"
+		is_root && sid_debug_install "$sid_root"
 		# a root filesystem is searchable by everyone (mktemp -d made it
 		# 0700): targets running as nobody inside it, and replays read
 		# with nobody's credentials, must see its files

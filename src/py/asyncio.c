@@ -232,13 +232,14 @@ int py_asyncio_find(struct py_asyncio *a, struct errmsg *e)
 	if (zero)
 		return ERR_NOTREADY;
 
-	/* what strobe knows from the version's headers must match */
+	/* what strobe knows from the version's headers must match (is_size:
+	 * the target's own, from _Py_DebugOffsets) */
 	static const struct {
 		size_t map_off, layout_off;
 		const char *name;
 	} same[] = {
 #define S(x) { offsetof(struct py_asyncio_map, x), offsetof(struct py_layout, x), #x }
-		S(is_size), S(is_asyncio_tasks_head), S(ts_impl_size), S(ts_asyncio_running_loop),
+		S(is_size), S(ts_impl_size), S(ts_asyncio_running_loop),
 		S(ts_asyncio_running_task), S(ts_asyncio_tasks_head),
 #undef S
 	};
@@ -249,10 +250,22 @@ int py_asyncio_find(struct py_asyncio *a, struct errmsg *e)
 		uint64_t got = rd_u64(d, pos);
 		if (got != want) {
 			errmsg_set(e, "the asyncio module of Python %d.%d has an unknown layout (%s is %llu, "
-				   "expected %u); debug or custom builds are not supported",
+				   "expected %u); custom builds are not supported",
 				   rt->major, rt->minor, same[i].name, (unsigned long long)got, want);
 			return ERR_VERSION;
 		}
+	}
+
+	/* The interpreter's list of tasks whose thread has gone lies past
+	 * fields that only debug builds have (Py_DEBUG moves it by 8 bytes in
+	 * 3.14 and 3.15, and nothing else strobe reads): the target's own
+	 * number is taken, inside its interpreter state. */
+	uint64_t is_head = rd_u64(d, am->is_asyncio_tasks_head);
+	if (is_head % 8 || is_head < l->is_threads_head + 8 || is_head > (uint64_t)l->is_size ||
+	    l->is_size - is_head < l->llist_prev + 8) {
+		errmsg_set(e, "the asyncio debug offsets of process %d are implausible (interpreter "
+			   "task list at %llu)", (int)rt->pid, (unsigned long long)is_head);
+		return ERR_CORRUPT;
 	}
 
 	/* TaskObj is private to _asyncio: its offsets can only be bounded */
@@ -272,7 +285,7 @@ int py_asyncio_find(struct py_asyncio *a, struct errmsg *e)
 	}
 	a->off = (struct py_async_offsets){ (uint32_t)tsize, (uint32_t)name, (uint32_t)ab,
 					    (uint32_t)is_task, (uint32_t)ab_set, (uint32_t)coro,
-					    (uint32_t)node };
+					    (uint32_t)node, (uint32_t)is_head };
 	if (l->gen_iframe + l->if_size > GEN_READ_MAX || l->if_stackpointer + 8 > l->if_size)
 		return ERR_CORRUPT;
 	a->debug_addr = addr;
@@ -366,6 +379,50 @@ static int read_name(struct py_asyncio *a, raddr_t addr, uint32_t *id)
 	return 0;
 }
 
+/* A suspended coroutine, as read when its awaited object was looked up. */
+struct awaiter {
+	raddr_t gen;           /* the coroutine object */
+	uint64_t ip, sp;       /* its frame's instruction and stack pointers */
+	raddr_t slot;          /* where it keeps the awaited object */
+	uint64_t awaited;      /* ... and what was there */
+};
+
+/* Read the coroutine (or awaited object) at coro into g, span bytes, and
+ * see that the coroutine awaiting it (w, when depth > 0) is still where it
+ * was when coro was found in it: same instruction, same stack, still
+ * suspended on the same object.  The checks are read after the object, in
+ * the same call: an awaiter that moved on in between (its awaited object
+ * finished, perhaps freed and its memory reused) would chain a coroutine it
+ * no longer awaits.  0, ERR_CORRUPT when it moved (a torn read), or the
+ * read's error (ERR_FAULT: the object itself was unreadable). */
+static int read_awaited(struct py_asyncio *a, raddr_t coro, unsigned char *g, size_t span,
+			const struct awaiter *w, int depth)
+{
+	const struct py_layout *l = &a->w->rt->layout;
+	if (depth == 0)
+		return mem_read(a->w->mem, coro, g, span);
+	uint64_t ip = 0, sp = 0, awaited = 0;
+	uint8_t state = 0;
+	struct mem_iov iov[5] = {
+		{ coro, g, span },
+		{ w->gen + l->gen_iframe + l->if_ip, &ip, 8 },
+		{ w->gen + l->gen_iframe + l->if_stackpointer, &sp, 8 },
+		{ w->gen + l->gen_frame_state, &state, 1 },
+		{ w->slot, &awaited, 8 },
+	};
+	int got = mem_readv(a->w->mem, iov, 5);
+	if (got < 0)
+		return got;
+	if (got == 0)
+		return ERR_FAULT;
+	if (got < 5)
+		return ERR_CORRUPT; /* the awaiter was readable a moment ago */
+	if (ip != w->ip || sp != w->sp || (int8_t)state != l->gen_state_yield_from ||
+	    awaited != w->awaited)
+		return ERR_CORRUPT;
+	return 0;
+}
+
 /* The suspended coroutine chain from coro onto thread k of a->frames:
  * each coroutine's frame, then, while it waits in "yield from"/await,
  * the object it awaits, as long as that is a coroutine of the same type. */
@@ -375,20 +432,21 @@ static int coro_chain(struct py_asyncio *a, size_t k, raddr_t coro)
 	size_t span = l->gen_iframe + l->if_size;
 	unsigned char g[GEN_READ_MAX];
 	raddr_t type = 0;
+	struct awaiter w = { 0 };
 	for (int depth = 0; coro; depth++) {
 		if (depth >= PY_MAX_FRAMES || a->frames.nframes >= PY_ASYNC_MAX_OUT_FRAMES)
 			return ERR_LIMIT;
-		int rc = mem_read(a->w->mem, coro, g, span);
-		if (rc) {
+		int rc = read_awaited(a, coro, g, span, &w, depth);
+		if (rc == ERR_FAULT && depth > 0) {
 			/* an awaited object smaller than a coroutine (a future at
 			 * the end of a mapping) is read again, just its type */
 			raddr_t t2;
-			if (rc == ERR_NOPROC || depth == 0)
-				return rc;
 			if ((rc = mem_read(a->w->mem, coro + l->ob_type, &t2, 8)))
 				return rc;
 			return t2 == type ? ERR_FAULT : 0;
 		}
+		if (rc)
+			return rc;
 		raddr_t t = rd_u64(g, l->ob_type);
 		if (depth > 0 && t != type)
 			return 0; /* awaiting an iterator, a future: the chain ends */
@@ -403,12 +461,14 @@ static int coro_chain(struct py_asyncio *a, size_t k, raddr_t coro)
 		if (state != l->gen_state_yield_from)
 			return 0;
 		/* the awaited object is near the top of the frame's stack */
-		raddr_t sp = untag(a, rd_u64(f, l->if_stackpointer));
+		uint64_t sp_raw = rd_u64(f, l->if_stackpointer);
+		raddr_t sp = untag(a, sp_raw);
 		uint64_t awaited, below = 8u * l->gen_yf_slot;
 		if (sp < below)
 			return 0;
 		if ((rc = mem_read(a->w->mem, sp - below, &awaited, 8)))
 			return rc;
+		w = (struct awaiter){ coro, rd_u64(f, l->if_ip), sp_raw, sp - below, awaited };
 		coro = untag(a, awaited);
 	}
 	return 0;
@@ -451,17 +511,12 @@ static int read_parent_set(struct py_asyncio *a, raddr_t set)
 	return 0;
 }
 
-/* Where a running task's frames come from: its thread's own stack. */
-struct running {
-	raddr_t tstate, interp;
-};
-
-/* Read the task at addr into the graph: name, coroutine frames (or, for
- * a running task, its thread's frames down to its coroutine), parents.
- * *next gets its task-list successor node.  1 when addr was skipped (seen
- * already, or not a task), else 0 or ERR_*. */
-static int add_task(struct py_asyncio *a, raddr_t addr, uint64_t tid, const struct running *run,
-		    raddr_t *next)
+/* Read the task at addr into the graph: name, coroutine frames, parents.
+ * walked >= 0: a running task, whose frames (its thread's, down to its
+ * coroutine) are already in thread walked of a->frames.  *next gets its
+ * task-list successor node.  1 when addr was skipped (seen already, or not
+ * a task), else 0 or ERR_*. */
+static int add_task(struct py_asyncio *a, raddr_t addr, uint64_t tid, long walked, raddr_t *next)
 {
 	const struct py_layout *l = &a->w->rt->layout;
 	const struct py_async_offsets *o = &a->off;
@@ -478,22 +533,11 @@ static int add_task(struct py_asyncio *a, raddr_t addr, uint64_t tid, const stru
 		*next = rd_u64(t, o->task_node + l->llist_next);
 	if (u64map_get(&a->g.index, addr) || !rd_u8(t, o->task_is_task))
 		return 1;
-	uint32_t name;
-	if ((rc = read_name(a, untag(a, rd_u64(t, o->task_name)), &name)))
-		return rc;
-	raddr_t coro = untag(a, rd_u64(t, o->task_coro));
 	size_t k;
-	if (run) {
-		/* Tachyon: a running task without a coroutine is a failed sample */
-		if (!coro)
-			return ERR_CORRUPT;
-		if (a->frames.nframes + PY_MAX_FRAMES > PY_ASYNC_MAX_OUT_FRAMES)
-			return ERR_LIMIT;
-		rc = py_walker_thread(a->w, &a->frames, run->tstate, run->interp, coro + l->gen_iframe);
-		if (rc)
-			return rc;
-		k = a->frames.nthreads - 1;
+	if (walked >= 0) {
+		k = (size_t)walked;
 	} else {
+		raddr_t coro = untag(a, rd_u64(t, o->task_coro));
 		sample_add_thread(&a->frames);
 		k = a->frames.nthreads - 1;
 		if (coro && (rc = coro_chain(a, k, coro)))
@@ -506,6 +550,9 @@ static int add_task(struct py_asyncio *a, raddr_t addr, uint64_t tid, const stru
 			a->frames.frames[th->first + j - 1] = tmp;
 		}
 	}
+	uint32_t name;
+	if ((rc = read_name(a, untag(a, rd_u64(t, o->task_name)), &name)))
+		return rc;
 	const struct thread_sample *th = &a->frames.threads[k];
 	py_async_graph_add(&a->g, addr, tid, name, th->first, th->depth);
 	raddr_t ab = untag(a, rd_u64(t, o->task_awaited_by));
@@ -530,7 +577,7 @@ static int read_task_list(struct py_asyncio *a, raddr_t head, raddr_t first, uin
 		if (!node || node < a->off.task_node)
 			return ERR_CORRUPT;
 		raddr_t next = 0;
-		int rc = add_task(a, node - a->off.task_node, tid, NULL, &next);
+		int rc = add_task(a, node - a->off.task_node, tid, -1, &next);
 		if (rc < 0)
 			return rc;
 		node = next;
@@ -540,9 +587,16 @@ static int read_task_list(struct py_asyncio *a, raddr_t head, raddr_t first, uin
 
 /* --async-mode running: a thread's running task, then every task awaiting
  * it, and every task awaiting those, ... (each once). */
-static int read_running(struct py_asyncio *a, raddr_t task, uint64_t tid, const struct running *run)
+static int read_running(struct py_asyncio *a, raddr_t tstate, raddr_t interp, uint64_t tid)
 {
-	int rc = add_task(a, task, tid, run, NULL);
+	/* the task and its frames in one go (py_walker_task_thread) */
+	if (a->frames.nframes + PY_MAX_FRAMES > PY_ASYNC_MAX_OUT_FRAMES)
+		return ERR_LIMIT;
+	raddr_t task;
+	int rc = py_walker_task_thread(a->w, &a->frames, tstate, interp, a->off.task_coro, &task);
+	if (rc || !task)
+		return rc;
+	rc = add_task(a, task, tid, (long)a->frames.nthreads - 1, NULL);
 	if (rc)
 		return rc < 0 ? rc : 0;
 	a->nwork = 0;
@@ -559,7 +613,7 @@ static int read_running(struct py_asyncio *a, raddr_t task, uint64_t tid, const 
 		}
 		if (!a->nwork)
 			return 0;
-		rc = add_task(a, a->work[--a->nwork], tid, NULL, NULL);
+		rc = add_task(a, a->work[--a->nwork], tid, -1, NULL);
 		if (rc < 0)
 			return rc;
 	}
@@ -584,7 +638,7 @@ static int gather(struct py_asyncio *a)
 	unsigned char node[16]; /* the interpreter's task list head */
 	struct mem_iov iov[2] = {
 		{ interp + l->is_threads_head, &threads, 8 },
-		{ interp + l->is_asyncio_tasks_head, node, sizeof(node) },
+		{ interp + a->off.is_tasks_head, node, sizeof(node) },
 	};
 	int got = mem_readv(a->w->mem, iov, 2);
 	if (got < 0)
@@ -612,10 +666,10 @@ static int gather(struct py_asyncio *a)
 		raddr_t next = rd_u64(b, l->ts_next);
 		uint64_t tid = rd_u64(b, l->ts_native_thread_id);
 		if (a->mode == PY_ASYNC_RUNNING) {
+			/* whether a task runs, and which, is read with the
+			 * thread's frames, in one copy of its state */
 			raddr_t loop = untag(a, rd_u64(b, l->ts_asyncio_running_loop));
-			raddr_t task = rd_u64(b, l->ts_asyncio_running_task);
-			struct running run = { ts, interp };
-			if (loop && task && (rc = read_running(a, task, tid, &run)))
+			if (loop && (rc = read_running(a, ts, interp, tid)))
 				return rc;
 		} else {
 			raddr_t list = ts + l->ts_asyncio_tasks_head;
@@ -627,7 +681,7 @@ static int gather(struct py_asyncio *a)
 	}
 	/* tasks whose thread has gone (Tachyon reports them on thread 0) */
 	if (a->mode == PY_ASYNC_ALL) {
-		raddr_t list = interp + l->is_asyncio_tasks_head;
+		raddr_t list = interp + a->off.is_tasks_head;
 		if ((rc = read_task_list(a, list, rd_u64(node, l->llist_next), 0)))
 			return rc;
 	}

@@ -101,6 +101,7 @@ int py_async_linearize(struct py_async_graph *g, const struct frame *frames, str
 struct py_async_offsets {
 	uint32_t task_size, task_name, task_awaited_by, task_is_task, task_awaited_by_is_set;
 	uint32_t task_coro, task_node;
+	uint32_t is_tasks_head;    /* interpreter: tasks of threads that have gone */
 };
 
 struct py_asyncio {

@@ -818,6 +818,26 @@ static void region_drop(struct py_walker *w, int i)
 		w->regions[i].end = w->regions[i].start;
 }
 
+/* --async-aware: the running task in the thread state copy (w->stack)
+ * and the frame of its coroutine.  SKIPPED when no task runs. */
+static int find_task(struct py_walker *w)
+{
+	const struct py_layout *l = &w->rt->layout;
+	w->task = rd_u64(w->stack, l->ts_asyncio_running_task);
+	if (!w->task)
+		return SKIPPED;
+	uint64_t coro = 0;
+	int rc = mem_read(w->mem, w->task + w->task_coro_off, &coro, 8);
+	if (rc)
+		return FAIL(PY_FAIL_ASYNC, rc);
+	coro &= ~(uint64_t)l->executable_tag_mask;
+	/* Tachyon: a running task without a coroutine is a failed sample */
+	if (!coro)
+		return FAIL(PY_FAIL_ASYNC, ERR_CORRUPT);
+	w->stop_frame = coro + l->gen_iframe;
+	return 0;
+}
+
 /* Walk a 3.11+ thread.  One read usually does: the thread state, the live
  * part of the newest data-stack chunk and the frames that lie elsewhere
  * are fetched together, at the addresses the previous sample of this
@@ -898,6 +918,8 @@ static int walk_interp_thread(struct py_walker *w, struct sample *s, struct thre
 		return STALE;
 	if (next)
 		*next = rd_u64(ts, l->ts_next);
+	if (w->task_walk && (rc = find_task(w)))
+		return rc;
 	t->tid = rd_u64(ts, l->ts_native_thread_id); /* 3.11+ records the OS thread id */
 	t->status = thread_status(w, tstate, ts, ident, t->tid, sh);
 	if (skipped(w, t->status))
@@ -1066,6 +1088,7 @@ static int walk_interp_thread(struct py_walker *w, struct sample *s, struct thre
 			return rc;
 		/* --async-aware: a running task's stack ends at its coroutine */
 		if (w->stop_frame && frame == w->stop_frame) {
+			w->stop_reached = true;
 			python_last = false;
 			break;
 		}
@@ -1391,11 +1414,36 @@ void py_walker_count_failure(struct py_walker *w, int rc)
 
 /* ---- entry points for the asyncio walker (py/asyncio.c) ------------------ */
 
-int py_walker_thread(struct py_walker *w, struct sample *s, raddr_t tstate, raddr_t interp,
-		     raddr_t stop)
+int py_walker_task_thread(struct py_walker *w, struct sample *s, raddr_t tstate, raddr_t interp,
+			  uint32_t coro_off, raddr_t *task)
 {
-	w->stop_frame = stop;
+	const struct py_layout *l = &w->rt->layout;
+	*task = 0;
+	if (l->ts_asyncio_running_task == PY_ABSENT || l->frame_model != PY_FRAMES_INTERP)
+		return FAIL(PY_FAIL_ASYNC, ERR_CORRUPT);
+	/* the running task comes with the copy the frames come from */
+	w->ts_read = max_end(w->ts_read, l->ts_asyncio_running_task, 8);
+	w->task_walk = true;
+	w->task_coro_off = coro_off;
+	w->task = 0;
+	w->stop_frame = 0;
+	w->stop_reached = false;
+	size_t nthreads = s->nthreads;
 	int rc = walk_thread(w, s, tstate, interp, 0, 0, NULL, NULL, NULL, 0);
+	if (rc == 0 && s->nthreads > nthreads) {
+		*task = w->task;
+		if (!w->stop_reached) {
+			/* The task runs, not its coroutine: asyncio's step (C)
+			 * is about to resume it or has just seen it yield, and
+			 * may be calling the loop (call_soon).  The chain is
+			 * the loop's own stack down to its callback, not the
+			 * task's: keep the task, with no frames of its own. */
+			struct thread_sample *t = &s->threads[s->nthreads - 1];
+			s->nframes -= t->depth;
+			t->depth = 0;
+		}
+	}
+	w->task_walk = false;
 	w->stop_frame = 0;
 	return rc;
 }

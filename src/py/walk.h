@@ -149,7 +149,12 @@ struct py_walker {
 	bool want_gil, want_exc, want_cpu;
 	int task_fd_pid;                 /* pid of the /proc task stats below */
 	struct py_frame_memo memo[PY_FRAME_MEMO];
-	raddr_t stop_frame;              /* py_walker_thread: last frame to walk, 0 none */
+	/* py_walker_task_thread: the running task's walk */
+	bool task_walk;                  /* read the task from the thread state copy */
+	uint32_t task_coro_off;          /* its coroutine pointer in the task object */
+	raddr_t task;                    /* the running task found, 0 none */
+	raddr_t stop_frame;              /* its coroutine's frame: the last to walk */
+	bool stop_reached;               /* the walk reached stop_frame */
 	unsigned char *fo_buf;           /* 3.8-3.10: batch of frame-object copies */
 	raddr_t *fo_addr;                /* ... and their addresses */
 	size_t fo_cap;
@@ -193,16 +198,26 @@ void py_walker_count_failure(struct py_walker *w, int rc);
 
 /* For the asyncio walker (py/asyncio.h), 3.11+ frame model.
  *
- * py_walker_thread walks the thread state tstate of interpreter interp into
- * a new thread of s, innermost frame first, and stops after the frame at
- * address stop (0: the whole chain).  The thread is dropped from s on
- * failure.  Returns 0 or an ERR_* as py_walker_sample.
+ * py_walker_task_thread walks the thread state tstate of interpreter interp
+ * (3.14+) as far as its running task: the task is taken from the same copy
+ * of the thread state as the current frame, *task gets it (0: no task runs
+ * now; nothing is added to s), and its coroutine (the pointer at task +
+ * coro_off, which stays the same for the task's life) gives the frame where
+ * the walk stops.  The frames go into a new thread of s, innermost first.
+ * Reading the task apart from the frames would let the loop switch tasks
+ * in between and show one task's frames (or the loop's) under another's
+ * name.  When the chain does not hold the coroutine's frame, the task is in
+ * asyncio's own step code (before its coroutine resumes or after it
+ * yielded, perhaps calling the loop's call_soon) and the chain is the
+ * loop's own stack, not the task's: the thread is left with no frames.
+ * The thread is dropped from s on failure.  Returns 0 or an ERR_* as
+ * py_walker_sample (a running task without a coroutine: ERR_CORRUPT).
  *
  * py_walker_frame resolves one interpreter frame, at address frame in the
  * target and copied into f (if_size bytes), onto thread t of s (the last
  * thread); a frame with no Python code (C entry) adds nothing.  0 or ERR_*. */
-int py_walker_thread(struct py_walker *w, struct sample *s, raddr_t tstate, raddr_t interp,
-		     raddr_t stop);
+int py_walker_task_thread(struct py_walker *w, struct sample *s, raddr_t tstate, raddr_t interp,
+			  uint32_t coro_off, raddr_t *task);
 int py_walker_frame(struct py_walker *w, struct sample *s, struct thread_sample *t, raddr_t frame,
 		    const unsigned char *f);
 

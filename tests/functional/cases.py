@@ -9,6 +9,9 @@ registered with @case:
   quick=True          also in the --quick set (run under the sanitizer build)
   versions={(3, 8)}   kind="interp" only on interpreters of these versions
   exclusive=True      measures timing or shares: runs with no other test beside it
+  debug=True          also on debug builds (Debian's pythonX.Y-dbg, interpreters.py):
+                      the representative subset that keeps them tested at little cost;
+                      every other case skips them
 
 A test fails by raising harness.Failure (check() does that).  Expected line
 numbers, thread ids and pids come from the target's ready message, never from
@@ -32,7 +35,7 @@ CASES = []
 
 
 class Case:
-    def __init__(self, func, name, kind, quick, exclusive, doc, versions=None):
+    def __init__(self, func, name, kind, quick, exclusive, doc, versions=None, debug=False):
         self.func = func
         self.name = name
         self.kind = kind
@@ -40,13 +43,15 @@ class Case:
         self.exclusive = exclusive
         self.doc = doc
         self.versions = versions
+        self.debug = debug
 
 
-def case(name, kind="interp", quick=False, exclusive=False, versions=None):
-    """versions: for kind="interp", only interpreters of these (major, minor)."""
+def case(name, kind="interp", quick=False, exclusive=False, versions=None, debug=False):
+    """versions: for kind="interp", only interpreters of these (major, minor);
+    debug: also on debug builds."""
     def register(func):
         doc = (func.__doc__ or "").strip().splitlines()[0] if func.__doc__ else ""
-        CASES.append(Case(func, name, kind, quick, exclusive, doc, versions))
+        CASES.append(Case(func, name, kind, quick, exclusive, doc, versions, debug))
         return func
     return register
 
@@ -131,7 +136,7 @@ def run_collapsed(ctx, script, args=(), opts=("-d", "1"), env=None, out="out.txt
 # ---------------------------------------------------------------------------
 # Stacks, names, lines, threads
 
-@case("chain", quick=True)
+@case("chain", quick=True, debug=True)
 def t_chain(ctx):
     """exact call chain through method, closure, staticmethod, lambda; qualnames and lines"""
     p, ready, out = run_collapsed(ctx, "chain.py")
@@ -146,7 +151,7 @@ def t_chain(ctx):
           "highest first: %s", counts[:20])
 
 
-@case("recursion", quick=True)
+@case("recursion", quick=True, debug=True)
 def t_recursion(ctx):
     """a 600-deep recursion comes out whole"""
     p, ready, out = run_collapsed(ctx, "recursion.py")
@@ -162,7 +167,7 @@ def t_recursion(ctx):
     expect_stack(col, expected, ready["tid"])
 
 
-@case("unicode", quick=True)
+@case("unicode", quick=True, debug=True)
 def t_unicode(ctx):
     """non-ASCII file and function names (latin-1, UCS-2 and UCS-4 strings)"""
     p, ready, out = run_collapsed(ctx, "ünïcode.py")
@@ -209,7 +214,7 @@ def t_shares(ctx):
           pct, hot, hot + cold)
 
 
-@case("threads_all", quick=True)
+@case("threads_all", quick=True, debug=True)
 def t_threads_all(ctx):
     """-a: every thread, each under its own native thread id (threading.get_native_id())"""
     p, ready, out = run_collapsed(ctx, "threads.py", opts=("-a", "-d", "1"))
@@ -268,7 +273,7 @@ def _request(port, n, timeout=10):
         return data
 
 
-@case("attach_server", quick=True)
+@case("attach_server", quick=True, debug=True)
 def t_attach_server(ctx):
     """attach -d 2 to a running TCP server while a client keeps it busy; it keeps serving after"""
     srv, ready = ctx.start_target("server.py")
@@ -413,7 +418,7 @@ def t_pstats_options(ctx):
     check("Functions with Highest" not in p.stdout, "summary printed despite --no-summary")
 
 
-@case("pstats_file", quick=True)
+@case("pstats_file", quick=True, debug=True)
 def t_pstats_file(ctx):
     """--pstats -o FILE: marshal {(file, line, func): (cc, nc, tt, ct, callers)} this Python's pstats loads"""
     out = ctx.path("out.pstats")
@@ -719,7 +724,7 @@ def t_mode_gil(ctx):
           "of %d samples", samples_of(col, th["sleeper"]), col.total)
 
 
-@case("mode_exception", quick=True)
+@case("mode_exception", quick=True, debug=True)
 def t_mode_exception(ctx):
     """--mode exception: only the thread inside an except block"""
     p, ready, out = run_collapsed(ctx, "exceptions.py", opts=("-d", "1", "-a", "--mode", "exception"))
@@ -738,7 +743,7 @@ def t_mode_exception(ctx):
           "top stack of the handler ends in %s", frames[-1])
 
 
-@case("gc_frames", quick=True)
+@case("gc_frames", quick=True, debug=True)
 def t_gc_frames(ctx):
     """<GC> frames while the collector runs finalizers; none with --no-gc"""
     p, ready, out = run_collapsed(ctx, "gc_target.py")
@@ -766,7 +771,7 @@ def t_gc_frames(ctx):
     check(col.count(lambda t, fr: "<GC>" in fr) == 0, "<GC> frames with --no-gc")
 
 
-@case("native_frames", quick=True)
+@case("native_frames", quick=True, debug=True)
 def t_native_frames(ctx):
     """--native: <native> between a Python caller and a callback from C, never at the leaf (3.11+)"""
     if tuple(ctx.interp.version[:2]) < (3, 11):

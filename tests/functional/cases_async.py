@@ -87,7 +87,7 @@ def run_tree(ctx, mode, extra=(), out="async.txt", duration="3"):
     return Collapsed(out), ready
 
 
-@case("async_running", quick=True)
+@case("async_running", quick=True, debug=True)
 def t_async_running(ctx):
     """--async-aware (running): the running task's own frames under its awaiting tasks"""
     if not supported(ctx.interp):
@@ -110,7 +110,7 @@ def t_async_running(ctx):
           best[2], spinning, "\n".join(col.summary()))
 
 
-@case("async_all", quick=True)
+@case("async_all", quick=True, debug=True)
 def t_async_all(ctx):
     """--async-mode all: every task's stack, waiting ones too, on the thread that owns it"""
     if not supported(ctx.interp):
@@ -129,6 +129,22 @@ def t_async_all(ctx):
     # every sample of the settled tree holds all six leaves
     check(len([k for k, n in counts.items() if n >= 0.5 * top]) == 6,
           "not six frequent stacks:\n%s", "\n".join(col.summary(12)))
+
+
+@case("async_all_gone_thread", quick=True, versions={(3, 14), (3, 15)}, debug=True)
+def t_async_all_gone_thread(ctx):
+    """--async-mode all: a pending task whose thread has ended, from the interpreter's list, on tid 0"""
+    out = ctx.path("gone.txt")
+    p = ctx.strobe(["run", "-d", "2", "--async-aware", "--async-mode", "all", "--collapsed",
+                    "-o", out] + ctx.run_args(TARGET, ["--orphan"]))
+    ready = p.message("ready", timeout=60)
+    expect_success(p, timeout=60)
+    col = Collapsed(out)
+    want = [task("orphan"), at(ready["lines"], "nap", "nap")]
+    n = col.count(lambda tid, fr: tid == 0 and ours(fr) == want)
+    top = max([c for _, _, c in col.rows] or [0])
+    check(top and n >= 0.8 * top, "%d samples of tid:0;%s (the most frequent stack has %d)\n%s", n,
+          ";".join(want), top, "\n".join(col.summary(10)))
 
 
 @case("async_late_import")
@@ -209,3 +225,119 @@ def t_async_tachyon(ctx):
                   "\n".join(sorted(b - a)) or "(none)")
     finally:
         t.cleanup()
+
+
+# ---------------------------------------------------------------------------
+# A TaskGroup whose split of time is known (tests/targets/async_split.py)
+
+SPLIT = "async_split.py"
+# frames of the event loop itself: never part of a task's stack
+LOOP_FUNCS = {"BaseEventLoop.run_forever", "BaseEventLoop._run_once", "Handle._run",
+              "Runner.run", "run", "<module>"}
+WORKS = {"heavy": "heavy_work", "light": "light_work"}
+
+
+def run_split(ctx, mode, rate="1khz"):
+    """strobe run on the whole life of async_split.py: (Collapsed, summary,
+    ready message, done message)."""
+    out = ctx.path("split-%s.txt" % mode)
+    p = ctx.strobe(["run", "-r", rate, "--async-aware", "--async-mode", mode, "--collapsed",
+                    "-o", out] + ctx.run_args(SPLIT))
+    ready = p.message("ready", timeout=60)
+    done = p.message("done", timeout=60)
+    summary = expect_success(p, timeout=60)
+    return Collapsed(out), summary, ready, done
+
+
+def split_rows(col):
+    """(leaf task, the leaf task's own frames, every function, count) per row."""
+    for tid, fr, c in col.rows:
+        marks = [i for i, f in enumerate(fr) if f.startswith("<task>:")]
+        leaf = fr[marks[-1]][len("<task>:"):-len(":0")] if marks else None
+        own = fr[marks[-1] + 1:] if marks else fr
+        yield leaf, own, [f.rsplit(":", 2)[1] if ":" in f else f for f in fr], c
+
+
+@case("async_split", exclusive=True, versions={(3, 14), (3, 15)}, debug=True)
+def t_async_split(ctx):
+    """--async-aware (running) on a TaskGroup of two workers switching every few us: each worker's
+    samples hold only its own frames, and its work gets the samples its own clock says"""
+    col, summary, ready, done = run_split(ctx, "running")
+    where = "\n".join(col.summary(10))
+    # A task's stack never holds the event loop's frames nor another
+    # worker's: the running task and the thread's frames are one moment.
+    loop = col.count(lambda t, fr: any(f.rsplit(":", 2)[1] in LOOP_FUNCS
+                                       for f in fr if f.count(":") >= 2))
+    check(loop == 0, "%d of %d samples hold the event loop's frames (run_forever, _run_once, "
+          "Handle._run) under a task\n%s", loop, col.total, where)
+    per_task, work, futures = {}, {}, {}
+    for leaf, own, funcs, c in split_rows(col):
+        per_task[leaf] = per_task.get(leaf, 0) + c
+        names = [f.rsplit(":", 2)[1] for f in own]
+        for task, fn_name in WORKS.items():
+            if fn_name in names:
+                check(leaf == task, "%s() under task %r (%d samples): %s", fn_name, leaf, c,
+                      ";".join(own))
+                work[task] = work.get(task, 0) + c
+        if names and names[-1] == "BaseEventLoop.create_future":
+            futures[leaf] = futures.get(leaf, 0) + c
+    # Each worker's work: its own perf_counter total, at the rate sampled.
+    rate = summary["rate"]
+    for task in WORKS:
+        want = done["work"][task] * rate
+        got = work.get(task, 0)
+        ctx.notes.append("%s: %d samples in %s(), %.0f expected (%.3f s at %.0f Hz)"
+                         % (task, got, WORKS[task], want, done["work"][task], rate))
+        check(abs(got - want) <= 0.15 * want + 3 * want ** 0.5,
+              "task %s: %d samples in %s(), its own clock says %.3f s = %.0f samples at %.0f Hz"
+              "\n%s", task, got, WORKS[task], done["work"][task], want, rate, where)
+        # create_future: called once a round by the worker (timed) and once
+        # by asyncio.sleep, a few microseconds each (tens on a debug build)
+        n, most = futures.get(task, 0), 2 * done["future"][task] * rate
+        check(n <= most + 3 * most ** 0.5 + 10, "task %s: %d of its %d samples in create_future,"
+              " its own calls of it took %.3f s\n%s", task, n, per_task.get(task, 0),
+              done["future"][task], where)
+
+
+@case("async_split_all", exclusive=True, versions={(3, 14), (3, 15)})
+def t_async_split_all(ctx):
+    """--async-mode all on the same TaskGroup: both workers in every sample, each at its work
+    (running) in the proportion its own clock says; coroutine frames only (no create_future), never
+    one await's awaited coroutine under the other (torn chain)"""
+    col, summary, ready, done = run_split(ctx, "all", rate="5khz")
+    L = ready["lines"]
+    where = "\n".join(col.summary(10))
+    work_lines = {"%s:worker:%d" % (SPLIT, L[k]) for k in ("work1", "work2", "work3")}
+    stacks, working = {}, {}
+    sleep_lines = {L["await_sleep0"]: {}, L["await_sleep"]: {}}  # await line -> sleep's lines
+    for leaf, own, funcs, c in split_rows(col):
+        check("BaseEventLoop.create_future" not in funcs, "a coroutine chain holds "
+              "create_future (%d samples)\n%s", c, where)
+        if leaf not in WORKS or not own:
+            continue  # (a worker that has returned has no frames left)
+        mine = [f for f in own if f.startswith(SPLIT + ":")]
+        check(mine and mine[0].startswith(SPLIT + ":worker:"), "task %s: %s (%d samples): not "
+              "in worker()\n%s", leaf, ";".join(own), c, where)
+        stacks[leaf] = stacks.get(leaf, 0) + c
+        line = int(mine[0].rsplit(":", 1)[1])
+        if line in sleep_lines and len(own) == 2 and own[1].startswith("tasks.py:sleep:"):
+            at_line = sleep_lines[line]
+            at_line[own[1]] = at_line.get(own[1], 0) + c
+        if mine[0] in work_lines:
+            working[leaf] = working.get(leaf, 0) + c
+    # asyncio.sleep(0) and asyncio.sleep(1e-5) suspend on different lines of
+    # sleep(): a coroutine read after its awaiter moved on to the other
+    # await would pair them (the awaiter is read again after it)
+    both = set(sleep_lines[L["await_sleep0"]]) & set(sleep_lines[L["await_sleep"]])
+    check(not both, "sleep() at the same line under both awaits (torn chains): %s\n%s",
+          {k: {a: v.get(k) for a, v in sleep_lines.items()} for k in both}, where)
+    for task in WORKS:
+        # samples of the workers' window only: the rest holds no worker
+        n = stacks.get(task, 0)
+        check(n >= 0.8 * done["window"] * summary["rate"], "task %s in %d samples of a %.2f s "
+              "window at %.0f Hz\n%s", task, n, done["window"], summary["rate"], where)
+        share, want = working.get(task, 0) / n, done["work"][task] / done["window"]
+        ctx.notes.append("%s: at its work in %.1f%% of its samples, %.1f%% by its clock"
+                         % (task, 100 * share, 100 * want))
+        check(abs(share - want) <= 0.15 * want + 0.03, "task %s: at its work in %.1f%% of its "
+              "samples, its own clock says %.1f%%\n%s", task, 100 * share, 100 * want, where)

@@ -36,7 +36,7 @@ def torn(it, L, frames):
     return None
 
 
-@case("blocking_consistent", quick=True)
+@case("blocking_consistent", quick=True, debug=True)
 def t_blocking_consistent(ctx):
     """--blocking -r 2khz on a generator/consumer pair: not one torn stack"""
     out = ctx.path("out.txt")

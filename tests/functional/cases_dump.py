@@ -136,7 +136,7 @@ CHAIN = [("<module>", "module"), ("main", "main"), ("Outer.method", "method"),
          ("Outer.Nested.static.<locals>.<lambda>", "lambda"), ("leaf", "leaf")]
 
 
-@case("dump_chain", quick=True)
+@case("dump_chain", quick=True, debug=True)
 def t_dump_chain(ctx):
     """dump of a parked call chain: exact header, frames, lines, qualnames and source lines"""
     tgt, ready = ctx.start_target("chain.py")
@@ -162,7 +162,7 @@ def t_dump_chain(ctx):
     check(tgt.poll() is None, "the target died")
 
 
-@case("dump_threads", quick=True)
+@case("dump_threads", quick=True, debug=True)
 def t_dump_threads(ctx):
     """dump -a: one section per thread with its native id, main thread first-class; no -a: main only"""
     tgt, ready = ctx.start_target("threads.py")

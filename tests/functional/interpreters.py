@@ -3,10 +3,17 @@
 
 Three places are searched (each can be pointed elsewhere by the environment):
   pyenv       $PYENV_ROOT/versions/*/bin/python      (PYENV_ROOT, default ~/.pyenv)
-  debian      /usr/bin/pythonX.Y                     (STROBE_DEBIAN_BIN, default /usr/bin)
-  sid chroot  $STROBE_SID_ROOT/usr/bin/pythonX.Y[-pie] run with chroot(8)
+  debian      /usr/bin/pythonX.Y[d]                  (STROBE_DEBIAN_BIN, default /usr/bin)
+  sid chroot  $STROBE_SID_ROOT/usr/bin/pythonX.Y[-pie|d] run with chroot(8)
               (STROBE_SID_ROOT, default /var/cache/strobe/sid; built by tests/provision.sh)
 plus any paths listed in STROBE_EXTRA_PYTHONS (colon separated), labelled "extra".
+
+pythonX.Yd is Debian's debug build (pythonX.Y-dbg: --with-pydebug, Py_DEBUG);
+the run itself says whether an interpreter is one (sys.gettotalrefcount
+exists only in debug builds).  Debug builds run the cases marked debug=True
+(a representative subset, cases.py).  DEBUG_EXPECTED names the debug builds
+tests/provision.sh installs beside a release interpreter of the same origin
+and version: one of those missing is a failure of the run (missing_debug()).
 
 Each interpreter is run once to learn its version; its executable's ELF header tells
 whether it is PIE and whether libpython is a shared library (DT_NEEDED libpython*) or
@@ -24,8 +31,12 @@ import sys
 
 SUPPORTED = [(3, minor) for minor in range(8, 16)]  # 3.8 .. 3.15
 SID_ROOT_DEFAULT = "/var/cache/strobe/sid"
+# origin -> versions whose debug build (Debian's pythonX.Y-dbg) must be there
+# whenever the release build of that origin is
+DEBUG_EXPECTED = {"debian": {(3, 11)}, "sid chroot": {(3, 13), (3, 14), (3, 15)}}
 
-_PROBE = "import sys; sys.stdout.write('%d %d %d\\n' % tuple(sys.version_info[:3]))"
+_PROBE = ("import sys; sys.stdout.write('%d %d %d %d\\n' % (tuple(sys.version_info[:3]) + "
+          "(hasattr(sys, 'gettotalrefcount'),)))")
 
 
 class Interp:
@@ -38,9 +49,10 @@ class Interp:
     argv      argv prefix that runs this interpreter (["chroot", root, "/usr/bin/python3.14"])
     linkage   "shared" | "static" (is libpython a separate shared object?)
     pie       True when the executable is position independent (ET_DYN)
+    debug     True for a debug build (Py_DEBUG)
     """
 
-    def __init__(self, version, origin, exe, root, argv, linkage, pie):
+    def __init__(self, version, origin, exe, root, argv, linkage, pie, debug=False):
         self.version = version
         self.origin = origin
         self.exe = exe
@@ -48,7 +60,9 @@ class Interp:
         self.argv = argv
         self.linkage = linkage
         self.pie = pie
-        self.label = "%s (%s, %s, %s)" % (self.short, origin, linkage, "PIE" if pie else "non-PIE")
+        self.debug = debug
+        self.label = "%s (%s, %s, %s%s)" % (self.short, origin, linkage, "PIE" if pie else "non-PIE",
+                                           ", debug" if debug else "")
 
     @property
     def short(self):
@@ -106,6 +120,14 @@ class Discovery:
         have = {tuple(i.version[:2]) for i in self.supported}
         return [v for v in SUPPORTED if v not in have]
 
+    def missing_debug(self):
+        """Debug builds that should be there (DEBUG_EXPECTED) but are not:
+        [(origin, (major, minor))]."""
+        release = {(i.origin, tuple(i.version[:2])) for i in self.interps if not i.debug}
+        debug = {(i.origin, tuple(i.version[:2])) for i in self.interps if i.debug}
+        return sorted((o, v) for o, vs in DEBUG_EXPECTED.items() for v in vs
+                      if (o, v) in release and (o, v) not in debug)
+
 
 def elf_facts(path):
     """(pie, linkage) from the ELF file at path; raises ValueError if it is not ELF64 LE."""
@@ -149,9 +171,12 @@ def _probe(argv, timeout=30):
     if p.returncode != 0:
         return None, "exit %d: %s" % (p.returncode, p.stderr.decode(errors="replace").strip()[-200:])
     try:
-        return tuple(int(x) for x in p.stdout.split()), None
+        fields = [int(x) for x in p.stdout.split()]
     except ValueError:
+        fields = []
+    if len(fields) != 4:
         return None, "unexpected output %r" % p.stdout[:100]
+    return (tuple(fields[:3]), bool(fields[3])), None
 
 
 def _clean_env():
@@ -167,11 +192,12 @@ def _add(d, origin, exe, root, argv):
     except (OSError, ValueError, struct.error, IndexError) as e:
         d.notes.append("%s: %s: cannot read ELF header (%s)" % (origin, exe, e))
         return
-    version, err = _probe(argv)
-    if version is None:
+    facts, err = _probe(argv)
+    if facts is None:
         d.notes.append("%s: %s does not run: %s" % (origin, exe, err))
         return
-    d.interps.append(Interp(version, origin, exe, root, argv, linkage, pie))
+    version, debug = facts
+    d.interps.append(Interp(version, origin, exe, root, argv, linkage, pie, debug))
 
 
 def _pyenv(d):
@@ -190,7 +216,7 @@ def _pyenv(d):
         _add(d, "pyenv", exe, None, [exe])
 
 
-_NAME = re.compile(r"^python[23]\.\d+$")
+_NAME = re.compile(r"^python[23]\.\d+d?$")
 
 
 def _debian(d):
@@ -206,7 +232,7 @@ def _debian(d):
         _add(d, "debian", exe, None, [exe])
 
 
-_SID_NAME = re.compile(r"^python3\.\d+(-pie)?$")
+_SID_NAME = re.compile(r"^python3\.\d+(-pie|d)?$")
 
 
 def _sid(d):
@@ -244,7 +270,7 @@ def discover():
         if len(same) > 1:
             for i in same:
                 i.label = i.label[:-1] + ", %s)" % os.path.basename(i.exe)
-    d.interps.sort(key=lambda i: (i.version, i.origin, i.exe))
+    d.interps.sort(key=lambda i: (i.version, i.debug, i.origin, i.exe))
     return d
 
 
@@ -260,6 +286,9 @@ def main():
         print("  MISSING supported versions: " + ", ".join("%d.%d" % v for v in missing))
     else:
         print("  every supported version 3.8-3.15 is present")
+    for origin, v in d.missing_debug():
+        print("  MISSING debug build: %d.%d (%s; tests/provision.sh installs python%d.%d-dbg)"
+              % (v + (origin,) + v))
     return 0
 
 

@@ -44,7 +44,8 @@ class Job:
 
 
 def default_interp(supported):
-    """Interpreter for the interpreter-independent tests: the newest on the host."""
+    """Interpreter for the interpreter-independent tests: the newest release build on the host."""
+    supported = [i for i in supported if not i.debug]
     host = [i for i in supported if i.root is None]
     pool = host or supported
     return max(pool, key=lambda i: i.version) if pool else None
@@ -56,11 +57,14 @@ def build_jobs(disc, args):
     for c in cases.CASES:
         if args.quick and not c.quick:
             continue
+        # debug builds: only the representative subset (debug=True), and
+        # not in the sanitizer pass (--quick), which is about strobe itself
+        mine = [i for i in supported if not i.debug or (c.debug and not args.quick)]
         if c.kind == "interp":
-            targets = [i for i in supported
+            targets = [i for i in mine
                        if c.versions is None or tuple(i.version[:2]) in c.versions]
         elif c.kind == "host":
-            targets = [i for i in supported if i.root is None]
+            targets = [i for i in mine if i.root is None]
         elif c.kind == "unsupported":
             targets = disc.unsupported
         else:
@@ -172,6 +176,13 @@ def print_matrix(disc, jobs, ci):
               " -> failing the run (CI=true)" if ci else " (set CI=true to make this fail)"))
         if ci:
             failures = missing
+    # a debug build provisioning installs beside its release build is
+    # required whenever that release build is here
+    for origin, v in disc.missing_debug():
+        name = "%d.%d debug (%s)" % (v + (origin,))
+        print("  %-8s %-56s %6s %6s" % ("%d.%d" % v, "MISSING: %s; tests/provision.sh installs "
+                                        "python%d.%d-dbg" % ((name,) + v), "-", "-"))
+        failures.append(name)
     return failures
 
 
@@ -230,7 +241,11 @@ def main():
         for j in failed:
             print("  " + j.ident)
     for v in missing:
-        print("FAIL  coverage             %s: no interpreter found (every version 3.8-3.15 is required under CI=true)" % v)
+        if "debug" in v:
+            print("FAIL  coverage             %s: no interpreter found (tests/provision.sh installs it "
+                  "beside the release build)" % v)
+        else:
+            print("FAIL  coverage             %s: no interpreter found (every version 3.8-3.15 is required under CI=true)" % v)
     n_pass = sum(1 for j in jobs if j.ok)
     n_fail = len(failed) + len(missing)
     print("\nwall time %.0f s" % (time.monotonic() - t0))

@@ -17,6 +17,10 @@ yields until all have, then reports ready and spins on one line until END.
              (nap), suspended before ready; its native id is in the message
   --late     wait 0.5 s before importing asyncio (a 3.14 target maps its
              _asyncio extension only then)
+  --orphan   before the tree, a thread creates a task "orphan" (nap) in a loop
+             of its own, runs that loop until the task has started, and ends:
+             the task, still pending, lives on in the interpreter's list of
+             tasks whose thread has gone
 """
 import sys
 import threading
@@ -83,6 +87,15 @@ async def main(expected, info):
     await asyncio.gather(group(expected, info), nap())  # @main
 
 
+_kept = []
+
+
+def orphan():
+    loop = asyncio.new_event_loop()
+    _kept.append((loop, loop.create_task(nap(), name="orphan")))
+    loop.run_until_complete(asyncio.sleep(0))  # the task's first step: it marks
+
+
 def remote(tids):
     tids["remote"] = threading.get_native_id()
     loop = asyncio.new_event_loop()
@@ -96,6 +109,11 @@ if __name__ == "__main__":
     # sleeper, nested, grandchild, fan-1, fan-2, shared, Task-3 (+ remote)
     expected = 7
     info = {"threads": {"main": threading.get_native_id()}}
+    if "--orphan" in sys.argv:
+        gone = threading.Thread(target=orphan)
+        gone.start()
+        gone.join()
+        expected += 1
     if "--thread" in sys.argv:
         threading.Thread(target=remote, args=(info["threads"],), daemon=True).start()
         expected += 1
