@@ -281,7 +281,7 @@ static int layout_from_debug(struct py_runtime *rt, struct mem_source *mem, stru
 		}
 		if (got != want) {
 			errmsg_set(e, "Python %d.%d at %s has an unknown layout (%s is %llu, expected %u); "
-				   "debug or custom builds are not supported",
+				   "custom builds whose layout differs from the released one are not supported",
 				   rt->major, rt->minor, rt->binary, f->name, (unsigned long long)got, want);
 			return ERR_VERSION;
 		}
