@@ -264,6 +264,9 @@ static void print_unwinder_stats(const struct py_walker *w, const struct mem_sou
 		printf("    One-read walks:   %llu of %llu (%.1f%%)\n",
 		       (unsigned long long)(ws->threads - ws->second_reads),
 		       (unsigned long long)ws->threads, pct(ws->threads - ws->second_reads, ws->threads));
+	if (ws->threads)
+		printf("    Read again whole: %llu (the first read's guesses missed)\n",
+		       (unsigned long long)ws->rereads);
 	printf("    Frames read alone: %llu\n", (unsigned long long)ws->single_reads);
 	printf("    Returned leaves:  %llu (innermost frame cleared as it was read: its caller "
 	       "taken as the leaf)\n", (unsigned long long)ws->popped_tops);

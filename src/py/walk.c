@@ -18,6 +18,8 @@
 #define STALE 1
 /* A thread its mode leaves out (not an error). */
 #define SKIPPED 2
+/* 3.11+: the first read's guesses missed; read again (walk_interp_thread). */
+#define AGAIN 3
 
 static uint32_t max_end(uint32_t acc, uint32_t off, uint32_t width)
 {
@@ -838,17 +840,14 @@ static int find_task(struct py_walker *w)
 	return 0;
 }
 
-/* Walk a 3.11+ thread.  One read usually does: the thread state, the live
- * part of the newest data-stack chunk and the frames that lie elsewhere
- * are fetched together, at the addresses the previous sample of this
- * thread found; what turned out different is read again. */
-static int walk_interp_thread(struct py_walker *w, struct sample *s, struct thread_sample *t,
-			      raddr_t tstate, const struct thread_check *chk, raddr_t *next,
-			      struct py_shared *sh, const struct mem_iov *extra, int nextra)
+/* One pass of walk_interp_thread; first: AGAIN when the guesses missed. */
+static int walk_interp_pass(struct py_walker *w, struct sample *s, struct thread_sample *t,
+			    raddr_t tstate, const struct thread_check *chk, raddr_t *next,
+			    struct py_shared *sh, const struct mem_iov *extra, int nextra, bool first)
 {
 	const struct py_layout *l = &w->rt->layout;
 	struct py_spec *sp = spec_slot(w, tstate);
-	struct mem_iov iov[3 + PY_SPEC_FRAMES + 4];
+	struct mem_iov iov[4 + 3 + PY_SPEC_FRAMES]; /* extras, thread state, cframe, chunk, frames */
 	uint64_t cf_guess = 0;
 	int n = 0, rc;
 
@@ -889,10 +888,15 @@ static int walk_interp_thread(struct py_walker *w, struct sample *s, struct thre
 		i_cf = n;
 		iov[n++] = (struct mem_iov){ sp->cframe + l->cframe_current_frame, &cf_guess, 8 };
 	}
-	int i_first_region = n;
-	for (int r = r_chunk >= 0 ? r_chunk : r_spec; r < w->nregions; r++)
-		iov[n++] = (struct mem_iov){ w->regions[r].start, w->stack + w->regions[r].local,
-					     (size_t)(w->regions[r].end - w->regions[r].start) };
+	/* which region each piece fills (-1: none) */
+	int16_t iov_region[sizeof(iov) / sizeof(iov[0])];
+	memset(iov_region, -1, sizeof(iov_region));
+	for (int r = r_chunk >= 0 ? r_chunk : r_spec; r < w->nregions; r++) {
+		raddr_t start = w->regions[r].start, end = w->regions[r].end;
+		unsigned char *local = w->stack + w->regions[r].local;
+		iov_region[n] = (int16_t)r;
+		iov[n++] = (struct mem_iov){ start, local, (size_t)(end - start) };
+	}
 	int got = mem_readv(w->mem, iov, n);
 	if (got < 0)
 		return FAIL(PY_FAIL_TSTATE, got);
@@ -902,12 +906,10 @@ static int walk_interp_thread(struct py_walker *w, struct sample *s, struct thre
 		return chk->expect_ident ? STALE : FAIL(PY_FAIL_TSTATE, ERR_FAULT);
 	if (nextra)
 		shared_parse(w, sh);
-	/* regions whose read did not happen are dropped */
-	for (int k = got; k < n; k++) {
-		int r = (r_chunk >= 0 ? r_chunk : r_spec) + (k - i_first_region);
-		if (k >= i_first_region)
-			region_drop(w, r);
-	}
+	/* regions whose read did not happen (whole) are dropped */
+	for (int k = got; k < n; k++)
+		if (iov_region[k] >= 0)
+			region_drop(w, iov_region[k]);
 	bool cf_ok = i_cf >= 0 && got > i_cf;
 
 	const unsigned char *ts = w->stack;
@@ -924,8 +926,6 @@ static int walk_interp_thread(struct py_walker *w, struct sample *s, struct thre
 	t->status = thread_status(w, tstate, ts, ident, t->tid, sh);
 	if (skipped(w, t->status))
 		return SKIPPED;
-	if ((rc = gc_on_top(w, s, t, sh)))
-		return rc;
 	raddr_t gc_frame = sh && w->cfg.gc ? sh->gc_frame : 0;
 	raddr_t chunk = rd_u64(ts, l->ts_datastack_chunk);
 	raddr_t top = rd_u64(ts, l->ts_datastack_top);
@@ -956,7 +956,26 @@ static int walk_interp_thread(struct py_walker *w, struct sample *s, struct thre
 		region_drop(w, r_chunk);
 	}
 
-	/* second read, only for what the guess missed */
+	/* The guesses missed (the stack moved to another chunk or grew past
+	 * the room left, or the current frame hangs off another _PyCFrame).
+	 * A second read of only what was missed would pair this read's frame
+	 * pointer with a later copy of the stack: frames popped and pushed in
+	 * between show there as their slots' new contents, often another
+	 * frame's locals.  Take this read's addresses as the guesses and read
+	 * everything again in one readv instead: the same two system calls,
+	 * one consistent copy. */
+	if (first && (need_cframe || (chunk && !have_chunk))) {
+		sp->cframe = cframe;
+		if (chunk && chunk != sp->chunk)
+			sp->chunk_size = top - chunk; /* no room after top: size unknown */
+		sp->chunk = chunk;
+		sp->top = top;
+		return AGAIN;
+	}
+	if ((rc = gc_on_top(w, s, t, sh)))
+		return rc;
+
+	/* second read, only for what the guess missed (twice in a row) */
 	w->stats.threads++;
 	if (need_cframe || (chunk && !have_chunk)) {
 		w->stats.second_reads++;
@@ -1119,6 +1138,24 @@ static int walk_interp_thread(struct py_walker *w, struct sample *s, struct thre
 	sp->n = keep;
 	(void)r_spec;
 	return 0;
+}
+
+/* Walk a 3.11+ thread.  One read usually does: the thread state, the live
+ * part of the newest data-stack chunk and the frames that lie elsewhere
+ * are fetched together, at the addresses the previous sample of this
+ * thread found; when those guesses missed, everything is read again at the
+ * addresses just found, and what still differs after that is read on its
+ * own. */
+static int walk_interp_thread(struct py_walker *w, struct sample *s, struct thread_sample *t,
+			      raddr_t tstate, const struct thread_check *chk, raddr_t *next,
+			      struct py_shared *sh, const struct mem_iov *extra, int nextra)
+{
+	int rc = walk_interp_pass(w, s, t, tstate, chk, next, sh, extra, nextra, true);
+	if (rc == AGAIN) {
+		w->stats.rereads++;
+		rc = walk_interp_pass(w, s, t, tstate, chk, next, sh, extra, nextra, false);
+	}
+	return rc;
 }
 
 /* ---- threads and interpreters ------------------------------------------- */

@@ -115,6 +115,7 @@ struct py_walk_stats {
 	uint64_t memo_hits;      /* frames resolved from the memo */
 	uint64_t single_reads;   /* frames that needed a read of their own */
 	uint64_t second_reads;   /* ... that needed more than the first batched read */
+	uint64_t rereads;        /* ... whose first read's guesses missed: read again whole */
 	uint64_t popped_tops;    /* innermost frames found cleared (returned): skipped */
 	uint64_t chases;         /* 3.8-3.10: reads of a thread's current frame pointer and frame */
 	uint64_t failed_by[PY_NFAIL]; /* failed samples by cause */
