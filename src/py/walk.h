@@ -105,7 +105,8 @@ struct py_walk_stats {
 	uint64_t memo_hits;      /* frames resolved from the memo */
 	uint64_t single_reads;   /* frames that needed a read of their own */
 	uint64_t second_reads;   /* ... that needed more than the first batched read */
-	uint64_t popped_tops;    /* innermost frames found cleared (returned): skipped */
+	uint64_t popped_tops;    /* innermost frames the copies show returned: caller taken */
+	uint64_t pushed_tops;    /* callees the copies show pushed above it: taken */
 	uint64_t chases;         /* 3.8-3.10: reads of a thread's current frame pointer and frame */
 	uint64_t failed_by[PY_NFAIL]; /* failed samples by cause */
 };
