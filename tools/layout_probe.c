@@ -599,11 +599,17 @@ static void emit_layout(void)
 	ABSENT("co_code");
 	OFF("co_nlocalsplus", PyCodeObject, co_nlocalsplus);
 	OFF("co_stacksize", PyCodeObject, co_stacksize);
+	_Static_assert(sizeof(((PyCodeObject *)0)->co_flags) == 4, "co_flags is an int");
+	OFF("co_flags", PyCodeObject, co_flags);
+	emit_hex("co_gen_flags", CO_GENERATOR | CO_COROUTINE | CO_ITERABLE_COROUTINE |
+				 CO_ASYNC_GENERATOR);
 #else
 	ABSENT("co_code_adaptive");
 	OFF("co_code", PyCodeObject, co_code);
 	ABSENT("co_nlocalsplus");
 	ABSENT("co_stacksize");
+	ABSENT("co_flags");
+	ABSENT("co_gen_flags");
 #endif
 #if PY_VERSION_HEX >= 0x030C0000
 	OFF("co_framesize", PyCodeObject, co_framesize);

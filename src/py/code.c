@@ -224,6 +224,8 @@ static int parse(struct py_code_cache *c, raddr_t addr, struct py_code *e)
 				rd_i32(head, l->co_stacksize);
 		if (words * 8 > (int64_t)l->if_size && words < (1 << 20))
 			e->framesize = (uint32_t)words * 8;
+		if (l->co_flags != PY_ABSENT && l->co_flags + 4 <= len)
+			e->generator = (rd_u32(head, l->co_flags) & l->co_gen_flags) != 0;
 	} else {
 		e->code_start = 0;
 		e->code_len = 0;

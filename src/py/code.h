@@ -44,6 +44,7 @@ struct py_code {
 	raddr_t code_start;     /* first byte of the bytecode */
 	uint64_t code_len;      /* bytecode length in bytes */
 	uint32_t framesize;     /* 3.11+: bytes its frames take on the data stack, 0 unknown */
+	bool generator;         /* 3.11+: generator, coroutine or async generator code */
 	uint64_t sig[PY_CODE_SIG_WORDS];
 	uint64_t used_epoch;    /* sweep epoch of the last use */
 	raddr_t globals;        /* f_globals of the frame that last used it */

@@ -154,6 +154,12 @@ struct py_layout {
 	uint32_t co_framesize;         /* 3.12+: int */
 	uint32_t co_nlocalsplus;       /* 3.11+: int */
 	uint32_t co_stacksize;         /* 3.11+: int */
+	uint32_t co_flags;             /* 3.11+: int */
+	/* 3.11+: the co_flags bits of generator-like code (CO_GENERATOR,
+	 * CO_COROUTINE, CO_ITERABLE_COROUTINE, CO_ASYNC_GENERATOR; a value, not
+	 * an offset): a call to such code pushes a frame only to hand it over
+	 * to the new generator and pop it, not always cleared (3.14+) */
+	uint32_t co_gen_flags;
 
 	/* PyObject / PyVarObject */
 	uint32_t ob_type;

@@ -572,40 +572,74 @@ static bool fo_running(const struct py_layout *l, const unsigned char *fo)
 	return st != 0; /* f_executing */
 }
 
-/* 3.8-3.10: *frame, copied in *fo, was the innermost frame when the thread
- * state was read.  Among the first read's copies (the first `valid` of
- * w->fo_addr/fo_buf), a running frame called by it is the innermost one
- * since (climbed as far as the copies go); if it stopped running and its
- * caller runs, the caller is. */
-static void settle_fo_top(struct py_walker *w, size_t valid, raddr_t *frame, const unsigned char **fo)
+static struct py_call_site *call_site(struct py_walker *w, raddr_t caller_code, raddr_t callee_code)
+{
+	return &w->sites[hash_u64(caller_code ^ (callee_code << 7)) & (PY_CALL_SITES - 1)];
+}
+
+/* 3.8-3.10: whether a running frame copied in x (copy number kx of the
+ * first read) is a callee of the frame copied in c (number kc) that the
+ * copies let us put above it.  Copied after its caller, it is: the caller
+ * was on the call (learnt as a call site).  Copied before, the callee may
+ * have returned before the caller was copied, and the caller's copy then
+ * shows it on a line that calls nothing: the callee goes above only if the
+ * caller is where such a callee was seen running above it before. */
+static bool fo_callee_fits(struct py_walker *w, const unsigned char *c, size_t kc,
+			   const unsigned char *x, size_t kx)
+{
+	const struct py_layout *l = &w->rt->layout;
+	raddr_t cc = rd_u64(c, l->fo_code), xc = rd_u64(x, l->fo_code);
+	int32_t lasti = rd_i32(c, l->fo_lasti);
+	struct py_call_site *site = call_site(w, cc, xc);
+	if (kx > kc) {
+		*site = (struct py_call_site){ cc, xc, lasti };
+		return true;
+	}
+	return site->caller_code == cc && site->callee_code == xc && site->lasti == lasti;
+}
+
+/* 3.8-3.10: *frame, copied in *fo (the first read's copy number k0 of the
+ * first `valid` of w->fo_addr/fo_buf), was the innermost frame when the
+ * thread state was read.  A running frame it called is the innermost one
+ * since, if the copies fit together (fo_callee_fits; climbed as far as the
+ * copies go).  If it stopped running and its caller runs, the caller is.
+ * Returns false when the copy shows it stopped with no caller (a generator
+ * that yielded): the copies then say nothing of what ran. */
+static bool settle_fo_top(struct py_walker *w, size_t valid, size_t k0, raddr_t *frame,
+			  const unsigned char **fo)
 {
 	const struct py_layout *l = &w->rt->layout;
 	size_t fr = w->fo_read;
 	if (l->fo_state == PY_ABSENT || rd_u64(*fo, 0) == 0)
-		return;
+		return true;
 	if (fo_running(l, *fo)) {
 		raddr_t cur = *frame;
 		const unsigned char *c = *fo;
+		size_t kc = k0;
 		for (int level = 0; level < SETTLE_LEVELS; level++) {
 			size_t k = 0;
 			while (k < valid && (w->fo_addr[k] == cur ||
 					     rd_u64(w->fo_buf + k * fr, l->fo_back) != cur ||
-					     !fo_running(l, w->fo_buf + k * fr)))
+					     !fo_running(l, w->fo_buf + k * fr) ||
+					     !fo_callee_fits(w, c, kc, w->fo_buf + k * fr, k)))
 				k++;
 			if (k == valid)
 				break;
 			cur = w->fo_addr[k];
 			c = w->fo_buf + k * fr;
+			kc = k;
 		}
 		if (cur != *frame) {
 			*frame = cur;
 			*fo = c;
 			w->stats.pushed_tops++;
 		}
-		return;
+		return true;
 	}
 	raddr_t back = rd_u64(*fo, l->fo_back);
-	for (size_t k = 0; back && k < valid; k++) {
+	if (!back)
+		return false;
+	for (size_t k = 0; k < valid; k++) {
 		if (w->fo_addr[k] != back)
 			continue;
 		if (fo_running(l, w->fo_buf + k * fr)) {
@@ -613,8 +647,9 @@ static void settle_fo_top(struct py_walker *w, size_t valid, raddr_t *frame, con
 			*fo = w->fo_buf + k * fr;
 			w->stats.popped_tops++;
 		}
-		return;
+		break;
 	}
+	return true;
 }
 
 /* Walk the frame objects from frame, the innermost frame of the thread
@@ -632,6 +667,8 @@ static int walk_frame_objects(struct py_walker *w, struct sample *s, struct thre
 
 	uint32_t depth = 0;
 	size_t hint = 0;
+	const unsigned char *callee = NULL; /* the last frame's copy */
+	size_t callee_k = SIZE_MAX;         /* ... its number in the first read */
 	for (int steps = 0; frame; steps++) {
 		if (steps >= PY_MAX_FRAMES)
 			return FAIL(PY_FAIL_LIMIT, ERR_LIMIT);
@@ -653,7 +690,8 @@ static int walk_frame_objects(struct py_walker *w, struct sample *s, struct thre
 		} else if (steps == 0) {
 			/* copied with the others: they say which frame was
 			 * innermost then */
-			settle_fo_top(w, valid, &frame, &fo);
+			if (!settle_fo_top(w, valid, (size_t)(fo - w->fo_buf) / w->fo_read, &frame, &fo))
+				return FAIL(PY_FAIL_FRAME_SWITCH, ERR_CORRUPT);
 		} else if (!fo || rd_u64(fo, 0) == 0) {
 			/* not in the first read, or its copy there is of a
 			 * frame that returned before a new call took its place
@@ -678,6 +716,14 @@ static int walk_frame_objects(struct py_walker *w, struct sample *s, struct thre
 			off = -1;
 		if (steps == 0)
 			fo_note_top(sp, frame);
+		/* the innermost pair, copied callee after caller: a call site */
+		size_t k = fo >= w->fo_buf && fo < w->fo_buf + valid * fr ?
+			   (size_t)(fo - w->fo_buf) / fr : SIZE_MAX;
+		if (steps == 1 && k != SIZE_MAX && callee && callee_k != SIZE_MAX &&
+		    fo_running(l, callee))
+			(void)fo_callee_fits(w, fo, k, callee, callee_k);
+		callee = fo;
+		callee_k = k;
 		int rc = resolve(w, s, t, frame, code, (uint64_t)lasti, off, rd_u64(fo, l->fo_globals));
 		if (rc)
 			return rc;
@@ -880,9 +926,10 @@ static raddr_t settle_top(struct py_walker *w, raddr_t frame, raddr_t ds_top, in
 			/* 3.11: pushed by the call, not entered from C */
 			if (cache && rd_u8(c, l->if_is_entry))
 				continue;
-			/* 3.14+: a popped frame has no code any more */
+			/* 3.14+: a popped frame has no code any more, except
+			 * one a new generator took over (it runs elsewhere) */
 			struct py_code *cc = settle_code(w, c);
-			if (!cc)
+			if (!cc || cc->generator)
 				continue;
 			next = cand[k];
 			fn = c;
@@ -1153,7 +1200,7 @@ static int walk_interp_thread(struct py_walker *w, struct sample *s, struct thre
 		frame = settle_top(w, frame, top, r_chunk, chunk_end);
 	/* Whether the last frame walked was a Python frame (see the check
 	 * after the loop). */
-	bool python_last = false;
+	bool python_last = false, generator_last = false;
 	const uint32_t depth0 = t->depth; /* frames emitted before the walk (<GC>) */
 	for (int steps = 0; frame; steps++) {
 		if (steps >= PY_MAX_FRAMES)
@@ -1225,6 +1272,7 @@ static int walk_interp_thread(struct py_walker *w, struct sample *s, struct thre
 		    (rc = emit_synthetic(w, s, t, w->native_func)))
 			return rc;
 		python_last = true;
+		generator_last = owner == l->owner_generator;
 		frame = prev;
 	}
 	/* 3.12+: every evaluation loop pushes a C-stack entry frame first
@@ -1234,8 +1282,10 @@ static int walk_interp_thread(struct py_walker *w, struct sample *s, struct thre
 	 * of its _PyCFrame (a C local) in a register and stores it late, so
 	 * even a stopped thread (--blocking) can show a yielded generator's
 	 * frame, already unlinked (previous NULL), as the current one.  A
-	 * torn read, not a stack. */
-	if (python_last && l->owner_cstack != PY_OWNER_NONE)
+	 * torn read, not a stack.  3.11 has no such entry frame, but a
+	 * running generator always has a caller: one at the end of the chain
+	 * was copied after it yielded. */
+	if (python_last && (l->owner_cstack != PY_OWNER_NONE || generator_last))
 		return FAIL(PY_FAIL_FRAME_SWITCH, ERR_CORRUPT);
 	/* remember what was read on its own, plus what the guess got right */
 	int keep = w->next_spec.n;

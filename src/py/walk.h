@@ -99,6 +99,15 @@ struct py_frame_memo {
 	struct frame f;
 };
 
+/* 3.8-3.10: where a caller was when a callee of a given code ran above it,
+ * seen in copies that agree (the callee's made after the caller's):
+ * direct-mapped by the two code addresses. */
+#define PY_CALL_SITES 256
+struct py_call_site {
+	raddr_t caller_code, callee_code;
+	int32_t lasti;      /* the caller's f_lasti */
+};
+
 struct py_walk_stats {
 	uint64_t samples, failed, frames;
 	uint64_t threads;        /* 3.11+ thread walks */
@@ -139,6 +148,7 @@ struct py_walker {
 	bool want_gil, want_exc, want_cpu;
 	int task_fd_pid;                 /* pid of the /proc task stats below */
 	struct py_frame_memo memo[PY_FRAME_MEMO];
+	struct py_call_site sites[PY_CALL_SITES];
 	raddr_t stop_frame;              /* py_walker_thread: last frame to walk, 0 none */
 	unsigned char *fo_buf;           /* 3.8-3.10: batch of frame-object copies */
 	raddr_t *fo_addr;                /* ... and their addresses */

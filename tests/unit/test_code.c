@@ -155,6 +155,9 @@ TEST(frame_size_and_inline_caches)
 			put32(img, A_CODE + l->co_nlocalsplus, 3);
 			put32(img, A_CODE + l->co_stacksize, 5);
 		}
+		/* odd versions: a generator's code (CO_GENERATOR) */
+		if (minor & 1)
+			put32(img, A_CODE + l->co_flags, 0x20 & l->co_gen_flags);
 		/* RESUME, CALL and its caches, RETURN_VALUE: 8 code units */
 		int call = opcode_named(minor, "CALL"), caches = py_opcode_caches(3, minor, call);
 		int resume = opcode_named(minor, "RESUME"), ret = opcode_named(minor, "RETURN_VALUE");
@@ -176,6 +179,7 @@ TEST(frame_size_and_inline_caches)
 			CHECK_EQ_INT(e->framesize, 17 * 8);
 		else /* the frame's own words, then locals and stack */
 			CHECK_EQ_INT(e->framesize, l->if_size + (3 + 5) * 8);
+		CHECK_EQ_INT(e->generator, minor & 1);
 		if (l->ip_kind == PY_IP_PREV_INSTR) {
 			CHECK_EQ_INT(py_code_in_caches(&c, e, 0), 0);
 			CHECK_EQ_INT(py_code_in_caches(&c, e, 2), 0);       /* the CALL */

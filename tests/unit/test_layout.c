@@ -70,6 +70,8 @@ static const struct field_range u32_fields[] = {
 	F(co_framesize, 12, ALL_TO),
 	F(co_nlocalsplus, 11, ALL_TO),
 	F(co_stacksize, 11, ALL_TO),
+	F(co_flags, 11, ALL_TO),
+	F(co_gen_flags, 11, ALL_TO),
 	F(ob_type, ALL_FROM, ALL_TO),
 	F(ob_size, ALL_FROM, ALL_TO),
 	F(u_length, ALL_FROM, ALL_TO),

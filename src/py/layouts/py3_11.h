@@ -64,6 +64,8 @@
 	.co_code = PY_ABSENT, \
 	.co_nlocalsplus = 0x4c, \
 	.co_stacksize = 0x44, \
+	.co_flags = 0x30, \
+	.co_gen_flags = 0x3a0, \
 	.co_framesize = PY_ABSENT, \
 	.ob_type = 0x8, \
 	.ob_size = 0x10, \

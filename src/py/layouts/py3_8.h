@@ -64,6 +64,8 @@
 	.co_code = 0x30, \
 	.co_nlocalsplus = PY_ABSENT, \
 	.co_stacksize = PY_ABSENT, \
+	.co_flags = PY_ABSENT, \
+	.co_gen_flags = PY_ABSENT, \
 	.co_framesize = PY_ABSENT, \
 	.ob_type = 0x8, \
 	.ob_size = 0x10, \
