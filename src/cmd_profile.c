@@ -268,8 +268,10 @@ static void print_unwinder_stats(const struct py_walker *w, const struct mem_sou
 		printf("    Read again whole: %llu (the first read's guesses missed)\n",
 		       (unsigned long long)ws->rereads);
 	printf("    Frames read alone: %llu\n", (unsigned long long)ws->single_reads);
-	printf("    Returned leaves:  %llu (innermost frame cleared as it was read: its caller "
-	       "taken as the leaf)\n", (unsigned long long)ws->popped_tops);
+	printf("    Returned leaves:  %llu (the frames' copies show the thread state's innermost "
+	       "frame returned: its caller taken as the leaf)\n", (unsigned long long)ws->popped_tops);
+	printf("    Pushed leaves:    %llu (the frames' copies show a callee above it: taken as "
+	       "the leaf)\n", (unsigned long long)ws->pushed_tops);
 	printf("    Frames reused:    %llu (%.1f%%, same slot, code and instruction)\n",
 	       (unsigned long long)ws->memo_hits, pct(ws->memo_hits, ws->frames));
 	printf("  Code Object Cache:\n");

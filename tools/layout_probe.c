@@ -480,6 +480,26 @@ static void emit_layout(void)
 	emit_sym("gil_model", "PY_GIL_RUNTIME");
 #endif
 
+#if PY_VERSION_HEX >= 0x030E0000
+	emit_sym("live_kind", "PY_LIVE_CLEARED");
+#elif PY_VERSION_HEX >= 0x030C0000
+	emit_sym("live_kind", "PY_LIVE_STACKTOP");
+#elif HAVE_IFRAME
+	emit_sym("live_kind", "PY_LIVE_CALL_CACHE");
+#elif PY_VERSION_HEX >= 0x030A0000
+	emit_sym("live_kind", "PY_LIVE_FRAME_STATE");
+#else
+	emit_sym("live_kind", "PY_LIVE_EXECUTING");
+#endif
+#if !HAVE_IFRAME && PY_VERSION_HEX >= 0x030A0000
+	_Static_assert(sizeof(((PyFrameObject *)0)->f_state) == 1, "f_state is a char");
+	emit_i("fo_state_executing", FRAME_EXECUTING);
+	emit_i("fo_state_unwinding", FRAME_UNWINDING);
+#else
+	emit_i("fo_state_executing", 0);
+	emit_i("fo_state_unwinding", 0);
+#endif
+
 	OFF("rt_interpreters_head", _PyRuntimeState, interpreters.head);
 	OFF("rt_main_thread", _PyRuntimeState, main_thread);
 
@@ -531,6 +551,7 @@ static void emit_layout(void)
 	ABSENT("fo_code");
 	ABSENT("fo_lasti");
 	ABSENT("fo_globals");
+	ABSENT("fo_state");
 	OFF("if_globals", _PyInterpreterFrame, f_globals);
 	/* localsplus is declared [1]; the frame header ends where it starts. */
 	OFF("if_size", _PyInterpreterFrame, localsplus);
@@ -543,6 +564,12 @@ static void emit_layout(void)
 	OFF("if_ip", _PyInterpreterFrame, prev_instr);
 #endif
 	OFF("if_owner", _PyInterpreterFrame, owner);
+#if PY_VERSION_HEX < 0x030E0000
+	_Static_assert(sizeof(((_PyInterpreterFrame *)0)->stacktop) == 4, "stacktop is an int");
+	OFF("if_stacktop", _PyInterpreterFrame, stacktop);
+#else
+	ABSENT("if_stacktop");
+#endif
 #if PY_VERSION_HEX < 0x030C0000
 	/* 3.11 marks a frame entered from C; 3.12+ push a CSTACK frame */
 	OFF("if_is_entry", _PyInterpreterFrame, is_entry);
@@ -558,7 +585,14 @@ static void emit_layout(void)
 	OFF("fo_code", PyFrameObject, f_code);
 	OFF("fo_lasti", PyFrameObject, f_lasti);
 	OFF("fo_globals", PyFrameObject, f_globals);
+#if PY_VERSION_HEX >= 0x030A0000
+	OFF("fo_state", PyFrameObject, f_state);
+#else
+	_Static_assert(sizeof(((PyFrameObject *)0)->f_executing) == 1, "f_executing is a char");
+	OFF("fo_state", PyFrameObject, f_executing);
+#endif
 	ABSENT("if_globals");
+	ABSENT("if_stacktop");
 	ABSENT("if_size");
 	ABSENT("if_previous");
 	ABSENT("if_executable");
@@ -593,9 +627,24 @@ static void emit_layout(void)
 #if HAVE_IFRAME
 	OFF("co_code_adaptive", PyCodeObject, co_code_adaptive);
 	ABSENT("co_code");
+	OFF("co_nlocalsplus", PyCodeObject, co_nlocalsplus);
+	OFF("co_stacksize", PyCodeObject, co_stacksize);
+	_Static_assert(sizeof(((PyCodeObject *)0)->co_flags) == 4, "co_flags is an int");
+	OFF("co_flags", PyCodeObject, co_flags);
+	emit_hex("co_gen_flags", CO_GENERATOR | CO_COROUTINE | CO_ITERABLE_COROUTINE |
+				 CO_ASYNC_GENERATOR);
 #else
 	ABSENT("co_code_adaptive");
 	OFF("co_code", PyCodeObject, co_code);
+	ABSENT("co_nlocalsplus");
+	ABSENT("co_stacksize");
+	ABSENT("co_flags");
+	ABSENT("co_gen_flags");
+#endif
+#if PY_VERSION_HEX >= 0x030C0000
+	OFF("co_framesize", PyCodeObject, co_framesize);
+#else
+	ABSENT("co_framesize");
 #endif
 
 	OFF("ob_type", PyObject, ob_type);

@@ -74,6 +74,8 @@ static uint32_t *instruction_starts(const struct py_runtime *rt, const uint8_t *
 	return starts;
 }
 
+static int read_instruction_starts(struct py_code_cache *c, struct py_code *e);
+
 /* --opcodes: what finding an instruction's opcode needs. */
 static int parse_opcode_data(struct py_code_cache *c, const unsigned char *head, struct py_code *e)
 {
@@ -94,6 +96,14 @@ static int parse_opcode_data(struct py_code_cache *c, const unsigned char *head,
 	}
 	if (l->ip_kind != PY_IP_PREV_INSTR || e->code_len == 0 || e->code_len > PY_CODE_MAX_LINETABLE)
 		return 0;
+	return read_instruction_starts(c, e);
+}
+
+/* 3.11-3.12: fill e->istart from the live bytecode. */
+static int read_instruction_starts(struct py_code_cache *c, struct py_code *e)
+{
+	if (e->code_len == 0 || e->code_len > PY_CODE_MAX_LINETABLE)
+		return ERR_LIMIT;
 	uint8_t *code = xmalloc((size_t)e->code_len);
 	int rc = mem_read(c->mem, e->code_start, code, (size_t)e->code_len);
 	if (rc == 0) {
@@ -102,6 +112,20 @@ static int parse_opcode_data(struct py_code_cache *c, const unsigned char *head,
 	}
 	free(code);
 	return rc;
+}
+
+int py_code_in_caches(struct py_code_cache *c, struct py_code *code, int64_t off)
+{
+	if (c->rt->layout.ip_kind != PY_IP_PREV_INSTR)
+		return ERR_CORRUPT;
+	if (!code->istart) {
+		int rc = read_instruction_starts(c, code);
+		if (rc)
+			return rc;
+	}
+	if (off < 0 || (off & 1) || (uint64_t)(off / 2) >= code->istart_len)
+		return ERR_CORRUPT;
+	return code->istart[off / 2] != (uint32_t)(off / 2);
 }
 
 int64_t py_code_instruction_start(const struct py_code *code, int64_t off)
@@ -190,6 +214,18 @@ static int parse(struct py_code_cache *c, raddr_t addr, struct py_code *e)
 		}
 		e->code_start = addr + l->co_code_adaptive;
 		e->code_len = (uint64_t)units * 2;
+		/* 3.12+ store the frame size; 3.11 adds it up at each call */
+		int64_t words = -1;
+		if (l->co_framesize != PY_ABSENT && l->co_framesize + 4 <= len)
+			words = rd_i32(head, l->co_framesize);
+		else if (l->co_nlocalsplus != PY_ABSENT && l->co_nlocalsplus + 4 <= len &&
+			 l->co_stacksize + 4 <= len)
+			words = (int64_t)l->if_size / 8 + rd_i32(head, l->co_nlocalsplus) +
+				rd_i32(head, l->co_stacksize);
+		if (words * 8 > (int64_t)l->if_size && words < (1 << 20))
+			e->framesize = (uint32_t)words * 8;
+		if (l->co_flags != PY_ABSENT && l->co_flags + 4 <= len)
+			e->generator = (rd_u32(head, l->co_flags) & l->co_gen_flags) != 0;
 	} else {
 		e->code_start = 0;
 		e->code_len = 0;

@@ -43,6 +43,8 @@ struct py_code {
 	uint8_t *linetable;     /* owned, NULL when too long or absent */
 	raddr_t code_start;     /* first byte of the bytecode */
 	uint64_t code_len;      /* bytecode length in bytes */
+	uint32_t framesize;     /* 3.11+: bytes its frames take on the data stack, 0 unknown */
+	bool generator;         /* 3.11+: generator, coroutine or async generator code */
 	uint64_t sig[PY_CODE_SIG_WORDS];
 	uint64_t used_epoch;    /* sweep epoch of the last use */
 	raddr_t globals;        /* f_globals of the frame that last used it */
@@ -102,6 +104,12 @@ void py_code_sweep(struct py_code_cache *c, uint64_t now_ns);
 /* Byte offset of the start of the instruction containing byte offset off
  * (3.11-3.12, --opcodes); off itself when unknown. */
 int64_t py_code_instruction_start(const struct py_code *code, int64_t off);
+
+/* 3.11-3.12: whether byte offset off of *code lies inside the inline caches
+ * of an instruction rather than at its start (where a frame that pushed a
+ * callee points until it resumes).  Reads the bytecode the first time.
+ * Returns 1 or 0, or a negative ERR_* when it cannot tell. */
+int py_code_in_caches(struct py_code_cache *c, struct py_code *code, int64_t off);
 
 /* Location of the instruction at byte offset off of the code (memoised). */
 void py_code_location(struct py_code *code, int linetable_kind, int64_t off, struct py_location *loc);

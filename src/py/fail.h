@@ -17,7 +17,7 @@ enum py_fail {
 	PY_FAIL_FRAME_READ,    /* a frame unreadable */
 	PY_FAIL_FRAME_FREED,   /* 3.8-3.10: a frame object freed while it was read */
 	PY_FAIL_FRAME_BAD,     /* a frame's fields impossible (owner, empty below a live frame) */
-	PY_FAIL_FRAME_SWITCH,  /* 3.12+: chain caught between the stores of a frame switch */
+	PY_FAIL_FRAME_SWITCH,  /* chain caught in a frame switch (a yielded generator named as running) */
 	PY_FAIL_CODE_READ,     /* a code object or its names unreadable */
 	PY_FAIL_CODE_BAD,      /* not a code object (freed, reused, or not yet one) */
 	PY_FAIL_LINETABLE,     /* a code object's line table unreadable */

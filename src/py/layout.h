@@ -37,6 +37,27 @@ enum py_ip_kind {
 	PY_IP_INSTR_PTR = 4,   /* 3.13+: _Py_CODEUNIT *instr_ptr (executing now) */
 };
 
+/* What a frame copied while its thread runs says about whether it was
+ * still on the thread's stack when it was copied.  The thread state (which
+ * names the innermost frame) and the frames are copied some microseconds
+ * apart, so the walker settles the innermost frame from the frames' own
+ * copies (py/walk.c, settle_top): a callee pushed since the thread state
+ * was copied is taken as the leaf, a leaf popped since is dropped. */
+enum py_live_kind {
+	PY_LIVE_NONE = 0,
+	PY_LIVE_EXECUTING = 1,   /* 3.8-3.9: char f_executing (fo_state) is set from
+				  * the frame's start to its end */
+	PY_LIVE_FRAME_STATE = 2, /* 3.10: char f_state (fo_state) is fo_state_executing
+				  * or fo_state_unwinding while the frame runs */
+	PY_LIVE_CALL_CACHE = 3,  /* 3.11: a frame that pushed a callee points
+				  * (prev_instr) into its call's inline caches
+				  * until it resumes; nothing marks a popped frame */
+	PY_LIVE_STACKTOP = 4,    /* 3.12-3.13: int stacktop (if_stacktop) is -1 in
+				  * the running frame only: a caller saved it at
+				  * the call, a popped frame at its exit */
+	PY_LIVE_CLEARED = 5,     /* 3.14+: popping a frame clears f_executable */
+};
+
 /* Where HAS_GIL comes from (docs/thread-status.md).  Every version also
  * gives the GIL struct itself (gil_locked, gil_last_holder, ...): in
  * _PyRuntime at rt_gil (3.8-3.11), or behind interp->ceval.gil at
@@ -66,6 +87,10 @@ struct py_layout {
 	 * (3.14+) mark C-entry frames that carry no Python code. */
 	uint8_t owner_thread, owner_generator, owner_frame_object, owner_cstack;
 	uint8_t gil_model;       /* enum py_gil_model */
+	uint8_t live_kind;       /* enum py_live_kind */
+	/* 3.10: the f_state values of a running frame (FRAME_EXECUTING,
+	 * FRAME_UNWINDING); 0 elsewhere */
+	int8_t fo_state_executing, fo_state_unwinding;
 
 	/* _PyRuntimeState */
 	uint32_t rt_interpreters_head;
@@ -96,6 +121,7 @@ struct py_layout {
 	uint32_t fo_code;
 	uint32_t fo_lasti;             /* int */
 	uint32_t fo_globals;           /* PyObject *f_globals */
+	uint32_t fo_state;             /* char: 3.8-3.9 f_executing, 3.10 f_state */
 
 	/* _PyInterpreterFrame (3.11+) */
 	uint32_t if_size;              /* sizeof, without localsplus */
@@ -105,6 +131,7 @@ struct py_layout {
 	uint32_t if_owner;             /* char */
 	uint32_t if_is_entry;          /* bool, 3.11 only: entered from C */
 	uint32_t if_globals;           /* PyObject *f_globals (borrowed) */
+	uint32_t if_stacktop;          /* 3.11-3.13: int stacktop, see live_kind */
 
 	/* _PyStackChunk (3.11+) */
 	uint32_t chunk_previous;
@@ -121,6 +148,18 @@ struct py_layout {
 	uint32_t co_linetable;         /* bytes: co_lnotab (3.8-3.9) or co_linetable */
 	uint32_t co_code_adaptive;     /* 3.11+: inline bytecode */
 	uint32_t co_code;              /* 3.8-3.10: bytes object with the bytecode */
+	/* 3.11+: a frame of this code takes if_size / 8 + co_nlocalsplus +
+	 * co_stacksize words of the data stack (3.12+ store the sum in
+	 * co_framesize); its callee's frame is pushed right after it */
+	uint32_t co_framesize;         /* 3.12+: int */
+	uint32_t co_nlocalsplus;       /* 3.11+: int */
+	uint32_t co_stacksize;         /* 3.11+: int */
+	uint32_t co_flags;             /* 3.11+: int */
+	/* 3.11+: the co_flags bits of generator-like code (CO_GENERATOR,
+	 * CO_COROUTINE, CO_ITERABLE_COROUTINE, CO_ASYNC_GENERATOR; a value, not
+	 * an offset): a call to such code pushes a frame only to hand it over
+	 * to the new generator and pop it, not always cleared (3.14+) */
+	uint32_t co_gen_flags;
 
 	/* PyObject / PyVarObject */
 	uint32_t ob_type;

@@ -73,6 +73,7 @@ void py_walker_init(struct py_walker *w, const struct py_runtime *rt, struct mem
 	fo = max_end(fo, l->fo_code, 8);
 	fo = max_end(fo, l->fo_lasti, 4);
 	fo = max_end(fo, l->fo_globals, 8);
+	fo = max_end(fo, l->fo_state, 1);
 	w->fo_read = fo;
 	w->synthetic_file = strtab_intern_cstr(strings, "~");
 	w->gc_func = strtab_intern_cstr(strings, "<GC>");
@@ -487,12 +488,12 @@ static struct py_spec *spec_slot(struct py_walker *w, raddr_t tstate);
 static void fo_spec_iovs(struct py_walker *w, const struct py_spec *sp, struct mem_iov *iov, int *n)
 {
 	size_t fr = w->fo_read, k = 0;
-	/* The innermost frames of recent samples first: a 3.8-3.10 function
-	 * call reuses its code object's last frame (the "zombie" frame), so
-	 * the frame the thread runs now is often one of them.  A readv copies
-	 * its pieces one after the other, about half a microsecond apart, so
-	 * what changes fastest is read right after the thread state: then a
-	 * short-lived innermost frame has no time to return in between. */
+	/* The innermost frames of recent samples first, next to each other: a
+	 * 3.8-3.10 function call reuses its code object's last frame (the
+	 * "zombie" frame), so the frame the thread runs now is often one of
+	 * them.  A readv copies its pieces one after the other, about half a
+	 * microsecond apart: what changes fastest is read together, and the
+	 * copies say which of them ran (settle_fo_top). */
 	for (int i = 0; i < sp->ntops && k < w->fo_cap; i++, k++) {
 		w->fo_addr[k] = sp->tops[i];
 		iov[(*n)++] = (struct mem_iov){ sp->tops[i], w->fo_buf + k * fr, fr };
@@ -603,6 +604,115 @@ static int chase_top(struct py_walker *w, raddr_t tstate, const struct py_spec *
 	return FAIL(PY_FAIL_FRAME_FREED, ERR_CORRUPT);
 }
 
+/* ---- the innermost frame when the frames were copied ---------------------
+ *
+ * Without stopping the thread, its state (which names the innermost frame)
+ * and the frames are copied some microseconds apart; a thread that calls
+ * and returns every microsecond has often pushed a callee or returned to
+ * its caller in between.  Taking the innermost frame from the thread state
+ * and the frames' instructions from their copies then mixes two moments:
+ * a caller shown at the call that pushed a callee it had not pushed yet
+ * when the state was read (samples move from the callee, and from the
+ * caller's other lines, to its call line), or a frame that had already
+ * returned.  So the copies settle which frame was innermost: each version
+ * leaves a mark of it in its frames (enum py_live_kind).  Nothing is read
+ * for this: a callee counts only if its copy came with the first read. */
+
+/* Most callees climbed above the thread state's innermost frame. */
+#define SETTLE_LEVELS 8
+
+/* 3.8-3.10: whether the frame object copied in fo was running (on the
+ * thread's stack) when it was copied. */
+static bool fo_running(const struct py_layout *l, const unsigned char *fo)
+{
+	if (rd_u64(fo, 0) == 0) /* freed */
+		return false;
+	int8_t st = (int8_t)rd_u8(fo, l->fo_state);
+	if (l->live_kind == PY_LIVE_FRAME_STATE)
+		return st == l->fo_state_executing || st == l->fo_state_unwinding;
+	return st != 0; /* f_executing */
+}
+
+static struct py_call_site *call_site(struct py_walker *w, raddr_t caller_code, raddr_t callee_code)
+{
+	return &w->sites[hash_u64(caller_code ^ (callee_code << 7)) & (PY_CALL_SITES - 1)];
+}
+
+/* 3.8-3.10: whether a running frame copied in x (copy number kx of the
+ * first read) is a callee of the frame copied in c (number kc) that the
+ * copies let us put above it.  Copied after its caller, it is: the caller
+ * was on the call (learnt as a call site).  Copied before, the callee may
+ * have returned before the caller was copied, and the caller's copy then
+ * shows it on a line that calls nothing: the callee goes above only if the
+ * caller is where such a callee was seen running above it before. */
+static bool fo_callee_fits(struct py_walker *w, const unsigned char *c, size_t kc,
+			   const unsigned char *x, size_t kx)
+{
+	const struct py_layout *l = &w->rt->layout;
+	raddr_t cc = rd_u64(c, l->fo_code), xc = rd_u64(x, l->fo_code);
+	int32_t lasti = rd_i32(c, l->fo_lasti);
+	struct py_call_site *site = call_site(w, cc, xc);
+	if (kx > kc) {
+		*site = (struct py_call_site){ cc, xc, lasti };
+		return true;
+	}
+	return site->caller_code == cc && site->callee_code == xc && site->lasti == lasti;
+}
+
+/* 3.8-3.10: *frame, copied in *fo (the first read's copy number k0 of the
+ * first `valid` of w->fo_addr/fo_buf), was the innermost frame when the
+ * thread state was read.  A running frame it called is the innermost one
+ * since, if the copies fit together (fo_callee_fits; climbed as far as the
+ * copies go).  If it stopped running and its caller runs, the caller is.
+ * Returns false when the copy shows it stopped with no caller (a generator
+ * that yielded): the copies then say nothing of what ran. */
+static bool settle_fo_top(struct py_walker *w, size_t valid, size_t k0, raddr_t *frame,
+			  const unsigned char **fo)
+{
+	const struct py_layout *l = &w->rt->layout;
+	size_t fr = w->fo_read;
+	if (l->fo_state == PY_ABSENT || rd_u64(*fo, 0) == 0)
+		return true;
+	if (fo_running(l, *fo)) {
+		raddr_t cur = *frame;
+		const unsigned char *c = *fo;
+		size_t kc = k0;
+		for (int level = 0; level < SETTLE_LEVELS; level++) {
+			size_t k = 0;
+			while (k < valid && (w->fo_addr[k] == cur ||
+					     rd_u64(w->fo_buf + k * fr, l->fo_back) != cur ||
+					     !fo_running(l, w->fo_buf + k * fr) ||
+					     !fo_callee_fits(w, c, kc, w->fo_buf + k * fr, k)))
+				k++;
+			if (k == valid)
+				break;
+			cur = w->fo_addr[k];
+			c = w->fo_buf + k * fr;
+			kc = k;
+		}
+		if (cur != *frame) {
+			*frame = cur;
+			*fo = c;
+			w->stats.pushed_tops++;
+		}
+		return true;
+	}
+	raddr_t back = rd_u64(*fo, l->fo_back);
+	if (!back)
+		return false;
+	for (size_t k = 0; k < valid; k++) {
+		if (w->fo_addr[k] != back)
+			continue;
+		if (fo_running(l, w->fo_buf + k * fr)) {
+			*frame = back;
+			*fo = w->fo_buf + k * fr;
+			w->stats.popped_tops++;
+		}
+		break;
+	}
+	return true;
+}
+
 /* Walk the frame objects from frame, the innermost frame of the thread
  * state at tstate; the first `valid` entries of w->fo_addr/fo_buf are
  * copies made in this sample's readv (last sample's chain and innermost
@@ -618,6 +728,8 @@ static int walk_frame_objects(struct py_walker *w, struct sample *s, struct thre
 
 	uint32_t depth = 0;
 	size_t hint = 0;
+	const unsigned char *callee = NULL; /* the last frame's copy */
+	size_t callee_k = SIZE_MAX;         /* ... its number in the first read */
 	for (int steps = 0; frame; steps++) {
 		if (steps >= PY_MAX_FRAMES)
 			return FAIL(PY_FAIL_LIMIT, ERR_LIMIT);
@@ -636,6 +748,11 @@ static int walk_frame_objects(struct py_walker *w, struct sample *s, struct thre
 			if (!frame)
 				break;
 			fo = one;
+		} else if (steps == 0) {
+			/* copied with the others: they say which frame was
+			 * innermost then */
+			if (!settle_fo_top(w, valid, (size_t)(fo - w->fo_buf) / w->fo_read, &frame, &fo))
+				return FAIL(PY_FAIL_FRAME_SWITCH, ERR_CORRUPT);
 		} else if (!fo || rd_u64(fo, 0) == 0) {
 			/* not in the first read, or its copy there is of a
 			 * frame that returned before a new call took its place
@@ -660,6 +777,14 @@ static int walk_frame_objects(struct py_walker *w, struct sample *s, struct thre
 			off = -1;
 		if (steps == 0)
 			fo_note_top(sp, frame);
+		/* the innermost pair, copied callee after caller: a call site */
+		size_t k = fo >= w->fo_buf && fo < w->fo_buf + valid * fr ?
+			   (size_t)(fo - w->fo_buf) / fr : SIZE_MAX;
+		if (steps == 1 && k != SIZE_MAX && callee && callee_k != SIZE_MAX &&
+		    fo_running(l, callee))
+			(void)fo_callee_fits(w, fo, k, callee, callee_k);
+		callee = fo;
+		callee_k = k;
 		int rc = resolve(w, s, t, frame, code, (uint64_t)lasti, off, rd_u64(fo, l->fo_globals));
 		if (rc)
 			return rc;
@@ -773,6 +898,139 @@ static int locate_frame(struct py_walker *w, raddr_t addr, unsigned char *scratc
 	return 0;
 }
 
+/* 3.11+: this walk's copy of the interpreter frame at addr, or NULL when no
+ * read of this walk copied it.  The newest chunk's copy counts up to
+ * chunk_end: past the thread's top too (read on speculation), where a
+ * callee pushed since the thread state was read lies. */
+static const unsigned char *copied_frame(const struct py_walker *w, raddr_t addr, int r_chunk,
+					 raddr_t chunk_end)
+{
+	uint32_t size = w->rt->layout.if_size;
+	for (int i = 0; i < w->nregions; i++) {
+		const struct py_region *r = &w->regions[i];
+		raddr_t end = i == r_chunk && chunk_end > r->end ? chunk_end : r->end;
+		if (addr >= r->start && end - r->start >= size && addr - r->start <= end - r->start - size)
+			return w->stack + r->local + (addr - r->start);
+	}
+	return NULL;
+}
+
+static raddr_t if_code(const struct py_layout *l, const unsigned char *f)
+{
+	return rd_u64(f, l->if_executable) & ~(raddr_t)l->executable_tag_mask;
+}
+
+/* The code object of the Python frame copied in f, or NULL (not a Python
+ * frame, or its code unreadable: then nothing is settled from it). */
+static struct py_code *settle_code(struct py_walker *w, const unsigned char *f)
+{
+	const struct py_layout *l = &w->rt->layout;
+	uint8_t owner = rd_u8(f, l->if_owner);
+	if (owner != l->owner_thread && owner != l->owner_generator && owner != l->owner_frame_object)
+		return NULL;
+	raddr_t exe = if_code(l, f);
+	struct py_code *code;
+	if (!exe || py_code_get(&w->codes, exe, rd_u64(f, l->if_globals), &code) != 0)
+		return NULL;
+	return code;
+}
+
+/* 3.11: whether the frame copied in f (code) points into the inline caches
+ * of the instruction that pushed a callee; negative when unknown. */
+static int pushed_callee(struct py_walker *w, const unsigned char *f, struct py_code *code)
+{
+	const struct py_layout *l = &w->rt->layout;
+	int64_t off = (int64_t)(rd_u64(f, l->if_ip) - code->code_start);
+	return py_code_in_caches(&w->codes, code, off);
+}
+
+/* 3.11+: frame, copied in f0, was the innermost frame when the thread state
+ * was read (ds_top its data-stack top then).  Returns the innermost frame
+ * as the first read's copies show it (see settle_fo_top): a callee pushed
+ * right after a frame (its code's frame size on), or at ds_top, linked to
+ * it and marked as pushed; or the caller, when the copies show the caller
+ * running again.  Climbed frames past the top lie in the chunk's copy up to
+ * chunk_end, which then becomes the region's end. */
+static raddr_t settle_top(struct py_walker *w, raddr_t frame, raddr_t ds_top, int r_chunk,
+			  raddr_t chunk_end)
+{
+	const struct py_layout *l = &w->rt->layout;
+	const unsigned char *f0 = copied_frame(w, frame, r_chunk, chunk_end);
+	struct py_code *code = f0 ? settle_code(w, f0) : NULL;
+	if (!code || l->live_kind == PY_LIVE_NONE)
+		return frame;
+	bool stacktop = l->live_kind == PY_LIVE_STACKTOP;
+	bool cache = l->live_kind == PY_LIVE_CALL_CACHE;
+
+	/* up: callees pushed since */
+	raddr_t cur = frame, best = frame;
+	const unsigned char *fc = f0;
+	for (int level = 0; level < SETTLE_LEVELS; level++) {
+		/* the running frame (3.12-3.13) has no callee; a frame that
+		 * pushed none (3.11) neither */
+		if (stacktop && rd_i32(fc, l->if_stacktop) == -1)
+			break;
+		if (cache && pushed_callee(w, fc, code) != 1)
+			break;
+		raddr_t cand[2] = { 0, 0 };
+		if (rd_u8(fc, l->if_owner) == l->owner_thread && code->framesize)
+			cand[0] = cur + code->framesize;
+		if (level == 0 && ds_top != cand[0])
+			cand[1] = ds_top;
+		raddr_t next = 0;
+		const unsigned char *fn = NULL;
+		struct py_code *ncode = NULL;
+		for (int k = 0; k < 2 && !next; k++) {
+			const unsigned char *c = cand[k] ? copied_frame(w, cand[k], r_chunk, chunk_end) : NULL;
+			if (!c || rd_u64(c, l->if_previous) != cur || rd_u8(c, l->if_owner) != l->owner_thread)
+				continue;
+			/* 3.11: pushed by the call, not entered from C */
+			if (cache && rd_u8(c, l->if_is_entry))
+				continue;
+			/* 3.14+: a popped frame has no code any more, except
+			 * one a new generator took over (it runs elsewhere) */
+			struct py_code *cc = settle_code(w, c);
+			if (!cc || cc->generator)
+				continue;
+			next = cand[k];
+			fn = c;
+			ncode = cc;
+		}
+		if (!next)
+			break;
+		cur = next;
+		fc = fn;
+		code = ncode;
+		/* 3.12-3.13: a frame above counts once the running one is found */
+		if (!stacktop || rd_i32(fc, l->if_stacktop) == -1)
+			best = cur;
+	}
+	if (best != frame) {
+		w->stats.pushed_tops++;
+		if (r_chunk >= 0 && chunk_end > w->regions[r_chunk].end &&
+		    best >= w->regions[r_chunk].start && best < chunk_end)
+			w->regions[r_chunk].end = chunk_end;
+		return best;
+	}
+
+	/* down: the caller runs again (3.14+: the walk skips a cleared frame) */
+	if (!stacktop && !cache)
+		return frame;
+	if (stacktop && rd_i32(f0, l->if_stacktop) == -1)
+		return frame;
+	if (cache && rd_u8(f0, l->if_is_entry))
+		return frame;
+	raddr_t caller = rd_u64(f0, l->if_previous);
+	const unsigned char *m = caller ? copied_frame(w, caller, r_chunk, chunk_end) : NULL;
+	struct py_code *mcode = m ? settle_code(w, m) : NULL;
+	if (!mcode)
+		return frame;
+	if (stacktop ? rd_i32(m, l->if_stacktop) != -1 : pushed_callee(w, m, mcode) != 0)
+		return frame;
+	w->stats.popped_tops++;
+	return caller;
+}
+
 /* What a thread state must match: its interpreter, and for a cached main
  * thread its pthread id (0: no check). */
 struct thread_check {
@@ -875,41 +1133,56 @@ static int walk_interp_pass(struct py_walker *w, struct sample *s, struct thread
 	for (int i = 0; i < sp->n; i++)
 		if ((rc = add_region(w, sp->addr[i], sp->addr[i] + l->if_size)))
 			return rc;
-	/* w->stack does not move any more in this batch */
-	int i_cf = -1;
-	/* the interpreter's words first: the thread state and the regions
-	 * after it then fill one local buffer, one segment for the kernel */
+	/* w->stack does not move any more in this batch.
+	 * The frames are copied before the thread state.  The other way round,
+	 * the frames' copies caught a thread that calls and returns every few
+	 * microseconds just after its calls and returns far more often than
+	 * it is there (tests/targets/exc_phases.py on another CPU: the except
+	 * line got 10-30% of the samples for 40% of the time), probably
+	 * because reading a cache line the thread writes at each call and
+	 * return (the thread state's) delays its next write.  The frames'
+	 * own copies say which one was innermost (settle_top). */
 	if (nextra > 4)
 		return FAIL(PY_FAIL_OTHER, ERR_LIMIT);
 	for (int k = 0; k < nextra; k++)
 		iov[n++] = extra[k];
+	int i_first_region = n;
+	for (int r = r_chunk >= 0 ? r_chunk : r_spec; r < w->nregions; r++)
+		iov[n++] = (struct mem_iov){ w->regions[r].start, w->stack + w->regions[r].local,
+					     (size_t)(w->regions[r].end - w->regions[r].start) };
+	int i_ts = n, i_cf = -1;
 	iov[n++] = (struct mem_iov){ tstate, w->stack, w->ts_read };
 	if (sp->cframe) {
 		i_cf = n;
 		iov[n++] = (struct mem_iov){ sp->cframe + l->cframe_current_frame, &cf_guess, 8 };
-	}
-	/* which region each piece fills (-1: none) */
-	int16_t iov_region[sizeof(iov) / sizeof(iov[0])];
-	memset(iov_region, -1, sizeof(iov_region));
-	for (int r = r_chunk >= 0 ? r_chunk : r_spec; r < w->nregions; r++) {
-		raddr_t start = w->regions[r].start, end = w->regions[r].end;
-		unsigned char *local = w->stack + w->regions[r].local;
-		iov_region[n] = (int16_t)r;
-		iov[n++] = (struct mem_iov){ start, local, (size_t)(end - start) };
 	}
 	int got = mem_readv(w->mem, iov, n);
 	if (got < 0)
 		return FAIL(PY_FAIL_TSTATE, got);
 	if (got < nextra)
 		return FAIL(PY_FAIL_RUNTIME, ERR_FAULT);
-	if (got == nextra) /* the thread state is gone */
-		return chk->expect_ident ? STALE : FAIL(PY_FAIL_TSTATE, ERR_FAULT);
 	if (nextra)
 		shared_parse(w, sh);
-	/* regions whose read did not happen (whole) are dropped */
-	for (int k = got; k < n; k++)
-		if (iov_region[k] >= 0)
-			region_drop(w, iov_region[k]);
+	/* regions whose read did not happen are dropped */
+	for (int k = got; k < i_ts; k++) {
+		if (k >= i_first_region)
+			region_drop(w, (r_chunk >= 0 ? r_chunk : r_spec) + (k - i_first_region));
+	}
+	if (got <= i_ts) {
+		/* a speculative piece was not readable (freed): the thread
+		 * state comes alone */
+		int m = 0;
+		struct mem_iov iov1[2];
+		iov1[m++] = iov[i_ts];
+		if (i_cf >= 0)
+			iov1[m++] = iov[i_cf];
+		int got1 = mem_readv(w->mem, iov1, m);
+		if (got1 < 0)
+			return FAIL(PY_FAIL_TSTATE, got1);
+		if (got1 == 0) /* the thread state is gone */
+			return chk->expect_ident ? STALE : FAIL(PY_FAIL_TSTATE, ERR_FAULT);
+		got = i_ts + got1;
+	}
 	bool cf_ok = i_cf >= 0 && got > i_cf;
 
 	const unsigned char *ts = w->stack;
@@ -930,6 +1203,7 @@ static int walk_interp_pass(struct py_walker *w, struct sample *s, struct thread
 	raddr_t chunk = rd_u64(ts, l->ts_datastack_chunk);
 	raddr_t top = rd_u64(ts, l->ts_datastack_top);
 	raddr_t frame = 0, cframe = 0;
+	raddr_t chunk_end = 0; /* the newest chunk's copy ends here (past top) */
 	bool need_cframe = false;
 	if (l->ts_current_frame != PY_ABSENT) {
 		frame = rd_u64(ts, l->ts_current_frame);
@@ -950,6 +1224,7 @@ static int walk_interp_pass(struct py_walker *w, struct sample *s, struct thread
 		chunk = 0;
 	} else if (r_chunk >= 0 && chunk == sp->chunk && top <= w->regions[r_chunk].end &&
 		   w->regions[r_chunk].end > w->regions[r_chunk].start) {
+		chunk_end = w->regions[r_chunk].end;
 		w->regions[r_chunk].end = top;
 		have_chunk = true;
 	} else {
@@ -1042,9 +1317,13 @@ static int walk_interp_pass(struct py_walker *w, struct sample *s, struct thread
 	unsigned char scratch[FRAME_READ_MAX];
 	if (l->if_size > sizeof(scratch))
 		return FAIL(PY_FAIL_OTHER, ERR_CORRUPT);
+	/* while the collector runs, the frame that started it stays the
+	 * innermost Python frame as far as the <GC> frame is concerned */
+	if (frame && !(sh && sh->collecting))
+		frame = settle_top(w, frame, top, r_chunk, chunk_end);
 	/* Whether the last frame walked was a Python frame (see the check
 	 * after the loop). */
-	bool python_last = false;
+	bool python_last = false, generator_last = false;
 	const uint32_t depth0 = t->depth; /* frames emitted before the walk (<GC>) */
 	for (int steps = 0; frame; steps++) {
 		if (steps >= PY_MAX_FRAMES)
@@ -1117,6 +1396,7 @@ static int walk_interp_pass(struct py_walker *w, struct sample *s, struct thread
 		    (rc = emit_synthetic(w, s, t, w->native_func)))
 			return rc;
 		python_last = true;
+		generator_last = owner == l->owner_generator;
 		frame = prev;
 	}
 	/* 3.12+: every evaluation loop pushes a C-stack entry frame first
@@ -1126,8 +1406,10 @@ static int walk_interp_pass(struct py_walker *w, struct sample *s, struct thread
 	 * of its _PyCFrame (a C local) in a register and stores it late, so
 	 * even a stopped thread (--blocking) can show a yielded generator's
 	 * frame, already unlinked (previous NULL), as the current one.  A
-	 * torn read, not a stack. */
-	if (python_last && l->owner_cstack != PY_OWNER_NONE)
+	 * torn read, not a stack.  3.11 has no such entry frame, but a
+	 * running generator always has a caller: one at the end of the chain
+	 * was copied after it yielded. */
+	if (python_last && (l->owner_cstack != PY_OWNER_NONE || generator_last))
 		return FAIL(PY_FAIL_FRAME_SWITCH, ERR_CORRUPT);
 	/* remember what was read on its own, plus what the guess got right */
 	int keep = w->next_spec.n;
@@ -1171,30 +1453,43 @@ static int walk_object_thread(struct py_walker *w, struct sample *s, struct thre
 	unsigned char ts[TS_READ_MAX];
 	if (w->ts_read > sizeof(ts))
 		return ERR_CORRUPT;
-	/* one readv: the thread state, the shared words, the TID of the thread
-	 * we expect there, and the frame chain it had last time */
+	/* one readv: the shared words, the frame chain the thread had last
+	 * time, then the thread state and the TID of the thread we expect
+	 * there (frames first: see walk_interp_thread) */
 	struct py_spec *sp = spec_slot(w, tstate);
 	struct mem_iov *iov = fo_reserve(w, sp->chain_n + PY_SPEC_TOPS, 6);
 	int n = 0;
-	iov[n++] = (struct mem_iov){ tstate, ts, w->ts_read };
 	for (int k = 0; k < nextra && k < 4; k++)
 		iov[n++] = extra[k];
 	int nfixed = n;
+	fo_spec_iovs(w, sp, iov, &n);
+	int i_ts = n;
+	iov[n++] = (struct mem_iov){ tstate, ts, w->ts_read };
 	if (w->pthread_tid.ncand < 0 && w->main_thread_ident)
 		pthread_tid_calibrate(&w->pthread_tid, w->mem, w->ns.ns_pid, w->main_thread_ident);
 	uint64_t guess = expect_ident ? expect_ident : sp->ident;
 	uint32_t tid32 = 0;
-	if (w->pthread_tid.ncand > 0 && guess)
+	int i_tid = -1;
+	if (w->pthread_tid.ncand > 0 && guess) {
+		i_tid = n;
 		iov[n++] = (struct mem_iov){ pthread_tid_addr(&w->pthread_tid, guess), &tid32, 4 };
-	int nhead = n;
-	fo_spec_iovs(w, sp, iov, &n);
+	}
 	int got = mem_readv(w->mem, iov, n);
 	if (got < 0)
 		return FAIL(PY_FAIL_TSTATE, got);
-	if (got == 0)
-		return expect_ident ? STALE : FAIL(PY_FAIL_TSTATE, ERR_FAULT);
 	if (got < nfixed)
 		return FAIL(PY_FAIL_RUNTIME, ERR_FAULT);
+	size_t valid = (size_t)((got < i_ts ? got : i_ts) - nfixed);
+	if (got <= i_ts) {
+		/* a frame of last time was not readable: the thread state
+		 * (and TID) come alone */
+		int got1 = mem_readv(w->mem, iov + i_ts, n - i_ts);
+		if (got1 < 0)
+			return FAIL(PY_FAIL_TSTATE, got1);
+		got = i_ts + got1;
+	}
+	if (got == i_ts)
+		return expect_ident ? STALE : FAIL(PY_FAIL_TSTATE, ERR_FAULT);
 	if (nextra)
 		shared_parse(w, sh);
 	if (rd_u64(ts, l->ts_interp) != interp)
@@ -1204,7 +1499,6 @@ static int walk_object_thread(struct py_walker *w, struct sample *s, struct thre
 		return STALE;
 	if (next)
 		*next = rd_u64(ts, l->ts_next);
-	size_t valid = got > nhead ? (size_t)(got - nhead) : 0;
 
 	/* several offsets of the block may still hold the main thread's tid:
 	 * another thread tells which one is the tid, before it is used */
@@ -1215,7 +1509,7 @@ static int walk_object_thread(struct py_walker *w, struct sample *s, struct thre
 	 * when the thread is the one we guessed, else now */
 	t->tid = ident; /* uncalibrated: the pthread id */
 	if (w->pthread_tid.ncand > 0 && ident) {
-		if (ident == guess && nhead > nfixed && got >= nhead && off == w->pthread_tid.cand[0])
+		if (ident == guess && i_tid >= 0 && got > i_tid && off == w->pthread_tid.cand[0])
 			t->tid = tid32;
 		else if (mem_read(w->mem, pthread_tid_addr(&w->pthread_tid, ident), &tid32, 4) == 0)
 			t->tid = tid32;

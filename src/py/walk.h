@@ -109,6 +109,15 @@ struct py_frame_memo {
 	struct frame f;
 };
 
+/* 3.8-3.10: where a caller was when a callee of a given code ran above it,
+ * seen in copies that agree (the callee's made after the caller's):
+ * direct-mapped by the two code addresses. */
+#define PY_CALL_SITES 256
+struct py_call_site {
+	raddr_t caller_code, callee_code;
+	int32_t lasti;      /* the caller's f_lasti */
+};
+
 struct py_walk_stats {
 	uint64_t samples, failed, frames;
 	uint64_t threads;        /* 3.11+ thread walks */
@@ -116,7 +125,8 @@ struct py_walk_stats {
 	uint64_t single_reads;   /* frames that needed a read of their own */
 	uint64_t second_reads;   /* ... that needed more than the first batched read */
 	uint64_t rereads;        /* ... whose first read's guesses missed: read again whole */
-	uint64_t popped_tops;    /* innermost frames found cleared (returned): skipped */
+	uint64_t popped_tops;    /* innermost frames the copies show returned: caller taken */
+	uint64_t pushed_tops;    /* callees the copies show pushed above it: taken */
 	uint64_t chases;         /* 3.8-3.10: reads of a thread's current frame pointer and frame */
 	uint64_t failed_by[PY_NFAIL]; /* failed samples by cause */
 };
@@ -156,6 +166,7 @@ struct py_walker {
 	raddr_t task;                    /* the running task found, 0 none */
 	raddr_t stop_frame;              /* its coroutine's frame: the last to walk */
 	bool stop_reached;               /* the walk reached stop_frame */
+	struct py_call_site sites[PY_CALL_SITES];
 	unsigned char *fo_buf;           /* 3.8-3.10: batch of frame-object copies */
 	raddr_t *fo_addr;                /* ... and their addresses */
 	size_t fo_cap;

@@ -10,6 +10,7 @@
 #include "base/intern.h"
 #include "py/code.h"
 #include "py/layout.h"
+#include "py/opcodes.h"
 #include "py/runtime.h"
 #include "target/mem.h"
 
@@ -119,8 +120,87 @@ TEST(sweep_notices_change)
 	}
 }
 
+/* The opcode of major.minor named name, or -1. */
+static int opcode_named(int minor, const char *name)
+{
+	for (int op = 0; op < 256; op++) {
+		const char *n = py_opcode_name(3, minor, op);
+		if (n && !strcmp(n, name))
+			return op;
+	}
+	return -1;
+}
+
+/* 3.11+: the bytes a code object's frames take on the data stack (the walker
+ * finds a callee pushed right after its caller), and, 3.11-3.12, whether an
+ * instruction pointer lies in an instruction's inline caches (where a frame
+ * that pushed a callee points). */
+TEST(frame_size_and_inline_caches)
+{
+	static struct py_runtime rt;
+	static unsigned char img[IMAGE];
+	int lo, hi;
+	py_layout_range(&lo, &hi);
+	for (int minor = 11; minor <= hi; minor++) {
+		const struct py_layout *l = py_layout_find(3, minor);
+		memset(&rt, 0, sizeof(rt));
+		rt.major = 3;
+		rt.minor = minor;
+		rt.layout = *l;
+		struct mem_source mem = { .pid = getpid(), .memfd = memfd_create("test-code", MFD_CLOEXEC) };
+		code_image(img, l, 10);
+		if (l->co_framesize != PY_ABSENT) {
+			put32(img, A_CODE + l->co_framesize, 17);
+		} else {
+			put32(img, A_CODE + l->co_nlocalsplus, 3);
+			put32(img, A_CODE + l->co_stacksize, 5);
+		}
+		/* odd versions: a generator's code (CO_GENERATOR) */
+		if (minor & 1)
+			put32(img, A_CODE + l->co_flags, 0x20 & l->co_gen_flags);
+		/* RESUME, CALL and its caches, RETURN_VALUE: 8 code units */
+		int call = opcode_named(minor, "CALL"), caches = py_opcode_caches(3, minor, call);
+		int resume = opcode_named(minor, "RESUME"), ret = opcode_named(minor, "RETURN_VALUE");
+		CHECK(call >= 0 && resume >= 0 && ret >= 0 && caches >= 1 && caches <= 5);
+		unsigned char *code = img + A_CODE + l->co_code_adaptive;
+		code[0] = (unsigned char)resume;
+		code[2] = (unsigned char)call;
+		code[2 + 2 * (1 + caches)] = (unsigned char)ret;
+		put64(img, A_CODE + l->ob_size, 8);
+		CHECK(mem.memfd >= 0 && load(mem.memfd, img) == 0);
+		struct strtab strings;
+		strtab_init(&strings);
+		struct py_code_cache c;
+		py_code_cache_init(&c, &rt, &mem, &strings);
+
+		struct py_code *e;
+		CHECK_EQ_INT(py_code_get(&c, A_CODE, 1, &e), 0);
+		if (l->co_framesize != PY_ABSENT)
+			CHECK_EQ_INT(e->framesize, 17 * 8);
+		else /* the frame's own words, then locals and stack */
+			CHECK_EQ_INT(e->framesize, l->if_size + (3 + 5) * 8);
+		CHECK_EQ_INT(e->generator, minor & 1);
+		if (l->ip_kind == PY_IP_PREV_INSTR) {
+			CHECK_EQ_INT(py_code_in_caches(&c, e, 0), 0);
+			CHECK_EQ_INT(py_code_in_caches(&c, e, 2), 0);       /* the CALL */
+			for (int k = 1; k <= caches; k++)                   /* its caches */
+				CHECK_EQ_INT(py_code_in_caches(&c, e, 2 + 2 * k), 1);
+			CHECK_EQ_INT(py_code_in_caches(&c, e, 2 + 2 * (1 + caches)), 0);
+			CHECK(py_code_in_caches(&c, e, 16) < 0);            /* past the code */
+			CHECK(py_code_in_caches(&c, e, -2) < 0);
+		} else {
+			/* instr_ptr never stops inside caches */
+			CHECK(py_code_in_caches(&c, e, 2) < 0);
+		}
+		py_code_cache_release(&c);
+		strtab_release(&strings);
+		mem_close(&mem);
+	}
+}
+
 int main(void)
 {
 	RUN(sweep_notices_change);
+	RUN(frame_size_and_inline_caches);
 	return harness_done();
 }

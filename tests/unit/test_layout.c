@@ -46,6 +46,7 @@ static const struct field_range u32_fields[] = {
 	F(fo_code, 8, 10),
 	F(fo_lasti, 8, 10),
 	F(fo_globals, 8, 10),
+	F(fo_state, 8, 10),
 	F(if_size, 11, ALL_TO),
 	F(if_previous, 11, ALL_TO),
 	F(if_executable, 11, ALL_TO),
@@ -53,6 +54,7 @@ static const struct field_range u32_fields[] = {
 	F(if_owner, 11, ALL_TO),
 	F(if_is_entry, 11, 11),
 	F(if_globals, 11, ALL_TO),
+	F(if_stacktop, 11, 13),
 	F(chunk_previous, 11, ALL_TO),
 	F(chunk_size, 11, ALL_TO),
 	F(chunk_top, 11, ALL_TO),
@@ -65,6 +67,11 @@ static const struct field_range u32_fields[] = {
 	F(co_linetable, ALL_FROM, ALL_TO),
 	F(co_code_adaptive, 11, ALL_TO),
 	F(co_code, 8, 10),
+	F(co_framesize, 12, ALL_TO),
+	F(co_nlocalsplus, 11, ALL_TO),
+	F(co_stacksize, 11, ALL_TO),
+	F(co_flags, 11, ALL_TO),
+	F(co_gen_flags, 11, ALL_TO),
 	F(ob_type, ALL_FROM, ALL_TO),
 	F(ob_size, ALL_FROM, ALL_TO),
 	F(u_length, ALL_FROM, ALL_TO),
@@ -184,10 +191,10 @@ TEST(range_and_lookup)
 TEST(fields_present_exactly_where_they_exist)
 {
 	/* The table above lists every u32 of struct py_layout: besides them
-	 * there are four runs of u8 fields (11 enums and owners at the top,
-	 * 3 unicode bit positions, 2 thread-status bit positions, 8 asyncio
-	 * bits and states), each padded to the next u32. */
-	CHECK_EQ_INT(sizeof(struct py_layout), NELEM(u32_fields) * 4 + 12 + 4 + 4 + 8);
+	 * there are four runs of u8 fields (14 enums, owners and f_state
+	 * values at the top, 3 unicode bit positions, 2 thread-status bit
+	 * positions, 8 asyncio bits and states), each padded to the next u32. */
+	CHECK_EQ_INT(sizeof(struct py_layout), NELEM(u32_fields) * 4 + 16 + 4 + 4 + 8);
 	FOR_EACH_LAYOUT(l) {
 		for (size_t i = 0; i < NELEM(u32_fields); i++) {
 			const struct field_range *f = &u32_fields[i];
@@ -264,6 +271,44 @@ TEST(enums_consistent)
 		CHECK((l->executable_tag_mask & (l->executable_tag_mask + 1)) == 0);
 		if (l->executable_tag_mask)
 			CHECK(l->ip_kind == PY_IP_INSTR_PTR);
+	}
+}
+
+TEST(live_kind_consistent)
+{
+	FOR_EACH_LAYOUT(l) {
+		switch (l->live_kind) {
+		case PY_LIVE_EXECUTING:
+		case PY_LIVE_FRAME_STATE:
+			CHECK(l->frame_model == PY_FRAMES_OBJECTS && l->fo_state != PY_ABSENT);
+			break;
+		case PY_LIVE_CALL_CACHE:
+			/* only prev_instr stops inside a call's inline caches */
+			CHECK(l->ip_kind == PY_IP_PREV_INSTR && l->if_is_entry != PY_ABSENT);
+			break;
+		case PY_LIVE_STACKTOP:
+			CHECK(l->frame_model == PY_FRAMES_INTERP && l->if_stacktop != PY_ABSENT);
+			break;
+		case PY_LIVE_CLEARED:
+			CHECK(l->frame_model == PY_FRAMES_INTERP && l->if_stacktop == PY_ABSENT);
+			break;
+		default:
+			CHECK(0);
+		}
+		/* running and unwinding are two different f_state values (3.10) */
+		if (l->live_kind == PY_LIVE_FRAME_STATE)
+			CHECK(l->fo_state_executing != l->fo_state_unwinding);
+		else
+			CHECK(l->fo_state_executing == 0 && l->fo_state_unwinding == 0);
+		/* a frame's size is known wherever frames are on a data stack */
+		if (l->frame_model == PY_FRAMES_INTERP)
+			CHECK(l->co_nlocalsplus != PY_ABSENT && l->co_stacksize != PY_ABSENT);
+		/* the kind only moves forward with the version */
+		if (l->minor > range_min) {
+			const struct py_layout *prev = py_layout_find(3, l->minor - 1);
+
+			CHECK(prev && prev->live_kind <= l->live_kind);
+		}
 	}
 }
 
@@ -624,6 +669,7 @@ int main(void)
 	RUN(range_and_lookup);
 	RUN(fields_present_exactly_where_they_exist);
 	RUN(enums_consistent);
+	RUN(live_kind_consistent);
 	RUN(gil_model_consistent);
 	RUN(offsets_inside_their_structs);
 	RUN(debug_maps);

@@ -16,6 +16,9 @@
 	.owner_frame_object = 2, \
 	.owner_cstack = 3, \
 	.gil_model = PY_GIL_THREAD, \
+	.live_kind = PY_LIVE_CLEARED, \
+	.fo_state_executing = 0, \
+	.fo_state_unwinding = 0, \
 	.rt_interpreters_head = 0x3a8, \
 	.rt_main_thread = 0x3c0, \
 	.is_size = 0x373c0, \
@@ -38,12 +41,14 @@
 	.fo_code = PY_ABSENT, \
 	.fo_lasti = PY_ABSENT, \
 	.fo_globals = PY_ABSENT, \
+	.fo_state = PY_ABSENT, \
 	.if_globals = 0x18, \
 	.if_size = 0x50, \
 	.if_previous = 0x8, \
 	.if_executable = 0x0, \
 	.if_ip = 0x38, \
 	.if_owner = 0x4a, \
+	.if_stacktop = PY_ABSENT, \
 	.if_is_entry = PY_ABSENT, \
 	.chunk_previous = 0x0, \
 	.chunk_size = 0x8, \
@@ -57,6 +62,11 @@
 	.co_linetable = 0x88, \
 	.co_code_adaptive = 0xd0, \
 	.co_code = PY_ABSENT, \
+	.co_nlocalsplus = 0x48, \
+	.co_stacksize = 0x40, \
+	.co_flags = 0x30, \
+	.co_gen_flags = 0x3a0, \
+	.co_framesize = 0x4c, \
 	.ob_type = 0x8, \
 	.ob_size = 0x10, \
 	.u_length = 0x10, \

@@ -16,6 +16,9 @@
 	.owner_frame_object = PY_OWNER_NONE, \
 	.owner_cstack = PY_OWNER_NONE, \
 	.gil_model = PY_GIL_RUNTIME, \
+	.live_kind = PY_LIVE_EXECUTING, \
+	.fo_state_executing = 0, \
+	.fo_state_unwinding = 0, \
 	.rt_interpreters_head = 0x20, \
 	.rt_main_thread = 0x48, \
 	.is_size = 0xaa0, \
@@ -38,7 +41,9 @@
 	.fo_code = 0x20, \
 	.fo_lasti = 0x68, \
 	.fo_globals = 0x30, \
+	.fo_state = 0x74, \
 	.if_globals = PY_ABSENT, \
+	.if_stacktop = PY_ABSENT, \
 	.if_size = PY_ABSENT, \
 	.if_previous = PY_ABSENT, \
 	.if_executable = PY_ABSENT, \
@@ -57,6 +62,11 @@
 	.co_linetable = 0x78, \
 	.co_code_adaptive = PY_ABSENT, \
 	.co_code = 0x30, \
+	.co_nlocalsplus = PY_ABSENT, \
+	.co_stacksize = PY_ABSENT, \
+	.co_flags = PY_ABSENT, \
+	.co_gen_flags = PY_ABSENT, \
+	.co_framesize = PY_ABSENT, \
 	.ob_type = 0x8, \
 	.ob_size = 0x10, \
 	.u_length = 0x10, \
