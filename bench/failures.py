@@ -156,9 +156,16 @@ def parse_tachyon(text):
     return r
 
 
+# strobe on one CPU, the target on another: a target that runs while it is
+# read is the case that tears (sharing one CPU, one of the two waits while
+# the other runs, and the scheduler's choice made runs differ tenfold)
+PIN_STROBE, PIN_TARGET = "0", "1"
+
+
 def run_strobe(strobe, rate, cmd, cwd=None, stats=True):
     out = os.path.join(WORK, "out.txt")
-    argv = [strobe, "run", "-r", str(rate), "--collapsed", "-o", out]
+    argv = ["taskset", "-c", PIN_STROBE, strobe, "run", "-r", str(rate), "--collapsed", "-o", out]
+    cmd = ["taskset", "-c", PIN_TARGET] + cmd
     if stats:
         argv.append("--realtime-stats")
     p = subprocess.run(argv + ["--"] + cmd, cwd=cwd, capture_output=True, text=True,
@@ -194,7 +201,11 @@ def measure(strobe, rate, runs, parse=parse_strobe, tachyon=False):
     for cmd, cwd, repeat in runs:
         for _ in range(repeat):
             if tachyon:
-                p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+                # Tachyon's sampler and its target are one process tree:
+                # the profiler on one CPU, the launched script on another
+                p = subprocess.run(["taskset", "-c", PIN_STROBE] + cmd, capture_output=True,
+                                   text=True, timeout=600,
+                                   env=dict(os.environ, STROBE_PIN_CPU=PIN_TARGET))
                 text = p.stdout.replace("\r", "\n")
             else:
                 text = run_strobe(strobe, rate, cmd, cwd)

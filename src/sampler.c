@@ -74,7 +74,7 @@ static void rate_print(const struct rate_window *r, const struct sampler_result 
 }
 
 /* Walks of a torn sample after the first. */
-#define TORN_RETRIES 5
+#define TORN_RETRIES 8
 
 static bool torn(int rc)
 {

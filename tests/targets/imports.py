@@ -8,6 +8,7 @@ and frames.  Stacks change every microsecond, which is where a sampler
 that reads a running process finds torn state.  Also a workload of
 bench/failures.py."""
 import importlib
+import os
 import sys
 
 import _common as c
@@ -27,5 +28,9 @@ def storm(seconds):
 
 
 if __name__ == "__main__":
+    # bench/failures.py: a profiler that launches the script itself
+    # (Tachyon) is pinned to one CPU, the script pins itself to another
+    if os.environ.get("STROBE_PIN_CPU"):
+        os.sched_setaffinity(0, {int(os.environ["STROBE_PIN_CPU"])})
     c.signal("ready", __file__)
     storm(float(sys.argv[1]) if len(sys.argv) > 1 else 5)  # @module
