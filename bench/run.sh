@@ -4,6 +4,7 @@
 # tables for BENCHMARKS.md.  Choose parts with BENCH="core accuracy ...".
 #   core      bench/bench.py     rates, CPU, RSS; binary format (issues 3, 4, 8)
 #   accuracy  bench/accuracy.py  TVD vs truth, failed and torn samples (issue 8)
+#   failures  bench/failures.py  failed samples on real programs, by cause (issue 16)
 #   slowdown  bench/slowdown.py  work the target gets done while profiled (issue 8)
 #   formats   bench/formats.py   writing every format from a big profile (issue 5)
 #   live      bench/live.py      cost of the live view (issue 7)
@@ -12,12 +13,13 @@ set -e
 cd "$(dirname "$0")/.."
 tests/provision.sh >/dev/null
 command -v /usr/bin/time >/dev/null || apt-get install -y time >/dev/null
-parts=${BENCH:-core accuracy slowdown formats live longrun}
+parts=${BENCH:-core accuracy failures slowdown formats live longrun}
 for part in $parts; do
 	echo "## $part"
 	case $part in
 	core) python3 bench/bench.py ;;
 	accuracy) python3 bench/accuracy.py ;;
+	failures) python3 bench/failures.py ${FAILURES_BASELINE:+--baseline $FAILURES_BASELINE} ;;
 	slowdown) python3 bench/slowdown.py ;;
 	formats) python3 bench/formats.py ${FORMATS_SAMPLES:+--samples $FORMATS_SAMPLES} ;;
 	live) python3 bench/live.py ;;
