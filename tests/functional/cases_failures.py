@@ -67,10 +67,12 @@ def t_fail_causes(ctx):
     check(abs(failed / s["samples"] - done["hidden_share"]) < 0.12,
           "%.1f%% failed, the target spent %.1f%% in hidden()", s["error_rate"],
           100 * done["hidden_share"])
-    live = re.findall(r"Failed: ([\d.]+)% \(code object unreadable ([\d.]+)%\)",
+    # the commonest cause first; a rare torn read may follow it
+    live = re.findall(r"Failed: ([\d.]+)% \(code object unreadable ([\d.]+)%[,)]",
                       p.stdout + p.stderr)
-    check(live, "no 'Failed: P%% (code object unreadable P%%)' on the live line")
-    check(all(a == b and 20 < float(a) < 80 for a, b in live), "live failures %s", live)
+    check(live, "no 'Failed: P%% (code object unreadable P%%...' on the live line")
+    check(all(float(a) - float(b) < 1 and 20 < float(a) < 80 for a, b in live),
+          "live failures %s", live)
     # a failed sample adds no stack: hidden() never shows, shown() does
     col = Collapsed(out)
     funcs = functions(col)
