@@ -98,6 +98,9 @@ static const char *const section_titles[SEC_COUNT] = {
 #define ON_OUTPUT (ON_RUN | ON_ATTACH | ON_REPLAY)
 #define ON_ALL (ON_RUN | ON_ATTACH | ON_REPLAY | ON_DUMP)
 
+/* The format without a format option (Tachyon's). */
+#define DEFAULT_FORMAT "pstats"
+
 /* In the order of enum cli_mode (exception is 4: "all" is internal). */
 static const char *const mode_choices[] = { "wall", "cpu", "gil", "exception", NULL };
 
@@ -1323,13 +1326,30 @@ out:
 	return r;
 }
 
+const char *cli_format_option(const struct options *o, const char **arg)
+{
+	*arg = NULL;
+	if (strcmp(o->format, DEFAULT_FORMAT) == 0)
+		return NULL;
+	for (size_t i = 0; i < N_OPTS; i++) {
+		const struct opt_spec *s = &opt_specs[i];
+		if (!s->format || !s->format_name || strcmp(s->format_name, o->format) != 0)
+			continue;
+		/* the one format option with a value: --diff-flamegraph BASELINE */
+		if (s->metavar)
+			*arg = o->baseline;
+		return s->long_name;
+	}
+	return NULL;
+}
+
 static void set_defaults(struct options *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->command = CMD_NONE;
 	o->interval_usec = 1000; /* 1khz */
 	o->duration_sec = -1;
-	o->format = "pstats";
+	o->format = DEFAULT_FORMAT;
 	o->sort = SORT_NSAMPLES;
 	o->limit = 15;
 	o->pid = 0;

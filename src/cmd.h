@@ -6,6 +6,10 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "base/buf.h"
+#include "base/error.h"
+#include "out/out.h"
+
 struct options;
 struct profile;
 struct spawn;
@@ -62,8 +66,8 @@ int cmd_replay(const struct options *o);
  * NULL (after a warning) if the thread cannot start. */
 /* In a profiler's environment, equal to its -o: that name was made up by
  * the parent strobe (out_<pid>.txt from -o out.txt), so it is treated as a
- * default name, not as the user's (a directory or a link there is refused;
- * cmd_output_path).  Set by a user, it only makes strobe stricter. */
+ * default name, not as the user's (a directory or a link there is
+ * refused).  Set by a user, it only makes strobe stricter. */
 #define CMD_MADE_UP_OUTPUT_ENV "STROBE_MADE_UP_OUTPUT"
 struct child_monitor;
 struct child_monitor *cmd_children_start(const struct options *o, pid_t pid);
@@ -92,12 +96,14 @@ struct cmd_exec *cmd_exec_watch(pid_t pid, struct py_walker *w, struct py_runtim
 int cmd_exec_failed(void *ctx);
 void cmd_exec_release(struct cmd_exec *x);
 
-/* What the output formats may want to know of the profiled process. */
+/* What the outputs may want to know of the profiled process. */
 struct rootfs;
 struct cmd_output {
 	const struct rootfs *rootfs; /* its files (target/rootfs.h), captured while it
 				      * ran; NULL: no source is shown */
-	int py_major, py_minor; /* its Python, to name opcodes; 0 if unknown */
+	int py_major, py_minor, py_micro; /* its Python, to name opcodes and for the
+					   * binary header; 0 if unknown */
+	int mode;             /* the sampling mode the samples were taken in (-1 unknown) */
 	bool replay;          /* replay: capture features from the file, not the options */
 	int features;         /* replay: the file's BINARY_FEATURE_* bits, -1 unknown */
 };
@@ -108,35 +114,44 @@ struct cmd_output {
  * an input of this run (Y)", exit 1. */
 void cmd_check_baseline(const struct options *o);
 
-struct out_request;
-struct out_format;
-/* Fill the request for the chosen format (path into path[size]). */
-void cmd_output_request(const struct options *o, const struct profile *p, pid_t pid,
-			const struct cmd_output *co, struct out_request *req, char *path,
-			size_t size);
+/* The request the options make for any writer, without an output path:
+ * colours, pstats' options, sources read through co->rootfs, opcode names
+ * of co's Python, the capture features; pid names the process.  co is
+ * kept (req->opcode_ctx) and must outlive req. */
+void cmd_output_request(const struct options *o, const struct cmd_output *co, pid_t pid,
+			struct out_request *req);
 
-/* Write the profile in the format the options chose (default file names
- * use pid), print the format's "written" line, open it in a browser with
- * --browser.  Returns the exit status. */
-int cmd_write_output(const struct options *o, const struct profile *p, pid_t pid,
-		     const struct cmd_output *co);
+/* One output: the format the options chose, from open to the "written"
+ * line.  It holds pointers into itself: it stays where it is while open. */
+struct cmd_out {
+	const struct options *o;
+	const struct out_format *fmt;
+	struct out_request req;
+	struct out_stream *st;      /* NULL once closed or aborted */
+	const struct strtab *strings;
+	struct errmsg why;          /* req.err */
+	struct buf note;            /* req.note */
+	char path[4096];            /* req.path: -o, or the name made up */
+};
 
-/* After a writer or a stream's close returned rc (and written): the error
- * in one line (the writer's own words in req->err when it gave some), or
- * the format's "written" line and --browser.  Returns the exit status. */
-int cmd_output_done(const struct options *o, const struct out_format *fmt,
-		    const struct out_request *req, int rc, bool written);
-
-/* The output path for a format writing a file: -o, DIR/<fmt>_<pid>.<ext>
- * when -o is a directory, else <fmt>_<pid>.<ext>.  True when the user
- * named it (-o), false for a name strobe made up (out_request.named),
- * including an -o that CMD_MADE_UP_OUTPUT_ENV says a parent strobe made up
- * (kept as it is, even where a directory is). */
-bool cmd_output_path(const struct options *o, const char *format, const char *ext, pid_t pid,
-		     char *path, size_t size);
-
-/* Print a format's "written" message (one %s for the path), then suffix. */
-void cmd_print_written(const char *msg, const char *path, const char *suffix);
+/* Open the output of the format the options chose, default file names
+ * using pid, fed from prof (its strings; the whole-profile formats fill
+ * it).  On failure: one "Error:" line and exit 1, after terminating child
+ * when given. */
+void cmd_output_open(struct cmd_out *out, const struct options *o, pid_t pid,
+		     const struct cmd_output *co, struct profile *prof, struct spawn *child);
+/* One sample (a sampler_sink's and a binary_sample_fn's shape; ctx is the
+ * struct cmd_out).  0 or the format's error. */
+int cmd_output_add(void *ctx, const struct sample *s);
+/* Close the output with the finished profile: write it, and print the
+ * summary's last line tail (stdout, NULL for none) where it belongs
+ * (after what a FORMAT_SUMMARY format prints, before anything else),
+ * then the error in one line (the writer's own words when it gave some),
+ * or the format's "written" line and, with --browser, open the page.
+ * Returns the exit status. */
+int cmd_output_close(struct cmd_out *out, const struct profile *prof, const char *tail);
+/* Give up an open output (the run failed before close): no file is made. */
+void cmd_output_abort(struct cmd_out *out);
 
 /* --async-aware (cmd_async.c): an asyncio walker for w's process, its
  * .AsyncioDebug found (`run`, child != NULL, waits a while for the target

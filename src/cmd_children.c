@@ -197,8 +197,9 @@ static const char *path_ext(const char *path)
 }
 
 /* Tachyon's _build_output_pattern: -o out.txt -> out_{pid}.txt, -o out ->
- * out_{pid}; by default <format>_{pid}.<ext>, heatmap_{pid} (a directory),
- * and profile_{pid}.pstats for pstats, whose default is stdout. */
+ * out_{pid}; by default <format>_{pid}.<ext>, <format>_{pid} for a
+ * directory (heatmap), and profile_{pid}.<ext> for the format whose
+ * default is stdout (pstats). */
 static char *output_pattern(const struct options *o)
 {
 	struct buf b = BUF_INIT;
@@ -208,13 +209,15 @@ static char *output_pattern(const struct options *o)
 			buf_printf(&b, "%.*s_{pid}%s", (int)(ext - o->output), o->output, ext);
 		else
 			buf_printf(&b, "%s_{pid}", o->output);
-	} else if (strcmp(o->format, "heatmap") == 0) {
-		buf_puts(&b, "heatmap_{pid}");
-	} else if (strcmp(o->format, "pstats") == 0) {
-		buf_puts(&b, "profile_{pid}.pstats");
 	} else {
 		const struct out_format *f = out_format_find(o->format);
-		buf_printf(&b, "%s_{pid}.%s", o->format, f && f->ext ? f->ext : "txt");
+		unsigned flags = f ? f->flags : 0;
+		if (flags & FORMAT_DIR)
+			buf_printf(&b, "%s_{pid}", o->format);
+		else if (flags & FORMAT_CHILD_PROFILE_NAME)
+			buf_printf(&b, "profile_{pid}.%s", f->ext);
+		else
+			buf_printf(&b, "%s_{pid}.%s", o->format, f && f->ext ? f->ext : "txt");
 	}
 	return b.data;
 }
@@ -274,13 +277,12 @@ static void child_cmd_init(struct child_cmd *cmd, const struct options *o)
 		arg_add(&argv, &n, &cap, "--mode");
 		arg_add(&argv, &n, &cap, modes[o->mode]);
 	}
-	if (strcmp(o->format, "diff_flamegraph") == 0 && o->baseline) {
-		arg_add(&argv, &n, &cap, "--diff-flamegraph");
-		arg_add(&argv, &n, &cap, o->baseline);
-	} else if (strcmp(o->format, "pstats") != 0) {
-		snprintf(num, sizeof(num), "--%s", o->format);
-		arg_add(&argv, &n, &cap, num);
-	}
+	/* the format's own option, none for the default (pstats) */
+	const char *farg = NULL, *fopt = cli_format_option(o, &farg);
+	if (fopt)
+		arg_add(&argv, &n, &cap, fopt);
+	if (fopt && farg)
+		arg_add(&argv, &n, &cap, farg);
 	if (o->compression != COMPRESSION_AUTO && o->compression >= 0 &&
 	    o->compression <= COMPRESSION_NONE) {
 		arg_add(&argv, &n, &cap, "--compression");

@@ -7,7 +7,6 @@
 #include "base/error.h"
 #include "cli.h"
 #include "model/profile.h"
-#include "out/binary.h"
 #include "out/out.h"
 #include "py/runtime.h"
 #include "py/layout.h"
@@ -204,32 +203,6 @@ static void print_summary(const struct sampler_result *r, const struct run_figur
 			       (double)r->failed_by[i] / (double)r->ticks * 100.0);
 }
 
-static void print_missed(const struct sampler_result *r, const struct run_figures *f)
-{
-	if (r->ticks < f->expected && !r->interrupted)
-		printf("Warning: missed %llu samples from the expected total of %llu (%.2f%%)\n",
-		       (unsigned long long)(f->expected - r->ticks), (unsigned long long)f->expected,
-		       f->missed_pct);
-}
-
-/* 1234567 -> "1,234,567", as Python's "{:,}" */
-struct grouped {
-	char s[32];
-};
-static struct grouped fmt_group(uint64_t v)
-{
-	struct grouped g;
-	char digits[24];
-	int n = snprintf(digits, sizeof(digits), "%llu", (unsigned long long)v), k = 0;
-	for (int i = 0; i < n; i++) {
-		if (i && (n - i) % 3 == 0)
-			g.s[k++] = ',';
-		g.s[k++] = digits[i];
-	}
-	g.s[k] = '\0';
-	return g;
-}
-
 static double pct(uint64_t part, uint64_t whole)
 {
 	return whole ? (double)part / (double)whole * 100.0 : 0.0;
@@ -292,53 +265,16 @@ static int profile_sink_add(void *ctx, const struct sample *s)
 	return 0;
 }
 
-struct stream_sink {
-	const struct out_format *fmt;
-	struct out_stream *stream;
-	const struct strtab *strings;
-};
-
-static int stream_sink_add(void *ctx, const struct sample *s)
+/* The summary's last line: Tachyon's warning when fewer samples were taken
+ * than the duration and rate promised ("" when none). */
+static void missed_line(const struct sampler_result *r, const struct run_figures *f, char *buf,
+			size_t size)
 {
-	struct stream_sink *ss = ctx;
-	return ss->fmt->stream->add(ss->stream, s, ss->strings);
-}
-
-struct binary_sink {
-	struct binary_writer *writer;
-	const struct strtab *strings;
-};
-
-static int binary_sink_add(void *ctx, const struct sample *s)
-{
-	struct binary_sink *b = ctx;
-	return binary_writer_add(b->writer, s, b->strings);
-}
-
-static void print_binary_summary(const struct binary_write_summary *b)
-{
-	uint64_t r = b->records;
-	printf("  Binary Encoding:\n");
-	printf("    Records:          %s\n", fmt_group(r).s);
-	printf("      RLE repeat:     %s (%.1f%%) [%s samples]\n", fmt_group(b->repeat_records).s,
-	       pct(b->repeat_records, r), fmt_group(b->repeat_samples).s);
-	printf("      Full stack:     %s (%.1f%%)\n", fmt_group(b->full_records).s,
-	       pct(b->full_records, r));
-	printf("      Suffix match:   %s (%.1f%%)\n", fmt_group(b->suffix_records).s,
-	       pct(b->suffix_records, r));
-	printf("      Pop-push:       %s (%.1f%%)\n", fmt_group(b->pop_push_records).s,
-	       pct(b->pop_push_records, r));
-	printf("  Frame Efficiency:\n");
-	printf("    Frames written:   %s\n", fmt_group(b->frames_written).s);
-	printf("    Frames saved:     %s (%.1f%%)\n", fmt_group(b->frames_saved).s,
-	       pct(b->frames_saved, b->frames_written + b->frames_saved));
-	uint64_t bytes = b->bytes_written;
-	if (bytes >= 1024 * 1024)
-		printf("    Bytes (pre-zstd): %.1f MB\n", (double)bytes / (1024.0 * 1024.0));
-	else if (bytes >= 1024)
-		printf("    Bytes (pre-zstd): %.1f KB\n", (double)bytes / 1024.0);
-	else
-		printf("    Bytes (pre-zstd): %llu B\n", (unsigned long long)bytes);
+	buf[0] = '\0';
+	if (r->ticks < f->expected && !r->interrupted)
+		snprintf(buf, size, "Warning: missed %llu samples from the expected total of %llu "
+			 "(%.2f%%)\n", (unsigned long long)(f->expected - r->ticks),
+			 (unsigned long long)f->expected, f->missed_pct);
 }
 
 int cmd_profile(const struct options *o, pid_t pid, struct spawn *child)
@@ -353,25 +289,24 @@ int cmd_profile(const struct options *o, pid_t pid, struct spawn *child)
 		cmd_die_runtime(rc, pid, &e);
 	}
 
-	bool binary = strcmp(o->format, "binary") == 0;
 	cmd_check_native(o, &rt, pid, child);
 
 	const struct out_format *fmt = out_format_find(o->format);
+	unsigned flags = fmt ? fmt->flags : 0;
 	/* gecko reports every thread's full status: Tachyon samples it in its
 	 * internal ALL mode */
-	int mode = fmt && fmt->all_status ? MODE_ALL : o->mode;
+	int mode = flags & FORMAT_ALL_STATUS ? MODE_ALL : o->mode;
 	struct profile prof;
 	profile_init(&prof);
 	prof.skip_idle = mode != MODE_WALL && mode != MODE_ALL;
-	if ((fmt && fmt->needs_detail) || (o->live && o->opcodes))
+	if ((flags & FORMAT_DETAIL) || (o->live && o->opcodes))
 		profile_keep_detail(&prof);
 	struct py_walker w;
 	struct py_walk_config wc = {
 		.all_threads = o->all_threads,
 		.mode = mode,
 		/* formats that record or summarise thread status */
-		.want_status = o->live || binary || (fmt && strcmp(fmt->name, "pstats") != 0 &&
-					  strcmp(fmt->name, "collapsed") != 0),
+		.want_status = o->live || (flags & FORMAT_STATUS),
 		.gc = !o->no_gc,
 		.native = o->native,
 		.opcodes = o->opcodes,
@@ -390,63 +325,17 @@ int cmd_profile(const struct options *o, pid_t pid, struct spawn *child)
 		.rootfs = have_rootfs ? &rootfs : NULL,
 		.py_major = rt.major,
 		.py_minor = rt.minor,
+		.py_micro = rt.micro >= 0 ? rt.micro : 0,
+		.mode = mode,
 	};
 
-	/* --binary and other streaming formats take every sample as it comes;
-	 * the rest aggregate into the profile and are written at the end */
+	/* every sample goes to the output as it comes; --live (pstats only)
+	 * shows the profile itself and writes no output */
 	struct sampler_sink sink = { profile_sink_add, &prof };
-	struct out_stream *stream = NULL;
-	struct stream_sink ssink; /* outlives the block below: the sampler uses it */
-	struct out_request sreq;
-	char spath[4096];
-	struct errmsg why = { "" };
-	/* --live (pstats only) shows the profile itself and writes no output */
-	if (fmt && fmt->stream && !o->live) {
-		cmd_output_request(o, &prof, pid, &co, &sreq, spath, sizeof(spath));
-		sreq.skip_idle = prof.skip_idle;
-		sreq.err = &why;
-		errno = 0;
-		rc = fmt->stream->open(&stream, &sreq);
-		if (rc) {
-			if (child)
-				spawn_terminate(child, TERMINATE_GRACE_MS);
-			if (why.text[0])
-				die("Error: %s", why.text);
-			die("Error: cannot write %s: %s", spath, errno ? strerror(errno) : err_str(rc));
-		}
-		ssink = (struct stream_sink){ fmt, stream, &prof.strings };
-		sink = (struct sampler_sink){ stream_sink_add, &ssink };
-	}
-	struct binary_sink bsink = { NULL, &prof.strings };
-	char bin_path[4096] = "";
-	if (binary) {
-		bool named = cmd_output_path(o, "binary", "bin", pid, bin_path, sizeof(bin_path));
-		struct binary_config bc = {
-			.interval_us = o->interval_usec,
-			.start_time_us = clock_now_ns() / 1000,
-			.compression = o->compression == COMPRESSION_NONE ? BINARY_COMPRESSION_NONE
-									 : BINARY_COMPRESSION_ZSTD,
-			.mode = o->mode,
-			.features = (o->no_gc ? 0 : BINARY_FEATURE_GC) |
-				    (o->all_threads ? BINARY_FEATURE_ALL_THREADS : 0) |
-				    (o->native ? BINARY_FEATURE_NATIVE : 0) |
-				    (o->opcodes ? BINARY_FEATURE_OPCODES : 0) |
-				    (o->blocking ? BINARY_FEATURE_BLOCKING : 0),
-			.py_major = (uint8_t)rt.major,
-			.py_minor = (uint8_t)rt.minor,
-			.py_micro = (uint8_t)(rt.micro >= 0 ? rt.micro : 0),
-			.named = named,
-			.err = &why,
-		};
-		errno = 0;
-		rc = binary_writer_open(&bsink.writer, bin_path, &bc);
-		if (rc) {
-			if (child)
-				spawn_terminate(child, TERMINATE_GRACE_MS);
-			die("Error: cannot write %s: %s", bin_path,
-			    why.text[0] ? why.text : errno ? strerror(errno) : err_str(rc));
-		}
-		sink = (struct sampler_sink){ binary_sink_add, &bsink };
+	struct cmd_out out; /* outlives the block below: the sampler uses it */
+	if (!o->live) {
+		cmd_output_open(&out, o, pid, &co, &prof, child);
+		sink = (struct sampler_sink){ cmd_output_add, &out };
 	}
 
 	struct sampler_config sc = {
@@ -473,9 +362,8 @@ int cmd_profile(const struct options *o, pid_t pid, struct spawn *child)
 			if (child)
 				spawn_terminate(child, TERMINATE_GRACE_MS);
 			/* no output for a run that never started */
-			if (stream)
-				fmt->stream->abort(stream, &sreq);
-			binary_writer_abort(bsink.writer);
+			if (!o->live)
+				cmd_output_abort(&out);
 			cmd_die_pause(rc, pid, &pp);
 		}
 		pp.pid = pid;
@@ -528,43 +416,9 @@ int cmd_profile(const struct options *o, pid_t pid, struct spawn *child)
 	print_summary(&res, &fig);
 	if (o->realtime_stats)
 		print_unwinder_stats(&w, &mem, &res);
-
-	if (bsink.writer) {
-		struct binary_stats st = {
-			.duration_s = res.duration_s,
-			.sample_rate = fig.rate,
-			.error_rate = fig.error_pct,
-			.missed_samples = fig.missed_pct,
-			.have_error_rate = true,
-			.have_missed_samples = true,
-		};
-		struct binary_write_summary sum;
-		errno = 0;
-		rc = binary_writer_close(bsink.writer, &st, &sum);
-		if (rc == 0)
-			print_binary_summary(&sum);
-		print_missed(&res, &fig);
-		if (rc) {
-			fprintf(stderr, "Error: cannot write %s: %s\n", bin_path,
-				why.text[0] ? why.text : errno ? strerror(errno) : err_str(rc));
-			status = 1;
-		} else {
-			char count[64];
-			snprintf(count, sizeof(count), " (%llu samples)", (unsigned long long)sum.samples);
-			cmd_print_written(out_format_find("binary")->written_msg, bin_path, count);
-		}
-	} else if (stream) {
-		print_missed(&res, &fig);
-		fflush(stdout);
-		errno = 0;
-		why.text[0] = '\0';
-		bool written = false;
-		rc = fmt->stream->close(stream, &prof, &sreq, &written);
-		status = cmd_output_done(o, fmt, &sreq, rc, written);
-	} else {
-		print_missed(&res, &fig);
-		status = cmd_write_output(o, &prof, pid, &co);
-	}
+	char missed[256];
+	missed_line(&res, &fig, missed, sizeof(missed));
+	status = cmd_output_close(&out, &prof, missed);
 release:
 	rootfs_release(&rootfs);
 

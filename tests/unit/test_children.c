@@ -58,6 +58,12 @@ TEST(defaults)
 	CHECK_CHILD(&o, "strobe attach 42 -r 1000 --binary --compression none -o binary_42.bin");
 	parse(&o, ARGV("run", "--binary", "--compression", "auto", "x.py"));
 	CHECK_CHILD(&o, "strobe attach 42 -r 1000 --binary -o binary_42.bin");
+	/* --diff-flamegraph takes its baseline along */
+	parse(&o, ARGV("run", "--diff-flamegraph", "base.bin", "x.py"));
+	CHECK_CHILD(&o, "strobe attach 42 -r 1000 --diff-flamegraph base.bin -o "
+			"diff_flamegraph_42.html");
+	parse(&o, ARGV("attach", "--pprof", "7"));
+	CHECK_CHILD(&o, "strobe attach 42 -r 1000 --pprof -o pprof_42.pb.gz");
 	/* heatmap writes a directory */
 	parse(&o, ARGV("run", "x.py"));
 	o.format = "heatmap";
