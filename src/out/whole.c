@@ -38,8 +38,8 @@ static int whole_add(struct out_stream *st, const struct sample *s, const struct
 	return 0;
 }
 
-static int whole_close(struct out_stream *st, const struct profile *p, const struct out_request *req,
-		       bool *written)
+static int whole_close(struct out_stream *st, const struct profile *p,
+		       const struct out_request *req, bool *written)
 {
 	struct whole *w = (struct whole *)st;
 	int (*write)(const struct profile *, const struct out_request *, bool *) = w->write;

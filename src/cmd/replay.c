@@ -1,6 +1,6 @@
-/* cmd_replay.c - strobe replay FILE: convert a binary profile (strobe's or
+/* replay.c - strobe replay FILE: convert a binary profile (strobe's or
  * Tachyon's) to any other format, with Tachyon's messages. */
-#include "cmd.h"
+#include "cmd/cmd.h"
 
 #include "base/error.h"
 #include "cli.h"
@@ -8,6 +8,7 @@
 #include "model/sample.h"
 #include "out/binary.h"
 #include "out/out.h"
+#include "profiling/profiling.h"
 #include "target/rootfs.h"
 
 #include <errno.h>
@@ -20,7 +21,7 @@
 #define PROGRESS_CELLS 40
 
 struct replay_ctx {
-	struct cmd_out *out;
+	struct profiling_output *out;
 	bool progress;        /* draw the bar (stderr is a terminal) */
 	bool drawn;
 	uint64_t count;       /* samples replayed, empty stacks included */
@@ -30,7 +31,7 @@ static int replay_add(void *arg, const struct sample *s)
 {
 	struct replay_ctx *c = arg;
 	c->count++;
-	return cmd_output_add(c->out, s);
+	return profiling_output_add(c->out, s);
 }
 
 /* Tachyon's bar: "\r  [████░░░░] 42.0% (cur/total)", here on stderr so that
@@ -95,7 +96,7 @@ int cmd_replay(const struct options *o)
 	printf("  Sample interval: %llu us\n", (unsigned long long)info->interval_us);
 	printf("  Compression: %s\n", info->compression == BINARY_COMPRESSION_ZSTD ? "zstd" : "none");
 	fflush(stdout);
-	cmd_check_baseline(o);
+	profiling_check_baseline(o);
 
 	const struct out_format *fmt = out_format_find(o->format);
 	struct profile prof;
@@ -113,11 +114,11 @@ int cmd_replay(const struct options *o)
 	gid_t src_gid = info->owner_uid ? info->owner_gid : ROOTFS_NOBODY;
 	struct rootfs rootfs;
 	bool have_rootfs = rootfs_open_host(&rootfs, src_uid, src_gid) == 0;
-	struct cmd_output co = { .rootfs = have_rootfs ? &rootfs : NULL, .py_major = info->py_major,
+	struct profiling_target co = { .rootfs = have_rootfs ? &rootfs : NULL, .py_major = info->py_major,
 				 .py_minor = info->py_minor, .py_micro = info->py_micro,
 				 .mode = info->mode, .replay = true, .features = info->features };
-	struct cmd_out out;
-	cmd_output_open(&out, o, getpid(), &co, &prof, NULL);
+	struct profiling_output out;
+	profiling_output_open(&out, o, getpid(), &co, &prof, NULL);
 	if (out.fmt->flags & FORMAT_KEYS_ONLY)
 		binary_reader_keys_only(r);
 	struct replay_ctx ctx = { &out, isatty(STDERR_FILENO) != 0, false, 0 };
@@ -128,7 +129,7 @@ int cmd_replay(const struct options *o)
 		/* Tachyon writes nothing for a file it cannot replay, and
 		 * neither does strobe: the output is never renamed into place,
 		 * a file already there stays as it was */
-		cmd_output_abort(&out);
+		profiling_output_abort(&out);
 		binary_reader_close(r);
 		profile_release(&prof);
 		die("Error: %s", e.text[0] ? e.text : err_str(rc));
@@ -156,7 +157,7 @@ int cmd_replay(const struct options *o)
 	bool keep_reader = !(out.fmt->flags & FORMAT_WHOLE_PROFILE);
 	if (!keep_reader)
 		binary_reader_close(r);
-	int status = cmd_output_close(&out, &prof, NULL);
+	int status = profiling_output_close(&out, &prof, NULL);
 	if (keep_reader)
 		binary_reader_close(r);
 	if (status == 0)

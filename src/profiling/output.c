@@ -1,8 +1,8 @@
-/* cmd_output.c - the output session, shared by run, attach, replay and the
+/* output.c - the output session, shared by run, attach, replay and the
  * profilers --subprocesses starts: the request the options make, file
  * naming as Tachyon does it, the format's stream from open to close, the
  * "written" line, --browser and the exit status. */
-#include "cmd.h"
+#include "profiling/profiling.h"
 
 #include "base/buf.h"
 #include "base/error.h"
@@ -28,7 +28,7 @@
 /* grace period before SIGKILL for a launched target, as Tachyon */
 #define TERMINATE_GRACE_MS 2000
 
-bool cmd_want_color(void)
+bool profiling_want_color(void)
 {
 	const char *py = getenv("PYTHON_COLORS");
 	if (py && strcmp(py, "0") == 0)
@@ -54,19 +54,19 @@ static bool is_dir(const char *path)
 }
 
 /* Whether -o is a name a --subprocesses parent made up for this child
- * profiler (cmd.h, CMD_MADE_UP_OUTPUT_ENV). */
+ * profiler (profiling.h, PROFILING_MADE_UP_OUTPUT_ENV). */
 static bool output_made_up(const struct options *o)
 {
-	const char *env = getenv(CMD_MADE_UP_OUTPUT_ENV);
+	const char *env = getenv(PROFILING_MADE_UP_OUTPUT_ENV);
 	return o->output && env && strcmp(env, o->output) == 0;
 }
 
 /* The output path for a format writing a file: -o, DIR/<fmt>_<pid>.<ext>
  * when -o is a directory, else <fmt>_<pid>.<ext> (a directory format:
  * <fmt>_<pid>).  True when the user named it (-o), false for a name strobe
- * made up (out_request.named), including an -o that CMD_MADE_UP_OUTPUT_ENV
- * says a parent strobe made up (kept as it is, even where a directory
- * is). */
+ * made up (out_request.named), including an -o that
+ * PROFILING_MADE_UP_OUTPUT_ENV says a parent strobe made up (kept as it
+ * is, even where a directory is). */
 static bool output_path(const struct options *o, const struct out_format *f, pid_t pid, char *path,
 			size_t size)
 {
@@ -109,7 +109,7 @@ static int options_features(const struct options *o)
 	       (o->opcodes ? BINARY_FEATURE_OPCODES : 0) | (o->blocking ? BINARY_FEATURE_BLOCKING : 0);
 }
 
-void cmd_check_baseline(const struct options *o)
+void profiling_check_baseline(const struct options *o)
 {
 	struct stat st;
 	if (o->baseline && stat(o->baseline, &st) != 0)
@@ -165,19 +165,19 @@ static int read_source(void *ctx, const char *path, size_t max, enum out_source_
 
 static const char *opcode_name(void *ctx, int op, int *base)
 {
-	const struct cmd_output *co = ctx;
+	const struct profiling_target *co = ctx;
 	if (base)
 		*base = py_opcode_base(co->py_major, co->py_minor, op);
 	return py_opcode_name(co->py_major, co->py_minor, op);
 }
 
-void cmd_output_request(const struct options *o, const struct cmd_output *co, pid_t pid,
-			struct out_request *req)
+void profiling_output_request(const struct options *o, const struct profiling_target *co, pid_t pid,
+			      struct out_request *req)
 {
 	*req = (struct out_request){
 		.path = NULL,
 		.stdout_fp = stdout,
-		.color = cmd_want_color(),
+		.color = profiling_want_color(),
 		.sort = o->sort,
 		.limit = o->limit,
 		.show_summary = !o->no_summary,
@@ -200,15 +200,17 @@ void cmd_output_request(const struct options *o, const struct cmd_output *co, pi
 	};
 }
 
-void cmd_output_open(struct cmd_out *out, const struct options *o, pid_t pid,
-		     const struct cmd_output *co, struct profile *prof, struct spawn *child)
+void profiling_output_open(struct profiling_output *out, const struct options *o, pid_t pid,
+			   const struct profiling_target *co, struct profile *prof,
+			   struct spawn *child)
 {
 	const struct out_format *fmt = out_format_find(o->format);
 	if (!fmt)
 		die("strobe: cannot write format '%s'", o->format);
-	*out = (struct cmd_out){ .o = o, .fmt = fmt, .strings = &prof->strings, .note = BUF_INIT };
+	*out = (struct profiling_output){ .o = o, .fmt = fmt, .strings = &prof->strings,
+					  .note = BUF_INIT };
 	struct out_request *req = &out->req;
-	cmd_output_request(o, co, pid, req);
+	profiling_output_request(o, co, pid, req);
 	/* pstats without -o: the table on stdout */
 	if (!(fmt->flags & FORMAT_STDOUT) || o->output) {
 		req->named = output_path(o, fmt, pid, out->path, sizeof(out->path));
@@ -231,13 +233,13 @@ void cmd_output_open(struct cmd_out *out, const struct options *o, pid_t pid,
 	}
 }
 
-int cmd_output_add(void *ctx, const struct sample *s)
+int profiling_output_add(void *ctx, const struct sample *s)
 {
-	struct cmd_out *out = ctx;
+	struct profiling_output *out = ctx;
 	return out->fmt->stream->add(out->st, s, out->strings);
 }
 
-void cmd_output_abort(struct cmd_out *out)
+void profiling_output_abort(struct profiling_output *out)
 {
 	if (out->st)
 		out->fmt->stream->abort(out->st, &out->req);
@@ -289,7 +291,7 @@ static void print_written(const char *msg, const char *path, const char *suffix)
 /* After close returned rc (and written): the error in one line (the
  * writer's own words in req->err when it gave some), or the format's
  * "written" line and --browser.  Returns the exit status. */
-static int output_done(const struct cmd_out *out, int rc, bool written)
+static int output_done(const struct profiling_output *out, int rc, bool written)
 {
 	const struct out_request *req = &out->req;
 	const struct out_format *fmt = out->fmt;
@@ -311,7 +313,8 @@ static int output_done(const struct cmd_out *out, int rc, bool written)
 	return 0;
 }
 
-int cmd_output_close(struct cmd_out *out, const struct profile *prof, const char *tail)
+int profiling_output_close(struct profiling_output *out, const struct profile *prof,
+			   const char *tail)
 {
 	/* a format whose close prints part of the run's summary (binary's
 	 * encoding figures) is closed before the summary's last line */

@@ -1,6 +1,7 @@
-/* cmd_profile.c - what run and attach share: attach to a Python process,
- * sample it, print the summary and write the chosen output. */
-#include "cmd.h"
+/* session.c - what run and attach share: open a Python process, sample it
+ * into the output session, print the summary and close the output; and
+ * the one-line errors of opening a target, which dump shares. */
+#include "profiling/profiling.h"
 
 #include "base/buf.h"
 #include "base/clock.h"
@@ -8,8 +9,9 @@
 #include "cli.h"
 #include "model/profile.h"
 #include "out/out.h"
-#include "py/runtime.h"
 #include "py/layout.h"
+#include "py/open.h"
+#include "py/runtime.h"
 #include "py/walk.h"
 #include "sampler.h"
 #include "target/mem.h"
@@ -35,7 +37,7 @@ static void on_signal(int sig)
 	sampler_stop = sig == SIGINT ? 1 : 2;
 }
 
-void cmd_install_signals(void)
+void profiling_install_signals(void)
 {
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
@@ -56,7 +58,7 @@ static _Noreturn void die_permission(pid_t pid)
 	    (int)pid);
 }
 
-void cmd_die_runtime(int rc, pid_t pid, const struct errmsg *e)
+void profiling_die_runtime(int rc, pid_t pid, const struct errmsg *e)
 {
 	switch (rc) {
 	case ERR_NOPROC:
@@ -73,29 +75,7 @@ void cmd_die_runtime(int rc, pid_t pid, const struct errmsg *e)
 	}
 }
 
-int cmd_open_python(pid_t pid, struct mem_source *mem, struct py_runtime *rt, struct errmsg *e)
-{
-	int rc = mem_open(mem, pid, 0);
-	if (rc)
-		return rc;
-	rc = py_runtime_find(rt, pid, mem, e);
-	/* probe the actual memory access now: a clear error beats failed
-	 * samples.  The source stays the one opened above, so it describes the
-	 * process the runtime was found in, even if that one exits and its
-	 * PID is reused before the first sample. */
-	if (rc == 0)
-		rc = mem_probe(mem, rt->runtime_addr);
-	if (rc)
-		mem_close(mem);
-	return rc;
-}
-
-bool cmd_runtime_error_final(int rc)
-{
-	return rc == ERR_VERSION || rc == ERR_PERM;
-}
-
-void cmd_warn_blocking(const struct options *o)
+void profiling_warn_blocking(const struct options *o)
 {
 	/* Tachyon's validation warning, printed before anything else runs */
 	if (o->blocking && o->interval_usec < 100)
@@ -105,7 +85,7 @@ void cmd_warn_blocking(const struct options *o)
 			(unsigned long long)(1000000 / o->interval_usec));
 }
 
-void cmd_die_pause(int rc, pid_t pid, const struct ptrace_pause *pp)
+void profiling_die_pause(int rc, pid_t pid, const struct ptrace_pause *pp)
 {
 	if (rc == ERR_PERM && pp->tracer > 0)
 		die("strobe cannot stop the threads of process %d for --blocking: thread %d is "
@@ -123,8 +103,8 @@ void cmd_die_pause(int rc, pid_t pid, const struct ptrace_pause *pp)
 	    err_str(rc));
 }
 
-void cmd_check_native(const struct options *o, const struct py_runtime *rt, pid_t pid,
-		      struct spawn *child)
+void profiling_check_native(const struct options *o, const struct py_runtime *rt, pid_t pid,
+			    struct spawn *child)
 {
 	if (o->native && rt->layout.owner_cstack == PY_OWNER_NONE &&
 	    rt->layout.if_is_entry == PY_ABSENT) {
@@ -277,19 +257,19 @@ static void missed_line(const struct sampler_result *r, const struct run_figures
 			 (unsigned long long)f->expected, f->missed_pct);
 }
 
-int cmd_profile(const struct options *o, pid_t pid, struct spawn *child)
+int profiling_session(const struct options *o, pid_t pid, struct spawn *child)
 {
 	struct mem_source mem;
 	struct py_runtime rt;
 	struct errmsg e = { "" };
-	int rc = cmd_open_python(pid, &mem, &rt, &e);
+	int rc = py_open(pid, &mem, &rt, &e);
 	if (rc) {
 		if (child)
 			spawn_terminate(child, TERMINATE_GRACE_MS);
-		cmd_die_runtime(rc, pid, &e);
+		profiling_die_runtime(rc, pid, &e);
 	}
 
-	cmd_check_native(o, &rt, pid, child);
+	profiling_check_native(o, &rt, pid, child);
 
 	const struct out_format *fmt = out_format_find(o->format);
 	unsigned flags = fmt ? fmt->flags : 0;
@@ -313,15 +293,15 @@ int cmd_profile(const struct options *o, pid_t pid, struct spawn *child)
 	};
 	py_walker_init(&w, &rt, &mem, &prof.strings, &wc);
 	/* --async-aware: stacks rebuilt from asyncio tasks */
-	struct py_asyncio *async = o->async_aware ? cmd_async_prepare(o, &w, &prof.strings, child)
-						  : NULL;
+	struct py_asyncio *async =
+		o->async_aware ? profiling_async_prepare(o, &w, &prof.strings, child) : NULL;
 
 	/* source files are read as the process would read them: its root,
 	 * working directory and credentials are captured now, as it may be
 	 * gone when the output is written (none captured: no source shown) */
 	struct rootfs rootfs;
 	bool have_rootfs = rootfs_open(&rootfs, &mem) == 0;
-	struct cmd_output co = {
+	struct profiling_target co = {
 		.rootfs = have_rootfs ? &rootfs : NULL,
 		.py_major = rt.major,
 		.py_minor = rt.minor,
@@ -332,10 +312,10 @@ int cmd_profile(const struct options *o, pid_t pid, struct spawn *child)
 	/* every sample goes to the output as it comes; --live (pstats only)
 	 * shows the profile itself and writes no output */
 	struct sampler_sink sink = { profile_sink_add, &prof };
-	struct cmd_out out; /* outlives the block below: the sampler uses it */
+	struct profiling_output out; /* outlives the block below: the sampler uses it */
 	if (!o->live) {
-		cmd_output_open(&out, o, pid, &co, &prof, child);
-		sink = (struct sampler_sink){ cmd_output_add, &out };
+		profiling_output_open(&out, o, pid, &co, &prof, child);
+		sink = (struct sampler_sink){ profiling_output_add, &out };
 	}
 
 	struct sampler_config sc = {
@@ -347,7 +327,7 @@ int cmd_profile(const struct options *o, pid_t pid, struct spawn *child)
 		 * exit ends sampling, seen through its pidfd */
 		.target_exited = child && child->pid == pid ? child_exited : NULL,
 		.arg = child,
-		.take = async ? cmd_async_take : NULL,
+		.take = async ? profiling_async_take : NULL,
 		.take_ctx = async,
 	};
 	/* --blocking: try one pause now, so that a ptrace refusal is a clear
@@ -363,23 +343,24 @@ int cmd_profile(const struct options *o, pid_t pid, struct spawn *child)
 				spawn_terminate(child, TERMINATE_GRACE_MS);
 			/* no output for a run that never started */
 			if (!o->live)
-				cmd_output_abort(&out);
-			cmd_die_pause(rc, pid, &pp);
+				profiling_output_abort(&out);
+			profiling_die_pause(rc, pid, &pp);
 		}
 		pp.pid = pid;
 		sc.pause = pause_target;
 		sc.resume = resume_target;
 		sc.pause_ctx = &pp;
 	}
-	/* a target that execs goes on in the same profile (cmd_exec.c) */
-	struct cmd_exec *ex = cmd_exec_watch(pid, &w, &rt, &mem, &prof.strings, !async);
-	sc.failed = cmd_exec_failed;
+	/* a target that execs goes on in the same profile (exec.c) */
+	struct profiling_exec *ex = profiling_exec_watch(pid, &w, &rt, &mem, &prof.strings, !async);
+	sc.failed = profiling_exec_failed;
 	sc.failed_ctx = ex;
 	/* --subprocesses: attach watches the children from here on; run
 	 * (child != NULL) started watching when it launched the command */
-	struct child_monitor *children = o->subprocesses && !child ? cmd_children_start(o, pid) : NULL;
+	struct profiling_children *children =
+		o->subprocesses && !child ? profiling_children_start(o, pid) : NULL;
 	/* --live: the view reads prof while the sampler fills it */
-	struct cmd_live *live = o->live ? cmd_live_open(o, &prof, pid, &rt, &sc, child) : NULL;
+	struct profiling_live *live = o->live ? profiling_live_open(o, &prof, pid, &rt, &sc, child) : NULL;
 	int status = 0;
 	struct sampler_result res;
 	sampler_run(&w, &sink, &sc, &res);
@@ -389,7 +370,7 @@ int cmd_profile(const struct options *o, pid_t pid, struct spawn *child)
 	if (have_rootfs)
 		rootfs_refresh(&rootfs, &mem);
 	if (live) {
-		status = cmd_live_close(live, &res, pid, child);
+		status = profiling_live_close(live, &res, pid, child);
 		goto release;
 	}
 	if (res.interrupted && sampler_stop == 1)
@@ -405,7 +386,7 @@ int cmd_profile(const struct options *o, pid_t pid, struct spawn *child)
 	prof.stats.mode = mode;
 
 	/* the command itself ends with the Python it became; a command that
-	 * ran Python as a child goes on (cmd_run waits for it) unless sampling
+	 * ran Python as a child goes on (cmd/run.c waits for it) unless sampling
 	 * was stopped */
 	if (child && (child->pid == pid || !res.target_gone || res.interrupted)) {
 		if (child->pid != pid)
@@ -418,15 +399,15 @@ int cmd_profile(const struct options *o, pid_t pid, struct spawn *child)
 		print_unwinder_stats(&w, &mem, &res);
 	char missed[256];
 	missed_line(&res, &fig, missed, sizeof(missed));
-	status = cmd_output_close(&out, &prof, missed);
+	status = profiling_output_close(&out, &prof, missed);
 release:
 	rootfs_release(&rootfs);
 
-	cmd_exec_release(ex);
-	cmd_async_release(async);
+	profiling_exec_release(ex);
+	profiling_async_release(async);
 	py_walker_release(&w);
 	profile_release(&prof);
 	mem_close(&mem);
-	cmd_children_finish(children);
+	profiling_children_finish(children);
 	return status;
 }
