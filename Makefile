@@ -27,7 +27,7 @@ LDLIBS  += -lzstd
 LDLIBS  += -lz
 # --live draws with ncurses (wide-character build: UTF-8 boxes and bars)
 LDLIBS  += -lncursesw
-# --subprocesses watches the process tree from a thread (cmd_children.c)
+# --subprocesses watches the process tree from a thread (src/profiling/children.c)
 CPPFLAGS += -pthread
 LDLIBS  += -pthread
 

@@ -52,16 +52,8 @@ enum opt_id {
 	OPT_BLOCKING,
 	OPT_MODE,
 	OPT_ASYNC_MODE,
-	OPT_PSTATS,
-	OPT_COLLAPSED,
-	OPT_FLAMEGRAPH,
-	OPT_GECKO,
-	OPT_HEATMAP,
+	OPT_FORMAT,            /* --pstats, --collapsed ...: selects its format_name */
 	OPT_DIFF_FLAMEGRAPH,
-	OPT_JSONL,
-	OPT_BINARY,
-	OPT_SPEEDSCOPE,
-	OPT_PPROF,
 	OPT_BROWSER,
 	OPT_COMPRESSION,
 	OPT_OUTPUT,
@@ -97,6 +89,9 @@ static const char *const section_titles[SEC_COUNT] = {
 #define ON_PROFILE (ON_RUN | ON_ATTACH)
 #define ON_OUTPUT (ON_RUN | ON_ATTACH | ON_REPLAY)
 #define ON_ALL (ON_RUN | ON_ATTACH | ON_REPLAY | ON_DUMP)
+
+/* The format without a format option (Tachyon's). */
+#define DEFAULT_FORMAT "pstats"
 
 /* In the order of enum cli_mode (exception is 4: "all" is internal). */
 static const char *const mode_choices[] = { "wall", "cpu", "gil", "exception", NULL };
@@ -188,28 +183,28 @@ static const struct opt_spec opt_specs[] = {
 	{ OPT_ASYNC_MODE, 0, "--async-mode", NULL, async_mode_choices, ON_PROFILE, SEC_MODE, false,
 	  "Async profiling mode: \"running\" (only running task) or \"all\" (all tasks "
 	  "including waiting). Requires `--async-aware`", "running", NULL },
-	{ OPT_PSTATS, 0, "--pstats", NULL, NULL, ON_OUTPUT, SEC_OUTPUT, true,
+	{ OPT_FORMAT, 0, "--pstats", NULL, NULL, ON_OUTPUT, SEC_OUTPUT, true,
 	  "Generate pstats output (default)", "pstats", "pstats" },
-	{ OPT_COLLAPSED, 0, "--collapsed", NULL, NULL, ON_OUTPUT, SEC_OUTPUT, true,
+	{ OPT_FORMAT, 0, "--collapsed", NULL, NULL, ON_OUTPUT, SEC_OUTPUT, true,
 	  "Generate collapsed stack traces for flamegraphs", "pstats", "collapsed" },
-	{ OPT_FLAMEGRAPH, 0, "--flamegraph", NULL, NULL, ON_OUTPUT, SEC_OUTPUT, true,
+	{ OPT_FORMAT, 0, "--flamegraph", NULL, NULL, ON_OUTPUT, SEC_OUTPUT, true,
 	  "Generate interactive HTML flamegraph visualization", "pstats", "flamegraph" },
-	{ OPT_GECKO, 0, "--gecko", NULL, NULL, ON_OUTPUT, SEC_OUTPUT, true,
+	{ OPT_FORMAT, 0, "--gecko", NULL, NULL, ON_OUTPUT, SEC_OUTPUT, true,
 	  "Generate Gecko format for Firefox Profiler", "pstats", "gecko" },
-	{ OPT_HEATMAP, 0, "--heatmap", NULL, NULL, ON_OUTPUT, SEC_OUTPUT, true,
+	{ OPT_FORMAT, 0, "--heatmap", NULL, NULL, ON_OUTPUT, SEC_OUTPUT, true,
 	  "Generate interactive HTML heatmap visualization with line-level sample counts",
 	  "pstats", "heatmap" },
 	{ OPT_DIFF_FLAMEGRAPH, 0, "--diff-flamegraph", "BASELINE", NULL, ON_OUTPUT, SEC_OUTPUT, true,
 	  "Generate differential flamegraph comparing current profile to `BASELINE` binary file",
 	  "None", "diff_flamegraph" },
-	{ OPT_JSONL, 0, "--jsonl", NULL, NULL, ON_OUTPUT, SEC_OUTPUT, true,
+	{ OPT_FORMAT, 0, "--jsonl", NULL, NULL, ON_OUTPUT, SEC_OUTPUT, true,
 	  "Generate newline-delimited JSON (JSONL) for programmatic consumers", "pstats", "jsonl" },
-	{ OPT_BINARY, 0, "--binary", NULL, NULL, ON_PROFILE, SEC_OUTPUT, true,
+	{ OPT_FORMAT, 0, "--binary", NULL, NULL, ON_PROFILE, SEC_OUTPUT, true,
 	  "Generate high-performance binary format (use `replay` command to convert)", "pstats",
 	  "binary" },
-	{ OPT_SPEEDSCOPE, 0, "--speedscope", NULL, NULL, ON_OUTPUT, SEC_OUTPUT, true,
+	{ OPT_FORMAT, 0, "--speedscope", NULL, NULL, ON_OUTPUT, SEC_OUTPUT, true,
 	  "Generate speedscope JSON (https://www.speedscope.app)", "pstats", "speedscope" },
-	{ OPT_PPROF, 0, "--pprof", NULL, NULL, ON_OUTPUT, SEC_OUTPUT, true,
+	{ OPT_FORMAT, 0, "--pprof", NULL, NULL, ON_OUTPUT, SEC_OUTPUT, true,
 	  "Generate gzipped pprof protobuf (go tool pprof)", "pstats", "pprof" },
 	{ OPT_COMPRESSION, 0, "--compression", NULL, compression_choices, ON_PROFILE, SEC_OUTPUT,
 	  false, "Compression for binary format: auto (use zstd if available), zstd, none",
@@ -1174,15 +1169,7 @@ static enum cli_result take(struct parser *p, const struct opt_spec *s, const ch
 		o->mode = i == 3 ? MODE_EXCEPTION : i;
 		break;
 	}
-	case OPT_PSTATS:
-	case OPT_COLLAPSED:
-	case OPT_FLAMEGRAPH:
-	case OPT_GECKO:
-	case OPT_HEATMAP:
-	case OPT_JSONL:
-	case OPT_BINARY:
-	case OPT_SPEEDSCOPE:
-	case OPT_PPROF:
+	case OPT_FORMAT:
 		o->format = s->format_name;
 		break;
 	case OPT_DIFF_FLAMEGRAPH:
@@ -1323,13 +1310,30 @@ out:
 	return r;
 }
 
+const char *cli_format_option(const struct options *o, const char **arg)
+{
+	*arg = NULL;
+	if (strcmp(o->format, DEFAULT_FORMAT) == 0)
+		return NULL;
+	for (size_t i = 0; i < N_OPTS; i++) {
+		const struct opt_spec *s = &opt_specs[i];
+		if (!s->format || !s->format_name || strcmp(s->format_name, o->format) != 0)
+			continue;
+		/* the one format option with a value: --diff-flamegraph BASELINE */
+		if (s->metavar)
+			*arg = o->baseline;
+		return s->long_name;
+	}
+	return NULL;
+}
+
 static void set_defaults(struct options *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->command = CMD_NONE;
 	o->interval_usec = 1000; /* 1khz */
 	o->duration_sec = -1;
-	o->format = "pstats";
+	o->format = DEFAULT_FORMAT;
 	o->sort = SORT_NSAMPLES;
 	o->limit = 15;
 	o->pid = 0;

@@ -105,6 +105,13 @@ enum cli_result {
  * May move pointers within argv (never the strings): see options.argv. */
 enum cli_result cli_parse(int argc, char **argv, struct options *o, struct buf *text);
 
+/* The option that selects o's format on a command line strobe builds
+ * (the profilers --subprocesses starts): NULL for the default format
+ * (pstats), which needs none; else its option ("--collapsed",
+ * "--diff-flamegraph"), *arg being its value (the baseline) or NULL.  The
+ * strings are static or o's. */
+const char *cli_format_option(const struct options *o, const char **arg);
+
 /* Parse a sampling rate ("10khz", "250", "1.5k") into an interval in
  * microseconds.  Returns 0, or -1 with a Tachyon-worded message in err. */
 int cli_parse_rate(const char *text, uint64_t *interval_usec, struct buf *err);

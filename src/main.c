@@ -1,7 +1,7 @@
 /* main.c - dispatch to the subcommand; nothing else. */
 #include "base/buf.h"
 #include "cli.h"
-#include "cmd.h"
+#include "cmd/cmd.h"
 
 #include <stdio.h>
 #include <stdlib.h>

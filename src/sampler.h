@@ -54,7 +54,7 @@ struct sampler_config {
 	void *take_ctx;
 	/* Optional: called after a failed sample while the target lives; a
 	 * non-zero return ends sampling as a vanished target does (used to
-	 * follow a target that exec'd, cmd_exec.c). */
+	 * follow a target that exec'd, profiling/exec.c). */
 	int (*failed)(void *ctx);
 	void *failed_ctx;
 	/* Optional (--live): called between samples, every tick_ns, with the

@@ -1,8 +1,9 @@
 /* error.h - error codes and the whole reporting vocabulary of strobe.
  *
  * Lower layers return 0 or a negative ERR_* code and never print.  Only the
- * command layer (cmd_*.c, main.c) calls die(); anyone may call warn() for a
- * condition the user should see once, and BUG() for a broken invariant.
+ * command layer (main.c, cmd/, profiling/) calls die(); anyone may call
+ * warn() for a condition the user should see once, and BUG() for a broken
+ * invariant.
  */
 #ifndef STROBE_BASE_ERROR_H
 #define STROBE_BASE_ERROR_H

@@ -23,16 +23,19 @@
 #include "out/binary.h"
 
 #include "base/buf.h"
+#include "base/clock.h"
 #include "base/error.h"
 #include "base/hash.h"
 #include "base/intern.h"
 #include "model/sample.h"
+#include "out/out.h"
 #include "out/outfile.h"
 
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -714,3 +717,145 @@ void binary_writer_abort(struct binary_writer *w)
 	writer_free(w); /* discards the unfinished file */
 	errno = err;
 }
+
+/* ---- the format row ------------------------------------------------------ */
+
+/* The binary writer as the stream of the "binary" row: the header from the
+ * request, the run's figures in the stats block at close. */
+struct binary_stream {
+	struct binary_writer *w;
+	struct errmsg why; /* the writer's reasons (binary_config.err) */
+};
+
+/* "cannot write PATH: why" in req->err, why being the writer's own words,
+ * else errno's, else rc's. */
+static void stream_error(const struct out_request *req, const struct errmsg *why, int rc)
+{
+	int e = errno;
+	errmsg_set(req->err, "cannot write %s: %s", req->path,
+		   why->text[0] ? why->text : e ? strerror(e) : err_str(rc));
+	errno = e;
+}
+
+static int stream_open(struct out_stream **st, const struct out_request *req)
+{
+	struct binary_stream *bs = xcalloc(1, sizeof(*bs));
+	struct binary_config bc = {
+		.interval_us = req->interval_us,
+		.start_time_us = clock_now_ns() / 1000,
+		.compression = req->compression,
+		.mode = req->mode,
+		.features = req->features,
+		.py_major = (uint8_t)req->py_major,
+		.py_minor = (uint8_t)req->py_minor,
+		.py_micro = (uint8_t)req->py_micro,
+		.named = req->named,
+		.err = &bs->why,
+	};
+	int rc = binary_writer_open(&bs->w, req->path, &bc);
+	if (rc) {
+		stream_error(req, &bs->why, rc);
+		free(bs);
+		return rc;
+	}
+	*st = (struct out_stream *)bs;
+	return 0;
+}
+
+static int stream_add(struct out_stream *st, const struct sample *s, const struct strtab *strings)
+{
+	return binary_writer_add(((struct binary_stream *)st)->w, s, strings);
+}
+
+/* 1234567 -> "1,234,567", as Python's "{:,}" */
+struct grouped {
+	char s[32];
+};
+static struct grouped fmt_group(uint64_t v)
+{
+	struct grouped g;
+	char digits[24];
+	int n = snprintf(digits, sizeof(digits), "%llu", (unsigned long long)v), k = 0;
+	for (int i = 0; i < n; i++) {
+		if (i && (n - i) % 3 == 0)
+			g.s[k++] = ',';
+		g.s[k++] = digits[i];
+	}
+	g.s[k] = '\0';
+	return g;
+}
+
+static double pct(uint64_t part, uint64_t whole)
+{
+	return whole ? (double)part / (double)whole * 100.0 : 0.0;
+}
+
+/* Tachyon's "Binary Encoding" and "Frame Efficiency" figures. */
+static void print_summary(FILE *fp, const struct binary_write_summary *b)
+{
+	uint64_t r = b->records;
+	fprintf(fp, "  Binary Encoding:\n");
+	fprintf(fp, "    Records:          %s\n", fmt_group(r).s);
+	fprintf(fp, "      RLE repeat:     %s (%.1f%%) [%s samples]\n", fmt_group(b->repeat_records).s,
+		pct(b->repeat_records, r), fmt_group(b->repeat_samples).s);
+	fprintf(fp, "      Full stack:     %s (%.1f%%)\n", fmt_group(b->full_records).s,
+		pct(b->full_records, r));
+	fprintf(fp, "      Suffix match:   %s (%.1f%%)\n", fmt_group(b->suffix_records).s,
+		pct(b->suffix_records, r));
+	fprintf(fp, "      Pop-push:       %s (%.1f%%)\n", fmt_group(b->pop_push_records).s,
+		pct(b->pop_push_records, r));
+	fprintf(fp, "  Frame Efficiency:\n");
+	fprintf(fp, "    Frames written:   %s\n", fmt_group(b->frames_written).s);
+	fprintf(fp, "    Frames saved:     %s (%.1f%%)\n", fmt_group(b->frames_saved).s,
+		pct(b->frames_saved, b->frames_written + b->frames_saved));
+	uint64_t bytes = b->bytes_written;
+	if (bytes >= 1024 * 1024)
+		fprintf(fp, "    Bytes (pre-zstd): %.1f MB\n", (double)bytes / (1024.0 * 1024.0));
+	else if (bytes >= 1024)
+		fprintf(fp, "    Bytes (pre-zstd): %.1f KB\n", (double)bytes / 1024.0);
+	else
+		fprintf(fp, "    Bytes (pre-zstd): %llu B\n", (unsigned long long)bytes);
+}
+
+static int stream_close(struct out_stream *st, const struct profile *p, const struct out_request *req,
+			bool *written)
+{
+	struct binary_stream *bs = (struct binary_stream *)st;
+	struct out_run_figures f;
+	out_run_figures_of(p, &f);
+	struct binary_stats stats = {
+		.duration_s = f.duration_s,
+		.sample_rate = f.sample_rate,
+		.error_rate = f.error_rate,
+		.missed_samples = f.missed_samples,
+		.have_error_rate = true,
+		.have_missed_samples = true,
+	};
+	struct binary_write_summary sum;
+	int rc = binary_writer_close(bs->w, &stats, &sum);
+	*written = rc == 0;
+	if (rc == 0) {
+		print_summary(req->stdout_fp ? req->stdout_fp : stdout, &sum);
+		if (req->note)
+			buf_printf(req->note, " (%llu samples)", (unsigned long long)sum.samples);
+	} else {
+		stream_error(req, &bs->why, rc);
+	}
+	free(bs);
+	return rc;
+}
+
+static void stream_abort(struct out_stream *st, const struct out_request *req)
+{
+	(void)req;
+	struct binary_stream *bs = (struct binary_stream *)st;
+	binary_writer_abort(bs->w);
+	free(bs);
+}
+
+const struct out_stream_ops out_binary_stream = {
+	.open = stream_open,
+	.add = stream_add,
+	.close = stream_close,
+	.abort = stream_abort,
+};

@@ -14,35 +14,38 @@
 
 const struct out_format out_formats[] = {
 	/* Tachyon prints nothing after writing a pstats file (-o FILE, or
-	 * DIR/pstats_<pid>.pstats when -o is a directory), made at the end. */
-	{ .name = "pstats", .ext = "pstats", .stream = &out_pstats_stream, .file_at_close = true,
-	  .keys_only = true },
-	{ .name = "collapsed", .ext = "txt", .stream = &out_collapsed_stream, .keys_only = true,
-	  .written_msg = "Collapsed stack output written to %s" },
-	{ .name = "jsonl", .ext = "jsonl", .stream = &out_jsonl_stream, .needs_detail = true,
-	  .keys_only = true,
+	 * DIR/pstats_<pid>.pstats when -o is a directory), made at the end;
+	 * without -o the table goes to stdout */
+	{ .name = "pstats", .ext = "pstats", .stream = &out_pstats_stream,
+	  .flags = FORMAT_STDOUT | FORMAT_FILE_AT_CLOSE | FORMAT_KEYS_ONLY |
+		   FORMAT_CHILD_PROFILE_NAME },
+	{ .name = "collapsed", .ext = "txt", .stream = &out_collapsed_stream,
+	  .flags = FORMAT_KEYS_ONLY, .written_msg = "Collapsed stack output written to %s" },
+	{ .name = "jsonl", .ext = "jsonl", .stream = &out_jsonl_stream,
+	  .flags = FORMAT_STATUS | FORMAT_DETAIL | FORMAT_KEYS_ONLY,
 	  .written_msg = "JSONL profile written to %s" },
 	/* beyond Tachyon: speedscope's JSON, pprof's gzipped profile.proto */
-	{ .name = "speedscope", .ext = "json", .write = out_speedscope_write,
-	  .written_msg = "Speedscope profile written to %s" },
-	{ .name = "pprof", .ext = "pb.gz", .write = out_pprof_write,
-	  .written_msg = "pprof profile written to %s" },
+	FORMAT_WHOLE("speedscope", "json", FORMAT_STATUS, out_speedscope_write,
+		     "Speedscope profile written to %s"),
+	FORMAT_WHOLE("pprof", "pb.gz", FORMAT_STATUS, out_pprof_write,
+		     "pprof profile written to %s"),
 	/* Tachyon samples every thread's whole status for gecko (its ALL mode) */
-	{ .name = "gecko", .ext = "json", .stream = &out_gecko_stream, .needs_detail = true,
-	  .all_status = true,
+	{ .name = "gecko", .ext = "json", .stream = &out_gecko_stream,
+	  .flags = FORMAT_STATUS | FORMAT_DETAIL | FORMAT_ALL_STATUS,
 	  .written_msg = "Gecko profile written to %s\nOpen in Firefox Profiler: "
 			 "https://profiler.firefox.com/" },
-	{ .name = "flamegraph", .ext = "html", .write = out_flamegraph_write, .html = true,
-	  .needs_detail = true, .written_msg = "Flamegraph saved to: %s" },
-	{ .name = "diff_flamegraph", .ext = "html", .write = out_diff_flamegraph_write,
-	  .html = true, .needs_detail = true, .written_msg = "Flamegraph saved to: %s" },
+	FORMAT_WHOLE("flamegraph", "html", FORMAT_STATUS | FORMAT_DETAIL | FORMAT_HTML,
+		     out_flamegraph_write, "Flamegraph saved to: %s"),
+	FORMAT_WHOLE("diff_flamegraph", "html", FORMAT_STATUS | FORMAT_DETAIL | FORMAT_HTML,
+		     out_diff_flamegraph_write, "Flamegraph saved to: %s"),
 	/* a directory: index.html and file_NNNN.html; the writer prints Tachyon's
 	 * three "written" lines itself (they hold the number of files) */
-	{ .name = "heatmap", .ext = "html", .stream = &out_heatmap_stream, .is_dir = true, .html = true,
-	  .keys_only = true,
-	  .needs_detail = true },
-	/* streamed while sampling, by out/binary_writer.c (cmd_profile.c) */
-	{ .name = "binary", .ext = "bin", .written_msg = "Binary profile written to %s" },
+	{ .name = "heatmap", .ext = "html", .stream = &out_heatmap_stream,
+	  .flags = FORMAT_STATUS | FORMAT_DETAIL | FORMAT_DIR | FORMAT_HTML | FORMAT_KEYS_ONLY },
+	/* streamed while sampling (binary_writer.c); its encoding figures are
+	 * part of the run's summary */
+	{ .name = "binary", .ext = "bin", .stream = &out_binary_stream,
+	  .flags = FORMAT_STATUS | FORMAT_SUMMARY, .written_msg = "Binary profile written to %s" },
 	{ .name = NULL },
 };
 

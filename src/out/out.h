@@ -1,7 +1,10 @@
 /* out.h - the output formats, as a table.
  *
- * A format is one file in src/out/ and one line in out_formats[] (out.c).
- * Writers read a finished profile and never touch the target.
+ * A format is one file in src/out/ and one row in out_formats[] (out.c):
+ * every format is a stream (struct out_stream_ops); the formats that need
+ * the whole profile sit behind one adapter (out/whole.c).  What the
+ * command layer needs to know of a format is in its flags, never in its
+ * name.  Writers never touch the target.
  */
 #ifndef STROBE_OUT_OUT_H
 #define STROBE_OUT_OUT_H
@@ -16,6 +19,7 @@ struct strtab;
 struct errmsg;
 struct outfile;
 struct outfile_policy;
+struct buf;
 
 /* pstats --sort keys, in Tachyon's order of the --sort choices */
 enum out_sort {
@@ -61,7 +65,9 @@ struct out_request {
 	 * Every output goes through out/outfile.h. */
 	bool named;
 	const char *input; /* replay: the recording read, which no output may replace */
-	FILE *stdout_fp;   /* where text output goes when path is NULL */
+	FILE *stdout_fp;   /* where text goes (stdout when NULL): the output when
+			    * path is NULL, and what a format prints beside its
+			    * file (flamegraph's summary, heatmap's lines) */
 	bool color;        /* ANSI colours in text output */
 	int sort;          /* enum out_sort */
 	int limit;         /* rows of the pstats table, as Python's rows[:limit]
@@ -86,6 +92,18 @@ struct out_request {
 	struct errmsg *err;    /* if not NULL, a writer's failure explained in
 				* Tachyon's words ("Baseline file not found: X") */
 	int64_t pid;           /* the profiled process (or the replaying one) */
+	/* The row being written, set by whoever opens it: the whole-profile
+	 * adapter (out/whole.c) finds its writer there. */
+	const struct out_format *format;
+	/* The run's profile, which FORMAT_WHOLE_PROFILE rows fill from the
+	 * samples (the strings of the samples are its strings). */
+	struct profile *profile;
+	uint64_t interval_us;  /* the sampling interval (binary header) */
+	int compression;       /* binary: enum binary_compression (out/binary.h) */
+	int py_major, py_minor, py_micro; /* the profiled Python (binary header) */
+	/* if not NULL, words a format adds after its "written" line's path
+	 * (binary: " (N samples)"); the caller resets it */
+	struct buf *note;
 };
 
 /* Derived run figures, as Tachyon prints and stores them. */
@@ -134,9 +152,10 @@ int out_source_read(const struct out_request *req, const char *path, size_t max,
 		    enum out_source_text how, char **text, size_t *len, bool *exact,
 		    struct out_source_id *id);
 
-/* A format that consumes samples as they come (gecko, pstats): created before
- * sampling, fed every sample, closed with the finished profile (for run
- * figures and strings). */
+/* Every format is a stream: opened before the first sample, fed every
+ * sample, closed with the finished profile (for run figures and strings).
+ * Whoever drives one (the command layer's output session) calls open,
+ * then add per sample, then close or abort, nothing else. */
 struct out_stream;
 struct out_stream_ops {
 	int (*open)(struct out_stream **st, const struct out_request *req);
@@ -150,49 +169,84 @@ struct out_stream_ops {
 	void (*abort)(struct out_stream *st, const struct out_request *req);
 };
 
+/* A format's properties: what the command layer needs to know of a format
+ * without ever comparing its name. */
+enum {
+	FORMAT_DETAIL = 1u << 0,       /* frames must keep columns, end line and opcode */
+	FORMAT_DIR = 1u << 1,          /* the output is a directory (heatmap): named
+					* <name>_<pid>, no extension */
+	FORMAT_HTML = 1u << 2,         /* --browser opens it */
+	FORMAT_ALL_STATUS = 1u << 3,   /* sample in Tachyon's ALL mode: every thread,
+					* every status bit (gecko) */
+	FORMAT_STATUS = 1u << 4,       /* records or summarises thread status: the
+					* walker reads it */
+	FORMAT_STDOUT = 1u << 5,       /* without -o the output is text on stdout (pstats) */
+	FORMAT_KEYS_ONLY = 1u << 6,    /* reads replayed stacks by key only (through
+					* model/stackids.h), never their frames */
+	FORMAT_FILE_AT_CLOSE = 1u << 7, /* creates its file only when closed */
+	FORMAT_CHILD_PROFILE_NAME = 1u << 8, /* a --subprocesses child's default file is
+					      * profile_<pid>.<ext> (Tachyon's name for
+					      * pstats, whose own default is stdout) */
+	FORMAT_SUMMARY = 1u << 9,      /* close prints figures that belong to the run's
+					* summary (binary's "Binary Encoding"), so it is
+					* closed before the summary's last line */
+	FORMAT_WHOLE_PROFILE = 1u << 10, /* needs the whole profile (out/whole.c): add
+					  * copies each sample into it, keeping
+					  * nothing of the sample; close writes it */
+};
+
+/* One row per format.  A new format is one file in src/out/, one row in
+ * out_formats[] (out.c) and its option in cli.c's table. */
 struct out_format {
 	const char *name;   /* "collapsed": selected by --collapsed */
 	const char *ext;    /* default file extension: "<name>_<pid>.<ext>" */
-	/* Write the profile.  Returns 0 or a negative ERR_* code; on success
-	 * *written is set to true when a file was produced (its path in
-	 * req->path), false when the output went to req->stdout_fp.  NULL for
-	 * a format that streams samples instead (binary: out/binary.h). */
-	int (*write)(const struct profile *p, const struct out_request *req, bool *written);
+	unsigned flags;     /* FORMAT_* */
+	const struct out_stream_ops *stream; /* open, add, close, abort: never NULL */
 	/* printf format with one %s (the path) printed after a file is written,
 	 * e.g. "Collapsed stack output written to %s"; NULL for none. */
 	const char *written_msg;
-	const struct out_stream_ops *stream; /* non-NULL for streaming formats */
-	bool needs_detail;  /* frames must keep columns, end line and opcode */
-	bool is_dir;        /* the output is a directory (heatmap) */
-	bool html;          /* --browser opens it */
-	bool all_status;    /* sample in Tachyon's ALL mode: every thread, every status bit */
-	bool file_at_close; /* a stream that creates its file only when closed */
-	bool keys_only;     /* a stream that reads replayed stacks by key only
-			     * (through model/stackids.h), never their frames */
+	/* FORMAT_WHOLE_PROFILE rows: the writer out_whole_stream's close calls
+	 * with the finished profile.  Returns 0 or a negative ERR_*; *written
+	 * true when a file was produced (its path in req->path). */
+	int (*write)(const struct profile *p, const struct out_request *req, bool *written);
 };
 
+/* The row of a format that needs the whole profile: out_whole_stream
+ * builds the profile (req->profile) from the samples and close calls
+ * write_fn on it. */
+#define FORMAT_WHOLE(name_, ext_, flags_, write_fn, msg)                                        \
+	{ .name = (name_), .ext = (ext_), .flags = (flags_) | FORMAT_WHOLE_PROFILE,            \
+	  .stream = &out_whole_stream, .written_msg = (msg), .write = (write_fn) }
+
 /* The writers, one per file in src/out/. */
-/* streaming: Tachyon's pstats text table, or its marshal file (pstats.c);
- * the file is created when the stream is closed */
+/* whole.c: the adapter of FORMAT_WHOLE rows (needs req->format and
+ * req->profile) */
+extern const struct out_stream_ops out_whole_stream;
+/* Tachyon's pstats text table, or its marshal file (pstats.c); the file
+ * is created when the stream is closed */
 extern const struct out_stream_ops out_pstats_stream;
-/* streaming: collapsed stacks (collapsed.c) */
+/* collapsed stacks (collapsed.c) */
 extern const struct out_stream_ops out_collapsed_stream;
-/* flamegraph.c, diff_flamegraph.c: HTML pages */
+/* flamegraph.c, diff_flamegraph.c: HTML pages, from the whole profile */
 int out_flamegraph_write(const struct profile *p, const struct out_request *req, bool *written);
 int out_diff_flamegraph_write(const struct profile *p, const struct out_request *req, bool *written);
 /* Whether baseline is a binary file a run in mode with capture features
  * (BINARY_FEATURE_* bits) can be compared with: 0, or an error explained
  * in e in Tachyon's words ("Baseline profiling mode does not match ..."). */
 int out_diff_flamegraph_check(const char *baseline, int mode, int features, struct errmsg *e);
-/* streaming: Firefox Profiler JSON (gecko.c) */
+/* Firefox Profiler JSON (gecko.c) */
 extern const struct out_stream_ops out_gecko_stream;
-/* streaming: JSON Lines (jsonl.c) */
+/* JSON Lines (jsonl.c) */
 extern const struct out_stream_ops out_jsonl_stream;
+/* speedscope.c, pprof.c: from the whole profile */
 int out_speedscope_write(const struct profile *p, const struct out_request *req, bool *written);
 int out_pprof_write(const struct profile *p, const struct out_request *req, bool *written);
-/* heatmap.c: a directory of HTML pages (a stream); prints its own "written"
- * lines */
+/* heatmap.c: a directory of HTML pages; prints its own "written" lines */
 extern const struct out_stream_ops out_heatmap_stream;
+/* binary_writer.c: Tachyon's binary file (out/binary.h), with the run's
+ * figures in its stats block; close prints the "Binary Encoding" figures
+ * to req->stdout_fp and puts " (N samples)" in req->note */
+extern const struct out_stream_ops out_binary_stream;
 
 /* NULL if there is no format of that name. */
 const struct out_format *out_format_find(const char *name);

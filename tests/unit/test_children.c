@@ -1,11 +1,11 @@
 /* test_children.c - the command line --subprocesses runs for each child
- * (cmd_children_argv): Tachyon's _build_child_profiler_args and
+ * (profiling_children_argv): Tachyon's _build_child_profiler_args and
  * _build_output_pattern (profiling/sampling/cli.py), option by option. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
-#include "cmd.h"
+#include "profiling/profiling.h"
 #include "harness.h"
 
 #define ARGV(...) ((char *[]){ "strobe", __VA_ARGS__, NULL })
@@ -31,11 +31,11 @@ static void parse(struct options *o, char **argv)
 /* The child's argv joined by spaces. */
 static char *joined(const struct options *o, pid_t child)
 {
-	char **v = cmd_children_argv(o, child);
+	char **v = profiling_children_argv(o, child);
 	struct buf b = BUF_INIT;
 	for (int i = 0; v[i]; i++)
 		buf_printf(&b, "%s%s", i ? " " : "", v[i]);
-	cmd_children_argv_free(v);
+	profiling_children_argv_free(v);
 	return b.data;
 }
 
@@ -58,6 +58,12 @@ TEST(defaults)
 	CHECK_CHILD(&o, "strobe attach 42 -r 1000 --binary --compression none -o binary_42.bin");
 	parse(&o, ARGV("run", "--binary", "--compression", "auto", "x.py"));
 	CHECK_CHILD(&o, "strobe attach 42 -r 1000 --binary -o binary_42.bin");
+	/* --diff-flamegraph takes its baseline along */
+	parse(&o, ARGV("run", "--diff-flamegraph", "base.bin", "x.py"));
+	CHECK_CHILD(&o, "strobe attach 42 -r 1000 --diff-flamegraph base.bin -o "
+			"diff_flamegraph_42.html");
+	parse(&o, ARGV("attach", "--pprof", "7"));
+	CHECK_CHILD(&o, "strobe attach 42 -r 1000 --pprof -o pprof_42.pb.gz");
 	/* heatmap writes a directory */
 	parse(&o, ARGV("run", "x.py"));
 	o.format = "heatmap";
@@ -120,14 +126,14 @@ TEST(output_pattern)
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		o.output = cases[i][0];
-		char **v = cmd_children_argv(&o, 42);
+		char **v = profiling_children_argv(&o, 42);
 		int n = 0;
 		while (v[n])
 			n++;
 		CHECK(n >= 2 && strcmp(v[n - 2], "-o") == 0);
 		if (n >= 1)
 			CHECK_STR(v[n - 1], cases[i][1]);
-		cmd_children_argv_free(v);
+		profiling_children_argv_free(v);
 	}
 	/* pstats with -o: a marshal file per child, no format flag */
 	parse(&o, ARGV("run", "-o", "p.pstats", "x.py"));

@@ -115,7 +115,8 @@ static char *write_file(const struct tstack *stacks)
 	struct out_request req = { .path = path };
 	bool written = false;
 	const struct out_format *fmt = out_format_find("collapsed");
-	CHECK(fmt != NULL && fmt->stream == &out_collapsed_stream && !fmt->write);
+	CHECK(fmt != NULL && fmt->stream == &out_collapsed_stream && !fmt->write &&
+	      !(fmt->flags & FORMAT_STATUS));
 	CHECK_EQ_INT(stacks_stream(&out_collapsed_stream, stacks, 1000, &req, &written), 0);
 	CHECK(written);
 	size_t len = 0;

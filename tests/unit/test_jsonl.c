@@ -72,7 +72,7 @@ static void feed_stack(void *ctx, struct profile *p, uint64_t tid, const struct 
 static char *stream_case(const char *name, struct out_request *req, int *rc)
 {
 	const struct out_format *fmt = out_format_find("jsonl");
-	CHECK(fmt != NULL && fmt->stream == &out_jsonl_stream && fmt->needs_detail &&
+	CHECK(fmt != NULL && fmt->stream == &out_jsonl_stream && (fmt->flags & FORMAT_DETAIL) &&
 	      strcmp(fmt->ext, "jsonl") == 0);
 	struct feed fd;
 	sample_init(&fd.s);

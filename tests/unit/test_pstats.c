@@ -649,7 +649,7 @@ static int stream(const struct tstack *stacks, uint64_t interval, int mode,
 		  const struct out_request *req, bool *written)
 {
 	const struct out_format *fmt = out_format_find("pstats");
-	CHECK(fmt != NULL && fmt->stream != NULL && fmt->write == NULL);
+	CHECK(fmt != NULL && fmt->stream == &out_pstats_stream && fmt->write == NULL);
 	struct profile p;
 	profile_init(&p);
 	struct out_stream *st = NULL;

@@ -1,38 +1,22 @@
-/* cmd_dump.c - strobe dump PID: one snapshot of a Python process's stacks,
- * printed as Tachyon's `dump` prints it (traceback-like sections, root
- * first, with the source line of every frame). */
-#include "cmd.h"
+/* dump.c - `strobe dump`'s text (out/dump.h): Tachyon's traceback-like
+ * sections, with the source line of every frame read as the target reads
+ * it (req->source) and decoded as linecache would. */
+#include "out/dump.h"
 
 #include "base/buf.h"
-#include "base/clock.h"
 #include "base/error.h"
 #include "base/intern.h"
 #include "base/utf8.h"
-#include "cli.h"
 #include "model/sample.h"
-#include "out/textenc.h"
-#include "py/asyncio.h"
-#include "py/opcodes.h"
-#include "py/runtime.h"
-#include "py/walk.h"
-#include "target/mem.h"
-#include "target/ptrace.h"
-#include "target/rootfs.h"
-#include "target/task.h"
+#include "out/out.h"
 
 #include <assert.h>
-#include <errno.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-/* A torn read (the target changed under us) is retried this often, this
- * far apart, before giving up. */
-#define DUMP_ATTEMPTS 50
-#define DUMP_RETRY_NS 2000000ULL
 /* Bytes of source all the files of one dump may hold together: a dump
  * shows one line per frame, and a target may name its code after large
  * files, or one file under many names ("/x", "//x", "/a/../x", which are
@@ -95,9 +79,10 @@ static void put_color_src(struct buf *out, const struct theme *th, const char *c
  * universal newlines.  ok is false when it could not be read or decoded
  * (then it has no lines, as linecache.getline returns ""). */
 struct source {
-	struct rootfs_fileid id; /* the file (names that lead to it share it) */
+	struct out_source_id id; /* the file (names that lead to it share it) */
 	bool ok;
-	struct buf text;
+	char *text;
+	size_t len;
 	uint32_t *line_start; /* byte offsets into text, nlines + 1 entries */
 	size_t nlines, cap;
 };
@@ -109,7 +94,7 @@ struct source_name {
 };
 
 struct sources {
-	const struct rootfs *rootfs; /* the target's files; NULL: none read */
+	const struct out_request *req; /* req->source reads the target's files */
 	struct source_name names[SOURCE_MAX_FILES];
 	size_t nnames;
 	struct source files[SOURCE_MAX_FILES];
@@ -120,8 +105,8 @@ struct sources {
 /* Line starts on universal newlines (\n, \r\n, \r), as text-mode readlines. */
 static void source_split(struct source *src)
 {
-	const char *s = src->text.data ? src->text.data : "";
-	size_t n = src->text.len;
+	const char *s = src->text ? src->text : "";
+	size_t n = src->len;
 	assert(n <= UINT32_MAX);
 	VEC_RESERVE(src->line_start, src->cap, 1);
 	src->line_start[0] = 0;
@@ -140,13 +125,29 @@ static void source_split(struct source *src)
 	}
 }
 
+/* req->source of name as Python source (out_source_fn: max 0 only looks
+ * whether it can be read), the results cleared first.  *text is the
+ * caller's when 0 is returned. */
+static int source_call(const struct out_request *req, const char *name, size_t max, char **text,
+		       size_t *len, bool *exact, struct out_source_id *id)
+{
+	*text = NULL;
+	*len = 0;
+	*exact = false;
+	return req->source(req->source_ctx, name, max, OUT_SOURCE_PYTHON, text, len, exact, id);
+}
+
 /* The source of the file that name leads to, read now if no other name
  * led to it before: -1 when there is none to show. */
 static int source_load(struct sources *ss, const char *name)
 {
-	struct rootfs_fileid id;
-	if (!ss->rootfs || rootfs_probe(ss->rootfs, name, &id) != 0)
+	struct out_source_id id;
+	char *text;
+	size_t len;
+	bool exact;
+	if (!ss->req->source || source_call(ss->req, name, 0, &text, &len, &exact, &id) != 0)
 		return -1;
+	free(text);
 	for (size_t i = 0; i < ss->n; i++)
 		if (ss->files[i].id.dev == id.dev && ss->files[i].id.ino == id.ino)
 			return (int)i;
@@ -157,16 +158,19 @@ static int source_load(struct sources *ss, const char *name)
 	src->id = id;
 	/* as the target reads it: its root for absolute names, its working
 	 * directory for relative ones (3.8 keeps script names as given), its
-	 * credentials; linecache shows nothing of a file it cannot decode */
-	bool exact = false;
-	src->ok = rootfs_read_source(ss->rootfs, name, ss->budget, ROOTFS_DECODE_PYTHON,
-				     &src->text, &exact, &id) == 0 &&
+	 * credentials; linecache shows nothing of a file it cannot decode.
+	 * With the budget spent nothing more is read (a read of at most 0
+	 * bytes is only a look). */
+	src->ok = ss->budget > 0 &&
+		  source_call(ss->req, name, ss->budget, &src->text, &src->len, &exact, &id) == 0 &&
 		  exact;
 	if (src->ok) {
-		ss->budget -= src->text.len < ss->budget ? src->text.len : ss->budget;
+		ss->budget -= src->len < ss->budget ? src->len : ss->budget;
 		source_split(src);
 	} else {
-		buf_release(&src->text);
+		free(src->text);
+		src->text = NULL;
+		src->len = 0;
 	}
 	return (int)ss->n++;
 }
@@ -196,7 +200,7 @@ static const char *source_line(const struct source *src, int lineno, size_t *len
 	if (!src || !src->ok || lineno <= 0 || (size_t)lineno > src->nlines)
 		return NULL;
 	size_t a = src->line_start[lineno - 1], b = src->line_start[lineno];
-	const char *s = src->text.data;
+	const char *s = src->text;
 	if (b > a && s[b - 1] == '\n')
 		b--;
 	if (b > a && s[b - 1] == '\r')
@@ -208,7 +212,7 @@ static const char *source_line(const struct source *src, int lineno, size_t *len
 static void sources_release(struct sources *ss)
 {
 	for (size_t i = 0; i < ss->n; i++) {
-		buf_release(&ss->files[i].text);
+		free(ss->files[i].text);
 		free(ss->files[i].line_start);
 	}
 }
@@ -393,8 +397,7 @@ static void put_status(struct buf *d, uint32_t st)
 }
 
 struct dump {
-	pid_t pid;
-	const struct py_runtime *rt;
+	const struct out_request *req; /* pid, opcode names */
 	const struct strtab *strings;
 	struct sources *src;
 	const struct theme *th;
@@ -404,6 +407,23 @@ struct dump {
 	 * leaf_ids[i] (its address, Tachyon's task id); NULL otherwise */
 	const uint64_t *leaf_ids;
 };
+
+/* Tachyon's text for an opcode: "NAME", "SPECIALIZED (BASE)" for a
+ * specialized one, "<N>" when the recording Python's tables do not name
+ * it. */
+static void opcode_text(const struct out_request *req, int op, char *buf, size_t size)
+{
+	int base = -1;
+	const char *name = req->opcode_name ? req->opcode_name(req->opcode_ctx, op, &base) : NULL;
+	const char *bname = name && base >= 0 && base != op ? req->opcode_name(req->opcode_ctx, base, NULL)
+							   : NULL;
+	if (!name)
+		snprintf(buf, size, "<%d>", op);
+	else if (bname)
+		snprintf(buf, size, "%s (%s)", name, bname);
+	else
+		snprintf(buf, size, "%s", name);
+}
 
 static void put_frame(struct buf *out, struct dump *d, const struct frame *f)
 {
@@ -440,7 +460,7 @@ static void put_frame(struct buf *out, struct dump *d, const struct frame *f)
 	}
 	if (f->opcode != FRAME_NO_OPCODE) {
 		char name[96], text[112];
-		py_opcode_format(d->rt->major, d->rt->minor, f->opcode, name, sizeof(name));
+		opcode_text(d->req, f->opcode, name, sizeof(name));
 		int n = snprintf(text, sizeof(text), "opcode=%s", name);
 		buf_puts(out, "  ");
 		put_color(out, th, th->opcode, text, n > 0 && (size_t)n < sizeof(text) ? (size_t)n
@@ -474,7 +494,7 @@ static void put_section(struct buf *out, struct dump *d, const struct sample *s,
 	const struct theme *th = d->th;
 	struct buf h = BUF_INIT, det = BUF_INIT;
 	if (first)
-		buf_printf(&h, "Stack dump for PID %d, thread %llu", (int)d->pid,
+		buf_printf(&h, "Stack dump for PID %d, thread %llu", (int)d->req->pid,
 			   (unsigned long long)t->tid);
 	else
 		buf_printf(&h, "Stack dump, thread %llu", (unsigned long long)t->tid);
@@ -528,7 +548,7 @@ static void format_dump(struct buf *out, struct dump *d, const struct sample *s)
 		sections += !d->leaf_ids || shown_frames(d, s, &s->threads[i]) > 0;
 	if (!sections) {
 		struct buf m = BUF_INIT;
-		buf_printf(&m, "No Python stacks found for PID %d", (int)d->pid);
+		buf_printf(&m, "No Python stacks found for PID %d", (int)d->req->pid);
 		put_color(out, d->th, d->th->warning, m.data, m.len);
 		buf_putc(out, '\n');
 		buf_release(&m);
@@ -549,153 +569,26 @@ static void format_dump(struct buf *out, struct dump *d, const struct sample *s)
 	}
 }
 
-/* ---- the command --------------------------------------------------------------- */
-
-static _Noreturn void die_exited(pid_t pid)
+void out_dump_write(struct buf *out, const struct sample *s, const struct strtab *strings,
+		    const uint64_t *leaf_ids, const struct out_request *req)
 {
-	die("No stack dump collected - process %d exited before its stack could be read.", (int)pid);
-}
-
-/* Take one consistent sample (async-aware when a is not NULL): retried
- * while reads are torn. */
-static int take(struct py_walker *w, struct py_asyncio *a, struct sample *s,
-		struct ptrace_pause *pp, bool blocking, pid_t pid)
-{
-	int rc = ERR_CORRUPT;
-	for (int attempt = 0; attempt < DUMP_ATTEMPTS; attempt++) {
-		if (attempt)
-			clock_sleep_until(clock_now_ns() + DUMP_RETRY_NS);
-		if (blocking) {
-			rc = ptrace_pause_all(pp, pid);
-			if (rc) {
-				struct ptrace_pause why = *pp; /* release clears it */
-				ptrace_pause_release(pp);
-				if (rc == ERR_NOPROC)
-					die_exited(pid);
-				cmd_die_pause(rc, pid, &why);
-			}
-		}
-		rc = a ? py_asyncio_sample(a, s) : py_walker_sample(w, s);
-		if (blocking)
-			ptrace_resume_all(pp);
-		if (rc == 0 || rc == ERR_NOTREADY || rc == ERR_NOPROC)
-			return rc;
-		if (!task_alive(pid))
-			return ERR_NOPROC;
-	}
-	return rc;
-}
-
-/* The leaf task of each stack py_asyncio_sample built, in its order: the
- * tasks of its graph that no task awaits (each address once). */
-static uint64_t *leaf_tasks(const struct py_asyncio *a, size_t nstacks)
-{
-	const struct py_async_graph *g = &a->g;
-	uint64_t *ids = xcalloc(nstacks ? nstacks : 1, sizeof(*ids));
-	size_t k = 0;
-	for (size_t i = 0; i < g->ntasks && k < nstacks; i++) {
-		const struct py_async_task *t = &g->tasks[i];
-		const uint64_t *at = u64map_get(&g->index, t->addr);
-		if (u64map_get(&g->parent_set, t->addr) || !at || *at != i + 1)
-			continue;
-		ids[k++] = t->addr;
-	}
-	return ids;
-}
-
-int cmd_dump(const struct options *o)
-{
-	pid_t pid = o->pid;
-	if (pid <= 0 || (kill(pid, 0) != 0 && errno == ESRCH))
-		die("strobe cannot find the process: Process with PID '%d' does not exist.", (int)pid);
-
-	struct mem_source mem;
-	struct py_runtime rt;
-	struct errmsg e = { "" };
-	int rc = cmd_open_python(pid, &mem, &rt, &e);
-	if (rc == ERR_NOPROC)
-		die_exited(pid);
-	if (rc)
-		cmd_die_runtime(rc, pid, &e);
-	cmd_check_native(o, &rt, pid, NULL);
-
-	/* the target's files, held now: it may be gone once the stacks are read */
 	struct sources *src = xcalloc(1, sizeof(*src));
+	src->req = req;
 	src->budget = SOURCE_BUDGET;
-	struct rootfs rootfs;
-	if (rootfs_open(&rootfs, &mem) == 0)
-		src->rootfs = &rootfs;
-
-	struct strtab strings;
-	strtab_init(&strings);
-	struct py_walker w;
-	struct py_walk_config wc = {
-		.all_threads = o->all_threads,
-		/* every status bit, no thread left out; async-aware: wall,
-		 * as Tachyon (its task stacks show no status) */
-		.mode = o->async_aware ? PY_MODE_WALL : PY_MODE_ALL,
-		.want_status = !o->async_aware,
-		.gc = !o->no_gc,
-		.native = o->native,
-		.opcodes = o->opcodes,
-	};
-	py_walker_init(&w, &rt, &mem, &strings, &wc);
-	/* --async-aware: every task by default (dump's --async-mode is all
-	 * unless given) */
-	struct py_asyncio *async = NULL;
-	if (o->async_aware) {
-		struct options ao = *o;
-		if (!ao.async_mode_given)
-			ao.async_mode = 1;
-		async = cmd_async_prepare(&ao, &w, &strings, NULL);
-	}
-	struct sample s;
-	sample_init(&s);
-	struct ptrace_pause pp;
-	ptrace_pause_init(&pp);
-
-	/* no signal handlers: a Ctrl-C or SIGTERM during a --blocking pause
-	 * is held by ptrace_pause_all until the threads run again, then ends
-	 * strobe by its default action */
-	rc = take(&w, async, &s, &pp, o->blocking, pid);
-	ptrace_pause_release(&pp);
-	/* a stack read once the process opened has exited may be another's
-	 * that took its PID: not shown */
-	if (rc == ERR_NOPROC || !mem_alive(&mem))
-		die_exited(pid);
-	if (rc == ERR_NOTREADY)
-		sample_clear(&s);
-	else if (rc)
-		die("strobe cannot read a consistent stack of process %d: %s", (int)pid, err_str(rc));
-	/* read as what it is now, if it changed users since */
-	if (src->rootfs)
-		rootfs_refresh(&rootfs, &mem);
-
-	struct dump d = {
-		.pid = pid,
-		.rt = &rt,
-		.strings = &strings,
+	struct dump *d = xcalloc(1, sizeof(*d));
+	*d = (struct dump){
+		.req = req,
+		.strings = strings,
 		.src = src,
-		.th = cmd_want_color() ? &theme_color : &theme_plain,
+		.th = req->color ? &theme_color : &theme_plain,
+		.leaf_ids = leaf_ids,
 	};
-	if (!getcwd(d.cwd, sizeof(d.cwd)))
-		d.cwd[0] = '\0';
-	uint64_t *leaf_ids = async ? leaf_tasks(async, s.nthreads) : NULL;
-	d.leaf_ids = leaf_ids;
-	struct buf out = BUF_INIT;
-	format_dump(&out, &d, &s);
-	fwrite(out.data ? out.data : "", 1, out.len, stdout);
-	int status = fflush(stdout) == 0 ? 0 : 1;
-
-	buf_release(&out);
-	free(leaf_ids);
-	cmd_async_release(async);
-	sample_release(&s);
-	py_walker_release(&w);
-	strtab_release(&strings);
+	/* file names are shown relative to strobe's working directory, as
+	 * Tachyon's _display_filename does with its own */
+	if (!getcwd(d->cwd, sizeof(d->cwd)))
+		d->cwd[0] = '\0';
+	format_dump(out, d, s);
+	free(d);
 	sources_release(src);
 	free(src);
-	rootfs_release(&rootfs);
-	mem_close(&mem);
-	return status;
 }

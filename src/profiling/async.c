@@ -1,6 +1,6 @@
-/* cmd_async.c - --async-aware for run and attach: find the target's asyncio
+/* async.c - --async-aware for run and attach: find the target's asyncio
  * debug offsets before sampling, or say in one line why it cannot work. */
-#include "cmd.h"
+#include "profiling/profiling.h"
 
 #include "base/buf.h"
 #include "base/clock.h"
@@ -29,8 +29,8 @@ static _Noreturn void fail(int status, struct spawn *child, const struct errmsg 
 	die_status(status, "strobe: %s", e->text[0] ? e->text : err_str(rc));
 }
 
-struct py_asyncio *cmd_async_prepare(const struct options *o, struct py_walker *w,
-				     struct strtab *strings, struct spawn *child)
+struct py_asyncio *profiling_async_prepare(const struct options *o, struct py_walker *w,
+					   struct strtab *strings, struct spawn *child)
 {
 	struct py_asyncio *a = xmalloc(sizeof(*a));
 	py_asyncio_init(a, w, strings, o->async_mode ? PY_ASYNC_ALL : PY_ASYNC_RUNNING);
@@ -59,12 +59,12 @@ struct py_asyncio *cmd_async_prepare(const struct options *o, struct py_walker *
 	}
 }
 
-int cmd_async_take(void *ctx, struct sample *s)
+int profiling_async_take(void *ctx, struct sample *s)
 {
 	return py_asyncio_sample(ctx, s);
 }
 
-void cmd_async_release(struct py_asyncio *a)
+void profiling_async_release(struct py_asyncio *a)
 {
 	if (!a)
 		return;

@@ -1,6 +1,6 @@
-/* cmd_replay.c - strobe replay FILE: convert a binary profile (strobe's or
+/* replay.c - strobe replay FILE: convert a binary profile (strobe's or
  * Tachyon's) to any other format, with Tachyon's messages. */
-#include "cmd.h"
+#include "cmd/cmd.h"
 
 #include "base/error.h"
 #include "cli.h"
@@ -8,6 +8,7 @@
 #include "model/sample.h"
 #include "out/binary.h"
 #include "out/out.h"
+#include "profiling/profiling.h"
 #include "target/rootfs.h"
 
 #include <errno.h>
@@ -20,22 +21,17 @@
 #define PROGRESS_CELLS 40
 
 struct replay_ctx {
-	struct profile *prof;
+	struct profiling_output *out;
 	bool progress;        /* draw the bar (stderr is a terminal) */
 	bool drawn;
 	uint64_t count;       /* samples replayed, empty stacks included */
-	const struct out_format *fmt;  /* a streaming format, or NULL */
-	struct out_stream *stream;
 };
 
 static int replay_add(void *arg, const struct sample *s)
 {
 	struct replay_ctx *c = arg;
 	c->count++;
-	if (c->stream)
-		return c->fmt->stream->add(c->stream, s, &c->prof->strings);
-	profile_add_sample(c->prof, s);
-	return 0;
+	return profiling_output_add(c->out, s);
 }
 
 /* Tachyon's bar: "\r  [████░░░░] 42.0% (cur/total)", here on stderr so that
@@ -100,12 +96,12 @@ int cmd_replay(const struct options *o)
 	printf("  Sample interval: %llu us\n", (unsigned long long)info->interval_us);
 	printf("  Compression: %s\n", info->compression == BINARY_COMPRESSION_ZSTD ? "zstd" : "none");
 	fflush(stdout);
-	cmd_check_baseline(o);
+	profiling_check_baseline(o);
 
 	const struct out_format *fmt = out_format_find(o->format);
 	struct profile prof;
 	profile_init(&prof);
-	if (fmt && fmt->needs_detail)
+	if (fmt && (fmt->flags & FORMAT_DETAIL))
 		profile_keep_detail(&prof);
 	/* default names use the replaying process's pid, as Tachyon does;
 	 * opcodes are named with the recording Python's tables */
@@ -118,36 +114,22 @@ int cmd_replay(const struct options *o)
 	gid_t src_gid = info->owner_uid ? info->owner_gid : ROOTFS_NOBODY;
 	struct rootfs rootfs;
 	bool have_rootfs = rootfs_open_host(&rootfs, src_uid, src_gid) == 0;
-	struct cmd_output co = { .rootfs = have_rootfs ? &rootfs : NULL, .py_major = info->py_major,
-				 .py_minor = info->py_minor, .replay = true,
-				 .features = info->features };
-	struct replay_ctx ctx = { &prof, isatty(STDERR_FILENO) != 0, false, 0, NULL, NULL };
-	struct out_request sreq;
-	char spath[4096];
-	struct errmsg why = { "" };
-	if (fmt && fmt->stream) {
-		cmd_output_request(o, &prof, getpid(), &co, &sreq, spath, sizeof(spath));
-		sreq.err = &why;
-		errno = 0;
-		rc = fmt->stream->open(&ctx.stream, &sreq);
-		if (rc) {
-			if (why.text[0])
-				die("Error: %s", why.text);
-			die("Error: cannot write %s: %s", spath, errno ? strerror(errno) : err_str(rc));
-		}
-		ctx.fmt = fmt;
-		if (fmt->keys_only)
-			binary_reader_keys_only(r);
-	}
+	struct profiling_target co = { .rootfs = have_rootfs ? &rootfs : NULL, .py_major = info->py_major,
+				 .py_minor = info->py_minor, .py_micro = info->py_micro,
+				 .mode = info->mode, .replay = true, .features = info->features };
+	struct profiling_output out;
+	profiling_output_open(&out, o, getpid(), &co, &prof, NULL);
+	if (out.fmt->flags & FORMAT_KEYS_ONLY)
+		binary_reader_keys_only(r);
+	struct replay_ctx ctx = { &out, isatty(STDERR_FILENO) != 0, false, 0 };
 	rc = binary_reader_replay(r, &prof.strings, replay_add, replay_progress, &ctx, &e);
 	if (ctx.drawn)
 		fputc('\n', stderr);
 	if (rc) {
 		/* Tachyon writes nothing for a file it cannot replay, and
-		 * neither does strobe: the stream's output is never renamed
-		 * into place, a file already there stays as it was */
-		if (ctx.stream)
-			fmt->stream->abort(ctx.stream, &sreq);
+		 * neither does strobe: the output is never renamed into place,
+		 * a file already there stays as it was */
+		profiling_output_abort(&out);
 		binary_reader_close(r);
 		profile_release(&prof);
 		die("Error: %s", e.text[0] ? e.text : err_str(rc));
@@ -169,20 +151,15 @@ int cmd_replay(const struct options *o)
 	}
 	uint64_t count = ctx.count;
 
-	int status = 0;
-	if (ctx.stream) {
-		fflush(stdout);
-		errno = 0;
-		why.text[0] = '\0';
-		bool written = false;
-		rc = fmt->stream->close(ctx.stream, &prof, &sreq, &written);
-		status = cmd_output_done(o, fmt, &sreq, rc, written);
-		/* only now: the stream's frames may be the reader's (key_frames) */
+	/* a stream's frames may be the reader's (key_frames) until it is
+	 * closed; the whole profile copied them, and the reader's tables go
+	 * before it is written */
+	bool keep_reader = !(out.fmt->flags & FORMAT_WHOLE_PROFILE);
+	if (!keep_reader)
 		binary_reader_close(r);
-	} else {
+	int status = profiling_output_close(&out, &prof, NULL);
+	if (keep_reader)
 		binary_reader_close(r);
-		status = cmd_write_output(o, &prof, getpid(), &co);
-	}
 	if (status == 0)
 		printf("Replayed %llu samples\n", (unsigned long long)count);
 	profile_release(&prof);

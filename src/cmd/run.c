@@ -1,11 +1,13 @@
-/* cmd_run.c - strobe run: launch a script, a module or any command that is
+/* run.c - strobe run: launch a script, a module or any command that is
  * or becomes CPython, and profile it from its first Python frames. */
-#include "cmd.h"
+#include "cmd/cmd.h"
 
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/error.h"
 #include "cli.h"
+#include "profiling/profiling.h"
+#include "py/open.h"
 #include "py/runtime.h"
 #include "sampler.h"
 #include "target/mem.h"
@@ -120,7 +122,7 @@ static int is_python(pid_t pid, struct spawn *child)
 	mem_close(&mem);
 	if (rc == 0)
 		return 1;
-	if (cmd_runtime_error_final(rc)) {
+	if (py_open_final(rc)) {
 		spawn_terminate(child, 2000);
 		die("strobe cannot profile process %d: %s", (int)pid, e.text[0] ? e.text : err_str(rc));
 	}
@@ -147,7 +149,7 @@ static pid_t python_descendant(struct task_tree *tree, struct spawn *child)
  * is interrupted) without becoming Python is fine once some of its children
  * were profiled: 0. */
 static pid_t wait_for_python(const struct options *o, struct spawn *child,
-			     struct child_monitor *children, int err_fd)
+			     struct profiling_children *children, int err_fd)
 {
 	uint64_t start = clock_now_ns(), notice = start + WAIT_NOTICE_NS;
 	uint64_t next_scan = start + DESCENDANT_SCAN_NS;
@@ -157,7 +159,7 @@ static pid_t wait_for_python(const struct options *o, struct spawn *child,
 	for (;;) {
 		if (sampler_stop) {
 			spawn_terminate(child, 2000);
-			if (cmd_children_started(children))
+			if (profiling_children_started(children))
 				break;
 			die("strobe: interrupted before process %d became a Python process", (int)child->pid);
 		}
@@ -179,7 +181,7 @@ static pid_t wait_for_python(const struct options *o, struct spawn *child,
 		}
 		if (spawn_exited(child)) {
 			char how[64];
-			if (cmd_children_started(children)) {
+			if (profiling_children_started(children)) {
 				fprintf(stderr, "strobe: the command %s without becoming a Python process; "
 					"its Python child processes were profiled\n",
 					spawn_describe(child, how, sizeof(how)));
@@ -219,7 +221,7 @@ int cmd_run(const struct options *o)
 {
 	char **argv;
 	int n = 0;
-	cmd_warn_blocking(o);
+	profiling_warn_blocking(o);
 	if (o->command_mode) {
 		argv = o->argv;
 	} else {
@@ -236,8 +238,8 @@ int cmd_run(const struct options *o)
 			argv[n++] = o->argv[i];
 		argv[n] = NULL;
 	}
-	cmd_check_baseline(o);
-	cmd_install_signals();
+	profiling_check_baseline(o);
+	profiling_install_signals();
 	struct spawn child;
 	int eno;
 	int stdio[3] = { -1, -1, -1 };
@@ -247,11 +249,12 @@ int cmd_run(const struct options *o)
 	if (rc)
 		die("strobe cannot run '%s': %s", argv[0], strerror(eno ? eno : EIO));
 	/* --subprocesses: children born while the command starts count too */
-	struct child_monitor *children = o->subprocesses ? cmd_children_start(o, child.pid) : NULL;
+	struct profiling_children *children =
+		o->subprocesses ? profiling_children_start(o, child.pid) : NULL;
 	int status = 0;
 	pid_t target = wait_for_python(o, &child, children, stdio[2]);
 	if (target)
-		status = cmd_profile(o, target, &child);
+		status = profiling_session(o, target, &child);
 	if (target && target != child.pid)
 		wait_command(&child);
 	if (o->live) {
@@ -259,7 +262,7 @@ int cmd_run(const struct options *o)
 		close(stdio[0]);
 		close(stdio[2]);
 	}
-	cmd_children_finish(children);
+	profiling_children_finish(children);
 	if (!o->command_mode)
 		free(argv);
 	return status;

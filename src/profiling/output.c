@@ -1,16 +1,20 @@
-/* cmd_output.c - writing the chosen output format, shared by run, attach
- * and replay: file naming as Tachyon does it, colours, the "written" line. */
-#include "cmd.h"
+/* output.c - the output session, shared by run, attach, replay and the
+ * profilers --subprocesses starts: the request the options make, file
+ * naming as Tachyon does it, the format's stream from open to close, the
+ * "written" line, --browser and the exit status. */
+#include "profiling/profiling.h"
 
 #include "base/buf.h"
 #include "base/error.h"
 #include "cli.h"
 #include "model/profile.h"
+#include "model/sample.h"
 #include "out/binary.h"
 #include "out/out.h"
 #include "out/outfile.h"
 #include "py/opcodes.h"
 #include "target/rootfs.h"
+#include "target/spawn.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,7 +25,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-bool cmd_want_color(void)
+/* grace period before SIGKILL for a launched target, as Tachyon */
+#define TERMINATE_GRACE_MS 2000
+
+bool profiling_want_color(void)
 {
 	const char *py = getenv("PYTHON_COLORS");
 	if (py && strcmp(py, "0") == 0)
@@ -47,24 +54,29 @@ static bool is_dir(const char *path)
 }
 
 /* Whether -o is a name a --subprocesses parent made up for this child
- * profiler (cmd.h, CMD_MADE_UP_OUTPUT_ENV). */
+ * profiler (profiling.h, PROFILING_MADE_UP_OUTPUT_ENV). */
 static bool output_made_up(const struct options *o)
 {
-	const char *env = getenv(CMD_MADE_UP_OUTPUT_ENV);
+	const char *env = getenv(PROFILING_MADE_UP_OUTPUT_ENV);
 	return o->output && env && strcmp(env, o->output) == 0;
 }
 
-bool cmd_output_path(const struct options *o, const char *format, const char *ext, pid_t pid,
-		     char *path, size_t size)
+/* The output path for a format writing a file: -o, DIR/<fmt>_<pid>.<ext>
+ * when -o is a directory, else <fmt>_<pid>.<ext> (a directory format:
+ * <fmt>_<pid>).  True when the user named it (-o), false for a name strobe
+ * made up (out_request.named), including an -o that
+ * PROFILING_MADE_UP_OUTPUT_ENV says a parent strobe made up (kept as it
+ * is, even where a directory is). */
+static bool output_path(const struct options *o, const struct out_format *f, pid_t pid, char *path,
+			size_t size)
 {
-	const struct out_format *f = out_format_find(format);
-	bool dir = f && f->is_dir;
+	bool dir = f->flags & FORMAT_DIR;
 	char name[64];
 	/* <format>_<pid>.<ext>, or heatmap_<pid> for a directory */
 	if (dir)
-		snprintf(name, sizeof(name), "%s_%d", format, (int)pid);
+		snprintf(name, sizeof(name), "%s_%d", f->name, (int)pid);
 	else
-		snprintf(name, sizeof(name), "%s_%d.%s", format, (int)pid, ext);
+		snprintf(name, sizeof(name), "%s_%d.%s", f->name, (int)pid, f->ext);
 	/* a made-up -o is no directory of the user's: one found there was
 	 * put there by someone, and the output is refused rather than put
 	 * in it */
@@ -97,7 +109,7 @@ static int options_features(const struct options *o)
 	       (o->opcodes ? BINARY_FEATURE_OPCODES : 0) | (o->blocking ? BINARY_FEATURE_BLOCKING : 0);
 }
 
-void cmd_check_baseline(const struct options *o)
+void profiling_check_baseline(const struct options *o)
 {
 	struct stat st;
 	if (o->baseline && stat(o->baseline, &st) != 0)
@@ -153,47 +165,93 @@ static int read_source(void *ctx, const char *path, size_t max, enum out_source_
 
 static const char *opcode_name(void *ctx, int op, int *base)
 {
-	const struct cmd_output *co = ctx;
+	const struct profiling_target *co = ctx;
 	if (base)
 		*base = py_opcode_base(co->py_major, co->py_minor, op);
 	return py_opcode_name(co->py_major, co->py_minor, op);
 }
 
-void cmd_output_request(const struct options *o, const struct profile *p, pid_t pid,
-			const struct cmd_output *co, struct out_request *req, char *path,
-			size_t size)
+void profiling_output_request(const struct options *o, const struct profiling_target *co, pid_t pid,
+			      struct out_request *req)
 {
-	const struct out_format *fmt = out_format_find(o->format);
 	*req = (struct out_request){
 		.path = NULL,
 		.stdout_fp = stdout,
-		.color = cmd_want_color(),
+		.color = profiling_want_color(),
 		.sort = o->sort,
 		.limit = o->limit,
 		.show_summary = !o->no_summary,
-		.mode = p ? p->stats.mode : o->mode,
+		.mode = co->mode,
 		.opcodes = o->opcodes,
-		.source = co && co->rootfs ? read_source : NULL,
-		.source_ctx = co ? (void *)co->rootfs : NULL,
-		.opcode_name = co && co->py_major ? opcode_name : NULL,
+		.source = co->rootfs ? read_source : NULL,
+		.source_ctx = (void *)co->rootfs,
+		.opcode_name = co->py_major ? opcode_name : NULL,
 		.opcode_ctx = (void *)co,
 		.baseline = o->baseline,
-		.features = co && co->replay ? co->features : options_features(o),
+		.features = co->replay ? co->features : options_features(o),
 		.pid = pid,
 		.input = o->command == CMD_REPLAY ? o->input : NULL,
+		.interval_us = o->interval_usec,
+		.compression = o->compression == COMPRESSION_NONE ? BINARY_COMPRESSION_NONE
+								 : BINARY_COMPRESSION_ZSTD,
+		.py_major = co->py_major,
+		.py_minor = co->py_minor,
+		.py_micro = co->py_micro,
 	};
-	bool to_stdout = fmt && strcmp(fmt->name, "pstats") == 0 && !o->output;
-	if (!to_stdout && fmt) {
-		req->named = cmd_output_path(o, fmt->name, fmt->ext, pid, path, size);
-		req->path = path;
+}
+
+void profiling_output_open(struct profiling_output *out, const struct options *o, pid_t pid,
+			   const struct profiling_target *co, struct profile *prof,
+			   struct spawn *child)
+{
+	const struct out_format *fmt = out_format_find(o->format);
+	if (!fmt)
+		die("strobe: cannot write format '%s'", o->format);
+	*out = (struct profiling_output){ .o = o, .fmt = fmt, .strings = &prof->strings,
+					  .note = BUF_INIT };
+	struct out_request *req = &out->req;
+	profiling_output_request(o, co, pid, req);
+	/* pstats without -o: the table on stdout */
+	if (!(fmt->flags & FORMAT_STDOUT) || o->output) {
+		req->named = output_path(o, fmt, pid, out->path, sizeof(out->path));
+		req->path = out->path;
 	}
+	req->skip_idle = prof->skip_idle;
+	req->err = &out->why;
+	req->note = &out->note;
+	req->format = fmt;
+	req->profile = prof;
+	errno = 0;
+	int rc = fmt->stream->open(&out->st, req);
+	if (rc) {
+		if (child)
+			spawn_terminate(child, TERMINATE_GRACE_MS);
+		if (out->why.text[0])
+			die("Error: %s", out->why.text);
+		die("Error: cannot write %s: %s", req->path ? req->path : "output",
+		    errno ? strerror(errno) : err_str(rc));
+	}
+}
+
+int profiling_output_add(void *ctx, const struct sample *s)
+{
+	struct profiling_output *out = ctx;
+	return out->fmt->stream->add(out->st, s, out->strings);
+}
+
+void profiling_output_abort(struct profiling_output *out)
+{
+	if (out->st)
+		out->fmt->stream->abort(out->st, &out->req);
+	out->st = NULL;
+	buf_release(&out->note);
 }
 
 /* --browser: hand the page to the desktop's opener, detached. */
 static void open_in_browser(const struct out_format *fmt, const char *path)
 {
 	char page[4096], abs[4096];
-	snprintf(page, sizeof(page), "%s%s", path, fmt->is_dir ? "/index.html" : "");
+	snprintf(page, sizeof(page), "%s%s", path, fmt->flags & FORMAT_DIR ? "/index.html" : "");
 	if (!realpath(page, abs)) {
 		fprintf(stderr, "Warning: Could not find index.html in %s\n", path);
 		return;
@@ -220,27 +278,23 @@ static void open_in_browser(const struct out_format *fmt, const char *path)
 		fprintf(stderr, "Warning: Could not open browser: %s\n", strerror(errno));
 }
 
-int cmd_write_output(const struct options *o, const struct profile *p, pid_t pid,
-		     const struct cmd_output *co)
+/* A format's "written" message (one %s for the path), then suffix. */
+static void print_written(const char *msg, const char *path, const char *suffix)
 {
-	const struct out_format *fmt = out_format_find(o->format);
-	if (!fmt || !fmt->write)
-		die("strobe: cannot write format '%s' from a profile", o->format);
-	struct out_request req;
-	char path[4096];
-	cmd_output_request(o, p, pid, co, &req, path, sizeof(path));
-	fflush(stdout);
-	bool written = false;
-	errno = 0;
-	struct errmsg why = { "" };
-	req.err = &why;
-	int rc = fmt->write(p, &req, &written);
-	return cmd_output_done(o, fmt, &req, rc, written);
+	const char *hole = strstr(msg, "%s");
+	if (hole)
+		printf("%.*s%s%s%s\n", (int)(hole - msg), msg, path, hole + 2, suffix ? suffix : "");
+	else
+		printf("%s%s\n", msg, suffix ? suffix : "");
 }
 
-int cmd_output_done(const struct options *o, const struct out_format *fmt,
-		    const struct out_request *req, int rc, bool written)
+/* After close returned rc (and written): the error in one line (the
+ * writer's own words in req->err when it gave some), or the format's
+ * "written" line and --browser.  Returns the exit status. */
+static int output_done(const struct profiling_output *out, int rc, bool written)
 {
+	const struct out_request *req = &out->req;
+	const struct out_format *fmt = out->fmt;
 	if (rc) {
 		int e = errno;
 		fflush(stdout);
@@ -252,19 +306,32 @@ int cmd_output_done(const struct options *o, const struct out_format *fmt,
 		return 1;
 	}
 	if (written && fmt->written_msg)
-		cmd_print_written(fmt->written_msg, req->path, NULL);
+		print_written(fmt->written_msg, req->path, out->note.data);
 	fflush(stdout);
-	if (written && fmt->html && o->browser)
+	if (written && (fmt->flags & FORMAT_HTML) && out->o->browser)
 		open_in_browser(fmt, req->path);
 	return 0;
 }
 
-void cmd_print_written(const char *msg, const char *path, const char *suffix)
+int profiling_output_close(struct profiling_output *out, const struct profile *prof,
+			   const char *tail)
 {
-	/* the message holds one %s for the path */
-	const char *hole = strstr(msg, "%s");
-	if (hole)
-		printf("%.*s%s%s%s\n", (int)(hole - msg), msg, path, hole + 2, suffix ? suffix : "");
-	else
-		printf("%s%s\n", msg, suffix ? suffix : "");
+	/* a format whose close prints part of the run's summary (binary's
+	 * encoding figures) is closed before the summary's last line */
+	bool in_summary = out->fmt->flags & FORMAT_SUMMARY;
+	if (!in_summary) {
+		if (tail)
+			fputs(tail, stdout);
+		fflush(stdout);
+	}
+	errno = 0;
+	out->why.text[0] = '\0';
+	bool written = false;
+	int rc = out->fmt->stream->close(out->st, prof, &out->req, &written);
+	out->st = NULL;
+	if (in_summary && tail)
+		fputs(tail, stdout);
+	int status = output_done(out, rc, written);
+	buf_release(&out->note);
+	return status;
 }

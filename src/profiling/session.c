@@ -1,16 +1,17 @@
-/* cmd_profile.c - what run and attach share: attach to a Python process,
- * sample it, print the summary and write the chosen output. */
-#include "cmd.h"
+/* session.c - what run and attach share: open a Python process, sample it
+ * into the output session, print the summary and close the output; and
+ * the one-line errors of opening a target, which dump shares. */
+#include "profiling/profiling.h"
 
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/error.h"
 #include "cli.h"
 #include "model/profile.h"
-#include "out/binary.h"
 #include "out/out.h"
-#include "py/runtime.h"
 #include "py/layout.h"
+#include "py/open.h"
+#include "py/runtime.h"
 #include "py/walk.h"
 #include "sampler.h"
 #include "target/mem.h"
@@ -36,7 +37,7 @@ static void on_signal(int sig)
 	sampler_stop = sig == SIGINT ? 1 : 2;
 }
 
-void cmd_install_signals(void)
+void profiling_install_signals(void)
 {
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
@@ -57,7 +58,7 @@ static _Noreturn void die_permission(pid_t pid)
 	    (int)pid);
 }
 
-void cmd_die_runtime(int rc, pid_t pid, const struct errmsg *e)
+void profiling_die_runtime(int rc, pid_t pid, const struct errmsg *e)
 {
 	switch (rc) {
 	case ERR_NOPROC:
@@ -74,29 +75,7 @@ void cmd_die_runtime(int rc, pid_t pid, const struct errmsg *e)
 	}
 }
 
-int cmd_open_python(pid_t pid, struct mem_source *mem, struct py_runtime *rt, struct errmsg *e)
-{
-	int rc = mem_open(mem, pid, 0);
-	if (rc)
-		return rc;
-	rc = py_runtime_find(rt, pid, mem, e);
-	/* probe the actual memory access now: a clear error beats failed
-	 * samples.  The source stays the one opened above, so it describes the
-	 * process the runtime was found in, even if that one exits and its
-	 * PID is reused before the first sample. */
-	if (rc == 0)
-		rc = mem_probe(mem, rt->runtime_addr);
-	if (rc)
-		mem_close(mem);
-	return rc;
-}
-
-bool cmd_runtime_error_final(int rc)
-{
-	return rc == ERR_VERSION || rc == ERR_PERM;
-}
-
-void cmd_warn_blocking(const struct options *o)
+void profiling_warn_blocking(const struct options *o)
 {
 	/* Tachyon's validation warning, printed before anything else runs */
 	if (o->blocking && o->interval_usec < 100)
@@ -106,7 +85,7 @@ void cmd_warn_blocking(const struct options *o)
 			(unsigned long long)(1000000 / o->interval_usec));
 }
 
-void cmd_die_pause(int rc, pid_t pid, const struct ptrace_pause *pp)
+void profiling_die_pause(int rc, pid_t pid, const struct ptrace_pause *pp)
 {
 	if (rc == ERR_PERM && pp->tracer > 0)
 		die("strobe cannot stop the threads of process %d for --blocking: thread %d is "
@@ -124,8 +103,8 @@ void cmd_die_pause(int rc, pid_t pid, const struct ptrace_pause *pp)
 	    err_str(rc));
 }
 
-void cmd_check_native(const struct options *o, const struct py_runtime *rt, pid_t pid,
-		      struct spawn *child)
+void profiling_check_native(const struct options *o, const struct py_runtime *rt, pid_t pid,
+			    struct spawn *child)
 {
 	if (o->native && rt->layout.owner_cstack == PY_OWNER_NONE &&
 	    rt->layout.if_is_entry == PY_ABSENT) {
@@ -204,32 +183,6 @@ static void print_summary(const struct sampler_result *r, const struct run_figur
 			       (double)r->failed_by[i] / (double)r->ticks * 100.0);
 }
 
-static void print_missed(const struct sampler_result *r, const struct run_figures *f)
-{
-	if (r->ticks < f->expected && !r->interrupted)
-		printf("Warning: missed %llu samples from the expected total of %llu (%.2f%%)\n",
-		       (unsigned long long)(f->expected - r->ticks), (unsigned long long)f->expected,
-		       f->missed_pct);
-}
-
-/* 1234567 -> "1,234,567", as Python's "{:,}" */
-struct grouped {
-	char s[32];
-};
-static struct grouped fmt_group(uint64_t v)
-{
-	struct grouped g;
-	char digits[24];
-	int n = snprintf(digits, sizeof(digits), "%llu", (unsigned long long)v), k = 0;
-	for (int i = 0; i < n; i++) {
-		if (i && (n - i) % 3 == 0)
-			g.s[k++] = ',';
-		g.s[k++] = digits[i];
-	}
-	g.s[k] = '\0';
-	return g;
-}
-
 static double pct(uint64_t part, uint64_t whole)
 {
 	return whole ? (double)part / (double)whole * 100.0 : 0.0;
@@ -294,161 +247,77 @@ static int profile_sink_add(void *ctx, const struct sample *s)
 	return 0;
 }
 
-struct stream_sink {
-	const struct out_format *fmt;
-	struct out_stream *stream;
-	const struct strtab *strings;
-};
-
-static int stream_sink_add(void *ctx, const struct sample *s)
+/* The summary's last line: Tachyon's warning when fewer samples were taken
+ * than the duration and rate promised ("" when none). */
+static void missed_line(const struct sampler_result *r, const struct run_figures *f, char *buf,
+			size_t size)
 {
-	struct stream_sink *ss = ctx;
-	return ss->fmt->stream->add(ss->stream, s, ss->strings);
+	buf[0] = '\0';
+	if (r->ticks < f->expected && !r->interrupted)
+		snprintf(buf, size, "Warning: missed %llu samples from the expected total of %llu "
+			 "(%.2f%%)\n", (unsigned long long)(f->expected - r->ticks),
+			 (unsigned long long)f->expected, f->missed_pct);
 }
 
-struct binary_sink {
-	struct binary_writer *writer;
-	const struct strtab *strings;
-};
-
-static int binary_sink_add(void *ctx, const struct sample *s)
-{
-	struct binary_sink *b = ctx;
-	return binary_writer_add(b->writer, s, b->strings);
-}
-
-static void print_binary_summary(const struct binary_write_summary *b)
-{
-	uint64_t r = b->records;
-	printf("  Binary Encoding:\n");
-	printf("    Records:          %s\n", fmt_group(r).s);
-	printf("      RLE repeat:     %s (%.1f%%) [%s samples]\n", fmt_group(b->repeat_records).s,
-	       pct(b->repeat_records, r), fmt_group(b->repeat_samples).s);
-	printf("      Full stack:     %s (%.1f%%)\n", fmt_group(b->full_records).s,
-	       pct(b->full_records, r));
-	printf("      Suffix match:   %s (%.1f%%)\n", fmt_group(b->suffix_records).s,
-	       pct(b->suffix_records, r));
-	printf("      Pop-push:       %s (%.1f%%)\n", fmt_group(b->pop_push_records).s,
-	       pct(b->pop_push_records, r));
-	printf("  Frame Efficiency:\n");
-	printf("    Frames written:   %s\n", fmt_group(b->frames_written).s);
-	printf("    Frames saved:     %s (%.1f%%)\n", fmt_group(b->frames_saved).s,
-	       pct(b->frames_saved, b->frames_written + b->frames_saved));
-	uint64_t bytes = b->bytes_written;
-	if (bytes >= 1024 * 1024)
-		printf("    Bytes (pre-zstd): %.1f MB\n", (double)bytes / (1024.0 * 1024.0));
-	else if (bytes >= 1024)
-		printf("    Bytes (pre-zstd): %.1f KB\n", (double)bytes / 1024.0);
-	else
-		printf("    Bytes (pre-zstd): %llu B\n", (unsigned long long)bytes);
-}
-
-int cmd_profile(const struct options *o, pid_t pid, struct spawn *child)
+int profiling_session(const struct options *o, pid_t pid, struct spawn *child)
 {
 	struct mem_source mem;
 	struct py_runtime rt;
 	struct errmsg e = { "" };
-	int rc = cmd_open_python(pid, &mem, &rt, &e);
+	int rc = py_open(pid, &mem, &rt, &e);
 	if (rc) {
 		if (child)
 			spawn_terminate(child, TERMINATE_GRACE_MS);
-		cmd_die_runtime(rc, pid, &e);
+		profiling_die_runtime(rc, pid, &e);
 	}
 
-	bool binary = strcmp(o->format, "binary") == 0;
-	cmd_check_native(o, &rt, pid, child);
+	profiling_check_native(o, &rt, pid, child);
 
 	const struct out_format *fmt = out_format_find(o->format);
+	unsigned flags = fmt ? fmt->flags : 0;
 	/* gecko reports every thread's full status: Tachyon samples it in its
 	 * internal ALL mode */
-	int mode = fmt && fmt->all_status ? MODE_ALL : o->mode;
+	int mode = flags & FORMAT_ALL_STATUS ? MODE_ALL : o->mode;
 	struct profile prof;
 	profile_init(&prof);
 	prof.skip_idle = mode != MODE_WALL && mode != MODE_ALL;
-	if ((fmt && fmt->needs_detail) || (o->live && o->opcodes))
+	if ((flags & FORMAT_DETAIL) || (o->live && o->opcodes))
 		profile_keep_detail(&prof);
 	struct py_walker w;
 	struct py_walk_config wc = {
 		.all_threads = o->all_threads,
 		.mode = mode,
 		/* formats that record or summarise thread status */
-		.want_status = o->live || binary || (fmt && strcmp(fmt->name, "pstats") != 0 &&
-					  strcmp(fmt->name, "collapsed") != 0),
+		.want_status = o->live || (flags & FORMAT_STATUS),
 		.gc = !o->no_gc,
 		.native = o->native,
 		.opcodes = o->opcodes,
 	};
 	py_walker_init(&w, &rt, &mem, &prof.strings, &wc);
 	/* --async-aware: stacks rebuilt from asyncio tasks */
-	struct py_asyncio *async = o->async_aware ? cmd_async_prepare(o, &w, &prof.strings, child)
-						  : NULL;
+	struct py_asyncio *async =
+		o->async_aware ? profiling_async_prepare(o, &w, &prof.strings, child) : NULL;
 
 	/* source files are read as the process would read them: its root,
 	 * working directory and credentials are captured now, as it may be
 	 * gone when the output is written (none captured: no source shown) */
 	struct rootfs rootfs;
 	bool have_rootfs = rootfs_open(&rootfs, &mem) == 0;
-	struct cmd_output co = {
+	struct profiling_target co = {
 		.rootfs = have_rootfs ? &rootfs : NULL,
 		.py_major = rt.major,
 		.py_minor = rt.minor,
+		.py_micro = rt.micro >= 0 ? rt.micro : 0,
+		.mode = mode,
 	};
 
-	/* --binary and other streaming formats take every sample as it comes;
-	 * the rest aggregate into the profile and are written at the end */
+	/* every sample goes to the output as it comes; --live (pstats only)
+	 * shows the profile itself and writes no output */
 	struct sampler_sink sink = { profile_sink_add, &prof };
-	struct out_stream *stream = NULL;
-	struct stream_sink ssink; /* outlives the block below: the sampler uses it */
-	struct out_request sreq;
-	char spath[4096];
-	struct errmsg why = { "" };
-	/* --live (pstats only) shows the profile itself and writes no output */
-	if (fmt && fmt->stream && !o->live) {
-		cmd_output_request(o, &prof, pid, &co, &sreq, spath, sizeof(spath));
-		sreq.skip_idle = prof.skip_idle;
-		sreq.err = &why;
-		errno = 0;
-		rc = fmt->stream->open(&stream, &sreq);
-		if (rc) {
-			if (child)
-				spawn_terminate(child, TERMINATE_GRACE_MS);
-			if (why.text[0])
-				die("Error: %s", why.text);
-			die("Error: cannot write %s: %s", spath, errno ? strerror(errno) : err_str(rc));
-		}
-		ssink = (struct stream_sink){ fmt, stream, &prof.strings };
-		sink = (struct sampler_sink){ stream_sink_add, &ssink };
-	}
-	struct binary_sink bsink = { NULL, &prof.strings };
-	char bin_path[4096] = "";
-	if (binary) {
-		bool named = cmd_output_path(o, "binary", "bin", pid, bin_path, sizeof(bin_path));
-		struct binary_config bc = {
-			.interval_us = o->interval_usec,
-			.start_time_us = clock_now_ns() / 1000,
-			.compression = o->compression == COMPRESSION_NONE ? BINARY_COMPRESSION_NONE
-									 : BINARY_COMPRESSION_ZSTD,
-			.mode = o->mode,
-			.features = (o->no_gc ? 0 : BINARY_FEATURE_GC) |
-				    (o->all_threads ? BINARY_FEATURE_ALL_THREADS : 0) |
-				    (o->native ? BINARY_FEATURE_NATIVE : 0) |
-				    (o->opcodes ? BINARY_FEATURE_OPCODES : 0) |
-				    (o->blocking ? BINARY_FEATURE_BLOCKING : 0),
-			.py_major = (uint8_t)rt.major,
-			.py_minor = (uint8_t)rt.minor,
-			.py_micro = (uint8_t)(rt.micro >= 0 ? rt.micro : 0),
-			.named = named,
-			.err = &why,
-		};
-		errno = 0;
-		rc = binary_writer_open(&bsink.writer, bin_path, &bc);
-		if (rc) {
-			if (child)
-				spawn_terminate(child, TERMINATE_GRACE_MS);
-			die("Error: cannot write %s: %s", bin_path,
-			    why.text[0] ? why.text : errno ? strerror(errno) : err_str(rc));
-		}
-		sink = (struct sampler_sink){ binary_sink_add, &bsink };
+	struct profiling_output out; /* outlives the block below: the sampler uses it */
+	if (!o->live) {
+		profiling_output_open(&out, o, pid, &co, &prof, child);
+		sink = (struct sampler_sink){ profiling_output_add, &out };
 	}
 
 	struct sampler_config sc = {
@@ -460,7 +329,7 @@ int cmd_profile(const struct options *o, pid_t pid, struct spawn *child)
 		 * exit ends sampling, seen through its pidfd */
 		.target_exited = child && child->pid == pid ? child_exited : NULL,
 		.arg = child,
-		.take = async ? cmd_async_take : NULL,
+		.take = async ? profiling_async_take : NULL,
 		.take_ctx = async,
 	};
 	/* --blocking: try one pause now, so that a ptrace refusal is a clear
@@ -475,25 +344,25 @@ int cmd_profile(const struct options *o, pid_t pid, struct spawn *child)
 			if (child)
 				spawn_terminate(child, TERMINATE_GRACE_MS);
 			/* no output for a run that never started */
-			if (stream)
-				fmt->stream->abort(stream, &sreq);
-			binary_writer_abort(bsink.writer);
-			cmd_die_pause(rc, pid, &pp);
+			if (!o->live)
+				profiling_output_abort(&out);
+			profiling_die_pause(rc, pid, &pp);
 		}
 		pp.pid = pid;
 		sc.pause = pause_target;
 		sc.resume = resume_target;
 		sc.pause_ctx = &pp;
 	}
-	/* a target that execs goes on in the same profile (cmd_exec.c) */
-	struct cmd_exec *ex = cmd_exec_watch(pid, &w, &rt, &mem, &prof.strings, !async);
-	sc.failed = cmd_exec_failed;
+	/* a target that execs goes on in the same profile (exec.c) */
+	struct profiling_exec *ex = profiling_exec_watch(pid, &w, &rt, &mem, &prof.strings, !async);
+	sc.failed = profiling_exec_failed;
 	sc.failed_ctx = ex;
 	/* --subprocesses: attach watches the children from here on; run
 	 * (child != NULL) started watching when it launched the command */
-	struct child_monitor *children = o->subprocesses && !child ? cmd_children_start(o, pid) : NULL;
+	struct profiling_children *children =
+		o->subprocesses && !child ? profiling_children_start(o, pid) : NULL;
 	/* --live: the view reads prof while the sampler fills it */
-	struct cmd_live *live = o->live ? cmd_live_open(o, &prof, pid, &rt, &sc, child) : NULL;
+	struct profiling_live *live = o->live ? profiling_live_open(o, &prof, pid, &rt, &sc, child) : NULL;
 	int status = 0;
 	struct sampler_result res;
 	sampler_run(&w, &sink, &sc, &res);
@@ -503,7 +372,7 @@ int cmd_profile(const struct options *o, pid_t pid, struct spawn *child)
 	if (have_rootfs)
 		rootfs_refresh(&rootfs, &mem);
 	if (live) {
-		status = cmd_live_close(live, &res, pid, child);
+		status = profiling_live_close(live, &res, pid, child);
 		goto release;
 	}
 	if (res.interrupted && sampler_stop == 1)
@@ -519,7 +388,7 @@ int cmd_profile(const struct options *o, pid_t pid, struct spawn *child)
 	prof.stats.mode = mode;
 
 	/* the command itself ends with the Python it became; a command that
-	 * ran Python as a child goes on (cmd_run waits for it) unless sampling
+	 * ran Python as a child goes on (cmd/run.c waits for it) unless sampling
 	 * was stopped */
 	if (child && (child->pid == pid || !res.target_gone || res.interrupted)) {
 		if (child->pid != pid)
@@ -530,51 +399,17 @@ int cmd_profile(const struct options *o, pid_t pid, struct spawn *child)
 	print_summary(&res, &fig);
 	if (o->realtime_stats)
 		print_unwinder_stats(&w, &mem, &res);
-
-	if (bsink.writer) {
-		struct binary_stats st = {
-			.duration_s = res.duration_s,
-			.sample_rate = fig.rate,
-			.error_rate = fig.error_pct,
-			.missed_samples = fig.missed_pct,
-			.have_error_rate = true,
-			.have_missed_samples = true,
-		};
-		struct binary_write_summary sum;
-		errno = 0;
-		rc = binary_writer_close(bsink.writer, &st, &sum);
-		if (rc == 0)
-			print_binary_summary(&sum);
-		print_missed(&res, &fig);
-		if (rc) {
-			fprintf(stderr, "Error: cannot write %s: %s\n", bin_path,
-				why.text[0] ? why.text : errno ? strerror(errno) : err_str(rc));
-			status = 1;
-		} else {
-			char count[64];
-			snprintf(count, sizeof(count), " (%llu samples)", (unsigned long long)sum.samples);
-			cmd_print_written(out_format_find("binary")->written_msg, bin_path, count);
-		}
-	} else if (stream) {
-		print_missed(&res, &fig);
-		fflush(stdout);
-		errno = 0;
-		why.text[0] = '\0';
-		bool written = false;
-		rc = fmt->stream->close(stream, &prof, &sreq, &written);
-		status = cmd_output_done(o, fmt, &sreq, rc, written);
-	} else {
-		print_missed(&res, &fig);
-		status = cmd_write_output(o, &prof, pid, &co);
-	}
+	char missed[256];
+	missed_line(&res, &fig, missed, sizeof(missed));
+	status = profiling_output_close(&out, &prof, missed);
 release:
 	rootfs_release(&rootfs);
 
-	cmd_exec_release(ex);
-	cmd_async_release(async);
+	profiling_exec_release(ex);
+	profiling_async_release(async);
 	py_walker_release(&w);
 	profile_release(&prof);
 	mem_close(&mem);
-	cmd_children_finish(children);
+	profiling_children_finish(children);
 	return status;
 }

@@ -1,8 +1,8 @@
-/* cmd_live.c - --live for run and attach: the live view (src/tui/) hooked
+/* live.c - --live for run and attach: the live view (src/tui/) hooked
  * into the sampling loop, and what follows it as in Tachyon's sample_live:
  * the "finished" screen until 'q', or its messages when fewer than 200
  * samples were taken. */
-#include "cmd.h"
+#include "profiling/profiling.h"
 
 #include "base/buf.h"
 #include "base/clock.h"
@@ -23,7 +23,7 @@
 #define MIN_SAMPLES 200
 #define TERMINATE_GRACE_MS 2000
 
-struct cmd_live {
+struct profiling_live {
 	struct tui *tui;
 	int py_major, py_minor;
 	bool quit;                 /* the user pressed 'q' while sampling */
@@ -31,23 +31,23 @@ struct cmd_live {
 
 static void opcode_name(void *ctx, int op, char *buf, size_t len)
 {
-	const struct cmd_live *lv = ctx;
+	const struct profiling_live *lv = ctx;
 	py_opcode_format(lv->py_major, lv->py_minor, op, buf, len);
 }
 
 static int live_tick(void *ctx, const struct sampler_progress *p)
 {
-	struct cmd_live *lv = ctx;
+	struct profiling_live *lv = ctx;
 	struct tui_progress pr = { p->ticks, p->failed, p->start_ns, p->now_ns };
 	lv->quit = tui_tick(lv->tui, &pr);
 	return lv->quit;
 }
 
-struct cmd_live *cmd_live_open(const struct options *o, const struct profile *prof, pid_t pid,
-			       const struct py_runtime *rt, struct sampler_config *sc,
-			       struct spawn *child)
+struct profiling_live *profiling_live_open(const struct options *o, const struct profile *prof,
+					   pid_t pid, const struct py_runtime *rt,
+					   struct sampler_config *sc, struct spawn *child)
 {
-	struct cmd_live *lv = xcalloc(1, sizeof(*lv));
+	struct profiling_live *lv = xcalloc(1, sizeof(*lv));
 	lv->py_major = rt->major;
 	lv->py_minor = rt->minor;
 	struct tui_config cfg = {
@@ -55,7 +55,7 @@ struct cmd_live *cmd_live_open(const struct options *o, const struct profile *pr
 		.interval_us = o->interval_usec,
 		.gil_mode = o->mode == MODE_GIL,
 		.opcodes = o->opcodes,
-		.color = cmd_want_color(),
+		.color = profiling_want_color(),
 		.opcode_name = opcode_name,
 		.opcode_ctx = lv,
 		.stop = &sampler_stop,
@@ -74,8 +74,8 @@ struct cmd_live *cmd_live_open(const struct options *o, const struct profile *pr
 	return lv;
 }
 
-int cmd_live_close(struct cmd_live *lv, const struct sampler_result *res, pid_t pid,
-		   struct spawn *child)
+int profiling_live_close(struct profiling_live *lv, const struct sampler_result *res, pid_t pid,
+			 struct spawn *child)
 {
 	uint64_t end = clock_now_ns(), ran = (uint64_t)(res->duration_s * 1e9);
 	struct tui_progress pr = { res->ticks, res->failed, res->ticks ? end - ran : 0, end };

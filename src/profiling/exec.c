@@ -1,4 +1,4 @@
-/* cmd_exec.c - following a profiled process through exec.
+/* exec.c - following a profiled process through exec.
  *
  * A process that replaces its program keeps its pid: a script that re-execs
  * itself with os.execv (a reloader, a tool re-launching under another
@@ -24,10 +24,11 @@
  * image), or when no runtime shows up within WAIT_NS of the exec (it
  * exec'd something that is not Python).
  */
-#include "cmd.h"
+#include "profiling/profiling.h"
 
 #include "base/clock.h"
 #include "base/error.h"
+#include "py/open.h"
 #include "py/runtime.h"
 #include "py/walk.h"
 #include "target/mem.h"
@@ -42,7 +43,7 @@
 #define RECHECK_MIN_NS 20000000ULL     /* ... at once, then after 20 ms, */
 #define RECHECK_MAX_NS 5000000000ULL   /* then twice as long each time, up to 5 s */
 
-struct cmd_exec {
+struct profiling_exec {
 	pid_t pid;
 	struct py_walker *w;
 	struct py_runtime *rt;
@@ -58,10 +59,11 @@ struct cmd_exec {
 	uint64_t next_recheck, recheck_ns;
 };
 
-struct cmd_exec *cmd_exec_watch(pid_t pid, struct py_walker *w, struct py_runtime *rt,
-				struct mem_source *mem, struct strtab *strings, bool can_follow)
+struct profiling_exec *profiling_exec_watch(pid_t pid, struct py_walker *w, struct py_runtime *rt,
+					    struct mem_source *mem, struct strtab *strings,
+					    bool can_follow)
 {
-	struct cmd_exec *x = xcalloc(1, sizeof(*x));
+	struct profiling_exec *x = xcalloc(1, sizeof(*x));
 	x->pid = pid;
 	x->w = w;
 	x->rt = rt;
@@ -72,7 +74,7 @@ struct cmd_exec *cmd_exec_watch(pid_t pid, struct py_walker *w, struct py_runtim
 	return x;
 }
 
-void cmd_exec_release(struct cmd_exec *x)
+void profiling_exec_release(struct profiling_exec *x)
 {
 	free(x);
 }
@@ -80,7 +82,8 @@ void cmd_exec_release(struct cmd_exec *x)
 /* The walker, rebuilt on the new runtime (and memory source: /proc/PID/mem,
  * when it is used, belongs to the old image) with its old configuration;
  * its statistics carry on. */
-static void rebuild_walker(struct cmd_exec *x, const struct py_runtime *rt, struct mem_source *mem)
+static void rebuild_walker(struct profiling_exec *x, const struct py_runtime *rt,
+			   struct mem_source *mem)
 {
 	struct py_walk_config cfg = x->w->cfg;
 	struct py_walk_stats stats = x->w->stats;
@@ -92,15 +95,15 @@ static void rebuild_walker(struct cmd_exec *x, const struct py_runtime *rt, stru
 	x->w->stats = stats;
 }
 
-static void say_stop(const struct cmd_exec *x, const char *why)
+static void say_stop(const struct profiling_exec *x, const char *why)
 {
 	fprintf(stderr, "strobe: process %d replaced its program (exec) %s; the profile covers "
 		"the time before\n", (int)x->pid, why);
 }
 
-int cmd_exec_failed(void *ctx)
+int profiling_exec_failed(void *ctx)
 {
-	struct cmd_exec *x = ctx;
+	struct profiling_exec *x = ctx;
 	uint64_t now = clock_now_ns();
 	if (!x->have_img || now < x->next_look)
 		return 0;
@@ -123,7 +126,7 @@ int cmd_exec_failed(void *ctx)
 		x->next_recheck = now + x->recheck_ns;
 		struct mem_source mem;
 		struct py_runtime rt;
-		if (cmd_open_python(x->pid, &mem, &rt, NULL) != 0)
+		if (py_open(x->pid, &mem, &rt, NULL) != 0)
 			return 0;
 		if (rt.runtime_addr == x->rt->runtime_addr) {
 			mem_close(&mem);
@@ -142,7 +145,7 @@ int cmd_exec_failed(void *ctx)
 	struct mem_source mem;
 	struct py_runtime rt;
 	struct errmsg e = { "" };
-	int rc = cmd_open_python(x->pid, &mem, &rt, &e);
+	int rc = py_open(x->pid, &mem, &rt, &e);
 	if (rc == 0 && (!mem_same_process(x->mem, &mem) || !mem_alive(x->mem))) {
 		/* not an exec: the process died and another took its PID */
 		mem_close(&mem);

@@ -1,4 +1,4 @@
-/* cmd_children.c - --subprocesses: also profile the Python processes the
+/* children.c - --subprocesses: also profile the Python processes the
  * target starts (multiprocessing workers, subprocess children, anything that
  * execs a Python), each by its own `strobe attach CHILD` writing its own
  * output file, as Tachyon's ChildProcessMonitor does.
@@ -39,12 +39,12 @@
  *     FIND_TRIES times, then at every scan for 2 s (the dynamic loader of
  *     a process that waits for a CPU on a busy host can take that long).
  * A profiled pid that execs keeps its one profiler, which follows it into
- * the new image (cmd_exec.c) or stops there and writes what it has: a
+ * the new image (exec.c) or stops there and writes what it has: a
  * second profiler would write the same file - unless that profiler, started
  * on a fork, lost it to the exec while attaching (see reap).  A pid that
  * leaves the tree is forgotten, so a reused pid is a new child.
  */
-#include "cmd.h"
+#include "profiling/profiling.h"
 
 #include "base/buf.h"
 #include "base/clock.h"
@@ -52,6 +52,7 @@
 #include "base/hash.h"
 #include "cli.h"
 #include "out/out.h"
+#include "py/open.h"
 #include "py/runtime.h"
 #include "sampler.h"
 #include "target/mem.h"
@@ -123,13 +124,13 @@ struct child_profiler {
 /* The child profiler's command line, filled in per child. */
 struct child_cmd {
 	char **argv;               /* strobe attach PID <options> -o OUT */
-	char **envp;               /* strobe's environment and CMD_MADE_UP_OUTPUT_ENV=OUT */
+	char **envp;               /* strobe's environment and PROFILING_MADE_UP_OUTPUT_ENV=OUT */
 	int pid_slot, out_slot;    /* the entries that change per child */
 	int env_slot;
 	char *pattern;             /* output path, "{pid}" standing for the child */
 };
 
-struct child_monitor {
+struct profiling_children {
 	pid_t root;
 	pthread_t thread;
 	bool thread_started;
@@ -197,8 +198,9 @@ static const char *path_ext(const char *path)
 }
 
 /* Tachyon's _build_output_pattern: -o out.txt -> out_{pid}.txt, -o out ->
- * out_{pid}; by default <format>_{pid}.<ext>, heatmap_{pid} (a directory),
- * and profile_{pid}.pstats for pstats, whose default is stdout. */
+ * out_{pid}; by default <format>_{pid}.<ext>, <format>_{pid} for a
+ * directory (heatmap), and profile_{pid}.<ext> for the format whose
+ * default is stdout (pstats). */
 static char *output_pattern(const struct options *o)
 {
 	struct buf b = BUF_INIT;
@@ -208,13 +210,15 @@ static char *output_pattern(const struct options *o)
 			buf_printf(&b, "%.*s_{pid}%s", (int)(ext - o->output), o->output, ext);
 		else
 			buf_printf(&b, "%s_{pid}", o->output);
-	} else if (strcmp(o->format, "heatmap") == 0) {
-		buf_puts(&b, "heatmap_{pid}");
-	} else if (strcmp(o->format, "pstats") == 0) {
-		buf_puts(&b, "profile_{pid}.pstats");
 	} else {
 		const struct out_format *f = out_format_find(o->format);
-		buf_printf(&b, "%s_{pid}.%s", o->format, f && f->ext ? f->ext : "txt");
+		unsigned flags = f ? f->flags : 0;
+		if (flags & FORMAT_DIR)
+			buf_printf(&b, "%s_{pid}", o->format);
+		else if (flags & FORMAT_CHILD_PROFILE_NAME)
+			buf_printf(&b, "profile_{pid}.%s", f->ext);
+		else
+			buf_printf(&b, "%s_{pid}.%s", o->format, f && f->ext ? f->ext : "txt");
 	}
 	return b.data;
 }
@@ -274,13 +278,12 @@ static void child_cmd_init(struct child_cmd *cmd, const struct options *o)
 		arg_add(&argv, &n, &cap, "--mode");
 		arg_add(&argv, &n, &cap, modes[o->mode]);
 	}
-	if (strcmp(o->format, "diff_flamegraph") == 0 && o->baseline) {
-		arg_add(&argv, &n, &cap, "--diff-flamegraph");
-		arg_add(&argv, &n, &cap, o->baseline);
-	} else if (strcmp(o->format, "pstats") != 0) {
-		snprintf(num, sizeof(num), "--%s", o->format);
-		arg_add(&argv, &n, &cap, num);
-	}
+	/* the format's own option, none for the default (pstats) */
+	const char *farg = NULL, *fopt = cli_format_option(o, &farg);
+	if (fopt)
+		arg_add(&argv, &n, &cap, fopt);
+	if (fopt && farg)
+		arg_add(&argv, &n, &cap, farg);
 	if (o->compression != COMPRESSION_AUTO && o->compression >= 0 &&
 	    o->compression <= COMPRESSION_NONE) {
 		arg_add(&argv, &n, &cap, "--compression");
@@ -293,25 +296,25 @@ static void child_cmd_init(struct child_cmd *cmd, const struct options *o)
 	cmd->argv = argv;
 	cmd->pattern = output_pattern(o);
 	/* OUT is a name strobe made up, not the user's: the child profiler
-	 * is told so in its environment (cmd.h), which the user does not set
+	 * is told so in its environment (profiling.h), which the user does not set
 	 * for it, and treats it as a default name (a directory or a link
 	 * someone planted there is refused) */
 	char **envp = NULL;
 	n = cap = 0;
-	size_t len = strlen(CMD_MADE_UP_OUTPUT_ENV);
+	size_t len = strlen(PROFILING_MADE_UP_OUTPUT_ENV);
 	for (char **e = environ; e && *e; e++)
-		if (strncmp(*e, CMD_MADE_UP_OUTPUT_ENV, len) != 0 || (*e)[len] != '=')
+		if (strncmp(*e, PROFILING_MADE_UP_OUTPUT_ENV, len) != 0 || (*e)[len] != '=')
 			arg_add(&envp, &n, &cap, *e);
 	cmd->env_slot = (int)n;
-	arg_add(&envp, &n, &cap, CMD_MADE_UP_OUTPUT_ENV "=");
+	arg_add(&envp, &n, &cap, PROFILING_MADE_UP_OUTPUT_ENV "=");
 	arg_add(&envp, &n, &cap, NULL);
 	cmd->envp = envp;
 }
 
 static void child_cmd_release(struct child_cmd *cmd)
 {
-	cmd_children_argv_free(cmd->argv);
-	cmd_children_argv_free(cmd->envp);
+	profiling_children_argv_free(cmd->argv);
+	profiling_children_argv_free(cmd->envp);
 	free(cmd->pattern);
 }
 
@@ -339,11 +342,11 @@ static void child_cmd_fill(struct child_cmd *cmd, pid_t pid)
 	cmd->argv[cmd->pid_slot] = xstrdup(num);
 	cmd->argv[cmd->out_slot] = output_for(cmd->pattern, pid);
 	struct buf b = BUF_INIT;
-	buf_printf(&b, "%s=%s", CMD_MADE_UP_OUTPUT_ENV, cmd->argv[cmd->out_slot]);
+	buf_printf(&b, "%s=%s", PROFILING_MADE_UP_OUTPUT_ENV, cmd->argv[cmd->out_slot]);
 	cmd->envp[cmd->env_slot] = b.data;
 }
 
-void cmd_children_argv_free(char **argv)
+void profiling_children_argv_free(char **argv)
 {
 	if (!argv)
 		return;
@@ -352,7 +355,7 @@ void cmd_children_argv_free(char **argv)
 	free(argv);
 }
 
-char **cmd_children_argv(const struct options *o, pid_t child)
+char **profiling_children_argv(const struct options *o, pid_t child)
 {
 	struct child_cmd cmd;
 	child_cmd_init(&cmd, o);
@@ -365,7 +368,7 @@ char **cmd_children_argv(const struct options *o, pid_t child)
 
 /* ---- the profilers ------------------------------------------------------- */
 
-static void announce(struct child_monitor *m, struct child_profiler *p)
+static void announce(struct profiling_children *m, struct child_profiler *p)
 {
 	p->confirm_at = 0;
 	pthread_mutex_lock(&m->lock);
@@ -376,7 +379,8 @@ static void announce(struct child_monitor *m, struct child_profiler *p)
 
 /* key: the image it profiles; fork: a fork that has not exec'd (a guess);
  * said: the pid was announced for a profiler this one replaces */
-static void start_profiler(struct child_monitor *m, pid_t pid, uint64_t key, bool fork, bool said)
+static void start_profiler(struct profiling_children *m, pid_t pid, uint64_t key, bool fork,
+			   bool said)
 {
 	if (m->nrunning >= MAX_PROFILERS) {
 		fprintf(stderr, "Warning: Max child profilers (%d) reached, skipping PID %d\n",
@@ -407,7 +411,7 @@ static void start_profiler(struct child_monitor *m, pid_t pid, uint64_t key, boo
  * while attaching (maps read from one program and memory from the next,
  * or the next one's interpreter not mapped yet), announced or not: its
  * pid is looked at afresh once it runs another image than the fork's. */
-static void reap(struct child_monitor *m)
+static void reap(struct profiling_children *m)
 {
 	for (size_t i = 0; i < m->nrunning;) {
 		struct child_profiler *p = &m->running[i];
@@ -432,7 +436,7 @@ static void reap(struct child_monitor *m)
  * profiler goes without a word and without an output: killed before it
  * closed its output, it never renamed it into place (out/outfile.h), and
  * a file already at that name is not its own to remove. */
-static void discard(struct child_monitor *m, size_t i)
+static void discard(struct profiling_children *m, size_t i)
 {
 	struct child_profiler *p = &m->running[i];
 	kill(p->sp.pid, SIGKILL);
@@ -457,7 +461,7 @@ static enum py_state python_state(pid_t pid)
 	struct mem_source mem;
 	struct py_runtime rt;
 	struct errmsg e = { "" };
-	rc = cmd_open_python(pid, &mem, &rt, &e);
+	rc = py_open(pid, &mem, &rt, &e);
 	if (rc == 0) {
 		mem_close(&mem);
 		return PY_YES;
@@ -468,7 +472,7 @@ static enum py_state python_state(pid_t pid)
 	 * yet (tried again, GIVEN_UP times), or not CPython after all; a
 	 * version or permission problem would be the profiler's one-line
 	 * error, printed nowhere */
-	return cmd_runtime_error_final(rc) ? PY_NEVER : PY_NOT_YET;
+	return py_open_final(rc) ? PY_NEVER : PY_NOT_YET;
 }
 
 static uint64_t image_key(const struct task_image *x)
@@ -487,7 +491,7 @@ static bool fork_copy(const struct task_image *img)
 
 /* Decide about pid, given what was known (old, or NULL); returns the new
  * known value, KNOWN_FORGET for nothing to keep. */
-static uint64_t consider(struct child_monitor *m, pid_t pid, const uint64_t *old)
+static uint64_t consider(struct profiling_children *m, pid_t pid, const uint64_t *old)
 {
 	struct task_image img;
 	if (task_image(pid, &img) != 0)
@@ -496,7 +500,7 @@ static uint64_t consider(struct child_monitor *m, pid_t pid, const uint64_t *old
 	unsigned tries = 0;
 	uint64_t said = old ? *old & KNOWN_SAID : 0;
 	/* a profiled pid that exec'd: its profiler follows it into the new
-	 * image (cmd_exec.c) or stops there; a second profiler would write
+	 * image (exec.c) or stops there; a second profiler would write
 	 * the same file */
 	if (old && KNOWN_STATE(*old) == KNOWN_DONE)
 		return key | said | KNOWN_DONE;
@@ -535,7 +539,7 @@ static uint64_t consider(struct child_monitor *m, pid_t pid, const uint64_t *old
 
 /* Settle the guesses (see struct child_profiler); final: the last look,
  * nothing waits any more. */
-static void confirm(struct child_monitor *m, bool final)
+static void confirm(struct profiling_children *m, bool final)
 {
 	uint64_t now = clock_now_ns();
 	for (size_t i = 0; i < m->nrunning;) {
@@ -578,7 +582,7 @@ static void confirm(struct child_monitor *m, bool final)
 	}
 }
 
-static bool guessing(const struct child_monitor *m)
+static bool guessing(const struct profiling_children *m)
 {
 	for (size_t i = 0; i < m->nrunning; i++)
 		if (m->running[i].confirm_at)
@@ -592,7 +596,7 @@ static bool retrying(uint64_t v)
 	return tries > 0 && tries < FIND_TRIES;
 }
 
-static void note(struct child_monitor *m, struct u64map *into, pid_t pid, uint64_t v)
+static void note(struct profiling_children *m, struct u64map *into, pid_t pid, uint64_t v)
 {
 	if (v == KNOWN_FORGET) {
 		u64map_del(into, (uint64_t)pid);
@@ -604,7 +608,7 @@ static void note(struct child_monitor *m, struct u64map *into, pid_t pid, uint64
 }
 
 /* One look at the whole tree.  ERR_NOPROC once the root is gone. */
-static int scan(struct child_monitor *m)
+static int scan(struct profiling_children *m)
 {
 	size_t n;
 	int rc = task_tree_children(&m->tree, m->root, true, m->pids, MAX_DESCENDANTS, &n);
@@ -624,7 +628,7 @@ static int scan(struct child_monitor *m)
 }
 
 /* Between scans: only the python-looking processes without a runtime. */
-static void retry(struct child_monitor *m)
+static void retry(struct profiling_children *m)
 {
 	pid_t pids[MAX_RETRY];
 	size_t n = m->nretry;
@@ -638,7 +642,7 @@ static void retry(struct child_monitor *m)
 }
 
 /* Sleep until deadline (monotonic ns) or a stop request: true to stop. */
-static bool wait_stop(struct child_monitor *m, uint64_t deadline)
+static bool wait_stop(struct profiling_children *m, uint64_t deadline)
 {
 	struct timespec ts = { (time_t)(deadline / 1000000000ULL), (long)(deadline % 1000000000ULL) };
 	pthread_mutex_lock(&m->lock);
@@ -652,7 +656,7 @@ static bool wait_stop(struct child_monitor *m, uint64_t deadline)
 /* The pids born since the last look that are descendants.  Too many new
  * pids (a busy build host) are left to the next scan: never more than one
  * scan per POLL_NS. */
-static void born(struct child_monitor *m)
+static void born(struct profiling_children *m)
 {
 	if (!m->fast)
 		return;
@@ -669,7 +673,7 @@ static void born(struct child_monitor *m)
 
 static void *monitor_main(void *arg)
 {
-	struct child_monitor *m = arg;
+	struct profiling_children *m = arg;
 	uint64_t next_scan = clock_now_ns(), next_born = next_scan + FAST_NS;
 	for (;;) {
 		uint64_t now = clock_now_ns();
@@ -705,9 +709,9 @@ static void *monitor_main(void *arg)
 
 /* ---- the interface ------------------------------------------------------- */
 
-struct child_monitor *cmd_children_start(const struct options *o, pid_t pid)
+struct profiling_children *profiling_children_start(const struct options *o, pid_t pid)
 {
-	struct child_monitor *m = xcalloc(1, sizeof(*m));
+	struct profiling_children *m = xcalloc(1, sizeof(*m));
 	m->root = pid;
 	child_cmd_init(&m->cmd, o);
 	task_tree_init(&m->tree);
@@ -731,13 +735,13 @@ struct child_monitor *cmd_children_start(const struct options *o, pid_t pid)
 	if (rc) {
 		fprintf(stderr, "Warning: cannot watch for child processes (--subprocesses): %s\n",
 			strerror(rc));
-		cmd_children_finish(m);
+		profiling_children_finish(m);
 		return NULL;
 	}
 	return m;
 }
 
-unsigned cmd_children_started(struct child_monitor *m)
+unsigned profiling_children_started(struct profiling_children *m)
 {
 	if (!m)
 		return 0;
@@ -749,7 +753,7 @@ unsigned cmd_children_started(struct child_monitor *m)
 
 /* SIGTERM every profiler still running (they write what they have), then
  * SIGKILL what is left after the grace period. */
-static void end_profilers(struct child_monitor *m)
+static void end_profilers(struct profiling_children *m)
 {
 	reap(m);
 	if (!m->nrunning)
@@ -769,7 +773,7 @@ static void end_profilers(struct child_monitor *m)
 	m->nrunning = 0;
 }
 
-void cmd_children_finish(struct child_monitor *m)
+void profiling_children_finish(struct profiling_children *m)
 {
 	if (!m)
 		return;
