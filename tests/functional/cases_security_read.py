@@ -291,4 +291,6 @@ def t_read_heatmap_bounded(ctx):
     rc, rss = wait_rss(p, 120)
     check(rc == 0, "strobe attach --heatmap exited with %s", rc)
     ctx.notes.append("strobe --heatmap: peak RSS %.0f MiB" % rss)
-    check(rss < 100, "strobe --heatmap took %.0f MiB for a source of 3 million lines", rss)
+    # unbounded, this took 609 MiB; bounded, 70-105 MiB from run to run
+    # (the whole libpython is read into memory at attach, see target/elf.c)
+    check(rss < 200, "strobe --heatmap took %.0f MiB for a source of 3 million lines", rss)
