@@ -22,6 +22,17 @@ def marked(path, word, mode=0o644):
     os.chmod(path, mode)
 
 
+def private_and_public(ctx, private_prefix="ROOTONLY_"):
+    """(private, public, private_word, public_word): a 0600 and a 0644 marked
+    source in the work dir, each word unique to this run."""
+    token = uuid.uuid4().hex[:12]
+    private_word, public_word = private_prefix + token, "PUBLIC_" + token
+    private, public = ctx.path("private.py"), ctx.path("public.py")
+    marked(private, private_word, 0o600)
+    marked(public, public_word, 0o644)
+    return private, public, private_word, public_word
+
+
 def html_of(hm, fg):
     """{"heatmap": every page of directory hm, "flamegraph": page fg}"""
     pages = []
@@ -91,11 +102,7 @@ def t_read_inside_root(ctx):
 def t_read_as_target_user(ctx):
     """a target running as nobody names its code after a 0600 root file: strobe does not show
     it, and still shows the target's world-readable file"""
-    token = uuid.uuid4().hex[:12]
-    private_word, public_word = "ROOTONLY_" + token, "PUBLIC_" + token
-    private, public = ctx.path("private.py"), ctx.path("public.py")
-    marked(private, private_word, 0o600)
-    marked(public, public_word, 0o644)
+    private, public, private_word, public_word = private_and_public(ctx)
     tgt, ready = ctx.start_target("hostile_files.py",
                                   ["--user", "65534:65534", "--code", ctx.to_target(private),
                                    "--code", ctx.to_target(public)])
@@ -121,11 +128,7 @@ def t_mapped_file_not_path(ctx):
 def t_read_replay_as_owner(ctx):
     """replay of a recording owned by nobody: the sources are read as its owner, so a 0600
     root file it names is not shown, a world-readable one is"""
-    token = uuid.uuid4().hex[:12]
-    private_word, public_word = "ROOTONLY_" + token, "PUBLIC_" + token
-    private, public = ctx.path("private.py"), ctx.path("public.py")
-    marked(private, private_word, 0o600)
-    marked(public, public_word, 0o644)
+    private, public, private_word, public_word = private_and_public(ctx)
     tgt, ready = ctx.start_target("hostile_files.py", ["--code", private, "--code", public])
     rec = ctx.path("rec.bin")
     p = ctx.strobe(["attach", "-d", "1", "-a", "--binary", "-o", rec, str(ready["pid"])],
@@ -145,11 +148,7 @@ def t_read_replay_root_recording(ctx):
     """replay of root's recording of a target running as nobody: the names in it are the
     target's, so its sources are read as nobody - a 0600 root file it names is not shown, a
     world-readable one is"""
-    token = uuid.uuid4().hex[:12]
-    private_word, public_word = "ROOTONLY_" + token, "PUBLIC_" + token
-    private, public = ctx.path("private.py"), ctx.path("public.py")
-    marked(private, private_word, 0o600)
-    marked(public, public_word, 0o644)
+    private, public, private_word, public_word = private_and_public(ctx)
     tgt, ready = ctx.start_target("hostile_files.py",
                                   ["--user", "65534:65534", "--code", private, "--code", public])
     rec = ctx.path("rec.bin")
@@ -197,12 +196,8 @@ def t_read_caps_of_target(ctx):
     """a target running as root without any capability names its code after another user's
     0600 file: strobe, root with every capability, does not show it (it reads with the
     target's capabilities too), and still shows the target's world-readable file"""
-    token = uuid.uuid4().hex[:12]
-    private_word, public_word = "NOBODYONLY_" + token, "PUBLIC_" + token
-    private, public = ctx.path("private.py"), ctx.path("public.py")
-    marked(private, private_word, 0o600)
+    private, public, private_word, public_word = private_and_public(ctx, "NOBODYONLY_")
     os.chown(private, 65534, 65534)
-    marked(public, public_word, 0o644)
     tgt, ready = ctx.start_target("hostile_files.py",
                                   ["--drop-caps", "--code", private, "--code", public])
     check(ready["uid"] == 0, "the target runs as uid %s", ready["uid"])
@@ -213,11 +208,7 @@ def t_read_caps_of_target(ctx):
 def t_read_after_privilege_drop(ctx):
     """a target that starts as root and drops to nobody while strobe samples it (a server
     forking its workers): its sources are read as nobody, not as the root strobe saw at attach"""
-    token = uuid.uuid4().hex[:12]
-    private_word, public_word = "ROOTONLY_" + token, "PUBLIC_" + token
-    private, public = ctx.path("private.py"), ctx.path("public.py")
-    marked(private, private_word, 0o600)
-    marked(public, public_word, 0o644)
+    private, public, private_word, public_word = private_and_public(ctx)
     tgt, ready = ctx.start_target("hostile_files.py",
                                   ["--drop-later", "65534:65534", "--code", private,
                                    "--code", public])
