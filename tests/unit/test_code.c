@@ -70,53 +70,72 @@ static int load(int fd, const unsigned char *img)
 	return pwrite(fd, img, IMAGE, 0) == IMAGE ? 0 : -1;
 }
 
+/* A code cache of 3.minor over the image img, loaded into a memfd that
+ * stands for the target's memory. */
+struct fixture {
+	struct py_runtime rt;
+	struct mem_source mem;
+	struct strtab strings;
+	struct py_code_cache c;
+};
+
+static void fixture_open(struct fixture *fx, int minor, const unsigned char *img)
+{
+	memset(&fx->rt, 0, sizeof(fx->rt));
+	fx->rt.major = 3;
+	fx->rt.minor = minor;
+	fx->rt.layout = *py_layout_find(3, minor);
+	fx->mem = (struct mem_source){ .pid = getpid(), .memfd = memfd_create("test-code", MFD_CLOEXEC) };
+	CHECK(fx->mem.memfd >= 0 && load(fx->mem.memfd, img) == 0);
+	strtab_init(&fx->strings);
+	py_code_cache_init(&fx->c, &fx->rt, &fx->mem, &fx->strings);
+}
+
+static void fixture_close(struct fixture *fx)
+{
+	py_code_cache_release(&fx->c);
+	strtab_release(&fx->strings);
+	mem_close(&fx->mem);
+}
+
 /* A code object changed in place (its address reused) is noticed by the
  * sweep of the period it was used in, in every version.  From 3.11 its
  * signature spans 0x90 bytes, more than the sweep's batch had room for, so
  * the sweep never looked at 3.11+ entries. */
 TEST(sweep_notices_change)
 {
-	static struct py_runtime rt;
+	static struct fixture fx;
 	static unsigned char img[IMAGE];
 	int lo, hi;
 	py_layout_range(&lo, &hi);
 	for (int minor = lo; minor <= hi; minor++) {
 		const struct py_layout *l = py_layout_find(3, minor);
-		memset(&rt, 0, sizeof(rt));
-		rt.major = 3;
-		rt.minor = minor;
-		rt.layout = *l;
-		struct mem_source mem = { .pid = getpid(), .memfd = memfd_create("test-code", MFD_CLOEXEC) };
 		code_image(img, l, 10);
-		CHECK(mem.memfd >= 0 && load(mem.memfd, img) == 0);
-		struct strtab strings;
-		strtab_init(&strings);
-		struct py_code_cache c;
-		py_code_cache_init(&c, &rt, &mem, &strings);
+		fixture_open(&fx, minor, img);
+		struct py_code_cache *cc = &fx.c;
+		struct strtab *strings = &fx.strings;
 
 		struct py_code *code;
-		CHECK_EQ_INT(py_code_get(&c, A_CODE, 1, &code), 0);
+		CHECK_EQ_INT(py_code_get(cc, A_CODE, 1, &code), 0);
 		CHECK_EQ_INT(code->firstlineno, 10);
-		CHECK_STR(strtab_get(&strings, code->file, NULL), "f.py");
-		CHECK_STR(strtab_get(&strings, code->func, NULL), minor >= 11 ? "K.fn" : "fn");
-		py_code_sweep(&c, 1); /* unchanged: kept */
-		CHECK_EQ_INT(c.stats.evictions, 0);
+		CHECK_STR(strtab_get(strings, code->file, NULL), "f.py");
+		CHECK_STR(strtab_get(strings, code->func, NULL), minor >= 11 ? "K.fn" : "fn");
+		py_code_sweep(cc, 1); /* unchanged: kept */
+		CHECK_EQ_INT(cc->stats.evictions, 0);
 
 		code_image(img, l, 20);
-		CHECK(load(mem.memfd, img) == 0);
+		CHECK(load(fx.mem.memfd, img) == 0);
 		/* the same frame's globals, used recently: taken on trust */
-		CHECK_EQ_INT(py_code_get(&c, A_CODE, 1, &code), 0);
+		CHECK_EQ_INT(py_code_get(cc, A_CODE, 1, &code), 0);
 		CHECK_EQ_INT(code->firstlineno, 10);
-		py_code_sweep(&c, UINT64_MAX / 2);
-		if (c.stats.evictions != 1)
+		py_code_sweep(cc, UINT64_MAX / 2);
+		if (cc->stats.evictions != 1)
 			fprintf(stderr, "test_code: 3.%d: the sweep kept a changed code object\n", minor);
-		CHECK_EQ_INT(c.stats.evictions, 1);
-		CHECK_EQ_INT(py_code_get(&c, A_CODE, 1, &code), 0);
+		CHECK_EQ_INT(cc->stats.evictions, 1);
+		CHECK_EQ_INT(py_code_get(cc, A_CODE, 1, &code), 0);
 		CHECK_EQ_INT(code->firstlineno, 20);
 
-		py_code_cache_release(&c);
-		strtab_release(&strings);
-		mem_close(&mem);
+		fixture_close(&fx);
 	}
 }
 
@@ -137,17 +156,12 @@ static int opcode_named(int minor, const char *name)
  * that pushed a callee points). */
 TEST(frame_size_and_inline_caches)
 {
-	static struct py_runtime rt;
+	static struct fixture fx;
 	static unsigned char img[IMAGE];
 	int lo, hi;
 	py_layout_range(&lo, &hi);
 	for (int minor = 11; minor <= hi; minor++) {
 		const struct py_layout *l = py_layout_find(3, minor);
-		memset(&rt, 0, sizeof(rt));
-		rt.major = 3;
-		rt.minor = minor;
-		rt.layout = *l;
-		struct mem_source mem = { .pid = getpid(), .memfd = memfd_create("test-code", MFD_CLOEXEC) };
 		code_image(img, l, 10);
 		if (l->co_framesize != PY_ABSENT) {
 			put32(img, A_CODE + l->co_framesize, 17);
@@ -167,34 +181,29 @@ TEST(frame_size_and_inline_caches)
 		code[2] = (unsigned char)call;
 		code[2 + 2 * (1 + caches)] = (unsigned char)ret;
 		put64(img, A_CODE + l->ob_size, 8);
-		CHECK(mem.memfd >= 0 && load(mem.memfd, img) == 0);
-		struct strtab strings;
-		strtab_init(&strings);
-		struct py_code_cache c;
-		py_code_cache_init(&c, &rt, &mem, &strings);
+		fixture_open(&fx, minor, img);
+		struct py_code_cache *cc = &fx.c;
 
 		struct py_code *e;
-		CHECK_EQ_INT(py_code_get(&c, A_CODE, 1, &e), 0);
+		CHECK_EQ_INT(py_code_get(cc, A_CODE, 1, &e), 0);
 		if (l->co_framesize != PY_ABSENT)
 			CHECK_EQ_INT(e->framesize, 17 * 8);
 		else /* the frame's own words, then locals and stack */
 			CHECK_EQ_INT(e->framesize, l->if_size + (3 + 5) * 8);
 		CHECK_EQ_INT(e->generator, minor & 1);
 		if (l->ip_kind == PY_IP_PREV_INSTR) {
-			CHECK_EQ_INT(py_code_in_caches(&c, e, 0), 0);
-			CHECK_EQ_INT(py_code_in_caches(&c, e, 2), 0);       /* the CALL */
+			CHECK_EQ_INT(py_code_in_caches(cc, e, 0), 0);
+			CHECK_EQ_INT(py_code_in_caches(cc, e, 2), 0);       /* the CALL */
 			for (int k = 1; k <= caches; k++)                   /* its caches */
-				CHECK_EQ_INT(py_code_in_caches(&c, e, 2 + 2 * k), 1);
-			CHECK_EQ_INT(py_code_in_caches(&c, e, 2 + 2 * (1 + caches)), 0);
-			CHECK(py_code_in_caches(&c, e, 16) < 0);            /* past the code */
-			CHECK(py_code_in_caches(&c, e, -2) < 0);
+				CHECK_EQ_INT(py_code_in_caches(cc, e, 2 + 2 * k), 1);
+			CHECK_EQ_INT(py_code_in_caches(cc, e, 2 + 2 * (1 + caches)), 0);
+			CHECK(py_code_in_caches(cc, e, 16) < 0);            /* past the code */
+			CHECK(py_code_in_caches(cc, e, -2) < 0);
 		} else {
 			/* instr_ptr never stops inside caches */
-			CHECK(py_code_in_caches(&c, e, 2) < 0);
+			CHECK(py_code_in_caches(cc, e, 2) < 0);
 		}
-		py_code_cache_release(&c);
-		strtab_release(&strings);
-		mem_close(&mem);
+		fixture_close(&fx);
 	}
 }
 
