@@ -93,6 +93,22 @@ static unsigned char *read_whole(const char *path, size_t *n)
 
 /* ---- probing: call everything, check what can be checked ------------- */
 
+/* Whether [p - 1, p + avail) lies in memory the reader owns or was given:
+ * the image (memory mode) or one of the pieces it read (file mode). */
+static bool readable(const struct elf_file *e, const unsigned char *p, size_t avail)
+{
+	if (avail == 0)
+		return false;
+	if (e->data)
+		return p > e->data && avail <= e->size && (size_t)(p - e->data) <= e->size - avail;
+	for (unsigned i = 0; i < e->npieces; i++) {
+		const struct elf_piece *x = &e->pieces[i];
+		if (p > x->buf && avail <= x->len && (size_t)(p - x->buf) <= x->len - avail)
+			return true;
+	}
+	return false;
+}
+
 struct scan_ctx {
 	const struct elf_file *e;
 	bool out_of_bounds;
@@ -104,9 +120,9 @@ static bool scan_match(const unsigned char *p, size_t avail, void *arg)
 {
 	struct scan_ctx *c = arg;
 	c->calls++;
-	/* the candidate and everything it says is available lie in the file */
-	if (p < c->e->data || avail > c->e->size || (size_t)(p - c->e->data) > c->e->size - avail ||
-	    avail == 0)
+	/* the candidate, the byte before it and everything it says is
+	 * available lie in the file's bytes */
+	if (!readable(c->e, p, avail))
 		c->out_of_bounds = true;
 	if (!c->want)
 		return c->calls > 50; /* stop at some point */
@@ -116,48 +132,87 @@ static bool scan_match(const unsigned char *p, size_t avail, void *arg)
 
 static bool probe_bounds_ok;
 
-/* Use every entry point on path; returns elf_open's result. */
-static int probe(const char *path)
+/* What every entry point answered, to compare the two ways of reading. */
+struct answers {
+	int rc;
+	int sym_rc[11];
+	uint64_t sym_v[11], sym_sz[11];
+	int sec_rc[8];
+	uint64_t sec_a[8], sec_sz[8];
+	int read_rc[10][2];
+	unsigned char read_buf[10][64];
+	bool hit;
+	size_t hit_avail;
+	unsigned char hit_bytes[20];
+	size_t calls;
+};
+
+static void ask(struct elf_file *e, struct answers *a)
 {
-	struct elf_file e;
-	int rc = elf_open(&e, path);
-	if (rc != 0) {
-		/* a failed open leaves nothing mapped */
-		probe_bounds_ok &= e.data == NULL && e.size == 0;
-		return rc;
-	}
 	static const char *syms[] = { "main", "data_var", "shared", "last", "undef_sym", "dyn_fn",
 				      "stderr", "__progname", "_IO_stdin_used", "", "x" };
-	for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
-		uint64_t v = 0, sz = 0;
-		(void)elf_find_symbol(&e, syms[i], &v, &sz);
-	}
+	for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++)
+		a->sym_rc[i] = elf_find_symbol(e, syms[i], &a->sym_v[i], &a->sym_sz[i]);
 	static const char *secs[] = { ".text", ".rodata", ".data", ".symtab", ".shstrtab", "",
 				      ".gnu_debuglink", ".dynsym" };
-	for (size_t i = 0; i < sizeof(secs) / sizeof(secs[0]); i++) {
-		uint64_t a = 0, sz = 0;
-		(void)elf_find_section(&e, secs[i], &a, &sz);
-	}
-	uint64_t addrs[] = { e.load_vaddr, e.load_vaddr + 0x100, 0x600300, 0x400200,
+	for (size_t i = 0; i < sizeof(secs) / sizeof(secs[0]); i++)
+		a->sec_rc[i] = elf_find_section(e, secs[i], &a->sec_a[i], &a->sec_sz[i]);
+	uint64_t addrs[] = { e->load_vaddr, e->load_vaddr + 0x100, 0x600300, 0x400200,
 			     0x1000, 0x6000, 0x9200, 0, UINT64_MAX - 3, UINT64_MAX };
-	unsigned char buf[64];
 	for (size_t i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
-		(void)elf_read_vaddr(&e, addrs[i], buf, 8);
-		(void)elf_read_vaddr(&e, addrs[i], buf, 64);
-		(void)elf_read_vaddr(&e, addrs[i], buf, 0);
+		a->read_rc[i][0] = elf_read_vaddr(e, addrs[i], a->read_buf[i], 8);
+		a->read_rc[i][1] = elf_read_vaddr(e, addrs[i], a->read_buf[i], 64);
+		(void)elf_read_vaddr(e, addrs[i], a->read_buf[i], 0);
 	}
-	struct scan_ctx c = { &e, false, "hello-rodata-marker", 0 };
+	struct scan_ctx c = { e, false, "hello-rodata-marker", 0 };
 	size_t avail = 0;
-	const unsigned char *hit = elf_scan_rodata(&e, 'h', scan_match, &c, &avail);
-	if (hit)
-		probe_bounds_ok &= hit >= e.data && avail <= e.size - (size_t)(hit - e.data);
+	const unsigned char *hit = elf_scan_rodata(e, 'h', scan_match, &c, &avail);
+	a->hit = hit != NULL;
+	if (hit) {
+		probe_bounds_ok &= readable(e, hit, avail);
+		a->hit_avail = avail;
+		memcpy(a->hit_bytes, hit, avail < 20 ? avail : 20);
+	}
 	c.want = NULL;
 	c.calls = 0;
-	(void)elf_scan_rodata(&e, 0, scan_match, &c, &avail);
+	(void)elf_scan_rodata(e, 0, scan_match, &c, &avail);
+	a->calls = c.calls;
 	probe_bounds_ok &= !c.out_of_bounds;
-	elf_close(&e);
-	probe_bounds_ok &= e.data == NULL;
-	return 0;
+}
+
+/* Use every entry point on path, read from the file (elf_open) and from
+ * a copy in memory (elf_parse): the answers must be the same.  Returns
+ * elf_open's result. */
+static int probe(const char *path)
+{
+	struct answers fa, ma;
+	memset(&fa, 0, sizeof(fa));
+	memset(&ma, 0, sizeof(ma));
+	struct elf_file e;
+	bool limited = false;
+	fa.rc = elf_open(&e, path);
+	if (fa.rc != 0) {
+		/* a failed open leaves nothing behind */
+		probe_bounds_ok &= e.data == NULL && e.size == 0 && e.fd < 0 && e.npieces == 0;
+	} else {
+		ask(&e, &fa);
+		/* never more than twice the file */
+		probe_bounds_ok &= e.bytes_read <= 2 * (uint64_t)e.size;
+		limited = e.limited;
+		elf_close(&e);
+		probe_bounds_ok &= e.fd < 0 && e.npieces == 0;
+	}
+	size_t n = 0;
+	unsigned char *copy = read_whole(path, &n);
+	ma.rc = copy ? elf_parse(&e, copy, n) : ERR_INVAL;
+	if (ma.rc == 0) {
+		ask(&e, &ma);
+		probe_bounds_ok &= e.npieces == 0 && e.bytes_read == 0;
+		elf_close(&e);
+	}
+	free(copy);
+	probe_bounds_ok &= fa.rc != ma.rc ? false : limited || memcmp(&fa, &ma, sizeof(fa)) == 0;
+	return fa.rc;
 }
 
 /* ---- a small synthetic ELF ------------------------------------------- */
@@ -443,14 +498,14 @@ TEST(synthetic_valid)
 	struct scan_ctx c = { &e, false, "hello-rodata-marker", 0 };
 	size_t avail = 0;
 	const unsigned char *hit = elf_scan_rodata(&e, 'h', scan_match, &c, &avail);
-	CHECK(hit == e.data + OFF_RODATA);
+	CHECK(hit != NULL && memcmp(hit, "hello-rodata-marker", 20) == 0);
 	CHECK_EQ_INT(avail, OFF_DATA - OFF_RODATA);
 	/* the writable segment is not searched */
 	c.want = "hello-rw-marker";
 	CHECK(elf_scan_rodata(&e, 'h', scan_match, &c, &avail) == NULL);
 	CHECK(!c.out_of_bounds);
 	elf_close(&e);
-	CHECK(e.data == NULL);
+	CHECK(e.data == NULL && e.fd < 0 && e.npieces == 0);
 	/* closing twice is harmless */
 	elf_close(&e);
 }
@@ -1064,6 +1119,11 @@ TEST(libpython)
 	CHECK_EQ_INT(a, rt);
 	CHECK_EQ_INT(elf_find_section(&e, ".text", &a, &s), 0);
 	CHECK(s > 1000000);
+	/* the lookups read the headers and the tables they need, not the
+	 * file: libpython3.12 is about 25 MiB, its tables under 2 */
+	CHECK(e.bytes_read > 0 && e.bytes_read < e.size / 8);
+	if (e.bytes_read >= e.size / 8)
+		fprintf(stderr, "  read %llu of %zu bytes\n", (unsigned long long)e.bytes_read, e.size);
 	/* the version string is in read-only data */
 	struct scan_ctx c = { &e, false, NULL, 0 };
 	size_t avail;
@@ -1139,10 +1199,17 @@ TEST(fuzz_real_binary)
 }
 
 /* The file is truncated by its owner (a target with a writable copy of
- * its libpython) right after strobe opened it: what strobe holds is its
- * own copy, so looking things up still works and nothing can raise SIGBUS
- * (as touching a mapping past the new end would).  In a child, so that a
- * signal is a failure here rather than the end of the tests. */
+ * its libpython) while strobe reads it: what was read is strobe's own
+ * copy, so a lookup done before still works; what was not is "not found";
+ * nothing can raise SIGBUS (as touching a mapping past the new end would).
+ * In a child, so that a signal is a failure here rather than the end of
+ * the tests. */
+static bool scan_match_any(const unsigned char *p, size_t avail, void *arg)
+{
+	(void)p, (void)avail, (void)arg;
+	return true;
+}
+
 TEST(truncated_after_open)
 {
 	size_t n;
@@ -1159,12 +1226,19 @@ TEST(truncated_after_open)
 		int fd = open(tmpfile_path, O_RDWR | O_CLOEXEC);
 		if (fd < 0 || elf_open_fd(&e, fd) != 0)
 			_exit(10);
+		uint64_t before;
+		if (elf_find_symbol(&e, "elf_open", &before, &sz) != 0)
+			_exit(13);
 		if (ftruncate(fd, 0) != 0)
 			_exit(11);
-		if (elf_find_symbol(&e, "elf_open", &v, &sz) != 0 ||
-		    elf_find_section(&e, ".text", &v, &sz) != 0 ||
+		if (elf_find_symbol(&e, "elf_open", &v, &sz) != 0 || v != before ||
+		    elf_find_section(&e, ".text", &v, &sz) != ERR_NOTFOUND ||
+		    elf_read_vaddr(&e, before, &v, sizeof(v)) != ERR_NOTFOUND ||
 		    elf_find_symbol(&e, "no_such_symbol_in_strobe_tests", &v, &sz) != ERR_NOTFOUND)
 			_exit(12);
+		size_t avail;
+		if (elf_scan_rodata(&e, 'e', scan_match_any, NULL, &avail) != NULL)
+			_exit(14);
 		elf_close(&e);
 		_exit(0);
 	}
