@@ -119,6 +119,7 @@ struct child_profiler {
 	uint64_t key;              /* image_key of the image it was started on */
 	uint64_t confirm_at;       /* 0: announced */
 	bool on_fork;              /* started on a fork that had not exec'd */
+	bool again;                /* a restart of one that failed (see reap) */
 };
 
 /* The child profiler's command line, filled in per child. */
@@ -378,9 +379,10 @@ static void announce(struct profiling_children *m, struct child_profiler *p)
 }
 
 /* key: the image it profiles; fork: a fork that has not exec'd (a guess);
- * said: the pid was announced for a profiler this one replaces */
+ * said: the pid was announced for a profiler this one replaces; again: it
+ * replaces one that failed on the same image (see reap) */
 static void start_profiler(struct profiling_children *m, pid_t pid, uint64_t key, bool fork,
-			   bool said)
+			   bool said, bool again)
 {
 	if (m->nrunning >= MAX_PROFILERS) {
 		fprintf(stderr, "Warning: Max child profilers (%d) reached, skipping PID %d\n",
@@ -398,11 +400,17 @@ static void start_profiler(struct profiling_children *m, pid_t pid, uint64_t key
 	}
 	VEC_RESERVE(m->running, m->cap, m->nrunning + 1);
 	struct child_profiler *p = &m->running[m->nrunning++];
-	*p = (struct child_profiler){ sp, pid, key, clock_now_ns() + CONFIRM_NS, fork };
+	*p = (struct child_profiler){ sp, pid, key, clock_now_ns() + CONFIRM_NS, fork, again };
 	if (said)
 		p->confirm_at = 0;
 	else if (!fork)
 		announce(m, p);
+}
+
+static uint64_t image_key(const struct task_image *x)
+{
+	uint64_t k = hash_u64(x->dev ^ hash_u64(x->ino ^ hash_u64(x->stack))) << 8;
+	return k ? k : 1u << 8;
 }
 
 /* Collect the profilers that have finished.  One that was still a guess
@@ -410,7 +418,9 @@ static void start_profiler(struct profiling_children *m, pid_t pid, uint64_t key
  * worker).  One started on a fork that failed lost the fork to its exec
  * while attaching (maps read from one program and memory from the next,
  * or the next one's interpreter not mapped yet), announced or not: its
- * pid is looked at afresh once it runs another image than the fork's. */
+ * pid is looked at afresh once it runs another image than the fork's.
+ * One that failed while its process still runs the image it was started
+ * on is started again, once. */
 static void reap(struct profiling_children *m)
 {
 	for (size_t i = 0; i < m->nrunning;) {
@@ -422,6 +432,20 @@ static void reap(struct profiling_children *m)
 		bool ok = WIFEXITED(p->sp.status) && WEXITSTATUS(p->sp.status) == 0;
 		if (ok && p->confirm_at)
 			announce(m, p);
+		struct task_image img;
+		if (!ok && !p->again && task_image(p->target, &img) == 0 &&
+		    image_key(&img) == p->key) {
+			/* It failed, yet its process still runs the image it
+			 * was started on: under load a profiler was seen to
+			 * fail to read a live pool worker (ESRCH), leaving the
+			 * worker unprofiled.  One more profiler, once; a
+			 * failure that holds (a version or permission problem)
+			 * fails again and is given up below. */
+			struct child_profiler q = *p;
+			m->running[i] = m->running[--m->nrunning];
+			start_profiler(m, q.target, q.key, q.on_fork, !q.confirm_at, true);
+			continue;
+		}
 		if (!ok && p->on_fork) {
 			u64map_put(&m->known, (uint64_t)p->target,
 				   p->key | GIVEN_UP | (p->confirm_at ? 0 : KNOWN_SAID));
@@ -475,12 +499,6 @@ static enum py_state python_state(pid_t pid)
 	return py_open_final(rc) ? PY_NEVER : PY_NOT_YET;
 }
 
-static uint64_t image_key(const struct task_image *x)
-{
-	uint64_t k = hash_u64(x->dev ^ hash_u64(x->ino ^ hash_u64(x->stack))) << 8;
-	return k ? k : 1u << 8;
-}
-
 /* Whether pid is a fork of its parent that has not exec'd (yet). */
 static bool fork_copy(const struct task_image *img)
 {
@@ -523,7 +541,7 @@ static uint64_t consider(struct profiling_children *m, pid_t pid, const uint64_t
 	switch (st) {
 	case PY_YES:
 		m->py_key = key;
-		start_profiler(m, pid, key, fork, said != 0);
+		start_profiler(m, pid, key, fork, said != 0, false);
 		return key | said | KNOWN_DONE;
 	case PY_NO:
 		return key | said;

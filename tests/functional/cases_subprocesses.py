@@ -97,7 +97,7 @@ def t_subprocess_run(ctx):
         expect_leaf(ctx.path("out_%d.txt" % w), frame(it, "children.py", "pool_work",
                                                       L["pool_work"]), 50, "worker %d" % w)
     started(p, child)
-    # 0.5 s of spinning after the interpreter's start-up
+    # 1 s of spinning after the interpreter's start-up (CHILD_SPIN)
     expect_leaf(ctx.path("out_%d.txt" % child), child_leaf(ctx), 50, "python -c child %d" % child)
     col = Collapsed(out)
     tid = ready["tid"]
