@@ -164,7 +164,12 @@ int sampler_run(struct py_walker *w, const struct sampler_sink *sink,
 			next = now;
 		}
 		ready = true;
-		if (rc == ERR_NOPROC) {
+		/* A read refused with ESRCH says the process is gone; its
+		 * pidfd says whether it is.  Under load on a 2-core host a
+		 * live multiprocessing worker was seen refused (its profiler
+		 * stopped after 10 samples of a 1 s life): while the pidfd
+		 * says it runs, that is a failed sample, not the end. */
+		if (rc == ERR_NOPROC && !mem_alive(w->mem)) {
 			res->target_gone = true;
 			break;
 		}
@@ -187,7 +192,8 @@ int sampler_run(struct py_walker *w, const struct sampler_sink *sink,
 			break;
 		} else {
 			enum py_fail why = !paused ? PY_FAIL_PAUSE
-				: rc == ERR_NOTREADY ? PY_FAIL_NOTREADY : py_walker_last_fail(w);
+				: rc == ERR_NOTREADY ? PY_FAIL_NOTREADY
+				: rc == ERR_NOPROC ? PY_FAIL_REFUSED : py_walker_last_fail(w);
 			res->failed++;
 			res->failed_by[why]++;
 			if (cfg->failed && cfg->failed(cfg->failed_ctx)) {

@@ -206,7 +206,8 @@ static void print_unwinder_stats(const struct py_walker *w, const struct mem_sou
 			       (unsigned long long)ws->failed_by[i]);
 	printf("    Torn first walks: %llu (%.1f%%; walked again at once, %llu walks, %llu "
 	       "recovered)\n", (unsigned long long)r->torn, pct(r->torn, r->ticks),
-	       (unsigned long long)r->retries, (unsigned long long)(r->torn - (r->failed - r->failed_by[PY_FAIL_NOTREADY] - r->failed_by[PY_FAIL_PAUSE])));
+	       (unsigned long long)r->retries, (unsigned long long)(r->torn - (r->failed - r->failed_by[PY_FAIL_NOTREADY] - r->failed_by[PY_FAIL_PAUSE] -
+						       r->failed_by[PY_FAIL_REFUSED])));
 	for (int i = 1; i < PY_NFAIL; i++)
 		if (r->torn_by[i])
 			printf("      %-30s%llu\n", py_fail_str((enum py_fail)i),

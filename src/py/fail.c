@@ -19,6 +19,7 @@ const char *py_fail_str(enum py_fail why)
 	case PY_FAIL_ASYNC: return "task chain unreadable";
 	case PY_FAIL_PAUSE: return "threads could not be stopped";
 	case PY_FAIL_NOTREADY: return "no interpreter or thread state";
+	case PY_FAIL_REFUSED: return "read refused (process exiting)";
 	case PY_FAIL_OTHER:
 	case PY_NFAIL: break;
 	}

@@ -26,6 +26,9 @@ enum py_fail {
 	PY_FAIL_ASYNC,         /* --async-aware: task or coroutine chain unreadable */
 	PY_FAIL_PAUSE,         /* --blocking: the threads could not be stopped */
 	PY_FAIL_NOTREADY,      /* no interpreter or thread (after the first sample) */
+	PY_FAIL_REFUSED,       /* the kernel refused a read as if the process were gone
+				  (ESRCH) while it still ran: it was exiting, or a
+				  transient refusal seen under load */
 	PY_FAIL_OTHER,
 	PY_NFAIL
 };
