@@ -407,9 +407,11 @@ class Collapsed:
     def count(self, pred):
         return sum(c for tid, fr, c in self.rows if pred(tid, fr))
 
-    def top(self, tid=None):
-        """(frames, count) of the most frequent stack (of one thread)."""
-        rows = [r for r in self.rows if tid is None or r[0] == tid]
+    def top(self, tid=None, keep=None):
+        """(frames, count) of the most frequent stack (of one thread; of
+        the stacks whose frames keep(frames) accepts)."""
+        rows = [r for r in self.rows if (tid is None or r[0] == tid)
+                and (keep is None or keep(r[1]))]
         check(rows, "no samples%s in %s", "" if tid is None else " for tid %d" % tid,
               os.path.basename(self.path))
         best = max(rows, key=lambda r: r[2])
