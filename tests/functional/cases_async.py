@@ -288,7 +288,12 @@ def t_async_split(ctx):
         got = work.get(task, 0)
         ctx.notes.append("%s: %d samples in %s(), %.0f expected (%.3f s at %.0f Hz)"
                          % (task, got, WORKS[task], want, done["work"][task], rate))
-        check(abs(got - want) <= 0.15 * want + 3 * want ** 0.5,
+        # A debug build's calls are slow: the call into the work and back
+        # out, inside the worker's timing but outside the work's frame,
+        # is a fifth of light_work's 7 us there (its samples run 20% under
+        # its clock), and the 1 kHz ticks alias with rounds of ~100 us
+        tol = 0.3 if ctx.interp.debug else 0.15
+        check(abs(got - want) <= tol * want + 3 * want ** 0.5,
               "task %s: %d samples in %s(), its own clock says %.3f s = %.0f samples at %.0f Hz"
               "\n%s", task, got, WORKS[task], done["work"][task], want, rate, where)
         # create_future: called once a round by the worker (timed) and once
