@@ -38,15 +38,16 @@ def main():
     ap.add_argument("--samples", type=int, default=1_000_000)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--formats", help="comma-separated subset (default: all)")
+    ap.add_argument("--baseline", metavar="STROBE",
+                    help="compare with this other strobe binary (a commit before a change), "
+                         "every format, instead of Tachyon")
     args = ap.parse_args()
+    if args.baseline:
+        return against_baseline(args)
     strobe = os.path.abspath(args.strobe)
     only = set(args.formats.split(",")) if args.formats else None
-    name = "strobe-bench-big-%d.bin" % args.samples
-    big = os.path.join(SID, "tmp", name)
-    if not os.path.exists(big):
-        shutil.copy(os.path.join(HERE, "make_big.py"), os.path.join(SID, "tmp/make_big.py"))
-        subprocess.run(["chroot", SID, "python3.15", "/tmp/make_big.py", "/tmp/" + name,
-                        str(args.samples)], check=True)
+    big = big_profile(args.samples)
+    name = os.path.basename(big)
     have = subprocess.run([strobe, "replay", "--help"], capture_output=True, text=True).stdout
     work = tempfile.mkdtemp(prefix="fmt-", dir=os.path.join(SID, "tmp"))
     inside = "/tmp/" + os.path.basename(work)
@@ -76,6 +77,64 @@ def main():
             print("| %s (strobe only) | %.2f | - | %.2f | - | %.1f | - | - | - |"
                   % (fmt, statistics.median(x[0] for x in s), statistics.median(x[2] for x in s),
                      statistics.median(x[1] for x in s) / 1024), flush=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def big_profile(samples):
+    """The binary profile of `samples` samples written by Tachyon (made once)."""
+    name = "strobe-bench-big-%d.bin" % samples
+    big = os.path.join(SID, "tmp", name)
+    if not os.path.exists(big):
+        shutil.copy(os.path.join(HERE, "make_big.py"), os.path.join(SID, "tmp/make_big.py"))
+        subprocess.run(["chroot", SID, "python3.15", "/tmp/make_big.py", "/tmp/" + name,
+                        str(samples)], check=True)
+    return big
+
+
+# what differs from run to run by design: the export's wall-clock time and
+# the exporting process's pid (gecko, as Tachyon's) and the run id (jsonl, a
+# random UUID as Tachyon's)
+VOLATILE = re.compile(rb'"startTime":[0-9.]+|"pid":"[0-9]+"|"run_id":"[0-9a-f]{32}"')
+
+
+def same_bytes(a, b):
+    """Whether two outputs (files or heat-map directories) hold the same
+    bytes, but for the fields that change on every run."""
+    if os.path.isdir(a) or os.path.isdir(b):
+        if not (os.path.isdir(a) and os.path.isdir(b)) or sorted(os.listdir(a)) != sorted(os.listdir(b)):
+            return False
+        return all(same_bytes(os.path.join(a, n), os.path.join(b, n)) for n in os.listdir(a))
+    with open(a, "rb") as fa, open(b, "rb") as fb:
+        return VOLATILE.sub(b"", fa.read()) == VOLATILE.sub(b"", fb.read())
+
+
+def against_baseline(args):
+    """Each format written by strobe and by a baseline strobe from the same
+    profile: what a refactoring must leave unchanged (time, peak memory, and
+    the bytes written)."""
+    strobe, base = os.path.abspath(args.strobe), os.path.abspath(args.baseline)
+    only = set(args.formats.split(",")) if args.formats else None
+    big = big_profile(args.samples)
+    work = tempfile.mkdtemp(prefix="fmt-")
+    print("| format (%d samples) | strobe wall s | baseline wall s | strobe CPU s | baseline CPU s "
+          "| strobe MiB | baseline MiB | same bytes |" % args.samples)
+    print("|---|---|---|---|---|---|---|---|", flush=True)
+    try:
+        for fmt in FORMATS + ONLY_STROBE:
+            if only and fmt not in only:
+                continue
+            runs = {}
+            for who, exe in (("new", strobe), ("base", base)):
+                out = os.path.join(work, "%s.%s" % (who, fmt))
+                cmd = [exe, "replay", "--" + fmt, "-o", out, big]
+                runs[who] = [timed(cmd) for _ in range(args.runs)]
+            same = same_bytes(os.path.join(work, "new." + fmt), os.path.join(work, "base." + fmt))
+            nw, nr, nc = [statistics.median(x[i] for x in runs["new"]) for i in range(3)]
+            bw, br, bc = [statistics.median(x[i] for x in runs["base"]) for i in range(3)]
+            print("| %s | %.2f | %.2f | %.2f | %.2f | %.1f | %.1f | %s |"
+                  % (fmt, nw, bw, nc, bc, nr / 1024, br / 1024, "yes" if same else "NO"),
+                  flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
