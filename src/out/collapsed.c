@@ -37,6 +37,7 @@
 #include "base/buf.h"
 #include "base/error.h"
 #include "base/intern.h"
+#include "base/pytext.h"
 #include "base/utf8.h"
 #include "model/profile.h"
 #include "model/stackids.h"
@@ -245,8 +246,9 @@ static size_t base_skip(struct collapsed *c, uint32_t id, const char *file, size
 {
 	VEC_RESERVE_ZERO(c->base, c->base_cap, (size_t)id + 1);
 	if (!c->base[id]) {
-		const char *slash = flen ? memrchr(file, '/', flen) : NULL;
-		c->base[id] = (uint32_t)(slash ? (size_t)(slash + 1 - file) : 0) + 1;
+		size_t blen;
+		const char *base = pytext_basename(file, flen, &blen);
+		c->base[id] = (uint32_t)(base - file) + 1;
 	}
 	return c->base[id] - 1;
 }

@@ -44,6 +44,7 @@
 #include "base/error.h"
 #include "base/hash.h"
 #include "base/intern.h"
+#include "base/pytext.h"
 #include "base/utf8.h"
 #include "model/profile.h"
 #include "out/flamegraph.h"
@@ -634,13 +635,11 @@ static int cmp_i32(const void *pa, const void *pb)
 	return (a > b) - (a < b);
 }
 
-static size_t py_rstrip(const char *s, size_t n);
-
 /* Keep line ln, text[start .. end), of sf: its text in the pool. */
 static void src_keep(struct fg_src_cache *sc, struct src_file *sf, int32_t ln, const char *s,
 		     size_t n, size_t *cap)
 {
-	size_t kept = py_rstrip(s, n);
+	size_t kept = pytext_rstrip(s, n);
 	/* line.strip() is empty exactly when rstrip() is */
 	if (kept == 0)
 		return;
@@ -720,37 +719,6 @@ static const struct src_line *src_line_of(const struct src_file *sf, int64_t ln)
 	return lo < sf->nlines && sf->lines[lo].line == ln ? &sf->lines[lo] : NULL;
 }
 
-/* Length of s[0..n) without trailing whitespace as str.rstrip() sees it. */
-static size_t py_rstrip(const char *s, size_t n)
-{
-	while (n > 0) {
-		unsigned char c = (unsigned char)s[n - 1];
-		if (c == ' ' || (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x1F)) {
-			n--;
-			continue;
-		}
-		if (c < 0x80)
-			break;
-		/* the last code point */
-		size_t k = n - 1;
-		while (k > 0 && n - k < 4 && ((unsigned char)s[k] & 0xC0) == 0x80)
-			k--;
-		const unsigned char *u = (const unsigned char *)s + k;
-		uint32_t cp = 0;
-		size_t cl = n - k;
-		if (cl == 2 && (u[0] & 0xE0) == 0xC0)
-			cp = (uint32_t)(u[0] & 0x1F) << 6 | (u[1] & 0x3F);
-		else if (cl == 3 && (u[0] & 0xF0) == 0xE0)
-			cp = (uint32_t)(u[0] & 0x0F) << 12 | (uint32_t)(u[1] & 0x3F) << 6 | (u[2] & 0x3F);
-		bool space = cp == 0x85 || cp == 0xA0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) ||
-			     cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000;
-		if (!space)
-			break;
-		n = k;
-	}
-	return n;
-}
-
 static void intern_source(struct fg_conv *c, uint32_t node)
 {
 	const struct frame_line *nd = fg_key_of(c->t, node);
@@ -781,14 +749,6 @@ static void intern_source(struct fg_conv *c, uint32_t node)
 
 /* ------------------------------------------------------------------ */
 /* Conversion                                                         */
-
-static size_t utf8_chars(const char *s, size_t n)
-{
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++)
-		k += ((unsigned char)s[i] & 0xC0) != 0x80;
-	return k;
-}
 
 static void intern_node(struct fg_conv *c, uint32_t node, struct buf *tmp)
 {
@@ -823,7 +783,7 @@ static void intern_node(struct fg_conv *c, uint32_t node, struct buf *tmp)
 		buf_puts(tmp, " (");
 		const char *shown = file;
 		size_t slen = flen;
-		if (utf8_chars(file, flen) > 50) {
+		if (utf8_count(file, flen) > 50) {
 			const char *last = memrchr(file, '/', flen);
 			const char *prev = last && last > file ? memrchr(file, '/', (size_t)(last - file)) : NULL;
 			if (prev) {

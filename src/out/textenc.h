@@ -1,5 +1,6 @@
 /* textenc.h - text encodings the writers share: JSON string literals and
- * decimal numbers.
+ * decimal numbers.  The one JSON writer: gecko, jsonl, speedscope and the
+ * pages' embedded data (out/htmlenc.h) all write their strings with it.
  *
  * strobe's strings are valid UTF-8 (base/utf8.h: the profile's strings are
  * sanitized as they enter it); the writers still read them with the strict
