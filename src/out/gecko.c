@@ -53,7 +53,7 @@
 #include "model/stackids.h"
 #include "model/sample.h"
 #include "out/outfile.h"
-#include "out/textenc.h"
+#include "base/json.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -245,7 +245,7 @@ static size_t fmt_ms(char *out, int64_t us)
 		uint64_t a = us < 0 ? (uint64_t)-us : (uint64_t)us;
 		if (us < 0)
 			out[o++] = '-';
-		o += textenc_fmt_u64(out + o, a / 1000);
+		o += json_fmt_u64(out + o, a / 1000);
 		out[o++] = '.';
 		unsigned f = (unsigned)(a % 1000);
 		if (f == 0) {
@@ -260,7 +260,7 @@ static size_t fmt_ms(char *out, int64_t us)
 		}
 		return o;
 	}
-	return textenc_fmt_double(out, (double)us / 1000.0);
+	return json_fmt_double(out, (double)us / 1000.0);
 }
 
 static double ms_of(int64_t us)
@@ -277,7 +277,7 @@ static size_t fmt_duration(char *out, int64_t start_us, int64_t end_us)
 	int64_t diff = (int64_t)((uint64_t)end_us - (uint64_t)start_us);
 	if (diff > -4000000000000000LL && diff < 4000000000000000LL && ms_of(diff) == d && d != 0)
 		return fmt_ms(out, diff);
-	return textenc_fmt_double(out, d);
+	return json_fmt_double(out, d);
 }
 
 /* ---- the output file ---------------------------------------------------- */
@@ -341,17 +341,17 @@ static void jw_putc(struct jw *w, char c)
 
 static void jw_u64(struct jw *w, uint64_t v)
 {
-	w->len += textenc_fmt_u64(jw_room(w, 24), v);
+	w->len += json_fmt_u64(jw_room(w, 24), v);
 }
 
 static void jw_i64(struct jw *w, int64_t v)
 {
-	w->len += textenc_fmt_i64(jw_room(w, 24), v);
+	w->len += json_fmt_i64(jw_room(w, 24), v);
 }
 
 static void jw_double(struct jw *w, double x)
 {
-	w->len += textenc_fmt_double(jw_room(w, 40), x);
+	w->len += json_fmt_double(jw_room(w, 40), x);
 }
 
 static void jw_ms(struct jw *w, int64_t us)
@@ -365,11 +365,11 @@ static void jw_duration(struct jw *w, int64_t start_us, int64_t end_us)
 }
 
 /* A JSON string as json.dumps(ensure_ascii=True) writes it: the one JSON
- * string writer (out/textenc.h), through the scratch buffer. */
+ * string writer (base/json.h), through the scratch buffer. */
 static void jw_str(struct jw *w, const char *str, size_t n)
 {
 	buf_reset(&w->scratch);
-	textenc_json_str(&w->scratch, str, n, true);
+	json_str(&w->scratch, str, n, true);
 	jw_raw(w, w->scratch.data, w->scratch.len);
 }
 

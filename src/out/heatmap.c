@@ -44,7 +44,7 @@
 #include "out/outfile.h"
 #include "out/pymodule.h"
 #include "out/template.h"
-#include "out/textenc.h"
+#include "base/json.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -596,12 +596,12 @@ static void hm_index(struct hm *h)
 
 static void put_u64(struct buf *b, uint64_t v)
 {
-	textenc_u64(b, v);
+	json_u64(b, v);
 }
 
 static void put_i64(struct buf *b, int64_t v)
 {
-	textenc_i64(b, v);
+	json_i64(b, v);
 }
 
 /* Python's "%.<d>f" of a finite value */
