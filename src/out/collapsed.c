@@ -37,11 +37,11 @@
 #include "base/buf.h"
 #include "base/error.h"
 #include "base/intern.h"
+#include "base/json.h"
 #include "base/pytext.h"
 #include "base/utf8.h"
 #include "model/profile.h"
 #include "model/stackids.h"
-#include "base/json.h"
 
 #include <stdlib.h>
 #include <string.h>

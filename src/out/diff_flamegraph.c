@@ -32,11 +32,11 @@
 #include "base/error.h"
 #include "base/hash.h"
 #include "base/intern.h"
+#include "base/json.h"
 #include "model/profile.h"
 #include "model/sample.h"
 #include "out/binary.h"
 #include "out/flamegraph.h"
-#include "base/json.h"
 
 #include <assert.h>
 #include <inttypes.h>

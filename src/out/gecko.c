@@ -49,11 +49,11 @@
 #include "base/error.h"
 #include "base/hash.h"
 #include "base/intern.h"
+#include "base/json.h"
 #include "model/profile.h"
 #include "model/stackids.h"
 #include "model/sample.h"
 #include "out/outfile.h"
-#include "base/json.h"
 
 #include <assert.h>
 #include <errno.h>

@@ -36,6 +36,7 @@
 #include "base/error.h"
 #include "base/hash.h"
 #include "base/intern.h"
+#include "base/json.h"
 #include "base/pytext.h"
 #include "model/profile.h"
 #include "model/stackids.h"
@@ -44,7 +45,6 @@
 #include "out/outfile.h"
 #include "out/pymodule.h"
 #include "out/template.h"
-#include "base/json.h"
 
 #include <assert.h>
 #include <errno.h>

@@ -2,8 +2,8 @@
 #include "out/htmlenc.h"
 
 #include "base/buf.h"
-#include "base/utf8.h"
 #include "base/json.h"
+#include "base/utf8.h"
 
 #include <stdint.h>
 #include <string.h>

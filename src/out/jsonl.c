@@ -32,9 +32,9 @@
 #include "base/error.h"
 #include "base/hash.h"
 #include "base/intern.h"
+#include "base/json.h"
 #include "model/profile.h"
 #include "model/stackids.h"
-#include "base/json.h"
 
 #include <errno.h>
 #include <stdlib.h>

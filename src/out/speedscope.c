@@ -29,8 +29,8 @@
 #include "base/buf.h"
 #include "base/error.h"
 #include "base/intern.h"
-#include "model/profile.h"
 #include "base/json.h"
+#include "model/profile.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
