@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/pytext.h"
 #include "out/out.h"
 
 #ifndef STROBE_VERSION
@@ -345,33 +346,6 @@ static bool is_letter(char c)
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
 }
 
-/* repr(s) of a Python str: the quotes and escapes argparse's %r shows. */
-static void py_repr(struct buf *b, const char *s)
-{
-	char q = (strchr(s, '\'') && !strchr(s, '"')) ? '"' : '\'';
-	buf_putc(b, q);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == q || *p == '\\') {
-			buf_putc(b, '\\');
-			buf_putc(b, (char)*p);
-		} else if (*p == '\t') {
-			buf_puts(b, "\\t");
-		} else if (*p == '\n') {
-			buf_puts(b, "\\n");
-		} else if (*p == '\r') {
-			buf_puts(b, "\\r");
-		} else if (*p < 0x20 || *p == 0x7f) {
-			buf_printf(b, "\\x%02x", *p);
-		} else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
-			buf_printf(b, "\\x%02x", p[1]); /* C1 control, UTF-8 encoded */
-			p++;
-		} else {
-			buf_putc(b, (char)*p);
-		}
-	}
-	buf_putc(b, q);
-}
-
 /* int(s) as argparse's type=int does it: surrounding whitespace, a sign,
  * digits with single underscores between them.  Python ints are unbounded;
  * values beyond long long are clamped and *clamped set.  false if invalid. */
@@ -493,18 +467,18 @@ static int choice_index(const char *const *choices, const char *value)
 static void invalid_choice(struct buf *b, const char *value, const char *const *choices)
 {
 	buf_puts(b, "invalid choice: ");
-	py_repr(b, value);
+	pytext_repr(b, value, strlen(value));
 	const char *close = closest_choice(value, choices);
 	if (close) {
 		buf_puts(b, ", maybe you meant ");
-		py_repr(b, close);
+		pytext_repr(b, close, strlen(close));
 		buf_putc(b, '?');
 	}
 	buf_puts(b, " (choose from ");
 	for (const char *const *c = choices; *c; c++) {
 		if (c != choices)
 			buf_puts(b, ", ");
-		py_repr(b, *c);
+		pytext_repr(b, *c, strlen(*c));
 	}
 	buf_putc(b, ')');
 }
@@ -1111,7 +1085,7 @@ static enum cli_result take(struct parser *p, const struct opt_spec *s, const ch
 	case OPT_LIMIT:
 		if (!py_int(val, &v, &clamped)) {
 			buf_puts(&m, "invalid int value: ");
-			py_repr(&m, val);
+			pytext_repr(&m, val, strlen(val));
 			r = arg_error(p->text, p->cmd, s, m.data);
 			break;
 		}
@@ -1283,7 +1257,7 @@ ignored:
 			{
 				struct buf m = BUF_INIT;
 				buf_puts(&m, "ignored explicit argument ");
-				py_repr(&m, explicit);
+				pytext_repr(&m, explicit, strlen(explicit));
 				r = arg_error(p->text, p->cmd, s, m.data);
 				buf_release(&m);
 				p->done = true;
@@ -1512,7 +1486,7 @@ static enum cli_result parse_command(struct parser *p, int argc, char **argv, in
 					 * C int; an argparse error is kinder */
 					struct buf m = BUF_INIT;
 					buf_puts(&m, "argument pid: invalid int value: ");
-					py_repr(&m, a);
+					pytext_repr(&m, a, strlen(a));
 					r = usage_error(p->text, p->cmd, m.data);
 					buf_release(&m);
 					return r;

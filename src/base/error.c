@@ -94,9 +94,7 @@ void errmsg_set(struct errmsg *e, const char *fmt, ...)
 	size_t len = n < 0 ? 0 : (size_t)n < sizeof(raw) ? (size_t)n : sizeof(raw) - 1;
 	struct buf b = BUF_INIT;
 	utf8_term_escape(&b, raw, len, 0);
-	len = b.len < sizeof(e->text) ? b.len : sizeof(e->text) - 1;
-	while (len > 0 && len < b.len && ((unsigned char)b.data[len] & 0xC0) == 0x80)
-		len--;
+	len = utf8_cut(b.data, b.len, sizeof(e->text) - 1);
 	if (len)
 		memcpy(e->text, b.data, len);
 	e->text[len] = '\0';

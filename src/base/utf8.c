@@ -77,6 +77,60 @@ size_t utf8_encode(uint32_t cp, char *out)
 	return 4;
 }
 
+size_t utf8_decode_last(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	/* the lead byte is at most 3 bytes before the last: find it, then
+	 * decode forwards, which must end exactly at n */
+	size_t back = 1;
+	while (back < 4 && back < n && (s[n - back] & 0xC0) == 0x80)
+		back++;
+	uint32_t v;
+	if (utf8_decode(s + n - back, back, &v) == back && v != UTF8_INVALID) {
+		*cp = v;
+		return back;
+	}
+	/* (an ASCII last byte was decoded above) */
+	*cp = UTF8_INVALID;
+	return 1;
+}
+
+size_t utf8_count(const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t count = 0, i = 0;
+	uint32_t cp;
+	while (i < n) {
+		i += s[i] < 0x80 ? 1 : utf8_decode(s + i, n - i, &cp);
+		count++;
+	}
+	return count;
+}
+
+size_t utf8_offset(const char *str, size_t n, size_t k)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0;
+	uint32_t cp;
+	for (; i < n && k > 0; k--)
+		i += s[i] < 0x80 ? 1 : utf8_decode(s + i, n - i, &cp);
+	return i;
+}
+
+size_t utf8_cut(const char *str, size_t n, size_t max)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	if (n <= max)
+		return n;
+	size_t i = 0;
+	uint32_t cp;
+	for (;;) {
+		size_t k = s[i] < 0x80 ? 1 : utf8_decode(s + i, n - i, &cp);
+		if (i + k > max)
+			return i;
+		i += k;
+	}
+}
+
 /* Bytes of s[i..n) before the first that is not ASCII. */
 static size_t ascii_run(const unsigned char *s, size_t i, size_t n)
 {

@@ -1,5 +1,5 @@
-/* utf8.h - the one UTF-8 decoder of strobe, a sanitizer and a terminal
- * escaper.
+/* utf8.h - the one UTF-8 decoder of strobe (with the counting and cutting
+ * of text built on it), a sanitizer and a terminal escaper.
  *
  * Names come from the target (or from a binary file anyone may have made):
  * they are data and may hold any bytes.  Every string that enters the
@@ -39,6 +39,24 @@ size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
  * surrogate or a value above U+10FFFF is encoded as U+FFFD, so the result
  * is always valid UTF-8. */
 size_t utf8_encode(uint32_t cp, char *out);
+
+/* Decode the code point that ends s[0..n) (n > 0), for scanning text
+ * backwards.  Returns its length (1-4), as utf8_decode would have read it
+ * from there; a last byte that ends no valid sequence is a malformed part
+ * of length 1 (*cp UTF8_INVALID). */
+size_t utf8_decode_last(const unsigned char *s, size_t n, uint32_t *cp);
+
+/* Number of code points of s[0..n), each malformed part (see utf8_decode)
+ * counted as one: len() of what Python's errors="replace" decodes. */
+size_t utf8_count(const char *s, size_t n);
+
+/* Bytes taken by the first k code points of s[0..n) (n when it has fewer),
+ * counted as utf8_count does: s[:k] in Python's terms. */
+size_t utf8_offset(const char *s, size_t n, size_t k);
+
+/* The longest prefix of s[0..n) of at most max bytes that cuts no code
+ * point (nor malformed part) in two: where to truncate text to a size. */
+size_t utf8_cut(const char *s, size_t n, size_t max);
 
 /* Whether s[0..n) is valid UTF-8. */
 bool utf8_valid(const char *s, size_t n);

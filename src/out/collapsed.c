@@ -37,10 +37,11 @@
 #include "base/buf.h"
 #include "base/error.h"
 #include "base/intern.h"
+#include "base/json.h"
+#include "base/pytext.h"
 #include "base/utf8.h"
 #include "model/profile.h"
 #include "model/stackids.h"
-#include "out/textenc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -245,8 +246,9 @@ static size_t base_skip(struct collapsed *c, uint32_t id, const char *file, size
 {
 	VEC_RESERVE_ZERO(c->base, c->base_cap, (size_t)id + 1);
 	if (!c->base[id]) {
-		const char *slash = flen ? memrchr(file, '/', flen) : NULL;
-		c->base[id] = (uint32_t)(slash ? (size_t)(slash + 1 - file) : 0) + 1;
+		size_t blen;
+		const char *base = pytext_basename(file, flen, &blen);
+		c->base[id] = (uint32_t)(base - file) + 1;
 	}
 	return c->base[id] - 1;
 }
@@ -311,9 +313,9 @@ static void render_escaped(struct buf *b, const char *file, size_t flen, const c
 	}
 	put_escaped_name(b, func, nlen);
 	if (!synthetic) {
-		char num[TEXTENC_NUM_MAX];
+		char num[JSON_NUM_MAX];
 		buf_putc(b, ':');
-		buf_append(b, num, textenc_fmt_i64(num, line));
+		buf_append(b, num, json_fmt_i64(num, line));
 	}
 }
 
@@ -343,7 +345,7 @@ static void render_frame(struct buf *b, struct collapsed *c, const struct frame_
 	memcpy(o, func, nlen);
 	o += nlen;
 	*o++ = ':';
-	o += textenc_fmt_i64(o, fr->line);
+	o += json_fmt_i64(o, fr->line);
 	b->len = (size_t)(o - b->data);
 }
 
@@ -373,7 +375,7 @@ static inline const char *frame_text(const struct collapsed *c, uint32_t ref, si
 static void put_tid(struct buf *b, uint64_t tid)
 {
 	buf_puts(b, "tid:");
-	textenc_u64(b, tid);
+	json_u64(b, tid);
 }
 
 /* ----------------------------------------------------------- the sort */
@@ -572,9 +574,9 @@ static void sort_texts(struct collapsed *c)
 /* "tid:N;" order of two tids: decimal strings, then ';' */
 static int cmp_tid_text(const void *pa, const void *pb)
 {
-	char a[TEXTENC_NUM_MAX + 1], b[TEXTENC_NUM_MAX + 1];
-	size_t na = textenc_fmt_u64(a, *(const uint64_t *)pa);
-	size_t nb = textenc_fmt_u64(b, *(const uint64_t *)pb);
+	char a[JSON_NUM_MAX + 1], b[JSON_NUM_MAX + 1];
+	size_t na = json_fmt_u64(a, *(const uint64_t *)pa);
+	size_t nb = json_fmt_u64(b, *(const uint64_t *)pb);
 	a[na++] = ';';
 	b[nb++] = ';';
 	int r = memcmp(a, b, na < nb ? na : nb);
@@ -717,7 +719,7 @@ static bool write_lines(struct collapsed *c)
 			out.len += len;
 		}
 		buf_putc(&out, ' ');
-		textenc_u64(&out, l->count);
+		json_u64(&out, l->count);
 		buf_putc(&out, '\n');
 		ok = flush(c, &out, false);
 	}

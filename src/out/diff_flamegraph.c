@@ -32,11 +32,11 @@
 #include "base/error.h"
 #include "base/hash.h"
 #include "base/intern.h"
+#include "base/json.h"
 #include "model/profile.h"
 #include "model/sample.h"
 #include "out/binary.h"
 #include "out/flamegraph.h"
-#include "out/textenc.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -403,11 +403,11 @@ int out_diff_flamegraph_write(const struct profile *p, const struct out_request 
 
 	struct buf extra = BUF_INIT;
 	buf_puts(&extra, ",\"baseline_samples\":");
-	textenc_u64(&extra, base_t.total);
+	json_u64(&extra, base_t.total);
 	buf_puts(&extra, ",\"current_samples\":");
-	textenc_u64(&extra, cur_t.total);
+	json_u64(&extra, cur_t.total);
 	buf_puts(&extra, ",\"baseline_scale\":");
-	textenc_double(&extra, scale);
+	json_double(&extra, scale);
 	buf_puts(&extra, ",\"is_differential\":true");
 
 	if (c.state == FG_TREE)
@@ -423,7 +423,7 @@ int out_diff_flamegraph_write(const struct profile *p, const struct out_request 
 		}
 	}
 	buf_puts(&extra, ",\"elided_count\":");
-	textenc_u64(&extra, elided_count);
+	json_u64(&extra, elided_count);
 
 	struct fg_conv bc = { .t = &base_t, .req = req, .with_source = false, .min_samples = 1 };
 	struct buf bstats = BUF_INIT;
@@ -431,9 +431,9 @@ int out_diff_flamegraph_write(const struct profile *p, const struct out_request 
 		fg_conv_run(&bc);
 		if (bc.state == FG_TREE && cut_to_elided(&bc, &ps, base_pid, scale)) {
 			buf_puts(&bstats, ",\"is_differential\":true,\"baseline_samples\":");
-			textenc_u64(&bstats, base_t.total);
+			json_u64(&bstats, base_t.total);
 			buf_puts(&bstats, ",\"current_samples\":");
-			textenc_u64(&bstats, cur_t.total);
+			json_u64(&bstats, cur_t.total);
 			bc.stats_extra = bstats.data;
 			bc.stats_baseline = true;
 			bc.stats_run = p;

@@ -6,6 +6,7 @@
 #include "base/buf.h"
 #include "base/error.h"
 #include "base/intern.h"
+#include "base/pytext.h"
 #include "base/utf8.h"
 #include "model/sample.h"
 #include "out/out.h"
@@ -219,39 +220,13 @@ static void sources_release(struct sources *ss)
 
 /* ---- characters of a source line ------------------------------------------- */
 
-/* Python's str.isspace, for what str.lstrip removes. */
-static bool py_space(uint32_t c)
-{
-	return (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x20) || c == 0x85 || c == 0xa0 ||
-	       c == 0x1680 || (c >= 0x2000 && c <= 0x200a) || c == 0x2028 || c == 0x2029 ||
-	       c == 0x202f || c == 0x205f || c == 0x3000;
-}
-
-/* Byte offset of character k of s (s valid UTF-8), or n. */
-static size_t char_to_byte(const char *s, size_t n, size_t k)
-{
-	size_t i = 0;
-	uint32_t cp;
-	while (i < n && k--)
-		i += utf8_decode((const unsigned char *)s + i, n - i, &cp);
-	return i;
-}
-
-static size_t char_count(const char *s, size_t n)
-{
-	size_t c = 0;
-	for (size_t i = 0; i < n; i++)
-		c += ((unsigned char)s[i] & 0xc0) != 0x80;
-	return c;
-}
-
 /* traceback._byte_offset_to_character_offset: characters in the first
  * off bytes, a cut sequence counting as one. */
 static long byte_to_char(const char *s, size_t n, long off)
 {
 	if (off < 0)
 		return off;
-	return (long)char_count(s, (size_t)off < n ? (size_t)off : n);
+	return (long)utf8_count(s, (size_t)off < n ? (size_t)off : n);
 }
 
 /* "    <source line>\n" (left-stripped), the executing range highlighted;
@@ -265,7 +240,7 @@ static void put_source(struct buf *out, const struct theme *th, const struct fra
 	if (f->col >= 0 && f->end_col >= 0 && end_line >= f->line) {
 		start = byte_to_char(line, len, f->col);
 		end = end_line == f->line ? byte_to_char(line, len, f->end_col)
-					  : (long)char_count(line, len);
+					  : (long)utf8_count(line, len);
 		if (start < 0 || end <= start)
 			start = end = -1;
 	}
@@ -274,7 +249,7 @@ static void put_source(struct buf *out, const struct theme *th, const struct fra
 	uint32_t cp;
 	while (skip < len) {
 		size_t k = utf8_decode((const unsigned char *)line + skip, len - skip, &cp);
-		if (!py_space(cp))
+		if (!pytext_isspace(cp))
 			break;
 		skip += k;
 		lead++;
@@ -285,7 +260,7 @@ static void put_source(struct buf *out, const struct theme *th, const struct fra
 		return;
 	buf_puts(out, "    ");
 	if (start >= 0) {
-		long nchars = (long)char_count(line, len);
+		long nchars = (long)utf8_count(line, len);
 		start = start - (long)lead > 0 ? start - (long)lead : 0;
 		end = end - (long)lead > start + 1 ? end - (long)lead : start + 1;
 		if (end > nchars)
@@ -294,8 +269,8 @@ static void put_source(struct buf *out, const struct theme *th, const struct fra
 	if (start < 0 || end <= start) {
 		put_color_src(out, th, th->source, line, len);
 	} else {
-		size_t a = char_to_byte(line, len, (size_t)start);
-		size_t b = char_to_byte(line, len, (size_t)end);
+		size_t a = utf8_offset(line, len, (size_t)start);
+		size_t b = utf8_offset(line, len, (size_t)end);
 		if (a)
 			put_color_src(out, th, th->source, line, a);
 		put_color_src(out, th, th->source_highlight, line + a, b - a);

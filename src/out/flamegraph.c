@@ -44,10 +44,11 @@
 #include "base/error.h"
 #include "base/hash.h"
 #include "base/intern.h"
+#include "base/json.h"
+#include "base/pytext.h"
 #include "base/utf8.h"
 #include "model/profile.h"
 #include "out/flamegraph.h"
-#include "out/textenc.h"
 #include "out/htmlenc.h"
 #include "out/pymodule.h"
 #include "out/template.h"
@@ -634,13 +635,11 @@ static int cmp_i32(const void *pa, const void *pb)
 	return (a > b) - (a < b);
 }
 
-static size_t py_rstrip(const char *s, size_t n);
-
 /* Keep line ln, text[start .. end), of sf: its text in the pool. */
 static void src_keep(struct fg_src_cache *sc, struct src_file *sf, int32_t ln, const char *s,
 		     size_t n, size_t *cap)
 {
-	size_t kept = py_rstrip(s, n);
+	size_t kept = pytext_rstrip(s, n);
 	/* line.strip() is empty exactly when rstrip() is */
 	if (kept == 0)
 		return;
@@ -720,37 +719,6 @@ static const struct src_line *src_line_of(const struct src_file *sf, int64_t ln)
 	return lo < sf->nlines && sf->lines[lo].line == ln ? &sf->lines[lo] : NULL;
 }
 
-/* Length of s[0..n) without trailing whitespace as str.rstrip() sees it. */
-static size_t py_rstrip(const char *s, size_t n)
-{
-	while (n > 0) {
-		unsigned char c = (unsigned char)s[n - 1];
-		if (c == ' ' || (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x1F)) {
-			n--;
-			continue;
-		}
-		if (c < 0x80)
-			break;
-		/* the last code point */
-		size_t k = n - 1;
-		while (k > 0 && n - k < 4 && ((unsigned char)s[k] & 0xC0) == 0x80)
-			k--;
-		const unsigned char *u = (const unsigned char *)s + k;
-		uint32_t cp = 0;
-		size_t cl = n - k;
-		if (cl == 2 && (u[0] & 0xE0) == 0xC0)
-			cp = (uint32_t)(u[0] & 0x1F) << 6 | (u[1] & 0x3F);
-		else if (cl == 3 && (u[0] & 0xF0) == 0xE0)
-			cp = (uint32_t)(u[0] & 0x0F) << 12 | (uint32_t)(u[1] & 0x3F) << 6 | (u[2] & 0x3F);
-		bool space = cp == 0x85 || cp == 0xA0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) ||
-			     cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000;
-		if (!space)
-			break;
-		n = k;
-	}
-	return n;
-}
-
 static void intern_source(struct fg_conv *c, uint32_t node)
 {
 	const struct frame_line *nd = fg_key_of(c->t, node);
@@ -781,14 +749,6 @@ static void intern_source(struct fg_conv *c, uint32_t node)
 
 /* ------------------------------------------------------------------ */
 /* Conversion                                                         */
-
-static size_t utf8_chars(const char *s, size_t n)
-{
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++)
-		k += ((unsigned char)s[i] & 0xC0) != 0x80;
-	return k;
-}
 
 static void intern_node(struct fg_conv *c, uint32_t node, struct buf *tmp)
 {
@@ -823,7 +783,7 @@ static void intern_node(struct fg_conv *c, uint32_t node, struct buf *tmp)
 		buf_puts(tmp, " (");
 		const char *shown = file;
 		size_t slen = flen;
-		if (utf8_chars(file, flen) > 50) {
+		if (utf8_count(file, flen) > 50) {
 			const char *last = memrchr(file, '/', flen);
 			const char *prev = last && last > file ? memrchr(file, '/', (size_t)(last - file)) : NULL;
 			if (prev) {
@@ -1071,9 +1031,9 @@ static void put_cstr(struct buf *b, const char *s)
 static void put_value(struct buf *b, const struct fg_conv *c, uint64_t v)
 {
 	if (c->scaled)
-		textenc_double(b, (double)v * c->scale);
+		json_double(b, (double)v * c->scale);
 	else
-		textenc_u64(b, v);
+		json_u64(b, v);
 }
 
 static uint64_t node_value(const struct fg_conv *c, uint32_t n)
@@ -1142,9 +1102,9 @@ static void put_opcodes(struct buf *b, const struct fg_conv *c, uint32_t node, s
 	for (uint32_t i = t->ops_head[node]; i != FG_NONE; i = t->ops[i].next) {
 		if (t->ops[i].tix == FG_NONE) {
 			buf_puts(b, first ? ",\"opcodes\":{\"" : ",\"");
-			textenc_i64(b, t->ops[i].op);
+			json_i64(b, t->ops[i].op);
 			buf_puts(b, "\":");
-			textenc_u64(b, t->ops[i].count);
+			json_u64(b, t->ops[i].count);
 			first = false;
 		} else {
 			VEC_RESERVE(sc->ops, sc->ops_cap, k + 1);
@@ -1165,15 +1125,15 @@ static void put_opcodes(struct buf *b, const struct fg_conv *c, uint32_t node, s
 			if (j)
 				buf_puts(b, "},");
 			buf_putc(b, '"');
-			textenc_u64(b, sc->ops[j].tid);
+			json_u64(b, sc->ops[j].tid);
 			buf_puts(b, "\":{");
 		} else {
 			buf_putc(b, ',');
 		}
 		buf_putc(b, '"');
-		textenc_i64(b, o->op);
+		json_i64(b, o->op);
 		buf_puts(b, "\":");
-		textenc_u64(b, o->count);
+		json_u64(b, o->count);
 	}
 	buf_puts(b, "}}");
 }
@@ -1181,15 +1141,15 @@ static void put_opcodes(struct buf *b, const struct fg_conv *c, uint32_t node, s
 static void put_diff(struct buf *b, const struct fg_diffv *d)
 {
 	buf_puts(b, ",\"baseline\":");
-	textenc_double(b, d->baseline);
+	json_double(b, d->baseline);
 	buf_puts(b, ",\"baseline_total\":");
-	textenc_double(b, d->baseline_total);
+	json_double(b, d->baseline_total);
 	buf_puts(b, ",\"self_time\":");
-	textenc_double(b, d->self_time);
+	json_double(b, d->self_time);
 	buf_puts(b, ",\"diff\":");
-	textenc_double(b, d->diff);
+	json_double(b, d->diff);
 	buf_puts(b, ",\"diff_pct\":");
-	textenc_double(b, d->diff_pct);
+	json_double(b, d->diff_pct);
 }
 
 /* "threads" (sorted tids) and "thread_values" of a node; all_zero_self for
@@ -1202,18 +1162,18 @@ static void put_threads(struct buf *b, const struct fg_conv *c, uint32_t node, b
 	for (size_t i = 0; i < k; i++) {
 		if (i)
 			buf_putc(b, ',');
-		textenc_u64(b, sc->tp[i].tid);
+		json_u64(b, sc->tp[i].tid);
 	}
 	buf_puts(b, "],\"thread_values\":{");
 	for (size_t i = 0; i < k; i++) {
 		if (i)
 			buf_putc(b, ',');
 		buf_putc(b, '"');
-		textenc_u64(b, sc->tp[i].tid);
+		json_u64(b, sc->tp[i].tid);
 		buf_puts(b, "\":[");
-		textenc_u64(b, sc->tp[i].total);
+		json_u64(b, sc->tp[i].total);
 		buf_putc(b, ',');
-		textenc_u64(b, root ? 0 : sc->tp[i].self);
+		json_u64(b, root ? 0 : sc->tp[i].self);
 		buf_puts(b, "]");
 	}
 	buf_putc(b, '}');
@@ -1224,9 +1184,9 @@ static void node_head(struct buf *b, const struct fg_conv *c, uint32_t node)
 {
 	bool is_root = node == c->root;
 	buf_puts(b, "{\"name\":");
-	textenc_u64(b, is_root ? c->root_name : c->s_name[node]);
+	json_u64(b, is_root ? c->root_name : c->s_name[node]);
 	buf_puts(b, ",\"label\":");
-	textenc_u64(b, is_root ? c->root_label : c->s_label[node]);
+	json_u64(b, is_root ? c->root_label : c->s_label[node]);
 	buf_puts(b, ",\"value\":");
 	put_value(b, c, node_value(c, node));
 	buf_puts(b, ",\"self\":");
@@ -1242,13 +1202,13 @@ static void node_tail(struct buf *b, const struct fg_conv *c, uint32_t node, str
 {
 	const struct frame_line *nd = fg_key_of(c->t, node);
 	buf_puts(b, "],\"filename\":");
-	textenc_u64(b, c->s_file[node]);
+	json_u64(b, c->s_file[node]);
 	buf_puts(b, ",\"module\":");
-	textenc_u64(b, c->s_module[node]);
+	json_u64(b, c->s_module[node]);
 	buf_puts(b, ",\"lineno\":");
-	textenc_i64(b, nd->line);
+	json_i64(b, nd->line);
 	buf_puts(b, ",\"funcname\":");
-	textenc_u64(b, c->s_func[node]);
+	json_u64(b, c->s_func[node]);
 	/* the promoted root lists every thread: the same set as its own */
 	put_threads(b, c, node, false, sc);
 	const struct fg_srcref *r = &c->src_ref[node];
@@ -1257,7 +1217,7 @@ static void node_tail(struct buf *b, const struct fg_conv *c, uint32_t node, str
 		for (uint32_t i = 0; i < r->n; i++) {
 			if (i)
 				buf_putc(b, ',');
-			textenc_u64(b, c->src[r->first + i]);
+			json_u64(b, c->src[r->first + i]);
 		}
 		buf_putc(b, ']');
 	}
@@ -1272,26 +1232,26 @@ static void node_tail(struct buf *b, const struct fg_conv *c, uint32_t node, str
 static void put_pct(struct buf *b, const char *key, uint64_t num, uint64_t den)
 {
 	buf_printf(b, "\"%s\":", key);
-	textenc_double(b, (double)num / (double)(den ? den : 1) * 100.0);
+	json_double(b, (double)num / (double)(den ? den : 1) * 100.0);
 }
 
 static void put_counts(struct buf *b, const struct profile_status *s, bool gc)
 {
 	buf_puts(b, ",\"has_gil\":");
-	textenc_u64(b, s->has_gil);
+	json_u64(b, s->has_gil);
 	buf_puts(b, ",\"on_cpu\":");
-	textenc_u64(b, s->on_cpu);
+	json_u64(b, s->on_cpu);
 	buf_puts(b, ",\"gil_requested\":");
-	textenc_u64(b, s->gil_requested);
+	json_u64(b, s->gil_requested);
 	buf_puts(b, ",\"unknown\":");
-	textenc_u64(b, s->unknown);
+	json_u64(b, s->unknown);
 	buf_puts(b, ",\"has_exception\":");
-	textenc_u64(b, s->has_exception);
+	json_u64(b, s->has_exception);
 	buf_puts(b, ",\"total\":");
-	textenc_u64(b, s->total);
+	json_u64(b, s->total);
 	if (gc) {
 		buf_puts(b, ",\"gc_samples\":");
-		textenc_u64(b, s->gc);
+		json_u64(b, s->gc);
 	}
 }
 
@@ -1346,7 +1306,7 @@ static void put_thread_stats(struct buf *b, const struct fg_tree *t)
 		if (k)
 			buf_putc(b, ',');
 		buf_putc(b, '"');
-		textenc_u64(b, t->tids[k]);
+		json_u64(b, t->tids[k]);
 		buf_puts(b, "\":{");
 		put_pcts(b, &per[k], per[k].gc, p->samples);
 		put_counts(b, &per[k], true);
@@ -1364,13 +1324,13 @@ static void put_run_figures(struct buf *b, const struct profile *rp)
 	struct out_run_figures f;
 	out_run_figures_of(rp, &f);
 	buf_puts(b, ",\"duration_sec\":");
-	textenc_double(b, f.duration_s);
+	json_double(b, f.duration_s);
 	buf_puts(b, ",\"sample_rate\":");
-	textenc_double(b, f.sample_rate);
+	json_double(b, f.sample_rate);
 	buf_puts(b, ",\"error_rate\":");
-	textenc_double(b, f.error_rate);
+	json_double(b, f.error_rate);
 	buf_puts(b, ",\"missed_samples\":");
-	textenc_double(b, f.missed_samples);
+	json_double(b, f.missed_samples);
 }
 
 static void put_mode(struct buf *b, const struct profile *rp)
@@ -1379,14 +1339,14 @@ static void put_mode(struct buf *b, const struct profile *rp)
 	if (rp->stats.mode < 0)
 		buf_puts(b, "null");
 	else
-		textenc_i64(b, rp->stats.mode);
+		json_i64(b, rp->stats.mode);
 }
 
 static void put_stats(struct buf *b, const struct fg_conv *c)
 {
 	const struct profile *rp = c->stats_run ? c->stats_run : c->t->p;
 	buf_puts(b, ",\"stats\":{\"sample_interval_usec\":");
-	textenc_u64(b, rp->stats.interval_us);
+	json_u64(b, rp->stats.interval_us);
 	if (c->stats_baseline) {
 		/* Tachyon's elided view: the baseline's thread stats, then the
 		 * run's figures merged in */
@@ -1414,7 +1374,7 @@ static void put_opcode_mapping(struct buf *b, const struct out_request *req)
 			buf_putc(b, ',');
 		first = false;
 		buf_putc(b, '"');
-		textenc_i64(b, op);
+		json_i64(b, op);
 		buf_puts(b, "\":");
 		if (name)
 			put_cstr(b, name);
@@ -1431,9 +1391,9 @@ static void put_opcode_mapping(struct buf *b, const struct out_request *req)
 			buf_putc(b, ',');
 		first = false;
 		buf_putc(b, '"');
-		textenc_i64(b, op);
+		json_i64(b, op);
 		buf_puts(b, "\":");
-		textenc_i64(b, base);
+		json_i64(b, base);
 	}
 	buf_puts(b, "}}");
 }
@@ -1463,7 +1423,7 @@ void fg_emit(struct buf *b, const struct fg_conv *c)
 {
 	if (c->state == FG_NO_DATA) {
 		buf_puts(b, "{\"name\":");
-		textenc_u64(b, c->root_name);
+		json_u64(b, c->root_name);
 		buf_puts(b, ",\"value\":0,\"children\":[],\"threads\":[]");
 		if (c->stats_extra) {
 			buf_puts(b, ",\"stats\":{");
@@ -1476,7 +1436,7 @@ void fg_emit(struct buf *b, const struct fg_conv *c)
 	}
 	if (c->state == FG_NO_SIGNIFICANT) {
 		buf_puts(b, "{\"name\":");
-		textenc_u64(b, c->root_name);
+		json_u64(b, c->root_name);
 		buf_puts(b, ",\"value\":0,\"children\":[]");
 		put_strings(b, c);
 		buf_putc(b, '}');
@@ -1491,9 +1451,9 @@ void fg_emit(struct buf *b, const struct fg_conv *c)
 		node_head(b, c, c->root);
 	} else {
 		buf_puts(b, "{\"name\":");
-		textenc_u64(b, c->root_name);
+		json_u64(b, c->root_name);
 		buf_puts(b, ",\"label\":");
-		textenc_u64(b, c->root_label);
+		json_u64(b, c->root_label);
 		buf_puts(b, ",\"value\":");
 		put_value(b, c, node_value(c, 0));
 		buf_puts(b, ",\"children\":[");
@@ -1522,7 +1482,7 @@ void fg_emit(struct buf *b, const struct fg_conv *c)
 			put_opcode_mapping(b, c->req);
 			if (c->root_self) {
 				buf_puts(b, ",\"self\":");
-				textenc_double(b, 0.0);
+				json_double(b, 0.0);
 				struct fg_diffv zero = { 0, 0, 0, 0, 0 };
 				put_diff(b, c->diff ? &c->diff[0] : &zero);
 			}

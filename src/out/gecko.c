@@ -49,12 +49,11 @@
 #include "base/error.h"
 #include "base/hash.h"
 #include "base/intern.h"
-#include "base/utf8.h"
+#include "base/json.h"
 #include "model/profile.h"
 #include "model/stackids.h"
 #include "model/sample.h"
 #include "out/outfile.h"
-#include "out/textenc.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -246,7 +245,7 @@ static size_t fmt_ms(char *out, int64_t us)
 		uint64_t a = us < 0 ? (uint64_t)-us : (uint64_t)us;
 		if (us < 0)
 			out[o++] = '-';
-		o += textenc_fmt_u64(out + o, a / 1000);
+		o += json_fmt_u64(out + o, a / 1000);
 		out[o++] = '.';
 		unsigned f = (unsigned)(a % 1000);
 		if (f == 0) {
@@ -261,7 +260,7 @@ static size_t fmt_ms(char *out, int64_t us)
 		}
 		return o;
 	}
-	return textenc_fmt_double(out, (double)us / 1000.0);
+	return json_fmt_double(out, (double)us / 1000.0);
 }
 
 static double ms_of(int64_t us)
@@ -278,7 +277,7 @@ static size_t fmt_duration(char *out, int64_t start_us, int64_t end_us)
 	int64_t diff = (int64_t)((uint64_t)end_us - (uint64_t)start_us);
 	if (diff > -4000000000000000LL && diff < 4000000000000000LL && ms_of(diff) == d && d != 0)
 		return fmt_ms(out, diff);
-	return textenc_fmt_double(out, d);
+	return json_fmt_double(out, d);
 }
 
 /* ---- the output file ---------------------------------------------------- */
@@ -289,6 +288,7 @@ struct jw {
 	int eno;       /* errno of the failed write */
 	char *buf;
 	size_t len;
+	struct buf scratch; /* a JSON string being escaped */
 };
 
 static void jw_flush(struct jw *w)
@@ -341,17 +341,17 @@ static void jw_putc(struct jw *w, char c)
 
 static void jw_u64(struct jw *w, uint64_t v)
 {
-	w->len += textenc_fmt_u64(jw_room(w, 24), v);
+	w->len += json_fmt_u64(jw_room(w, 24), v);
 }
 
 static void jw_i64(struct jw *w, int64_t v)
 {
-	w->len += textenc_fmt_i64(jw_room(w, 24), v);
+	w->len += json_fmt_i64(jw_room(w, 24), v);
 }
 
 static void jw_double(struct jw *w, double x)
 {
-	w->len += textenc_fmt_double(jw_room(w, 40), x);
+	w->len += json_fmt_double(jw_room(w, 40), x);
 }
 
 static void jw_ms(struct jw *w, int64_t us)
@@ -364,60 +364,13 @@ static void jw_duration(struct jw *w, int64_t start_us, int64_t end_us)
 	w->len += fmt_duration(jw_room(w, 40), start_us, end_us);
 }
 
-static void jw_u16esc(struct jw *w, unsigned u)
-{
-	static const char hex[] = "0123456789abcdef";
-	char *o = jw_room(w, 6);
-	o[0] = '\\';
-	o[1] = 'u';
-	o[2] = hex[u >> 12 & 15];
-	o[3] = hex[u >> 8 & 15];
-	o[4] = hex[u >> 4 & 15];
-	o[5] = hex[u & 15];
-	w->len += 6;
-}
-
-/* A JSON string as json.dumps(ensure_ascii=True) writes it. */
+/* A JSON string as json.dumps(ensure_ascii=True) writes it: the one JSON
+ * string writer (base/json.h), through the scratch buffer. */
 static void jw_str(struct jw *w, const char *str, size_t n)
 {
-	const unsigned char *s = (const unsigned char *)str;
-	jw_putc(w, '"');
-	size_t i = 0;
-	while (i < n) {
-		/* the plain run */
-		size_t j = i;
-		while (j < n && s[j] >= 0x20 && s[j] < 0x7f && s[j] != '"' && s[j] != '\\')
-			j++;
-		if (j > i) {
-			jw_raw(w, str + i, j - i);
-			i = j;
-			continue;
-		}
-		unsigned c = s[i];
-		if (c < 0x80) {
-			const char *esc = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '\n' ? "\\n"
-					: c == '\r' ? "\\r" : c == '\t' ? "\\t" : c == '\b' ? "\\b"
-					: c == '\f' ? "\\f" : NULL;
-			if (esc)
-				jw_raw(w, esc, 2);
-			else
-				jw_u16esc(w, c);
-			i++;
-			continue;
-		}
-		uint32_t cp;
-		i += utf8_decode(s + i, n - i, &cp);
-		if (cp == UTF8_INVALID)
-			cp = 0xfffd;
-		if (cp >= 0x10000) {
-			cp -= 0x10000;
-			jw_u16esc(w, 0xd800 | (cp >> 10));
-			jw_u16esc(w, 0xdc00 | (cp & 0x3ff));
-		} else {
-			jw_u16esc(w, cp);
-		}
-	}
-	jw_putc(w, '"');
+	buf_reset(&w->scratch);
+	json_str(&w->scratch, str, n, true);
+	jw_raw(w, w->scratch.data, w->scratch.len);
 }
 
 static void jw_cstr(struct jw *w, const char *s)
@@ -1443,7 +1396,7 @@ static int gecko_close(struct out_stream *st, const struct profile *p,
 	*written = false;
 	int rc = g->err ? g->err : finalize_markers(g);
 	struct outfile *of = NULL;
-	struct jw w = { .fd = -1 };
+	struct jw w = { .fd = -1, .scratch = BUF_INIT };
 	if (rc)
 		goto out;
 	g->rbuf = xmalloc(SPILL_MAX);
@@ -1462,6 +1415,7 @@ static int gecko_close(struct out_stream *st, const struct profile *p,
 out:;
 	int e = errno;
 	free(w.buf);
+	buf_release(&w.scratch);
 	gecko_free(g);
 	errno = e;
 	return rc;

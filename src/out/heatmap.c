@@ -36,6 +36,8 @@
 #include "base/error.h"
 #include "base/hash.h"
 #include "base/intern.h"
+#include "base/json.h"
+#include "base/pytext.h"
 #include "model/profile.h"
 #include "model/stackids.h"
 #include "out/embed.h"
@@ -43,7 +45,6 @@
 #include "out/outfile.h"
 #include "out/pymodule.h"
 #include "out/template.h"
-#include "out/textenc.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -595,12 +596,12 @@ static void hm_index(struct hm *h)
 
 static void put_u64(struct buf *b, uint64_t v)
 {
-	textenc_u64(b, v);
+	json_u64(b, v);
 }
 
 static void put_i64(struct buf *b, int64_t v)
 {
-	textenc_i64(b, v);
+	json_i64(b, v);
 }
 
 /* Python's "%.<d>f" of a finite value */
@@ -614,14 +615,6 @@ static void put_fixed(struct buf *b, double v, int d)
 static const char *str_of(const struct hm *h, uint32_t id, size_t *len)
 {
 	return strtab_get(&h->p->strings, id, len);
-}
-
-static const char *basename_of(const char *s, size_t n, size_t *blen)
-{
-	const char *slash = memrchr(s, '/', n);
-	const char *b = slash ? slash + 1 : s;
-	*blen = n - (size_t)(b - s);
-	return b;
 }
 
 /* ------------------------------------------------------------------ */
@@ -666,7 +659,7 @@ static void put_nav(struct buf *b, const struct hm *h, uint32_t page, int32_t li
 	page_name(name, sizeof(name), page);
 	size_t flen, fnlen, blen;
 	const char *file = str_of(h, file_str, &flen);
-	const char *base = basename_of(file, flen, &blen);
+	const char *base = pytext_basename(file, flen, &blen);
 	const char *fn = str_of(h, func, &fnlen);
 	buf_puts(b, "[\"");
 	buf_puts(b, name);
@@ -1067,7 +1060,7 @@ static int write_file_page(struct hm *h, uint32_t fidx, struct page_bufs *pb)
 	struct buf head = BUF_INIT, title = BUF_INIT, fname = BUF_INIT, data = BUF_INIT;
 	htmlenc_text(&fname, file, flen);
 	size_t blen;
-	const char *base = basename_of(file, flen, &blen);
+	const char *base = pytext_basename(file, flen, &blen);
 	htmlenc_text(&title, base, blen);
 	put_stat_u64(&head, "stat-total", "Total Samples", fi->total);
 	put_stat_u64(&head, "stat-self", "Self Samples", fi->self);

@@ -2,8 +2,8 @@
 #include "out/htmlenc.h"
 
 #include "base/buf.h"
+#include "base/json.h"
 #include "base/utf8.h"
-#include "out/textenc.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -47,12 +47,12 @@ void htmlenc_text(struct buf *b, const char *s, size_t n)
 	}
 }
 
-/* textenc never writes "<" but for a "<" of s: each becomes \u003c, the
+/* json_str never writes "<" but for a "<" of s: each becomes \u003c, the
  * string moved right in place. */
 void htmlenc_json_str(struct buf *b, const char *s, size_t n)
 {
 	size_t start = b->len;
-	textenc_json_str(b, s, n, false);
+	json_str(b, s, n, false);
 	size_t extra = 0;
 	for (size_t i = start; i < b->len; i++)
 		extra += b->data[i] == '<';

@@ -13,7 +13,7 @@ struct buf;
  * tabs kept, other C0 controls and malformed parts as U+FFFD. */
 void htmlenc_text(struct buf *b, const char *s, size_t n);
 
-/* s[0..n) as a quoted JSON string (textenc_json_str, UTF-8 kept) with
+/* s[0..n) as a quoted JSON string (json_str, UTF-8 kept) with
  * every "<" written \u003c, so that no "</script" can end the element. */
 void htmlenc_json_str(struct buf *b, const char *s, size_t n);
 

@@ -22,7 +22,7 @@
  *   thread stacks (weighted), not sampling ticks.
  * - mode is left out when unknown (replay of a file that does not say).
  * - Strings are escaped as Python's json.dumps does by default (ASCII
- *   only; see textenc.h), so the file is what Tachyon writes for the same
+ *   only; see base/json.h), so the file is what Tachyon writes for the same
  *   samples, run_id aside: a uuid4 in hex from getrandom().
  */
 #include "out/out.h"
@@ -32,9 +32,9 @@
 #include "base/error.h"
 #include "base/hash.h"
 #include "base/intern.h"
+#include "base/json.h"
 #include "model/profile.h"
 #include "model/stackids.h"
-#include "out/textenc.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -269,7 +269,7 @@ static void head(struct jsonl *j, const char *type)
 static void put_key_i64(struct buf *b, const char *key, int64_t v)
 {
 	buf_puts(b, key);
-	textenc_i64(b, v);
+	json_i64(b, v);
 }
 
 static void put_string(struct jsonl *j, uint32_t id)
@@ -278,7 +278,7 @@ static void put_string(struct jsonl *j, uint32_t id)
 	const char *s = strtab_get(j->strtab, j->strings[id], &n);
 	put_key_i64(&j->out, "{\"str_id\":", id);
 	buf_puts(&j->out, ",\"value\":");
-	textenc_json_str(&j->out, s, n, true);
+	json_str(&j->out, s, n, true);
 	buf_putc(&j->out, '}');
 }
 
@@ -304,9 +304,9 @@ static void put_entry(struct jsonl *j, uint32_t id)
 	struct buf *b = &j->out;
 	put_key_i64(b, "{\"frame_id\":", id);
 	buf_puts(b, ",\"self\":");
-	textenc_u64(b, counts_get(&j->self, id));
+	json_u64(b, counts_get(&j->self, id));
 	buf_puts(b, ",\"cumulative\":");
-	textenc_u64(b, counts_get(&j->cum, id));
+	json_u64(b, counts_get(&j->cum, id));
 	buf_putc(b, '}');
 }
 
@@ -375,7 +375,7 @@ static void write_all(struct jsonl *j, const struct profile *p)
 		if (mode < (int)(sizeof(mode_names) / sizeof(mode_names[0])))
 			buf_puts(&j->out, mode_names[mode]);
 		else
-			textenc_i64(&j->out, mode); /* str(mode), as Tachyon */
+			json_i64(&j->out, mode); /* str(mode), as Tachyon */
 		buf_putc(&j->out, '"');
 	}
 	buf_puts(&j->out, "}\n");
@@ -384,13 +384,13 @@ static void write_all(struct jsonl *j, const struct profile *p)
 	chunked(j, "frame_table", NULL, "frames", j->nframes, put_frame);
 	struct buf extra = BUF_INIT;
 	buf_puts(&extra, ",\"kind\":\"frame\",\"scope\":\"final\",\"samples_total\":");
-	textenc_u64(&extra, j->total);
+	json_u64(&extra, j->total);
 	chunked(j, "agg", extra.data, "entries", j->nframes, put_entry);
 	buf_release(&extra);
 
 	head(j, "end");
 	buf_puts(&j->out, ",\"samples_total\":");
-	textenc_u64(&j->out, j->total);
+	json_u64(&j->out, j->total);
 	buf_puts(&j->out, "}\n");
 	flush(j, true);
 }

@@ -32,7 +32,6 @@
 #include "base/intern.h"
 #include "base/utf8.h"
 #include "model/profile.h"
-#include "out/textenc.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -58,6 +58,7 @@
 #include "base/error.h"
 #include "base/hash.h"
 #include "base/intern.h"
+#include "base/pytext.h"
 #include "base/utf8.h"
 #include "model/profile.h"
 #include "model/stackids.h"
@@ -473,15 +474,6 @@ struct colors {
 static const struct colors ansi = { "\x1b[0m", "\x1b[1;34m", "\x1b[32m", "\x1b[33m", "\x1b[36m" };
 static const struct colors plain = { "", "", "", "", "" };
 
-static const char *basename_of(const char *s, size_t n, size_t *len)
-{
-	/* os.path.basename: everything after the last '/' */
-	const char *slash = n ? memrchr(s, '/', n) : NULL;
-	const char *b = slash ? slash + 1 : s;
-	*len = n - (size_t)(b - s);
-	return b;
-}
-
 /* strip_dirs + the list PstatsCollector.print_stats builds from it. */
 static struct row *strip_dirs(const struct profile *p, const struct fstats *fs,
 			      struct strtab *bases, size_t *nrows)
@@ -495,7 +487,7 @@ static struct row *strip_dirs(const struct profile *p, const struct fstats *fs,
 		const struct frame_line *fk = fkey_get(fs, k);
 		size_t len, blen;
 		const char *file = strtab_get(&p->strings, fk->file, &len);
-		const char *base = basename_of(file, len, &blen);
+		const char *base = pytext_basename(file, len, &blen);
 		struct frame_line sk = { .file = strtab_intern(bases, base, blen), .func = fk->func,
 				   .line = fk->line };
 		int added;
@@ -517,69 +509,6 @@ static struct row *strip_dirs(const struct profile *p, const struct fstats *fs,
 	rectab_release(&seen);
 	*nrows = n;
 	return rows;
-}
-
-/* str.isprintable() for a non-ASCII code point.  Exact for the categories
- * Cc, Cf, Cs, Co, Zl, Zp and Zs (checked against 3.15, Unicode 17); unassigned code points (Cn)
- * other than the noncharacters count as printable, which only matters for
- * --sort name between names that differ first at such a character. */
-static bool printable(uint32_t c)
-{
-	static const uint32_t nonprint[][2] = {
-		{ 0x80, 0xa0 }, { 0xad, 0xad }, { 0x600, 0x605 }, { 0x61c, 0x61c },
-		{ 0x6dd, 0x6dd }, { 0x70f, 0x70f }, { 0x890, 0x891 }, { 0x8e2, 0x8e2 },
-		{ 0x1680, 0x1680 }, { 0x180e, 0x180e }, { 0x2000, 0x200f },
-		{ 0x2028, 0x202f }, { 0x205f, 0x2064 }, { 0x2066, 0x206f },
-		{ 0x3000, 0x3000 }, { 0xd800, 0xf8ff }, { 0xfdd0, 0xfdef },
-		{ 0xfeff, 0xfeff }, { 0xfff9, 0xfffb }, { 0x110bd, 0x110bd },
-		{ 0x110cd, 0x110cd }, { 0x13430, 0x1343f }, { 0x1bca0, 0x1bca3 },
-		{ 0x1d173, 0x1d17a }, { 0xe0001, 0xe0001 }, { 0xe0020, 0xe007f },
-		{ 0xf0000, 0x10ffff },
-	};
-	if ((c & 0xfffe) == 0xfffe)
-		return false; /* U+xxFFFE, U+xxFFFF noncharacters */
-	for (size_t i = 0; i < sizeof(nonprint) / sizeof(nonprint[0]); i++)
-		if (c >= nonprint[i][0] && c <= nonprint[i][1])
-			return false;
-	return true;
-}
-
-/* Python's repr() of a str. */
-static void py_repr(struct buf *b, const char *s, size_t n)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	bool squote = memchr(s, '\'', n) != NULL, dquote = memchr(s, '"', n) != NULL;
-	char quote = squote && !dquote ? '"' : '\'';
-	buf_putc(b, quote);
-	for (size_t i = 0; i < n;) {
-		uint32_t c;
-		size_t k = utf8_decode(u + i, n - i, &c);
-		if (c == UTF8_INVALID)
-			c = 0xfffd; /* the profile's strings are valid: only defensive */
-		i += k;
-		if (c == (uint32_t)quote || c == '\\') {
-			buf_putc(b, '\\');
-			buf_putc(b, (char)c);
-		} else if (c == '\t')
-			buf_puts(b, "\\t");
-		else if (c == '\n')
-			buf_puts(b, "\\n");
-		else if (c == '\r')
-			buf_puts(b, "\\r");
-		else if (c < 0x20 || c == 0x7f)
-			buf_printf(b, "\\x%02x", c);
-		else if (c < 0x7f || printable(c)) {
-			char e[4];
-			buf_append(b, e, utf8_encode(c, e));
-		}
-		else if (c <= 0xff)
-			buf_printf(b, "\\x%02x", c);
-		else if (c <= 0xffff)
-			buf_printf(b, "\\u%04x", c);
-		else
-			buf_printf(b, "\\U%08x", c);
-	}
-	buf_putc(b, quote);
 }
 
 static int cmp_rows(const void *pa, const void *pb)
@@ -633,10 +562,10 @@ static void sort_rows(struct row *rows, size_t n, enum out_sort mode, uint64_t t
 			r->name_off = names->len;
 			buf_putc(names, '(');
 			s = strtab_get(bases, r->base, &len);
-			py_repr(names, s, len);
+			pytext_repr(names, s, len);
 			buf_printf(names, ", %" PRId32 ", ", r->line);
 			s = strtab_get(&p->strings, r->func, &len);
-			py_repr(names, s, len);
+			pytext_repr(names, s, len);
 			buf_putc(names, ')');
 			r->name_len = names->len - r->name_off;
 			break;
@@ -665,12 +594,10 @@ static struct unit best_unit(double max)
 	return (struct unit){ "\xce\xbcs", 1e6 }; /* U+03BC GREEK SMALL LETTER MU */
 }
 
+/* len(s), as Python counts */
 static size_t codepoints(const char *s)
 {
-	size_t n = 0;
-	for (; *s; s++)
-		n += ((unsigned char)*s & 0xc0) != 0x80;
-	return n;
+	return utf8_count(s, strlen(s));
 }
 
 /* f"{s:>{width}}": right-align by code points, as Python counts. */

@@ -22,15 +22,15 @@
  * - Samples are aggregated: one entry per distinct stack of a thread, in
  *   first-seen order, so the "Time Order" view is not a timeline.
  * - Strings are UTF-8, any malformed part (an encoded surrogate among them)
- *   as U+FFFD (textenc.h), so every file is valid JSON.
+ *   as U+FFFD (base/json.h), so every file is valid JSON.
  */
 #include "out/out.h"
 
 #include "base/buf.h"
 #include "base/error.h"
 #include "base/intern.h"
+#include "base/json.h"
 #include "model/profile.h"
-#include "out/textenc.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -70,14 +70,14 @@ static void put_frame(struct writer *w, const struct profile *p, const struct sk
 	size_t n;
 	const char *s = strtab_get(&p->strings, k->func, &n);
 	buf_puts(&w->out, "{\"name\":");
-	textenc_json_str(&w->out, s, n, false);
+	json_str(&w->out, s, n, false);
 	if (!is_synthetic(p, k)) {
 		s = strtab_get(&p->strings, k->file, &n);
 		buf_puts(&w->out, ",\"file\":");
-		textenc_json_str(&w->out, s, n, false);
+		json_str(&w->out, s, n, false);
 		if (k->line > 0) {
 			buf_puts(&w->out, ",\"line\":");
-			textenc_i64(&w->out, k->line);
+			json_i64(&w->out, k->line);
 		}
 	}
 	buf_putc(&w->out, '}');
@@ -176,7 +176,7 @@ int out_speedscope_write(const struct profile *p, const struct out_request *req,
 		put_thread_name(&w.out, p, (uint32_t)t);
 		buf_puts(&w.out, interval ? ",\"unit\":\"microseconds\"" : ",\"unit\":\"none\"");
 		buf_puts(&w.out, ",\"startValue\":0,\"endValue\":");
-		textenc_u64(&w.out, weight[t] * unit);
+		json_u64(&w.out, weight[t] * unit);
 		buf_puts(&w.out, ",\"samples\":[");
 		for (size_t i = start[t]; i < start[t + 1]; i++) {
 			const struct profile_entry *ent = &p->entries[order[i]];
@@ -185,7 +185,7 @@ int out_speedscope_write(const struct profile *p, const struct out_request *req,
 				buf_putc(&w.out, ',');
 			buf_putc(&w.out, '[');
 			for (size_t k = depth; k-- > 0;) {
-				textenc_u64(&w.out, frame_of[stack[k]]);
+				json_u64(&w.out, frame_of[stack[k]]);
 				if (k)
 					buf_putc(&w.out, ',');
 			}
@@ -196,7 +196,7 @@ int out_speedscope_write(const struct profile *p, const struct out_request *req,
 		for (size_t i = start[t]; i < start[t + 1]; i++) {
 			if (i > start[t])
 				buf_putc(&w.out, ',');
-			textenc_u64(&w.out, p->entries[order[i]].count * unit);
+			json_u64(&w.out, p->entries[order[i]].count * unit);
 			flush(&w, false);
 		}
 		buf_puts(&w.out, "]}");

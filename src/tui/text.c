@@ -1,35 +1,19 @@
 #include "tui/text.h"
 
+#include "base/utf8.h"
+
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
-static int is_cont(unsigned char c)
-{
-	return (c & 0xC0) == 0x80;
-}
-
 size_t text_len(const char *s)
 {
-	size_t n = 0;
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		n += !is_cont(*p);
-	return n;
+	return utf8_count(s, strlen(s));
 }
 
 size_t text_prefix(const char *s, size_t n)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0;
-	while (p[i]) {
-		if (!is_cont(p[i])) {
-			if (n == 0)
-				break;
-			n--;
-		}
-		i++;
-	}
-	return i;
+	return utf8_offset(s, strlen(s), n);
 }
 
 char *text_fit(char *out, size_t size, const char *s, size_t width, int pad)

@@ -11,8 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Number of code points of the UTF-8 string s (continuation bytes are not
- * counted; invalid bytes count as one each). */
+/* Number of code points of the UTF-8 string s (a malformed part counts as
+ * one, base/utf8.h's utf8_count). */
 size_t text_len(const char *s);
 /* Bytes taken by the first n code points of s (all of s if shorter). */
 size_t text_prefix(const char *s, size_t n);

@@ -431,6 +431,11 @@ TEST(int_options)
 	CHECK_EQ_INT(parse(&o, &t, ARGV("run", "-d", "", "x.py")), CLI_USAGE);
 	CHECK_STR(last_line(&t),
 		  "strobe run: error: argument -d/--duration: invalid int value: ''\n");
+	/* the value as Python's repr() shows it: argv is decoded with
+	 * surrogateescape, and characters that are not printable escaped */
+	CHECK_EQ_INT(parse(&o, &t, ARGV("run", "-d", "it's\xc2\xa0\x1b\xff", "x.py")), CLI_USAGE);
+	CHECK_STR(last_line(&t), "strobe run: error: argument -d/--duration: invalid int value: "
+				 "\"it's\\xa0\\x1b\\udcff\"\n");
 	CHECK_EQ_INT(parse(&o, &t, ARGV("run", "-l", "5.0", "x.py")), CLI_USAGE);
 	CHECK_STR(last_line(&t),
 		  "strobe run: error: argument -l/--limit: invalid int value: '5.0'\n");

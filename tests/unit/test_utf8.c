@@ -1,4 +1,5 @@
-/* test_utf8.c - the shared UTF-8 decoder, sanitizer and terminal escaper.
+/* test_utf8.c - the shared UTF-8 decoder (and the counting and cutting on
+ * it), sanitizer and terminal escaper.
  *
  * The decoder is checked against a reference written from the definition
  * (RFC 3629 / Unicode 3.9, table 3-7) in the plainest way: a sequence is
@@ -213,6 +214,70 @@ TEST(sanitize)
 	CHECK(!utf8_valid("\xe2\x82", 2));
 }
 
+/* Count, offset and cut against a plain forward walk with utf8_decode,
+ * over every string of up to 3 bytes drawn from bytes that make every kind
+ * of part (ASCII, leads of each length, continuations, invalid leads). */
+TEST(count_offset_cut)
+{
+	static const unsigned char pick[] = { 0x41, 0x80, 0x9F, 0xA0, 0xBF, 0xC2, 0xC0,
+					      0xE0, 0xE2, 0xED, 0xF0, 0xF4, 0xF5, 0xFF };
+	const size_t np = sizeof(pick);
+	int bad = 0;
+	for (size_t len = 0; len <= 3; len++) {
+		size_t total = 1;
+		for (size_t i = 0; i < len; i++)
+			total *= np;
+		for (size_t idx = 0; idx < total; idx++) {
+			unsigned char s[3];
+			size_t x = idx;
+			for (size_t i = 0; i < len; i++, x /= np)
+				s[i] = pick[x % np];
+			/* the parts' ends by forward decoding */
+			size_t ends[4], nparts = 0, i = 0;
+			uint32_t cp;
+			while (i < len) {
+				i += utf8_decode(s + i, len - i, &cp);
+				ends[nparts++] = i;
+			}
+			const char *c = (const char *)s;
+			if (utf8_count(c, len) != nparts)
+				bad++;
+			for (size_t k = 0; k <= nparts + 1; k++)
+				if (utf8_offset(c, len, k) != (k == 0 ? 0 : k <= nparts ? ends[k - 1] : len))
+					bad++;
+			for (size_t max = 0; max <= len + 1; max++) {
+				size_t want = 0;
+				for (size_t p = 0; p < nparts; p++)
+					if (ends[p] <= max)
+						want = ends[p];
+				if (utf8_cut(c, len, max) != (max >= len ? len : want))
+					bad++;
+			}
+			/* the last part: the forward decode's last part when
+			 * that is a code point, else the last byte alone */
+			if (len) {
+				size_t start = nparts > 1 ? ends[nparts - 2] : 0;
+				uint32_t want_cp, got_cp;
+				utf8_decode(s + start, len - start, &want_cp);
+				size_t want_k = want_cp == UTF8_INVALID ? 1 : len - start;
+				if (utf8_decode_last(s, len, &got_cp) != want_k || got_cp != want_cp)
+					bad++;
+			}
+		}
+	}
+	CHECK_EQ_INT(bad, 0);
+	uint32_t cp;
+	CHECK_EQ_INT(utf8_count("caf\xc3\xa9 \xf0\x9f\x98\x80", 10), 6);
+	CHECK_EQ_INT(utf8_offset("\xce\xbcs", 3, 1), 2);
+	CHECK_EQ_INT(utf8_cut("ab\xe2\x82\xac", 5, 4), 2);
+	CHECK_EQ_INT(utf8_decode_last((const unsigned char *)"x\xf0\x9f\x98\x80", 5, &cp), 4);
+	CHECK_EQ_INT(cp, 0x1F600);
+	CHECK_EQ_INT(utf8_decode_last((const unsigned char *)"\xe2\x80\xa8", 3, &cp), 3);
+	CHECK_EQ_INT(cp, 0x2028);
+	CHECK_EQ_INT(utf8_decode_last((const unsigned char *)"\xe2\x82\xac\x82", 4, &cp), 1);
+	CHECK_EQ_INT(cp, UTF8_INVALID);
+}
+
 static char *escaped(const char *s, size_t n, unsigned flags)
 {
 	struct buf b = BUF_INIT;
@@ -274,6 +339,7 @@ int main(void)
 	RUN(every_code_point);
 	RUN(decode_examples);
 	RUN(sanitize);
+	RUN(count_offset_cut);
 	RUN(term_escape);
 	return harness_done();
 }

@@ -1,4 +1,4 @@
-/* test_textenc.c - JSON string literals and numbers.
+/* test_json.c - JSON string literals and numbers.
  *
  * The ASCII-mode expectations are what Python's json.dumps(s) writes for the
  * str that Python decodes from the same bytes with errors="replace" (an
@@ -6,7 +6,7 @@
 #include "harness.h"
 
 #include "base/buf.h"
-#include "out/textenc.h"
+#include "base/json.h"
 
 #include <math.h>
 
@@ -17,7 +17,7 @@
 static char *json(const char *s, size_t n, bool ascii)
 {
 	struct buf b = BUF_INIT;
-	textenc_json_str(&b, s, n, ascii);
+	json_str(&b, s, n, ascii);
 	return b.data;
 }
 
@@ -56,13 +56,13 @@ TEST(json_utf8)
 TEST(numbers)
 {
 	struct buf b = BUF_INIT;
-	textenc_u64(&b, 0);
+	json_u64(&b, 0);
 	buf_putc(&b, ' ');
-	textenc_u64(&b, UINT64_MAX);
+	json_u64(&b, UINT64_MAX);
 	buf_putc(&b, ' ');
-	textenc_i64(&b, INT64_MIN);
+	json_i64(&b, INT64_MIN);
 	buf_putc(&b, ' ');
-	textenc_i64(&b, -7);
+	json_i64(&b, -7);
 	CHECK_STR(b.data, "0 18446744073709551615 -9223372036854775808 -7");
 	buf_release(&b);
 }
@@ -82,15 +82,15 @@ TEST(doubles)
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct buf b = BUF_INIT;
-		textenc_double(&b, cases[i].x);
+		json_double(&b, cases[i].x);
 		buf_putc(&b, 0);
 		CHECK_STR(b.data, cases[i].want);
 		buf_release(&b);
 	}
 	struct buf b = BUF_INIT;
-	textenc_double(&b, NAN);
+	json_double(&b, NAN);
 	buf_putc(&b, ' ');
-	textenc_double(&b, INFINITY);
+	json_double(&b, INFINITY);
 	buf_putc(&b, 0);
 	CHECK_STR(b.data, "null null");
 	buf_release(&b);

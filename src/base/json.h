@@ -1,5 +1,7 @@
-/* textenc.h - text encodings the writers share: JSON string literals and
- * decimal numbers.
+/* json.h - strobe's one JSON writer: string literals and numbers (as
+ * Python's json module writes them).  gecko, jsonl, speedscope and the
+ * pages' embedded data (out/htmlenc.h) write their strings with it; the
+ * decimal numbers serve the text formats too.
  *
  * strobe's strings are valid UTF-8 (base/utf8.h: the profile's strings are
  * sanitized as they enter it); the writers still read them with the strict
@@ -7,8 +9,8 @@
  * comes out as U+FFFD (one per maximal ill-formed subpart, as Python's
  * "replace" handler) and never as invalid output.
  */
-#ifndef STROBE_OUT_TEXTENC_H
-#define STROBE_OUT_TEXTENC_H
+#ifndef STROBE_BASE_JSON_H
+#define STROBE_BASE_JSON_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -23,21 +25,21 @@ struct buf;
  * kept as it is and only what JSON requires is escaped (quote, backslash,
  * controls).  Malformed parts (encoded surrogates among them) become U+FFFD
  * in both modes. */
-void textenc_json_str(struct buf *b, const char *s, size_t n, bool ascii);
+void json_str(struct buf *b, const char *s, size_t n, bool ascii);
 
 /* Append a decimal number (no printf on the writers' hot paths). */
-void textenc_u64(struct buf *b, uint64_t v);
-void textenc_i64(struct buf *b, int64_t v);
+void json_u64(struct buf *b, uint64_t v);
+void json_i64(struct buf *b, int64_t v);
 
-/* The same into out (at least TEXTENC_NUM_MAX bytes, no NUL); the length.
- * textenc_fmt_double is Python's repr() of a float: the shortest digits
+/* The same into out (at least JSON_NUM_MAX bytes, no NUL); the length.
+ * json_fmt_double is Python's repr() of a float: the shortest digits
  * that read back as x, fixed notation when -4 < exponent <= 16, else
  * d.ddde+XX; NaN and infinities (which Python's json refuses with
  * allow_nan=False) become null. */
-#define TEXTENC_NUM_MAX 40
-size_t textenc_fmt_u64(char *out, uint64_t v);
-size_t textenc_fmt_i64(char *out, int64_t v);
-size_t textenc_fmt_double(char *out, double x);
-void textenc_double(struct buf *b, double x);
+#define JSON_NUM_MAX 40
+size_t json_fmt_u64(char *out, uint64_t v);
+size_t json_fmt_i64(char *out, int64_t v);
+size_t json_fmt_double(char *out, double x);
+void json_double(struct buf *b, double x);
 
 #endif

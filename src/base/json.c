@@ -1,4 +1,5 @@
-#include "out/textenc.h"
+/* json.c - see json.h. */
+#include "base/json.h"
 
 #include "base/buf.h"
 #include "base/utf8.h"
@@ -23,7 +24,7 @@ static bool plain(unsigned char c)
 	return c >= 0x20 && c < 0x7F && c != '"' && c != '\\';
 }
 
-void textenc_json_str(struct buf *b, const char *str, size_t n, bool ascii)
+void json_str(struct buf *b, const char *str, size_t n, bool ascii)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	buf_reserve(b, n + 2);
@@ -79,7 +80,7 @@ void textenc_json_str(struct buf *b, const char *str, size_t n, bool ascii)
 	buf_putc(b, '"');
 }
 
-void textenc_u64(struct buf *b, uint64_t v)
+void json_u64(struct buf *b, uint64_t v)
 {
 	char tmp[20];
 	size_t n = 0;
@@ -90,19 +91,19 @@ void textenc_u64(struct buf *b, uint64_t v)
 	buf_append(b, tmp + sizeof(tmp) - n, n);
 }
 
-void textenc_i64(struct buf *b, int64_t v)
+void json_i64(struct buf *b, int64_t v)
 {
 	if (v < 0) {
 		buf_putc(b, '-');
-		textenc_u64(b, (uint64_t)0 - (uint64_t)v);
+		json_u64(b, (uint64_t)0 - (uint64_t)v);
 	} else {
-		textenc_u64(b, (uint64_t)v);
+		json_u64(b, (uint64_t)v);
 	}
 }
 
 /* ---- numbers as Python writes them (into a caller buffer) ------------- */
 
-size_t textenc_fmt_u64(char *out, uint64_t v)
+size_t json_fmt_u64(char *out, uint64_t v)
 {
 	char tmp[24];
 	size_t n = 0;
@@ -115,20 +116,20 @@ size_t textenc_fmt_u64(char *out, uint64_t v)
 	return n;
 }
 
-size_t textenc_fmt_i64(char *out, int64_t v)
+size_t json_fmt_i64(char *out, int64_t v)
 {
 	if (v < 0) {
 		out[0] = '-';
-		return 1 + textenc_fmt_u64(out + 1, (uint64_t)0 - (uint64_t)v);
+		return 1 + json_fmt_u64(out + 1, (uint64_t)0 - (uint64_t)v);
 	}
-	return textenc_fmt_u64(out, (uint64_t)v);
+	return json_fmt_u64(out, (uint64_t)v);
 }
 
 /* repr() of a float: the shortest digits that read back as x (the closest
  * such, which is what "%.*e" gives at that precision), in fixed notation
  * when -4 < decimal point position <= 16, else d.ddde+XX.  NaN and
  * infinities, which Tachyon refuses (allow_nan=False), become null. */
-size_t textenc_fmt_double(char *out, double x)
+size_t json_fmt_double(char *out, double x)
 {
 	if (!isfinite(x)) {
 		memcpy(out, "null", 4);
@@ -201,8 +202,8 @@ size_t textenc_fmt_double(char *out, double x)
 	return o;
 }
 
-void textenc_double(struct buf *b, double x)
+void json_double(struct buf *b, double x)
 {
-	char tmp[TEXTENC_NUM_MAX];
-	buf_append(b, tmp, textenc_fmt_double(tmp, x));
+	char tmp[JSON_NUM_MAX];
+	buf_append(b, tmp, json_fmt_double(tmp, x));
 }
