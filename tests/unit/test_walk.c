@@ -16,7 +16,17 @@
  *        fails, or gives the very stacks expected (the range held only
  *        what a guess read);
  *      . every code object's type pointer changed (freed, reused): the
- *        walks fail with "not a code object".
+ *        walks fail with "not a code object";
+ *      . every frame's code pointer cleared (a frame being pushed, or one
+ *        that returned): fail, the same stacks, or - the walker's rule
+ *        for a thread's innermost frame that returned while its stack was
+ *        copied (3.11+) - the stacks with that thread's innermost frame
+ *        gone; 3.11+ take that rule for both threads' innermost frames
+ *        and call the six frames below them inconsistent, 3.8-3.10 fail
+ *        to read the code object of each;
+ *      . 3.8-3.10: every frame object's reference count cleared (a frame
+ *        freed to the free list while read): the walks fail with "frame
+ *        freed while read".
  * And every version 3.8-3.15 must have its fixture.
  */
 #include "harness.h"
@@ -24,6 +34,7 @@
 #include "base/buf.h"
 #include "base/error.h"
 #include "py/fail.h"
+#include "py/layout.h"
 #include "py/snapshot.h"
 
 #include <stdbool.h>
@@ -262,6 +273,85 @@ static char *replay(const struct py_snapshot *s, bool quiet)
 	return out.data ? out.data : calloc(1, 1);
 }
 
+/* want (one walk's block) with the innermost Python frame of thread ti
+ * gone, and the <native> lines right under it, as canon() shows it (frame
+ * counts dropped too). */
+static char *drop_leaf(const char *want, size_t len, int ti)
+{
+	struct buf b = BUF_INIT;
+	int thread = -1;
+	int state = 0; /* in thread ti: 0 before its leaf, 1 under it, 2 past it */
+	for (const char *p = want; p < want + len;) {
+		const char *nl = memchr(p, '\n', (size_t)(want + len - p));
+		const char *end = nl ? nl + 1 : want + len;
+		bool frame = strncmp(p, "  ", 2) == 0;
+		bool native = strncmp(p, "  <native> ", 11) == 0;
+		if (strncmp(p, "thread ", 7) == 0) {
+			thread++;
+			state = 0;
+			const char *f = strstr(p, " frames=");
+			if (f && f < end) {
+				buf_append(&b, p, (size_t)(f - p));
+				buf_putc(&b, '\n');
+			} else {
+				buf_append(&b, p, (size_t)(end - p));
+			}
+		} else if (frame && thread == ti && state == 0 && !native) {
+			state = 1; /* the leaf: dropped */
+		} else if (frame && thread == ti && state == 1 && native) {
+			/* a <native> right under it: dropped */
+		} else {
+			if (thread == ti && state == 1)
+				state = 2;
+			buf_append(&b, p, (size_t)(end - p));
+		}
+		p = end;
+	}
+	char *c = canon(b.data ? b.data : "", b.len);
+	buf_release(&b);
+	return c;
+}
+
+/* The text with frame counts dropped, after canon(). */
+static char *canon_nocount(const char *p, size_t len)
+{
+	struct buf b = BUF_INIT;
+	for (const char *q = p; q < p + len;) {
+		const char *nl = memchr(q, '\n', (size_t)(p + len - q));
+		const char *end = nl ? nl + 1 : p + len;
+		const char *f = strncmp(q, "thread ", 7) == 0 ? strstr(q, " frames=") : NULL;
+		if (f && f < end) {
+			buf_append(&b, q, (size_t)(f - q));
+			buf_putc(&b, '\n');
+		} else {
+			buf_append(&b, q, (size_t)(end - q));
+		}
+		q = end;
+	}
+	char *c = canon(b.data ? b.data : "", b.len);
+	buf_release(&b);
+	return c;
+}
+
+/* Whether walk k of got is walk k of want with one thread's innermost
+ * frame gone. */
+static bool leaf_dropped(const char *got, const char *want, unsigned k)
+{
+	size_t gl, wl;
+	const char *g = walk_block(got, k, &gl), *w = walk_block(want, k, &wl);
+	if (!g || !w)
+		return false;
+	char *cg = canon_nocount(g, gl);
+	bool hit = false;
+	for (int ti = 0; ti < 8 && !hit; ti++) {
+		char *cw = drop_leaf(w, wl, ti);
+		hit = strcmp(cg, cw) == 0;
+		free(cw);
+	}
+	free(cg);
+	return hit;
+}
+
 /* Every range removed in turn. */
 static void derive_removed(const struct py_snapshot *base, const char *want, int minor)
 {
@@ -338,6 +428,88 @@ static int derive_words(const char *data, size_t len, uint64_t from, uint64_t to
 	return edits;
 }
 
+/* Each word at `field` of a frame (found as a word that holds the address
+ * of a recorded code object at the frame's code pointer offset) set to
+ * `to` in turn.  Counts walks that failed with cause `cause`, and edits
+ * whose walks gave a thread's stack without its innermost frame. */
+static void derive_frames(const char *data, size_t len, int minor, const char *want,
+			  int32_t field_from_code, uint64_t to, int cause, int *edits, int *with_cause,
+			  int *popped)
+{
+	const struct py_layout *l = py_layout_find(3, minor);
+	struct py_snapshot base;
+	if (!l || py_snapshot_parse(&base, data, len) != 0)
+		return;
+	bool interp = l->frame_model == PY_FRAMES_INTERP;
+	uint32_t code_off = interp ? l->if_executable : l->fo_code;
+	/* the code objects: words equal to PyCode_Type at their ob_type */
+	uint64_t codes[256];
+	int ncodes = 0;
+	for (size_t r = 0; r < base.mem.n; r++)
+		for (size_t i = (size_t)((8 - (base.mem.v[r].addr & 7)) & 7);
+		     i + 8 <= base.mem.v[r].len && ncodes < 256; i += 8)
+			if (rd_u64(base.mem.v[r].bytes, i) == base.code_type_addr)
+				codes[ncodes++] = base.mem.v[r].addr + i - l->ob_type;
+	char *copy = malloc(len);
+	for (size_t r = 0; r < base.mem.n; r++) {
+		size_t off = (size_t)((const char *)base.mem.v[r].bytes - data);
+		uint64_t a0 = base.mem.v[r].addr;
+		for (size_t i = (size_t)((8 - (a0 & 7)) & 7); i + 8 <= base.mem.v[r].len; i += 8) {
+			uint64_t v = rd_u64(base.mem.v[r].bytes, i) & ~(uint64_t)l->executable_tag_mask;
+			bool is_code = false;
+			for (int c = 0; c < ncodes && !is_code; c++)
+				is_code = v == codes[c];
+			/* the frame's field to edit, inside this range */
+			int64_t at = (int64_t)i + field_from_code;
+			if (!is_code || i < code_off || at < 0 || (size_t)at + 8 > base.mem.v[r].len)
+				continue;
+			memcpy(copy, data, len);
+			memcpy(copy + off + (size_t)at, &to, 8);
+			struct py_snapshot s;
+			CHECK_EQ_INT(py_snapshot_parse(&s, copy, len), 0);
+			char *got = replay(&s, false);
+			int causes[PY_NFAIL] = { 0 };
+			bool ok = got != NULL;
+			bool drop = false;
+			for (unsigned k = 1; ok && k <= s.walks; k++) {
+				size_t gl;
+				const char *g = walk_block(got, k, &gl);
+				char one[32];
+				snprintf(one, sizeof(one), "walk %u:", k);
+				/* each walk on its own: failed, same, or leaf gone */
+				struct buf gb = BUF_INIT, wb = BUF_INIT;
+				size_t wl;
+				const char *w = walk_block(want, k, &wl);
+				ok = g && w;
+				if (!ok)
+					break;
+				buf_append(&gb, g, gl);
+				buf_append(&wb, w, wl);
+				/* renumber as walk 1 for the helpers */
+				gb.data[5] = '1';
+				wb.data[5] = '1';
+				bool d = leaf_dropped(gb.data, wb.data, 1);
+				ok = d || failed_or_same(gb.data, wb.data, 1, causes);
+				drop |= d;
+				buf_release(&gb);
+				buf_release(&wb);
+			}
+			if (!ok)
+				fprintf(stderr, "3.%d: frame with code at 0x%llx, word %+d set to 0x%llx:\n%s",
+					minor, (unsigned long long)(a0 + i), (int)field_from_code,
+					(unsigned long long)to, got ? got : "(no replay)\n");
+			CHECK(ok);
+			(*edits)++;
+			*with_cause += causes[cause] > 0;
+			*popped += drop;
+			free(got);
+			py_snapshot_release(&s);
+		}
+	}
+	free(copy);
+	py_snapshot_release(&base);
+}
+
 /* ---- the fixtures -------------------------------------------------------- */
 
 static void check_fixture(int minor, const char *scenario)
@@ -386,6 +558,33 @@ static void check_fixture(int minor, const char *scenario)
 		/* every code object on the stacks was read, each with its type */
 		CHECK(n >= 8);
 		CHECK_EQ_INT(hits, n);
+	}
+	if (s.code_type_addr) {
+		const struct py_layout *l = py_layout_find(3, minor);
+		bool interp = l->frame_model == PY_FRAMES_INTERP;
+		int edits = 0, bad = 0, popped = 0;
+		/* the code pointer cleared */
+		derive_frames(data, len, minor, want, 0, 0, interp ? PY_FAIL_FRAME_BAD : PY_FAIL_CODE_READ,
+			      &edits, &bad, &popped);
+		/* the eight Python frames of the two threads (3.12+ may show
+		 * stale frames above a chunk's top too) */
+		CHECK(edits >= 8);
+		if (interp) {
+			/* both threads' innermost frames returned, the six
+			 * below a live frame impossible */
+			CHECK(popped >= 2);
+			CHECK(bad >= 6);
+		} else {
+			CHECK_EQ_INT(bad, edits);
+		}
+		if (!interp) {
+			/* the frame object's reference count (its first word) */
+			int e2 = 0, freed = 0, p2 = 0;
+			derive_frames(data, len, minor, want, -(int32_t)l->fo_code, 0,
+				      PY_FAIL_FRAME_FREED, &e2, &freed, &p2);
+				CHECK(e2 >= 8);
+			CHECK_EQ_INT(freed, e2);
+		}
 	}
 	py_snapshot_release(&s);
 	free(want);
