@@ -38,7 +38,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all unit test check functional layers layouts bench demo install clean fuzz
-all: $(BUILD)/strobe
+all: $(BUILD)/strobe $(BUILD)/tools/record_snapshot
 
 # V=1 shows the commands
 Q = $(if $(V),,@)
@@ -60,6 +60,13 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBOBJS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CPPFLAGS) -Itests/unit $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBOBJS) $(LDLIBS)
+
+# tools/record_snapshot.c records the walker's memory fixtures
+# (tools/record_fixtures.sh); built from the same objects as the tests
+$(BUILD)/tools/%: tools/%.c $(LIBOBJS)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBOBJS) $(LDLIBS)
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do $$t; done

@@ -334,6 +334,22 @@ int py_runtime_maybe(pid_t pid)
 	return yes;
 }
 
+int py_runtime_layout(struct py_runtime *rt, struct mem_source *mem, struct errmsg *e)
+{
+	int min_minor, max_minor;
+	py_layout_range(&min_minor, &max_minor);
+	const struct py_layout *lay = py_layout_find(rt->major, rt->minor);
+	if (!lay) {
+		char v[32];
+		errmsg_set(e, "it runs Python %s (%s); strobe supports CPython 3.%d to 3.%d",
+			   py_runtime_version_str(rt, v, sizeof(v)), rt->binary, min_minor,
+			   max_minor);
+		return ERR_VERSION;
+	}
+	rt->layout = *lay;
+	return layout_from_debug(rt, mem, e);
+}
+
 int py_runtime_find(struct py_runtime *rt, pid_t pid, struct mem_source *mem, struct errmsg *e)
 {
 	memset(rt, 0, sizeof(*rt));
@@ -402,17 +418,7 @@ int py_runtime_find(struct py_runtime *rt, pid_t pid, struct mem_source *mem, st
 		rc = ERR_VERSION;
 		goto out;
 	}
-	const struct py_layout *lay = py_layout_find(rt->major, rt->minor);
-	if (!lay) {
-		char v[32];
-		errmsg_set(e, "it runs Python %s (%s); strobe supports CPython 3.%d to 3.%d",
-			   py_runtime_version_str(rt, v, sizeof(v)), rt->binary, min_minor,
-			   max_minor);
-		rc = ERR_VERSION;
-		goto out;
-	}
-	rt->layout = *lay;
-	rc = layout_from_debug(rt, mem, e);
+	rc = py_runtime_layout(rt, mem, e);
 out:
 	maps_release(&maps);
 	return rc;

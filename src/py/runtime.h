@@ -38,6 +38,15 @@ struct py_runtime {
  * mem must be open on pid.  e (optional) gets a one-line explanation. */
 int py_runtime_find(struct py_runtime *rt, pid_t pid, struct mem_source *mem, struct errmsg *e);
 
+/* The layout step of py_runtime_find, for a runtime whose facts are
+ * known (major, minor, micro, version_hex, runtime_addr, binary for
+ * messages): the generated table of its version, and for 3.13+ the
+ * target's _Py_DebugOffsets read through mem and checked against it
+ * (which may set version_hex and micro).  A snapshot replays a walk with
+ * it (py/snapshot.h).  0, or ERR_VERSION / ERR_CORRUPT / a read error,
+ * as py_runtime_find. */
+int py_runtime_layout(struct py_runtime *rt, struct mem_source *mem, struct errmsg *e);
+
 /* Find an ELF section (".AsyncioDebug") the way the runtime is found: in
  * the files mapped by pid whose name contains "python" (which includes
  * extension modules such as _asyncio.cpython-314-x86_64-linux-gnu.so), first

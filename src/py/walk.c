@@ -1098,7 +1098,140 @@ static int find_task(struct py_walker *w)
 	return 0;
 }
 
-/* One pass of walk_interp_thread; first: AGAIN when the guesses missed. */
+/* What the read of a 3.11+ thread left for the decoding: the copies are
+ * w->stack's regions (w->regions), the rest is here. */
+struct interp_copy {
+	raddr_t tstate;
+	raddr_t frame;      /* the thread's current frame, 0 if none */
+	raddr_t top;        /* its datastack_top */
+	raddr_t chunk_end;  /* the newest chunk's copy ends here (past top) */
+	raddr_t gc_frame;   /* 3.15: the frame the collection started in */
+	int r_chunk;        /* region of the newest chunk, -1 if none */
+};
+
+/* Decode a 3.11+ thread's frame chain from the copies of the read
+ * (walk_interp_pass): settle the innermost frame, walk the chain through
+ * the regions (reading alone only a frame no region holds), resolve each
+ * frame onto t, and remember for the next sample which frames lay
+ * outside the stack. */
+static int decode_interp_frames(struct py_walker *w, struct sample *s, struct thread_sample *t,
+				struct py_spec *sp, const struct py_shared *sh,
+				const struct interp_copy *c)
+{
+	const struct py_layout *l = &w->rt->layout;
+	raddr_t tstate = c->tstate, frame = c->frame, gc_frame = c->gc_frame;
+	int rc;
+	unsigned char scratch[FRAME_READ_MAX];
+	if (l->if_size > sizeof(scratch))
+		return FAIL(PY_FAIL_OTHER, ERR_CORRUPT);
+	/* while the collector runs, the frame that started it stays the
+	 * innermost Python frame as far as the <GC> frame is concerned */
+	if (frame && !(sh && sh->collecting))
+		frame = settle_top(w, frame, c->top, c->r_chunk, c->chunk_end);
+	/* Whether the last frame walked was a Python frame (see the check
+	 * after the loop). */
+	bool python_last = false, generator_last = false;
+	const uint32_t depth0 = t->depth; /* frames emitted before the walk (<GC>) */
+	for (int steps = 0; frame; steps++) {
+		if (steps >= PY_MAX_FRAMES)
+			return FAIL(PY_FAIL_LIMIT, ERR_LIMIT);
+		/* 3.15: the collection started in this frame */
+		if (frame == gc_frame && (rc = emit_synthetic(w, s, t, w->gc_func)))
+			return rc;
+		/* the thread's own base frame (3.14+) ends every chain: no
+		 * need to read it again */
+		if (frame == sp->terminal) {
+			python_last = false;
+			break;
+		}
+		const unsigned char *f;
+		rc = locate_frame(w, frame, scratch, &f);
+		if (rc)
+			return rc;
+		raddr_t prev = rd_u64(f, l->if_previous);
+		uint8_t owner = rd_u8(f, l->if_owner);
+		/* C entry frames carry no Python code: CSTACK (3.12-3.13),
+		 * INTERPRETER and CSTACK (3.14), INTERPRETER (3.15) all sit
+		 * at or above owner_cstack */
+		if (l->owner_cstack != PY_OWNER_NONE && owner >= l->owner_cstack) {
+			/* a root frame embedded in the thread state is the base
+			 * frame: it never changes */
+			if (!prev && frame >= tstate && frame - tstate < TS_READ_MAX)
+				sp->terminal = frame;
+			/* --native: a C -> Python boundary below Python frames */
+			if (w->cfg.native && prev && t->depth > 0 && frame != gc_frame &&
+			    (rc = emit_synthetic(w, s, t, w->native_func)))
+				return rc;
+			python_last = false;
+			frame = prev;
+			continue;
+		}
+		if (owner != l->owner_thread && owner != l->owner_generator &&
+		    owner != l->owner_frame_object)
+			return FAIL(PY_FAIL_FRAME_BAD, ERR_CORRUPT);
+		raddr_t exe = rd_u64(f, l->if_executable) & ~(raddr_t)l->executable_tag_mask;
+		if (!exe) {
+			/* The innermost frames, already cleared: they returned
+			 * between the read of the thread state and the copy of
+			 * the stack (on a stack that changes every microsecond,
+			 * half the time, often several in a row).  The first
+			 * caller still there is what the thread runs now: go
+			 * on from it.  Below a live frame, an empty frame is
+			 * corrupt. */
+			if (t->depth == depth0 && owner == l->owner_thread && prev) {
+				w->stats.popped_tops++;
+				frame = prev;
+				continue;
+			}
+			return FAIL(PY_FAIL_FRAME_BAD, ERR_CORRUPT);
+		}
+		raddr_t ip = rd_u64(f, l->if_ip);
+		/* the bytecode is inline: offset from the code object's start */
+		int64_t off = (int64_t)(ip - exe - l->co_code_adaptive);
+		rc = resolve(w, s, t, frame, exe, ip, off, rd_u64(f, l->if_globals));
+		if (rc)
+			return rc;
+		/* --async-aware: a running task's stack ends at its coroutine */
+		if (w->stop_frame && frame == w->stop_frame) {
+			w->stop_reached = true;
+			python_last = false;
+			break;
+		}
+		/* --native on 3.11: this frame was entered from C (3.12+ put
+		 * a C-stack frame there instead, handled above) */
+		if (w->cfg.native && prev && l->if_is_entry != PY_ABSENT && rd_u8(f, l->if_is_entry) &&
+		    (rc = emit_synthetic(w, s, t, w->native_func)))
+			return rc;
+		python_last = true;
+		generator_last = owner == l->owner_generator;
+		frame = prev;
+	}
+	/* 3.12+: every evaluation loop pushes a C-stack entry frame first
+	 * (3.14+ also roots each thread in its base frame), so a complete
+	 * chain ends in one.  A chain that ends in a Python frame was caught
+	 * between the stores of a frame switch: 3.12 keeps the current frame
+	 * of its _PyCFrame (a C local) in a register and stores it late, so
+	 * even a stopped thread (--blocking) can show a yielded generator's
+	 * frame, already unlinked (previous NULL), as the current one.  A
+	 * torn read, not a stack.  3.11 has no such entry frame, but a
+	 * running generator always has a caller: one at the end of the chain
+	 * was copied after it yielded. */
+	if (python_last && (l->owner_cstack != PY_OWNER_NONE || generator_last))
+		return FAIL(PY_FAIL_FRAME_SWITCH, ERR_CORRUPT);
+	/* remember what was read on its own, plus what the guess got right */
+	int keep = w->next_spec.n;
+	for (int i = 0; i < sp->n && keep < PY_SPEC_FRAMES; i++)
+		if (spec_used(w, sp->addr[i]))
+			w->next_spec.addr[keep++] = sp->addr[i];
+	memcpy(sp->addr, w->next_spec.addr, sizeof(sp->addr));
+	sp->n = keep;
+	return 0;
+}
+
+
+/* One pass of walk_interp_thread: the speculative read of the thread
+ * state, its stack and its frames elsewhere (first: AGAIN when the
+ * guesses missed), then the decoding of what was read. */
 static int walk_interp_pass(struct py_walker *w, struct sample *s, struct thread_sample *t,
 			    raddr_t tstate, const struct thread_check *chk, raddr_t *next,
 			    struct py_shared *sh, const struct mem_iov *extra, int nextra, bool first)
@@ -1314,112 +1447,9 @@ static int walk_interp_pass(struct py_walker *w, struct sample *s, struct thread
 		sp->chunk = 0;
 	}
 
-	unsigned char scratch[FRAME_READ_MAX];
-	if (l->if_size > sizeof(scratch))
-		return FAIL(PY_FAIL_OTHER, ERR_CORRUPT);
-	/* while the collector runs, the frame that started it stays the
-	 * innermost Python frame as far as the <GC> frame is concerned */
-	if (frame && !(sh && sh->collecting))
-		frame = settle_top(w, frame, top, r_chunk, chunk_end);
-	/* Whether the last frame walked was a Python frame (see the check
-	 * after the loop). */
-	bool python_last = false, generator_last = false;
-	const uint32_t depth0 = t->depth; /* frames emitted before the walk (<GC>) */
-	for (int steps = 0; frame; steps++) {
-		if (steps >= PY_MAX_FRAMES)
-			return FAIL(PY_FAIL_LIMIT, ERR_LIMIT);
-		/* 3.15: the collection started in this frame */
-		if (frame == gc_frame && (rc = emit_synthetic(w, s, t, w->gc_func)))
-			return rc;
-		/* the thread's own base frame (3.14+) ends every chain: no
-		 * need to read it again */
-		if (frame == sp->terminal) {
-			python_last = false;
-			break;
-		}
-		const unsigned char *f;
-		rc = locate_frame(w, frame, scratch, &f);
-		if (rc)
-			return rc;
-		raddr_t prev = rd_u64(f, l->if_previous);
-		uint8_t owner = rd_u8(f, l->if_owner);
-		/* C entry frames carry no Python code: CSTACK (3.12-3.13),
-		 * INTERPRETER and CSTACK (3.14), INTERPRETER (3.15) all sit
-		 * at or above owner_cstack */
-		if (l->owner_cstack != PY_OWNER_NONE && owner >= l->owner_cstack) {
-			/* a root frame embedded in the thread state is the base
-			 * frame: it never changes */
-			if (!prev && frame >= tstate && frame - tstate < TS_READ_MAX)
-				sp->terminal = frame;
-			/* --native: a C -> Python boundary below Python frames */
-			if (w->cfg.native && prev && t->depth > 0 && frame != gc_frame &&
-			    (rc = emit_synthetic(w, s, t, w->native_func)))
-				return rc;
-			python_last = false;
-			frame = prev;
-			continue;
-		}
-		if (owner != l->owner_thread && owner != l->owner_generator &&
-		    owner != l->owner_frame_object)
-			return FAIL(PY_FAIL_FRAME_BAD, ERR_CORRUPT);
-		raddr_t exe = rd_u64(f, l->if_executable) & ~(raddr_t)l->executable_tag_mask;
-		if (!exe) {
-			/* The innermost frames, already cleared: they returned
-			 * between the read of the thread state and the copy of
-			 * the stack (on a stack that changes every microsecond,
-			 * half the time, often several in a row).  The first
-			 * caller still there is what the thread runs now: go
-			 * on from it.  Below a live frame, an empty frame is
-			 * corrupt. */
-			if (t->depth == depth0 && owner == l->owner_thread && prev) {
-				w->stats.popped_tops++;
-				frame = prev;
-				continue;
-			}
-			return FAIL(PY_FAIL_FRAME_BAD, ERR_CORRUPT);
-		}
-		raddr_t ip = rd_u64(f, l->if_ip);
-		/* the bytecode is inline: offset from the code object's start */
-		int64_t off = (int64_t)(ip - exe - l->co_code_adaptive);
-		rc = resolve(w, s, t, frame, exe, ip, off, rd_u64(f, l->if_globals));
-		if (rc)
-			return rc;
-		/* --async-aware: a running task's stack ends at its coroutine */
-		if (w->stop_frame && frame == w->stop_frame) {
-			w->stop_reached = true;
-			python_last = false;
-			break;
-		}
-		/* --native on 3.11: this frame was entered from C (3.12+ put
-		 * a C-stack frame there instead, handled above) */
-		if (w->cfg.native && prev && l->if_is_entry != PY_ABSENT && rd_u8(f, l->if_is_entry) &&
-		    (rc = emit_synthetic(w, s, t, w->native_func)))
-			return rc;
-		python_last = true;
-		generator_last = owner == l->owner_generator;
-		frame = prev;
-	}
-	/* 3.12+: every evaluation loop pushes a C-stack entry frame first
-	 * (3.14+ also roots each thread in its base frame), so a complete
-	 * chain ends in one.  A chain that ends in a Python frame was caught
-	 * between the stores of a frame switch: 3.12 keeps the current frame
-	 * of its _PyCFrame (a C local) in a register and stores it late, so
-	 * even a stopped thread (--blocking) can show a yielded generator's
-	 * frame, already unlinked (previous NULL), as the current one.  A
-	 * torn read, not a stack.  3.11 has no such entry frame, but a
-	 * running generator always has a caller: one at the end of the chain
-	 * was copied after it yielded. */
-	if (python_last && (l->owner_cstack != PY_OWNER_NONE || generator_last))
-		return FAIL(PY_FAIL_FRAME_SWITCH, ERR_CORRUPT);
-	/* remember what was read on its own, plus what the guess got right */
-	int keep = w->next_spec.n;
-	for (int i = 0; i < sp->n && keep < PY_SPEC_FRAMES; i++)
-		if (spec_used(w, sp->addr[i]))
-			w->next_spec.addr[keep++] = sp->addr[i];
-	memcpy(sp->addr, w->next_spec.addr, sizeof(sp->addr));
-	sp->n = keep;
+	struct interp_copy c = { tstate, frame, top, chunk_end, gc_frame, r_chunk };
 	(void)r_spec;
-	return 0;
+	return decode_interp_frames(w, s, t, sp, sh, &c);
 }
 
 /* Walk a 3.11+ thread.  One read usually does: the thread state, the live

@@ -1,8 +1,10 @@
 #include "target/mem.h"
 
+#include "base/buf.h"
 #include "base/error.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -68,6 +70,7 @@ int mem_open(struct mem_source *m, pid_t pid, raddr_t probe_addr)
 {
 	m->pid = pid;
 	m->memfd = -1;
+	m->snap = NULL;
 	memset(&m->stats, 0, sizeof(m->stats));
 	/* the pidfd first, then the start time: if pid was already reused
 	 * when the pidfd was taken, both describe the newcomer, consistently */
@@ -165,10 +168,11 @@ static int read_fd(struct mem_source *m, raddr_t addr, void *buf, size_t len)
 	return ERR_FAULT;
 }
 
-int mem_read(struct mem_source *m, raddr_t addr, void *buf, size_t len)
+static int snap_read(struct mem_source *m, raddr_t addr, void *buf, size_t len);
+static int snap_readv(struct mem_source *m, const struct mem_iov *iov, int n);
+
+static int live_read(struct mem_source *m, raddr_t addr, void *buf, size_t len)
 {
-	if (len == 0)
-		return 0;
 	if (m->memfd >= 0)
 		return read_fd(m, addr, buf, len);
 	struct iovec l = { buf, len }, r = { (void *)(uintptr_t)addr, len };
@@ -184,7 +188,16 @@ int mem_read(struct mem_source *m, raddr_t addr, void *buf, size_t len)
 	return ERR_FAULT;
 }
 
-int mem_readv(struct mem_source *m, const struct mem_iov *iov, int n)
+int mem_read(struct mem_source *m, raddr_t addr, void *buf, size_t len)
+{
+	if (len == 0)
+		return 0;
+	if (m->snap)
+		return snap_read(m, addr, buf, len);
+	return live_read(m, addr, buf, len);
+}
+
+static int live_readv(struct mem_source *m, const struct mem_iov *iov, int n)
 {
 	if (m->memfd >= 0) {
 		for (int i = 0; i < n; i++) {
@@ -239,6 +252,196 @@ int mem_readv(struct mem_source *m, const struct mem_iov *iov, int n)
 			acc += iov[done + i].len;
 		}
 		return done + k;
+	}
+	return n;
+}
+
+int mem_readv(struct mem_source *m, const struct mem_iov *iov, int n)
+{
+	if (m->snap)
+		return snap_readv(m, iov, n);
+	return live_readv(m, iov, n);
+}
+
+/* ---- the snapshot backend ------------------------------------------------ */
+
+void mem_snapshot_init(struct mem_snapshot *s)
+{
+	memset(s, 0, sizeof(*s));
+}
+
+void mem_snapshot_release(struct mem_snapshot *s)
+{
+	if (s->owns || s->recording)
+		for (size_t i = 0; i < s->n; i++)
+			free((void *)s->v[i].bytes);
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
+static void snap_push(struct mem_snapshot *s, raddr_t addr, const unsigned char *bytes, size_t len)
+{
+	VEC_RESERVE(s->v, s->cap, s->n + 1);
+	s->v[s->n++] = (struct mem_range){ addr, len, bytes };
+	s->total += len;
+}
+
+int mem_snapshot_add(struct mem_snapshot *s, raddr_t addr, const void *bytes, size_t len)
+{
+	if (s->recording || s->owns || len == 0 || len > MEM_SNAPSHOT_MAX - s->total ||
+	    addr + len < addr)
+		return ERR_INVAL;
+	if (s->n) {
+		const struct mem_range *last = &s->v[s->n - 1];
+		if (addr < last->addr + last->len)
+			return ERR_INVAL;
+	}
+	snap_push(s, addr, bytes, len);
+	return 0;
+}
+
+void mem_snapshot_record(struct mem_source *m, struct mem_snapshot *s)
+{
+	s->recording = true;
+	m->snap = s;
+}
+
+/* A recording keeps a copy of what was read. */
+static void snap_keep(struct mem_snapshot *s, raddr_t addr, const void *buf, size_t len)
+{
+	if (len == 0)
+		return;
+	if (len > MEM_SNAPSHOT_MAX - s->total || addr + len < addr) {
+		s->overflow = true;
+		return;
+	}
+	unsigned char *copy = xmalloc(len);
+	memcpy(copy, buf, len);
+	snap_push(s, addr, copy, len);
+}
+
+static int range_cmp(const void *a, const void *b)
+{
+	const struct mem_range *x = a, *y = b;
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	return x->len < y->len ? -1 : x->len > y->len;
+}
+
+void mem_snapshot_seal(struct mem_source *m, struct mem_snapshot *s)
+{
+	if (m && m->snap == s)
+		m->snap = NULL;
+	if (!s->recording)
+		return;
+	s->recording = false;
+	s->owns = true;
+	if (s->n == 0)
+		return;
+	/* the read order matters where bytes differ: stable by read number */
+	size_t n = s->n;
+	struct mem_range *sorted = xmalloc(n * sizeof(*sorted));
+	memcpy(sorted, s->v, n * sizeof(*sorted));
+	qsort(sorted, n, sizeof(*sorted), range_cmp);
+	size_t out = 0, total = 0;
+	for (size_t i = 0; i < n;) {
+		raddr_t start = sorted[i].addr, end = start + sorted[i].len;
+		size_t j = i + 1;
+		while (j < n && sorted[j].addr <= end) {
+			if (sorted[j].addr + sorted[j].len > end)
+				end = sorted[j].addr + sorted[j].len;
+			j++;
+		}
+		unsigned char *bytes = xmalloc((size_t)(end - start));
+		/* copy in read order, so the last read of a byte wins */
+		for (size_t k = 0; k < n; k++) {
+			const struct mem_range *r = &s->v[k];
+			if (r->addr >= start && r->addr < end)
+				memcpy(bytes + (r->addr - start), r->bytes, r->len);
+		}
+		sorted[out++] = (struct mem_range){ start, (size_t)(end - start), bytes };
+		total += (size_t)(end - start);
+		i = j;
+	}
+	for (size_t k = 0; k < n; k++)
+		free((void *)s->v[k].bytes);
+	free(s->v);
+	s->v = sorted;
+	s->n = out;
+	s->cap = n;
+	s->total = total;
+}
+
+void mem_snapshot_source(struct mem_source *m, struct mem_snapshot *s, pid_t pid)
+{
+	memset(m, 0, sizeof(*m));
+	m->pid = pid;
+	m->memfd = -1;
+	m->pidfd = -1;
+	m->snap = s;
+}
+
+/* The recorded range that holds [addr, addr + len) whole, or NULL. */
+static const struct mem_range *snap_find(const struct mem_snapshot *s, raddr_t addr, size_t len)
+{
+	/* the last range starting at or before addr */
+	size_t lo = 0, hi = s->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (s->v[mid].addr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return NULL;
+	const struct mem_range *r = &s->v[lo - 1];
+	uint64_t off = addr - r->addr;
+	if (off > r->len || len > r->len - off)
+		return NULL;
+	return r;
+}
+
+static int snap_read(struct mem_source *m, raddr_t addr, void *buf, size_t len)
+{
+	struct mem_snapshot *s = m->snap;
+	if (s->recording) {
+		int rc = live_read(m, addr, buf, len);
+		if (rc == 0)
+			snap_keep(s, addr, buf, len);
+		return rc;
+	}
+	m->stats.calls++;
+	const struct mem_range *r = snap_find(s, addr, len);
+	if (!r) {
+		m->stats.faults++;
+		return ERR_FAULT;
+	}
+	memcpy(buf, r->bytes + (addr - r->addr), len);
+	m->stats.bytes += len;
+	return 0;
+}
+
+static int snap_readv(struct mem_source *m, const struct mem_iov *iov, int n)
+{
+	struct mem_snapshot *s = m->snap;
+	if (s->recording) {
+		int got = live_readv(m, iov, n);
+		for (int i = 0; i < got; i++)
+			snap_keep(s, iov[i].addr, iov[i].buf, iov[i].len);
+		return got;
+	}
+	m->stats.calls++;
+	for (int i = 0; i < n; i++) {
+		if (iov[i].len == 0)
+			continue;
+		const struct mem_range *r = snap_find(s, iov[i].addr, iov[i].len);
+		if (!r) {
+			m->stats.faults++;
+			return i;
+		}
+		memcpy(iov[i].buf, r->bytes + (iov[i].addr - r->addr), iov[i].len);
+		m->stats.bytes += iov[i].len;
 	}
 	return n;
 }

@@ -7,6 +7,16 @@
  * Reads go through process_vm_readv; if the kernel refuses it (some
  * containers disable it), /proc/PID/mem with pread is used instead.
  * strobe never writes into the target.
+ *
+ * A second backend serves reads from a snapshot: a sorted set of recorded
+ * ranges of a target's memory (struct mem_snapshot).  A read that lies
+ * entirely inside one range gets its bytes; any other read fails exactly as
+ * an unmapped read of a live target does (ERR_FAULT; mem_readv counts the
+ * leading ranges read).  So the walker runs offline, per CPython version,
+ * from recorded memory (tests/unit/test_walk.c, tools/record_snapshot).
+ * The same struct records: attached to a live source, it keeps a copy of
+ * every range that source reads successfully.  A live source without a
+ * snapshot pays one predictable branch per call for this.
  */
 #ifndef STROBE_TARGET_MEM_H
 #define STROBE_TARGET_MEM_H
@@ -31,6 +41,8 @@ struct mem_stats {
 	uint64_t faults; /* reads that failed */
 };
 
+struct mem_snapshot;
+
 struct mem_source {
 	pid_t pid;
 	int memfd;        /* /proc/PID/mem when process_vm_readv is unusable, else -1 */
@@ -41,7 +53,60 @@ struct mem_source {
 	int pidfd;
 	uint64_t start_time;
 	struct mem_stats stats;
+	/* NULL: the live process.  Else a snapshot that serves every read
+	 * (replay) or keeps every live read (recording); not owned. */
+	struct mem_snapshot *snap;
 };
+
+/* One recorded range of a target's memory. */
+struct mem_range {
+	raddr_t addr;
+	size_t len;                 /* > 0 */
+	const unsigned char *bytes; /* len bytes */
+};
+
+/* Most bytes a recording keeps (beyond it, reads go on but are not kept
+ * and `overflow` is set). */
+#define MEM_SNAPSHOT_MAX (64u << 20)
+
+/* Ranges of a target's memory.  Built by recording (mem_snapshot_record,
+ * then mem_snapshot_seal) or from ranges the caller holds
+ * (mem_snapshot_add with copy false, in ascending order). */
+struct mem_snapshot {
+	struct mem_range *v;  /* sorted by addr, not overlapping (once sealed) */
+	size_t n, cap;
+	size_t total;         /* bytes held */
+	bool recording;       /* reads go to the process and are kept */
+	bool overflow;        /* a recording went past MEM_SNAPSHOT_MAX */
+	bool owns;            /* the bytes are the snapshot's (recorded, sealed) */
+};
+
+void mem_snapshot_init(struct mem_snapshot *s);
+/* Frees the ranges (and their bytes when owned). */
+void mem_snapshot_release(struct mem_snapshot *s);
+
+/* Append a range that starts at or after the end of the last one (ranges
+ * that touch stay separate: a read across them fails).  The bytes are
+ * borrowed and must outlive s.  0, or ERR_INVAL when out of order, empty,
+ * wrapping around, or past MEM_SNAPSHOT_MAX in all; ERR_INVAL on a
+ * recording or owning snapshot. */
+int mem_snapshot_add(struct mem_snapshot *s, raddr_t addr, const void *bytes, size_t len);
+
+/* Start recording into s (empty, from mem_snapshot_init) what the live
+ * source m reads: every later read that succeeds is copied into s.  m
+ * reads its process as before. */
+void mem_snapshot_record(struct mem_source *m, struct mem_snapshot *s);
+
+/* End a recording: detach it from m, sort the ranges and merge those that
+ * overlap or touch (the target was stopped: equal bytes; the later read
+ * wins otherwise).  Adjacent reads that both succeeded cover mapped
+ * memory, so the merged range is what the process would have answered. */
+void mem_snapshot_seal(struct mem_source *m, struct mem_snapshot *s);
+
+/* Make m a source that reads only from s (which must outlive it); pid is
+ * the recorded process's, for the modules that ask (it is never read).
+ * mem_close on it is harmless. */
+void mem_snapshot_source(struct mem_source *m, struct mem_snapshot *s, pid_t pid);
 
 /* Open the target for reading: remember which process pid is now, then
  * probe that a read is allowed, using probe_addr (any mapped address; 0

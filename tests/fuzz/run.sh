@@ -11,6 +11,8 @@
 #   linetable   the three line-table decoders       (fuzz_linetable.c)
 #   pystr       str and bytes objects from a target (fuzz_pystr.c)
 #   code        code objects from a target          (fuzz_code.c)
+#   walk        the walker on a memory snapshot     (fuzz_walk.c; seeds:
+#               the recorded fixtures in tests/fixtures/memory)
 #
 # The committed seeds in tests/fuzz/corpus/TARGET stay as they are; new
 # inputs go to build/fuzz/corpus/TARGET.  A crash, leak, timeout or RSS
@@ -49,6 +51,7 @@ proc|2|16384|10|
 linetable|1|4096|10|
 pystr|1|8192|10|
 code|2|16384|10|
+walk|3|262144|10|
 '
 harness() { [ "$1" = binary ] && echo tests/fuzz/fuzz_binary_reader.c || echo "tests/fuzz/fuzz_$1.c"; }
 
@@ -89,12 +92,14 @@ for t in $targets; do
 	dict=()
 	[ -f "tests/fuzz/$t.dict" ] && dict=(-dict="tests/fuzz/$t.dict")
 	mkdir -p "$out/corpus/$t"
+	seeds="tests/fuzz/corpus/$t"
+	[ "$t" = walk ] && seeds=tests/fixtures/memory
 	echo "== fuzz $t: ${secs} s"
 	rc=0
 	"$out/fuzz_$t" \
 		-max_total_time="$secs" -max_len="$max_len" -rss_limit_mb=512 -timeout="$timeout" \
 		"${dict[@]}" -print_final_stats=1 -artifact_prefix="$out/$t-" \
-		"$out/corpus/$t" "tests/fuzz/corpus/$t" >"$out/$t.log" 2>&1 || rc=$?
+		"$out/corpus/$t" "$seeds" >"$out/$t.log" 2>&1 || rc=$?
 	# the last status line ("#N DONE cov: C ft: F corp: U/S ...") and the stats
 	done_line=$(grep -E '^#[0-9]+' "$out/$t.log" | tail -n 1 || true)
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/$t.log")

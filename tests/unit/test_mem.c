@@ -1,7 +1,10 @@
 /* test_mem.c - reading process memory (src/target/mem.c), on this process:
  * mem_readv's count of leading ranges read, with ranges that continue each
  * other here or in the target (which it passes to the kernel as one), and
- * the same answers through /proc/PID/mem. */
+ * the same answers through /proc/PID/mem and through a snapshot of the
+ * readable pages (the offline backend must fail where the process does);
+ * then the snapshot backend's own rules: ranges that touch stay apart,
+ * malformed additions, and recording a live source. */
 #include "harness.h"
 
 #include "base/error.h"
@@ -44,6 +47,14 @@ static void check_sources(void (*body)(struct mem_source *))
 	CHECK(m.memfd >= 0);
 	body(&m);
 	mem_close(&m);
+	/* the two readable pages, as a snapshot holds them */
+	struct mem_snapshot snap;
+	mem_snapshot_init(&snap);
+	CHECK_EQ_INT(mem_snapshot_add(&snap, at(0), pages, 2 * psz), 0);
+	mem_snapshot_source(&m, &snap, getpid());
+	body(&m);
+	mem_close(&m);
+	mem_snapshot_release(&snap);
 }
 
 /* Ranges contiguous in both places, in one only, and apart: all read. */
@@ -176,9 +187,102 @@ TEST(identity)
 	mem_close(&self);
 }
 
+/* A read is served only from within one range; touching ranges stay
+ * apart; a readv counts its leading ranges read. */
+TEST(snapshot_ranges)
+{
+	static const unsigned char a[17] = "0123456789abcdef", b[17] = "ghijklmnopqrstuv",
+				   c[256] = { 1, 2, 3 };
+	struct mem_snapshot snap;
+	mem_snapshot_init(&snap);
+	CHECK_EQ_INT(mem_snapshot_add(&snap, 0x1000, a, 16), 0);
+	CHECK_EQ_INT(mem_snapshot_add(&snap, 0x1010, b, 16), 0); /* touches a */
+	CHECK_EQ_INT(mem_snapshot_add(&snap, 0x2000, c, 256), 0);
+	/* out of order, overlapping, empty, wrapping: refused */
+	CHECK_EQ_INT(mem_snapshot_add(&snap, 0x1800, c, 8), ERR_INVAL);
+	CHECK_EQ_INT(mem_snapshot_add(&snap, 0x20ff, c, 8), ERR_INVAL);
+	CHECK_EQ_INT(mem_snapshot_add(&snap, 0x3000, c, 0), ERR_INVAL);
+	CHECK_EQ_INT(mem_snapshot_add(&snap, UINT64_MAX - 4, c, 8), ERR_INVAL);
+	CHECK_EQ_INT((long long)snap.n, 3);
+	struct mem_source m;
+	mem_snapshot_source(&m, &snap, 1234);
+	unsigned char buf[64];
+	CHECK_EQ_INT(mem_read(&m, 0x1004, buf, 12), 0);
+	CHECK(memcmp(buf, "456789abcdef", 12) == 0);
+	CHECK_EQ_INT(mem_read(&m, 0x1010, buf, 16), 0);
+	CHECK(memcmp(buf, b, 16) == 0);
+	CHECK_EQ_INT(mem_read(&m, 0x100c, buf, 8), ERR_FAULT);  /* straddles a and b */
+	CHECK_EQ_INT(mem_read(&m, 0x0ff8, buf, 16), ERR_FAULT); /* starts before a */
+	CHECK_EQ_INT(mem_read(&m, 0x20f8, buf, 9), ERR_FAULT);  /* runs past c */
+	CHECK_EQ_INT(mem_read(&m, 0x20f8, buf, 8), 0);
+	CHECK_EQ_INT(mem_read(&m, 0x500, buf, 1), ERR_FAULT);   /* below everything */
+	CHECK_EQ_INT(mem_read(&m, 0x9000, buf, 1), ERR_FAULT);  /* above everything */
+	CHECK_EQ_INT(mem_read(&m, UINT64_MAX, buf, 2), ERR_FAULT);
+	struct mem_iov iov[] = {
+		{ 0x2000, buf, 3 },
+		{ 0x1000, buf + 3, 4 },
+		{ 0x100e, buf + 7, 4 }, /* straddles */
+		{ 0x1010, buf + 11, 4 },
+	};
+	CHECK_EQ_INT(mem_readv(&m, iov, 4), 2);
+	CHECK(memcmp(buf, "\1\2\3" "0123", 7) == 0);
+	CHECK_EQ_INT(mem_readv(&m, iov + 3, 1), 1);
+	CHECK_EQ_INT(mem_readv(&m, iov + 2, 2), 0);
+	CHECK(m.stats.faults > 0);
+	mem_close(&m);
+	mem_snapshot_release(&snap);
+}
+
+/* A recording keeps what a live source read and nothing that failed;
+ * sealed, overlapping and touching reads become one range that answers
+ * reads the live process answers. */
+TEST(snapshot_record)
+{
+	struct mem_source m;
+	CHECK_EQ_INT(mem_open(&m, getpid(), at(0)), 0);
+	struct mem_snapshot snap;
+	mem_snapshot_init(&snap);
+	mem_snapshot_record(&m, &snap);
+	unsigned char buf[64];
+	CHECK_EQ_INT(mem_read(&m, at(100), buf, 20), 0);
+	CHECK_EQ_INT(mem_read(&m, at(110), buf, 30), 0);   /* overlaps */
+	CHECK_EQ_INT(mem_read(&m, at(2 * psz - 4), buf, 8), ERR_FAULT);
+	struct mem_iov iov[] = {
+		{ at(140), buf, 10 },                       /* touches */
+		{ at(psz), buf + 10, 10 },
+		{ at(2 * psz), buf + 20, 10 },              /* unmapped */
+		{ at(300), buf + 30, 10 },
+	};
+	CHECK_EQ_INT(mem_readv(&m, iov, 4), 2);
+	CHECK_EQ_INT((long long)snap.n, 4);
+	CHECK(!snap.overflow);
+	mem_snapshot_seal(&m, &snap);
+	CHECK(m.snap == NULL);
+	CHECK_EQ_INT((long long)snap.n, 2);
+	CHECK_EQ_INT((long long)snap.total, 50 + 10);
+	/* the recording source reads live again */
+	CHECK_EQ_INT(mem_read(&m, at(300), buf, 10), 0);
+	mem_close(&m);
+	struct mem_source r;
+	mem_snapshot_source(&r, &snap, getpid());
+	CHECK_EQ_INT(mem_read(&r, at(100), buf, 50), 0);
+	CHECK(memcmp(buf, pages + 100, 50) == 0);
+	CHECK_EQ_INT(mem_read(&r, at(psz), buf, 10), 0);
+	CHECK(memcmp(buf, pages + psz, 10) == 0);
+	CHECK_EQ_INT(mem_read(&r, at(99), buf, 2), ERR_FAULT);
+	CHECK_EQ_INT(mem_read(&r, at(300), buf, 10), ERR_FAULT);
+	CHECK_EQ_INT(mem_read(&r, at(2 * psz - 4), buf, 4), ERR_FAULT);
+	/* a sealed snapshot takes no borrowed ranges */
+	CHECK_EQ_INT(mem_snapshot_add(&snap, at(3 * psz), buf, 4), ERR_INVAL);
+	mem_close(&r);
+	mem_snapshot_release(&snap);
+}
+
 int main(void)
 {
 	setup();
+	RUN(snapshot_ranges);
+	RUN(snapshot_record);
 	RUN(identity);
 	RUN(all_read);
 	RUN(faults);
