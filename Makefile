@@ -53,8 +53,8 @@ $(BUILD)/obj/%.o: src/%.c
 	$(Q)$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -c -o $@ $<
 
 # the flamegraph page's files are embedded with .incbin (see the source)
-$(BUILD)/obj/out/flamegraph_page.o: $(wildcard src/out/flamegraph/*)
-$(BUILD)/obj/out/heatmap.o: $(wildcard src/out/heatmap/*)
+$(BUILD)/obj/format/flamegraph_page.o: $(wildcard src/format/flamegraph/*)
+$(BUILD)/obj/format/heatmap.o: $(wildcard src/format/heatmap/*)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIBOBJS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)

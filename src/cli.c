@@ -18,7 +18,7 @@
 
 #include "base/error.h"
 #include "base/pytext.h"
-#include "out/out.h"
+#include "format/out.h"
 
 #ifndef STROBE_VERSION
 #define STROBE_VERSION "0.1.0"
@@ -120,7 +120,7 @@ struct opt_spec {
 	/* ArgumentDefaultsHelpFormatter's "(default: ...)"; NULL = SUPPRESS */
 	const char *default_text;
 	/* a format option is offered only when strobe has that writer
-	 * (out_formats[] in src/out/out.c) */
+	 * (out_formats[] in src/format/out.c) */
 	const char *format_name;
 };
 

@@ -4,7 +4,7 @@
 #include "base/error.h"
 #include "model/sample.h"
 #include "py/walk.h"
-#include "target/mem.h"
+#include "process/mem.h"
 
 #include <string.h>
 

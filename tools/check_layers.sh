@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # check_layers.sh - enforce the include layering of DESIGN.md:
-#   0 base/   1 target/ model/   2 py/ out/   3 sampler.c cli.c tui/
+#   0 base/   1 process/ model/   2 py/ format/   3 sampler.c cli.c tui/
 #   4 profiling/ (what the subcommands share)   5 main.c cmd/ (the subcommands)
 # An #include may only point to a lower layer, or within the same module
 # directory; modules of one layer never include each other.
@@ -10,8 +10,8 @@ cd "$(dirname "$0")/.."
 layer_of() {
 	case "$1" in
 	base/*) echo 0 ;;
-	target/* | model/*) echo 1 ;;
-	py/* | out/*) echo 2 ;;
+	process/* | model/*) echo 1 ;;
+	py/* | format/*) echo 2 ;;
 	sampler.* | cli.* | tui/*) echo 3 ;;
 	profiling/*) echo 4 ;;
 	main.c | cmd/*) echo 5 ;;

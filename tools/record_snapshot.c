@@ -4,7 +4,7 @@
  *
  * The target's threads are held with ptrace for the whole recording, so
  * the memory does not change under it.  Through a recording memory source
- * (target/mem.h) it repeats the layout step of the runtime (3.13+ reads
+ * (process/mem.h) it repeats the layout step of the runtime (3.13+ reads
  * _Py_DebugOffsets) and takes PY_WALKS walks with the real walker, every
  * thread, <GC> and <native> frames on.  Only the ranges read are kept.
  * Before writing, the snapshot is replayed in this process with a new
@@ -22,8 +22,8 @@
 #include "py/runtime.h"
 #include "py/snapshot.h"
 #include "py/walk.h"
-#include "target/mem.h"
-#include "target/ptrace.h"
+#include "process/mem.h"
+#include "process/ptrace.h"
 
 #include <errno.h>
 #include <stdio.h>

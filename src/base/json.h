@@ -1,6 +1,6 @@
 /* json.h - strobe's one JSON writer: string literals and numbers (as
  * Python's json module writes them).  gecko, jsonl, speedscope and the
- * pages' embedded data (out/htmlenc.h) write their strings with it; the
+ * pages' embedded data (format/htmlenc.h) write their strings with it; the
  * decimal numbers serve the text formats too.
  *
  * strobe's strings are valid UTF-8 (base/utf8.h: the profile's strings are

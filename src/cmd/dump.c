@@ -1,5 +1,5 @@
 /* dump.c - strobe dump PID: one snapshot of a Python process's stacks,
- * taken here and printed by out/dump.c as Tachyon's `dump` prints it. */
+ * taken here and printed by format/dump.c as Tachyon's `dump` prints it. */
 #include "cmd/cmd.h"
 
 #include "base/buf.h"
@@ -9,17 +9,17 @@
 #include "base/intern.h"
 #include "cli.h"
 #include "model/sample.h"
-#include "out/dump.h"
-#include "out/out.h"
+#include "format/dump.h"
+#include "format/out.h"
 #include "profiling/profiling.h"
 #include "py/asyncio.h"
 #include "py/open.h"
 #include "py/runtime.h"
 #include "py/walk.h"
-#include "target/mem.h"
-#include "target/ptrace.h"
-#include "target/rootfs.h"
-#include "target/task.h"
+#include "process/mem.h"
+#include "process/ptrace.h"
+#include "process/rootfs.h"
+#include "process/task.h"
 
 #include <errno.h>
 #include <signal.h>

@@ -6,10 +6,10 @@
 #include "cli.h"
 #include "model/profile.h"
 #include "model/sample.h"
-#include "out/binary.h"
-#include "out/out.h"
+#include "format/binary.h"
+#include "format/out.h"
 #include "profiling/profiling.h"
-#include "target/rootfs.h"
+#include "process/rootfs.h"
 
 #include <errno.h>
 #include <malloc.h>

@@ -10,9 +10,9 @@
 #include "py/open.h"
 #include "py/runtime.h"
 #include "sampler.h"
-#include "target/mem.h"
-#include "target/spawn.h"
-#include "target/task.h"
+#include "process/mem.h"
+#include "process/spawn.h"
+#include "process/task.h"
 
 #include <errno.h>
 #include <fcntl.h>

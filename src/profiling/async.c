@@ -9,7 +9,7 @@
 #include "py/asyncio.h"
 #include "py/walk.h"
 #include "sampler.h"
-#include "target/spawn.h"
+#include "process/spawn.h"
 
 #include <stdlib.h>
 

@@ -51,13 +51,13 @@
 #include "base/error.h"
 #include "base/hash.h"
 #include "cli.h"
-#include "out/out.h"
+#include "format/out.h"
 #include "py/open.h"
 #include "py/runtime.h"
 #include "sampler.h"
-#include "target/mem.h"
-#include "target/spawn.h"
-#include "target/task.h"
+#include "process/mem.h"
+#include "process/spawn.h"
+#include "process/task.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -458,7 +458,7 @@ static void reap(struct profiling_children *m)
 
 /* A guess that failed: the fork exec'd something that is not Python.  Its
  * profiler goes without a word and without an output: killed before it
- * closed its output, it never renamed it into place (out/outfile.h), and
+ * closed its output, it never renamed it into place (format/outfile.h), and
  * a file already at that name is not its own to remove. */
 static void discard(struct profiling_children *m, size_t i)
 {

@@ -31,8 +31,8 @@
 #include "py/open.h"
 #include "py/runtime.h"
 #include "py/walk.h"
-#include "target/mem.h"
-#include "target/task.h"
+#include "process/mem.h"
+#include "process/task.h"
 
 #include <stdio.h>
 #include <stdlib.h>

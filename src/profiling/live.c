@@ -11,7 +11,7 @@
 #include "py/opcodes.h"
 #include "py/runtime.h"
 #include "sampler.h"
-#include "target/spawn.h"
+#include "process/spawn.h"
 #include "tui/tui.h"
 
 #include <stdio.h>

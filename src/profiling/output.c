@@ -9,12 +9,12 @@
 #include "cli.h"
 #include "model/profile.h"
 #include "model/sample.h"
-#include "out/binary.h"
-#include "out/out.h"
-#include "out/outfile.h"
+#include "format/binary.h"
+#include "format/out.h"
+#include "format/outfile.h"
 #include "py/opcodes.h"
-#include "target/rootfs.h"
-#include "target/spawn.h"
+#include "process/rootfs.h"
+#include "process/spawn.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -13,7 +13,7 @@
 
 #include "base/buf.h"
 #include "base/error.h"
-#include "out/out.h"
+#include "format/out.h"
 
 struct options;
 struct profile;
@@ -66,7 +66,7 @@ void profiling_check_baseline(const struct options *o);
 
 /* What the outputs may want to know of the profiled process. */
 struct profiling_target {
-	const struct rootfs *rootfs; /* its files (target/rootfs.h), captured while it
+	const struct rootfs *rootfs; /* its files (process/rootfs.h), captured while it
 				      * ran; NULL: no source is shown */
 	int py_major, py_minor, py_micro; /* its Python, to name opcodes and for the
 					   * binary header; 0 if unknown */

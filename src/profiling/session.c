@@ -8,16 +8,16 @@
 #include "base/error.h"
 #include "cli.h"
 #include "model/profile.h"
-#include "out/out.h"
+#include "format/out.h"
 #include "py/layout.h"
 #include "py/open.h"
 #include "py/runtime.h"
 #include "py/walk.h"
 #include "sampler.h"
-#include "target/mem.h"
-#include "target/ptrace.h"
-#include "target/rootfs.h"
-#include "target/spawn.h"
+#include "process/mem.h"
+#include "process/ptrace.h"
+#include "process/rootfs.h"
+#include "process/spawn.h"
 
 #include <errno.h>
 #include <fcntl.h>

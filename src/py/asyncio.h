@@ -37,7 +37,7 @@
 #include "base/hash.h"
 #include "base/intern.h"
 #include "model/sample.h"
-#include "target/mem.h"
+#include "process/mem.h"
 
 struct errmsg;
 struct py_walker;

@@ -23,7 +23,7 @@
 #include "base/intern.h"
 #include "py/fail.h"
 #include "py/linetable.h"
-#include "target/mem.h"
+#include "process/mem.h"
 
 struct py_runtime;
 

@@ -2,7 +2,7 @@
 
 #include "base/error.h"
 #include "py/runtime.h"
-#include "target/mem.h"
+#include "process/mem.h"
 
 int py_open(pid_t pid, struct mem_source *mem, struct py_runtime *rt, struct errmsg *e)
 {

@@ -6,7 +6,7 @@
 #include <stddef.h>
 
 #include "base/buf.h"
-#include "target/mem.h"
+#include "process/mem.h"
 
 struct py_layout;
 

@@ -1,9 +1,9 @@
 #include "py/runtime.h"
 
 #include "base/error.h"
-#include "target/elf.h"
-#include "target/maps.h"
-#include "target/rootfs.h"
+#include "process/elf.h"
+#include "process/maps.h"
+#include "process/rootfs.h"
 
 #include <ctype.h>
 #include <stdbool.h>
@@ -79,7 +79,7 @@ static bool match_version_literal(const unsigned char *p, size_t avail, void *ar
 }
 
 /* Parse the file behind a mapping: the mapped file itself, never another
- * one that a hostile target put at its path since (target/rootfs.h). */
+ * one that a hostile target put at its path since (process/rootfs.h). */
 static int open_mapped(pid_t pid, const struct map_entry *m, struct elf_file *elf)
 {
 	int fd;

@@ -14,7 +14,7 @@
 #include <sys/types.h>
 
 #include "py/layout.h"
-#include "target/mem.h"
+#include "process/mem.h"
 
 struct errmsg;
 

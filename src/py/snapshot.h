@@ -3,7 +3,7 @@
  * tests/fuzz/fuzz_walk.c) with the stacks it gave live beside it.
  *
  * tools/record_snapshot stops a target, walks it through a recording
- * memory source (target/mem.h) and writes what was read, the runtime facts
+ * memory source (process/mem.h) and writes what was read, the runtime facts
  * py_runtime_find found (the ones that come from the target's files, which
  * a snapshot does not hold), and the text of each walk.  A replay builds
  * the runtime from those facts with py_runtime_layout (3.13+ reads its
@@ -42,7 +42,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "target/mem.h"
+#include "process/mem.h"
 
 struct buf;
 struct errmsg;

@@ -19,8 +19,8 @@
 #include "py/code.h"
 #include "py/fail.h"
 #include "py/runtime.h"
-#include "target/mem.h"
-#include "target/task.h"
+#include "process/mem.h"
+#include "process/task.h"
 
 /* Bounds on what one sample may contain. */
 #define PY_MAX_FRAMES 8192       /* per thread */

@@ -437,7 +437,7 @@ def t_pstats_file(ctx):
             raise Failure("%s is not a marshal file: %s" % (out, e))
     check(isinstance(data, dict), "marshal file holds %s, not a dict", type(data).__name__)
     # Tachyon adds ("__sampled__",): True, which only 3.15's pstats accepts; strobe may
-    # leave it out (src/out/pstats.c) so that every version's pstats loads the file.
+    # leave it out (src/format/pstats.c) so that every version's pstats loads the file.
     check(data.get(("__sampled__",), True) is True, "('__sampled__',) maps to %r",
           data.get(("__sampled__",)))
     L, file = ready["lines"], ready["file"]
@@ -670,7 +670,7 @@ def t_usage_errors(ctx):
            ["run", "--collapsed", "--pstats", spin], ["run", "--collapsed", "--sort", "name", spin],
            ["run", "-l", "x", spin], ["run", "--sort", "bogus", spin], ["run", "--bogus", spin],
            ["attach", "-m", "1"]]
-    env = ctx.env(STROBE_TARGET_TIMEOUT="5")
+    env = ctx.env(STROBE_PROCESS_TIMEOUT="5")
     for args in bad:
         p = ctx.strobe(args, ready=False, env=env)
         rc = p.wait(30)

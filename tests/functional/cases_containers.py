@@ -32,7 +32,7 @@ NOBODY = 65534
 
 def _env(ctx):
     # the sleeper naps 0.2 s: off the run queue even when the CPUs are busy
-    return ctx.env(STROBE_TARGET_TIMEOUT=60, STROBE_SLEEP_S=0.2)
+    return ctx.env(STROBE_PROCESS_TIMEOUT=60, STROBE_SLEEP_S=0.2)
 
 
 def _children(pid):

@@ -600,7 +600,7 @@ def t_gecko_unwritable(ctx):
 
 def peak_rss_kib(ctx, seconds, rate):
     """strobe's peak RSS (KiB, GNU time) attached to a steady spinner for `seconds`."""
-    proc, ready = ctx.start_target("spin.py", STROBE_TARGET_TIMEOUT=str(seconds + 30))
+    proc, ready = ctx.start_target("spin.py", STROBE_PROCESS_TIMEOUT=str(seconds + 30))
     out = ctx.path("mem-%d.json" % seconds)
     rss = ctx.path("rss-%d.txt" % seconds)
     p = ctx.strobe(["attach", "-d", str(seconds), "-r", rate, "--gecko", "-o", out,

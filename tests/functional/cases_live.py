@@ -790,7 +790,7 @@ def footer(lines):
 @case("live_vs_tachyon", versions={(3, 15)})
 def t_live_vs_tachyon(ctx):
     """--live next to Tachyon's --live on one target: the same screens after the same keys, widths, finish"""
-    target, ready = start_in_namespace(ctx, "threads.py", STROBE_TARGET_TIMEOUT=240)
+    target, ready = start_in_namespace(ctx, "threads.py", STROBE_PROCESS_TIMEOUT=240)
     pid = str(ready["pid"])
     W, H = 150, 40
     pr = Pair(ctx, pid, W, H)

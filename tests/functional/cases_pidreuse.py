@@ -22,7 +22,7 @@ def _spawn_on_pid(ctx, argv, pid, name):
     fork), or None when another process took the number first."""
     with open(LAST_PID, "w") as f:
         f.write(str(pid - 1))
-    p = ctx.spawn(argv, env=ctx.env(STROBE_TARGET_TIMEOUT=6), name=name)
+    p = ctx.spawn(argv, env=ctx.env(STROBE_PROCESS_TIMEOUT=6), name=name)
     if p.pid == pid:
         return p
     p.kill()
@@ -36,7 +36,7 @@ def t_pid_reuse(ctx):
     _, tpath = ctx.target("pidreuse.py")
     cmd = ["setarch", "x86_64", "-R"] + ctx.interp.command(tpath)
     for attempt in range(5):
-        old = ctx.spawn(cmd, env=ctx.env(STROBE_TARGET_TIMEOUT=60), name="old")
+        old = ctx.spawn(cmd, env=ctx.env(STROBE_PROCESS_TIMEOUT=60), name="old")
         old.message("ready")
         out = ctx.path("reuse%d.txt" % attempt)
         p = ctx.strobe(["attach", "-r", "20", "--realtime-stats", "--collapsed", "-o", out,
@@ -79,7 +79,7 @@ def t_dump_pid_reuse(ctx):
             "-ex", "break py_walker_init", "-ex", "run", "-ex", "shell echo HELD",
             "-ex", "shell read go < '%s'" % gate, "-ex", "continue", "--args"]
     for attempt in range(5):
-        old = ctx.spawn(cmd, env=ctx.env(STROBE_TARGET_TIMEOUT=60), name="old")
+        old = ctx.spawn(cmd, env=ctx.env(STROBE_PROCESS_TIMEOUT=60), name="old")
         old.message("ready")
         p = ctx.strobe(["dump", str(old.pid)], ready=False, prefix=hold)
         p.wait_output("HELD", timeout=60)

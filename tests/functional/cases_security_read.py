@@ -1,5 +1,5 @@
 """strobe reads a target's files as the target itself would (docs/security.md,
-src/target/rootfs.h): names resolved inside its root, opened with its
+src/process/rootfs.h): names resolved inside its root, opened with its
 credentials, and the ELF file it has mapped rather than whatever its root now
 holds at that path.  The target (tests/targets/hostile_files.py) names its
 code after files it chooses; the heat map, the flame graph and `dump` must
@@ -283,5 +283,5 @@ def t_read_heatmap_bounded(ctx):
     check(rc == 0, "strobe attach --heatmap exited with %s", rc)
     ctx.notes.append("strobe --heatmap: peak RSS %.0f MiB" % rss)
     # unbounded, this took 609 MiB; bounded, 70-105 MiB from run to run
-    # (the whole libpython is read into memory at attach, see target/elf.c)
+    # (the whole libpython is read into memory at attach, see process/elf.c)
     check(rss < 200, "strobe --heatmap took %.0f MiB for a source of 3 million lines", rss)

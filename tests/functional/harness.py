@@ -273,7 +273,7 @@ class Ctx:
                   "STROBE_PROGRESS_AFTER"):
             env.pop(k, None)
         env["PYTHONDONTWRITEBYTECODE"] = "1"
-        env["STROBE_TARGET_TIMEOUT"] = "60"
+        env["STROBE_PROCESS_TIMEOUT"] = "60"
         for k, v in extra.items():
             if v is None:
                 env.pop(k, None)

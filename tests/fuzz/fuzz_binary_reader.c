@@ -15,7 +15,7 @@
 #include "base/error.h"
 #include "base/intern.h"
 #include "model/sample.h"
-#include "out/binary.h"
+#include "format/binary.h"
 
 #include <stdint.h>
 #include <stdio.h>

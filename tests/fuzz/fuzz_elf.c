@@ -1,4 +1,4 @@
-/* fuzz_elf.c - libFuzzer target: the ELF reader (src/target/elf.h) on
+/* fuzz_elf.c - libFuzzer target: the ELF reader (src/process/elf.h) on
  * arbitrary bytes.
  *
  * Each input is an ELF image validated in memory with elf_parse, then every
@@ -15,7 +15,7 @@
  * Built and run by tests/fuzz/run.sh; seeds in tests/fuzz/corpus/elf.
  */
 #include "base/error.h"
-#include "target/elf.h"
+#include "process/elf.h"
 
 #include <ctype.h>
 #include <elf.h>

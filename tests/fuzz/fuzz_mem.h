@@ -11,7 +11,7 @@
 #ifndef STROBE_FUZZ_MEM_H
 #define STROBE_FUZZ_MEM_H
 
-#include "target/mem.h"
+#include "process/mem.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -17,9 +17,9 @@
  */
 #include "base/buf.h"
 #include "base/error.h"
-#include "target/maps.h"
-#include "target/rootfs.h"
-#include "target/task.h"
+#include "process/maps.h"
+#include "process/rootfs.h"
+#include "process/task.h"
 
 #include <limits.h>
 #include <stdint.h>

@@ -4,7 +4,7 @@
  *
  * Input: a snapshot file.  The parser must refuse what is malformed; what
  * it accepts is replayed through the real walker (its runtime built from
- * the file's facts, its walks over the snapshot backend of target/mem.h)
+ * the file's facts, its walks over the snapshot backend of process/mem.h)
  * exactly as tests/unit/test_walk.c replays the fixtures.  Checked
  * besides crashes, sanitizer reports, leaks and time: every walk of the
  * replay is described (one "walk K:" line per walk taken).

@@ -45,7 +45,7 @@ mkdir -p "$out"
 # own build of the reader with a small window, so that small inputs cross
 # the window's edges)
 table='
-binary|3|65536|120|-DSTROBE_BINARY_WINDOW=8192 src/out/binary_reader.c
+binary|3|65536|120|-DSTROBE_BINARY_WINDOW=8192 src/format/binary_reader.c
 elf|3|32768|10|
 proc|2|16384|10|
 linetable|1|4096|10|

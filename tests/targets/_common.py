@@ -8,7 +8,7 @@ know exactly: pid, native thread ids, interpreter version, argv, and the line
 numbers of every source line marked with a trailing "# @name" comment, so no
 test hard-codes a line number.
 
-Every target holds still only until END (STROBE_TARGET_TIMEOUT seconds after
+Every target holds still only until END (STROBE_PROCESS_TIMEOUT seconds after
 start, default 60) and then exits with status 3, so nothing is left running if
 a test or the profiler dies.
 """
@@ -28,7 +28,7 @@ def _float_env(name, default):
         return float(default)
 
 
-END = now() + _float_env("STROBE_TARGET_TIMEOUT", "60")
+END = now() + _float_env("STROBE_PROCESS_TIMEOUT", "60")
 
 _lock = threading.Lock()
 _out = []  # the opened STROBE_READY_PATH, kept open so a FIFO reader sees one stream
@@ -74,6 +74,6 @@ def signal(event, path=None, **info):
 
 
 def timed_out():
-    sys.stderr.write("target: STROBE_TARGET_TIMEOUT reached, exiting\n")
+    sys.stderr.write("target: STROBE_PROCESS_TIMEOUT reached, exiting\n")
     sys.stderr.flush()
     os._exit(3)

@@ -14,7 +14,7 @@ def main():
         os.write(int(fd), msg.encode("ascii"))
     else:
         sys.stderr.write(msg)
-    end = time.time() + float(os.environ.get("STROBE_TARGET_TIMEOUT", "60"))
+    end = time.time() + float(os.environ.get("STROBE_PROCESS_TIMEOUT", "60"))
     while time.time() < end:
         time.sleep(0.01)
     sys.exit(3)

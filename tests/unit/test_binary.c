@@ -22,7 +22,7 @@
 #include "base/intern.h"
 #include "base/utf8.h"
 #include "model/sample.h"
-#include "out/binary.h"
+#include "format/binary.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -7,7 +7,7 @@
 
 #include "cli.h"
 #include "harness.h"
-#include "out/out.h"
+#include "format/out.h"
 
 /* A writable argv with "strobe" in front, NULL-terminated. */
 #define ARGV(...) ((char *[]){ "strobe", __VA_ARGS__, NULL })

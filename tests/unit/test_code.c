@@ -12,7 +12,7 @@
 #include "py/layout.h"
 #include "py/opcodes.h"
 #include "py/runtime.h"
-#include "target/mem.h"
+#include "process/mem.h"
 
 #include <stdint.h>
 #include <stdlib.h>

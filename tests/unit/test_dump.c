@@ -1,4 +1,4 @@
-/* test_dump.c - `strobe dump`'s text (out/dump.c) from a sample made here:
+/* test_dump.c - `strobe dump`'s text (format/dump.c) from a sample made here:
  * Tachyon's sections and frame lines, source lines through the request's
  * reader (read once per file), the executing range in colour, opcode
  * names, task sections and what is left out. */
@@ -8,8 +8,8 @@
 #include "base/error.h"
 #include "base/intern.h"
 #include "model/sample.h"
-#include "out/dump.h"
-#include "out/out.h"
+#include "format/dump.h"
+#include "format/out.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* test_elf.c - the ELF64 reader (src/target/elf.h) on real binaries and on
+/* test_elf.c - the ELF64 reader (src/process/elf.h) on real binaries and on
  * hostile files.
  *
  * The reader reads files strobe did not write (a target's executable and
@@ -10,8 +10,8 @@
 #include "harness.h"
 
 #include "base/error.h"
-#include "target/elf.h"
-#include "target/maps.h"
+#include "process/elf.h"
+#include "process/maps.h"
 
 #include <elf.h>
 #include <fcntl.h>

@@ -1,4 +1,4 @@
-/* test_flamegraph.c - the flamegraph data tree (out/flamegraph.c).
+/* test_flamegraph.c - the flamegraph data tree (format/flamegraph.c).
  *
  * The page's data is checked against Tachyon itself by the functional tests
  * (cases_flamegraph.py); here: the tree built without the nodes pruning
@@ -13,8 +13,8 @@
 #include "base/buf.h"
 #include "base/intern.h"
 #include "model/profile.h"
-#include "out/flamegraph.h"
-#include "out/out.h"
+#include "format/flamegraph.h"
+#include "format/out.h"
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -10,8 +10,8 @@
 #include "base/intern.h"
 #include "model/profile.h"
 #include "model/sample.h"
-#include "out/binary.h"
-#include "out/out.h"
+#include "format/binary.h"
+#include "format/out.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -17,7 +17,7 @@
 #include "base/intern.h"
 #include "model/profile.h"
 #include "model/sample.h"
-#include "out/out.h"
+#include "format/out.h"
 #include "py/opcodes.h"
 
 #include <dirent.h>

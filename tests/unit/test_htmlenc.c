@@ -2,7 +2,7 @@
 #include "harness.h"
 
 #include "base/buf.h"
-#include "out/htmlenc.h"
+#include "format/htmlenc.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -9,7 +9,7 @@
 #include "base/buf.h"
 #include "model/profile.h"
 #include "model/sample.h"
-#include "out/out.h"
+#include "format/out.h"
 
 #include <ctype.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* test_maps.c - /proc/PID/maps parsing (src/target/maps.h).
+/* test_maps.c - /proc/PID/maps parsing (src/process/maps.h).
  *
  * Lines are copied from real maps files (spacing included): the kernel pads
  * the path column with spaces, leaves a trailing space after the inode of an
@@ -7,7 +7,7 @@
 #include "harness.h"
 
 #include "base/error.h"
-#include "target/maps.h"
+#include "process/maps.h"
 
 #include <limits.h>
 #include <signal.h>

@@ -7,7 +7,7 @@
 #include "harness.h"
 
 #include "base/buf.h"
-#include "out/marshal.h"
+#include "format/marshal.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* test_mem.c - reading process memory (src/target/mem.c), on this process:
+/* test_mem.c - reading process memory (src/process/mem.c), on this process:
  * mem_readv's count of leading ranges read, with ranges that continue each
  * other here or in the target (which it passes to the kernel as one), and
  * the same answers through /proc/PID/mem and through a snapshot of the
@@ -8,7 +8,7 @@
 #include "harness.h"
 
 #include "base/error.h"
-#include "target/mem.h"
+#include "process/mem.h"
 
 #include <fcntl.h>
 #include <stdint.h>

@@ -3,7 +3,7 @@
 #include "harness.h"
 
 #include "base/error.h"
-#include "out/outfile.h"
+#include "format/outfile.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -4,7 +4,7 @@
 
 #include "base/buf.h"
 #include "model/profile.h"
-#include "out/out.h"
+#include "format/out.h"
 
 #include <stdint.h>
 #include <stdlib.h>

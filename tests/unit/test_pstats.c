@@ -15,7 +15,7 @@
 #include "base/buf.h"
 #include "base/intern.h"
 #include "model/profile.h"
-#include "out/out.h"
+#include "format/out.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -775,7 +775,7 @@ static char *slurp(const char *path, size_t *len)
 
 /* The marshal file of a small profile, byte for byte: key order, full file
  * names, ints, floats, int callers with the recursion self-edge, and no
- * ("__sampled__",) marker (see src/out/pstats.c).  The bytes were checked
+ * ("__sampled__",) marker (see src/format/pstats.c).  The bytes were checked
  * to load with pstats.Stats() on 3.8-3.15. */
 TEST(file)
 {

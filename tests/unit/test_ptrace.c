@@ -1,4 +1,4 @@
-/* test_ptrace.c - holding a process's threads still (src/target/ptrace.h),
+/* test_ptrace.c - holding a process's threads still (src/process/ptrace.h),
  * on a forked child with three spinning threads: all stopped while held,
  * all running after, signals sent meanwhile not lost, strobe's signal mask
  * restored, a target killed while held reaped without a hang. */
@@ -6,7 +6,7 @@
 
 #include "base/clock.h"
 #include "base/error.h"
-#include "target/ptrace.h"
+#include "process/ptrace.h"
 
 #include <dirent.h>
 #include <pthread.h>

@@ -6,7 +6,7 @@
 #include "harness.h"
 
 #include "base/buf.h"
-#include "out/pymodule.h"
+#include "format/pymodule.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* test_rootfs.c - opening a target's files as the target would
- * (src/target/rootfs.h).
+ * (src/process/rootfs.h).
  *
  * A temporary directory plays the target's root: absolute symlinks, "..",
  * symlink loops, a FIFO, a directory, relative names from a working
@@ -13,9 +13,9 @@
 
 #include "base/buf.h"
 #include "base/error.h"
-#include "target/maps.h"
-#include "target/mem.h"
-#include "target/rootfs.h"
+#include "process/maps.h"
+#include "process/mem.h"
+#include "process/rootfs.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -6,7 +6,7 @@
 #include "model/sample.h"
 #include "py/walk.h"
 #include "sampler.h"
-#include "target/mem.h"
+#include "process/mem.h"
 
 #include <signal.h>
 #include <stdlib.h>

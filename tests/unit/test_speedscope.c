@@ -5,7 +5,7 @@
 #include "base/buf.h"
 #include "model/profile.h"
 #include "model/sample.h"
-#include "out/out.h"
+#include "format/out.h"
 
 #include <stdlib.h>
 #include <string.h>

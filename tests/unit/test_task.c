@@ -1,4 +1,4 @@
-/* test_task.c - the process tree from /proc (src/target/task.h):
+/* test_task.c - the process tree from /proc (src/process/task.h):
  * task_children and the cached task_tree that --subprocesses polls with.
  *
  * The test builds a real tree: this process -> A -> B, and -> C; every
@@ -7,7 +7,7 @@
 #include "harness.h"
 
 #include "base/error.h"
-#include "target/task.h"
+#include "process/task.h"
 
 #include <pthread.h>
 #include <sched.h>

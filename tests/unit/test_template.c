@@ -2,7 +2,7 @@
 #include "harness.h"
 
 #include "base/buf.h"
-#include "out/template.h"
+#include "format/template.h"
 
 #include <stdlib.h>
 #include <string.h>
