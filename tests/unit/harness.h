@@ -7,6 +7,7 @@
 #define STROBE_TEST_HARNESS_H
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int harness_failures;
@@ -52,6 +53,33 @@ static const char *harness_current;
 			        sb_ ? sb_ : "(null)");                                          \
 		}                                                                           \
 	} while (0)
+
+/* The whole file at path, NUL-terminated (so text can be compared as a
+ * string), its length without the NUL in *len; NULL if it cannot be
+ * opened.  The caller frees it. */
+static inline char *harness_slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	size_t cap = 4096, n = 0, got;
+	char *data = malloc(cap);
+	while (data && (got = fread(data + n, 1, cap - 1 - n, f)) > 0) {
+		n += got;
+		if (n == cap - 1) {
+			char *more = realloc(data, cap *= 2);
+			if (!more)
+				free(data);
+			data = more;
+		}
+	}
+	fclose(f);
+	if (!data)
+		return NULL;
+	data[n] = '\0';
+	*len = n;
+	return data;
+}
 
 static inline int harness_done_named(const char *file)
 {

@@ -102,20 +102,4 @@ static inline int stackfile_load(struct profile *p, const char *name, int *mode)
 	return stackfile_each(p, name, mode, stackfile_add, NULL);
 }
 
-/* The whole file at path (NUL-terminated, *len bytes), or NULL. */
-static char *stackfile_slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	struct buf b = BUF_INIT;
-	char tmp[4096];
-	size_t n;
-	while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0)
-		buf_append(&b, tmp, n);
-	fclose(f);
-	*len = b.len;
-	return b.data ? b.data : xstrdup("");
-}
-
 #endif

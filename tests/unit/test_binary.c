@@ -48,22 +48,6 @@ static const char *export_dir;
 
 /* ---- files ---------------------------------------------------------------- */
 
-static char *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	struct buf b = BUF_INIT;
-	char chunk[65536];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_append(&b, chunk, n);
-	fclose(f);
-	if (!b.data)
-		buf_reserve(&b, 1);
-	*len = b.len;
-	return b.data;
-}
 
 static int write_file(const char *path, const void *p, size_t n)
 {
@@ -539,7 +523,7 @@ static void export_file(const char *name, const char *path)
 		return;
 	char dst[600];
 	size_t len;
-	char *data = read_file(path, &len);
+	char *data = harness_slurp(path, &len);
 	if (!data)
 		return;
 	snprintf(dst, sizeof(dst), "%s/%s.bin", export_dir, name);
@@ -1057,10 +1041,10 @@ TEST(tachyon_files)
 		size_t base = strlen(path) - 4;
 		snprintf(want_path, sizeof(want_path), "%.*s.txt", (int)base, path);
 		size_t wlen;
-		char *want = read_file(want_path, &wlen);
+		char *want = harness_slurp(want_path, &wlen);
 		if (!want) {
 			snprintf(want_path, sizeof(want_path), "%.*s.err", (int)base, path);
-			want = read_file(want_path, &wlen);
+			want = harness_slurp(want_path, &wlen);
 		}
 		CHECK(want != NULL);
 		if (!want)
@@ -1082,9 +1066,9 @@ static void check_variants(const char *name, const char *ext, int flip)
 	char path[512];
 	snprintf(path, sizeof(path), FIXTURES "/%s.bin", name);
 	size_t len, vlen;
-	char *data = read_file(path, &len);
+	char *data = harness_slurp(path, &len);
 	snprintf(path, sizeof(path), FIXTURES "/%s%s", name, ext);
-	char *want = read_file(path, &vlen);
+	char *want = harness_slurp(path, &vlen);
 	CHECK(data && want);
 	if (!data || !want) {
 		free(data);
@@ -1297,9 +1281,9 @@ TEST(tachyon_reencode)
 		size_t base = strlen(names[i]) - 6;
 		snprintf(path, sizeof(path), FIXTURES "/%.*s.stats", (int)base, names[i]);
 		size_t slen, len, len2;
-		char *stats = read_file(path, &slen);
+		char *stats = harness_slurp(path, &slen);
 		snprintf(path, sizeof(path), FIXTURES "/%.*s.bin", (int)base, names[i]);
-		char *orig = read_file(path, &len);
+		char *orig = harness_slurp(path, &len);
 		harness_current = names[i];
 		struct errmsg e;
 		struct binary_reader *r;
@@ -1336,7 +1320,7 @@ TEST(tachyon_reencode)
 		CHECK_EQ_INT(sum.frames_saved, stat_field(stats, "frames_saved"));
 		CHECK_EQ_INT(sum.bytes_written, stat_field(stats, "bytes_written"));
 
-		char *mine = read_file(out, &len2);
+		char *mine = harness_slurp(out, &len2);
 		CHECK(mine != NULL);
 		if (mine) {
 			CHECK_EQ_INT(split_file(orig, len, &r1, &t1), 0);

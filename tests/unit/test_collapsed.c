@@ -88,22 +88,6 @@ static const char exp_empty[] =
 
 
 
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	struct buf b = BUF_INIT;
-	char tmp[4096];
-	size_t n;
-	while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0)
-		buf_append(&b, tmp, n);
-	fclose(f);
-	*len = b.len;
-	if (!b.data)
-		return xstrdup("");
-	return b.data;
-}
 
 /* The stacks through the collapsed stream to a temporary file; the bytes. */
 static char *write_file(const struct tstack *stacks)
@@ -120,7 +104,7 @@ static char *write_file(const struct tstack *stacks)
 	CHECK_EQ_INT(stacks_stream(&out_collapsed_stream, stacks, 1000, &req, &written), 0);
 	CHECK(written);
 	size_t len = 0;
-	char *got = slurp(path, &len);
+	char *got = harness_slurp(path, &len);
 	CHECK(got != NULL && strlen(got) == len);
 	unlink(path);
 	return got;

@@ -158,7 +158,7 @@ static void whole_case(const char *name)
 	CHECK(written);
 
 	size_t la = 0, lb = 0;
-	char *a = stackfile_slurp(via_row, &la), *b = stackfile_slurp(direct, &lb);
+	char *a = harness_slurp(via_row, &la), *b = harness_slurp(direct, &lb);
 	CHECK(a && b && la == lb && la > 0 && memcmp(a, b, la) == 0);
 	free(a);
 	free(b);

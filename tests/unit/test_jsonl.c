@@ -91,7 +91,7 @@ static char *stream_case(const char *name, struct out_request *req, int *rc)
 	if (*rc || !req->path)
 		return NULL;
 	size_t len = 0;
-	char *got = stackfile_slurp(req->path, &len);
+	char *got = harness_slurp(req->path, &len);
 	CHECK(got != NULL && strlen(got) == len);
 	return got;
 }
@@ -116,7 +116,7 @@ static void check_case(const char *name)
 	char path[512];
 	snprintf(path, sizeof(path), "%s/%s.jsonl", STACKFILE_DIR, name);
 	size_t len;
-	char *want = stackfile_slurp(path, &len);
+	char *want = harness_slurp(path, &len);
 	CHECK(want != NULL);
 	if (got && want) {
 		int a = blank_run_ids(got), b = blank_run_ids(want);
@@ -208,7 +208,7 @@ TEST(skip_idle_and_launcher)
 	CHECK_EQ_INT(out_jsonl_stream.close(st, &p, &req, &written), 0);
 	CHECK(written);
 	size_t len;
-	char *got = stackfile_slurp(path, &len);
+	char *got = harness_slurp(path, &len);
 	CHECK(got != NULL);
 	/* two stacks counted (line 3 twice), the coordinator's frame nowhere */
 	CHECK(got && strstr(got, "\"samples_total\":2}"));

@@ -205,7 +205,7 @@ static void write_pprof(const struct profile *p, int mode, struct decoded *d)
 	CHECK_EQ_INT(fmt->write(p, &req, &written), 0);
 	CHECK(written);
 	size_t len = 0;
-	char *gz = stackfile_slurp(path, &len);
+	char *gz = harness_slurp(path, &len);
 	unlink(path);
 	CHECK(len > 18 && (unsigned char)gz[0] == 0x1f && (unsigned char)gz[1] == 0x8b);
 	struct buf raw = BUF_INIT;

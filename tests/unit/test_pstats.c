@@ -758,20 +758,6 @@ TEST(empty)
 	free(got);
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	struct buf b = BUF_INIT;
-	char tmp[4096];
-	size_t n;
-	while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0)
-		buf_append(&b, tmp, n);
-	fclose(f);
-	*len = b.len;
-	return b.data;
-}
 
 /* The marshal file of a small profile, byte for byte: key order, full file
  * names, ints, floats, int callers with the recursion self-edge, and no
@@ -814,7 +800,7 @@ TEST(file)
 	CHECK_EQ_INT(stream(stacks, 1000, 0, &req, &written), 0);
 	CHECK(written);
 	size_t len = 0;
-	char *got = slurp(path, &len);
+	char *got = harness_slurp(path, &len);
 	CHECK(got != NULL);
 	CHECK_EQ_INT(len, sizeof(want) - 1);
 	CHECK(got && len == sizeof(want) - 1 && memcmp(got, want, len) == 0);

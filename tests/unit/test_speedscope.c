@@ -26,7 +26,7 @@ static char *write_speedscope(const struct profile *p)
 	CHECK_EQ_INT(fmt->write(p, &req, &written), 0);
 	CHECK(written);
 	size_t len = 0;
-	char *got = stackfile_slurp(path, &len);
+	char *got = harness_slurp(path, &len);
 	CHECK(got != NULL && strlen(got) == len);
 	unlink(path);
 	return got;

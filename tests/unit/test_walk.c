@@ -45,20 +45,6 @@
 
 #define FIXTURE_DIR "tests/fixtures/memory"
 
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	struct buf b = BUF_INIT;
-	char chunk[65536];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_append(&b, chunk, n);
-	fclose(f);
-	*len = b.len;
-	return b.data ? b.data : calloc(1, 1);
-}
 
 /* ---- what the steady target shows --------------------------------------- */
 
@@ -156,7 +142,7 @@ static bool thread_is(const struct th *t, const char *const *want, const char *s
 static void check_steady(int minor, const char *text)
 {
 	size_t slen;
-	char *src = slurp(STEADY_SOURCE, &slen);
+	char *src = harness_slurp(STEADY_SOURCE, &slen);
 	CHECK(src != NULL);
 	if (!src)
 		return;
@@ -517,7 +503,7 @@ static void check_fixture(int minor, const char *scenario)
 	char path[256];
 	snprintf(path, sizeof(path), FIXTURE_DIR "/3.%d-%s.snap", minor, scenario);
 	size_t len = 0;
-	char *data = slurp(path, &len);
+	char *data = harness_slurp(path, &len);
 	if (!data) {
 		fprintf(stderr, "%s: missing (run tools/record_fixtures.sh 3.%d)\n", path, minor);
 		CHECK(data != NULL);
@@ -602,7 +588,7 @@ TEST(steady_all_versions)
 TEST(parse_refuses)
 {
 	size_t len = 0;
-	char *data = slurp(FIXTURE_DIR "/3.12-steady.snap", &len);
+	char *data = harness_slurp(FIXTURE_DIR "/3.12-steady.snap", &len);
 	CHECK(data != NULL);
 	if (!data)
 		return;
