@@ -51,8 +51,11 @@ def main():
             raise SystemExit("worker %s did not start" % role)
     tids = dict(w.tids)
     tids["main"] = threading.get_native_id()
-    w.go.set()
+    # "ready" before "go": once the two spinners pass the GIL between them,
+    # a thread that gave it up for a write can wait long to get it back
+    # (3.14 on a loaded host: the main thread 0.6 s in that write)
     c.signal("ready", __file__, threads=tids)
+    w.go.set()
     while c.now() < c.END: time.sleep(0.005)  # @main_wait
     c.timed_out()
 
