@@ -2,7 +2,9 @@
  *
  * Takes samples on an absolute schedule (no drift), sleeping until each
  * deadline with clock_nanosleep; when it falls behind it samples
- * back-to-back, which is how the highest rates are reached.  It stops at
+ * back-to-back, which is how the highest rates are reached.  Behind by more
+ * than max(4 ticks, 4 ms) (a stall) it gives the missed ticks up and goes
+ * on from the present, rather than take a burst of samples of one moment.  It stops at
  * the duration, when the stop flag is raised (signals), or when the target
  * is gone, and hands every sample to a sink.
  */
@@ -59,7 +61,7 @@ struct sampler_config {
 	void *failed_ctx;
 	/* Optional (--live): called between samples, every tick_ns, with the
 	 * run so far; the live view polls keys and redraws from here, so it
-	 * must be quick (missed deadlines are caught up back-to-back).  A
+	 * must be quick (a redraw longer than the lag allowed gives ticks up).  A
 	 * non-zero return stops sampling. */
 	int (*tick)(void *ctx, const struct sampler_progress *p);
 	void *tick_ctx;

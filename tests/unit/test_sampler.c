@@ -2,6 +2,7 @@
  * driven through its take hook (no Python needed). */
 #include "harness.h"
 
+#include "base/clock.h"
 #include "base/error.h"
 #include "model/sample.h"
 #include "py/walk.h"
@@ -15,14 +16,22 @@
 
 struct script {
 	int refused;     /* takes answering ERR_NOPROC first */
+	int stall_at;    /* the take (1-based) that stalls, 0: none */
+	unsigned stall_ms;
 	int calls;
+	uint64_t at[256];/* when each take started */
 };
 
 static int take_script(void *ctx, struct sample *s)
 {
 	struct script *sc = ctx;
 	(void)s;
-	return sc->calls++ < sc->refused ? ERR_NOPROC : 0;
+	int n = sc->calls++;
+	if (n < (int)(sizeof(sc->at) / sizeof(sc->at[0])))
+		sc->at[n] = clock_now_ns();
+	if (n + 1 == sc->stall_at)
+		usleep(sc->stall_ms * 1000);
+	return n < sc->refused ? ERR_NOPROC : 0;
 }
 
 static int count_add(void *ctx, const struct sample *s)
@@ -41,7 +50,7 @@ static void run(struct mem_source *mem, struct script *sc, int *added, struct sa
 	struct sampler_config cfg;
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.interval_ns = 1000000;      /* 1 kHz */
-	cfg.duration_ns = 30000000;     /* 30 ms */
+	cfg.duration_ns = 60000000;     /* 60 ms */
 	cfg.take = take_script;
 	cfg.take_ctx = sc;
 	memset(res, 0, sizeof(*res));
@@ -55,7 +64,7 @@ TEST(refused_while_alive)
 {
 	struct mem_source mem;
 	CHECK_EQ_INT(mem_open(&mem, getpid(), 0), 0);
-	struct script sc = { 3, 0 };
+	struct script sc = { .refused = 3 };
 	int added = 0;
 	struct sampler_result res;
 	run(&mem, &sc, &added, &res);
@@ -75,7 +84,7 @@ TEST(refused_when_gone)
 	struct mem_source mem;
 	CHECK_EQ_INT(mem_open(&mem, c, 0), 0);
 	waitpid(c, NULL, 0);
-	struct script sc = { 1000, 0 };
+	struct script sc = { .refused = 1000 };
 	int added = 0;
 	struct sampler_result res;
 	run(&mem, &sc, &added, &res);
@@ -86,9 +95,32 @@ TEST(refused_when_gone)
 	mem_close(&mem);
 }
 
+/* A stall (strobe off its CPU for 30 ms at 1 kHz) is followed by samples
+ * on schedule from then on, not by a burst of back-to-back samples of the
+ * moment after it; the ticks given up are missed (fewer taken). */
+TEST(stall_gives_ticks_up)
+{
+	struct mem_source mem;
+	CHECK_EQ_INT(mem_open(&mem, getpid(), 0), 0);
+	struct script sc = { .stall_at = 5, .stall_ms = 30 };
+	int added = 0;
+	struct sampler_result res;
+	run(&mem, &sc, &added, &res);
+	/* takes within 300 us of the one after the stall */
+	int burst = 0;
+	for (int i = 5; i < sc.calls && i < 256; i++)
+		if (sc.at[i] - sc.at[5] < 300000)
+			burst++;
+	CHECK(burst <= 2);
+	CHECK(sc.calls >= 8);
+	CHECK(res.ticks <= 40); /* of 60 ticks in 60 ms, the 30 of the stall given up */
+	mem_close(&mem);
+}
+
 int main(void)
 {
 	RUN(refused_while_alive);
 	RUN(refused_when_gone);
+	RUN(stall_gives_ticks_up);
 	return harness_done();
 }
