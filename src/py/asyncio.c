@@ -206,13 +206,17 @@ int py_asyncio_find(struct py_asyncio *a, struct errmsg *e)
 	}
 	raddr_t addr;
 	uint64_t size;
-	int rc = py_runtime_find_section(rt->pid, ".AsyncioDebug", &addr, &size);
+	unsigned char d[256];
+	/* the offsets are constants: the file's bytes.  The memory at addr
+	 * was seen to hold another part of the file (a 3.14 debug build's
+	 * _asyncio caught while the loader mapped it: is_size read as
+	 * 8649585485808669674), which failed the run as a custom build */
+	int rc = py_runtime_find_section(rt->pid, ".AsyncioDebug", &addr, &size, d, sizeof(d));
 	if (rc == ERR_NOTFOUND)
 		errmsg_set(e, "AsyncioDebug section not available - asyncio module may not be loaded "
 			   "in target process %d", (int)rt->pid);
 	if (rc)
 		return rc;
-	unsigned char d[256];
 	if (am->struct_size > sizeof(d) || size != am->struct_size) {
 		errmsg_set(e, "the asyncio module of Python %d.%d has an unknown debug layout "
 			   "(.AsyncioDebug is %llu bytes, expected %u)", rt->major, rt->minor,
@@ -220,17 +224,13 @@ int py_asyncio_find(struct py_asyncio *a, struct errmsg *e)
 		return ERR_VERSION;
 	}
 	/* a 3.14 target may be between mapping _asyncio and filling in its
-	 * data (dlopen): come back later */
-	rc = mem_read(a->w->mem, addr, d, am->struct_size);
-	if (rc == ERR_FAULT)
+	 * data (dlopen): come back once the section reads as the file says */
+	unsigned char live[256];
+	rc = mem_read(a->w->mem, addr, live, am->struct_size);
+	if (rc == ERR_FAULT || (rc == 0 && memcmp(live, d, am->struct_size) != 0))
 		return ERR_NOTREADY;
 	if (rc)
 		return rc;
-	bool zero = true;
-	for (uint32_t i = 0; i < am->struct_size && zero; i++)
-		zero = d[i] == 0;
-	if (zero)
-		return ERR_NOTREADY;
 
 	/* what strobe knows from the version's headers must match (is_size:
 	 * the target's own, from _Py_DebugOffsets) */

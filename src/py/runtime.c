@@ -289,7 +289,8 @@ static int layout_from_debug(struct py_runtime *rt, struct mem_source *mem, stru
 	return 0;
 }
 
-int py_runtime_find_section(pid_t pid, const char *section, raddr_t *addr, uint64_t *size)
+int py_runtime_find_section(pid_t pid, const char *section, raddr_t *addr, uint64_t *size,
+			    void *bytes, size_t cap)
 {
 	struct maps maps;
 	int rc = maps_read(pid, &maps);
@@ -310,7 +311,8 @@ int py_runtime_find_section(pid_t pid, const char *section, raddr_t *addr, uint6
 			continue;
 		uint64_t vaddr, len, bias;
 		if (elf_find_section(&elf, section, &vaddr, &len) == 0 &&
-		    load_bias(&maps, m, &elf, &bias)) {
+		    load_bias(&maps, m, &elf, &bias) &&
+		    (!bytes || (len <= cap && elf_read_vaddr(&elf, vaddr, bytes, (size_t)len) == 0))) {
 			*addr = vaddr + bias;
 			*size = len;
 			rc = 0;

@@ -51,8 +51,12 @@ int py_runtime_layout(struct py_runtime *rt, struct mem_source *mem, struct errm
  * the files mapped by pid whose name contains "python" (which includes
  * extension modules such as _asyncio.cpython-314-x86_64-linux-gnu.so), first
  * hit wins.  0 with its address in the process and its size, ERR_NOTFOUND,
- * or the error of reading the maps. */
-int py_runtime_find_section(pid_t pid, const char *section, raddr_t *addr, uint64_t *size);
+ * or the error of reading the maps.  With bytes, a section of at most cap
+ * bytes also has its initialised contents copied there from the file (for
+ * constants: the file's bytes are final, while the memory at *addr may
+ * still show another part of the file as the loader maps it). */
+int py_runtime_find_section(pid_t pid, const char *section, raddr_t *addr, uint64_t *size,
+			    void *bytes, size_t cap);
 
 /* Cheap pre-check for a process being launched: does any mapping look
  * like a Python binary yet?  1 yes, 0 not yet, negative on error. */
