@@ -22,6 +22,7 @@
 #include "py/runtime.h"
 #include "py/snapshot.h"
 #include "py/walk.h"
+#include "format/outfile.h"
 #include "process/mem.h"
 #include "process/ptrace.h"
 
@@ -35,21 +36,21 @@
  * reads at last walk's addresses, the code cache, the frame memo). */
 #define PY_WALKS 2
 
+/* Through strobe's one safe writer (format/outfile.h): a planted link or a
+ * special file at path is refused as for any output, and the file appears
+ * whole or not at all. */
 static int write_file(const char *path, const struct buf *b)
 {
-	char tmp[4096];
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+	struct outfile_policy pol = { .named = true };
+	struct outfile *of;
+	if (outfile_open(&of, path, &pol, NULL) != 0)
 		return -1;
-	FILE *f = fopen(tmp, "wbx");
-	if (!f)
-		return -1;
-	bool ok = fwrite(b->data ? b->data : "", 1, b->len, f) == b->len;
-	ok &= fclose(f) == 0;
-	if (!ok || rename(tmp, path) != 0) {
-		unlink(tmp);
+	FILE *f = outfile_stream(of);
+	if (!f || fwrite(b->data ? b->data : "", 1, b->len, f) != b->len) {
+		outfile_discard(of);
 		return -1;
 	}
-	return 0;
+	return outfile_commit(of, NULL) == 0 ? 0 : -1;
 }
 
 int main(int argc, char **argv)
