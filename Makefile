@@ -27,6 +27,9 @@ LDLIBS  += -lzstd
 LDLIBS  += -lz
 # --live draws with ncurses (wide-character build: UTF-8 boxes and bars)
 LDLIBS  += -lncursesw
+# --native-stacks: elfutils' libdw unwinds and names native frames, libiberty
+# demangles C++ and Rust names (src/process/unwind.c)
+LDLIBS  += -ldw -lelf -liberty
 # --subprocesses watches the process tree from a thread (src/profiling/children.c)
 CPPFLAGS += -pthread
 LDLIBS  += -pthread

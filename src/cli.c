@@ -46,6 +46,8 @@ enum opt_id {
 	OPT_ALL_THREADS,
 	OPT_REALTIME_STATS,
 	OPT_NATIVE,
+	OPT_NATIVE_STACKS,
+	OPT_NATIVE_PLUMBING,
 	OPT_NO_GC,
 	OPT_OPCODES,
 	OPT_ASYNC_AWARE,
@@ -152,8 +154,20 @@ static const struct opt_spec opt_specs[] = {
 	  "Include artificial `<native>` frames to denote calls to non-Python code", "False", NULL },
 	{ OPT_NATIVE, 0, "--native", NULL, NULL, ON_DUMP, SEC_DUMP, false,
 	  "Include artificial `<native>` frames to denote calls to non-Python code", "False", NULL },
+	{ OPT_NATIVE_STACKS, 0, "--native-stacks", NULL, NULL, ON_PROFILE, SEC_SAMPLING, false, "Record each thread's real native stack (C, C++, Rust functions) with the "
+	  "Python frames placed where the interpreter ran them. Stops the threads briefly for "
+	  "each sample (ptrace), as --blocking does", "False", NULL },
+	{ OPT_NATIVE_PLUMBING, 0, "--native-plumbing", NULL, NULL, ON_PROFILE, SEC_SAMPLING, false, "With --native-stacks, also show the interpreter's own native "
+	  "frames (its call machinery between Python frames, and the frames below the first "
+	  "Python frame)", "False", NULL },
 	{ OPT_NO_GC, 0, "--no-gc", NULL, NULL, ON_PROFILE, SEC_SAMPLING, false,
 	  "Don't include artificial `<GC>` frames to denote active garbage collection", "True", NULL },
+	{ OPT_NATIVE_STACKS, 0, "--native-stacks", NULL, NULL, ON_DUMP, SEC_DUMP, false,
+	  "Show each thread's real native stack (C, C++, Rust functions) with the Python frames "
+	  "placed where the interpreter ran them (stops the threads briefly, as --blocking does)",
+	  "False", NULL },
+	{ OPT_NATIVE_PLUMBING, 0, "--native-plumbing", NULL, NULL, ON_DUMP, SEC_DUMP, false,
+	  "With --native-stacks, also show the interpreter's own native frames", "False", NULL },
 	{ OPT_NO_GC, 0, "--no-gc", NULL, NULL, ON_DUMP, SEC_DUMP, false,
 	  "Don't include artificial `<GC>` frames to denote active garbage collection", "True", NULL },
 	{ OPT_OPCODES, 0, "--opcodes", NULL, NULL, ON_PROFILE, SEC_SAMPLING, false,
@@ -1107,6 +1121,12 @@ static enum cli_result take(struct parser *p, const struct opt_spec *s, const ch
 	case OPT_NATIVE:
 		o->native = true;
 		break;
+	case OPT_NATIVE_STACKS:
+		o->native_stacks = true;
+		break;
+	case OPT_NATIVE_PLUMBING:
+		o->native_plumbing = true;
+		break;
 	case OPT_NO_GC:
 		o->no_gc = true;
 		break;
@@ -1323,6 +1343,17 @@ static enum cli_result validate(struct parser *p)
 	enum cli_result r = CLI_OK;
 	if (o->command == CMD_REPLAY)
 		goto out;
+	/* strobe's own: checked before Tachyon's rules */
+	if (o->native_plumbing && !o->native_stacks) {
+		r = usage_error(p->text, CMD_NONE, "--native-plumbing requires --native-stacks.");
+		goto out;
+	}
+	if (o->native_stacks && (o->native || o->async_aware)) {
+		buf_printf(&m, "--native-stacks is incompatible with --%s: it shows the real native "
+			   "frames of each thread's stack.", o->native ? "native" : "async-aware");
+		r = usage_error(p->text, CMD_NONE, m.data);
+		goto out;
+	}
 	if (o->subprocesses && o->live) {
 		r = usage_error(p->text, CMD_NONE, "--subprocesses is incompatible with --live mode.");
 		goto out;

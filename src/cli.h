@@ -48,6 +48,8 @@ struct options {
 	bool realtime_stats;      /* --realtime-stats */
 	int mode;                 /* --mode: enum cli_mode, MODE_WALL by default */
 	bool native;              /* --native: <native> frames */
+	bool native_stacks;       /* --native-stacks: real native frames, merged */
+	bool native_plumbing;     /* --native-plumbing: ... the interpreter's own too */
 	bool no_gc;               /* --no-gc: no <GC> frames */
 	bool opcodes;             /* --opcodes */
 	bool async_aware;         /* --async-aware */

@@ -158,6 +158,8 @@ int sampler_run(struct py_walker *w, const struct sampler_sink *sink,
 			}
 			if (cfg->pause)
 				cfg->resume(cfg->pause_ctx);
+			if (rc == 0 && cfg->finish)
+				rc = cfg->finish(cfg->finish_ctx, &s);
 		}
 		if (rc == ERR_NOTREADY && !ready) {
 			/* a launched interpreter still initialising: not a

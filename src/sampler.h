@@ -54,6 +54,12 @@ struct sampler_config {
 	 * py_walker_sample, with the same return values. */
 	int (*take)(void *ctx, struct sample *s);
 	void *take_ctx;
+	/* Optional (--native-stacks): called with each sample taken, after
+	 * resume (the threads run again), before the sink: finishes the
+	 * sample's work that needs no stopped thread.  0, or an ERR_* that
+	 * makes it a failed sample (its cause recorded in the walker). */
+	int (*finish)(void *ctx, struct sample *s);
+	void *finish_ctx;
 	/* Optional: called after a failed sample while the target lives; a
 	 * non-zero return ends sampling as a vanished target does (used to
 	 * follow a target that exec'd, profiling/exec.c). */

@@ -15,6 +15,7 @@
 #include "py/asyncio.h"
 #include "py/open.h"
 #include "py/runtime.h"
+#include "py/native.h"
 #include "py/walk.h"
 #include "process/mem.h"
 #include "process/ptrace.h"
@@ -37,12 +38,13 @@ static _Noreturn void die_exited(pid_t pid)
 	die("No stack dump collected - process %d exited before its stack could be read.", (int)pid);
 }
 
-/* Take one consistent sample (async-aware when a is not NULL): retried
- * while reads are torn. */
-static int take(struct py_walker *w, struct py_asyncio *a, struct sample *s,
+/* Take one consistent sample (async-aware when a is not NULL; mixed with
+ * native stacks when n is not NULL): retried while reads are torn. */
+static int take(struct py_walker *w, struct py_asyncio *a, struct py_native *n, struct sample *s,
 		struct ptrace_pause *pp, bool blocking, pid_t pid)
 {
 	int rc = ERR_CORRUPT;
+	const char *opt = n ? "--native-stacks" : "--blocking";
 	for (int attempt = 0; attempt < DUMP_ATTEMPTS; attempt++) {
 		if (attempt)
 			clock_sleep_until(clock_now_ns() + DUMP_RETRY_NS);
@@ -53,12 +55,14 @@ static int take(struct py_walker *w, struct py_asyncio *a, struct sample *s,
 				ptrace_pause_release(pp);
 				if (rc == ERR_NOPROC)
 					die_exited(pid);
-				profiling_die_pause(rc, pid, &why);
+				profiling_die_pause(rc, pid, &why, opt);
 			}
 		}
-		rc = a ? py_asyncio_sample(a, s) : py_walker_sample(w, s);
+		rc = a ? py_asyncio_sample(a, s) : n ? py_native_take(n, s) : py_walker_sample(w, s);
 		if (blocking)
 			ptrace_resume_all(pp);
+		if (rc == 0 && n)
+			rc = py_native_finish(n, s);
 		if (rc == 0 || rc == ERR_NOTREADY || rc == ERR_NOPROC)
 			return rc;
 		if (!task_alive(pid))
@@ -114,7 +118,8 @@ int cmd_dump(const struct options *o)
 		.mode = o->async_aware ? PY_MODE_WALL : PY_MODE_ALL,
 		.want_status = !o->async_aware,
 		.gc = !o->no_gc,
-		.native = o->native,
+		/* --native-stacks cuts the Python chain at its entry frames */
+		.native = o->native || o->native_stacks,
 		.opcodes = o->opcodes,
 	};
 	py_walker_init(&w, &rt, &mem, &strings, &wc);
@@ -135,7 +140,18 @@ int cmd_dump(const struct options *o)
 	/* no signal handlers: a Ctrl-C or SIGTERM during a --blocking pause
 	 * is held by ptrace_pause_all until the threads run again, then ends
 	 * strobe by its default action */
-	rc = take(&w, async, &s, &pp, o->blocking, pid);
+	struct py_native native, *np = NULL;
+	if (o->native_stacks) {
+		rc = have_rootfs ? py_native_init(&native, &w, &strings, pid, &rootfs,
+						  o->native_plumbing)
+				 : ERR_PERM;
+		if (rc == ERR_NOPROC)
+			die_exited(pid);
+		if (rc)
+			profiling_die_native(rc, pid);
+		np = &native;
+	}
+	rc = take(&w, async, np, &s, &pp, o->blocking || o->native_stacks, pid);
 	ptrace_pause_release(&pp);
 	/* a stack read once the process opened has exited may be another's
 	 * that took its PID: not shown */
@@ -167,6 +183,8 @@ int cmd_dump(const struct options *o)
 	buf_release(&out);
 	free(leaf_ids);
 	profiling_async_release(async);
+	if (np)
+		py_native_release(np);
 	sample_release(&s);
 	py_walker_release(&w);
 	strtab_release(&strings);

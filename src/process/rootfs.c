@@ -820,6 +820,21 @@ static int open_and_read(const struct rootfs *r, const char *name, size_t max, s
 	return rc;
 }
 
+int rootfs_open_file(const struct rootfs *r, const char *name, int *fd)
+{
+	*fd = -1;
+	struct lookup l;
+	struct buf joined = BUF_INIT;
+	int rc = lookup_of(r, name, &l, &joined);
+	struct saved_creds saved;
+	if (rc == 0 && (rc = take_creds(&r->creds, &saved)) == 0) {
+		rc = open_regular(&l, NULL, fd);
+		restore_creds(&saved);
+	}
+	buf_release(&joined);
+	return rc;
+}
+
 int rootfs_probe(const struct rootfs *r, const char *name, struct rootfs_fileid *id)
 {
 	return open_and_read(r, name, 0, NULL, id);

@@ -111,6 +111,14 @@ void rootfs_creds_merge(struct rootfs_creds *held, struct rootfs_creds *now);
  * another user); ERR_LIMIT (too many symlinks). */
 int rootfs_probe(const struct rootfs *r, const char *name, struct rootfs_fileid *id);
 
+/* Open name (found and opened as rootfs_probe says, with the target's
+ * credentials) for the caller to read: *fd is the caller's, -1 on failure.
+ * Only for regular files of ordinary file systems (rootfs_probe refuses the
+ * others), whose reads do not depend on who reads: the separate debug files
+ * of native stacks (process/unwind.h), too large to read whole.  0 or as
+ * rootfs_probe. */
+int rootfs_open_file(const struct rootfs *r, const char *name, int *fd);
+
 /* Read the whole file (found and opened as rootfs_probe says) into out
  * (appended; out is left as it was on failure), *id as rootfs_probe's.
  * The open, the read and the close all happen with the target's

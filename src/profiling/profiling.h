@@ -44,7 +44,11 @@ void profiling_install_signals(void);
 /* The one-line error for a py_open failure (py/open.h); exits 1. */
 _Noreturn void profiling_die_runtime(int rc, pid_t pid, const struct errmsg *e);
 /* The one-line error for a ptrace_pause_all failure (--blocking); exits 1. */
-_Noreturn void profiling_die_pause(int rc, pid_t pid, const struct ptrace_pause *pp);
+_Noreturn void profiling_die_pause(int rc, pid_t pid, const struct ptrace_pause *pp,
+				   const char *opt);
+/* The one-line error for a --native-stacks set-up failure (py_native_init);
+ * exits 1. */
+_Noreturn void profiling_die_native(int rc, pid_t pid);
 /* --native needs 3.11+: else the usage-style error (exit 2), after
  * terminating child if given. */
 void profiling_check_native(const struct options *o, const struct py_runtime *rt, pid_t pid,

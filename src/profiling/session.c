@@ -10,6 +10,7 @@
 #include "model/profile.h"
 #include "format/out.h"
 #include "py/layout.h"
+#include "py/native.h"
 #include "py/open.h"
 #include "py/runtime.h"
 #include "py/walk.h"
@@ -85,22 +86,31 @@ void profiling_warn_blocking(const struct options *o)
 			(unsigned long long)(1000000 / o->interval_usec));
 }
 
-void profiling_die_pause(int rc, pid_t pid, const struct ptrace_pause *pp)
+void profiling_die_pause(int rc, pid_t pid, const struct ptrace_pause *pp, const char *opt)
 {
 	if (rc == ERR_PERM && pp->tracer > 0)
-		die("strobe cannot stop the threads of process %d for --blocking: thread %d is "
+		die("strobe cannot stop the threads of process %d for %s: thread %d is "
 		    "already traced by process %d (a debugger?); detach it first, or profile "
-		    "without --blocking.", (int)pid, (int)pp->failed_tid, (int)pp->tracer);
+		    "without %s.", (int)pid, opt, (int)pp->failed_tid, (int)pp->tracer, opt);
 	if (rc == ERR_PERM)
-		die("strobe cannot stop the threads of process %d for --blocking: permission denied "
+		die("strobe cannot stop the threads of process %d for %s: permission denied "
 		    "(ptrace needs CAP_SYS_PTRACE): run strobe as root, or set "
 		    "'sysctl kernel.yama.ptrace_scope=0' to profile your own processes, or give the "
-		    "container --cap-add SYS_PTRACE.", (int)pid);
+		    "container --cap-add SYS_PTRACE.", (int)pid, opt);
 	if (rc == ERR_LIMIT)
-		die("strobe cannot stop the threads of process %d for --blocking: it has more than "
-		    "%d threads; profile it without --blocking.", (int)pid, PTRACE_MAX_THREADS);
-	die("strobe cannot stop the threads of process %d for --blocking: %s", (int)pid,
+		die("strobe cannot stop the threads of process %d for %s: it has more than "
+		    "%d threads; profile it without %s.", (int)pid, opt, PTRACE_MAX_THREADS, opt);
+	die("strobe cannot stop the threads of process %d for %s: %s", (int)pid, opt,
 	    err_str(rc));
+}
+
+void profiling_die_native(int rc, pid_t pid)
+{
+	if (rc == ERR_PERM)
+		die_permission(pid);
+	die("strobe cannot unwind the native stacks of process %d: %s%s", (int)pid,
+	    unwind_supported() ? "" : "only x86-64 is supported, not ",
+	    unwind_supported() ? err_str(rc) : "this machine's architecture");
 }
 
 void profiling_check_native(const struct options *o, const struct py_runtime *rt, pid_t pid,
@@ -117,15 +127,71 @@ void profiling_check_native(const struct options *o, const struct py_runtime *rt
 	}
 }
 
+/* --blocking and --native-stacks: the threads are held around each sample;
+ * how long they were held is kept (at most PAUSES_KEPT times) for the
+ * statistics. */
+#define PAUSES_KEPT (1u << 20)
+struct pausing {
+	struct ptrace_pause pp;
+	uint64_t t0;
+	uint32_t *held_ns;
+	size_t n, cap;
+};
+
 static int pause_target(void *ctx)
 {
-	struct ptrace_pause *pp = ctx;
-	return ptrace_pause_all(pp, pp->pid);
+	struct pausing *p = ctx;
+	p->t0 = clock_now_ns();
+	return ptrace_pause_all(&p->pp, p->pp.pid);
 }
 
 static void resume_target(void *ctx)
 {
-	ptrace_resume_all(ctx);
+	struct pausing *p = ctx;
+	ptrace_resume_all(&p->pp);
+	uint64_t d = clock_now_ns() - p->t0;
+	if (p->n < PAUSES_KEPT) {
+		VEC_RESERVE(p->held_ns, p->cap, p->n + 1);
+		p->held_ns[p->n++] = d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
+	}
+}
+
+static int native_take(void *ctx, struct sample *s)
+{
+	return py_native_take(ctx, s);
+}
+
+static int native_finish(void *ctx, struct sample *s)
+{
+	return py_native_finish(ctx, s);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* --realtime-stats with --native-stacks: how long threads were held, what
+ * the unwinding found. */
+static void print_native_stats(const struct py_native *n, struct pausing *p)
+{
+	printf("  Native Stacks:\n");
+	if (p->n) {
+		qsort(p->held_ns, p->n, sizeof(*p->held_ns), cmp_u32);
+		printf("    Threads held:     median %.1f us, p99 %.1f us, max %.1f us (%zu samples)\n",
+		       p->held_ns[p->n / 2] / 1e3, p->held_ns[(p->n * 99) / 100] / 1e3,
+		       p->held_ns[p->n - 1] / 1e3, p->n);
+	}
+	const struct unwind_stats *us = &n->u.stats;
+	printf("    Unwinds:          %llu (%.1f frames each, %llu ended early)\n",
+	       (unsigned long long)us->unwinds,
+	       us->unwinds ? (double)us->frames / (double)us->unwinds : 0.0,
+	       (unsigned long long)us->truncated);
+	printf("    Disagreements:    %llu (evaluation frames and Python frames did not match)\n",
+	       (unsigned long long)n->stats.mismatched);
+	printf("    Symbols resolved: %llu (mappings read %llu times)\n",
+	       (unsigned long long)n->stats.symbols, (unsigned long long)us->reports);
 }
 
 /* The launched command's Python child (run -- sh -c ...) still runs when
@@ -204,10 +270,14 @@ static void print_unwinder_stats(const struct py_walker *w, const struct mem_sou
 		if (ws->failed_by[i])
 			printf("      %-30s%llu\n", py_fail_str((enum py_fail)i),
 			       (unsigned long long)ws->failed_by[i]);
+	/* failures that no walk again can mend are not the torn ones' */
+	uint64_t lost = r->failed - r->failed_by[PY_FAIL_NOTREADY] - r->failed_by[PY_FAIL_PAUSE] -
+			r->failed_by[PY_FAIL_REFUSED] - r->failed_by[PY_FAIL_NATIVE] -
+			r->failed_by[PY_FAIL_NATIVE_READ];
+	uint64_t recovered = r->torn > lost ? r->torn - lost : 0;
 	printf("    Torn first walks: %llu (%.1f%%; walked again at once, %llu walks, %llu "
 	       "recovered)\n", (unsigned long long)r->torn, pct(r->torn, r->ticks),
-	       (unsigned long long)r->retries, (unsigned long long)(r->torn - (r->failed - r->failed_by[PY_FAIL_NOTREADY] - r->failed_by[PY_FAIL_PAUSE] -
-						       r->failed_by[PY_FAIL_REFUSED])));
+	       (unsigned long long)r->retries, (unsigned long long)recovered);
 	for (int i = 1; i < PY_NFAIL; i++)
 		if (r->torn_by[i])
 			printf("      %-30s%llu\n", py_fail_str((enum py_fail)i),
@@ -291,7 +361,8 @@ int profiling_session(const struct options *o, pid_t pid, struct spawn *child)
 		/* formats that record or summarise thread status */
 		.want_status = o->live || (flags & FORMAT_STATUS),
 		.gc = !o->no_gc,
-		.native = o->native,
+		/* --native-stacks cuts the Python chain at its entry frames */
+		.native = o->native || o->native_stacks,
 		.opcodes = o->opcodes,
 	};
 	py_walker_init(&w, &rt, &mem, &prof.strings, &wc);
@@ -333,26 +404,50 @@ int profiling_session(const struct options *o, pid_t pid, struct spawn *child)
 		.take = async ? profiling_async_take : NULL,
 		.take_ctx = async,
 	};
-	/* --blocking: try one pause now, so that a ptrace refusal is a clear
-	 * error before sampling rather than a 100% error rate */
-	struct ptrace_pause pp;
-	ptrace_pause_init(&pp);
-	if (o->blocking) {
-		rc = ptrace_pause_all(&pp, pid);
+	/* --blocking, --native-stacks: try one pause now, so that a ptrace
+	 * refusal is a clear error before sampling rather than a 100% error
+	 * rate */
+	struct pausing pausing = { .n = 0 };
+	struct ptrace_pause *pp = &pausing.pp;
+	ptrace_pause_init(pp);
+	struct py_native native;
+	bool have_native = false;
+	if (o->blocking || o->native_stacks) {
+		rc = ptrace_pause_all(pp, pid);
 		if (rc == 0)
-			ptrace_resume_all(&pp);
-		else if (rc != ERR_NOPROC) {
+			ptrace_resume_all(pp);
+		if (rc == 0 && o->native_stacks) {
+			/* no root captured: rootfs_open's error (it failed
+			 * only for a process gone or unreadable) */
+			rc = have_rootfs ? py_native_init(&native, &w, &prof.strings, pid, &rootfs,
+							  o->native_plumbing)
+					 : ERR_PERM;
+			have_native = rc == 0;
+			if (rc && rc != ERR_NOPROC) {
+				if (child)
+					spawn_terminate(child, TERMINATE_GRACE_MS);
+				if (!o->live)
+					profiling_output_abort(&out);
+				profiling_die_native(rc, pid);
+			}
+		} else if (rc && rc != ERR_NOPROC) {
 			if (child)
 				spawn_terminate(child, TERMINATE_GRACE_MS);
 			/* no output for a run that never started */
 			if (!o->live)
 				profiling_output_abort(&out);
-			profiling_die_pause(rc, pid, &pp);
+			profiling_die_pause(rc, pid, pp, o->blocking ? "--blocking" : "--native-stacks");
 		}
-		pp.pid = pid;
+		pp->pid = pid;
 		sc.pause = pause_target;
 		sc.resume = resume_target;
-		sc.pause_ctx = &pp;
+		sc.pause_ctx = &pausing;
+		if (have_native) {
+			sc.take = native_take;
+			sc.take_ctx = &native;
+			sc.finish = native_finish;
+			sc.finish_ctx = &native;
+		}
 	}
 	/* a target that execs goes on in the same profile (exec.c) */
 	struct profiling_exec *ex = profiling_exec_watch(pid, &w, &rt, &mem, &prof.strings, !async);
@@ -367,7 +462,7 @@ int profiling_session(const struct options *o, pid_t pid, struct spawn *child)
 	int status = 0;
 	struct sampler_result res;
 	sampler_run(&w, &sink, &sc, &res);
-	ptrace_pause_release(&pp);
+	ptrace_pause_release(pp);
 	/* a target that dropped its privileges while it ran (a server that
 	 * starts as root) is read as what it became */
 	if (have_rootfs)
@@ -398,12 +493,18 @@ int profiling_session(const struct options *o, pid_t pid, struct spawn *child)
 	}
 	struct run_figures fig = run_figures_of(&res, o->interval_usec);
 	print_summary(&res, &fig);
-	if (o->realtime_stats)
+	if (o->realtime_stats) {
 		print_unwinder_stats(&w, &mem, &res);
+		if (have_native)
+			print_native_stats(&native, &pausing);
+	}
 	char missed[256];
 	missed_line(&res, &fig, missed, sizeof(missed));
 	status = profiling_output_close(&out, &prof, missed);
 release:
+	if (have_native)
+		py_native_release(&native);
+	free(pausing.held_ns);
 	rootfs_release(&rootfs);
 
 	profiling_exec_release(ex);

@@ -20,6 +20,8 @@ const char *py_fail_str(enum py_fail why)
 	case PY_FAIL_PAUSE: return "threads could not be stopped";
 	case PY_FAIL_NOTREADY: return "no interpreter or thread state";
 	case PY_FAIL_REFUSED: return "read refused (process exiting)";
+	case PY_FAIL_NATIVE_READ: return "native stack unreadable";
+	case PY_FAIL_NATIVE: return "native and Python stacks disagree";
 	case PY_FAIL_OTHER:
 	case PY_NFAIL: break;
 	}

@@ -29,6 +29,8 @@ enum py_fail {
 	PY_FAIL_REFUSED,       /* the kernel refused a read as if the process were gone
 				  (ESRCH) while it still ran: it was exiting, or a
 				  transient refusal seen under load */
+	PY_FAIL_NATIVE_READ,   /* --native-stacks: a thread's registers or stack unreadable */
+	PY_FAIL_NATIVE,        /* --native-stacks: evaluation frames != Python segments */
 	PY_FAIL_OTHER,
 	PY_NFAIL
 };
