@@ -103,9 +103,14 @@ void unwind_capture_release(struct unwind_capture *c)
 
 struct unwind_module {
 	struct unwinder *u;
-	struct map_entry map;   /* its lowest mapping (path owned) */
+	struct map_entry map;   /* its lowest mapping (path owned, as our maps show it) */
+	char *name;             /* owned: its path inside the target's root */
 	uint64_t low, high;     /* the range reported */
+	unsigned char *image;   /* [vdso]: its bytes, copied from the process */
 };
+
+/* The kernel's vDSO is an ELF image in memory (a page or two). */
+#define VDSO_MAX (64u << 10)
 
 /* Modules remembered at most (a target that loads and unloads libraries
  * forever stops being followed there). */
@@ -127,8 +132,13 @@ static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwar
 	(void)base;
 	(void)file_name;
 	*elfp = NULL;
-	const struct unwind_module *m = *userdata;
+	struct unwind_module *m = *userdata;
 	int fd = -1;
+	if (m && m->image) {
+		/* [vdso]: from the copy taken when it was reported */
+		*elfp = elf_memory((char *)m->image, m->high - m->low);
+		return -1;
+	}
 	if (!m || rootfs_open_mapping(m->u->pid, &m->map, &fd) != 0)
 		return -1;
 	return fd; /* libdw's from now on */
@@ -163,19 +173,19 @@ static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname
 			return fd;
 	}
 	if (!debuglink_file || !*debuglink_file || strchr(debuglink_file, '/') ||
-	    m->map.path[0] != '/')
+	    m->name[0] != '/')
 		return -1;
-	const char *slash = strrchr(m->map.path, '/');
-	int dirlen = (int)(slash - m->map.path);
+	const char *slash = strrchr(m->name, '/');
+	int dirlen = (int)(slash - m->name);
 	/* the directory, its .debug/, the same under /usr/lib/debug */
 	const char *pre[] = { "", "", "/usr/lib/debug" }, *mid[] = { "/", "/.debug/", "/" };
 	for (size_t i = 0; i < sizeof(pre) / sizeof(pre[0]); i++) {
-		int len = snprintf(path, sizeof(path), "%s%.*s%s%s", pre[i], dirlen, m->map.path,
+		int len = snprintf(path, sizeof(path), "%s%.*s%s%s", pre[i], dirlen, m->name,
 				   mid[i], debuglink_file);
 		if (len <= 0 || (size_t)len >= sizeof(path))
 			continue;
 		/* the object itself is no debug file of its own */
-		if (i == 0 && strcmp(path, m->map.path) == 0)
+		if (i == 0 && strcmp(path, m->name) == 0)
 			continue;
 		if (rootfs_open_file(m->u->root, path, &fd) == 0)
 			return fd;
@@ -194,10 +204,24 @@ static bool same_file(const struct map_entry *a, const struct map_entry *b)
 	       a->dev_minor == b->dev_minor && strcmp(a->path, b->path) == 0;
 }
 
+/* A mapped path as the target sees it: our /proc shows paths from our root,
+ * so a target in a chroot or container has its root's path in front. */
+static const char *inside_root(const struct unwinder *u, const char *path)
+{
+	size_t n = strlen(u->root_path);
+	if (n && strncmp(path, u->root_path, n) == 0 && path[n] == '/')
+		return path + n;
+	return path;
+}
+
 static void report_one(struct unwinder *u, const struct map_entry *first, uint64_t low,
 		       uint64_t high)
 {
-	Dwfl_Module *mod = dwfl_report_module(u->dwfl, first->path, low, high);
+	bool vdso = strcmp(first->path, "[vdso]") == 0;
+	if (vdso && (high <= low || high - low > VDSO_MAX))
+		return;
+	const char *name = vdso ? first->path : inside_root(u, first->path);
+	Dwfl_Module *mod = dwfl_report_module(u->dwfl, name, low, high);
 	if (!mod)
 		return; /* overlaps another: left out */
 	void **ud = NULL;
@@ -208,8 +232,18 @@ static void report_one(struct unwinder *u, const struct map_entry *first, uint64
 	m->u = u;
 	m->map = *first;
 	m->map.path = xstrdup(first->path);
+	m->name = xstrdup(name);
 	m->low = low;
 	m->high = high;
+	if (vdso) {
+		m->image = xmalloc(high - low);
+		struct iovec l = { m->image, high - low }, r = { (void *)(uintptr_t)low, high - low };
+		if (process_vm_readv(u->pid, &l, 1, &r, 1, 0) != (ssize_t)(high - low)) {
+			free(m->image);
+			m->image = NULL; /* find_elf then finds nothing */
+			m->high = m->low;
+		}
+	}
 	VEC_RESERVE(u->mods, u->mods_cap, u->nmods + 1);
 	u->mods[u->nmods++] = m;
 	*ud = m;
@@ -230,9 +264,16 @@ static int report(struct unwinder *u)
 	uint64_t low = 0, high = 0;
 	for (size_t i = 0; i < mp.n; i++) {
 		const struct map_entry *e = &mp.v[i];
+		if (strcmp(e->path, "[vdso]") == 0) {
+			if (first)
+				report_one(u, first, low, high);
+			first = NULL;
+			report_one(u, e, e->start, e->end);
+			continue;
+		}
 		if (e->path[0] != '/' || !e->inode) {
 			if (e->path[0])
-				goto close; /* [heap], [stack], [vdso]...: ends a file */
+				goto close; /* [heap], [stack]...: ends a file */
 			continue;
 		}
 		if (first && same_file(first, e) && e->start >= high) {
@@ -323,6 +364,11 @@ int unwind_init(struct unwinder *u, pid_t pid, const struct rootfs *root)
 	u->root = root;
 	if (!unwind_supported())
 		return ERR_IO;
+	char link[64];
+	snprintf(link, sizeof(link), "/proc/%d/root", (int)pid);
+	char *root_path = realpath(link, NULL);
+	u->root_path = xstrdup(root_path && strcmp(root_path, "/") != 0 ? root_path : "");
+	free(root_path);
 	u->dwfl = dwfl_begin(&dwfl_callbacks);
 	if (!u->dwfl)
 		return ERR_IO;
@@ -340,10 +386,15 @@ void unwind_release(struct unwinder *u)
 	if (u->dwfl)
 		dwfl_end(u->dwfl);
 	u->dwfl = NULL;
+	/* after dwfl_end: a vDSO image lives as long as its Elf */
 	for (size_t i = 0; i < u->nmods; i++) {
 		free(u->mods[i]->map.path);
+		free(u->mods[i]->name);
+		free(u->mods[i]->image);
 		free(u->mods[i]);
 	}
+	free(u->root_path);
+	u->root_path = NULL;
 	free(u->mods);
 	u->mods = NULL;
 	u->nmods = u->mods_cap = 0;
@@ -429,15 +480,6 @@ static const char *demangle(struct unwinder *u, const char *name)
 	return u->name;
 }
 
-const char *unwind_module_of(struct unwinder *u, uint64_t pc)
-{
-	Dwfl_Module *mod = u->dwfl ? dwfl_addrmodule(u->dwfl, pc) : NULL;
-	if (!mod)
-		return NULL;
-	const struct unwind_module *m = module_of(mod);
-	return m ? m->map.path : NULL;
-}
-
 int unwind_symbolize(struct unwinder *u, uint64_t pc, struct unwind_sym *s)
 {
 	memset(s, 0, sizeof(*s));
@@ -449,7 +491,8 @@ int unwind_symbolize(struct unwinder *u, uint64_t pc, struct unwind_sym *s)
 	if (!mod)
 		return ERR_NOTFOUND;
 	const struct unwind_module *m = module_of(mod);
-	s->module = m ? m->map.path : NULL;
+	s->module = m ? m->name : NULL;
+	s->mapped = m ? m->map.path : NULL;
 	Dwarf_Addr bias = 0;
 	if (dwfl_module_getelf(mod, &bias))
 		s->offset = pc - bias;

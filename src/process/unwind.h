@@ -79,6 +79,7 @@ struct unwinder {
 	const struct rootfs *root;     /* not owned; NULL: no separate debug files */
 	struct Dwfl *dwfl;
 	struct unwind_module **mods;   /* owned, one per mapped file, kept until release */
+	char *root_path;               /* the target's root as strobe sees it ("" for "/") */
 	size_t nmods, mods_cap;
 	const struct unwind_capture *cur; /* the capture being unwound */
 	uint64_t next_report_ns;       /* no refresh before this */
@@ -102,7 +103,9 @@ int unwind_stack(struct unwinder *u, const struct unwind_capture *c, uint64_t *p
 
 /* What code pc is.  Strings are valid until the next call or release. */
 struct unwind_sym {
-	const char *module;   /* the object's path as the target maps it, NULL if none */
+	const char *module;   /* the object's path as the target sees it (inside its
+			       * root), "[vdso]", NULL if none */
+	const char *mapped;   /* ... as strobe's /proc/PID/maps shows it */
 	uint64_t offset;      /* pc as an address of the object's file */
 	const char *func;     /* symbol, demangled (C++, Rust), NULL if none covers pc */
 	const char *src;      /* source file (DWARF), NULL if unknown */
@@ -113,7 +116,5 @@ struct unwind_sym {
  * 0, or ERR_NOTFOUND when no module covers it (*s then says so too). */
 int unwind_symbolize(struct unwinder *u, uint64_t pc, struct unwind_sym *s);
 
-/* The module path of pc's object, NULL if none (no symbol work). */
-const char *unwind_module_of(struct unwinder *u, uint64_t pc);
 
 #endif

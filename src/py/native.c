@@ -102,7 +102,7 @@ static const struct py_native_sym *sym_of(struct py_native *n, uint64_t pc)
 			snprintf(text, sizeof(text), "0x%llx", (unsigned long long)us.offset);
 			ps.f.func = strtab_intern_cstr(n->strings, text);
 		}
-		bool interp = us.module && strcmp(us.module, n->w->rt->binary) == 0;
+		bool interp = us.mapped && strcmp(us.mapped, n->w->rt->binary) == 0;
 		/* _PyEval_EvalFrameDefault, and its parts GCC splits off
 		 * (_PyEval_EvalFrameDefault.cold) */
 		static const char eval[] = "_PyEval_EvalFrameDefault";
