@@ -15,16 +15,6 @@
  * (a program that keeps generating code). */
 #define MAX_SYMS (1u << 20)
 
-enum sym_kind {
-	SYM_PLAIN,        /* a native frame shown */
-	SYM_INTERP,       /* the interpreter's own: hidden unless plumbing */
-	SYM_EVAL,         /* the evaluation loop: replaced by Python frames */
-};
-
-struct py_native_sym {
-	struct frame f;
-	uint8_t kind;
-};
 
 int py_native_init(struct py_native *n, struct py_walker *w, struct strtab *strings, pid_t pid,
 		   const struct rootfs *root, bool plumbing)
@@ -75,7 +65,7 @@ int py_native_take(struct py_native *n, struct sample *s)
 
 /* The frame of code address pc (a return address already moved back into
  * its call), resolved once. */
-static const struct py_native_sym *sym_of(struct py_native *n, uint64_t pc)
+static const struct py_native_frame *sym_of(struct py_native *n, uint64_t pc)
 {
 	const uint64_t *at = u64map_get(&n->cache, pc);
 	if (at)
@@ -86,7 +76,7 @@ static const struct py_native_sym *sym_of(struct py_native *n, uint64_t pc)
 	}
 	n->stats.symbols++;
 	struct unwind_sym us;
-	struct py_native_sym ps = { .kind = SYM_PLAIN };
+	struct py_native_frame ps = { .kind = PY_NATIVE_PLAIN };
 	char text[64];
 	if (unwind_symbolize(&n->u, pc, &us) != 0) {
 		/* no object covers it (generated code, a library gone) */
@@ -108,9 +98,9 @@ static const struct py_native_sym *sym_of(struct py_native *n, uint64_t pc)
 		static const char eval[] = "_PyEval_EvalFrameDefault";
 		if (interp && us.func && strncmp(us.func, eval, sizeof(eval) - 1) == 0 &&
 		    (us.func[sizeof(eval) - 1] == '\0' || us.func[sizeof(eval) - 1] == '.'))
-			ps.kind = SYM_EVAL;
+			ps.kind = PY_NATIVE_EVAL;
 		else if (interp)
-			ps.kind = SYM_INTERP;
+			ps.kind = PY_NATIVE_INTERP;
 	}
 	ps.f.line = us.line > 0 && us.src ? us.line : FRAME_NO_LINE;
 	ps.f.end_line = -1;
@@ -123,22 +113,102 @@ static const struct py_native_sym *sym_of(struct py_native *n, uint64_t pc)
 	return &n->syms[n->nsyms - 1];
 }
 
-static bool is_marker(const struct py_walker *w, const struct frame *f)
+static bool is_marker(const struct py_merge_rules *r, const struct frame *f)
 {
-	return f->file == w->synthetic_file && f->func == w->native_func;
+	return f->file == r->synthetic_file && f->func == r->native_func;
 }
 
-static bool is_root_marker(const struct py_walker *w, const struct frame *f)
+static void emit(struct sample *out, struct thread_sample *t, const struct frame *f)
 {
-	return f->file == w->synthetic_file && f->func == w->shutdown_func;
+	struct frame *d = sample_reserve_frames(out, 1);
+	*d = *f;
+	out->nframes++;
+	t->depth++;
 }
 
-static void emit(struct sample *out, struct thread_sample *t, const struct frame *f, size_t k)
+/* Emit Python frames pf[from, to), the <native> marks left out. */
+static void emit_python(const struct py_merge_rules *r, const struct frame *pf, uint32_t from,
+			uint32_t to, struct sample *out, struct thread_sample *t)
 {
-	struct frame *d = sample_reserve_frames(out, k);
-	memcpy(d, f, k * sizeof(*f));
-	out->nframes += k;
-	t->depth += (uint32_t)k;
+	for (uint32_t k = from; k < to; k++)
+		if (!is_marker(r, &pf[k]))
+			emit(out, t, &pf[k]);
+}
+
+int py_native_merge(const struct py_merge_rules *r, const struct frame *pf, uint32_t depth,
+		    const struct py_native_frame *nf, size_t nnf, bool complete, uint32_t *segs,
+		    struct sample *out, struct thread_sample *t)
+{
+	/* a <shutdown> root stays the root */
+	bool root = depth && pf[depth - 1].file == r->synthetic_file &&
+		    pf[depth - 1].func == r->shutdown_func;
+	if (root)
+		depth--;
+	/* the Python chain cut into one segment per evaluation call:
+	 * segment k is pf[segs[k], segs[k + 1]) */
+	size_t nseg = 0;
+	if (r->per_frame) {
+		/* 3.8-3.10: one call per Python frame; a synthetic frame
+		 * (<GC>) rides with the Python frame below it */
+		uint32_t start = 0;
+		for (uint32_t i = 0; i < depth; i++) {
+			if (pf[i].file == r->synthetic_file)
+				continue;
+			segs[nseg++] = start;
+			start = i + 1;
+		}
+		if (!nseg && depth)
+			segs[nseg++] = 0;
+	} else {
+		/* 3.11+: a segment ends at each entry frame (<native> mark) */
+		bool starts = true;
+		for (uint32_t i = 0; i < depth; i++) {
+			if (is_marker(r, &pf[i])) {
+				starts = true;
+				continue;
+			}
+			if (starts)
+				segs[nseg++] = i;
+			starts = false;
+		}
+	}
+	segs[nseg] = depth;
+
+	size_t evals = 0;
+	for (size_t i = 0; i < nnf; i++)
+		evals += nf[i].kind == PY_NATIVE_EVAL;
+	/* An evaluation call that has not pushed its first frame yet, or has
+	 * popped its last one already, runs no Python frame: only the
+	 * innermost can be caught so (it calls nothing then). */
+	bool idle_eval = evals == nseg + 1;
+	if (evals > nseg + 1 || (complete && evals < nseg))
+		return ERR_CORRUPT;
+
+	size_t seg = 0;
+	for (size_t i = 0; i < nnf; i++) {
+		if (nf[i].kind == PY_NATIVE_EVAL && idle_eval) {
+			idle_eval = false;
+			if (r->plumbing)
+				emit(out, t, &nf[i].f);
+			continue;
+		}
+		if (nf[i].kind == PY_NATIVE_EVAL) {
+			emit_python(r, pf, segs[seg], segs[seg + 1], out, t);
+			seg++;
+			continue;
+		}
+		/* the interpreter's own frames, and those below the
+		 * outermost Python frame */
+		if (!r->plumbing && (nf[i].kind == PY_NATIVE_INTERP || (nseg && seg == nseg)))
+			continue;
+		emit(out, t, &nf[i].f);
+	}
+	/* the native stack ended early: the outer Python frames below */
+	if (seg < nseg)
+		emit_python(r, pf, segs[seg], depth, out, t);
+	if (root)
+		emit(out, t, &pf[depth]);
+	return 0;
 }
 
 /* Merge thread t of s (its Python frames) with its capture c into out. */
@@ -146,94 +216,32 @@ static int merge_thread(struct py_native *n, const struct sample *s, const struc
 			const struct unwind_capture *c, struct sample *out)
 {
 	struct py_walker *w = n->w;
-	const struct frame *pf = &s->frames[t->first];
-	uint32_t depth = t->depth;
-	/* a <shutdown> root stays the root */
-	uint32_t root = 0;
-	if (depth && is_root_marker(w, &pf[depth - 1])) {
-		root = 1;
-		depth--;
-	}
-	/* the Python chain cut into one segment per evaluation call: segs[k]
-	 * is where segment k starts, segs[nseg] = depth */
-	VEC_RESERVE(n->segs, n->segs_cap, (size_t)depth + 2);
-	size_t nseg = 0;
-	if (w->rt->layout.frame_model == PY_FRAMES_OBJECTS) {
-		/* 3.8-3.10: one call per Python frame; a synthetic frame
-		 * (<GC>) rides with the Python frame below it */
-		uint32_t start = 0;
-		for (uint32_t i = 0; i < depth; i++) {
-			if (pf[i].file == w->synthetic_file)
-				continue;
-			n->segs[nseg++] = start;
-			start = i + 1;
-		}
-		if (!nseg && depth)
-			n->segs[nseg++] = 0;
-	} else {
-		/* 3.11+: a segment ends at each entry frame (<native> mark) */
-		bool starts = true;
-		for (uint32_t i = 0; i < depth; i++) {
-			if (is_marker(w, &pf[i])) {
-				starts = true;
-				continue;
-			}
-			if (starts)
-				n->segs[nseg++] = i;
-			starts = false;
-		}
-	}
-	n->segs[nseg] = depth;
-
 	size_t npcs = 0;
 	bool complete = unwind_stack(&n->u, c, n->pcs, UNWIND_MAX_FRAMES, &npcs) == 0;
 	if (!complete)
 		n->stats.truncated++;
-	size_t evals = 0;
+	/* the frames copied out: resolving one may move the cache */
 	for (size_t i = 0; i < npcs; i++)
-		if (sym_of(n, i ? n->pcs[i] - 1 : n->pcs[i])->kind == SYM_EVAL)
-			evals++;
-	/* An evaluation call that has not pushed its first frame yet, or has
-	 * popped its last one already, runs no Python frame: only the
-	 * innermost can be caught so (it calls nothing then). */
-	bool idle_eval = evals == nseg + 1;
-	if (evals > nseg + 1 || (complete && evals < nseg)) {
-		n->stats.mismatched++;
-		return py_walker_fail(w, PY_FAIL_NATIVE, ERR_CORRUPT);
-	}
-
+		n->frames[i] = *sym_of(n, i ? n->pcs[i] - 1 : n->pcs[i]);
+	VEC_RESERVE(n->segs, n->segs_cap, (size_t)t->depth + 2);
+	const struct py_merge_rules rules = {
+		.synthetic_file = w->synthetic_file,
+		.native_func = w->native_func,
+		.shutdown_func = w->shutdown_func,
+		.per_frame = w->rt->layout.frame_model == PY_FRAMES_OBJECTS,
+		.plumbing = n->plumbing,
+	};
 	struct thread_sample *o = sample_add_thread(out);
 	o->tid = t->tid;
 	o->interp_id = t->interp_id;
 	o->status = t->status;
 	o->same_stack = false;
-	size_t seg = 0;
-	for (size_t i = 0; i < npcs; i++) {
-		const struct py_native_sym *ps = sym_of(n, i ? n->pcs[i] - 1 : n->pcs[i]);
-		if (ps->kind == SYM_EVAL && idle_eval) {
-			idle_eval = false;
-			if (n->plumbing)
-				emit(out, o, &ps->f, 1);
-			continue;
-		}
-		if (ps->kind == SYM_EVAL) {
-			/* the segment's frames, markers left out */
-			for (uint32_t k = n->segs[seg]; k < n->segs[seg + 1]; k++)
-				if (!is_marker(w, &pf[k]))
-					emit(out, o, &pf[k], 1);
-			seg++;
-			continue;
-		}
-		if (!n->plumbing && (ps->kind == SYM_INTERP || (nseg && seg == nseg)))
-			continue;
-		emit(out, o, &ps->f, 1);
+	int rc = py_native_merge(&rules, &s->frames[t->first], t->depth, n->frames, npcs, complete,
+				 n->segs, out, o);
+	if (rc) {
+		n->stats.mismatched++;
+		return py_walker_fail(w, PY_FAIL_NATIVE, ERR_CORRUPT);
 	}
-	/* the native stack ended early: the outer Python frames below */
-	for (uint32_t k = nseg ? n->segs[seg] : 0; seg < nseg && k < depth; k++)
-		if (!is_marker(w, &pf[k]))
-			emit(out, o, &pf[k], 1);
-	if (root)
-		emit(out, o, &pf[depth], 1);
 	return 0;
 }
 

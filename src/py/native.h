@@ -23,7 +23,8 @@
  *    hidden, being the call machinery between Python frames
  *    (PyObject_Call, _PyFunction_Vectorcall, cfunction_call...), and so
  *    are the native frames below the outermost Python frame (_start,
- *    Py_RunMain, start_thread): a stack starts where Tachyon's does.
+ *    Py_RunMain, start_thread): a stack starts where Tachyon's does.  A
+ *    thread with no Python frame shows its native stack.
  *    With plumbing, every native frame is kept.
  *  - A native frame is (file, function, line): the source file and line
  *    when DWARF knows them, else the object's path and no line; the
@@ -53,7 +54,34 @@ struct py_native_stats {
 	uint64_t symbols;         /* addresses resolved (cache misses) */
 };
 
-struct py_native_sym;
+/* What a native frame is to the merge. */
+enum py_native_kind {
+	PY_NATIVE_PLAIN,    /* shown */
+	PY_NATIVE_INTERP,   /* the interpreter's own: shown only with plumbing */
+	PY_NATIVE_EVAL,     /* the evaluation loop: replaced by Python frames */
+};
+
+struct py_native_frame {
+	struct frame f;
+	uint8_t kind;       /* enum py_native_kind */
+};
+
+/* How the walker marks its frames, and what the merge keeps. */
+struct py_merge_rules {
+	uint32_t synthetic_file, native_func, shutdown_func; /* the walker's string ids */
+	bool per_frame;     /* 3.8-3.10: one evaluation call per Python frame */
+	bool plumbing;      /* keep the interpreter's frames and those below Python */
+};
+
+/* The merge itself (see above): Python frames pf[0..depth) (innermost
+ * first, as the walker gave them, with its <native> marks) and native
+ * frames nf[0..nnf) (innermost first; complete: the unwinding reached the
+ * outermost frame) become thread t's frames in out (t the last thread of
+ * out).  segs is scratch of depth + 2 entries.  0, or ERR_CORRUPT when the
+ * two disagree (out then holds a partial thread: drop the sample). */
+int py_native_merge(const struct py_merge_rules *r, const struct frame *pf, uint32_t depth,
+		    const struct py_native_frame *nf, size_t nnf, bool complete, uint32_t *segs,
+		    struct sample *out, struct thread_sample *t);
 
 struct py_native {
 	struct py_walker *w;
@@ -64,9 +92,10 @@ struct py_native {
 	struct unwind_capture *caps;   /* per thread of the sample taken */
 	size_t caps_cap;
 	uint64_t pcs[UNWIND_MAX_FRAMES];
+	struct py_native_frame frames[UNWIND_MAX_FRAMES]; /* ... resolved */
 	struct sample out;             /* the merged sample, swapped into the caller's */
 	struct u64map cache;           /* pc -> index + 1 in syms */
-	struct py_native_sym *syms;
+	struct py_native_frame *syms;
 	size_t nsyms, syms_cap;
 	uint32_t *segs;                /* scratch: Python segment bounds */
 	size_t segs_cap;
