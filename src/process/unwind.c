@@ -333,10 +333,14 @@ static bool get_thread(Dwfl *dwfl, pid_t tid, void *arg, void **thread_argp)
 static bool memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *arg)
 {
 	(void)dwfl;
-	const struct unwinder *u = arg;
+	struct unwinder *u = arg;
 	const struct unwind_capture *c = u->cur;
-	if (!c || addr < c->sp || addr - c->sp > c->len || c->len - (addr - c->sp) < sizeof(*result))
+	if (!c || addr < c->sp || addr - c->sp > c->len || c->len - (addr - c->sp) < sizeof(*result)) {
+		/* libdw takes an unreadable return address for the end of
+		 * the stack: remember that it was not */
+		u->off_copy = true;
 		return false;
+	}
 	memcpy(result, c->stack + (addr - c->sp), sizeof(*result));
 	return true;
 }
@@ -435,6 +439,7 @@ int unwind_stack(struct unwinder *u, const struct unwind_capture *c, uint64_t *p
 	if (!dwfl_addrmodule(u->dwfl, c->regs[UNWIND_REG_PC]))
 		refresh(u);
 	u->cur = c;
+	u->off_copy = false;
 	int rc = dwfl_getthread_frames(u->dwfl, c->tid, on_frame, &f);
 	u->cur = NULL;
 	*n = f.n;
@@ -443,7 +448,7 @@ int unwind_stack(struct unwinder *u, const struct unwind_capture *c, uint64_t *p
 	/* 0: the call frame information ended the chain (the thread's
 	 * outermost frame); -1: no way further (off the copy, no CFI, a pc
 	 * in no module) */
-	if (rc == 0 && !f.full)
+	if (rc == 0 && !f.full && !u->off_copy)
 		return 0;
 	if (f.n && !dwfl_addrmodule(u->dwfl, f.pcs[f.n - 1] - 1))
 		refresh(u);
@@ -457,27 +462,28 @@ int unwind_stack(struct unwinder *u, const struct unwind_capture *c, uint64_t *p
  * at most, unless another starts first. */
 #define SIZELESS_SPAN 16384
 
-static const char *demangle(struct unwinder *u, const char *name)
+const char *unwind_demangle(const char *name, char *out, size_t cap)
 {
+	if (!cap)
+		return "";
 	size_t len = strnlen(name, UNWIND_NAME_MAX + 1);
-	if (!u->name)
-		u->name = xmalloc(UNWIND_NAME_MAX + 1);
-	/* C++ (_Z) and Rust (_ZN...17h<hash>E legacy, _R v0) manglings */
+	/* C++ (_Z) and Rust (_ZN...17h<hash>E legacy, _R v0) manglings; a name
+	 * longer than any real one is not given to the demangler */
 	if (len <= UNWIND_NAME_MAX && name[0] == '_' && (name[1] == 'Z' || name[1] == 'R')) {
 		char *d = cplus_demangle(name, DMGL_PARAMS | DMGL_ANSI | DMGL_AUTO);
 		if (d) {
-			size_t dl = strnlen(d, UNWIND_NAME_MAX);
-			memcpy(u->name, d, dl);
-			u->name[dl] = '\0';
+			size_t dl = strnlen(d, cap - 1);
+			memcpy(out, d, dl);
+			out[dl] = '\0';
 			free(d);
-			return u->name;
+			return out;
 		}
 	}
-	if (len > UNWIND_NAME_MAX)
-		len = UNWIND_NAME_MAX;
-	memcpy(u->name, name, len);
-	u->name[len] = '\0';
-	return u->name;
+	if (len > cap - 1)
+		len = cap - 1;
+	memcpy(out, name, len);
+	out[len] = '\0';
+	return out;
 }
 
 int unwind_symbolize(struct unwinder *u, uint64_t pc, struct unwind_sym *s)
@@ -501,8 +507,11 @@ int unwind_symbolize(struct unwinder *u, uint64_t pc, struct unwind_sym *s)
 	GElf_Off off = 0;
 	GElf_Sym sym;
 	const char *name = dwfl_module_addrinfo(mod, pc, &off, &sym, NULL, NULL, NULL);
-	if (name && *name && (sym.st_size ? off < sym.st_size : off < SIZELESS_SPAN))
-		s->func = demangle(u, name);
+	if (name && *name && (sym.st_size ? off < sym.st_size : off < SIZELESS_SPAN)) {
+		if (!u->name)
+			u->name = xmalloc(UNWIND_NAME_MAX + 1);
+		s->func = unwind_demangle(name, u->name, UNWIND_NAME_MAX + 1);
+	}
 	Dwfl_Line *line = dwfl_module_getsrc(mod, pc);
 	if (line) {
 		int ln = 0;

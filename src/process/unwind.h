@@ -82,6 +82,7 @@ struct unwinder {
 	char *root_path;               /* the target's root as strobe sees it ("" for "/") */
 	size_t nmods, mods_cap;
 	const struct unwind_capture *cur; /* the capture being unwound */
+	bool off_copy;                 /* ... needed a word outside its copy */
 	uint64_t next_report_ns;       /* no refresh before this */
 	char *name;                    /* scratch for unwind_symbolize */
 	struct unwind_stats stats;
@@ -116,5 +117,10 @@ struct unwind_sym {
  * 0, or ERR_NOTFOUND when no module covers it (*s then says so too). */
 int unwind_symbolize(struct unwinder *u, uint64_t pc, struct unwind_sym *s);
 
+
+/* name demangled (C++, Rust legacy and v0) into out (cap bytes, NUL
+ * included; cut there), or copied as it is when it is no mangled name.
+ * Returns out. */
+const char *unwind_demangle(const char *name, char *out, size_t cap);
 
 #endif
