@@ -6,14 +6,19 @@
 #      python3 (runs tests/functional/run.py), util-linux (setpriv, flock),
 #      libncurses-dev and tmux (the live view and its tests),
 #      debootstrap, and Debian's python3.11 and its debug build python3.11-dbg
-#      (/usr/bin/python3.11d) when apt has them.
+#      (/usr/bin/python3.11d) when apt has them; for the --native-stacks tests
+#      (tests/functional/cases_native_stacks.py): gcc, the headers of
+#      python3.11 and python3.11d (libpython3.11-dev, libpython3.11-dbg: the
+#      tests compile a small C extension against each interpreter's own
+#      headers) and python3-numpy for /usr/bin/python3 (BLAS frames).
 #   2. a Debian sid root with python3.13, python3.14 (+ python3.14-nopie, which
 #      diverts the PIE build to python3.14-pie) and python3.15, built once with
 #        debootstrap --variant=minbase --include=python3.13,python3.14,python3.15,python3.14-nopie sid DIR
 #      into a temporary directory beside the cache and renamed into place on
 #      success; reused afterwards.  Cache: $STROBE_SID_ROOT (default
 #      /var/cache/strobe/sid), outside the checkout.  The CPython headers
-#      (libpython3.X-dev, used by tools/gen_layouts.sh) and the debug builds
+#      (libpython3.X-dev, used by tools/gen_layouts.sh and by the
+#      --native-stacks tests' C extension) and the debug builds
 #      python3.13-dbg, python3.14-dbg and python3.15-dbg (python3.Xd, which the
 #      functional tests run a subset of cases on) are added inside it.
 #      sid's Release file is past its Valid-Until date, so apt inside the root
@@ -77,6 +82,11 @@ command -v gdb >/dev/null || need_pkgs+=(gdb)
 command -v nsenter >/dev/null || need_pkgs+=(util-linux)
 # failed samples on a real program nobody here wrote: Debian's Mercurial
 command -v hg >/dev/null || need_pkgs+=(mercurial)
+# --native-stacks: the tests build a C extension (gcc); strobe itself links
+# elfutils' libdw (unwinding, symbols) and libiberty (demangling)
+command -v gcc >/dev/null || need_pkgs+=(gcc)
+[[ -e /usr/include/elfutils/libdwfl.h ]] || need_pkgs+=(libdw-dev)
+[[ -e /usr/include/libiberty/demangle.h ]] || need_pkgs+=(libiberty-dev)
 if ((${#need_pkgs[@]})); then
 	readarray -t need_pkgs < <(printf '%s\n' "${need_pkgs[@]}" | sort -u)
 	apt_install "${need_pkgs[@]}" || warn "could not install ${need_pkgs[*]}"
@@ -97,7 +107,24 @@ if [[ -x /usr/bin/python3.11 && ! -x /usr/bin/python3.11d ]]; then
 		warn "Debian's python3.11-dbg is not available from apt here"
 	fi
 fi
-for tool in /usr/bin/python3 setpriv debootstrap chroot; do
+# the headers each Debian interpreter's C extension is built with
+# (cases_native_stacks.py): python3.11's in libpython3.11-dev, python3.11d's
+# (the debug ABI) in libpython3.11-dbg
+for v in 3.11 3.11d; do
+	[[ -x /usr/bin/python$v && ! -e /usr/include/python$v/Python.h ]] || continue
+	pkg=libpython3.11-dev
+	[[ $v == *d ]] && pkg=libpython3.11-dbg
+	if command -v apt-cache >/dev/null && apt-cache show "$pkg" >/dev/null 2>&1; then
+		apt_install "$pkg" || warn "could not install $pkg (headers of /usr/bin/python$v)"
+	else
+		warn "$pkg (headers of /usr/bin/python$v) is not available from apt here"
+	fi
+done
+# numpy for /usr/bin/python3: BLAS frames under --native-stacks
+if [[ -x /usr/bin/python3 ]] && ! /usr/bin/python3 -c 'import numpy' >/dev/null 2>&1; then
+	apt_install python3-numpy || warn "could not install python3-numpy"
+fi
+for tool in /usr/bin/python3 setpriv debootstrap chroot gcc; do
 	command -v "$tool" >/dev/null && say "have $(command -v "$tool")" || warn "missing $tool"
 done
 
@@ -162,7 +189,7 @@ remove_tree() {	# remove_tree DIR: rm -rf, but never through a mount point
 	rm -rf --one-file-system -- "$d"
 }
 
-sid_extras_install() {	# sid_extras_install DIR: headers for tools/gen_layouts.sh
+sid_extras_install() {	# sid_extras_install DIR: headers for tools/gen_layouts.sh and the C extension of the --native-stacks tests
 	local d=$1 missing=() p v
 	mkdir -p "$d/etc/apt/apt.conf.d"
 	echo 'Acquire::Check-Valid-Until "false";' >"$d/etc/apt/apt.conf.d/99strobe-no-valid-until"
@@ -178,7 +205,7 @@ sid_extras_install() {	# sid_extras_install DIR: headers for tools/gen_layouts.s
 		DEBIAN_FRONTEND=noninteractive chroot "$d" apt-get "${apt_nvu[@]}" \
 			-o APT::Sandbox::User=root install -y --reinstall --no-install-recommends "${missing[@]}"
 	} >"$log" 2>&1 ||
-		say "note: could not install ${missing[*]} in $d (only tools/gen_layouts.sh needs them)"
+		warn "could not install ${missing[*]} in $d (tools/gen_layouts.sh and the --native-stacks tests need them; see $log)"
 }
 
 sid_debug_install() {	# sid_debug_install DIR: the debug builds the tests run

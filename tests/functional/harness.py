@@ -24,6 +24,11 @@ class Failure(Exception):
     """A test's expectation did not hold."""
 
 
+class Skip(Exception):
+    """The test cannot run on this interpreter, for the reason given (the
+    runner prints a SKIP line with it; never raised to hide a failure)."""
+
+
 def check(cond, msg, *args):
     if not cond:
         raise Failure(msg % args if args else msg)

@@ -29,7 +29,7 @@ import importlib      # noqa: E402
 for _name in sorted(os.listdir(os.path.dirname(os.path.abspath(__file__)))):
     if _name.startswith("cases_") and _name.endswith(".py"):
         importlib.import_module(_name[:-3])
-from harness import Ctx, Failure  # noqa: E402
+from harness import Ctx, Failure, Skip  # noqa: E402
 
 
 class Job:
@@ -38,6 +38,7 @@ class Job:
         self.interp = interp
         self.ident = "%s[%s]" % (case.name, interp.label if interp else "-")
         self.ok = None
+        self.skipped = False
         self.msg = ""
         self.details = []
         self.seconds = 0.0
@@ -99,6 +100,8 @@ class Runner:
                 self.live.add(ctx)
             job.case.func(ctx)
             job.ok = True
+        except Skip as e:
+            job.ok, job.skipped, job.msg = True, True, str(e)
         except Failure as e:
             job.ok, job.msg = False, str(e)
         except Exception:
@@ -122,9 +125,9 @@ class Runner:
     def report(self, job):
         with self.lock:
             label = job.interp.label if job.interp and job.case.kind != "global" else "-"
-            print("%s  %-20s %-52s %5.1fs" % ("PASS" if job.ok else "FAIL", job.case.name, label,
-                                             job.seconds))
-            if not job.ok:
+            print("%s  %-20s %-52s %5.1fs" % ("SKIP" if job.skipped else "PASS" if job.ok else "FAIL",
+                                             job.case.name, label, job.seconds))
+            if not job.ok or job.skipped:
                 for line in job.msg.splitlines():
                     print("      " + line)
             for line in job.details:
@@ -157,17 +160,17 @@ def print_matrix(disc, jobs, ci):
             missing.append(name)
         for i in its:
             js = by_interp.get(id(i), [])
-            print("  %-8s %-56s %6d %6d%s" % (name, i.label, sum(j.ok for j in js),
+            print("  %-8s %-56s %6d %6d%s" % (name, i.label, sum(j.ok and not j.skipped for j in js),
                                               sum(not j.ok for j in js),
                                               "" if js else "   (no test selected)"))
     for i in disc.unsupported:
         js = by_interp.get(id(i), [])
         print("  %-8s %-56s %6d %6d   (unsupported: must be refused)"
-              % (i.short, i.label, sum(j.ok for j in js), sum(not j.ok for j in js)))
+              % (i.short, i.label, sum(j.ok and not j.skipped for j in js), sum(not j.ok for j in js)))
     gl = [j for j in jobs if j.case.kind == "global"]
     if gl:
         print("  %-8s %-56s %6d %6d" % ("-", "interpreter-independent (on %s)" % gl[0].interp.label,
-                                        sum(j.ok for j in gl), sum(not j.ok for j in gl)))
+                                        sum(j.ok and not j.skipped for j in gl), sum(not j.ok for j in gl)))
     for n in disc.notes:
         print("  note: " + n)
     failures = []
@@ -246,7 +249,12 @@ def main():
                   "beside the release build)" % v)
         else:
             print("FAIL  coverage             %s: no interpreter found (every version 3.8-3.15 is required under CI=true)" % v)
-    n_pass = sum(1 for j in jobs if j.ok)
+    n_pass = sum(1 for j in jobs if j.ok and not j.skipped)
+    skipped = [j for j in jobs if j.skipped]
+    if skipped:
+        print("\nSkipped (each with its reason above):")
+        for j in skipped:
+            print("  %s: %s" % (j.ident, j.msg.splitlines()[0] if j.msg else ""))
     n_fail = len(failed) + len(missing)
     print("\nwall time %.0f s" % (time.monotonic() - t0))
     if not jobs:
