@@ -15,7 +15,7 @@ struct cap_hdr {
 
 struct cap_rec {
     struct user_regs_struct regs;
-    uint64_t stack_addr; /* address of stack byte 0 (= regs.rsp) */
+    uint64_t stack_addr; /* address of stack byte 0 (regs.rsp - BELOW) */
     uint32_t len;        /* bytes copied (short if the read was partial) */
     uint32_t pad;
     uint64_t stop_ns;    /* PTRACE_INTERRUPT .. PTRACE_DETACH return */

@@ -2,7 +2,9 @@
  * registers and a copy of the top of its stack, for unwind_cmp.c.
  * Standalone bench tool, not part of strobe.
  *
- * usage: capture PID TID OUT [-n N] [-i INTERVAL_US] [-s STACK_BYTES]
+ * usage: capture PID TID OUT [-n N] [-i INTERVAL_US] [-s STACK_BYTES] [-b BELOW]
+ *   -b BELOW  start the copy BELOW bytes under rsp (default 0): an epilogue's
+ *             CFI still names the slots of the registers it has popped
  *
  * File layout (native endian, read back on the same machine):
  *   struct cap_hdr, maps text (maps_len bytes), then ncap times
@@ -56,7 +58,7 @@ static int cmp_u64(const void *a, const void *b)
 }
 
 /* One stop: seize, interrupt, wait, regs, one stack read, detach. */
-static int capture_one(pid_t tid, pid_t pid, uint32_t stack_size,
+static int capture_one(pid_t tid, pid_t pid, uint32_t stack_size, uint32_t below,
                        struct cap_rec *rec, unsigned char *stack)
 {
     if (ptrace(PTRACE_SEIZE, tid, 0, 0) != 0) {
@@ -83,9 +85,9 @@ static int capture_one(pid_t tid, pid_t pid, uint32_t stack_size,
         rc = -1;
     } else {
         struct iovec local = {stack, stack_size};
-        struct iovec remote = {(void *)(uintptr_t)rec->regs.rsp, stack_size};
+        struct iovec remote = {(void *)(uintptr_t)(rec->regs.rsp - below), stack_size};
         ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
-        rec->stack_addr = rec->regs.rsp;
+        rec->stack_addr = rec->regs.rsp - below;
         rec->len = n > 0 ? (uint32_t)n : 0;
     }
     ptrace(PTRACE_DETACH, tid, 0, (void *)(uintptr_t)sig);
@@ -96,12 +98,12 @@ static int capture_one(pid_t tid, pid_t pid, uint32_t stack_size,
 int main(int argc, char **argv)
 {
     if (argc < 4) {
-        fprintf(stderr, "usage: capture PID TID OUT [-n N] [-i US] [-s BYTES]\n");
+        fprintf(stderr, "usage: capture PID TID OUT [-n N] [-i US] [-s BYTES] [-b BELOW]\n");
         return 2;
     }
     pid_t pid = atoi(argv[1]), tid = atoi(argv[2]);
     const char *out = argv[3];
-    uint32_t n = 300, interval_us = 20000, stack_size = 32768;
+    uint32_t n = 300, interval_us = 20000, stack_size = 32768, below = 0;
     for (int i = 4; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "-n"))
             n = (uint32_t)atoi(argv[i + 1]);
@@ -109,6 +111,8 @@ int main(int argc, char **argv)
             interval_us = (uint32_t)atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "-s"))
             stack_size = (uint32_t)atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "-b"))
+            below = (uint32_t)atoi(argv[i + 1]);
     }
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/maps", pid);
@@ -123,7 +127,7 @@ int main(int argc, char **argv)
     uint64_t *stops = calloc(n, sizeof *stops);
     uint32_t got = 0;
     for (uint32_t i = 0; i < n; i++) {
-        if (capture_one(tid, pid, stack_size, &recs[got],
+        if (capture_one(tid, pid, stack_size, below, &recs[got],
                         stacks + (size_t)got * stack_size) == 0) {
             stops[got] = recs[got].stop_ns;
             got++;

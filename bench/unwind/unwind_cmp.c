@@ -2,11 +2,12 @@
  * and with libunwind (remote address space, custom accessors), compare the
  * two pc lists and time both.  Standalone bench tool, not part of strobe.
  *
- * usage: unwind_cmp FILE [-r ROOT] [-t TRUNC_BYTES] [-p] [-k ROUNDS]
+ * usage: unwind_cmp FILE [-r ROOT] [-t TRUNC_BYTES] [-p|-P] [-k ROUNDS]
  *   -r ROOT  open the mapped files as ROOT/PATH (e.g. /proc/PID/root);
  *            default: the host path
  *   -t N     use only the first N bytes of each stack copy
  *   -p       print both pc lists of every capture
+ *   -P       the same, one frame a line with module+offset(symbol)
  *   -k N     timed rounds over all captures (default 3) */
 #include "capfile.h"
 
@@ -44,7 +45,34 @@ struct module {
     unsigned char *img; /* whole file, mmap'd (libunwind reads) */
     size_t size;
     uint64_t hdr_addr, table_addr, fde_count; /* .eh_frame_hdr at runtime */
+    struct { uint64_t off, size; char name[24]; } sec[64];
+    int nsec;
 };
+
+/* which sections libunwind's reads outside the stack copy land in */
+static struct { char name[24]; uint64_t count; } lu_secs[32];
+static int nlu_secs;
+
+static void count_section(const struct module *m, uint64_t off)
+{
+    const char *name = "(no section)";
+    for (int i = 0; i < m->nsec; i++)
+        if (off >= m->sec[i].off && off < m->sec[i].off + m->sec[i].size) {
+            name = m->sec[i].name;
+            break;
+        }
+    int k;
+    for (k = 0; k < nlu_secs; k++)
+        if (!strcmp(lu_secs[k].name, name))
+            break;
+    if (k == nlu_secs) {
+        if (nlu_secs == 32)
+            return;
+        snprintf(lu_secs[k].name, sizeof lu_secs[k].name, "%s", name);
+        nlu_secs++;
+    }
+    lu_secs[k].count++;
+}
 struct capture {
     struct cap_rec rec;
     unsigned char *stack;
@@ -63,7 +91,8 @@ static const char *root = "";
 struct rstats {
     uint64_t stack_reads, out_reads, file_reads, failed_reads;
     uint64_t max_off; /* farthest stack byte read, relative to rsp, this capture */
-    uint64_t first_out[8];
+    uint64_t below_rsp; /* reads under rsp (served when the copy starts lower) */
+    uint64_t first_out[8], first_rsp[8];
     int nfirst_out;
 };
 static struct rstats dw_st, lu_st;
@@ -88,24 +117,30 @@ static uint32_t cap_len(const struct capture *c)
     return c->rec.len < trunc_len ? c->rec.len : trunc_len;
 }
 
+static bool symbolic;
+
 static bool stack_read(const struct capture *c, uint64_t addr, uint64_t *out, struct rstats *st)
 {
     uint64_t base = c->rec.stack_addr, len = cap_len(c);
     if (addr >= base && addr - base <= len && len - (addr - base) >= 8) {
         memcpy(out, c->stack + (addr - base), 8);
         st->stack_reads++;
-        if (addr - base + 8 > st->max_off)
-            st->max_off = addr - base + 8;
+        if (addr < c->rec.regs.rsp)
+            st->below_rsp++;
+        else if (addr - c->rec.regs.rsp + 8 > st->max_off)
+            st->max_off = addr - c->rec.regs.rsp + 8;
         return true;
     }
     return false;
 }
 
-static void note_out(struct rstats *st, uint64_t addr)
+static void note_out(struct rstats *st, uint64_t addr, uint64_t rsp)
 {
     st->out_reads++;
-    if (st->nfirst_out < 8)
+    if (st->nfirst_out < 8) {
+        st->first_rsp[st->nfirst_out] = rsp;
         st->first_out[st->nfirst_out++] = addr;
+    }
 }
 
 static int mapping_for(uint64_t addr)
@@ -116,16 +151,36 @@ static int mapping_for(uint64_t addr)
     return -1;
 }
 
+static Dwfl *sym_dwfl; /* for names in the diagnostics */
+
+static const char *where(uint64_t addr, char *buf, size_t n);
+
+static const char *where_rsp(uint64_t addr, uint64_t rsp, char *buf, size_t n)
+{
+    int64_t d = (int64_t)(addr - rsp);
+    if (d > -(1 << 20) && d < (1 << 20)) {
+        snprintf(buf, n, "rsp%+ld", (long)d);
+        return buf;
+    }
+    return where(addr, buf, n);
+}
+
 static const char *where(uint64_t addr, char *buf, size_t n)
 {
     int m = mapping_for(addr);
+    const char *name = NULL;
+    if (sym_dwfl && m >= 0) {
+        Dwfl_Module *mod = dwfl_addrmodule(sym_dwfl, addr ? addr - 1 : 0);
+        if (mod)
+            name = dwfl_module_addrname(mod, addr ? addr - 1 : 0);
+    }
     if (m < 0) {
         snprintf(buf, n, "%#lx(unmapped/anon)", (unsigned long)addr);
         return buf;
     }
     const char *p = strrchr(mods[maps[m].mod].path, '/');
-    snprintf(buf, n, "%s+%#lx", p ? p + 1 : mods[maps[m].mod].path,
-             (unsigned long)(addr - maps[m].start + maps[m].offset));
+    snprintf(buf, n, "%s+%#lx(%s)", p ? p + 1 : mods[maps[m].mod].path,
+             (unsigned long)(addr - maps[m].start + maps[m].offset), name ? name : "?");
     return buf;
 }
 
@@ -281,8 +336,11 @@ static bool dw_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void
         *result = v;
         return true;
     }
-    note_out(&dw_st, addr);
+    note_out(&dw_st, addr, cur->rec.regs.rsp);
     dw_st.failed_reads++;
+    if (symbolic)
+        printf("  (libdw read outside the copy of #%ld: %#lx, rsp %#lx, copy %u bytes)\n", (long)(cur - caps),
+               (unsigned long)addr, (unsigned long)cur->rec.stack_addr, cap_len(cur));
     return false;
 }
 
@@ -389,6 +447,19 @@ static int lu_prepare_module(struct module *m)
             hdr_sz = ph.p_filesz;
         }
     }
+    size_t shstrndx;
+    if (elf_getshdrstrndx(e, &shstrndx) == 0) {
+        for (Elf_Scn *scn = elf_nextscn(e, NULL); scn && m->nsec < 64; scn = elf_nextscn(e, scn)) {
+            GElf_Shdr sh;
+            if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS || !(sh.sh_flags & SHF_ALLOC))
+                continue;
+            const char *nm = elf_strptr(e, shstrndx, sh.sh_name);
+            m->sec[m->nsec].off = sh.sh_offset;
+            m->sec[m->nsec].size = sh.sh_size;
+            snprintf(m->sec[m->nsec].name, sizeof m->sec[m->nsec].name, "%s", nm ? nm : "?");
+            m->nsec++;
+        }
+    }
     if (first_load == UINT64_MAX || !hdr_sz || hdr_off + hdr_sz > m->size || hdr_sz < 12)
         goto out;
     const unsigned char *h = m->img + hdr_off;
@@ -422,17 +493,19 @@ static int lu_access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val,
         *val = v;
         return 0;
     }
-    note_out(&lu_st, addr);
     int mi = mapping_for(addr);
     if (mi >= 0) {
         struct module *m = &mods[maps[mi].mod];
         uint64_t off = addr - maps[mi].start + maps[mi].offset;
         if (m->img && off + 8 <= m->size && addr + 8 <= maps[mi].end) {
             memcpy(val, m->img + off, 8);
+            lu_st.out_reads++;
             lu_st.file_reads++;
+            count_section(m, off);
             return 0;
         }
     }
+    note_out(&lu_st, addr, c->rec.regs.rsp); /* only the failed ones are listed */
     lu_st.failed_reads++;
     return -UNW_EINVAL;
 }
@@ -566,6 +639,13 @@ static void lu_unwind(unw_addr_space_t as, const struct capture *c, struct trace
 
 static void pr_trace(const char *tag, uint32_t i, const struct trace *t)
 {
+    if (symbolic) {
+        char b[512];
+        printf("%s %u rc=%d n=%d%s%s\n", tag, i, t->rc, t->n, t->err[0] ? " err=" : "", t->err);
+        for (int k = 0; k < t->n; k++)
+            printf("    #%d %lx %s\n", k, (unsigned long)t->pc[k], where(t->pc[k], b, sizeof b));
+        return;
+    }
     printf("%s %u rc=%d n=%d%s%s:", tag, i, t->rc, t->n, t->err[0] ? " err=" : "", t->err);
     for (int k = 0; k < t->n; k++)
         printf(" %lx", (unsigned long)t->pc[k]);
@@ -582,7 +662,7 @@ static void pr_times(const char *what, uint64_t *ns, uint32_t n)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: unwind_cmp FILE [-r ROOT] [-t N] [-p] [-k ROUNDS]\n");
+        fprintf(stderr, "usage: unwind_cmp FILE [-r ROOT] [-t N] [-p|-P] [-k ROUNDS]\n");
         return 2;
     }
     bool print = false;
@@ -594,6 +674,8 @@ int main(int argc, char **argv)
             trunc_len = (uint32_t)atoi(argv[++i]);
         else if (!strcmp(argv[i], "-p"))
             print = true;
+        else if (!strcmp(argv[i], "-P"))
+            print = symbolic = true;
         else if (!strcmp(argv[i], "-k") && i + 1 < argc)
             rounds = atoi(argv[++i]);
     }
@@ -616,6 +698,7 @@ int main(int argc, char **argv)
     uint64_t t0 = now_ns();
     Dwfl *d = dw_new();
     uint64_t dw_setup = now_ns() - t0;
+    sym_dwfl = d;
     t0 = now_ns();
     dw_st.max_off = 0;
     dw_unwind(d, &caps[0], &dw[0]);
@@ -701,15 +784,20 @@ int main(int argc, char **argv)
     printf("  libdw stack bytes read (from rsp): median %lu max %lu\n",
            (unsigned long)max_off[ncaps / 2], (unsigned long)max_off[ncaps - 1]);
     char b[512];
-    printf("  libdw reads: stack %lu, outside the copy %lu (all failed)",
-           (unsigned long)dw_keep.stack_reads, (unsigned long)dw_keep.out_reads);
+    printf("  libdw reads: stack %lu (under rsp %lu), outside the copy %lu (all failed)",
+           (unsigned long)dw_keep.stack_reads, (unsigned long)dw_keep.below_rsp,
+           (unsigned long)dw_keep.out_reads);
     for (int k = 0; k < dw_keep.nfirst_out; k++)
-        printf("%s%s", k ? ", " : ": ", where(dw_keep.first_out[k], b, sizeof b));
-    printf("\n  libunwind reads: stack %lu, outside the copy %lu (from files %lu, failed %lu)",
-           (unsigned long)lu_st.stack_reads, (unsigned long)lu_st.out_reads,
+        printf("%s%s", k ? ", " : ": ", where_rsp(dw_keep.first_out[k], dw_keep.first_rsp[k], b, sizeof b));
+    printf("\n  libunwind reads: stack %lu (under rsp %lu), outside the copy %lu (from files %lu, failed %lu)",
+           (unsigned long)lu_st.stack_reads, (unsigned long)lu_st.below_rsp,
+           (unsigned long)lu_st.out_reads,
            (unsigned long)lu_st.file_reads, (unsigned long)lu_st.failed_reads);
     for (int k = 0; k < lu_st.nfirst_out; k++)
-        printf("%s%s", k ? ", " : ": ", where(lu_st.first_out[k], b, sizeof b));
+        printf("%s%s", k ? ", " : "; failed: ", where_rsp(lu_st.first_out[k], lu_st.first_rsp[k], b, sizeof b));
+    printf("\n  libunwind reads from files by section:");
+    for (int k = 0; k < nlu_secs; k++)
+        printf(" %s %lu", lu_secs[k].name, (unsigned long)lu_secs[k].count);
     printf("\n");
     if (dw_err)
         for (uint32_t i = 0; i < ncaps; i++)
