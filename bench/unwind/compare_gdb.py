@@ -15,6 +15,10 @@ def lists(path, tags):
 
 
 gdb = lists(sys.argv[1], {"GDB"}).get("GDB")
+with open(sys.argv[1]) as f:
+    for line in f:
+        if line.startswith("GDBSKIP"):
+            print("  gdb frames left out (not on the stack): " + line.split(" ", 1)[1].strip())
 mine = lists(sys.argv[2], {"DW", "LU"})
 if gdb is None:
     print("  gdb: no backtrace")

@@ -713,14 +713,15 @@ int main(int argc, char **argv)
         }
     struct rstats dw_keep = dw_st;
     /* libdw, fresh Dwfl per capture (no reuse), on the first 50 */
-    uint32_t nfresh = ncaps < 50 ? ncaps : 50;
+    uint32_t nfresh = ncaps < 50 ? ncaps : 50, fresh_same = 0;
     for (uint32_t i = 0; i < nfresh; i++) {
-        struct trace tmp;
+        static struct trace tmp;
         t0 = now_ns();
         Dwfl *d2 = dw_new();
         dw_unwind(d2, &caps[i], &tmp);
         dwfl_end(d2);
         fresh_ns[i] = now_ns() - t0;
+        fresh_same += tmp.n == dw[i].n && !memcmp(tmp.pc, dw[i].pc, sizeof tmp.pc[0] * (size_t)tmp.n);
     }
 
     /* libunwind: one address space, global cache */
@@ -780,6 +781,7 @@ int main(int argc, char **argv)
            (double)lu_depth / ncaps, lu_err, lu_setup / 1e6, lu_first / 1e3);
     pr_times("libdw (one Dwfl reused)", dw_ns, ncaps * (uint32_t)rounds);
     pr_times("libdw (fresh Dwfl per unwind)", fresh_ns, nfresh);
+    printf("  libdw fresh Dwfl gives the same pcs as the reused one: %u/%u\n", fresh_same, nfresh);
     pr_times("libunwind (UNW_CACHE_GLOBAL)", lu_ns, ncaps * (uint32_t)rounds);
     printf("  libdw stack bytes read (from rsp): median %lu max %lu\n",
            (unsigned long)max_off[ncaps / 2], (unsigned long)max_off[ncaps - 1]);
