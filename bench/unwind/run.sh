@@ -79,3 +79,13 @@ GDBCHECKS=0 BELOW=128 run_target py312_qsort_below128 32768 "$PY312" targets/qso
 log ""
 log "=== 3.10 recursion depth 25 (stack bytes per Python call)"
 N=50 GDBCHECKS=0 run_target py310_recurse25 1048576 "$PY310" targets/recurse.py 25
+
+log ""
+log "=== timing spread: each capture set unwound again 3 times (thread CPU time, median/p99 us)"
+for c in py312_qsort py311_static_recurse30 py310_recurse50 py311_numpy_matmul nocfi_fp; do
+    for rep in 1 2 3; do
+        "$OUT/unwind_cmp" "$OUT/$c.cap" -k 3 |
+            awk -v c="$c" -v r="$rep" '/Dwfl reused/ {d=$(NF-4)"/"$(NF-1)} /UNW_CACHE/ {u=$(NF-4)"/"$(NF-1)}
+                END {printf "  %-24s rep %d  libdw %s  libunwind %s\n", c, r, d, u}' | tee -a "$RES"
+    done
+done
