@@ -3,6 +3,7 @@
 # target, capture it, unwind offline with libdw and libunwind, check a few
 # stopped captures against gdb.  Run as root.  Output: $OUT (default
 # /tmp/strobe-unwind-bench), summary in $OUT/results.txt.
+# ONLY=NAME runs one target alone (appending to nothing: results.txt is reset).
 set -u
 cd "$(dirname "$0")"
 HERE=$(pwd)
@@ -33,6 +34,7 @@ wait_stopped() {
 run_target() {
     local name=$1 size=$2 below=${BELOW:-0}
     shift 2
+    if [ -n "${ONLY:-}" ] && [ "$ONLY" != "$name" ]; then return; fi
     log ""
     log "=== $name: $* (stack copy $size bytes from rsp-$below)"
     "$@" &
@@ -66,6 +68,8 @@ run_target py311_static_recurse30 32768 /usr/bin/python3.11 targets/recurse.py 3
 run_target py310_recurse50 1048576 "$PY310" targets/recurse.py 50
 run_target py311_numpy_matmul 32768 /usr/bin/python3.11 targets/matmul.py
 run_target nocfi_fp 32768 "$OUT/nocfi"
+run_target py311_vdso_clock 32768 /usr/bin/python3.11 targets/vdso_clock.py
+[ -n "${ONLY:-}" ] && exit 0
 
 log ""
 log "=== 3.10 50-deep with the default 32 KiB copy (truncation)"
@@ -82,7 +86,7 @@ N=50 GDBCHECKS=0 run_target py310_recurse25 1048576 "$PY310" targets/recurse.py 
 
 log ""
 log "=== timing spread: each capture set unwound again 3 times (thread CPU time, median/p99 us)"
-for c in py312_qsort py311_static_recurse30 py310_recurse50 py311_numpy_matmul nocfi_fp; do
+for c in py312_qsort py311_static_recurse30 py310_recurse50 py311_numpy_matmul nocfi_fp py311_vdso_clock; do
     for rep in 1 2 3; do
         "$OUT/unwind_cmp" "$OUT/$c.cap" -k 3 |
             awk -v c="$c" -v r="$rep" '/Dwfl reused/ {d=$(NF-4)"/"$(NF-1)} /UNW_CACHE/ {u=$(NF-4)"/"$(NF-1)}
