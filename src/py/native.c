@@ -187,9 +187,9 @@ int py_native_merge(const struct py_merge_rules *r, const struct frame *pf, uint
 	size_t seg = 0;
 	for (size_t i = 0; i < nnf; i++) {
 		if (nf[i].kind == PY_NATIVE_EVAL && idle_eval) {
+			/* never shown: the evaluation loop is what Python
+			 * frames stand for, and it runs none */
 			idle_eval = false;
-			if (r->plumbing)
-				emit(out, t, &nf[i].f);
 			continue;
 		}
 		if (nf[i].kind == PY_NATIVE_EVAL) {
