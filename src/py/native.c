@@ -65,11 +65,13 @@ int py_native_take(struct py_native *n, struct sample *s)
 
 /* The frame of code address pc (a return address already moved back into
  * its call), resolved once. */
-static const struct py_native_frame *sym_of(struct py_native *n, uint64_t pc)
+/* The index in syms of code address pc's frame (a return address already
+ * moved back into its call), resolved once. */
+static size_t sym_of(struct py_native *n, uint64_t pc)
 {
 	const uint64_t *at = u64map_get(&n->cache, pc);
 	if (at)
-		return &n->syms[*at - 1];
+		return *at - 1;
 	if (n->nsyms >= MAX_SYMS) {
 		u64map_clear(&n->cache);
 		n->nsyms = 0;
@@ -110,7 +112,7 @@ static const struct py_native_frame *sym_of(struct py_native *n, uint64_t pc)
 	VEC_RESERVE(n->syms, n->syms_cap, n->nsyms + 1);
 	n->syms[n->nsyms++] = ps;
 	u64map_put(&n->cache, pc, n->nsyms);
-	return &n->syms[n->nsyms - 1];
+	return n->nsyms - 1;
 }
 
 static bool is_marker(const struct py_merge_rules *r, const struct frame *f)
@@ -135,17 +137,11 @@ static void emit_python(const struct py_merge_rules *r, const struct frame *pf, 
 			emit(out, t, &pf[k]);
 }
 
-int py_native_merge(const struct py_merge_rules *r, const struct frame *pf, uint32_t depth,
-		    const struct py_native_frame *nf, size_t nnf, bool complete, uint32_t *segs,
-		    struct sample *out, struct thread_sample *t)
+/* The Python chain pf[0..depth) cut into one segment per evaluation call:
+ * segment k is pf[segs[k], segs[k + 1]).  Returns their number. */
+static size_t cut_segments(const struct py_merge_rules *r, const struct frame *pf, uint32_t depth,
+			   uint32_t *segs)
 {
-	/* a <shutdown> root stays the root */
-	bool root = depth && pf[depth - 1].file == r->synthetic_file &&
-		    pf[depth - 1].func == r->shutdown_func;
-	if (root)
-		depth--;
-	/* the Python chain cut into one segment per evaluation call:
-	 * segment k is pf[segs[k], segs[k + 1]) */
 	size_t nseg = 0;
 	if (r->per_frame) {
 		/* 3.8-3.10: one call per Python frame; a synthetic frame
@@ -173,6 +169,24 @@ int py_native_merge(const struct py_merge_rules *r, const struct frame *pf, uint
 		}
 	}
 	segs[nseg] = depth;
+	return nseg;
+}
+
+/* A <shutdown> root, which stays the root. */
+static bool has_root(const struct py_merge_rules *r, const struct frame *pf, uint32_t depth)
+{
+	return depth && pf[depth - 1].file == r->synthetic_file &&
+	       pf[depth - 1].func == r->shutdown_func;
+}
+
+int py_native_merge(const struct py_merge_rules *r, const struct frame *pf, uint32_t depth,
+		    const struct py_native_frame *nf, size_t nnf, bool complete, uint32_t *segs,
+		    struct sample *out, struct thread_sample *t)
+{
+	bool root = has_root(r, pf, depth);
+	if (root)
+		depth--;
+	size_t nseg = cut_segments(r, pf, depth, segs);
 
 	size_t evals = 0;
 	for (size_t i = 0; i < nnf; i++)
@@ -221,8 +235,10 @@ static int merge_thread(struct py_native *n, const struct sample *s, const struc
 	if (!complete)
 		n->stats.truncated++;
 	/* the frames copied out: resolving one may move the cache */
-	for (size_t i = 0; i < npcs; i++)
-		n->frames[i] = *sym_of(n, i ? n->pcs[i] - 1 : n->pcs[i]);
+	for (size_t i = 0; i < npcs; i++) {
+		size_t k = sym_of(n, i ? n->pcs[i] - 1 : n->pcs[i]);
+		n->frames[i] = n->syms[k];
+	}
 	VEC_RESERVE(n->segs, n->segs_cap, (size_t)t->depth + 2);
 	const struct py_merge_rules rules = {
 		.synthetic_file = w->synthetic_file,
@@ -236,8 +252,8 @@ static int merge_thread(struct py_native *n, const struct sample *s, const struc
 	o->interp_id = t->interp_id;
 	o->status = t->status;
 	o->same_stack = false;
-	int rc = py_native_merge(&rules, &s->frames[t->first], t->depth, n->frames, npcs, complete,
-				 n->segs, out, o);
+	const struct frame *pf = &s->frames[t->first];
+	int rc = py_native_merge(&rules, pf, t->depth, n->frames, npcs, complete, n->segs, out, o);
 	if (rc) {
 		n->stats.mismatched++;
 		return py_walker_fail(w, PY_FAIL_NATIVE, ERR_CORRUPT);
