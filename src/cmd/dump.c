@@ -120,6 +120,7 @@ int cmd_dump(const struct options *o)
 		.gc = !o->no_gc,
 		/* --native-stacks cuts the Python chain at its entry frames */
 		.native = o->native || o->native_stacks,
+		.entry_marks = o->native_stacks,
 		.opcodes = o->opcodes,
 	};
 	py_walker_init(&w, &rt, &mem, &strings, &wc);

@@ -409,7 +409,7 @@ void unwind_release(struct unwinder *u)
 /* ---- unwinding -------------------------------------------------------------- */
 
 struct frames {
-	uint64_t *pcs;
+	uint64_t *pcs, *sps;
 	size_t n, max;
 	bool full;
 };
@@ -424,14 +424,18 @@ static int on_frame(Dwfl_Frame *state, void *arg)
 		f->full = true;
 		return DWARF_CB_ABORT;
 	}
+	if (f->sps) {
+		Dwarf_Word sp;
+		f->sps[f->n] = dwfl_frame_reg(state, UNWIND_REG_SP, &sp) == 0 ? sp : 0;
+	}
 	f->pcs[f->n++] = pc;
 	return DWARF_CB_OK;
 }
 
-int unwind_stack(struct unwinder *u, const struct unwind_capture *c, uint64_t *pcs, size_t max,
-		 size_t *n)
+int unwind_stack(struct unwinder *u, const struct unwind_capture *c, uint64_t *pcs, uint64_t *sps,
+		 size_t max, size_t *n)
 {
-	struct frames f = { pcs, 0, max < UNWIND_MAX_FRAMES ? max : UNWIND_MAX_FRAMES, false };
+	struct frames f = { pcs, sps, 0, max < UNWIND_MAX_FRAMES ? max : UNWIND_MAX_FRAMES, false };
 	*n = 0;
 	if (!u->dwfl)
 		return ERR_IO;

@@ -95,12 +95,14 @@ void unwind_release(struct unwinder *u);
 
 /* Unwind c: pcs[0..*n), innermost first.  pcs[0] is the thread's
  * instruction pointer; every later one is a return address (a caller's pc
- * just after its call).  Returns 0 when the unwind reached the thread's
+ * just after its call).  sps (if not NULL) gets each frame's stack pointer
+ * (0 when unknown): frame i's own stack data lies in [sps[i], sps[i + 1]).
+ * Returns 0 when the unwind reached the thread's
  * outermost frame (its CFI ends the chain), ERR_LIMIT when it stopped
  * before (off the copied stack, no CFI, more than max frames): then the
  * frames found are right but some outer ones are missing. */
-int unwind_stack(struct unwinder *u, const struct unwind_capture *c, uint64_t *pcs, size_t max,
-		 size_t *n);
+int unwind_stack(struct unwinder *u, const struct unwind_capture *c, uint64_t *pcs, uint64_t *sps,
+		 size_t max, size_t *n);
 
 /* What code pc is.  Strings are valid until the next call or release. */
 struct unwind_sym {

@@ -363,6 +363,7 @@ int profiling_session(const struct options *o, pid_t pid, struct spawn *child)
 		.gc = !o->no_gc,
 		/* --native-stacks cuts the Python chain at its entry frames */
 		.native = o->native || o->native_stacks,
+		.entry_marks = o->native_stacks,
 		.opcodes = o->opcodes,
 	};
 	py_walker_init(&w, &rt, &mem, &prof.strings, &wc);

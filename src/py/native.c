@@ -179,38 +179,115 @@ static bool has_root(const struct py_merge_rules *r, const struct frame *pf, uin
 	       pf[depth - 1].func == r->shutdown_func;
 }
 
-int py_native_merge(const struct py_merge_rules *r, const struct frame *pf, uint32_t depth,
-		    const struct py_native_frame *nf, size_t nnf, bool complete, uint32_t *segs,
-		    struct sample *out, struct thread_sample *t)
+/* By name (3.8-3.11, or no entry addresses): the n-th evaluation frame of
+ * the native stack ran the n-th segment.  call[i]: the segment native
+ * frame i ran, -1 none. */
+static int calls_by_name(const struct py_native_frame *nf, size_t nnf, bool complete,
+			 size_t nseg, int32_t *call)
 {
-	bool root = has_root(r, pf, depth);
-	if (root)
-		depth--;
-	size_t nseg = cut_segments(r, pf, depth, segs);
-
 	size_t evals = 0;
 	for (size_t i = 0; i < nnf; i++)
 		evals += nf[i].kind == PY_NATIVE_EVAL;
 	/* An evaluation call that has not pushed its first frame yet, or has
 	 * popped its last one already, runs no Python frame: only the
 	 * innermost can be caught so (it calls nothing then). */
-	bool idle_eval = evals == nseg + 1;
+	bool idle = evals == nseg + 1;
 	if (evals > nseg + 1 || (complete && evals < nseg))
 		return ERR_CORRUPT;
-
-	size_t seg = 0;
+	int32_t seg = 0;
 	for (size_t i = 0; i < nnf; i++) {
-		if (nf[i].kind == PY_NATIVE_EVAL && idle_eval) {
-			/* never shown: the evaluation loop is what Python
-			 * frames stand for, and it runs none */
-			idle_eval = false;
+		call[i] = -1;
+		if (nf[i].kind != PY_NATIVE_EVAL)
+			continue;
+		if (idle)
+			idle = false;
+		else
+			call[i] = seg++;
+	}
+	return 0;
+}
+
+/* By address (3.12+): every evaluation call keeps its entry frame in its
+ * own native stack frame, so the native frame whose stack holds the k-th
+ * entry frame's address ran segment k (the Python frames just inside that
+ * entry frame), whatever its name: stripped interpreters (Debian's) name
+ * only the entry of the evaluation loop, not the parts GCC moved apart.
+ * segs holds the segments cut at the marks (segment k ends with mark k). */
+static int calls_by_address(const struct py_merge_rules *r, const struct frame *pf,
+			    const uint32_t *segs, size_t nmarks, const uint64_t *sps, size_t nnf,
+			    bool complete, int32_t *call)
+{
+	(void)r;
+	size_t k = 0;
+	for (size_t i = 0; i < nnf; i++) {
+		call[i] = -1;
+		if (k >= nmarks || !sps[i])
+			continue;
+		uint64_t lo = sps[i], hi = i + 1 < nnf && sps[i + 1] ? sps[i + 1] : UINT64_MAX;
+		uint64_t a = py_mark_addr(&pf[segs[k + 1] - 1]);
+		if (a < lo)
+			return ERR_CORRUPT; /* inside no frame's stack */
+		if (a >= hi)
+			continue;
+		call[i] = (int32_t)k++;
+		/* one entry frame per evaluation call */
+		if (k < nmarks && py_mark_addr(&pf[segs[k + 1] - 1]) < hi)
+			return ERR_CORRUPT;
+	}
+	if (k < nmarks && complete)
+		return ERR_CORRUPT;
+	return 0;
+}
+
+/* segs for calls_by_address: segment k = pf[segs[k], segs[k + 1]) ends
+ * with the k-th mark; frames after the last mark (none in a whole chain)
+ * are one more segment.  *nmarks gets the marks. */
+static size_t cut_at_marks(const struct py_merge_rules *r, const struct frame *pf, uint32_t depth,
+			   uint32_t *segs, size_t *nmarks)
+{
+	size_t n = 0;
+	segs[0] = 0;
+	for (uint32_t i = 0; i < depth; i++)
+		if (is_marker(r, &pf[i]))
+			segs[++n] = i + 1;
+	*nmarks = n;
+	if (segs[n] < depth)
+		segs[++n] = depth;
+	return n;
+}
+
+int py_native_merge(const struct py_merge_rules *r, const struct frame *pf, uint32_t depth,
+		    const struct py_native_frame *nf, const uint64_t *sps, size_t nnf,
+		    bool complete, uint32_t *segs, struct sample *out, struct thread_sample *t)
+{
+	if (nnf > UNWIND_MAX_FRAMES)
+		return ERR_LIMIT;
+	int32_t call[UNWIND_MAX_FRAMES];
+	bool root = has_root(r, pf, depth);
+	if (root)
+		depth--;
+	size_t nseg, nmarks = 0;
+	int rc;
+	if (r->by_address && sps) {
+		nseg = cut_at_marks(r, pf, depth, segs, &nmarks);
+		rc = calls_by_address(r, pf, segs, nmarks, sps, nnf, complete, call);
+	} else {
+		nseg = cut_segments(r, pf, depth, segs);
+		rc = calls_by_name(nf, nnf, complete, nseg, call);
+	}
+	if (rc)
+		return rc;
+	size_t seg = 0; /* segments emitted: they come in order */
+	for (size_t i = 0; i < nnf; i++) {
+		if (call[i] >= 0) {
+			emit_python(r, pf, segs[call[i]], segs[call[i] + 1], out, t);
+			seg = (size_t)call[i] + 1;
 			continue;
 		}
-		if (nf[i].kind == PY_NATIVE_EVAL) {
-			emit_python(r, pf, segs[seg], segs[seg + 1], out, t);
-			seg++;
+		/* the evaluation loop running no Python frame: never shown,
+		 * being what Python frames stand for */
+		if (nf[i].kind == PY_NATIVE_EVAL)
 			continue;
-		}
 		/* the interpreter's own frames, and those below the
 		 * outermost Python frame */
 		if (!r->plumbing && (nf[i].kind == PY_NATIVE_INTERP || (nseg && seg == nseg)))
@@ -231,7 +308,7 @@ static int merge_thread(struct py_native *n, const struct sample *s, const struc
 {
 	struct py_walker *w = n->w;
 	size_t npcs = 0;
-	bool complete = unwind_stack(&n->u, c, n->pcs, UNWIND_MAX_FRAMES, &npcs) == 0;
+	bool complete = unwind_stack(&n->u, c, n->pcs, n->sps, UNWIND_MAX_FRAMES, &npcs) == 0;
 	if (!complete)
 		n->stats.truncated++;
 	/* the frames copied out: resolving one may move the cache */
@@ -245,6 +322,7 @@ static int merge_thread(struct py_native *n, const struct sample *s, const struc
 		.native_func = w->native_func,
 		.shutdown_func = w->shutdown_func,
 		.per_frame = w->rt->layout.frame_model == PY_FRAMES_OBJECTS,
+		.by_address = w->cfg.entry_marks && w->rt->layout.owner_cstack != PY_OWNER_NONE,
 		.plumbing = n->plumbing,
 	};
 	struct thread_sample *o = sample_add_thread(out);
@@ -253,7 +331,8 @@ static int merge_thread(struct py_native *n, const struct sample *s, const struc
 	o->status = t->status;
 	o->same_stack = false;
 	const struct frame *pf = &s->frames[t->first];
-	int rc = py_native_merge(&rules, pf, t->depth, n->frames, npcs, complete, n->segs, out, o);
+	int rc = py_native_merge(&rules, pf, t->depth, n->frames, n->sps, npcs, complete, n->segs,
+				 out, o);
 	if (rc) {
 		n->stats.mismatched++;
 		return py_walker_fail(w, PY_FAIL_NATIVE, ERR_CORRUPT);

@@ -70,18 +70,20 @@ struct py_native_frame {
 struct py_merge_rules {
 	uint32_t synthetic_file, native_func, shutdown_func; /* the walker's string ids */
 	bool per_frame;     /* 3.8-3.10: one evaluation call per Python frame */
+	bool by_address;    /* 3.12+: the marks carry their entry frames' addresses
+			     * (py_mark_addr): calls are found by stack address */
 	bool plumbing;      /* keep the interpreter's frames and those below Python */
 };
 
 /* The merge itself (see above): Python frames pf[0..depth) (innermost
  * first, as the walker gave them, with its <native> marks) and native
- * frames nf[0..nnf) (innermost first; complete: the unwinding reached the
- * outermost frame) become thread t's frames in out (t the last thread of
+ * frames nf[0..nnf) with their stack pointers sps (innermost first;
+ * complete: the unwinding reached the outermost frame) become thread t's frames in out (t the last thread of
  * out).  segs is scratch of depth + 2 entries.  0, or ERR_CORRUPT when the
  * two disagree (out then holds a partial thread: drop the sample). */
 int py_native_merge(const struct py_merge_rules *r, const struct frame *pf, uint32_t depth,
-		    const struct py_native_frame *nf, size_t nnf, bool complete, uint32_t *segs,
-		    struct sample *out, struct thread_sample *t);
+		    const struct py_native_frame *nf, const uint64_t *sps, size_t nnf,
+		    bool complete, uint32_t *segs, struct sample *out, struct thread_sample *t);
 
 struct py_native {
 	struct py_walker *w;
@@ -91,7 +93,7 @@ struct py_native {
 	bool plumbing;
 	struct unwind_capture *caps;   /* per thread of the sample taken */
 	size_t caps_cap;
-	uint64_t pcs[UNWIND_MAX_FRAMES];
+	uint64_t pcs[UNWIND_MAX_FRAMES], sps[UNWIND_MAX_FRAMES];
 	struct py_native_frame frames[UNWIND_MAX_FRAMES]; /* ... resolved */
 	struct sample out;             /* the merged sample, swapped into the caller's */
 	struct u64map cache;           /* pc -> index + 1 in syms */

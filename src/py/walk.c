@@ -1158,10 +1158,19 @@ static int decode_interp_frames(struct py_walker *w, struct sample *s, struct th
 			 * frame: it never changes */
 			if (!prev && frame >= tstate && frame - tstate < TS_READ_MAX)
 				sp->terminal = frame;
-			/* --native: a C -> Python boundary below Python frames */
-			if (w->cfg.native && prev && t->depth > 0 && frame != gc_frame &&
-			    (rc = emit_synthetic(w, s, t, w->native_func)))
+			/* --native: a C -> Python boundary below Python frames;
+			 * --native-stacks: every evaluation call's entry frame,
+			 * with its address */
+			if (w->cfg.native && w->cfg.entry_marks && frame != sp->terminal) {
+				if ((rc = emit_synthetic(w, s, t, w->native_func)))
+					return rc;
+				struct frame *mark = &s->frames[s->nframes - 1];
+				mark->end_line = (int32_t)(uint32_t)(frame >> 32);
+				mark->col = (int32_t)(uint32_t)frame;
+			} else if (w->cfg.native && prev && t->depth > 0 && frame != gc_frame &&
+				   (rc = emit_synthetic(w, s, t, w->native_func))) {
 				return rc;
+			}
 			python_last = false;
 			frame = prev;
 			continue;

@@ -22,6 +22,13 @@
 #include "process/mem.h"
 #include "process/task.h"
 
+/* The entry frame address a <native> mark carries with cfg.entry_marks, in
+ * fields a mark has no other use for; 0 for a mark without one. */
+static inline raddr_t py_mark_addr(const struct frame *f)
+{
+	return (raddr_t)(uint32_t)f->end_line << 32 | (uint32_t)f->col;
+}
+
 /* Bounds on what one sample may contain. */
 #define PY_MAX_FRAMES 8192       /* per thread */
 #define PY_MAX_THREADS 4096      /* per interpreter */
@@ -45,6 +52,11 @@ struct py_walk_config {
 			    * (for formats that record them) */
 	bool gc;           /* <GC> frames */
 	bool native;       /* <native> frames at C -> Python boundaries (3.11+) */
+	bool entry_marks;  /* with native, 3.12+ (--native-stacks): a <native> mark at
+			    * every C-stack entry frame of an evaluation call, the
+			    * outermost and an innermost one running no Python frame
+			    * included, carrying the entry frame's address
+			    * (py_mark_addr): it lies in that call's native stack frame */
 	bool opcodes;      /* record the opcode each frame executes */
 };
 

@@ -11,8 +11,12 @@
 /* String ids: Python functions are 100+, native ones 200+. */
 enum { FILE_PY = 1, FILE_SO = 2, SYNTH = 3, NATIVE_MARK = 4, SHUTDOWN = 5, GC = 6 };
 
-static const struct py_merge_rules rules_objects = { SYNTH, NATIVE_MARK, SHUTDOWN, true, false };
-static const struct py_merge_rules rules_interp = { SYNTH, NATIVE_MARK, SHUTDOWN, false, false };
+static const struct py_merge_rules rules_objects = { SYNTH, NATIVE_MARK, SHUTDOWN, true, false,
+						    false };
+static const struct py_merge_rules rules_interp = { SYNTH, NATIVE_MARK, SHUTDOWN, false, false,
+						   false };
+static const struct py_merge_rules rules_addr = { SYNTH, NATIVE_MARK, SHUTDOWN, false, true,
+						 false };
 
 static struct frame py(uint32_t func)
 {
@@ -22,6 +26,15 @@ static struct frame py(uint32_t func)
 static struct frame synth(uint32_t func)
 {
 	return (struct frame){ SYNTH, func, FRAME_NO_LINE, -1, -1, -1, FRAME_NO_OPCODE };
+}
+
+/* A <native> mark carrying an entry frame's address (cfg.entry_marks). */
+static struct frame mark(uint64_t addr)
+{
+	struct frame f = synth(NATIVE_MARK);
+	f.end_line = (int32_t)(uint32_t)(addr >> 32);
+	f.col = (int32_t)(uint32_t)addr;
+	return f;
 }
 
 static struct py_native_frame nat(uint32_t func, int kind)
@@ -37,15 +50,15 @@ static struct py_native_frame nat(uint32_t func, int kind)
 
 /* Merge and compare the funcs of the result (innermost first) with want
  * (0-terminated); rc the expected return. */
-static void merge_is(const struct py_merge_rules *r, const struct frame *pf, uint32_t depth,
-		     const struct py_native_frame *nf, size_t nnf, bool complete, int rc,
-		     const uint32_t *want)
+static void merge_sps(const struct py_merge_rules *r, const struct frame *pf, uint32_t depth,
+		      const struct py_native_frame *nf, const uint64_t *sps, size_t nnf,
+		      bool complete, int rc, const uint32_t *want)
 {
 	struct sample out;
 	sample_init(&out);
 	uint32_t segs[64];
 	struct thread_sample *t = sample_add_thread(&out);
-	int got = py_native_merge(r, pf, depth, nf, nnf, complete, segs, &out, t);
+	int got = py_native_merge(r, pf, depth, nf, sps, nnf, complete, segs, &out, t);
 	CHECK_EQ_INT(got, rc);
 	if (got == 0 && rc == 0) {
 		size_t n = 0;
@@ -56,6 +69,13 @@ static void merge_is(const struct py_merge_rules *r, const struct frame *pf, uin
 			CHECK_EQ_INT(out.frames[t->first + i].func, want[i]);
 	}
 	sample_release(&out);
+}
+
+static void merge_is(const struct py_merge_rules *r, const struct frame *pf, uint32_t depth,
+		     const struct py_native_frame *nf, size_t nnf, bool complete, int rc,
+		     const uint32_t *want)
+{
+	merge_sps(r, pf, depth, nf, NULL, nnf, complete, rc, want);
 }
 
 /* 3.12: main() -> list(map(work)) -> work(): two evaluation calls, the
@@ -154,6 +174,42 @@ TEST(no_python)
 	merge_is(&all, NULL, 0, nf, N(nf), true, 0, want_all);
 }
 
+/* 3.12+ by address: the frames whose stack holds an entry frame ran its
+ * segment, named or not (a stripped interpreter's split evaluation loop);
+ * the outermost entry frame is marked too; an evaluation call whose entry
+ * frame runs no Python frame gets nothing. */
+TEST(address_finds_unnamed_calls)
+{
+	/* innermost first: an idle call's entry frame, work, its entry frame,
+	 * main, <module>, their entry frame */
+	const struct frame pf[] = { mark(0x7000100), py(101), mark(0x7000500), py(102),
+				    py(103), mark(0x7000900) };
+	const struct py_native_frame nf[] = {
+		nat(230, INTERP), nat(240, INTERP) /* idle call, unnamed */, nat(210, PLAIN),
+		nat(241, INTERP) /* unnamed */, nat(202, INTERP), nat(201, EVAL) /* named */,
+		nat(204, INTERP), nat(205, PLAIN),
+	};
+	const uint64_t sps[] = { 0x7000000, 0x7000080, 0x7000200, 0x7000480, 0x7000600,
+				 0x7000880, 0x7000a00, 0x7000b00 };
+	/* 210 is C code that work() called and that entered the idle call */
+	const uint32_t want[] = { 210, 101, 102, 103, 0 };
+	merge_sps(&rules_addr, pf, N(pf), nf, sps, N(nf), true, 0, want);
+	/* cut short before the outer call: its frames below */
+	merge_sps(&rules_addr, pf, N(pf), nf, sps, 5, false, 0, want);
+	/* a whole stack whose frames hold no entry frame disagrees */
+	const uint64_t none[] = { 0x7000000, 0x7000010, 0x7000020, 0x7000030, 0x7000040,
+				  0x7000050, 0x7000060, 0x7000070 };
+	merge_sps(&rules_addr, pf, N(pf), nf, none, N(nf) - 1, true, ERR_CORRUPT, NULL);
+	/* two entry frames in one native frame's stack disagree */
+	const uint64_t two[] = { 0x7000000, 0x7000080, 0x7000200, 0x7000480, 0x7000a00,
+				 0x7000a80, 0x7000b00, 0x7000c00 };
+	merge_sps(&rules_addr, pf, N(pf), nf, two, N(nf), true, ERR_CORRUPT, NULL);
+	/* an entry frame below the innermost stack pointer is in no frame */
+	const uint64_t below[] = { 0x7000200, 0x7000280, 0x7000300, 0x7000480, 0x7000600,
+				   0x7000880, 0x7000a00, 0x7000b00 };
+	merge_sps(&rules_addr, pf, N(pf), nf, below, N(nf), true, ERR_CORRUPT, NULL);
+}
+
 int main(void)
 {
 	RUN(interp_two_segments);
@@ -163,5 +219,6 @@ int main(void)
 	RUN(idle_innermost_eval);
 	RUN(disagreements_fail);
 	RUN(no_python);
+	RUN(address_finds_unnamed_calls);
 	return harness_done();
 }

@@ -93,9 +93,9 @@ TEST(unwinds_stopped_child)
 
 	struct unwinder u;
 	CHECK_EQ_INT(unwind_init(&u, pid, NULL), 0);
-	uint64_t pcs[UNWIND_MAX_FRAMES];
+	uint64_t pcs[UNWIND_MAX_FRAMES], sps[UNWIND_MAX_FRAMES];
 	size_t n = 0;
-	int rc = unwind_stack(&u, &c, pcs, UNWIND_MAX_FRAMES, &n);
+	int rc = unwind_stack(&u, &c, pcs, sps, UNWIND_MAX_FRAMES, &n);
 	char text[4096];
 	names(&u, pcs, n, text, sizeof(text));
 	/* the whole stack: its outermost frame (_start) ends the chain */
@@ -108,6 +108,12 @@ TEST(unwinds_stopped_child)
 	if (rc || !at)
 		fprintf(stderr, "  unwound: %s\n", text);
 
+	/* each frame's stack pointer, growing outwards; the innermost the
+	 * thread's own */
+	CHECK(n > 3 && sps[0] == c.regs[UNWIND_REG_SP]);
+	for (size_t i = 1; i < n; i++)
+		CHECK(sps[i] > sps[i - 1]);
+
 	/* a module's path and the object offset are given */
 	struct unwind_sym s;
 	CHECK_EQ_INT(unwind_symbolize(&u, pcs[0], &s), 0);
@@ -118,11 +124,11 @@ TEST(unwinds_stopped_child)
 	struct unwind_capture cut = c;
 	cut.len = 64 + 128; /* the red zone and a few words */
 	size_t m = 0;
-	rc = unwind_stack(&u, &cut, pcs, UNWIND_MAX_FRAMES, &m);
+	rc = unwind_stack(&u, &cut, pcs, NULL, UNWIND_MAX_FRAMES, &m);
 	CHECK_EQ_INT(rc, ERR_LIMIT);
 	CHECK(m >= 1 && m < n);
 	/* at most max frames */
-	rc = unwind_stack(&u, &c, pcs, 2, &m);
+	rc = unwind_stack(&u, &c, pcs, NULL, 2, &m);
 	CHECK_EQ_INT(rc, ERR_LIMIT);
 	CHECK_EQ_INT(m, 2);
 
