@@ -581,3 +581,29 @@ def t_nstacks_expectations(ctx):
     bad = [l for l in p.stdout.splitlines() if l.startswith("BAD ")]
     check(rc == 0, "check_native_expectations.py exited with %s:\n%s\n%s", rc, "\n".join(bad[:10]),
           p.stderr[-1500:])
+
+
+@case("nstacks_stripped", versions=[(3, 12), (3, 13), (3, 14), (3, 15)])
+def t_nstacks_stripped(ctx):
+    """--native-stacks without separate debug files: 3.12+ find evaluation calls by address"""
+    # The target runs in a mount namespace of its own where /usr/lib/debug
+    # (of its root) is an empty directory: a stripped interpreter (sid's,
+    # PGO-built) then names only the entry of its evaluation loop in
+    # .dynsym, not the part GCC moved its main loop to, and a merge by name
+    # failed every sample.  strobe reads the target's files through its
+    # root, so it sees the empty directory too.
+    it = ctx.interp
+    debug_dir = os.path.join(it.root or "/", "usr/lib/debug")
+    if not os.path.isdir(debug_dir):
+        raise Skip("no %s to hide" % debug_dir)
+    empty = ctx.path("nodebug")
+    os.makedirs(empty, exist_ok=True)
+    _, tpath = ctx.target("native_qsort.py")
+    argv = (["unshare", "-m", "sh", "-c", 'mount --bind "$0" "$1" && shift && exec "$@"',
+             empty, debug_dir] + it.command(tpath))
+    tgt = ctx.spawn(argv, env=ctx.env(), name="native_qsort")
+    ready = tgt.message("ready")
+    anchor, problem = qsort_rows(it, ready["lines"])
+    col, s = attach_collapsed(ctx, ready["pid"], ["--native-stacks"], out="native.txt")
+    expect_rows(col, ready["tid"], anchor, problem, "qsort with --native-stacks, no debug files")
+    check(tgt.poll() is None, "the target died")
