@@ -9,7 +9,9 @@
  */
 #include "cli.h"
 
+#include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <locale.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -363,6 +365,42 @@ static bool is_letter(char c)
 /* int(s) as argparse's type=int does it: surrounding whitespace, a sign,
  * digits with single underscores between them.  Python ints are unbounded;
  * values beyond long long are clamped and *clamped set.  false if invalid. */
+/* -d/--duration: Python's float() of a decimal number (surrounding
+ * whitespace, a sign, digits with single underscores between them, a
+ * fraction, an exponent), finite: strobe takes fractions of a second where
+ * Tachyon takes whole seconds only. */
+static bool py_seconds(const char *s, double *out)
+{
+	const char *e = s + strlen(s);
+	while (s < e && py_space(*s))
+		s++;
+	while (e > s && py_space(e[-1]))
+		e--;
+	if (s == e || (size_t)(e - s) > 64)
+		return false;
+	char num[72];
+	size_t n = 0;
+	for (const char *p = s; p < e; p++) {
+		if (*p == '_') {
+			/* only between two digits */
+			if (p == s || !is_digit(p[-1]) || p + 1 == e || !is_digit(p[1]))
+				return false;
+			continue;
+		}
+		if (!is_digit(*p) && !strchr("+-.eE", *p))
+			return false;
+		num[n++] = *p;
+	}
+	num[n] = '\0';
+	char *end;
+	errno = 0;
+	double v = strtod(num, &end);
+	if (end == num || *end || !isfinite(v))
+		return false;
+	*out = v;
+	return true;
+}
+
 static bool py_int(const char *s, long long *out, bool *clamped)
 {
 	const char *e = s + strlen(s);
@@ -1095,7 +1133,19 @@ static enum cli_result take(struct parser *p, const struct opt_spec *s, const ch
 		if (cli_parse_rate(val, &o->interval_usec, &m) < 0)
 			r = arg_error(p->text, p->cmd, s, m.data);
 		break;
-	case OPT_DURATION:
+	case OPT_DURATION: {
+		double d;
+		if (!py_seconds(val, &d)) {
+			buf_puts(&m, "invalid float value: ");
+			pytext_repr(&m, val, strlen(val));
+			r = arg_error(p->text, p->cmd, s, m.data);
+			break;
+		}
+		/* Tachyon's loop "while running_time < duration" never
+		 * samples for d <= 0; keep -1 free for "no duration" */
+		o->duration_sec = d < 0 ? 0 : d > CLI_MAX_DURATION_SEC ? CLI_MAX_DURATION_SEC : d;
+		break;
+	}
 	case OPT_LIMIT:
 		if (!py_int(val, &v, &clamped)) {
 			buf_puts(&m, "invalid int value: ");
@@ -1103,14 +1153,8 @@ static enum cli_result take(struct parser *p, const struct opt_spec *s, const ch
 			r = arg_error(p->text, p->cmd, s, m.data);
 			break;
 		}
-		if (s->id == OPT_LIMIT) {
-			o->limit = clamp_int(v);
-			o->limit_given = true;
-		} else {
-			/* Tachyon's loop "while running_time < duration" never
-			 * samples for d <= 0; keep -1 free for "no duration" */
-			o->duration_sec = v < 0 ? 0 : clamp_int(v);
-		}
+		o->limit = clamp_int(v);
+		o->limit_given = true;
 		break;
 	case OPT_ALL_THREADS:
 		o->all_threads = true;

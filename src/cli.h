@@ -41,7 +41,7 @@ struct options {
 	/* sampling */
 	uint64_t interval_usec;   /* from -r/--sampling-rate; default 1khz -> 1000;
 				     at most CLI_MAX_INTERVAL_USEC */
-	int duration_sec;         /* -d/--duration; -1 = until the target exits.
+	double duration_sec;      /* -d/--duration, fractions allowed; -1 = until the target exits.
 				     0 = take no samples: Tachyon's loop never runs
 				     for d <= 0, so negative values are stored as 0 */
 	bool all_threads;         /* -a/--all-threads */
@@ -101,6 +101,8 @@ enum cli_result {
 /* Longest interval cli_parse_rate returns (~31 years): a slower rate
  * means "never sample", and sums in nanoseconds stay within int64. */
 #define CLI_MAX_INTERVAL_USEC UINT64_C(1000000000000000)
+/* Longest -d kept (about 31 years): its nanoseconds fit a 64-bit count. */
+#define CLI_MAX_DURATION_SEC 1e9
 
 /* Parse argv (argv[0] is the program).  text is reset and receives the help
  * text (also "strobe <version>" for --version) or the usage + error text.

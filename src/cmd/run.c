@@ -265,5 +265,11 @@ int cmd_run(const struct options *o)
 	profiling_children_finish(children);
 	if (!o->command_mode)
 		free(argv);
+	/* The program's own end is run's status, after the profile is
+	 * written (as time(1) does): a failing `strobe run -m pytest` fails
+	 * CI.  Not when strobe ended it (the duration, Ctrl-C) nor when
+	 * strobe itself failed. */
+	if (status == 0 && spawn_exited(&child) && !child.terminated)
+		status = spawn_exit_status(&child);
 	return status;
 }

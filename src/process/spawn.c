@@ -142,6 +142,7 @@ void spawn_terminate(struct spawn *sp, int grace_ms)
 {
 	if (spawn_exited(sp))
 		return;
+	sp->terminated = true;
 	kill(sp->pid, SIGTERM);
 	uint64_t deadline = clock_now_ns() + (uint64_t)grace_ms * 1000000ULL;
 	while (clock_now_ns() < deadline) {
@@ -153,6 +154,15 @@ void spawn_terminate(struct spawn *sp, int grace_ms)
 	while (waitpid(sp->pid, &sp->status, 0) < 0 && errno == EINTR)
 		;
 	sp->reaped = true;
+}
+
+int spawn_exit_status(const struct spawn *sp)
+{
+	if (WIFEXITED(sp->status))
+		return WEXITSTATUS(sp->status);
+	if (WIFSIGNALED(sp->status))
+		return 128 + WTERMSIG(sp->status);
+	return 1;
 }
 
 const char *spawn_describe(const struct spawn *sp, char *buf, size_t len)

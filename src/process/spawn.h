@@ -9,6 +9,7 @@ struct spawn {
 	pid_t pid;
 	bool reaped;
 	int status;   /* waitpid status once reaped */
+	bool terminated; /* spawn_terminate signalled it while it ran */
 };
 
 /* fork and exec argv (argv[0] searched in PATH).  The child keeps strobe's
@@ -35,6 +36,10 @@ bool spawn_exited(struct spawn *sp);
 /* End the child if it still runs: SIGTERM, then SIGKILL after grace_ms;
  * always reaps it. */
 void spawn_terminate(struct spawn *sp, int grace_ms);
+
+/* The child's end as an exit status, as a shell gives it: its exit code,
+ * or 128 + N when signal N ended it.  Only once reaped. */
+int spawn_exit_status(const struct spawn *sp);
 
 /* "exited with code 3" / "was killed by signal 9" into buf. */
 const char *spawn_describe(const struct spawn *sp, char *buf, size_t len);

@@ -253,7 +253,7 @@ static void child_cmd_init(struct child_cmd *cmd, const struct options *o)
 	arg_add(&argv, &n, &cap, "-r");
 	arg_add(&argv, &n, &cap, num);
 	if (o->duration_sec >= 0) {
-		snprintf(num, sizeof(num), "%d", o->duration_sec);
+		snprintf(num, sizeof(num), "%.17g", o->duration_sec);
 		arg_add(&argv, &n, &cap, "-d");
 		arg_add(&argv, &n, &cap, num);
 	}

@@ -395,7 +395,7 @@ int profiling_session(const struct options *o, pid_t pid, struct spawn *child)
 
 	struct sampler_config sc = {
 		.interval_ns = o->interval_usec * 1000,
-		.duration_ns = o->duration_sec >= 0 ? (int64_t)o->duration_sec * 1000000000LL : -1,
+		.duration_ns = o->duration_sec >= 0 ? (int64_t)(o->duration_sec * 1e9) : -1,
 		.realtime_stats = o->realtime_stats,
 		.stats_fp = stdout,
 		/* a Python child of the command (run -- sh -c ...): its own

@@ -420,21 +420,28 @@ TEST(int_options)
 {
 	struct options o;
 	struct buf t = BUF_INIT;
-	CHECK_EQ_INT(parse(&o, &t, ARGV("run", "-d", "0.5", "x.py")), CLI_USAGE);
-	CHECK_STR(last_line(&t),
-		  "strobe run: error: argument -d/--duration: invalid int value: '0.5'\n");
+	/* strobe takes fractions of a second (Tachyon whole seconds only) */
+	CHECK_EQ_INT(parse(&o, &t, ARGV("run", "-d", "0.5", "x.py")), CLI_OK);
+	CHECK(o.duration_sec == 0.5);
+	CHECK_EQ_INT(parse(&o, &t, ARGV("run", "-d", " 1_0.25 ", "x.py")), CLI_OK);
+	CHECK(o.duration_sec == 10.25);
+	CHECK_EQ_INT(parse(&o, &t, ARGV("run", "-d", "2e-1", "x.py")), CLI_OK);
+	CHECK(o.duration_sec == 0.2);
+	CHECK_EQ_INT(parse(&o, &t, ARGV("run", "-d", "1e400", "x.py")), CLI_USAGE);
+	CHECK_EQ_INT(parse(&o, &t, ARGV("run", "-d", "nan", "x.py")), CLI_USAGE);
+	CHECK_EQ_INT(parse(&o, &t, ARGV("run", "-d", "1._5", "x.py")), CLI_USAGE);
 	CHECK_EQ_INT(parse(&o, &t, ARGV("run", "-d", "x.py")), CLI_USAGE);
 	CHECK_STR(last_line(&t),
-		  "strobe run: error: argument -d/--duration: invalid int value: 'x.py'\n");
+		  "strobe run: error: argument -d/--duration: invalid float value: 'x.py'\n");
 	CHECK_EQ_INT(parse(&o, &t, ARGV("run", "-d", "1__0", "x.py")), CLI_USAGE);
 	CHECK_EQ_INT(parse(&o, &t, ARGV("run", "-d", "_1", "x.py")), CLI_USAGE);
 	CHECK_EQ_INT(parse(&o, &t, ARGV("run", "-d", "", "x.py")), CLI_USAGE);
 	CHECK_STR(last_line(&t),
-		  "strobe run: error: argument -d/--duration: invalid int value: ''\n");
+		  "strobe run: error: argument -d/--duration: invalid float value: ''\n");
 	/* the value as Python's repr() shows it: argv is decoded with
 	 * surrogateescape, and characters that are not printable escaped */
 	CHECK_EQ_INT(parse(&o, &t, ARGV("run", "-d", "it's\xc2\xa0\x1b\xff", "x.py")), CLI_USAGE);
-	CHECK_STR(last_line(&t), "strobe run: error: argument -d/--duration: invalid int value: "
+	CHECK_STR(last_line(&t), "strobe run: error: argument -d/--duration: invalid float value: "
 				 "\"it's\\xa0\\x1b\\udcff\"\n");
 	CHECK_EQ_INT(parse(&o, &t, ARGV("run", "-l", "5.0", "x.py")), CLI_USAGE);
 	CHECK_STR(last_line(&t),
@@ -446,7 +453,7 @@ TEST(int_options)
 	CHECK_EQ_INT(o.duration_sec, 0);
 	CHECK_EQ_INT(parse(&o, &t, ARGV("run", "-d", "99999999999999999999999", "x.py")),
 		     CLI_OK);
-	CHECK_EQ_INT(o.duration_sec, INT_MAX);
+	CHECK(o.duration_sec == CLI_MAX_DURATION_SEC);
 	CHECK_EQ_INT(parse(&o, &t, ARGV("run", "-d", "007", "x.py")), CLI_OK);
 	CHECK_EQ_INT(o.duration_sec, 7);
 	/* missing values */
@@ -691,8 +698,9 @@ TEST(help)
 	CHECK_EQ_INT(parse(&o, &t, ARGV("run", "--help")), CLI_HELP);
 	CHECK(starts_with(t.data, "usage: strobe run [-h] [-m] [--live] [--python PATH] [-r RATE] "
 				  "[-d SECONDS]\n"
-				  "                  [-a] [--realtime-stats] [--native] [--no-gc] [--opcodes]\n"
-				  "                  [--async-aware] [--subprocesses] [--blocking]\n"
+				  "                  [-a] [--realtime-stats] [--native] [--native-stacks]\n"
+				  "                  [--native-plumbing] [--no-gc] [--opcodes] [--async-aware]\n"
+				  "                  [--subprocesses] [--blocking]\n"
 				  "                  [--mode {wall,cpu,gil,exception}]\n"
 				  "                  [--async-mode {running,all}] [--pstats | --collapsed |\n"));
 	CHECK(strstr(t.data, "  --live                Interactive TUI profiler (top-like interface, press\n"
