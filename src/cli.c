@@ -516,6 +516,57 @@ static int choice_index(const char *const *choices, const char *value)
 	return -1;
 }
 
+/* py-spy's habits, answered with strobe's equivalent. */
+struct habit {
+	const char *word, *hint;
+};
+
+static const struct habit habit_options[] = {
+	{ "--gil", "py-spy's --gil is strobe's --mode gil" },
+	{ "--idle", "strobe's default wall mode already samples idle threads; --mode cpu "
+		    "leaves them out" },
+	{ "--nonblocking", "strobe never stops the target unless --blocking is given" },
+	{ "--pid", "strobe takes the PID as an argument: strobe attach PID" },
+	{ "-p", "strobe takes the PID as an argument: strobe attach PID" },
+	{ "--rate", "strobe's rate is -r/--sampling-rate: -r 100, -r 10khz" },
+	{ "--format", "strobe picks the format with --flamegraph, --speedscope, --collapsed..." },
+	{ "--threads", "-a/--all-threads samples every thread" },
+	{ NULL, NULL },
+};
+
+static const struct habit habit_commands[] = {
+	{ "record", "py-spy's record is strobe's run (a program) or attach (a PID), with a "
+		    "format option such as --flamegraph" },
+	{ "top", "py-spy's top is strobe's --live: strobe attach --live PID" },
+	{ NULL, NULL },
+};
+
+/* The hint for a word (an option: up to its '='), or NULL. */
+static const char *habit_hint(const struct habit *h, const char *word, size_t len)
+{
+	for (; h->word; h++)
+		if (strlen(h->word) == len && !strncmp(h->word, word, len))
+			return h->hint;
+	return NULL;
+}
+
+/* ", which ..." hint of the first unrecognized word py-spy users type. */
+static void habit_of_extras(struct buf *m, const char *extras)
+{
+	for (const char *w = extras; *w;) {
+		size_t n = strcspn(w, " ");
+		size_t name = strcspn(w, " =");
+		const char *hint = habit_hint(habit_options, w, name < n ? name : n);
+		if (hint) {
+			buf_printf(m, " (%s)", hint);
+			return;
+		}
+		w += n;
+		while (*w == ' ')
+			w++;
+	}
+}
+
 static void invalid_choice(struct buf *b, const char *value, const char *const *choices)
 {
 	buf_puts(b, "invalid choice: ");
@@ -1586,6 +1637,7 @@ static enum cli_result parse_command(struct parser *p, int argc, char **argv, in
 	if (p->extras.len) {
 		struct buf m = BUF_INIT;
 		buf_printf(&m, "unrecognized arguments: %s", p->extras.data);
+		habit_of_extras(&m, p->extras.data);
 		r = usage_error(p->text, CMD_NONE, m.data);
 		buf_release(&m);
 		return r;
@@ -1636,6 +1688,9 @@ enum cli_result cli_parse(int argc, char **argv, struct options *o, struct buf *
 		struct buf m = BUF_INIT;
 		buf_puts(&m, "argument command: ");
 		invalid_choice(&m, name, names);
+		const char *hint = habit_hint(habit_commands, name, strlen(name));
+		if (hint)
+			buf_printf(&m, " (%s)", hint);
 		r = usage_error(text, CMD_NONE, m.data);
 		buf_release(&m);
 		goto out;

@@ -37,7 +37,9 @@ static const char *python_of(const struct options *o)
 }
 
 /* Tachyon checks that a module can be found before launching it; so do we,
- * with the interpreter that will run it (cwd first on sys.path, as -m). */
+ * with the interpreter that will run it (cwd first on sys.path, as -m).
+ * When it is not there, the message names that interpreter (the wrong
+ * python3 on PATH is the usual cause) and says how to pick another. */
 static void check_module(const struct options *o, const char *module)
 {
 	char *argv[] = {
@@ -48,18 +50,44 @@ static void check_module(const struct options *o, const char *module)
 		"    found = importlib.util.find_spec(sys.argv[1]) is not None\n"
 		"except Exception:\n"
 		"    found = False\n"
+		"if not found:\n"
+		"    print(sys.executable or sys.argv[0], '%d.%d' % sys.version_info[:2])\n"
 		"sys.exit(0 if found else 3)\n",
 		(char *)module, NULL,
 	};
+	int out[2];
+	if (pipe2(out, O_CLOEXEC) != 0)
+		die("strobe cannot run the interpreter '%s': %s", python_of(o), strerror(errno));
 	struct spawn sp;
 	int eno;
-	int rc = spawn_start(&sp, argv, &eno);
+	int rc = spawn_start_stdio(&sp, argv, (int[3]){ -1, out[1], -1 }, &eno);
+	close(out[1]);
 	if (rc)
 		die("strobe cannot run the interpreter '%s': %s", python_of(o), strerror(eno ? eno : EIO));
+	char said[512];
+	size_t n = 0;
+	ssize_t got;
+	while (n < sizeof(said) - 1 &&
+	       ((got = read(out[0], said + n, sizeof(said) - 1 - n)) > 0 || (got < 0 && errno == EINTR)))
+		n += got > 0 ? (size_t)got : 0;
+	said[n] = '\0';
+	close(out[0]);
 	while (waitpid(sp.pid, &sp.status, 0) < 0 && errno == EINTR)
 		;
-	if (WIFEXITED(sp.status) && WEXITSTATUS(sp.status) == 3)
-		die("strobe cannot find the target: Module '%s' not found.", module);
+	if (WIFEXITED(sp.status) && WEXITSTATUS(sp.status) == 3) {
+		/* "/usr/bin/python3 3.11": the interpreter's own words, made
+		 * printable and cut to a line */
+		said[strcspn(said, "\n")] = '\0';
+		for (char *c = said; *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				*c = '?';
+		char *space = strrchr(said, ' ');
+		if (space)
+			*space = '\0';
+		die("strobe cannot find the target: Module '%s' not found by %s (%s, Python %s); "
+		    "choose the interpreter that has it with --python PATH.", module, python_of(o),
+		    said[0] ? said : "?", space ? space + 1 : "?");
+	}
 	if (!WIFEXITED(sp.status) || WEXITSTATUS(sp.status) != 0)
 		die("strobe cannot run the interpreter '%s' to look for module '%s'", python_of(o), module);
 }

@@ -184,18 +184,35 @@ out:
 
 /* Python's os.path.splitext: where the extension of path starts (its last
  * '.' after the last '/', unless only dots precede it in the file name), or
- * NULL. */
+ * NULL.  A compression suffix keeps the extension before it (x.pb.gz:
+ * ".pb.gz"), so a child's file is x_PID.pb.gz, not Tachyon's x.pb_PID.gz. */
 static const char *path_ext(const char *path)
 {
 	const char *slash = strrchr(path, '/');
-	const char *dot = strrchr(path, '.');
 	const char *name = slash ? slash + 1 : path;
-	if (!dot || dot < name)
-		return NULL;
-	for (const char *p = name; p < dot; p++)
-		if (*p != '.')
-			return dot;
-	return NULL;
+	const char *ext = NULL;
+	for (const char *end = name + strlen(name);;) {
+		const char *dot = NULL;
+		for (const char *p = name; p < end; p++)
+			if (*p == '.')
+				dot = p;
+		if (!dot)
+			return ext;
+		bool leading = true; /* only dots before it: no extension */
+		for (const char *p = name; p < dot; p++)
+			leading = leading && *p == '.';
+		if (leading)
+			return ext;
+		ext = dot;
+		static const char *const packed[] = { ".gz", ".zst", ".xz", ".bz2", NULL };
+		bool pack = false;
+		for (int i = 0; packed[i]; i++)
+			pack = pack || ((size_t)(end - dot) == strlen(packed[i]) &&
+					!strncmp(dot, packed[i], strlen(packed[i])));
+		if (!pack || end != name + strlen(name))
+			return ext;
+		end = dot;
+	}
 }
 
 /* Tachyon's _build_output_pattern: -o out.txt -> out_{pid}.txt, -o out ->
@@ -432,6 +449,15 @@ static void reap(struct profiling_children *m)
 		bool ok = WIFEXITED(p->sp.status) && WEXITSTATUS(p->sp.status) == 0;
 		if (ok && p->confirm_at)
 			announce(m, p);
+		if (ok) {
+			/* as the parent's own "written to" line says where
+			 * its profile went */
+			char *out = output_for(m->cmd.pattern, p->target);
+			if (access(out, F_OK) == 0)
+				fprintf(stderr, "Profile of child process %d written to %s\n",
+					(int)p->target, out);
+			free(out);
+		}
 		struct task_image img;
 		if (!ok && !p->again && task_image(p->target, &img) == 0 &&
 		    image_key(&img) == p->key) {

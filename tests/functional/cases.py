@@ -666,7 +666,7 @@ def t_usage_errors(ctx):
     _, spin = ctx.target("spin.py")
     bad = [[], ["bogus"], ["run"], ["attach"], ["attach", "notapid"],
            ["run", "-r", "abc", spin], ["run", "-r", "0", spin], ["run", "-r", "2mhz", spin],
-           ["run", "-r", "1000001", spin], ["run", "-d", "0.5", spin], ["run", "-d", "x", spin],
+           ["run", "-r", "1000001", spin], ["run", "-d", "nan", spin], ["run", "-d", "x", spin],
            ["run", "--collapsed", "--pstats", spin], ["run", "--collapsed", "--sort", "name", spin],
            ["run", "-l", "x", spin], ["run", "--sort", "bogus", spin], ["run", "--bogus", spin],
            ["attach", "-m", "1"]]
