@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <malloc.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -75,6 +76,24 @@ static bool looks_binary(const char *path)
  * table goes back to the system. */
 #define REPLAY_MMAP_THRESHOLD (256 << 10)
 
+/* The recorded process's pid, for default output names: the binary format
+ * keeps none, but a recording's default name does (binary_<pid>.bin, and
+ * any NAME_<pid>.EXT).  0 when the name has none. */
+static pid_t recorded_pid(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	const char *dot = strrchr(base, '.');
+	const char *end = dot && dot > base ? dot : base + strlen(base);
+	const char *digits = end;
+	while (digits > base && digits[-1] >= '0' && digits[-1] <= '9')
+		digits--;
+	if (digits == end || end - digits > 9 || digits == base || digits[-1] != '_')
+		return 0;
+	long v = strtol(digits, NULL, 10);
+	return v > 0 ? (pid_t)v : 0;
+}
+
 int cmd_replay(const struct options *o)
 {
 	mallopt(M_MMAP_THRESHOLD, REPLAY_MMAP_THRESHOLD);
@@ -103,8 +122,9 @@ int cmd_replay(const struct options *o)
 	profile_init(&prof);
 	if (fmt && (fmt->flags & FORMAT_DETAIL))
 		profile_keep_detail(&prof);
-	/* default names use the replaying process's pid, as Tachyon does;
-	 * opcodes are named with the recording Python's tables */
+	/* default names use the recorded process's pid when the recording's
+	 * name tells it (Tachyon uses the replaying process's); opcodes are
+	 * named with the recording Python's tables */
 	/* no target to ask: sources come from the host, read with the
 	 * credentials of the recording's owner, who shows no more through it
 	 * than they could read themselves.  A recording of root's was made by
@@ -118,7 +138,8 @@ int cmd_replay(const struct options *o)
 				 .py_minor = info->py_minor, .py_micro = info->py_micro,
 				 .mode = info->mode, .replay = true, .features = info->features };
 	struct profiling_output out;
-	profiling_output_open(&out, o, getpid(), &co, &prof, NULL);
+	pid_t pid = recorded_pid(o->input);
+	profiling_output_open(&out, o, pid ? pid : getpid(), &co, &prof, NULL);
 	if (out.fmt->flags & FORMAT_KEYS_ONLY)
 		binary_reader_keys_only(r);
 	struct replay_ctx ctx = { &out, isatty(STDERR_FILENO) != 0, false, 0 };

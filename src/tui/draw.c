@@ -537,7 +537,7 @@ static int draw_opcodes(struct tui *t, int line)
 	size_t n = view_opcodes(&t->view, r->loc, ops, counts, PANEL_ROWS, &total);
 	char buf[1024], rule[2048], name[256], bar[256];
 	if (!n) {
-		snprintf(buf, sizeof(buf), "No opcode data for %s() (requires --opcodes)", fname);
+		snprintf(buf, sizeof(buf), "No opcode data for %s(): none of its samples executed bytecode", fname);
 		put(t, line, 0, A_NORMAL, buf);
 		return line + 1;
 	}

@@ -361,6 +361,17 @@ void view_build(struct view *v, long thread, enum view_col sort, size_t max_rows
 	int col = (int)sort;
 	VEC_RESERVE(t->rows, t->cap, max_rows ? max_rows : 1);
 	t->nrows = 0;
+	/* Shares are of the successful samples, as Tachyon's; with every
+	 * thread sampled (-a) one sample holds several stacks, and shares of
+	 * the samples summed above 100%: they are of the stacks then. */
+	uint64_t stacks = 0;
+	if (thread < 0)
+		for (size_t i = 0; i < v->nlist; i++)
+			stacks += v->threads[v->list[i]].samples;
+	else
+		stacks = v->threads[v->list[thread]].samples;
+	if (stacks > successful)
+		successful = stacks;
 	if (thread < 0) {
 		t->nfuncs = v->nfuncs;
 		t->nexec = v->nexec;
