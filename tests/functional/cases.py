@@ -544,11 +544,14 @@ def t_path_python3(ctx):
 
 @case("module_not_found", kind="host", quick=True)
 def t_module_not_found(ctx):
-    """run -m with a module that does not exist: one line, exit 1"""
+    """run -m with a module that does not exist: one line, exit 1, naming the interpreter
+    that searched and pointing at --python"""
     p = ctx.strobe(["run", "--python", ctx.interp.exe, "-m", "strobe_no_such_module"], ready=False)
     p.wait(30)
     line = one_line_error(p)
     check("strobe_no_such_module" in line, "message does not name the module: %r", line)
+    check("--python" in line and ("Python %d.%d" % ctx.interp.version[:2]) in line,
+          "message does not name the interpreter and --python: %r", line)
 
 
 # ---------------------------------------------------------------------------
