@@ -176,6 +176,13 @@ TEST(view_direct_and_cumulative)
 	CHECK(row_of(&t, loc_of(&v, "a.py", "work", 5)) == NULL);
 	rm = row_of(&t, loc_of(&v, "a.py", "main", 1));
 	CHECK(rm && rm->cum == 2);
+	/* -a: three samples, each with a stack of both threads (5 stacks
+	 * counted): shares are of the stacks, never above 100% */
+	view_build(&v, -1, VIEW_NSAMPLES, 100, 3, &t);
+	rm = row_of(&t, loc_of(&v, "a.py", "main", 1));
+	CHECK(rm && rm->value[VIEW_CUMUL_PCT] == 100.0);
+	rw = row_of(&t, loc_of(&v, "a.py", "work", 5));
+	CHECK(rw && rw->value[VIEW_SAMPLE_PCT] == 3.0 / 5.0 * 100);
 
 	view_table_release(&t);
 	view_release(&v);
