@@ -189,7 +189,7 @@ remove_tree() {	# remove_tree DIR: rm -rf, but never through a mount point
 	rm -rf --one-file-system -- "$d"
 }
 
-sid_extras_install() {	# sid_extras_install DIR: headers for tools/gen_layouts.sh and the C extension of the --native-stacks tests
+sid_extras_install() {	# sid_extras_install DIR: headers for tools/gen_layouts.sh and the C extension of the --native-stacks tests; libdw for strobe run inside the root
 	local d=$1 missing=() p v
 	mkdir -p "$d/etc/apt/apt.conf.d"
 	echo 'Acquire::Check-Valid-Until "false";' >"$d/etc/apt/apt.conf.d/99strobe-no-valid-until"
@@ -197,6 +197,10 @@ sid_extras_install() {	# sid_extras_install DIR: headers for tools/gen_layouts.s
 		v=${p#libpython}; v=${v%-dev}
 		[[ -d $d/usr/include/python$v/internal ]] || missing+=("$p")
 	done
+	# strobe's own shared libraries, for the tests that run strobe inside
+	# the root (replay there as Tachyon's files are read there): libdw
+	# (--native-stacks) is not in a minbase root
+	compgen -G "$d/usr/lib/*/libdw.so.1" >/dev/null || missing+=(libdw1)
 	((${#missing[@]})) || return 0
 	local log
 	log=$(dirname "$sid_root")/sid-apt.log
