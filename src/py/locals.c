@@ -57,6 +57,20 @@ void py_locals_init(struct py_locals *pl, struct mem_source *mem, const struct p
 	pl->rt = rt;
 }
 
+/* Append the target's text s[0..n) (a name) with its ASCII control
+ * characters as \xNN: a line per local stays one line whatever a name
+ * holds (a newline in a hostile name would forge the next line). */
+static void put_text(struct buf *out, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x20 || c == 0x7f)
+			buf_printf(out, "\\x%02x", c);
+		else
+			buf_putc(out, (char)c);
+	}
+}
+
 /* One read of the frame's budget. */
 static int rd(struct py_locals *pl, raddr_t addr, void *dst, size_t len)
 {
@@ -277,7 +291,9 @@ static int put_value(struct py_locals *pl, raddr_t addr, int depth, struct buf *
 										: l->ob_size;
 		if ((rc = rd_word(pl, addr, off, &v)))
 			return rc;
-		buf_printf(out, "<%.*s of %" PRId64 ">", (int)t->len, t->name, (int64_t)v);
+		buf_putc(out, '<');
+		put_text(out, t->name, t->len);
+		buf_printf(out, " of %" PRId64 ">", (int64_t)v);
 		return 0;
 	}
 	case K_CELL:
@@ -290,7 +306,9 @@ static int put_value(struct py_locals *pl, raddr_t addr, int depth, struct buf *
 		}
 		break;
 	}
-	buf_printf(out, "<%.*s object>", (int)t->len, t->name);
+	buf_putc(out, '<');
+	put_text(out, t->name, t->len);
+	buf_puts(out, " object>");
 	return 0;
 }
 
@@ -460,7 +478,7 @@ int py_locals_frame(struct py_locals *pl, raddr_t frame, raddr_t code, struct bu
 		struct buf nm = BUF_INIT;
 		bool cut = false;
 		if (pl->reads && read_str(pl, sl->names[i], PY_LOCALS_NAME_CHARS, &nm, &cut) == 0) {
-			buf_append(out, nm.data ? nm.data : "", nm.len);
+			put_text(out, nm.data ? nm.data : "", nm.len);
 			if (cut)
 				buf_puts(out, "...");
 		} else {

@@ -14,10 +14,13 @@
 #include "py/runtime.h"
 #include "process/mem.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define BASE 0x10000000ull
+/* low, so that an image from address 0 up is small: the fuzz seeds
+ * (write_seed) */
+#define BASE 0x1000ull
 #define HEAP (1u << 20)
 static unsigned char *heap;
 static size_t top;
@@ -40,7 +43,7 @@ static void wbytes(raddr_t a, const void *p, size_t n) { memcpy(heap + (a - BASE
 
 static raddr_t mk_type(const char *name, bool heap_type)
 {
-	raddr_t t = alloc(0x400);
+	raddr_t t = alloc(0x100);
 	raddr_t s = alloc(strlen(name) + 1);
 	wbytes(s, name, strlen(name) + 1);
 	w64(t + L->tp_name, s);
@@ -132,9 +135,34 @@ static void setup(int minor)
 	t_float = mk_type("float", false);
 }
 
+/* With STROBE_LOCALS_SEEDS=DIR, each frame read is also written to DIR as
+ * a seed of tests/fuzz/fuzz_locals.c: [minor - 8][frame, u32 LE][the
+ * memory from address 0] (tests/fuzz/gen_seeds.py locals). */
+static void write_seed(raddr_t frame)
+{
+	static int count;
+	const char *dir = getenv("STROBE_LOCALS_SEEDS");
+	if (!dir)
+		return;
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/gen-3.%d-%d", dir, rt.minor, count++);
+	FILE *f = fopen(path, "wb");
+	if (!f)
+		abort();
+	unsigned char hdr[5] = { (unsigned char)(rt.minor - 8) };
+	uint32_t fr = (uint32_t)frame;
+	memcpy(hdr + 1, &fr, 4);
+	static const unsigned char zero[BASE];
+	if (fwrite(hdr, 1, 5, f) != 5 || fwrite(zero, 1, BASE, f) != BASE ||
+	    fwrite(heap, 1, top, f) != top || fclose(f) != 0)
+		abort();
+}
+
 /* py_locals_frame over the heap: the return code, the text in *out */
 static int run(raddr_t frame, raddr_t code, char **out)
 {
+	if (frame < BASE + top)
+		write_seed(frame);
 	struct mem_snapshot snap;
 	struct mem_source m;
 	mem_snapshot_init(&snap);
@@ -189,7 +217,7 @@ TEST(interp_frame)
 	raddr_t long_str = mk_str_len(sixty, 60, 1ull << 40); /* only 60 chars behind it */
 	unsigned char bb[] = { 0, 'a', '\'', 0xff };
 	/* a type whose name runs on for more than 64 bytes */
-	raddr_t odd_type = alloc(0x400), odd_name = alloc(200);
+	raddr_t odd_type = alloc(0x100), odd_name = alloc(200);
 	memset(heap + (odd_name - BASE), 'N', 200);
 	w64(odd_type + L->tp_name, odd_name);
 	raddr_t loop = mk_cell(0);
@@ -262,6 +290,21 @@ TEST(many)
 	free(got);
 }
 
+/* names with a newline (a local's, a type's) stay on their line */
+TEST(hostile_names)
+{
+	setup(12);
+	const char *names[] = { "evil\nfake = 1", "t" };
+	unsigned char kinds[] = { L->co_fast_local, L->co_fast_local };
+	raddr_t values[] = { mk_int(2), obj(mk_type("T\n  x = 3", true), 0x40) };
+	raddr_t code = mk_code_interp(names, kinds, 2);
+	raddr_t frame = mk_frame_interp(code, values, 2);
+	char *got;
+	CHECK_EQ_INT(run(frame, code, &got), 0);
+	CHECK_STR(got, "evil\\x0afake = 1 = 2\nt = <T\\x0a  x = 3 object>\n");
+	free(got);
+}
+
 /* 3.14+: stack references with tag bits */
 TEST(stackrefs)
 {
@@ -309,6 +352,7 @@ int main(void)
 {
 	RUN(interp_frame);
 	RUN(many);
+	RUN(hostile_names);
 	RUN(stackrefs);
 	RUN(frame_object);
 	free(heap);
