@@ -52,6 +52,7 @@ enum opt_id {
 	OPT_NATIVE_PLUMBING,
 	OPT_NO_GC,
 	OPT_OPCODES,
+	OPT_LOCALS,
 	OPT_ASYNC_AWARE,
 	OPT_SUBPROCESSES,
 	OPT_BLOCKING,
@@ -177,6 +178,8 @@ static const struct opt_spec opt_specs[] = {
 	  "bytecode instructions are executing, including specializations).", "False", NULL },
 	{ OPT_OPCODES, 0, "--opcodes", NULL, NULL, ON_DUMP, SEC_DUMP, false,
 	  "Show bytecode opcode names when available.", "False", NULL },
+	{ OPT_LOCALS, 0, "--locals", NULL, NULL, ON_DUMP, SEC_DUMP, false,
+	  "Show each frame's local variables (short, bounded reprs)", "False", NULL },
 	{ OPT_ASYNC_AWARE, 0, "--async-aware", NULL, NULL, ON_PROFILE, SEC_SAMPLING, false,
 	  "Enable async-aware profiling (uses task-based stack reconstruction)", "False", NULL },
 	{ OPT_ASYNC_AWARE, 0, "--async-aware", NULL, NULL, ON_DUMP, SEC_DUMP, false,
@@ -1228,6 +1231,9 @@ static enum cli_result take(struct parser *p, const struct opt_spec *s, const ch
 	case OPT_OPCODES:
 		o->opcodes = true;
 		break;
+	case OPT_LOCALS:
+		o->locals = true;
+		break;
 	case OPT_ASYNC_AWARE:
 		o->async_aware = true;
 		break;
@@ -1446,6 +1452,12 @@ static enum cli_result validate(struct parser *p)
 	if (o->native_stacks && (o->native || o->async_aware)) {
 		buf_printf(&m, "--native-stacks is incompatible with --%s: it shows the real native "
 			   "frames of each thread's stack.", o->native ? "native" : "async-aware");
+		r = usage_error(p->text, CMD_NONE, m.data);
+		goto out;
+	}
+	if (o->locals && (o->native_stacks || o->async_aware)) {
+		buf_printf(&m, "--locals is incompatible with --%s.",
+			   o->native_stacks ? "native-stacks" : "async-aware");
 		r = usage_error(p->text, CMD_NONE, m.data);
 		goto out;
 	}

@@ -52,6 +52,7 @@ struct options {
 	bool native_plumbing;     /* --native-plumbing: ... the interpreter's own too */
 	bool no_gc;               /* --no-gc: no <GC> frames */
 	bool opcodes;             /* --opcodes */
+	bool locals;              /* dump --locals: each frame's local variables */
 	bool async_aware;         /* --async-aware */
 	int async_mode;           /* --async-mode: 0 running (run/attach default), 1 all */
 	bool async_mode_given;

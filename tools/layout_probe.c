@@ -413,6 +413,73 @@ static void emit_asyncio(void)
 #endif
 }
 
+/* What `strobe dump --locals` reads (src/py/locals.c): a frame's fast
+ * locals and cells, their names, and the few object layouts it shows the
+ * value of (int, float, str, bytes, containers' lengths, a type's name). */
+static void emit_locals(void)
+{
+#if HAVE_IFRAME
+	ABSENT("fo_localsplus");
+	ABSENT("co_nlocals");
+	ABSENT("co_varnames");
+	ABSENT("co_cellvars");
+	ABSENT("co_freevars");
+	OFF("co_localsplusnames", PyCodeObject, co_localsplusnames);
+	OFF("co_localspluskinds", PyCodeObject, co_localspluskinds);
+	emit_u("co_fast_local", CO_FAST_LOCAL);
+	emit_u("co_fast_cell", CO_FAST_CELL);
+	emit_u("co_fast_free", CO_FAST_FREE);
+#ifdef CO_FAST_HIDDEN
+	emit_u("co_fast_hidden", CO_FAST_HIDDEN);  /* 3.12+: inlined comprehensions */
+#else
+	emit_u("co_fast_hidden", 0);
+#endif
+#else
+	/* f_localsplus: co_nlocals locals, then a cell per co_cellvars and
+	 * per co_freevars name, then the value stack */
+	OFF("fo_localsplus", PyFrameObject, f_localsplus);
+	_Static_assert(sizeof(((PyCodeObject *)0)->co_nlocals) == 4, "co_nlocals is an int");
+	OFF("co_nlocals", PyCodeObject, co_nlocals);
+	OFF("co_varnames", PyCodeObject, co_varnames);
+	OFF("co_cellvars", PyCodeObject, co_cellvars);
+	OFF("co_freevars", PyCodeObject, co_freevars);
+	ABSENT("co_localsplusnames");
+	ABSENT("co_localspluskinds");
+	emit_u("co_fast_local", 0);
+	emit_u("co_fast_cell", 0);
+	emit_u("co_fast_free", 0);
+	emit_u("co_fast_hidden", 0);
+#endif
+#if PY_VERSION_HEX >= 0x030E0000
+	/* 3.14+ localsplus holds _PyStackRef: NULL is PyStackRef_NULL (the
+	 * pointer bits masked by executable_tag_mask are 0), a pointer carries
+	 * Py_TAG_REFCNT, a tagged int is (i << shift) | Py_INT_TAG */
+	{
+		_PyStackRef one = PyStackRef_TagInt(1);
+		emit_u("stackref_int_tag", Py_INT_TAG);
+		emit_u("stackref_int_shift", (unsigned long)__builtin_ctzl(one.bits & ~(uintptr_t)Py_INT_TAG));
+	}
+	if ((PyStackRef_NULL.bits & ~(uintptr_t)Py_TAG_BITS) != 0)
+		die("PyStackRef_NULL is not a masked-out pointer");
+#else
+	emit_u("stackref_int_tag", 0);
+	emit_u("stackref_int_shift", 0);
+#endif
+	OFF("tuple_items", PyTupleObject, ob_item);
+	OFF("float_fval", PyFloatObject, ob_fval);
+	OFF("cell_ref", PyCellObject, ob_ref);
+	OFF("tp_name", PyTypeObject, tp_name);
+	OFF("dict_used", PyDictObject, ma_used);
+	_Static_assert(sizeof(digit) == sizeof(uint32_t), "30-bit digits in 32-bit words");
+#if PY_VERSION_HEX >= 0x030C0000
+	OFF("long_digits", PyLongObject, long_value.ob_digit);
+#else
+	/* ob_size: the number of digits, negative for a negative int */
+	OFF("long_digits", PyLongObject, ob_digit);
+#endif
+	emit_u("tpflags_heaptype_bit", (unsigned long)__builtin_ctzl(Py_TPFLAGS_HEAPTYPE));
+}
+
 static void emit_layout(void)
 {
 	printf("#define PY_LAYOUT_3_%d { \\\n", PY_MINOR_VERSION);
@@ -659,6 +726,7 @@ static void emit_layout(void)
 	OFF("b_sval", PyBytesObject, ob_sval);
 	emit_thread_status();
 	emit_asyncio();
+	emit_locals();
 	printf("}\n");
 }
 

@@ -4,6 +4,9 @@
 #include "base/buf.h"
 #include "base/utf8.h"
 
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 bool pytext_isprintable(uint32_t c)
@@ -90,4 +93,139 @@ const char *pytext_basename(const char *s, size_t n, size_t *len)
 	const char *base = slash ? slash + 1 : s;
 	*len = n - (size_t)(base - s);
 	return base;
+}
+
+void pytext_float_repr(struct buf *b, double v)
+{
+	if (isnan(v)) {
+		buf_puts(b, "nan");
+		return;
+	}
+	if (isinf(v)) {
+		buf_puts(b, v < 0 ? "-inf" : "inf");
+		return;
+	}
+	/* the shortest of %.0e .. %.16e that reads back as v: repr's digits */
+	char e[40];
+	for (int prec = 0; prec <= 16; prec++) {
+		snprintf(e, sizeof(e), "%.*e", prec, v);
+		if (strtod(e, NULL) == v)
+			break;
+	}
+	/* e: [-]d[.ddd]e[+-]XX */
+	const char *p = e;
+	bool neg = *p == '-';
+	if (neg)
+		p++;
+	char digits[24];
+	size_t nd = 0;
+	for (; *p && *p != 'e'; p++)
+		if (*p >= '0' && *p <= '9' && nd < sizeof(digits))
+			digits[nd++] = *p;
+	int exp = *p == 'e' ? atoi(p + 1) : 0;
+	while (nd > 1 && digits[nd - 1] == '0')
+		nd--;
+	if (neg)
+		buf_putc(b, '-');
+	if (exp < -4 || exp >= 16) {
+		buf_putc(b, digits[0]);
+		if (nd > 1) {
+			buf_putc(b, '.');
+			buf_append(b, digits + 1, nd - 1);
+		}
+		buf_printf(b, "e%c%02d", exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
+		return;
+	}
+	if (exp < 0) {
+		buf_puts(b, "0.");
+		for (int i = -1; i > exp; i--)
+			buf_putc(b, '0');
+		buf_append(b, digits, nd);
+		return;
+	}
+	/* exp + 1 digits before the point */
+	size_t intd = (size_t)exp + 1;
+	for (size_t i = 0; i < intd; i++)
+		buf_putc(b, i < nd ? digits[i] : '0');
+	buf_putc(b, '.');
+	if (nd > intd)
+		buf_append(b, digits + intd, nd - intd);
+	else
+		buf_putc(b, '0');
+}
+
+void pytext_bytes_repr(struct buf *b, const unsigned char *p, size_t n)
+{
+	bool sq = memchr(p, '\'', n) != NULL, dq = memchr(p, '"', n) != NULL;
+	char q = sq && !dq ? '"' : '\'';
+	buf_putc(b, 'b');
+	buf_putc(b, q);
+	for (size_t i = 0; i < n; i++) {
+		unsigned c = p[i];
+		if (c == (unsigned char)q || c == '\\') {
+			buf_putc(b, '\\');
+			buf_putc(b, (char)c);
+		} else if (c == '\t') {
+			buf_puts(b, "\\t");
+		} else if (c == '\n') {
+			buf_puts(b, "\\n");
+		} else if (c == '\r') {
+			buf_puts(b, "\\r");
+		} else if (c < 0x20 || c >= 0x7f) {
+			buf_printf(b, "\\x%02x", c);
+		} else {
+			buf_putc(b, (char)c);
+		}
+	}
+	buf_putc(b, q);
+}
+
+void pytext_int_repr(struct buf *b, const uint32_t *digits, size_t n, unsigned shift, bool neg,
+		     size_t max_chars)
+{
+	if (shift == 0 || shift > 31)
+		shift = 30;
+	if (n > PYTEXT_INT_MAX_DIGITS) {
+		/* its bit length gives its number of decimal digits, to one */
+		uint32_t top = digits[n - 1] & ((1u << shift) - 1);
+		size_t bits = (n - 1) * shift + (top ? 32 - (size_t)__builtin_clz(top) : 0);
+		buf_printf(b, "<int of about %zu digits>", (size_t)((double)bits * 0.30102999566) + 1);
+		return;
+	}
+	uint32_t mag[PYTEXT_INT_MAX_DIGITS];
+	uint32_t mask = (1u << shift) - 1;
+	for (size_t i = 0; i < n; i++)
+		mag[i] = digits[i] & mask;
+	while (n && !mag[n - 1])
+		n--;
+	/* base 10^9 chunks, least significant first, by repeated division */
+	uint32_t chunks[PYTEXT_INT_MAX_DIGITS * 31 / 29 + 2];
+	size_t nc = 0;
+	while (n) {
+		uint64_t rem = 0;
+		for (size_t i = n; i-- > 0;) {
+			uint64_t cur = rem << shift | mag[i];
+			mag[i] = (uint32_t)(cur / 1000000000u);
+			rem = cur % 1000000000u;
+		}
+		chunks[nc++] = (uint32_t)rem;
+		while (n && !mag[n - 1])
+			n--;
+	}
+	char text[sizeof(chunks) / sizeof(chunks[0]) * 9 + 2];
+	size_t len = 0;
+	if (!nc) {
+		text[len++] = '0';
+	} else {
+		len += (size_t)snprintf(text, sizeof(text), "%u", chunks[nc - 1]);
+		for (size_t i = nc - 1; i-- > 0;)
+			len += (size_t)snprintf(text + len, sizeof(text) - len, "%09u", chunks[i]);
+	}
+	if (len > max_chars) {
+		buf_printf(b, "<int of %zu digits>", len);
+		return;
+	}
+	if (neg && !(len == 1 && text[0] == '0'))
+		buf_putc(b, '-');
+	buf_append(b, text, len);
 }

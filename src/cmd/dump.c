@@ -13,6 +13,7 @@
 #include "format/out.h"
 #include "profiling/profiling.h"
 #include "py/asyncio.h"
+#include "py/locals.h"
 #include "py/open.h"
 #include "py/runtime.h"
 #include "py/native.h"
@@ -26,6 +27,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 /* A torn read (the target changed under us) is retried this often, this
@@ -38,10 +40,37 @@ static _Noreturn void die_exited(pid_t pid)
 	die("No stack dump collected - process %d exited before its stack could be read.", (int)pid);
 }
 
+/* --locals: the local variables of every frame of a sample, read right
+ * after it (while its threads are still held with --blocking). */
+struct dump_locals {
+	struct py_locals pl;
+	struct buf text;
+	size_t *off;             /* frame i: text[off[i] .. off[i + 1]) */
+	size_t off_cap;
+	struct out_dump_locals view;
+};
+
+static void read_locals(struct dump_locals *dl, const struct py_walker *w, const struct sample *s)
+{
+	dl->text.len = 0;
+	VEC_RESERVE(dl->off, dl->off_cap, s->nframes + 1);
+	for (size_t i = 0; i < s->nframes; i++) {
+		dl->off[i] = dl->text.len;
+		const struct py_frame_addr *fa = &w->frame_addrs[i];
+		if (!fa->frame)
+			continue;
+		/* a frame that cannot be read, or no longer runs its code,
+		 * shows no locals (py_locals_frame leaves text as it was) */
+		(void)py_locals_frame(&dl->pl, fa->frame, fa->code, &dl->text);
+	}
+	dl->off[s->nframes] = dl->text.len;
+	dl->view = (struct out_dump_locals){ dl->text.data ? dl->text.data : "", dl->off, s->nframes };
+}
+
 /* Take one consistent sample (async-aware when a is not NULL; mixed with
  * native stacks when n is not NULL): retried while reads are torn. */
 static int take(struct py_walker *w, struct py_asyncio *a, struct py_native *n, struct sample *s,
-		struct ptrace_pause *pp, bool blocking, pid_t pid)
+		struct dump_locals *dl, struct ptrace_pause *pp, bool blocking, pid_t pid)
 {
 	int rc = ERR_CORRUPT;
 	const char *opt = n ? "--native-stacks" : "--blocking";
@@ -59,6 +88,8 @@ static int take(struct py_walker *w, struct py_asyncio *a, struct py_native *n, 
 			}
 		}
 		rc = a ? py_asyncio_sample(a, s) : n ? py_native_take(n, s) : py_walker_sample(w, s);
+		if (rc == 0 && dl)
+			read_locals(dl, w, s);
 		if (blocking)
 			ptrace_resume_all(pp);
 		if (rc == 0 && n)
@@ -103,6 +134,8 @@ int cmd_dump(const struct options *o)
 	if (rc)
 		profiling_die_runtime(rc, pid, &e);
 	profiling_check_native(o, &rt, pid, NULL);
+	if (o->locals && !py_locals_supported(&rt))
+		die_status(2, "strobe: --locals is not supported for Python %d.%d", rt.major, rt.minor);
 
 	/* the target's files, held now: it may be gone once the stacks are read */
 	struct rootfs rootfs;
@@ -122,6 +155,7 @@ int cmd_dump(const struct options *o)
 		.native = o->native || o->native_stacks,
 		.entry_marks = o->native_stacks,
 		.opcodes = o->opcodes,
+		.frame_addrs = o->locals,
 	};
 	py_walker_init(&w, &rt, &mem, &strings, &wc);
 	/* --async-aware: every task by default (dump's --async-mode is all
@@ -152,7 +186,13 @@ int cmd_dump(const struct options *o)
 			profiling_die_native(rc, pid);
 		np = &native;
 	}
-	rc = take(&w, async, np, &s, &pp, o->blocking || o->native_stacks, pid);
+	struct dump_locals locals, *lp = NULL;
+	if (o->locals) {
+		memset(&locals, 0, sizeof(locals));
+		py_locals_init(&locals.pl, &mem, &rt);
+		lp = &locals;
+	}
+	rc = take(&w, async, np, &s, lp, &pp, o->blocking || o->native_stacks, pid);
 	ptrace_pause_release(&pp);
 	/* a stack read once the process opened has exited may be another's
 	 * that took its PID: not shown */
@@ -177,11 +217,15 @@ int cmd_dump(const struct options *o)
 	profiling_output_request(o, &t, pid, &req);
 	uint64_t *leaf_ids = async ? leaf_tasks(async, s.nthreads) : NULL;
 	struct buf out = BUF_INIT;
-	out_dump_write(&out, &s, &strings, leaf_ids, &req);
+	out_dump_write(&out, &s, &strings, leaf_ids, lp && rc == 0 ? &lp->view : NULL, &req);
 	fwrite(out.data ? out.data : "", 1, out.len, stdout);
 	int status = fflush(stdout) == 0 ? 0 : 1;
 
 	buf_release(&out);
+	if (lp) {
+		buf_release(&lp->text);
+		free(lp->off);
+	}
 	free(leaf_ids);
 	profiling_async_release(async);
 	if (np)

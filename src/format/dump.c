@@ -381,6 +381,7 @@ struct dump {
 	/* --async-aware: sample thread i is the stack of leaf task
 	 * leaf_ids[i] (its address, Tachyon's task id); NULL otherwise */
 	const uint64_t *leaf_ids;
+	const struct out_dump_locals *locals; /* --locals, else NULL */
 };
 
 /* Tachyon's text for an opcode: "NAME", "SPECIALIZED (BASE)" for a
@@ -398,6 +399,25 @@ static void opcode_text(const struct out_request *req, int op, char *buf, size_t
 		snprintf(buf, size, "%s (%s)", name, bname);
 	else
 		snprintf(buf, size, "%s", name);
+}
+
+/* --locals: frame i's local variables, a line each, under its source line
+ * (8 spaces, as py-spy's dump). */
+static void put_locals(struct buf *out, const struct dump *d, size_t i)
+{
+	const struct out_dump_locals *lc = d->locals;
+	if (!lc || i >= lc->nframes)
+		return;
+	const char *p = lc->text + lc->off[i], *end = lc->text + lc->off[i + 1];
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		buf_puts(out, "        ");
+		/* a repr's backslashes are its escapes */
+		put_color_flags(out, d->th, "", p, len, UTF8_TERM_KEEP_BACKSLASH);
+		buf_putc(out, '\n');
+		p += len + (nl != NULL);
+	}
 }
 
 static void put_frame(struct buf *out, struct dump *d, const struct frame *f)
@@ -505,6 +525,7 @@ static void put_section(struct buf *out, struct dump *d, const struct sample *s,
 		if (internal_file(file, n))
 			continue;
 		put_frame(out, d, f);
+		put_locals(out, d, t->first + k);
 		shown++;
 	}
 	if (!shown) {
@@ -545,7 +566,8 @@ static void format_dump(struct buf *out, struct dump *d, const struct sample *s)
 }
 
 void out_dump_write(struct buf *out, const struct sample *s, const struct strtab *strings,
-		    const uint64_t *leaf_ids, const struct out_request *req)
+		    const uint64_t *leaf_ids, const struct out_dump_locals *locals,
+		    const struct out_request *req)
 {
 	struct sources *src = xcalloc(1, sizeof(*src));
 	src->req = req;
@@ -557,6 +579,7 @@ void out_dump_write(struct buf *out, const struct sample *s, const struct strtab
 		.src = src,
 		.th = req->color ? &theme_color : &theme_plain,
 		.leaf_ids = leaf_ids,
+		.locals = locals,
 	};
 	/* file names are shown relative to strobe's working directory, as
 	 * Tachyon's _display_filename does with its own */

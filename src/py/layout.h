@@ -266,6 +266,28 @@ struct py_layout {
 	uint32_t ts_asyncio_running_task;
 	uint32_t ts_asyncio_tasks_head;   /* struct llist_node: this thread's tasks */
 	uint32_t is_asyncio_tasks_head;   /* 3.14+: tasks of threads that have exited */
+
+	/* ---- strobe dump --locals (src/py/locals.c) ---- */
+	uint32_t fo_localsplus;        /* 3.8-3.10: PyFrameObject f_localsplus[] */
+	uint32_t co_nlocals;           /* 3.8-3.10: int, locals first in f_localsplus */
+	uint32_t co_varnames;          /* 3.8-3.10: tuple of the locals' names */
+	uint32_t co_cellvars;          /* 3.8-3.10: tuple: cells after the locals */
+	uint32_t co_freevars;          /* 3.8-3.10: tuple: free cells after those */
+	uint32_t co_localsplusnames;   /* 3.11+: tuple, a name per localsplus slot */
+	uint32_t co_localspluskinds;   /* 3.11+: bytes, a kind per slot */
+	uint8_t co_fast_local, co_fast_cell, co_fast_free; /* 3.11+ kind bits */
+	uint8_t co_fast_hidden;        /* 3.12+ (0 before): slots not shown */
+	uint8_t stackref_int_tag;      /* 3.14+: low bits of a tagged int stack ref (0 before) */
+	uint8_t stackref_int_shift;    /* 3.14+: its value is bits >> this */
+	uint8_t tpflags_heaptype_bit;  /* Py_TPFLAGS_HEAPTYPE == 1 << this */
+	uint32_t tuple_items;          /* PyTupleObject ob_item[] */
+	uint32_t float_fval;           /* PyFloatObject double ob_fval */
+	uint32_t cell_ref;             /* PyCellObject ob_ref */
+	uint32_t tp_name;              /* PyTypeObject const char *tp_name */
+	uint32_t dict_used;            /* PyDictObject Py_ssize_t ma_used */
+	uint32_t long_digits;          /* PyLongObject digits (u32, long_shift bits
+					* each); their number and sign in ob_size
+					* (3.8-3.11) or long_lv_tag (3.12+) */
 };
 
 #define PY_OWNER_NONE 0xff

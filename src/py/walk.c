@@ -91,6 +91,7 @@ void py_walker_release(struct py_walker *w)
 	free(w->fo_buf);
 	free(w->fo_addr);
 	free(w->fo_iov);
+	free(w->frame_addrs);
 	for (int i = 0; i < PY_SPEC_THREADS; i++)
 		free(w->spec[i].chain);
 	memset(w, 0, sizeof(*w));
@@ -201,6 +202,13 @@ static int fill_opcodes(struct py_walker *w, struct sample *s)
 	return 0;
 }
 
+/* cfg.frame_addrs: frame index i is at frame in the target, running code. */
+static void note_frame(struct py_walker *w, size_t i, raddr_t frame, raddr_t code)
+{
+	VEC_RESERVE(w->frame_addrs, w->frame_addrs_cap, i + 1);
+	w->frame_addrs[i] = (struct py_frame_addr){ frame, code };
+}
+
 /* Resolve one frame into s.  A frame slot that still runs the same code at
  * the same instruction with the same globals resolves as it did in an
  * earlier sample of this sweep period: the memo skips the code cache and
@@ -225,6 +233,8 @@ static int resolve(struct py_walker *w, struct sample *s, struct thread_sample *
 		t->depth++;
 		w->stats.memo_hits++;
 		queue_opcode(w, s->nframes - 1, m->op_addr);
+		if (w->cfg.frame_addrs)
+			note_frame(w, s->nframes - 1, frame, code_addr);
 		return 0;
 	}
 	struct py_code *code;
@@ -237,6 +247,8 @@ static int resolve(struct py_walker *w, struct sample *s, struct thread_sample *
 	if (rc)
 		return rc;
 	queue_opcode(w, s->nframes - 1, op_addr);
+	if (w->cfg.frame_addrs)
+		note_frame(w, s->nframes - 1, frame, code_addr);
 	*m = (struct py_frame_memo){ frame, code_addr, pos, globals, op_addr, f };
 	return 0;
 }
@@ -251,6 +263,8 @@ static int emit_synthetic(struct py_walker *w, struct sample *s, struct thread_s
 			     .end_line = -1, .col = -1, .end_col = -1, .opcode = FRAME_NO_OPCODE };
 	s->nframes++;
 	t->depth++;
+	if (w->cfg.frame_addrs)
+		note_frame(w, s->nframes - 1, 0, 0);
 	return 0;
 }
 

@@ -58,6 +58,15 @@ struct py_walk_config {
 			    * included, carrying the entry frame's address
 			    * (py_mark_addr): it lies in that call's native stack frame */
 	bool opcodes;      /* record the opcode each frame executes */
+	bool frame_addrs;  /* record where each frame is (py_walker.frame_addrs):
+			    * `strobe dump --locals` reads the frames again */
+};
+
+/* Where frame i of a sample is in the target: the frame (a frame object
+ * before 3.11, an interpreter frame after) and the code object it ran;
+ * both 0 for a synthetic frame (<GC>, <native>, <shutdown>). */
+struct py_frame_addr {
+	raddr_t frame, code;
 };
 
 /* Bytes of target memory read for the shared facts below.  Their words lie
@@ -188,6 +197,11 @@ struct py_walker {
 	raddr_t *opq_addr;
 	size_t opq_n, opq_cap;
 	uint64_t memo_epoch, memo_evictions;
+	/* cfg.frame_addrs: frame_addrs[i] for s->frames[i] of the last
+	 * sample (grows like the sample's frames; entries past its nframes
+	 * are stale) */
+	struct py_frame_addr *frame_addrs;
+	size_t frame_addrs_cap;
 	enum py_fail fail;               /* why the current sample failed */
 	struct py_walk_stats stats;
 };

@@ -38,7 +38,13 @@ def parse(text):
         while i < len(lines) and lines[i] != "":
             l = lines[i]
             sec["lines"].append(l)
-            if l.startswith("    "):
+            if l.startswith("        "):
+                # dump --locals: "name = repr" under a frame's source line
+                check(sec["frames"], "line %d: a local without its frame: %r", i + 1, l)
+                name, sep, value = l[8:].partition(" = ")
+                check(sep, "line %d: not a local: %r", i + 1, l)
+                sec["frames"][-1]["locals"].append((name, value))
+            elif l.startswith("    "):
                 check(sec["frames"] and sec["frames"][-1]["source"] is None,
                       "line %d: source line without its frame: %r", i + 1, l)
                 sec["frames"][-1]["source"] = l[4:]
@@ -54,6 +60,7 @@ def parse(text):
                           i + 1, l)
                     f = {"file": None, "line": None, "func": l.strip(), "opcode": None}
                 f["source"] = None
+                f["locals"] = []
                 sec["frames"].append(f)
             i += 1
         if i < len(lines):
@@ -244,6 +251,49 @@ def t_dump_blocking(ctx):
     check(re.search(r"^TracerPid:\s*0$", status, re.M), "target still traced:\n%s", status)
     state = re.search(r"^State:\s*(\S)", status, re.M).group(1)
     check(state not in "tT", "target left in state %s", state)
+
+
+# locals.py's hold(): each local and the repr dump --locals shows for it
+HOLD_LOCALS = [("arg", "-3"), ("small", "42"), ("big", "-12345678901234567890123456789"),
+               ("ratio", "2.5"), ("text", "\"it's \u00fc\""), ("data", "b\"\\x00ab'\""),
+               ("flag", "True"), ("nothing", "None"), ("items", "<list of 3>"),
+               ("table", "<dict of 2>"), ("obj", "<Custom object>"),
+               ("reader", "<function object>"), ("long_text", "'" + "x" * 60 + "'..."),
+               ("cell", "7")]
+
+
+@case("dump_locals", quick=True, debug=True)
+def t_dump_locals(ctx):
+    """dump --locals: each frame's local variables (int, big int, float, str, bytes, bool, None, containers, objects, a cell) exactly"""
+    tgt, ready = ctx.start_target("locals.py")
+    pid, L = ready["pid"], ready["lines"]
+    leaf = {ready["tid"]: (fn(ctx.interp, "hold"), L["hold"])}
+    for args in (["--locals"], ["--locals", "--blocking"]):
+        p, secs = parked(ctx, pid, args, leaf)
+        check(len(secs) == 1, "%s: %d sections:\n%s", args, len(secs), p.stdout)
+        frames = secs[0]["frames"]
+        got = [(f["func"], f["line"], f["locals"]) for f in frames]
+        want = [(fn(ctx.interp, "<module>"), L["module"], []),
+                (fn(ctx.interp, "outer"), L["outer"], [("mine", "<tuple of 2>")]),
+                (fn(ctx.interp, "hold"), L["hold"], HOLD_LOCALS)]
+        check(got == want, "%s: locals differ\n  got:\n    %s\n  expected:\n    %s", args,
+              "\n    ".join(map(repr, got)), "\n    ".join(map(repr, want)))
+        # each local line comes right after its frame's source line
+        check([f["source"] for f in frames] == [src for *_, src in expected_frames(
+            ctx, ready, "locals.py", [("<module>", "module"), ("outer", "outer"),
+                                      ("hold", "hold")])],
+              "%s: source lines differ:\n%s", args, p.stdout)
+    # without --locals, none
+    plain = parse(dump(ctx, pid).stdout)
+    check(not any(f["locals"] for s in plain for f in s["frames"]), "locals without --locals")
+    # with what rebuilds or merges stacks: refused
+    for other in ("--async-aware", "--native-stacks"):
+        p = ctx.strobe(["dump", "--locals", other, str(pid)], ready=False)
+        p.wait(30)
+        check(p.rc == 2, "%s: exit status %s, expected 2", other, p.rc)
+        want = "strobe: error: --locals is incompatible with %s." % other
+        check(p.stderr.splitlines()[-1:] == [want], "%s: %r", other, p.stderr)
+    check(tgt.poll() is None, "the target died")
 
 
 @case("dump_exited", quick=True)

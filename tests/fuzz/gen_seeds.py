@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Make the seed corpora of strobe's fuzz targets (tests/fuzz/corpus/TARGET).
 
-    tests/fuzz/gen_seeds.py [TARGET...]     (default: elf proc linetable pystr code)
+    tests/fuzz/gen_seeds.py [TARGET...]     (default: elf proc linetable pystr code locals)
 
 Seeds are real data, so that the fuzzers start from what strobe meets:
   elf        tiny programs and shared objects built here with gcc (stripped or
@@ -16,6 +16,8 @@ Seeds are real data, so that the fuzzers start from what strobe meets:
              under each interpreter): [kind][co_firstlineno int32][table]
   pystr      str and bytes objects copied out of each interpreter (ctypes):
              [minor - 8][bytes limit / 16 = 255][8 bytes of padding][object]
+  locals     the frames tests/unit/test_locals.c builds, written by it:
+             [minor - 8][frame address u32][memory from address 0]
   code       code objects copied out of each interpreter with the objects they
              point at (names, line table, bytecode), pointers moved to where
              those objects are put in the image, ob_type set to the
@@ -352,8 +354,24 @@ def gen_code():
     write_seeds("code", seeds)
 
 
+def gen_locals():
+    """The frames tests/unit/test_locals.c builds (3.9 frame objects, 3.12
+    interpreter frames, 3.15 stack references), written by it
+    (STROBE_LOCALS_SEEDS): [minor - 8][frame u32][memory from address 0]."""
+    root = os.path.dirname(os.path.dirname(HERE))
+    subprocess.run(["make", "-s", "build/tests/test_locals"], cwd=root, check=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run([os.path.join(root, "build/tests/test_locals")], check=True,
+                       env=dict(os.environ, STROBE_LOCALS_SEEDS=tmp), stdout=subprocess.DEVNULL)
+        seeds = []
+        for f in sorted(os.listdir(tmp)):
+            with open(os.path.join(tmp, f), "rb") as fh:
+                seeds.append((f[len("gen-"):].rsplit("-", 1)[0], fh.read()))
+    write_seeds("locals", seeds)
+
+
 GENERATORS = {"elf": gen_elf, "proc": gen_proc, "linetable": gen_linetable,
-              "pystr": gen_pystr, "code": gen_code}
+              "pystr": gen_pystr, "code": gen_code, "locals": gen_locals}
 
 
 def main():

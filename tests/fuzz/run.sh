@@ -11,6 +11,7 @@
 #   linetable   the three line-table decoders       (fuzz_linetable.c)
 #   pystr       str and bytes objects from a target (fuzz_pystr.c)
 #   code        code objects from a target          (fuzz_code.c)
+#   locals      a frame's local variables (dump --locals) (fuzz_locals.c)
 #   walk        the walker on a memory snapshot     (fuzz_walk.c; seeds:
 #               the recorded fixtures in tests/fixtures/memory)
 #
@@ -51,6 +52,7 @@ proc|2|16384|10|
 linetable|1|4096|10|
 pystr|1|8192|10|
 code|2|16384|10|
+locals|1|65536|10|
 walk|3|262144|10|
 '
 harness() { [ "$1" = binary ] && echo tests/fuzz/fuzz_binary_reader.c || echo "tests/fuzz/fuzz_$1.c"; }

@@ -88,7 +88,7 @@ static char *dump(const struct sample *s, const struct strtab *st, const uint64_
 		  struct out_request *req)
 {
 	struct buf b = BUF_INIT;
-	out_dump_write(&b, s, st, leaf_ids, req);
+	out_dump_write(&b, s, st, leaf_ids, NULL, req);
 	return b.data ? b.data : xstrdup("");
 }
 

@@ -8,6 +8,7 @@
 #include "base/buf.h"
 #include "base/pytext.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,11 +100,107 @@ TEST(basename)
 	CHECK(pytext_basename("", 0, &n) != NULL && n == 0);
 }
 
+static void check_float(double v, const char *want)
+{
+	struct buf b = BUF_INIT;
+	pytext_float_repr(&b, v);
+	buf_putc(&b, '\0');
+	CHECK_STR(b.data, want);
+	buf_release(&b);
+}
+
+/* repr(float) as CPython 3.13 prints it */
+TEST(float_repr)
+{
+	check_float(0.0, "0.0");
+	check_float(-0.0, "-0.0");
+	check_float(1.0, "1.0");
+	check_float(0.1, "0.1");
+	check_float(2.5, "2.5");
+	check_float(-1.25, "-1.25");
+	check_float(3.141592653589793, "3.141592653589793");
+	check_float(123.0, "123.0");
+	check_float(1e16, "1e+16");
+	check_float(1234567890123456.0, "1234567890123456.0");
+	check_float(1e22, "1e+22");
+	check_float(1.5e300, "1.5e+300");
+	check_float(0.0001, "0.0001");
+	check_float(0.00001, "1e-05");
+	check_float(1.2345e-7, "1.2345e-07");
+	check_float(5e-324, "5e-324");
+	check_float(1.7976931348623157e308, "1.7976931348623157e+308");
+	check_float(1.0 / 3, "0.3333333333333333");
+	check_float(123456789012345678.0, "1.2345678901234568e+17");
+	check_float(HUGE_VAL, "inf");
+	check_float(-HUGE_VAL, "-inf");
+	check_float(NAN, "nan");
+}
+
+static void check_bytes(const char *p, size_t n, const char *want)
+{
+	struct buf b = BUF_INIT;
+	pytext_bytes_repr(&b, (const unsigned char *)p, n);
+	buf_putc(&b, '\0');
+	CHECK_STR(b.data, want);
+	buf_release(&b);
+}
+
+TEST(bytes_repr)
+{
+	check_bytes("", 0, "b''");
+	check_bytes("abc", 3, "b'abc'");
+	check_bytes("\0a\xff\x7f\t\n\r\\", 8, "b'\\x00a\\xff\\x7f\\t\\n\\r\\\\'");
+	check_bytes("it's", 4, "b\"it's\"");
+	check_bytes("a'b\"", 4, "b'a\\'b\"'");
+}
+
+static void check_int(const uint32_t *d, size_t n, bool neg, size_t max, const char *want)
+{
+	struct buf b = BUF_INIT;
+	pytext_int_repr(&b, d, n, 30, neg, max);
+	buf_putc(&b, '\0');
+	CHECK_STR(b.data, want);
+	buf_release(&b);
+}
+
+TEST(int_repr)
+{
+	check_int(NULL, 0, false, 40, "0");
+	uint32_t one[] = { 42 };
+	check_int(one, 1, false, 40, "42");
+	check_int(one, 1, true, 40, "-42");
+	/* 2**30 */
+	uint32_t two30[] = { 0, 1 };
+	check_int(two30, 2, false, 40, "1073741824");
+	/* -12345678901234567890123456789 = digits of 30 bits */
+	uint32_t big[] = { 0x11f4bd15u & 0x3fffffff, 0, 0, 0 };
+	{
+		/* build from the value by hand: 12345678901234567890123456789 */
+		unsigned __int128 v = (unsigned __int128)1234567890123456789ull * 10000000000ull + 123456789ull;
+		for (int i = 0; i < 4; i++) {
+			big[i] = (uint32_t)(v & 0x3fffffff);
+			v >>= 30;
+		}
+	}
+	check_int(big, 4, true, 40, "-12345678901234567890123456789");
+	check_int(big, 4, true, 20, "<int of 29 digits>");
+	uint32_t many[PYTEXT_INT_MAX_DIGITS + 1] = { 0 };
+	many[PYTEXT_INT_MAX_DIGITS] = 1;
+	check_int(many, PYTEXT_INT_MAX_DIGITS + 1, false, 40, "<int of about 362 digits>");
+	/* 2**1199: 361 digits, converted */
+	uint32_t top[PYTEXT_INT_MAX_DIGITS] = { 0 };
+	top[PYTEXT_INT_MAX_DIGITS - 1] = 1u << 29;
+	check_int(top, PYTEXT_INT_MAX_DIGITS, false, 40, "<int of 361 digits>");
+}
+
 int main(void)
 {
 	RUN(repr);
 	RUN(classes);
 	RUN(rstrip);
 	RUN(basename);
+	RUN(float_repr);
+	RUN(bytes_repr);
+	RUN(int_repr);
 	return harness_done();
 }

@@ -132,6 +132,26 @@
 	.ts_asyncio_running_task = PY_ABSENT, \
 	.ts_asyncio_tasks_head = PY_ABSENT, \
 	.is_asyncio_tasks_head = PY_ABSENT, \
+	.fo_localsplus = 0x160, \
+	.co_nlocals = 0x1c, \
+	.co_varnames = 0x48, \
+	.co_cellvars = 0x58, \
+	.co_freevars = 0x50, \
+	.co_localsplusnames = PY_ABSENT, \
+	.co_localspluskinds = PY_ABSENT, \
+	.co_fast_local = 0, \
+	.co_fast_cell = 0, \
+	.co_fast_free = 0, \
+	.co_fast_hidden = 0, \
+	.stackref_int_tag = 0, \
+	.stackref_int_shift = 0, \
+	.tuple_items = 0x18, \
+	.float_fval = 0x10, \
+	.cell_ref = 0x10, \
+	.tp_name = 0x18, \
+	.dict_used = 0x10, \
+	.long_digits = 0x18, \
+	.tpflags_heaptype_bit = 9, \
 }
 
 #endif

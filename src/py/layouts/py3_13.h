@@ -132,6 +132,26 @@
 	.ts_asyncio_running_task = PY_ABSENT, \
 	.ts_asyncio_tasks_head = PY_ABSENT, \
 	.is_asyncio_tasks_head = PY_ABSENT, \
+	.fo_localsplus = PY_ABSENT, \
+	.co_nlocals = PY_ABSENT, \
+	.co_varnames = PY_ABSENT, \
+	.co_cellvars = PY_ABSENT, \
+	.co_freevars = PY_ABSENT, \
+	.co_localsplusnames = 0x60, \
+	.co_localspluskinds = 0x68, \
+	.co_fast_local = 32, \
+	.co_fast_cell = 64, \
+	.co_fast_free = 128, \
+	.co_fast_hidden = 16, \
+	.stackref_int_tag = 0, \
+	.stackref_int_shift = 0, \
+	.tuple_items = 0x18, \
+	.float_fval = 0x10, \
+	.cell_ref = 0x10, \
+	.tp_name = 0x18, \
+	.dict_used = 0x10, \
+	.long_digits = 0x18, \
+	.tpflags_heaptype_bit = 9, \
 }
 
 #define PY_DEBUG_MAP_3_13 { \
