@@ -6,6 +6,13 @@ by libc's qsort through ctypes, calling back into a Python comparator.
 
 (numpy: Debian's python3-numpy for /usr/bin/python3; without numpy only the
 sort runs.)  Runs for about three seconds (or the seconds given).
+
+docs/screenshots/flamegraph-native.png is its flame graph, made with (the
+program copied to /tmp/demo):
+
+    build/strobe run --native-stacks -r 500hz --flamegraph -o mix.html -- /usr/bin/python3 /tmp/demo/native_mix.py 4
+    chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1400,800 \
+        --screenshot=docs/screenshots/flamegraph-native.png file://$PWD/mix.html
 """
 import ctypes
 import os
