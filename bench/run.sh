@@ -8,12 +8,13 @@
 #   slowdown  bench/slowdown.py  work the target gets done while profiled (issue 8)
 #   formats   bench/formats.py   writing every format from a big profile (issue 5)
 #   live      bench/live.py      cost of the live view (issue 7)
+#   native    bench/native.py    what --native-stacks costs: rate, held time, slowdown (issue 18)
 #   longrun   bench/longrun.py   RSS over LONGRUN_SECONDS (default 600) at 10 kHz (issue 8)
 set -e
 cd "$(dirname "$0")/.."
 tests/provision.sh >/dev/null
 command -v /usr/bin/time >/dev/null || apt-get install -y time >/dev/null
-parts=${BENCH:-core accuracy failures slowdown formats live longrun}
+parts=${BENCH:-core accuracy failures slowdown native formats live longrun}
 for part in $parts; do
 	echo "## $part"
 	case $part in
@@ -21,6 +22,7 @@ for part in $parts; do
 	accuracy) python3 bench/accuracy.py ;;
 	failures) python3 bench/failures.py ${FAILURES_BASELINE:+--baseline $FAILURES_BASELINE} ;;
 	slowdown) python3 bench/slowdown.py ;;
+	native) python3 bench/native.py ;;
 	formats) python3 bench/formats.py ${FORMATS_SAMPLES:+--samples $FORMATS_SAMPLES} ;;
 	live) python3 bench/live.py ;;
 	longrun) python3 bench/longrun.py --seconds "${LONGRUN_SECONDS:-600}" ;;
