@@ -172,17 +172,23 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* --realtime-stats with --native-stacks: how long threads were held, what
- * the unwinding found. */
-static void print_native_stats(const struct py_native *n, struct pausing *p)
+/* --realtime-stats with --native-stacks: what the unwinding found. */
+/* --realtime-stats with --blocking or --native-stacks: how long the
+ * threads were held per sample. */
+static void print_pause_stats(struct pausing *p)
+{
+	if (!p->n)
+		return;
+	qsort(p->held_ns, p->n, sizeof(*p->held_ns), cmp_u32);
+	printf("  Pauses:\n");
+	printf("    Threads held:     median %.1f us, p99 %.1f us, max %.1f us (%zu samples)\n",
+	       p->held_ns[p->n / 2] / 1e3, p->held_ns[(p->n * 99) / 100] / 1e3,
+	       p->held_ns[p->n - 1] / 1e3, p->n);
+}
+
+static void print_native_stats(const struct py_native *n)
 {
 	printf("  Native Stacks:\n");
-	if (p->n) {
-		qsort(p->held_ns, p->n, sizeof(*p->held_ns), cmp_u32);
-		printf("    Threads held:     median %.1f us, p99 %.1f us, max %.1f us (%zu samples)\n",
-		       p->held_ns[p->n / 2] / 1e3, p->held_ns[(p->n * 99) / 100] / 1e3,
-		       p->held_ns[p->n - 1] / 1e3, p->n);
-	}
 	const struct unwind_stats *us = &n->u.stats;
 	printf("    Unwinds:          %llu (%.1f frames each, %llu ended early)\n",
 	       (unsigned long long)us->unwinds,
@@ -496,8 +502,9 @@ int profiling_session(const struct options *o, pid_t pid, struct spawn *child)
 	print_summary(&res, &fig);
 	if (o->realtime_stats) {
 		print_unwinder_stats(&w, &mem, &res);
+		print_pause_stats(&pausing);
 		if (have_native)
-			print_native_stats(&native, &pausing);
+			print_native_stats(&native);
 	}
 	char missed[256];
 	missed_line(&res, &fig, missed, sizeof(missed));

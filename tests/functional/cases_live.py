@@ -771,16 +771,23 @@ def pct_rows(lines):
 
 def same_table(ours, theirs, what):
     """The same table header, rows for the same locations, and the same
-    shares (each profiler took its own samples: within 2 points)."""
+    shares (each profiler took its own samples: within 2 points).  With -a
+    Tachyon's shares are of the samples, each holding a stack per thread
+    (their direct shares sum to 100% times the threads); strobe's are of
+    the stacks (issue 20: never above 100%): Tachyon's are scaled by the
+    ratio of the two sums first."""
     i, h = table(ours)
     j, h2 = table(theirs)
     check(i == j and h == h2, "%s, table header:\n  strobe:  %r\n  Tachyon: %r", what, h, h2)
     a, b = pct_rows(ours), pct_rows(theirs)
     check(a and set(a) == set(b), "%s: strobe's rows %s, Tachyon's %s", what, sorted(a), sorted(b))
+    sa, sb = sum(v[0] for v in a.values()), sum(v[0] for v in b.values())
+    scale = sa / sb if sb > 0 and sa > 0 else 1.0
+    check(sa <= 100.5, "%s: strobe's direct shares sum to %.1f%%", what, sa)
     for k in a:
-        check(abs(a[k][0] - b[k][0]) <= 2 and abs(a[k][1] - b[k][1]) <= 2,
-              "%s, %s: strobe %.1f%%/%.1f%%, Tachyon %.1f%%/%.1f%%", what, k[0], a[k][0], a[k][1],
-              b[k][0], b[k][1])
+        check(abs(a[k][0] - b[k][0] * scale) <= 2 and abs(a[k][1] - b[k][1] * scale) <= 2,
+              "%s, %s: strobe %.1f%%/%.1f%%, Tachyon %.1f%%/%.1f%% (scaled by %.2f)", what, k[0],
+              a[k][0], a[k][1], b[k][0], b[k][1], scale)
 
 
 def footer(lines):
@@ -804,10 +811,11 @@ def t_live_vs_tachyon(ctx):
             same_table(a, b, "first screen")
             same_exact(footer(a), footer(b), [0, 1], "footer")
         a, b = pr.agree(up, 60, "the view with the target's 8 locations", first)
-        # cumulative is per thread stack, as Tachyon counts it: 3 threads
-        # run Thread.run, so it is on the stack in 300% of the samples
+        # cumulative is per thread stack: 3 of the 4 threads run
+        # Thread.run, so it is on 75% of the stacks (Tachyon: 300% of the
+        # samples)
         run = [v for k, v in pct_rows(a).items() if k[0] == "Thread.run"]
-        check(run and abs(run[0][1] - 300) < 3, "Thread.run cumulative %s, expected 300%%", run)
+        check(run and abs(run[0][1] - 75) < 3, "Thread.run cumulative %s, expected 75%%", run)
 
         for keys, want in (("s", "Sort: Cumulative %"), ("s", "Sort: Cumulative Time"),
                            ("s", "Sort: Direct Samples"), ("S", "Sort: Cumulative Time"),
