@@ -114,7 +114,7 @@ TEST(output_pattern)
 		{ "out.txt", "out_42.txt" },
 		{ "out", "out_42" },
 		{ "dir.d/out", "dir.d/out_42" },
-		{ "/a/b/out.tar.gz", "/a/b/out.tar_42.gz" },
+		{ "/a/b/out.tar.gz", "/a/b/out_42.tar.gz" },
 		{ ".hidden", ".hidden_42" },
 		{ "a.b/..c.txt", "a.b/..c_42.txt" },
 		{ "..", ".._42" },
@@ -123,6 +123,11 @@ TEST(output_pattern)
 		{ "dir/", "dir/_42" },
 		/* str.replace: every {pid}, the user's too */
 		{ "a{pid}.txt", "a42_42.txt" },
+		/* a compressed file keeps its extension whole (Tachyon: x.pb_42.gz) */
+		{ "x.pb.gz", "x_42.pb.gz" },
+		{ "x.gz", "x_42.gz" },
+		{ "x.json.zst", "x_42.json.zst" },
+		{ ".gz", ".gz_42" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		o.output = cases[i][0];
