@@ -24,6 +24,20 @@ struct field_range {
 
 #define F(field, first, last) { #field, offsetof(struct py_layout, field), first, last }
 static const struct field_range u32_fields[] = {
+	/* dump --locals (src/py/locals.c) */
+	F(fo_localsplus, 8, 10),
+	F(co_nlocals, 8, 10),
+	F(co_varnames, 8, 10),
+	F(co_cellvars, 8, 10),
+	F(co_freevars, 8, 10),
+	F(co_localsplusnames, 11, ALL_TO),
+	F(co_localspluskinds, 11, ALL_TO),
+	F(tuple_items, ALL_FROM, ALL_TO),
+	F(float_fval, ALL_FROM, ALL_TO),
+	F(cell_ref, ALL_FROM, ALL_TO),
+	F(tp_name, ALL_FROM, ALL_TO),
+	F(dict_used, ALL_FROM, ALL_TO),
+	F(long_digits, ALL_FROM, ALL_TO),
 	F(rt_interpreters_head, ALL_FROM, ALL_TO),
 	F(rt_main_thread, ALL_FROM, ALL_TO),
 	F(is_size, ALL_FROM, ALL_TO),
@@ -191,10 +205,11 @@ TEST(range_and_lookup)
 TEST(fields_present_exactly_where_they_exist)
 {
 	/* The table above lists every u32 of struct py_layout: besides them
-	 * there are four runs of u8 fields (14 enums, owners and f_state
+	 * there are five runs of u8 fields (14 enums, owners and f_state
 	 * values at the top, 3 unicode bit positions, 2 thread-status bit
-	 * positions, 8 asyncio bits and states), each padded to the next u32. */
-	CHECK_EQ_INT(sizeof(struct py_layout), NELEM(u32_fields) * 4 + 16 + 4 + 4 + 8);
+	 * positions, 8 asyncio bits and states, 7 of dump --locals' kinds,
+	 * tags and flags), each padded to the next u32. */
+	CHECK_EQ_INT(sizeof(struct py_layout), NELEM(u32_fields) * 4 + 16 + 4 + 4 + 8 + 8);
 	FOR_EACH_LAYOUT(l) {
 		for (size_t i = 0; i < NELEM(u32_fields); i++) {
 			const struct field_range *f = &u32_fields[i];
