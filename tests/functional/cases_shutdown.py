@@ -10,14 +10,22 @@ Tachyon shim cannot pass these cases."""
 from cases import case, expect_success, run_collapsed
 from harness import Collapsed, check, frame, strip_runpy
 
+# bare <GC> samples allowed: the start-up's collection (see check_shutdown)
+STARTUP_GC = 3
+
 
 def check_shutdown(ctx, ready, col, gc):
     """The samples of shutdown.py: work() before the end as always, then
     <shutdown> at the root of every shutdown sample and nowhere else."""
     it, L = ctx.interp, ready["lines"]
     summary = "\n".join(col.summary())
+    # A collection that runs while the interpreter starts, before its first
+    # Python frame, is a bare <GC> rightly (seen as the very first sample
+    # of a launched 3.8-3.10 in about 1 run of 30: gecko's timeline put it
+    # at t=0, before the bootstrap's first frame).  A shutdown missing its
+    # root shows as dozens (its collections take 40-100 samples here).
     bare_gc = col.count(lambda t, fr: fr[0] == "<GC>")
-    check(bare_gc == 0, "%d samples with a bare root <GC>\n%s", bare_gc, summary)
+    check(bare_gc <= STARTUP_GC, "%d samples with a bare root <GC>\n%s", bare_gc, summary)
     inside = col.count(lambda t, fr: "<shutdown>" in fr[1:])
     check(inside == 0, "%d samples with <shutdown> above the root\n%s", inside, summary)
 
@@ -48,7 +56,7 @@ def check_shutdown(ctx, ready, col, gc):
 
 @case("shutdown_root", quick=True)
 def t_shutdown_root(ctx):
-    """interpreter shutdown under a <shutdown> root, <GC> above it, never a bare root <GC>"""
+    """interpreter shutdown under a <shutdown> root, <GC> above it, no bare root <GC> but the start-up's"""
     # no -d: strobe samples until the target has exited by itself
     p, ready, out = run_collapsed(ctx, "shutdown.py", opts=())
     expect_success(p)
@@ -67,8 +75,8 @@ def t_shutdown_subinterp(ctx):
     expect_success(p)
     col = Collapsed(out)
     summary = "\n".join(col.summary())
-    check(col.count(lambda t, fr: fr[0] == "<GC>") == 0, "samples with a bare root <GC>\n%s",
-          summary)
+    check(col.count(lambda t, fr: fr[0] == "<GC>") <= STARTUP_GC,
+          "samples with a bare root <GC>\n%s", summary)
     check(col.count(lambda t, fr: "<shutdown>" in fr[1:]) == 0,
           "<shutdown> above the root\n%s", summary)
     n = col.count(lambda t, fr: fr == ["<shutdown>", "<GC>"])
