@@ -297,7 +297,7 @@ int cmd_run(const struct options *o)
 	 * written (as time(1) does): a failing `strobe run -m pytest` fails
 	 * CI.  Not when strobe ended it (the duration, Ctrl-C) nor when
 	 * strobe itself failed. */
-	if (status == 0 && spawn_exited(&child) && !child.terminated)
+	if (status == 0 && !sampler_stop && spawn_exited(&child) && !child.terminated)
 		status = spawn_exit_status(&child);
 	return status;
 }

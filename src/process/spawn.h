@@ -9,7 +9,8 @@ struct spawn {
 	pid_t pid;
 	bool reaped;
 	int status;   /* waitpid status once reaped */
-	bool terminated; /* spawn_terminate signalled it while it ran */
+	bool terminated; /* strobe ended it: spawn_terminate signalled it while it
+			  * ran, or the caller set it (it ended the program's Python) */
 };
 
 /* fork and exec argv (argv[0] searched in PATH).  The child keeps strobe's

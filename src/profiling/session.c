@@ -494,6 +494,10 @@ int profiling_session(const struct options *o, pid_t pid, struct spawn *child)
 	 * ran Python as a child goes on (cmd/run.c waits for it) unless sampling
 	 * was stopped */
 	if (child && (child->pid == pid || !res.target_gone || res.interrupted)) {
+		/* strobe ends it (the duration, Ctrl-C): how the program
+		 * then ends is not its own status (cmd/run.c) */
+		if (!res.target_gone || res.interrupted)
+			child->terminated = true;
 		if (child->pid != pid)
 			end_descendant(&mem);
 		spawn_terminate(child, TERMINATE_GRACE_MS);
