@@ -121,4 +121,16 @@ const char *cli_format_option(const struct options *o, const char **arg);
  * microseconds.  Returns 0, or -1 with a Tachyon-worded message in err. */
 int cli_parse_rate(const char *text, uint64_t *interval_usec, struct buf *err);
 
+/* Append the command line's grammar to b, for the generators of the man
+ * page and the shell completions (tools/cli_spec.c, tools/gen_cli_docs.py):
+ * a first line "strobe-cli 1", then one record a line, fields separated by
+ * tabs, "-" for an empty field:
+ *   version     VERSION
+ *   command     NAME  SUMMARY
+ *   positional  COMMAND  NAME  HELP
+ *   option      COMMAND|-  -S|-  --LONG  METAVAR|-  CHOICE,CHOICE|-  SECTION  DEFAULT|-  HELP
+ * ("-" as the option's command is the top level).  Options are listed per
+ * command, as that command's help lists them (this build's formats only). */
+void cli_describe(struct buf *b);
+
 #endif
