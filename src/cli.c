@@ -1176,7 +1176,7 @@ static enum cli_result take(struct parser *p, const struct opt_spec *s, const ch
 	case OPT_VERSION:
 		buf_reset(p->text);
 		buf_puts(p->text, PROG " " STROBE_VERSION "\n");
-		r = CLI_HELP;
+		r = CLI_VERSION;
 		break;
 	case OPT_MODULE:
 		o->module = true;

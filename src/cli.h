@@ -97,6 +97,8 @@ enum cli_result {
 	CLI_OK = 0,     /* options filled in */
 	CLI_HELP = 1,   /* text holds help for stdout; exit 0 */
 	CLI_USAGE = 2,  /* text holds usage + error for stderr; exit 2 */
+	CLI_VERSION = 3,/* text holds "strobe VERSION\n" for stdout; the command
+			   layer adds what the build includes; exit 0 */
 };
 
 /* Longest interval cli_parse_rate returns (~31 years): a slower rate
@@ -106,7 +108,7 @@ enum cli_result {
 #define CLI_MAX_DURATION_SEC 1e9
 
 /* Parse argv (argv[0] is the program).  text is reset and receives the help
- * text (also "strobe <version>" for --version) or the usage + error text.
+ * text, "strobe <version>\n" for --version, or the usage + error text.
  * May move pointers within argv (never the strings): see options.argv. */
 enum cli_result cli_parse(int argc, char **argv, struct options *o, struct buf *text);
 
