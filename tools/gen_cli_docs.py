@@ -218,7 +218,8 @@ def man_page(spec, template):
 # bash
 
 # The Python processes attach and dump are offered: a command name
-# (/proc/PID/comm) or an executable (/proc/PID/exe) named python*.
+# (/proc/PID/comm) or an executable (/proc/PID/exe) named python*; the link
+# is read only when the name says nothing (it costs a process each).
 BASH_PIDS = r'''
 _strobe_python_pids()
 {
@@ -226,11 +227,11 @@ _strobe_python_pids()
 	for p in /proc/[0-9]*; do
 		c=
 		read -r c 2>/dev/null < "$p/comm"
-		e=$(readlink "$p/exe" 2>/dev/null)
-		e=${e##*/}
-		case "$c $e" in
-		python*|*" python"*) printf '%s\n' "${p#/proc/}" ;;
-		esac
+		if [[ $c != python* ]]; then
+			e=$(readlink "$p/exe" 2>/dev/null)
+			[[ ${e##*/} == python* ]] || continue
+		fi
+		printf '%s\n' "${p#/proc/}"
 	done
 }
 '''
@@ -285,10 +286,10 @@ def bash(spec):
         if o.kind == "choice":
             act = "COMPREPLY=($(compgen -W '%s' -- \"$cur\"))" % sh_words(o.choices)
         elif o.kind == "file":
-            act = "compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- \"$cur\"))"
+            act = "compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- \"$cur\")"
         elif o.kind == "command":
-            act = ("compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -c -- \"$cur\"; "
-                   "compgen -f -- \"$cur\"))")
+            act = ("compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -c -- \"$cur\"; "
+                   "compgen -f -- \"$cur\")")
         else:
             act = ":"
         lines.append("\t\t%s) %s; return 0 ;;" % (pat, act))
@@ -310,9 +311,9 @@ def bash(spec):
                    "-- \"$cur\"))")
         elif kind == "script":
             act = ("if [[ -n $dashdash && $nargs == 0 ]]; then COMPREPLY=($(compgen -c -- \"$cur\")); "
-                   "else compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- \"$cur\")); fi")
+                   "else compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- \"$cur\"); fi")
         else:
-            act = "((nargs == 0)) && { compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- \"$cur\")); }"
+            act = "((nargs == 0)) && { compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- \"$cur\"); }"
         lines.append("\t%s) %s ;;" % (c, act))
     lines.append("\tesac")
     lines.append("\treturn 0")
@@ -362,11 +363,13 @@ def zsh(spec):
     L.append("_strobe_python_pids() {")
     L.append("\tlocal -a pids")
     L.append("\tlocal p c e")
+    L.append("\tlocal -a ex")
     L.append("\tfor p in /proc/<->(N); do")
     L.append("\t\tc= e=")
     L.append("\t\t[[ -r $p/comm ]] && c=$(<$p/comm)")
-    L.append("\t\te=$(readlink $p/exe 2>/dev/null)")
-    L.append("\t\t[[ $c == python* || ${e:t} == python* ]] && pids+=(\"${p:t}:${c:-${e:t}}\")")
+    L.append("\t\t# the link only when the name says nothing (:A resolves it in-process)")
+    L.append("\t\t[[ $c == python* ]] || { ex=($p/exe(N:A:t)); e=$ex[1] }")
+    L.append("\t\t[[ $c == python* || $e == python* ]] && pids+=(\"${p:t}:${c:-$e}\")")
     L.append("\tdone")
     L.append("\t_describe -t pids 'Python process' pids")
     L.append("}")
@@ -431,14 +434,13 @@ def fq(s):
 
 
 def fish(spec):
-    names = sh_words(c for c, _ in spec.commands)
     L = ["# fish completion for strobe(1)", "# " + GENERATED, ""]
     L.append("function __strobe_python_pids")
     L.append("    for p in /proc/*")
     L.append("        string match -qr '^/proc/[0-9]+$' -- $p; or continue")
-    L.append("        set -l c (cat $p/comm 2>/dev/null)")
-    L.append("        set -l e (path basename (readlink $p/exe 2>/dev/null) 2>/dev/null)")
-    L.append("        if string match -q 'python*' -- $c; or string match -q 'python*' -- $e")
+    L.append("        read -l c < $p/comm 2>/dev/null")
+    L.append("        if string match -q 'python*' -- $c")
+    L.append("            or string match -q 'python*' -- (path basename (path resolve $p/exe))")
     L.append("            printf '%s\\t%s\\n' (string replace /proc/ '' -- $p) \"$c\"")
     L.append("        end")
     L.append("    end")
@@ -471,7 +473,6 @@ def fish(spec):
             L.append("complete -c strobe -n %s -a '(__strobe_python_pids)'" % cond)
         else:
             L.append("complete -c strobe -n %s -F" % cond)
-    del names
     return "\n".join(L) + "\n"
 
 
