@@ -366,7 +366,7 @@ def zsh(spec):
     L.append("\tlocal -a ex")
     L.append("\tfor p in /proc/<->(N); do")
     L.append("\t\tc= e=")
-    L.append("\t\t[[ -r $p/comm ]] && c=$(<$p/comm)")
+    L.append("\t\t{ c=$(<$p/comm) } 2>/dev/null  # it may have exited")
     L.append("\t\t# the link only when the name says nothing (:A resolves it in-process)")
     L.append("\t\t[[ $c == python* ]] || { ex=($p/exe(N:A:t)); e=$ex[1] }")
     L.append("\t\t[[ $c == python* || $e == python* ]] && pids+=(\"${p:t}:${c:-$e}\")")
@@ -435,14 +435,16 @@ def fq(s):
 
 def fish(spec):
     L = ["# fish completion for strobe(1)", "# " + GENERATED, ""]
+    # fish warns on the terminal about a redirection from a file that has
+    # gone (a process that exited meanwhile): grep -s reads the names
     L.append("function __strobe_python_pids")
-    L.append("    for p in /proc/*")
-    L.append("        string match -qr '^/proc/[0-9]+$' -- $p; or continue")
-    L.append("        read -l c < $p/comm 2>/dev/null")
-    L.append("        if string match -q 'python*' -- $c")
-    L.append("            or string match -q 'python*' -- (path basename (path resolve $p/exe))")
-    L.append("            printf '%s\\t%s\\n' (string replace /proc/ '' -- $p) \"$c\"")
+    L.append("    for line in (command grep -s -H '' /proc/*/comm)")
+    L.append("        set -l f (string match -r '^/proc/([0-9]+)/comm:(.*)$' -- $line); or continue")
+    L.append("        if not string match -q 'python*' -- $f[3]")
+    L.append("            set -l e (command readlink /proc/$f[2]/exe 2>/dev/null); or continue")
+    L.append("            string match -q 'python*' -- (string replace -r '.*/' '' -- $e); or continue")
     L.append("        end")
+    L.append("        printf '%s\\t%s\\n' $f[2] $f[3]")
     L.append("    end")
     L.append("end")
     L.append("")
