@@ -146,10 +146,10 @@ def roff_text(text):
     out = []
     for p in parts:
         if p.startswith("`") and p.endswith("`") and len(p) > 1:
-            out.append("\\fB%s\\fR" % p[1:-1].replace("-", "\\-"))
+            out.append("\\fB\\%%%s\\fR" % p[1:-1].replace("-", "\\-"))
         else:
             out.append(re.sub(r"(?<![\w-])(--?[a-z][a-z-]*)",
-                              lambda m: "\\fB%s\\fR" % m.group(1).replace("-", "\\-"), p))
+                              lambda m: "\\fB%s\\fR" % roff_name(m.group(1)), p))
     t = "".join(out)
     if t[:1] in (".", "'"):
         t = "\\&" + t
@@ -157,7 +157,8 @@ def roff_text(text):
 
 
 def roff_name(s):
-    return s.replace("-", "\\-")
+    """An option's name as roff: minus signs, never hyphenated (\\%)."""
+    return "\\%" + s.replace("-", "\\-")
 
 
 def man_options(spec):
