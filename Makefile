@@ -4,12 +4,14 @@
 #   make unit               unit tests only (this build)
 #   make SAN=address,undefined ...   sanitizer build in build-san/
 #   make bench              benchmarks against Tachyon (bench/run.sh, BENCHMARKS.md)
-#   make install PREFIX=/usr/local
+#   make install PREFIX=/usr/local [DESTDIR=...]
+#                           the binary, its man page and bash/zsh/fish completions
 
 CC      ?= cc
 OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g
 PREFIX  ?= /usr/local
+PYTHON  ?= python3
 SAN     ?=
 
 ifeq ($(SAN),)
@@ -41,7 +43,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all unit test check functional layers layouts bench demo install clean fuzz
-all: $(BUILD)/strobe $(BUILD)/tools/record_snapshot
+all: $(BUILD)/strobe $(BUILD)/tools/record_snapshot $(BUILD)/share/.generated
 
 # V=1 shows the commands
 Q = $(if $(V),,@)
@@ -70,6 +72,21 @@ $(BUILD)/tools/%: tools/%.c $(LIBOBJS)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBOBJS) $(LDLIBS)
+
+# The man page and the shell completions, generated from the option table
+# the binary parses with (tools/cli_spec.c prints it, tools/gen_cli_docs.py
+# writes the files), so they cannot drift from src/cli.c.
+CLI_DOCS := share/man/man1/strobe.1 share/bash-completion/completions/strobe \
+	    share/zsh/site-functions/_strobe share/fish/vendor_completions.d/strobe.fish
+
+$(BUILD)/cli.spec: $(BUILD)/tools/cli_spec
+	@echo "  GEN     $@"
+	$(Q)$< > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/share/.generated: $(BUILD)/cli.spec tools/gen_cli_docs.py docs/strobe.1.in
+	@echo "  GEN     $(BUILD)/share (man page, completions)"
+	$(Q)$(PYTHON) tools/gen_cli_docs.py $(BUILD)/cli.spec docs/strobe.1.in $(BUILD)
+	$(Q)touch $@
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do $$t; done
@@ -112,6 +129,10 @@ demo: all
 
 install: all
 	install -D -m 0755 $(BUILD)/strobe $(DESTDIR)$(PREFIX)/bin/strobe
+	@set -e; for f in $(CLI_DOCS); do \
+		echo "install -D -m 0644 $(BUILD)/$$f $(DESTDIR)$(PREFIX)/$$f"; \
+		install -D -m 0644 $(BUILD)/$$f $(DESTDIR)$(PREFIX)/$$f; \
+	done
 
 clean:
 	rm -rf build build-san

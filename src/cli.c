@@ -320,6 +320,23 @@ static const struct command_spec commands[] = {
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
+/* Each command's positional arguments, as its help lists them. */
+static const struct positional {
+	enum cli_command cmd;
+	const char *name;
+	const char *help;
+} positionals[] = {
+	{ CMD_RUN, "target", "Script file or module name to profile" },
+	{ CMD_RUN, "args", "Arguments to pass to the script or module" },
+	{ CMD_RUN, "-- command ...",
+	  "Instead of a script or module, run everything after `--` as a command line that is "
+	  "or becomes a Python process (not with -m or --python)" },
+	{ CMD_ATTACH, "pid", "Process ID to attach to" },
+	{ CMD_REPLAY, "input_file", "Binary profile file to replay" },
+	{ CMD_DUMP, "pid", "Process ID to dump" },
+};
+#define N_POSITIONALS (sizeof(positionals) / sizeof(positionals[0]))
+
 static const char top_description[] =
 	"Sample a process's stack frames and generate profiling data.\n"
 	"\n"
@@ -999,22 +1016,10 @@ static void format_help(struct buf *b, enum cli_command cmd)
 			row_add(posn, 4, commands[i].name, commands[i].summary, NULL);
 		break;
 	}
-	case CMD_RUN:
-		row_add(posn, 2, "target", "Script file or module name to profile", NULL);
-		row_add(posn, 2, "args", "Arguments to pass to the script or module", NULL);
-		row_add(posn, 2, "-- command ...",
-			"Instead of a script or module, run everything after `--` as a "
-			"command line that is or becomes a Python process (not with -m "
-			"or --python)", NULL);
-		break;
-	case CMD_ATTACH:
-		row_add(posn, 2, "pid", "Process ID to attach to", NULL);
-		break;
-	case CMD_REPLAY:
-		row_add(posn, 2, "input_file", "Binary profile file to replay", NULL);
-		break;
-	case CMD_DUMP:
-		row_add(posn, 2, "pid", "Process ID to dump", NULL);
+	default:
+		for (size_t i = 0; i < N_POSITIONALS; i++)
+			if (positionals[i].cmd == cmd)
+				row_add(posn, 2, positionals[i].name, positionals[i].help, NULL);
 		break;
 	}
 
@@ -1171,7 +1176,7 @@ static enum cli_result take(struct parser *p, const struct opt_spec *s, const ch
 	case OPT_VERSION:
 		buf_reset(p->text);
 		buf_puts(p->text, PROG " " STROBE_VERSION "\n");
-		r = CLI_HELP;
+		r = CLI_VERSION;
 		break;
 	case OPT_MODULE:
 		o->module = true;
@@ -1717,4 +1722,57 @@ out:
 	if (r == CLI_USAGE)
 		o->command = CMD_NONE;
 	return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* The table, for generators                                            */
+
+static void describe_field(struct buf *b, const char *s)
+{
+	buf_putc(b, '\t');
+	buf_puts(b, s && *s ? s : "-");
+}
+
+void cli_describe(struct buf *b)
+{
+	buf_puts(b, "strobe-cli 1\n");
+	buf_puts(b, "version\t" STROBE_VERSION "\n");
+	for (size_t c = 0; c < N_COMMANDS; c++) {
+		buf_puts(b, "command");
+		describe_field(b, commands[c].name);
+		describe_field(b, commands[c].summary);
+		buf_putc(b, '\n');
+	}
+	for (size_t i = 0; i < N_POSITIONALS; i++) {
+		buf_puts(b, "positional");
+		describe_field(b, command_spec(positionals[i].cmd)->name);
+		describe_field(b, positionals[i].name);
+		describe_field(b, positionals[i].help);
+		buf_putc(b, '\n');
+	}
+	/* the top level first, then the commands in help order */
+	for (size_t c = 0; c <= N_COMMANDS; c++) {
+		enum cli_command cmd = c ? commands[c - 1].cmd : CMD_NONE;
+		unsigned bit = 1u << cmd;
+		for (size_t i = 0; i < N_OPTS; i++) {
+			const struct opt_spec *s = &opt_specs[i];
+			if (!offered(s, bit))
+				continue;
+			char shortopt[3] = { '-', s->short_name, '\0' };
+			struct buf choices = BUF_INIT;
+			for (const char *const *ch = s->choices; ch && *ch; ch++)
+				buf_printf(&choices, "%s%s", choices.len ? "," : "", *ch);
+			buf_puts(b, "option");
+			describe_field(b, c ? commands[c - 1].name : NULL);
+			describe_field(b, s->short_name ? shortopt : NULL);
+			describe_field(b, s->long_name);
+			describe_field(b, s->metavar);
+			describe_field(b, choices.data);
+			describe_field(b, section_titles[s->section]);
+			describe_field(b, s->default_text);
+			describe_field(b, s->help);
+			buf_putc(b, '\n');
+			buf_release(&choices);
+		}
+	}
 }

@@ -97,6 +97,8 @@ enum cli_result {
 	CLI_OK = 0,     /* options filled in */
 	CLI_HELP = 1,   /* text holds help for stdout; exit 0 */
 	CLI_USAGE = 2,  /* text holds usage + error for stderr; exit 2 */
+	CLI_VERSION = 3,/* text holds "strobe VERSION\n" for stdout; the command
+			   layer adds what the build includes; exit 0 */
 };
 
 /* Longest interval cli_parse_rate returns (~31 years): a slower rate
@@ -106,7 +108,7 @@ enum cli_result {
 #define CLI_MAX_DURATION_SEC 1e9
 
 /* Parse argv (argv[0] is the program).  text is reset and receives the help
- * text (also "strobe <version>" for --version) or the usage + error text.
+ * text, "strobe <version>\n" for --version, or the usage + error text.
  * May move pointers within argv (never the strings): see options.argv. */
 enum cli_result cli_parse(int argc, char **argv, struct options *o, struct buf *text);
 
@@ -120,5 +122,17 @@ const char *cli_format_option(const struct options *o, const char **arg);
 /* Parse a sampling rate ("10khz", "250", "1.5k") into an interval in
  * microseconds.  Returns 0, or -1 with a Tachyon-worded message in err. */
 int cli_parse_rate(const char *text, uint64_t *interval_usec, struct buf *err);
+
+/* Append the command line's grammar to b, for the generators of the man
+ * page and the shell completions (tools/cli_spec.c, tools/gen_cli_docs.py):
+ * a first line "strobe-cli 1", then one record a line, fields separated by
+ * tabs, "-" for an empty field:
+ *   version     VERSION
+ *   command     NAME  SUMMARY
+ *   positional  COMMAND  NAME  HELP
+ *   option      COMMAND|-  -S|-  --LONG  METAVAR|-  CHOICE,CHOICE|-  SECTION  DEFAULT|-  HELP
+ * ("-" as the option's command is the top level).  Options are listed per
+ * command, as that command's help lists them (this build's formats only). */
+void cli_describe(struct buf *b);
 
 #endif

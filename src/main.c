@@ -21,6 +21,11 @@ int main(int argc, char **argv)
 	struct options o;
 	struct buf text = BUF_INIT;
 	enum cli_result r = cli_parse(argc, argv, &o, &text);
+	if (r == CLI_VERSION) {
+		int rc = cmd_version(text.data ? text.data : "");
+		buf_release(&text);
+		return rc;
+	}
 	if (r == CLI_HELP) {
 		fputs(text.data ? text.data : "", stdout);
 		buf_release(&text);

@@ -10,7 +10,9 @@
 #      (tests/functional/cases_native_stacks.py): gcc, the headers of
 #      python3.11 and python3.11d (libpython3.11-dev, libpython3.11-dbg: the
 #      tests compile a small C extension against each interpreter's own
-#      headers) and python3-numpy for /usr/bin/python3 (BLAS frames).
+#      headers) and python3-numpy for /usr/bin/python3 (BLAS frames);
+#      man-db, groff-base, zsh and fish for the installed man page and shell
+#      completions (tests/functional/cases_install.py).
 #   2. a Debian sid root with python3.13, python3.14 (+ python3.14-nopie, which
 #      diverts the PIE build to python3.14-pie) and python3.15, built once with
 #        debootstrap --variant=minbase --include=python3.13,python3.14,python3.15,python3.14-nopie sid DIR
@@ -87,6 +89,12 @@ command -v hg >/dev/null || need_pkgs+=(mercurial)
 command -v gcc >/dev/null || need_pkgs+=(gcc)
 [[ -e /usr/include/elfutils/libdwfl.h ]] || need_pkgs+=(libdw-dev)
 [[ -e /usr/include/libiberty/demangle.h ]] || need_pkgs+=(libiberty-dev)
+# make install's man page and completions (tests/functional/cases_install.py):
+# man and groff render the page, zsh and fish run their completions
+command -v man >/dev/null || need_pkgs+=(man-db)
+command -v groff >/dev/null || need_pkgs+=(groff-base)
+command -v zsh >/dev/null || need_pkgs+=(zsh)
+command -v fish >/dev/null || need_pkgs+=(fish)
 if ((${#need_pkgs[@]})); then
 	readarray -t need_pkgs < <(printf '%s\n' "${need_pkgs[@]}" | sort -u)
 	apt_install "${need_pkgs[@]}" || warn "could not install ${need_pkgs[*]}"

@@ -14,5 +14,8 @@ int cmd_attach(const struct options *o);
 int cmd_replay(const struct options *o);
 /* strobe dump PID: one stack dump in Tachyon's text form. */
 int cmd_dump(const struct options *o);
+/* strobe --version: first_line (cli_parse's "strobe VERSION\n"), then what
+ * this build includes and the versions of its libraries; exit status. */
+int cmd_version(const char *first_line);
 
 #endif

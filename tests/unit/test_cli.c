@@ -759,14 +759,44 @@ TEST(help)
 	buf_release(&t);
 }
 
+/* cli_describe: the table the man page and completions are generated from */
+TEST(describe)
+{
+	struct buf b = BUF_INIT;
+	cli_describe(&b);
+	CHECK(starts_with(b.data, "strobe-cli 1\nversion\t"));
+	CHECK(strstr(b.data, "\ncommand\tattach\tAttach to and profile a running process\n"));
+	CHECK(strstr(b.data, "\npositional\treplay\tinput_file\tBinary profile file to replay\n"));
+	CHECK(strstr(b.data, "\noption\t-\t-\t--version\t-\t-\toptions\t-\t"));
+	CHECK(strstr(b.data, "\noption\tattach\t-\t--mode\t-\twall,cpu,gil,exception\tMode "
+			     "options\twall\tSampling mode: "));
+	CHECK(strstr(b.data, "\noption\trun\t-r\t--sampling-rate\tRATE\t-\t"));
+	CHECK(strstr(b.data, "\noption\tdump\t-\t--locals\t-\t-\tDump options\tFalse\t"));
+	/* dump has no --mode; replay no --sampling-rate */
+	CHECK(!strstr(b.data, "\noption\tdump\t-\t--mode\t"));
+	CHECK(!strstr(b.data, "\noption\treplay\t-r\t"));
+	/* every record is one line of tab-separated fields with no empty one */
+	for (const char *l = b.data; *l;) {
+		const char *e = strchr(l, '\n');
+		CHECK(e != NULL);
+		if (!e)
+			break;
+		CHECK(e > l);
+		for (const char *c = l; c < e; c++)
+			CHECK(!(c[0] == '\t' && (c[1] == '\t' || c + 1 == e)));
+		l = e + 1;
+	}
+	buf_release(&b);
+}
+
 TEST(version)
 {
 	struct options o;
 	struct buf t = BUF_INIT;
-	CHECK_EQ_INT(parse(&o, &t, ARGV("--version")), CLI_HELP);
+	CHECK_EQ_INT(parse(&o, &t, ARGV("--version")), CLI_VERSION);
 	CHECK(starts_with(t.data, "strobe "));
 	CHECK(t.len > 8 && strchr(t.data, '\n') == t.data + t.len - 1);
-	CHECK_EQ_INT(parse(&o, &t, ARGV("--version", "run", "x.py")), CLI_HELP);
+	CHECK_EQ_INT(parse(&o, &t, ARGV("--version", "run", "x.py")), CLI_VERSION);
 	CHECK(starts_with(t.data, "strobe "));
 	/* only the top level has --version */
 	CHECK_EQ_INT(parse(&o, &t, ARGV("run", "--version", "x.py")), CLI_USAGE);
@@ -848,6 +878,7 @@ int main(void)
 	RUN(attach_pid);
 	RUN(help);
 	RUN(version);
+	RUN(describe);
 	RUN(subcommand_errors);
 	RUN(unknown_options);
 	return harness_done();
