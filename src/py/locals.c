@@ -146,22 +146,17 @@ static int read_str(struct py_locals *pl, raddr_t addr, size_t max, struct buf *
 	int rc = rd(pl, addr, head, l->u_compact_data);
 	if (rc)
 		return rc;
-	uint32_t state = rd_u32(head, l->u_state);
-	unsigned kind = (state >> l->u_kind_shift) & 7;
-	unsigned compact = (state >> l->u_compact_shift) & 1;
-	unsigned ascii = (state >> l->u_ascii_shift) & 1;
-	int64_t length = (int64_t)rd_u64(head, l->u_length);
-	if (!compact || (kind != 1 && kind != 2 && kind != 4) || (ascii && kind != 1) || length < 0)
-		return ERR_CORRUPT;
-	size_t nchars = (uint64_t)length > max ? max : (size_t)length;
-	*cut = (uint64_t)length > max;
-	unsigned char data[PY_LOCALS_NAME_CHARS * 4];
-	if (nchars * kind > sizeof(data))
-		return ERR_LIMIT;
-	if (nchars && (rc = rd(pl, addr + (ascii ? l->u_ascii_data : l->u_compact_data), data,
-			       nchars * kind)))
+	struct pystr_head h;
+	if ((rc = pystr_parse_head(l, head, &h)))
 		return rc;
-	return pystr_decode(out, data, nchars, kind, ascii);
+	size_t nchars = h.length > max ? max : (size_t)h.length;
+	*cut = h.length > max;
+	unsigned char data[PY_LOCALS_NAME_CHARS * 4];
+	if (nchars * h.kind > sizeof(data))
+		return ERR_LIMIT;
+	if (nchars && (rc = rd(pl, addr + h.data_off, data, nchars * h.kind)))
+		return rc;
+	return pystr_decode(out, data, nchars, h.kind, h.ascii);
 }
 
 /* An int's repr (or a bool's). */

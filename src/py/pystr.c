@@ -25,6 +25,20 @@ int pystr_decode(struct buf *out, const unsigned char *data, size_t nchars, unsi
 	return 0;
 }
 
+int pystr_parse_head(const struct py_layout *l, const unsigned char *head, struct pystr_head *h)
+{
+	uint32_t state = rd_u32(head, l->u_state);
+	unsigned kind = (state >> l->u_kind_shift) & 7;
+	unsigned compact = (state >> l->u_compact_shift) & 1;
+	unsigned ascii = (state >> l->u_ascii_shift) & 1;
+	int64_t length = (int64_t)rd_u64(head, l->u_length);
+	if (!compact || (kind != 1 && kind != 2 && kind != 4) || (ascii && kind != 1) || length < 0)
+		return ERR_CORRUPT;
+	*h = (struct pystr_head){ kind, ascii != 0, (uint64_t)length,
+				  ascii ? l->u_ascii_data : l->u_compact_data };
+	return 0;
+}
+
 /* Room for the header of any version plus a typical short name, so that
  * most strings need a single read. */
 #define STR_FIRST_READ 256
@@ -43,15 +57,13 @@ int pystr_read_str(struct mem_source *mem, const struct py_layout *l, raddr_t ad
 	}
 	if (rc)
 		return rc;
-	uint32_t state = rd_u32(head, l->u_state);
-	unsigned kind = (state >> l->u_kind_shift) & 7;
-	unsigned compact = (state >> l->u_compact_shift) & 1;
-	unsigned ascii = (state >> l->u_ascii_shift) & 1;
-	int64_t length = (int64_t)rd_u64(head, l->u_length);
-	if (!compact || (kind != 1 && kind != 2 && kind != 4) || (ascii && kind != 1) || length < 0)
-		return ERR_CORRUPT;
-	size_t nchars = length > PYSTR_MAX_CHARS ? PYSTR_MAX_CHARS : (size_t)length;
-	size_t data_off = ascii ? l->u_ascii_data : l->u_compact_data;
+	struct pystr_head h;
+	if ((rc = pystr_parse_head(l, head, &h)))
+		return rc;
+	unsigned kind = h.kind;
+	bool ascii = h.ascii;
+	size_t nchars = h.length > PYSTR_MAX_CHARS ? PYSTR_MAX_CHARS : (size_t)h.length;
+	size_t data_off = h.data_off;
 	size_t nbytes = nchars * kind;
 	unsigned char big[PYSTR_MAX_CHARS * 4];
 	const unsigned char *data;

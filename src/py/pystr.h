@@ -19,6 +19,18 @@ struct py_layout;
  * str, or inconsistent header or data) or ERR_NOPROC. */
 int pystr_read_str(struct mem_source *mem, const struct py_layout *l, raddr_t addr, struct buf *out);
 
+/* What a str object's header says (the first u_compact_data bytes of it). */
+struct pystr_head {
+	unsigned kind;      /* 1, 2 or 4 bytes per character */
+	bool ascii;         /* the ASCII-only form (kind 1) */
+	uint64_t length;    /* characters */
+	size_t data_off;    /* where they start in the object */
+};
+
+/* Parse a str header: 0, or ERR_CORRUPT when it is no compact str (the
+ * only kind a code object's names and a frame's locals are read from). */
+int pystr_parse_head(const struct py_layout *l, const unsigned char *head, struct pystr_head *h);
+
 /* Append the contents of the bytes object at addr to out, failing with
  * ERR_LIMIT when it is longer than max bytes. */
 int pystr_read_bytes(struct mem_source *mem, const struct py_layout *l, raddr_t addr, size_t max,
