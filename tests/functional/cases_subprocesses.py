@@ -46,6 +46,53 @@ def expect_leaf(path, leaf_prefix, least, what):
     return col
 
 
+def profiler_of(pid):
+    """The pid of the `strobe attach PID` started for pid, or None."""
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % d, "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if b"attach" in argv and str(pid).encode() in argv:
+            return int(d)
+    return None
+
+
+def sampling(prof):
+    """prof's main thread has gone to sleep between samples a few dozen
+    times: its start-up is over and it samples."""
+    try:
+        with open("/proc/%d/status" % prof) as f:
+            for line in f:
+                if line.startswith("voluntary_ctxt_switches:"):
+                    return int(line.split()[1]) >= 30
+    except OSError:
+        pass
+    return False
+
+
+def release_when_sampled(ctx, workers, go, timeout=60):
+    """Create go (what the pool workers wait for before their spin) once
+    every worker's profiler samples: on a loaded host (the sanitizer pass
+    beside another test) starting a profiler took longer than a 1 s spin."""
+    end = time.monotonic() + timeout
+    profs = {}
+    while time.monotonic() < end:
+        for w in workers:
+            if profs.get(w) is None:
+                profs[w] = profiler_of(w)
+        if all(profs.get(w) and sampling(profs[w]) for w in workers):
+            break
+        time.sleep(0.01)
+    else:
+        ctx.notes.append("profilers of %s not seen sampling within %d s: %s"
+                         % (workers, timeout, profs))
+    open(ctx.path(go), "w").close()
+
+
 def child_leaf(ctx):
     return "<string>:%s:" % fn(ctx.interp, "child_spin")
 
@@ -76,8 +123,10 @@ def t_subprocess_run(ctx):
     mode = pool_mode(ctx)
     out = ctx.path("out.txt")
     p = ctx.strobe(["run", "--subprocesses", "--collapsed", "-o", out]
-                   + ctx.run_args("children.py", [mode]))
+                   + ctx.run_args("children.py", [mode, "1", ctx.to_target(ctx.path("go"))]))
     ready = p.message("ready", timeout=60)
+    if mode == "pool":
+        release_when_sampled(ctx, ready["workers"], "go")
     workers = p.message("workers", timeout=60)["workers"] if mode == "pool" else []
     msg = p.message("child", timeout=60)
     child = msg["child"]
@@ -92,8 +141,8 @@ def t_subprocess_run(ctx):
     check(mode != "pool" or len(set(workers)) == 2, "pool worker pids %s", workers)
     for w in workers:
         started(p, w)
-        # each worker spins 1 s at 1 kHz; its profiler starts within ~10 ms of the
-        # fork, plus its own start-up (slow in the sanitizer build on a loaded host)
+        # each worker spins 1 s at 1 kHz once its profiler samples (how soon a
+        # profiler starts is subprocess_quick's matter)
         expect_leaf(ctx.path("out_%d.txt" % w), frame(it, "children.py", "pool_work",
                                                       L["pool_work"]), 50, "worker %d" % w)
     started(p, child)
@@ -121,8 +170,9 @@ def t_subprocess_spawn(ctx):
         return
     out = ctx.path("out.txt")
     p = ctx.strobe(["run", "--subprocesses", "--collapsed", "-o", out]
-                   + ctx.run_args("children.py", ["spawn"]))
+                   + ctx.run_args("children.py", ["spawn", "1", ctx.to_target(ctx.path("go"))]))
     ready = p.message("ready", timeout=90)
+    release_when_sampled(ctx, ready["workers"], "go")
     check(ready["start_method"] == "spawn", "start method %s", ready["start_method"])
     nonpy = p.message("child", timeout=60)["nonpy"]
     check(p.wait(60) == 0, "strobe exited with status %s", p.rc)

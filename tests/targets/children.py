@@ -64,8 +64,13 @@ def init(barrier):
     _barrier = barrier
 
 
-def pool_work(seconds):
+def pool_work(seconds, go=None):
     _barrier.wait(60)
+    # go: a file the test creates once this worker's profiler samples (on a
+    # loaded host its start can take longer than the spin)
+    limit = time.monotonic() + 60
+    while go and not os.path.exists(go) and time.monotonic() < limit:
+        time.sleep(0.01)
     end = time.monotonic() + seconds
     while time.monotonic() < end: pass  # @pool_work
     return os.getpid()
@@ -102,11 +107,11 @@ def python_child(*args):
                             pass_fds=ready_fds())
 
 
-def run_pool(hold, method=None):
+def run_pool(hold, method=None, go=None):
     mp = multiprocessing.get_context(method)
     barrier = mp.Barrier(3)
     with mp.Pool(2, initializer=init, initargs=(barrier,)) as pool:
-        result = pool.map_async(pool_work, [hold, hold], chunksize=1)
+        result = pool.starmap_async(pool_work, [(hold, go), (hold, go)], chunksize=1)
         barrier.wait(60)  # both workers are in pool_work now
         c.signal("ready", __file__, workers=sorted(p.pid for p in pool._pool),
                  start_method=mp.get_start_method())
@@ -144,7 +149,7 @@ def main():
         c.signal("lingered")
         return
     if mode in ("pool", "spawn", "forkserver"):
-        run_pool(hold, None if mode == "pool" else mode)
+        run_pool(hold, None if mode == "pool" else mode, sys.argv[3] if len(sys.argv) > 3 else None)
     else:
         c.signal("ready", __file__, workers=[])
     if mode == "reexec":
