@@ -6,6 +6,9 @@
 #   make bench              benchmarks against Tachyon (bench/run.sh, BENCHMARKS.md)
 #   make install PREFIX=/usr/local [DESTDIR=...]
 #                           the binary, its man page and bash/zsh/fish completions
+#   make static             build/strobe-static: fully static, runs alone in any root
+#   make deb                build/strobe_VERSION_ARCH.deb
+#   make wheel              build/dist/strobe_profiler-*.whl (carries the static binary)
 
 CC      ?= cc
 OPT     ?= -O2
@@ -42,7 +45,7 @@ LIBOBJS  := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all unit test check functional layers layouts bench demo install clean fuzz
+.PHONY: all unit test check functional layers layouts bench demo install clean fuzz static deb wheel
 all: $(BUILD)/strobe $(BUILD)/tools/record_snapshot $(BUILD)/share/.generated
 
 # V=1 shows the commands
@@ -51,6 +54,19 @@ Q = $(if $(V),,@)
 $(BUILD)/strobe: $(OBJS)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# make static: the same objects linked against glibc's and Debian's static
+# archives (docs/packaging.md); libdw's archive needs its compressors named
+STATIC_LIBS = -lncursesw -ltinfo -ldw -lelf -liberty -lzstd -lz -llzma -lbz2 -lm -pthread
+static: $(BUILD)/strobe-static
+$(BUILD)/strobe-static: $(OBJS) $(BUILD)/obj/packaging/static_nodl.o
+	@echo "  LD      $@"
+	$(Q)$(CC) -static $(LDFLAGS) -Wl,--wrap=dlopen -s -o $@ $^ $(STATIC_LIBS)
+
+$(BUILD)/obj/packaging/%.o: packaging/%.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)

@@ -6,6 +6,7 @@
 #include "cmd/cmd.h"
 
 #include <stdio.h>
+#include <sys/auxv.h>
 
 #include <curses.h>
 #include <elfutils/libdwfl.h>
@@ -31,6 +32,8 @@ int cmd_version(const char *first_line)
 	printf("built with: libdw %s (--native-stacks), libiberty (C++/Rust demangling), "
 	       "libzstd %s (--binary), zlib %s (--pprof), %s (--live)\n",
 	       dw ? dw : "(unknown)", ZSTD_versionString(), zlibVersion(), curses_version());
-	printf("CPython 3.%d-3.%d, " ARCH "\n", min_minor, max_minor);
+	/* no program interpreter (AT_BASE 0): make static's build */
+	printf("CPython 3.%d-3.%d, " ARCH ", %s\n", min_minor, max_minor,
+	       getauxval(AT_BASE) ? "dynamically linked" : "statically linked");
 	return fflush(stdout) == 0 ? 0 : 1;
 }

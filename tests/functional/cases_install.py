@@ -185,7 +185,7 @@ def t_install_files(ctx):
     for lib in (r"libdw \d+\.\d+", r"libzstd \d+\.\d+\.\d+", r"zlib \d+\.\d+",
                 r"ncurses \d+\.\d+", r"libiberty"):
         check(re.search(lib, lines[1]), "strobe --version does not name %s: %r", lib, lines[1])
-    check(re.match(r"^CPython 3\.8-3\.15, x86-64$", lines[2]),
+    check(re.match(r"^CPython 3\.8-3\.15, x86-64, (dynamically|statically) linked$", lines[2]),
           "strobe --version: versions line %r", lines[2])
 
 
