@@ -40,7 +40,9 @@ CPPFLAGS += -pthread
 LDLIBS  += -pthread
 
 SRCS     := $(shell find src -name '*.c' | sort)
-OBJS     := $(SRCS:src/%.c=$(BUILD)/obj/%.o)
+# generated sources: the terminfo entries --live carries (src/tui/terminfo.c)
+GEN_OBJS := $(BUILD)/obj/gen/terminfo_entries.o
+OBJS     := $(SRCS:src/%.c=$(BUILD)/obj/%.o) $(GEN_OBJS)
 LIBOBJS  := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -62,6 +64,16 @@ static: $(BUILD)/strobe-static
 $(BUILD)/strobe-static: $(OBJS) $(BUILD)/obj/packaging/static_nodl.o
 	@echo "  LD      $@"
 	$(Q)$(CC) -static $(LDFLAGS) -Wl,--wrap=dlopen -s -o $@ $^ $(STATIC_LIBS)
+
+$(BUILD)/gen/terminfo_entries.c: tools/gen_terminfo.py
+	@mkdir -p $(dir $@)
+	@echo "  GEN     $@"
+	$(Q)$(PYTHON) tools/gen_terminfo.py $@
+
+$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/obj/packaging/%.o: packaging/%.c
 	@mkdir -p $(dir $@)

@@ -4,6 +4,7 @@
 
 #include "base/buf.h"
 #include "base/error.h"
+#include "tui/terminfo.h"
 
 #include <langinfo.h>
 #include <locale.h>
@@ -101,6 +102,36 @@ static void size_warning(struct tui *t)
 	nodelay(stdscr, TRUE);
 }
 
+/* newterm, with strobe's own copy of TERM's entry when the system has
+ * none (terminfo.c); *why is set when there is no screen */
+static SCREEN *open_screen(const char **why)
+{
+	SCREEN *s = newterm(NULL, stdout, stdin);
+	if (s)
+		return s;
+	struct tui_terminfo_dir d;
+	int rc = tui_terminfo_unpack(getenv("TERM"), &d);
+	if (rc != 0) {
+		*why = rc == ERR_NOTFOUND ? "no terminfo entry for it here or in strobe"
+					  : "no terminfo entry for it here and no temporary "
+					    "directory to unpack strobe's own";
+		return NULL;
+	}
+	const char *was = getenv("TERMINFO");
+	char *old = was ? xstrdup(was) : NULL;
+	setenv("TERMINFO", d.dir, 1);
+	s = newterm(NULL, stdout, stdin);
+	if (old)
+		setenv("TERMINFO", old, 1);
+	else
+		unsetenv("TERMINFO");
+	free(old);
+	tui_terminfo_remove(&d);
+	if (!s)
+		*why = "ncurses refused it";
+	return s;
+}
+
 int tui_open(struct tui **out, const struct tui_config *cfg, const struct profile *p,
 	     struct errmsg *e)
 {
@@ -114,10 +145,11 @@ int tui_open(struct tui **out, const struct tui_config *cfg, const struct profil
 	}
 	utf8_ctype();
 	fflush(stdout);
-	t->screen = newterm(NULL, stdout, stdin);
+	const char *why = "";
+	t->screen = open_screen(&why);
 	if (!t->screen) {
 		const char *term = getenv("TERM");
-		errmsg_set(e, "cannot drive the terminal (TERM=%s)", term ? term : "unset");
+		errmsg_set(e, "cannot drive the terminal (TERM=%s): %s", term ? term : "unset", why);
 		free(t);
 		return ERR_IO;
 	}
