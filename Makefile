@@ -131,13 +131,15 @@ fuzz:
 	@tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 # The whole suite, as CI runs it: provisioning, layer check, unit tests,
-# functional tests on every interpreter, then the same under ASan+UBSan.
+# functional tests on every interpreter, the static binary, the Debian package
+# and the wheel built and run once each, fuzzing, then the same under ASan+UBSan.
 test: all
 	@tools/check_layers.sh
 	@$(MAKE) --no-print-directory unit
 	@tests/provision.sh
 	@tools/check_debug_layouts.sh
 	@tests/functional/run.py --strobe $(BUILD)/strobe
+	@tests/packaging/run.sh
 	@tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 	@$(MAKE) --no-print-directory SAN=address,undefined all unit
 	@tests/functional/run.py --strobe build-san/strobe --quick

@@ -95,6 +95,8 @@ command -v man >/dev/null || need_pkgs+=(man-db)
 command -v groff >/dev/null || need_pkgs+=(groff-base)
 command -v zsh >/dev/null || need_pkgs+=(zsh)
 command -v fish >/dev/null || need_pkgs+=(fish)
+# make static links Debian's static archives; libdw's needs libbz2's too
+compgen -G '/usr/lib/*/libbz2.a' >/dev/null || need_pkgs+=(libbz2-dev)
 if ((${#need_pkgs[@]})); then
 	readarray -t need_pkgs < <(printf '%s\n' "${need_pkgs[@]}" | sort -u)
 	apt_install "${need_pkgs[@]}" || warn "could not install ${need_pkgs[*]}"
