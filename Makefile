@@ -63,6 +63,10 @@ $(BUILD)/strobe-static: $(OBJS) $(BUILD)/obj/packaging/static_nodl.o
 	@echo "  LD      $@"
 	$(Q)$(CC) -static $(LDFLAGS) -Wl,--wrap=dlopen -s -o $@ $^ $(STATIC_LIBS)
 
+# make deb: build/strobe_VERSION_ARCH.deb with dpkg-deb (tools/make_deb.sh)
+deb: all
+	@tools/make_deb.sh $(BUILD)
+
 $(BUILD)/obj/packaging/%.o: packaging/%.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
