@@ -75,6 +75,10 @@ $(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -c -o $@ $<
 
+# make deb: build/strobe_VERSION_ARCH.deb with dpkg-deb (tools/make_deb.sh)
+deb: all
+	@tools/make_deb.sh $(BUILD)
+
 $(BUILD)/obj/packaging/%.o: packaging/%.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"

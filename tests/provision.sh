@@ -12,7 +12,8 @@
 #      tests compile a small C extension against each interpreter's own
 #      headers) and python3-numpy for /usr/bin/python3 (BLAS frames);
 #      man-db, groff-base, zsh and fish for the installed man page and shell
-#      completions (tests/functional/cases_install.py).
+#      completions (tests/functional/cases_install.py); dpkg-dev and lintian
+#      for make deb (tests/packaging/deb.sh).
 #   2. a Debian sid root with python3.13, python3.14 (+ python3.14-nopie, which
 #      diverts the PIE build to python3.14-pie) and python3.15, built once with
 #        debootstrap --variant=minbase --include=python3.13,python3.14,python3.15,python3.14-nopie sid DIR
@@ -97,6 +98,10 @@ command -v zsh >/dev/null || need_pkgs+=(zsh)
 command -v fish >/dev/null || need_pkgs+=(fish)
 # make static links Debian's static archives; libdw's needs libbz2's too
 compgen -G '/usr/lib/*/libbz2.a' >/dev/null || need_pkgs+=(libbz2-dev)
+# make deb and its test (tests/packaging/deb.sh): dpkg-shlibdeps computes
+# the Depends, lintian checks the package
+command -v dpkg-shlibdeps >/dev/null || need_pkgs+=(dpkg-dev)
+command -v lintian >/dev/null || need_pkgs+=(lintian)
 if ((${#need_pkgs[@]})); then
 	readarray -t need_pkgs < <(printf '%s\n' "${need_pkgs[@]}" | sort -u)
 	apt_install "${need_pkgs[@]}" || warn "could not install ${need_pkgs[*]}"
