@@ -63,6 +63,12 @@ $(BUILD)/strobe-static: $(OBJS) $(BUILD)/obj/packaging/static_nodl.o
 	@echo "  LD      $@"
 	$(Q)$(CC) -static $(LDFLAGS) -Wl,--wrap=dlopen -s -o $@ $^ $(STATIC_LIBS)
 
+# make wheel: the static binary as the one file of a py3-none-PLATFORM wheel,
+# built by Debian's python3-build and setuptools in $(BUILD)/wheel
+# (packaging/wheel/build.sh; the version is read from src/cli.c)
+wheel: $(BUILD)/strobe-static
+	@packaging/wheel/build.sh $(BUILD)/strobe-static $(BUILD)
+
 $(BUILD)/obj/packaging/%.o: packaging/%.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
