@@ -79,6 +79,12 @@ $(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
 deb: all
 	@tools/make_deb.sh $(BUILD)
 
+# make wheel: the static binary as the one file of a py3-none-PLATFORM wheel,
+# built by Debian's python3-build and setuptools in $(BUILD)/wheel
+# (packaging/wheel/build.sh; the version is read from src/cli.c)
+wheel: $(BUILD)/strobe-static
+	@packaging/wheel/build.sh $(BUILD)/strobe-static $(BUILD)
+
 $(BUILD)/obj/packaging/%.o: packaging/%.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"

@@ -12,8 +12,10 @@
 #      tests compile a small C extension against each interpreter's own
 #      headers) and python3-numpy for /usr/bin/python3 (BLAS frames);
 #      man-db, groff-base, zsh and fish for the installed man page and shell
-#      completions (tests/functional/cases_install.py); dpkg-dev and lintian
-#      for make deb (tests/packaging/deb.sh).
+#      completions (tests/functional/cases_install.py); libbz2-dev for make
+#      static; dpkg-dev and lintian for make deb (tests/packaging/deb.sh);
+#      python3-build, python3-setuptools, python3-wheel and python3-venv for
+#      make wheel and its venv (tests/packaging/wheel.sh).
 #   2. a Debian sid root with python3.13, python3.14 (+ python3.14-nopie, which
 #      diverts the PIE build to python3.14-pie) and python3.15, built once with
 #        debootstrap --variant=minbase --include=python3.13,python3.14,python3.15,python3.14-nopie sid DIR
@@ -102,6 +104,11 @@ compgen -G '/usr/lib/*/libbz2.a' >/dev/null || need_pkgs+=(libbz2-dev)
 # the Depends, lintian checks the package
 command -v dpkg-shlibdeps >/dev/null || need_pkgs+=(dpkg-dev)
 command -v lintian >/dev/null || need_pkgs+=(lintian)
+# make wheel builds with Debian's PEP 517 builder and setuptools; its test
+# installs the wheel in a venv of /usr/bin/python3 (ensurepip: python3-venv)
+/usr/bin/python3 -c 'import build, setuptools, wheel' >/dev/null 2>&1 ||
+	need_pkgs+=(python3-build python3-setuptools python3-wheel)
+/usr/bin/python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need_pkgs+=(python3-venv)
 if ((${#need_pkgs[@]})); then
 	readarray -t need_pkgs < <(printf '%s\n' "${need_pkgs[@]}" | sort -u)
 	apt_install "${need_pkgs[@]}" || warn "could not install ${need_pkgs[*]}"
