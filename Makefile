@@ -39,7 +39,13 @@ LDLIBS  += -ldw -lelf -liberty
 CPPFLAGS += -pthread
 LDLIBS  += -pthread
 
-SRCS     := $(shell find src -name '*.c' | sort)
+# --engine bpf: the in-kernel sampler (src/bpf/), built with clang's BPF
+# target; bpftool makes its skeleton, libbpf loads it
+LDLIBS  += -lbpf
+CLANG   ?= clang
+BPFTOOL ?= bpftool
+
+SRCS     := $(shell find src -name '*.c' ! -name '*.bpf.c' | sort)
 # generated sources: the terminfo entries --live carries (src/tui/terminfo.c)
 GEN_OBJS := $(BUILD)/obj/gen/terminfo_entries.o
 OBJS     := $(SRCS:src/%.c=$(BUILD)/obj/%.o) $(GEN_OBJS)
@@ -59,7 +65,7 @@ $(BUILD)/strobe: $(OBJS)
 
 # make static: the same objects linked against glibc's and Debian's static
 # archives (docs/packaging.md); libdw's archive needs its compressors named
-STATIC_LIBS = -lncursesw -ltinfo -ldw -lelf -liberty -lzstd -lz -llzma -lbz2 -lm -pthread
+STATIC_LIBS = -lbpf -lncursesw -ltinfo -ldw -lelf -liberty -lzstd -lz -llzma -lbz2 -lm -pthread
 static: $(BUILD)/strobe-static
 $(BUILD)/strobe-static: $(OBJS) $(BUILD)/obj/packaging/static_nodl.o
 	@echo "  LD      $@"
@@ -74,6 +80,22 @@ $(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -c -o $@ $<
+
+# The BPF program: compiled for the BPF target against the uapi headers
+# only (no vmlinux.h, no CO-RE: it reads no kernel struct), its skeleton
+# generated next to it and included by src/bpf/engine.c
+$(BUILD)/gen/bpf/sample.bpf.o: src/bpf/sample.bpf.c src/bpf/sample.h
+	@mkdir -p $(dir $@)
+	@echo "  BPF     $<"
+	$(Q)$(CLANG) -O2 -g -target bpf -Wall -Werror -I/usr/include/$(shell $(CC) -dumpmachine) \
+		-Isrc -c -o $@ $<
+
+$(BUILD)/gen/bpf/sample.skel.h: $(BUILD)/gen/bpf/sample.bpf.o
+	@echo "  GEN     $@"
+	$(Q)$(BPFTOOL) gen skeleton $< name strobe_sample > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/bpf/engine.o: $(BUILD)/gen/bpf/sample.skel.h
+$(BUILD)/obj/bpf/engine.o: CPPFLAGS += -I$(BUILD)/gen
 
 # make deb: build/strobe_VERSION_ARCH.deb with dpkg-deb (tools/make_deb.sh)
 deb: all

@@ -1,0 +1,250 @@
+/* engine.c - see engine.h. */
+#include "bpf/engine.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/perf_event.h>
+#include <sys/syscall.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "bpf/sample.skel.h" /* generated: $(BUILD)/gen/bpf */
+
+/* Perf events open at once at most (one per sampled thread). */
+#define BPF_ENGINE_MAX_EVENTS 4096
+
+struct watched {
+	pid_t tid;
+	int fd;
+	struct bpf_link *link;
+};
+
+struct bpf_engine {
+	struct strobe_sample *skel;
+	struct ring_buffer *rb;
+	struct watched *ev;
+	size_t nev, evcap;
+	uint64_t opened;
+	/* the drain's callback, for the ring buffer's */
+	bpf_engine_record_fn fn;
+	void *ctx;
+	uint64_t *bad;
+	int stop;  /* what the callback returned to stop the drain */
+};
+
+static int on_record(void *ctx, void *data, size_t len);
+
+/* libbpf's own messages would go to stderr: a lower layer never prints,
+ * and what failed is told in e. */
+static int silent(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	(void)fmt;
+	(void)ap;
+	return 0;
+}
+
+static int load_error(int err, struct errmsg *e)
+{
+	if (err == EPERM || err == EACCES) {
+		errmsg_set(e, "loading a BPF program needs CAP_BPF and CAP_PERFMON (or root)");
+		return ERR_PERM;
+	}
+	if (err == ENOSYS || err == EOPNOTSUPP || err == EINVAL) {
+		errmsg_set(e, "this kernel refused the BPF program (it needs BPF ring buffers, "
+			   "Linux 5.8 or newer, and perf-event programs): %s", strerror(err));
+		return ERR_NOTFOUND;
+	}
+	if (err == ENOMEM) {
+		errmsg_set(e, "no memory for the BPF maps (the locked-memory limit?)");
+		return ERR_NOMEM;
+	}
+	errmsg_set(e, "loading the BPF program failed: %s", strerror(err));
+	return ERR_IO;
+}
+
+int bpf_engine_open(struct bpf_engine **out, const struct strobe_bpf_config *cfg,
+		    struct errmsg *e)
+{
+	*out = NULL;
+	if (cfg->head_size > STROBE_BPF_HEAD_MAX || cfg->back > STROBE_BPF_HEAD_MAX - 8 ||
+	    cfg->back + 8 > cfg->head_size || cfg->max_frames > STROBE_BPF_MAX_FRAMES ||
+	    cfg->max_frames == 0) {
+		errmsg_set(e, "this Python's frames do not fit the BPF program's record "
+			   "(%u bytes copied, caller link at %u)", cfg->head_size, cfg->back);
+		return ERR_INVAL;
+	}
+	libbpf_set_print(silent);
+	struct bpf_engine *be = calloc(1, sizeof(*be));
+	if (!be)
+		return ERR_NOMEM;
+	be->skel = strobe_sample__open();
+	if (!be->skel) {
+		int rc = load_error(errno, e);
+		free(be);
+		return rc;
+	}
+	if (strobe_sample__load(be->skel)) {
+		int rc = load_error(errno, e);
+		strobe_sample__destroy(be->skel);
+		free(be);
+		return rc;
+	}
+	uint32_t zero = 0;
+	if (bpf_map_update_elem(bpf_map__fd(be->skel->maps.config), &zero, cfg, BPF_ANY)) {
+		int rc = load_error(errno, e);
+		bpf_engine_close(be);
+		return rc;
+	}
+	be->rb = ring_buffer__new(bpf_map__fd(be->skel->maps.records), on_record, be, NULL);
+	if (!be->rb) {
+		int rc = load_error(errno, e);
+		bpf_engine_close(be);
+		return rc;
+	}
+	*out = be;
+	return 0;
+}
+
+void bpf_engine_close(struct bpf_engine *be)
+{
+	if (!be)
+		return;
+	for (size_t i = 0; i < be->nev; i++) {
+		bpf_link__destroy(be->ev[i].link);
+		close(be->ev[i].fd);
+	}
+	free(be->ev);
+	ring_buffer__free(be->rb);
+	strobe_sample__destroy(be->skel);
+	free(be);
+}
+
+int bpf_engine_set_thread(struct bpf_engine *be, pid_t tid, uint64_t tstate)
+{
+	uint32_t key = (uint32_t)tid;
+	if (bpf_map_update_elem(bpf_map__fd(be->skel->maps.threads), &key, &tstate, BPF_ANY))
+		return errno == E2BIG ? ERR_LIMIT : ERR_IO;
+	return 0;
+}
+
+void bpf_engine_drop_thread(struct bpf_engine *be, pid_t tid)
+{
+	uint32_t key = (uint32_t)tid;
+	(void)bpf_map_delete_elem(bpf_map__fd(be->skel->maps.threads), &key);
+}
+
+int bpf_engine_watching(const struct bpf_engine *be, pid_t tid)
+{
+	for (size_t i = 0; i < be->nev; i++)
+		if (be->ev[i].tid == tid)
+			return 1;
+	return 0;
+}
+
+int bpf_engine_watch(struct bpf_engine *be, pid_t tid, uint64_t period_ns, struct errmsg *e)
+{
+	if (bpf_engine_watching(be, tid))
+		return 0;
+	if (be->nev >= BPF_ENGINE_MAX_EVENTS)
+		return ERR_LIMIT;
+	if (be->nev == be->evcap) {
+		size_t cap = be->evcap ? be->evcap * 2 : 16;
+		struct watched *ev = realloc(be->ev, cap * sizeof(*ev));
+		if (!ev)
+			return ERR_NOMEM;
+		be->ev = ev;
+		be->evcap = cap;
+	}
+	struct perf_event_attr a;
+	memset(&a, 0, sizeof(a));
+	a.type = PERF_TYPE_SOFTWARE;
+	a.size = sizeof(a);
+	a.config = PERF_COUNT_SW_CPU_CLOCK;
+	a.sample_period = period_ns ? period_ns : 1;
+	int fd = (int)syscall(SYS_perf_event_open, &a, tid, -1, -1, PERF_FLAG_FD_CLOEXEC);
+	if (fd < 0) {
+		int err = errno;
+		if (err == ESRCH)
+			return ERR_NOPROC;
+		if (err == EACCES || err == EPERM) {
+			errmsg_set(e, "perf events are restricted (kernel.perf_event_paranoid; "
+				   "sampling another process needs CAP_PERFMON or root)");
+			return ERR_PERM;
+		}
+		errmsg_set(e, "cannot open a perf event on thread %d: %s", (int)tid, strerror(err));
+		return err == ENOENT || err == EOPNOTSUPP ? ERR_NOTFOUND : ERR_IO;
+	}
+	struct bpf_link *link = bpf_program__attach_perf_event(be->skel->progs.on_sample, fd);
+	if (!link) {
+		int err = errno;
+		close(fd);
+		errmsg_set(e, "cannot attach the BPF program to a perf event: %s", strerror(err));
+		return err == EPERM || err == EACCES ? ERR_PERM : ERR_IO;
+	}
+	be->ev[be->nev++] = (struct watched){ tid, fd, link };
+	be->opened++;
+	return 0;
+}
+
+void bpf_engine_prune(struct bpf_engine *be, const pid_t *alive, size_t n)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < be->nev; i++) {
+		bool keep = false;
+		for (size_t j = 0; j < n && !keep; j++)
+			keep = alive[j] == be->ev[i].tid;
+		if (keep) {
+			be->ev[k++] = be->ev[i];
+			continue;
+		}
+		bpf_link__destroy(be->ev[i].link);
+		close(be->ev[i].fd);
+		bpf_engine_drop_thread(be, be->ev[i].tid);
+	}
+	be->nev = k;
+}
+
+static int on_record(void *ctx, void *data, size_t len)
+{
+	struct bpf_engine *be = ctx;
+	const struct strobe_bpf_record *r = data;
+	size_t head = STROBE_BPF_RECORD_SIZE(0);
+	if (len < head || r->nframes > STROBE_BPF_MAX_FRAMES ||
+	    len != STROBE_BPF_RECORD_SIZE(r->nframes) || r->head_size > STROBE_BPF_HEAD_MAX) {
+		(*be->bad)++;
+		return 0;
+	}
+	int rc = be->fn(be->ctx, r);
+	if (rc) {
+		be->stop = rc;
+		return -1;
+	}
+	return 0;
+}
+
+int bpf_engine_drain(struct bpf_engine *be, bpf_engine_record_fn fn, void *ctx, uint64_t *bad)
+{
+	be->fn = fn;
+	be->ctx = ctx;
+	be->bad = bad;
+	be->stop = 0;
+	int rc = ring_buffer__consume(be->rb);
+	if (be->stop)
+		return be->stop;
+	return rc < 0 ? ERR_IO : 0;
+}
+
+void bpf_engine_stats(const struct bpf_engine *be, struct bpf_engine_stats *st)
+{
+	const struct strobe_sample__bss *b = be->skel->bss;
+	st->runs = b->runs;
+	st->kept = b->kept;
+	st->lost = b->lost;
+	st->unknown = b->unknown;
+	st->events = be->opened;
+}

@@ -1,0 +1,59 @@
+/* engine.h - the in-kernel sampler's user-space half (--engine bpf,
+ * docs/bpf-engine.md): loads sample.bpf.c (its bpftool skeleton is
+ * generated at build time), fills its configuration, keeps its
+ * tid -> thread state map, opens one cpu-clock perf event per sampled
+ * thread and drains the ring buffer in batches.  Layer 1: knows no Python;
+ * the caller turns records into samples. */
+#ifndef STROBE_BPF_ENGINE_H
+#define STROBE_BPF_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "base/error.h"
+#include "bpf/sample.h"
+
+struct bpf_engine;
+
+/* What the kernel counted (the program's global counters). */
+struct bpf_engine_stats {
+	uint64_t runs;     /* program runs (perf samples of our events) */
+	uint64_t kept;     /* records written */
+	uint64_t lost;     /* records the full ring buffer refused */
+	uint64_t unknown;  /* runs on a thread with no thread state in the map */
+	uint64_t events;   /* perf events opened so far */
+};
+
+/* Load the program with cfg.  0, or ERR_PERM (no CAP_BPF/CAP_PERFMON, or
+ * BPF refused to this user), ERR_NOTFOUND (the kernel lacks something the
+ * program needs: BPF, ring buffers, perf-event programs), ERR_INVAL (cfg
+ * out of range), ERR_NOMEM; e says what in one line. */
+int bpf_engine_open(struct bpf_engine **out, const struct strobe_bpf_config *cfg,
+		    struct errmsg *e);
+void bpf_engine_close(struct bpf_engine *be);
+
+/* Thread tid (the kernel's id) has thread state tstate; 0 or ERR_LIMIT
+ * (the map is full), ERR_IO. */
+int bpf_engine_set_thread(struct bpf_engine *be, pid_t tid, uint64_t tstate);
+void bpf_engine_drop_thread(struct bpf_engine *be, pid_t tid);
+
+/* Sample thread tid every period_ns of its CPU time: opens its perf event
+ * (once; again after bpf_engine_unwatch).  0, ERR_NOPROC (the thread is
+ * gone), ERR_PERM (perf events refused: e says why), ERR_LIMIT. */
+int bpf_engine_watch(struct bpf_engine *be, pid_t tid, uint64_t period_ns, struct errmsg *e);
+/* Stop sampling the threads not among alive[0..n). */
+void bpf_engine_prune(struct bpf_engine *be, const pid_t *alive, size_t n);
+/* Whether tid is sampled. */
+int bpf_engine_watching(const struct bpf_engine *be, pid_t tid);
+
+/* Hand every record written so far to fn (its length checked to be a
+ * whole record of nframes frames first; a bad one is skipped and
+ * counted in *bad).  A non-zero return of fn stops the drain and is
+ * returned.  Returns 0, fn's value, or ERR_IO. */
+typedef int (*bpf_engine_record_fn)(void *ctx, const struct strobe_bpf_record *r);
+int bpf_engine_drain(struct bpf_engine *be, bpf_engine_record_fn fn, void *ctx, uint64_t *bad);
+
+void bpf_engine_stats(const struct bpf_engine *be, struct bpf_engine_stats *st);
+
+#endif

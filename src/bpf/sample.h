@@ -1,0 +1,61 @@
+/* sample.h - what the BPF sampling program (sample.bpf.c) and strobe share:
+ * the walk's configuration (one entry of an array map, filled from the
+ * target's struct py_layout by user space) and the record the program
+ * writes to the ring buffer for every sample.  Built both by clang's BPF
+ * target (uapi headers only) and by the C compiler, so: fixed-width uapi
+ * types, no padding left implicit, no pointers.
+ *
+ * The program knows no CPython version: it follows "read a pointer at this
+ * offset, copy this many bytes, follow the pointer at that offset" as the
+ * configuration says.  Decoding a frame's bytes stays with the walker
+ * (py_walker_frame, py_walker_object_frame). */
+#ifndef STROBE_BPF_SAMPLE_H
+#define STROBE_BPF_SAMPLE_H
+
+#include <linux/types.h>
+
+/* Frames copied per sample; a deeper stack is cut there, its record marked
+ * STROBE_BPF_TRUNCATED. */
+#define STROBE_BPF_MAX_FRAMES 64
+/* Bytes copied of each frame at most (the walker's if_size / frame-object
+ * read are below it for every supported version: checked at load). */
+#define STROBE_BPF_HEAD_MAX 128
+/* An absent offset, as PY_ABSENT. */
+#define STROBE_BPF_ABSENT 0xffffffffu
+
+/* Record flags */
+#define STROBE_BPF_TRUNCATED 1u  /* the chain went on past the last frame copied */
+#define STROBE_BPF_READ_FAILED 2u /* a read of the thread state or a frame failed */
+
+struct strobe_bpf_config {
+	__u32 tgid;        /* the target's process id (as the kernel's init namespace sees it) */
+	__u32 ts_frame;    /* thread state -> first pointer (frame, cframe or current_frame) */
+	__u32 frame_deref; /* offset of the frame pointer in what ts_frame points to
+			    * (3.11-3.12: cframe->current_frame), STROBE_BPF_ABSENT if
+			    * ts_frame gives the frame itself */
+	__u32 back;        /* frame -> its caller (f_back / previous), < head_size - 7 */
+	__u32 head_size;   /* bytes to copy of each frame, <= STROBE_BPF_HEAD_MAX */
+	__u32 max_frames;  /* <= STROBE_BPF_MAX_FRAMES */
+};
+
+struct strobe_bpf_frame {
+	__u64 addr;                                /* the frame in the target */
+	__u8 head[STROBE_BPF_HEAD_MAX];            /* its first head_size bytes */
+};
+
+struct strobe_bpf_record {
+	__u32 tid;         /* the kernel's thread id (init namespace) */
+	__u32 flags;       /* STROBE_BPF_* */
+	__u32 nframes;     /* frames[0..nframes), innermost first */
+	__u32 head_size;   /* as configured when the record was made */
+	__u64 tstate;      /* the thread state the map gave for tid */
+	__u64 time_ns;     /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	struct strobe_bpf_frame frames[STROBE_BPF_MAX_FRAMES];
+};
+
+/* Bytes of a record of n frames in the ring buffer. */
+#define STROBE_BPF_RECORD_SIZE(n) \
+	(sizeof(struct strobe_bpf_record) - \
+	 (STROBE_BPF_MAX_FRAMES - (n)) * sizeof(struct strobe_bpf_frame))
+
+#endif
