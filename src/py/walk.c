@@ -731,6 +731,26 @@ static bool settle_fo_top(struct py_walker *w, size_t valid, size_t k0, raddr_t 
  * state at tstate; the first `valid` entries of w->fo_addr/fo_buf are
  * copies made in this sample's readv (last sample's chain and innermost
  * frames), any other frame is read alone. */
+/* Resolve the frame object at frame, copied in fo (fo_read bytes). */
+static int resolve_object_frame(struct py_walker *w, struct sample *s, struct thread_sample *t,
+				raddr_t frame, const unsigned char *fo)
+{
+	const struct py_layout *l = &w->rt->layout;
+	/* a frame freed while we read (3.8-3.10 keep freed frames on a
+	 * free list chained through f_back, up to 200 of them) has no
+	 * references: following it would add frames the program is
+	 * not running.  ob_refcnt is the object's first word. */
+	if (rd_u64(fo, 0) == 0)
+		return FAIL(PY_FAIL_FRAME_FREED, ERR_CORRUPT);
+	raddr_t code = rd_u64(fo, l->fo_code);
+	int64_t lasti = rd_i32(fo, l->fo_lasti);
+	int64_t off = l->ip_kind == PY_IP_LASTI_UNITS ? lasti * 2 : lasti;
+	/* a frame that has not started yet has f_lasti -1 */
+	if (off < 0)
+		off = -1;
+	return resolve(w, s, t, frame, code, (uint64_t)lasti, off, rd_u64(fo, l->fo_globals));
+}
+
 static int walk_frame_objects(struct py_walker *w, struct sample *s, struct thread_sample *t,
 			      raddr_t tstate, raddr_t frame, struct py_spec *sp, size_t valid)
 {
@@ -777,18 +797,6 @@ static int walk_frame_objects(struct py_walker *w, struct sample *s, struct thre
 			fo = one;
 			w->stats.single_reads++;
 		}
-		/* a frame freed while we read (3.8-3.10 keep freed frames on a
-		 * free list chained through f_back, up to 200 of them) has no
-		 * references: following it would add frames the program is
-		 * not running.  ob_refcnt is the object's first word. */
-		if (rd_u64(fo, 0) == 0)
-			return FAIL(PY_FAIL_FRAME_FREED, ERR_CORRUPT);
-		raddr_t code = rd_u64(fo, l->fo_code);
-		int64_t lasti = rd_i32(fo, l->fo_lasti);
-		int64_t off = l->ip_kind == PY_IP_LASTI_UNITS ? lasti * 2 : lasti;
-		/* a frame that has not started yet has f_lasti -1 */
-		if (off < 0)
-			off = -1;
 		if (steps == 0)
 			fo_note_top(sp, frame);
 		/* the innermost pair, copied callee after caller: a call site */
@@ -799,7 +807,7 @@ static int walk_frame_objects(struct py_walker *w, struct sample *s, struct thre
 			(void)fo_callee_fits(w, fo, k, callee, callee_k);
 		callee = fo;
 		callee_k = k;
-		int rc = resolve(w, s, t, frame, code, (uint64_t)lasti, off, rd_u64(fo, l->fo_globals));
+		int rc = resolve_object_frame(w, s, t, frame, fo);
 		if (rc)
 			return rc;
 		if (depth < FO_SPEC_MAX) {
@@ -1851,4 +1859,103 @@ int py_walker_frame(struct py_walker *w, struct sample *s, struct thread_sample 
 		rc = fill_opcodes(w, s);
 	w->opq_n = 0;
 	return rc;
+}
+
+int py_walker_object_frame(struct py_walker *w, struct sample *s, struct thread_sample *t,
+			   raddr_t frame, const unsigned char *fo)
+{
+	if (w->rt->layout.frame_model != PY_FRAMES_OBJECTS)
+		return FAIL(PY_FAIL_FRAME_BAD, ERR_CORRUPT);
+	int rc = resolve_object_frame(w, s, t, frame, fo);
+	if (rc == 0 && w->opq_n)
+		rc = fill_opcodes(w, s);
+	w->opq_n = 0;
+	return rc;
+}
+
+uint32_t py_walker_frame_bytes(const struct py_walker *w)
+{
+	const struct py_layout *l = &w->rt->layout;
+	return l->frame_model == PY_FRAMES_INTERP ? l->if_size : w->fo_read;
+}
+
+/* The OS thread id (as the target numbers it) of the thread whose
+ * pthread id is ident: 3.11+ store it in the thread state (ts_native, as
+ * read), 3.8-3.10 through the C library's thread block (calibrated on the
+ * main thread).  0 when unknown. */
+static uint64_t thread_tid(struct py_walker *w, uint64_t ident, uint64_t ts_native)
+{
+	if (w->rt->layout.ts_native_thread_id != PY_ABSENT)
+		return ts_native;
+	if (ident && ident == w->main_thread_ident)
+		return (uint64_t)w->ns.ns_pid;
+	if (w->pthread_tid.ncand < 0 && w->main_thread_ident)
+		pthread_tid_calibrate(&w->pthread_tid, w->mem, w->ns.ns_pid, w->main_thread_ident);
+	if (w->pthread_tid.ncand <= 0 || !ident)
+		return 0;
+	if (w->pthread_tid.ncand > 1)
+		pthread_tid_refine(&w->pthread_tid, w->mem, &w->ns, ident);
+	uint32_t tid32 = 0;
+	if (w->pthread_tid.ncand <= 0 ||
+	    mem_read(w->mem, pthread_tid_addr(&w->pthread_tid, ident), &tid32, 4))
+		return 0;
+	return tid32;
+}
+
+int py_walker_threads(struct py_walker *w, struct py_thread_ref *out, size_t max, size_t *n)
+{
+	const struct py_layout *l = &w->rt->layout;
+	*n = 0;
+	w->fail = PY_FAIL_NONE;
+	raddr_t interp;
+	int rc = read_runtime(w, &interp);
+	if (rc)
+		return rc;
+	if (!interp)
+		return ERR_NOTREADY;
+	for (int ni = 0; interp; ni++) {
+		if (ni >= PY_MAX_INTERPRETERS)
+			return FAIL(PY_FAIL_LIMIT, ERR_LIMIT);
+		struct interp_info ii;
+		rc = read_interp(w, interp, &ii, NULL);
+		if (rc)
+			return rc;
+		raddr_t ts = ii.threads_head;
+		for (int nt = 0; ts; nt++) {
+			if (nt >= PY_MAX_THREADS)
+				return FAIL(PY_FAIL_LIMIT, ERR_LIMIT);
+			uint64_t ident = 0, next = 0, owner = 0, native = 0;
+			struct mem_iov iov[4] = {
+				{ ts + l->ts_thread_id, &ident, 8 },
+				{ ts + l->ts_next, &next, 8 },
+				{ ts + l->ts_interp, &owner, 8 },
+				{ ts + l->ts_native_thread_id, &native, 8 },
+			};
+			int want = l->ts_native_thread_id != PY_ABSENT ? 4 : 3;
+			int got = mem_readv(w->mem, iov, want);
+			if (got < 0)
+				return FAIL(PY_FAIL_TSTATE, got);
+			if (got < want)
+				return FAIL(PY_FAIL_TSTATE, ERR_FAULT);
+			if (owner != interp)
+				return FAIL(PY_FAIL_TSTATE, ERR_CORRUPT);
+			bool main = ni == 0 && (ii.threads_main ? ts == ii.threads_main
+								: ident && ident == w->main_thread_ident);
+			if (w->cfg.all_threads || main) {
+				if (*n >= max)
+					return FAIL(PY_FAIL_LIMIT, ERR_LIMIT);
+				out[(*n)++] = (struct py_thread_ref){
+					.tstate = ts,
+					.tid = thread_tid(w, ident, native),
+					.interp_id = ii.id,
+					.main = main,
+				};
+			}
+			ts = next;
+		}
+		if (!w->cfg.all_threads)
+			break;
+		interp = ii.next;
+	}
+	return 0;
 }

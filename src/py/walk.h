@@ -259,4 +259,28 @@ int py_walker_task_thread(struct py_walker *w, struct sample *s, raddr_t tstate,
 int py_walker_frame(struct py_walker *w, struct sample *s, struct thread_sample *t, raddr_t frame,
 		    const unsigned char *f);
 
+/* For the in-kernel sampler (--engine bpf, src/sampler_bpf.c), which copies
+ * each frame's head in the target's context and decodes it here.
+ *
+ * py_walker_object_frame is py_walker_frame for a 3.8-3.10 frame object
+ * copied in fo.  py_walker_frame_bytes is how many bytes of a frame
+ * either wants: if_size (3.11+) or what the walker reads of a frame
+ * object.
+ *
+ * py_walker_threads lists the thread states to sample (the main thread's,
+ * or with cfg.all_threads every thread of every interpreter) with their
+ * OS thread ids as the target numbers them (0 when unknown), into
+ * out[0..max).  0, ERR_NOTREADY (no interpreter yet), or a failure as
+ * py_walker_sample's. */
+struct py_thread_ref {
+	raddr_t tstate;
+	uint64_t tid;
+	uint32_t interp_id;
+	bool main;
+};
+int py_walker_object_frame(struct py_walker *w, struct sample *s, struct thread_sample *t,
+			   raddr_t frame, const unsigned char *fo);
+uint32_t py_walker_frame_bytes(const struct py_walker *w);
+int py_walker_threads(struct py_walker *w, struct py_thread_ref *out, size_t max, size_t *n);
+
 #endif
