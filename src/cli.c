@@ -56,6 +56,7 @@ enum opt_id {
 	OPT_ASYNC_AWARE,
 	OPT_SUBPROCESSES,
 	OPT_BLOCKING,
+	OPT_ENGINE,
 	OPT_MODE,
 	OPT_ASYNC_MODE,
 	OPT_FORMAT,            /* --pstats, --collapsed ...: selects its format_name */
@@ -103,6 +104,9 @@ static const char *const section_titles[SEC_COUNT] = {
 static const char *const mode_choices[] = { "wall", "cpu", "gil", "exception", NULL };
 
 static const char *const async_mode_choices[] = { "running", "all", NULL };
+
+/* In the order of enum cli_engine. */
+static const char *const engine_choices[] = { "reader", "bpf", "auto", NULL };
 
 /* In the order of enum cli_compression. */
 static const char *const compression_choices[] = { "auto", "zstd", "none", NULL };
@@ -194,6 +198,11 @@ static const struct opt_spec opt_specs[] = {
 	  "Stop all threads in target process before sampling to get consistent snapshots. Uses "
 	  "ptrace on Linux. Adds overhead but ensures memory reads are from a frozen state.",
 	  "False", NULL },
+	{ OPT_ENGINE, 0, "--engine", NULL, engine_choices, ON_PROFILE, SEC_SAMPLING, false,
+	  "How samples are taken: reader (strobe reads the target's memory at each tick), bpf "
+	  "(a BPF program samples each thread in the kernel as it runs; --mode cpu only, needs "
+	  "CAP_BPF and CAP_PERFMON) or auto (bpf when it can be used, else the reader)",
+	  "reader", NULL },
 	{ OPT_BLOCKING, 0, "--blocking", NULL, NULL, ON_DUMP, SEC_DUMP, false,
 	  "Stop all threads in target process before dumping the stack.", "False", NULL },
 	{ OPT_MODE, 0, "--mode", NULL, mode_choices, ON_PROFILE, SEC_MODE, false,
@@ -1259,6 +1268,16 @@ static enum cli_result take(struct parser *p, const struct opt_spec *s, const ch
 		o->async_mode_given = true;
 		break;
 	}
+	case OPT_ENGINE: {
+		int i = choice_index(engine_choices, val);
+		if (i < 0) {
+			invalid_choice(&m, val, engine_choices);
+			r = arg_error(p->text, p->cmd, s, m.data);
+			break;
+		}
+		o->engine = i;
+		break;
+	}
 	case OPT_MODE: {
 		int i = choice_index(mode_choices, val);
 		if (i < 0) {
@@ -1465,6 +1484,23 @@ static enum cli_result validate(struct parser *p)
 			   o->native_stacks ? "native-stacks" : "async-aware");
 		r = usage_error(p->text, CMD_NONE, m.data);
 		goto out;
+	}
+	/* --engine bpf replaces the sampling loop: what needs the reader's
+	 * loop (pausing the threads, native unwinding, task stacks, the live
+	 * view) or another mode is refused; auto takes the reader for them */
+	if (o->engine == ENGINE_BPF) {
+		const char *what = o->mode != MODE_CPU ? "--mode other than cpu"
+				   : o->blocking ? "--blocking"
+				   : o->native ? "--native"
+				   : o->native_stacks ? "--native-stacks"
+				   : o->async_aware ? "--async-aware"
+				   : o->live ? "--live" : NULL;
+		if (what) {
+			buf_printf(&m, "--engine bpf does not support %s yet (use --mode cpu, or "
+				   "--engine reader or auto).", what);
+			r = usage_error(p->text, CMD_NONE, m.data);
+			goto out;
+		}
 	}
 	if (o->subprocesses && o->live) {
 		r = usage_error(p->text, CMD_NONE, "--subprocesses is incompatible with --live mode.");

@@ -35,6 +35,13 @@ enum cli_mode {
 	MODE_EXCEPTION = 4,
 };
 
+/* --engine */
+enum cli_engine {
+	ENGINE_READER = 0,        /* sampler.c: strobe reads the target at each tick */
+	ENGINE_BPF = 1,           /* sampler_bpf.c: the BPF program samples in the kernel */
+	ENGINE_AUTO = 2,          /* bpf when it applies and loads, else the reader */
+};
+
 struct options {
 	enum cli_command command;
 
@@ -58,6 +65,7 @@ struct options {
 	bool async_mode_given;
 	bool subprocesses;        /* --subprocesses */
 	bool blocking;            /* --blocking */
+	int engine;               /* --engine: enum cli_engine, ENGINE_READER by default */
 
 	/* output */
 	const char *format;       /* out_format name: "pstats" (default), "collapsed", "binary" */

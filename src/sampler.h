@@ -99,4 +99,24 @@ struct sampler_result {
 int sampler_run(struct py_walker *w, const struct sampler_sink *sink,
 		const struct sampler_config *cfg, struct sampler_result *res);
 
+/* The in-kernel engine (--engine bpf, sampler_bpf.c): the same run as
+ * sampler_run's, cpu mode only (a perf event per thread fires only while
+ * it runs), the samples taken by the BPF program on the target's threads
+ * (the main thread's, every thread with cfg.all_threads of the walker)
+ * every interval of their CPU time and drained every 10 ms; new threads
+ * are picked up every 100 ms.  Of cfg, the interval, duration, stop
+ * conditions and the failed hook are used (no pause, take, finish or
+ * tick).  Each record is one sample of one thread (STATUS_ON_CPU, and
+ * STATUS_MAIN_THREAD for the main thread); a record the walker cannot
+ * decode is a failed sample, by its cause.
+ *
+ * Returns 0 (res filled), ERR_NOPROC if the target vanished before the
+ * first sample, or the set-up's error with e saying what is missing in
+ * one line: ERR_PERM (capabilities, perf_event_paranoid), ERR_NOTFOUND
+ * (the kernel lacks what the program needs), ERR_INVAL (this Python's
+ * frames do not fit the program's record), ERR_IO. */
+struct errmsg;
+int sampler_run_bpf(struct py_walker *w, const struct sampler_sink *sink,
+		    const struct sampler_config *cfg, struct sampler_result *res, struct errmsg *e);
+
 #endif

@@ -291,6 +291,10 @@ static void child_cmd_init(struct child_cmd *cmd, const struct options *o)
 			arg_add(&argv, &n, &cap, "all");
 		}
 	}
+	if (o->engine == ENGINE_BPF || o->engine == ENGINE_AUTO) {
+		arg_add(&argv, &n, &cap, "--engine");
+		arg_add(&argv, &n, &cap, o->engine == ENGINE_BPF ? "bpf" : "auto");
+	}
 	/* MODE_ALL is gecko's internal mode, never an option */
 	if (o->mode != MODE_WALL && o->mode != MODE_ALL && o->mode >= 0 && o->mode <= MODE_EXCEPTION) {
 		arg_add(&argv, &n, &cap, "--mode");

@@ -377,6 +377,26 @@ int profiling_session(const struct options *o, pid_t pid, struct spawn *child)
 	struct py_asyncio *async =
 		o->async_aware ? profiling_async_prepare(o, &w, &prof.strings, child) : NULL;
 
+	/* --engine: the BPF engine takes cpu-mode samples only (the
+	 * command line refused other modes with bpf; a format that records
+	 * every thread's status samples in the internal all mode) */
+	bool use_bpf = false;
+	if (o->engine == ENGINE_BPF && mode != MODE_CPU) {
+		if (child)
+			spawn_terminate(child, TERMINATE_GRACE_MS);
+		die_status(2, "strobe: --engine bpf does not support --%s yet: it records every "
+			   "thread's status (use --engine reader or auto).", o->format);
+	}
+	if (o->engine == ENGINE_BPF)
+		use_bpf = true;
+	else if (o->engine == ENGINE_AUTO && mode == MODE_CPU && !o->blocking && !o->native &&
+		 !o->native_stacks && !async && !o->live)
+		use_bpf = true;
+	else if (o->engine == ENGINE_AUTO)
+		fprintf(stderr, "strobe: --engine auto: the bpf engine supports only --mode cpu "
+			"without --blocking, --native, --native-stacks, --async-aware and --live so "
+			"far; sampling with the reader.\n");
+
 	/* source files are read as the process would read them: its root,
 	 * working directory and credentials are captured now, as it may be
 	 * gone when the output is written (none captured: no source shown) */
@@ -468,7 +488,26 @@ int profiling_session(const struct options *o, pid_t pid, struct spawn *child)
 	struct profiling_live *live = o->live ? profiling_live_open(o, &prof, pid, &rt, &sc, child) : NULL;
 	int status = 0;
 	struct sampler_result res;
-	sampler_run(&w, &sink, &sc, &res);
+	if (use_bpf) {
+		struct errmsg be = { "" };
+		rc = sampler_run_bpf(&w, &sink, &sc, &res, &be);
+		if (rc == ERR_NOPROC) {
+			res.target_gone = true;
+		} else if (rc && o->engine == ENGINE_AUTO && res.ticks == 0) {
+			fprintf(stderr, "strobe: --engine auto: the bpf engine cannot be used (%s); "
+				"sampling with the reader.\n", be.text[0] ? be.text : err_str(rc));
+			sampler_run(&w, &sink, &sc, &res);
+		} else if (rc) {
+			if (child)
+				spawn_terminate(child, TERMINATE_GRACE_MS);
+			if (!o->live)
+				profiling_output_abort(&out);
+			die("strobe cannot sample process %d with --engine bpf: %s", (int)pid,
+			    be.text[0] ? be.text : err_str(rc));
+		}
+	} else {
+		sampler_run(&w, &sink, &sc, &res);
+	}
 	ptrace_pause_release(pp);
 	/* a target that dropped its privileges while it ran (a server that
 	 * starts as root) is read as what it became */
