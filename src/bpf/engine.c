@@ -51,7 +51,7 @@ static int silent(enum libbpf_print_level level, const char *fmt, va_list ap)
 static int load_error(int err, struct errmsg *e)
 {
 	if (err == EPERM || err == EACCES) {
-		errmsg_set(e, "loading a BPF program needs CAP_BPF and CAP_PERFMON (or root)");
+		errmsg_set(e, "loading a BPF program needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN)");
 		return ERR_PERM;
 	}
 	if (err == ENOSYS || err == EOPNOTSUPP || err == EINVAL) {

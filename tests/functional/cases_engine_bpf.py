@@ -1,0 +1,101 @@
+"""--engine bpf (docs/bpf-engine.md): a BPF program on a per-thread
+cpu-clock perf event walks the frame chain in the kernel; strobe decodes the
+records with the walker.  Same outputs and summary as the reader; only
+--mode cpu so far.  Needs root (CI runs as root): CAP_BPF and CAP_PERFMON."""
+import re
+
+from cases import case, expect_stack, expect_success, spin_stack
+from harness import Collapsed, check, fn, frame, one_line_error
+
+# strobe without the capabilities BPF needs (out of the bounding set, so
+# root's exec does not get them; CAP_SYS_PTRACE stays, so the reader still
+# works): CAP_SYS_ADMIN would allow BPF too
+NO_BPF = ["setpriv", "--bounding-set", "-bpf,-perfmon,-sys_admin"]
+
+
+def attach_collapsed(ctx, pid, engine, out, seconds=2, extra=()):
+    p = ctx.strobe(["attach", "--engine", engine, "--mode", "cpu", "-d", str(seconds),
+                    "--collapsed", "-o", ctx.path(out)] + list(extra) + [str(pid)], ready=False)
+    s = expect_success(p, timeout=60)
+    return p, s, Collapsed(ctx.path(out))
+
+
+@case("engine_bpf_cpu", quick=True)
+def t_engine_bpf_cpu(ctx):
+    """--engine bpf --mode cpu on a spinning target: its stack dominates, as with the reader"""
+    tgt, ready = ctx.start_target("spin.py")
+    tgt.message("progress")  # on its second loop (@spin2) from now on
+    it, L = ctx.interp, ready["lines"]
+    p, s, col = attach_collapsed(ctx, ready["pid"], "bpf", "bpf.txt")
+    check(s["error_rate"] < 1, "error rate %.2f%% with --engine bpf", s["error_rate"])
+    # a cpu-clock event counts the thread's CPU time: a spinning thread on
+    # a loaded 2-core host gets half of a core or more
+    check(s["samples"] >= 0.3 * 1000 * 2, "only %d samples in 2 s at 1 kHz", s["samples"])
+    check(set(col.tids()) == {ready["tid"]}, "thread ids %s, expected %s",
+          sorted(col.tids()), [ready["tid"]])
+    expect_stack(col, spin_stack(it, L), ready["tid"])
+    mine = col.count(lambda t, fr: fr[-1].startswith("spin.py:%s:" % fn(it, "spin")))
+    check(mine >= 0.95 * col.total, "only %d of %d samples in spin()\n%s", mine, col.total,
+          "\n".join(col.summary()))
+    # the reader on the same target sees the same stack on top
+    p2, s2, col2 = attach_collapsed(ctx, ready["pid"], "reader", "reader.txt")
+    check(col2.top(ready["tid"])[0] == col.top(ready["tid"])[0],
+          "the reader's top stack differs:\n  bpf    %s\n  reader %s",
+          ";".join(col.top(ready["tid"])[0]), ";".join(col2.top(ready["tid"])[0]))
+
+
+@case("engine_bpf_threads")
+def t_engine_bpf_threads(ctx):
+    """--engine bpf -a: each spinning worker's samples carry its own tid and whole stack"""
+    tgt, ready = ctx.start_target("threads.py")
+    it, L, tids = ctx.interp, ready["lines"], ready["threads"]
+    p, s, col = attach_collapsed(ctx, ready["pid"], "bpf", "out.txt", extra=["-a"])
+    check(s["error_rate"] < 1, "error rate %.2f%% with --engine bpf", s["error_rate"])
+    check(set(col.tids()) <= set(tids.values()), "thread ids %s, not among %s",
+          sorted(col.tids()), sorted(tids.values()))
+    for role in ("spin_a", "spin_b"):
+        leaf = frame(it, "threads.py", "Workers." + role, L[role])
+        n = col.count(lambda t, fr: t == tids[role])
+        on = col.count(lambda t, fr: t == tids[role] and fr[-1] == leaf
+                       and fr[0].startswith("threading.py:"))
+        check(n >= 100, "only %d samples of %s\n%s", n, role, "\n".join(col.summary()))
+        check(on >= 0.9 * n, "only %d of %d samples of %s are whole stacks ending in %s\n%s",
+              on, n, role, leaf, "\n".join(col.summary()))
+
+
+@case("engine_bpf_refusals", kind="global", quick=True)
+def t_engine_bpf_refusals(ctx):
+    """--engine bpf: another mode is a usage error; no capability is one line; auto falls back"""
+    tgt, ready = ctx.start_target("spin.py")
+    pid = str(ready["pid"])
+    p = ctx.strobe(["attach", "--engine", "bpf", "-d", "1", pid], ready=False)
+    p.wait(30)
+    check(p.rc == 2, "--engine bpf in wall mode: exit status %s, expected 2", p.rc)
+    last = [l for l in p.stderr.splitlines() if l.strip()][-1:]
+    check(last and "error:" in last[0] and "--engine bpf" in last[0] and "cpu" in last[0],
+          "the error line does not name --engine bpf and cpu:\n%s", p.stderr)
+    # without CAP_BPF/CAP_PERFMON: one line naming them, no output file
+    out = ctx.path("nocap.txt")
+    p = ctx.strobe(["attach", "--engine", "bpf", "--mode", "cpu", "-d", "1", "--collapsed",
+                    "-o", out, pid], ready=False, prefix=NO_BPF)
+    p.wait(30)
+    line = one_line_error(p, 1)
+    check("CAP_BPF" in line and "CAP_PERFMON" in line, "the line does not name the "
+          "capabilities: %s", line)
+    check(not re.search(r"Captured", p.stdout), "a summary after the refusal:\n%s", p.stdout)
+    # auto: says so once, samples with the reader
+    p = ctx.strobe(["attach", "--engine", "auto", "--mode", "cpu", "-d", "1", "--collapsed",
+                    "-o", out, pid], ready=False, prefix=NO_BPF)
+    s = expect_success(p, timeout=60)
+    lines = [l for l in p.stderr.splitlines() if l.strip()]
+    check(len(lines) == 1 and "--engine auto" in lines[0] and "reader" in lines[0]
+          and "CAP_BPF" in lines[0], "auto's fallback, expected one line:\n%s", p.stderr)
+    col = Collapsed(out)
+    check(col.total > 0, "no samples from the reader")
+    # auto in wall mode: the reader, said once
+    p = ctx.strobe(["attach", "--engine", "auto", "-d", "1", "--collapsed", "-o", out, pid],
+                   ready=False)
+    expect_success(p, timeout=60)
+    lines = [l for l in p.stderr.splitlines() if l.strip()]
+    check(len(lines) == 1 and "--engine auto" in lines[0], "auto in wall mode, expected one "
+          "line:\n%s", p.stderr)
