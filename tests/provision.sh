@@ -11,6 +11,7 @@
 #      python3.11 and python3.11d (libpython3.11-dev, libpython3.11-dbg: the
 #      tests compile a small C extension against each interpreter's own
 #      headers) and python3-numpy for /usr/bin/python3 (BLAS frames);
+#      clang, bpftool and libbpf-dev to build --engine bpf (src/bpf/);
 #      man-db, groff-base, zsh and fish for the installed man page and shell
 #      completions (tests/functional/cases_install.py); libbz2-dev for make
 #      static; dpkg-dev and lintian for make deb (tests/packaging/deb.sh);
@@ -92,6 +93,11 @@ command -v hg >/dev/null || need_pkgs+=(mercurial)
 command -v gcc >/dev/null || need_pkgs+=(gcc)
 [[ -e /usr/include/elfutils/libdwfl.h ]] || need_pkgs+=(libdw-dev)
 [[ -e /usr/include/libiberty/demangle.h ]] || need_pkgs+=(libiberty-dev)
+# --engine bpf: the BPF program is built with clang's BPF target, its
+# skeleton with bpftool, and strobe links libbpf (src/bpf/)
+command -v clang >/dev/null || need_pkgs+=(clang)
+command -v bpftool >/dev/null || need_pkgs+=(bpftool)
+[[ -e /usr/include/bpf/libbpf.h ]] || need_pkgs+=(libbpf-dev)
 # make install's man page and completions (tests/functional/cases_install.py):
 # man and groff render the page, zsh and fish run their completions
 command -v man >/dev/null || need_pkgs+=(man-db)

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <sys/auxv.h>
 
+#include <bpf/libbpf.h>
 #include <curses.h>
 #include <elfutils/libdwfl.h>
 #include <zlib.h>
@@ -30,8 +31,9 @@ int cmd_version(const char *first_line)
 	const char *dw = dwfl_version(NULL);
 	fputs(first_line, stdout);
 	printf("built with: libdw %s (--native-stacks), libiberty (C++/Rust demangling), "
-	       "libzstd %s (--binary), zlib %s (--pprof), %s (--live)\n",
-	       dw ? dw : "(unknown)", ZSTD_versionString(), zlibVersion(), curses_version());
+	       "libzstd %s (--binary), zlib %s (--pprof), %s (--live), libbpf %s (--engine bpf)\n",
+	       dw ? dw : "(unknown)", ZSTD_versionString(), zlibVersion(), curses_version(),
+	       libbpf_version_string());
 	/* no program interpreter (AT_BASE 0): make static's build */
 	printf("CPython 3.%d-3.%d, " ARCH ", %s\n", min_minor, max_minor,
 	       getauxval(AT_BASE) ? "dynamically linked" : "statically linked");

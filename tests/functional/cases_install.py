@@ -183,7 +183,7 @@ def t_install_files(ctx):
     check(len(lines) == 3 and re.match(r"^strobe \d+\.\d+\.\d+$", lines[0]),
           "strobe --version: %r", p.stdout)
     for lib in (r"libdw \d+\.\d+", r"libzstd \d+\.\d+\.\d+", r"zlib \d+\.\d+",
-                r"ncurses \d+\.\d+", r"libiberty"):
+                r"ncurses \d+\.\d+", r"libiberty", r"libbpf v?\d+\.\d+"):
         check(re.search(lib, lines[1]), "strobe --version does not name %s: %r", lib, lines[1])
     check(re.match(r"^CPython 3\.8-3\.15, x86-64, (dynamically|statically) linked$", lines[2]),
           "strobe --version: versions line %r", lines[2])

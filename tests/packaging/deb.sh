@@ -61,7 +61,7 @@ field() { dpkg-deb -f "$deb" "$1"; }
 [[ $(field Architecture) == "$arch" ]] || fail "Architecture is '$(field Architecture)', not $arch"
 [[ $(field Section) == devel && $(field Priority) == optional ]] || fail "Section/Priority are '$(field Section)'/'$(field Priority)'"
 depends=$(field Depends)
-for lib in libc6 libdw1 libzstd1 zlib1g libncursesw6; do
+for lib in libc6 libdw1 libzstd1 zlib1g libncursesw6 libbpf1; do
 	[[ ,$depends, =~ ,\ ?$lib[\ ,] ]] || fail "Depends lacks $lib: $depends"
 done
 ok "control: $pkg $version $arch, Depends: $depends"
