@@ -97,26 +97,26 @@ int on_sample(struct bpf_perf_event_data *ctx)
 		}
 	}
 	__u32 n = 0;
-	for (__u32 i = 0; i < STROBE_BPF_MAX_FRAMES; i++) {
-		if (!frame)
-			break;
-		if (i >= maxf) {
-			r->flags |= STROBE_BPF_TRUNCATED;
-			break;
-		}
+	for (__u32 i = 0; i < STROBE_BPF_MAX_FRAMES && i < maxf && frame; i++) {
 		struct strobe_bpf_frame *f = &r->frames[i];
 		f->addr = frame;
-		if (bpf_probe_read_user(f->head, hs & (2 * STROBE_BPF_HEAD_MAX - 1) & 0xff,
+		if (bpf_probe_read_user(f->head, hs & (2 * STROBE_BPF_HEAD_MAX - 1),
 					(const void *)frame)) {
 			r->flags |= STROBE_BPF_READ_FAILED;
+			frame = 0;
 			break;
 		}
 		n = i + 1;
 		__u32 b = back & (STROBE_BPF_HEAD_MAX - 1);
-		if (b > STROBE_BPF_HEAD_MAX - 8)
+		if (b > STROBE_BPF_HEAD_MAX - 8) {
+			frame = 0;
 			break;
+		}
 		frame = *(const __u64 *)(f->head + b);
 	}
+	/* the chain goes on past the bound */
+	if (frame)
+		r->flags |= STROBE_BPF_TRUNCATED;
 	r->nframes = n;
 	if (n > STROBE_BPF_MAX_FRAMES)
 		return 0;

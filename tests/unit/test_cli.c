@@ -682,6 +682,29 @@ TEST(attach_pid)
 	buf_release(&t);
 }
 
+TEST(engine)
+{
+	struct options o;
+	struct buf t = BUF_INIT;
+	CHECK_EQ_INT(parse(&o, &t, ARGV("attach", "1")), CLI_OK);
+	CHECK_EQ_INT(o.engine, ENGINE_READER);
+	CHECK_EQ_INT(parse(&o, &t, ARGV("attach", "--engine", "bpf", "--mode", "cpu", "1")), CLI_OK);
+	CHECK_EQ_INT(o.engine, ENGINE_BPF);
+	CHECK_EQ_INT(parse(&o, &t, ARGV("run", "--engine=auto", "x.py")), CLI_OK);
+	CHECK_EQ_INT(o.engine, ENGINE_AUTO);
+	CHECK_EQ_INT(parse(&o, &t, ARGV("attach", "--engine", "kernel", "1")), CLI_USAGE);
+	CHECK(strstr(t.data, "argument --engine: invalid choice: 'kernel'"));
+	/* bpf: cpu mode only, and not with what needs the reader's loop */
+	CHECK_EQ_INT(parse(&o, &t, ARGV("attach", "--engine", "bpf", "1")), CLI_USAGE);
+	CHECK(strstr(t.data, "error: --engine bpf does not support --mode other than cpu yet"));
+	CHECK_EQ_INT(parse(&o, &t, ARGV("attach", "--engine", "bpf", "--mode", "cpu", "--blocking",
+					"1")), CLI_USAGE);
+	CHECK(strstr(t.data, "error: --engine bpf does not support --blocking yet"));
+	/* auto takes the reader for those, at run time */
+	CHECK_EQ_INT(parse(&o, &t, ARGV("attach", "--engine", "auto", "--mode", "gil", "1")), CLI_OK);
+	buf_release(&t);
+}
+
 TEST(help)
 {
 	struct options o;
@@ -700,7 +723,7 @@ TEST(help)
 				  "[-d SECONDS]\n"
 				  "                  [-a] [--realtime-stats] [--native] [--native-stacks]\n"
 				  "                  [--native-plumbing] [--no-gc] [--opcodes] [--async-aware]\n"
-				  "                  [--subprocesses] [--blocking]\n"
+				  "                  [--subprocesses] [--blocking] [--engine {reader,bpf,auto}]\n"
 				  "                  [--mode {wall,cpu,gil,exception}]\n"
 				  "                  [--async-mode {running,all}] [--pstats | --collapsed |\n"));
 	CHECK(strstr(t.data, "  --live                Interactive TUI profiler (top-like interface, press\n"
@@ -876,6 +899,7 @@ int main(void)
 	RUN(binary_and_replay);
 	RUN(pstats_only_options);
 	RUN(attach_pid);
+	RUN(engine);
 	RUN(help);
 	RUN(version);
 	RUN(describe);

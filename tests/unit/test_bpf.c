@@ -1,0 +1,226 @@
+/* test_bpf.c - the in-kernel sampler (src/bpf/) against a forked child
+ * whose memory the test controls: made-up thread states and frame chains
+ * (no Python), built before the fork so both sides know every address.
+ * Three spinning threads: a short chain (copied whole, heads byte for
+ * byte), a chain longer than the program's bound (cut, marked truncated),
+ * a chain whose link points to unmapped memory (marked as a failed read,
+ * the frames before it kept); then the two-step start of 3.11-3.12 (the
+ * thread state points to a struct holding the frame).  Needs CAP_BPF and
+ * CAP_PERFMON: skipped without them. */
+#include "harness.h"
+
+#include "base/clock.h"
+#include "base/error.h"
+#include "bpf/engine.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define TS_FRAME 24    /* thread state -> first pointer */
+#define DEREF 8        /* the "cframe"'s frame pointer */
+#define BACK 16        /* frame -> caller */
+#define HEAD 48        /* bytes per frame */
+#define LONG_CHAIN 100
+
+struct chain {
+	unsigned char tstate[64];
+	unsigned char cframe[16];
+	unsigned char tstate2[64]; /* its TS_FRAME word points to cframe */
+	unsigned char (*frames)[HEAD];
+	int n;
+};
+
+static struct chain chains[3];
+static uint64_t unmapped;
+
+struct shared {
+	atomic_int tids[3];
+};
+static struct shared *sh;
+
+static void put_u64(unsigned char *p, uint64_t v)
+{
+	memcpy(p, &v, 8);
+}
+
+static void build(struct chain *c, int n, uint64_t last_back)
+{
+	c->n = n;
+	c->frames = calloc((size_t)n, HEAD);
+	for (int i = 0; i < n; i++) {
+		for (int j = 0; j < HEAD; j++)
+			c->frames[i][j] = (unsigned char)(i * 7 + j + n);
+		put_u64(c->frames[i] + BACK, i + 1 < n ? (uint64_t)(uintptr_t)c->frames[i + 1] : last_back);
+	}
+	memset(c->tstate, 0xab, sizeof(c->tstate));
+	put_u64(c->tstate + TS_FRAME, (uint64_t)(uintptr_t)c->frames[0]);
+	memset(c->cframe, 0xcd, sizeof(c->cframe));
+	put_u64(c->cframe + DEREF, (uint64_t)(uintptr_t)c->frames[0]);
+	memset(c->tstate2, 0, sizeof(c->tstate2));
+	put_u64(c->tstate2 + TS_FRAME, (uint64_t)(uintptr_t)c->cframe);
+}
+
+static void *spin(void *arg)
+{
+	int k = (int)(intptr_t)arg;
+	atomic_store(&sh->tids[k], (int)syscall(SYS_gettid));
+	volatile unsigned long x = 0;
+	for (;;)
+		x++;
+	return NULL;
+}
+
+struct seen {
+	pid_t tids[3];
+	int records[3];
+	int good[3];
+	int other;
+	bool deref;
+};
+
+static int on_record(void *ctx, const struct strobe_bpf_record *r)
+{
+	struct seen *s = ctx;
+	int k = -1;
+	for (int i = 0; i < 3; i++)
+		if ((pid_t)r->tid == s->tids[i])
+			k = i;
+	if (k < 0) {
+		s->other++;
+		return 0;
+	}
+	s->records[k]++;
+	const struct chain *c = &chains[k];
+	const unsigned char *ts = s->deref ? c->tstate2 : c->tstate;
+	bool ok = r->head_size == HEAD && r->tstate == (uint64_t)(uintptr_t)ts;
+	uint32_t want_n = k == 1 ? STROBE_BPF_MAX_FRAMES : (uint32_t)c->n;
+	uint32_t want_flags = k == 0 ? 0 : k == 1 ? STROBE_BPF_TRUNCATED : STROBE_BPF_READ_FAILED;
+	ok = ok && r->nframes == want_n && r->flags == want_flags;
+	for (uint32_t i = 0; ok && i < r->nframes; i++)
+		ok = r->frames[i].addr == (uint64_t)(uintptr_t)c->frames[i] &&
+		     memcmp(r->frames[i].head, c->frames[i], HEAD) == 0;
+	if (ok)
+		s->good[k]++;
+	else if (getenv("TEST_BPF_DEBUG"))
+		fprintf(stderr, "k=%d nframes=%u flags=%u\n", k, r->nframes, r->flags);
+	return 0;
+}
+
+/* Sample the child's threads with cfg until each has records (or 5 s). */
+static int sample(pid_t child, const struct strobe_bpf_config *cfg, struct seen *s, bool deref)
+{
+	struct bpf_engine *be;
+	struct errmsg e = { "" };
+	int rc = bpf_engine_open(&be, cfg, &e);
+	if (rc)
+		return rc;
+	s->deref = deref;
+	for (int k = 0; k < 3; k++) {
+		/* the two-step start: the thread state's pointer leads to
+		 * a cframe-like struct holding the frame's address */
+		const unsigned char *ts = deref ? chains[k].tstate2 : chains[k].tstate;
+		CHECK_EQ_INT(bpf_engine_set_thread(be, s->tids[k], (uint64_t)(uintptr_t)ts), 0);
+		CHECK_EQ_INT(bpf_engine_watch(be, s->tids[k], 1000000, &e), 0);
+	}
+	(void)child;
+	uint64_t bad = 0, end = clock_now_ns() + 5000000000ULL;
+	while (clock_now_ns() < end) {
+		clock_sleep_until(clock_now_ns() + 10000000ULL);
+		CHECK_EQ_INT(bpf_engine_drain(be, on_record, s, &bad), 0);
+		if (s->records[0] >= 20 && s->records[1] >= 20 && s->records[2] >= 20)
+			break;
+	}
+	CHECK_EQ_INT((int)bad, 0);
+	struct bpf_engine_stats st;
+	bpf_engine_stats(be, &st);
+	CHECK_EQ_INT((int)st.lost, 0);
+	CHECK_EQ_INT((int)st.events, 3);
+	bpf_engine_close(be);
+	return 0;
+}
+
+TEST(chains)
+{
+	/* where the third chain's last link points: below vm.mmap_min_addr,
+	 * never mapped */
+	unmapped = 0x1000;
+	build(&chains[0], 5, 0);
+	build(&chains[1], LONG_CHAIN, 0);
+	build(&chains[2], 3, unmapped);
+	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	CHECK(sh != MAP_FAILED);
+	pid_t child = fork();
+	if (child == 0) {
+		pthread_t th[3];
+		for (int k = 0; k < 3; k++)
+			pthread_create(&th[k], NULL, spin, (void *)(intptr_t)k);
+		pthread_join(th[0], NULL);
+		_exit(0);
+	}
+	CHECK(child > 0);
+	struct seen s;
+	memset(&s, 0, sizeof(s));
+	uint64_t end = clock_now_ns() + 5000000000ULL;
+	for (int k = 0; k < 3; k++) {
+		while (!atomic_load(&sh->tids[k]) && clock_now_ns() < end)
+			clock_sleep_until(clock_now_ns() + 1000000ULL);
+		s.tids[k] = atomic_load(&sh->tids[k]);
+		CHECK(s.tids[k] > 0);
+	}
+	struct strobe_bpf_config cfg = {
+		.tgid = (uint32_t)child,
+		.ts_frame = TS_FRAME,
+		.frame_deref = STROBE_BPF_ABSENT,
+		.back = BACK,
+		.head_size = HEAD,
+		.max_frames = STROBE_BPF_MAX_FRAMES,
+	};
+	int rc = sample(child, &cfg, &s, false);
+	if (rc == ERR_PERM) {
+		printf("tests/unit/test_bpf.c: skipped (no CAP_BPF/CAP_PERFMON)\n");
+	} else {
+		CHECK_EQ_INT(rc, 0);
+		for (int k = 0; k < 3; k++) {
+			CHECK(s.records[k] >= 20);
+			CHECK_EQ_INT(s.good[k], s.records[k]);
+		}
+		/* the two-step start (3.11-3.12's cframe) */
+		struct seen s2;
+		memset(&s2, 0, sizeof(s2));
+		memcpy(s2.tids, s.tids, sizeof(s.tids));
+		cfg.frame_deref = DEREF;
+		CHECK_EQ_INT(sample(child, &cfg, &s2, true), 0);
+		for (int k = 0; k < 3; k++) {
+			CHECK(s2.records[k] >= 20);
+			CHECK_EQ_INT(s2.good[k], s2.records[k]);
+		}
+		/* a configuration the record cannot hold is refused before loading */
+		struct bpf_engine *be;
+		struct errmsg e = { "" };
+		cfg.head_size = STROBE_BPF_HEAD_MAX + 8;
+		CHECK_EQ_INT(bpf_engine_open(&be, &cfg, &e), ERR_INVAL);
+		cfg.head_size = HEAD;
+		cfg.back = HEAD - 4;
+		CHECK_EQ_INT(bpf_engine_open(&be, &cfg, &e), ERR_INVAL);
+	}
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	for (int k = 0; k < 3; k++)
+		free(chains[k].frames);
+	munmap(sh, sizeof(*sh));
+}
+
+int main(void)
+{
+	RUN(chains);
+	return harness_done();
+}
