@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <linux/perf_event.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -78,6 +79,15 @@ int bpf_engine_open(struct bpf_engine **out, const struct strobe_bpf_config *cfg
 			   "(%u bytes copied, caller link at %u)", cfg->head_size, cfg->back);
 		return ERR_INVAL;
 	}
+	struct strobe_bpf_config c = *cfg;
+	struct stat ns;
+	if (stat("/proc/self/ns/pid", &ns)) {
+		errmsg_set(e, "cannot find strobe's PID namespace (/proc/self/ns/pid): %s",
+			   strerror(errno));
+		return ERR_IO;
+	}
+	c.pidns_dev = ns.st_dev;
+	c.pidns_ino = ns.st_ino;
 	libbpf_set_print(silent);
 	struct bpf_engine *be = calloc(1, sizeof(*be));
 	if (!be)
@@ -95,7 +105,7 @@ int bpf_engine_open(struct bpf_engine **out, const struct strobe_bpf_config *cfg
 		return rc;
 	}
 	uint32_t zero = 0;
-	if (bpf_map_update_elem(bpf_map__fd(be->skel->maps.config), &zero, cfg, BPF_ANY)) {
+	if (bpf_map_update_elem(bpf_map__fd(be->skel->maps.config), &zero, &c, BPF_ANY)) {
 		int rc = load_error(errno, e);
 		bpf_engine_close(be);
 		return rc;

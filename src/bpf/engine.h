@@ -33,7 +33,10 @@ int bpf_engine_open(struct bpf_engine **out, const struct strobe_bpf_config *cfg
 		    struct errmsg *e);
 void bpf_engine_close(struct bpf_engine *be);
 
-/* Thread tid (the kernel's id) has thread state tstate; 0 or ERR_LIMIT
+/* Thread and process ids are those of strobe's /proc (its PID namespace).
+ * cfg's pidns fields are filled here. */
+
+/* Thread tid has thread state tstate; 0 or ERR_LIMIT
  * (the map is full), ERR_IO. */
 int bpf_engine_set_thread(struct bpf_engine *be, pid_t tid, uint64_t tstate);
 void bpf_engine_drop_thread(struct bpf_engine *be, pid_t tid);

@@ -58,10 +58,11 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	const struct strobe_bpf_config *c = bpf_map_lookup_elem(&config, &zero);
 	if (!c)
 		return 0;
-	__u64 id = bpf_get_current_pid_tgid();
-	if ((__u32)(id >> 32) != c->tgid)
+	struct bpf_pidns_info ids;
+	if (bpf_get_ns_current_pid_tgid(c->pidns_dev, c->pidns_ino, &ids, sizeof(ids)) ||
+	    ids.tgid != c->tgid)
 		return 0;
-	__u32 tid = (__u32)id;
+	__u32 tid = ids.pid;
 	const __u64 *ts = bpf_map_lookup_elem(&threads, &tid);
 	if (!ts) {
 		__sync_fetch_and_add(&unknown, 1);

@@ -28,7 +28,11 @@
 #define STROBE_BPF_READ_FAILED 2u /* a read of the thread state or a frame failed */
 
 struct strobe_bpf_config {
-	__u32 tgid;        /* the target's process id (as the kernel's init namespace sees it) */
+	/* the PID namespace strobe sees ids in (its /proc/self/ns/pid):
+	 * the program asks the kernel for the thread's ids there, so they
+	 * are /proc's, in a container too (bpf_engine_open fills them) */
+	__u64 pidns_dev, pidns_ino;
+	__u32 tgid;        /* the target's process id, in that namespace */
 	__u32 ts_frame;    /* thread state -> first pointer (frame, cframe or current_frame) */
 	__u32 frame_deref; /* offset of the frame pointer in what ts_frame points to
 			    * (3.11-3.12: cframe->current_frame), STROBE_BPF_ABSENT if
@@ -36,6 +40,7 @@ struct strobe_bpf_config {
 	__u32 back;        /* frame -> its caller (f_back / previous), < head_size - 7 */
 	__u32 head_size;   /* bytes to copy of each frame, <= STROBE_BPF_HEAD_MAX */
 	__u32 max_frames;  /* <= STROBE_BPF_MAX_FRAMES */
+	__u32 pad;
 };
 
 struct strobe_bpf_frame {
@@ -44,7 +49,7 @@ struct strobe_bpf_frame {
 };
 
 struct strobe_bpf_record {
-	__u32 tid;         /* the kernel's thread id (init namespace) */
+	__u32 tid;         /* the thread's id in strobe's PID namespace */
 	__u32 flags;       /* STROBE_BPF_* */
 	__u32 nframes;     /* frames[0..nframes), innermost first */
 	__u32 head_size;   /* as configured when the record was made */
