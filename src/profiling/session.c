@@ -549,8 +549,11 @@ int profiling_session(const struct options *o, pid_t pid, struct spawn *child)
 		if (have_native)
 			print_native_stats(&native);
 	}
-	char missed[256];
-	missed_line(&res, &fig, missed, sizeof(missed));
+	char missed[256] = "";
+	/* the bpf engine samples each thread as it runs: time off CPU is no
+	 * sample missed (records the ring buffer refused are failed samples) */
+	if (!use_bpf)
+		missed_line(&res, &fig, missed, sizeof(missed));
 	status = profiling_output_close(&out, &prof, missed);
 release:
 	if (have_native)
