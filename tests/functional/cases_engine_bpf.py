@@ -20,7 +20,7 @@ def attach_collapsed(ctx, pid, engine, out, seconds=2, extra=()):
     return p, s, Collapsed(ctx.path(out))
 
 
-@case("engine_bpf_cpu", quick=True)
+@case("engine_bpf_cpu", quick=True, debug=True)
 def t_engine_bpf_cpu(ctx):
     """--engine bpf --mode cpu on a spinning target: its stack dominates, as with the reader"""
     tgt, ready = ctx.start_target("spin.py")

@@ -1,0 +1,35 @@
+"""bench/bpf/target_cost.sh's target: a fixed piece of work run DEPTH
+frames deep, forever; every PERIOD seconds prints how many pieces it did
+per second of its own CPU time (process_time) and of wall time."""
+import os
+import sys
+import time
+
+DEPTH = int(os.environ.get("DEPTH", "30"))
+PERIOD = float(os.environ.get("PERIOD", "1"))
+
+
+def work(n):
+    x = 0
+    for i in range(200):
+        x += i * n
+    return x
+
+
+def down(d):
+    if d:
+        return down(d - 1)
+    n = 0
+    c0, w0 = time.process_time(), time.monotonic()
+    while True:
+        work(n)
+        n += 1
+        if n % 500 == 0:
+            c, w = time.process_time(), time.monotonic()
+            if w - w0 >= PERIOD:
+                print("%.3f %.0f %.0f" % (w, n / (c - c0), n / (w - w0)), flush=True)
+                n = 0
+                c0, w0 = c, w
+
+
+down(DEPTH)
