@@ -103,8 +103,9 @@ static int record_failed(struct bpf_run *r, enum py_fail why, int rc)
 	return 0;
 }
 
-/* One record: one sample of one thread, or a failed sample. */
-static int on_record(void *ctx, const struct strobe_bpf_record *rec)
+/* One record (or several, of a deep stack): one sample of one thread, or
+ * a failed sample. */
+static int on_sample(void *ctx, const struct bpf_engine_sample *rec)
 {
 	struct bpf_run *r = ctx;
 	struct py_walker *w = r->w;
@@ -120,6 +121,8 @@ static int on_record(void *ctx, const struct strobe_bpf_record *rec)
 		return record_failed(r, rec->nframes ? PY_FAIL_FRAME_READ : PY_FAIL_TSTATE, ERR_FAULT);
 	if (rec->flags & STROBE_BPF_TRUNCATED)
 		return record_failed(r, PY_FAIL_LIMIT, ERR_LIMIT);
+	if (rec->flags & BPF_ENGINE_INCOMPLETE)
+		return record_failed(r, PY_FAIL_OTHER, ERR_CORRUPT); /* a part was lost */
 	if (rec->head_size != py_walker_frame_bytes(w))
 		return record_failed(r, PY_FAIL_OTHER, ERR_CORRUPT);
 	struct sample *s = &r->s;
@@ -131,7 +134,7 @@ static int on_record(void *ctx, const struct strobe_bpf_record *rec)
 	t->interp_id = k->interp_id;
 	t->status = STATUS_ON_CPU | (k->main ? STATUS_MAIN_THREAD : 0);
 	bool objects = w->rt->layout.frame_model == PY_FRAMES_OBJECTS;
-	for (uint32_t i = 0; i < rec->nframes && i < STROBE_BPF_MAX_FRAMES; i++) {
+	for (uint32_t i = 0; i < rec->nframes && i < PY_MAX_FRAMES; i++) {
 		const struct strobe_bpf_frame *f = &rec->frames[i];
 		int rc = objects ? py_walker_object_frame(w, s, t, f->addr, f->head)
 				 : py_walker_frame(w, s, t, f->addr, f->head);
@@ -168,7 +171,9 @@ static int fill_config(const struct py_walker *w, struct strobe_bpf_config *c)
 	}
 	c->back = l->frame_model == PY_FRAMES_INTERP ? l->if_previous : l->fo_back;
 	c->head_size = py_walker_frame_bytes(w);
-	c->max_frames = STROBE_BPF_MAX_FRAMES;
+	/* the reader's bound (a deeper stack fails as it does) */
+	c->max_frames = PY_MAX_FRAMES < STROBE_BPF_MAX_FRAMES * STROBE_BPF_MAX_PARTS ?
+			PY_MAX_FRAMES : STROBE_BPF_MAX_FRAMES * STROBE_BPF_MAX_PARTS;
 	return 0;
 }
 
@@ -230,7 +235,7 @@ int sampler_run_bpf(struct py_walker *w, const struct sampler_sink *sink,
 		}
 		if (now >= next_drain || last) {
 			next_drain = now + DRAIN_NS;
-			int drc = bpf_engine_drain(r.be, on_record, &r, &r.bad);
+			int drc = bpf_engine_drain(r.be, on_sample, &r, &r.bad);
 			if (drc == 1 || res->sink_error || res->target_gone)
 				break;
 			if (drc < 0) {

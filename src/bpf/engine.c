@@ -24,6 +24,17 @@ struct watched {
 	struct bpf_link *link;
 };
 
+/* A sample whose parts are arriving. */
+struct pending {
+	pid_t tid;             /* 0: free */
+	uint64_t sample;
+	uint32_t next_part;
+	uint64_t age;          /* when it started, in records drained */
+	struct bpf_engine_sample head;
+	struct strobe_bpf_frame *frames;
+	size_t n, cap;
+};
+
 struct bpf_engine {
 	struct strobe_sample *skel;
 	struct ring_buffer *rb;
@@ -31,10 +42,13 @@ struct bpf_engine {
 	size_t nev, evcap;
 	uint64_t opened;
 	/* the drain's callback, for the ring buffer's */
-	bpf_engine_record_fn fn;
+	bpf_engine_sample_fn fn;
 	void *ctx;
 	uint64_t *bad;
 	int stop;  /* what the callback returned to stop the drain */
+	uint32_t max_frames;
+	struct pending pend[BPF_ENGINE_PENDING];
+	uint64_t drained;
 };
 
 static int on_record(void *ctx, void *data, size_t len);
@@ -73,7 +87,8 @@ int bpf_engine_open(struct bpf_engine **out, const struct strobe_bpf_config *cfg
 {
 	*out = NULL;
 	if (cfg->head_size > STROBE_BPF_HEAD_MAX || cfg->back > STROBE_BPF_HEAD_MAX - 8 ||
-	    cfg->back + 8 > cfg->head_size || cfg->max_frames > STROBE_BPF_MAX_FRAMES ||
+	    cfg->back + 8 > cfg->head_size ||
+	    cfg->max_frames > STROBE_BPF_MAX_FRAMES * STROBE_BPF_MAX_PARTS ||
 	    cfg->max_frames == 0) {
 		errmsg_set(e, "this Python's frames do not fit the BPF program's record "
 			   "(%u bytes copied, caller link at %u)", cfg->head_size, cfg->back);
@@ -92,6 +107,7 @@ int bpf_engine_open(struct bpf_engine **out, const struct strobe_bpf_config *cfg
 	struct bpf_engine *be = calloc(1, sizeof(*be));
 	if (!be)
 		return ERR_NOMEM;
+	be->max_frames = cfg->max_frames;
 	be->skel = strobe_sample__open();
 	if (!be->skel) {
 		int rc = load_error(errno, e);
@@ -129,6 +145,8 @@ void bpf_engine_close(struct bpf_engine *be)
 		close(be->ev[i].fd);
 	}
 	free(be->ev);
+	for (int i = 0; i < BPF_ENGINE_PENDING; i++)
+		free(be->pend[i].frames);
 	ring_buffer__free(be->rb);
 	strobe_sample__destroy(be->skel);
 	free(be);
@@ -219,17 +237,10 @@ void bpf_engine_prune(struct bpf_engine *be, const pid_t *alive, size_t n)
 	be->nev = k;
 }
 
-static int on_record(void *ctx, void *data, size_t len)
+/* Hand a finished sample to the callback; non-zero stops the drain. */
+static int deliver(struct bpf_engine *be, const struct bpf_engine_sample *smp)
 {
-	struct bpf_engine *be = ctx;
-	const struct strobe_bpf_record *r = data;
-	size_t head = STROBE_BPF_RECORD_SIZE(0);
-	if (len < head || r->nframes > STROBE_BPF_MAX_FRAMES ||
-	    len != STROBE_BPF_RECORD_SIZE(r->nframes) || r->head_size > STROBE_BPF_HEAD_MAX) {
-		(*be->bad)++;
-		return 0;
-	}
-	int rc = be->fn(be->ctx, r);
+	int rc = be->fn(be->ctx, smp);
 	if (rc) {
 		be->stop = rc;
 		return -1;
@@ -237,7 +248,112 @@ static int on_record(void *ctx, void *data, size_t len)
 	return 0;
 }
 
-int bpf_engine_drain(struct bpf_engine *be, bpf_engine_record_fn fn, void *ctx, uint64_t *bad)
+/* Give up the sample of slot p (a part of it was lost): the callback
+ * sees it as incomplete. */
+static int give_up(struct bpf_engine *be, struct pending *p)
+{
+	struct bpf_engine_sample smp = p->head;
+	smp.flags |= BPF_ENGINE_INCOMPLETE;
+	smp.frames = p->frames;
+	smp.nframes = (uint32_t)p->n;
+	p->tid = 0;
+	p->n = 0;
+	return deliver(be, &smp);
+}
+
+static struct pending *pending_of(struct bpf_engine *be, pid_t tid)
+{
+	for (int i = 0; i < BPF_ENGINE_PENDING; i++)
+		if (be->pend[i].tid == tid)
+			return &be->pend[i];
+	return NULL;
+}
+
+static int on_record(void *ctx, void *data, size_t len)
+{
+	struct bpf_engine *be = ctx;
+	const struct strobe_bpf_record *r = data;
+	be->drained++;
+	size_t head = STROBE_BPF_RECORD_SIZE(0);
+	if (len < head || r->nframes > STROBE_BPF_MAX_FRAMES ||
+	    len != STROBE_BPF_RECORD_SIZE(r->nframes) || r->head_size > STROBE_BPF_HEAD_MAX ||
+	    r->tid == 0 || r->tid > INT32_MAX || r->part >= STROBE_BPF_MAX_PARTS) {
+		(*be->bad)++;
+		return 0;
+	}
+	pid_t tid = (pid_t)r->tid;
+	struct pending *p = pending_of(be, tid);
+	struct bpf_engine_sample smp = {
+		.tid = r->tid,
+		.flags = r->flags & ~STROBE_BPF_MORE,
+		.head_size = r->head_size,
+		.nframes = r->nframes,
+		.tstate = r->tstate,
+		.time_ns = r->time_ns,
+		.frames = r->frames,
+	};
+	if (r->part == 0) {
+		/* a thread's new sample: what it had pending lost a part */
+		if (p && give_up(be, p))
+			return -1;
+		if (!(r->flags & STROBE_BPF_MORE))
+			return deliver(be, &smp); /* whole in one record: no copy */
+		if (!p) {
+			p = pending_of(be, 0);
+			if (!p) {
+				/* the oldest sample in the making is given up */
+				p = &be->pend[0];
+				for (int i = 1; i < BPF_ENGINE_PENDING; i++)
+					if (be->pend[i].age < p->age)
+						p = &be->pend[i];
+				if (give_up(be, p))
+					return -1;
+			}
+		}
+		p->tid = tid;
+		p->sample = r->sample;
+		p->next_part = 0;
+		p->age = be->drained;
+		p->head = smp;
+		p->n = 0;
+	} else if (!p || p->sample != r->sample || p->next_part != r->part ||
+		   p->head.head_size != r->head_size || p->head.tstate != r->tstate) {
+		/* a part of a sample whose start was lost or given up */
+		(*be->bad)++;
+		if (p && p->sample != r->sample && give_up(be, p))
+			return -1;
+		return 0;
+	}
+	if (p->n + r->nframes > be->max_frames) {
+		(*be->bad)++;
+		return give_up(be, p);
+	}
+	if (p->n + r->nframes > p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 256;
+		while (cap < p->n + r->nframes)
+			cap *= 2;
+		struct strobe_bpf_frame *f = realloc(p->frames, cap * sizeof(*f));
+		if (!f) {
+			be->stop = ERR_NOMEM;
+			return -1;
+		}
+		p->frames = f;
+		p->cap = cap;
+	}
+	memcpy(p->frames + p->n, r->frames, r->nframes * sizeof(*r->frames));
+	p->n += r->nframes;
+	p->next_part++;
+	p->head.flags |= r->flags & ~STROBE_BPF_MORE;
+	if (r->flags & STROBE_BPF_MORE)
+		return 0;
+	smp = p->head;
+	smp.frames = p->frames;
+	smp.nframes = (uint32_t)p->n;
+	p->tid = 0;
+	return deliver(be, &smp);
+}
+
+int bpf_engine_drain(struct bpf_engine *be, bpf_engine_sample_fn fn, void *ctx, uint64_t *bad)
 {
 	be->fn = fn;
 	be->ctx = ctx;

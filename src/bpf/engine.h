@@ -25,6 +25,10 @@ struct bpf_engine_stats {
 	uint64_t events;   /* perf events opened so far */
 };
 
+/* Samples in the making at once (one per thread being sampled when its
+ * parts are drained); past it the oldest is given up, as incomplete. */
+#define BPF_ENGINE_PENDING 64
+
 /* Load the program with cfg.  0, or ERR_PERM (no CAP_BPF/CAP_PERFMON, or
  * BPF refused to this user), ERR_NOTFOUND (the kernel lacks something the
  * program needs: BPF, ring buffers, perf-event programs), ERR_INVAL (cfg
@@ -50,12 +54,28 @@ void bpf_engine_prune(struct bpf_engine *be, const pid_t *alive, size_t n);
 /* Whether tid is sampled. */
 int bpf_engine_watching(const struct bpf_engine *be, pid_t tid);
 
-/* Hand every record written so far to fn (its length checked to be a
- * whole record of nframes frames first; a bad one is skipped and
- * counted in *bad).  A non-zero return of fn stops the drain and is
- * returned.  Returns 0, fn's value, or ERR_IO. */
-typedef int (*bpf_engine_record_fn)(void *ctx, const struct strobe_bpf_record *r);
-int bpf_engine_drain(struct bpf_engine *be, bpf_engine_record_fn fn, void *ctx, uint64_t *bad);
+/* One sample: its records' frames put together (a stack deeper than
+ * STROBE_BPF_MAX_FRAMES comes in several records). */
+struct bpf_engine_sample {
+	uint32_t tid;          /* strobe's id of the thread */
+	uint32_t flags;        /* STROBE_BPF_TRUNCATED, STROBE_BPF_READ_FAILED,
+				* BPF_ENGINE_INCOMPLETE */
+	uint32_t head_size;
+	uint32_t nframes;
+	uint64_t tstate, time_ns;
+	const struct strobe_bpf_frame *frames; /* innermost first */
+};
+/* A part of the sample was lost (the ring buffer was full): its frames
+ * are not the whole stack. */
+#define BPF_ENGINE_INCOMPLETE 0x100u
+
+/* Hand every sample written so far to fn.  A record is checked first (its
+ * length that of a whole record of nframes frames, its part the one
+ * expected of its thread's sample): a bad one is skipped and counted in
+ * *bad.  A non-zero return of fn stops the drain and is returned.
+ * Returns 0, fn's value, or ERR_IO, ERR_NOMEM. */
+typedef int (*bpf_engine_sample_fn)(void *ctx, const struct bpf_engine_sample *s);
+int bpf_engine_drain(struct bpf_engine *be, bpf_engine_sample_fn fn, void *ctx, uint64_t *bad);
 
 void bpf_engine_stats(const struct bpf_engine *be, struct bpf_engine_stats *st);
 

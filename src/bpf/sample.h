@@ -14,9 +14,12 @@
 
 #include <linux/types.h>
 
-/* Frames copied per sample; a deeper stack is cut there, its record marked
+/* Frames per record: a deeper stack comes in several records (parts) of
+ * one sample, up to STROBE_BPF_MAX_PARTS of them (bpf_loop); a stack
+ * deeper than the configured bound is cut there, its last record marked
  * STROBE_BPF_TRUNCATED. */
 #define STROBE_BPF_MAX_FRAMES 64
+#define STROBE_BPF_MAX_PARTS 128
 /* Bytes copied of each frame at most (the walker's if_size / frame-object
  * read are below it for every supported version: checked at load). */
 #define STROBE_BPF_HEAD_MAX 128
@@ -26,6 +29,7 @@
 /* Record flags */
 #define STROBE_BPF_TRUNCATED 1u  /* the chain went on past the last frame copied */
 #define STROBE_BPF_READ_FAILED 2u /* a read of the thread state or a frame failed */
+#define STROBE_BPF_MORE 4u       /* another part of the same sample follows */
 
 struct strobe_bpf_config {
 	/* the PID namespace strobe sees ids in (its /proc/self/ns/pid):
@@ -39,7 +43,7 @@ struct strobe_bpf_config {
 			    * ts_frame gives the frame itself */
 	__u32 back;        /* frame -> its caller (f_back / previous), < head_size - 7 */
 	__u32 head_size;   /* bytes to copy of each frame, <= STROBE_BPF_HEAD_MAX */
-	__u32 max_frames;  /* <= STROBE_BPF_MAX_FRAMES */
+	__u32 max_frames;  /* frames per sample, <= STROBE_BPF_MAX_FRAMES * STROBE_BPF_MAX_PARTS */
 	__u32 pad;
 };
 
@@ -55,6 +59,9 @@ struct strobe_bpf_record {
 	__u32 head_size;   /* as configured when the record was made */
 	__u64 tstate;      /* the thread state the map gave for tid */
 	__u64 time_ns;     /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u64 sample;      /* the sample's number, the same in each of its parts */
+	__u32 part;        /* this record's place among them, from 0 */
+	__u32 pad;
 	struct strobe_bpf_frame frames[STROBE_BPF_MAX_FRAMES];
 };
 

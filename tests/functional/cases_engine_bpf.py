@@ -99,3 +99,19 @@ def t_engine_bpf_refusals(ctx):
     lines = [l for l in p.stderr.splitlines() if l.strip()]
     check(len(lines) == 1 and "--engine auto" in lines[0], "auto in wall mode, expected one "
           "line:\n%s", p.stderr)
+
+
+@case("engine_bpf_recursion", debug=True)
+def t_engine_bpf_recursion(ctx):
+    """--engine bpf: a 600-deep recursion (ten records a sample) comes out whole"""
+    tgt, ready = ctx.start_target("recursion.py")
+    it, L, depth = ctx.interp, ready["lines"], ready["depth"]
+    check(depth == 600, "target recursed %d deep", depth)
+    p, s, col = attach_collapsed(ctx, ready["pid"], "bpf", "out.txt", seconds=1)
+    check(s["error_rate"] < 1, "error rate %.2f%% with --engine bpf", s["error_rate"])
+    expected = ([frame(it, "recursion.py", "<module>", L["module"]),
+                 frame(it, "recursion.py", "main", L["main"])]
+                + [frame(it, "recursion.py", "recurse", L["rec"])] * (depth - 1)
+                + [frame(it, "recursion.py", "recurse", L["base"]),
+                   frame(it, "recursion.py", "hold", L["hold"])])
+    expect_stack(col, expected, ready["tid"], share=0.98)

@@ -2,7 +2,8 @@
  * whose memory the test controls: made-up thread states and frame chains
  * (no Python), built before the fork so both sides know every address.
  * Three spinning threads: a short chain (copied whole, heads byte for
- * byte), a chain longer than the program's bound (cut, marked truncated),
+ * byte), a chain of 100 frames (whole in two records put together, or cut
+ * and marked truncated at a bound of 64 or 90),
  * a chain whose link points to unmapped memory (marked as a failed read,
  * the frames before it kept); then the two-step start of 3.11-3.12 (the
  * thread state points to a struct holding the frame).  Needs CAP_BPF and
@@ -81,13 +82,14 @@ static void *spin(void *arg)
 
 struct seen {
 	pid_t tids[3];
+	uint32_t want_n[3], want_flags[3];
 	int records[3];
 	int good[3];
 	int other;
 	bool deref;
 };
 
-static int on_record(void *ctx, const struct strobe_bpf_record *r)
+static int on_sample(void *ctx, const struct bpf_engine_sample *r)
 {
 	struct seen *s = ctx;
 	int k = -1;
@@ -102,9 +104,7 @@ static int on_record(void *ctx, const struct strobe_bpf_record *r)
 	const struct chain *c = &chains[k];
 	const unsigned char *ts = s->deref ? c->tstate2 : c->tstate;
 	bool ok = r->head_size == HEAD && r->tstate == (uint64_t)(uintptr_t)ts;
-	uint32_t want_n = k == 1 ? STROBE_BPF_MAX_FRAMES : (uint32_t)c->n;
-	uint32_t want_flags = k == 0 ? 0 : k == 1 ? STROBE_BPF_TRUNCATED : STROBE_BPF_READ_FAILED;
-	ok = ok && r->nframes == want_n && r->flags == want_flags;
+	ok = ok && r->nframes == s->want_n[k] && r->flags == s->want_flags[k];
 	for (uint32_t i = 0; ok && i < r->nframes; i++)
 		ok = r->frames[i].addr == (uint64_t)(uintptr_t)c->frames[i] &&
 		     memcmp(r->frames[i].head, c->frames[i], HEAD) == 0;
@@ -135,7 +135,7 @@ static int sample(pid_t child, const struct strobe_bpf_config *cfg, struct seen 
 	uint64_t bad = 0, end = clock_now_ns() + 5000000000ULL;
 	while (clock_now_ns() < end) {
 		clock_sleep_until(clock_now_ns() + 10000000ULL);
-		CHECK_EQ_INT(bpf_engine_drain(be, on_record, s, &bad), 0);
+		CHECK_EQ_INT(bpf_engine_drain(be, on_sample, s, &bad), 0);
 		if (s->records[0] >= 20 && s->records[1] >= 20 && s->records[2] >= 20)
 			break;
 	}
@@ -169,6 +169,10 @@ TEST(chains)
 	CHECK(child > 0);
 	struct seen s;
 	memset(&s, 0, sizeof(s));
+	/* 64 frames a sample: one record each */
+	uint32_t n64[3] = { 5, 64, 3 }, f64[3] = { 0, STROBE_BPF_TRUNCATED, STROBE_BPF_READ_FAILED };
+	memcpy(s.want_n, n64, sizeof(n64));
+	memcpy(s.want_flags, f64, sizeof(f64));
 	uint64_t end = clock_now_ns() + 5000000000ULL;
 	for (int k = 0; k < 3; k++) {
 		while (!atomic_load(&sh->tids[k]) && clock_now_ns() < end)
@@ -182,7 +186,7 @@ TEST(chains)
 		.frame_deref = STROBE_BPF_ABSENT,
 		.back = BACK,
 		.head_size = HEAD,
-		.max_frames = STROBE_BPF_MAX_FRAMES,
+		.max_frames = 64,
 	};
 	int rc = sample(child, &cfg, &s, false);
 	if (rc == ERR_PERM) {
@@ -193,15 +197,35 @@ TEST(chains)
 			CHECK(s.records[k] >= 20);
 			CHECK_EQ_INT(s.good[k], s.records[k]);
 		}
-		/* the two-step start (3.11-3.12's cframe) */
+		/* the two-step start (3.11-3.12's cframe), and up to the
+		 * reader's 8192 frames: the long chain whole, in two records */
 		struct seen s2;
 		memset(&s2, 0, sizeof(s2));
 		memcpy(s2.tids, s.tids, sizeof(s.tids));
+		uint32_t nall[3] = { 5, LONG_CHAIN, 3 }, fall[3] = { 0, 0, STROBE_BPF_READ_FAILED };
+		memcpy(s2.want_n, nall, sizeof(nall));
+		memcpy(s2.want_flags, fall, sizeof(fall));
 		cfg.frame_deref = DEREF;
+		cfg.max_frames = STROBE_BPF_MAX_FRAMES * STROBE_BPF_MAX_PARTS;
 		CHECK_EQ_INT(sample(child, &cfg, &s2, true), 0);
 		for (int k = 0; k < 3; k++) {
 			CHECK(s2.records[k] >= 20);
 			CHECK_EQ_INT(s2.good[k], s2.records[k]);
+		}
+		/* a bound inside the second record: cut there */
+		struct seen s3;
+		memset(&s3, 0, sizeof(s3));
+		memcpy(s3.tids, s.tids, sizeof(s.tids));
+		uint32_t n90[3] = { 5, 90, 3 };
+		uint32_t f90[3] = { 0, STROBE_BPF_TRUNCATED, STROBE_BPF_READ_FAILED };
+		memcpy(s3.want_n, n90, sizeof(n90));
+		memcpy(s3.want_flags, f90, sizeof(f90));
+		cfg.frame_deref = STROBE_BPF_ABSENT;
+		cfg.max_frames = 90;
+		CHECK_EQ_INT(sample(child, &cfg, &s3, false), 0);
+		for (int k = 0; k < 3; k++) {
+			CHECK(s3.records[k] >= 20);
+			CHECK_EQ_INT(s3.good[k], s3.records[k]);
 		}
 		/* a configuration the record cannot hold is refused before loading */
 		struct bpf_engine *be;
@@ -210,6 +234,9 @@ TEST(chains)
 		CHECK_EQ_INT(bpf_engine_open(&be, &cfg, &e), ERR_INVAL);
 		cfg.head_size = HEAD;
 		cfg.back = HEAD - 4;
+		CHECK_EQ_INT(bpf_engine_open(&be, &cfg, &e), ERR_INVAL);
+		cfg.back = BACK;
+		cfg.max_frames = STROBE_BPF_MAX_FRAMES * STROBE_BPF_MAX_PARTS + 1;
 		CHECK_EQ_INT(bpf_engine_open(&be, &cfg, &e), ERR_INVAL);
 	}
 	kill(child, SIGKILL);
