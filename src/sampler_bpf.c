@@ -157,7 +157,6 @@ static int fill_config(const struct py_walker *w, struct strobe_bpf_config *c)
 {
 	const struct py_layout *l = &w->rt->layout;
 	memset(c, 0, sizeof(*c));
-	c->tgid = (uint32_t)w->rt->pid;
 	c->frame_deref = STROBE_BPF_ABSENT;
 	if (l->ts_current_frame != PY_ABSENT) {
 		c->ts_frame = l->ts_current_frame;

@@ -8,7 +8,6 @@
 #include <string.h>
 #include <unistd.h>
 #include <linux/perf_event.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -94,15 +93,6 @@ int bpf_engine_open(struct bpf_engine **out, const struct strobe_bpf_config *cfg
 			   "(%u bytes copied, caller link at %u)", cfg->head_size, cfg->back);
 		return ERR_INVAL;
 	}
-	struct strobe_bpf_config c = *cfg;
-	struct stat ns;
-	if (stat("/proc/self/ns/pid", &ns)) {
-		errmsg_set(e, "cannot find strobe's PID namespace (/proc/self/ns/pid): %s",
-			   strerror(errno));
-		return ERR_IO;
-	}
-	c.pidns_dev = ns.st_dev;
-	c.pidns_ino = ns.st_ino;
 	libbpf_set_print(silent);
 	struct bpf_engine *be = calloc(1, sizeof(*be));
 	if (!be)
@@ -121,7 +111,7 @@ int bpf_engine_open(struct bpf_engine **out, const struct strobe_bpf_config *cfg
 		return rc;
 	}
 	uint32_t zero = 0;
-	if (bpf_map_update_elem(bpf_map__fd(be->skel->maps.config), &zero, &c, BPF_ANY)) {
+	if (bpf_map_update_elem(bpf_map__fd(be->skel->maps.config), &zero, cfg, BPF_ANY)) {
 		int rc = load_error(errno, e);
 		bpf_engine_close(be);
 		return rc;
@@ -207,7 +197,12 @@ int bpf_engine_watch(struct bpf_engine *be, pid_t tid, uint64_t period_ns, struc
 		errmsg_set(e, "cannot open a perf event on thread %d: %s", (int)tid, strerror(err));
 		return err == ENOENT || err == EOPNOTSUPP ? ERR_NOTFOUND : ERR_IO;
 	}
-	struct bpf_link *link = bpf_program__attach_perf_event(be->skel->progs.on_sample, fd);
+	/* the program knows the thread by this cookie, not by the ids the
+	 * kernel would give it (those of the target's PID namespace, or the
+	 * initial one's): strobe's own */
+	struct bpf_perf_event_opts opts = { .sz = sizeof(opts), .bpf_cookie = (uint64_t)tid };
+	struct bpf_link *link =
+		bpf_program__attach_perf_event_opts(be->skel->progs.on_sample, fd, &opts);
 	if (!link) {
 		int err = errno;
 		close(fd);

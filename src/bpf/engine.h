@@ -37,8 +37,8 @@ int bpf_engine_open(struct bpf_engine **out, const struct strobe_bpf_config *cfg
 		    struct errmsg *e);
 void bpf_engine_close(struct bpf_engine *be);
 
-/* Thread and process ids are those of strobe's /proc (its PID namespace).
- * cfg's pidns fields are filled here. */
+/* Thread ids are those of strobe's /proc (its PID namespace): each perf
+ * event carries its thread's as its BPF cookie. */
 
 /* Thread tid has thread state tstate; 0 or ERR_LIMIT
  * (the map is full), ERR_IO. */

@@ -2,8 +2,8 @@
  *
  * Runs on a per-thread cpu-clock perf event, in the context of the
  * interrupted thread of the target: its Python stack cannot change while
- * it is read.  Looks the thread's id up in `threads` (tid -> thread state
- * address, kept by user space), reads the innermost frame pointer through
+ * it is read.  Looks the thread's id (its event's cookie) up in `threads`
+ * (tid -> thread state address, kept by user space), reads the innermost frame pointer through
  * the offsets of `config`, then follows the chain copying each frame's
  * head into a per-CPU record, STROBE_BPF_MAX_FRAMES frames per record
  * (bpf_loop runs one record's walk per iteration, so a deep stack comes in
@@ -120,17 +120,15 @@ static long one_record(__u32 part, void *arg)
 SEC("perf_event")
 int on_sample(struct bpf_perf_event_data *ctx)
 {
-	(void)ctx;
 	__u32 zero = 0;
 	__sync_fetch_and_add(&runs, 1);
 	const struct strobe_bpf_config *c = bpf_map_lookup_elem(&config, &zero);
 	if (!c)
 		return 0;
-	struct bpf_pidns_info ids;
-	if (bpf_get_ns_current_pid_tgid(c->pidns_dev, c->pidns_ino, &ids, sizeof(ids)) ||
-	    ids.tgid != c->tgid)
-		return 0;
-	__u32 tid = ids.pid;
+	/* the thread's id as strobe knows it (its /proc's, whatever PID
+	 * namespace the target or strobe is in): the cookie its perf event
+	 * was attached with; the event is that thread's alone */
+	__u32 tid = (__u32)bpf_get_attach_cookie(ctx);
 	const __u64 *ts = bpf_map_lookup_elem(&threads, &tid);
 	if (!ts) {
 		__sync_fetch_and_add(&unknown, 1);

@@ -32,11 +32,6 @@
 #define STROBE_BPF_MORE 4u       /* another part of the same sample follows */
 
 struct strobe_bpf_config {
-	/* the PID namespace strobe sees ids in (its /proc/self/ns/pid):
-	 * the program asks the kernel for the thread's ids there, so they
-	 * are /proc's, in a container too (bpf_engine_open fills them) */
-	__u64 pidns_dev, pidns_ino;
-	__u32 tgid;        /* the target's process id, in that namespace */
 	__u32 ts_frame;    /* thread state -> first pointer (frame, cframe or current_frame) */
 	__u32 frame_deref; /* offset of the frame pointer in what ts_frame points to
 			    * (3.11-3.12: cframe->current_frame), STROBE_BPF_ABSENT if
@@ -44,7 +39,6 @@ struct strobe_bpf_config {
 	__u32 back;        /* frame -> its caller (f_back / previous), < head_size - 7 */
 	__u32 head_size;   /* bytes to copy of each frame, <= STROBE_BPF_HEAD_MAX */
 	__u32 max_frames;  /* frames per sample, <= STROBE_BPF_MAX_FRAMES * STROBE_BPF_MAX_PARTS */
-	__u32 pad;
 };
 
 struct strobe_bpf_frame {
@@ -53,7 +47,7 @@ struct strobe_bpf_frame {
 };
 
 struct strobe_bpf_record {
-	__u32 tid;         /* the thread's id in strobe's PID namespace */
+	__u32 tid;         /* the thread's id in strobe's /proc (its perf event's cookie) */
 	__u32 flags;       /* STROBE_BPF_* */
 	__u32 nframes;     /* frames[0..nframes), innermost first */
 	__u32 head_size;   /* as configured when the record was made */

@@ -95,16 +95,19 @@ def check_modes(ctx, tids, pid, prefix=()):
     """cpu, wall and --blocking samples of a target whose own thread ids are
     tids, attached as pid (through prefix, e.g. nsenter)."""
     spin = {tids["spin_a"], tids["spin_b"]}
-    col = _attach(ctx, pid, ["--mode", "cpu", "-a", "-d", "1"], prefix)
-    by_tid = col.tids()
-    check(set(by_tid) <= set(tids.values()), "cpu mode: thread ids %s are not the target's own "
-          "%s", sorted(by_tid), tids)
-    on_spin = sum(by_tid.get(t, 0) for t in spin)
-    check(on_spin >= 300, "cpu mode: only %d samples of the spinning threads in 1 s at 1 kHz\n%s",
-          on_spin, "\n".join(col.summary()))
-    check(by_tid.get(tids["sleeper"], 0) <= 0.2 * on_spin,
-          "cpu mode: the sleeping thread has %d samples, the spinning ones %d",
-          by_tid.get(tids["sleeper"], 0), on_spin)
+    # both engines (--engine bpf: the BPF program finds the threads by
+    # strobe's ids, perf events opened on them from strobe's namespace)
+    for engine in ("reader", "bpf"):
+        col = _attach(ctx, pid, ["--mode", "cpu", "--engine", engine, "-a", "-d", "1"], prefix)
+        by_tid = col.tids()
+        check(set(by_tid) <= set(tids.values()), "cpu mode, %s: thread ids %s are not the "
+              "target's own %s", engine, sorted(by_tid), tids)
+        on_spin = sum(by_tid.get(t, 0) for t in spin)
+        check(on_spin >= 300, "cpu mode, %s: only %d samples of the spinning threads in 1 s at "
+              "1 kHz\n%s", engine, on_spin, "\n".join(col.summary()))
+        check(by_tid.get(tids["sleeper"], 0) <= 0.2 * on_spin,
+              "cpu mode, %s: the sleeping thread has %d samples, the spinning ones %d",
+              engine, by_tid.get(tids["sleeper"], 0), on_spin)
     col = _attach(ctx, pid, ["-a", "-d", "1"], prefix)
     by_tid = col.tids()
     check(by_tid.get(tids["sleeper"], 0) >= 300, "wall mode: %d samples of the sleeping thread",

@@ -181,7 +181,6 @@ TEST(chains)
 		CHECK(s.tids[k] > 0);
 	}
 	struct strobe_bpf_config cfg = {
-		.tgid = (uint32_t)child,
 		.ts_frame = TS_FRAME,
 		.frame_deref = STROBE_BPF_ABSENT,
 		.back = BACK,
