@@ -92,6 +92,15 @@ struct sampler_result {
 	bool interrupted;          /* stopped by Ctrl-C / a signal */
 	bool target_gone;
 	int sink_error;            /* what the sink returned when it stopped us, or 0 */
+	/* --engine bpf: what the kernel side counted (sampler_run_bpf) */
+	struct {
+		uint64_t runs;         /* program runs */
+		uint64_t records;      /* records written */
+		uint64_t lost;         /* records the full ring buffer refused */
+		uint64_t unknown;      /* runs on a thread with no thread state known */
+		uint64_t events;       /* perf events opened (threads watched) */
+		uint64_t bad;          /* records the loader refused (size, order) */
+	} bpf;
 };
 
 /* Sample until done.  Returns 0, or ERR_NOPROC if the target vanished

@@ -263,6 +263,12 @@ int sampler_run_bpf(struct py_walker *w, const struct sampler_sink *sink,
 	struct bpf_engine_stats st;
 	bpf_engine_stats(r.be, &st);
 	/* records the full ring buffer refused are samples lost */
+	res->bpf.runs = st.runs;
+	res->bpf.records = st.kept;
+	res->bpf.lost = st.lost;
+	res->bpf.unknown = st.unknown;
+	res->bpf.events = st.events;
+	res->bpf.bad = r.bad;
 	res->ticks += st.lost;
 	res->failed += st.lost;
 	res->failed_by[PY_FAIL_OTHER] += st.lost;

@@ -318,6 +318,18 @@ static void print_unwinder_stats(const struct py_walker *w, const struct mem_sou
 	printf("%s\n", rule);
 }
 
+/* --realtime-stats with --engine bpf: what the kernel side counted. */
+static void print_bpf_stats(const struct sampler_result *r)
+{
+	printf("  BPF Engine:\n");
+	printf("    Program runs:     %llu (%llu on threads with no thread state known yet)\n",
+	       (unsigned long long)r->bpf.runs, (unsigned long long)r->bpf.unknown);
+	printf("    Records:          %llu (%llu lost to a full ring buffer, %llu refused)\n",
+	       (unsigned long long)r->bpf.records, (unsigned long long)r->bpf.lost,
+	       (unsigned long long)r->bpf.bad);
+	printf("    Threads watched:  %llu\n", (unsigned long long)r->bpf.events);
+}
+
 static int profile_sink_add(void *ctx, const struct sample *s)
 {
 	profile_add_sample(ctx, s);
@@ -545,6 +557,8 @@ int profiling_session(const struct options *o, pid_t pid, struct spawn *child)
 	print_summary(&res, &fig);
 	if (o->realtime_stats) {
 		print_unwinder_stats(&w, &mem, &res);
+		if (use_bpf)
+			print_bpf_stats(&res);
 		print_pause_stats(&pausing);
 		if (have_native)
 			print_native_stats(&native);
