@@ -135,9 +135,10 @@ static int on_sample(void *ctx, const struct bpf_engine_sample *rec)
 	t->status = STATUS_ON_CPU | (k->main ? STATUS_MAIN_THREAD : 0);
 	bool objects = w->rt->layout.frame_model == PY_FRAMES_OBJECTS;
 	for (uint32_t i = 0; i < rec->nframes && i < PY_MAX_FRAMES; i++) {
-		const struct strobe_bpf_frame *f = &rec->frames[i];
-		int rc = objects ? py_walker_object_frame(w, s, t, f->addr, f->head)
-				 : py_walker_frame(w, s, t, f->addr, f->head);
+		raddr_t addr = bpf_engine_frame_addr(rec, i);
+		const unsigned char *head = bpf_engine_frame_head(rec, i);
+		int rc = objects ? py_walker_object_frame(w, s, t, addr, head)
+				 : py_walker_frame(w, s, t, addr, head);
 		if (rc) {
 			sample_clear(s);
 			return record_failed(r, rc == ERR_CORRUPT ? PY_FAIL_FRAME_BAD : PY_FAIL_OTHER, rc);

@@ -30,8 +30,8 @@ struct pending {
 	uint32_t next_part;
 	uint64_t age;          /* when it started, in records drained */
 	struct bpf_engine_sample head;
-	struct strobe_bpf_frame *frames;
-	size_t n, cap;
+	unsigned char *frames;  /* n frames of head.stride bytes */
+	size_t n, cap;          /* in frames */
 };
 
 struct bpf_engine {
@@ -269,9 +269,9 @@ static int on_record(void *ctx, void *data, size_t len)
 	struct bpf_engine *be = ctx;
 	const struct strobe_bpf_record *r = data;
 	be->drained++;
-	size_t head = STROBE_BPF_RECORD_SIZE(0);
-	if (len < head || r->nframes > STROBE_BPF_MAX_FRAMES ||
-	    len != STROBE_BPF_RECORD_SIZE(r->nframes) || r->head_size > STROBE_BPF_HEAD_MAX ||
+	if (len < STROBE_BPF_RECORD_HEAD || r->nframes > STROBE_BPF_MAX_FRAMES ||
+	    r->head_size > STROBE_BPF_HEAD_MAX || r->stride != STROBE_BPF_STRIDE(r->head_size) ||
+	    len != STROBE_BPF_RECORD_SIZE((size_t)r->nframes, r->stride) ||
 	    r->tid == 0 || r->tid > INT32_MAX || r->part >= STROBE_BPF_MAX_PARTS) {
 		(*be->bad)++;
 		return 0;
@@ -285,7 +285,8 @@ static int on_record(void *ctx, void *data, size_t len)
 		.nframes = r->nframes,
 		.tstate = r->tstate,
 		.time_ns = r->time_ns,
-		.frames = r->frames,
+		.frames = r->data,
+		.stride = r->stride,
 	};
 	if (r->part == 0) {
 		/* a thread's new sample: what it had pending lost a part */
@@ -327,7 +328,7 @@ static int on_record(void *ctx, void *data, size_t len)
 		size_t cap = p->cap ? p->cap * 2 : 256;
 		while (cap < p->n + r->nframes)
 			cap *= 2;
-		struct strobe_bpf_frame *f = realloc(p->frames, cap * sizeof(*f));
+		unsigned char *f = realloc(p->frames, cap * STROBE_BPF_STRIDE_MAX);
 		if (!f) {
 			be->stop = ERR_NOMEM;
 			return -1;
@@ -335,7 +336,7 @@ static int on_record(void *ctx, void *data, size_t len)
 		p->frames = f;
 		p->cap = cap;
 	}
-	memcpy(p->frames + p->n, r->frames, r->nframes * sizeof(*r->frames));
+	memcpy(p->frames + p->n * r->stride, r->data, (size_t)r->nframes * r->stride);
 	p->n += r->nframes;
 	p->next_part++;
 	p->head.flags |= r->flags & ~STROBE_BPF_MORE;

@@ -63,8 +63,24 @@ struct bpf_engine_sample {
 	uint32_t head_size;
 	uint32_t nframes;
 	uint64_t tstate, time_ns;
-	const struct strobe_bpf_frame *frames; /* innermost first */
+	/* nframes frames, innermost first, each stride bytes: its address
+	 * (bpf_engine_frame_addr), then head_size bytes of it */
+	const unsigned char *frames;
+	uint32_t stride;
 };
+
+static inline uint64_t bpf_engine_frame_addr(const struct bpf_engine_sample *s, uint32_t i)
+{
+	uint64_t a;
+	__builtin_memcpy(&a, s->frames + (size_t)i * s->stride, 8);
+	return a;
+}
+
+static inline const unsigned char *bpf_engine_frame_head(const struct bpf_engine_sample *s,
+							  uint32_t i)
+{
+	return s->frames + (size_t)i * s->stride + 8;
+}
 /* A part of the sample was lost (the ring buffer was full): its frames
  * are not the whole stack. */
 #define BPF_ENGINE_INCOMPLETE 0x100u

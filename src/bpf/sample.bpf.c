@@ -5,10 +5,11 @@
  * it is read.  Looks the thread's id (its event's cookie) up in `threads`
  * (tid -> thread state address, kept by user space), reads the innermost frame pointer through
  * the offsets of `config`, then follows the chain copying each frame's
- * head into a per-CPU record, STROBE_BPF_MAX_FRAMES frames per record
- * (bpf_loop runs one record's walk per iteration, so a deep stack comes in
- * several records of one sample, up to config.max_frames), and hands the
- * used part of each record to the ring buffer without waking the reader
+ * head into a per-CPU record (bpf_loop, one frame per iteration, so the
+ * verifier checks the step once), STROBE_BPF_MAX_FRAMES frames per record
+ * (a deep stack comes in several records of one sample, up to
+ * config.max_frames), and hands the used part of each record to the ring
+ * buffer without waking the reader
  * (it drains in batches: a wake-up per record costs 9-24% of a core,
  * bench/bpf/).
  *
@@ -54,67 +55,82 @@ __u64 runs = 0, kept = 0, lost = 0, unknown = 0;
 /* samples numbered across CPUs */
 __u64 samples = 0;
 
-/* One sample's walk between records (scalars only). */
+/* One sample's walk (scalars only: bpf_loop's context). */
 struct walk {
 	__u64 frame;     /* the next frame to copy, 0 at the chain's end */
 	__u64 tstate, time_ns, sample;
-	__u32 tid, flags, total, max_total, hs, back;
+	__u32 tid, flags, total, max_total, hs, back, stride;
+	__u32 n;         /* frames in the record being filled */
+	__u32 part;      /* its number */
 };
 
-/* bpf_loop's body: copy up to STROBE_BPF_MAX_FRAMES frames into one record
- * and output it; 0 to go on with another record, 1 when done. */
-static long one_record(__u32 part, void *arg)
+/* Output the record being filled (w->n frames); more: another follows. */
+static __always_inline int flush(struct walk *w, struct strobe_bpf_record *r, int more)
 {
+	__u32 n = w->n;
+	r->tid = w->tid;
+	r->flags = w->flags | (more ? STROBE_BPF_MORE : 0);
+	r->nframes = n;
+	r->head_size = w->hs;
+	r->stride = w->stride;
+	r->pad = 0;
+	r->tstate = w->tstate;
+	r->time_ns = w->time_ns;
+	r->sample = w->sample;
+	r->part = w->part;
+	r->pad2 = 0;
+	if (n > STROBE_BPF_MAX_FRAMES)
+		return -1;
+	__u64 size = STROBE_BPF_RECORD_SIZE((__u64)n, w->stride & 0xff);
+	if (size > sizeof(*r))
+		return -1;
+	if (bpf_ringbuf_output(&records, r, size, BPF_RB_NO_WAKEUP)) {
+		__sync_fetch_and_add(&lost, 1);
+		return -1;
+	}
+	__sync_fetch_and_add(&kept, 1);
+	w->part++;
+	w->n = 0;
+	return 0;
+}
+
+/* bpf_loop's body, once per frame (verified once, whatever the depth):
+ * copy the next frame into the record, output the record when it is
+ * full and the chain goes on, or when the chain ends (or reaches the
+ * bound, or a read fails).  0 to go on, 1 when done. */
+static long one_frame(__u32 index, void *arg)
+{
+	(void)index;
 	struct walk *w = arg;
 	__u32 zero = 0;
 	struct strobe_bpf_record *r = bpf_map_lookup_elem(&scratch, &zero);
 	if (!r)
 		return 1;
-	__u32 hs = w->hs, back = w->back;
-	if (hs > STROBE_BPF_HEAD_MAX || back > STROBE_BPF_HEAD_MAX - 8)
-		return 1;
-	r->tid = w->tid;
-	r->head_size = hs;
-	r->tstate = w->tstate;
-	r->time_ns = w->time_ns;
-	r->sample = w->sample;
-	r->part = part;
-	r->pad = 0;
-	__u64 frame = w->frame;
-	__u32 n = 0;
-	for (__u32 i = 0; i < STROBE_BPF_MAX_FRAMES && frame && w->total + i < w->max_total; i++) {
-		struct strobe_bpf_frame *f = &r->frames[i];
-		f->addr = frame;
-		if (bpf_probe_read_user(f->head, hs & (2 * STROBE_BPF_HEAD_MAX - 1),
-					(const void *)frame)) {
-			w->flags |= STROBE_BPF_READ_FAILED;
-			frame = 0;
-			break;
-		}
-		n = i + 1;
-		__u32 b = back & (STROBE_BPF_HEAD_MAX - 1);
-		if (b > STROBE_BPF_HEAD_MAX - 8) {
-			frame = 0;
-			break;
-		}
-		frame = *(const __u64 *)(f->head + b);
-	}
-	w->total += n;
-	w->frame = frame;
-	int more = frame && w->total < w->max_total && part + 1 < STROBE_BPF_MAX_PARTS;
-	/* the chain goes on past the bound */
-	if (frame && !more)
-		w->flags |= STROBE_BPF_TRUNCATED;
-	r->flags = w->flags | (more ? STROBE_BPF_MORE : 0);
-	r->nframes = n;
-	if (n > STROBE_BPF_MAX_FRAMES)
-		return 1;
-	if (bpf_ringbuf_output(&records, r, STROBE_BPF_RECORD_SIZE(n), BPF_RB_NO_WAKEUP)) {
-		__sync_fetch_and_add(&lost, 1);
+	if (!w->frame || w->total >= w->max_total) {
+		if (w->frame)
+			w->flags |= STROBE_BPF_TRUNCATED; /* the chain goes on past the bound */
+		flush(w, r, 0);
 		return 1;
 	}
-	__sync_fetch_and_add(&kept, 1);
-	return more ? 0 : 1;
+	__u32 hs = w->hs, back = w->back, stride = w->stride;
+	__u32 off = w->n * stride;
+	if (hs > STROBE_BPF_HEAD_MAX || back > STROBE_BPF_HEAD_MAX - 8 ||
+	    off > STROBE_BPF_DATA_MAX - STROBE_BPF_STRIDE_MAX)
+		return 1;
+	*(__u64 *)(r->data + off) = w->frame;
+	__u8 *head = r->data + off + 8;
+	if (bpf_probe_read_user(head, hs & (2 * STROBE_BPF_HEAD_MAX - 1), (const void *)w->frame)) {
+		w->flags |= STROBE_BPF_READ_FAILED;
+		flush(w, r, 0);
+		return 1;
+	}
+	w->n++;
+	w->total++;
+	w->frame = *(const __u64 *)(head + (back & (STROBE_BPF_HEAD_MAX - 1)));
+	if (w->n >= STROBE_BPF_MAX_FRAMES && w->frame && w->total < w->max_total &&
+	    flush(w, r, 1))
+		return 1;
+	return 0;
 }
 
 SEC("perf_event")
@@ -142,7 +158,10 @@ int on_sample(struct bpf_perf_event_data *ctx)
 		.max_total = c->max_frames,
 		.hs = c->head_size,
 		.back = c->back,
+		.stride = STROBE_BPF_STRIDE(c->head_size),
 	};
+	if (w.max_total > STROBE_BPF_MAX_FRAMES * STROBE_BPF_MAX_PARTS)
+		w.max_total = STROBE_BPF_MAX_FRAMES * STROBE_BPF_MAX_PARTS;
 	__u64 frame = 0;
 	if (bpf_probe_read_user(&frame, sizeof(frame), (const void *)(w.tstate + c->ts_frame))) {
 		w.flags |= STROBE_BPF_READ_FAILED;
@@ -156,6 +175,7 @@ int on_sample(struct bpf_perf_event_data *ctx)
 		}
 	}
 	w.frame = frame;
-	bpf_loop(STROBE_BPF_MAX_PARTS, one_record, &w, 0);
+	/* a frame per iteration, and one more to output the last record */
+	bpf_loop(w.max_total + 1, one_frame, &w, 0);
 	return 0;
 }

@@ -41,27 +41,31 @@ struct strobe_bpf_config {
 	__u32 max_frames;  /* frames per sample, <= STROBE_BPF_MAX_FRAMES * STROBE_BPF_MAX_PARTS */
 };
 
-struct strobe_bpf_frame {
-	__u64 addr;                                /* the frame in the target */
-	__u8 head[STROBE_BPF_HEAD_MAX];            /* its first head_size bytes */
-};
+/* Each frame in a record: its address (8 bytes), then its first head_size
+ * bytes, padded to 8: STROBE_BPF_STRIDE(head_size) bytes a frame, so a
+ * record carries no more than the version needs (3.11+: 80-88 bytes a
+ * frame, not the 136 of the largest). */
+#define STROBE_BPF_STRIDE(hs) (8u + (((hs) + 7u) & ~7u))
+#define STROBE_BPF_STRIDE_MAX STROBE_BPF_STRIDE(STROBE_BPF_HEAD_MAX)
+#define STROBE_BPF_DATA_MAX (STROBE_BPF_MAX_FRAMES * STROBE_BPF_STRIDE_MAX)
 
 struct strobe_bpf_record {
 	__u32 tid;         /* the thread's id in strobe's /proc (its perf event's cookie) */
 	__u32 flags;       /* STROBE_BPF_* */
 	__u32 nframes;     /* frames[0..nframes), innermost first */
 	__u32 head_size;   /* as configured when the record was made */
+	__u32 stride;      /* STROBE_BPF_STRIDE(head_size) */
+	__u32 pad;
 	__u64 tstate;      /* the thread state the map gave for tid */
 	__u64 time_ns;     /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
 	__u64 sample;      /* the sample's number, the same in each of its parts */
 	__u32 part;        /* this record's place among them, from 0 */
-	__u32 pad;
-	struct strobe_bpf_frame frames[STROBE_BPF_MAX_FRAMES];
+	__u32 pad2;
+	__u8 data[STROBE_BPF_DATA_MAX]; /* nframes frames of stride bytes */
 };
 
-/* Bytes of a record of n frames in the ring buffer. */
-#define STROBE_BPF_RECORD_SIZE(n) \
-	(sizeof(struct strobe_bpf_record) - \
-	 (STROBE_BPF_MAX_FRAMES - (n)) * sizeof(struct strobe_bpf_frame))
+/* Bytes of a record of n frames of stride bytes in the ring buffer. */
+#define STROBE_BPF_RECORD_HEAD (sizeof(struct strobe_bpf_record) - STROBE_BPF_DATA_MAX)
+#define STROBE_BPF_RECORD_SIZE(n, stride) (STROBE_BPF_RECORD_HEAD + (n) * (stride))
 
 #endif

@@ -83,6 +83,7 @@ static void *spin(void *arg)
 struct seen {
 	pid_t tids[3];
 	uint32_t want_n[3], want_flags[3];
+	uint32_t hs;    /* head bytes copied: HEAD, or less */
 	int records[3];
 	int good[3];
 	int other;
@@ -103,11 +104,13 @@ static int on_sample(void *ctx, const struct bpf_engine_sample *r)
 	s->records[k]++;
 	const struct chain *c = &chains[k];
 	const unsigned char *ts = s->deref ? c->tstate2 : c->tstate;
-	bool ok = r->head_size == HEAD && r->tstate == (uint64_t)(uintptr_t)ts;
+	uint32_t hs = s->hs ? s->hs : HEAD;
+	bool ok = r->head_size == hs && r->tstate == (uint64_t)(uintptr_t)ts;
 	ok = ok && r->nframes == s->want_n[k] && r->flags == s->want_flags[k];
+	ok = ok && r->stride == 8 + ((hs + 7) & ~7u);
 	for (uint32_t i = 0; ok && i < r->nframes; i++)
-		ok = r->frames[i].addr == (uint64_t)(uintptr_t)c->frames[i] &&
-		     memcmp(r->frames[i].head, c->frames[i], HEAD) == 0;
+		ok = bpf_engine_frame_addr(r, i) == (uint64_t)(uintptr_t)c->frames[i] &&
+		     memcmp(bpf_engine_frame_head(r, i), c->frames[i], hs) == 0;
 	if (ok)
 		s->good[k]++;
 	else if (getenv("TEST_BPF_DEBUG"))
@@ -221,6 +224,8 @@ TEST(chains)
 		memcpy(s3.want_flags, f90, sizeof(f90));
 		cfg.frame_deref = STROBE_BPF_ABSENT;
 		cfg.max_frames = 90;
+		/* and a head size that is no multiple of 8 (frames padded) */
+		cfg.head_size = s3.hs = HEAD - 5;
 		CHECK_EQ_INT(sample(child, &cfg, &s3, false), 0);
 		for (int k = 0; k < 3; k++) {
 			CHECK(s3.records[k] >= 20);
@@ -230,6 +235,7 @@ TEST(chains)
 		struct bpf_engine *be;
 		struct errmsg e = { "" };
 		cfg.head_size = STROBE_BPF_HEAD_MAX + 8;
+		cfg.max_frames = 64;
 		CHECK_EQ_INT(bpf_engine_open(&be, &cfg, &e), ERR_INVAL);
 		cfg.head_size = HEAD;
 		cfg.back = HEAD - 4;
