@@ -4,7 +4,8 @@ records with the walker.  Same outputs and summary as the reader; only
 --mode cpu so far.  Needs root (CI runs as root): CAP_BPF and CAP_PERFMON."""
 import re
 
-from cases import case, expect_stack, expect_success, spin_stack
+from cases import (case, chain_stack, expect_only_tids, expect_stack, expect_success,
+                   run_collapsed, spin_stack)
 from harness import Collapsed, check, fn, frame, one_line_error
 
 # strobe without the capabilities BPF needs (out of the bounding set, so
@@ -115,3 +116,16 @@ def t_engine_bpf_recursion(ctx):
                 + [frame(it, "recursion.py", "recurse", L["base"]),
                    frame(it, "recursion.py", "hold", L["hold"])])
     expect_stack(col, expected, ready["tid"], share=0.98)
+
+
+@case("engine_bpf_run_chain")
+def t_engine_bpf_run_chain(ctx):
+    """run --engine bpf: from the interpreter's start, the exact chain through method, closure,
+    staticmethod, lambda"""
+    p, ready, out = run_collapsed(ctx, "chain.py", opts=("-d", "2", "--mode", "cpu",
+                                                         "--engine", "bpf"))
+    s = expect_success(p)
+    col = Collapsed(out)
+    expect_only_tids(col, [ready["tid"]])
+    check(col.total <= s["samples"], "%d stacks from %d samples", col.total, s["samples"])
+    expect_stack(col, chain_stack(ctx.interp, ready["lines"]), ready["tid"])
