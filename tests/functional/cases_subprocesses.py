@@ -93,6 +93,16 @@ def release_when_sampled(ctx, workers, go, timeout=60):
     open(ctx.path(go), "w").close()
 
 
+def expect_in_stack(path, func_prefix, least, what):
+    """The collapsed file at path has at least `least` samples with a frame
+    starting with func_prefix ('file:func:') anywhere in their stack."""
+    col = Collapsed(path)
+    n = col.count(lambda t, fr: any(f.startswith(func_prefix) for f in fr))
+    check(n >= least, "%s: only %d samples in %s (want >= %d)\n%s", what, n, func_prefix, least,
+          "\n".join(col.summary()))
+    return col
+
+
 def child_leaf(ctx):
     return "<string>:%s:" % fn(ctx.interp, "child_spin")
 
@@ -141,10 +151,14 @@ def t_subprocess_run(ctx):
     check(mode != "pool" or len(set(workers)) == 2, "pool worker pids %s", workers)
     for w in workers:
         started(p, w)
-        # each worker spins 1 s at 1 kHz once its profiler samples (how soon a
-        # profiler starts is subprocess_quick's matter)
-        expect_leaf(ctx.path("out_%d.txt" % w), frame(it, "children.py", "pool_work",
-                                                      L["pool_work"]), 50, "worker %d" % w)
+        # in pool_work: the barrier, waiting until its profiler has slept
+        # between samples 30 times, then spinning 1 s at 1 kHz (how soon a
+        # profiler starts is subprocess_quick's matter). 20, not more: with
+        # both tests' workers spinning on 2 cores, the profilers were seen
+        # starved through the spin (1 and 15 samples of it, their parent
+        # missing 42-44% of its ticks); a child not followed has none.
+        expect_in_stack(ctx.path("out_%d.txt" % w), "children.py:%s:" % fn(it, "pool_work"), 20,
+                        "worker %d" % w)
     started(p, child)
     # 1 s of spinning after the interpreter's start-up (CHILD_SPIN)
     expect_leaf(ctx.path("out_%d.txt" % child), child_leaf(ctx), 50, "python -c child %d" % child)
@@ -179,8 +193,8 @@ def t_subprocess_spawn(ctx):
     it, L = ctx.interp, ready["lines"]
     for w in ready["workers"]:
         started(p, w)
-        expect_leaf(ctx.path("out_%d.txt" % w), frame(it, "children.py", "pool_work",
-                                                      L["pool_work"]), 50, "worker %d" % w)
+        expect_in_stack(ctx.path("out_%d.txt" % w), "children.py:%s:" % fn(it, "pool_work"), 20,
+                        "worker %d" % w)
     ignored(ctx, p, nonpy)
 
 
