@@ -58,6 +58,13 @@ all: $(BUILD)/strobe $(BUILD)/tools/record_snapshot $(BUILD)/share/.generated
 # V=1 shows the commands
 Q = $(if $(V),,@)
 
+# one C file to an object (strobe's sources, the generated ones, packaging/)
+define compile_c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -c -o $@ $<
+endef
+
 $(BUILD)/strobe: $(OBJS)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -76,9 +83,7 @@ $(BUILD)/gen/terminfo_entries.c: tools/gen_terminfo.py
 	$(Q)$(PYTHON) tools/gen_terminfo.py $@
 
 $(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
-	@mkdir -p $(dir $@)
-	@echo "  CC      $<"
-	$(Q)$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -c -o $@ $<
+	$(compile_c)
 
 # make deb: build/strobe_VERSION_ARCH.deb with dpkg-deb (tools/make_deb.sh)
 deb: all
@@ -91,14 +96,10 @@ wheel: $(BUILD)/strobe-static
 	@packaging/wheel/build.sh $(BUILD)/strobe-static $(BUILD)
 
 $(BUILD)/obj/packaging/%.o: packaging/%.c
-	@mkdir -p $(dir $@)
-	@echo "  CC      $<"
-	$(Q)$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -c -o $@ $<
+	$(compile_c)
 
 $(BUILD)/obj/%.o: src/%.c
-	@mkdir -p $(dir $@)
-	@echo "  CC      $<"
-	$(Q)$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -c -o $@ $<
+	$(compile_c)
 
 # the flamegraph page's files are embedded with .incbin (see the source)
 $(BUILD)/obj/format/flamegraph_page.o: $(wildcard src/format/flamegraph/*)
