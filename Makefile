@@ -19,6 +19,11 @@ SAN     ?=
 
 ifeq ($(SAN),)
 BUILD   ?= build
+# strobe runs as root on hostile input: stack protector, fortified libc
+# calls, read-only relocations bound at start (not in the sanitizer build,
+# whose interceptors do the checking)
+CFLAGS  += -fstack-protector-strong -D_FORTIFY_SOURCE=2
+LDFLAGS += -Wl,-z,relro,-z,now
 else
 BUILD   ?= build-san
 CFLAGS  += -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -59,6 +64,13 @@ all: $(BUILD)/strobe $(BUILD)/tools/record_snapshot $(BUILD)/share/.generated
 # V=1 shows the commands
 Q = $(if $(V),,@)
 
+# one C file to an object (strobe's sources, the generated ones, packaging/)
+define compile_c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -c -o $@ $<
+endef
+
 $(BUILD)/strobe: $(OBJS)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -77,9 +89,7 @@ $(BUILD)/gen/terminfo_entries.c: tools/gen_terminfo.py
 	$(Q)$(PYTHON) tools/gen_terminfo.py $@
 
 $(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
-	@mkdir -p $(dir $@)
-	@echo "  CC      $<"
-	$(Q)$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -c -o $@ $<
+	$(compile_c)
 
 # The BPF program: compiled for the BPF target against the uapi headers
 # only (no vmlinux.h, no CO-RE: it reads no kernel struct), its skeleton
@@ -108,14 +118,10 @@ wheel: $(BUILD)/strobe-static
 	@packaging/wheel/build.sh $(BUILD)/strobe-static $(BUILD)
 
 $(BUILD)/obj/packaging/%.o: packaging/%.c
-	@mkdir -p $(dir $@)
-	@echo "  CC      $<"
-	$(Q)$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -c -o $@ $<
+	$(compile_c)
 
 $(BUILD)/obj/%.o: src/%.c
-	@mkdir -p $(dir $@)
-	@echo "  CC      $<"
-	$(Q)$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -c -o $@ $<
+	$(compile_c)
 
 # the flamegraph page's files are embedded with .incbin (see the source)
 $(BUILD)/obj/format/flamegraph_page.o: $(wildcard src/format/flamegraph/*)

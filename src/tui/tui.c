@@ -117,6 +117,8 @@ static SCREEN *open_screen(const char **why)
 					    "directory to unpack strobe's own";
 		return NULL;
 	}
+	/* setenv is safe here: --live runs no other thread (--subprocesses,
+	 * the only one that would, is refused with it) */
 	const char *was = getenv("TERMINFO");
 	char *old = was ? xstrdup(was) : NULL;
 	setenv("TERMINFO", d.dir, 1);

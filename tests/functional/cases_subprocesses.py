@@ -36,11 +36,15 @@ def started(p, pid):
           "no 'Started profiler for child process %d' on stderr", pid)
 
 
-def expect_leaf(path, leaf_prefix, least, what):
+def expect_leaf(path, leaf_prefix, least, what, anywhere=False):
     """The collapsed file at path has at least `least` samples whose leaf
-    frame starts with leaf_prefix ('file:func:')."""
+    frame (with anywhere: any frame of the stack) starts with leaf_prefix
+    ('file:func:')."""
     col = Collapsed(path)
-    n = col.count(lambda t, fr: fr[-1].startswith(leaf_prefix))
+    if anywhere:
+        n = col.count(lambda t, fr: any(f.startswith(leaf_prefix) for f in fr))
+    else:
+        n = col.count(lambda t, fr: fr[-1].startswith(leaf_prefix))
     check(n >= least, "%s: only %d samples in %s (want >= %d)\n%s", what, n, leaf_prefix, least,
           "\n".join(col.summary()))
     return col
@@ -141,10 +145,14 @@ def t_subprocess_run(ctx):
     check(mode != "pool" or len(set(workers)) == 2, "pool worker pids %s", workers)
     for w in workers:
         started(p, w)
-        # each worker spins 1 s at 1 kHz once its profiler samples (how soon a
-        # profiler starts is subprocess_quick's matter)
-        expect_leaf(ctx.path("out_%d.txt" % w), frame(it, "children.py", "pool_work",
-                                                      L["pool_work"]), 50, "worker %d" % w)
+        # in pool_work: the barrier, waiting until its profiler has slept
+        # between samples 30 times, then spinning 1 s at 1 kHz (how soon a
+        # profiler starts is subprocess_quick's matter). 20, not more: with
+        # both tests' workers spinning on 2 cores, the profilers were seen
+        # starved through the spin (1 and 15 samples of it, their parent
+        # missing 42-44% of its ticks); a child not followed has none.
+        expect_leaf(ctx.path("out_%d.txt" % w), "children.py:%s:" % fn(it, "pool_work"), 20,
+                    "worker %d" % w, anywhere=True)
     started(p, child)
     # 1 s of spinning after the interpreter's start-up (CHILD_SPIN)
     expect_leaf(ctx.path("out_%d.txt" % child), child_leaf(ctx), 50, "python -c child %d" % child)
@@ -179,8 +187,8 @@ def t_subprocess_spawn(ctx):
     it, L = ctx.interp, ready["lines"]
     for w in ready["workers"]:
         started(p, w)
-        expect_leaf(ctx.path("out_%d.txt" % w), frame(it, "children.py", "pool_work",
-                                                      L["pool_work"]), 50, "worker %d" % w)
+        expect_leaf(ctx.path("out_%d.txt" % w), "children.py:%s:" % fn(it, "pool_work"), 20,
+                    "worker %d" % w, anywhere=True)
     ignored(ctx, p, nonpy)
 
 

@@ -623,7 +623,7 @@ TEST(credentials)
 		CHECK_EQ_INT(read_name(&r, "/app/main.py", text, sizeof(text)), 0);
 		CHECK_STR(text, "main");
 		/* the group the file belongs to opens it */
-		chown(p, 0, 4242);
+		CHECK(chown(p, 0, 4242) == 0);
 		chmod(p, 0640);
 		r.creds.groups = malloc(sizeof(uint32_t));
 		r.creds.groups[0] = 4242;
