@@ -100,6 +100,8 @@ struct sampler_result {
 		uint64_t unknown;      /* runs on a thread with no thread state known */
 		uint64_t events;       /* perf events opened (threads watched) */
 		uint64_t bad;          /* records the loader refused (size, order) */
+		uint64_t skipped;      /* records of a thread the mode leaves out
+					* (--mode gil: not holding the GIL): no sample */
 	} bpf;
 };
 
@@ -109,15 +111,18 @@ int sampler_run(struct py_walker *w, const struct sampler_sink *sink,
 		const struct sampler_config *cfg, struct sampler_result *res);
 
 /* The in-kernel engine (--engine bpf, sampler_bpf.c): the same run as
- * sampler_run's, cpu mode only (a perf event per thread fires only while
- * it runs), the samples taken by the BPF program on the target's threads
+ * sampler_run's, cpu and gil modes (a perf event per thread fires only
+ * while it runs; gil keeps the samples of a thread holding the GIL then),
+ * the samples taken by the BPF program on the target's threads
  * (the main thread's, every thread with cfg.all_threads of the walker)
  * every interval of their CPU time and drained every 10 ms; new threads
  * are picked up every 100 ms.  Of cfg, the interval, duration, stop
  * conditions and the failed hook are used (no pause, take, finish or
- * tick).  Each record is one sample of one thread (STATUS_ON_CPU, and
- * STATUS_MAIN_THREAD for the main thread); a record the walker cannot
- * decode is a failed sample, by its cause.
+ * tick).  Each record is one sample of one thread (STATUS_ON_CPU, the
+ * GIL and exception bits the program read as the reader would, and
+ * STATUS_MAIN_THREAD for the main thread; <GC> where the reader puts it);
+ * a record of a thread the mode leaves out is no sample (res->bpf.skipped);
+ * a record the walker cannot decode is a failed sample, by its cause.
  *
  * Returns 0 (res filled), ERR_NOPROC if the target vanished before the
  * first sample, or the set-up's error with e saying what is missing in
@@ -125,7 +130,17 @@ int sampler_run(struct py_walker *w, const struct sampler_sink *sink,
  * (the kernel lacks what the program needs), ERR_INVAL (this Python's
  * frames do not fit the program's record), ERR_IO. */
 struct errmsg;
+struct strobe_bpf_config;
 int sampler_run_bpf(struct py_walker *w, const struct sampler_sink *sink,
 		    const struct sampler_config *cfg, struct sampler_result *res, struct errmsg *e);
+
+/* The BPF program's configuration for w's target (its layout, runtime
+ * address, mode and <GC> choice): where its frames start and link, and
+ * which status bits to read from where.  0, or ERR_INVAL (a thread state
+ * with no frame pointer strobe knows).  sampler_bpf_status turns a
+ * record's STROBE_BPF_ST_* bits into STATUS_* (HAS_GIL, GIL_REQUESTED,
+ * HAS_EXCEPTION; on CPU is the caller's to add). */
+int sampler_bpf_config(const struct py_walker *w, struct strobe_bpf_config *c);
+uint32_t sampler_bpf_status(uint32_t bits);
 
 #endif

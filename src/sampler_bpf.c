@@ -89,6 +89,28 @@ static int refresh_threads(struct bpf_run *r, struct errmsg *e)
 	return 0;
 }
 
+/* The status bits of a record as the reader's STATUS_* (the on-CPU bit is
+ * the caller's). */
+uint32_t sampler_bpf_status(uint32_t bits)
+{
+	uint32_t st = 0;
+	if (bits & STROBE_BPF_ST_GIL)
+		st |= STATUS_HAS_GIL;
+	else if (bits & STROBE_BPF_ST_GIL_REQUESTED)
+		st |= STATUS_GIL_REQUESTED;
+	if (bits & STROBE_BPF_ST_EXCEPTION)
+		st |= STATUS_HAS_EXCEPTION;
+	return st;
+}
+
+/* Whether the mode keeps a sample of a thread of this status (STATUS_*):
+ * the reader's rule, so cpu keeps what is on CPU, gil the GIL holder,
+ * exception a thread raising or handling one. */
+static bool keeps(const struct bpf_run *r, uint32_t status)
+{
+	return py_mode_keeps(r->w->cfg.mode, status);
+}
+
 static int record_failed(struct bpf_run *r, enum py_fail why, int rc)
 {
 	py_walker_fail(r->w, why, rc);
@@ -109,6 +131,13 @@ static int on_sample(void *ctx, const struct bpf_engine_sample *rec)
 {
 	struct bpf_run *r = ctx;
 	struct py_walker *w = r->w;
+	/* the thread's status as the record says; on CPU: a cpu-clock
+	 * event fires only while its thread runs */
+	uint32_t status = sampler_bpf_status(rec->status) | STATUS_ON_CPU;
+	if (!keeps(r, status)) {
+		r->res->bpf.skipped++;
+		return 0;
+	}
 	w->fail = PY_FAIL_NONE;
 	w->stats.samples++;
 	const uint64_t *at = u64map_get(&r->index, rec->tid);
@@ -132,17 +161,24 @@ static int on_sample(void *ctx, const struct bpf_engine_sample *rec)
 	struct thread_sample *t = sample_add_thread(s);
 	t->tid = k->tid;
 	t->interp_id = k->interp_id;
-	t->status = STATUS_ON_CPU | (k->main ? STATUS_MAIN_THREAD : 0);
+	t->status = status | (k->main ? STATUS_MAIN_THREAD : 0);
+	/* <GC> where the reader puts it: on top of the GIL holder's stack
+	 * before 3.15, before the frame the collection started in after */
+	bool collecting = (rec->status & STROBE_BPF_ST_GC) != 0;
+	raddr_t gc_frame = collecting && w->cfg.gc ? rec->gc_frame : 0;
+	int rc = py_walker_gc_on_top(w, s, t, collecting);
 	bool objects = w->rt->layout.frame_model == PY_FRAMES_OBJECTS;
-	for (uint32_t i = 0; i < rec->nframes && i < PY_MAX_FRAMES; i++) {
+	for (uint32_t i = 0; rc == 0 && i < rec->nframes && i < PY_MAX_FRAMES; i++) {
 		raddr_t addr = bpf_engine_frame_addr(rec, i);
 		const unsigned char *head = bpf_engine_frame_head(rec, i);
-		int rc = objects ? py_walker_object_frame(w, s, t, addr, head)
-				 : py_walker_frame(w, s, t, addr, head);
-		if (rc) {
-			sample_clear(s);
-			return record_failed(r, rc == ERR_CORRUPT ? PY_FAIL_FRAME_BAD : PY_FAIL_OTHER, rc);
-		}
+		if (gc_frame && addr == gc_frame && (rc = py_walker_gc_frame(w, s, t)))
+			break;
+		rc = objects ? py_walker_object_frame(w, s, t, addr, head)
+			     : py_walker_frame(w, s, t, addr, head);
+	}
+	if (rc) {
+		sample_clear(s);
+		return record_failed(r, rc == ERR_CORRUPT ? PY_FAIL_FRAME_BAD : PY_FAIL_OTHER, rc);
 	}
 	w->stats.frames += s->nframes;
 	r->res->ticks++;
@@ -154,7 +190,60 @@ static int on_sample(void *ctx, const struct bpf_engine_sample *rec)
 	return 0;
 }
 
-static int fill_config(const struct py_walker *w, struct strobe_bpf_config *c)
+/* Which status bits the program computes: the reader's (walk.c,
+ * py_walker_init and shared_iovs), from the same layout. */
+static void status_config(const struct py_walker *w, struct strobe_bpf_config *c)
+{
+	const struct py_layout *l = &w->rt->layout;
+	raddr_t rt = w->rt->runtime_addr;
+	c->gil_kind = STROBE_BPF_GIL_NONE;
+	c->ts_interp = l->ts_interp;
+	c->is_gil_ptr = c->gil_locked = c->gil_last_holder = STROBE_BPF_ABSENT;
+	c->ts_holds_gil = c->ts_gil_requested = STROBE_BPF_ABSENT;
+	c->ts_current_exception = c->ts_exc_info = STROBE_BPF_ABSENT;
+	c->exc_test = c->exc_previous = STROBE_BPF_ABSENT;
+	c->is_gc_collecting = STROBE_BPF_ABSENT;
+	/* the GIL: what the mode or a format asks for; before 3.15 <GC> goes
+	 * to its holder; 3.13+'s own bit comes with every thread state */
+	if (w->want_gil || (w->cfg.gc && l->gc_frame == PY_ABSENT) || l->gil_model == PY_GIL_THREAD) {
+		if (l->gil_model == PY_GIL_RUNTIME && l->rt_tstate_current != PY_ABSENT) {
+			c->gil_kind = STROBE_BPF_GIL_HOLDER;
+			c->gil_holder = rt + l->rt_tstate_current;
+		} else if (l->gil_model == PY_GIL_INTERP && l->is_gil_ptr != PY_ABSENT) {
+			c->gil_kind = STROBE_BPF_GIL_LOCK;
+			c->is_gil_ptr = l->is_gil_ptr;
+			c->gil_locked = l->gil_locked;
+			c->gil_last_holder = l->gil_last_holder;
+		} else if (l->gil_model == PY_GIL_THREAD && l->ts_holds_gil != PY_ABSENT) {
+			c->gil_kind = STROBE_BPF_GIL_BIT;
+			c->ts_holds_gil = l->ts_holds_gil;
+			c->holds_gil_bit = l->ts_holds_gil_bit;
+		}
+		c->ts_gil_requested = l->ts_gil_requested;
+		c->want |= STROBE_BPF_ST_GIL;
+	}
+	uint32_t test = l->exc_type != PY_ABSENT ? l->exc_type : l->exc_value;
+	if (w->want_exc) {
+		c->want |= STROBE_BPF_ST_EXCEPTION;
+		c->ts_current_exception = l->ts_current_exception;
+		if (l->ts_exc_info != PY_ABSENT && test != PY_ABSENT) {
+			c->ts_exc_info = l->ts_exc_info;
+			c->exc_test = test;
+			c->exc_previous = l->exc_previous;
+			c->none_addr = w->rt->none_addr;
+		}
+	}
+	if (w->cfg.gc && l->gc_collecting != PY_ABSENT) {
+		c->want |= STROBE_BPF_ST_GC;
+		if (l->rt_gc != PY_ABSENT)
+			c->gc_addr = rt + l->rt_gc + l->gc_collecting;
+		else
+			c->is_gc_collecting = l->is_gc + l->gc_collecting;
+		c->gc_frame_follows = l->gc_frame == l->gc_collecting + 8;
+	}
+}
+
+int sampler_bpf_config(const struct py_walker *w, struct strobe_bpf_config *c)
 {
 	const struct py_layout *l = &w->rt->layout;
 	memset(c, 0, sizeof(*c));
@@ -174,6 +263,7 @@ static int fill_config(const struct py_walker *w, struct strobe_bpf_config *c)
 	/* the reader's bound (a deeper stack fails as it does) */
 	c->max_frames = PY_MAX_FRAMES < STROBE_BPF_MAX_FRAMES * STROBE_BPF_MAX_PARTS ?
 			PY_MAX_FRAMES : STROBE_BPF_MAX_FRAMES * STROBE_BPF_MAX_PARTS;
+	status_config(w, c);
 	return 0;
 }
 
@@ -182,7 +272,7 @@ int sampler_run_bpf(struct py_walker *w, const struct sampler_sink *sink,
 {
 	memset(res, 0, sizeof(*res));
 	struct strobe_bpf_config bc;
-	if (fill_config(w, &bc)) {
+	if (sampler_bpf_config(w, &bc)) {
 		errmsg_set(e, "this Python's thread state has no frame pointer strobe knows");
 		return ERR_INVAL;
 	}

@@ -93,6 +93,15 @@ int bpf_engine_open(struct bpf_engine **out, const struct strobe_bpf_config *cfg
 			   "(%u bytes copied, caller link at %u)", cfg->head_size, cfg->back);
 		return ERR_INVAL;
 	}
+	/* the program masks these (the verifier wants bounds): out of range
+	 * they would read the wrong word, not fail */
+	if (((cfg->want & STROBE_BPF_ST_EXCEPTION) && cfg->ts_exc_info != STROBE_BPF_ABSENT &&
+	     (cfg->exc_test > 0xff || cfg->exc_previous > 0xff)) ||
+	    ((cfg->want & STROBE_BPF_ST_GIL) && cfg->gil_kind == STROBE_BPF_GIL_BIT &&
+	     cfg->holds_gil_bit > 31) || cfg->gil_kind > STROBE_BPF_GIL_BIT) {
+		errmsg_set(e, "this Python's thread status does not fit the BPF program");
+		return ERR_INVAL;
+	}
 	libbpf_set_print(silent);
 	struct bpf_engine *be = calloc(1, sizeof(*be));
 	if (!be)
@@ -283,7 +292,9 @@ static int on_record(void *ctx, void *data, size_t len)
 		.flags = r->flags & ~STROBE_BPF_MORE,
 		.head_size = r->head_size,
 		.nframes = r->nframes,
+		.status = r->status,
 		.tstate = r->tstate,
+		.gc_frame = r->gc_frame,
 		.time_ns = r->time_ns,
 		.frames = r->data,
 		.stride = r->stride,

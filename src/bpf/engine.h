@@ -62,7 +62,9 @@ struct bpf_engine_sample {
 				* BPF_ENGINE_INCOMPLETE */
 	uint32_t head_size;
 	uint32_t nframes;
+	uint32_t status;       /* STROBE_BPF_ST_*: the thread's status when sampled */
 	uint64_t tstate, time_ns;
+	uint64_t gc_frame;     /* STROBE_BPF_ST_GC, 3.15+: the collection's start frame */
 	/* nframes frames, innermost first, each stride bytes: its address
 	 * (bpf_engine_frame_addr), then head_size bytes of it */
 	const unsigned char *frames;

@@ -58,8 +58,8 @@ __u64 samples = 0;
 /* One sample's walk (scalars only: bpf_loop's context). */
 struct walk {
 	__u64 frame;     /* the next frame to copy, 0 at the chain's end */
-	__u64 tstate, time_ns, sample;
-	__u32 tid, flags, total, max_total, hs, back, stride;
+	__u64 tstate, time_ns, sample, gc_frame;
+	__u32 tid, flags, total, max_total, hs, back, stride, status;
 	__u32 n;         /* frames in the record being filled */
 	__u32 part;      /* its number */
 };
@@ -73,12 +73,13 @@ static __always_inline int flush(struct walk *w, struct strobe_bpf_record *r, in
 	r->nframes = n;
 	r->head_size = w->hs;
 	r->stride = w->stride;
-	r->pad = 0;
+	r->status = w->status;
 	r->tstate = w->tstate;
 	r->time_ns = w->time_ns;
 	r->sample = w->sample;
 	r->part = w->part;
 	r->pad2 = 0;
+	r->gc_frame = w->gc_frame;
 	if (n > STROBE_BPF_MAX_FRAMES)
 		return -1;
 	__u64 size = STROBE_BPF_RECORD_SIZE((__u64)n, w->stride & 0xff);
@@ -133,6 +134,111 @@ static long one_frame(__u32 index, void *arg)
 	return 0;
 }
 
+/* ---- the thread's status (docs/bpf-engine.md, "Thread status") ----
+ * The reader's rules (src/py/walk.c: thread_status, handling_exception,
+ * shared_iovs), on offsets and addresses user space took from the same
+ * layout (sampler_bpf_config).  A failed read leaves its bit clear. */
+
+static __always_inline __u64 read_u64(__u64 addr)
+{
+	__u64 v = 0;
+	if (bpf_probe_read_user(&v, sizeof(v), (const void *)addr))
+		return 0;
+	return v;
+}
+
+static __always_inline __u32 read_u32(__u64 addr)
+{
+	__u32 v = 0;
+	if (bpf_probe_read_user(&v, sizeof(v), (const void *)addr))
+		return 0;
+	return v;
+}
+
+/* The handled-exception stack, from its top (bpf_loop's context). */
+struct exc_walk {
+	__u64 item, none;
+	__u32 test, previous, found;
+};
+
+/* One item a step: CPython's rule for the topmost item (what
+ * sys.exception() returns), which passes over empty items (NULL or None)
+ * that have a predecessor. */
+static long exc_step(__u32 index, void *arg)
+{
+	(void)index;
+	struct exc_walk *x = arg;
+	if (!x->item)
+		return 1;
+	__u64 v = 0, prev = 0;
+	if (bpf_probe_read_user(&v, sizeof(v), (const void *)(x->item + (x->test & 0xff))) ||
+	    bpf_probe_read_user(&prev, sizeof(prev), (const void *)(x->item + (x->previous & 0xff))))
+		return 1;
+	if ((v == 0 || v == x->none) && prev) {
+		x->item = prev;
+		return 0;
+	}
+	x->found = v != 0 && v != x->none;
+	return 1;
+}
+
+/* Items of the handled-exception stack looked at, as the reader. */
+#define EXC_HOPS 64
+
+static __always_inline __u32 thread_status(const struct strobe_bpf_config *c, __u64 tstate,
+					   __u64 *gc_frame)
+{
+	__u32 st = 0, want = c->want;
+	__u64 interp = 0;
+	if ((want & STROBE_BPF_ST_GC) || (want & STROBE_BPF_ST_GIL && c->gil_kind == STROBE_BPF_GIL_LOCK))
+		interp = read_u64(tstate + c->ts_interp);
+	if (want & STROBE_BPF_ST_GIL) {
+		int gil = 0;
+		if (c->gil_kind == STROBE_BPF_GIL_HOLDER) {
+			gil = read_u64(c->gil_holder) == tstate;
+		} else if (c->gil_kind == STROBE_BPF_GIL_LOCK && interp) {
+			__u64 g = read_u64(interp + c->is_gil_ptr);
+			/* last_holder is valid while locked */
+			gil = g && read_u32(g + c->gil_locked) == 1 &&
+			      read_u64(g + c->gil_last_holder) == tstate;
+		} else if (c->gil_kind == STROBE_BPF_GIL_BIT) {
+			gil = (read_u32(tstate + c->ts_holds_gil) >> (c->holds_gil_bit & 31)) & 1;
+		}
+		if (gil)
+			st |= STROBE_BPF_ST_GIL;
+		else if (c->ts_gil_requested != STROBE_BPF_ABSENT &&
+			 read_u32(tstate + c->ts_gil_requested))
+			st |= STROBE_BPF_ST_GIL_REQUESTED;
+	}
+	if (want & STROBE_BPF_ST_EXCEPTION) {
+		if (c->ts_current_exception != STROBE_BPF_ABSENT &&
+		    read_u64(tstate + c->ts_current_exception)) {
+			st |= STROBE_BPF_ST_EXCEPTION;
+		} else if (c->ts_exc_info != STROBE_BPF_ABSENT) {
+			struct exc_walk x = {
+				.item = read_u64(tstate + c->ts_exc_info),
+				.none = c->none_addr,
+				.test = c->exc_test,
+				.previous = c->exc_previous,
+			};
+			bpf_loop(EXC_HOPS, exc_step, &x, 0);
+			if (x.found)
+				st |= STROBE_BPF_ST_EXCEPTION;
+		}
+	}
+	if (want & STROBE_BPF_ST_GC) {
+		__u64 at = c->gc_addr;
+		if (!at && interp && c->is_gc_collecting != STROBE_BPF_ABSENT)
+			at = interp + c->is_gc_collecting;
+		if (at && read_u32(at) == 1) {
+			st |= STROBE_BPF_ST_GC;
+			if (c->gc_frame_follows)
+				*gc_frame = read_u64(at + 8);
+		}
+	}
+	return st;
+}
+
 SEC("perf_event")
 int on_sample(struct bpf_perf_event_data *ctx)
 {
@@ -175,6 +281,7 @@ int on_sample(struct bpf_perf_event_data *ctx)
 		}
 	}
 	w.frame = frame;
+	w.status = thread_status(c, w.tstate, &w.gc_frame);
 	/* a frame per iteration, and one more to output the last record */
 	bpf_loop(w.max_total + 1, one_frame, &w, 0);
 	return 0;

@@ -31,6 +31,21 @@
 #define STROBE_BPF_READ_FAILED 2u /* a read of the thread state or a frame failed */
 #define STROBE_BPF_MORE 4u       /* another part of the same sample follows */
 
+/* Record status bits: the thread's state when it was sampled, read before
+ * its frames (docs/bpf-engine.md, "Thread status").  The configuration's
+ * `want` says which are computed (GIL covers GIL_REQUESTED). */
+#define STROBE_BPF_ST_GIL 1u           /* it holds the GIL */
+#define STROBE_BPF_ST_GIL_REQUESTED 2u /* it waits for the GIL */
+#define STROBE_BPF_ST_EXCEPTION 4u     /* it raises or handles an exception */
+#define STROBE_BPF_ST_GC 8u            /* its interpreter's collector runs */
+
+/* How the GIL's holder is found (struct strobe_bpf_config.gil_kind) */
+#define STROBE_BPF_GIL_NONE 0u
+#define STROBE_BPF_GIL_HOLDER 1u /* the word at gil_holder names the holder's thread state */
+#define STROBE_BPF_GIL_LOCK 2u   /* the thread's interpreter's lock: held (gil_locked
+				  * == 1) by the thread state at gil_last_holder */
+#define STROBE_BPF_GIL_BIT 3u    /* a bit of the thread state's own u32 */
+
 struct strobe_bpf_config {
 	__u32 ts_frame;    /* thread state -> first pointer (frame, cframe or current_frame) */
 	__u32 frame_deref; /* offset of the frame pointer in what ts_frame points to
@@ -39,6 +54,30 @@ struct strobe_bpf_config {
 	__u32 back;        /* frame -> its caller (f_back / previous), < head_size - 7 */
 	__u32 head_size;   /* bytes to copy of each frame, <= STROBE_BPF_HEAD_MAX */
 	__u32 max_frames;  /* frames per sample, <= STROBE_BPF_MAX_FRAMES * STROBE_BPF_MAX_PARTS */
+
+	/* Thread status, from the walker's layout (sampler_bpf_config); an
+	 * offset not used is STROBE_BPF_ABSENT.  Every read is of the target's
+	 * memory; a read that fails leaves its bit clear. */
+	__u32 want;             /* STROBE_BPF_ST_GIL | _EXCEPTION | _GC: what to compute */
+	__u32 gil_kind;         /* STROBE_BPF_GIL_* */
+	__u64 gil_holder;       /* HOLDER: address of the holder's PyThreadState * */
+	__u32 ts_interp;        /* thread state -> its interpreter (LOCK, GC per interpreter) */
+	__u32 is_gil_ptr;       /* LOCK: interpreter -> its GIL */
+	__u32 gil_locked;       /* LOCK: int in the GIL, 1 while held */
+	__u32 gil_last_holder;  /* LOCK: PyThreadState * in the GIL */
+	__u32 ts_holds_gil;     /* BIT: u32 of the thread state ... */
+	__u32 holds_gil_bit;    /* ... and its bit (< 32) */
+	__u32 ts_gil_requested; /* int, set while the thread waits for the GIL */
+	__u32 ts_current_exception; /* PyObject *: the exception being raised */
+	__u32 ts_exc_info;      /* _PyErr_StackItem *: top of the handled-exception stack */
+	__u32 exc_test;         /* item -> the value that says it is in use (< 256) */
+	__u32 exc_previous;     /* item -> the next older item (< 256) */
+	__u32 gc_frame_follows; /* 1: the collection's start frame (PyInterpreterFrame *)
+				 * follows the collecting int, 8 bytes on (3.15+) */
+	__u64 none_addr;        /* None: an item holding it is empty */
+	__u64 gc_addr;          /* the collecting int (a process-wide collector), or 0 ... */
+	__u32 is_gc_collecting; /* ... interpreter -> its collecting int */
+	__u32 pad;
 };
 
 /* Each frame in a record: its address (8 bytes), then its first head_size
@@ -55,12 +94,14 @@ struct strobe_bpf_record {
 	__u32 nframes;     /* frames[0..nframes), innermost first */
 	__u32 head_size;   /* as configured when the record was made */
 	__u32 stride;      /* STROBE_BPF_STRIDE(head_size) */
-	__u32 pad;
+	__u32 status;      /* STROBE_BPF_ST_*, the same in each part of a sample */
 	__u64 tstate;      /* the thread state the map gave for tid */
 	__u64 time_ns;     /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
 	__u64 sample;      /* the sample's number, the same in each of its parts */
 	__u32 part;        /* this record's place among them, from 0 */
 	__u32 pad2;
+	__u64 gc_frame;    /* with STROBE_BPF_ST_GC and gc_frame_follows: the frame the
+			    * collection started in (0: none) */
 	__u8 data[STROBE_BPF_DATA_MAX]; /* nframes frames of stride bytes */
 };
 

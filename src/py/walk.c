@@ -464,26 +464,42 @@ static uint32_t thread_status(struct py_walker *w, raddr_t tstate, const unsigne
 	return st;
 }
 
+bool py_mode_keeps(int mode, uint32_t st)
+{
+	switch (mode) {
+	case PY_MODE_CPU: return (st & STATUS_ON_CPU) != 0;
+	case PY_MODE_GIL: return (st & STATUS_HAS_GIL) != 0;
+	case PY_MODE_EXCEPTION: return (st & STATUS_HAS_EXCEPTION) != 0;
+	default: return true;
+	}
+}
+
 /* Whether the mode leaves this thread out. */
 static bool skipped(const struct py_walker *w, uint32_t st)
 {
-	switch (w->cfg.mode) {
-	case PY_MODE_CPU: return !(st & STATUS_ON_CPU);
-	case PY_MODE_GIL: return !(st & STATUS_HAS_GIL);
-	case PY_MODE_EXCEPTION: return !(st & STATUS_HAS_EXCEPTION);
-	default: return false;
-	}
+	return !py_mode_keeps(w->cfg.mode, st);
 }
 
 /* Before 3.15 the collector leaves no trace of where it started: the
  * thread holding the GIL while it runs gets <GC> on top of its stack. */
-static int gc_on_top(struct py_walker *w, struct sample *s, struct thread_sample *t,
-		     const struct py_shared *sh)
+int py_walker_gc_on_top(struct py_walker *w, struct sample *s, struct thread_sample *t,
+			bool collecting)
 {
-	if (w->cfg.gc && sh && sh->collecting && w->rt->layout.gc_frame == PY_ABSENT &&
+	if (w->cfg.gc && collecting && w->rt->layout.gc_frame == PY_ABSENT &&
 	    (t->status & STATUS_HAS_GIL))
 		return emit_synthetic(w, s, t, w->gc_func);
 	return 0;
+}
+
+static int gc_on_top(struct py_walker *w, struct sample *s, struct thread_sample *t,
+		     const struct py_shared *sh)
+{
+	return py_walker_gc_on_top(w, s, t, sh && sh->collecting);
+}
+
+int py_walker_gc_frame(struct py_walker *w, struct sample *s, struct thread_sample *t)
+{
+	return emit_synthetic(w, s, t, w->gc_func);
 }
 
 /* ---- 3.8-3.10: frame objects --------------------------------------------- */

@@ -280,6 +280,20 @@ struct py_thread_ref {
 };
 int py_walker_object_frame(struct py_walker *w, struct sample *s, struct thread_sample *t,
 			   raddr_t frame, const unsigned char *fo);
+/* The <GC> frame, for a decoder that has the status bits and the
+ * collection's start frame (3.15+) from elsewhere: py_walker_gc_on_top
+ * adds it on top of t's stack (nothing yet on t) when the reader would
+ * (cfg.gc, before 3.15, t holds the GIL, collecting: its interpreter's
+ * collector runs); py_walker_gc_frame adds it where t's frames are now,
+ * as the reader does before the frame a 3.15+ collection started in.
+ * 0 or ERR_LIMIT. */
+int py_walker_gc_on_top(struct py_walker *w, struct sample *s, struct thread_sample *t,
+			bool collecting);
+int py_walker_gc_frame(struct py_walker *w, struct sample *s, struct thread_sample *t);
+/* Whether a thread of status st (STATUS_* bits) is sampled in mode
+ * (enum py_mode): cpu on CPU, gil holding the GIL, exception raising or
+ * handling one, wall and all every thread. */
+bool py_mode_keeps(int mode, uint32_t st);
 uint32_t py_walker_frame_bytes(const struct py_walker *w);
 int py_walker_threads(struct py_walker *w, struct py_thread_ref *out, size_t max, size_t *n);
 
