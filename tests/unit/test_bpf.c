@@ -6,13 +6,24 @@
  * and marked truncated at a bound of 64 or 90),
  * a chain whose link points to unmapped memory (marked as a failed read,
  * the frames before it kept); then the two-step start of 3.11-3.12 (the
- * thread state points to a struct holding the frame).  Needs CAP_BPF and
- * CAP_PERFMON: skipped without them. */
+ * thread state points to a struct holding the frame).  Then the thread
+ * status the program reads (GIL held or not, waiting for it, exception
+ * raised, handled or none, collector running or not, 3.15's collection
+ * start frame) on made-up interpreter states laid out as 3.8, 3.12 and
+ * 3.15 lay them out, with the configuration strobe makes from those
+ * versions' layouts (sampler_bpf_config).  Needs CAP_BPF and CAP_PERFMON:
+ * skipped without them. */
 #include "harness.h"
 
 #include "base/clock.h"
 #include "base/error.h"
 #include "bpf/engine.h"
+#include "base/intern.h"
+#include "model/sample.h"
+#include "py/layout.h"
+#include "py/runtime.h"
+#include "py/walk.h"
+#include "sampler.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -251,8 +262,311 @@ TEST(chains)
 	munmap(sh, sizeof(*sh));
 }
 
+/* ---- thread status ------------------------------------------------------ */
+
+#define NT 4            /* threads of made-up states */
+#define REGION (1u << 20)
+
+/* One MAP_SHARED region (the parent changes what the child's threads
+ * show between rounds): offsets of its parts. */
+enum {
+	AT_RUNTIME = 0,            /* 64 KiB */
+	AT_INTERP = 64 << 10,      /* 64 KiB */
+	AT_GIL = 128 << 10,
+	AT_NONE = 132 << 10,
+	AT_OBJ = 133 << 10,
+	AT_ITEMS = 134 << 10,      /* 256 bytes each */
+	AT_TSTATE = 256 << 10,     /* 16 KiB each */
+	AT_CFRAME = 384 << 10,     /* 256 bytes each */
+	AT_FRAME = 400 << 10,      /* 1 KiB each */
+	AT_TIDS = 512 << 10,
+};
+
+static unsigned char *region;
+
+static uint64_t addr_at(uint32_t off)
+{
+	return (uint64_t)(uintptr_t)(region + off);
+}
+
+/* Write v (width bytes) at off of the part at base, within limit bytes. */
+static void put_at(uint32_t base, uint32_t off, uint32_t limit, uint64_t v, int width)
+{
+	CHECK(off != PY_ABSENT && off + (uint32_t)width <= limit);
+	if (off == PY_ABSENT || off + (uint32_t)width > limit)
+		return;
+	memcpy(region + base + off, &v, (size_t)width);
+}
+
+static void *status_spin(void *arg)
+{
+	int k = (int)(intptr_t)arg;
+	atomic_store((atomic_int *)(region + AT_TIDS) + k, (int)syscall(SYS_gettid));
+	volatile unsigned long x = 0;
+	for (;;)
+		x++;
+	return NULL;
+}
+
+struct status_seen {
+	pid_t tids[NT];
+	uint32_t want[NT];
+	uint64_t want_gc_frame[NT];
+	int records[NT], good[NT];
+};
+
+static int on_status(void *ctx, const struct bpf_engine_sample *r)
+{
+	struct status_seen *s = ctx;
+	for (int k = 0; k < NT; k++) {
+		if ((pid_t)r->tid != s->tids[k])
+			continue;
+		s->records[k]++;
+		bool ok = r->status == s->want[k] && r->gc_frame == s->want_gc_frame[k] &&
+			  r->nframes == 1 && !(r->flags & STROBE_BPF_READ_FAILED) &&
+			  bpf_engine_frame_addr(r, 0) == addr_at(AT_FRAME + 1024u * k);
+		if (ok)
+			s->good[k]++;
+		else if (getenv("TEST_BPF_DEBUG"))
+			fprintf(stderr, "k=%d status=%#x want %#x gc_frame=%#llx flags=%#x n=%u\n", k,
+				r->status, s->want[k], (unsigned long long)r->gc_frame, r->flags,
+				r->nframes);
+	}
+	return 0;
+}
+
+/* Who holds the GIL (-1: nobody, the lock free), as the version keeps it. */
+static void set_gil(const struct py_layout *l, int holder)
+{
+	for (int k = 0; k < NT; k++) {
+		uint32_t ts = AT_TSTATE + (16u << 10) * k;
+		if (l->gil_model == PY_GIL_THREAD)
+			put_at(ts, l->ts_holds_gil, 16 << 10,
+			       k == holder ? 1ull << l->ts_holds_gil_bit : 0, 4);
+	}
+	uint64_t who = holder >= 0 ? addr_at(AT_TSTATE + (16u << 10) * holder) : 0;
+	if (l->gil_model == PY_GIL_RUNTIME)
+		put_at(AT_RUNTIME, l->rt_tstate_current, 64 << 10, who, 8);
+	if (l->gil_model == PY_GIL_INTERP) {
+		put_at(AT_GIL, l->gil_locked, 4096, holder >= 0, 4);
+		/* released: last_holder stays, only locked says it is free */
+		put_at(AT_GIL, l->gil_last_holder, 4096,
+		       holder >= 0 ? who : addr_at(AT_TSTATE), 8);
+	}
+}
+
+/* The collector runs (started in thread k's frame, 3.15+) or not (-1). */
+static void set_gc(const struct py_layout *l, int k)
+{
+	uint32_t base = l->rt_gc != PY_ABSENT ? AT_RUNTIME + l->rt_gc : AT_INTERP + l->is_gc;
+	put_at(base, l->gc_collecting, 64 << 10, k >= 0, 4);
+	if (l->gc_frame != PY_ABSENT)
+		put_at(base, l->gc_frame, 64 << 10, k >= 0 ? addr_at(AT_FRAME + 1024u * k) : 0, 8);
+}
+
+/* Lay the made-up states out as version 3.minor does: thread 0 plain,
+ * 1 raising (current exception set), 2 handling one below an empty item,
+ * 3 with an empty (None) item and waiting for the GIL (3.15+). */
+static void build_states(const struct py_layout *l, const struct strobe_bpf_config *c)
+{
+	memset(region, 0, AT_TIDS);
+	uint32_t test = l->exc_type != PY_ABSENT ? l->exc_type : l->exc_value;
+	for (int k = 0; k < NT; k++) {
+		uint32_t ts = AT_TSTATE + (16u << 10) * k, fr = AT_FRAME + 1024u * k;
+		uint32_t item = AT_ITEMS + 256u * k;
+		put_at(ts, l->ts_interp, 16 << 10, addr_at(AT_INTERP), 8);
+		if (c->frame_deref == STROBE_BPF_ABSENT) {
+			put_at(ts, c->ts_frame, 16 << 10, addr_at(fr), 8);
+		} else {
+			put_at(ts, c->ts_frame, 16 << 10, addr_at(AT_CFRAME + 256u * k), 8);
+			put_at(AT_CFRAME + 256u * k, c->frame_deref, 256, addr_at(fr), 8);
+		}
+		put_at(ts, l->ts_exc_info, 16 << 10, addr_at(item), 8);
+		if (k == 1)
+			put_at(ts, l->ts_current_exception, 16 << 10, addr_at(AT_OBJ), 8);
+		if (k == 2) {
+			/* the top item empty (None) over one holding an exception */
+			put_at(item, test, 256, addr_at(AT_NONE), 8);
+			put_at(item, l->exc_previous, 256, addr_at(AT_ITEMS + 256u * NT), 8);
+			put_at(AT_ITEMS + 256u * NT, test, 256, addr_at(AT_OBJ), 8);
+		}
+		if (k == 3) {
+			put_at(item, test, 256, addr_at(AT_NONE), 8); /* no predecessor: none */
+			if (l->ts_gil_requested != PY_ABSENT)
+				put_at(ts, l->ts_gil_requested, 16 << 10, 1, 4);
+		}
+	}
+	put_at(AT_INTERP, l->is_gil_ptr == PY_ABSENT ? 0 : l->is_gil_ptr, 64 << 10,
+	       l->is_gil_ptr == PY_ABSENT ? 0 : addr_at(AT_GIL), 8);
+}
+
+/* The status the reader's rules give thread k with holder holding the GIL
+ * and the collector running from gc_k's frame (or not, -1). */
+static uint32_t expected(const struct py_layout *l, int k, int holder, int gc_k, uint64_t *gc_frame)
+{
+	uint32_t st = 0;
+	if (k == holder)
+		st |= STROBE_BPF_ST_GIL;
+	else if (k == 3 && l->ts_gil_requested != PY_ABSENT)
+		st |= STROBE_BPF_ST_GIL_REQUESTED;
+	if (k == 1 || k == 2)
+		st |= STROBE_BPF_ST_EXCEPTION;
+	*gc_frame = 0;
+	if (gc_k >= 0) {
+		st |= STROBE_BPF_ST_GC;
+		if (l->gc_frame != PY_ABSENT)
+			*gc_frame = addr_at(AT_FRAME + 1024u * gc_k);
+	}
+	return st;
+}
+
+/* One version: its states, three rounds (the GIL with thread 0, the
+ * collector off; with thread 1, the collector on from thread 1's frame;
+ * the GIL free).  Returns ERR_PERM without the capabilities. */
+static int status_version(int minor, const pid_t *tids)
+{
+	const struct py_layout *layout = py_layout_find(3, minor);
+	CHECK(layout != NULL);
+	if (!layout)
+		return 0;
+	struct py_runtime rt;
+	memset(&rt, 0, sizeof(rt));
+	rt.pid = getpid();
+	rt.major = 3;
+	rt.minor = minor;
+	rt.layout = *layout;
+	rt.runtime_addr = addr_at(AT_RUNTIME);
+	rt.none_addr = addr_at(AT_NONE);
+	const struct py_layout *l = &rt.layout;
+	struct mem_source mem;
+	memset(&mem, 0, sizeof(mem));
+	struct strtab strings;
+	strtab_init(&strings);
+	struct py_walker w;
+	struct py_walk_config wc = { .all_threads = true, .mode = PY_MODE_ALL, .gc = true };
+	py_walker_init(&w, &rt, &mem, &strings, &wc);
+	struct strobe_bpf_config cfg;
+	CHECK_EQ_INT(sampler_bpf_config(&w, &cfg), 0);
+	CHECK(cfg.want == (STROBE_BPF_ST_GIL | STROBE_BPF_ST_EXCEPTION | STROBE_BPF_ST_GC));
+	CHECK(cfg.head_size <= 1024);
+	build_states(l, &cfg);
+	struct bpf_engine *be;
+	struct errmsg e = { "" };
+	int rc = bpf_engine_open(&be, &cfg, &e);
+	if (rc) {
+		py_walker_release(&w);
+		strtab_release(&strings);
+		return rc;
+	}
+	for (int k = 0; k < NT; k++) {
+		CHECK_EQ_INT(bpf_engine_set_thread(be, tids[k], addr_at(AT_TSTATE + (16u << 10) * k)), 0);
+		CHECK_EQ_INT(bpf_engine_watch(be, tids[k], 1000000, &e), 0);
+	}
+	static const int rounds[3][2] = { { 0, -1 }, { 1, 1 }, { -1, -1 } }; /* holder, gc */
+	for (int round = 0; round < 3; round++) {
+		int holder = rounds[round][0], gc_k = rounds[round][1];
+		set_gil(l, holder);
+		set_gc(l, gc_k);
+		uint64_t bad = 0;
+		struct status_seen s;
+		memset(&s, 0, sizeof(s));
+		/* what was sampled before the change */
+		CHECK_EQ_INT(bpf_engine_drain(be, on_status, &s, &bad), 0);
+		memset(&s, 0, sizeof(s));
+		memcpy(s.tids, tids, sizeof(s.tids));
+		for (int k = 0; k < NT; k++)
+			s.want[k] = expected(l, k, holder, gc_k, &s.want_gc_frame[k]);
+		uint64_t end = clock_now_ns() + 5000000000ULL;
+		bool enough = false;
+		while (!enough && clock_now_ns() < end) {
+			clock_sleep_until(clock_now_ns() + 10000000ULL);
+			CHECK_EQ_INT(bpf_engine_drain(be, on_status, &s, &bad), 0);
+			enough = true;
+			for (int k = 0; k < NT; k++)
+				enough = enough && s.records[k] >= 10;
+		}
+		CHECK_EQ_INT((int)bad, 0);
+		for (int k = 0; k < NT; k++) {
+			CHECK(s.records[k] >= 10);
+			if (s.good[k] != s.records[k])
+				fprintf(stderr, "3.%d round %d thread %d: %d of %d records as expected "
+					"(status %#x)\n", minor, round, k, s.good[k], s.records[k], s.want[k]);
+			CHECK_EQ_INT(s.good[k], s.records[k]);
+		}
+	}
+	bpf_engine_close(be);
+	py_walker_release(&w);
+	strtab_release(&strings);
+	return 0;
+}
+
+TEST(status)
+{
+	/* the bits as the reader's STATUS_* */
+	CHECK_EQ_INT((int)sampler_bpf_status(0), 0);
+	CHECK_EQ_INT((int)sampler_bpf_status(STROBE_BPF_ST_GIL), STATUS_HAS_GIL);
+	CHECK_EQ_INT((int)sampler_bpf_status(STROBE_BPF_ST_GIL_REQUESTED), STATUS_GIL_REQUESTED);
+	CHECK_EQ_INT((int)sampler_bpf_status(STROBE_BPF_ST_GIL | STROBE_BPF_ST_GIL_REQUESTED),
+		     STATUS_HAS_GIL);
+	CHECK_EQ_INT((int)sampler_bpf_status(STROBE_BPF_ST_EXCEPTION), STATUS_HAS_EXCEPTION);
+	CHECK_EQ_INT((int)sampler_bpf_status(STROBE_BPF_ST_GC), 0);
+	CHECK_EQ_INT((int)sampler_bpf_status(STROBE_BPF_ST_GIL | STROBE_BPF_ST_EXCEPTION |
+					     STROBE_BPF_ST_GC),
+		     STATUS_HAS_GIL | STATUS_HAS_EXCEPTION);
+	/* the modes' rule, shared with the reader */
+	CHECK(py_mode_keeps(PY_MODE_GIL, STATUS_HAS_GIL | STATUS_ON_CPU));
+	CHECK(!py_mode_keeps(PY_MODE_GIL, STATUS_ON_CPU | STATUS_GIL_REQUESTED));
+	CHECK(py_mode_keeps(PY_MODE_EXCEPTION, STATUS_HAS_EXCEPTION));
+	CHECK(!py_mode_keeps(PY_MODE_EXCEPTION, STATUS_HAS_GIL | STATUS_ON_CPU));
+	CHECK(py_mode_keeps(PY_MODE_CPU, STATUS_ON_CPU) && !py_mode_keeps(PY_MODE_CPU, 0));
+	CHECK(py_mode_keeps(PY_MODE_WALL, 0));
+
+	region = mmap(NULL, REGION, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	CHECK(region != MAP_FAILED);
+	if (region == MAP_FAILED)
+		return;
+	atomic_int *tid_at = (atomic_int *)(region + AT_TIDS);
+	pid_t child = fork();
+	if (child == 0) {
+		/* a shared mapping's pages come to a forked child unmapped, and
+		 * the program's reads cannot fault them in: touch each */
+		for (uint32_t off = 0; off < REGION; off += 4096)
+			(void)*(volatile unsigned char *)(region + off);
+		pthread_t th[NT];
+		for (int k = 0; k < NT; k++)
+			pthread_create(&th[k], NULL, status_spin, (void *)(intptr_t)k);
+		pthread_join(th[0], NULL);
+		_exit(0);
+	}
+	CHECK(child > 0);
+	pid_t tids[NT];
+	uint64_t end = clock_now_ns() + 5000000000ULL;
+	for (int k = 0; k < NT; k++) {
+		while (!atomic_load(&tid_at[k]) && clock_now_ns() < end)
+			clock_sleep_until(clock_now_ns() + 1000000ULL);
+		tids[k] = atomic_load(&tid_at[k]);
+		CHECK(tids[k] > 0);
+	}
+	/* frame objects (3.8), the cframe's two steps and the interpreter's
+	 * lock (3.12), the thread's own bit and the collection's start frame
+	 * (3.15) */
+	static const int minors[] = { 8, 12, 15 };
+	for (size_t i = 0; i < sizeof(minors) / sizeof(minors[0]); i++) {
+		int rc = status_version(minors[i], tids);
+		if (rc == ERR_PERM) {
+			printf("tests/unit/test_bpf.c: status skipped (no CAP_BPF/CAP_PERFMON)\n");
+			break;
+		}
+		CHECK_EQ_INT(rc, 0);
+	}
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	munmap(region, REGION);
+}
+
 int main(void)
 {
 	RUN(chains);
+	RUN(status);
 	return harness_done();
 }
