@@ -1,7 +1,7 @@
 """--engine bpf (docs/bpf-engine.md): a BPF program on a per-thread
 cpu-clock perf event walks the frame chain in the kernel; strobe decodes the
-records with the walker.  Same outputs and summary as the reader; only
---mode cpu so far.  Needs root (CI runs as root): CAP_BPF and CAP_PERFMON."""
+records with the walker.  Same outputs and summary as the reader; --mode
+cpu and gil so far.  Needs root (CI runs as root): CAP_BPF and CAP_PERFMON."""
 import re
 
 from cases import (case, chain_stack, expect_only_tids, expect_stack, expect_success,
@@ -14,8 +14,8 @@ from harness import Collapsed, check, fn, frame, one_line_error
 NO_BPF = ["setpriv", "--bounding-set", "-bpf,-perfmon,-sys_admin"]
 
 
-def attach_collapsed(ctx, pid, engine, out, seconds=2, extra=()):
-    p = ctx.strobe(["attach", "--engine", engine, "--mode", "cpu", "-d", str(seconds),
+def attach_collapsed(ctx, pid, engine, out, seconds=2, extra=(), mode="cpu"):
+    p = ctx.strobe(["attach", "--engine", engine, "--mode", mode, "-d", str(seconds),
                     "--collapsed", "-o", ctx.path(out)] + list(extra) + [str(pid)], ready=False)
     s = expect_success(p, timeout=60)
     return p, s, Collapsed(ctx.path(out))
@@ -64,9 +64,66 @@ def t_engine_bpf_threads(ctx):
               on, n, role, leaf, "\n".join(col.summary()))
 
 
+def samples_of(col, tid):
+    return col.count(lambda t, fr: t == tid)
+
+
+def stat_count(stdout, name):
+    """The first number after 'name:' in --realtime-stats' lines."""
+    m = re.search(r"^\s*%s:\s+(\d+)" % re.escape(name), stdout, re.M)
+    check(m, "no '%s:' line in --realtime-stats' output:\n%s", name, stdout)
+    return int(m.group(1))
+
+
+@case("engine_bpf_gil", debug=True)
+def t_engine_bpf_gil(ctx):
+    """--engine bpf --mode gil: a thread busy without the GIL (hashing) is left out, one
+    spinning in Python kept, as with the reader; the summary counts only what was kept"""
+    tgt, ready = ctx.start_target("gil_free.py")
+    it, L, tids = ctx.interp, ready["lines"], ready["threads"]
+    spin, hasher = tids["spin"], tids["hash"]
+    # cpu mode: the hasher does run (without this, its absence below says nothing)
+    p, s, cpu = attach_collapsed(ctx, ready["pid"], "bpf", "cpu.txt", extra=["-a"])
+    check(samples_of(cpu, hasher) >= 100, "--mode cpu: only %d samples of the hashing "
+          "thread in 2 s\n%s", samples_of(cpu, hasher), "\n".join(cpu.summary()))
+    # gil mode: the spinner, hardly ever the hasher
+    p, s, col = attach_collapsed(ctx, ready["pid"], "bpf", "gil.txt", mode="gil",
+                                 extra=["-a", "--realtime-stats"])
+    check(s["error_rate"] < 1, "error rate %.2f%% with --engine bpf", s["error_rate"])
+    n_spin, n_hash = samples_of(col, spin), samples_of(col, hasher)
+    check(n_spin >= 100, "--mode gil: only %d samples of the spinning thread\n%s", n_spin,
+          "\n".join(col.summary()))
+    check(n_hash <= 0.05 * n_spin, "--mode gil: the hashing thread (no GIL) has %d samples, "
+          "the spinner %d\n%s", n_hash, n_spin, "\n".join(col.summary()))
+    leaf = frame(it, "gil_free.py", "Workers.spin", L["spin"])
+    on = col.count(lambda t, fr: t == spin and fr[-1] == leaf)
+    check(on >= 0.9 * n_spin, "only %d of %d samples of the spinner end in %s\n%s", on, n_spin,
+          leaf, "\n".join(col.summary()))
+    # the counts: a sample per stack written; each record kept or left out
+    # (shallow stacks: a record a sample; the ring buffer lost none)
+    check(col.total == s["samples"], "%d stacks written, %d samples in the summary",
+          col.total, s["samples"])
+    records, left = stat_count(p.stdout, "Records"), stat_count(p.stdout, "Left out by mode")
+    taken = stat_count(p.stdout, "Taken")
+    check(taken == s["samples"] and records == taken + left,
+          "records %d, left out %d, taken %d, summary %d samples", records, left, taken,
+          s["samples"])
+    check(left >= 0.5 * samples_of(cpu, hasher), "only %d records left out (the hasher had %d "
+          "samples in cpu mode)", left, samples_of(cpu, hasher))
+    # the reader's --mode gil on the same target agrees
+    p2, s2, rd = attach_collapsed(ctx, ready["pid"], "reader", "reader.txt", mode="gil",
+                                  extra=["-a"])
+    r_spin, r_hash = samples_of(rd, spin), samples_of(rd, hasher)
+    check(r_spin >= 100 and r_hash <= 0.05 * r_spin, "the reader's --mode gil: spinner %d, "
+          "hasher %d\n%s", r_spin, r_hash, "\n".join(rd.summary()))
+    check(rd.top(spin)[0] == col.top(spin)[0], "the reader's top stack differs:\n  bpf    %s\n"
+          "  reader %s", ";".join(col.top(spin)[0]), ";".join(rd.top(spin)[0]))
+
+
 @case("engine_bpf_refusals", kind="global", quick=True)
 def t_engine_bpf_refusals(ctx):
-    """--engine bpf: another mode is a usage error; no capability is one line; auto falls back"""
+    """--engine bpf: wall or exception mode is a usage error; no capability is one line; auto
+    falls back"""
     tgt, ready = ctx.start_target("spin.py")
     pid = str(ready["pid"])
     p = ctx.strobe(["attach", "--engine", "bpf", "-d", "1", pid], ready=False)
@@ -75,6 +132,11 @@ def t_engine_bpf_refusals(ctx):
     last = [l for l in p.stderr.splitlines() if l.strip()][-1:]
     check(last and "error:" in last[0] and "--engine bpf" in last[0] and "cpu" in last[0],
           "the error line does not name --engine bpf and cpu:\n%s", p.stderr)
+    # exception mode (a wall-clock mode) waits for wall mode
+    p = ctx.strobe(["attach", "--engine", "bpf", "--mode", "exception", "-d", "1", pid],
+                   ready=False)
+    p.wait(30)
+    check(p.rc == 2, "--engine bpf --mode exception: exit status %s, expected 2", p.rc)
     # without CAP_BPF/CAP_PERFMON: one line naming them, no output file
     out = ctx.path("nocap.txt")
     p = ctx.strobe(["attach", "--engine", "bpf", "--mode", "cpu", "-d", "1", "--collapsed",
