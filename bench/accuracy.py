@@ -70,9 +70,10 @@ class Target:
         self.proc.wait()
 
 
-def profile(who, strobe, pid, rate, seconds, out_name, cpu):
-    """Attach one profiler; return (collapsed path on the host, error %)."""
-    common = ["attach", "-r", rate, "-d", str(seconds), "--collapsed"]
+def profile(who, strobe, pid, rate, seconds, out_name, cpu, extra=()):
+    """Attach one profiler; return (collapsed path on the host, error %);
+    extra: more options for it (e.g. --mode cpu)."""
+    common = ["attach", "-r", rate, "-d", str(seconds), "--collapsed"] + list(extra)
     if who == "strobe":
         path = SID + WORK + "/" + out_name
         cmd = [strobe] + common + ["-o", path, str(pid)]

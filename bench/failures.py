@@ -162,9 +162,10 @@ def parse_tachyon(text):
 PIN_STROBE, PIN_TARGET = "0", "1"
 
 
-def run_strobe(strobe, rate, cmd, cwd=None, stats=True):
+def run_strobe(strobe, rate, cmd, cwd=None, stats=True, extra=()):
     out = os.path.join(WORK, "out.txt")
     argv = ["taskset", "-c", PIN_STROBE, strobe, "run", "-r", str(rate), "--collapsed", "-o", out]
+    argv += list(extra)
     cmd = ["taskset", "-c", PIN_TARGET] + cmd
     if stats:
         argv.append("--realtime-stats")
@@ -196,7 +197,8 @@ def workload_runs(name, interp, seconds, repo):
     raise SystemExit("unknown workload " + name)
 
 
-def measure(strobe, rate, runs, parse=parse_strobe, tachyon=False):
+def measure(strobe, rate, runs, parse=parse_strobe, tachyon=False, extra=()):
+    """extra: more options for strobe run (e.g. --engine bpf --mode cpu)."""
     total = Result()
     for cmd, cwd, repeat in runs:
         for _ in range(repeat):
@@ -208,7 +210,7 @@ def measure(strobe, rate, runs, parse=parse_strobe, tachyon=False):
                                    env=dict(os.environ, STROBE_PIN_CPU=PIN_TARGET))
                 text = p.stdout.replace("\r", "\n")
             else:
-                text = run_strobe(strobe, rate, cmd, cwd)
+                text = run_strobe(strobe, rate, cmd, cwd, extra=extra)
             total.add(parse(text))
     return total
 

@@ -10,6 +10,7 @@
 #   live      bench/live.py      cost of the live view (issue 7)
 #   native    bench/native.py    what --native-stacks costs: rate, held time, slowdown (issue 18)
 #   longrun   bench/longrun.py   RSS over LONGRUN_SECONDS (default 600) at 10 kHz (issue 8)
+#   goals     bench/bpf/goals.sh issue 21: reader, --engine bpf and Tachyon against its goals (not in the default set)
 set -e
 cd "$(dirname "$0")/.."
 tests/provision.sh >/dev/null
@@ -22,6 +23,7 @@ for part in $parts; do
 	accuracy) python3 bench/accuracy.py ;;
 	failures) python3 bench/failures.py ${FAILURES_BASELINE:+--baseline $FAILURES_BASELINE} ;;
 	slowdown) python3 bench/slowdown.py ;;
+	goals) bench/bpf/goals.sh ;;
 	native) python3 bench/native.py ;;
 	formats) python3 bench/formats.py ${FORMATS_SAMPLES:+--samples $FORMATS_SAMPLES} ;;
 	live) python3 bench/live.py ;;

@@ -52,8 +52,9 @@ print(descend(28, float(sys.argv[1]), int(sys.argv[2])))
 '''
 
 
-def one(kind, strobe, rate, seconds, tcpu, pcpu):
-    """Work units the target finished during seconds, with profiler kind attached."""
+def one(kind, strobe, rate, seconds, tcpu, pcpu, extra=()):
+    """Work units the target finished during seconds, with profiler kind attached
+    (extra: more options for the profiler, e.g. --mode cpu)."""
     r, w = os.pipe()
     t = subprocess.Popen(["taskset", "-c", str(tcpu), "chroot", SID, "python3.15",
                           WORK + "/worker.py", str(seconds), str(w)],
@@ -69,7 +70,7 @@ def one(kind, strobe, rate, seconds, tcpu, pcpu):
         prof = ["chroot", SID, "python3.15", "-m", "profiling.sampling", "attach"]
     if prof:
         p = subprocess.Popen(["taskset", "-c", str(pcpu)] + prof + [
-            "-r", rate, "-d", str(seconds + 2), "--collapsed", "-o", "/dev/null", str(t.pid)],
+            "-r", rate, "-d", str(seconds + 2), "--collapsed", "-o", "/dev/null"] + list(extra) + [str(t.pid)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     out, _ = t.communicate(timeout=seconds + 60)
     if prof:

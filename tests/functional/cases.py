@@ -35,8 +35,10 @@ CASES = []
 
 
 class Case:
-    def __init__(self, func, name, kind, quick, exclusive, doc, versions=None, debug=False):
+    def __init__(self, func, name, kind, quick, exclusive, doc, versions=None, debug=False,
+                 engines=False):
         self.func = func
+        self.engines = engines
         self.name = name
         self.kind = kind
         self.quick = quick
@@ -46,12 +48,14 @@ class Case:
         self.debug = debug
 
 
-def case(name, kind="interp", quick=False, exclusive=False, versions=None, debug=False):
+def case(name, kind="interp", quick=False, exclusive=False, versions=None, debug=False,
+         engines=False):
     """versions: for kind="interp", only interpreters of these (major, minor);
-    debug: also on debug builds."""
+    debug: also on debug builds; engines: also once per interpreter with
+    --engine bpf on every run/attach (harness.BPF_MODES says what applies)."""
     def register(func):
         doc = (func.__doc__ or "").strip().splitlines()[0] if func.__doc__ else ""
-        CASES.append(Case(func, name, kind, quick, exclusive, doc, versions, debug))
+        CASES.append(Case(func, name, kind, quick, exclusive, doc, versions, debug, engines))
         return func
     return register
 
@@ -700,7 +704,7 @@ def samples_of(col, tid):
     return sum(n for t, _, n in col.rows if t == tid)
 
 
-@case("mode_cpu", quick=True, exclusive=True)
+@case("mode_cpu", quick=True, exclusive=True, engines=True)
 def t_mode_cpu(ctx):
     """--mode cpu: busy threads are sampled, a sleeping one (almost) never"""
     p, ready, out = run_collapsed(ctx, "threads.py", opts=("-d", "2", "-a", "--mode", "cpu"))

@@ -163,7 +163,7 @@ def t_container_sidecar(ctx):
     _check_container(ctx, c, prefix=["nsenter", "--target", str(c.pid), "--pid", "--mount", "--"])
 
 
-@case("container_run_unshare", versions=VERSIONS)
+@case("container_run_unshare", versions=VERSIONS, engines=True)
 def t_container_run_unshare(ctx):
     """5. run -- unshare --pid --fork ...: the Python child profiled, named, own tids"""
     _, tpath = ctx.target("threads.py")

@@ -35,14 +35,16 @@ import importlib      # noqa: E402
 for _name in sorted(os.listdir(os.path.dirname(os.path.abspath(__file__)))):
     if _name.startswith("cases_") and _name.endswith(".py"):
         importlib.import_module(_name[:-3])
-from harness import Ctx, Failure, Skip  # noqa: E402
+from harness import ENGINES, Ctx, Failure, Skip  # noqa: E402
 
 
 class Job:
-    def __init__(self, case, interp):
+    def __init__(self, case, interp, engine="reader"):
         self.case = case
         self.interp = interp
-        self.ident = "%s[%s]" % (case.name, interp.label if interp else "-")
+        self.engine = engine
+        self.label = (interp.label if interp else "-") + ("" if engine == "reader" else "+" + engine)
+        self.ident = "%s[%s]" % (case.name, self.label)
         self.ok = None
         self.skipped = False
         self.msg = ""
@@ -81,13 +83,17 @@ def build_jobs(disc, args):
         else:
             d = default_interp(supported)
             targets = [d] if d else []
+        # engines=True: once more per interpreter with --engine bpf
+        # (name[interp+bpf]); not for global cases (no interpreter of their own)
+        engines = ENGINES if c.engines and c.kind != "global" else ENGINES[:1]
         for it in targets:
-            j = Job(c, it)
-            if c.kind == "global":
-                j.ident = "%s[-]" % c.name
-            if args.k and not re.search(args.k, j.ident):
-                continue
-            jobs.append(j)
+            for engine in engines:
+                j = Job(c, it, engine)
+                if c.kind == "global":
+                    j.ident = "%s[-]" % c.name
+                if args.k and not re.search(args.k, j.ident):
+                    continue
+                jobs.append(j)
     return jobs
 
 
@@ -105,10 +111,14 @@ class Runner:
         t0 = time.monotonic()
         ctx = None
         try:
-            ctx = Ctx(self.args.strobe, job.interp, job.case.name, keep=self.args.keep)
+            ctx = Ctx(self.args.strobe, job.interp, job.case.name, keep=self.args.keep,
+                      engine=job.engine)
             with self.lock:
                 self.live.add(ctx)
             job.case.func(ctx)
+            if job.engine != "reader" and not ctx.engine_runs:
+                raise Failure("marked engines=True, but no strobe run/attach went through "
+                              "ctx.strobe, so --engine %s was never used" % job.engine)
             job.ok = True
         except Skip as e:
             job.ok, job.skipped, job.msg = True, True, str(e)
@@ -134,7 +144,7 @@ class Runner:
 
     def report(self, job):
         with self.lock:
-            label = job.interp.label if job.interp and job.case.kind != "global" else "-"
+            label = job.label if job.interp and job.case.kind != "global" else "-"
             print("%s  %-20s %-52s %5.1fs" % ("SKIP" if job.skipped else "PASS" if job.ok else "FAIL",
                                              job.case.name, label, job.seconds))
             if not job.ok or job.skipped:
@@ -214,7 +224,8 @@ def main():
 
     if args.list:
         for c in cases.CASES:
-            flags = [c.kind] + (["quick"] if c.quick else []) + (["exclusive"] if c.exclusive else [])
+            flags = [c.kind] + (["quick"] if c.quick else []) + (["exclusive"] if c.exclusive else []) \
+                + (["engines"] if c.engines else [])
             print("%-20s %-28s %s" % (c.name, ",".join(flags), c.doc))
         return 0
 
