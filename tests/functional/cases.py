@@ -719,7 +719,7 @@ def t_mode_cpu(ctx):
           sleeper, busy, "\n".join(col.summary()))
 
 
-@case("mode_gil", quick=True, exclusive=True)
+@case("mode_gil", quick=True, exclusive=True, engines=True)
 def t_mode_gil(ctx):
     """--mode gil: only the thread holding the GIL, at most one per sample"""
     p, ready, out = run_collapsed(ctx, "threads.py", opts=("-d", "2", "-a", "--mode", "gil"))

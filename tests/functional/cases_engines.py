@@ -15,7 +15,7 @@ LINES = [
     (["run", "--mode", "cpu", "--", "python3", "--blocking"], None),
     (["run", "-m", "spin", "--mode", "cpu"], "wall"),  # options after the module are its own
     (["run", "-d", "1", "t.py"], "wall"),
-    (["attach", "--mode", "gil", "1"], "gil"),
+    (["attach", "--mode", "gil", "1"], None),
     (["attach", "--mode=exception", "1"], "exception"),
     (["run", "--mode", "cpu", "--blocking", "t.py"], "--blocking"),
     (["run", "--mode", "cpu", "--native", "t.py"], "--native"),
