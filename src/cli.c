@@ -1489,15 +1489,16 @@ static enum cli_result validate(struct parser *p)
 	 * loop (pausing the threads, native unwinding, task stacks, the live
 	 * view) or another mode is refused; auto takes the reader for them */
 	if (o->engine == ENGINE_BPF) {
-		const char *what = o->mode != MODE_CPU ? "--mode other than cpu"
+		const char *what = o->mode != MODE_CPU && o->mode != MODE_WALL
+					   ? "--mode other than wall and cpu"
 				   : o->blocking ? "--blocking"
 				   : o->native ? "--native"
 				   : o->native_stacks ? "--native-stacks"
 				   : o->async_aware ? "--async-aware"
 				   : o->live ? "--live" : NULL;
 		if (what) {
-			buf_printf(&m, "--engine bpf does not support %s yet (use --mode cpu, or "
-				   "--engine reader or auto).", what);
+			buf_printf(&m, "--engine bpf does not support %s yet (use --mode wall or "
+				   "cpu, or --engine reader or auto).", what);
 			r = usage_error(p->text, CMD_NONE, m.data);
 			goto out;
 		}

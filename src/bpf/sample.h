@@ -30,6 +30,17 @@
 #define STROBE_BPF_TRUNCATED 1u  /* the chain went on past the last frame copied */
 #define STROBE_BPF_READ_FAILED 2u /* a read of the thread state or a frame failed */
 #define STROBE_BPF_MORE 4u       /* another part of the same sample follows */
+#define STROBE_BPF_SWITCH 8u     /* taken as the thread left its CPU (wall mode):
+				  * the stack its time off CPU is credited to */
+#define STROBE_BPF_EXITING 16u   /* ... for the last time: the thread is ending */
+
+/* cpu_ns of a record when its thread's CPU time could not be read */
+#define STROBE_BPF_NO_CPU_TIME (~0ULL)
+/* A perf event's BPF cookie: the thread's id in strobe's /proc in the low
+ * 32 bits, its slot in the cpu_clocks array (its cpu-clock event, for
+ * its CPU time) in the high ones. */
+#define STROBE_BPF_COOKIE(tid, slot) ((__u64)(__u32)(tid) | ((__u64)(slot) << 32))
+#define STROBE_BPF_MAX_SLOTS 4096
 
 struct strobe_bpf_config {
 	__u32 ts_frame;    /* thread state -> first pointer (frame, cframe or current_frame) */
@@ -39,6 +50,13 @@ struct strobe_bpf_config {
 	__u32 back;        /* frame -> its caller (f_back / previous), < head_size - 7 */
 	__u32 head_size;   /* bytes to copy of each frame, <= STROBE_BPF_HEAD_MAX */
 	__u32 max_frames;  /* frames per sample, <= STROBE_BPF_MAX_FRAMES * STROBE_BPF_MAX_PARTS */
+	/* wall mode: the target's PID namespace (st_dev and st_ino of
+	 * /proc/PID/ns/pid) and its id there, to know its threads in the
+	 * sched_switch program (a tracepoint's BPF program runs for every
+	 * task, whatever perf event it was attached through); ns_ino 0: none */
+	__u32 ns_tgid;
+	__u64 ns_dev;
+	__u64 ns_ino;
 };
 
 /* Each frame in a record: its address (8 bytes), then its first head_size
@@ -61,6 +79,8 @@ struct strobe_bpf_record {
 	__u64 sample;      /* the sample's number, the same in each of its parts */
 	__u32 part;        /* this record's place among them, from 0 */
 	__u32 pad2;
+	__u64 cpu_ns;      /* the thread's CPU time (its cpu-clock event's count),
+			    * or STROBE_BPF_NO_CPU_TIME */
 	__u8 data[STROBE_BPF_DATA_MAX]; /* nframes frames of stride bytes */
 };
 

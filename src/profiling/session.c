@@ -389,11 +389,12 @@ int profiling_session(const struct options *o, pid_t pid, struct spawn *child)
 	struct py_asyncio *async =
 		o->async_aware ? profiling_async_prepare(o, &w, &prof.strings, child) : NULL;
 
-	/* --engine: the BPF engine takes cpu-mode samples only (the
-	 * command line refused other modes with bpf; a format that records
-	 * every thread's status samples in the internal all mode) */
+	/* --engine: the BPF engine takes wall- and cpu-mode samples only
+	 * (the command line refused other modes with bpf; a format that
+	 * records every thread's status samples in the internal all mode) */
 	bool use_bpf = false;
-	if (o->engine == ENGINE_BPF && mode != MODE_CPU) {
+	bool bpf_mode = mode == MODE_CPU || mode == MODE_WALL;
+	if (o->engine == ENGINE_BPF && !bpf_mode) {
 		if (child)
 			spawn_terminate(child, TERMINATE_GRACE_MS);
 		die_status(2, "strobe: --engine bpf does not support --%s yet: it records every "
@@ -401,11 +402,11 @@ int profiling_session(const struct options *o, pid_t pid, struct spawn *child)
 	}
 	if (o->engine == ENGINE_BPF)
 		use_bpf = true;
-	else if (o->engine == ENGINE_AUTO && mode == MODE_CPU && !o->blocking && !o->native &&
+	else if (o->engine == ENGINE_AUTO && bpf_mode && !o->blocking && !o->native &&
 		 !o->native_stacks && !async && !o->live)
 		use_bpf = true;
 	else if (o->engine == ENGINE_AUTO)
-		fprintf(stderr, "strobe: --engine auto: the bpf engine supports only --mode cpu "
+		fprintf(stderr, "strobe: --engine auto: the bpf engine supports only --mode wall and cpu "
 			"without --blocking, --native, --native-stacks, --async-aware and --live so "
 			"far; sampling with the reader.\n");
 
