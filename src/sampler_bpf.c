@@ -17,7 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 /* How often records are drained and threads looked for (docs/bpf-engine.md:
  * a wake-up per record costs 9-24% of a core, a 10 ms drain under 0.5%). */
@@ -45,7 +48,7 @@ struct off_cpu {
 	uint32_t interp_id;
 	bool main;
 	bool off;            /* off its CPU with the stack below, since t_off */
-	bool ended;          /* it left its CPU for the last time */
+	bool ended;          /* it has ended */
 	bool alive;          /* listed at the last look */
 	uint64_t t_off, c_off;
 	uint64_t credited;   /* credited up to this time */
@@ -192,7 +195,15 @@ static int off_cpu_credit_all(struct bpf_run *r)
 	for (size_t i = 0; i < r->noff; i++) {
 		struct off_cpu *o = r->off[i];
 		uint64_t c;
-		if (!o->off || o->ended || bpf_engine_cpu_time(r->be, o->host, &c))
+		if (!o->off || o->ended)
+			continue;
+		/* an ended thread's CPU time stands still too: no credit
+		 * past its end (a signal 0 says whether it is there) */
+		if (syscall(SYS_tgkill, (pid_t)r->w->ns.pid, o->host, 0) && errno == ESRCH) {
+			o->ended = true;
+			continue;
+		}
+		if (bpf_engine_cpu_time(r->be, o->host, &c))
 			continue;
 		uint64_t now = clock_now_ns();
 		if (o->c_off != STROBE_BPF_NO_CPU_TIME && c >= o->c_off && c - o->c_off <= STILL_OFF_NS &&
@@ -333,10 +344,6 @@ static int on_sample(void *ctx, const struct bpf_engine_sample *rec)
 		 * records come in the order it made them) */
 		if (off_cpu_settle(r, o, rec->time_ns, rec->cpu_ns))
 			return 1;
-		if (rec->flags & STROBE_BPF_EXITING) {
-			o->ended = true;
-			return 0;
-		}
 	} else if (leaving) {
 		return 0; /* a thread no longer followed */
 	}

@@ -60,7 +60,8 @@ int bpf_engine_switches(struct bpf_engine *be, struct errmsg *e);
  * watched), ERR_LIMIT, ERR_IO. */
 int bpf_engine_watch_switches(struct bpf_engine *be, pid_t tid, uint32_t ns_tid);
 /* The CPU time of watched thread tid since it was watched (its cpu-clock
- * event's count, as records' cpu_ns).  0, ERR_INVAL, ERR_IO. */
+ * event's count, as records' cpu_ns; an ended thread's stays as it was).
+ * 0, ERR_INVAL, ERR_IO. */
 int bpf_engine_cpu_time(struct bpf_engine *be, pid_t tid, uint64_t *ns);
 /* Stop sampling the threads not among alive[0..n). */
 void bpf_engine_prune(struct bpf_engine *be, const pid_t *alive, size_t n);
@@ -72,7 +73,7 @@ int bpf_engine_watching(const struct bpf_engine *be, pid_t tid);
 struct bpf_engine_sample {
 	uint32_t tid;          /* strobe's id of the thread */
 	uint32_t flags;        /* STROBE_BPF_TRUNCATED, STROBE_BPF_READ_FAILED,
-				* STROBE_BPF_SWITCH, STROBE_BPF_EXITING, BPF_ENGINE_INCOMPLETE */
+				* STROBE_BPF_SWITCH, BPF_ENGINE_INCOMPLETE */
 	uint32_t head_size;
 	uint32_t nframes;
 	uint64_t tstate, time_ns;

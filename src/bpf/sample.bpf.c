@@ -218,11 +218,6 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	return take(bpf_get_attach_cookie(ctx), 0);
 }
 
-/* sched:sched_switch's record (its tracefs format, stable since 4.x):
- * prev_state at 32.  Bits of an ending task's state there: X and Z. */
-#define SWITCH_PREV_STATE 32
-#define SWITCH_EXIT_STATES 0x30
-
 /* Wall mode: a thread of the target leaves its CPU.  A tracepoint's BPF
  * program runs at every sched_switch of the machine, whatever task its
  * perf event was opened for (checked on 6.18: attached through one
@@ -230,10 +225,13 @@ int on_sample(struct bpf_perf_event_data *ctx)
  * recognised here by its id in the target's PID namespace, and its
  * cookie looked up.  Its stack is copied as on_sample's, stamped with
  * the time and its CPU time: the time off CPU until it comes back is
- * credited to it by user space. */
+ * credited to it by user space.  A thread's last switch, as it ends, is
+ * not seen: it has left its PID namespace by then (user space looks for
+ * it before crediting time to it). */
 SEC("tracepoint")
 int on_switch(void *ctx)
 {
+	(void)ctx;
 	__u32 zero = 0;
 	const struct strobe_bpf_config *c = bpf_map_lookup_elem(&config, &zero);
 	if (!c || !c->ns_ino)
@@ -247,7 +245,5 @@ int on_switch(void *ctx)
 	if (!cookie)
 		return 0;
 	__sync_fetch_and_add(&switches, 1);
-	long state = 0;
-	bpf_probe_read_kernel(&state, sizeof(state), (const char *)ctx + SWITCH_PREV_STATE);
-	return take(*cookie, STROBE_BPF_SWITCH | (state & SWITCH_EXIT_STATES ? STROBE_BPF_EXITING : 0));
+	return take(*cookie, STROBE_BPF_SWITCH);
 }

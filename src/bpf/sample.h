@@ -32,7 +32,6 @@
 #define STROBE_BPF_MORE 4u       /* another part of the same sample follows */
 #define STROBE_BPF_SWITCH 8u     /* taken as the thread left its CPU (wall mode):
 				  * the stack its time off CPU is credited to */
-#define STROBE_BPF_EXITING 16u   /* ... for the last time: the thread is ending */
 
 /* cpu_ns of a record when its thread's CPU time could not be read */
 #define STROBE_BPF_NO_CPU_TIME (~0ULL)

@@ -694,9 +694,12 @@ TEST(engine)
 	CHECK_EQ_INT(o.engine, ENGINE_AUTO);
 	CHECK_EQ_INT(parse(&o, &t, ARGV("attach", "--engine", "kernel", "1")), CLI_USAGE);
 	CHECK(strstr(t.data, "argument --engine: invalid choice: 'kernel'"));
-	/* bpf: cpu mode only, and not with what needs the reader's loop */
-	CHECK_EQ_INT(parse(&o, &t, ARGV("attach", "--engine", "bpf", "1")), CLI_USAGE);
-	CHECK(strstr(t.data, "error: --engine bpf does not support --mode other than cpu yet"));
+	/* bpf: wall and cpu modes only, and not with what needs the reader's loop */
+	CHECK_EQ_INT(parse(&o, &t, ARGV("attach", "--engine", "bpf", "1")), CLI_OK);
+	CHECK_EQ_INT(parse(&o, &t, ARGV("attach", "--engine", "bpf", "--mode", "exception", "1")),
+		     CLI_USAGE);
+	CHECK(strstr(t.data, "error: --engine bpf does not support --mode other than wall and cpu yet"));
+	CHECK_EQ_INT(parse(&o, &t, ARGV("attach", "--engine", "bpf", "--mode", "gil", "1")), CLI_USAGE);
 	CHECK_EQ_INT(parse(&o, &t, ARGV("attach", "--engine", "bpf", "--mode", "cpu", "--blocking",
 					"1")), CLI_USAGE);
 	CHECK(strstr(t.data, "error: --engine bpf does not support --blocking yet"));
