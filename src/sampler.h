@@ -99,6 +99,7 @@ struct sampler_result {
 		uint64_t lost;         /* records the full ring buffer refused */
 		uint64_t unknown;      /* runs on a thread with no thread state known */
 		uint64_t events;       /* perf events opened (threads watched) */
+		uint64_t switches;     /* wall mode: switch records (a thread left its CPU) */
 		uint64_t bad;          /* records the loader refused (size, order) */
 	} bpf;
 };
@@ -109,15 +110,18 @@ int sampler_run(struct py_walker *w, const struct sampler_sink *sink,
 		const struct sampler_config *cfg, struct sampler_result *res);
 
 /* The in-kernel engine (--engine bpf, sampler_bpf.c): the same run as
- * sampler_run's, cpu mode only (a perf event per thread fires only while
- * it runs), the samples taken by the BPF program on the target's threads
- * (the main thread's, every thread with cfg.all_threads of the walker)
- * every interval of their CPU time and drained every 10 ms; new threads
- * are picked up every 100 ms.  Of cfg, the interval, duration, stop
- * conditions and the failed hook are used (no pause, take, finish or
- * tick).  Each record is one sample of one thread (STATUS_ON_CPU, and
- * STATUS_MAIN_THREAD for the main thread); a record the walker cannot
- * decode is a failed sample, by its cause.
+ * sampler_run's in wall or cpu mode (the walker's cfg.mode), the samples
+ * taken by the BPF program on the target's threads (the main thread's,
+ * every thread with cfg.all_threads of the walker) every interval of
+ * their CPU time and drained every 10 ms; new threads are picked up every
+ * 100 ms.  In wall mode each thread's time off CPU is sampled too: its
+ * stack as it left its CPU (or, for a thread first seen asleep, as read
+ * then), one sample an interval of the time until it comes back.  Of cfg,
+ * the interval, duration, stop conditions and the failed hook are used
+ * (no pause, take, finish or tick).  Each record is one sample of one
+ * thread (STATUS_ON_CPU on CPU, and STATUS_MAIN_THREAD for the main
+ * thread); a record the walker cannot decode is a failed sample, by its
+ * cause.
  *
  * Returns 0 (res filled), ERR_NOPROC if the target vanished before the
  * first sample, or the set-up's error with e saying what is missing in

@@ -2,7 +2,8 @@
  * docs/bpf-engine.md): the BPF program (src/bpf/) takes the samples in the
  * target's threads; this loop keeps its thread map and perf events up to
  * date, drains its records in batches and turns each into the struct
- * sample the reader makes, through the walker's own frame decoding. */
+ * sample the reader makes, through the walker's own frame decoding.  In
+ * wall mode it also credits each thread's time off CPU (struct off_cpu). */
 #include "sampler.h"
 
 #include "base/clock.h"
@@ -545,6 +546,7 @@ int sampler_run_bpf(struct py_walker *w, const struct sampler_sink *sink,
 	res->bpf.lost = st.lost;
 	res->bpf.unknown = st.unknown;
 	res->bpf.events = st.events;
+	res->bpf.switches = st.switches;
 	res->bpf.bad = r.bad;
 	res->ticks += st.lost;
 	res->failed += st.lost;

@@ -13,6 +13,9 @@
  * (it drains in batches: a wake-up per record costs 9-24% of a core,
  * bench/bpf/).
  *
+ * Wall mode adds on_switch (sched_switch, the stack of a thread of the
+ * target as it leaves its CPU, with its CPU time; see there).
+ *
  * Every byte read here is the target's: only user-memory probe reads,
  * every loop bounded, every size and index clamped for the verifier. */
 #include <linux/bpf.h>

@@ -328,6 +328,9 @@ static void print_bpf_stats(const struct sampler_result *r)
 	       (unsigned long long)r->bpf.records, (unsigned long long)r->bpf.lost,
 	       (unsigned long long)r->bpf.bad);
 	printf("    Threads watched:  %llu\n", (unsigned long long)r->bpf.events);
+	if (r->bpf.switches)
+		printf("    Switches seen:    %llu (wall mode: a thread left its CPU)\n",
+		       (unsigned long long)r->bpf.switches);
 }
 
 static int profile_sink_add(void *ctx, const struct sample *s)
