@@ -37,6 +37,8 @@
  * since it left its CPU is still off it (its cpu-clock event counts on a
  * little between the sched_switch program's read and the switch itself). */
 #define STILL_OFF_NS 50000ULL
+/* User-space reads of new threads' stacks after a torn one. */
+#define SEED_TRIES 8
 
 /* Wall mode: a thread's time off its CPU (docs/bpf-engine.md).  From the
  * moment it left (t_off, with c_off of CPU time) with the stack then
@@ -51,6 +53,7 @@ struct off_cpu {
 	bool off;            /* off its CPU with the stack below, since t_off */
 	bool ended;          /* it has ended */
 	bool alive;          /* listed at the last look */
+	bool seeded;         /* its stack was read from user space, or it switched */
 	uint64_t t_off, c_off;
 	uint64_t credited;   /* credited up to this time */
 	uint64_t acc;        /* time credited and not yet a sample (< interval) */
@@ -265,9 +268,11 @@ static int refresh_threads(struct bpf_run *r, struct errmsg *e)
 			r->off[r->noff++] = o;
 			u64map_put(&r->off_index, (uint64_t)host, r->noff);
 			*o = (struct off_cpu){ .host = host, .c_off = STROBE_BPF_NO_CPU_TIME };
-			if (nfresh < sizeof(fresh) / sizeof(fresh[0]))
-				fresh[nfresh++] = o;
 		}
+		/* until its stack is known: a read that failed is tried again
+		 * at the next look */
+		if (!o->seeded && !o->off && nfresh < sizeof(fresh) / sizeof(fresh[0]))
+			fresh[nfresh++] = o;
 		o->tid = t->tid;
 		o->interp_id = t->interp_id;
 		o->main = t->main;
@@ -296,7 +301,13 @@ static int seed_new(struct bpf_run *r, struct off_cpu **fresh, size_t nfresh)
 		if (bpf_engine_cpu_time(r->be, fresh[i]->host, &cpu[i]))
 			cpu[i] = STROBE_BPF_NO_CPU_TIME;
 	uint64_t now = clock_now_ns();
+	/* a torn read (a running thread's stack changed as it was read) is
+	 * tried again at once, as the reader does */
 	int rc = py_walker_sample(w, &r->seed);
+	for (int k = 0; k < SEED_TRIES && (rc == ERR_CORRUPT || rc == ERR_FAULT); k++) {
+		now = clock_now_ns();
+		rc = py_walker_sample(w, &r->seed);
+	}
 	w->stats = keep;
 	if (rc)
 		return 0;
@@ -309,6 +320,7 @@ static int seed_new(struct bpf_run *r, struct off_cpu **fresh, size_t nfresh)
 			if (off_set_stack(o, r->seed.frames + t->first, t->depth))
 				return ERR_NOMEM;
 			o->off = true;
+			o->seeded = true;
 			o->t_off = o->credited = now;
 			o->c_off = cpu[i];
 			break;
@@ -340,7 +352,12 @@ static int on_sample(void *ctx, const struct bpf_engine_sample *rec)
 	w->fail = PY_FAIL_NONE;
 	bool leaving = rec->flags & STROBE_BPF_SWITCH;
 	struct off_cpu *o = r->wall && rec->tid <= INT32_MAX ? off_of(r, (pid_t)rec->tid) : NULL;
-	if (o) {
+	if (o && o->off && rec->time_ns < o->t_off) {
+		/* made before the user-space read that seeded it (between its
+		 * perf event's start and that read): that read is newer */
+		if (leaving)
+			return 0;
+	} else if (o) {
 		/* what it had off CPU ends before this record (its own
 		 * records come in the order it made them) */
 		if (off_cpu_settle(r, o, rec->time_ns, rec->cpu_ns))
@@ -392,6 +409,7 @@ static int on_sample(void *ctx, const struct bpf_engine_sample *rec)
 			return 1;
 		}
 		o->off = true;
+		o->seeded = true;
 		o->t_off = o->credited = rec->time_ns;
 		o->c_off = rec->cpu_ns;
 		return 0;
