@@ -229,3 +229,21 @@ def t_engine_bpf_wall_run(ctx):
         fr = strip_runpy(col.top(tids[role])[0])
         check(fr[0].startswith("threading.py:") and fr[-1] == wall_leaf(it, L, role),
               "%s's top stack: %s", role, ";".join(fr))
+
+
+@case("engine_bpf_wall_target_exits")
+def t_engine_bpf_wall_target_exits(ctx):
+    """--engine bpf wall -a: the target exits mid-profile - strobe ends with it, no thread credited
+    past its end"""
+    tgt, ready = ctx.start_target("wall.py", STROBE_PROCESS_TIMEOUT="3")
+    tids = ready["threads"]
+    p, s, col = attach_collapsed(ctx, ready["pid"], "bpf", "bpf.txt", seconds=10, mode="wall",
+                                 extra=["-a"])
+    check(s["seconds"] < 5, "strobe ran %.2f s on a target that exited after 3 s", s["seconds"])
+    per = col.tids()
+    for role in WALL_ROLES:
+        n = per.get(tids[role], 0)
+        # what it lived while watched: up to strobe's own end
+        check(0.5 * 1000 * s["seconds"] <= n <= 1000 * s["seconds"] * 1.02 + 5,
+              "%s: %d samples in the %.2f s strobe ran\n%s", role, n, s["seconds"],
+              "\n".join(col.summary(10)))
