@@ -179,9 +179,11 @@ def t_engine_bpf_wall_threads(ctx):
           sorted(col.tids()), sorted(tids.values()))
     check_wall_counts(col, s, tids, WALL_ROLES)
     check_wall_leaves(col, it, L, tids, WALL_ROLES + ("brief",))
-    # the brief thread slept 1 s from "ready" and ended: no more than that
+    # the brief thread slept 1 s from "ready" and ended: not much more than
+    # that (its wait for the GIL and a CPU after the nap counts: 1.09 s
+    # seen on the loaded host), far from the 2 s of the run
     nb = col.tids().get(tids["brief"], 0)
-    check(50 <= nb <= 1030, "the thread that ended after 1 s has %d samples\n%s", nb,
+    check(50 <= nb <= 1200, "the thread that ended after 1 s has %d samples\n%s", nb,
           "\n".join(col.summary(10)))
     # the reader in wall mode on the same target: the same shares and top stacks
     p2, s2, col2 = attach_collapsed(ctx, ready["pid"], "reader", "reader.txt", mode="wall",
