@@ -37,6 +37,9 @@
  * since it left its CPU is still off it (its cpu-clock event counts on a
  * little between the sched_switch program's read and the switch itself). */
 #define STILL_OFF_NS 50000ULL
+/* Past this many threads, the ones still off CPU are credited up to now
+ * every THREADS_NS, not at every drain. */
+#define CREDIT_MANY 64
 /* User-space reads of new threads' stacks after a torn one. */
 #define SEED_TRIES 8
 
@@ -88,6 +91,8 @@ struct bpf_run {
 	struct off_cpu **off;
 	size_t noff, off_cap;
 	struct sample seed;            /* the user-space read of new threads' stacks */
+	struct off_cpu **fresh;        /* the threads to seed, BPF_MAX_THREADS */
+	uint64_t *fresh_cpu;           /* ... their CPU time then */
 };
 
 static struct off_cpu *off_of(struct bpf_run *r, pid_t host)
@@ -221,12 +226,11 @@ static int off_cpu_credit_all(struct bpf_run *r)
  * kernel thread id into the program's map and a perf event.  0, or the
  * first perf event's error (e set), ERR_NOTREADY before the interpreter
  * has a thread, a walker failure. */
-static int seed_new(struct bpf_run *r, struct off_cpu **fresh, size_t nfresh);
+static int seed_new(struct bpf_run *r, size_t nfresh);
 
 static int refresh_threads(struct bpf_run *r, struct errmsg *e)
 {
 	struct py_walker *w = r->w;
-	struct off_cpu *fresh[64];
 	size_t nfresh = 0;
 	size_t n = 0;
 	int rc = py_walker_threads(w, r->refs, BPF_MAX_THREADS, &n);
@@ -271,8 +275,8 @@ static int refresh_threads(struct bpf_run *r, struct errmsg *e)
 		}
 		/* until its stack is known: a read that failed is tried again
 		 * at the next look */
-		if (!o->seeded && !o->off && nfresh < sizeof(fresh) / sizeof(fresh[0]))
-			fresh[nfresh++] = o;
+		if (!o->seeded && !o->off && nfresh < BPF_MAX_THREADS)
+			r->fresh[nfresh++] = o;
 		o->tid = t->tid;
 		o->interp_id = t->interp_id;
 		o->main = t->main;
@@ -282,7 +286,7 @@ static int refresh_threads(struct bpf_run *r, struct errmsg *e)
 	if (r->wall) {
 		off_forget_gone(r);
 		if (nfresh)
-			return seed_new(r, fresh, nfresh);
+			return seed_new(r, nfresh);
 	}
 	return 0;
 }
@@ -292,11 +296,12 @@ static int refresh_threads(struct bpf_run *r, struct errmsg *e)
  * blocked in the kernel does not change it) is the one its time off CPU
  * goes to until it leaves its CPU again.  A thread whose read fails
  * starts at its first switch. */
-static int seed_new(struct bpf_run *r, struct off_cpu **fresh, size_t nfresh)
+static int seed_new(struct bpf_run *r, size_t nfresh)
 {
 	struct py_walker *w = r->w;
 	struct py_walk_stats keep = w->stats; /* not one of the run's samples */
-	uint64_t cpu[64];
+	struct off_cpu **fresh = r->fresh;
+	uint64_t *cpu = r->fresh_cpu;
 	for (size_t i = 0; i < nfresh; i++)
 		if (bpf_engine_cpu_time(r->be, fresh[i]->host, &cpu[i]))
 			cpu[i] = STROBE_BPF_NO_CPU_TIME;
@@ -485,7 +490,9 @@ int sampler_run_bpf(struct py_walker *w, const struct sampler_sink *sink,
 	u64map_init(&r.off_index);
 	r.refs = calloc(BPF_MAX_THREADS, sizeof(*r.refs));
 	r.alive = calloc(BPF_MAX_THREADS, sizeof(*r.alive));
-	if (!r.refs || !r.alive) {
+	r.fresh = calloc(BPF_MAX_THREADS, sizeof(*r.fresh));
+	r.fresh_cpu = calloc(BPF_MAX_THREADS, sizeof(*r.fresh_cpu));
+	if (!r.refs || !r.alive || !r.fresh || !r.fresh_cpu) {
 		rc = ERR_NOMEM;
 		goto out;
 	}
@@ -512,7 +519,7 @@ int sampler_run_bpf(struct py_walker *w, const struct sampler_sink *sink,
 	rc = 0;
 	start = clock_now_ns();
 	uint64_t next_threads = start + THREADS_NS, next_alive = start + ALIVE_CHECK_NS;
-	uint64_t next_drain = start + DRAIN_NS;
+	uint64_t next_drain = start + DRAIN_NS, next_credit = start;
 	for (;;) {
 		uint64_t now = clock_now_ns();
 		bool last = sampler_stop ||
@@ -528,9 +535,13 @@ int sampler_run_bpf(struct py_walker *w, const struct sampler_sink *sink,
 			next_drain = now + DRAIN_NS;
 			int drc = bpf_engine_drain(r.be, on_sample, &r, &r.bad);
 			/* threads still off CPU: up to now (a target gone: up to
-			 * where each thread came back for its end) */
-			if (drc == 0 && r.wall && !res->target_gone && off_cpu_credit_all(&r))
-				break;
+			 * where each thread came back for its end); two system
+			 * calls a thread, so many threads are looked at less often */
+			if (drc == 0 && r.wall && !res->target_gone && (last || now >= next_credit)) {
+				next_credit = now + (r.noff > CREDIT_MANY ? THREADS_NS : 0);
+				if (off_cpu_credit_all(&r))
+					break;
+			}
 			if (drc == 1 || res->sink_error || res->target_gone)
 				break;
 			if (drc < 0) {
@@ -583,6 +594,8 @@ out:
 		free(r.off[i]);
 	}
 	free(r.off);
+	free(r.fresh);
+	free(r.fresh_cpu);
 	u64map_release(&r.off_index);
 	sample_release(&r.seed);
 	return rc;
