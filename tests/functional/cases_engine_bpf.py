@@ -4,6 +4,7 @@ records with the walker.  Same outputs and summary as the reader; --mode
 cpu and wall (a sched_switch program copies a thread's stack as it leaves
 its CPU, its time off CPU credited as samples of it).  Needs root (CI runs
 as root): CAP_BPF and CAP_PERFMON."""
+import json
 import re
 
 from cases import (case, chain_stack, expect_only_tids, expect_stack, expect_success,
@@ -249,3 +250,31 @@ def t_engine_bpf_wall_target_exits(ctx):
         check(0.5 * 1000 * s["seconds"] <= n <= 1000 * s["seconds"] * 1.02 + 5,
               "%s: %d samples in the %.2f s strobe ran\n%s", role, n, s["seconds"],
               "\n".join(col.summary(10)))
+
+
+@case("engine_bpf_wall_times")
+def t_engine_bpf_wall_times(ctx):
+    """--engine bpf wall -a --binary, replayed to gecko: each thread's samples in time order, one
+    interval apart, on CPU or off (time off CPU is not stamped at the drain)"""
+    tgt, ready = ctx.start_target("wall.py")
+    tids = ready["threads"]
+    out, g = ctx.path("out.bin"), ctx.path("out.json")
+    p = ctx.strobe(["attach", "--engine", "bpf", "-a", "-d", "2", "--binary", "-o", out,
+                    str(ready["pid"])], ready=False)
+    expect_success(p, timeout=60)
+    p = ctx.strobe(["replay", "--gecko", "-o", g, out], ready=False)
+    check(p.wait(60) == 0, "replay --gecko exited with status %s:\n%s", p.rc, p.stderr)
+    with open(g) as f:
+        threads = {str(t.get("tid")): t for t in json.load(f)["threads"]}
+    for role in WALL_ROLES:
+        t = threads.get(str(tids[role]))
+        check(t is not None, "no thread %s (tid %d) in the replay: %s", role, tids[role],
+              sorted(threads))
+        s = t["samples"]
+        times = s["time"] if "time" in s else [r[s["schema"]["time"]] for r in s["data"]]
+        check(len(times) >= 1500, "%s: %d samples", role, len(times))
+        gaps = [b - a for a, b in zip(times, times[1:])]
+        check(min(gaps) >= 0, "%s: samples out of time order", role)
+        far = sum(1 for d in gaps if d > 3.0)
+        check(far <= 0.02 * len(gaps), "%s: %d of %d gaps between samples over 3 ms (largest "
+              "%.1f ms)", role, far, len(gaps), max(gaps))
