@@ -1487,18 +1487,16 @@ static enum cli_result validate(struct parser *p)
 	}
 	/* --engine bpf replaces the sampling loop: what needs the reader's
 	 * loop (pausing the threads, native unwinding, task stacks, the live
-	 * view) or another mode is refused; auto takes the reader for them */
+	 * view) is refused; auto takes the reader for them */
 	if (o->engine == ENGINE_BPF) {
-		const char *what = o->mode != MODE_CPU && o->mode != MODE_GIL
-				   ? "--mode other than cpu or gil"
-				   : o->blocking ? "--blocking"
+		const char *what = o->blocking ? "--blocking"
 				   : o->native ? "--native"
 				   : o->native_stacks ? "--native-stacks"
 				   : o->async_aware ? "--async-aware"
 				   : o->live ? "--live" : NULL;
 		if (what) {
-			buf_printf(&m, "--engine bpf does not support %s yet (use --mode cpu or "
-				   "gil, or --engine reader or auto).", what);
+			buf_printf(&m, "--engine bpf does not support %s yet (use --engine reader "
+				   "or auto).", what);
 			r = usage_error(p->text, CMD_NONE, m.data);
 			goto out;
 		}

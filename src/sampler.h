@@ -99,6 +99,7 @@ struct sampler_result {
 		uint64_t lost;         /* records the full ring buffer refused */
 		uint64_t unknown;      /* runs on a thread with no thread state known */
 		uint64_t events;       /* perf events opened (threads watched) */
+		uint64_t switches;     /* wall mode: switch records (a thread left its CPU) */
 		uint64_t bad;          /* records the loader refused (size, order) */
 		uint64_t skipped;      /* records of a thread the mode leaves out
 					* (--mode gil: not holding the GIL): no sample */
@@ -111,18 +112,21 @@ int sampler_run(struct py_walker *w, const struct sampler_sink *sink,
 		const struct sampler_config *cfg, struct sampler_result *res);
 
 /* The in-kernel engine (--engine bpf, sampler_bpf.c): the same run as
- * sampler_run's, cpu and gil modes (a perf event per thread fires only
- * while it runs; gil keeps the samples of a thread holding the GIL then),
- * the samples taken by the BPF program on the target's threads
- * (the main thread's, every thread with cfg.all_threads of the walker)
- * every interval of their CPU time and drained every 10 ms; new threads
- * are picked up every 100 ms.  Of cfg, the interval, duration, stop
- * conditions and the failed hook are used (no pause, take, finish or
- * tick).  Each record is one sample of one thread (STATUS_ON_CPU, the
- * GIL and exception bits the program read as the reader would, and
- * STATUS_MAIN_THREAD for the main thread; <GC> where the reader puts it);
- * a record of a thread the mode leaves out is no sample (res->bpf.skipped);
- * a record the walker cannot decode is a failed sample, by its cause.
+ * sampler_run's in wall, cpu and gil modes (the walker's cfg.mode), the
+ * samples taken by the BPF program on the target's threads (the main
+ * thread's, every thread with cfg.all_threads of the walker) every
+ * interval of their CPU time and drained every 10 ms; new threads are
+ * picked up every 100 ms.  In wall mode each thread's time off CPU is
+ * sampled too: its stack as it left its CPU (or, for a thread first seen
+ * asleep, as read then), one sample an interval of the time until it
+ * comes back.  gil keeps the samples of a thread holding the GIL.  Of
+ * cfg, the interval, duration, stop conditions and the failed hook are
+ * used (no pause, take, finish or tick).  Each record is one sample of
+ * one thread (STATUS_ON_CPU on CPU, the GIL and exception bits the
+ * program read as the reader would, STATUS_MAIN_THREAD for the main
+ * thread; <GC> where the reader puts it); a record of a thread the mode
+ * leaves out is no sample (res->bpf.skipped); a record the walker cannot
+ * decode is a failed sample, by its cause.
  *
  * Returns 0 (res filled), ERR_NOPROC if the target vanished before the
  * first sample, or the set-up's error with e saying what is missing in

@@ -2,7 +2,8 @@
  * docs/bpf-engine.md): the BPF program (src/bpf/) takes the samples in the
  * target's threads; this loop keeps its thread map and perf events up to
  * date, drains its records in batches and turns each into the struct
- * sample the reader makes, through the walker's own frame decoding. */
+ * sample the reader makes, through the walker's own frame decoding.  In
+ * wall mode it also credits each thread's time off CPU (struct off_cpu). */
 #include "sampler.h"
 
 #include "base/clock.h"
@@ -14,8 +15,13 @@
 #include "process/task.h"
 #include "py/walk.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 /* How often records are drained and threads looked for (docs/bpf-engine.md:
  * a wake-up per record costs 9-24% of a core, a 10 ms drain under 0.5%). */
@@ -26,6 +32,38 @@
 /* Thread states listed per look (beyond: the look fails, sampling goes on
  * with the threads known). */
 #define BPF_MAX_THREADS 4096
+
+/* Wall mode: a thread whose CPU time did not advance by more than this
+ * since it left its CPU is still off it (its cpu-clock event counts on a
+ * little between the sched_switch program's read and the switch itself). */
+#define STILL_OFF_NS 50000ULL
+/* Past this many threads, the ones still off CPU are credited up to now
+ * every THREADS_NS, not at every drain. */
+#define CREDIT_MANY 64
+/* User-space reads of new threads' stacks after a torn one. */
+#define SEED_TRIES 8
+
+/* Wall mode: a thread's time off its CPU (docs/bpf-engine.md).  From the
+ * moment it left (t_off, with c_off of CPU time) with the stack then
+ * copied, its time off CPU is credited as samples of that stack, one an
+ * interval: when its next record comes (it ran c - c_off of the t - t_off
+ * since), and at each drain while its CPU time has not moved. */
+struct off_cpu {
+	pid_t host;          /* its id in strobe's /proc */
+	uint64_t tid;        /* the target's own id, for the outputs */
+	uint32_t interp_id;
+	bool main;
+	bool off;            /* off its CPU with the stack below, since t_off */
+	bool ended;          /* it has ended */
+	bool alive;          /* listed at the last look */
+	bool seeded;         /* its stack was read from user space, or it switched */
+	uint32_t status;     /* STATUS_HAS_GIL, _GIL_REQUESTED, _HAS_EXCEPTION as it left */
+	uint64_t t_off, c_off;
+	uint64_t credited;   /* credited up to this time */
+	uint64_t acc;        /* time credited and not yet a sample (< interval) */
+	struct frame *frames;
+	size_t depth, cap;
+};
 
 /* What a record's kernel thread id stands for. */
 struct known_thread {
@@ -49,15 +87,159 @@ struct bpf_run {
 	pid_t *alive;
 	uint64_t bad;                  /* records of the wrong size */
 	bool stop;
+	bool wall;                     /* time off CPU is sampled too (every mode but cpu) */
+	struct u64map off_index;       /* host tid -> index in off + 1 */
+	struct off_cpu **off;
+	size_t noff, off_cap;
+	struct sample seed;            /* the user-space read of new threads' stacks */
+	struct off_cpu **fresh;        /* the threads to seed, BPF_MAX_THREADS */
+	uint64_t *fresh_cpu;           /* ... their CPU time then */
 };
+
+static struct off_cpu *off_of(struct bpf_run *r, pid_t host)
+{
+	const uint64_t *at = u64map_get(&r->off_index, (uint64_t)host);
+	return at && *at && *at <= r->noff ? r->off[*at - 1] : NULL;
+}
+
+static void off_forget_gone(struct bpf_run *r)
+{
+	size_t k = 0;
+	u64map_clear(&r->off_index);
+	for (size_t i = 0; i < r->noff; i++) {
+		struct off_cpu *o = r->off[i];
+		if (!o->alive) {
+			/* no credit past its end: what it had is dropped */
+			free(o->frames);
+			free(o);
+			continue;
+		}
+		o->alive = false;
+		r->off[k++] = o;
+		u64map_put(&r->off_index, (uint64_t)o->host, k);
+	}
+	r->noff = k;
+}
+
+static int off_set_stack(struct off_cpu *o, const struct frame *f, size_t n)
+{
+	if (n > o->cap) {
+		struct frame *nf = realloc(o->frames, n * sizeof(*nf));
+		if (!nf)
+			return ERR_NOMEM;
+		o->frames = nf;
+		o->cap = n;
+	}
+	if (n)
+		memcpy(o->frames, f, n * sizeof(*f));
+	o->depth = n;
+	return 0;
+}
+
+static bool keeps(const struct bpf_run *r, uint32_t status);
+
+/* Off-CPU samples leave here, each one sample of one thread at time_ns,
+ * kept by the mode's rule on the status the thread left its CPU with
+ * (wall: every one; gil: a thread that holds the GIL off CPU, blocked in
+ * a call that kept it or preempted; exception: one in an except block). */
+static int emit_off_cpu(struct bpf_run *r, const struct off_cpu *o, uint64_t time_ns)
+{
+	if (!keeps(r, o->status)) {
+		r->res->bpf.skipped++;
+		return 0;
+	}
+	struct sample *s = &r->s;
+	sample_clear(s);
+	s->time_ns = time_ns;
+	struct thread_sample *t = sample_add_thread(s);
+	t->tid = o->tid;
+	t->interp_id = o->interp_id;
+	t->status = o->status | (o->main ? STATUS_MAIN_THREAD : 0); /* off CPU */
+	struct frame *f = sample_reserve_frames(s, o->depth);
+	if (o->depth)
+		memcpy(f, o->frames, o->depth * sizeof(*f));
+	s->nframes += o->depth;
+	t->depth = (uint32_t)o->depth;
+	r->w->stats.samples++;
+	r->w->stats.frames += o->depth;
+	r->res->ticks++;
+	int src = r->sink->add(r->sink->ctx, s);
+	if (src) {
+		r->res->sink_error = src;
+		return 1;
+	}
+	return 0;
+}
+
+/* Credit thread o's time off CPU up to `until`: a sample every interval,
+ * each at the time its interval ends. */
+static int credit_off_cpu(struct bpf_run *r, struct off_cpu *o, uint64_t until)
+{
+	if (!o->off || until <= o->credited)
+		return 0;
+	uint64_t iv = r->cfg->interval_ns ? r->cfg->interval_ns : 1;
+	o->acc += until - o->credited;
+	o->credited = until;
+	while (o->acc >= iv) {
+		o->acc -= iv;
+		if (emit_off_cpu(r, o, until - o->acc))
+			return 1;
+	}
+	return 0;
+}
+
+/* Thread o made a record at t with c of CPU time: the time off CPU it
+ * had since it left ends where it came back, t less what it ran since. */
+static int off_cpu_settle(struct bpf_run *r, struct off_cpu *o, uint64_t t, uint64_t c)
+{
+	if (!o->off)
+		return 0;
+	int rc = 0;
+	if (c != STROBE_BPF_NO_CPU_TIME && o->c_off != STROBE_BPF_NO_CPU_TIME && c >= o->c_off &&
+	    t >= o->t_off) {
+		uint64_t ran = c - o->c_off;
+		uint64_t back = t - o->t_off > ran ? t - ran : o->t_off;
+		rc = credit_off_cpu(r, o, back);
+	}
+	o->off = false;
+	return rc;
+}
+
+/* At a drain: a thread whose CPU time did not move since it left its CPU
+ * is still off it, up to now. */
+static int off_cpu_credit_all(struct bpf_run *r)
+{
+	for (size_t i = 0; i < r->noff; i++) {
+		struct off_cpu *o = r->off[i];
+		uint64_t c;
+		if (!o->off || o->ended)
+			continue;
+		/* an ended thread's CPU time stands still too: no credit
+		 * past its end (a signal 0 says whether it is there) */
+		if (syscall(SYS_tgkill, (pid_t)r->w->ns.pid, o->host, 0) && errno == ESRCH) {
+			o->ended = true;
+			continue;
+		}
+		if (bpf_engine_cpu_time(r->be, o->host, &c))
+			continue;
+		uint64_t now = clock_now_ns();
+		if (o->c_off != STROBE_BPF_NO_CPU_TIME && c >= o->c_off && c - o->c_off <= STILL_OFF_NS &&
+		    credit_off_cpu(r, o, now))
+			return 1;
+	}
+	return 0;
+}
 
 /* Look for the target's threads: every thread state to sample gets its
  * kernel thread id into the program's map and a perf event.  0, or the
  * first perf event's error (e set), ERR_NOTREADY before the interpreter
  * has a thread, a walker failure. */
+static int seed_new(struct bpf_run *r, size_t nfresh);
+
 static int refresh_threads(struct bpf_run *r, struct errmsg *e)
 {
 	struct py_walker *w = r->w;
+	size_t nfresh = 0;
 	size_t n = 0;
 	int rc = py_walker_threads(w, r->refs, BPF_MAX_THREADS, &n);
 	if (rc)
@@ -84,8 +266,81 @@ static int refresh_threads(struct bpf_run *r, struct errmsg *e)
 		if (rc)
 			return rc;
 		r->alive[nalive++] = host;
+		if (!r->wall)
+			continue;
+		rc = bpf_engine_watch_switches(r->be, host, (uint32_t)t->tid);
+		if (rc)
+			return rc;
+		struct off_cpu *o = off_of(r, host);
+		if (!o) {
+			o = calloc(1, sizeof(*o));
+			if (!o)
+				return ERR_NOMEM;
+			VEC_RESERVE(r->off, r->off_cap, r->noff + 1);
+			r->off[r->noff++] = o;
+			u64map_put(&r->off_index, (uint64_t)host, r->noff);
+			*o = (struct off_cpu){ .host = host, .c_off = STROBE_BPF_NO_CPU_TIME };
+		}
+		/* until its stack is known: a read that failed is tried again
+		 * at the next look */
+		if (!o->seeded && !o->off && nfresh < BPF_MAX_THREADS)
+			r->fresh[nfresh++] = o;
+		o->tid = t->tid;
+		o->interp_id = t->interp_id;
+		o->main = t->main;
+		o->alive = true;
 	}
 	bpf_engine_prune(r->be, r->alive, nalive);
+	if (r->wall) {
+		off_forget_gone(r);
+		if (nfresh)
+			return seed_new(r, nfresh);
+	}
+	return 0;
+}
+
+/* Wall mode: a thread first seen may be asleep since before strobe
+ * looked (and stay so): its stack read from user space now (a thread
+ * blocked in the kernel does not change it) is the one its time off CPU
+ * goes to until it leaves its CPU again.  A thread whose read fails
+ * starts at its first switch. */
+static int seed_new(struct bpf_run *r, size_t nfresh)
+{
+	struct py_walker *w = r->w;
+	struct py_walk_stats keep = w->stats; /* not one of the run's samples */
+	struct off_cpu **fresh = r->fresh;
+	uint64_t *cpu = r->fresh_cpu;
+	for (size_t i = 0; i < nfresh; i++)
+		if (bpf_engine_cpu_time(r->be, fresh[i]->host, &cpu[i]))
+			cpu[i] = STROBE_BPF_NO_CPU_TIME;
+	uint64_t now = clock_now_ns();
+	/* a torn read (a running thread's stack changed as it was read) is
+	 * tried again at once, as the reader does */
+	int rc = py_walker_sample(w, &r->seed);
+	for (int k = 0; k < SEED_TRIES && (rc == ERR_CORRUPT || rc == ERR_FAULT); k++) {
+		now = clock_now_ns();
+		rc = py_walker_sample(w, &r->seed);
+	}
+	w->stats = keep;
+	if (rc)
+		return 0;
+	for (size_t i = 0; i < nfresh; i++) {
+		struct off_cpu *o = fresh[i];
+		for (size_t j = 0; j < r->seed.nthreads; j++) {
+			const struct thread_sample *t = &r->seed.threads[j];
+			if (t->tid != o->tid || o->off || cpu[i] == STROBE_BPF_NO_CPU_TIME)
+				continue;
+			if (off_set_stack(o, r->seed.frames + t->first, t->depth))
+				return ERR_NOMEM;
+			o->off = true;
+			o->seeded = true;
+			o->status = t->status & (STATUS_HAS_GIL | STATUS_GIL_REQUESTED |
+						 STATUS_HAS_EXCEPTION);
+			o->t_off = o->credited = now;
+			o->c_off = cpu[i];
+			break;
+		}
+	}
 	return 0;
 }
 
@@ -131,14 +386,34 @@ static int on_sample(void *ctx, const struct bpf_engine_sample *rec)
 {
 	struct bpf_run *r = ctx;
 	struct py_walker *w = r->w;
-	/* the thread's status as the record says; on CPU: a cpu-clock
-	 * event fires only while its thread runs */
-	uint32_t status = sampler_bpf_status(rec->status) | STATUS_ON_CPU;
-	if (!keeps(r, status)) {
+	bool leaving = rec->flags & STROBE_BPF_SWITCH;
+	/* the thread's status as the record says; on CPU unless it is
+	 * leaving it: a cpu-clock event fires only while its thread runs */
+	uint32_t status = sampler_bpf_status(rec->status) | (leaving ? 0 : STATUS_ON_CPU);
+	w->fail = PY_FAIL_NONE;
+	struct off_cpu *o = r->wall && rec->tid <= INT32_MAX ? off_of(r, (pid_t)rec->tid) : NULL;
+	if (o && o->off && rec->time_ns < o->t_off) {
+		/* made before the user-space read that seeded it (between its
+		 * perf event's start and that read): that read is newer */
+		if (leaving)
+			return 0;
+	} else if (o) {
+		/* what it had off CPU ends before this record (its own
+		 * records come in the order it made them) */
+		if (off_cpu_settle(r, o, rec->time_ns, rec->cpu_ns))
+			return 1;
+	} else if (leaving) {
+		return 0; /* a thread no longer followed */
+	}
+	/* a sample of a thread the mode leaves out (its time off CPU is
+	 * settled above, and a switch is kept: the filter applies to what
+	 * is credited) */
+	if (!leaving && !keeps(r, status)) {
 		r->res->bpf.skipped++;
 		return 0;
 	}
-	w->fail = PY_FAIL_NONE;
+	/* a switch's stack that cannot be read leaves the time off CPU
+	 * until the next record uncredited, and counts as one failed sample */
 	w->stats.samples++;
 	const uint64_t *at = u64map_get(&r->index, rec->tid);
 	if (!at || *at == 0 || *at > r->nknown)
@@ -179,6 +454,20 @@ static int on_sample(void *ctx, const struct bpf_engine_sample *rec)
 	if (rc) {
 		sample_clear(s);
 		return record_failed(r, rc == ERR_CORRUPT ? PY_FAIL_FRAME_BAD : PY_FAIL_OTHER, rc);
+	}
+	if (leaving) {
+		/* not a sample: the stack its time off CPU is credited to */
+		w->stats.samples--;
+		if (off_set_stack(o, s->frames + t->first, t->depth)) {
+			r->res->sink_error = ERR_NOMEM;
+			return 1;
+		}
+		o->off = true;
+		o->seeded = true;
+		o->status = status;
+		o->t_off = o->credited = rec->time_ns;
+		o->c_off = rec->cpu_ns;
+		return 0;
 	}
 	w->stats.frames += s->nframes;
 	r->res->ticks++;
@@ -277,14 +566,37 @@ int sampler_run_bpf(struct py_walker *w, const struct sampler_sink *sink,
 		return ERR_INVAL;
 	}
 	struct bpf_run r = { .w = w, .sink = sink, .cfg = cfg, .res = res };
+	r.wall = w->cfg.mode != PY_MODE_CPU;
+	if (r.wall) {
+		/* the sched_switch program knows the target's threads by their
+		 * ids in its PID namespace */
+		char path[64];
+		struct stat st;
+		snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)w->ns.pid);
+		if (stat(path, &st)) {
+			errmsg_set(e, "cannot read the PID namespace of process %d", (int)w->ns.pid);
+			return ERR_NOPROC;
+		}
+		bc.ns_dev = (uint64_t)st.st_dev;
+		bc.ns_ino = (uint64_t)st.st_ino;
+		bc.ns_tgid = (uint32_t)w->ns.ns_pid;
+	}
 	int rc = bpf_engine_open(&r.be, &bc, e);
 	if (rc)
 		return rc;
+	if (r.wall && (rc = bpf_engine_switches(r.be, e)) != 0) {
+		bpf_engine_close(r.be);
+		return rc;
+	}
 	sample_init(&r.s);
+	sample_init(&r.seed);
 	u64map_init(&r.index);
+	u64map_init(&r.off_index);
 	r.refs = calloc(BPF_MAX_THREADS, sizeof(*r.refs));
 	r.alive = calloc(BPF_MAX_THREADS, sizeof(*r.alive));
-	if (!r.refs || !r.alive) {
+	r.fresh = calloc(BPF_MAX_THREADS, sizeof(*r.fresh));
+	r.fresh_cpu = calloc(BPF_MAX_THREADS, sizeof(*r.fresh_cpu));
+	if (!r.refs || !r.alive || !r.fresh || !r.fresh_cpu) {
 		rc = ERR_NOMEM;
 		goto out;
 	}
@@ -311,7 +623,7 @@ int sampler_run_bpf(struct py_walker *w, const struct sampler_sink *sink,
 	rc = 0;
 	start = clock_now_ns();
 	uint64_t next_threads = start + THREADS_NS, next_alive = start + ALIVE_CHECK_NS;
-	uint64_t next_drain = start + DRAIN_NS;
+	uint64_t next_drain = start + DRAIN_NS, next_credit = start;
 	for (;;) {
 		uint64_t now = clock_now_ns();
 		bool last = sampler_stop ||
@@ -326,6 +638,14 @@ int sampler_run_bpf(struct py_walker *w, const struct sampler_sink *sink,
 		if (now >= next_drain || last) {
 			next_drain = now + DRAIN_NS;
 			int drc = bpf_engine_drain(r.be, on_sample, &r, &r.bad);
+			/* threads still off CPU: up to now (a target gone: up to
+			 * where each thread came back for its end); two system
+			 * calls a thread, so many threads are looked at less often */
+			if (drc == 0 && r.wall && !res->target_gone && (last || now >= next_credit)) {
+				next_credit = now + (r.noff > CREDIT_MANY ? THREADS_NS : 0);
+				if (off_cpu_credit_all(&r))
+					break;
+			}
 			if (drc == 1 || res->sink_error || res->target_gone)
 				break;
 			if (drc < 0) {
@@ -359,6 +679,7 @@ int sampler_run_bpf(struct py_walker *w, const struct sampler_sink *sink,
 	res->bpf.lost = st.lost;
 	res->bpf.unknown = st.unknown;
 	res->bpf.events = st.events;
+	res->bpf.switches = st.switches;
 	res->bpf.bad = r.bad;
 	res->ticks += st.lost;
 	res->failed += st.lost;
@@ -372,5 +693,14 @@ out:
 	free(r.known);
 	u64map_release(&r.index);
 	sample_release(&r.s);
+	for (size_t i = 0; i < r.noff; i++) {
+		free(r.off[i]->frames);
+		free(r.off[i]);
+	}
+	free(r.off);
+	free(r.fresh);
+	free(r.fresh_cpu);
+	u64map_release(&r.off_index);
+	sample_release(&r.seed);
 	return rc;
 }

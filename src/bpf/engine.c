@@ -2,6 +2,11 @@
 #include "bpf/engine.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
 #include <stdbool.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -21,6 +26,8 @@ struct watched {
 	pid_t tid;
 	int fd;
 	struct bpf_link *link;
+	uint32_t slot;      /* its place in cpu_clocks */
+	uint32_t ns_tid;    /* its id in the target's namespace in switch_ids, 0: none */
 };
 
 /* A sample whose parts are arriving. */
@@ -48,6 +55,10 @@ struct bpf_engine {
 	uint32_t max_frames;
 	struct pending pend[BPF_ENGINE_PENDING];
 	uint64_t drained;
+	/* wall mode: the sched_switch program's perf event and link */
+	int switch_fd;
+	struct bpf_link *switch_link;
+	unsigned char slot_used[STROBE_BPF_MAX_SLOTS];
 };
 
 static int on_record(void *ctx, void *data, size_t len);
@@ -107,6 +118,7 @@ int bpf_engine_open(struct bpf_engine **out, const struct strobe_bpf_config *cfg
 	if (!be)
 		return ERR_NOMEM;
 	be->max_frames = cfg->max_frames;
+	be->switch_fd = -1;
 	be->skel = strobe_sample__open();
 	if (!be->skel) {
 		int rc = load_error(errno, e);
@@ -139,6 +151,9 @@ void bpf_engine_close(struct bpf_engine *be)
 {
 	if (!be)
 		return;
+	bpf_link__destroy(be->switch_link);
+	if (be->switch_fd >= 0)
+		close(be->switch_fd);
 	for (size_t i = 0; i < be->nev; i++) {
 		bpf_link__destroy(be->ev[i].link);
 		close(be->ev[i].fd);
@@ -187,6 +202,11 @@ int bpf_engine_watch(struct bpf_engine *be, pid_t tid, uint64_t period_ns, struc
 		be->ev = ev;
 		be->evcap = cap;
 	}
+	uint32_t slot = 0;
+	while (slot < STROBE_BPF_MAX_SLOTS && be->slot_used[slot])
+		slot++;
+	if (slot == STROBE_BPF_MAX_SLOTS)
+		return ERR_LIMIT;
 	struct perf_event_attr a;
 	memset(&a, 0, sizeof(a));
 	a.type = PERF_TYPE_SOFTWARE;
@@ -209,7 +229,8 @@ int bpf_engine_watch(struct bpf_engine *be, pid_t tid, uint64_t period_ns, struc
 	/* the program knows the thread by this cookie, not by the ids the
 	 * kernel would give it (those of the target's PID namespace, or the
 	 * initial one's): strobe's own */
-	struct bpf_perf_event_opts opts = { .sz = sizeof(opts), .bpf_cookie = (uint64_t)tid };
+	struct bpf_perf_event_opts opts = { .sz = sizeof(opts),
+					    .bpf_cookie = STROBE_BPF_COOKIE(tid, slot) };
 	struct bpf_link *link =
 		bpf_program__attach_perf_event_opts(be->skel->progs.on_sample, fd, &opts);
 	if (!link) {
@@ -218,8 +239,156 @@ int bpf_engine_watch(struct bpf_engine *be, pid_t tid, uint64_t period_ns, struc
 		errmsg_set(e, "cannot attach the BPF program to a perf event: %s", strerror(err));
 		return err == EPERM || err == EACCES ? ERR_PERM : ERR_IO;
 	}
-	be->ev[be->nev++] = (struct watched){ tid, fd, link };
+	/* its CPU time, for the sched_switch program (wall mode) */
+	if (bpf_map_update_elem(bpf_map__fd(be->skel->maps.cpu_clocks), &slot, &fd, BPF_ANY)) {
+		int err = errno;
+		bpf_link__destroy(link);
+		close(fd);
+		errmsg_set(e, "cannot keep a perf event in a BPF map: %s", strerror(err));
+		return ERR_IO;
+	}
+	be->slot_used[slot] = 1;
+	be->ev[be->nev++] = (struct watched){ tid, fd, link, slot, 0 };
 	be->opened++;
+	return 0;
+}
+
+/* Take a watched thread out of the maps the sched_switch program reads. */
+static void unforget(struct bpf_engine *be, struct watched *w)
+{
+	if (w->ns_tid)
+		(void)bpf_map_delete_elem(bpf_map__fd(be->skel->maps.switch_ids), &w->ns_tid);
+	(void)bpf_map_delete_elem(bpf_map__fd(be->skel->maps.cpu_clocks), &w->slot);
+	be->slot_used[w->slot] = 0;
+	w->ns_tid = 0;
+}
+
+static struct watched *watched_of(struct bpf_engine *be, pid_t tid)
+{
+	for (size_t i = 0; i < be->nev; i++)
+		if (be->ev[i].tid == tid)
+			return &be->ev[i];
+	return NULL;
+}
+
+int bpf_engine_watch_switches(struct bpf_engine *be, pid_t tid, uint32_t ns_tid)
+{
+	struct watched *w = watched_of(be, tid);
+	if (!w || !ns_tid)
+		return ERR_INVAL;
+	if (w->ns_tid == ns_tid)
+		return 0;
+	int fd = bpf_map__fd(be->skel->maps.switch_ids);
+	if (w->ns_tid)
+		(void)bpf_map_delete_elem(fd, &w->ns_tid);
+	uint64_t cookie = STROBE_BPF_COOKIE(tid, w->slot);
+	if (bpf_map_update_elem(fd, &ns_tid, &cookie, BPF_ANY))
+		return errno == E2BIG ? ERR_LIMIT : ERR_IO;
+	w->ns_tid = ns_tid;
+	return 0;
+}
+
+int bpf_engine_cpu_time(struct bpf_engine *be, pid_t tid, uint64_t *ns)
+{
+	struct watched *w = watched_of(be, tid);
+	if (!w)
+		return ERR_INVAL;
+	uint64_t v = 0;
+	if (read(w->fd, &v, sizeof(v)) != (ssize_t)sizeof(v))
+		return ERR_IO;
+	*ns = v;
+	return 0;
+}
+
+/* sched:sched_switch's perf event id, from tracefs: where it is mounted,
+ * else mounted for a moment in a private mount namespace of a child
+ * process (a machine without tracefs mounted: nothing changes for the
+ * rest of it).  The id, or -1. */
+static long read_id(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -1;
+	long id = -1;
+	if (fscanf(f, "%ld", &id) != 1)
+		id = -1;
+	fclose(f);
+	return id;
+}
+
+static long switch_event_id(void)
+{
+	static const char *const known[] = {
+		"/sys/kernel/tracing/events/sched/sched_switch/id",
+		"/sys/kernel/debug/tracing/events/sched/sched_switch/id",
+	};
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+		long id = read_id(known[i]);
+		if (id > 0)
+			return id;
+	}
+	int p[2];
+	if (pipe2(p, O_CLOEXEC))
+		return -1;
+	pid_t child = fork();
+	if (child < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (child == 0) {
+		long id = -1;
+		if (unshare(CLONE_NEWNS) == 0 &&
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 &&
+		    mount("tracefs", "/sys/kernel/tracing", "tracefs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			  NULL) == 0)
+			id = read_id(known[0]);
+		ssize_t wr = write(p[1], &id, sizeof(id));
+		_exit(wr == (ssize_t)sizeof(id) ? 0 : 1);
+	}
+	close(p[1]);
+	long id = -1;
+	if (read(p[0], &id, sizeof(id)) != (ssize_t)sizeof(id))
+		id = -1;
+	close(p[0]);
+	while (waitpid(child, NULL, 0) < 0 && errno == EINTR) {
+	}
+	return id;
+}
+
+int bpf_engine_switches(struct bpf_engine *be, struct errmsg *e)
+{
+	if (be->switch_link)
+		return 0;
+	long id = switch_event_id();
+	if (id <= 0) {
+		errmsg_set(e, "wall mode with --engine bpf needs the sched:sched_switch tracepoint "
+			   "(tracefs is not mounted at /sys/kernel/tracing and could not be)");
+		return ERR_NOTFOUND;
+	}
+	struct perf_event_attr a;
+	memset(&a, 0, sizeof(a));
+	a.type = PERF_TYPE_TRACEPOINT;
+	a.size = sizeof(a);
+	a.config = (uint64_t)id;
+	a.sample_period = 1;
+	/* strobe's own thread: the program runs for every task's switch
+	 * anyway (on_switch), so no CPU-wide event is needed */
+	int fd = (int)syscall(SYS_perf_event_open, &a, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+	if (fd < 0) {
+		int err = errno;
+		errmsg_set(e, "cannot open the sched_switch tracepoint: %s", strerror(err));
+		return err == EACCES || err == EPERM ? ERR_PERM : ERR_IO;
+	}
+	struct bpf_link *link = bpf_program__attach_perf_event(be->skel->progs.on_switch, fd);
+	if (!link) {
+		int err = errno;
+		close(fd);
+		errmsg_set(e, "cannot attach the BPF program to sched_switch: %s", strerror(err));
+		return err == EPERM || err == EACCES ? ERR_PERM : ERR_IO;
+	}
+	be->switch_fd = fd;
+	be->switch_link = link;
 	return 0;
 }
 
@@ -234,6 +403,7 @@ void bpf_engine_prune(struct bpf_engine *be, const pid_t *alive, size_t n)
 			be->ev[k++] = be->ev[i];
 			continue;
 		}
+		unforget(be, &be->ev[i]);
 		bpf_link__destroy(be->ev[i].link);
 		close(be->ev[i].fd);
 		bpf_engine_drop_thread(be, be->ev[i].tid);
@@ -296,6 +466,7 @@ static int on_record(void *ctx, void *data, size_t len)
 		.tstate = r->tstate,
 		.gc_frame = r->gc_frame,
 		.time_ns = r->time_ns,
+		.cpu_ns = r->cpu_ns,
 		.frames = r->data,
 		.stride = r->stride,
 	};
@@ -379,5 +550,6 @@ void bpf_engine_stats(const struct bpf_engine *be, struct bpf_engine_stats *st)
 	st->kept = b->kept;
 	st->lost = b->lost;
 	st->unknown = b->unknown;
+	st->switches = b->switches;
 	st->events = be->opened;
 }

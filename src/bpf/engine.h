@@ -23,6 +23,7 @@ struct bpf_engine_stats {
 	uint64_t lost;     /* records the full ring buffer refused */
 	uint64_t unknown;  /* runs on a thread with no thread state in the map */
 	uint64_t events;   /* perf events opened so far */
+	uint64_t switches; /* wall mode: a watched thread left its CPU */
 };
 
 /* Samples in the making at once (one per thread being sampled when its
@@ -49,6 +50,19 @@ void bpf_engine_drop_thread(struct bpf_engine *be, pid_t tid);
  * (once; again after bpf_engine_unwatch).  0, ERR_NOPROC (the thread is
  * gone), ERR_PERM (perf events refused: e says why), ERR_LIMIT. */
 int bpf_engine_watch(struct bpf_engine *be, pid_t tid, uint64_t period_ns, struct errmsg *e);
+/* Wall mode: also copy the stack of the target's threads as they leave
+ * their CPU (records flagged STROBE_BPF_SWITCH), through one sched_switch
+ * tracepoint program; the configuration's ns_* name the target's PID
+ * namespace.  0, ERR_NOTFOUND (no tracefs), ERR_PERM, ERR_IO (e says). */
+int bpf_engine_switches(struct bpf_engine *be, struct errmsg *e);
+/* Wall mode: the watched thread tid is ns_tid in the target's PID
+ * namespace (how the sched_switch program knows it).  0, ERR_INVAL (not
+ * watched), ERR_LIMIT, ERR_IO. */
+int bpf_engine_watch_switches(struct bpf_engine *be, pid_t tid, uint32_t ns_tid);
+/* The CPU time of watched thread tid since it was watched (its cpu-clock
+ * event's count, as records' cpu_ns; an ended thread's stays as it was).
+ * 0, ERR_INVAL, ERR_IO. */
+int bpf_engine_cpu_time(struct bpf_engine *be, pid_t tid, uint64_t *ns);
 /* Stop sampling the threads not among alive[0..n). */
 void bpf_engine_prune(struct bpf_engine *be, const pid_t *alive, size_t n);
 /* Whether tid is sampled. */
@@ -59,12 +73,13 @@ int bpf_engine_watching(const struct bpf_engine *be, pid_t tid);
 struct bpf_engine_sample {
 	uint32_t tid;          /* strobe's id of the thread */
 	uint32_t flags;        /* STROBE_BPF_TRUNCATED, STROBE_BPF_READ_FAILED,
-				* BPF_ENGINE_INCOMPLETE */
+				* STROBE_BPF_SWITCH, BPF_ENGINE_INCOMPLETE */
 	uint32_t head_size;
 	uint32_t nframes;
 	uint32_t status;       /* STROBE_BPF_ST_*: the thread's status when sampled */
 	uint64_t tstate, time_ns;
 	uint64_t gc_frame;     /* STROBE_BPF_ST_GC, 3.15+: the collection's start frame */
+	uint64_t cpu_ns;       /* the thread's CPU time then, or STROBE_BPF_NO_CPU_TIME */
 	/* nframes frames, innermost first, each stride bytes: its address
 	 * (bpf_engine_frame_addr), then head_size bytes of it */
 	const unsigned char *frames;

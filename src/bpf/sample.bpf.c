@@ -13,6 +13,9 @@
  * (it drains in batches: a wake-up per record costs 9-24% of a core,
  * bench/bpf/).
  *
+ * Wall mode adds on_switch (sched_switch, the stack of a thread of the
+ * target as it leaves its CPU, with its CPU time; see there).
+ *
  * Every byte read here is the target's: only user-memory probe reads,
  * every loop bounded, every size and index clamped for the verifier. */
 #include <linux/bpf.h>
@@ -50,15 +53,33 @@ struct {
 	__type(value, struct strobe_bpf_record);
 } scratch SEC(".maps");
 
+/* wall mode: each watched thread's cpu-clock event at its slot (the
+ * cookie's high half), read for its CPU time so far */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+	__uint(max_entries, STROBE_BPF_MAX_SLOTS);
+	__type(key, __u32);
+	__type(value, __u32);
+} cpu_clocks SEC(".maps");
+
+/* wall mode: a thread's id in the target's PID namespace -> its cookie
+ * (the sched_switch program knows the leaving task only by that id) */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, STROBE_BPF_MAX_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} switch_ids SEC(".maps");
+
 /* what happened, for the statistics (read by user space) */
-__u64 runs = 0, kept = 0, lost = 0, unknown = 0;
+__u64 runs = 0, kept = 0, lost = 0, unknown = 0, switches = 0;
 /* samples numbered across CPUs */
 __u64 samples = 0;
 
 /* One sample's walk (scalars only: bpf_loop's context). */
 struct walk {
 	__u64 frame;     /* the next frame to copy, 0 at the chain's end */
-	__u64 tstate, time_ns, sample, gc_frame;
+	__u64 tstate, time_ns, sample, gc_frame, cpu_ns;
 	__u32 tid, flags, total, max_total, hs, back, stride, status;
 	__u32 n;         /* frames in the record being filled */
 	__u32 part;      /* its number */
@@ -80,6 +101,7 @@ static __always_inline int flush(struct walk *w, struct strobe_bpf_record *r, in
 	r->part = w->part;
 	r->pad2 = 0;
 	r->gc_frame = w->gc_frame;
+	r->cpu_ns = w->cpu_ns;
 	if (n > STROBE_BPF_MAX_FRAMES)
 		return -1;
 	__u64 size = STROBE_BPF_RECORD_SIZE((__u64)n, w->stride & 0xff);
@@ -239,18 +261,25 @@ static __always_inline __u32 thread_status(const struct strobe_bpf_config *c, __
 	return st;
 }
 
-SEC("perf_event")
-int on_sample(struct bpf_perf_event_data *ctx)
+/* The thread's CPU time so far: its cpu-clock event, at the cookie's slot
+ * (read in the thread's own context: a per-task event of the current task). */
+static __always_inline __u64 cpu_time(__u64 cookie)
+{
+	struct bpf_perf_event_value v = {};
+	if (bpf_perf_event_read_value(&cpu_clocks, (__u32)(cookie >> 32) & (STROBE_BPF_MAX_SLOTS - 1),
+				      &v, sizeof(v)))
+		return STROBE_BPF_NO_CPU_TIME;
+	return v.counter;
+}
+
+/* One sample of the current thread, known to strobe by cookie. */
+static __always_inline int take(__u64 cookie, __u32 flags)
 {
 	__u32 zero = 0;
-	__sync_fetch_and_add(&runs, 1);
 	const struct strobe_bpf_config *c = bpf_map_lookup_elem(&config, &zero);
 	if (!c)
 		return 0;
-	/* the thread's id as strobe knows it (its /proc's, whatever PID
-	 * namespace the target or strobe is in): the cookie its perf event
-	 * was attached with; the event is that thread's alone */
-	__u32 tid = (__u32)bpf_get_attach_cookie(ctx);
+	__u32 tid = (__u32)cookie;
 	const __u64 *ts = bpf_map_lookup_elem(&threads, &tid);
 	if (!ts) {
 		__sync_fetch_and_add(&unknown, 1);
@@ -260,7 +289,9 @@ int on_sample(struct bpf_perf_event_data *ctx)
 		.tstate = *ts,
 		.time_ns = bpf_ktime_get_ns(),
 		.sample = __sync_fetch_and_add(&samples, 1),
+		.cpu_ns = cpu_time(cookie),
 		.tid = tid,
+		.flags = flags,
 		.max_total = c->max_frames,
 		.hs = c->head_size,
 		.back = c->back,
@@ -285,4 +316,44 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	/* a frame per iteration, and one more to output the last record */
 	bpf_loop(w.max_total + 1, one_frame, &w, 0);
 	return 0;
+}
+
+SEC("perf_event")
+int on_sample(struct bpf_perf_event_data *ctx)
+{
+	__sync_fetch_and_add(&runs, 1);
+	/* the thread's id as strobe knows it (its /proc's, whatever PID
+	 * namespace the target or strobe is in): the cookie its perf event
+	 * was attached with; the event is that thread's alone */
+	return take(bpf_get_attach_cookie(ctx), 0);
+}
+
+/* Wall mode: a thread of the target leaves its CPU.  A tracepoint's BPF
+ * program runs at every sched_switch of the machine, whatever task its
+ * perf event was opened for (checked on 6.18: attached through one
+ * thread's event it ran for all), so the leaving task (current) is
+ * recognised here by its id in the target's PID namespace, and its
+ * cookie looked up.  Its stack is copied as on_sample's, stamped with
+ * the time and its CPU time: the time off CPU until it comes back is
+ * credited to it by user space.  A thread's last switch, as it ends, is
+ * not seen: it has left its PID namespace by then (user space looks for
+ * it before crediting time to it). */
+SEC("tracepoint")
+int on_switch(void *ctx)
+{
+	(void)ctx;
+	__u32 zero = 0;
+	const struct strobe_bpf_config *c = bpf_map_lookup_elem(&config, &zero);
+	if (!c || !c->ns_ino)
+		return 0;
+	struct bpf_pidns_info ns = {};
+	if (bpf_get_ns_current_pid_tgid(c->ns_dev, c->ns_ino, &ns, sizeof(ns)) ||
+	    ns.tgid != c->ns_tgid)
+		return 0;
+	__u32 nstid = ns.pid;
+	const __u64 *cookie = bpf_map_lookup_elem(&switch_ids, &nstid);
+	if (!cookie)
+		return 0;
+	__sync_fetch_and_add(&switches, 1);
+	return take(*cookie, STROBE_BPF_SWITCH);
 }

@@ -30,6 +30,16 @@
 #define STROBE_BPF_TRUNCATED 1u  /* the chain went on past the last frame copied */
 #define STROBE_BPF_READ_FAILED 2u /* a read of the thread state or a frame failed */
 #define STROBE_BPF_MORE 4u       /* another part of the same sample follows */
+#define STROBE_BPF_SWITCH 8u     /* taken as the thread left its CPU (wall mode):
+				  * the stack its time off CPU is credited to */
+
+/* cpu_ns of a record when its thread's CPU time could not be read */
+#define STROBE_BPF_NO_CPU_TIME (~0ULL)
+/* A perf event's BPF cookie: the thread's id in strobe's /proc in the low
+ * 32 bits, its slot in the cpu_clocks array (its cpu-clock event, for
+ * its CPU time) in the high ones. */
+#define STROBE_BPF_COOKIE(tid, slot) ((__u64)(__u32)(tid) | ((__u64)(slot) << 32))
+#define STROBE_BPF_MAX_SLOTS 4096
 
 /* Record status bits: the thread's state when it was sampled, read before
  * its frames (docs/bpf-engine.md, "Thread status").  The configuration's
@@ -77,7 +87,13 @@ struct strobe_bpf_config {
 	__u64 none_addr;        /* None: an item holding it is empty */
 	__u64 gc_addr;          /* the collecting int (a process-wide collector), or 0 ... */
 	__u32 is_gc_collecting; /* ... interpreter -> its collecting int */
-	__u32 pad;
+	/* wall mode: the target's PID namespace (st_dev and st_ino of
+	 * /proc/PID/ns/pid) and its id there, to know its threads in the
+	 * sched_switch program (a tracepoint's BPF program runs for every
+	 * task, whatever perf event it was attached through); ns_ino 0: none */
+	__u32 ns_tgid;
+	__u64 ns_dev;
+	__u64 ns_ino;
 };
 
 /* Each frame in a record: its address (8 bytes), then its first head_size
@@ -102,6 +118,8 @@ struct strobe_bpf_record {
 	__u32 pad2;
 	__u64 gc_frame;    /* with STROBE_BPF_ST_GC and gc_frame_follows: the frame the
 			    * collection started in (0: none) */
+	__u64 cpu_ns;      /* the thread's CPU time (its cpu-clock event's count),
+			    * or STROBE_BPF_NO_CPU_TIME */
 	__u8 data[STROBE_BPF_DATA_MAX]; /* nframes frames of stride bytes */
 };
 

@@ -330,6 +330,9 @@ static void print_bpf_stats(const struct sampler_result *r)
 	printf("    Left out by mode: %llu (records of a thread the mode does not sample)\n",
 	       (unsigned long long)r->bpf.skipped);
 	printf("    Threads watched:  %llu\n", (unsigned long long)r->bpf.events);
+	if (r->bpf.switches)
+		printf("    Switches seen:    %llu (wall mode: a thread left its CPU)\n",
+		       (unsigned long long)r->bpf.switches);
 }
 
 static int profile_sink_add(void *ctx, const struct sample *s)
@@ -391,26 +394,32 @@ int profiling_session(const struct options *o, pid_t pid, struct spawn *child)
 	struct py_asyncio *async =
 		o->async_aware ? profiling_async_prepare(o, &w, &prof.strings, child) : NULL;
 
-	/* --engine: the BPF engine takes cpu- and gil-mode samples only (the
-	 * command line refused other modes with bpf; a format that records
-	 * every thread's status samples in the internal all mode) */
+	/* --engine: the BPF engine takes wall-, cpu-, gil- and exception-mode
+	 * samples (a format that records every thread's status samples in
+	 * the internal all mode: not with bpf yet) */
 	bool use_bpf = false;
-	bool bpf_mode = mode == MODE_CPU || mode == MODE_GIL;
+	bool bpf_mode = mode == MODE_CPU || mode == MODE_WALL || mode == MODE_GIL ||
+			mode == MODE_EXCEPTION;
 	if (o->engine == ENGINE_BPF && !bpf_mode) {
 		if (child)
 			spawn_terminate(child, TERMINATE_GRACE_MS);
 		die_status(2, "strobe: --engine bpf does not support --%s yet: it records every "
 			   "thread's status (use --engine reader or auto).", o->format);
 	}
-	if (o->engine == ENGINE_BPF)
+	if (o->engine == ENGINE_BPF) {
 		use_bpf = true;
-	else if (o->engine == ENGINE_AUTO && bpf_mode && !o->blocking && !o->native &&
-		 !o->native_stacks && !async && !o->live)
-		use_bpf = true;
-	else if (o->engine == ENGINE_AUTO)
-		fprintf(stderr, "strobe: --engine auto: the bpf engine supports only --mode cpu "
-			"and gil without --blocking, --native, --native-stacks, --async-aware and --live so "
-			"far; sampling with the reader.\n");
+	} else if (o->engine == ENGINE_AUTO) {
+		const char *why = !bpf_mode ? o->format
+				  : o->blocking ? "blocking"
+				  : o->native ? "native"
+				  : o->native_stacks ? "native-stacks"
+				  : async ? "async-aware"
+				  : o->live ? "live" : NULL;
+		if (why)
+			fprintf(stderr, "strobe: --engine auto: the bpf engine does not support --%s "
+				"yet; sampling with the reader.\n", why);
+		use_bpf = !why;
+	}
 
 	/* source files are read as the process would read them: its root,
 	 * working directory and credentials are captured now, as it may be

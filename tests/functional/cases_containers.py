@@ -108,10 +108,21 @@ def check_modes(ctx, tids, pid, prefix=()):
         check(by_tid.get(tids["sleeper"], 0) <= 0.2 * on_spin,
               "cpu mode, %s: the sleeping thread has %d samples, the spinning ones %d",
               engine, by_tid.get(tids["sleeper"], 0), on_spin)
-    col = _attach(ctx, pid, ["-a", "-d", "1"], prefix)
-    by_tid = col.tids()
-    check(by_tid.get(tids["sleeper"], 0) >= 300, "wall mode: %d samples of the sleeping thread",
-          by_tid.get(tids["sleeper"], 0))
+    # wall mode, both engines (bpf: the sched_switch program knows the
+    # threads by their ids in the target's PID namespace, its records by
+    # strobe's)
+    for engine in ("reader", "bpf"):
+        col = _attach(ctx, pid, ["-a", "-d", "1", "--engine", engine], prefix)
+        by_tid = col.tids()
+        check(set(by_tid) <= set(tids.values()), "wall mode, %s: thread ids %s are not the "
+              "target's own %s", engine, sorted(by_tid), tids)
+        check(by_tid.get(tids["sleeper"], 0) >= 300, "wall mode, %s: %d samples of the sleeping "
+              "thread", engine, by_tid.get(tids["sleeper"], 0))
+        if engine == "bpf":
+            # every thread the rate's samples, on CPU or off
+            for role, t in tids.items():
+                check(700 <= by_tid.get(t, 0) <= 1100, "wall mode, bpf: %s has %d samples in "
+                      "1 s at 1 kHz\n%s", role, by_tid.get(t, 0), "\n".join(col.summary()))
     col = _attach(ctx, pid, ["--blocking", "-a", "-d", "1", "-r", "200"], prefix)
     check(set(col.tids()) == set(tids.values()), "--blocking: threads %s, expected %s",
           sorted(col.tids()), tids)

@@ -1,7 +1,10 @@
 """--engine bpf (docs/bpf-engine.md): a BPF program on a per-thread
 cpu-clock perf event walks the frame chain in the kernel; strobe decodes the
 records with the walker.  Same outputs and summary as the reader; --mode
-cpu and gil so far.  Needs root (CI runs as root): CAP_BPF and CAP_PERFMON."""
+cpu, wall (a sched_switch program copies a thread's stack as it leaves its
+CPU, its time off CPU credited as samples of it), gil and exception.  Needs
+root (CI runs as root): CAP_BPF and CAP_PERFMON."""
+import json
 import re
 
 from cases import (case, chain_stack, expect_only_tids, expect_stack, expect_success,
@@ -153,21 +156,17 @@ def t_engine_bpf_gc(ctx):
 
 @case("engine_bpf_refusals", kind="global", quick=True)
 def t_engine_bpf_refusals(ctx):
-    """--engine bpf: wall or exception mode is a usage error; no capability is one line; auto
-    falls back"""
+    """--engine bpf: what needs the reader's loop is a usage error; no capability is one line;
+    auto falls back"""
     tgt, ready = ctx.start_target("spin.py")
     pid = str(ready["pid"])
-    p = ctx.strobe(["attach", "--engine", "bpf", "-d", "1", pid], ready=False)
+    # what needs the reader's own loop is a usage error
+    p = ctx.strobe(["attach", "--engine", "bpf", "--blocking", "-d", "1", pid], ready=False)
     p.wait(30)
-    check(p.rc == 2, "--engine bpf in wall mode: exit status %s, expected 2", p.rc)
+    check(p.rc == 2, "--engine bpf --blocking: exit status %s, expected 2", p.rc)
     last = [l for l in p.stderr.splitlines() if l.strip()][-1:]
-    check(last and "error:" in last[0] and "--engine bpf" in last[0] and "cpu" in last[0],
-          "the error line does not name --engine bpf and cpu:\n%s", p.stderr)
-    # exception mode (a wall-clock mode) waits for wall mode
-    p = ctx.strobe(["attach", "--engine", "bpf", "--mode", "exception", "-d", "1", pid],
-                   ready=False)
-    p.wait(30)
-    check(p.rc == 2, "--engine bpf --mode exception: exit status %s, expected 2", p.rc)
+    check(last and "error:" in last[0] and "--engine bpf" in last[0] and "--blocking" in last[0],
+          "the error line does not name --engine bpf and --blocking:\n%s", p.stderr)
     # without CAP_BPF/CAP_PERFMON: one line naming them, no output file
     out = ctx.path("nocap.txt")
     p = ctx.strobe(["attach", "--engine", "bpf", "--mode", "cpu", "-d", "1", "--collapsed",
@@ -186,13 +185,14 @@ def t_engine_bpf_refusals(ctx):
           and "CAP_BPF" in lines[0], "auto's fallback, expected one line:\n%s", p.stderr)
     col = Collapsed(out)
     check(col.total > 0, "no samples from the reader")
-    # auto in wall mode: the reader, said once
-    p = ctx.strobe(["attach", "--engine", "auto", "-d", "1", "--collapsed", "-o", out, pid],
-                   ready=False)
+    # auto with --gecko (every thread's status, not with bpf yet): the
+    # reader, said once, naming it
+    p = ctx.strobe(["attach", "--engine", "auto", "-d", "1", "--gecko",
+                    "-o", ctx.path("g.json"), pid], ready=False)
     expect_success(p, timeout=60)
     lines = [l for l in p.stderr.splitlines() if l.strip()]
-    check(len(lines) == 1 and "--engine auto" in lines[0], "auto in wall mode, expected one "
-          "line:\n%s", p.stderr)
+    check(len(lines) == 1 and "--engine auto" in lines[0] and "--gecko" in lines[0],
+          "auto with --gecko, expected one line naming it:\n%s", p.stderr)
 
 
 @case("engine_bpf_recursion", debug=True)
@@ -222,3 +222,148 @@ def t_engine_bpf_run_chain(ctx):
     expect_only_tids(col, [ready["tid"]])
     check(col.total <= s["samples"], "%d stacks from %d samples", col.total, s["samples"])
     expect_stack(col, chain_stack(ctx.interp, ready["lines"]), ready["tid"])
+
+
+# ---------------------------------------------------------------------------
+# wall mode: every thread, on CPU or off, gets the rate's samples
+
+WALL_ROLES = ("main", "sleeper", "spinner", "selector", "locker")
+
+
+def wall_leaf(it, L, role):
+    return frame(it, "wall.py", "main" if role == "main" else role,
+                 L["main_wait" if role == "main" else role])
+
+
+def check_wall_counts(col, s, tids, roles, low=0.85, high=1.1, rate=1000):
+    """Each thread of roles has rate x duration samples (time off CPU
+    missing or counted twice is far outside), most of them at its leaf."""
+    want = rate * s["seconds"]
+    per = col.tids()
+    for role in roles:
+        n = per.get(tids[role], 0)
+        check(low * want <= n <= high * want, "%s (tid %d): %d samples in %.2f s at %d Hz, "
+              "expected %d-%d\n%s", role, tids[role], n, s["seconds"], rate, low * want,
+              high * want, "\n".join(col.summary(10)))
+
+
+def check_wall_leaves(col, it, L, tids, roles, share=0.9):
+    for role in roles:
+        leaf = wall_leaf(it, L, role)
+        n = col.count(lambda t, fr: t == tids[role])
+        at = col.count(lambda t, fr: t == tids[role] and fr[-1] == leaf)
+        check(at >= share * n, "only %d of %d samples of %s end in %s\n%s", at, n, role, leaf,
+              "\n".join(col.summary(10)))
+
+
+@case("engine_bpf_wall_threads", debug=True)
+def t_engine_bpf_wall_threads(ctx):
+    """--engine bpf wall -a: sleeping, spinning, select- and lock-blocked threads each get rate x
+    duration samples of their stacks, the reader's shares and top stacks; an ended thread no
+    credit past its end"""
+    tgt, ready = ctx.start_target("wall.py", STROBE_BRIEF_S="1.0")
+    it, L, tids = ctx.interp, ready["lines"], ready["threads"]
+    p, s, col = attach_collapsed(ctx, ready["pid"], "bpf", "bpf.txt", mode="wall", extra=["-a"])
+    check(s["error_rate"] < 1, "error rate %.2f%% with --engine bpf", s["error_rate"])
+    check(set(col.tids()) <= set(tids.values()), "thread ids %s, not among %s",
+          sorted(col.tids()), sorted(tids.values()))
+    check_wall_counts(col, s, tids, WALL_ROLES)
+    check_wall_leaves(col, it, L, tids, WALL_ROLES + ("brief",))
+    # the brief thread slept 1 s from "ready" and ended: not much more than
+    # that (its wait for the GIL and a CPU after the nap counts: 1.09 s
+    # seen on the loaded host), far from the 2 s of the run
+    nb = col.tids().get(tids["brief"], 0)
+    check(50 <= nb <= 1200, "the thread that ended after 1 s has %d samples\n%s", nb,
+          "\n".join(col.summary(10)))
+    # the reader in wall mode on the same target: the same shares and top stacks
+    p2, s2, col2 = attach_collapsed(ctx, ready["pid"], "reader", "reader.txt", mode="wall",
+                                    extra=["-a"])
+    per, per2 = col.tids(), col2.tids()
+    tot = sum(per.get(tids[r], 0) for r in WALL_ROLES)
+    tot2 = sum(per2.get(tids[r], 0) for r in WALL_ROLES)
+    for role in WALL_ROLES:
+        a, b = per.get(tids[role], 0) / max(tot, 1), per2.get(tids[role], 0) / max(tot2, 1)
+        check(abs(a - b) <= 0.05, "%s's share: bpf %.3f, reader %.3f\n%s\n%s", role, a, b,
+              "\n".join(col.summary(10)), "\n".join(col2.summary(10)))
+        check(strip_runpy(col.top(tids[role])[0]) == strip_runpy(col2.top(tids[role])[0]),
+              "%s's top stack:\n  bpf    %s\n  reader %s", role, ";".join(col.top(tids[role])[0]),
+              ";".join(col2.top(tids[role])[0]))
+
+
+@case("engine_bpf_wall_main", debug=True)
+def t_engine_bpf_wall_main(ctx):
+    """--engine bpf wall without -a: the main thread alone, napping, gets rate x duration samples
+    of its nap"""
+    tgt, ready = ctx.start_target("wall.py")
+    it, L, tids = ctx.interp, ready["lines"], ready["threads"]
+    p, s, col = attach_collapsed(ctx, ready["pid"], "bpf", "bpf.txt", mode="wall")
+    check(s["error_rate"] < 1, "error rate %.2f%% with --engine bpf", s["error_rate"])
+    expect_only_tids(col, [tids["main"]])
+    check_wall_counts(col, s, tids, ("main",))
+    check_wall_leaves(col, it, L, tids, ("main",))
+
+
+@case("engine_bpf_wall_run")
+def t_engine_bpf_wall_run(ctx):
+    """run --engine bpf (wall, the default) -a from the interpreter's start: threads that appear
+    are followed, asleep or not, none past rate x duration"""
+    p, ready, out = run_collapsed(ctx, "wall.py", opts=("-d", "3", "-a", "--engine", "bpf"),
+                                  env=ctx.env(STROBE_BRIEF_S="0.5"))
+    s = expect_success(p, timeout=60)
+    it, L, tids = ctx.interp, ready["lines"], ready["threads"]
+    col = Collapsed(out)
+    check(set(col.tids()) <= set(tids.values()), "thread ids %s, not among %s",
+          sorted(col.tids()), sorted(tids.values()))
+    # the workers start after the interpreter's start-up and each other
+    check_wall_counts(col, s, tids, WALL_ROLES, low=0.5)
+    check_wall_leaves(col, it, L, tids, WALL_ROLES, share=0.8)
+    for role in ("sleeper", "selector", "locker"):
+        fr = strip_runpy(col.top(tids[role])[0])
+        check(fr[0].startswith("threading.py:") and fr[-1] == wall_leaf(it, L, role),
+              "%s's top stack: %s", role, ";".join(fr))
+
+
+@case("engine_bpf_wall_target_exits")
+def t_engine_bpf_wall_target_exits(ctx):
+    """--engine bpf wall -a: the target exits mid-profile - strobe ends with it, no thread credited
+    past its end"""
+    tgt, ready = ctx.start_target("wall.py", STROBE_PROCESS_TIMEOUT="3")
+    tids = ready["threads"]
+    p, s, col = attach_collapsed(ctx, ready["pid"], "bpf", "bpf.txt", seconds=10, mode="wall",
+                                 extra=["-a"])
+    check(s["seconds"] < 5, "strobe ran %.2f s on a target that exited after 3 s", s["seconds"])
+    per = col.tids()
+    for role in WALL_ROLES:
+        n = per.get(tids[role], 0)
+        # what it lived while watched: up to strobe's own end
+        check(0.5 * 1000 * s["seconds"] <= n <= 1000 * s["seconds"] * 1.02 + 5,
+              "%s: %d samples in the %.2f s strobe ran\n%s", role, n, s["seconds"],
+              "\n".join(col.summary(10)))
+
+
+@case("engine_bpf_wall_times")
+def t_engine_bpf_wall_times(ctx):
+    """--engine bpf wall -a --binary, replayed to gecko: each thread's samples in time order, one
+    interval apart, on CPU or off (time off CPU is not stamped at the drain)"""
+    tgt, ready = ctx.start_target("wall.py")
+    tids = ready["threads"]
+    out, g = ctx.path("out.bin"), ctx.path("out.json")
+    p = ctx.strobe(["attach", "--engine", "bpf", "-a", "-d", "2", "--binary", "-o", out,
+                    str(ready["pid"])], ready=False)
+    expect_success(p, timeout=60)
+    p = ctx.strobe(["replay", "--gecko", "-o", g, out], ready=False)
+    check(p.wait(60) == 0, "replay --gecko exited with status %s:\n%s", p.rc, p.stderr)
+    with open(g) as f:
+        threads = {str(t.get("tid")): t for t in json.load(f)["threads"]}
+    for role in WALL_ROLES:
+        t = threads.get(str(tids[role]))
+        check(t is not None, "no thread %s (tid %d) in the replay: %s", role, tids[role],
+              sorted(threads))
+        s = t["samples"]
+        times = s["time"] if "time" in s else [r[s["schema"]["time"]] for r in s["data"]]
+        check(len(times) >= 1500, "%s: %d samples", role, len(times))
+        gaps = [b - a for a, b in zip(times, times[1:])]
+        check(min(gaps) >= 0, "%s: samples out of time order", role)
+        far = sum(1 for d in gaps if d > 3.0)
+        check(far <= 0.02 * len(gaps), "%s: %d of %d gaps between samples over 3 ms (largest "
+              "%.1f ms)", role, far, len(gaps), max(gaps))

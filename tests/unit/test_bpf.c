@@ -11,7 +11,9 @@
  * raised, handled or none, collector running or not, 3.15's collection
  * start frame) on made-up interpreter states laid out as 3.8, 3.12 and
  * 3.15 lay them out, with the configuration strobe makes from those
- * versions' layouts (sampler_bpf_config).  Needs CAP_BPF and CAP_PERFMON:
+ * versions' layouts (sampler_bpf_config).  Wall mode's sched_switch
+ * program: a sleeping thread's switches, its stack whole and its CPU
+ * time; none for a thread not asked for.  Needs CAP_BPF and CAP_PERFMON:
  * skipped without them. */
 #include "harness.h"
 
@@ -33,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -564,9 +567,181 @@ TEST(status)
 	munmap(region, REGION);
 }
 
+/* ---- wall mode: the sched_switch program ------------------------------- */
+
+static struct chain wchain;
+struct wshared {
+	atomic_int tids[2]; /* sleeper, spinner */
+};
+static struct wshared *wsh;
+
+static void *w_sleep(void *arg)
+{
+	(void)arg;
+	atomic_store(&wsh->tids[0], (int)syscall(SYS_gettid));
+	for (;;)
+		usleep(20000);
+	return NULL;
+}
+
+static void *w_spin(void *arg)
+{
+	(void)arg;
+	atomic_store(&wsh->tids[1], (int)syscall(SYS_gettid));
+	volatile unsigned long x = 0;
+	for (;;)
+		x++;
+	return NULL;
+}
+
+struct wseen {
+	pid_t tids[2];
+	int switches[2], samples[2], good_switches[2], other;
+	uint64_t last_cpu[2], last_time[2], max_cpu_step[2];
+	int cpu_unknown, cpu_back, time_back, bad_stack;
+};
+
+static int on_wall(void *ctx, const struct bpf_engine_sample *r)
+{
+	struct wseen *s = ctx;
+	int k = -1;
+	for (int i = 0; i < 2; i++)
+		if ((pid_t)r->tid == s->tids[i])
+			k = i;
+	if (k < 0) {
+		s->other++;
+		return 0;
+	}
+	if (r->cpu_ns == STROBE_BPF_NO_CPU_TIME) {
+		s->cpu_unknown++;
+	} else {
+		if (r->cpu_ns < s->last_cpu[k])
+			s->cpu_back++;
+		else if (r->flags & STROBE_BPF_SWITCH && s->last_cpu[k] &&
+			 r->cpu_ns - s->last_cpu[k] > s->max_cpu_step[k])
+			s->max_cpu_step[k] = r->cpu_ns - s->last_cpu[k];
+		s->last_cpu[k] = r->cpu_ns;
+	}
+	if (r->time_ns < s->last_time[k])
+		s->time_back++;
+	s->last_time[k] = r->time_ns;
+	if (!(r->flags & STROBE_BPF_SWITCH)) {
+		s->samples[k]++;
+		return 0;
+	}
+	s->switches[k]++;
+	bool ok = r->nframes == (uint32_t)wchain.n && r->flags == STROBE_BPF_SWITCH &&
+		  r->tstate == (uint64_t)(uintptr_t)wchain.tstate;
+	for (uint32_t i = 0; ok && i < r->nframes; i++)
+		ok = bpf_engine_frame_addr(r, i) == (uint64_t)(uintptr_t)wchain.frames[i] &&
+		     memcmp(bpf_engine_frame_head(r, i), wchain.frames[i], HEAD) == 0;
+	if (ok)
+		s->good_switches[k]++;
+	else
+		s->bad_stack++;
+	return 0;
+}
+
+/* A sleeping thread's switches come with its whole stack and its CPU time
+ * (which hardly moves between them); a thread whose switches were not
+ * asked for gives none; a thread that ends says so at its last switch. */
+TEST(switches)
+{
+	build(&wchain, 4, 0);
+	wsh = mmap(NULL, sizeof(*wsh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	CHECK(wsh != MAP_FAILED);
+	pid_t child = fork();
+	if (child == 0) {
+		pthread_t th[2];
+		pthread_create(&th[0], NULL, w_sleep, NULL);
+		pthread_create(&th[1], NULL, w_spin, NULL);
+		for (;;)
+			pause();
+		_exit(0);
+	}
+	CHECK(child > 0);
+	struct wseen s;
+	memset(&s, 0, sizeof(s));
+	uint64_t end = clock_now_ns() + 5000000000ULL;
+	for (int k = 0; k < 2; k++) {
+		while (!atomic_load(&wsh->tids[k]) && clock_now_ns() < end)
+			clock_sleep_until(clock_now_ns() + 1000000ULL);
+		s.tids[k] = atomic_load(&wsh->tids[k]);
+		CHECK(s.tids[k] > 0);
+	}
+	char path[64];
+	struct stat st;
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)child);
+	CHECK_EQ_INT(stat(path, &st), 0);
+	struct strobe_bpf_config cfg = {
+		.ts_frame = TS_FRAME,
+		.frame_deref = STROBE_BPF_ABSENT,
+		.back = BACK,
+		.head_size = HEAD,
+		.max_frames = 64,
+		.ns_tgid = (uint32_t)child, /* the same namespace as ours */
+		.ns_dev = (uint64_t)st.st_dev,
+		.ns_ino = (uint64_t)st.st_ino,
+	};
+	struct bpf_engine *be;
+	struct errmsg e = { "" };
+	int rc = bpf_engine_open(&be, &cfg, &e);
+	if (rc == ERR_PERM) {
+		printf("tests/unit/test_bpf.c: switches skipped (no CAP_BPF/CAP_PERFMON)\n");
+		goto out;
+	}
+	CHECK_EQ_INT(rc, 0);
+	if (rc)
+		goto out;
+	rc = bpf_engine_switches(be, &e);
+	CHECK_EQ_INT(rc, 0);
+	if (rc) {
+		fprintf(stderr, "%s\n", e.text);
+		bpf_engine_close(be);
+		goto out;
+	}
+	for (int k = 0; k < 2; k++) {
+		CHECK_EQ_INT(bpf_engine_set_thread(be, s.tids[k], (uint64_t)(uintptr_t)wchain.tstate), 0);
+		CHECK_EQ_INT(bpf_engine_watch(be, s.tids[k], 1000000, &e), 0);
+	}
+	/* the sleeper's switches, not the spinner's */
+	CHECK_EQ_INT(bpf_engine_watch_switches(be, s.tids[0], (uint32_t)s.tids[0]), 0);
+	uint64_t bad = 0;
+	end = clock_now_ns() + 500000000ULL;
+	while (clock_now_ns() < end) {
+		clock_sleep_until(clock_now_ns() + 10000000ULL);
+		CHECK_EQ_INT(bpf_engine_drain(be, on_wall, &s, &bad), 0);
+	}
+	uint64_t c0 = 0, c1 = 0;
+	CHECK_EQ_INT(bpf_engine_cpu_time(be, s.tids[0], &c0), 0);
+	CHECK_EQ_INT(bpf_engine_cpu_time(be, s.tids[1], &c1), 0);
+	CHECK_EQ_INT((int)bad, 0);
+	/* ~25 naps of 20 ms in 0.5 s */
+	CHECK(s.switches[0] >= 10);
+	CHECK_EQ_INT(s.good_switches[0], s.switches[0]);
+	CHECK_EQ_INT(s.bad_stack, 0);
+	CHECK_EQ_INT(s.switches[1], 0);
+	CHECK(s.samples[1] >= 50);
+	CHECK_EQ_INT(s.cpu_unknown, 0);
+	CHECK_EQ_INT(s.cpu_back, 0);
+	CHECK_EQ_INT(s.time_back, 0);
+	/* the sleeper runs microseconds between its naps; the spinner's
+	 * CPU time is most of the wall time; user space reads the same */
+	CHECK(s.max_cpu_step[0] < 5000000);
+	CHECK(c0 >= s.last_cpu[0] && c0 < 100000000);
+	CHECK(c1 >= s.last_cpu[1] && c1 > 100000000);
+	bpf_engine_close(be);
+out:
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	free(wchain.frames);
+	munmap(wsh, sizeof(*wsh));
+}
+
 int main(void)
 {
 	RUN(chains);
 	RUN(status);
+	RUN(switches);
 	return harness_done();
 }

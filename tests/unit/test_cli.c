@@ -694,11 +694,12 @@ TEST(engine)
 	CHECK_EQ_INT(o.engine, ENGINE_AUTO);
 	CHECK_EQ_INT(parse(&o, &t, ARGV("attach", "--engine", "kernel", "1")), CLI_USAGE);
 	CHECK(strstr(t.data, "argument --engine: invalid choice: 'kernel'"));
-	/* bpf: cpu and gil modes only, and not with what needs the reader's loop */
-	CHECK_EQ_INT(parse(&o, &t, ARGV("attach", "--engine", "bpf", "1")), CLI_USAGE);
-	CHECK(strstr(t.data, "error: --engine bpf does not support --mode other than cpu or gil yet"));
+	/* bpf: every mode, not with what needs the reader's loop */
+	CHECK_EQ_INT(parse(&o, &t, ARGV("attach", "--engine", "bpf", "1")), CLI_OK);
+	CHECK_EQ_INT(o.mode, MODE_WALL);
 	CHECK_EQ_INT(parse(&o, &t, ARGV("attach", "--engine", "bpf", "--mode", "exception", "1")),
-		     CLI_USAGE);
+		     CLI_OK);
+	CHECK_EQ_INT(o.mode, MODE_EXCEPTION);
 	CHECK_EQ_INT(parse(&o, &t, ARGV("attach", "--engine", "bpf", "--mode", "gil", "1")), CLI_OK);
 	CHECK_EQ_INT(o.mode, MODE_GIL);
 	CHECK_EQ_INT(parse(&o, &t, ARGV("attach", "--engine", "bpf", "--mode", "cpu", "--blocking",
