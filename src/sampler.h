@@ -101,7 +101,7 @@ struct sampler_result {
 		uint64_t events;       /* perf events opened (threads watched) */
 		uint64_t switches;     /* wall mode: switch records (a thread left its CPU) */
 		uint64_t bad;          /* records the loader refused (size, order) */
-		uint64_t skipped;      /* records of a thread the mode leaves out
+		uint64_t skipped;      /* samples (on or off CPU) of a thread the mode leaves out
 					* (--mode gil: not holding the GIL): no sample */
 	} bpf;
 };

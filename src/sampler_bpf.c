@@ -94,7 +94,42 @@ struct bpf_run {
 	struct sample seed;            /* the user-space read of new threads' stacks */
 	struct off_cpu **fresh;        /* the threads to seed, BPF_MAX_THREADS */
 	uint64_t *fresh_cpu;           /* ... their CPU time then */
+	struct u64map per_thread;      /* host tid -> its records (count_tick) */
+	uint64_t records, failed_records;
+	uint64_t failed_by[PY_NFAIL];  /* failed records by cause */
 };
+
+/* The summary counts ticks as the reader's does, where a tick samples
+ * every thread once.  The BPF program samples each thread on that thread's
+ * own clock (its CPU time; in wall mode its time off CPU too), so a tick
+ * here is a sample of the thread sampled most: with one thread (or -a in
+ * wall mode, every thread at the rate) the same count as the reader's.
+ * Failed samples are the failed share of all records, in ticks, so the
+ * error rate is that share. */
+static void count_tick(struct bpf_run *r, uint64_t host_tid, int fail)
+{
+	uint64_t *n = u64map_get(&r->per_thread, host_tid);
+	uint64_t mine = n ? ++*n : 1;
+	if (!n)
+		u64map_put(&r->per_thread, host_tid, 1);
+	if (mine > r->res->ticks)
+		r->res->ticks = mine;
+	r->records++;
+	if (fail >= 0) {
+		r->failed_records++;
+		r->failed_by[fail]++;
+	}
+	/* the failed share, kept up to date for --realtime-stats */
+	r->res->failed = (r->failed_records * r->res->ticks + r->records / 2) / r->records;
+}
+
+/* The causes of failed samples, in ticks as count_tick's failed. */
+static void scale_failures(struct bpf_run *r)
+{
+	for (int i = 0; i < PY_NFAIL; i++)
+		r->res->failed_by[i] = r->records ?
+			(r->failed_by[i] * r->res->ticks + r->records / 2) / r->records : 0;
+}
 
 static struct off_cpu *off_of(struct bpf_run *r, pid_t host)
 {
@@ -146,6 +181,7 @@ static int emit_off_cpu(struct bpf_run *r, const struct off_cpu *o, uint64_t tim
 {
 	if (!keeps(r, o->status)) {
 		r->res->bpf.skipped++;
+		count_tick(r, (uint64_t)o->host, -1); /* a tick, with nothing kept */
 		return 0;
 	}
 	struct sample *s = &r->s;
@@ -162,7 +198,7 @@ static int emit_off_cpu(struct bpf_run *r, const struct off_cpu *o, uint64_t tim
 	t->depth = (uint32_t)o->depth;
 	r->w->stats.samples++;
 	r->w->stats.frames += o->depth;
-	r->res->ticks++;
+	count_tick(r, (uint64_t)o->host, -1);
 	int src = r->sink->add(r->sink->ctx, s);
 	if (src) {
 		r->res->sink_error = src;
@@ -366,13 +402,11 @@ static bool keeps(const struct bpf_run *r, uint32_t status)
 	return py_mode_keeps(r->w->cfg.mode, status);
 }
 
-static int record_failed(struct bpf_run *r, enum py_fail why, int rc)
+static int record_failed(struct bpf_run *r, uint64_t tid, enum py_fail why, int rc)
 {
 	py_walker_fail(r->w, why, rc);
 	py_walker_count_failure(r->w, rc);
-	r->res->failed++;
-	r->res->failed_by[py_walker_last_fail(r->w)]++;
-	r->res->ticks++;
+	count_tick(r, tid, (int)py_walker_last_fail(r->w));
 	if (r->cfg->failed && r->cfg->failed(r->cfg->failed_ctx)) {
 		r->res->target_gone = true;
 		return 1;
@@ -410,6 +444,7 @@ static int on_sample(void *ctx, const struct bpf_engine_sample *rec)
 	 * is credited) */
 	if (!leaving && !keeps(r, status)) {
 		r->res->bpf.skipped++;
+		count_tick(r, rec->tid, -1); /* a tick, with nothing kept */
 		return 0;
 	}
 	/* a switch's stack that cannot be read leaves the time off CPU
@@ -417,18 +452,18 @@ static int on_sample(void *ctx, const struct bpf_engine_sample *rec)
 	w->stats.samples++;
 	const uint64_t *at = u64map_get(&r->index, rec->tid);
 	if (!at || *at == 0 || *at > r->nknown)
-		return record_failed(r, PY_FAIL_TSTATE, ERR_CORRUPT); /* a thread since forgotten */
+		return record_failed(r, rec->tid, PY_FAIL_TSTATE, ERR_CORRUPT); /* a thread since forgotten */
 	const struct known_thread *k = &r->known[*at - 1];
 	if (k->tstate != rec->tstate)
-		return record_failed(r, PY_FAIL_TSTATE, ERR_CORRUPT);
+		return record_failed(r, rec->tid, PY_FAIL_TSTATE, ERR_CORRUPT);
 	if (rec->flags & STROBE_BPF_READ_FAILED)
-		return record_failed(r, rec->nframes ? PY_FAIL_FRAME_READ : PY_FAIL_TSTATE, ERR_FAULT);
+		return record_failed(r, rec->tid, rec->nframes ? PY_FAIL_FRAME_READ : PY_FAIL_TSTATE, ERR_FAULT);
 	if (rec->flags & STROBE_BPF_TRUNCATED)
-		return record_failed(r, PY_FAIL_LIMIT, ERR_LIMIT);
+		return record_failed(r, rec->tid, PY_FAIL_LIMIT, ERR_LIMIT);
 	if (rec->flags & BPF_ENGINE_INCOMPLETE)
-		return record_failed(r, PY_FAIL_OTHER, ERR_CORRUPT); /* a part was lost */
+		return record_failed(r, rec->tid, PY_FAIL_OTHER, ERR_CORRUPT); /* a part was lost */
 	if (rec->head_size != py_walker_frame_bytes(w))
-		return record_failed(r, PY_FAIL_OTHER, ERR_CORRUPT);
+		return record_failed(r, rec->tid, PY_FAIL_OTHER, ERR_CORRUPT);
 	struct sample *s = &r->s;
 	sample_clear(s);
 	s->time_ns = rec->time_ns;
@@ -453,7 +488,7 @@ static int on_sample(void *ctx, const struct bpf_engine_sample *rec)
 	}
 	if (rc) {
 		sample_clear(s);
-		return record_failed(r, rc == ERR_CORRUPT ? PY_FAIL_FRAME_BAD : PY_FAIL_OTHER, rc);
+		return record_failed(r, rec->tid, rc == ERR_CORRUPT ? PY_FAIL_FRAME_BAD : PY_FAIL_OTHER, rc);
 	}
 	if (leaving) {
 		/* not a sample: the stack its time off CPU is credited to */
@@ -470,7 +505,7 @@ static int on_sample(void *ctx, const struct bpf_engine_sample *rec)
 		return 0;
 	}
 	w->stats.frames += s->nframes;
-	r->res->ticks++;
+	count_tick(r, rec->tid, -1);
 	int src = r->sink->add(r->sink->ctx, s);
 	if (src) {
 		r->res->sink_error = src;
@@ -591,6 +626,7 @@ int sampler_run_bpf(struct py_walker *w, const struct sampler_sink *sink,
 	sample_init(&r.s);
 	sample_init(&r.seed);
 	u64map_init(&r.index);
+	u64map_init(&r.per_thread);
 	u64map_init(&r.off_index);
 	r.refs = calloc(BPF_MAX_THREADS, sizeof(*r.refs));
 	r.alive = calloc(BPF_MAX_THREADS, sizeof(*r.alive));
@@ -681,9 +717,13 @@ int sampler_run_bpf(struct py_walker *w, const struct sampler_sink *sink,
 	res->bpf.events = st.events;
 	res->bpf.switches = st.switches;
 	res->bpf.bad = r.bad;
-	res->ticks += st.lost;
-	res->failed += st.lost;
-	res->failed_by[PY_FAIL_OTHER] += st.lost;
+	/* records the ring buffer refused: failed samples, of no thread known */
+	r.records += st.lost;
+	r.failed_records += st.lost;
+	r.failed_by[PY_FAIL_OTHER] += st.lost;
+	if (r.records)
+		res->failed = (r.failed_records * res->ticks + r.records / 2) / r.records;
+	scale_failures(&r);
 	res->duration_s = (double)(clock_now_ns() - start) / 1e9;
 	res->interrupted = sampler_stop != 0;
 out:
@@ -691,6 +731,7 @@ out:
 	free(r.refs);
 	free(r.alive);
 	free(r.known);
+	u64map_release(&r.per_thread);
 	u64map_release(&r.index);
 	sample_release(&r.s);
 	for (size_t i = 0; i < r.noff; i++) {

@@ -327,7 +327,7 @@ static void print_bpf_stats(const struct sampler_result *r)
 	printf("    Records:          %llu (%llu lost to a full ring buffer, %llu refused)\n",
 	       (unsigned long long)r->bpf.records, (unsigned long long)r->bpf.lost,
 	       (unsigned long long)r->bpf.bad);
-	printf("    Left out by mode: %llu (records of a thread the mode does not sample)\n",
+	printf("    Left out by mode: %llu (samples of a thread the mode does not keep)\n",
 	       (unsigned long long)r->bpf.skipped);
 	printf("    Threads watched:  %llu\n", (unsigned long long)r->bpf.events);
 	if (r->bpf.switches)

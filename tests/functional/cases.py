@@ -140,7 +140,7 @@ def run_collapsed(ctx, script, args=(), opts=("-d", "1"), env=None, out="out.txt
 # ---------------------------------------------------------------------------
 # Stacks, names, lines, threads
 
-@case("chain", quick=True, debug=True)
+@case("chain", quick=True, debug=True, engines=True)
 def t_chain(ctx):
     """exact call chain through method, closure, staticmethod, lambda; qualnames and lines"""
     p, ready, out = run_collapsed(ctx, "chain.py")
@@ -185,7 +185,7 @@ def t_unicode(ctx):
     expect_stack(col, expected, ready["tid"])
 
 
-@case("shares", quick=True, exclusive=True)
+@case("shares", quick=True, exclusive=True, engines=True)
 def t_shares(ctx):
     """hot() and cold() do the same loop 3:1 -> 75/25 of their samples (+-10 points), exact lines"""
     p, ready, out = run_collapsed(ctx, "shares.py", opts=("-d", "2", "-r", "2khz"))
@@ -218,7 +218,7 @@ def t_shares(ctx):
           pct, hot, hot + cold)
 
 
-@case("threads_all", quick=True, debug=True)
+@case("threads_all", quick=True, debug=True, engines=True)
 def t_threads_all(ctx):
     """-a: every thread, each under its own native thread id (threading.get_native_id())"""
     p, ready, out = run_collapsed(ctx, "threads.py", opts=("-a", "-d", "1"))
@@ -735,7 +735,7 @@ def t_mode_gil(ctx):
           "of %d samples", samples_of(col, th["sleeper"]), col.total)
 
 
-@case("mode_exception", quick=True, debug=True)
+@case("mode_exception", quick=True, debug=True, engines=True)
 def t_mode_exception(ctx):
     """--mode exception: only the thread inside an except block"""
     # 2 s: the handler spins in its except block from its start on, but the

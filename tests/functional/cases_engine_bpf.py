@@ -102,15 +102,14 @@ def t_engine_bpf_gil(ctx):
     on = col.count(lambda t, fr: t == spin and fr[-1] == leaf)
     check(on >= 0.9 * n_spin, "only %d of %d samples of the spinner end in %s\n%s", on, n_spin,
           leaf, "\n".join(col.summary()))
-    # the counts: a sample per stack written; each record kept or left out
-    # (shallow stacks: a record a sample; the ring buffer lost none)
-    check(col.total == s["samples"], "%d stacks written, %d samples in the summary",
-          col.total, s["samples"])
-    records, left = stat_count(p.stdout, "Records"), stat_count(p.stdout, "Left out by mode")
+    # the counts: the summary's samples are ticks, as the reader's: the
+    # samples of the thread sampled most (kept or left out: one GIL holder
+    # a tick, so about a stack a tick); "Taken" counts every thread's
+    left = stat_count(p.stdout, "Left out by mode")
     taken = stat_count(p.stdout, "Taken")
-    check(taken == s["samples"] and records == taken + left,
-          "records %d, left out %d, taken %d, summary %d samples", records, left, taken,
-          s["samples"])
+    check(0.5 * s["samples"] <= col.total <= s["samples"] * 1.05 + 5 and
+          s["samples"] <= taken + left, "%d stacks written, %d samples (ticks) in the summary, "
+          "%d taken, %d left out", col.total, s["samples"], taken, left)
     check(left >= 0.5 * samples_of(cpu, hasher), "only %d records left out (the hasher had %d "
           "samples in cpu mode)", left, samples_of(cpu, hasher))
     # the reader's --mode gil on the same target agrees

@@ -9,14 +9,14 @@ from harness import Ctx, Failure, bpf_unsupported, check
 # (argv after "strobe", None if --engine bpf applies, else a word of the reason)
 LINES = [
     (["run", "-d", "2", "-a", "--mode", "cpu", "--collapsed", "-o", "o.txt", "t.py"], None),
-    (["run", "--mode=cpu", "-r", "10khz", "--python", "/usr/bin/python3", "t.py", "--mode", "wall"],
+    (["run", "--mode=cpu", "-r", "10khz", "--python", "/usr/bin/python3", "t.py", "--blocking"],
      None),  # the script's own arguments are not strobe's
     (["attach", "--mode", "cpu", "-d", "1", "123"], None),
     (["run", "--mode", "cpu", "--", "python3", "--blocking"], None),
-    (["run", "-m", "spin", "--mode", "cpu"], "wall"),  # options after the module are its own
-    (["run", "-d", "1", "t.py"], "wall"),
+    (["run", "-m", "spin", "--native"], None),  # options after the module are its own
+    (["run", "-d", "1", "t.py"], None),
     (["attach", "--mode", "gil", "1"], None),
-    (["attach", "--mode=exception", "1"], "exception"),
+    (["attach", "--mode=exception", "1"], None),
     (["run", "--mode", "cpu", "--blocking", "t.py"], "--blocking"),
     (["run", "--mode", "cpu", "--native", "t.py"], "--native"),
     (["run", "--mode", "cpu", "--native-stacks", "t.py"], "--native-stacks"),
@@ -49,11 +49,11 @@ def t_harness_engines(ctx):
             check(p.argv[1:1 + len(want)] == want, "ctx.strobe ran %s", p.argv)
         check(sub.engine_runs == 1, "%d run/attach counted, expected 1", sub.engine_runs)
         try:
-            sub.strobe(["run", "-d", "1", "t.py"], ready=False)
+            sub.strobe(["run", "-d", "1", "--blocking", "t.py"], ready=False)
         except Failure as e:
-            check("--mode wall" in str(e), "the failure does not say why: %s", e)
+            check("--blocking" in str(e), "the failure does not say why: %s", e)
         else:
-            raise Failure("ctx.strobe started a wall-mode run under --engine bpf")
+            raise Failure("ctx.strobe started a --blocking run under --engine bpf")
         check(len(sub.procs) == 2, "%d processes started, expected 2", len(sub.procs))
     finally:
         sub.cleanup()

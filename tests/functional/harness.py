@@ -237,7 +237,7 @@ def wait_gone(pid, timeout):
 # case whose run/attach asks for anything else fails here, naming it, rather
 # than exercising the reader under a bpf label.
 ENGINES = ("reader", "bpf")
-BPF_MODES = {"cpu", "gil"}
+BPF_MODES = {"wall", "cpu", "gil", "exception"}
 BPF_REFUSED = ("--blocking", "--native", "--native-stacks", "--async-aware", "--live", "--gecko")
 ENGINE_SUBCOMMANDS = ("run", "attach")
 # run/attach options that take a value (the scan of the options stops at the
