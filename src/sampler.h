@@ -100,6 +100,8 @@ struct sampler_result {
 		uint64_t unknown;      /* runs on a thread with no thread state known */
 		uint64_t events;       /* perf events opened (threads watched) */
 		uint64_t bad;          /* records the loader refused (size, order) */
+		uint64_t code_copies;  /* code object copies written */
+		uint64_t code_lost;    /* copies the full ring buffer refused */
 	} bpf;
 };
 

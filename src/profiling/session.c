@@ -328,6 +328,8 @@ static void print_bpf_stats(const struct sampler_result *r)
 	       (unsigned long long)r->bpf.records, (unsigned long long)r->bpf.lost,
 	       (unsigned long long)r->bpf.bad);
 	printf("    Threads watched:  %llu\n", (unsigned long long)r->bpf.events);
+	printf("    Code copies:      %llu (%llu lost to a full ring buffer)\n",
+	       (unsigned long long)r->bpf.code_copies, (unsigned long long)r->bpf.code_lost);
 }
 
 static int profile_sink_add(void *ctx, const struct sample *s)
