@@ -110,6 +110,14 @@ struct sampler_result {
 int sampler_run(struct py_walker *w, const struct sampler_sink *sink,
 		const struct sampler_config *cfg, struct sampler_result *res);
 
+/* --engine bpf: the program's code object copies for layout l (what
+ * py/code.c reads of a code object whose signature spans sig_span bytes;
+ * frames' heads of head_size bytes); cc->head 0 when they do not fit. */
+struct py_layout;
+struct strobe_bpf_code_config;
+void sampler_bpf_code_config(const struct py_layout *l, uint32_t sig_span, uint32_t head_size,
+			     struct strobe_bpf_code_config *cc);
+
 /* The in-kernel engine (--engine bpf, sampler_bpf.c): the same run as
  * sampler_run's, cpu mode only (a perf event per thread fires only while
  * it runs), the samples taken by the BPF program on the target's threads

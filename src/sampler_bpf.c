@@ -326,17 +326,16 @@ static int on_sample(void *ctx, const struct bpf_engine_sample *rec)
  * name and name (PYSTR_FIRST_READ bytes at least: pystr_read_str's first
  * read, the whole string when it is longer and ASCII), the line table
  * (bytes object: header and data).  Left off (head 0) when a bound of the
- * program is too small. */
-static void fill_code_config(const struct py_walker *w, struct strobe_bpf_config *c)
+ * program is too small.  (sampler.h) */
+void sampler_bpf_code_config(const struct py_layout *l, uint32_t sig_span, uint32_t head_size,
+			     struct strobe_bpf_code_config *cc)
 {
-	const struct py_layout *l = &w->rt->layout;
-	struct strobe_bpf_code_config *cc = &c->code;
 	memset(cc, 0, sizeof(*cc));
 	bool objects = l->frame_model == PY_FRAMES_OBJECTS;
 	cc->frame_code = objects ? l->fo_code : l->if_executable;
 	cc->frame_globals = objects ? l->fo_globals : l->if_globals;
 	cc->code_mask = objects ? 0 : l->executable_tag_mask;
-	uint32_t head = l->co_size > w->codes.sig_span ? l->co_size : w->codes.sig_span;
+	uint32_t head = l->co_size > sig_span ? l->co_size : sig_span;
 	uint32_t name = l->co_qualname != PY_ABSENT ? l->co_qualname : l->co_name;
 	uint32_t str_hdr = l->u_compact_data > l->u_ascii_data ? l->u_compact_data : l->u_ascii_data;
 	struct strobe_bpf_blob_config blobs[STROBE_BPF_BLOBS] = {
@@ -344,8 +343,8 @@ static void fill_code_config(const struct py_walker *w, struct strobe_bpf_config
 		{ name, l->u_length, str_hdr, PYSTR_FIRST_READ, 1024, 0 },
 		{ l->co_linetable, l->ob_size, l->b_sval, l->b_sval, STROBE_BPF_BLOB_MAX, 0 },
 	};
-	if (head > STROBE_BPF_CODE_HEAD_MAX || cc->frame_code + 8 > c->head_size ||
-	    cc->frame_globals + 8 > c->head_size)
+	if (head > STROBE_BPF_CODE_HEAD_MAX || cc->frame_code + 8 > head_size ||
+	    cc->frame_globals + 8 > head_size)
 		return;
 	for (int i = 0; i < STROBE_BPF_BLOBS; i++)
 		if (blobs[i].field == PY_ABSENT || blobs[i].field + 8 > head)
@@ -374,7 +373,7 @@ static int fill_config(const struct py_walker *w, struct strobe_bpf_config *c)
 	/* the reader's bound (a deeper stack fails as it does) */
 	c->max_frames = PY_MAX_FRAMES < STROBE_BPF_MAX_FRAMES * STROBE_BPF_MAX_PARTS ?
 			PY_MAX_FRAMES : STROBE_BPF_MAX_FRAMES * STROBE_BPF_MAX_PARTS;
-	fill_code_config(w, c);
+	sampler_bpf_code_config(l, w->codes.sig_span, c->head_size, &c->code);
 	return 0;
 }
 
