@@ -435,12 +435,17 @@ void bpf_engine_on_code(struct bpf_engine *be, bpf_engine_code_fn fn, void *ctx)
 
 int bpf_engine_know_code(struct bpf_engine *be, uint64_t code, uint64_t globals)
 {
-	if (bpf_map_update_elem(bpf_map__fd(be->skel->maps.known_codes), &code, &globals, BPF_ANY))
+	uint32_t slot = strobe_bpf_known_slot(code);
+	uint64_t print = strobe_bpf_known_print(code, globals);
+	if (bpf_map_update_elem(bpf_map__fd(be->skel->maps.known_codes), &slot, &print, BPF_ANY))
 		return ERR_IO;
 	return 0;
 }
 
 void bpf_engine_forget_code(struct bpf_engine *be, uint64_t code)
 {
-	(void)bpf_map_delete_elem(bpf_map__fd(be->skel->maps.known_codes), &code);
+	/* its slot emptied (a code object sharing it is copied again once) */
+	uint32_t slot = strobe_bpf_known_slot(code);
+	uint64_t none = 0;
+	(void)bpf_map_update_elem(bpf_map__fd(be->skel->maps.known_codes), &slot, &none, BPF_ANY);
 }

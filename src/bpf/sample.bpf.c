@@ -53,10 +53,10 @@ struct {
 /* code objects user space has resolved (and with which globals): they
  * are not copied again when met with those globals (docs/bpf-engine.md, "Code object copies") */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64);   /* code object */
-	__type(value, __u64); /* globals it was resolved with */
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, STROBE_BPF_KNOWN_SLOTS);
+	__type(key, __u32);   /* strobe_bpf_known_slot(code) */
+	__type(value, __u64); /* strobe_bpf_known_print(code, globals) */
 } known_codes SEC(".maps");
 
 struct {
@@ -82,6 +82,9 @@ struct walk {
 	__u32 part;      /* its number */
 	__u32 copies;    /* code objects copied for this sample */
 	__u64 last_code; /* the last one looked at (a recursion's frames share it) */
+	/* the configuration's code copies: frame_code is ABSENT when off */
+	__u32 frame_code, frame_globals;
+	__u64 code_mask;
 };
 
 /* Output the record being filled (w->n frames); more: another follows. */
@@ -165,24 +168,26 @@ static __always_inline void copy_blob(struct strobe_bpf_code_record *cr,
  * code record with its copy before the sample's own last record. */
 static __always_inline void copy_code(struct walk *w, const __u8 *head)
 {
+	__u32 fc = w->frame_code, fg = w->frame_globals;
+	if (fc > STROBE_BPF_HEAD_MAX - 8 || fg > STROBE_BPF_HEAD_MAX - 8 ||
+	    w->copies >= STROBE_BPF_CODES_PER_SAMPLE)
+		return; /* off (ABSENT), or enough for this sample */
+	__u64 code = *(const __u64 *)(head + (fc & (STROBE_BPF_HEAD_MAX - 1))) & ~w->code_mask;
+	__u64 globals = *(const __u64 *)(head + (fg & (STROBE_BPF_HEAD_MAX - 1)));
+	if (!code || code == w->last_code)
+		return;
+	w->last_code = code;
+	__u32 slot = strobe_bpf_known_slot(code);
+	const __u64 *known = bpf_map_lookup_elem(&known_codes, &slot);
+	if (known && *known == strobe_bpf_known_print(code, globals))
+		return;
 	__u32 zero = 0;
 	const struct strobe_bpf_config *c = bpf_map_lookup_elem(&config, &zero);
 	if (!c)
 		return;
 	const struct strobe_bpf_code_config *cc = &c->code;
 	__u32 hsz = cc->head;
-	if (!hsz || w->copies >= STROBE_BPF_CODES_PER_SAMPLE)
-		return;
-	__u32 fc = cc->frame_code, fg = cc->frame_globals;
-	if (fc > STROBE_BPF_HEAD_MAX - 8 || fg > STROBE_BPF_HEAD_MAX - 8)
-		return;
-	__u64 code = *(const __u64 *)(head + (fc & (STROBE_BPF_HEAD_MAX - 1))) & ~cc->code_mask;
-	__u64 globals = *(const __u64 *)(head + (fg & (STROBE_BPF_HEAD_MAX - 1)));
-	if (!code || code == w->last_code)
-		return;
-	w->last_code = code;
-	const __u64 *known = bpf_map_lookup_elem(&known_codes, &code);
-	if (known && *known == globals)
+	if (!hsz)
 		return;
 	struct strobe_bpf_code_record *cr = bpf_map_lookup_elem(&code_scratch, &zero);
 	if (!cr)
@@ -279,6 +284,9 @@ int on_sample(struct bpf_perf_event_data *ctx)
 		.hs = c->head_size,
 		.back = c->back,
 		.stride = STROBE_BPF_STRIDE(c->head_size),
+		.frame_code = c->code.head ? c->code.frame_code : STROBE_BPF_ABSENT,
+		.frame_globals = c->code.frame_globals,
+		.code_mask = c->code.code_mask,
 	};
 	if (w.max_total > STROBE_BPF_MAX_FRAMES * STROBE_BPF_MAX_PARTS)
 		w.max_total = STROBE_BPF_MAX_FRAMES * STROBE_BPF_MAX_PARTS;

@@ -34,9 +34,10 @@
 /* Code object copies.  User space resolves a frame's code object up to a
  * drain period after the sample; a short-lived one (a module body during
  * an import, exec'd code) may be freed by then.  So, for each code object
- * of a sample not in the `known_codes` map (code address -> the globals
- * address it was resolved with, filled by user space once it has resolved
- * one: the same code address run with other globals is copied again), the program
+ * of a sample not in the `known_codes` map (a fingerprint of the code and
+ * globals addresses it was resolved with, filled by user space once it has
+ * resolved one: the same code address run with other globals is copied
+ * again), the program
  * copies what resolving it reads: the code object's first code.head bytes,
  * then for each of STROBE_BPF_BLOBS pointer fields of that copy (file
  * name, name, line table) the pointed-to object: a length word at
@@ -54,6 +55,26 @@
 #define STROBE_BPF_CODE_DATA (STROBE_BPF_CODE_OFF_MASK + 1 + STROBE_BPF_BLOB_MAX)
 /* Copies a sample makes at most (the rest resolve from live memory). */
 #define STROBE_BPF_CODES_PER_SAMPLE 16
+/* known_codes: an array of KNOWN_SLOTS words, a code object's slot
+ * holding the fingerprint of (code, globals) once resolved (0: none).  An
+ * array map's lookup is a few instructions, not a hash call: the check
+ * runs for every frame of every sample.  Two code objects sharing a slot
+ * take turns (the other one copied again); a fingerprint is one aligned
+ * word, so the program never sees half of one. */
+#define STROBE_BPF_KNOWN_SLOTS 65536u
+
+static inline __u32 strobe_bpf_known_slot(__u64 code)
+{
+	return (__u32)(((code >> 4) * 0x9e3779b97f4a7c15ull) >> 48) & (STROBE_BPF_KNOWN_SLOTS - 1);
+}
+
+static inline __u64 strobe_bpf_known_print(__u64 code, __u64 globals)
+{
+	__u64 h = (code ^ (globals * 0xff51afd7ed558ccdull)) * 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 29;
+	return h | 1; /* never 0 */
+}
+
 /* The first word of a code record (a sample record's tid is never 0) and
  * its second. */
 #define STROBE_BPF_CODE_MAGIC 0x45444f43u
