@@ -131,14 +131,22 @@ def t_engine_bpf_run_chain(ctx):
     expect_stack(col, chain_stack(ctx.interp, ready["lines"]), ready["tid"])
 
 
-def churn_rates(ctx, script, args):
+def churn_rates(ctx, script, args, same_basenames=False):
     """Attach --engine bpf then the reader (2 s each, --mode cpu) to a
     target whose code objects live for under a millisecond; returns both
-    runs' (summary, Collapsed) and the ready message."""
+    runs' (summary, Collapsed) and the ready message.  same_basenames: the
+    target runs files of one name from several directories (packages'
+    __init__.py), whose stacks the collapsed format keeps apart under the
+    same text."""
     tgt, ready = ctx.start_target(script, args)
-    p, s, col = attach_collapsed(ctx, ready["pid"], "bpf", "bpf.txt")
-    p2, s2, col2 = attach_collapsed(ctx, ready["pid"], "reader", "reader.txt")
-    return ready, (s, col), (s2, col2)
+    runs = []
+    for engine in ("bpf", "reader"):
+        out = ctx.path(engine + ".txt")
+        p = ctx.strobe(["attach", "--engine", engine, "--mode", "cpu", "-d", "2", "--collapsed",
+                        "-o", out, str(ready["pid"])], ready=False)
+        s = expect_success(p, timeout=60)
+        runs.append((s, Collapsed(out, same_basenames=same_basenames)))
+    return ready, runs[0], runs[1]
 
 
 @case("engine_bpf_code_churn", debug=True)
@@ -163,7 +171,7 @@ def t_engine_bpf_code_churn(ctx):
 def t_engine_bpf_import_storm(ctx):
     """--engine bpf on an import loop (module bodies' code objects freed as soon as they ran):
     under 0.5% failed samples, as the reader"""
-    ready, (s, col), (s2, col2) = churn_rates(ctx, "imports.py", ("30",))
+    ready, (s, col), (s2, col2) = churn_rates(ctx, "imports.py", ("30",), same_basenames=True)
     it, L, tid = ctx.interp, ready["lines"], ready["tid"]
     check(s["samples"] >= 300, "only %d samples", s["samples"])
     check(s["error_rate"] < 0.5, "%.2f%% failed samples with --engine bpf (the reader: %.2f%%)",
