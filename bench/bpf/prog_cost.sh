@@ -4,6 +4,8 @@
 # a steady stack (deep.py, DEPTH frames), measured over WINDOW seconds
 # after a WARM-up (the code objects known by then: none copied).
 #   STROBE=build/strobe PY=python3 DEPTH=30 bench/bpf/prog_cost.sh
+# TARGET=path/to/script.py ARGS=...: another target instead (e.g.
+# tests/targets/exec_churn.py 60: every sample copies code objects).
 # Prints: ns per run, runs.  Sets kernel.bpf_stats_enabled for the run
 # and puts the previous value back.  Figures: docs/bpf-engine.md.
 set -eu
@@ -15,7 +17,7 @@ RATE=${RATE:-10khz}
 here=$(dirname "$0")
 prev=$(sysctl -n kernel.bpf_stats_enabled)
 sysctl -qw kernel.bpf_stats_enabled=1
-DEPTH=${DEPTH:-30} PERIOD=100 $PY "$here/deep.py" > /dev/null &
+DEPTH=${DEPTH:-30} PERIOD=100 $PY "${TARGET:-$here/deep.py}" ${ARGS:-} > /dev/null 2>&1 &
 tgt=$!
 "$STROBE" attach --engine bpf --mode cpu -r "$RATE" -d $((WARM + WINDOW + 2)) \
 	--collapsed -o /dev/null "$tgt" > /dev/null 2>&1 &
