@@ -103,6 +103,8 @@ struct sampler_result {
 		uint64_t bad;          /* records the loader refused (size, order) */
 		uint64_t skipped;      /* samples (on or off CPU) of a thread the mode leaves out
 					* (--mode gil: not holding the GIL): no sample */
+		uint64_t code_copies;  /* code object copies written */
+		uint64_t code_lost;    /* copies the full ring buffer refused */
 	} bpf;
 };
 
@@ -110,6 +112,14 @@ struct sampler_result {
  * before the first sample. */
 int sampler_run(struct py_walker *w, const struct sampler_sink *sink,
 		const struct sampler_config *cfg, struct sampler_result *res);
+
+/* --engine bpf: the program's code object copies for layout l (what
+ * py/code.c reads of a code object whose signature spans sig_span bytes;
+ * frames' heads of head_size bytes); cc->head 0 when they do not fit. */
+struct py_layout;
+struct strobe_bpf_code_config;
+void sampler_bpf_code_config(const struct py_layout *l, uint32_t sig_span, uint32_t head_size,
+			     struct strobe_bpf_code_config *cc);
 
 /* The in-kernel engine (--engine bpf, sampler_bpf.c): the same run as
  * sampler_run's in wall, cpu and gil modes (the walker's cfg.mode), the

@@ -13,6 +13,7 @@
 #include "model/sample.h"
 #include "process/mem.h"
 #include "process/task.h"
+#include "py/pystr.h"
 #include "py/walk.h"
 
 #include <stdio.h>
@@ -65,6 +66,155 @@ struct off_cpu {
 	size_t depth, cap;
 };
 
+/* ---- code object copies (docs/bpf-engine.md) -----------------------------
+ * The program copies the code objects user space does not know yet (and
+ * what their resolution reads of their names and line table) at sample
+ * time, in code records written before the samples that need them.  Their
+ * ranges become an overlay on the target's memory while a sample is
+ * decoded, so the code cache resolves a code object freed since the
+ * sample from its copy, as it would from live memory. */
+
+/* A thread's copies wait for its sample (written after them), are the
+ * overlay while it is decoded, and go with it; those of a sample that never
+ * comes (a part of it lost) go two drains later. */
+struct code_copy {
+	uint64_t seq, gen;
+	uint32_t tid;
+	raddr_t addr;
+	size_t len;
+	unsigned char *bytes;
+};
+
+struct code_copies {
+	struct code_copy *v;       /* in arrival order */
+	size_t n, cap;
+	uint64_t seq, gen;
+	struct mem_snapshot overlay;
+	const struct code_copy **pick; /* scratch: one thread's copies */
+	size_t pick_cap;
+	struct u64map copied;      /* code address -> globals, copied and not yet known */
+	uint32_t frame_code, frame_globals; /* in a frame's head (the program's configuration) */
+	uint64_t code_mask;
+};
+
+static void copies_add(struct code_copies *cc, uint32_t tid, raddr_t addr,
+		       const unsigned char *bytes, size_t len)
+{
+	if (!len || addr + len < addr)
+		return;
+	VEC_RESERVE(cc->v, cc->cap, cc->n + 1);
+	unsigned char *b = xmalloc(len);
+	memcpy(b, bytes, len);
+	cc->v[cc->n++] = (struct code_copy){ ++cc->seq, cc->gen, tid, addr, len, b };
+}
+
+/* bpf_engine's code record callback (the record is checked there). */
+static void on_code(void *ctx, const struct bpf_engine_code *c)
+{
+	struct code_copies *cc = ctx;
+	copies_add(cc, c->tid, c->code, c->head, c->head_len);
+	for (int i = 0; i < STROBE_BPF_BLOBS; i++)
+		copies_add(cc, c->tid, c->blob[i].addr, c->blob[i].bytes, c->blob[i].len);
+	u64map_put(&cc->copied, c->code, c->globals);
+}
+
+/* Drop the copies of thread tid (all threads': 0) or, with gen, those
+ * older than the last drain. */
+static void copies_drop(struct code_copies *cc, uint32_t tid, bool by_age)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < cc->n; i++) {
+		bool old = by_age ? cc->v[i].gen + 1 < cc->gen : cc->v[i].tid == tid;
+		if (!old) {
+			cc->v[k++] = cc->v[i];
+			continue;
+		}
+		free(cc->v[i].bytes);
+	}
+	cc->n = k;
+}
+
+/* A drain starts. */
+static void copies_age(struct code_copies *cc)
+{
+	cc->gen++;
+	copies_drop(cc, 0, true);
+	if (!cc->n && cc->copied.len > 4096)
+		u64map_clear(&cc->copied);
+}
+
+static int copy_cmp(const void *a, const void *b)
+{
+	const struct code_copy *x = *(const struct code_copy *const *)a;
+	const struct code_copy *y = *(const struct code_copy *const *)b;
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	return x->seq > y->seq ? -1 : x->seq < y->seq; /* the newest first */
+}
+
+/* The overlay of thread tid's copies: sorted, the newest of those
+ * starting at one address kept, and a copy overlapping the one before it
+ * left out (its reads go to live memory).  Whether there is one. */
+static bool copies_overlay(struct code_copies *cc, uint32_t tid)
+{
+	mem_snapshot_release(&cc->overlay);
+	mem_snapshot_init(&cc->overlay);
+	size_t n = 0;
+	for (size_t i = 0; i < cc->n; i++) {
+		if (cc->v[i].tid != tid)
+			continue;
+		VEC_RESERVE(cc->pick, cc->pick_cap, n + 1);
+		cc->pick[n++] = &cc->v[i];
+	}
+	if (!n)
+		return false;
+	qsort(cc->pick, n, sizeof(*cc->pick), copy_cmp);
+	raddr_t end = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct code_copy *c = cc->pick[i];
+		if (c->addr < end)
+			continue;
+		if (mem_snapshot_add(&cc->overlay, c->addr, c->bytes, c->len) == 0)
+			end = c->addr + c->len;
+	}
+	return true;
+}
+
+static void copies_release(struct code_copies *cc)
+{
+	for (size_t i = 0; i < cc->n; i++)
+		free(cc->v[i].bytes);
+	free(cc->v);
+	free(cc->pick);
+	mem_snapshot_release(&cc->overlay);
+	u64map_release(&cc->copied);
+	memset(cc, 0, sizeof(*cc));
+}
+
+/* A sample decoded: the code objects of its frames that came with copies
+ * are in the code cache now; the program stops copying them. */
+static void copies_known(struct code_copies *cc, struct bpf_engine *be,
+			 const struct bpf_engine_sample *rec)
+{
+	if (!cc->copied.len)
+		return;
+	for (uint32_t i = 0; i < rec->nframes; i++) {
+		const unsigned char *head = bpf_engine_frame_head(rec, i);
+		raddr_t code = rd_u64(head, cc->frame_code) & ~cc->code_mask;
+		if (!u64map_get(&cc->copied, code))
+			continue;
+		(void)bpf_engine_know_code(be, code, rd_u64(head, cc->frame_globals));
+		u64map_del(&cc->copied, code);
+	}
+}
+
+/* The code cache dropped an entry (its address reused, or the object
+ * changed): the program copies it again when it meets it. */
+static void on_code_evicted(void *ctx, const struct py_code *e)
+{
+	bpf_engine_forget_code(ctx, e->addr);
+}
+
 /* What a record's kernel thread id stands for. */
 struct known_thread {
 	raddr_t tstate;
@@ -97,6 +247,7 @@ struct bpf_run {
 	struct u64map per_thread;      /* host tid -> its records (count_tick) */
 	uint64_t records, failed_records;
 	uint64_t failed_by[PY_NFAIL];  /* failed records by cause */
+	struct code_copies cc;
 };
 
 /* The summary counts ticks as the reader's does, where a tick samples
@@ -416,7 +567,7 @@ static int record_failed(struct bpf_run *r, uint64_t tid, enum py_fail why, int 
 
 /* One record (or several, of a deep stack): one sample of one thread, or
  * a failed sample. */
-static int on_sample(void *ctx, const struct bpf_engine_sample *rec)
+static int decode_sample(void *ctx, const struct bpf_engine_sample *rec)
 {
 	struct bpf_run *r = ctx;
 	struct py_walker *w = r->w;
@@ -467,7 +618,6 @@ static int on_sample(void *ctx, const struct bpf_engine_sample *rec)
 	struct sample *s = &r->s;
 	sample_clear(s);
 	s->time_ns = rec->time_ns;
-	py_code_sweep(&w->codes, clock_now_ns());
 	struct thread_sample *t = sample_add_thread(s);
 	t->tid = k->tid;
 	t->interp_id = k->interp_id;
@@ -478,6 +628,10 @@ static int on_sample(void *ctx, const struct bpf_engine_sample *rec)
 	raddr_t gc_frame = collecting && w->cfg.gc ? rec->gc_frame : 0;
 	int rc = py_walker_gc_on_top(w, s, t, collecting);
 	bool objects = w->rt->layout.frame_model == PY_FRAMES_OBJECTS;
+	/* the code objects copied at sample time first, live memory else */
+	bool copies = r->cc.n && copies_overlay(&r->cc, rec->tid);
+	if (copies)
+		mem_snapshot_overlay(w->mem, &r->cc.overlay);
 	for (uint32_t i = 0; rc == 0 && i < rec->nframes && i < PY_MAX_FRAMES; i++) {
 		raddr_t addr = bpf_engine_frame_addr(rec, i);
 		const unsigned char *head = bpf_engine_frame_head(rec, i);
@@ -486,10 +640,12 @@ static int on_sample(void *ctx, const struct bpf_engine_sample *rec)
 		rc = objects ? py_walker_object_frame(w, s, t, addr, head)
 			     : py_walker_frame(w, s, t, addr, head);
 	}
+	mem_snapshot_unoverlay(w->mem);
 	if (rc) {
 		sample_clear(s);
 		return record_failed(r, rec->tid, rc == ERR_CORRUPT ? PY_FAIL_FRAME_BAD : PY_FAIL_OTHER, rc);
 	}
+	copies_known(&r->cc, r->be, rec);
 	if (leaving) {
 		/* not a sample: the stack its time off CPU is credited to */
 		w->stats.samples--;
@@ -567,6 +723,48 @@ static void status_config(const struct py_walker *w, struct strobe_bpf_config *c
 	}
 }
 
+/* A sample, then its thread's copies go (they were written for it). */
+static int on_sample(void *ctx, const struct bpf_engine_sample *rec)
+{
+	struct bpf_run *r = ctx;
+	int rc = decode_sample(ctx, rec);
+	if (r->cc.n)
+		copies_drop(&r->cc, rec->tid, false);
+	return rc;
+}
+
+/* What the code cache reads of a code object (py/code.c's parse), as the
+ * program's copies: the head (co_size or the signature's span), the file
+ * name and name (PYSTR_FIRST_READ bytes at least: pystr_read_str's first
+ * read, the whole string when it is longer and ASCII), the line table
+ * (bytes object: header and data).  Left off (head 0) when a bound of the
+ * program is too small.  (sampler.h) */
+void sampler_bpf_code_config(const struct py_layout *l, uint32_t sig_span, uint32_t head_size,
+			     struct strobe_bpf_code_config *cc)
+{
+	memset(cc, 0, sizeof(*cc));
+	bool objects = l->frame_model == PY_FRAMES_OBJECTS;
+	cc->frame_code = objects ? l->fo_code : l->if_executable;
+	cc->frame_globals = objects ? l->fo_globals : l->if_globals;
+	cc->code_mask = objects ? 0 : l->executable_tag_mask;
+	uint32_t head = l->co_size > sig_span ? l->co_size : sig_span;
+	uint32_t name = l->co_qualname != PY_ABSENT ? l->co_qualname : l->co_name;
+	uint32_t str_hdr = l->u_compact_data > l->u_ascii_data ? l->u_compact_data : l->u_ascii_data;
+	struct strobe_bpf_blob_config blobs[STROBE_BPF_BLOBS] = {
+		{ l->co_filename, l->u_length, str_hdr, PYSTR_FIRST_READ, 1024, 0 },
+		{ name, l->u_length, str_hdr, PYSTR_FIRST_READ, 1024, 0 },
+		{ l->co_linetable, l->ob_size, l->b_sval, l->b_sval, STROBE_BPF_BLOB_MAX, 0 },
+	};
+	if (head > STROBE_BPF_CODE_HEAD_MAX || cc->frame_code + 8 > head_size ||
+	    cc->frame_globals + 8 > head_size)
+		return;
+	for (int i = 0; i < STROBE_BPF_BLOBS; i++)
+		if (blobs[i].field == PY_ABSENT || blobs[i].field + 8 > head)
+			return;
+	memcpy(cc->blob, blobs, sizeof(blobs));
+	cc->head = head;
+}
+
 int sampler_bpf_config(const struct py_walker *w, struct strobe_bpf_config *c)
 {
 	const struct py_layout *l = &w->rt->layout;
@@ -588,6 +786,7 @@ int sampler_bpf_config(const struct py_walker *w, struct strobe_bpf_config *c)
 	c->max_frames = PY_MAX_FRAMES < STROBE_BPF_MAX_FRAMES * STROBE_BPF_MAX_PARTS ?
 			PY_MAX_FRAMES : STROBE_BPF_MAX_FRAMES * STROBE_BPF_MAX_PARTS;
 	status_config(w, c);
+	sampler_bpf_code_config(l, w->codes.sig_span, c->head_size, &c->code);
 	return 0;
 }
 
@@ -623,6 +822,14 @@ int sampler_run_bpf(struct py_walker *w, const struct sampler_sink *sink,
 		bpf_engine_close(r.be);
 		return rc;
 	}
+	u64map_init(&r.cc.copied);
+	mem_snapshot_init(&r.cc.overlay);
+	r.cc.frame_code = bc.code.frame_code;
+	r.cc.frame_globals = bc.code.frame_globals;
+	r.cc.code_mask = bc.code.code_mask;
+	bpf_engine_on_code(r.be, on_code, &r.cc);
+	w->codes.on_evict = on_code_evicted;
+	w->codes.evict_ctx = r.be;
 	sample_init(&r.s);
 	sample_init(&r.seed);
 	u64map_init(&r.index);
@@ -673,6 +880,7 @@ int sampler_run_bpf(struct py_walker *w, const struct sampler_sink *sink,
 		}
 		if (now >= next_drain || last) {
 			next_drain = now + DRAIN_NS;
+			copies_age(&r.cc);
 			int drc = bpf_engine_drain(r.be, on_sample, &r, &r.bad);
 			/* threads still off CPU: up to now (a target gone: up to
 			 * where each thread came back for its end); two system
@@ -682,6 +890,12 @@ int sampler_run_bpf(struct py_walker *w, const struct sampler_sink *sink,
 				if (off_cpu_credit_all(&r))
 					break;
 			}
+			/* the code cache checked against the target as it is now,
+			 * after the samples taken before now are decoded: an entry
+			 * found changed is evicted (and copied again by the program
+			 * from then on), not in the middle of a batch whose samples
+			 * saw it as it was, known and so not copied */
+			py_code_sweep(&w->codes, clock_now_ns());
 			if (drc == 1 || res->sink_error || res->target_gone)
 				break;
 			if (drc < 0) {
@@ -717,6 +931,8 @@ int sampler_run_bpf(struct py_walker *w, const struct sampler_sink *sink,
 	res->bpf.events = st.events;
 	res->bpf.switches = st.switches;
 	res->bpf.bad = r.bad;
+	res->bpf.code_copies = st.code_copies;
+	res->bpf.code_lost = st.code_lost;
 	/* records the ring buffer refused: failed samples, of no thread known */
 	r.records += st.lost;
 	r.failed_records += st.lost;
@@ -727,6 +943,9 @@ int sampler_run_bpf(struct py_walker *w, const struct sampler_sink *sink,
 	res->duration_s = (double)(clock_now_ns() - start) / 1e9;
 	res->interrupted = sampler_stop != 0;
 out:
+	w->codes.on_evict = NULL;
+	w->codes.evict_ctx = NULL;
+	copies_release(&r.cc);
 	bpf_engine_close(r.be);
 	free(r.refs);
 	free(r.alive);

@@ -53,6 +53,8 @@ struct bpf_engine {
 	uint64_t *bad;
 	int stop;  /* what the callback returned to stop the drain */
 	uint32_t max_frames;
+	bpf_engine_code_fn code_fn;
+	void *code_ctx;
 	struct pending pend[BPF_ENGINE_PENDING];
 	uint64_t drained;
 	/* wall mode: the sched_switch program's perf event and link */
@@ -92,6 +94,24 @@ static int load_error(int err, struct errmsg *e)
 	return ERR_IO;
 }
 
+/* The code copies' configuration fits the program's bounds (off: head 0). */
+static bool code_config_ok(const struct strobe_bpf_config *cfg)
+{
+	const struct strobe_bpf_code_config *cc = &cfg->code;
+	if (cc->head == 0)
+		return true;
+	if (cc->head > STROBE_BPF_CODE_HEAD_MAX || cc->frame_code + 8 > cfg->head_size ||
+	    cc->frame_globals + 8 > cfg->head_size)
+		return false;
+	for (int i = 0; i < STROBE_BPF_BLOBS; i++) {
+		const struct strobe_bpf_blob_config *b = &cc->blob[i];
+		if (b->field + 8 > cc->head || b->min > b->max || b->max > STROBE_BPF_BLOB_MAX ||
+		    b->hdr > b->max)
+			return false;
+	}
+	return true;
+}
+
 int bpf_engine_open(struct bpf_engine **out, const struct strobe_bpf_config *cfg,
 		    struct errmsg *e)
 {
@@ -111,6 +131,10 @@ int bpf_engine_open(struct bpf_engine **out, const struct strobe_bpf_config *cfg
 	    ((cfg->want & STROBE_BPF_ST_GIL) && cfg->gil_kind == STROBE_BPF_GIL_BIT &&
 	     cfg->holds_gil_bit > 31) || cfg->gil_kind > STROBE_BPF_GIL_BIT) {
 		errmsg_set(e, "this Python's thread status does not fit the BPF program");
+		return ERR_INVAL;
+	}
+	if (!code_config_ok(cfg)) {
+		errmsg_set(e, "this Python's code objects do not fit the BPF program's copies");
 		return ERR_INVAL;
 	}
 	libbpf_set_print(silent);
@@ -443,11 +467,41 @@ static struct pending *pending_of(struct bpf_engine *be, pid_t tid)
 	return NULL;
 }
 
+/* A code record (its first word 0): checked, then handed to code_fn. */
+static int on_code_record(struct bpf_engine *be, const void *data, size_t len)
+{
+	const struct strobe_bpf_code_record *r = data;
+	if (len < STROBE_BPF_CODE_RECORD_HEAD || r->magic != STROBE_BPF_CODE_MAGIC ||
+	    r->size != len || r->head_len > STROBE_BPF_CODE_HEAD_MAX ||
+	    r->head_len > len - STROBE_BPF_CODE_RECORD_HEAD) {
+		(*be->bad)++;
+		return 0;
+	}
+	size_t room = len - STROBE_BPF_CODE_RECORD_HEAD;
+	struct bpf_engine_code c = { .tid = r->tid, .code = r->code, .globals = r->globals, .head = r->data,
+				     .head_len = r->head_len };
+	for (int i = 0; i < STROBE_BPF_BLOBS; i++) {
+		uint32_t off = r->blob[i].off, n = r->blob[i].len;
+		if (n > STROBE_BPF_BLOB_MAX || off > room || n > room - off) {
+			(*be->bad)++;
+			return 0;
+		}
+		c.blob[i].addr = r->blob[i].addr;
+		c.blob[i].bytes = r->data + off;
+		c.blob[i].len = n;
+	}
+	if (be->code_fn)
+		be->code_fn(be->code_ctx, &c);
+	return 0;
+}
+
 static int on_record(void *ctx, void *data, size_t len)
 {
 	struct bpf_engine *be = ctx;
 	const struct strobe_bpf_record *r = data;
 	be->drained++;
+	if (len >= 8 && r->tid == 0)
+		return on_code_record(be, data, len);
 	if (len < STROBE_BPF_RECORD_HEAD || r->nframes > STROBE_BPF_MAX_FRAMES ||
 	    r->head_size > STROBE_BPF_HEAD_MAX || r->stride != STROBE_BPF_STRIDE(r->head_size) ||
 	    len != STROBE_BPF_RECORD_SIZE((size_t)r->nframes, r->stride) ||
@@ -552,4 +606,29 @@ void bpf_engine_stats(const struct bpf_engine *be, struct bpf_engine_stats *st)
 	st->unknown = b->unknown;
 	st->switches = b->switches;
 	st->events = be->opened;
+	st->code_copies = b->code_copies;
+	st->code_lost = b->code_lost;
+}
+
+void bpf_engine_on_code(struct bpf_engine *be, bpf_engine_code_fn fn, void *ctx)
+{
+	be->code_fn = fn;
+	be->code_ctx = ctx;
+}
+
+int bpf_engine_know_code(struct bpf_engine *be, uint64_t code, uint64_t globals)
+{
+	uint32_t slot = strobe_bpf_known_slot(code);
+	uint64_t print = strobe_bpf_known_print(code, globals);
+	if (bpf_map_update_elem(bpf_map__fd(be->skel->maps.known_codes), &slot, &print, BPF_ANY))
+		return ERR_IO;
+	return 0;
+}
+
+void bpf_engine_forget_code(struct bpf_engine *be, uint64_t code)
+{
+	/* its slot emptied (a code object sharing it is copied again once) */
+	uint32_t slot = strobe_bpf_known_slot(code);
+	uint64_t none = 0;
+	(void)bpf_map_update_elem(bpf_map__fd(be->skel->maps.known_codes), &slot, &none, BPF_ANY);
 }

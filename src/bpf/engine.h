@@ -24,6 +24,7 @@ struct bpf_engine_stats {
 	uint64_t unknown;  /* runs on a thread with no thread state in the map */
 	uint64_t events;   /* perf events opened so far */
 	uint64_t switches; /* wall mode: a watched thread left its CPU */
+	uint64_t code_copies, code_lost; /* code records written / refused */
 };
 
 /* Samples in the making at once (one per thread being sampled when its
@@ -111,5 +112,33 @@ typedef int (*bpf_engine_sample_fn)(void *ctx, const struct bpf_engine_sample *s
 int bpf_engine_drain(struct bpf_engine *be, bpf_engine_sample_fn fn, void *ctx, uint64_t *bad);
 
 void bpf_engine_stats(const struct bpf_engine *be, struct bpf_engine_stats *st);
+
+/* ---- code object copies (sample.h, struct strobe_bpf_code_config) ----
+ * A code record, checked (every length and offset inside the record):
+ * the code object's first head_len bytes at address code, and up to
+ * STROBE_BPF_BLOBS objects it points to (len 0: not copied).  Valid during
+ * the callback only. */
+struct bpf_engine_code {
+	uint32_t tid;          /* the thread of the sample it was copied for */
+	uint64_t code, globals;
+	const unsigned char *head;
+	uint32_t head_len;
+	struct {
+		uint64_t addr;
+		const unsigned char *bytes;
+		uint32_t len;
+	} blob[STROBE_BPF_BLOBS];
+};
+typedef void (*bpf_engine_code_fn)(void *ctx, const struct bpf_engine_code *c);
+/* Code records go to fn during bpf_engine_drain, in the order written (a
+ * sample's copies before its last record, so before the sample is handed
+ * on); without fn they are dropped. */
+void bpf_engine_on_code(struct bpf_engine *be, bpf_engine_code_fn fn, void *ctx);
+/* The code object at code, run with globals, is resolved: the program
+ * stops copying it while frames run it with those globals (other globals:
+ * maybe another code object at the same address, copied).  0 or ERR_IO. */
+int bpf_engine_know_code(struct bpf_engine *be, uint64_t code, uint64_t globals);
+/* It may have changed (an address reused): copy it again. */
+void bpf_engine_forget_code(struct bpf_engine *be, uint64_t code);
 
 #endif

@@ -71,8 +71,26 @@ struct {
 	__type(value, __u64);
 } switch_ids SEC(".maps");
 
+/* code objects user space has resolved (and with which globals): they
+ * are not copied again when met with those globals (docs/bpf-engine.md, "Code object copies") */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, STROBE_BPF_KNOWN_SLOTS);
+	__type(key, __u32);   /* strobe_bpf_known_slot(code) */
+	__type(value, __u64); /* strobe_bpf_known_print(code, globals) */
+} known_codes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct strobe_bpf_code_record);
+} code_scratch SEC(".maps");
+
 /* what happened, for the statistics (read by user space) */
 __u64 runs = 0, kept = 0, lost = 0, unknown = 0, switches = 0;
+/* code object copies written, and refused by the full ring buffer */
+__u64 code_copies = 0, code_lost = 0;
 /* samples numbered across CPUs */
 __u64 samples = 0;
 
@@ -83,6 +101,11 @@ struct walk {
 	__u32 tid, flags, total, max_total, hs, back, stride, status;
 	__u32 n;         /* frames in the record being filled */
 	__u32 part;      /* its number */
+	__u32 copies;    /* code objects copied for this sample */
+	__u64 last_code; /* the last one looked at (a recursion's frames share it) */
+	/* the configuration's code copies: frame_code is ABSENT when off */
+	__u32 frame_code, frame_globals;
+	__u64 code_mask;
 };
 
 /* Output the record being filled (w->n frames); more: another follows. */
@@ -117,6 +140,107 @@ static __always_inline int flush(struct walk *w, struct strobe_bpf_record *r, in
 	return 0;
 }
 
+/* Copy blob i of the code object copied in cr (the object its pointer
+ * field points to): its length word, then hdr + length bytes within
+ * [min, max], at *off in cr->data, 8-aligned.  A failed read leaves the
+ * blob empty (user space then reads the live object). */
+static __always_inline void copy_blob(struct strobe_bpf_code_record *cr,
+				      const struct strobe_bpf_blob_config *b, int i, __u32 *off)
+{
+	cr->blob[i].addr = 0;
+	cr->blob[i].off = 0;
+	cr->blob[i].len = 0;
+	__u32 field = b->field;
+	if (field > STROBE_BPF_CODE_HEAD_MAX - 8 || field + 8 > cr->head_len)
+		return;
+	__u64 ptr = *(const __u64 *)(cr->data + (field & (STROBE_BPF_CODE_HEAD_MAX - 1)));
+	if (!ptr)
+		return;
+	__u64 n = 0;
+	if (bpf_probe_read_user(&n, sizeof(n), (const void *)(ptr + b->len_off)))
+		return;
+	__u64 want = n > STROBE_BPF_BLOB_MAX ? STROBE_BPF_BLOB_MAX : b->hdr + n;
+	if (want < b->min)
+		want = b->min;
+	if (want > b->max)
+		want = b->max;
+	/* at most 512 + 2 * 4096 by construction; the mask is for the verifier */
+	__u64 o = *off;
+	asm volatile("" : "+r"(o));
+	o &= STROBE_BPF_CODE_OFF_MASK;
+	__u32 len = want > STROBE_BPF_BLOB_MAX ? STROBE_BPF_BLOB_MAX : (__u32)want;
+	if (len == 0)
+		return;
+	if (bpf_probe_read_user(cr->data + o, len, (const void *)ptr)) {
+		/* an object near the end of its mapping: its exact size */
+		__u64 exact = b->hdr + n;
+		if (exact == 0 || exact >= len)
+			return;
+		len = (__u32)exact;
+		if (bpf_probe_read_user(cr->data + o, len, (const void *)ptr))
+			return;
+	}
+	cr->blob[i].addr = ptr;
+	cr->blob[i].off = (__u32)o;
+	cr->blob[i].len = len;
+	*off = (__u32)o + ((len + 7) & ~7u);
+}
+
+/* The code object of the frame whose head was just copied (its code and
+ * globals pointers): unless user space knows it (known_codes) or this
+ * sample copied it already, write a code record with its copy before the
+ * sample's own last record.  A global function: the verifier checks it
+ * once on its own, not within every path of its callers (with the thread
+ * status and wall mode's program the whole did not fit its budget). */
+__noinline int copy_code(struct walk *w, __u64 code, __u64 globals)
+{
+	if (!w || w->copies >= STROBE_BPF_CODES_PER_SAMPLE)
+		return 0; /* enough for this sample */
+	if (!code || code == w->last_code)
+		return 0;
+	w->last_code = code;
+	__u32 slot = strobe_bpf_known_slot(code);
+	const __u64 *known = bpf_map_lookup_elem(&known_codes, &slot);
+	if (known && *known == strobe_bpf_known_print(code, globals))
+		return 0;
+	__u32 zero = 0;
+	const struct strobe_bpf_config *c = bpf_map_lookup_elem(&config, &zero);
+	if (!c)
+		return 0;
+	const struct strobe_bpf_code_config *cc = &c->code;
+	__u32 hsz = cc->head;
+	if (!hsz)
+		return 0;
+	struct strobe_bpf_code_record *cr = bpf_map_lookup_elem(&code_scratch, &zero);
+	if (!cr)
+		return 0;
+	w->copies++;
+	cr->zero = 0;
+	cr->magic = STROBE_BPF_CODE_MAGIC;
+	cr->tid = w->tid;
+	cr->pad = 0;
+	cr->code = code;
+	cr->globals = globals;
+	cr->head_len = 0;
+	if (hsz > STROBE_BPF_CODE_HEAD_MAX)
+		hsz = STROBE_BPF_CODE_HEAD_MAX;
+	if (!bpf_probe_read_user(cr->data, hsz, (const void *)code))
+		cr->head_len = hsz;
+	__u32 off = (cr->head_len + 7) & ~7u;
+	copy_blob(cr, &cc->blob[0], 0, &off);
+	copy_blob(cr, &cc->blob[1], 1, &off);
+	copy_blob(cr, &cc->blob[2], 2, &off);
+	__u64 size = STROBE_BPF_CODE_RECORD_HEAD + (__u64)off;
+	if (size > sizeof(*cr))
+		return 0;
+	cr->size = (__u32)size;
+	if (bpf_ringbuf_output(&records, cr, size, BPF_RB_NO_WAKEUP))
+		__sync_fetch_and_add(&code_lost, 1);
+	else
+		__sync_fetch_and_add(&code_copies, 1);
+	return 0;
+}
+
 /* bpf_loop's body, once per frame (verified once, whatever the depth):
  * copy the next frame into the record, output the record when it is
  * full and the chain goes on, or when the chain ends (or reaches the
@@ -147,6 +271,10 @@ static long one_frame(__u32 index, void *arg)
 		flush(w, r, 0);
 		return 1;
 	}
+	__u32 fc = w->frame_code, fg = w->frame_globals;
+	if (fc <= STROBE_BPF_HEAD_MAX - 8 && fg <= STROBE_BPF_HEAD_MAX - 8) /* else: off */
+		copy_code(w, *(const __u64 *)(head + (fc & (STROBE_BPF_HEAD_MAX - 1))) & ~w->code_mask,
+			  *(const __u64 *)(head + (fg & (STROBE_BPF_HEAD_MAX - 1))));
 	w->n++;
 	w->total++;
 	w->frame = *(const __u64 *)(head + (back & (STROBE_BPF_HEAD_MAX - 1)));
@@ -296,6 +424,9 @@ static __always_inline int take(__u64 cookie, __u32 flags)
 		.hs = c->head_size,
 		.back = c->back,
 		.stride = STROBE_BPF_STRIDE(c->head_size),
+		.frame_code = c->code.head ? c->code.frame_code : STROBE_BPF_ABSENT,
+		.frame_globals = c->code.frame_globals,
+		.code_mask = c->code.code_mask,
 	};
 	if (w.max_total > STROBE_BPF_MAX_FRAMES * STROBE_BPF_MAX_PARTS)
 		w.max_total = STROBE_BPF_MAX_FRAMES * STROBE_BPF_MAX_PARTS;

@@ -56,6 +56,91 @@
 				  * == 1) by the thread state at gil_last_holder */
 #define STROBE_BPF_GIL_BIT 3u    /* a bit of the thread state's own u32 */
 
+/* Code object copies.  User space resolves a frame's code object up to a
+ * drain period after the sample; a short-lived one (a module body during
+ * an import, exec'd code) may be freed by then.  So, for each code object
+ * of a sample not in the `known_codes` map (a fingerprint of the code and
+ * globals addresses it was resolved with, filled by user space once it has
+ * resolved one: the same code address run with other globals is copied
+ * again), the program
+ * copies what resolving it reads: the code object's first code.head bytes,
+ * then for each of STROBE_BPF_BLOBS pointer fields of that copy (file
+ * name, name, line table) the pointed-to object: a length word at
+ * len_off, then hdr + length bytes, at least min (a read that large is what
+ * user space makes first) and at most max.  One record
+ * (struct strobe_bpf_code_record) per copy, written before the sample's
+ * last record.  code.head == 0: no copies. */
+#define STROBE_BPF_BLOBS 3
+#define STROBE_BPF_CODE_HEAD_MAX 512
+#define STROBE_BPF_BLOB_MAX 4096
+/* Room for the head and the blobs (512 + 3 * 4096 bytes at most), sized
+ * so that a blob's offset masked with STROBE_BPF_CODE_OFF_MASK and its
+ * length stay inside it: the verifier's bounds need the mask. */
+#define STROBE_BPF_CODE_OFF_MASK 16383u
+#define STROBE_BPF_CODE_DATA (STROBE_BPF_CODE_OFF_MASK + 1 + STROBE_BPF_BLOB_MAX)
+/* Copies a sample makes at most (the rest resolve from live memory). */
+#define STROBE_BPF_CODES_PER_SAMPLE 16
+/* known_codes: an array of KNOWN_SLOTS words, a code object's slot
+ * holding the fingerprint of (code, globals) once resolved (0: none).  An
+ * array map's lookup is a few instructions, not a hash call: the check
+ * runs for every frame of every sample.  Two code objects sharing a slot
+ * take turns (the other one copied again); a fingerprint is one aligned
+ * word, so the program never sees half of one. */
+#define STROBE_BPF_KNOWN_SLOTS 65536u
+
+static inline __u32 strobe_bpf_known_slot(__u64 code)
+{
+	return (__u32)(((code >> 4) * 0x9e3779b97f4a7c15ull) >> 48) & (STROBE_BPF_KNOWN_SLOTS - 1);
+}
+
+static inline __u64 strobe_bpf_known_print(__u64 code, __u64 globals)
+{
+	__u64 h = (code ^ (globals * 0xff51afd7ed558ccdull)) * 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 29;
+	return h | 1; /* never 0 */
+}
+
+/* The first word of a code record (a sample record's tid is never 0) and
+ * its second. */
+#define STROBE_BPF_CODE_MAGIC 0x45444f43u
+
+struct strobe_bpf_blob_config {
+	__u32 field;   /* the pointer's offset in the code object, < head */
+	__u32 len_off; /* the length word's offset in the object, <= max - 8 */
+	__u32 hdr;     /* bytes before the data */
+	__u32 min, max; /* bytes copied at least / at most, max <= STROBE_BPF_BLOB_MAX */
+	__u32 pad;
+};
+
+struct strobe_bpf_code_config {
+	__u32 frame_code;    /* frame head -> code object pointer, < head_size - 7 */
+	__u32 frame_globals; /* frame head -> globals pointer, < head_size - 7 */
+	__u64 code_mask;     /* bits of that pointer that are tags, not address */
+	__u32 head;          /* bytes of the code object copied, <= STROBE_BPF_CODE_HEAD_MAX; 0: off */
+	__u32 pad;
+	struct strobe_bpf_blob_config blob[STROBE_BPF_BLOBS];
+};
+
+
+/* One code object's copy.  data: head_len bytes of the code object, then
+ * each blob's len bytes at its off (8-aligned); a blob or head that could
+ * not be read has length 0. */
+struct strobe_bpf_code_record {
+	__u32 zero;        /* 0: tells it from a struct strobe_bpf_record */
+	__u32 magic;       /* STROBE_BPF_CODE_MAGIC */
+	__u32 tid;         /* the sample's thread (as struct strobe_bpf_record's) */
+	__u32 head_len;
+	__u64 code, globals;
+	__u32 size;        /* bytes of the record written */
+	__u32 pad;
+	struct {
+		__u64 addr;
+		__u32 off, len;
+	} blob[STROBE_BPF_BLOBS];
+	__u8 data[STROBE_BPF_CODE_DATA];
+};
+#define STROBE_BPF_CODE_RECORD_HEAD (sizeof(struct strobe_bpf_code_record) - STROBE_BPF_CODE_DATA)
+
 struct strobe_bpf_config {
 	__u32 ts_frame;    /* thread state -> first pointer (frame, cframe or current_frame) */
 	__u32 frame_deref; /* offset of the frame pointer in what ts_frame points to
@@ -94,6 +179,7 @@ struct strobe_bpf_config {
 	__u32 ns_tgid;
 	__u64 ns_dev;
 	__u64 ns_ino;
+	struct strobe_bpf_code_config code; /* code object copies (below) */
 };
 
 /* Each frame in a record: its address (8 bytes), then its first head_size

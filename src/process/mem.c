@@ -170,6 +170,7 @@ static int read_fd(struct mem_source *m, raddr_t addr, void *buf, size_t len)
 
 static int snap_read(struct mem_source *m, raddr_t addr, void *buf, size_t len);
 static int snap_readv(struct mem_source *m, const struct mem_iov *iov, int n);
+static int overlay_readv(struct mem_source *m, const struct mem_iov *iov, int n);
 
 static int live_read(struct mem_source *m, raddr_t addr, void *buf, size_t len)
 {
@@ -411,14 +412,17 @@ static int snap_read(struct mem_source *m, raddr_t addr, void *buf, size_t len)
 			snap_keep(s, addr, buf, len);
 		return rc;
 	}
-	m->stats.calls++;
 	const struct mem_range *r = snap_find(s, addr, len);
+	if (!r && s->overlay)
+		return live_read(m, addr, buf, len);
+	m->stats.calls++;
 	if (!r) {
 		m->stats.faults++;
 		return ERR_FAULT;
 	}
 	memcpy(buf, r->bytes + (addr - r->addr), len);
 	m->stats.bytes += len;
+	s->served++;
 	return 0;
 }
 
@@ -431,6 +435,8 @@ static int snap_readv(struct mem_source *m, const struct mem_iov *iov, int n)
 			snap_keep(s, iov[i].addr, iov[i].buf, iov[i].len);
 		return got;
 	}
+	if (s->overlay)
+		return overlay_readv(m, iov, n);
 	m->stats.calls++;
 	for (int i = 0; i < n; i++) {
 		if (iov[i].len == 0)
@@ -442,6 +448,46 @@ static int snap_readv(struct mem_source *m, const struct mem_iov *iov, int n)
 		}
 		memcpy(iov[i].buf, r->bytes + (iov[i].addr - r->addr), iov[i].len);
 		m->stats.bytes += iov[i].len;
+	}
+	return n;
+}
+
+void mem_snapshot_overlay(struct mem_source *m, struct mem_snapshot *s)
+{
+	s->overlay = true;
+	m->snap = s;
+}
+
+void mem_snapshot_unoverlay(struct mem_source *m)
+{
+	if (m->snap && m->snap->overlay)
+		m->snap = NULL;
+}
+
+/* An overlay's readv: the pieces inside a range from it, each run of
+ * other pieces from the process in one call. */
+static int overlay_readv(struct mem_source *m, const struct mem_iov *iov, int n)
+{
+	struct mem_snapshot *s = m->snap;
+	for (int i = 0; i < n;) {
+		const struct mem_range *r =
+			iov[i].len ? snap_find(s, iov[i].addr, iov[i].len) : NULL;
+		if (r) {
+			memcpy(iov[i].buf, r->bytes + (iov[i].addr - r->addr), iov[i].len);
+			m->stats.bytes += iov[i].len;
+			s->served++;
+			i++;
+			continue;
+		}
+		int j = i + 1;
+		while (j < n && !(iov[j].len && snap_find(s, iov[j].addr, iov[j].len)))
+			j++;
+		int got = live_readv(m, iov + i, j - i);
+		if (got < 0)
+			return got;
+		if (got < j - i)
+			return i + got;
+		i = j;
 	}
 	return n;
 }

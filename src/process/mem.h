@@ -79,6 +79,8 @@ struct mem_snapshot {
 	bool recording;       /* reads go to the process and are kept */
 	bool overflow;        /* a recording went past MEM_SNAPSHOT_MAX */
 	bool owns;            /* the bytes are the snapshot's (recorded, sealed) */
+	bool overlay;         /* a read not inside one range goes to the process */
+	uint64_t served;      /* overlay: reads served from the ranges */
 };
 
 void mem_snapshot_init(struct mem_snapshot *s);
@@ -107,6 +109,16 @@ void mem_snapshot_seal(struct mem_source *m, struct mem_snapshot *s);
  * the recorded process's, for the modules that ask (it is never read).
  * mem_close on it is harmless. */
 void mem_snapshot_source(struct mem_source *m, struct mem_snapshot *s, pid_t pid);
+
+/* Overlay s (built with mem_snapshot_add) on the live source m: a read
+ * (or each piece of a readv) lying entirely inside one range of s is
+ * served from it, any other read goes to the process as without s (so
+ * copies taken earlier by someone else - the BPF engine's code object
+ * copies - win over live memory that may have changed since).  s must
+ * outlive its use; mem_snapshot_unoverlay(m) puts m back on the process
+ * alone. */
+void mem_snapshot_overlay(struct mem_source *m, struct mem_snapshot *s);
+void mem_snapshot_unoverlay(struct mem_source *m);
 
 /* Open the target for reading: remember which process pid is now, then
  * probe that a read is allowed, using probe_addr (any mapped address; 0

@@ -333,6 +333,8 @@ static void print_bpf_stats(const struct sampler_result *r)
 	if (r->bpf.switches)
 		printf("    Switches seen:    %llu (wall mode: a thread left its CPU)\n",
 		       (unsigned long long)r->bpf.switches);
+	printf("    Code copies:      %llu (%llu lost to a full ring buffer)\n",
+	       (unsigned long long)r->bpf.code_copies, (unsigned long long)r->bpf.code_lost);
 }
 
 static int profile_sink_add(void *ctx, const struct sample *s)

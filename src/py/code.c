@@ -242,6 +242,8 @@ out:
 
 static void evict(struct py_code_cache *c, uint32_t slot)
 {
+	if (c->on_evict)
+		c->on_evict(c->evict_ctx, &c->slots[slot]);
 	u64map_del(&c->index, c->slots[slot].addr);
 	entry_free(&c->slots[slot]);
 	VEC_RESERVE(c->free_slots, c->free_cap, c->nfree + 1);

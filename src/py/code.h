@@ -80,6 +80,11 @@ struct py_code_cache {
 	enum py_fail fail;          /* why the last failed lookup failed */
 	uint32_t sig_offs[PY_CODE_SIG_WORDS]; /* fields of the signature */
 	uint32_t sig_span;          /* bytes to read to cover them */
+	/* Told of each entry evicted (its address found reused or freed),
+	 * before it goes: the BPF engine copies that code object again.
+	 * NULL: nobody. */
+	void (*on_evict)(void *ctx, const struct py_code *e);
+	void *evict_ctx;
 };
 
 void py_code_cache_init(struct py_code_cache *c, const struct py_runtime *rt, struct mem_source *mem,

@@ -39,9 +39,7 @@ int pystr_parse_head(const struct py_layout *l, const unsigned char *head, struc
 	return 0;
 }
 
-/* Room for the header of any version plus a typical short name, so that
- * most strings need a single read. */
-#define STR_FIRST_READ 256
+#define STR_FIRST_READ PYSTR_FIRST_READ
 
 int pystr_read_str(struct mem_source *mem, const struct py_layout *l, raddr_t addr, struct buf *out)
 {

@@ -12,6 +12,10 @@ struct py_layout;
 
 /* Longest name strobe keeps, in characters (longer ones are cut). */
 #define PYSTR_MAX_CHARS 1024
+/* pystr_read_str's first read: room for the header of any version plus a
+ * typical short name, so that most strings need a single read (the BPF
+ * engine copies this much of a name). */
+#define PYSTR_FIRST_READ 256
 
 /* Append the str object at addr to out as valid UTF-8 (pystr_decode): a
  * name is the target's to choose, lone surrogates included.  At most

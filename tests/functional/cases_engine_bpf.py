@@ -366,3 +366,52 @@ def t_engine_bpf_wall_times(ctx):
         far = sum(1 for d in gaps if d > 3.0)
         check(far <= 0.02 * len(gaps), "%s: %d of %d gaps between samples over 3 ms (largest "
               "%.1f ms)", role, far, len(gaps), max(gaps))
+def churn_rates(ctx, script, args, same_basenames=False):
+    """Attach --engine bpf then the reader (2 s each, --mode cpu) to a
+    target whose code objects live for under a millisecond; returns both
+    runs' (summary, Collapsed) and the ready message.  same_basenames: the
+    target runs files of one name from several directories (packages'
+    __init__.py), whose stacks the collapsed format keeps apart under the
+    same text."""
+    tgt, ready = ctx.start_target(script, args)
+    runs = []
+    for engine in ("bpf", "reader"):
+        out = ctx.path(engine + ".txt")
+        p = ctx.strobe(["attach", "--engine", engine, "--mode", "cpu", "-d", "2", "--collapsed",
+                        "-o", out, str(ready["pid"])], ready=False)
+        s = expect_success(p, timeout=60)
+        runs.append((s, Collapsed(out, same_basenames=same_basenames)))
+    return ready, runs[0], runs[1]
+
+
+@case("engine_bpf_code_churn", debug=True)
+def t_engine_bpf_code_churn(ctx):
+    """--engine bpf on exec(compile(...)) churn: the code objects, freed within a millisecond,
+    are resolved from the program's copies (under 0.5% failed samples, as the reader)"""
+    ready, (s, col), (s2, col2) = churn_rates(ctx, "exec_churn.py", ("30",))
+    it, L, tid = ctx.interp, ready["lines"], ready["tid"]
+    check(s["samples"] >= 300, "only %d samples", s["samples"])
+    check(s["error_rate"] < 0.5, "%.2f%% failed samples with --engine bpf (the reader: %.2f%%)",
+          s["error_rate"], s2["error_rate"])
+    prefix = [frame(it, "exec_churn.py", "<module>", L["module"]),
+              frame(it, "exec_churn.py", "churn", L["exec"]),
+              frame(it, "churn_src", "<module>", 5)]
+    loop = (frame(it, "churn_src", "churned", 3), frame(it, "churn_src", "churned", 4))
+    n = col.count(lambda t, fr: t == tid and fr[-1] in loop and fr[:-1] == prefix)
+    check(n >= 0.1 * col.total, "only %d of %d samples in churned() under churn()\n%s", n,
+          col.total, "\n".join(col.summary()))
+
+
+@case("engine_bpf_import_storm")
+def t_engine_bpf_import_storm(ctx):
+    """--engine bpf on an import loop (module bodies' code objects freed as soon as they ran):
+    under 0.5% failed samples, as the reader"""
+    ready, (s, col), (s2, col2) = churn_rates(ctx, "imports.py", ("30",), same_basenames=True)
+    it, L, tid = ctx.interp, ready["lines"], ready["tid"]
+    check(s["samples"] >= 300, "only %d samples", s["samples"])
+    check(s["error_rate"] < 0.5, "%.2f%% failed samples with --engine bpf (the reader: %.2f%%)",
+          s["error_rate"], s2["error_rate"])
+    at = frame(it, "imports.py", "storm", L["import"])
+    n = col.count(lambda t, fr: t == tid and at in fr)
+    check(n >= 0.5 * col.total, "only %d of %d samples under storm()'s import\n%s", n,
+          col.total, "\n".join(col.summary()))

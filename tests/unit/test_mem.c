@@ -4,7 +4,8 @@
  * the same answers through /proc/PID/mem and through a snapshot of the
  * readable pages (the offline backend must fail where the process does);
  * then the snapshot backend's own rules: ranges that touch stay apart,
- * malformed additions, and recording a live source. */
+ * malformed additions, recording a live source, and an overlay on one
+ * (served when inside a range, live otherwise). */
 #include "harness.h"
 
 #include "base/error.h"
@@ -278,11 +279,67 @@ TEST(snapshot_record)
 	mem_snapshot_release(&snap);
 }
 
+/* An overlay on the live source: a read (or readv piece) entirely inside
+ * a range comes from it, one partly outside or outside all from the
+ * process; over an unmapped page too (the copy of memory since freed). */
+TEST(snapshot_overlay)
+{
+	struct mem_source m;
+	CHECK_EQ_INT(mem_open(&m, getpid(), at(0)), 0);
+	unsigned char copy[64], copy2[16], buf[128];
+	memset(copy, 0xee, sizeof(copy));
+	memset(copy2, 0x77, sizeof(copy2));
+	struct mem_snapshot ov;
+	mem_snapshot_init(&ov);
+	CHECK_EQ_INT(mem_snapshot_add(&ov, at(256), copy, sizeof(copy)), 0);
+	CHECK_EQ_INT(mem_snapshot_add(&ov, at(2 * psz + 32), copy2, sizeof(copy2)), 0);
+	mem_snapshot_overlay(&m, &ov);
+	/* inside: the copy, not the process's bytes */
+	CHECK_EQ_INT(mem_read(&m, at(260), buf, 32), 0);
+	CHECK(memcmp(buf, copy, 32) == 0);
+	CHECK_EQ_INT(mem_read(&m, at(2 * psz + 32), buf, 16), 0);
+	CHECK(memcmp(buf, copy2, 16) == 0);
+	/* partly outside: live, whole */
+	CHECK_EQ_INT(mem_read(&m, at(250), buf, 20), 0);
+	CHECK(memcmp(buf, pages + 250, 20) == 0);
+	CHECK_EQ_INT(mem_read(&m, at(300), buf, 40), 0);
+	CHECK(memcmp(buf, pages + 300, 40) == 0);
+	/* outside: live, faults included */
+	CHECK_EQ_INT(mem_read(&m, at(1000), buf, 8), 0);
+	CHECK(memcmp(buf, pages + 1000, 8) == 0);
+	CHECK_EQ_INT(mem_read(&m, at(2 * psz + 40), buf, 16), ERR_FAULT);
+	CHECK_EQ_INT((long long)ov.served, 2);
+	/* readv: served, live, served (unmapped), live, then a fault */
+	unsigned char a[8], b[8], c[8], d[8], f[8];
+	struct mem_iov iov[] = {
+		{ at(256), a, 8 },
+		{ at(512), b, 8 },
+		{ at(2 * psz + 40), c, 8 },
+		{ at(psz), d, 8 },
+		{ at(2 * psz + 100), f, 8 },
+	};
+	CHECK_EQ_INT(mem_readv(&m, iov, 5), 4);
+	CHECK(memcmp(a, copy, 8) == 0);
+	CHECK(memcmp(b, pages + 512, 8) == 0);
+	CHECK(memcmp(c, copy2 + 8, 8) == 0);
+	CHECK(memcmp(d, pages + psz, 8) == 0);
+	CHECK_EQ_INT(mem_readv(&m, iov + 1, 1), 1);
+	/* back on the process alone */
+	mem_snapshot_unoverlay(&m);
+	CHECK(m.snap == NULL);
+	CHECK_EQ_INT(mem_read(&m, at(256), buf, 8), 0);
+	CHECK(memcmp(buf, pages + 256, 8) == 0);
+	CHECK_EQ_INT(mem_read(&m, at(2 * psz + 32), buf, 8), ERR_FAULT);
+	mem_close(&m);
+	mem_snapshot_release(&ov);
+}
+
 int main(void)
 {
 	setup();
 	RUN(snapshot_ranges);
 	RUN(snapshot_record);
+	RUN(snapshot_overlay);
 	RUN(identity);
 	RUN(all_read);
 	RUN(faults);
