@@ -496,7 +496,8 @@ _SUMMARY = {
 
 
 def run_summary(stdout):
-    """{'samples', 'seconds', 'rate', 'error_rate'} from strobe's end-of-run lines."""
+    """{'samples', 'seconds', 'rate', 'error_rate', 'failed_by': {cause: percent}} from
+    strobe's end-of-run lines."""
     text = strip_ansi(stdout).replace("\r", "\n")
     out = {}
     m = _SUMMARY["samples"].search(text)
@@ -509,6 +510,14 @@ def run_summary(stdout):
     m = _SUMMARY["errors"].search(text)
     check(m, "no 'Error rate: X' line on stdout")
     out["error_rate"] = float(m.group(1).replace(",", ""))
+    # the causes listed under it: "  frame unreadable: 3 (0.30%)"
+    after = text[m.end():].splitlines()[1:]
+    out["failed_by"] = {}
+    for line in after:
+        c = re.match(r"\s+(\S[^:]*): ([\d,]+) \(([\d.]+)%\)$", line)
+        if not c:
+            break
+        out["failed_by"][c.group(1)] = float(c.group(3))
     return out
 
 
