@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/user.h>
 #include <unistd.h>
@@ -51,8 +52,12 @@ int unwind_capture_take(pid_t pid, pid_t tid, struct unwind_capture *c)
 {
 #if defined(__x86_64__)
 	struct user_regs_struct r;
-	if (ptrace(PTRACE_GETREGS, tid, NULL, &r) != 0)
-		return errno == ESRCH ? ERR_NOPROC : ERR_IO;
+	if (ptrace(PTRACE_GETREGS, tid, NULL, &r) != 0) {
+		if (errno != ESRCH)
+			return ERR_IO;
+		/* ptrace says ESRCH for a tracee that is not stopped too */
+		return syscall(SYS_tgkill, pid, tid, 0) == 0 ? ERR_NOTREADY : ERR_NOPROC;
+	}
 	const uint64_t v[UNWIND_NREGS] = { r.rax, r.rdx, r.rcx, r.rbx, r.rsi, r.rdi,
 					   r.rbp, r.rsp, r.r8,  r.r9,  r.r10, r.r11,
 					   r.r12, r.r13, r.r14, r.r15, r.rip };

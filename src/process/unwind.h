@@ -60,7 +60,9 @@ struct unwind_capture {
 /* Take tid's registers and copy up to UNWIND_STACK_COPY bytes of its stack
  * from its stack pointer (less where the mapping ends).  tid must be a
  * thread of pid in a ptrace stop of strobe's.  0, ERR_NOPROC (gone),
- * ERR_FAULT (nothing of the stack readable), ERR_IO. */
+ * ERR_NOTREADY (alive but not in its stop yet: a "late" thread of
+ * process/ptrace.h, waiting for a CPU on a loaded machine), ERR_FAULT
+ * (nothing of the stack readable), ERR_IO. */
 int unwind_capture_take(pid_t pid, pid_t tid, struct unwind_capture *c);
 void unwind_capture_release(struct unwind_capture *c);
 

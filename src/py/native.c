@@ -56,6 +56,8 @@ int py_native_take(struct py_native *n, struct sample *s)
 		/* the walker's ids are the target's (its PID namespace) */
 		pid_t host = task_ns_host_tid(&n->w->ns, (pid_t)s->threads[i].tid);
 		rc = host > 0 ? unwind_capture_take(n->pid, host, &n->caps[i]) : ERR_FAULT;
+		if (rc == ERR_NOTREADY) /* not stopped within the pause's wait */
+			return py_walker_fail(n->w, PY_FAIL_PAUSE, ERR_FAULT);
 		if (rc)
 			return py_walker_fail(n->w, PY_FAIL_NATIVE_READ, rc == ERR_NOPROC ? rc : ERR_FAULT);
 		n->stats.captures++;

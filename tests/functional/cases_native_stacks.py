@@ -137,8 +137,15 @@ def attach_collapsed(ctx, pid, opts=(), out="out.txt", all_threads=False):
         _fail_run(p, args[:-1], rc)
     s = run_summary(p.stdout)
     check(s["samples"] > 0, "strobe %s captured no samples", " ".join(opts))
-    check(s["error_rate"] < MAX_ERROR_RATE, "error rate %.2f%% with %s (at most %g%% allowed)",
+    # threads that could not be stopped within the pause's 50 ms wait
+    # (waiting for a CPU: seen at 10-24% on a 2-core host at load 10) say
+    # nothing of the unwinding; every other cause counts
+    late = s["failed_by"].get("threads could not be stopped", 0.0)
+    check(s["error_rate"] - late < MAX_ERROR_RATE,
+          "error rate %.2f%% with %s (at most %g%% allowed besides threads not stopped in time)",
           s["error_rate"], " ".join(opts) or "no option", MAX_ERROR_RATE)
+    if late:
+        ctx.notes.append("%.2f%% of samples: threads not stopped in time" % late)
     col = Collapsed(path)
     if "--native-stacks" in opts:
         bad = native_format_problems(col)

@@ -16,7 +16,7 @@ import signal
 import time
 
 from cases import case
-from harness import Collapsed, check, fn, frame
+from harness import Collapsed, check, fn, frame, sampling
 
 
 def pool_mode(ctx):
@@ -63,19 +63,6 @@ def profiler_of(pid):
         if b"attach" in argv and str(pid).encode() in argv:
             return int(d)
     return None
-
-
-def sampling(prof):
-    """prof's main thread has gone to sleep between samples a few dozen
-    times: its start-up is over and it samples."""
-    try:
-        with open("/proc/%d/status" % prof) as f:
-            for line in f:
-                if line.startswith("voluntary_ctxt_switches:"):
-                    return int(line.split()[1]) >= 30
-    except OSError:
-        pass
-    return False
 
 
 def release_when_sampled(ctx, workers, go, timeout=60):

@@ -116,8 +116,10 @@ class Proc:
         try:
             self.rc = self.p.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
+            where = hang_report(self.pid) if "strobe" in self.name else []
             self.kill()
-            raise Failure("%s did not exit within %gs (killed)" % (self.name, timeout))
+            raise Failure("%s did not exit within %gs (killed)%s" % (
+                self.name, timeout, "".join("\n  " + l for l in where)))
         if self.ended is None:
             self.ended = time.monotonic()
         return self.rc
@@ -209,6 +211,58 @@ def _read_text(path):
 
 def _quote(a):
     return a if re.match(r"^[\w@%+=:,./-]+$", a) else repr(a)
+
+
+def sampling(pid, sleeps=30):
+    """Process pid's main thread has gone to sleep `sleeps` times (a
+    profiler between its samples): its start-up is over - signal handlers
+    installed, target found - and it samples."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("voluntary_ctxt_switches:"):
+                    return int(line.split()[1]) >= sleeps
+    except OSError:
+        pass
+    return False
+
+
+def wait_sampling(p, timeout=30):
+    """Wait until strobe (a Proc) samples; fails if it ends or takes longer."""
+    end = time.monotonic() + timeout
+    while not sampling(p.pid):
+        check(p.poll() is None, "%s ended before it sampled (exit status %s)", p.name, p.rc)
+        check(time.monotonic() < end, "%s did not start sampling within %gs", p.name, timeout)
+        time.sleep(0.01)
+
+
+def hang_report(pid):
+    """Where a process that does not end is: each thread's state, kernel
+    wait channel and stack, and gdb's backtraces when gdb is there."""
+    def text(path):
+        try:
+            return _read_text(path)
+        except OSError as e:
+            return "(%s)" % e.strerror
+    out = []
+    try:
+        tids = sorted(os.listdir("/proc/%d/task" % pid), key=int)
+    except OSError as e:
+        return ["no /proc entry for %d: %s" % (pid, e)]
+    for tid in tids:
+        base = "/proc/%d/task/%s/" % (pid, tid)
+        state = re.search(r"^State:\s*(.*)$", text(base + "status"), re.M)
+        out.append("thread %s: %s, wchan %s" % (tid, state.group(1) if state else "?",
+                                                text(base + "wchan").strip() or "-"))
+        out += ["  " + l for l in text(base + "stack").splitlines()[:12]]
+    if shutil.which("gdb"):
+        try:
+            r = subprocess.run(["gdb", "-nx", "-batch", "-p", str(pid), "-ex", "thread apply all bt 30"],
+                               stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
+            out += [l for l in r.stdout.splitlines() if l.startswith(("#", "Thread"))][:80]
+        except (OSError, subprocess.TimeoutExpired) as e:
+            out.append("gdb: %s" % e)
+    return out
 
 
 def wait_gone(pid, timeout):
@@ -507,7 +561,8 @@ _SUMMARY = {
 
 
 def run_summary(stdout):
-    """{'samples', 'seconds', 'rate', 'error_rate'} from strobe's end-of-run lines."""
+    """{'samples', 'seconds', 'rate', 'error_rate', 'failed_by': {cause: percent}} from
+    strobe's end-of-run lines."""
     text = strip_ansi(stdout).replace("\r", "\n")
     out = {}
     m = _SUMMARY["samples"].search(text)
@@ -520,6 +575,14 @@ def run_summary(stdout):
     m = _SUMMARY["errors"].search(text)
     check(m, "no 'Error rate: X' line on stdout")
     out["error_rate"] = float(m.group(1).replace(",", ""))
+    # the causes listed under it: "  frame unreadable: 3 (0.30%)"
+    after = text[m.end():].splitlines()[1:]
+    out["failed_by"] = {}
+    for line in after:
+        c = re.match(r"\s+(\S[^:]*): ([\d,]+) \(([\d.]+)%\)$", line)
+        if not c:
+            break
+        out["failed_by"][c.group(1)] = float(c.group(3))
     return out
 
 

@@ -37,7 +37,8 @@ __attribute__((noinline)) void strobe_test_outer(int fd)
 	park_flag--;
 }
 
-static pid_t start_child(void)
+/* inlined: the child's stack reads test_...;main below the three */
+static inline __attribute__((always_inline)) pid_t start_child(void)
 {
 	int fd[2];
 	if (pipe(fd) != 0)
@@ -157,9 +158,30 @@ TEST(demangles)
 	CHECK_EQ_INT(strlen(unwind_demangle(huge, out, sizeof(out))), sizeof(out) - 1);
 }
 
+/* A thread seized but not in a stop (a "late" one under load) is not a
+ * gone one: ptrace says ESRCH for both. */
+TEST(capture_tells_running_from_gone)
+{
+	if (!unwind_supported())
+		return;
+	pid_t pid = start_child();
+	CHECK(pid > 0);
+	if (pid <= 0)
+		return;
+	CHECK_EQ_INT(ptrace(PTRACE_SEIZE, pid, NULL, NULL), 0);
+	struct unwind_capture c = { 0 };
+	CHECK_EQ_INT(unwind_capture_take(pid, pid, &c), ERR_NOTREADY);
+	kill(pid, SIGKILL);
+	int st;
+	CHECK_EQ_INT(waitpid(pid, &st, __WALL), pid);
+	CHECK_EQ_INT(unwind_capture_take(pid, pid, &c), ERR_NOPROC);
+	unwind_capture_release(&c);
+}
+
 int main(void)
 {
 	RUN(unwinds_stopped_child);
+	RUN(capture_tells_running_from_gone);
 	RUN(demangles);
 	return harness_done();
 }
