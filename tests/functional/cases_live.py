@@ -21,7 +21,7 @@ import tempfile
 import time
 
 from cases import case
-from harness import Failure, check, fn
+from harness import Failure, check, fn, kill_if_same, start_time
 
 # Tachyon's layout: header (title, PID line, samples, efficiency, threads,
 # functions, top 3, rule), table header
@@ -156,10 +156,12 @@ class Live:
             env["STROBE_READY_PATH"] = self.fifo.path
         self.tmux = Tmux(ctx, ctx.env(**env), width, height)
         self.ready = None
+        self.ready_start = None
         try:
             self.tmux.run([ctx.strobe_path, "run", "--live"] + list(opts) + ctx.run_args(script))
             if ready:
                 self.ready = self.fifo.message("ready")
+                self.ready_start = start_time(self.ready["pid"])
         except BaseException:
             self.close()
             raise
@@ -197,12 +199,7 @@ class Live:
                 self.fifo.close()
             pid = self.ready and self.ready.get("pid")
             if pid:
-                try:
-                    with open("/proc/%d/cmdline" % pid, "rb") as f:
-                        if b"python" in f.read():
-                            os.kill(pid, signal.SIGKILL)
-                except (OSError, ValueError):
-                    pass
+                kill_if_same(pid, self.ready_start)
 
 
 def samples(s):

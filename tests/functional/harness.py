@@ -49,6 +49,7 @@ class Proc:
         self._buf = b""
         self._rfd = None
         self.messages = []
+        self.starts = {}  # pid in a message -> its start time then (start_time)
         self.out_path = os.path.join(ctx.logdir, name + ".out")
         self.err_path = os.path.join(ctx.logdir, name + ".err")
         pass_fds = ()
@@ -87,6 +88,8 @@ class Proc:
                 except ValueError:
                     raise Failure("%s: bad readiness message %r" % (self.name, line[:200]))
                 self.messages.append(m)
+                if isinstance(m.get("pid"), int) and m["pid"] not in self.starts:
+                    self.starts[m["pid"]] = start_time(m["pid"])
                 if m.get("event") == event:
                     m["_seen"] = True
                     return m
@@ -163,14 +166,9 @@ class Proc:
         self.kill()
         # A target that left our process group (setsid/setpgid) is still known by
         # the pid in its messages.
-        for pid in {m.get("pid") for m in self.messages} - {self.pid, None}:
-            try:
-                with open("/proc/%d/cmdline" % pid, "rb") as f:
-                    ours = b"python" in f.read()
-                if ours:
-                    os.kill(pid, signal.SIGKILL)
-            except (OSError, ValueError):
-                pass
+        for pid, start in self.starts.items():
+            if pid != self.pid:
+                kill_if_same(pid, start)
         if self._rfd is not None:
             os.close(self._rfd)
             self._rfd = None
@@ -263,6 +261,37 @@ def hang_report(pid):
         except (OSError, subprocess.TimeoutExpired) as e:
             out.append("gdb: %s" % e)
     return out
+
+
+def start_time(pid):
+    """Process pid's start time (clock ticks after boot, /proc/PID/stat's
+    22nd field) if it is a Python here, else None: with its pid, what tells
+    it from a later process that got the same pid.  (A target in its own
+    PID namespace reports a pid that names another process here, init for
+    1: not a Python, never to be killed.)"""
+    try:
+        if pid <= 1:
+            return None
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            if b"python" not in f.read():
+                return None
+        with open("/proc/%d/stat" % pid, "rb") as f:
+            stat = f.read()
+        return int(stat[stat.rindex(b")") + 2:].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def kill_if_same(pid, start):
+    """SIGKILL pid if it is still the process that started at `start`: a
+    test's target that outlived it is killed, never a process that reused
+    its pid (a check of the command line for "python" once killed another
+    test's strobe, whose command line has --python)."""
+    if start is not None and start_time(pid) == start:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
 
 
 def wait_gone(pid, timeout):
