@@ -227,8 +227,9 @@ sid_extras_install() {	# sid_extras_install DIR: headers for tools/gen_layouts.s
 	done
 	# strobe's own shared libraries, for the tests that run strobe inside
 	# the root (replay there as Tachyon's files are read there): libdw
-	# (--native-stacks) is not in a minbase root
+	# (--native-stacks) and libbpf (--engine bpf) are not in a minbase root
 	compgen -G "$d/usr/lib/*/libdw.so.1" >/dev/null || missing+=(libdw1)
+	compgen -G "$d/usr/lib/*/libbpf.so.1" >/dev/null || missing+=(libbpf1)
 	((${#missing[@]})) || return 0
 	local log
 	log=$(dirname "$sid_root")/sid-apt.log
