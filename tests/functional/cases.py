@@ -155,7 +155,7 @@ def t_chain(ctx):
           "highest first: %s", counts[:20])
 
 
-@case("recursion", quick=True, debug=True)
+@case("recursion", quick=True, debug=True, engines=True)
 def t_recursion(ctx):
     """a 600-deep recursion comes out whole"""
     p, ready, out = run_collapsed(ctx, "recursion.py")
@@ -253,7 +253,7 @@ def t_threads_all(ctx):
               "sample every thread at every tick", role, counts[tid], most)
 
 
-@case("threads_main")
+@case("threads_main", engines=True)
 def t_threads_main(ctx):
     """without -a only the main thread is sampled"""
     p, ready, out = run_collapsed(ctx, "threads.py")
@@ -387,7 +387,7 @@ def t_ctrl_c_group(ctx):
 # ---------------------------------------------------------------------------
 # Output formats and options
 
-@case("pstats_text")
+@case("pstats_text", engines=True)
 def t_pstats_text(ctx):
     """default output: the pstats table on stdout, sorted by direct samples, with summary"""
     p = ctx.strobe(["run", "-d", "1"] + ctx.run_args("shares.py"))
@@ -757,7 +757,7 @@ def t_mode_exception(ctx):
           "top stack of the handler ends in %s", frames[-1])
 
 
-@case("gc_frames", quick=True, debug=True)
+@case("gc_frames", quick=True, debug=True, engines=True)
 def t_gc_frames(ctx):
     """<GC> frames while the collector runs finalizers; none with --no-gc"""
     p, ready, out = run_collapsed(ctx, "gc_target.py")
@@ -850,7 +850,7 @@ def same_collapsed_as_tachyon(ctx, binfile):
     return Collapsed(ours)
 
 
-@case("binary_interop", quick=True)
+@case("binary_interop", quick=True, engines=True)
 def t_binary_interop(ctx):
     """--binary on every version: Tachyon's replay and strobe's give the same collapsed stacks"""
     out = ctx.path("prof.bin")

@@ -19,7 +19,7 @@ def run_program(ctx, code, out):
     return p
 
 
-@case("run_exit_status")
+@case("run_exit_status", engines=True)
 def t_run_exit_status(ctx):
     """run exits with the program's status (0, 3, 1, 128+15), the profile still written"""
     spin = "import time\nt = time.time()\nwhile time.time() - t < 0.3: pass\n"

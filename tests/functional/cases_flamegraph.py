@@ -331,7 +331,7 @@ def in_root_strobe(ctx, t):
 # ---------------------------------------------------------------------------
 # run, attach, replay
 
-@case("flamegraph_run", quick=True)
+@case("flamegraph_run", quick=True, engines=True)
 def t_flamegraph_run(ctx):
     """run --flamegraph: self-contained page; root == samples; the chain with lines, source line, stats"""
     out = ctx.path("fg.html")
