@@ -656,7 +656,13 @@ static int decode_sample(void *ctx, const struct bpf_engine_sample *rec)
 		o->off = true;
 		o->seeded = true;
 		o->status = status;
-		o->t_off = o->credited = rec->time_ns;
+		o->t_off = rec->time_ns;
+		/* never back: a drain that saw its CPU time stand still may
+		 * have credited past this switch (it came back and left again
+		 * within STILL_OFF_NS of running); that time is not counted
+		 * twice, nor its samples put out of time order */
+		if (o->credited < rec->time_ns)
+			o->credited = rec->time_ns;
 		o->c_off = rec->cpu_ns;
 		return 0;
 	}
