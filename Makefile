@@ -48,6 +48,10 @@ LDLIBS  += -pthread
 # target; bpftool makes its skeleton, libbpf loads it
 LDLIBS  += -lbpf
 CLANG   ?= clang
+# where the uapi headers' asm/ lives (Debian multiarch); asked of clang
+# itself, whatever CC is (the fuzz build's clang says x86_64-pc-linux-gnu
+# to -dumpmachine)
+MULTIARCH ?= $(shell $(CLANG) -print-multiarch 2>/dev/null)
 BPFTOOL ?= bpftool
 
 SRCS     := $(shell find src -name '*.c' ! -name '*.bpf.c' | sort)
@@ -97,7 +101,7 @@ $(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
 $(BUILD)/gen/bpf/sample.bpf.o: src/bpf/sample.bpf.c src/bpf/sample.h
 	@mkdir -p $(dir $@)
 	@echo "  BPF     $<"
-	$(Q)$(CLANG) -O2 -g -target bpf -Wall -Werror -I/usr/include/$(shell $(CC) -dumpmachine) \
+	$(Q)$(CLANG) -O2 -g -target bpf -Wall -Werror -I/usr/include/$(MULTIARCH) \
 		-Isrc -c -o $@ $<
 
 $(BUILD)/gen/bpf/sample.skel.h: $(BUILD)/gen/bpf/sample.bpf.o

@@ -72,7 +72,7 @@ done
 warn="-std=c11 -Wall -Wextra -Werror -Wshadow -Wvla -Wformat=2 -Wno-format-nonliteral -Wstrict-prototypes"
 flags="-g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 echo "== fuzz: build the library"
-objs=$(find src -name '*.c' ! -path src/main.c | sort | sed 's#^src/\(.*\)\.c$#build/fuzz/lib/obj/\1.o#')
+objs=$(find src -name '*.c' ! -name '*.bpf.c' ! -path src/main.c | sort | sed 's#^src/\(.*\)\.c$#build/fuzz/lib/obj/\1.o#')
 # shellcheck disable=SC2086
 make -s --no-print-directory -j"${FUZZ_JOBS:-2}" BUILD=build/fuzz/lib CC="$cc" WARN="$warn" \
 	CFLAGS="$flags -fsanitize=fuzzer-no-link" $objs
