@@ -1,10 +1,12 @@
 /* floor.c - bench/bpf/run.sh's driver: a cpu-clock perf event on one thread
  * (the target's main thread) at RATE Hz runs floor.bpf.c; records are drained
  * either with a wake-up per record (ring_buffer__poll) or without wake-ups,
- * every 10 ms (ring_buffer__consume).  Prints one line: mode, rate, seconds,
- * BPF runs, records kept and received, lost, and this process's CPU time.
+ * every 10 ms (ring_buffer__consume); or the perf event alone, no program
+ * (event: what the interrupt itself costs the thread).  Prints one line:
+ * mode, rate, seconds, BPF runs, records kept and received, lost, and this
+ * process's CPU time.
  *
- *   floor PID RATE SECONDS wake|batch */
+ *   floor PID RATE SECONDS wake|batch|event */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +41,7 @@ static double now_s(void)
 int main(int argc, char **argv)
 {
 	if (argc != 5) {
-		fprintf(stderr, "usage: floor PID RATE SECONDS wake|batch\n");
+		fprintf(stderr, "usage: floor PID RATE SECONDS wake|batch|event\n");
 		return 2;
 	}
 	int pid = atoi(argv[1]), rate = atoi(argv[2]);
@@ -66,6 +68,12 @@ int main(int argc, char **argv)
 	if (fd < 0) {
 		fprintf(stderr, "floor: perf_event_open: %s\n", strerror(errno));
 		return 1;
+	}
+	if (strcmp(argv[4], "event") == 0) {
+		/* the perf event alone, no program: the interrupt's own cost */
+		usleep((useconds_t)(secs * 1e6));
+		printf("event %6d Hz %5.2f s: no program\n", rate, secs);
+		return 0;
 	}
 	struct bpf_link *link = bpf_program__attach_perf_event(skel->progs.on_sample, fd);
 	if (!link) {
