@@ -54,7 +54,9 @@ print(descend(28, float(sys.argv[1]), int(sys.argv[2])))
 
 def one(kind, strobe, rate, seconds, tcpu, pcpu, extra=()):
     """Work units the target finished during seconds, with profiler kind attached
-    (extra: more options for the profiler, e.g. --mode cpu)."""
+    (extra: more options for the profiler, e.g. --mode cpu).  kind "event":
+    strobe is bench/bpf/run.sh's floor driver, which opens the cpu-clock perf
+    event the bpf engine uses, at rate, with no program: the interrupt alone."""
     r, w = os.pipe()
     t = subprocess.Popen(["taskset", "-c", str(tcpu), "chroot", SID, "python3.15",
                           WORK + "/worker.py", str(seconds), str(w)],
@@ -69,9 +71,13 @@ def one(kind, strobe, rate, seconds, tcpu, pcpu, extra=()):
     elif kind == "tachyon":
         prof = ["chroot", SID, "python3.15", "-m", "profiling.sampling", "attach"]
     if prof:
-        p = subprocess.Popen(["taskset", "-c", str(pcpu)] + prof + [
-            "-r", rate, "-d", str(seconds + 2), "--collapsed", "-o", "/dev/null"] + list(extra) + [str(t.pid)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        prof += ["-r", rate, "-d", str(seconds + 2), "--collapsed", "-o", "/dev/null"] + list(extra) + [str(t.pid)]
+    elif kind == "event":
+        hz = int(float(rate[:-3]) * 1000) if rate.endswith("khz") else int(rate)
+        prof = [strobe, str(t.pid), str(hz), str(seconds + 2), "event"]
+    if prof:
+        p = subprocess.Popen(["taskset", "-c", str(pcpu)] + prof,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     out, _ = t.communicate(timeout=seconds + 60)
     if prof:
         p.wait(timeout=60)

@@ -105,6 +105,7 @@ struct sampler_result {
 					* (--mode gil: not holding the GIL): no sample */
 		uint64_t code_copies;  /* code object copies written */
 		uint64_t code_lost;    /* copies the full ring buffer refused */
+		uint64_t windows;      /* data stack windows read (several frames each) */
 	} bpf;
 };
 

@@ -700,7 +700,8 @@ static void status_config(const struct py_walker *w, struct strobe_bpf_config *c
 	c->is_gc_collecting = STROBE_BPF_ABSENT;
 	/* the GIL: what the mode or a format asks for; before 3.15 <GC> goes
 	 * to its holder; 3.13+'s own bit comes with every thread state */
-	if (w->want_gil || (w->cfg.gc && l->gc_frame == PY_ABSENT) || l->gil_model == PY_GIL_THREAD) {
+	bool gil_for_gc = w->cfg.gc && l->gc_frame == PY_ABSENT;
+	if (w->want_gil || gil_for_gc || l->gil_model == PY_GIL_THREAD) {
 		if (l->gil_model == PY_GIL_RUNTIME && l->rt_tstate_current != PY_ABSENT) {
 			c->gil_kind = STROBE_BPF_GIL_HOLDER;
 			c->gil_holder = rt + l->rt_tstate_current;
@@ -715,7 +716,13 @@ static void status_config(const struct py_walker *w, struct strobe_bpf_config *c
 			c->holds_gil_bit = l->ts_holds_gil_bit;
 		}
 		c->ts_gil_requested = l->ts_gil_requested;
-		c->want |= STROBE_BPF_ST_GIL;
+		/* 3.13+'s bit comes with the thread state's copy; the others
+		 * cost reads, made only while the collector runs if the GIL
+		 * is wanted for <GC> alone */
+		if (w->want_gil || l->gil_model == PY_GIL_THREAD)
+			c->want |= STROBE_BPF_ST_GIL;
+		else
+			c->want |= STROBE_BPF_WANT_GIL_IF_GC;
 	}
 	uint32_t test = l->exc_type != PY_ABSENT ? l->exc_type : l->exc_value;
 	if (w->want_exc) {
@@ -802,6 +809,19 @@ int sampler_bpf_config(const struct py_walker *w, struct strobe_bpf_config *c)
 			PY_MAX_FRAMES : STROBE_BPF_MAX_FRAMES * STROBE_BPF_MAX_PARTS;
 	status_config(w, c);
 	sampler_bpf_code_config(l, w->codes.sig_span, c->head_size, &c->code);
+	/* the thread state's bytes the reader reads, in one copy; 3.11+:
+	 * the current data stack chunk's frames by windows (sample.h, "Reads") */
+	if (w->ts_read <= STROBE_BPF_TS_MAX) {
+		c->ts_len = w->ts_read;
+		if (l->frame_model == PY_FRAMES_INTERP && l->ts_datastack_chunk != PY_ABSENT &&
+		    l->ts_datastack_top != PY_ABSENT && l->chunk_data != PY_ABSENT &&
+		    l->ts_datastack_chunk + 8 <= c->ts_len && l->ts_datastack_top + 8 <= c->ts_len) {
+			c->window = STROBE_BPF_WINDOW_MAX;
+			c->ts_chunk = l->ts_datastack_chunk;
+			c->ts_top = l->ts_datastack_top;
+			c->chunk_data = l->chunk_data;
+		}
+	}
 	return 0;
 }
 
@@ -828,6 +848,7 @@ int sampler_run_bpf(struct py_walker *w, const struct sampler_sink *sink,
 		}
 		bc.ns_dev = (uint64_t)st.st_dev;
 		bc.ns_ino = (uint64_t)st.st_ino;
+		bc.want |= STROBE_BPF_WANT_CPU_TIME; /* off-CPU time is settled by it */
 		bc.ns_tgid = (uint32_t)w->ns.ns_pid;
 	}
 	int rc = bpf_engine_open(&r.be, &bc, e);
@@ -948,6 +969,7 @@ int sampler_run_bpf(struct py_walker *w, const struct sampler_sink *sink,
 	res->bpf.bad = r.bad;
 	res->bpf.code_copies = st.code_copies;
 	res->bpf.code_lost = st.code_lost;
+	res->bpf.windows = st.windows;
 	/* records the ring buffer refused: failed samples, of no thread known */
 	r.records += st.lost;
 	r.failed_records += st.lost;

@@ -4,6 +4,7 @@
 # spinning Python, and what draining them costs, with a wake-up per record
 # and without (drained every 10 ms).  Needs root (CAP_BPF, CAP_PERFMON),
 # clang, bpftool and libbpf-dev.  Figures: docs/bpf-engine.md.
+#   bench/bpf/run.sh [--build]   (--build: only build the driver, $TMPDIR/strobe-bench-bpf/floor)
 set -euo pipefail
 cd "$(dirname "$0")"
 out=${TMPDIR:-/tmp}/strobe-bench-bpf
@@ -11,6 +12,7 @@ mkdir -p "$out"
 clang -O2 -g -target bpf -I/usr/include/$(gcc -dumpmachine) -c floor.bpf.c -o "$out/floor.bpf.o"
 bpftool gen skeleton "$out/floor.bpf.o" name floor_bpf > "$out/floor.skel.h"
 gcc -O2 -Wall -Wextra -Werror -I"$out" -o "$out/floor" floor.c -lbpf
+[ "${1:-}" = --build ] && exit 0
 python3 -c 'while True: pass' &
 target=$!
 trap 'kill $target' EXIT

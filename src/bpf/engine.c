@@ -124,6 +124,12 @@ int bpf_engine_open(struct bpf_engine **out, const struct strobe_bpf_config *cfg
 			   "(%u bytes copied, caller link at %u)", cfg->head_size, cfg->back);
 		return ERR_INVAL;
 	}
+	if (cfg->window > STROBE_BPF_WINDOW_MAX || cfg->ts_len > STROBE_BPF_TS_MAX ||
+	    (cfg->window && cfg->chunk_data > 4096)) {
+		errmsg_set(e, "this Python's thread state (%u bytes) or data stack window (%u bytes) "
+			   "exceeds the BPF program's copies", cfg->ts_len, cfg->window);
+		return ERR_INVAL;
+	}
 	/* the program masks these (the verifier wants bounds): out of range
 	 * they would read the wrong word, not fail */
 	if (((cfg->want & STROBE_BPF_ST_EXCEPTION) && cfg->ts_exc_info != STROBE_BPF_ABSENT &&
@@ -608,6 +614,7 @@ void bpf_engine_stats(const struct bpf_engine *be, struct bpf_engine_stats *st)
 	st->events = be->opened;
 	st->code_copies = b->code_copies;
 	st->code_lost = b->code_lost;
+	st->windows = b->windows_read;
 }
 
 void bpf_engine_on_code(struct bpf_engine *be, bpf_engine_code_fn fn, void *ctx)

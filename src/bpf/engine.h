@@ -25,6 +25,7 @@ struct bpf_engine_stats {
 	uint64_t events;   /* perf events opened so far */
 	uint64_t switches; /* wall mode: a watched thread left its CPU */
 	uint64_t code_copies, code_lost; /* code records written / refused */
+	uint64_t windows;  /* data stack windows read (several frames each) */
 };
 
 /* Samples in the making at once (one per thread being sampled when its

@@ -87,10 +87,38 @@ struct {
 	__type(value, struct strobe_bpf_code_record);
 } code_scratch SEC(".maps");
 
+/* The thread state's first bytes, copied once a sample (sample.h, "Reads");
+ * 8 bytes of slack: a field is loaded at an offset masked below TS_MAX. */
+struct ts_copy {
+	__u8 data[STROBE_BPF_TS_MAX + 8];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ts_copy);
+} ts_copies SEC(".maps");
+
+/* A window of the data stack (sample.h, "Reads"); a head's copy out of it
+ * may run HEAD_MAX bytes from any offset below WINDOW_MAX. */
+struct window_copy {
+	__u8 data[STROBE_BPF_WINDOW_MAX + STROBE_BPF_HEAD_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct window_copy);
+} windows SEC(".maps");
+
 /* what happened, for the statistics (read by user space) */
 __u64 runs = 0, kept = 0, lost = 0, unknown = 0, switches = 0;
 /* code object copies written, and refused by the full ring buffer */
 __u64 code_copies = 0, code_lost = 0;
+/* data stack windows read (each holding several frames) */
+__u64 windows_read = 0;
 /* samples numbered across CPUs */
 __u64 samples = 0;
 
@@ -106,7 +134,48 @@ struct walk {
 	/* the configuration's code copies: frame_code is ABSENT when off */
 	__u32 frame_code, frame_globals;
 	__u64 code_mask;
+	/* windows: frames in [lo, top) (the current data stack chunk's) are
+	 * copied from [win_base, win_base + win_len) once it is read;
+	 * window: its size at most, 0 when off */
+	__u64 lo, top, win_base;
+	__u32 win_len, window;
 };
+
+/* Copy the head of frame f (hs bytes) from the window into head, if the
+ * frame is in the current chunk: the window read first if it does not
+ * hold it yet (ending at the frame's head, so it holds its callers that
+ * follow below).  1 when copied, 0 to read the frame on its own. */
+static __always_inline int from_window(struct walk *w, __u64 f, __u32 hs, __u8 *head)
+{
+	if (!w->window || f < w->lo || f + hs > w->top || f + hs < f)
+		return 0;
+	__u32 zero = 0;
+	struct window_copy *b = bpf_map_lookup_elem(&windows, &zero);
+	if (!b)
+		return 0;
+	if (!w->win_len || f < w->win_base || f + hs > w->win_base + w->win_len) {
+		__u64 end = f + hs;
+		__u64 start = end - w->lo > w->window ? end - w->window : w->lo;
+		__u64 len = end - start;
+		w->win_len = 0;
+		if (len > STROBE_BPF_WINDOW_MAX || len < hs)
+			return 0;
+		if (bpf_probe_read_user(b->data, len, (const void *)start))
+			return 0; /* not expected: the chunk is written memory */
+		w->win_base = start;
+		w->win_len = (__u32)len;
+		__sync_fetch_and_add(&windows_read, 1);
+	}
+	__u64 o = f - w->win_base;
+	if (o > STROBE_BPF_WINDOW_MAX - 1)
+		return 0;
+	const __u8 *src = b->data + (o & (STROBE_BPF_WINDOW_MAX - 1));
+	/* whole words up to HEAD_MAX: what lies past hs is never output */
+#pragma clang loop unroll(full)
+	for (int i = 0; i < STROBE_BPF_HEAD_MAX / 8; i++)
+		((__u64 *)head)[i] = ((const __u64 *)src)[i];
+	return 1;
+}
 
 /* Output the record being filled (w->n frames); more: another follows. */
 static __always_inline int flush(struct walk *w, struct strobe_bpf_record *r, int more)
@@ -266,7 +335,8 @@ static long one_frame(__u32 index, void *arg)
 		return 1;
 	*(__u64 *)(r->data + off) = w->frame;
 	__u8 *head = r->data + off + 8;
-	if (bpf_probe_read_user(head, hs & (2 * STROBE_BPF_HEAD_MAX - 1), (const void *)w->frame)) {
+	if (!from_window(w, w->frame, hs, head) &&
+	    bpf_probe_read_user(head, hs & (2 * STROBE_BPF_HEAD_MAX - 1), (const void *)w->frame)) {
 		w->flags |= STROBE_BPF_READ_FAILED;
 		flush(w, r, 0);
 		return 1;
@@ -305,6 +375,27 @@ static __always_inline __u32 read_u32(__u64 addr)
 	return v;
 }
 
+/* A thread state: its copied first bytes (len 0: none), else its memory. */
+struct ts_view {
+	const struct ts_copy *copy;
+	__u32 len;
+	__u64 addr;
+};
+
+static __always_inline __u64 ts_u64(const struct ts_view *t, __u32 off)
+{
+	if (t->copy && t->len >= 8 && off <= t->len - 8)
+		return *(const __u64 *)(t->copy->data + (off & (STROBE_BPF_TS_MAX - 1)));
+	return read_u64(t->addr + off);
+}
+
+static __always_inline __u32 ts_u32(const struct ts_view *t, __u32 off)
+{
+	if (t->copy && t->len >= 4 && off <= t->len - 4)
+		return *(const __u32 *)(t->copy->data + (off & (STROBE_BPF_TS_MAX - 1)));
+	return read_u32(t->addr + off);
+}
+
 /* The handled-exception stack, from its top (bpf_loop's context). */
 struct exc_walk {
 	__u64 item, none;
@@ -335,14 +426,27 @@ static long exc_step(__u32 index, void *arg)
 /* Items of the handled-exception stack looked at, as the reader. */
 #define EXC_HOPS 64
 
-static __always_inline __u32 thread_status(const struct strobe_bpf_config *c, __u64 tstate,
-					   __u64 *gc_frame)
+static __always_inline __u32 thread_status(const struct strobe_bpf_config *c,
+					   const struct ts_view *t, __u64 *gc_frame)
 {
 	__u32 st = 0, want = c->want;
-	__u64 interp = 0;
-	if ((want & STROBE_BPF_ST_GC) || (want & STROBE_BPF_ST_GIL && c->gil_kind == STROBE_BPF_GIL_LOCK))
-		interp = read_u64(tstate + c->ts_interp);
-	if (want & STROBE_BPF_ST_GIL) {
+	__u64 tstate = t->addr, interp = 0;
+	if ((want & STROBE_BPF_ST_GC) ||
+	    (want & (STROBE_BPF_ST_GIL | STROBE_BPF_WANT_GIL_IF_GC) && c->gil_kind == STROBE_BPF_GIL_LOCK))
+		interp = ts_u64(t, c->ts_interp);
+	/* the collector first: with WANT_GIL_IF_GC the GIL is looked at only
+	 * while it runs */
+	if (want & STROBE_BPF_ST_GC) {
+		__u64 at = c->gc_addr;
+		if (!at && interp && c->is_gc_collecting != STROBE_BPF_ABSENT)
+			at = interp + c->is_gc_collecting;
+		if (at && read_u32(at) == 1) {
+			st |= STROBE_BPF_ST_GC;
+			if (c->gc_frame_follows)
+				*gc_frame = read_u64(at + 8);
+		}
+	}
+	if ((want & STROBE_BPF_ST_GIL) || ((want & STROBE_BPF_WANT_GIL_IF_GC) && (st & STROBE_BPF_ST_GC))) {
 		int gil = 0;
 		if (c->gil_kind == STROBE_BPF_GIL_HOLDER) {
 			gil = read_u64(c->gil_holder) == tstate;
@@ -352,21 +456,20 @@ static __always_inline __u32 thread_status(const struct strobe_bpf_config *c, __
 			gil = g && read_u32(g + c->gil_locked) == 1 &&
 			      read_u64(g + c->gil_last_holder) == tstate;
 		} else if (c->gil_kind == STROBE_BPF_GIL_BIT) {
-			gil = (read_u32(tstate + c->ts_holds_gil) >> (c->holds_gil_bit & 31)) & 1;
+			gil = (ts_u32(t, c->ts_holds_gil) >> (c->holds_gil_bit & 31)) & 1;
 		}
 		if (gil)
 			st |= STROBE_BPF_ST_GIL;
-		else if (c->ts_gil_requested != STROBE_BPF_ABSENT &&
-			 read_u32(tstate + c->ts_gil_requested))
+		else if (c->ts_gil_requested != STROBE_BPF_ABSENT && ts_u32(t, c->ts_gil_requested))
 			st |= STROBE_BPF_ST_GIL_REQUESTED;
 	}
 	if (want & STROBE_BPF_ST_EXCEPTION) {
 		if (c->ts_current_exception != STROBE_BPF_ABSENT &&
-		    read_u64(tstate + c->ts_current_exception)) {
+		    ts_u64(t, c->ts_current_exception)) {
 			st |= STROBE_BPF_ST_EXCEPTION;
 		} else if (c->ts_exc_info != STROBE_BPF_ABSENT) {
 			struct exc_walk x = {
-				.item = read_u64(tstate + c->ts_exc_info),
+				.item = ts_u64(t, c->ts_exc_info),
 				.none = c->none_addr,
 				.test = c->exc_test,
 				.previous = c->exc_previous,
@@ -374,16 +477,6 @@ static __always_inline __u32 thread_status(const struct strobe_bpf_config *c, __
 			bpf_loop(EXC_HOPS, exc_step, &x, 0);
 			if (x.found)
 				st |= STROBE_BPF_ST_EXCEPTION;
-		}
-	}
-	if (want & STROBE_BPF_ST_GC) {
-		__u64 at = c->gc_addr;
-		if (!at && interp && c->is_gc_collecting != STROBE_BPF_ABSENT)
-			at = interp + c->is_gc_collecting;
-		if (at && read_u32(at) == 1) {
-			st |= STROBE_BPF_ST_GC;
-			if (c->gc_frame_follows)
-				*gc_frame = read_u64(at + 8);
 		}
 	}
 	return st;
@@ -417,7 +510,7 @@ static __always_inline int take(__u64 cookie, __u32 flags)
 		.tstate = *ts,
 		.time_ns = bpf_ktime_get_ns(),
 		.sample = __sync_fetch_and_add(&samples, 1),
-		.cpu_ns = cpu_time(cookie),
+		.cpu_ns = c->want & STROBE_BPF_WANT_CPU_TIME ? cpu_time(cookie) : STROBE_BPF_NO_CPU_TIME,
 		.tid = tid,
 		.flags = flags,
 		.max_total = c->max_frames,
@@ -430,8 +523,20 @@ static __always_inline int take(__u64 cookie, __u32 flags)
 	};
 	if (w.max_total > STROBE_BPF_MAX_FRAMES * STROBE_BPF_MAX_PARTS)
 		w.max_total = STROBE_BPF_MAX_FRAMES * STROBE_BPF_MAX_PARTS;
+	/* the thread state's first bytes at once (sample.h, "Reads") */
+	struct ts_view t = { .copy = 0, .len = 0, .addr = w.tstate };
+	__u32 ts_len = c->ts_len;
+	struct ts_copy *tc = bpf_map_lookup_elem(&ts_copies, &zero);
 	__u64 frame = 0;
-	if (bpf_probe_read_user(&frame, sizeof(frame), (const void *)(w.tstate + c->ts_frame))) {
+	if (tc && ts_len && ts_len <= STROBE_BPF_TS_MAX) {
+		if (bpf_probe_read_user(tc->data, ts_len, (const void *)w.tstate)) {
+			w.flags |= STROBE_BPF_READ_FAILED;
+		} else {
+			t.copy = tc;
+			t.len = ts_len;
+			frame = ts_u64(&t, c->ts_frame);
+		}
+	} else if (bpf_probe_read_user(&frame, sizeof(frame), (const void *)(w.tstate + c->ts_frame))) {
 		w.flags |= STROBE_BPF_READ_FAILED;
 		frame = 0;
 	}
@@ -443,7 +548,15 @@ static __always_inline int take(__u64 cookie, __u32 flags)
 		}
 	}
 	w.frame = frame;
-	w.status = thread_status(c, w.tstate, &w.gc_frame);
+	/* 3.11+: the current data stack chunk's frames, windows at a time */
+	if (c->window && t.len) {
+		__u64 chunk = ts_u64(&t, c->ts_chunk), top = ts_u64(&t, c->ts_top);
+		w.lo = chunk + c->chunk_data;
+		w.top = top;
+		if (chunk && top > w.lo && w.lo > chunk)
+			w.window = c->window;
+	}
+	w.status = w.flags & STROBE_BPF_READ_FAILED ? 0 : thread_status(c, &t, &w.gc_frame);
 	/* a frame per iteration, and one more to output the last record */
 	bpf_loop(w.max_total + 1, one_frame, &w, 0);
 	return 0;

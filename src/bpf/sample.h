@@ -49,6 +49,25 @@
 #define STROBE_BPF_ST_EXCEPTION 4u     /* it raises or handles an exception */
 #define STROBE_BPF_ST_GC 8u            /* its interpreter's collector runs */
 
+/* More bits of the configuration's `want`, not status bits: */
+#define STROBE_BPF_WANT_GIL_IF_GC 0x100u /* the GIL bit only while the collector runs
+					  * (before 3.15 <GC> goes on its holder's stack) */
+#define STROBE_BPF_WANT_CPU_TIME 0x200u  /* the thread's CPU time (wall mode's off-CPU
+					  * accounting) in each record */
+
+/* Reads.  A probe read of the target's memory costs ~100 ns whatever its
+ * size up to a few KiB (bench/bpf/prog_cost.sh, docs/bpf-engine.md), so
+ * the program reads the thread state's first ts_len bytes once (its
+ * fields then come from that copy), and on 3.11+ the frames of the
+ * thread's current data stack chunk a window at a time: frames there lie
+ * one after the other, callers below, in [chunk + chunk_data,
+ * datastack_top), all of it written memory; a window of up to `window`
+ * bytes ends at the frame's head and holds its callers as well.  A frame
+ * elsewhere (a generator's, 3.12+'s entry frame on the C stack, an older
+ * chunk's) is read on its own. */
+#define STROBE_BPF_TS_MAX 1024
+#define STROBE_BPF_WINDOW_MAX 8192
+
 /* How the GIL's holder is found (struct strobe_bpf_config.gil_kind) */
 #define STROBE_BPF_GIL_NONE 0u
 #define STROBE_BPF_GIL_HOLDER 1u /* the word at gil_holder names the holder's thread state */
@@ -153,8 +172,11 @@ struct strobe_bpf_config {
 	/* Thread status, from the walker's layout (sampler_bpf_config); an
 	 * offset not used is STROBE_BPF_ABSENT.  Every read is of the target's
 	 * memory; a read that fails leaves its bit clear. */
-	__u32 want;             /* STROBE_BPF_ST_GIL | _EXCEPTION | _GC: what to compute */
+	__u32 want;             /* STROBE_BPF_ST_GIL | _EXCEPTION | _GC: what to compute,
+				 * | STROBE_BPF_WANT_* */
 	__u32 gil_kind;         /* STROBE_BPF_GIL_* */
+	__u32 window;           /* frames copied from windows of this many bytes
+				 * (<= STROBE_BPF_WINDOW_MAX, 0: each frame on its own) */
 	__u64 gil_holder;       /* HOLDER: address of the holder's PyThreadState * */
 	__u32 ts_interp;        /* thread state -> its interpreter (LOCK, GC per interpreter) */
 	__u32 is_gil_ptr;       /* LOCK: interpreter -> its GIL */
@@ -179,6 +201,11 @@ struct strobe_bpf_config {
 	__u32 ns_tgid;
 	__u64 ns_dev;
 	__u64 ns_ino;
+	__u32 ts_len;     /* bytes of the thread state copied first (<= STROBE_BPF_TS_MAX;
+			   * 0: each field read on its own) */
+	/* windows (with `window`): thread state -> its current data stack
+	 * chunk and its top; chunk -> its first frame's bytes */
+	__u32 ts_chunk, ts_top, chunk_data;
 	struct strobe_bpf_code_config code; /* code object copies (below) */
 };
 

@@ -335,6 +335,8 @@ static void print_bpf_stats(const struct sampler_result *r)
 		       (unsigned long long)r->bpf.switches);
 	printf("    Code copies:      %llu (%llu lost to a full ring buffer)\n",
 	       (unsigned long long)r->bpf.code_copies, (unsigned long long)r->bpf.code_lost);
+	printf("    Stack windows:    %llu (reads of several frames at once, 3.11+)\n",
+	       (unsigned long long)r->bpf.windows);
 }
 
 static int profile_sink_add(void *ctx, const struct sample *s)

@@ -6,12 +6,16 @@
  * and marked truncated at a bound of 64 or 90),
  * a chain whose link points to unmapped memory (marked as a failed read,
  * the frames before it kept); then the two-step start of 3.11-3.12 (the
- * thread state points to a struct holding the frame).  Then the thread
+ * thread state points to a struct holding the frame); then the same
+ * chains laid out as 3.11+'s data stack (callers below, in a chunk the
+ * thread state names; one frame outside it), copied by windows of 512
+ * bytes and of the largest size.  Then the thread
  * status the program reads (GIL held or not, waiting for it, exception
  * raised, handled or none, collector running or not, 3.15's collection
  * start frame) on made-up interpreter states laid out as 3.8, 3.12 and
  * 3.15 lay them out, with the configuration strobe makes from those
- * versions' layouts (sampler_bpf_config).  Wall mode's sched_switch
+ * versions' layouts (sampler_bpf_config) in the all mode and in cpu mode
+ * (where the GIL is looked at only while the collector runs).  Wall mode's sched_switch
  * program: a sleeping thread's switches, its stack whole and its CPU
  * time; none for a thread not asked for.  Code object copies
  * (code_copies): a made-up 3.12 code object is not copied while known
@@ -47,6 +51,10 @@
 #include <unistd.h>
 
 #define TS_FRAME 24    /* thread state -> first pointer */
+#define TS_CHUNK 32    /* thread state -> its data stack chunk (windows) */
+#define TS_TOP 40      /* thread state -> the chunk's top */
+#define CHUNK_DATA 32  /* chunk -> its first frame */
+#define CHUNK_SIZE (64 << 10)
 #define DEREF 8        /* the "cframe"'s frame pointer */
 #define BACK 16        /* frame -> caller */
 #define HEAD 48        /* bytes per frame */
@@ -57,10 +65,13 @@ struct chain {
 	unsigned char cframe[16];
 	unsigned char tstate2[64]; /* its TS_FRAME word points to cframe */
 	unsigned char (*frames)[HEAD];
+	unsigned char *at[LONG_CHAIN]; /* frame i's address, innermost first */
+	unsigned char *chunk;          /* stacks: the data stack chunk */
+	unsigned char *apart;          /* stacks: a frame outside it */
 	int n;
 };
 
-static struct chain chains[3];
+static struct chain chains[3], stacks[3];
 static uint64_t unmapped;
 
 struct shared {
@@ -81,6 +92,7 @@ static void build(struct chain *c, int n, uint64_t last_back)
 		for (int j = 0; j < HEAD; j++)
 			c->frames[i][j] = (unsigned char)(i * 7 + j + n);
 		put_u64(c->frames[i] + BACK, i + 1 < n ? (uint64_t)(uintptr_t)c->frames[i + 1] : last_back);
+		c->at[i] = c->frames[i];
 	}
 	memset(c->tstate, 0xab, sizeof(c->tstate));
 	put_u64(c->tstate + TS_FRAME, (uint64_t)(uintptr_t)c->frames[0]);
@@ -88,6 +100,38 @@ static void build(struct chain *c, int n, uint64_t last_back)
 	put_u64(c->cframe + DEREF, (uint64_t)(uintptr_t)c->frames[0]);
 	memset(c->tstate2, 0, sizeof(c->tstate2));
 	put_u64(c->tstate2 + TS_FRAME, (uint64_t)(uintptr_t)c->cframe);
+}
+
+/* A chain laid out as 3.11+'s data stack: frames one after the other in a
+ * chunk (page-aligned, as CPython's), the outermost first, each followed
+ * by some bytes of its own (locals), the innermost ending at the top; the
+ * frame at `apart` (if >= 0) elsewhere, as a generator's is. */
+static void build_stack(struct chain *c, int n, uint64_t last_back, int apart)
+{
+	c->n = n;
+	c->chunk = mmap(NULL, CHUNK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(c->chunk != MAP_FAILED);
+	c->apart = calloc(1, HEAD);
+	memset(c->chunk, 0x5a, CHUNK_SIZE);
+	size_t off = CHUNK_DATA;
+	for (int i = n - 1; i >= 0; i--) {
+		if (i == apart) {
+			c->at[i] = c->apart;
+			continue;
+		}
+		c->at[i] = c->chunk + off;
+		off += HEAD + (size_t)((i * 37) % 200 / 8 * 8);
+		CHECK(off < CHUNK_SIZE);
+	}
+	for (int i = 0; i < n; i++) {
+		for (int j = 0; j < HEAD; j++)
+			c->at[i][j] = (unsigned char)(i * 5 + j + n);
+		put_u64(c->at[i] + BACK, i + 1 < n ? (uint64_t)(uintptr_t)c->at[i + 1] : last_back);
+	}
+	memset(c->tstate, 0xab, sizeof(c->tstate));
+	put_u64(c->tstate + TS_FRAME, (uint64_t)(uintptr_t)c->at[0]);
+	put_u64(c->tstate + TS_CHUNK, (uint64_t)(uintptr_t)c->chunk);
+	put_u64(c->tstate + TS_TOP, (uint64_t)(uintptr_t)(c->chunk + off));
 }
 
 static void *spin(void *arg)
@@ -108,6 +152,8 @@ struct seen {
 	int good[3];
 	int other;
 	bool deref;
+	const struct chain *set; /* chains, or stacks */
+	uint64_t windows;        /* data stack windows the program read */
 };
 
 static int on_sample(void *ctx, const struct bpf_engine_sample *r)
@@ -122,15 +168,15 @@ static int on_sample(void *ctx, const struct bpf_engine_sample *r)
 		return 0;
 	}
 	s->records[k]++;
-	const struct chain *c = &chains[k];
+	const struct chain *c = &(s->set ? s->set : chains)[k];
 	const unsigned char *ts = s->deref ? c->tstate2 : c->tstate;
 	uint32_t hs = s->hs ? s->hs : HEAD;
 	bool ok = r->head_size == hs && r->tstate == (uint64_t)(uintptr_t)ts;
 	ok = ok && r->nframes == s->want_n[k] && r->flags == s->want_flags[k];
 	ok = ok && r->stride == 8 + ((hs + 7) & ~7u);
 	for (uint32_t i = 0; ok && i < r->nframes; i++)
-		ok = bpf_engine_frame_addr(r, i) == (uint64_t)(uintptr_t)c->frames[i] &&
-		     memcmp(bpf_engine_frame_head(r, i), c->frames[i], hs) == 0;
+		ok = bpf_engine_frame_addr(r, i) == (uint64_t)(uintptr_t)c->at[i] &&
+		     memcmp(bpf_engine_frame_head(r, i), c->at[i], hs) == 0;
 	if (ok)
 		s->good[k]++;
 	else if (getenv("TEST_BPF_DEBUG"))
@@ -150,7 +196,8 @@ static int sample(pid_t child, const struct strobe_bpf_config *cfg, struct seen 
 	for (int k = 0; k < 3; k++) {
 		/* the two-step start: the thread state's pointer leads to
 		 * a cframe-like struct holding the frame's address */
-		const unsigned char *ts = deref ? chains[k].tstate2 : chains[k].tstate;
+		const struct chain *c = &(s->set ? s->set : chains)[k];
+		const unsigned char *ts = deref ? c->tstate2 : c->tstate;
 		CHECK_EQ_INT(bpf_engine_set_thread(be, s->tids[k], (uint64_t)(uintptr_t)ts), 0);
 		CHECK_EQ_INT(bpf_engine_watch(be, s->tids[k], 1000000, &e), 0);
 	}
@@ -167,6 +214,7 @@ static int sample(pid_t child, const struct strobe_bpf_config *cfg, struct seen 
 	bpf_engine_stats(be, &st);
 	CHECK_EQ_INT((int)st.lost, 0);
 	CHECK_EQ_INT((int)st.events, 3);
+	s->windows = st.windows;
 	bpf_engine_close(be);
 	return 0;
 }
@@ -179,6 +227,9 @@ TEST(chains)
 	build(&chains[0], 5, 0);
 	build(&chains[1], LONG_CHAIN, 0);
 	build(&chains[2], 3, unmapped);
+	build_stack(&stacks[0], 5, 0, -1);
+	build_stack(&stacks[1], LONG_CHAIN, 0, 60);
+	build_stack(&stacks[2], 3, unmapped, -1);
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	CHECK(sh != MAP_FAILED);
 	pid_t child = fork();
@@ -263,11 +314,56 @@ TEST(chains)
 		cfg.back = BACK;
 		cfg.max_frames = STROBE_BPF_MAX_FRAMES * STROBE_BPF_MAX_PARTS + 1;
 		CHECK_EQ_INT(bpf_engine_open(&be, &cfg, &e), ERR_INVAL);
+		cfg.max_frames = 64;
+		cfg.window = STROBE_BPF_WINDOW_MAX + 1;
+		CHECK_EQ_INT(bpf_engine_open(&be, &cfg, &e), ERR_INVAL);
+		cfg.window = 0;
+		cfg.ts_len = STROBE_BPF_TS_MAX + 1;
+		CHECK_EQ_INT(bpf_engine_open(&be, &cfg, &e), ERR_INVAL);
+
+		/* 3.11+'s data stack: the thread state copied whole, the
+		 * chunk's frames by windows of 512 bytes (the long chain in
+		 * many, one frame of it outside the chunk, read alone), the
+		 * same heads byte for byte; then windows as large as allowed */
+		for (int big = 0; big < 2; big++) {
+			struct seen s4;
+			memset(&s4, 0, sizeof(s4));
+			memcpy(s4.tids, s.tids, sizeof(s.tids));
+			memcpy(s4.want_n, nall, sizeof(nall));
+			memcpy(s4.want_flags, fall, sizeof(fall));
+			s4.set = stacks;
+			struct strobe_bpf_config wc = {
+				.ts_frame = TS_FRAME,
+				.frame_deref = STROBE_BPF_ABSENT,
+				.back = BACK,
+				.head_size = HEAD,
+				.max_frames = STROBE_BPF_MAX_FRAMES * STROBE_BPF_MAX_PARTS,
+				.window = big ? STROBE_BPF_WINDOW_MAX : 512,
+				.ts_len = sizeof(stacks[0].tstate),
+				.ts_chunk = TS_CHUNK,
+				.ts_top = TS_TOP,
+				.chunk_data = CHUNK_DATA,
+			};
+			CHECK_EQ_INT(sample(child, &wc, &s4, false), 0);
+			for (int k = 0; k < 3; k++) {
+				CHECK(s4.records[k] >= 20);
+				CHECK_EQ_INT(s4.good[k], s4.records[k]);
+			}
+			/* 512 bytes: the long chain's 99 frames in the chunk
+			 * (~150 bytes each) take tens of windows */
+			int records = s4.records[0] + s4.records[1] + s4.records[2];
+			CHECK(s4.windows >= (uint64_t)records);
+			if (!big)
+				CHECK(s4.windows >= (uint64_t)s4.records[1] * 20);
+		}
 	}
 	kill(child, SIGKILL);
 	waitpid(child, NULL, 0);
-	for (int k = 0; k < 3; k++)
+	for (int k = 0; k < 3; k++) {
 		free(chains[k].frames);
+		munmap(stacks[k].chunk, CHUNK_SIZE);
+		free(stacks[k].apart);
+	}
 	munmap(sh, sizeof(*sh));
 }
 
@@ -410,15 +506,20 @@ static void build_states(const struct py_layout *l, const struct strobe_bpf_conf
 }
 
 /* The status the reader's rules give thread k with holder holding the GIL
- * and the collector running from gc_k's frame (or not, -1). */
-static uint32_t expected(const struct py_layout *l, int k, int holder, int gc_k, uint64_t *gc_frame)
+ * and the collector running from gc_k's frame (or not, -1), in the all
+ * mode (every bit) or cpu mode (no exception; the GIL, when it costs
+ * reads, only while the collector runs: <GC> goes on its holder). */
+static uint32_t expected(const struct py_layout *l, int k, int holder, int gc_k, uint64_t *gc_frame,
+			 int mode)
 {
 	uint32_t st = 0;
-	if (k == holder)
+	bool all = mode == PY_MODE_ALL;
+	bool gil = all || l->gil_model == PY_GIL_THREAD || gc_k >= 0;
+	if (gil && k == holder)
 		st |= STROBE_BPF_ST_GIL;
-	else if (k == 3 && l->ts_gil_requested != PY_ABSENT)
+	else if (gil && k == 3 && l->ts_gil_requested != PY_ABSENT)
 		st |= STROBE_BPF_ST_GIL_REQUESTED;
-	if (k == 1 || k == 2)
+	if (all && (k == 1 || k == 2))
 		st |= STROBE_BPF_ST_EXCEPTION;
 	*gc_frame = 0;
 	if (gc_k >= 0) {
@@ -432,7 +533,7 @@ static uint32_t expected(const struct py_layout *l, int k, int holder, int gc_k,
 /* One version: its states, three rounds (the GIL with thread 0, the
  * collector off; with thread 1, the collector on from thread 1's frame;
  * the GIL free).  Returns ERR_PERM without the capabilities. */
-static int status_version(int minor, const pid_t *tids)
+static int status_version(int minor, const pid_t *tids, int mode)
 {
 	const struct py_layout *layout = py_layout_find(3, minor);
 	CHECK(layout != NULL);
@@ -452,11 +553,18 @@ static int status_version(int minor, const pid_t *tids)
 	struct strtab strings;
 	strtab_init(&strings);
 	struct py_walker w;
-	struct py_walk_config wc = { .all_threads = true, .mode = PY_MODE_ALL, .gc = true };
+	struct py_walk_config wc = { .all_threads = true, .mode = mode, .gc = true };
 	py_walker_init(&w, &rt, &mem, &strings, &wc);
 	struct strobe_bpf_config cfg;
 	CHECK_EQ_INT(sampler_bpf_config(&w, &cfg), 0);
-	CHECK(cfg.want == (STROBE_BPF_ST_GIL | STROBE_BPF_ST_EXCEPTION | STROBE_BPF_ST_GC));
+	if (mode == PY_MODE_ALL)
+		CHECK(cfg.want == (STROBE_BPF_ST_GIL | STROBE_BPF_ST_EXCEPTION | STROBE_BPF_ST_GC));
+	else if (l->gil_model == PY_GIL_THREAD)
+		CHECK(cfg.want == (STROBE_BPF_ST_GIL | STROBE_BPF_ST_GC));
+	else
+		CHECK(cfg.want == (STROBE_BPF_WANT_GIL_IF_GC | STROBE_BPF_ST_GC));
+	/* the thread state in one copy */
+	CHECK(cfg.ts_len > 0 && cfg.ts_len == w.ts_read);
 	CHECK(cfg.head_size <= 1024);
 	build_states(l, &cfg);
 	struct bpf_engine *be;
@@ -484,7 +592,7 @@ static int status_version(int minor, const pid_t *tids)
 		memset(&s, 0, sizeof(s));
 		memcpy(s.tids, tids, sizeof(s.tids));
 		for (int k = 0; k < NT; k++)
-			s.want[k] = expected(l, k, holder, gc_k, &s.want_gc_frame[k]);
+			s.want[k] = expected(l, k, holder, gc_k, &s.want_gc_frame[k], mode);
 		uint64_t end = clock_now_ns() + 5000000000ULL;
 		bool enough = false;
 		while (!enough && clock_now_ns() < end) {
@@ -498,8 +606,9 @@ static int status_version(int minor, const pid_t *tids)
 		for (int k = 0; k < NT; k++) {
 			CHECK(s.records[k] >= 10);
 			if (s.good[k] != s.records[k])
-				fprintf(stderr, "3.%d round %d thread %d: %d of %d records as expected "
-					"(status %#x)\n", minor, round, k, s.good[k], s.records[k], s.want[k]);
+				fprintf(stderr, "3.%d mode %d round %d thread %d: %d of %d records as "
+					"expected (status %#x)\n", minor, mode, round, k, s.good[k],
+					s.records[k], s.want[k]);
 			CHECK_EQ_INT(s.good[k], s.records[k]);
 		}
 	}
@@ -560,8 +669,8 @@ TEST(status)
 	 * lock (3.12), the thread's own bit and the collection's start frame
 	 * (3.15) */
 	static const int minors[] = { 8, 12, 15 };
-	for (size_t i = 0; i < sizeof(minors) / sizeof(minors[0]); i++) {
-		int rc = status_version(minors[i], tids);
+	for (size_t i = 0; i < 2 * sizeof(minors) / sizeof(minors[0]); i++) {
+		int rc = status_version(minors[i / 2], tids, i % 2 ? PY_MODE_CPU : PY_MODE_ALL);
 		if (rc == ERR_PERM) {
 			printf("tests/unit/test_bpf.c: status skipped (no CAP_BPF/CAP_PERFMON)\n");
 			break;
@@ -685,6 +794,7 @@ TEST(switches)
 		.back = BACK,
 		.head_size = HEAD,
 		.max_frames = 64,
+		.want = STROBE_BPF_WANT_CPU_TIME,
 		.ns_tgid = (uint32_t)child, /* the same namespace as ours */
 		.ns_dev = (uint64_t)st.st_dev,
 		.ns_ino = (uint64_t)st.st_ino,
