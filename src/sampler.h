@@ -126,7 +126,8 @@ void sampler_bpf_code_config(const struct py_layout *l, uint32_t sig_span, uint3
  * sampler_run's in wall, cpu and gil modes (the walker's cfg.mode), the
  * samples taken by the BPF program on the target's threads (the main
  * thread's, every thread with cfg.all_threads of the walker) every
- * interval of their CPU time and drained every 10 ms; new threads are
+ * interval of their CPU time and drained every 10 to 50 ms (every 50
+ * intervals); new threads are
  * picked up every 100 ms.  In wall mode each thread's time off CPU is
  * sampled too: its stack as it left its CPU (or, for a thread first seen
  * asleep, as read then), one sample an interval of the time until it

@@ -25,8 +25,14 @@
 #include <unistd.h>
 
 /* How often records are drained and threads looked for (docs/bpf-engine.md:
- * a wake-up per record costs 9-24% of a core, a 10 ms drain under 0.5%). */
-#define DRAIN_NS 10000000ULL
+ * a wake-up per record costs 9-24% of a core, a 10 ms drain under 0.5%):
+ * every DRAIN_SAMPLES intervals, within [DRAIN_MIN_NS, DRAIN_MAX_NS] - a
+ * wake-up, the code cache's sweep and the liveness check that come with
+ * it cost the same at any rate, so a low rate drains less often (20
+ * times a second at 1 kHz, 100 at 10 kHz). */
+#define DRAIN_MIN_NS 10000000ULL
+#define DRAIN_MAX_NS 50000000ULL
+#define DRAIN_SAMPLES 50
 #define THREADS_NS 100000000ULL
 /* How often the target is checked for having exited. */
 #define ALIVE_CHECK_NS 20000000ULL
@@ -902,7 +908,12 @@ int sampler_run_bpf(struct py_walker *w, const struct sampler_sink *sink,
 	rc = 0;
 	start = clock_now_ns();
 	uint64_t next_threads = start + THREADS_NS, next_alive = start + ALIVE_CHECK_NS;
-	uint64_t next_drain = start + DRAIN_NS, next_credit = start;
+	uint64_t drain_ns = cfg->interval_ns * DRAIN_SAMPLES;
+	if (cfg->interval_ns > DRAIN_MAX_NS / DRAIN_SAMPLES)
+		drain_ns = DRAIN_MAX_NS;
+	if (drain_ns < DRAIN_MIN_NS)
+		drain_ns = DRAIN_MIN_NS;
+	uint64_t next_drain = start + drain_ns, next_credit = start;
 	for (;;) {
 		uint64_t now = clock_now_ns();
 		bool last = sampler_stop ||
@@ -915,7 +926,7 @@ int sampler_run_bpf(struct py_walker *w, const struct sampler_sink *sink,
 			}
 		}
 		if (now >= next_drain || last) {
-			next_drain = now + DRAIN_NS;
+			next_drain = now + drain_ns;
 			copies_age(&r.cc);
 			int drc = bpf_engine_drain(r.be, on_sample, &r, &r.bad);
 			/* threads still off CPU: up to now (a target gone: up to
