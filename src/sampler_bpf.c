@@ -332,8 +332,10 @@ static bool keeps(const struct bpf_run *r, uint32_t status);
 
 /* Off-CPU samples leave here, each one sample of one thread at time_ns,
  * kept by the mode's rule on the status the thread left its CPU with
- * (wall: every one; gil: a thread that holds the GIL off CPU, blocked in
- * a call that kept it or preempted; exception: one in an except block). */
+ * (wall and gecko's all: every one, all with that status - GIL, GIL
+ * requested, exception, and <GC> in the stack - which gecko turns into
+ * its spans; gil: a thread that holds the GIL off CPU, blocked in a call
+ * that kept it or preempted; exception: one in an except block). */
 static int emit_off_cpu(struct bpf_run *r, const struct off_cpu *o, uint64_t time_ns)
 {
 	if (!keeps(r, o->status)) {
@@ -692,7 +694,8 @@ static int decode_sample(void *ctx, const struct bpf_engine_sample *rec)
 }
 
 /* Which status bits the program computes: the reader's (walk.c,
- * py_walker_init and shared_iovs), from the same layout. */
+ * py_walker_init and shared_iovs), from the same layout: all of them in
+ * gecko's all mode (want_gil, want_exc; the collector unless --no-gc). */
 static void status_config(const struct py_walker *w, struct strobe_bpf_config *c)
 {
 	const struct py_layout *l = &w->rt->layout;

@@ -35,6 +35,13 @@
  *  - the first observation of a thread only records its state; markers
  *    still open at the end are closed at the last sample's time, in the
  *    order Tachyon's _finalize_markers uses;
+ *  - samples of one thread each, taken on each thread's own clock (the
+ *    bpf engine: req->thread_clocks) are in time order per thread, not
+ *    across threads: times then count from the earliest sample (not the
+ *    first added, which may be later than another thread's next one), and
+ *    meta.interval is the time spanned over the samples of the thread
+ *    observed most (Tachyon's live batches hold every thread at once, so
+ *    its count of add() calls is that);
  *  - strings are written with ensure_ascii escapes; they are valid UTF-8
  *    (sanitized as they enter the profile: a lone surrogate of the target's
  *    str is U+FFFD there), and any malformed part that got through becomes
@@ -165,6 +172,7 @@ struct gthread {
 	uint64_t tid;
 	bool main;
 	bool initialized;
+	uint64_t seen;               /* add()s that held this thread */
 	uint16_t open;               /* bit per enum mstate */
 	int64_t start[M_COUNT];      /* us since the first sample */
 
@@ -225,6 +233,10 @@ struct gecko {
 	bool have_base;
 	int64_t base_us;             /* time of the first sample */
 	int64_t end_us;              /* time of the latest sample, relative */
+	int64_t min_us;              /* time of the earliest sample, relative (<= 0) */
+	uint64_t most_seen;          /* the largest gthread.seen */
+	bool thread_clocks;          /* req->thread_clocks, at close */
+	int64_t shift_us;            /* added to every time written */
 	double last_ms;              /* time of the last sample added */
 	uint64_t sample_count;       /* add() calls */
 	double interval;
@@ -968,10 +980,14 @@ static int gecko_add(struct out_stream *st, const struct sample *s, const struct
 	 * the last sample's: a span must never end before it starts. */
 	if (g->sample_count == 0 || at > g->end_us)
 		g->end_us = at;
+	if (at < g->min_us)
+		g->min_us = at;
 
 	for (size_t i = 0; i < s->nthreads; i++) {
 		const struct thread_sample *ts = &s->threads[i];
 		struct gthread *t = thread_get(g, ts->tid, ts->status);
+		if (++t->seen > g->most_seen)
+			g->most_seen = t->seen;
 		size_t depth = ts->depth;
 		const struct frame *frames = filter_frames(g, strings, s->frames + ts->first, &depth);
 		bool gc = false;
@@ -1058,8 +1074,12 @@ static void write_meta(struct gecko *g, struct jw *w)
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	if (cpus < 0)
 		cpus = 0;
-	if (g->sample_count > 0 && g->last_ms > 0)
+	if (g->thread_clocks) {
+		if (g->most_seen > 0 && g->end_us > g->min_us)
+			g->interval = ms_of(g->end_us - g->min_us) / (double)g->most_seen;
+	} else if (g->sample_count > 0 && g->last_ms > 0) {
 		g->interval = g->last_ms / (double)g->sample_count;
+	}
 	jw_puts(w, "{\"meta\":{\"interval\":");
 	jw_double(w, g->interval);
 	jw_puts(w, ",\"startTime\":");
@@ -1102,7 +1122,7 @@ static void write_samples(struct gecko *g, struct jw *w, const struct gthread *t
 	for (uint64_t i = 0; (r = spill_next(&it, sizeof(*r))) != NULL; i++) {
 		if (i)
 			jw_putc(w, ',');
-		jw_ms(w, r->t_us);
+		jw_ms(w, r->t_us + g->shift_us);
 	}
 	jw_putc(w, ']');
 	jw_putc(w, ',');
@@ -1119,7 +1139,7 @@ static void write_marker_data(struct gecko *g, struct jw *w, const struct gthrea
 		jw_raw(w, "{\"type\":", 8);
 		jw_cstr(w, mstates[r->kind].type);
 		jw_puts(w, ",\"duration\":");
-		jw_duration(w, r->start_us, r->end_us);
+		jw_duration(w, r->start_us + g->shift_us, r->end_us + g->shift_us);
 		jw_puts(w, ",\"tid\":");
 		jw_u64(w, t->tid);
 		jw_putc(w, '}');
@@ -1149,7 +1169,7 @@ static void write_marker_data(struct gecko *g, struct jw *w, const struct gthrea
 	const char *fs = strings && r->func < strings->count ? strtab_get(strings, r->func, &n) : "";
 	jw_str(w, fs, n);
 	jw_puts(w, ",\"duration\":");
-	jw_duration(w, r->start_us, r->end_us);
+	jw_duration(w, r->start_us + g->shift_us, r->end_us + g->shift_us);
 	jw_putc(w, '}');
 }
 
@@ -1180,10 +1200,10 @@ static void write_markers(struct gecko *g, struct jw *w, const struct gthread *t
 				jw_u64(w, r->name);
 				break;
 			case MC_START:
-				jw_ms(w, r->start_us);
+				jw_ms(w, r->start_us + g->shift_us);
 				break;
 			case MC_END:
-				jw_ms(w, r->end_us);
+				jw_ms(w, r->end_us + g->shift_us);
 				break;
 			case MC_PHASE:
 				jw_putc(w, '1');
@@ -1399,6 +1419,11 @@ static int gecko_close(struct out_stream *st, const struct profile *p,
 	struct jw w = { .fd = -1, .scratch = BUF_INIT };
 	if (rc)
 		goto out;
+	/* read at close, not at open: a run that fell back to the reader
+	 * clears it once sampling has started */
+	g->thread_clocks = req->thread_clocks;
+	if (g->thread_clocks)
+		g->shift_us = -g->min_us;
 	g->rbuf = xmalloc(SPILL_MAX);
 	rc = out_file_create(&of, req);
 	if (rc)

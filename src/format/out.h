@@ -79,6 +79,12 @@ struct out_request {
 	bool skip_idle;    /* streams: leave out threads holding neither the GIL
 			    * nor a CPU (Tachyon's collectors in cpu, gil and
 			    * exception modes; never in a replay) */
+	/* Each sample holds one thread, taken on that thread's own clock
+	 * (the bpf engine): samples come in time order per thread, not
+	 * across threads, and a tick is no batch of every thread (gecko's
+	 * times and meta.interval).  Set by whoever drives the stream before
+	 * sampling; a stream reads it at close. */
+	bool thread_clocks;
 	/* Source files as the profiled process sees them (NULL: none are
 	 * shown).  See out_source_read(). */
 	out_source_fn source;

@@ -398,23 +398,14 @@ int profiling_session(const struct options *o, pid_t pid, struct spawn *child)
 	struct py_asyncio *async =
 		o->async_aware ? profiling_async_prepare(o, &w, &prof.strings, child) : NULL;
 
-	/* --engine: the BPF engine takes wall-, cpu-, gil- and exception-mode
-	 * samples (a format that records every thread's status samples in
-	 * the internal all mode: not with bpf yet) */
+	/* --engine: the BPF engine takes samples in every mode, gecko's
+	 * internal all mode included (every status bit is in its records;
+	 * time off CPU is credited with the status the thread left with) */
 	bool use_bpf = false;
-	bool bpf_mode = mode == MODE_CPU || mode == MODE_WALL || mode == MODE_GIL ||
-			mode == MODE_EXCEPTION;
-	if (o->engine == ENGINE_BPF && !bpf_mode) {
-		if (child)
-			spawn_terminate(child, TERMINATE_GRACE_MS);
-		die_status(2, "strobe: --engine bpf does not support --%s yet: it records every "
-			   "thread's status (use --engine reader or auto).", o->format);
-	}
 	if (o->engine == ENGINE_BPF) {
 		use_bpf = true;
 	} else if (o->engine == ENGINE_AUTO) {
-		const char *why = !bpf_mode ? o->format
-				  : o->blocking ? "blocking"
+		const char *why = o->blocking ? "blocking"
 				  : o->native ? "native"
 				  : o->native_stacks ? "native-stacks"
 				  : async ? "async-aware"
@@ -518,12 +509,17 @@ int profiling_session(const struct options *o, pid_t pid, struct spawn *child)
 	struct sampler_result res;
 	if (use_bpf) {
 		struct errmsg be = { "" };
+		/* its samples are of one thread each, on that thread's clock */
+		if (!o->live)
+			out.req.thread_clocks = true;
 		rc = sampler_run_bpf(&w, &sink, &sc, &res, &be);
 		if (rc == ERR_NOPROC) {
 			res.target_gone = true;
 		} else if (rc && o->engine == ENGINE_AUTO && res.ticks == 0) {
 			fprintf(stderr, "strobe: --engine auto: the bpf engine cannot be used (%s); "
 				"sampling with the reader.\n", be.text[0] ? be.text : err_str(rc));
+			if (!o->live)
+				out.req.thread_clocks = false;
 			sampler_run(&w, &sink, &sc, &res);
 		} else if (rc) {
 			if (child)

@@ -184,14 +184,23 @@ def t_engine_bpf_refusals(ctx):
           and "CAP_BPF" in lines[0], "auto's fallback, expected one line:\n%s", p.stderr)
     col = Collapsed(out)
     check(col.total > 0, "no samples from the reader")
-    # auto with --gecko (every thread's status, not with bpf yet): the
-    # reader, said once, naming it
-    p = ctx.strobe(["attach", "--engine", "auto", "-d", "1", "--gecko",
-                    "-o", ctx.path("g.json"), pid], ready=False)
+    # auto with an option the bpf engine does not take (--blocking: the
+    # threads paused around each sample): the reader, said once, naming it
+    p = ctx.strobe(["attach", "--engine", "auto", "-d", "1", "--blocking", "--realtime-stats",
+                    "--collapsed", "-o", ctx.path("b.txt"), pid], ready=False)
     expect_success(p, timeout=60)
     lines = [l for l in p.stderr.splitlines() if l.strip()]
-    check(len(lines) == 1 and "--engine auto" in lines[0] and "--gecko" in lines[0],
-          "auto with --gecko, expected one line naming it:\n%s", p.stderr)
+    check(len(lines) == 1 and "--engine auto" in lines[0] and "--blocking" in lines[0],
+          "auto with --blocking, expected one line naming it:\n%s", p.stderr)
+    check("BPF Engine:" not in p.stdout, "auto with --blocking sampled with bpf:\n%s", p.stdout)
+    # auto with --gecko (every thread's status, gecko's internal all mode):
+    # bpf, nothing said
+    p = ctx.strobe(["attach", "--engine", "auto", "-d", "1", "--gecko", "--realtime-stats",
+                    "-o", ctx.path("g.json"), pid], ready=False)
+    expect_success(p, timeout=60)
+    check(not p.stderr.strip(), "auto with --gecko said:\n%s", p.stderr)
+    check("BPF Engine:" in p.stdout, "auto with --gecko did not sample with bpf:\n%s",
+          p.stdout[-800:])
 
 
 @case("engine_bpf_recursion", debug=True)

@@ -22,7 +22,7 @@ LINES = [
     (["run", "--mode", "cpu", "--native-stacks", "t.py"], "--native-stacks"),
     (["run", "--mode", "cpu", "--async-aware", "t.py"], "--async-aware"),
     (["attach", "--mode", "cpu", "--live", "1"], "--live"),
-    (["attach", "--mode", "cpu", "--gecko", "-o", "g.json", "1"], "--gecko"),
+    (["attach", "-a", "--gecko", "-o", "g.json", "1"], None),
     (["attach", "--mode", "cpu", "--engine", "reader", "1"], "--engine"),
 ]
 

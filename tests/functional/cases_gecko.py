@@ -232,11 +232,24 @@ def check_threads_profile(ctx, prof, ready, samples):
               role, leaf)
         names = marker_names(prof, t)
         check("On CPU" in names, "%s has no 'On CPU' marker: %s", role, sorted(set(names)))
+        check("Has GIL" in names, "%s has no 'Has GIL' marker: %s", role, sorted(set(names)))
     names = marker_names(prof, thread_of(prof, tids["sleeper"]))
     check("Off CPU" in names, "the sleeper has no 'Off CPU' marker: %s", sorted(set(names)))
+    # times count from the earliest sample, and meta.interval is about the
+    # 1 ms asked for (the time spanned over the ticks; with --engine bpf,
+    # whose samples are of one thread each on its own clock, over the
+    # samples of the thread sampled most)
+    times = [x for t in prof["threads"] for x in t["samples"]["time"]]
+    marks = [x for t in prof["threads"] for k in ("startTime", "endTime")
+             for x in t["markers"][k] if x is not None]
+    check(times and min(times) >= 0, "a sample at %r ms, before the first", min(times or [None]))
+    # the first look at each thread opens its status spans
+    check(marks and min(marks) == 0, "the earliest marker at %r ms, not 0", min(marks or [None]))
+    interval = prof["meta"]["interval"]
+    check(0.5 <= interval <= 3, "meta.interval %r ms, sampling every 1 ms", interval)
 
 
-@case("gecko_run", quick=True)
+@case("gecko_run", quick=True, engines=True)
 def t_gecko_run(ctx):
     """run -a --gecko: a valid profile with every thread, its stacks and status markers"""
     out = ctx.path("run.json")
@@ -252,7 +265,7 @@ def t_gecko_run(ctx):
         same_shape_as_tachyon_run(ctx, prof, ["-d", "1", "-a"], "threads.py", ready)
 
 
-@case("gecko_attach")
+@case("gecko_attach", engines=True)
 def t_gecko_attach(ctx):
     """attach -a --gecko to a running program"""
     proc, ready = ctx.start_target("threads.py")
@@ -266,7 +279,7 @@ def t_gecko_attach(ctx):
     check(proc.poll() is None, "the target exited after strobe detached")
 
 
-@case("gecko_gc_exceptions")
+@case("gecko_gc_exceptions", engines=True)
 def t_gecko_gc_exceptions(ctx):
     """run --gecko: 'GC Collecting' spans while <GC> is on the stack, exception spans per thread"""
     out = ctx.path("gc.json")
@@ -489,7 +502,7 @@ print(json.dumps({"names": names, "spec": spec}))
 """
 
 
-@case("gecko_opcodes", quick=True)
+@case("gecko_opcodes", quick=True, engines=True)
 def t_gecko_opcodes(ctx):
     """--gecko --opcodes: Opcode schema and leaf-opcode spans named by the target's own dis"""
     out = ctx.path("ops.json")

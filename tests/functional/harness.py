@@ -321,7 +321,7 @@ def wait_gone(pid, timeout):
 # than exercising the reader under a bpf label.
 ENGINES = ("reader", "bpf")
 BPF_MODES = {"wall", "cpu", "gil", "exception"}
-BPF_REFUSED = ("--blocking", "--native", "--native-stacks", "--async-aware", "--live", "--gecko")
+BPF_REFUSED = ("--blocking", "--native", "--native-stacks", "--async-aware", "--live")
 ENGINE_SUBCOMMANDS = ("run", "attach")
 # run/attach options that take a value (the scan of the options stops at the
 # first word that is neither an option nor an option's value: the script,

@@ -363,8 +363,10 @@ static char *normalized(const char *path, size_t *len)
 	return buf;
 }
 
-static int write_profile(const char *path, bool opcodes, const struct ts *samples, size_t n,
-			 struct profile *p)
+/* thread_clocks: req->thread_clocks, set after open as the command layer
+ * does (gecko reads it at close). */
+static int write_profile_clocks(const char *path, bool opcodes, bool thread_clocks,
+				const struct ts *samples, size_t n, struct profile *p)
 {
 	struct out_request req = {
 		.path = path, .opcodes = opcodes, .opcode_name = opname,
@@ -373,6 +375,7 @@ static int write_profile(const char *path, bool opcodes, const struct ts *sample
 	int rc = out_gecko_stream.open(&st, &req);
 	if (rc)
 		return rc;
+	req.thread_clocks = thread_clocks;
 	struct sample s;
 	sample_init(&s);
 	for (size_t i = 0; i < n; i++) {
@@ -393,6 +396,12 @@ static int write_profile(const char *path, bool opcodes, const struct ts *sample
 	rc = out_gecko_stream.close(st, p, &req, &written);
 	CHECK(written == (rc == 0));
 	return rc;
+}
+
+static int write_profile(const char *path, bool opcodes, const struct ts *samples, size_t n,
+			 struct profile *p)
+{
+	return write_profile_clocks(path, opcodes, false, samples, n, p);
 }
 
 /* The normalized file written from samples (no opcodes); the caller frees. */
@@ -571,6 +580,64 @@ TEST(threads_out_of_order)
 	unlink(path);
 }
 
+/* Samples of one thread each, on each thread's clock (the bpf engine): in
+ * time order per thread, not across threads, the first added later than
+ * another thread's first.  With req->thread_clocks times count from the
+ * earliest sample and meta.interval is the span over the samples of the
+ * thread seen most; without it (Tachyon's rule: from the first added, the
+ * last added's time over the add() calls) thread 200 starts at -0.5 ms and
+ * the interval is a quarter of the sampling's. */
+TEST(thread_clocks)
+{
+	static const struct ts one_each[] = {
+		{ 1000500, { { 100, HAS_GIL | ON_CPU | MAIN, { MAINF } }, END_T } },
+		{ 1000000, { { 200, 0, { { X, 3, "g", 0, -1 } } }, END_T } },
+		{ 1001500, { { 100, HAS_GIL | ON_CPU | MAIN, { MAINF } }, END_T } },
+		{ 1001000, { { 200, 0, { { X, 3, "g", 0, -1 } } }, END_T } },
+		{ 1002500, { { 100, ON_CPU | MAIN, { MAINF } }, END_T } },
+		{ 1002000, { { 200, HAS_GIL, { { X, 3, "g", 0, -1 } } }, END_T } },
+	};
+	size_t n = sizeof(one_each) / sizeof(one_each[0]);
+	for (int clocks = 0; clocks <= 1; clocks++) {
+		char path[] = "/tmp/test_gecko_XXXXXX";
+		int fd = mkstemp(path);
+		CHECK(fd >= 0);
+		close(fd);
+		struct profile p;
+		profile_init(&p);
+		CHECK_EQ_INT(write_profile_clocks(path, false, clocks, one_each, n, &p), 0);
+		size_t len;
+		char *got = normalized(path, &len);
+		CHECK(got != NULL);
+		double interval[1] = { 0 };
+		CHECK_EQ_INT(numbers_after(got, "{\"meta\":{\"interval\":", interval, 1), 1);
+		const char *t200 = got ? strstr(got, "\"tid\":200,") : NULL;
+		const char *t100 = got ? strstr(got, "\"tid\":100,") : NULL;
+		CHECK(t100 && t200);
+		double times[8], starts[16];
+		if (clocks) {
+			CHECK(interval[0] > 0.8333 && interval[0] < 0.8334); /* 2.5 ms / 3 */
+			CHECK(t100 && numbers_after(t100, "\"time\":[", times, 8) == 3 &&
+			      times[0] == 0.5 && times[2] == 2.5);
+			CHECK(t200 && numbers_after(t200, "\"time\":[", times, 8) == 3 &&
+			      times[0] == 0.0 && times[2] == 2.0);
+			/* thread 200's first look opens its spans at 0 */
+			size_t ns = t200 ? numbers_after(t200, "\"startTime\":[", starts, 16) : 0;
+			CHECK(ns > 0);
+			for (size_t i = 0; i < ns; i++)
+				CHECK(starts[i] >= 0.0);
+			CHECK(ns > 0 && starts[0] == 0.0);
+		} else {
+			CHECK(interval[0] == 0.25); /* 1.5 ms / 6 */
+			CHECK(t200 && numbers_after(t200, "\"time\":[", times, 8) == 3 &&
+			      times[0] == -0.5);
+		}
+		free(got);
+		profile_release(&p);
+		unlink(path);
+	}
+}
+
 /* A Python frame at an instruction without location (line -1) gets null for
  * its line and lineNumber, as in Tachyon's replay of it, where its live
  * collector writes -1, a line the Firefox Profiler does not have. */
@@ -693,6 +760,7 @@ int main(void)
 	RUN(small_opcodes);
 	RUN(big);
 	RUN(threads_out_of_order);
+	RUN(thread_clocks);
 	RUN(python_frame_without_line);
 	RUN(unwritable);
 	RUN(empty);
