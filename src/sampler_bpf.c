@@ -818,18 +818,17 @@ int sampler_bpf_config(const struct py_walker *w, struct strobe_bpf_config *c)
 			PY_MAX_FRAMES : STROBE_BPF_MAX_FRAMES * STROBE_BPF_MAX_PARTS;
 	status_config(w, c);
 	sampler_bpf_code_config(l, w->codes.sig_span, c->head_size, &c->code);
-	/* the thread state's bytes the reader reads, in one copy; 3.11+:
-	 * the current data stack chunk's frames by windows (sample.h, "Reads") */
-	if (w->ts_read <= STROBE_BPF_TS_MAX) {
-		c->ts_len = w->ts_read;
-		if (l->frame_model == PY_FRAMES_INTERP && l->ts_datastack_chunk != PY_ABSENT &&
-		    l->ts_datastack_top != PY_ABSENT && l->chunk_data != PY_ABSENT &&
-		    l->ts_datastack_chunk + 8 <= c->ts_len && l->ts_datastack_top + 8 <= c->ts_len) {
-			c->window = STROBE_BPF_WINDOW_MAX;
-			c->ts_chunk = l->ts_datastack_chunk;
-			c->ts_top = l->ts_datastack_top;
-			c->chunk_data = l->chunk_data;
-		}
+	/* the thread state's bytes the reader reads (every field the
+	 * program uses among them), in one copy; 3.11+: the current data
+	 * stack chunk's frames by windows (sample.h, "Reads") */
+	c->ts_len = w->ts_read;
+	if (l->frame_model == PY_FRAMES_INTERP && l->ts_datastack_chunk != PY_ABSENT &&
+	    l->ts_datastack_top != PY_ABSENT && l->chunk_data != PY_ABSENT &&
+	    l->ts_datastack_chunk + 8 <= c->ts_len && l->ts_datastack_top + 8 <= c->ts_len) {
+		c->window = STROBE_BPF_WINDOW_MAX;
+		c->ts_chunk = l->ts_datastack_chunk;
+		c->ts_top = l->ts_datastack_top;
+		c->chunk_data = l->chunk_data;
 	}
 	return 0;
 }

@@ -5,7 +5,9 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
+#include <linux/capability.h>
 #include <sys/mount.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <stdbool.h>
 #include <stdarg.h>
@@ -13,7 +15,6 @@
 #include <string.h>
 #include <unistd.h>
 #include <linux/perf_event.h>
-#include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -75,6 +76,19 @@ static int silent(enum libbpf_print_level level, const char *fmt, va_list ap)
 	return 0;
 }
 
+/* Whether this process holds what loading BPF programs needs (CAP_BPF and
+ * CAP_PERFMON, or CAP_SYS_ADMIN): a load refused with EACCES then is the
+ * verifier's rejection of the program, not a missing permission. */
+static bool may_load(void)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+	if (syscall(SYS_capget, &h, d))
+		return false;
+	uint64_t eff = (uint64_t)d[1].effective << 32 | d[0].effective;
+	return ((eff >> CAP_SYS_ADMIN) & 1) || (((eff >> 39) & 1) && ((eff >> 38) & 1));
+}
+
 static int load_error(int err, struct errmsg *e)
 {
 	if (err == EPERM || err == EACCES) {
@@ -112,6 +126,28 @@ static bool code_config_ok(const struct strobe_bpf_config *cfg)
 	return true;
 }
 
+/* Whether every thread state field the program loads lies in the copy of
+ * its first ts_len bytes (it loads them from there without a check). */
+static bool ts_fields_copied(const struct strobe_bpf_config *c)
+{
+	uint32_t need = c->ts_frame + 8;
+	uint32_t gil = c->want & (STROBE_BPF_ST_GIL | STROBE_BPF_WANT_GIL_IF_GC);
+	uint32_t fields[][2] = {
+		{ (c->want & STROBE_BPF_ST_GC) || (gil && c->gil_kind == STROBE_BPF_GIL_LOCK)
+			  ? c->ts_interp : STROBE_BPF_ABSENT, 8 },
+		{ gil && c->gil_kind == STROBE_BPF_GIL_BIT ? c->ts_holds_gil : STROBE_BPF_ABSENT, 4 },
+		{ gil ? c->ts_gil_requested : STROBE_BPF_ABSENT, 4 },
+		{ c->want & STROBE_BPF_ST_EXCEPTION ? c->ts_current_exception : STROBE_BPF_ABSENT, 8 },
+		{ c->want & STROBE_BPF_ST_EXCEPTION ? c->ts_exc_info : STROBE_BPF_ABSENT, 8 },
+		{ c->window ? c->ts_chunk : STROBE_BPF_ABSENT, 8 },
+		{ c->window ? c->ts_top : STROBE_BPF_ABSENT, 8 },
+	};
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (fields[i][0] != STROBE_BPF_ABSENT && fields[i][0] + fields[i][1] > need)
+			need = fields[i][0] + fields[i][1];
+	return c->ts_frame <= STROBE_BPF_TS_MAX - 8 && need <= c->ts_len;
+}
+
 int bpf_engine_open(struct bpf_engine **out, const struct strobe_bpf_config *cfg,
 		    struct errmsg *e)
 {
@@ -125,7 +161,7 @@ int bpf_engine_open(struct bpf_engine **out, const struct strobe_bpf_config *cfg
 		return ERR_INVAL;
 	}
 	if (cfg->window > STROBE_BPF_WINDOW_MAX || cfg->ts_len > STROBE_BPF_TS_MAX ||
-	    (cfg->window && cfg->chunk_data > 4096)) {
+	    (cfg->window && cfg->chunk_data > 4096) || !ts_fields_copied(cfg)) {
 		errmsg_set(e, "this Python's thread state (%u bytes) or data stack window (%u bytes) "
 			   "exceeds the BPF program's copies", cfg->ts_len, cfg->window);
 		return ERR_INVAL;
@@ -156,7 +192,14 @@ int bpf_engine_open(struct bpf_engine **out, const struct strobe_bpf_config *cfg
 		return rc;
 	}
 	if (strobe_sample__load(be->skel)) {
-		int rc = load_error(errno, e);
+		int err = errno, rc;
+		if ((err == EACCES || err == EPERM) && may_load()) {
+			errmsg_set(e, "the kernel's verifier rejected strobe's BPF program (%s); "
+				   "please report it", strerror(err));
+			rc = ERR_IO;
+		} else {
+			rc = load_error(err, e);
+		}
 		strobe_sample__destroy(be->skel);
 		free(be);
 		return rc;

@@ -141,31 +141,46 @@ struct walk {
 	__u32 win_len, window;
 };
 
-/* Copy the head of frame f (hs bytes) from the window into head, if the
- * frame is in the current chunk: the window read first if it does not
- * hold it yet (ending at the frame's head, so it holds its callers that
- * follow below).  1 when copied, 0 to read the frame on its own. */
-static __always_inline int from_window(struct walk *w, __u64 f, __u32 hs, __u8 *head)
+/* Read the window that holds the frame to copy (w->frame, its head of
+ * w->hs bytes) if the frame is in the current chunk: it ends at the
+ * frame's head, so it holds its callers that follow below.  1 when read.
+ * A global function, verified once on its own: within bpf_loop's body the
+ * window's bounds made the verifier walk many times the instructions. */
+__noinline int window_read(struct walk *w)
 {
-	if (!w->window || f < w->lo || f + hs > w->top || f + hs < f)
+	if (!w || !w->window)
+		return 0;
+	__u64 f = w->frame, end = f + w->hs;
+	w->win_len = 0;
+	if (w->hs > STROBE_BPF_HEAD_MAX || f < w->lo || end > w->top || end < f)
 		return 0;
 	__u32 zero = 0;
 	struct window_copy *b = bpf_map_lookup_elem(&windows, &zero);
 	if (!b)
 		return 0;
-	if (!w->win_len || f < w->win_base || f + hs > w->win_base + w->win_len) {
-		__u64 end = f + hs;
-		__u64 start = end - w->lo > w->window ? end - w->window : w->lo;
-		__u64 len = end - start;
-		w->win_len = 0;
-		if (len > STROBE_BPF_WINDOW_MAX || len < hs)
-			return 0;
-		if (bpf_probe_read_user(b->data, len, (const void *)start))
-			return 0; /* not expected: the chunk is written memory */
-		w->win_base = start;
-		w->win_len = (__u32)len;
-		__sync_fetch_and_add(&windows_read, 1);
-	}
+	__u64 start = end - w->lo > w->window ? end - w->window : w->lo;
+	__u64 len = end - start;
+	if (len > STROBE_BPF_WINDOW_MAX || len < w->hs)
+		return 0;
+	if (bpf_probe_read_user(b->data, len, (const void *)start))
+		return 0; /* not expected: the chunk is written memory */
+	w->win_base = start;
+	w->win_len = (__u32)len;
+	__sync_fetch_and_add(&windows_read, 1);
+	return 1;
+}
+
+/* Copy the head of the frame to copy into head from the window read last,
+ * if it holds it.  1 when copied. */
+static __always_inline int from_window(struct walk *w, __u8 *head)
+{
+	__u64 f = w->frame;
+	if (!w->win_len || f < w->win_base || f + w->hs > w->win_base + w->win_len)
+		return 0;
+	__u32 zero = 0;
+	const struct window_copy *b = bpf_map_lookup_elem(&windows, &zero);
+	if (!b)
+		return 0;
 	__u64 o = f - w->win_base;
 	if (o > STROBE_BPF_WINDOW_MAX - 1)
 		return 0;
@@ -335,7 +350,7 @@ static long one_frame(__u32 index, void *arg)
 		return 1;
 	*(__u64 *)(r->data + off) = w->frame;
 	__u8 *head = r->data + off + 8;
-	if (!from_window(w, w->frame, hs, head) &&
+	if (!from_window(w, head) && !(window_read(w) && from_window(w, head)) &&
 	    bpf_probe_read_user(head, hs & (2 * STROBE_BPF_HEAD_MAX - 1), (const void *)w->frame)) {
 		w->flags |= STROBE_BPF_READ_FAILED;
 		flush(w, r, 0);
@@ -375,25 +390,17 @@ static __always_inline __u32 read_u32(__u64 addr)
 	return v;
 }
 
-/* A thread state: its copied first bytes (len 0: none), else its memory. */
-struct ts_view {
-	const struct ts_copy *copy;
-	__u32 len;
-	__u64 addr;
-};
-
-static __always_inline __u64 ts_u64(const struct ts_view *t, __u32 off)
+/* A field of the thread state's copy: every offset the configuration
+ * uses lies in its first ts_len bytes (bpf_engine_open checks it), so no
+ * branch - the mask is for the verifier. */
+static __always_inline __u64 ts_u64(const struct ts_copy *t, __u32 off)
 {
-	if (t->copy && t->len >= 8 && off <= t->len - 8)
-		return *(const __u64 *)(t->copy->data + (off & (STROBE_BPF_TS_MAX - 1)));
-	return read_u64(t->addr + off);
+	return *(const __u64 *)(t->data + (off & (STROBE_BPF_TS_MAX - 1)));
 }
 
-static __always_inline __u32 ts_u32(const struct ts_view *t, __u32 off)
+static __always_inline __u32 ts_u32(const struct ts_copy *t, __u32 off)
 {
-	if (t->copy && t->len >= 4 && off <= t->len - 4)
-		return *(const __u32 *)(t->copy->data + (off & (STROBE_BPF_TS_MAX - 1)));
-	return read_u32(t->addr + off);
+	return *(const __u32 *)(t->data + (off & (STROBE_BPF_TS_MAX - 1)));
 }
 
 /* The handled-exception stack, from its top (bpf_loop's context). */
@@ -426,11 +433,11 @@ static long exc_step(__u32 index, void *arg)
 /* Items of the handled-exception stack looked at, as the reader. */
 #define EXC_HOPS 64
 
-static __always_inline __u32 thread_status(const struct strobe_bpf_config *c,
-					   const struct ts_view *t, __u64 *gc_frame)
+static __always_inline __u32 thread_status(const struct strobe_bpf_config *c, __u64 tstate,
+					   const struct ts_copy *t, __u64 *gc_frame)
 {
 	__u32 st = 0, want = c->want;
-	__u64 tstate = t->addr, interp = 0;
+	__u64 interp = 0;
 	if ((want & STROBE_BPF_ST_GC) ||
 	    (want & (STROBE_BPF_ST_GIL | STROBE_BPF_WANT_GIL_IF_GC) && c->gil_kind == STROBE_BPF_GIL_LOCK))
 		interp = ts_u64(t, c->ts_interp);
@@ -524,22 +531,15 @@ static __always_inline int take(__u64 cookie, __u32 flags)
 	if (w.max_total > STROBE_BPF_MAX_FRAMES * STROBE_BPF_MAX_PARTS)
 		w.max_total = STROBE_BPF_MAX_FRAMES * STROBE_BPF_MAX_PARTS;
 	/* the thread state's first bytes at once (sample.h, "Reads") */
-	struct ts_view t = { .copy = 0, .len = 0, .addr = w.tstate };
-	__u32 ts_len = c->ts_len;
 	struct ts_copy *tc = bpf_map_lookup_elem(&ts_copies, &zero);
+	__u32 ts_len = c->ts_len;
+	if (!tc || ts_len > STROBE_BPF_TS_MAX)
+		return 0;
 	__u64 frame = 0;
-	if (tc && ts_len && ts_len <= STROBE_BPF_TS_MAX) {
-		if (bpf_probe_read_user(tc->data, ts_len, (const void *)w.tstate)) {
-			w.flags |= STROBE_BPF_READ_FAILED;
-		} else {
-			t.copy = tc;
-			t.len = ts_len;
-			frame = ts_u64(&t, c->ts_frame);
-		}
-	} else if (bpf_probe_read_user(&frame, sizeof(frame), (const void *)(w.tstate + c->ts_frame))) {
+	if (bpf_probe_read_user(tc->data, ts_len, (const void *)w.tstate))
 		w.flags |= STROBE_BPF_READ_FAILED;
-		frame = 0;
-	}
+	else
+		frame = ts_u64(tc, c->ts_frame);
 	if (frame && c->frame_deref != STROBE_BPF_ABSENT) {
 		__u64 ptr = frame;
 		if (bpf_probe_read_user(&frame, sizeof(frame), (const void *)(ptr + c->frame_deref))) {
@@ -549,14 +549,14 @@ static __always_inline int take(__u64 cookie, __u32 flags)
 	}
 	w.frame = frame;
 	/* 3.11+: the current data stack chunk's frames, windows at a time */
-	if (c->window && t.len) {
-		__u64 chunk = ts_u64(&t, c->ts_chunk), top = ts_u64(&t, c->ts_top);
+	if (c->window && frame) {
+		__u64 chunk = ts_u64(tc, c->ts_chunk), top = ts_u64(tc, c->ts_top);
 		w.lo = chunk + c->chunk_data;
 		w.top = top;
 		if (chunk && top > w.lo && w.lo > chunk)
 			w.window = c->window;
 	}
-	w.status = w.flags & STROBE_BPF_READ_FAILED ? 0 : thread_status(c, &t, &w.gc_frame);
+	w.status = w.flags & STROBE_BPF_READ_FAILED ? 0 : thread_status(c, w.tstate, tc, &w.gc_frame);
 	/* a frame per iteration, and one more to output the last record */
 	bpf_loop(w.max_total + 1, one_frame, &w, 0);
 	return 0;

@@ -256,6 +256,7 @@ TEST(chains)
 	}
 	struct strobe_bpf_config cfg = {
 		.ts_frame = TS_FRAME,
+		.ts_len = sizeof(chains[0].tstate),
 		.frame_deref = STROBE_BPF_ABSENT,
 		.back = BACK,
 		.head_size = HEAD,
@@ -319,6 +320,13 @@ TEST(chains)
 		CHECK_EQ_INT(bpf_engine_open(&be, &cfg, &e), ERR_INVAL);
 		cfg.window = 0;
 		cfg.ts_len = STROBE_BPF_TS_MAX + 1;
+		CHECK_EQ_INT(bpf_engine_open(&be, &cfg, &e), ERR_INVAL);
+		/* a field the program loads outside the thread state's copy */
+		cfg.ts_len = TS_FRAME + 4;
+		CHECK_EQ_INT(bpf_engine_open(&be, &cfg, &e), ERR_INVAL);
+		cfg.ts_len = sizeof(chains[0].tstate);
+		cfg.window = 512;
+		cfg.ts_chunk = sizeof(chains[0].tstate) - 4;
 		CHECK_EQ_INT(bpf_engine_open(&be, &cfg, &e), ERR_INVAL);
 
 		/* 3.11+'s data stack: the thread state copied whole, the
@@ -790,6 +798,7 @@ TEST(switches)
 	CHECK_EQ_INT(stat(path, &st), 0);
 	struct strobe_bpf_config cfg = {
 		.ts_frame = TS_FRAME,
+		.ts_len = sizeof(chains[0].tstate),
 		.frame_deref = STROBE_BPF_ABSENT,
 		.back = BACK,
 		.head_size = HEAD,
@@ -1004,6 +1013,7 @@ TEST(code_copies)
 
 	struct strobe_bpf_config cfg = {
 		.ts_frame = TS_FRAME,
+		.ts_len = sizeof(chains[0].tstate),
 		.frame_deref = STROBE_BPF_ABSENT,
 		.back = l->if_previous,
 		.head_size = l->if_size,
