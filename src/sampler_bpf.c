@@ -254,6 +254,10 @@ struct bpf_run {
 	uint64_t records, failed_records;
 	uint64_t failed_by[PY_NFAIL];  /* failed records by cause */
 	struct code_copies cc;
+	struct strobe_bpf_config bc;   /* the program's configuration */
+	raddr_t runtime_addr;          /* the runtime it was made for (an exec moves it) */
+	int fatal;                     /* an error that stopped sampling from a callback ... */
+	struct errmsg fatal_e;         /* ... and what it says */
 };
 
 /* The summary counts ticks as the reader's does, where a tick samples
@@ -570,6 +574,41 @@ static bool keeps(const struct bpf_run *r, uint32_t status)
 	return py_mode_keeps(r->w->cfg.mode, status);
 }
 
+/* The target exec'd and the walker follows it (profiling/exec.c rebuilt
+ * it on the new image's runtime, from a failed sample's hook).  The
+ * program's configuration holds the old image's addresses (the GIL's
+ * holder, the collector, None), and its thread states and known code
+ * objects are the old image's: all set anew, and the threads looked for
+ * at once, not at the next look up to THREADS_NS later (their samples fail
+ * until then).  1 (stop, r->fatal) if the program cannot take it. */
+static int rearm(struct bpf_run *r)
+{
+	struct py_walker *w = r->w;
+	r->runtime_addr = w->rt->runtime_addr;
+	w->codes.on_evict = on_code_evicted;
+	w->codes.evict_ctx = r->be;
+	struct strobe_bpf_config bc;
+	int rc = sampler_bpf_config(w, &bc);
+	if (rc) {
+		errmsg_set(&r->fatal_e, "the new program's thread state has no frame pointer strobe knows");
+	} else {
+		/* what the run added to it (wall mode) is the same */
+		bc.want |= r->bc.want & STROBE_BPF_WANT_CPU_TIME;
+		bc.ns_tgid = r->bc.ns_tgid;
+		bc.ns_dev = r->bc.ns_dev;
+		bc.ns_ino = r->bc.ns_ino;
+		rc = bpf_engine_reconfigure(r->be, &bc, &r->fatal_e);
+	}
+	if (rc) {
+		r->fatal = rc;
+		return 1;
+	}
+	r->bc = bc;
+	struct errmsg ignored = { "" };
+	(void)refresh_threads(r, &ignored); /* failed: the next look */
+	return 0;
+}
+
 static int record_failed(struct bpf_run *r, uint64_t tid, enum py_fail why, int rc)
 {
 	py_walker_fail(r->w, why, rc);
@@ -579,6 +618,8 @@ static int record_failed(struct bpf_run *r, uint64_t tid, enum py_fail why, int 
 		r->res->target_gone = true;
 		return 1;
 	}
+	if (r->w->rt->runtime_addr != r->runtime_addr)
+		return rearm(r);
 	return 0;
 }
 
@@ -606,6 +647,13 @@ static int decode_sample(void *ctx, const struct bpf_engine_sample *rec)
 			return 1;
 	} else if (leaving) {
 		return 0; /* a thread no longer followed */
+	}
+	/* a thread state that could not be read: its status is not known
+	 * either (the program leaves it 0), so no mode's filter applies - a
+	 * failed sample (and after an exec, what makes strobe follow it) */
+	if (!leaving && (rec->flags & STROBE_BPF_READ_FAILED) && rec->nframes == 0) {
+		w->stats.samples++;
+		return record_failed(r, rec->tid, PY_FAIL_TSTATE, ERR_FAULT);
 	}
 	/* a sample of a thread the mode leaves out (its time off CPU is
 	 * settled above, and a switch is kept: the filter applies to what
@@ -862,6 +910,8 @@ int sampler_run_bpf(struct py_walker *w, const struct sampler_sink *sink,
 	int rc = bpf_engine_open(&r.be, &bc, e);
 	if (rc)
 		return rc;
+	r.bc = bc;
+	r.runtime_addr = w->rt->runtime_addr;
 	if (r.wall && (rc = bpf_engine_switches(r.be, e)) != 0) {
 		bpf_engine_close(r.be);
 		return rc;
@@ -993,6 +1043,10 @@ int sampler_run_bpf(struct py_walker *w, const struct sampler_sink *sink,
 	res->duration_s = (double)(clock_now_ns() - start) / 1e9;
 	res->interrupted = sampler_stop != 0;
 out:
+	if (r.fatal && rc == 0) {
+		rc = r.fatal;
+		*e = r.fatal_e;
+	}
 	w->codes.on_evict = NULL;
 	w->codes.evict_ctx = NULL;
 	copies_release(&r.cc);

@@ -148,10 +148,9 @@ static bool ts_fields_copied(const struct strobe_bpf_config *c)
 	return c->ts_frame <= STROBE_BPF_TS_MAX - 8 && need <= c->ts_len;
 }
 
-int bpf_engine_open(struct bpf_engine **out, const struct strobe_bpf_config *cfg,
-		    struct errmsg *e)
+/* The configuration fits the program's bounds: 0, or ERR_INVAL. */
+static int config_check(const struct strobe_bpf_config *cfg, struct errmsg *e)
 {
-	*out = NULL;
 	if (cfg->head_size > STROBE_BPF_HEAD_MAX || cfg->back > STROBE_BPF_HEAD_MAX - 8 ||
 	    cfg->back + 8 > cfg->head_size ||
 	    cfg->max_frames > STROBE_BPF_MAX_FRAMES * STROBE_BPF_MAX_PARTS ||
@@ -179,6 +178,16 @@ int bpf_engine_open(struct bpf_engine **out, const struct strobe_bpf_config *cfg
 		errmsg_set(e, "this Python's code objects do not fit the BPF program's copies");
 		return ERR_INVAL;
 	}
+	return 0;
+}
+
+int bpf_engine_open(struct bpf_engine **out, const struct strobe_bpf_config *cfg,
+		    struct errmsg *e)
+{
+	*out = NULL;
+	int crc = config_check(cfg, e);
+	if (crc)
+		return crc;
 	libbpf_set_print(silent);
 	struct bpf_engine *be = calloc(1, sizeof(*be));
 	if (!be)
@@ -673,6 +682,34 @@ int bpf_engine_know_code(struct bpf_engine *be, uint64_t code, uint64_t globals)
 	if (bpf_map_update_elem(bpf_map__fd(be->skel->maps.known_codes), &slot, &print, BPF_ANY))
 		return ERR_IO;
 	return 0;
+}
+
+int bpf_engine_reconfigure(struct bpf_engine *be, const struct strobe_bpf_config *cfg,
+			   struct errmsg *e)
+{
+	int rc = config_check(cfg, e);
+	if (rc)
+		return rc;
+	uint32_t zero = 0;
+	if (bpf_map_update_elem(bpf_map__fd(be->skel->maps.config), &zero, cfg, BPF_ANY)) {
+		errmsg_set(e, "updating the BPF program's configuration failed: %s", strerror(errno));
+		return ERR_IO;
+	}
+	be->max_frames = cfg->max_frames;
+	/* every slot emptied, in one batch */
+	uint32_t n = STROBE_BPF_KNOWN_SLOTS;
+	uint32_t *keys = malloc(n * sizeof(*keys));
+	uint64_t *none = calloc(n, sizeof(*none));
+	rc = keys && none ? 0 : ERR_NOMEM;
+	for (uint32_t i = 0; rc == 0 && i < n; i++)
+		keys[i] = i;
+	if (rc == 0 && bpf_map_update_batch(bpf_map__fd(be->skel->maps.known_codes), keys, none, &n, NULL)) {
+		errmsg_set(e, "clearing the BPF program's known code objects failed: %s", strerror(errno));
+		rc = ERR_IO;
+	}
+	free(keys);
+	free(none);
+	return rc;
 }
 
 void bpf_engine_forget_code(struct bpf_engine *be, uint64_t code)

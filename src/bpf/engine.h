@@ -142,4 +142,11 @@ int bpf_engine_know_code(struct bpf_engine *be, uint64_t code, uint64_t globals)
 /* It may have changed (an address reused): copy it again. */
 void bpf_engine_forget_code(struct bpf_engine *be, uint64_t code);
 
+/* A new configuration (the target exec'd: its runtime, and so the
+ * addresses the configuration holds, moved), checked as bpf_engine_open
+ * checks it; every code object is forgotten (the code cache that knew
+ * them is gone).  0, ERR_INVAL, or ERR_IO / ERR_NOMEM. */
+int bpf_engine_reconfigure(struct bpf_engine *be, const struct strobe_bpf_config *cfg,
+			   struct errmsg *e);
+
 #endif

@@ -507,6 +507,7 @@ int profiling_session(const struct options *o, pid_t pid, struct spawn *child)
 	struct profiling_live *live = o->live ? profiling_live_open(o, &prof, pid, &rt, &sc, child) : NULL;
 	int status = 0;
 	struct sampler_result res;
+	bool bpf_stopped = false;
 	if (use_bpf) {
 		struct errmsg be = { "" };
 		/* its samples are of one thread each, on that thread's clock */
@@ -521,6 +522,12 @@ int profiling_session(const struct options *o, pid_t pid, struct spawn *child)
 			if (!o->live)
 				out.req.thread_clocks = false;
 			sampler_run(&w, &sink, &sc, &res);
+		} else if (rc && res.ticks > 0) {
+			/* stopped in the middle: what was collected is written,
+			 * and strobe exits non-zero */
+			fprintf(stderr, "strobe: sampling process %d stopped (--engine bpf): %s\n",
+				(int)pid, be.text[0] ? be.text : err_str(rc));
+			bpf_stopped = true;
 		} else if (rc) {
 			if (child)
 				spawn_terminate(child, TERMINATE_GRACE_MS);
@@ -581,6 +588,8 @@ int profiling_session(const struct options *o, pid_t pid, struct spawn *child)
 	if (!use_bpf)
 		missed_line(&res, &fig, missed, sizeof(missed));
 	status = profiling_output_close(&out, &prof, missed);
+	if (bpf_stopped && status == 0)
+		status = 1;
 release:
 	if (have_native)
 		py_native_release(&native);

@@ -424,3 +424,28 @@ def t_engine_bpf_import_storm(ctx):
     n = col.count(lambda t, fr: t == tid and at in fr)
     check(n >= 0.5 * col.total, "only %d of %d samples under storm()'s import\n%s", n,
           col.total, "\n".join(col.summary()))
+
+
+@case("engine_bpf_exec")
+def t_engine_bpf_exec(ctx):
+    """--engine bpf, a target that os.execv's its interpreter: the program is set anew for the new
+    image (the addresses it was given moved), so both halves are sampled - gil mode's GIL holder
+    read at its new place, wall mode's threads known again at once"""
+    it = ctx.interp
+    for mode in ("gil", "wall"):
+        out = ctx.path("out-%s.txt" % mode)
+        p = ctx.strobe(["run", "--engine", "bpf", "--mode", mode, "--collapsed", "-o", out]
+                       + ctx.run_args("children.py", ["exec-before"]), ready=False)
+        s = expect_success(p, timeout=60)
+        col = Collapsed(out)
+        # each half spins 0.5 s holding the GIL: 500 samples at 1 kHz in
+        # either mode (the first may lose the program's start-up)
+        for func, least in (("before_exec", 200), ("after_exec", 350)):
+            n = col.count(lambda t, fr: fr[-1].startswith("children.py:%s:" % fn(it, func)))
+            check(n >= least, "--mode %s: %d samples in %s (want >= %d)\n%s", mode, n, func,
+                  least, "\n".join(col.summary(10)))
+        # the samples between the exec and the new runtime's discovery fail,
+        # no more (before the program was set anew: every one after it)
+        unreadable = s["failed_by"].get("thread state unreadable", 0.0)
+        check(unreadable < 15.0, "--mode %s: %.1f%% of samples failed as thread state unreadable",
+              mode, unreadable)
