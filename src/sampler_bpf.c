@@ -706,6 +706,9 @@ static int decode_sample(void *ctx, const struct bpf_engine_sample *rec)
 			     : py_walker_frame(w, s, t, addr, head);
 	}
 	mem_snapshot_unoverlay(w->mem);
+	/* the thread tearing its interpreter down: under <shutdown> */
+	if (rc == 0 && (rec->status & STROBE_BPF_ST_FINALIZING))
+		rc = py_walker_shutdown_root(w, s, t);
 	if (rc) {
 		sample_clear(s);
 		return record_failed(r, rec->tid, rc == ERR_CORRUPT ? PY_FAIL_FRAME_BAD : PY_FAIL_OTHER, rc);
@@ -791,6 +794,16 @@ static void status_config(const struct py_walker *w, struct strobe_bpf_config *c
 			c->exc_previous = l->exc_previous;
 			c->none_addr = w->rt->none_addr;
 		}
+	}
+	/* who shuts down: the interpreter's own word (3.12+), else the
+	 * runtime's (the reader's rule, walk.c shared_iovs) */
+	c->is_finalizing = STROBE_BPF_ABSENT;
+	if (l->is_finalizing != PY_ABSENT) {
+		c->want |= STROBE_BPF_ST_FINALIZING;
+		c->is_finalizing = l->is_finalizing;
+	} else if (l->rt_finalizing != PY_ABSENT) {
+		c->want |= STROBE_BPF_ST_FINALIZING;
+		c->fin_addr = rt + l->rt_finalizing;
 	}
 	if (w->cfg.gc && l->gc_collecting != PY_ABSENT) {
 		c->want |= STROBE_BPF_ST_GC;

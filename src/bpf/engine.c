@@ -133,7 +133,8 @@ static bool ts_fields_copied(const struct strobe_bpf_config *c)
 	uint32_t need = c->ts_frame + 8;
 	uint32_t gil = c->want & (STROBE_BPF_ST_GIL | STROBE_BPF_WANT_GIL_IF_GC);
 	uint32_t fields[][2] = {
-		{ (c->want & STROBE_BPF_ST_GC) || (gil && c->gil_kind == STROBE_BPF_GIL_LOCK)
+		{ (c->want & STROBE_BPF_ST_GC) || (gil && c->gil_kind == STROBE_BPF_GIL_LOCK) ||
+			  ((c->want & STROBE_BPF_ST_FINALIZING) && !c->fin_addr)
 			  ? c->ts_interp : STROBE_BPF_ABSENT, 8 },
 		{ gil && c->gil_kind == STROBE_BPF_GIL_BIT ? c->ts_holds_gil : STROBE_BPF_ABSENT, 4 },
 		{ gil ? c->ts_gil_requested : STROBE_BPF_ABSENT, 4 },

@@ -438,9 +438,16 @@ static __always_inline __u32 thread_status(const struct strobe_bpf_config *c, __
 {
 	__u32 st = 0, want = c->want;
 	__u64 interp = 0;
-	if ((want & STROBE_BPF_ST_GC) ||
+	if ((want & STROBE_BPF_ST_GC) || ((want & STROBE_BPF_ST_FINALIZING) && !c->fin_addr) ||
 	    (want & (STROBE_BPF_ST_GIL | STROBE_BPF_WANT_GIL_IF_GC) && c->gil_kind == STROBE_BPF_GIL_LOCK))
 		interp = ts_u64(t, c->ts_interp);
+	if (want & STROBE_BPF_ST_FINALIZING) {
+		__u64 at = c->fin_addr;
+		if (!at && interp && c->is_finalizing != STROBE_BPF_ABSENT)
+			at = interp + c->is_finalizing;
+		if (at && read_u64(at) == tstate)
+			st |= STROBE_BPF_ST_FINALIZING;
+	}
 	/* the collector first: with WANT_GIL_IF_GC the GIL is looked at only
 	 * while it runs */
 	if (want & STROBE_BPF_ST_GC) {

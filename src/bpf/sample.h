@@ -48,6 +48,9 @@
 #define STROBE_BPF_ST_GIL_REQUESTED 2u /* it waits for the GIL */
 #define STROBE_BPF_ST_EXCEPTION 4u     /* it raises or handles an exception */
 #define STROBE_BPF_ST_GC 8u            /* its interpreter's collector runs */
+#define STROBE_BPF_ST_FINALIZING 16u   /* it tears its interpreter down (after the
+					* atexit callbacks): its stack goes under
+					* <shutdown>, as the reader's */
 
 /* More bits of the configuration's `want`, not status bits: */
 #define STROBE_BPF_WANT_GIL_IF_GC 0x100u /* the GIL bit only while the collector runs
@@ -206,6 +209,11 @@ struct strobe_bpf_config {
 	/* windows (with `window`): thread state -> its current data stack
 	 * chunk and its top; chunk -> its first frame's bytes */
 	__u32 ts_chunk, ts_top, chunk_data;
+	/* FINALIZING: the word naming the thread state that shuts down - at
+	 * fin_addr (the runtime's), else at interpreter + is_finalizing */
+	__u64 fin_addr;
+	__u32 is_finalizing;
+	__u32 pad3;
 	struct strobe_bpf_code_config code; /* code object copies (below) */
 };
 

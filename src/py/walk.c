@@ -502,6 +502,11 @@ int py_walker_gc_frame(struct py_walker *w, struct sample *s, struct thread_samp
 	return emit_synthetic(w, s, t, w->gc_func);
 }
 
+int py_walker_shutdown_root(struct py_walker *w, struct sample *s, struct thread_sample *t)
+{
+	return emit_synthetic(w, s, t, w->shutdown_func);
+}
+
 /* ---- 3.8-3.10: frame objects --------------------------------------------- */
 
 /* The last frame chain of a 3.8-3.10 thread, read speculatively in one
@@ -1628,7 +1633,7 @@ static int walk_thread(struct py_walker *w, struct sample *s, raddr_t tstate, ra
 	 * finalizers, so without it the collector would show as a bare
 	 * <GC> and the rest as nothing at all. */
 	if (rc == 0 && sh && sh->finalizing && sh->finalizing == tstate)
-		rc = emit_synthetic(w, s, t, w->shutdown_func);
+		rc = py_walker_shutdown_root(w, s, t);
 	if (rc) {
 		/* drop the partial (or skipped) thread */
 		s->nthreads = tindex;

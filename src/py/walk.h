@@ -290,6 +290,9 @@ int py_walker_object_frame(struct py_walker *w, struct sample *s, struct thread_
 int py_walker_gc_on_top(struct py_walker *w, struct sample *s, struct thread_sample *t,
 			bool collecting);
 int py_walker_gc_frame(struct py_walker *w, struct sample *s, struct thread_sample *t);
+/* <shutdown> under t's frames (its root), as the reader puts it under the
+ * stack of the thread tearing its interpreter down.  0 or ERR_LIMIT. */
+int py_walker_shutdown_root(struct py_walker *w, struct sample *s, struct thread_sample *t);
 /* Whether a thread of status st (STATUS_* bits) is sampled in mode
  * (enum py_mode): cpu on CPU, gil holding the GIL, exception raising or
  * handling one, wall and all every thread. */

@@ -15,7 +15,8 @@
  * start frame) on made-up interpreter states laid out as 3.8, 3.12 and
  * 3.15 lay them out, with the configuration strobe makes from those
  * versions' layouts (sampler_bpf_config) in the all mode and in cpu mode
- * (where the GIL is looked at only while the collector runs).  Wall mode's sched_switch
+ * (where the GIL is looked at only while the collector runs), and which
+ * thread tears its interpreter down.  Wall mode's sched_switch
  * program: a sleeping thread's switches, its stack whole and its CPU
  * time; none for a thread not asked for.  Code object copies
  * (code_copies): a made-up 3.12 code object is not copied while known
@@ -477,6 +478,16 @@ static void set_gc(const struct py_layout *l, int k)
 		put_at(base, l->gc_frame, 64 << 10, k >= 0 ? addr_at(AT_FRAME + 1024u * k) : 0, 8);
 }
 
+/* Thread k tears its interpreter down (or nobody, -1). */
+static void set_fin(const struct py_layout *l, int k)
+{
+	uint64_t who = k >= 0 ? addr_at(AT_TSTATE + (16u << 10) * k) : 0;
+	if (l->is_finalizing != PY_ABSENT)
+		put_at(AT_INTERP, l->is_finalizing, 64 << 10, who, 8);
+	else
+		put_at(AT_RUNTIME, l->rt_finalizing, 64 << 10, who, 8);
+}
+
 /* Lay the made-up states out as version 3.minor does: thread 0 plain,
  * 1 raising (current exception set), 2 handling one below an empty item,
  * 3 with an empty (None) item and waiting for the GIL (3.15+). */
@@ -518,9 +529,9 @@ static void build_states(const struct py_layout *l, const struct strobe_bpf_conf
  * mode (every bit) or cpu mode (no exception; the GIL, when it costs
  * reads, only while the collector runs: <GC> goes on its holder). */
 static uint32_t expected(const struct py_layout *l, int k, int holder, int gc_k, uint64_t *gc_frame,
-			 int mode)
+			 int mode, int fin_k)
 {
-	uint32_t st = 0;
+	uint32_t st = k == fin_k ? STROBE_BPF_ST_FINALIZING : 0;
 	bool all = mode == PY_MODE_ALL;
 	bool gil = all || l->gil_model == PY_GIL_THREAD || gc_k >= 0;
 	if (gil && k == holder)
@@ -565,12 +576,13 @@ static int status_version(int minor, const pid_t *tids, int mode)
 	py_walker_init(&w, &rt, &mem, &strings, &wc);
 	struct strobe_bpf_config cfg;
 	CHECK_EQ_INT(sampler_bpf_config(&w, &cfg), 0);
+	uint32_t always = STROBE_BPF_ST_GC | STROBE_BPF_ST_FINALIZING;
 	if (mode == PY_MODE_ALL)
-		CHECK(cfg.want == (STROBE_BPF_ST_GIL | STROBE_BPF_ST_EXCEPTION | STROBE_BPF_ST_GC));
+		CHECK(cfg.want == (STROBE_BPF_ST_GIL | STROBE_BPF_ST_EXCEPTION | always));
 	else if (l->gil_model == PY_GIL_THREAD)
-		CHECK(cfg.want == (STROBE_BPF_ST_GIL | STROBE_BPF_ST_GC));
+		CHECK(cfg.want == (STROBE_BPF_ST_GIL | always));
 	else
-		CHECK(cfg.want == (STROBE_BPF_WANT_GIL_IF_GC | STROBE_BPF_ST_GC));
+		CHECK(cfg.want == (STROBE_BPF_WANT_GIL_IF_GC | always));
 	/* the thread state in one copy */
 	CHECK(cfg.ts_len > 0 && cfg.ts_len == w.ts_read);
 	CHECK(cfg.head_size <= 1024);
@@ -587,11 +599,13 @@ static int status_version(int minor, const pid_t *tids, int mode)
 		CHECK_EQ_INT(bpf_engine_set_thread(be, tids[k], addr_at(AT_TSTATE + (16u << 10) * k)), 0);
 		CHECK_EQ_INT(bpf_engine_watch(be, tids[k], 1000000, &e), 0);
 	}
-	static const int rounds[3][2] = { { 0, -1 }, { 1, 1 }, { -1, -1 } }; /* holder, gc */
+	/* holder, gc, the thread that shuts down */
+	static const int rounds[3][3] = { { 0, -1, -1 }, { 1, 1, 1 }, { -1, -1, 3 } };
 	for (int round = 0; round < 3; round++) {
-		int holder = rounds[round][0], gc_k = rounds[round][1];
+		int holder = rounds[round][0], gc_k = rounds[round][1], fin_k = rounds[round][2];
 		set_gil(l, holder);
 		set_gc(l, gc_k);
+		set_fin(l, fin_k);
 		uint64_t bad = 0;
 		struct status_seen s;
 		memset(&s, 0, sizeof(s));
@@ -600,7 +614,7 @@ static int status_version(int minor, const pid_t *tids, int mode)
 		memset(&s, 0, sizeof(s));
 		memcpy(s.tids, tids, sizeof(s.tids));
 		for (int k = 0; k < NT; k++)
-			s.want[k] = expected(l, k, holder, gc_k, &s.want_gc_frame[k], mode);
+			s.want[k] = expected(l, k, holder, gc_k, &s.want_gc_frame[k], mode, fin_k);
 		uint64_t end = clock_now_ns() + 5000000000ULL;
 		bool enough = false;
 		while (!enough && clock_now_ns() < end) {
