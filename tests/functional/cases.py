@@ -757,12 +757,9 @@ def t_mode_exception(ctx):
           "top stack of the handler ends in %s", frames[-1])
 
 
-@case("gc_frames", quick=True, debug=True, engines=True)
-def t_gc_frames(ctx):
-    """<GC> frames while the collector runs finalizers; none with --no-gc"""
-    p, ready, out = run_collapsed(ctx, "gc_target.py")
-    expect_success(p, duration=1)
-    col = Collapsed(out)
+def check_gc_frames(ctx, ready, col, what=""):
+    """gc_target.py's samples: mostly in G.__del__, run by the collector,
+    with <GC> where it belongs (what: which run, for the messages)."""
     L = ready["lines"]
     dl = frame(ctx.interp, "gc_target.py", "G.__del__", L["del"])
     collect = frame(ctx.interp, "gc_target.py", "main", L["collect"])
@@ -776,9 +773,17 @@ def t_gc_frames(ctx):
         where = "main;G.__del__;<GC>"
     n = col.count(lambda t, fr: want(strip_runpy(fr)))
     dels = col.count(lambda t, fr: any(f == dl for f in fr))
-    check(dels > 0.5 * col.total, "only %d of %d samples in __del__", dels, col.total)
-    check(n >= 0.8 * dels, "%d of %d samples in __del__ show %s\n%s", n, dels, where,
+    check(dels > 0.5 * col.total, "%sonly %d of %d samples in __del__", what, dels, col.total)
+    check(n >= 0.8 * dels, "%s%d of %d samples in __del__ show %s\n%s", what, n, dels, where,
           "\n".join(col.summary()))
+
+
+@case("gc_frames", quick=True, debug=True, engines=True)
+def t_gc_frames(ctx):
+    """<GC> frames while the collector runs finalizers; none with --no-gc"""
+    p, ready, out = run_collapsed(ctx, "gc_target.py")
+    expect_success(p, duration=1)
+    check_gc_frames(ctx, ready, Collapsed(out))
     p, ready, out = run_collapsed(ctx, "gc_target.py", opts=("-d", "1", "--no-gc"), out="nogc.txt")
     expect_success(p, duration=1)
     col = Collapsed(out)

@@ -7,8 +7,8 @@ root (CI runs as root): CAP_BPF and CAP_PERFMON."""
 import json
 import re
 
-from cases import (case, chain_stack, expect_only_tids, expect_stack, expect_success,
-                   run_collapsed, spin_stack)
+from cases import (case, chain_stack, check_gc_frames, expect_only_tids, expect_stack,
+                   expect_success, run_collapsed, spin_stack)
 from harness import Collapsed, check, fn, frame, one_line_error, strip_runpy
 
 # strobe without the capabilities BPF needs (out of the bounding set, so
@@ -125,32 +125,13 @@ def t_engine_bpf_gil(ctx):
 @case("engine_bpf_gc", debug=True)
 def t_engine_bpf_gc(ctx):
     """--engine bpf: <GC> frames where the reader puts them (on top of the GIL holder before
-    3.15, at the collection's start after), in cpu and gil modes; none with --no-gc"""
-    L = None
+    3.15, at the collection's start after) in cpu and gil modes, where the program reads the GIL
+    only while the collector runs or always (gc_frames+bpf: wall mode, --no-gc)"""
     for mode in ("cpu", "gil"):
         p, ready, out = run_collapsed(ctx, "gc_target.py", out=mode + ".txt",
                                       opts=("-d", "1", "--engine", "bpf", "--mode", mode))
         expect_success(p)
-        col = Collapsed(out)
-        L = ready["lines"]
-        dl = frame(ctx.interp, "gc_target.py", "G.__del__", L["del"])
-        collect = frame(ctx.interp, "gc_target.py", "main", L["collect"])
-        if tuple(ctx.interp.version[:2]) >= (3, 15):
-            want = lambda fr: fr[-3:] == [collect, "<GC>", dl]
-        else:
-            want = lambda fr: fr[-3:] == [collect, dl, "<GC>"]
-        n = col.count(lambda t, fr: want(strip_runpy(fr)))
-        dels = col.count(lambda t, fr: any(f == dl for f in fr))
-        check(dels > 0.5 * col.total, "--mode %s: only %d of %d samples in __del__", mode,
-              dels, col.total)
-        check(n >= 0.8 * dels, "--mode %s: %d of %d samples in __del__ show <GC> where the "
-              "reader does\n%s", mode, n, dels, "\n".join(col.summary()))
-    p, ready, out = run_collapsed(ctx, "gc_target.py", out="nogc.txt",
-                                  opts=("-d", "1", "--engine", "bpf", "--mode", "cpu", "--no-gc"))
-    expect_success(p)
-    col = Collapsed(out)
-    check(col.total > 0 and col.count(lambda t, fr: "<GC>" in fr) == 0,
-          "<GC> frames with --no-gc (%d samples)", col.total)
+        check_gc_frames(ctx, ready, Collapsed(out), "--mode %s: " % mode)
 
 
 @case("engine_bpf_refusals", kind="global", quick=True)

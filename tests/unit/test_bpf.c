@@ -157,13 +157,19 @@ struct seen {
 	uint64_t windows;        /* data stack windows the program read */
 };
 
+/* Which of the n threads a record is of (-1: none). */
+static int thread_of(const struct bpf_engine_sample *r, const pid_t *tids, int n)
+{
+	for (int i = 0; i < n; i++)
+		if ((pid_t)r->tid == tids[i])
+			return i;
+	return -1;
+}
+
 static int on_sample(void *ctx, const struct bpf_engine_sample *r)
 {
 	struct seen *s = ctx;
-	int k = -1;
-	for (int i = 0; i < 3; i++)
-		if ((pid_t)r->tid == s->tids[i])
-			k = i;
+	int k = thread_of(r, s->tids, 3);
 	if (k < 0) {
 		s->other++;
 		return 0;
@@ -432,20 +438,18 @@ struct status_seen {
 static int on_status(void *ctx, const struct bpf_engine_sample *r)
 {
 	struct status_seen *s = ctx;
-	for (int k = 0; k < NT; k++) {
-		if ((pid_t)r->tid != s->tids[k])
-			continue;
-		s->records[k]++;
-		bool ok = r->status == s->want[k] && r->gc_frame == s->want_gc_frame[k] &&
-			  r->nframes == 1 && !(r->flags & STROBE_BPF_READ_FAILED) &&
-			  bpf_engine_frame_addr(r, 0) == addr_at(AT_FRAME + 1024u * k);
-		if (ok)
-			s->good[k]++;
-		else if (getenv("TEST_BPF_DEBUG"))
-			fprintf(stderr, "k=%d status=%#x want %#x gc_frame=%#llx flags=%#x n=%u\n", k,
-				r->status, s->want[k], (unsigned long long)r->gc_frame, r->flags,
-				r->nframes);
-	}
+	int k = thread_of(r, s->tids, NT);
+	if (k < 0)
+		return 0;
+	s->records[k]++;
+	bool ok = r->status == s->want[k] && r->gc_frame == s->want_gc_frame[k] &&
+		  r->nframes == 1 && !(r->flags & STROBE_BPF_READ_FAILED) &&
+		  bpf_engine_frame_addr(r, 0) == addr_at(AT_FRAME + 1024u * k);
+	if (ok)
+		s->good[k]++;
+	else if (getenv("TEST_BPF_DEBUG"))
+		fprintf(stderr, "k=%d status=%#x want %#x gc_frame=%#llx flags=%#x n=%u\n", k,
+			r->status, s->want[k], (unsigned long long)r->gc_frame, r->flags, r->nframes);
 	return 0;
 }
 
@@ -741,10 +745,7 @@ struct wseen {
 static int on_wall(void *ctx, const struct bpf_engine_sample *r)
 {
 	struct wseen *s = ctx;
-	int k = -1;
-	for (int i = 0; i < 2; i++)
-		if ((pid_t)r->tid == s->tids[i])
-			k = i;
+	int k = thread_of(r, s->tids, 2);
 	if (k < 0) {
 		s->other++;
 		return 0;
