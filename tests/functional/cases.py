@@ -52,7 +52,9 @@ def case(name, kind="interp", quick=False, exclusive=False, versions=None, debug
          engines=False):
     """versions: for kind="interp", only interpreters of these (major, minor);
     debug: also on debug builds; engines: also once per interpreter with
-    --engine bpf on every run/attach (harness.BPF_MODES says what applies)."""
+    --engine bpf on every run/attach (harness.BPF_MODES says what applies),
+    engines="one": so on one interpreter only (the newest host release,
+    run.py's default_interp): a case whose engine-specific part is small."""
     def register(func):
         doc = (func.__doc__ or "").strip().splitlines()[0] if func.__doc__ else ""
         CASES.append(Case(func, name, kind, quick, exclusive, doc, versions, debug, engines))
@@ -171,7 +173,7 @@ def t_recursion(ctx):
     expect_stack(col, expected, ready["tid"])
 
 
-@case("unicode", quick=True, debug=True)
+@case("unicode", quick=True, debug=True, engines="one")
 def t_unicode(ctx):
     """non-ASCII file and function names (latin-1, UCS-2 and UCS-4 strings)"""
     p, ready, out = run_collapsed(ctx, "ünïcode.py")
@@ -281,7 +283,7 @@ def _request(port, n, timeout=10):
         return data
 
 
-@case("attach_server", quick=True, debug=True)
+@case("attach_server", quick=True, debug=True, engines="one")
 def t_attach_server(ctx):
     """attach -d 2 to a running TCP server while a client keeps it busy; it keeps serving after"""
     srv, ready = ctx.start_target("server.py")
@@ -311,7 +313,7 @@ def t_attach_server(ctx):
           work, col.total, "\n".join(col.summary()))
 
 
-@case("attach_exit")
+@case("attach_exit", engines="one")
 def t_attach_exit(ctx):
     """attach without -d; the target exits by itself -> output written, exit 0"""
     tgt, ready = ctx.start_target("spin.py", STROBE_EXIT_AFTER="2")
@@ -337,7 +339,7 @@ def t_attach_exit(ctx):
 # ---------------------------------------------------------------------------
 # Ending: target exit, Ctrl-C, SIGTERM
 
-@case("run_exit", quick=True)
+@case("run_exit", quick=True, engines="one")
 def t_run_exit(ctx):
     """run without -d until the target exits; script args (even option-like) go to the script"""
     args = ["-d", "5", "-a", "--collapsed", "x y"]
@@ -366,19 +368,19 @@ def _interrupt(ctx, send):
           ready["pid"])
 
 
-@case("ctrl_c", quick=True)
+@case("ctrl_c", quick=True, engines="one")
 def t_ctrl_c(ctx):
     """SIGINT to strobe: output still written, exit 0, target not left running"""
     _interrupt(ctx, lambda p: p.send(signal.SIGINT))
 
 
-@case("sigterm")
+@case("sigterm", engines="one")
 def t_sigterm(ctx):
     """SIGTERM to strobe: output still written, exit 0, target not left running"""
     _interrupt(ctx, lambda p: p.send(signal.SIGTERM))
 
 
-@case("ctrl_c_group")
+@case("ctrl_c_group", engines="one")
 def t_ctrl_c_group(ctx):
     """terminal-style Ctrl-C (SIGINT to strobe and target): output written, exit 0"""
     _interrupt(ctx, lambda p: p.send_group(signal.SIGINT))
@@ -412,7 +414,7 @@ def t_pstats_text(ctx):
           "no summary section (Hot Spots)")
 
 
-@case("pstats_options")
+@case("pstats_options", engines="one")
 def t_pstats_options(ctx):
     """--sort nsamples-cumul -l 3 --no-summary"""
     p = ctx.strobe(["run", "-d", "1", "--sort", "nsamples-cumul", "-l", "3", "--no-summary"]
@@ -426,7 +428,7 @@ def t_pstats_options(ctx):
     check("Functions with Highest" not in p.stdout, "summary printed despite --no-summary")
 
 
-@case("pstats_file", quick=True, debug=True)
+@case("pstats_file", quick=True, debug=True, engines="one")
 def t_pstats_file(ctx):
     """--pstats -o FILE: marshal {(file, line, func): (cc, nc, tt, ct, callers)} this Python's pstats loads"""
     out = ctx.path("out.pstats")
@@ -473,7 +475,7 @@ def t_pstats_file(ctx):
               q.stdout.split()[-1], len(data))
 
 
-@case("default_output_name")
+@case("default_output_name", engines="one")
 def t_default_output_name(ctx):
     """--collapsed without -o writes collapsed_<pid>.txt in the cwd; -o DIR writes DIR/collapsed_<pid>.txt"""
     cwd = ctx.path("cwd")
@@ -496,7 +498,7 @@ def t_default_output_name(ctx):
 # ---------------------------------------------------------------------------
 # Ways to launch
 
-@case("module")
+@case("module", engines="one")
 def t_module(ctx):
     """run -m module args (python -m semantics)"""
     env = ctx.env(STROBE_PROGRESS_AFTER="0.1")
@@ -513,7 +515,7 @@ def t_module(ctx):
     expect_stack(Collapsed(out), spin_stack(ctx.interp, ready["lines"]), ready["tid"], share=0.6)
 
 
-@case("command_form")
+@case("command_form", engines="one")
 def t_command_form(ctx):
     """run -- COMMAND: a command that becomes CPython by exec (here through env(1))"""
     it = ctx.interp
@@ -528,7 +530,7 @@ def t_command_form(ctx):
     expect_stack(col, chain_stack(it, ready["lines"]), ready["tid"])
 
 
-@case("path_python3", kind="host")
+@case("path_python3", kind="host", engines="one")
 def t_path_python3(ctx):
     """without --python, run uses python3 from PATH"""
     it = ctx.interp
@@ -546,7 +548,7 @@ def t_path_python3(ctx):
     expect_stack(Collapsed(out), chain_stack(it, ready["lines"]), ready["tid"])
 
 
-@case("module_not_found", kind="host", quick=True)
+@case("module_not_found", kind="host", quick=True, engines="one")
 def t_module_not_found(ctx):
     """run -m with a module that does not exist: one line, exit 1, naming the interpreter
     that searched and pointing at --python"""
@@ -561,7 +563,7 @@ def t_module_not_found(ctx):
 # ---------------------------------------------------------------------------
 # Errors
 
-@case("no_permission", quick=True)
+@case("no_permission", quick=True, engines="one")
 def t_no_permission(ctx):
     """attach as an unprivileged user to a root process: one actionable line, exit 1"""
     tgt, ready = ctx.start_target("spin.py")
@@ -870,7 +872,7 @@ def t_binary_interop(ctx):
     expect_stack(col, spin_stack(ctx.interp, ready["lines"]), ready["tid"], share=0.6)
 
 
-@case("binary_uncompressed")
+@case("binary_uncompressed", engines="one")
 def t_binary_uncompressed(ctx):
     """--compression none: a valid file Tachyon replays the same"""
     out = ctx.path("prof.bin")
@@ -881,7 +883,7 @@ def t_binary_uncompressed(ctx):
     same_collapsed_as_tachyon(ctx, out)
 
 
-@case("binary_interrupted", quick=True)
+@case("binary_interrupted", quick=True, engines="one")
 def t_binary_interrupted(ctx):
     """Ctrl-C during --binary, and a target that exits: both leave complete files"""
     out = ctx.path("int.bin")
@@ -928,7 +930,7 @@ for n in sys.argv[1:]:
 """
 
 
-@case("binary_opcodes", quick=True)
+@case("binary_opcodes", quick=True, engines="one")
 def t_binary_opcodes(ctx):
     """--binary --opcodes: each frame's executing opcode, named by the target's own dis module"""
     out = ctx.path("ops.bin")

@@ -165,7 +165,7 @@ def pprof_tags(ctx, path):
 # ---------------------------------------------------------------------------
 # JSONL
 
-@case("jsonl_run", quick=True)
+@case("jsonl_run", quick=True, engines="one")
 def t_jsonl_run(ctx):
     """run --jsonl: valid v0 (ajv), the chain's frames with lines, columns on 3.11+, self/cumulative"""
     out = ctx.path("out.jsonl")
@@ -204,7 +204,7 @@ def t_jsonl_run(ctx):
             check("col" not in f and "end_col" not in f, "columns before 3.11: %s", f)
 
 
-@case("dataformats_replay", quick=True)
+@case("dataformats_replay", quick=True, engines="one")
 def t_dataformats_replay(ctx):
     """replay of one binary file: JSONL byte-identical to Tachyon's (run_id aside); speedscope and pprof totals equal Tachyon's"""
     binf = ctx.path("prof.bin")
@@ -285,7 +285,7 @@ def t_dataformats_replay(ctx):
 # ---------------------------------------------------------------------------
 # speedscope
 
-@case("speedscope_run", quick=True)
+@case("speedscope_run", quick=True, engines="one")
 def t_speedscope_run(ctx):
     """run -a --speedscope: schema-valid, a profile per thread, exact stacks, loads in speedscope (Chromium)"""
     out = ctx.path("out.json")
@@ -326,7 +326,7 @@ def t_speedscope_run(ctx):
 # ---------------------------------------------------------------------------
 # pprof
 
-@case("pprof_run", quick=True)
+@case("pprof_run", quick=True, engines="one")
 def t_pprof_run(ctx):
     """run --pprof: go tool pprof reads it; hot function with file:line; totals; thread label"""
     out = ctx.path("out.pb.gz")
@@ -367,7 +367,7 @@ def t_pprof_run(ctx):
 # ---------------------------------------------------------------------------
 # attach, default names
 
-@case("dataformats_attach")
+@case("dataformats_attach", engines="one")
 def t_dataformats_attach(ctx):
     """attach with --jsonl, --speedscope and --pprof: each valid, the target's hot line in it"""
     target, ready = ctx.start_target("spin.py")

@@ -45,7 +45,7 @@ def t_run_exit_status(ctx):
     check(os.path.exists(out), "no profile after -d")
 
 
-@case("duration_fraction", quick=True)
+@case("duration_fraction", quick=True, engines="one")
 def t_duration_fraction(ctx):
     """-d 0.5 samples half a second"""
     out = ctx.path("out.txt")
@@ -80,7 +80,7 @@ def t_pyspy_habits(ctx):
               "strobe %s: the error line does not name %r:\n%s", " ".join(args), hint, p.stderr)
 
 
-@case("subprocess_written_lines")
+@case("subprocess_written_lines", engines="one")
 def t_subprocess_written_lines(ctx):
     """--subprocesses says where each child's profile went; -o x.pb.gz gives x_PID.pb.gz"""
     out = ctx.path("prof.pb.gz")

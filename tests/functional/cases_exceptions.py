@@ -45,7 +45,7 @@ def _bounds(share, lo, hi, n):
     return a <= share <= b, a, b
 
 
-@case("exception_line_split", exclusive=True)
+@case("exception_line_split", exclusive=True, engines="one")
 def t_exception_line_split(ctx):
     """raise and except lines of a raise-and-catch loop get the shares the program measures"""
     it, cpus = ctx.interp, _two_cpus()

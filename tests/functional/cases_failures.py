@@ -88,7 +88,7 @@ def t_fail_causes(ctx):
 
 
 @case("fail_import_storm", exclusive=True, versions=[(3, 8), (3, 9), (3, 10), (3, 11), (3, 12),
-                                                     (3, 13), (3, 14), (3, 15)])
+                                                     (3, 13), (3, 14), (3, 15)], engines="one")
 def t_fail_import_storm(ctx):
     """re-importing packages in a loop at 2 kHz: under 1% failed, torn walks recovered"""
     p, ready, out = run_collapsed(ctx, "imports.py", args=("3",), opts=("-r", "2000",

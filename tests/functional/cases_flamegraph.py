@@ -379,7 +379,7 @@ def t_flamegraph_run(ctx):
           "thread stats %s", st["thread_stats"])
 
 
-@case("flamegraph_attach")
+@case("flamegraph_attach", engines="one")
 def t_flamegraph_attach(ctx):
     """attach -a --flamegraph: every thread in the tree, each spinner's line under its own tid only"""
     target, ready = ctx.start_target("threads.py")
@@ -409,7 +409,7 @@ def t_flamegraph_attach(ctx):
           list(data["stats"]["per_thread_stats"]))
 
 
-@case("flamegraph_replay_tachyon")
+@case("flamegraph_replay_tachyon", engines="one")
 def t_flamegraph_replay_tachyon(ctx):
     """replay of the same binary files by strobe and Tachyon: identical --flamegraph and --diff-flamegraph data"""
     cur, base = ctx.path("cur.bin"), ctx.path("base.bin")
@@ -466,7 +466,7 @@ def t_flamegraph_replay_tachyon(ctx):
         t.cleanup()
 
 
-@case("flamegraph_replay", quick=True)
+@case("flamegraph_replay", quick=True, engines="one")
 def t_flamegraph_replay(ctx):
     """replay --flamegraph of a recorded file: same tree as --flamegraph of the same run; stats restored"""
     binf = ctx.path("prof.bin")

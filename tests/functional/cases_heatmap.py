@@ -139,7 +139,7 @@ def browser(ctx, outdir, file, line, follow=None, opcodes=False, shot=None):
 
 # ---------------------------------------------------------------------------
 
-@case("heatmap_run", quick=True)
+@case("heatmap_run", quick=True, engines="one")
 def t_heatmap_run(ctx):
     """run --heatmap: pages in order, source lines read through the target's root (chroots too), counts, navigation, Chromium"""
     outdir = ctx.path("hm")
@@ -186,7 +186,7 @@ def t_heatmap_run(ctx):
             shot=ctx.path("heatmap.png"))
 
 
-@case("heatmap_replay_counts", quick=True)
+@case("heatmap_replay_counts", quick=True, engines="one")
 def t_heatmap_replay_counts(ctx):
     """replay of one binary file: per-line self/total equal the collapsed stacks' (a recursive line once per sample); 3.15: equal Tachyon's heat map"""
     binf = ctx.path("prof.bin")
@@ -247,7 +247,7 @@ def t_heatmap_replay_counts(ctx):
           sorted(mine_lines.items()), sorted(tcounts.items()))
 
 
-@case("heatmap_attach_opcodes")
+@case("heatmap_attach_opcodes", engines="one")
 def t_heatmap_attach_opcodes(ctx):
     """attach --heatmap --opcodes, no -o: heatmap_<pid>/ in the cwd, the leaf line's executing opcodes by name, the bytecode panel in Chromium"""
     tp, ready = ctx.start_target("shares.py")

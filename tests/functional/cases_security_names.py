@@ -125,7 +125,7 @@ def expected_stack(ready):
     ])
 
 
-@case("names_collapsed", quick=True)
+@case("names_collapsed", quick=True, engines="one")
 def t_names_collapsed(ctx):
     """collapsed: hostile names give exactly one line per stack, escaped as the README says, valid UTF-8"""
     target, ready = start(ctx)
@@ -197,7 +197,7 @@ def pstats_stdout(ctx, pid, color):
         return f.read()
 
 
-@case("names_pstats_table", versions=SEVERAL)
+@case("names_pstats_table", versions=SEVERAL, engines="one")
 def t_names_pstats_table(ctx):
     """the pstats table on stdout: hostile names escaped, no control bytes, colours only strobe's SGR codes"""
     target, ready = start(ctx)
@@ -217,7 +217,7 @@ def t_names_pstats_table(ctx):
                   "no table row ends with %r (%s):\n%s", want, what, t)
 
 
-@case("names_formats", versions=SEVERAL)
+@case("names_formats", versions=SEVERAL, engines="one")
 def t_names_formats(ctx):
     """every format of a hostile target's profile (binary, replayed to each) is valid UTF-8, JSON where JSON, no lone surrogates"""
     target, ready = start(ctx)

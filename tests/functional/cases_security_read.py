@@ -98,7 +98,7 @@ def t_read_inside_root(ctx):
 
 # on the host: the sid root (0700) is not even searchable by nobody, so
 # strobe rightly shows nothing at all of a chroot target running as nobody
-@case("read_as_target_user", versions={(3, 8), (3, 12)})
+@case("read_as_target_user", versions={(3, 8), (3, 12)}, engines="one")
 def t_read_as_target_user(ctx):
     """a target running as nobody names its code after a 0600 root file: strobe does not show
     it, and still shows the target's world-readable file"""
@@ -124,7 +124,7 @@ def t_mapped_file_not_path(ctx):
     check(want in p.stdout.splitlines(), "no frame %r in the dump:\n%s", want, p.stdout[-1500:])
 
 
-@case("read_replay_as_owner", versions={(3, 12)})
+@case("read_replay_as_owner", versions={(3, 12)}, engines="one")
 def t_read_replay_as_owner(ctx):
     """replay of a recording owned by nobody: the sources are read as its owner, so a 0600
     root file it names is not shown, a world-readable one is"""
@@ -143,7 +143,7 @@ def t_read_replay_as_owner(ctx):
     expect_shown(html_of(hm, fg), [public_word], [private_word])
 
 
-@case("read_replay_root_recording", versions={(3, 12)})
+@case("read_replay_root_recording", versions={(3, 12)}, engines="one")
 def t_read_replay_root_recording(ctx):
     """replay of root's recording of a target running as nobody: the names in it are the
     target's, so its sources are read as nobody - a 0600 root file it names is not shown, a
@@ -175,7 +175,7 @@ def kallsyms_head(n=8):
     return real, zeroed
 
 
-@case("read_no_kernel_files", versions={(3, 12)})
+@case("read_no_kernel_files", versions={(3, 12)}, engines="one")
 def t_read_no_kernel_files(ctx):
     """a target running as nobody names its code /proc/kallsyms: strobe (root, with CAP_SYSLOG)
     shows no kernel address, nor anything of the file (files of proc, sysfs and the other
@@ -191,7 +191,7 @@ def t_read_no_kernel_files(ctx):
     expect_shown(outputs(ctx, ready["pid"]), [public_word], real + zeroed)
 
 
-@case("read_caps_of_target", versions={(3, 12)})
+@case("read_caps_of_target", versions={(3, 12)}, engines="one")
 def t_read_caps_of_target(ctx):
     """a target running as root without any capability names its code after another user's
     0600 file: strobe, root with every capability, does not show it (it reads with the
@@ -244,7 +244,7 @@ def newlines(path, mib):
     os.chmod(path, 0o644)
 
 
-@case("read_source_aliases_bounded", versions={(3, 12)})
+@case("read_source_aliases_bounded", versions={(3, 12)}, engines="one")
 def t_read_source_aliases_bounded(ctx):
     """a target names its code after one large file by several names (/x, //x, /d/./x,
     /tmp/../x): the flame graph and the dump read it once, keep only what they show, and stay
@@ -268,7 +268,7 @@ def t_read_source_aliases_bounded(ctx):
     check(not wrong, "\n".join(wrong))
 
 
-@case("read_heatmap_bounded", versions={(3, 12)})
+@case("read_heatmap_bounded", versions={(3, 12)}, engines="one")
 def t_read_heatmap_bounded(ctx):
     """a target names its code after a file of millions of empty lines: the heat map, which
     makes a page row of every line, does not show it (its source budget is bytes and lines)

@@ -107,7 +107,7 @@ def shell_command(ctx, script):
     return ["--", "chroot", it.root, "/bin/sh", "-c", script, it.exe_in_target, tpath]
 
 
-@case("subprocess_run", quick=True)
+@case("subprocess_run", quick=True, engines="one")
 def t_subprocess_run(ctx):
     """run --subprocesses --collapsed -o out.txt: out_<pid>.txt for both pool workers and a
     python -c child, with their functions; out.txt for the parent; no wait for gone children"""
@@ -157,7 +157,7 @@ def t_subprocess_run(ctx):
     ignored(ctx, p, msg["nonpy"])
 
 
-@case("subprocess_spawn")
+@case("subprocess_spawn", engines="one")
 def t_subprocess_spawn(ctx):
     """a multiprocessing Pool with the spawn start method (fresh interpreters, exec'd): each
     worker's out_<pid>.txt has its pool_work samples; `sleep` is ignored silently"""
@@ -181,7 +181,7 @@ def t_subprocess_spawn(ctx):
 
 # exclusive, as subprocess_quick: the child's profiler must start within
 # its 0.5 s before the exec (CI saw it start after, beside another test)
-@case("subprocess_reexec", exclusive=True)
+@case("subprocess_reexec", exclusive=True, engines="one")
 def t_subprocess_reexec(ctx):
     """a child that os.execv's the interpreter again keeps one profiler and one output, with the
     functions before and after the exec; the same for the target of `run` itself"""
@@ -210,7 +210,7 @@ def t_subprocess_reexec(ctx):
 # its own started, attached and sampling before it ends; with another test
 # beside it on this 2-CPU class of machine, that start can take longer
 # than the child lives (CI saw 2 of 11 lost), which measures the host.
-@case("subprocess_quick", exclusive=True)
+@case("subprocess_quick", exclusive=True, engines="one")
 def t_subprocess_quick(ctx):
     """children living 0.3 s (fork children, python -c), one after the other: none is
     lost - each has an output with samples of its function"""
@@ -228,7 +228,7 @@ def t_subprocess_quick(ctx):
         expect_leaf(ctx.path("out_%d.txt" % pid), child_leaf(ctx), 1, "python -c child %d" % pid)
 
 
-@case("subprocess_linger")
+@case("subprocess_linger", engines="one")
 def t_subprocess_linger(ctx):
     """Ctrl-C: strobe ends its target as Tachyon does, but a Python child that outlives it is
     neither stopped nor killed: it finishes its work while strobe waits for its profiler,
@@ -277,7 +277,7 @@ def t_subprocess_live(ctx):
     check("--subprocesses is incompatible with --live mode." in p.stderr, "stderr:\n%s", p.stderr)
 
 
-@case("subprocess_names")
+@case("subprocess_names", engines="one")
 def t_subprocess_names(ctx):
     """without -o: collapsed_<pid>.txt for parent and child; pstats: table on stdout for the
     parent, profile_<pid>.pstats for the child"""
@@ -303,7 +303,7 @@ def t_subprocess_names(ctx):
           sorted(funcs)[:20])
 
 
-@case("subprocess_shell")
+@case("subprocess_shell", engines="one")
 def t_subprocess_shell(ctx):
     """a shell that never becomes Python: its two Python children (and theirs) are profiled,
     exit 0, no output for the shell itself"""
@@ -328,7 +328,7 @@ def t_subprocess_shell(ctx):
         expect_leaf(ctx.path("out_%d.txt" % pid), child_leaf(ctx), 50, "grandchild %d" % pid)
 
 
-@case("subprocess_attach")
+@case("subprocess_attach", engines="one")
 def t_subprocess_attach(ctx):
     """attach --subprocesses -d 1 to a parent whose pool workers are spinning: each worker gets
     its own -d 1 profile"""
