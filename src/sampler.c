@@ -66,9 +66,14 @@ static void rate_print(const struct rate_window *r, const struct sampler_result 
 		if (r->hz[i] > max)
 			max = r->hz[i];
 	}
-	double mean = sum / r->n;
+	sampler_stats_line(fp, sum / r->n, min, max, r->total, res);
+}
+
+void sampler_stats_line(FILE *fp, double mean, double min, double max, uint64_t n,
+			const struct sampler_result *res)
+{
 	fprintf(fp, "\r\033[KStats: %.1fHz (%.1fµs) Min: %.1fHz Max: %.1fHz N=%llu", mean,
-		mean > 0 ? 1e6 / mean : 0.0, min, max, (unsigned long long)r->total);
+		mean > 0 ? 1e6 / mean : 0.0, min, max, (unsigned long long)n);
 	fail_print(res, fp);
 	fflush(fp);
 }

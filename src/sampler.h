@@ -122,6 +122,12 @@ struct strobe_bpf_code_config;
 void sampler_bpf_code_config(const struct py_layout *l, uint32_t sig_span, uint32_t head_size,
 			     struct strobe_bpf_code_config *cc);
 
+/* --realtime-stats' live line (stats_fp): the sampling rate recently
+ * (mean, min and max, Hz), the samples so far, the failed share and its
+ * two commonest causes (res->failed, res->failed_by over res->ticks). */
+void sampler_stats_line(FILE *fp, double mean, double min, double max, uint64_t n,
+			const struct sampler_result *res);
+
 /* The in-kernel engine (--engine bpf, sampler_bpf.c): the same run as
  * sampler_run's in wall, cpu and gil modes (the walker's cfg.mode), the
  * samples taken by the BPF program on the target's threads (the main

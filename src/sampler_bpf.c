@@ -979,6 +979,10 @@ int sampler_run_bpf(struct py_walker *w, const struct sampler_sink *sink,
 	if (drain_ns < DRAIN_MIN_NS)
 		drain_ns = DRAIN_MIN_NS;
 	uint64_t next_drain = start + drain_ns, next_credit = start;
+	/* --realtime-stats: a line a second, the rate over each second */
+	uint64_t next_print = start + 1000000000ULL, print_ticks = 0, print_at = start;
+	double hz_min = 0, hz_max = 0;
+	bool printed = false;
 	for (;;) {
 		uint64_t now = clock_now_ns();
 		bool last = sampler_stop ||
@@ -1008,6 +1012,17 @@ int sampler_run_bpf(struct py_walker *w, const struct sampler_sink *sink,
 			 * from then on), not in the middle of a batch whose samples
 			 * saw it as it was, known and so not copied */
 			py_code_sweep(&w->codes, clock_now_ns());
+			if (cfg->realtime_stats && now >= next_print) {
+				double hz = (double)(res->ticks - print_ticks) * 1e9 / (double)(now - print_at);
+				hz_min = !printed || hz < hz_min ? hz : hz_min;
+				hz_max = !printed || hz > hz_max ? hz : hz_max;
+				scale_failures(&r);
+				sampler_stats_line(cfg->stats_fp, hz, hz_min, hz_max, res->ticks, res);
+				printed = true;
+				print_ticks = res->ticks;
+				print_at = now;
+				next_print = now + 1000000000ULL;
+			}
 			if (drc == 1 || res->sink_error || res->target_gone)
 				break;
 			if (drc < 0) {
@@ -1033,6 +1048,8 @@ int sampler_run_bpf(struct py_walker *w, const struct sampler_sink *sink,
 			until = start + (uint64_t)cfg->duration_ns;
 		clock_sleep_until(until);
 	}
+	if (printed)
+		fputc('\n', cfg->stats_fp);
 	struct bpf_engine_stats st;
 	bpf_engine_stats(r.be, &st);
 	/* records the full ring buffer refused are samples lost */

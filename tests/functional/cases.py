@@ -53,8 +53,9 @@ def case(name, kind="interp", quick=False, exclusive=False, versions=None, debug
     """versions: for kind="interp", only interpreters of these (major, minor);
     debug: also on debug builds; engines: also once per interpreter with
     --engine bpf on every run/attach (harness.BPF_MODES says what applies),
-    engines="one": so on one interpreter only (the newest host release,
-    run.py's default_interp): a case whose engine-specific part is small."""
+    engines="one": so on one of its interpreters only (the newest host
+    release, run.py's default_interp): a case whose engine-specific part
+    is small."""
     def register(func):
         doc = (func.__doc__ or "").strip().splitlines()[0] if func.__doc__ else ""
         CASES.append(Case(func, name, kind, quick, exclusive, doc, versions, debug, engines))

@@ -46,7 +46,7 @@ def torn_line(stdout):
     return tuple(int(g) for g in m.groups())
 
 
-@case("fail_causes", quick=True, versions=[(3, 9), (3, 11), (3, 12), (3, 15)])
+@case("fail_causes", quick=True, versions=[(3, 9), (3, 11), (3, 12), (3, 15)], engines="one")
 def t_fail_causes(ctx):
     """samples in a function whose code object is unreadable fail, under that cause"""
     p, ready, out = run_collapsed(ctx, "bad_code.py", opts=("--realtime-stats",),
@@ -79,6 +79,11 @@ def t_fail_causes(ctx):
     check("hidden" not in funcs and "shown" in funcs, "functions in the profile: %s\n%s",
           sorted(funcs), "\n".join(col.summary()))
     torn, walks, recovered = torn_line(p.stdout)
+    if ctx.engine == "bpf":
+        # copied while the thread stands still: nothing is walked again
+        check(torn == walks == recovered == 0, "--engine bpf walked again: %d torn, %d walks",
+              torn, walks)
+        return
     # walked again 8 times and never recovered, unless hidden() returned
     # in between (it does every 20 ms)
     check(torn - recovered >= bad and

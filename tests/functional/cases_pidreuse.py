@@ -29,7 +29,7 @@ def _spawn_on_pid(ctx, argv, pid, name):
     return None
 
 
-@case("pid_reuse", exclusive=True, versions=[(3, 9), (3, 11), (3, 12), (3, 15)])
+@case("pid_reuse", exclusive=True, versions=[(3, 9), (3, 11), (3, 12), (3, 15)], engines="one")
 def t_pid_reuse(ctx):
     """a newcomer on the target's PID is not profiled: strobe stops at the exit"""
     check(os.access(LAST_PID, os.W_OK), "%s is not writable (run as root)", LAST_PID)

@@ -204,7 +204,7 @@ def t_read_caps_of_target(ctx):
     expect_shown(outputs(ctx, ready["pid"]), [public_word], [private_word])
 
 
-@case("read_after_privilege_drop", versions={(3, 12)})
+@case("read_after_privilege_drop", versions={(3, 12)}, engines="one")
 def t_read_after_privilege_drop(ctx):
     """a target that starts as root and drops to nobody while strobe samples it (a server
     forking its workers): its sources are read as nobody, not as the root strobe saw at attach"""

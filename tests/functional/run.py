@@ -84,10 +84,11 @@ def build_jobs(disc, args):
             d = default_interp(supported)
             targets = [d] if d else []
         # engines=True: once more per interpreter with --engine bpf
-        # (name[interp+bpf]), engines="one": on the default interpreter only;
-        # not for global cases (no interpreter of their own)
+        # (name[interp+bpf]), engines="one": on one of them only (the newest
+        # host release among them); not for global cases (no interpreter
+        # of their own)
         engines = ENGINES if c.engines and c.kind != "global" else ENGINES[:1]
-        one = default_interp(supported) if c.engines == "one" else None
+        one = default_interp(targets) if c.engines == "one" else None
         for it in targets:
             for engine in (engines if one is None or it is one else ENGINES[:1]):
                 j = Job(c, it, engine)
