@@ -1660,6 +1660,13 @@ static int read_runtime(struct py_walker *w, raddr_t *interp_head)
 	return 0;
 }
 
+/* The runtime's first interpreter: 0, or ERR_NOTREADY while it has none. */
+static int first_interp(struct py_walker *w, raddr_t *interp)
+{
+	int rc = read_runtime(w, interp);
+	return rc ? rc : *interp ? 0 : ERR_NOTREADY;
+}
+
 struct interp_info {
 	raddr_t next, threads_head, threads_main;
 	uint32_t id;
@@ -1701,11 +1708,9 @@ static int find_main(struct py_walker *w)
 {
 	const struct py_layout *l = &w->rt->layout;
 	raddr_t interp;
-	int rc = read_runtime(w, &interp);
+	int rc = first_interp(w, &interp);
 	if (rc)
 		return rc;
-	if (!interp)
-		return ERR_NOTREADY;
 	struct interp_info ii;
 	w->main_interp = interp;
 	rc = read_interp(w, interp, &ii, NULL);
@@ -1768,11 +1773,9 @@ static int sample_main(struct py_walker *w, struct sample *s)
 static int sample_all(struct py_walker *w, struct sample *s)
 {
 	raddr_t interp;
-	int rc = read_runtime(w, &interp);
+	int rc = first_interp(w, &interp);
 	if (rc)
 		return rc;
-	if (!interp)
-		return ERR_NOTREADY;
 	if (!w->main_interp)
 		w->main_interp = interp;
 	for (int ni = 0; interp; ni++) {
@@ -1929,11 +1932,9 @@ int py_walker_threads(struct py_walker *w, struct py_thread_ref *out, size_t max
 	*n = 0;
 	w->fail = PY_FAIL_NONE;
 	raddr_t interp;
-	int rc = read_runtime(w, &interp);
+	int rc = first_interp(w, &interp);
 	if (rc)
 		return rc;
-	if (!interp)
-		return ERR_NOTREADY;
 	for (int ni = 0; interp; ni++) {
 		if (ni >= PY_MAX_INTERPRETERS)
 			return FAIL(PY_FAIL_LIMIT, ERR_LIMIT);
