@@ -5,7 +5,6 @@ without it nearly all the time).  Workers report their native thread ids
 and wait for "go"; the ready message maps each role to its id.  The main
 thread sleeps."""
 import hashlib
-import threading
 
 import _common as c
 
@@ -14,12 +13,7 @@ import _common as c
 DATA = bytes(range(256)) * (16 << 12)
 
 
-class Workers:
-    def __init__(self):
-        self.tids = {}
-        self.started = {}
-        self.go = threading.Event()
-
+class Workers(c.Workers):
     def spin(self):
         self._started("spin")
         while c.now() < c.END: pass  # @spin
@@ -28,23 +22,10 @@ class Workers:
         self._started("hash")
         while c.now() < c.END: hashlib.sha256(DATA).digest()  # @hash
 
-    def _started(self, role):
-        self.tids[role] = threading.get_native_id()
-        self.started[role].set()
-        self.go.wait(30)
-
 
 def main():
     w = Workers()
-    roles = ("spin", "hash")
-    for role in roles:
-        w.started[role] = threading.Event()
-        threading.Thread(target=getattr(w, role), name=role, daemon=True).start()
-    for role in roles:
-        if not w.started[role].wait(30):
-            raise SystemExit("worker %s did not start" % role)
-    tids = dict(w.tids)
-    tids["main"] = threading.get_native_id()
+    tids = w.start(("spin", "hash"))
     c.signal("ready", __file__, threads=tids)
     w.go.set()
     while c.now() < c.END: c.time.sleep(0.005)  # @main_wait
