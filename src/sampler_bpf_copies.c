@@ -215,3 +215,8 @@ void sampler_bpf_copies_forget(struct bpf_copies *cc, raddr_t code)
 		bpf_engine_forget_code(cc->be, code);
 	u64map_del(&cc->known, code);
 }
+
+bool sampler_bpf_copies_knows(const struct bpf_copies *cc, raddr_t code)
+{
+	return u64map_get(&cc->known, code) != NULL;
+}

@@ -80,5 +80,7 @@ void sampler_bpf_copies_known(struct bpf_copies *cc, const struct u64map *index,
 /* The code cache stops trusting the code object at code (evicted, or
  * unused for a period): the program copies it again when it meets it. */
 void sampler_bpf_copies_forget(struct bpf_copies *cc, raddr_t code);
+/* Whether the program was told the code object at code is known. */
+bool sampler_bpf_copies_knows(const struct bpf_copies *cc, raddr_t code);
 
 #endif
