@@ -15,6 +15,7 @@
 #include "process/task.h"
 #include "py/pystr.h"
 #include "py/walk.h"
+#include "sampler_bpf_copies.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,153 +73,44 @@ struct off_cpu {
 	size_t depth, cap;
 };
 
-/* ---- code object copies (docs/bpf-engine.md) -----------------------------
- * The program copies the code objects user space does not know yet (and
- * what their resolution reads of their names and line table) at sample
- * time, in code records written before the samples that need them.  Their
- * ranges become an overlay on the target's memory while a sample is
- * decoded, so the code cache resolves a code object freed since the
- * sample from its copy, as it would from live memory. */
+/* ---- code object copies (sampler_bpf_copies.h) ---------------------------- */
 
-/* A thread's copies wait for its sample (written after them), are the
- * overlay while it is decoded, and go with it; those of a sample that never
- * comes (a part of it lost) go two drains later. */
-struct code_copy {
-	uint64_t seq, gen;
-	uint32_t tid;
-	raddr_t addr;
-	size_t len;
-	unsigned char *bytes;
-};
-
-struct code_copies {
-	struct code_copy *v;       /* in arrival order */
-	size_t n, cap;
-	uint64_t seq, gen;
-	struct mem_snapshot overlay;
-	const struct code_copy **pick; /* scratch: one thread's copies */
-	size_t pick_cap;
-	struct u64map copied;      /* code address -> globals, copied and not yet known */
-	uint32_t frame_code, frame_globals; /* in a frame's head (the program's configuration) */
-	uint64_t code_mask;
-};
-
-static void copies_add(struct code_copies *cc, uint32_t tid, raddr_t addr,
-		       const unsigned char *bytes, size_t len)
-{
-	if (!len || addr + len < addr)
-		return;
-	VEC_RESERVE(cc->v, cc->cap, cc->n + 1);
-	unsigned char *b = xmalloc(len);
-	memcpy(b, bytes, len);
-	cc->v[cc->n++] = (struct code_copy){ ++cc->seq, cc->gen, tid, addr, len, b };
-}
-
-/* bpf_engine's code record callback (the record is checked there). */
+/* bpf_engine's code record callback. */
 static void on_code(void *ctx, const struct bpf_engine_code *c)
 {
-	struct code_copies *cc = ctx;
-	copies_add(cc, c->tid, c->code, c->head, c->head_len);
-	for (int i = 0; i < STROBE_BPF_BLOBS; i++)
-		copies_add(cc, c->tid, c->blob[i].addr, c->blob[i].bytes, c->blob[i].len);
-	u64map_put(&cc->copied, c->code, c->globals);
-}
-
-/* Drop the copies of thread tid (all threads': 0) or, with gen, those
- * older than the last drain. */
-static void copies_drop(struct code_copies *cc, uint32_t tid, bool by_age)
-{
-	size_t k = 0;
-	for (size_t i = 0; i < cc->n; i++) {
-		bool old = by_age ? cc->v[i].gen + 1 < cc->gen : cc->v[i].tid == tid;
-		if (!old) {
-			cc->v[k++] = cc->v[i];
-			continue;
-		}
-		free(cc->v[i].bytes);
-	}
-	cc->n = k;
-}
-
-/* A drain starts. */
-static void copies_age(struct code_copies *cc)
-{
-	cc->gen++;
-	copies_drop(cc, 0, true);
-	if (!cc->n && cc->copied.len > 4096)
-		u64map_clear(&cc->copied);
-}
-
-static int copy_cmp(const void *a, const void *b)
-{
-	const struct code_copy *x = *(const struct code_copy *const *)a;
-	const struct code_copy *y = *(const struct code_copy *const *)b;
-	if (x->addr != y->addr)
-		return x->addr < y->addr ? -1 : 1;
-	return x->seq > y->seq ? -1 : x->seq < y->seq; /* the newest first */
-}
-
-/* The overlay of thread tid's copies: sorted, the newest of those
- * starting at one address kept, and a copy overlapping the one before it
- * left out (its reads go to live memory).  Whether there is one. */
-static bool copies_overlay(struct code_copies *cc, uint32_t tid)
-{
-	mem_snapshot_release(&cc->overlay);
-	mem_snapshot_init(&cc->overlay);
-	size_t n = 0;
-	for (size_t i = 0; i < cc->n; i++) {
-		if (cc->v[i].tid != tid)
-			continue;
-		VEC_RESERVE(cc->pick, cc->pick_cap, n + 1);
-		cc->pick[n++] = &cc->v[i];
-	}
-	if (!n)
-		return false;
-	qsort(cc->pick, n, sizeof(*cc->pick), copy_cmp);
-	raddr_t end = 0;
-	for (size_t i = 0; i < n; i++) {
-		const struct code_copy *c = cc->pick[i];
-		if (c->addr < end)
-			continue;
-		if (mem_snapshot_add(&cc->overlay, c->addr, c->bytes, c->len) == 0)
-			end = c->addr + c->len;
-	}
-	return true;
-}
-
-static void copies_release(struct code_copies *cc)
-{
-	for (size_t i = 0; i < cc->n; i++)
-		free(cc->v[i].bytes);
-	free(cc->v);
-	free(cc->pick);
-	mem_snapshot_release(&cc->overlay);
-	u64map_release(&cc->copied);
-	memset(cc, 0, sizeof(*cc));
-}
-
-/* A sample decoded: the code objects of its frames that came with copies
- * are in the code cache now; the program stops copying them. */
-static void copies_known(struct code_copies *cc, struct bpf_engine *be,
-			 const struct bpf_engine_sample *rec)
-{
-	if (!cc->copied.len)
-		return;
-	for (uint32_t i = 0; i < rec->nframes; i++) {
-		const unsigned char *head = bpf_engine_frame_head(rec, i);
-		raddr_t code = rd_u64(head, cc->frame_code) & ~cc->code_mask;
-		if (!u64map_get(&cc->copied, code))
-			continue;
-		(void)bpf_engine_know_code(be, code, rd_u64(head, cc->frame_globals));
-		u64map_del(&cc->copied, code);
-	}
+	sampler_bpf_copies_add(ctx, c);
 }
 
 /* The code cache dropped an entry (its address reused, or the object
- * changed): the program copies it again when it meets it. */
+ * changed). */
 static void on_code_evicted(void *ctx, const struct py_code *e)
 {
-	bpf_engine_forget_code(ctx, e->addr);
+	sampler_bpf_copies_forget(ctx, e->addr);
+}
+
+/* Before a sweep, the code cache's entries unused for its period
+ * (py_code_check_idle): those the program knows are revalidated, up to
+ * CHECK_IDLE_MAX of them, the most recently used first, and stay trusted
+ * (known) while unchanged; the program forgets the others (on_code_idle).
+ * An entry idle for a period may have died and its address been reused
+ * with the same globals, which the program's fingerprint does not tell
+ * apart: the code cache revalidates it at its next use, and the sample
+ * then needs a copy.  (Known forever, a code object idle for 100 ms then
+ * run once more and freed within a drain period failed every sample of
+ * that drain: bursts of 30-90 failed samples in `hg log -p`.  Forgetting
+ * every idle entry instead made a thread back from 20 ms off CPU copy its
+ * whole stack in every sample until the next drain.)  256 signatures are
+ * 37 KiB read per 20 ms on 3.11. */
+#define CHECK_IDLE_MAX 256
+
+static bool code_known(void *ctx, const struct py_code *e)
+{
+	return sampler_bpf_copies_knows(ctx, e->addr);
+}
+
+static void on_code_idle(void *ctx, const struct py_code *e)
+{
+	sampler_bpf_copies_forget(ctx, e->addr);
 }
 
 /* What a record's kernel thread id stands for. */
@@ -253,7 +145,7 @@ struct bpf_run {
 	struct u64map per_thread;      /* host tid -> its records (count_tick) */
 	uint64_t records, failed_records;
 	uint64_t failed_by[PY_NFAIL];  /* failed records by cause */
-	struct code_copies cc;
+	struct bpf_copies cc;
 	struct strobe_bpf_config bc;   /* the program's configuration */
 	raddr_t runtime_addr;          /* the runtime it was made for (an exec moves it) */
 	int fatal;                     /* an error that stopped sampling from a callback ... */
@@ -586,7 +478,7 @@ static int rearm(struct bpf_run *r)
 	struct py_walker *w = r->w;
 	r->runtime_addr = w->rt->runtime_addr;
 	w->codes.on_evict = on_code_evicted;
-	w->codes.evict_ctx = r->be;
+	w->codes.evict_ctx = &r->cc;
 	struct strobe_bpf_config bc;
 	int rc = sampler_bpf_config(w, &bc);
 	if (rc) {
@@ -604,6 +496,7 @@ static int rearm(struct bpf_run *r)
 		return 1;
 	}
 	r->bc = bc;
+	sampler_bpf_copies_forgotten(&r->cc);
 	struct errmsg ignored = { "" };
 	(void)refresh_threads(r, &ignored); /* failed: the next look */
 	return 0;
@@ -694,18 +587,22 @@ static int decode_sample(void *ctx, const struct bpf_engine_sample *rec)
 	int rc = py_walker_gc_on_top(w, s, t, collecting);
 	bool objects = w->rt->layout.frame_model == PY_FRAMES_OBJECTS;
 	/* the code objects copied at sample time first, live memory else */
-	bool copies = r->cc.n && copies_overlay(&r->cc, rec->tid);
+	bool copies = r->cc.n && sampler_bpf_copies_overlay(&r->cc, rec->tid);
 	if (copies)
 		mem_snapshot_overlay(w->mem, &r->cc.overlay);
-	for (uint32_t i = 0; rc == 0 && i < rec->nframes && i < PY_MAX_FRAMES; i++) {
-		raddr_t addr = bpf_engine_frame_addr(rec, i);
-		const unsigned char *head = bpf_engine_frame_head(rec, i);
+	uint32_t done = 0; /* frames decoded */
+	for (; rc == 0 && done < rec->nframes && done < PY_MAX_FRAMES; done++) {
+		raddr_t addr = bpf_engine_frame_addr(rec, done);
+		const unsigned char *head = bpf_engine_frame_head(rec, done);
 		if (gc_frame && addr == gc_frame && (rc = py_walker_gc_frame(w, s, t)))
 			break;
 		rc = objects ? py_walker_object_frame(w, s, t, addr, head)
 			     : py_walker_frame(w, s, t, addr, head);
+		if (rc)
+			break;
 	}
 	mem_snapshot_unoverlay(w->mem);
+	sampler_bpf_copies_known(&r->cc, &w->codes.index, rec, done); /* those resolved */
 	/* the thread tearing its interpreter down: under <shutdown> */
 	if (rc == 0 && (rec->status & STROBE_BPF_ST_FINALIZING))
 		rc = py_walker_shutdown_root(w, s, t);
@@ -713,7 +610,6 @@ static int decode_sample(void *ctx, const struct bpf_engine_sample *rec)
 		sample_clear(s);
 		return record_failed(r, rec->tid, rc == ERR_CORRUPT ? PY_FAIL_FRAME_BAD : PY_FAIL_OTHER, rc);
 	}
-	copies_known(&r->cc, r->be, rec);
 	if (leaving) {
 		/* not a sample: the stack its time off CPU is credited to */
 		w->stats.samples--;
@@ -820,8 +716,7 @@ static int on_sample(void *ctx, const struct bpf_engine_sample *rec)
 {
 	struct bpf_run *r = ctx;
 	int rc = decode_sample(ctx, rec);
-	if (r->cc.n)
-		copies_drop(&r->cc, rec->tid, false);
+	sampler_bpf_copies_drop(&r->cc, rec->tid);
 	return rc;
 }
 
@@ -929,14 +824,10 @@ int sampler_run_bpf(struct py_walker *w, const struct sampler_sink *sink,
 		bpf_engine_close(r.be);
 		return rc;
 	}
-	u64map_init(&r.cc.copied);
-	mem_snapshot_init(&r.cc.overlay);
-	r.cc.frame_code = bc.code.frame_code;
-	r.cc.frame_globals = bc.code.frame_globals;
-	r.cc.code_mask = bc.code.code_mask;
+	sampler_bpf_copies_init(&r.cc, r.be, &w->rt->layout, &bc.code);
 	bpf_engine_on_code(r.be, on_code, &r.cc);
 	w->codes.on_evict = on_code_evicted;
-	w->codes.evict_ctx = r.be;
+	w->codes.evict_ctx = &r.cc;
 	sample_init(&r.s);
 	sample_init(&r.seed);
 	u64map_init(&r.index);
@@ -996,8 +887,24 @@ int sampler_run_bpf(struct py_walker *w, const struct sampler_sink *sink,
 		}
 		if (now >= next_drain || last) {
 			next_drain = now + drain_ns;
-			copies_age(&r.cc);
+			sampler_bpf_copies_age(&r.cc);
 			int drc = bpf_engine_drain(r.be, on_sample, &r, &r.bad);
+			/* the sweep below stops trusting the code cache's entries
+			 * unused for a period: the program copies them again from
+			 * now on, so that a sample decoded after it brings what
+			 * its revalidation reads.  The drain consumed what was
+			 * written until it found the ring buffer empty: the
+			 * samples taken before (the entry known, not copied) are
+			 * decoded, the entry trusted.  (Before the drain, every
+			 * entry that only its samples were about to use was
+			 * forgotten, and when drains fell 20 ms apart, each one a
+			 * sweep, all of them: every sample copied its whole stack,
+			 * the ring buffer overflowed.) */
+			uint64_t sweep_at = clock_now_ns();
+			if (py_code_sweep_due(&w->codes, sweep_at)) {
+				py_code_check_idle(&w->codes, code_known, &r.cc, CHECK_IDLE_MAX);
+				py_code_each_idle(&w->codes, on_code_idle, &r.cc);
+			}
 			/* threads still off CPU: up to now (a target gone: up to
 			 * where each thread came back for its end); two system
 			 * calls a thread, so many threads are looked at less often */
@@ -1011,7 +918,7 @@ int sampler_run_bpf(struct py_walker *w, const struct sampler_sink *sink,
 			 * found changed is evicted (and copied again by the program
 			 * from then on), not in the middle of a batch whose samples
 			 * saw it as it was, known and so not copied */
-			py_code_sweep(&w->codes, clock_now_ns());
+			py_code_sweep(&w->codes, sweep_at);
 			if (cfg->realtime_stats && now >= next_print) {
 				double hz = (double)(res->ticks - print_ticks) * 1e9 / (double)(now - print_at);
 				hz_min = !printed || hz < hz_min ? hz : hz_min;
@@ -1079,7 +986,7 @@ out:
 	}
 	w->codes.on_evict = NULL;
 	w->codes.evict_ctx = NULL;
-	copies_release(&r.cc);
+	sampler_bpf_copies_release(&r.cc);
 	bpf_engine_close(r.be);
 	free(r.refs);
 	free(r.alive);

@@ -12,7 +12,7 @@ layer_of() {
 	base/*) echo 0 ;;
 	process/* | model/* | bpf/*) echo 1 ;;
 	py/* | format/*) echo 2 ;;
-	sampler.* | sampler_bpf.* | cli.* | tui/*) echo 3 ;;
+	sampler.* | sampler_bpf*.* | cli.* | tui/*) echo 3 ;;
 	profiling/*) echo 4 ;;
 	main.c | cmd/*) echo 5 ;;
 	*) echo "?" ;;
@@ -21,7 +21,7 @@ layer_of() {
 module_of() {
 	case "$1" in
 	main.c | cmd/*) echo cmd ;; # main.c dispatches through cmd/cmd.h
-	sampler_bpf.*) echo sampler ;; # the bpf engine's loop, beside the reader's
+	sampler_bpf*.*) echo sampler ;; # the bpf engine's loop, beside the reader's
 	*/*) echo "${1%%/*}" ;;
 	*) echo "${1%%.*}" ;;
 	esac

@@ -87,6 +87,22 @@ struct {
 	__type(value, struct strobe_bpf_code_record);
 } code_scratch SEC(".maps");
 
+/* The code objects the sample being taken on this CPU has copied so far
+ * (the first w->copies): one met again further out (an import's importlib
+ * frames repeat at every level of a nested import) is not copied twice -
+ * at start-up those repeats spent the sample's budget before the module
+ * bodies further out were reached. */
+struct code_seen {
+	__u64 code[STROBE_BPF_CODES_PER_SAMPLE];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct code_seen);
+} codes_seen SEC(".maps");
+
 /* The thread state's first bytes, copied once a sample (sample.h, "Reads");
  * 8 bytes of slack: a field is loaded at an offset masked below TS_MAX. */
 struct ts_copy {
@@ -288,6 +304,16 @@ __noinline int copy_code(struct walk *w, __u64 code, __u64 globals)
 	if (known && *known == strobe_bpf_known_print(code, globals))
 		return 0;
 	__u32 zero = 0;
+	struct code_seen *seen = bpf_map_lookup_elem(&codes_seen, &zero);
+	if (!seen)
+		return 0;
+	for (__u32 i = 0; i < STROBE_BPF_CODES_PER_SAMPLE; i++) {
+		if (i >= w->copies)
+			break;
+		if (seen->code[i] == code)
+			return 0; /* copied for this sample already */
+	}
+	seen->code[w->copies & (STROBE_BPF_CODES_PER_SAMPLE - 1)] = code;
 	const struct strobe_bpf_config *c = bpf_map_lookup_elem(&config, &zero);
 	if (!c)
 		return 0;

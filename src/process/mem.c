@@ -283,8 +283,16 @@ void mem_snapshot_release(struct mem_snapshot *s)
 static void snap_push(struct mem_snapshot *s, raddr_t addr, const unsigned char *bytes, size_t len)
 {
 	VEC_RESERVE(s->v, s->cap, s->n + 1);
-	s->v[s->n++] = (struct mem_range){ addr, len, bytes };
+	s->v[s->n++] = (struct mem_range){ addr, len, bytes, false };
 	s->total += len;
+}
+
+int mem_snapshot_add_whole(struct mem_snapshot *s, raddr_t addr, const void *bytes, size_t len)
+{
+	int rc = mem_snapshot_add(s, addr, bytes, len);
+	if (rc == 0)
+		s->v[s->n - 1].whole = true;
+	return rc;
 }
 
 int mem_snapshot_add(struct mem_snapshot *s, raddr_t addr, const void *bytes, size_t len)
@@ -360,7 +368,7 @@ void mem_snapshot_seal(struct mem_source *m, struct mem_snapshot *s)
 			if (r->addr >= start && r->addr < end)
 				memcpy(bytes + (r->addr - start), r->bytes, r->len);
 		}
-		sorted[out++] = (struct mem_range){ start, (size_t)(end - start), bytes };
+		sorted[out++] = (struct mem_range){ start, (size_t)(end - start), bytes, false };
 		total += (size_t)(end - start);
 		i = j;
 	}
@@ -382,8 +390,8 @@ void mem_snapshot_source(struct mem_source *m, struct mem_snapshot *s, pid_t pid
 	m->snap = s;
 }
 
-/* The recorded range that holds [addr, addr + len) whole, or NULL. */
-static const struct mem_range *snap_find(const struct mem_snapshot *s, raddr_t addr, size_t len)
+/* The range addr lies in (or touches the end of), or NULL. */
+static const struct mem_range *snap_at(const struct mem_snapshot *s, raddr_t addr)
 {
 	/* the last range starting at or before addr */
 	size_t lo = 0, hi = s->n;
@@ -397,10 +405,24 @@ static const struct mem_range *snap_find(const struct mem_snapshot *s, raddr_t a
 	if (lo == 0)
 		return NULL;
 	const struct mem_range *r = &s->v[lo - 1];
-	uint64_t off = addr - r->addr;
-	if (off > r->len || len > r->len - off)
+	return addr - r->addr > r->len ? NULL : r;
+}
+
+/* The recorded range that holds [addr, addr + len) whole, or NULL. */
+static const struct mem_range *snap_find(const struct mem_snapshot *s, raddr_t addr, size_t len)
+{
+	const struct mem_range *r = snap_at(s, addr);
+	if (!r || len > r->len - (addr - r->addr))
 		return NULL;
 	return r;
+}
+
+/* Overlay: a read that starts inside a range added whole and runs past
+ * it (an empty read at its end is no such read). */
+static bool snap_past_whole(const struct mem_snapshot *s, raddr_t addr, size_t len)
+{
+	const struct mem_range *r = snap_at(s, addr);
+	return r && r->whole && addr - r->addr < r->len && len > r->len - (addr - r->addr);
 }
 
 static int snap_read(struct mem_source *m, raddr_t addr, void *buf, size_t len)
@@ -413,7 +435,7 @@ static int snap_read(struct mem_source *m, raddr_t addr, void *buf, size_t len)
 		return rc;
 	}
 	const struct mem_range *r = snap_find(s, addr, len);
-	if (!r && s->overlay)
+	if (!r && s->overlay && !snap_past_whole(s, addr, len))
 		return live_read(m, addr, buf, len);
 	m->stats.calls++;
 	if (!r) {
@@ -479,8 +501,13 @@ static int overlay_readv(struct mem_source *m, const struct mem_iov *iov, int n)
 			i++;
 			continue;
 		}
+		if (snap_past_whole(s, iov[i].addr, iov[i].len)) {
+			m->stats.faults++;
+			return i;
+		}
 		int j = i + 1;
-		while (j < n && !(iov[j].len && snap_find(s, iov[j].addr, iov[j].len)))
+		while (j < n && !(iov[j].len && (snap_find(s, iov[j].addr, iov[j].len) ||
+						 snap_past_whole(s, iov[j].addr, iov[j].len))))
 			j++;
 		int got = live_readv(m, iov + i, j - i);
 		if (got < 0)

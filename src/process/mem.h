@@ -63,6 +63,7 @@ struct mem_range {
 	raddr_t addr;
 	size_t len;                 /* > 0 */
 	const unsigned char *bytes; /* len bytes */
+	bool whole;                 /* overlay: an object ends here (mem_snapshot_add_whole) */
 };
 
 /* Most bytes a recording keeps (beyond it, reads go on but are not kept
@@ -93,6 +94,13 @@ void mem_snapshot_release(struct mem_snapshot *s);
  * wrapping around, or past MEM_SNAPSHOT_MAX in all; ERR_INVAL on a
  * recording or owning snapshot. */
 int mem_snapshot_add(struct mem_snapshot *s, raddr_t addr, const void *bytes, size_t len);
+/* The same, for a range that holds an object whole: in an overlay, a read
+ * that starts inside it and runs past its end fails (ERR_FAULT), as past
+ * the end of a mapping, instead of going to the process - its bytes
+ * beyond are no part of the object, and the process may have reused the
+ * object's memory since (a reader that tries a long read first, as
+ * pystr_read_str does, then reads what the header says from the range). */
+int mem_snapshot_add_whole(struct mem_snapshot *s, raddr_t addr, const void *bytes, size_t len);
 
 /* Start recording into s (empty, from mem_snapshot_init) what the live
  * source m reads: every later read that succeeds is copied into s.  m
@@ -112,11 +120,12 @@ void mem_snapshot_source(struct mem_source *m, struct mem_snapshot *s, pid_t pid
 
 /* Overlay s (built with mem_snapshot_add) on the live source m: a read
  * (or each piece of a readv) lying entirely inside one range of s is
- * served from it, any other read goes to the process as without s (so
- * copies taken earlier by someone else - the BPF engine's code object
- * copies - win over live memory that may have changed since).  s must
- * outlive its use; mem_snapshot_unoverlay(m) puts m back on the process
- * alone. */
+ * served from it, one that starts inside a range added whole and runs
+ * past it fails with ERR_FAULT, any other read goes to the process as
+ * without s (so copies taken earlier by someone else - the BPF engine's
+ * code object copies - win over live memory that may have changed
+ * since).  s must outlive its use; mem_snapshot_unoverlay(m) puts m back
+ * on the process alone. */
 void mem_snapshot_overlay(struct mem_source *m, struct mem_snapshot *s);
 void mem_snapshot_unoverlay(struct mem_source *m);
 

@@ -7,6 +7,7 @@
 #include "py/pystr.h"
 #include "py/runtime.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -263,6 +264,12 @@ static bool still_valid(struct py_code_cache *c, struct py_code *e)
 	return memcmp(sig, e->sig, sizeof(sig)) == 0;
 }
 
+/* The last sweep period in which e was used or found unchanged unused. */
+static uint64_t seen_epoch(const struct py_code *e)
+{
+	return e->used_epoch > e->checked_epoch ? e->used_epoch : e->checked_epoch;
+}
+
 int py_code_get(struct py_code_cache *c, raddr_t addr, raddr_t globals, struct py_code **out)
 {
 	uint64_t *v = u64map_get(&c->index, addr);
@@ -271,7 +278,7 @@ int py_code_get(struct py_code_cache *c, raddr_t addr, raddr_t globals, struct p
 		struct py_code *e = &c->slots[slot];
 		/* another module's frame, or idle for a whole period: it may
 		 * have died and been replaced */
-		bool suspect = e->globals != globals || e->used_epoch + 1 < c->epoch;
+		bool suspect = e->globals != globals || seen_epoch(e) + 1 < c->epoch;
 		if (suspect && !still_valid(c, e)) {
 			evict(c, slot);
 		} else {
@@ -318,45 +325,110 @@ int py_code_recheck(struct py_code_cache *c, struct py_code **code)
 	return rc ? rc : 1;
 }
 
+bool py_code_sweep_due(const struct py_code_cache *c, uint64_t now_ns)
+{
+	return now_ns >= c->next_sweep_ns;
+}
+
+/* Revalidate the entries at slots[0..n) (n <= SWEEP_MAX), batched: ok[i]
+ * says whether the signature read is the entry's.  A read that fails
+ * fails its entry alone: the batch goes on after it. */
+static void check_slots(struct py_code_cache *c, const uint32_t *slots, int n, bool *ok)
+{
+	assert(n <= SWEEP_MAX);
+	unsigned char heads[SWEEP_MAX][SWEEP_HEAD];
+	struct mem_iov iov[SWEEP_MAX];
+	if (c->sig_span > sizeof(heads[0])) {
+		/* no batch: one read per entry */
+		for (int i = 0; i < n; i++)
+			ok[i] = still_valid(c, &c->slots[slots[i]]);
+		return;
+	}
+	for (int i = 0; i < n; i++)
+		iov[i] = (struct mem_iov){ c->slots[slots[i]].addr, heads[i], c->sig_span };
+	for (int done = 0; done < n;) {
+		int got = mem_readv(c->mem, iov + done, n - done);
+		if (got < 0)
+			got = 0;
+		for (int i = done; i < n && i <= done + got; i++) {
+			uint64_t sig[PY_CODE_SIG_WORDS];
+			c->stats.revalidations++;
+			ok[i] = false;
+			if (i < done + got) {
+				sig_from(c, heads[i], sig);
+				ok[i] = memcmp(sig, c->slots[slots[i]].sig, sizeof(sig)) == 0;
+			}
+		}
+		done += got + 1;
+	}
+}
+
+void py_code_each_idle(struct py_code_cache *c, void (*fn)(void *ctx, const struct py_code *e),
+		       void *ctx)
+{
+	/* py_code_get's suspicion after the sweep: seen + 1 < epoch + 1 */
+	for (size_t i = 0; i < c->nslots; i++)
+		if (c->slots[i].addr && seen_epoch(&c->slots[i]) < c->epoch)
+			fn(ctx, &c->slots[i]);
+}
+
+static int idle_cmp(const void *a, const void *b)
+{
+	const uint64_t *x = a, *y = b; /* seen epoch << 32 | slot: the latest first */
+	return *x < *y ? 1 : *x > *y ? -1 : 0;
+}
+
+void py_code_check_idle(struct py_code_cache *c, bool (*want)(void *ctx, const struct py_code *e),
+			void *ctx, size_t max)
+{
+	uint64_t *cand = NULL;
+	size_t n = 0, cap = 0;
+	for (size_t i = 0; i < c->nslots && i <= UINT32_MAX; i++) {
+		struct py_code *e = &c->slots[i];
+		if (!e->addr || seen_epoch(e) >= c->epoch || !want(ctx, e))
+			continue;
+		VEC_RESERVE(cand, cap, n + 1);
+		cand[n++] = (seen_epoch(e) << 32) | i; /* epochs stay far below 2^32 */
+	}
+	if (n > max) {
+		qsort(cand, n, sizeof(*cand), idle_cmp);
+		n = max;
+	}
+	for (size_t at = 0; at < n; at += SWEEP_MAX) {
+		uint32_t slots[SWEEP_MAX];
+		bool ok[SWEEP_MAX];
+		int k = n - at < SWEEP_MAX ? (int)(n - at) : SWEEP_MAX;
+		for (int i = 0; i < k; i++)
+			slots[i] = (uint32_t)cand[at + (size_t)i];
+		check_slots(c, slots, k, ok);
+		for (int i = 0; i < k; i++) {
+			if (ok[i])
+				c->slots[slots[i]].checked_epoch = c->epoch;
+			else
+				evict(c, slots[i]);
+		}
+	}
+	free(cand);
+}
+
 void py_code_sweep(struct py_code_cache *c, uint64_t now_ns)
 {
-	if (now_ns < c->next_sweep_ns)
+	if (!py_code_sweep_due(c, now_ns))
 		return;
 	c->next_sweep_ns = now_ns + SWEEP_PERIOD_NS;
 	/* entries used during the period that just ended */
-	uint32_t slots[SWEEP_MAX];
-	unsigned char heads[SWEEP_MAX][SWEEP_HEAD];
-	struct mem_iov iov[SWEEP_MAX];
-	int n = 0, looked = 0;
-	for (size_t i = 0; i < c->nslots && looked < SWEEP_MAX; i++) {
+	uint32_t slots[SWEEP_MAX] = { 0 };
+	bool ok[SWEEP_MAX];
+	int n = 0;
+	for (size_t i = 0; i < c->nslots && n < SWEEP_MAX; i++) {
 		struct py_code *e = &c->slots[i];
-		if (!e->addr || e->used_epoch != c->epoch)
-			continue;
-		looked++;
-		if (c->sig_span > sizeof(heads[0])) {
-			/* no batch: one read per entry */
-			if (!still_valid(c, e))
-				evict(c, (uint32_t)i);
-			continue;
-		}
-		slots[n] = (uint32_t)i;
-		iov[n] = (struct mem_iov){ e->addr, heads[n], c->sig_span };
-		n++;
+		if (e->addr && e->used_epoch == c->epoch)
+			slots[n++] = (uint32_t)i;
 	}
-	int ok = n ? mem_readv(c->mem, iov, n) : 0;
-	if (ok < 0)
-		ok = 0;
-	for (int i = 0; i < n; i++) {
-		struct py_code *e = &c->slots[slots[i]];
-		uint64_t sig[PY_CODE_SIG_WORDS];
-		c->stats.revalidations++;
-		if (i < ok) {
-			sig_from(c, heads[i], sig);
-			if (memcmp(sig, e->sig, sizeof(sig)) == 0)
-				continue;
-		}
-		evict(c, slots[i]);
-	}
+	check_slots(c, slots, n, ok);
+	for (int i = 0; i < n; i++)
+		if (!ok[i])
+			evict(c, slots[i]);
 	c->epoch++;
 }
 

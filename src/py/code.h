@@ -47,6 +47,7 @@ struct py_code {
 	bool generator;         /* 3.11+: generator, coroutine or async generator code */
 	uint64_t sig[PY_CODE_SIG_WORDS];
 	uint64_t used_epoch;    /* sweep epoch of the last use */
+	uint64_t checked_epoch; /* ... of the last revalidation unused (py_code_check_idle) */
 	raddr_t globals;        /* f_globals of the frame that last used it */
 	/* --opcodes only: 3.8-3.10 the bytecode (immutable co_code); 3.11-3.12
 	 * for each code unit the index of the unit starting its instruction
@@ -105,6 +106,27 @@ int py_code_recheck(struct py_code_cache *c, struct py_code **code);
 /* Revalidate the entries used since the last sweep, if a sweep is due at
  * now_ns; call once per sample, outside the frame walk. */
 void py_code_sweep(struct py_code_cache *c, uint64_t now_ns);
+/* Whether py_code_sweep(c, now_ns) would sweep. */
+bool py_code_sweep_due(const struct py_code_cache *c, uint64_t now_ns);
+
+/* Entries idle since the last sweep (neither used nor checked here):
+ * after the next sweep, py_code_get no longer trusts one unread (idle for
+ * a whole period, it may have died and its address been reused with the
+ * same globals) but revalidates it against the target.
+ *
+ * py_code_check_idle revalidates up to max of those want(ctx, e) names,
+ * the most recently used or checked first, in batched reads: one found
+ * unchanged is trusted for one more period, as if used; one changed is
+ * evicted.  py_code_each_idle calls fn(ctx, e) for each entry idle then.
+ * The BPF engine, just before a sweep, checks the entries its program
+ * knows (skips copying), and makes it forget the rest of the idle ones:
+ * it copies them again from then on, so that the revalidation of a sample
+ * decoded after the sweep reads the sample's copy, not memory freed
+ * since. */
+void py_code_check_idle(struct py_code_cache *c, bool (*want)(void *ctx, const struct py_code *e),
+			void *ctx, size_t max);
+void py_code_each_idle(struct py_code_cache *c, void (*fn)(void *ctx, const struct py_code *e),
+		       void *ctx);
 
 /* Byte offset of the start of the instruction containing byte offset off
  * (3.11-3.12, --opcodes); off itself when unknown. */

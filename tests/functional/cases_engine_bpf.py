@@ -392,6 +392,26 @@ def t_engine_bpf_code_churn(ctx):
           col.total, "\n".join(col.summary()))
 
 
+@case("engine_bpf_code_idle")
+def t_engine_bpf_code_idle(ctx):
+    """--engine bpf, a code object run again after a nap, then freed: the samples of its second
+    run come with copies (its entry idle, the code cache revalidates it; it once stayed known
+    to the program, uncopied, and 30% of the samples failed)"""
+    tgt, ready = ctx.start_target("code_idle.py", ("30",))
+    it, L, tid = ctx.interp, ready["lines"], ready["tid"]
+    p, s, col = attach_collapsed(ctx, ready["pid"], "bpf", "bpf.txt", extra=["-r", "10khz"])
+    check(s["samples"] >= 300, "only %d samples", s["samples"])
+    check(s["error_rate"] < 3, "%.2f%% failed samples with --engine bpf", s["error_rate"])
+    loop = (frame(it, "idle_src", "idler", 3), frame(it, "idle_src", "idler", 4))
+    runs = {}
+    for run in ("first", "again"):
+        at = frame(it, "code_idle.py", "rounds", L[run])
+        runs[run] = col.count(lambda t, fr: t == tid and at in fr and fr[-1] in loop)
+    check(runs["again"] >= 0.2 * col.total and runs["first"] >= 0.2 * col.total,
+          "idler's samples: %d in its first run, %d in its second, of %d\n%s", runs["first"],
+          runs["again"], col.total, "\n".join(col.summary()))
+
+
 @case("engine_bpf_import_storm")
 def t_engine_bpf_import_storm(ctx):
     """--engine bpf on an import loop (module bodies' code objects freed as soon as they ran):

@@ -139,6 +139,106 @@ TEST(sweep_notices_change)
 	}
 }
 
+static void count_idle(void *ctx, const struct py_code *e)
+{
+	(void)e;
+	(*(int *)ctx)++;
+}
+
+static int idle_entries(struct py_code_cache *cc)
+{
+	int n = 0;
+	py_code_each_idle(cc, count_idle, &n);
+	return n;
+}
+
+/* py_code_each_idle names the entries not used since the last sweep: the
+ * ones py_code_get revalidates after the next one (the BPF engine has its
+ * program copy them again before that sweep). */
+TEST(idle_entries)
+{
+	static struct fixture fx;
+	static unsigned char img[IMAGE];
+	const struct py_layout *l = py_layout_find(3, 11);
+	code_image(img, l, 10);
+	fixture_open(&fx, 11, img);
+	struct py_code_cache *cc = &fx.c;
+	struct py_code *code;
+	CHECK_EQ_INT(py_code_get(cc, A_CODE, 1, &code), 0);
+	CHECK_EQ_INT(idle_entries(cc), 0); /* used in this period */
+	CHECK(py_code_sweep_due(cc, 1000));
+	py_code_sweep(cc, 1000);
+	CHECK(!py_code_sweep_due(cc, 1001));
+	CHECK_EQ_INT(idle_entries(cc), 1); /* not used since */
+	CHECK_EQ_INT(py_code_get(cc, A_CODE, 1, &code), 0);
+	CHECK_EQ_INT(idle_entries(cc), 0);
+	py_code_sweep(cc, 1ULL << 40);
+	CHECK_EQ_INT(idle_entries(cc), 1);
+	/* its address reused: the next sweep leaves it (unused), then it is
+	 * no longer taken on trust */
+	code_image(img, l, 20);
+	CHECK(load(fx.mem.memfd, img) == 0);
+	CHECK(py_code_sweep_due(cc, 1ULL << 41));
+	py_code_sweep(cc, 1ULL << 41);
+	CHECK_EQ_INT(cc->stats.evictions, 0);
+	CHECK_EQ_INT(py_code_get(cc, A_CODE, 1, &code), 0);
+	CHECK_EQ_INT(code->firstlineno, 20);
+	CHECK_EQ_INT(cc->stats.evictions, 1);
+	fixture_close(&fx);
+}
+
+static bool want_all_but_b(void *ctx, const struct py_code *e)
+{
+	return e->addr != *(const raddr_t *)ctx;
+}
+
+/* py_code_check_idle revalidates the idle entries asked for, the most
+ * recently used first, up to its bound: one unchanged is trusted through
+ * the next period (not idle, not reread at its use), one changed evicted;
+ * those not asked for, or past the bound, stay idle. */
+TEST(check_idle)
+{
+	static struct fixture fx;
+	static unsigned char img[IMAGE];
+	const struct py_layout *l = py_layout_find(3, 11);
+	enum { B = A_CODE + 0x400, C = A_CODE + 0x800 };
+	code_image(img, l, 10);
+	memcpy(img + B, img + A_CODE, l->co_size);
+	memcpy(img + C, img + A_CODE, l->co_size);
+	fixture_open(&fx, 11, img);
+	struct py_code_cache *cc = &fx.c;
+	struct py_code *code;
+	raddr_t not_b = B;
+	CHECK_EQ_INT(py_code_get(cc, C, 1, &code), 0);
+	py_code_sweep(cc, 1000);
+	CHECK_EQ_INT(py_code_get(cc, A_CODE, 1, &code), 0); /* used after C */
+	CHECK_EQ_INT(py_code_get(cc, B, 1, &code), 0);
+	py_code_sweep(cc, 1ULL << 40);
+	CHECK_EQ_INT(idle_entries(cc), 3);
+	/* bound 1: A, the latest used of those asked for */
+	uint64_t reads = cc->stats.revalidations;
+	py_code_check_idle(cc, want_all_but_b, &not_b, 1);
+	CHECK_EQ_INT(cc->stats.revalidations - reads, 1);
+	CHECK_EQ_INT(idle_entries(cc), 2);
+	/* C changed: evicted (A, checked already, is not read again) */
+	put32(img, C + l->co_firstlineno, 30);
+	CHECK(load(fx.mem.memfd, img) == 0);
+	py_code_check_idle(cc, want_all_but_b, &not_b, 8);
+	CHECK_EQ_INT(cc->stats.evictions, 1);
+	CHECK_EQ_INT(idle_entries(cc), 1); /* B */
+	/* after the sweep, A is taken on trust (its change not seen), B is
+	 * revalidated */
+	py_code_sweep(cc, 1ULL << 41);
+	put32(img, A_CODE + l->co_firstlineno, 40);
+	put32(img, B + l->co_firstlineno, 50);
+	CHECK(load(fx.mem.memfd, img) == 0);
+	CHECK_EQ_INT(py_code_get(cc, A_CODE, 1, &code), 0);
+	CHECK_EQ_INT(code->firstlineno, 10);
+	CHECK_EQ_INT(py_code_get(cc, B, 1, &code), 0);
+	CHECK_EQ_INT(code->firstlineno, 50);
+	fixture_close(&fx);
+}
+
 /* The opcode of major.minor named name, or -1. */
 static int opcode_named(int minor, const char *name)
 {
@@ -210,6 +310,8 @@ TEST(frame_size_and_inline_caches)
 int main(void)
 {
 	RUN(sweep_notices_change);
+	RUN(idle_entries);
+	RUN(check_idle);
 	RUN(frame_size_and_inline_caches);
 	return harness_done();
 }

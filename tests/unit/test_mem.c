@@ -5,7 +5,8 @@
  * readable pages (the offline backend must fail where the process does);
  * then the snapshot backend's own rules: ranges that touch stay apart,
  * malformed additions, recording a live source, and an overlay on one
- * (served when inside a range, live otherwise). */
+ * (served when inside a range, live otherwise; a read running past a range
+ * added whole fails). */
 #include "harness.h"
 
 #include "base/error.h"
@@ -334,12 +335,73 @@ TEST(snapshot_overlay)
 	mem_snapshot_release(&ov);
 }
 
+/* A range added whole (an object copied entire) ends reads that start in
+ * it: one that runs past its end fails as past a mapping's end, where the
+ * process's memory is readable (what follows the object there since may
+ * be anything); one inside it is served, one that starts before it or at
+ * its end goes to the process, as does one past a range not added whole. */
+TEST(snapshot_overlay_whole)
+{
+	struct mem_source m;
+	CHECK_EQ_INT(mem_open(&m, getpid(), at(0)), 0);
+	unsigned char obj[40], part[32], buf[300];
+	memset(obj, 0x5a, sizeof(obj));
+	memset(part, 0x33, sizeof(part));
+	struct mem_snapshot ov;
+	mem_snapshot_init(&ov);
+	CHECK_EQ_INT(mem_snapshot_add_whole(&ov, at(512), obj, sizeof(obj)), 0);
+	CHECK_EQ_INT(mem_snapshot_add(&ov, at(1024), part, sizeof(part)), 0);
+	CHECK_EQ_INT(mem_snapshot_add_whole(&ov, at(600), obj, 8), ERR_INVAL); /* out of order */
+	mem_snapshot_overlay(&m, &ov);
+	/* a long first read of the object (pystr_read_str's): refused */
+	CHECK_EQ_INT(mem_read(&m, at(512), buf, 256), ERR_FAULT);
+	CHECK_EQ_INT(mem_read(&m, at(540), buf, 13), ERR_FAULT);
+	/* inside, up to its last byte: the copy */
+	CHECK_EQ_INT(mem_read(&m, at(512), buf, 40), 0);
+	CHECK(memcmp(buf, obj, 40) == 0);
+	CHECK_EQ_INT(mem_read(&m, at(551), buf, 1), 0);
+	CHECK(buf[0] == 0x5a);
+	/* from before it, or from its end on: the process */
+	CHECK_EQ_INT(mem_read(&m, at(500), buf, 20), 0);
+	CHECK(memcmp(buf, pages + 500, 20) == 0);
+	CHECK_EQ_INT(mem_read(&m, at(552), buf, 8), 0);
+	CHECK(memcmp(buf, pages + 552, 8) == 0);
+	/* past a range not added whole: the process */
+	CHECK_EQ_INT(mem_read(&m, at(1024), buf, 64), 0);
+	CHECK(memcmp(buf, pages + 1024, 64) == 0);
+	/* readv: a piece past it stops the count there */
+	unsigned char a[8], b[64], c[8];
+	struct mem_iov iov[] = {
+		{ at(100), a, 8 },
+		{ at(520), b, 64 },
+		{ at(1024), c, 8 },
+	};
+	CHECK_EQ_INT(mem_readv(&m, iov, 3), 1);
+	CHECK(memcmp(a, pages + 100, 8) == 0);
+	CHECK_EQ_INT(mem_readv(&m, iov + 2, 1), 1);
+	CHECK(memcmp(c, part, 8) == 0);
+	iov[1].len = 32;
+	CHECK_EQ_INT(mem_readv(&m, iov, 3), 3);
+	CHECK(memcmp(b, obj, 32) == 0);
+	mem_snapshot_unoverlay(&m);
+	CHECK_EQ_INT(mem_read(&m, at(512), buf, 256), 0); /* the process alone */
+	mem_close(&m);
+	/* a replay knows no process: past any range fails as before */
+	struct mem_source r;
+	mem_snapshot_source(&r, &ov, getpid());
+	CHECK_EQ_INT(mem_read(&r, at(512), buf, 40), 0);
+	CHECK_EQ_INT(mem_read(&r, at(512), buf, 41), ERR_FAULT);
+	mem_close(&r);
+	mem_snapshot_release(&ov);
+}
+
 int main(void)
 {
 	setup();
 	RUN(snapshot_ranges);
 	RUN(snapshot_record);
 	RUN(snapshot_overlay);
+	RUN(snapshot_overlay_whole);
 	RUN(identity);
 	RUN(all_read);
 	RUN(faults);
