@@ -734,6 +734,13 @@ void sampler_bpf_code_config(const struct py_layout *l, uint32_t sig_span, uint3
 	cc->frame_code = objects ? l->fo_code : l->if_executable;
 	cc->frame_globals = objects ? l->fo_globals : l->if_globals;
 	cc->code_mask = objects ? 0 : l->executable_tag_mask;
+	/* 3.12+'s C entry frames: the walker passes them over, nothing is
+	 * resolved of them (and their globals word is the C stack's) */
+	cc->frame_owner = 0xffff;
+	if (!objects && l->owner_cstack != PY_OWNER_NONE && l->if_owner < head_size) {
+		cc->frame_owner = (uint16_t)l->if_owner;
+		cc->owner_cstack = l->owner_cstack;
+	}
 	uint32_t head = l->co_size > sig_span ? l->co_size : sig_span;
 	uint32_t name = l->co_qualname != PY_ABSENT ? l->co_qualname : l->co_name;
 	uint32_t str_hdr = l->u_compact_data > l->u_ascii_data ? l->u_compact_data : l->u_ascii_data;

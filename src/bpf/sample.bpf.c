@@ -147,8 +147,9 @@ struct walk {
 	__u32 part;      /* its number */
 	__u32 copies;    /* code objects copied for this sample */
 	__u64 last_code; /* the last one looked at (a recursion's frames share it) */
-	/* the configuration's code copies: frame_code is ABSENT when off */
-	__u32 frame_code, frame_globals;
+	/* the configuration's code copies: frame_code is ABSENT when off;
+	 * a frame whose owner byte is at or above owner_cstack is not copied */
+	__u32 frame_code, frame_globals, frame_owner, owner_cstack;
 	__u64 code_mask;
 	/* windows: frames in [lo, top) (the current data stack chunk's) are
 	 * copied from [win_base, win_base + win_len) once it is read;
@@ -382,8 +383,9 @@ static long one_frame(__u32 index, void *arg)
 		flush(w, r, 0);
 		return 1;
 	}
-	__u32 fc = w->frame_code, fg = w->frame_globals;
-	if (fc <= STROBE_BPF_HEAD_MAX - 8 && fg <= STROBE_BPF_HEAD_MAX - 8) /* else: off */
+	__u32 fc = w->frame_code, fg = w->frame_globals, fo = w->frame_owner;
+	if (fc <= STROBE_BPF_HEAD_MAX - 8 && fg <= STROBE_BPF_HEAD_MAX - 8 && /* else: off */
+	    !(fo < STROBE_BPF_HEAD_MAX && head[fo & (STROBE_BPF_HEAD_MAX - 1)] >= w->owner_cstack))
 		copy_code(w, *(const __u64 *)(head + (fc & (STROBE_BPF_HEAD_MAX - 1))) & ~w->code_mask,
 			  *(const __u64 *)(head + (fg & (STROBE_BPF_HEAD_MAX - 1))));
 	w->n++;
@@ -559,6 +561,8 @@ static __always_inline int take(__u64 cookie, __u32 flags)
 		.stride = STROBE_BPF_STRIDE(c->head_size),
 		.frame_code = c->code.head ? c->code.frame_code : STROBE_BPF_ABSENT,
 		.frame_globals = c->code.frame_globals,
+		.frame_owner = c->code.frame_owner,
+		.owner_cstack = c->code.owner_cstack,
 		.code_mask = c->code.code_mask,
 	};
 	if (w.max_total > STROBE_BPF_MAX_FRAMES * STROBE_BPF_MAX_PARTS)

@@ -139,7 +139,9 @@ struct strobe_bpf_code_config {
 	__u32 frame_globals; /* frame head -> globals pointer, < head_size - 7 */
 	__u64 code_mask;     /* bits of that pointer that are tags, not address */
 	__u32 head;          /* bytes of the code object copied, <= STROBE_BPF_CODE_HEAD_MAX; 0: off */
-	__u32 pad;
+	__u16 frame_owner;   /* frame head -> its owner byte, < head_size (0xffff: none) ... */
+	__u16 owner_cstack;  /* ... at or above which the frame is a C entry's (3.12+'s
+			      * trampoline, its globals word the C stack's): not copied */
 	struct strobe_bpf_blob_config blob[STROBE_BPF_BLOBS];
 };
 

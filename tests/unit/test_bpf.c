@@ -887,6 +887,7 @@ enum { C_CODE = 0x100, C_FILE = 0x800, C_QUAL = 0x900, C_NAME = 0xa00, C_TABLE =
 struct code_child {
 	atomic_int tid;
 	atomic_int unmap, unmapped;
+	unsigned char frame[STROBE_BPF_HEAD_MAX]; /* the child's one frame (the parent flips its owner) */
 };
 
 static void put_str(unsigned char *img, const struct py_layout *l, size_t at, const char *s)
@@ -989,17 +990,21 @@ TEST(code_copies)
 	memcpy(img + C_CODE + l->co_firstlineno, &first, 4);
 	put_u64(img + C_CODE + l->ob_size, 4);
 	/* one frame running it, and a thread state pointing to it */
-	static unsigned char frame[STROBE_BPF_HEAD_MAX], tstate[64];
-	memset(frame, 0, sizeof(frame));
+	static unsigned char tstate[64];
+	struct code_child *ch = mmap(NULL, sizeof(*ch), PROT_READ | PROT_WRITE,
+				     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	CHECK(ch != MAP_FAILED);
+	unsigned char *frame = ch->frame;
+	memset(frame, 0, sizeof(ch->frame));
 	put_u64(frame + l->if_executable, base + C_CODE);
 	put_u64(frame + l->if_globals, C_GLOBALS);
 	frame[l->if_owner] = l->owner_thread;
 	put_u64(tstate + TS_FRAME, (uint64_t)(uintptr_t)frame);
-	struct code_child *ch = mmap(NULL, sizeof(*ch), PROT_READ | PROT_WRITE,
-				     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	CHECK(ch != MAP_FAILED);
 	pid_t child = fork();
 	if (child == 0) {
+		/* a shared mapping's page comes to a forked child unmapped, and
+		 * the program's reads cannot fault it in */
+		(void)*(volatile unsigned char *)ch->frame;
 		atomic_store(&ch->tid, (int)syscall(SYS_gettid));
 		for (volatile unsigned long x = 0;; x++)
 			if (atomic_load(&ch->unmap) && !atomic_load(&ch->unmapped)) {
@@ -1059,6 +1064,7 @@ TEST(code_copies)
 	drain_until(be, &s, 20);
 	CHECK(s.samples >= 20);
 	CHECK_EQ_INT(s.copies + s.empty_copies, 0);
+	uint64_t bad = 0;
 	/* known with other globals (another code object there, maybe):
 	 * copied, once a sample */
 	CHECK_EQ_INT(bpf_engine_know_code(be, base + C_CODE, C_GLOBALS + 8), 0);
@@ -1066,11 +1072,21 @@ TEST(code_copies)
 	drain_until(be, &s, 20);
 	CHECK(s.copies >= 20 && s.copies <= s.samples + 1);
 	CHECK_EQ_INT(s.empty_copies, 0);
+	/* the same frame as a C entry's (3.12+'s trampoline frame, owner
+	 * CSTACK): never copied, nothing of it is resolved */
+	CHECK(cfg.code.frame_owner == l->if_owner && cfg.code.owner_cstack == l->owner_cstack);
+	frame[l->if_owner] = l->owner_cstack;
+	CHECK_EQ_INT(bpf_engine_drain(be, on_code_sample, &s, &bad), 0);
+	s.samples = s.copies = 0;
+	drain_until(be, &s, 20);
+	CHECK(s.samples >= 20);
+	CHECK_EQ_INT(s.copies, 0);
+	frame[l->if_owner] = l->owner_thread;
+	CHECK_EQ_INT(bpf_engine_drain(be, on_code_sample, &s, &bad), 0);
 	/* forgotten: copied; the child unmaps the code object before the
 	 * samples are decoded */
 	bpf_engine_forget_code(be, base + C_CODE);
 	CHECK_EQ_INT(bpf_engine_know_code(be, base + C_CODE, C_GLOBALS), 0);
-	uint64_t bad = 0;
 	CHECK_EQ_INT(bpf_engine_drain(be, on_code_sample, &s, &bad), 0);
 	bpf_engine_forget_code(be, base + C_CODE);
 	s.copies = s.samples = 0;
