@@ -602,7 +602,11 @@ static int decode_sample(void *ctx, const struct bpf_engine_sample *rec)
 			break;
 	}
 	mem_snapshot_unoverlay(w->mem);
-	sampler_bpf_copies_known(&r->cc, &w->codes.index, rec, done); /* those resolved */
+	/* those resolved are known from now on; a sample that brought no
+	 * copy has nothing new to tell (the program copies what it does not
+	 * know, and one forgotten is copied by the next sample, which tells) */
+	if (copies)
+		sampler_bpf_copies_known(&r->cc, &w->codes.index, rec, done);
 	/* the thread tearing its interpreter down: under <shutdown> */
 	if (rc == 0 && (rec->status & STROBE_BPF_ST_FINALIZING))
 		rc = py_walker_shutdown_root(w, s, t);
