@@ -25,6 +25,7 @@
  * through an overlay of the copies taken before (the live read fails).
  * Needs CAP_BPF and CAP_PERFMON: skipped without them. */
 #include "harness.h"
+#include "made_up.h"
 
 #include "base/clock.h"
 #include "base/error.h"
@@ -79,11 +80,6 @@ struct shared {
 	atomic_int tids[3];
 };
 static struct shared *sh;
-
-static void put_u64(unsigned char *p, uint64_t v)
-{
-	memcpy(p, &v, 8);
-}
 
 static void build(struct chain *c, int n, uint64_t last_back)
 {
@@ -889,14 +885,6 @@ struct code_child {
 	atomic_int unmap, unmapped;
 	unsigned char frame[STROBE_BPF_HEAD_MAX]; /* the child's one frame (the parent flips its owner) */
 };
-
-static void put_str(unsigned char *img, const struct py_layout *l, size_t at, const char *s)
-{
-	uint32_t st = (1u << l->u_kind_shift) | (1u << l->u_compact_shift) | (1u << l->u_ascii_shift);
-	memcpy(img + at + l->u_state, &st, 4);
-	put_u64(img + at + l->u_length, strlen(s));
-	memcpy(img + at + l->u_ascii_data, s, strlen(s) + 1);
-}
 
 struct code_seen {
 	uint64_t code;

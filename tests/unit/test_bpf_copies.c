@@ -12,6 +12,7 @@
  * object the cache holds is told known once per globals, forgotten on
  * request. */
 #include "harness.h"
+#include "made_up.h"
 
 #include "base/error.h"
 #include "base/hash.h"
@@ -34,19 +35,6 @@ enum { C_CODE = 0x100, C_FILE = 0x400, C_TABLE = 0x480, C_QUAL = 0x800, C_NAME =
        C_IMAGE = 0x2000, TABLE_LEN = 200 };
 #define CODE_TYPE 0x7e57c0de00ull
 #define GLOBALS 0x5a5a0000ull
-
-static void put_u64(unsigned char *p, uint64_t v)
-{
-	memcpy(p, &v, 8);
-}
-
-static void put_str(unsigned char *img, const struct py_layout *l, size_t at, const char *s)
-{
-	uint32_t st = (1u << l->u_kind_shift) | (1u << l->u_compact_shift) | (1u << l->u_ascii_shift);
-	memcpy(img + at + l->u_state, &st, 4);
-	put_u64(img + at + l->u_length, strlen(s));
-	memcpy(img + at + l->u_ascii_data, s, strlen(s) + 1);
-}
 
 struct fixture {
 	const struct py_layout *l;

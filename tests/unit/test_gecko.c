@@ -404,8 +404,9 @@ static int write_profile(const char *path, bool opcodes, const struct ts *sample
 	return write_profile_clocks(path, opcodes, false, samples, n, p);
 }
 
-/* The normalized file written from samples (no opcodes); the caller frees. */
-static char *written_text(const struct ts *samples, size_t n, size_t *len)
+/* The normalized file written from samples (no opcodes; thread_clocks as
+ * out_request's); the caller frees. */
+static char *written_text_clocks(const struct ts *samples, size_t n, bool thread_clocks, size_t *len)
 {
 	char path[] = "/tmp/test_gecko_XXXXXX";
 	int fd = mkstemp(path);
@@ -413,11 +414,16 @@ static char *written_text(const struct ts *samples, size_t n, size_t *len)
 	close(fd);
 	struct profile p;
 	profile_init(&p);
-	CHECK_EQ_INT(write_profile(path, false, samples, n, &p), 0);
+	CHECK_EQ_INT(write_profile_clocks(path, false, thread_clocks, samples, n, &p), 0);
 	char *got = normalized(path, len);
 	profile_release(&p);
 	unlink(path);
 	return got;
+}
+
+static char *written_text(const struct ts *samples, size_t n, size_t *len)
+{
+	return written_text_clocks(samples, n, false, len);
 }
 
 static void check_case(bool opcodes, const char *expected)
@@ -599,15 +605,8 @@ TEST(thread_clocks)
 	};
 	size_t n = sizeof(one_each) / sizeof(one_each[0]);
 	for (int clocks = 0; clocks <= 1; clocks++) {
-		char path[] = "/tmp/test_gecko_XXXXXX";
-		int fd = mkstemp(path);
-		CHECK(fd >= 0);
-		close(fd);
-		struct profile p;
-		profile_init(&p);
-		CHECK_EQ_INT(write_profile_clocks(path, false, clocks, one_each, n, &p), 0);
 		size_t len;
-		char *got = normalized(path, &len);
+		char *got = written_text_clocks(one_each, n, clocks, &len);
 		CHECK(got != NULL);
 		double interval[1] = { 0 };
 		CHECK_EQ_INT(numbers_after(got, "{\"meta\":{\"interval\":", interval, 1), 1);
@@ -633,8 +632,6 @@ TEST(thread_clocks)
 			      times[0] == -0.5);
 		}
 		free(got);
-		profile_release(&p);
-		unlink(path);
 	}
 }
 
