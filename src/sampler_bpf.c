@@ -511,7 +511,10 @@ static int record_failed(struct bpf_run *r, uint64_t tid, enum py_fail why, int 
 		r->res->target_gone = true;
 		return 1;
 	}
-	if (r->w->rt->runtime_addr != r->runtime_addr)
+	/* rebuilt (py_walker_init drops the eviction hook set here), even
+	 * where the new image's runtime sits where the old one did (no ASLR,
+	 * a non-PIE interpreter re-exec'ing itself) */
+	if (r->w->codes.on_evict != on_code_evicted || r->w->rt->runtime_addr != r->runtime_addr)
 		return rearm(r);
 	return 0;
 }
@@ -544,7 +547,7 @@ static int decode_sample(void *ctx, const struct bpf_engine_sample *rec)
 	/* a thread state that could not be read: its status is not known
 	 * either (the program leaves it 0), so no mode's filter applies - a
 	 * failed sample (and after an exec, what makes strobe follow it) */
-	if (!leaving && (rec->flags & STROBE_BPF_READ_FAILED) && rec->nframes == 0) {
+	if (!leaving && (rec->flags & STROBE_BPF_TS_FAILED)) {
 		w->stats.samples++;
 		return record_failed(r, rec->tid, PY_FAIL_TSTATE, ERR_FAULT);
 	}
@@ -878,7 +881,10 @@ int sampler_run_bpf(struct py_walker *w, const struct sampler_sink *sink,
 	uint64_t drain_ns = cfg->interval_ns * DRAIN_SAMPLES;
 	if (cfg->interval_ns > DRAIN_MAX_NS / DRAIN_SAMPLES)
 		drain_ns = DRAIN_MAX_NS;
-	if (drain_ns < DRAIN_MIN_NS)
+	/* the sched_switch program writes a record at each switch of a
+	 * thread whatever the rate: wall modes drain at the shortest period
+	 * (the ring buffer holds ~3k records of 30 frames) */
+	if (drain_ns < DRAIN_MIN_NS || r.wall)
 		drain_ns = DRAIN_MIN_NS;
 	uint64_t next_drain = start + drain_ns, next_credit = start;
 	/* --realtime-stats: a line a second, the rate over each second */

@@ -23,6 +23,7 @@ void sampler_bpf_copies_init(struct bpf_copies *cc, struct bpf_engine *be, const
 	cc->layout = l;
 	mem_snapshot_init(&cc->overlay);
 	u64map_init(&cc->known);
+	u64map_init(&cc->slots);
 	cc->frame_code = code->frame_code;
 	cc->frame_globals = code->frame_globals;
 	cc->code_mask = code->code_mask;
@@ -182,6 +183,7 @@ void sampler_bpf_copies_release(struct bpf_copies *cc)
 	overlay_reset(cc);
 	free(cc->merged);
 	u64map_release(&cc->known);
+	u64map_release(&cc->slots);
 	memset(cc, 0, sizeof(*cc));
 }
 
@@ -202,8 +204,17 @@ void sampler_bpf_copies_known(struct bpf_copies *cc, const struct u64map *index,
 		const uint64_t *g = u64map_get(&cc->known, code);
 		if ((g && *g == globals) || !u64map_get(index, code))
 			continue; /* known, or no code object (a C stack's frame) */
-		if (!cc->be || bpf_engine_know_code(cc->be, code, globals) == 0)
-			u64map_put(&cc->known, code, globals);
+		if (cc->be && bpf_engine_know_code(cc->be, code, globals) != 0)
+			continue;
+		/* the program's slot now holds it: a code object that held the
+		 * slot is no longer known there (told again when it comes
+		 * with a copy) */
+		uint64_t slot = strobe_bpf_known_slot(code);
+		const uint64_t *held = u64map_get(&cc->slots, slot);
+		if (held && *held != code)
+			u64map_del(&cc->known, *held);
+		u64map_put(&cc->slots, slot, code);
+		u64map_put(&cc->known, code, globals);
 	}
 }
 
@@ -211,14 +222,21 @@ void sampler_bpf_copies_forget(struct bpf_copies *cc, raddr_t code)
 {
 	if (!u64map_get(&cc->known, code))
 		return;
-	if (cc->be)
-		bpf_engine_forget_code(cc->be, code);
+	/* its slot emptied only if it still holds it (not one told since) */
+	uint64_t slot = strobe_bpf_known_slot(code);
+	const uint64_t *held = u64map_get(&cc->slots, slot);
+	if (held && *held == code) {
+		if (cc->be)
+			bpf_engine_forget_code(cc->be, code);
+		u64map_del(&cc->slots, slot);
+	}
 	u64map_del(&cc->known, code);
 }
 
 void sampler_bpf_copies_forgotten(struct bpf_copies *cc)
 {
 	u64map_clear(&cc->known);
+	u64map_clear(&cc->slots);
 }
 
 bool sampler_bpf_copies_knows(const struct bpf_copies *cc, raddr_t code)

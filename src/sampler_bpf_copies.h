@@ -48,6 +48,8 @@ struct bpf_copies {
 	unsigned char **merged;        /* the overlay's ranges made of several copies */
 	size_t nmerged, merged_cap;
 	struct u64map known;           /* code address -> globals the program was told */
+	struct u64map slots;           /* its known_codes slot -> the code address holding it
+					* (two sharing a slot take turns: the one told last) */
 	uint32_t frame_code, frame_globals; /* in a frame's head (the program's configuration) */
 	uint64_t code_mask;
 };

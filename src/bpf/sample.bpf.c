@@ -168,7 +168,7 @@ __noinline int window_read(struct walk *w)
 	if (!w || !w->window)
 		return 0;
 	__u64 f = w->frame, end = f + w->hs;
-	w->win_len = 0;
+	/* a frame outside the chunk keeps the window (its callers may be in it) */
 	if (w->hs > STROBE_BPF_HEAD_MAX || f < w->lo || end > w->top || end < f)
 		return 0;
 	__u32 zero = 0;
@@ -179,6 +179,7 @@ __noinline int window_read(struct walk *w)
 	__u64 len = end - start;
 	if (len > STROBE_BPF_WINDOW_MAX || len < w->hs)
 		return 0;
+	w->win_len = 0; /* the buffer is rewritten */
 	if (bpf_probe_read_user(b->data, len, (const void *)start))
 		return 0; /* not expected: the chunk is written memory */
 	w->win_base = start;
@@ -574,7 +575,7 @@ static __always_inline int take(__u64 cookie, __u32 flags)
 		return 0;
 	__u64 frame = 0;
 	if (bpf_probe_read_user(tc->data, ts_len, (const void *)w.tstate))
-		w.flags |= STROBE_BPF_READ_FAILED;
+		w.flags |= STROBE_BPF_READ_FAILED | STROBE_BPF_TS_FAILED;
 	else
 		frame = ts_u64(tc, c->ts_frame);
 	if (frame && c->frame_deref != STROBE_BPF_ABSENT) {
@@ -593,7 +594,7 @@ static __always_inline int take(__u64 cookie, __u32 flags)
 		if (chunk && top > w.lo && w.lo > chunk)
 			w.window = c->window;
 	}
-	w.status = w.flags & STROBE_BPF_READ_FAILED ? 0 : thread_status(c, w.tstate, tc, &w.gc_frame);
+	w.status = w.flags & STROBE_BPF_TS_FAILED ? 0 : thread_status(c, w.tstate, tc, &w.gc_frame);
 	/* a frame per iteration, and one more to output the last record */
 	bpf_loop(w.max_total + 1, one_frame, &w, 0);
 	return 0;

@@ -32,6 +32,8 @@
 #define STROBE_BPF_MORE 4u       /* another part of the same sample follows */
 #define STROBE_BPF_SWITCH 8u     /* taken as the thread left its CPU (wall mode):
 				  * the stack its time off CPU is credited to */
+#define STROBE_BPF_TS_FAILED 16u /* (with READ_FAILED) the thread state itself could not
+				  * be read: its status is not known either (0) */
 
 /* cpu_ns of a record when its thread's CPU time could not be read */
 #define STROBE_BPF_NO_CPU_TIME (~0ULL)

@@ -228,6 +228,33 @@ TEST(known)
 	sampler_bpf_copies_forget(cc, f->base + C_CODE); /* twice: nothing */
 	sampler_bpf_copies_known(cc, &f->cache.index, &s, 1);
 	CHECK_EQ_INT((int)cc->known.len, 1);
+
+	/* two code objects sharing a slot of the program's known_codes take
+	 * turns: told B, A is no longer known there, and is told again when
+	 * it comes back; A forgotten does not empty B's slot */
+	raddr_t a = f->base + C_CODE, b = a;
+	do
+		b += 16;
+	while (strobe_bpf_known_slot(b) != strobe_bpf_known_slot(a));
+	struct u64map index;
+	u64map_init(&index);
+	u64map_put(&index, a, 1);
+	u64map_put(&index, b, 2);
+	put_u64(frames + 8 + f->cfg.frame_code, b);
+	put_u64(frames + 8 + f->cfg.frame_globals, GLOBALS);
+	sampler_bpf_copies_known(cc, &index, &s, 1);
+	CHECK(sampler_bpf_copies_knows(cc, b) && !sampler_bpf_copies_knows(cc, a));
+	sampler_bpf_copies_forget(cc, a); /* not known: nothing */
+	CHECK(sampler_bpf_copies_knows(cc, b));
+	put_u64(frames + 8 + f->cfg.frame_code, a);
+	sampler_bpf_copies_known(cc, &index, &s, 1);
+	CHECK(sampler_bpf_copies_knows(cc, a) && !sampler_bpf_copies_knows(cc, b));
+	put_u64(frames + 8 + f->cfg.frame_code, b);
+	sampler_bpf_copies_known(cc, &index, &s, 1);
+	sampler_bpf_copies_forget(cc, b);
+	CHECK(!sampler_bpf_copies_knows(cc, a) && !sampler_bpf_copies_knows(cc, b));
+	CHECK_EQ_INT((int)cc->slots.len, 0);
+	u64map_release(&index);
 	teardown(f);
 	free(f);
 }
