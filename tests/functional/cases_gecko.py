@@ -243,8 +243,13 @@ def check_threads_profile(ctx, prof, ready, samples):
     marks = [x for t in prof["threads"] for k in ("startTime", "endTime")
              for x in t["markers"][k] if x is not None]
     check(times and min(times) >= 0, "a sample at %r ms, before the first", min(times or [None]))
-    # the first look at each thread opens its status spans
-    check(marks and min(marks) == 0, "the earliest marker at %r ms, not 0", min(marks or [None]))
+    # no span before the first sample; with bpf the first look at each
+    # thread opens its status spans at its first sample, time 0 (the
+    # reader's first ticks under load may carry none: 1-6 ms seen)
+    check(marks and min(marks) >= 0, "a marker at %r ms, before the first sample",
+          min(marks or [None]))
+    if ctx.engine == "bpf":
+        check(min(marks) == 0, "the earliest marker at %r ms, not 0", min(marks))
     interval = prof["meta"]["interval"]
     check(0.5 <= interval <= 3, "meta.interval %r ms, sampling every 1 ms", interval)
 
