@@ -238,7 +238,7 @@ def t_threads_all(ctx):
         # the sampling starts with the interpreter: a worker waits in
         # _started() for its siblings to start, which on a loaded host
         # under the sanitizer build took half of the 1 s
-        starting = "_common.py:%s:" % fn(it, "Workers._started")
+        starting = "threads.py:%s:" % fn(it, "Workers._started")
         frames, count = col.top(tid, keep=lambda fr: not any(x.startswith(starting) for x in fr))
         check(frames[-1] == mine, "thread %s (tid %d): top stack ends in %s, expected %s\n%s",
               role, tid, frames[-1], mine, "\n".join(col.summary()))

@@ -77,32 +77,3 @@ def timed_out():
     sys.stderr.write("target: STROBE_PROCESS_TIMEOUT reached, exiting\n")
     sys.stderr.flush()
     os._exit(3)
-
-
-class Workers:
-    """Named worker threads, a method of a subclass per role: each calls
-    self._started(role) first, which records its native thread id and
-    holds it until the caller of start() lets them all go."""
-
-    def __init__(self):
-        self.tids = {}
-        self.started = {}
-        self.go = threading.Event()
-
-    def _started(self, role):
-        self.tids[role] = threading.get_native_id()
-        self.started[role].set()
-        self.go.wait(30)
-
-    def start(self, roles):
-        """A daemon thread per role, named after it, each started before
-        the next work begins: {role: native thread id}, "main" the caller's."""
-        for role in roles:
-            self.started[role] = threading.Event()
-            threading.Thread(target=getattr(self, role), name=role, daemon=True).start()
-        for role in roles:
-            if not self.started[role].wait(30):
-                raise SystemExit("worker %s did not start" % role)
-        tids = dict(self.tids)
-        tids["main"] = threading.get_native_id()
-        return tids

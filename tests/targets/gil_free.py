@@ -5,6 +5,7 @@ without it nearly all the time).  Workers report their native thread ids
 and wait for "go"; the ready message maps each role to its id.  The main
 thread sleeps."""
 import hashlib
+import threading
 
 import _common as c
 
@@ -13,7 +14,12 @@ import _common as c
 DATA = bytes(range(256)) * (16 << 12)
 
 
-class Workers(c.Workers):
+class Workers:
+    def __init__(self):
+        self.tids = {}
+        self.started = {}
+        self.go = threading.Event()
+
     def spin(self):
         self._started("spin")
         while c.now() < c.END: pass  # @spin
@@ -22,10 +28,23 @@ class Workers(c.Workers):
         self._started("hash")
         while c.now() < c.END: hashlib.sha256(DATA).digest()  # @hash
 
+    def _started(self, role):
+        self.tids[role] = threading.get_native_id()
+        self.started[role].set()
+        self.go.wait(30)
+
 
 def main():
     w = Workers()
-    tids = w.start(("spin", "hash"))
+    roles = ("spin", "hash")
+    for role in roles:
+        w.started[role] = threading.Event()
+        threading.Thread(target=getattr(w, role), name=role, daemon=True).start()
+    for role in roles:
+        if not w.started[role].wait(30):
+            raise SystemExit("worker %s did not start" % role)
+    tids = dict(w.tids)
+    tids["main"] = threading.get_native_id()
     c.signal("ready", __file__, threads=tids)
     w.go.set()
     while c.now() < c.END: c.time.sleep(0.005)  # @main_wait
