@@ -112,9 +112,11 @@ command -v dpkg-shlibdeps >/dev/null || need_pkgs+=(dpkg-dev)
 command -v lintian >/dev/null || need_pkgs+=(lintian)
 # make wheel builds with Debian's PEP 517 builder and setuptools; its test
 # installs the wheel in a venv of /usr/bin/python3 (ensurepip: python3-venv)
-/usr/bin/python3 -c 'import build, setuptools, wheel' >/dev/null 2>&1 ||
+# (-I: not from the checkout's directory, where strobe's own build/ would
+# pass for the module)
+/usr/bin/python3 -I -c 'import build, setuptools, wheel' >/dev/null 2>&1 ||
 	need_pkgs+=(python3-build python3-setuptools python3-wheel)
-/usr/bin/python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need_pkgs+=(python3-venv)
+/usr/bin/python3 -I -c 'import ensurepip, venv' >/dev/null 2>&1 || need_pkgs+=(python3-venv)
 if ((${#need_pkgs[@]})); then
 	readarray -t need_pkgs < <(printf '%s\n' "${need_pkgs[@]}" | sort -u)
 	apt_install "${need_pkgs[@]}" || warn "could not install ${need_pkgs[*]}"
