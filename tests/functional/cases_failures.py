@@ -46,7 +46,7 @@ def torn_line(stdout):
     return tuple(int(g) for g in m.groups())
 
 
-@case("fail_causes", quick=True, versions=[(3, 9), (3, 11), (3, 12), (3, 15)], engines="one")
+@case("fail_causes", quick=True, versions=[(3, 9), (3, 11), (3, 12), (3, 15)])
 def t_fail_causes(ctx):
     """samples in a function whose code object is unreadable fail, under that cause"""
     p, ready, out = run_collapsed(ctx, "bad_code.py", opts=("--realtime-stats",),

@@ -107,7 +107,7 @@ def shell_command(ctx, script):
     return ["--", "chroot", it.root, "/bin/sh", "-c", script, it.exe_in_target, tpath]
 
 
-@case("subprocess_run", quick=True, engines="one")
+@case("subprocess_run", quick=True)
 def t_subprocess_run(ctx):
     """run --subprocesses --collapsed -o out.txt: out_<pid>.txt for both pool workers and a
     python -c child, with their functions; out.txt for the parent; no wait for gone children"""
